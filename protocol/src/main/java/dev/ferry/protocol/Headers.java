@@ -1,0 +1,75 @@
+package dev.ferry.protocol;
+
+/**
+ * Names of the {@link Command#headers() header} fields each {@link RequestCode} uses, shared by
+ * the gateway and the clients. Values are strings; numbers are written in decimal. docs/PROTOCOL.md
+ * has an example of every request and response.
+ *
+ * <pre>
+ * code            request headers                                   response headers
+ * HEARTBEAT       clientId?                                         -
+ * CREATE_TOPIC    topic, queues                                     topic, queues
+ * DESCRIBE_TOPIC  topic                                             topic, queues
+ * LIST_TOPICS     prefix?                                           count; body = names, one per line
+ * DELETE_TOPIC    topic                                             -
+ * SEND            - (one message in messages)                       msgId, queueId, queueOffset
+ * SEND_BATCH      - (messages of one topic and queue)               queueId, queueOffset (first), count;
+ *                                                                   body = msg ids, one per line
+ * FETCH           topic, queueId, offset, maxMessages, maxBytes,    nextOffset, minOffset, maxOffset
+ *                 maxWaitMs, group?, tags?
+ * COMMIT_OFFSET   group, topic, queueId, offset                     -
+ * GET_OFFSET      topic, queueId, then group? or timestamp?         offset (if group or timestamp), minOffset, maxOffset
+ * QUERY_MESSAGE   msgId, or topic + key, or topic + beginTimestamp  - (messages)
+ *                 + endTimestamp; maxMessages?
+ * </pre>
+ * A header marked ? is optional. Unknown headers are ignored by the receiver.
+ *
+ * <p>Constants only; thread-safe.
+ */
+public final class Headers {
+    /** A topic name. */
+    public static final String TOPIC = "topic";
+    /** Queue count of a topic (CREATE_TOPIC, DESCRIBE_TOPIC). */
+    public static final String QUEUES = "queues";
+    /** Queue id within a topic. */
+    public static final String QUEUE_ID = "queueId";
+    /** A queue offset: where FETCH starts, what COMMIT_OFFSET stores, what GET_OFFSET answers. */
+    public static final String OFFSET = "offset";
+    /** Most messages a FETCH or QUERY_MESSAGE response may carry. */
+    public static final String MAX_MESSAGES = "maxMessages";
+    /** Most body bytes a FETCH response may carry; at least one message is returned if any. */
+    public static final String MAX_BYTES = "maxBytes";
+    /** How long a FETCH may wait for messages to arrive (long poll); 0 answers at once. */
+    public static final String MAX_WAIT_MS = "maxWaitMs";
+    /** Consumer group name. */
+    public static final String GROUP = "group";
+    /** Tag filter expression of a FETCH, for example {@code a || b}. */
+    public static final String TAGS = "tags";
+    /** First offset after those returned by FETCH: where the next FETCH starts. */
+    public static final String NEXT_OFFSET = "nextOffset";
+    /** Earliest offset still stored in the queue. */
+    public static final String MIN_OFFSET = "minOffset";
+    /** Offset the next message stored in the queue will get. */
+    public static final String MAX_OFFSET = "maxOffset";
+    /** GET_OFFSET: first offset stored at or after this epoch-millisecond time. */
+    public static final String TIMESTAMP = "timestamp";
+    /** Broker-assigned message id (SEND response, QUERY_MESSAGE request). */
+    public static final String MSG_ID = "msgId";
+    /** Queue offset of a stored message (SEND), or of the first of a batch (SEND_BATCH). */
+    public static final String QUEUE_OFFSET = "queueOffset";
+    /** Number of items: messages stored by SEND_BATCH, topics listed by LIST_TOPICS. */
+    public static final String COUNT = "count";
+    /** A message key to look up (QUERY_MESSAGE). */
+    public static final String KEY = "key";
+    /** QUERY_MESSAGE by time: inclusive lower bound, epoch milliseconds. */
+    public static final String BEGIN_TIMESTAMP = "beginTimestamp";
+    /** QUERY_MESSAGE by time: exclusive upper bound, epoch milliseconds. */
+    public static final String END_TIMESTAMP = "endTimestamp";
+    /** LIST_TOPICS: only topics whose name starts with this. */
+    public static final String PREFIX = "prefix";
+    /** HEARTBEAT: the client's self-chosen id, for the broker's logs and group membership. */
+    public static final String CLIENT_ID = "clientId";
+
+    private Headers() {
+    }
+}

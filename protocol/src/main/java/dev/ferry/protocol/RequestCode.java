@@ -1,0 +1,79 @@
+package dev.ferry.protocol;
+
+import java.util.Arrays;
+
+/**
+ * What a command asks for. Each code has a stable numeric id carried on the wire as an
+ * unsigned 16-bit integer (binary, protobuf) or by its name (JSON, Hessian); a response
+ * repeats its request's code.
+ *
+ * <p>Ids are grouped by tens so later issues can add codes next to their kin without
+ * renumbering anything:
+ * <pre>
+ *  1- 9  connection        HEARTBEAT
+ * 10-19  topic admin       CREATE_TOPIC, DESCRIBE_TOPIC, LIST_TOPICS, DELETE_TOPIC
+ * 20-29  produce           SEND, SEND_BATCH              (reserved: end transaction 2x)
+ * 30-39  consume           FETCH, COMMIT_OFFSET, GET_OFFSET (reserved: ack, nack)
+ * 40-49  query             QUERY_MESSAGE
+ * 50-59  transactions      (reserved: transaction check-back)
+ * 60-69  group admin       (reserved)
+ * </pre>
+ * The header names each code uses are in {@link Headers}; docs/PROTOCOL.md has an example per code.
+ *
+ * <p>Immutable, so thread-safe.
+ */
+public enum RequestCode {
+    HEARTBEAT(1),
+    CREATE_TOPIC(10),
+    DESCRIBE_TOPIC(11),
+    LIST_TOPICS(12),
+    DELETE_TOPIC(13),
+    SEND(20),
+    SEND_BATCH(21),
+    FETCH(30),
+    COMMIT_OFFSET(31),
+    GET_OFFSET(32),
+    QUERY_MESSAGE(40);
+
+    private static final RequestCode[] BY_ID = new RequestCode[64];
+
+    static {
+        for (RequestCode c : values()) {
+            BY_ID[c.id] = c;
+        }
+    }
+
+    private final short id;
+
+    RequestCode(int id) {
+        this.id = (short) id;
+    }
+
+    /** The stable numeric id. */
+    public short id() {
+        return id;
+    }
+
+    /** The code with numeric id {@code id} (read as unsigned 16 bits). */
+    public static RequestCode of(int id) throws CodecException {
+        RequestCode c = id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
+        if (c == null) {
+            throw new CodecException("code: " + id + " (expected: one of " + Arrays.toString(ids()) + ")");
+        }
+        return c;
+    }
+
+    /** The code named {@code name}, as the JSON and Hessian codecs carry it. */
+    public static RequestCode fromName(String name) throws CodecException {
+        for (RequestCode c : values()) {
+            if (c.name().equals(name)) {
+                return c;
+            }
+        }
+        throw new CodecException("code: '" + name + "' (expected: one of " + Arrays.toString(values()) + ")");
+    }
+
+    private static int[] ids() {
+        return Arrays.stream(values()).mapToInt(RequestCode::id).toArray();
+    }
+}

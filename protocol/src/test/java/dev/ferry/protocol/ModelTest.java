@@ -1,0 +1,85 @@
+package dev.ferry.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ModelTest {
+
+    @Test
+    void numericIdsAreStable() {
+        assertThat(Arrays.stream(RequestCode.values()).map(c -> c + "=" + c.id()))
+                .containsExactly("HEARTBEAT=1", "CREATE_TOPIC=10", "DESCRIBE_TOPIC=11", "LIST_TOPICS=12",
+                        "DELETE_TOPIC=13", "SEND=20", "SEND_BATCH=21", "FETCH=30", "COMMIT_OFFSET=31",
+                        "GET_OFFSET=32", "QUERY_MESSAGE=40");
+        assertThat(Arrays.stream(Status.values()).map(s -> s + "=" + s.id() + (s.retryable() ? " retryable" : "")))
+                .containsExactly("OK=0", "BAD_REQUEST=1", "NOT_FOUND=2", "TOPIC_EXISTS=3", "BUSY=4 retryable",
+                        "TIMEOUT=5 retryable", "OFFSET_OUT_OF_RANGE=6", "FRAME_TOO_LARGE=7", "LIMIT_EXCEEDED=8",
+                        "UNSUPPORTED=9", "INTERNAL_ERROR=10");
+        assertThat(Arrays.stream(Kind.values()).map(k -> k + "=" + k.flagBits()))
+                .containsExactly("REQUEST=0", "RESPONSE=1", "ONEWAY=2");
+    }
+
+    @Test
+    void unknownIdsAreCodecExceptions() throws CodecException {
+        assertThat(RequestCode.of(20)).isEqualTo(RequestCode.SEND);
+        assertThatThrownBy(() -> RequestCode.of(2)).isInstanceOf(CodecException.class).hasMessageStartingWith("code: 2 (expected: one of [1, 10,");
+        assertThatThrownBy(() -> RequestCode.of(65535)).isInstanceOf(CodecException.class);
+        assertThatThrownBy(() -> Status.of(11)).isInstanceOf(CodecException.class).hasMessage("status: 11 (expected: 0..10)");
+        assertThatThrownBy(() -> Kind.fromFlags(3)).isInstanceOf(CodecException.class);
+        assertThatThrownBy(() -> RequestCode.fromName("send")).isInstanceOf(CodecException.class);
+        assertThat(Kind.fromFlags(0xFD)).isEqualTo(Kind.RESPONSE);
+    }
+
+    @Test
+    void equalityComparesBodiesByContentAndIgnoresBufferPositions() {
+        ByteBuffer a = ByteBuffer.wrap(new byte[] {0, 1, 2, 3}).position(1);
+        ByteBuffer b = ByteBuffer.allocateDirect(3).put(new byte[] {1, 2, 3}).flip();
+        Message m1 = Message.builder("t").body(a).keys(List.of("k")).properties(Map.of("p", "v")).build();
+        Message m2 = Message.builder("t").body(b).keys(List.of("k")).properties(Map.of("p", "v")).build();
+        assertThat(m1).isEqualTo(m2).hasSameHashCodeAs(m2);
+        assertThat(m1.toBuilder().body(new byte[] {1, 2, 4}).build()).isNotEqualTo(m2);
+        Command c1 = Command.request(RequestCode.SEND, 1).messages(List.of(m1)).body(new byte[] {9}).build();
+        Command c2 = Command.request(RequestCode.SEND, 1).messages(List.of(m2)).body(ByteBuffer.wrap(new byte[] {8, 9}).position(1)).build();
+        assertThat(c1).isEqualTo(c2).hasSameHashCodeAs(c2);
+    }
+
+    @Test
+    void bodiesAreReadOnlyViewsAndAccessorsReturnFreshDuplicates() {
+        byte[] bytes = {1, 2, 3};
+        Message m = Message.builder("t").body(bytes).build();
+        ByteBuffer body = m.body();
+        assertThat(body.isReadOnly()).isTrue();
+        body.get();
+        assertThat(m.body().remaining()).isEqualTo(3);
+        assertThat(m.bodyLength()).isEqualTo(3);
+    }
+
+    @Test
+    void defaultsAndResponses() {
+        Command req = Command.request(RequestCode.FETCH, 42).header(Headers.TOPIC, "t").header(Headers.QUEUE_ID, 3).build();
+        assertThat(req.status()).isEqualTo(Status.OK);
+        assertThat(req.message()).isEmpty();
+        assertThat(req.header(Headers.QUEUE_ID)).isEqualTo("3");
+        Command resp = Command.response(req, Status.BUSY).message("later").build();
+        assertThat(resp.kind()).isEqualTo(Kind.RESPONSE);
+        assertThat(resp.code()).isEqualTo(RequestCode.FETCH);
+        assertThat(resp.requestId()).isEqualTo(42);
+        assertThat(resp.status().retryable()).isTrue();
+        Message m = Message.builder("t").build();
+        assertThat(m.queueId()).isEqualTo(Message.ANY_QUEUE);
+        assertThat(m.queueOffset()).isEqualTo(Message.NO_OFFSET);
+        assertThat(m.deliverAt()).isZero();
+    }
+
+    @Test
+    void headersKeepTheirOrder() {
+        Command c = Command.request(RequestCode.COMMIT_OFFSET, 1).header("z", "1").header("a", "2").header("m", "3").build();
+        assertThat(c.headers().keySet()).containsExactly("z", "a", "m");
+    }
+}
