@@ -1,0 +1,259 @@
+package dev.ferry.log;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/**
+ * Finds messages by key: a chain-hashed index from hash(topic, key) to commit-log positions,
+ * in files of a fixed number of slots and entries, each named by the 20-digit physical offset
+ * of the first record it indexes. When a file is full the next one starts.
+ *
+ * <pre>
+ * header (64 bytes)
+ * offset size field
+ *   0     4   magic           0x464B4559 ("FKEY")
+ *   4     2   version         1
+ *   6     2   reserved
+ *   8     4   slotCount
+ *  12     4   entryCapacity
+ *  16     4   entryCount      entries written (a crash may leave it behind the entries: harmless)
+ *  20     4   reserved
+ *  24     8   beginPhysical   first record indexed
+ *  32     8   endPhysical     end (offset + size) of the last record indexed
+ *  40     8   beginTimestamp  store timestamp of the first record indexed
+ *  48     8   endTimestamp    store timestamp of the last record indexed
+ *  56     8   reserved
+ * slots: slotCount x 4 bytes at 64: number (1-based) of the newest entry of that hash bucket, 0 = none
+ * entries: entryCapacity x 28 bytes after the slots
+ *   0     8   keyHash         64-bit FNV-1a of "topic#key"
+ *   8     8   physicalOffset
+ *  16     8   storeTimestamp
+ *  24     4   previous        number of the previous entry in the same bucket, 0 = none
+ * </pre>
+ *
+ * <p>Hashes collide, entries can point at truncated or overwritten records after a crash, and
+ * recovery may index a record twice: every lookup is confirmed against the record itself by
+ * the caller, and results are de-duplicated by position.
+ *
+ * <p><b>Thread safety.</b> Each file is guarded by its own monitor (writes are one per keyed
+ * message, lookups are rare); the list of files is a concurrent map.
+ */
+final class KeyIndex {
+    static final int MAGIC = 0x464B4559;
+    static final short VERSION = 1;
+    static final int HEADER_SIZE = 64;
+    static final int SLOT_SIZE = 4;
+    static final int ENTRY_SIZE = 28;
+    private static final int SLOT_COUNT_OFFSET = 8;
+    private static final int ENTRY_CAPACITY_OFFSET = 12;
+    private static final int ENTRY_COUNT_OFFSET = 16;
+    private static final int BEGIN_PHYSICAL_OFFSET = 24;
+    private static final int END_PHYSICAL_OFFSET = 32;
+    private static final int BEGIN_TIMESTAMP_OFFSET = 40;
+    private static final int END_TIMESTAMP_OFFSET = 48;
+
+    private final Path dir;
+    private final int slots;
+    private final int capacity;
+    private final ConcurrentSkipListMap<Long, KeyFile> files = new ConcurrentSkipListMap<>();
+
+    KeyIndex(Path dir, int slots, int capacity) {
+        this.dir = dir;
+        this.slots = slots;
+        this.capacity = capacity;
+        for (long base : FileNames.list(dir)) {
+            KeyFile f = KeyFile.open(dir.resolve(FileNames.name(base)), base);
+            files.put(base, f);
+        }
+    }
+
+    /** End of the last record indexed: records below it need not be indexed again. */
+    long indexedEnd() {
+        Map.Entry<Long, KeyFile> last = files.lastEntry();
+        return last == null ? 0 : last.getValue().endPhysical();
+    }
+
+    /** Indexes the keys of one record (call in commit-log order). */
+    void add(String topic, List<String> keys, long physicalOffset, int size, long storeTimestamp) {
+        Map.Entry<Long, KeyFile> last = files.lastEntry();
+        KeyFile f = last == null ? null : last.getValue();
+        if (f == null || f.full(keys.size())) {
+            f = KeyFile.create(dir, physicalOffset, slots, capacity, storeTimestamp);
+            files.put(physicalOffset, f);
+        }
+        f.add(topic, keys, physicalOffset, size, storeTimestamp);
+    }
+
+    /** Positions of records that may carry {@code key} in {@code topic}, newest first, distinct. */
+    List<Long> lookup(String topic, String key, int max) {
+        long hash = hash(topic, key);
+        List<Long> out = new ArrayList<>();
+        for (KeyFile f : files.descendingMap().values()) {
+            f.lookup(hash, max, out);
+            if (out.size() >= max) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    /** Retention: deletes files whose every record lies below {@code minPhysical}. */
+    void trimBefore(long minPhysical) {
+        for (KeyFile f : files.values()) {
+            if (f.endPhysical() <= minPhysical && f != files.lastEntry().getValue()) {
+                files.remove(f.base);
+                f.delete();
+            }
+        }
+    }
+
+    void force() {
+        for (KeyFile f : files.values()) {
+            f.map.force();
+        }
+    }
+
+    void close() {
+        for (KeyFile f : files.values()) {
+            f.close();
+        }
+    }
+
+    static long hash(String topic, String key) {
+        long h = 0xcbf29ce484222325L;
+        for (byte b : (topic + '#' + key).getBytes(StandardCharsets.UTF_8)) {
+            h ^= b & 0xff;
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+
+    private static final class KeyFile {
+        final long base;
+        final Path path;
+        final FileChannel channel;
+        final MappedByteBuffer map;
+        final int slots;
+        final int capacity;
+        int count;
+
+        private KeyFile(long base, Path path, FileChannel channel, MappedByteBuffer map) {
+            this.base = base;
+            this.path = path;
+            this.channel = channel;
+            this.map = map;
+            this.slots = map.getInt(SLOT_COUNT_OFFSET);
+            this.capacity = map.getInt(ENTRY_CAPACITY_OFFSET);
+            this.count = map.getInt(ENTRY_COUNT_OFFSET);
+        }
+
+        static KeyFile create(Path dir, long base, int slots, int capacity, long timestamp) {
+            Path path = dir.resolve(FileNames.name(base));
+            Path tmp = dir.resolve(FileNames.name(base) + ".tmp");
+            long size = HEADER_SIZE + (long) slots * SLOT_SIZE + (long) capacity * ENTRY_SIZE;
+            try {
+                Files.createDirectories(dir);
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE)) {
+                    java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(HEADER_SIZE);
+                    h.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putInt(slots).putInt(capacity).putInt(0).putInt(0)
+                            .putLong(base).putLong(base).putLong(timestamp).putLong(timestamp).putLong(0).flip();
+                    ch.write(h, 0);
+                    ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
+                }
+                Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+                FileNames.fsyncDirectory(dir);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create key index " + path, e);
+            }
+            return open(path, base);
+        }
+
+        static KeyFile open(Path path, long base) {
+            try {
+                FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, ch.size());
+                if (ch.size() < HEADER_SIZE || map.getInt(0) != MAGIC || map.getShort(4) != VERSION) {
+                    ch.close();
+                    throw new CorruptRecordException(path, 0, "key index header (expected: magic 0x"
+                            + Integer.toHexString(MAGIC) + ", version " + VERSION + ")");
+                }
+                return new KeyFile(base, path, ch, map);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot open key index " + path, e);
+            }
+        }
+
+        synchronized boolean full(int more) {
+            return count + more > capacity;
+        }
+
+        synchronized long endPhysical() {
+            return map.getLong(END_PHYSICAL_OFFSET);
+        }
+
+        synchronized void add(String topic, List<String> keys, long physicalOffset, int size, long storeTimestamp) {
+            int entriesStart = HEADER_SIZE + slots * SLOT_SIZE;
+            for (String key : keys) {
+                long hash = hash(topic, key);
+                int slot = HEADER_SIZE + (int) Math.floorMod(hash, (long) slots) * SLOT_SIZE;
+                int number = count + 1;
+                int p = entriesStart + count * ENTRY_SIZE;
+                map.putLong(p, hash);
+                map.putLong(p + 8, physicalOffset);
+                map.putLong(p + 16, storeTimestamp);
+                map.putInt(p + 24, map.getInt(slot));
+                map.putInt(slot, number);
+                count = number;
+            }
+            map.putInt(ENTRY_COUNT_OFFSET, count);
+            map.putLong(END_PHYSICAL_OFFSET, physicalOffset + size);
+            map.putLong(END_TIMESTAMP_OFFSET, storeTimestamp);
+        }
+
+        synchronized void lookup(long hash, int max, List<Long> out) {
+            int entriesStart = HEADER_SIZE + slots * SLOT_SIZE;
+            int number = map.getInt(HEADER_SIZE + (int) Math.floorMod(hash, (long) slots) * SLOT_SIZE);
+            int guard = 0;
+            while (number > 0 && number <= capacity && out.size() < max && guard++ < capacity) {
+                int p = entriesStart + (number - 1) * ENTRY_SIZE;
+                if (map.getLong(p) == hash) {
+                    long phys = map.getLong(p + 8);
+                    if (!out.contains(phys)) {
+                        out.add(phys);
+                    }
+                }
+                int previous = map.getInt(p + 24);
+                number = previous < number ? previous : 0;
+            }
+        }
+
+        void delete() {
+            close();
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot delete key index " + path, e);
+            }
+        }
+
+        void close() {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
+    }
+}

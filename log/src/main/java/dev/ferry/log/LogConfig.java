@@ -1,0 +1,150 @@
+package dev.ferry.log;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Objects;
+
+/**
+ * Settings of one {@link MessageStore}, validated when built. Immutable.
+ *
+ * @param dir                    the store's directory (created if missing)
+ * @param segmentBytes           commit-log segment size (default 1 GiB)
+ * @param indexEntriesPerFile    entries per offset-index file (default 300,000 = 6 MB)
+ * @param flushMode              {@link FlushMode#ASYNC} (default) or {@link FlushMode#SYNC}
+ * @param flushIntervalMs        ASYNC: how often the flusher looks at dirty pages (default 500)
+ * @param flushMinDirtyPages     ASYNC: flush only when at least this many 4 KiB pages are dirty,
+ *                               except every 10th interval, which flushes whatever is dirty (default 4)
+ * @param syncFlushTimeoutMs     SYNC: an append whose fsync has not come back by then fails (default 5000)
+ * @param checkpointIntervalMs   how often indexes are forced and the checkpoint is written (default 1000)
+ * @param retentionMs            segments whose records are all older than this are deleted (default 72 h)
+ * @param retentionBytes         the commit log is kept under this many bytes, oldest segments deleted first
+ *                               (default: no limit)
+ * @param retentionCheckIntervalMs how often retention runs (default 10 s)
+ * @param preTouch               write one byte per page of a new segment before it is used, off the
+ *                               write path, so appends take no page faults (default true)
+ * @param maxTopicBytes          longest topic name in UTF-8 bytes (default and maximum 200)
+ * @param maxProperties          most properties per message, tags and keys included (default 64)
+ * @param maxPropertiesBytes     largest encoded properties area (default 32,767)
+ * @param maxBodyBytes           largest body (default 4 MiB); a whole record must also fit in one segment
+ * @param maxQueuesPerTopic      queue ids are 0..this-1 (default 4096)
+ * @param keyIndexSlots          hash slots per key-index file (default 1,048,576)
+ * @param keyIndexEntries        entries per key-index file (default 4,194,304)
+ * @param storeHost              address written into each record as the store host
+ * @param clock                  time source (store timestamps, retention, flush intervals)
+ */
+public record LogConfig(
+        Path dir,
+        int segmentBytes,
+        int indexEntriesPerFile,
+        FlushMode flushMode,
+        int flushIntervalMs,
+        int flushMinDirtyPages,
+        long syncFlushTimeoutMs,
+        int checkpointIntervalMs,
+        long retentionMs,
+        long retentionBytes,
+        long retentionCheckIntervalMs,
+        boolean preTouch,
+        int maxTopicBytes,
+        int maxProperties,
+        int maxPropertiesBytes,
+        int maxBodyBytes,
+        int maxQueuesPerTopic,
+        int keyIndexSlots,
+        int keyIndexEntries,
+        InetSocketAddress storeHost,
+        Clock clock) {
+
+    public static final int MIN_SEGMENT_BYTES = 4096;
+
+    public LogConfig {
+        Objects.requireNonNull(dir, "dir");
+        Objects.requireNonNull(flushMode, "flushMode");
+        Objects.requireNonNull(storeHost, "storeHost");
+        Objects.requireNonNull(clock, "clock");
+        check("segmentBytes", segmentBytes, MIN_SEGMENT_BYTES, Integer.MAX_VALUE);
+        check("indexEntriesPerFile", indexEntriesPerFile, 1, (Integer.MAX_VALUE - OffsetIndex.HEADER_SIZE) / OffsetIndex.ENTRY_SIZE);
+        check("flushIntervalMs", flushIntervalMs, 1, 3_600_000);
+        check("flushMinDirtyPages", flushMinDirtyPages, 0, Integer.MAX_VALUE);
+        check("syncFlushTimeoutMs", syncFlushTimeoutMs, 1, Long.MAX_VALUE);
+        check("checkpointIntervalMs", checkpointIntervalMs, 1, 3_600_000);
+        check("retentionMs", retentionMs, 1, Long.MAX_VALUE);
+        check("retentionBytes", retentionBytes, segmentBytes, Long.MAX_VALUE);
+        check("retentionCheckIntervalMs", retentionCheckIntervalMs, 1, Long.MAX_VALUE);
+        check("maxTopicBytes", maxTopicBytes, 1, RecordLayout.MAX_TOPIC_BYTES);
+        check("maxProperties", maxProperties, 0, 10_000);
+        check("maxPropertiesBytes", maxPropertiesBytes, 0, PropertiesCodec.MAX_AREA_BYTES);
+        check("maxBodyBytes", maxBodyBytes, 0, segmentBytes);
+        check("maxQueuesPerTopic", maxQueuesPerTopic, 1, 65_536);
+        check("keyIndexSlots", keyIndexSlots, 1, 64 << 20);
+        check("keyIndexEntries", keyIndexEntries, 1, 64 << 20);
+    }
+
+    private static void check(String name, long value, long min, long max) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: " + min + ".." + max + ")");
+        }
+    }
+
+    public static Builder builder(Path dir) {
+        return new Builder(dir);
+    }
+
+    /** Builds a {@link LogConfig} from the defaults; not thread-safe. */
+    public static final class Builder {
+        private final Path dir;
+        private int segmentBytes = 1 << 30;
+        private int indexEntriesPerFile = 300_000;
+        private FlushMode flushMode = FlushMode.ASYNC;
+        private int flushIntervalMs = 500;
+        private int flushMinDirtyPages = 4;
+        private long syncFlushTimeoutMs = 5_000;
+        private int checkpointIntervalMs = 1_000;
+        private long retentionMs = 72L * 3600 * 1000;
+        private long retentionBytes = Long.MAX_VALUE;
+        private long retentionCheckIntervalMs = 10_000;
+        private boolean preTouch = true;
+        private int maxTopicBytes = RecordLayout.MAX_TOPIC_BYTES;
+        private int maxProperties = 64;
+        private int maxPropertiesBytes = 32_767;
+        private int maxBodyBytes = 4 << 20;
+        private int maxQueuesPerTopic = 4096;
+        private int keyIndexSlots = 1 << 20;
+        private int keyIndexEntries = 4 << 20;
+        private InetSocketAddress storeHost = new InetSocketAddress("127.0.0.1", 0);
+        private Clock clock = Clock.systemUTC();
+
+        private Builder(Path dir) {
+            this.dir = dir;
+        }
+
+        public Builder segmentBytes(int v) { segmentBytes = v; maxBodyBytes = Math.min(maxBodyBytes, v); return this; }
+        public Builder indexEntriesPerFile(int v) { indexEntriesPerFile = v; return this; }
+        public Builder flushMode(FlushMode v) { flushMode = v; return this; }
+        public Builder flushIntervalMs(int v) { flushIntervalMs = v; return this; }
+        public Builder flushMinDirtyPages(int v) { flushMinDirtyPages = v; return this; }
+        public Builder syncFlushTimeoutMs(long v) { syncFlushTimeoutMs = v; return this; }
+        public Builder checkpointIntervalMs(int v) { checkpointIntervalMs = v; return this; }
+        public Builder retentionMs(long v) { retentionMs = v; return this; }
+        public Builder retentionBytes(long v) { retentionBytes = v; return this; }
+        public Builder retentionCheckIntervalMs(long v) { retentionCheckIntervalMs = v; return this; }
+        public Builder preTouch(boolean v) { preTouch = v; return this; }
+        public Builder maxTopicBytes(int v) { maxTopicBytes = v; return this; }
+        public Builder maxProperties(int v) { maxProperties = v; return this; }
+        public Builder maxPropertiesBytes(int v) { maxPropertiesBytes = v; return this; }
+        public Builder maxBodyBytes(int v) { maxBodyBytes = v; return this; }
+        public Builder maxQueuesPerTopic(int v) { maxQueuesPerTopic = v; return this; }
+        public Builder keyIndexSlots(int v) { keyIndexSlots = v; return this; }
+        public Builder keyIndexEntries(int v) { keyIndexEntries = v; return this; }
+        public Builder storeHost(InetSocketAddress v) { storeHost = v; return this; }
+        public Builder clock(Clock v) { clock = v; return this; }
+
+        public LogConfig build() {
+            return new LogConfig(dir, segmentBytes, indexEntriesPerFile, flushMode, flushIntervalMs, flushMinDirtyPages,
+                    syncFlushTimeoutMs, checkpointIntervalMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
+                    preTouch, maxTopicBytes, maxProperties, maxPropertiesBytes, maxBodyBytes, maxQueuesPerTopic,
+                    keyIndexSlots, keyIndexEntries, storeHost, clock);
+        }
+    }
+}

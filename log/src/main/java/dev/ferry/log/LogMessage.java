@@ -1,0 +1,144 @@
+package dev.ferry.log;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A message handed to {@link MessageStore#append}: what the producer decided (topic, queue,
+ * body, tags, keys, properties, timestamps). Immutable and thread-safe.
+ *
+ * <p>Its properties are encoded into their on-disk form once, when the message is built and
+ * outside the store's append lock, so the locked part of an append only copies bytes. Tags and
+ * keys are stored as the properties {@value #TAGS} and {@value #KEYS} (keys separated by a
+ * space), the way RocketMQ users know them.
+ */
+public final class LogMessage {
+    public static final String TAGS = "TAGS";
+    public static final String KEYS = "KEYS";
+
+    final String topic;
+    final byte[] topicBytes;
+    final int queueId;
+    final int flags;
+    final long bornTimestamp;
+    final InetSocketAddress bornHost;
+    final int reconsumeTimes;
+    final long preparedTxOffset;
+    final String tags;
+    final long tagHash;
+    final List<String> keys;
+    final Map<String, String> properties;
+    final byte[] encodedProperties;
+    final int propertyCount;
+    final ByteBuffer body;
+
+    private LogMessage(Builder b) {
+        this.topic = b.topic;
+        this.topicBytes = b.topic.getBytes(StandardCharsets.UTF_8);
+        this.queueId = b.queueId;
+        this.flags = b.flags;
+        this.bornTimestamp = b.bornTimestamp;
+        this.bornHost = b.bornHost;
+        this.reconsumeTimes = b.reconsumeTimes;
+        this.preparedTxOffset = b.preparedTxOffset;
+        this.tags = b.tags;
+        this.tagHash = TagHash.of(b.tags);
+        this.keys = List.copyOf(b.keys);
+        this.properties = Map.copyOf(b.properties);
+        this.body = b.body.asReadOnlyBuffer();
+        Map<String, String> all = new LinkedHashMap<>();
+        if (b.tags != null && !b.tags.isEmpty()) {
+            all.put(TAGS, b.tags);
+        }
+        if (!b.keys.isEmpty()) {
+            all.put(KEYS, String.join(" ", b.keys));
+        }
+        all.putAll(b.properties);
+        this.propertyCount = all.size();
+        this.encodedProperties = PropertiesCodec.encode(all);
+    }
+
+    public static Builder builder(String topic, int queueId, byte[] body) {
+        return new Builder(topic, queueId, ByteBuffer.wrap(body));
+    }
+
+    public static Builder builder(String topic, int queueId, ByteBuffer body) {
+        return new Builder(topic, queueId, body);
+    }
+
+    public String topic() { return topic; }
+    public int queueId() { return queueId; }
+    public int flags() { return flags; }
+    public String tags() { return tags; }
+    public List<String> keys() { return keys; }
+    public Map<String, String> properties() { return properties; }
+    public ByteBuffer body() { return body.duplicate(); }
+
+    /** Builds a {@link LogMessage}; not thread-safe. */
+    public static final class Builder {
+        private final String topic;
+        private final int queueId;
+        private final ByteBuffer body;
+        private int flags;
+        private long bornTimestamp = System.currentTimeMillis();
+        private InetSocketAddress bornHost;
+        private int reconsumeTimes;
+        private long preparedTxOffset;
+        private String tags;
+        private final List<String> keys = new ArrayList<>(0);
+        private final Map<String, String> properties = new LinkedHashMap<>();
+
+        private Builder(String topic, int queueId, ByteBuffer body) {
+            this.topic = Objects.requireNonNull(topic, "topic");
+            this.queueId = queueId;
+            this.body = Objects.requireNonNull(body, "body");
+        }
+
+        /** Message flags, see {@link MessageFlags}; bits the engine owns are rejected. */
+        public Builder flags(int flags) {
+            if ((flags & ~MessageFlags.USER_MASK) != 0) {
+                throw new InvalidMessageException("flags: 0x" + Integer.toHexString(flags)
+                        + " (expected: only bits of 0x" + Integer.toHexString(MessageFlags.USER_MASK) + ")");
+            }
+            this.flags = flags;
+            return this;
+        }
+
+        public Builder bornTimestamp(long ms) { this.bornTimestamp = ms; return this; }
+        public Builder bornHost(InetSocketAddress host) { this.bornHost = host; return this; }
+        public Builder reconsumeTimes(int n) { this.reconsumeTimes = n; return this; }
+        public Builder preparedTxOffset(long offset) { this.preparedTxOffset = offset; return this; }
+        public Builder tags(String tags) { this.tags = tags; return this; }
+
+        public Builder key(String key) {
+            if (key.isEmpty() || key.indexOf(' ') >= 0) {
+                throw new InvalidMessageException("key: '" + key + "' (expected: non-empty, without spaces)");
+            }
+            keys.add(key);
+            return this;
+        }
+
+        public Builder property(String name, String value) {
+            if (name.equals(TAGS) || name.equals(KEYS)) {
+                throw new InvalidMessageException("property: " + name + " (expected: set through tags()/key())");
+            }
+            properties.put(Objects.requireNonNull(name), Objects.requireNonNull(value));
+            return this;
+        }
+
+        public Builder properties(Map<String, String> all) {
+            all.forEach(this::property);
+            return this;
+        }
+
+        public LogMessage build() {
+            return new LogMessage(this);
+        }
+    }
+}

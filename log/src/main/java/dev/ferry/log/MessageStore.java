@@ -1,0 +1,507 @@
+package dev.ferry.log;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongPredicate;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Ferry's storage engine: one commit log shared by every topic, plus an offset index per
+ * (topic, queue) and a key index. This class wires the parts together (the composition root)
+ * and is the engine's public face; each part lives in its own class.
+ *
+ * <pre>
+ * DIR/commitlog/NNNNNNNNNNNNNNNNNNNN        segments ({@link RecordLayout})
+ * DIR/index/TOPIC/QUEUE/NNNNNNNNNNNNNNNNNNNN offset index files ({@link OffsetIndex})
+ * DIR/keyindex/NNNNNNNNNNNNNNNNNNNN         key index files ({@link KeyIndex})
+ * DIR/checkpoint                            {@link Checkpoint}
+ * DIR/abort                                 exists while the store is open: found at open = last run crashed
+ * DIR/lock                                  held (file lock) while open, so two processes never share a store
+ * </pre>
+ *
+ * <p><b>Durability contract.</b> {@link #append} returns once the record is in the page cache
+ * ({@link FlushMode#ASYNC}) or once an fsync covering it has returned ({@link FlushMode#SYNC}).
+ * A record that was returned for under SYNC survives a machine crash; under ASYNC it survives a
+ * process crash. A record is visible to readers when {@code append} returns, not before.
+ *
+ * <p><b>Thread safety.</b> Safe for any number of threads. Appends are serialized by one lock
+ * (they are a few hundred nanoseconds of copying); reads take no lock.
+ */
+public final class MessageStore implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MessageStore.class);
+    private static final Pattern TOPIC_NAME = Pattern.compile("[A-Za-z0-9._%|-]+");
+
+    private final LogConfig config;
+    private final FileChannel lockChannel;
+    private final FileLock fileLock;
+    private final CommitLog log;
+    private final QueueTable queues;
+    private final KeyIndex keys;
+    private final Flusher flusher;
+    private final Retention retention;
+    private final ScheduledExecutorService scheduler;
+    private final RecoveryReport recoveryReport;
+    private final ReentrantLock appendLock = new ReentrantLock();
+    /** The store host as written into records: 8 bytes (IPv4) or 20 (IPv6). */
+    private final byte[] storeHost;
+    private long lastStoreTimestamp;
+    /** Set once by close(); volatile so every thread's next call sees it. */
+    private volatile boolean closed;
+
+    private MessageStore(LogConfig config) {
+        this.config = config;
+        Path dir = config.dir();
+        try {
+            Files.createDirectories(dir);
+            lockChannel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            fileLock = lockChannel.tryLock();
+            if (fileLock == null) {
+                lockChannel.close();
+                throw new LogException(dir + " is in use by another process (lock held on " + dir.resolve("lock") + ")");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open store " + dir, e);
+        }
+        Path abort = dir.resolve("abort");
+        boolean crashed = Files.exists(abort);
+        boolean v4 = config.storeHost().getAddress() == null || config.storeHost().getAddress() instanceof java.net.Inet4Address;
+        this.storeHost = RecordCodec.hostBytes(config.storeHost(), v4 ? 0 : RecordLayout.FLAG_IPV6_HOSTS);
+        this.log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch());
+        this.queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
+        this.keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
+        long[] lastTs = new long[1];
+        this.recoveryReport = new Recovery(log, queues, keys).run(crashed, Checkpoint.read(dir), lastTs);
+        this.lastStoreTimestamp = lastTs[0];
+        for (OffsetIndex q : queues.all()) {
+            q.trimBefore(log.minOffset());
+        }
+        try {
+            if (!crashed) {
+                Files.createFile(abort);
+            }
+            FileNames.fsyncDirectory(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + abort, e);
+        }
+        checkpoint();
+        this.flusher = new Flusher(config, log, this::checkpoint);
+        this.retention = new Retention(config, log, queues, keys, appendLock);
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ferry-retention");
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler.scheduleWithFixedDelay(this::runRetentionQuietly, config.retentionCheckIntervalMs(),
+                config.retentionCheckIntervalMs(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Opens (and recovers, if needed) the store in {@code config.dir()}, creating it if missing. */
+    public static MessageStore open(LogConfig config) {
+        return new MessageStore(config);
+    }
+
+    public LogConfig config() {
+        return config;
+    }
+
+    /** What recovery found when this store was opened. */
+    public RecoveryReport recoveryReport() {
+        return recoveryReport;
+    }
+
+    /**
+     * Appends one message and waits until it is durable per the flush mode (see the class
+     * comment). Throws {@link InvalidMessageException} before writing anything if the message
+     * breaks a limit.
+     */
+    public AppendResult append(LogMessage message) {
+        try {
+            return appendAsync(message).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Appends one message; the future completes when it is durable per the flush mode (at once
+     * under ASYNC). Limits are checked before anything is written.
+     */
+    public CompletableFuture<AppendResult> appendAsync(LogMessage m) {
+        validate(m);
+        int hostFlags = RecordCodec.hostFlags(m, storeHost);
+        int length = RecordCodec.recordSize(m, hostFlags);
+        if (length > config.segmentBytes()) {
+            throw new InvalidMessageException("record: " + length + " bytes (expected: <= segmentBytes " + config.segmentBytes() + ")");
+        }
+        AppendResult result;
+        appendLock.lock();
+        try {
+            if (closed) {
+                throw new LogException("store " + config.dir() + " is closed");
+            }
+            OffsetIndex q = queues.getOrCreate(m.topic, m.queueId);
+            long queueOffset = q.nextOffset();
+            long storeTimestamp = Math.max(config.clock().millis(), lastStoreTimestamp);
+            lastStoreTimestamp = storeTimestamp;
+            Segment s = log.segmentForAppend(length);
+            int pos = s.writePosition;
+            long phys = s.baseOffset + pos;
+            RecordCodec.write(s.map, pos, m, length, hostFlags, queueOffset, phys, storeTimestamp, storeHost);
+            s.writePosition = pos + length;
+            q.put(queueOffset, phys, length, m.tagHash);
+            if (!m.keys.isEmpty()) {
+                keys.add(m.topic, m.keys, phys, length, storeTimestamp);
+            }
+            log.publish(phys + length);
+            result = new AppendResult(m.topic, m.queueId, queueOffset, phys, length, storeTimestamp);
+        } finally {
+            appendLock.unlock();
+        }
+        if (config.flushMode() == FlushMode.ASYNC) {
+            return CompletableFuture.completedFuture(result);
+        }
+        long end = result.physicalOffset() + result.size();
+        return flusher.whenFlushed(end)
+                .orTimeout(config.syncFlushTimeoutMs(), TimeUnit.MILLISECONDS)
+                .handle((v, t) -> {
+                    if (t == null) {
+                        return result;
+                    }
+                    Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+                    if (cause instanceof TimeoutException) {
+                        throw new LogException("flush of " + result.messageId() + " not confirmed within "
+                                + config.syncFlushTimeoutMs() + " ms");
+                    }
+                    throw cause instanceof RuntimeException r ? r : new LogException("flush failed", cause);
+                });
+    }
+
+    private void validate(LogMessage m) {
+        if (m.topicBytes.length == 0 || m.topicBytes.length > config.maxTopicBytes() || !TOPIC_NAME.matcher(m.topic).matches()
+                || m.topic.equals(".") || m.topic.equals("..")) {
+            throw new InvalidMessageException("topic: '" + (m.topic.length() > 64 ? m.topic.substring(0, 64) + "..." : m.topic)
+                    + "' (" + m.topicBytes.length + " bytes) (expected: 1.." + config.maxTopicBytes()
+                    + " characters of [A-Za-z0-9._%|-], not . or ..)");
+        }
+        if (m.queueId < 0 || m.queueId >= config.maxQueuesPerTopic()) {
+            throw new InvalidMessageException("queueId: " + m.queueId + " (expected: 0.." + (config.maxQueuesPerTopic() - 1) + ")");
+        }
+        if (m.propertyCount > config.maxProperties()) {
+            throw new InvalidMessageException("properties: " + m.propertyCount + " (expected: <= " + config.maxProperties()
+                    + ", tags and keys included)");
+        }
+        if (m.encodedProperties.length > config.maxPropertiesBytes()) {
+            throw new InvalidMessageException("properties: " + m.encodedProperties.length + " bytes encoded (expected: <= "
+                    + config.maxPropertiesBytes() + ")");
+        }
+        if (m.body.remaining() > config.maxBodyBytes()) {
+            throw new InvalidMessageException("body: " + m.body.remaining() + " bytes (expected: <= " + config.maxBodyBytes() + ")");
+        }
+    }
+
+    /** Reads up to {@code maxMessages} / about {@code maxBytes} (at least one message) from {@code offset}. */
+    public ReadResult read(String topic, int queueId, long offset, int maxMessages, int maxBytes) {
+        return read(topic, queueId, offset, maxMessages, maxBytes, null);
+    }
+
+    /**
+     * As {@link #read(String, int, long, int, int)}, skipping entries whose tag hash fails
+     * {@code tagFilter} (confirm a match against the stored tag: hashes can collide). Skipped
+     * entries still advance {@link ReadResult#nextOffset()}.
+     */
+    public ReadResult read(String topic, int queueId, long offset, int maxMessages, int maxBytes, LongPredicate tagFilter) {
+        OffsetIndex q = queues.get(topic, queueId);
+        if (q == null) {
+            if (offset != 0) {
+                throw new OffsetOutOfRangeException(topic, queueId, offset, 0, 0);
+            }
+            return new ReadResult(0, 0, 0, new long[0], new long[0], new int[0], 0, List.of());
+        }
+        long next = q.nextOffset();
+        long min = q.minOffset();
+        if (offset < min || offset > next) {
+            throw new OffsetOutOfRangeException(topic, queueId, offset, min, next);
+        }
+        int want = (int) Math.min(Math.max(maxMessages, 1), next - offset);
+        int scan = tagFilter == null ? want : (int) Math.min(next - offset, Math.max(want, 1024));
+        long[] phys = new long[scan];
+        int[] sizes = new int[scan];
+        long[] tags = new long[scan];
+        int n = q.read(offset, scan, phys, sizes, tags);
+        long[] outOffsets = new long[Math.min(n, want)];
+        long[] outPhys = new long[outOffsets.length];
+        int[] outSizes = new int[outOffsets.length];
+        List<ReadResult.Region> regions = new ArrayList<>();
+        Segment seg = null;
+        long regionStart = -1;
+        long regionEnd = -1;
+        int count = 0;
+        long bytes = 0;
+        long nextOffset = offset;
+        try {
+            for (int i = 0; i < n && count < want; i++) {
+                if (tagFilter != null && !tagFilter.test(tags[i])) {
+                    nextOffset = offset + i + 1;
+                    continue;
+                }
+                if (count > 0 && bytes + sizes[i] > maxBytes) {
+                    break;
+                }
+                long p = phys[i];
+                if (seg == null || p < seg.baseOffset || p >= seg.endOffset()) {
+                    if (regionStart >= 0) {
+                        regions.add(new ReadResult.Region(seg, regionStart, (int) (regionEnd - regionStart)));
+                        regionStart = -1;
+                    }
+                    seg = log.segmentFor(p);
+                    if (seg == null || !seg.retain()) {
+                        seg = null;
+                        throw gone(topic, queueId, offset + i, q);
+                    }
+                } else if (p != regionEnd) {
+                    regions.add(new ReadResult.Region(seg, regionStart, (int) (regionEnd - regionStart)));
+                    regionStart = -1;
+                    seg.retain();
+                }
+                if (regionStart < 0) {
+                    regionStart = p;
+                }
+                regionEnd = p + sizes[i];
+                outOffsets[count] = offset + i;
+                outPhys[count] = p;
+                outSizes[count] = sizes[i];
+                count++;
+                bytes += sizes[i];
+                nextOffset = offset + i + 1;
+            }
+            if (regionStart >= 0) {
+                regions.add(new ReadResult.Region(seg, regionStart, (int) (regionEnd - regionStart)));
+            }
+        } catch (RuntimeException e) {
+            new ReadResult(0, 0, 0, outOffsets, outPhys, outSizes, 0, regions).close();
+            if (regionStart >= 0 && seg != null) {
+                seg.release();
+            }
+            throw e;
+        }
+        return new ReadResult(nextOffset, q.minOffset(), q.nextOffset(), outOffsets, outPhys, outSizes, count, regions);
+    }
+
+    private LogException gone(String topic, int queueId, long offset, OffsetIndex q) {
+        long min = q.minOffset();
+        if (offset < min) {
+            return new OffsetOutOfRangeException(topic, queueId, offset, min, q.nextOffset());
+        }
+        return new SegmentDeletedException(q.physicalOffset(offset), log.minOffset());
+    }
+
+    /** Reads and decodes up to {@code maxMessages} messages into heap copies (tests and tools). */
+    public List<StoredMessage> readMessages(String topic, int queueId, long offset, int maxMessages) {
+        try (ReadResult r = read(topic, queueId, offset, maxMessages, Integer.MAX_VALUE)) {
+            List<StoredMessage> out = new ArrayList<>(r.messageCount());
+            for (int i = 0; i < r.messageCount(); i++) {
+                out.add(r.message(i));
+            }
+            return out;
+        }
+    }
+
+    /** Reads the record at {@code physicalOffset}, verifying it; empty if nothing whole is there. */
+    public Optional<StoredMessage> readAt(long physicalOffset) {
+        if (physicalOffset < 0 || physicalOffset >= log.writtenOffset()) {
+            return Optional.empty();
+        }
+        Segment s = log.segmentFor(physicalOffset);
+        if (s == null || !s.retain()) {
+            return Optional.empty();
+        }
+        try {
+            int pos = (int) (physicalOffset - s.baseOffset);
+            if (RecordCodec.check(s.map, pos, s.size, s.baseOffset) instanceof RecordCodec.Whole) {
+                return Optional.of(RecordCodec.decode(s.map, pos));
+            }
+            return Optional.empty();
+        } finally {
+            s.release();
+        }
+    }
+
+    /** Looks a message up by its id ({@link MessageIds}). */
+    public Optional<StoredMessage> readById(String messageId) {
+        return readAt(MessageIds.parse(messageId));
+    }
+
+    /** Messages of {@code topic} carrying {@code key}, newest first, at most {@code max}. */
+    public List<StoredMessage> lookupByKey(String topic, String key, int max) {
+        List<StoredMessage> out = new ArrayList<>();
+        for (long phys : keys.lookup(topic, key, max * 2 + 8)) {
+            readAt(phys).filter(m -> m.topic().equals(topic) && m.keys().contains(key)).ifPresent(out::add);
+            if (out.size() >= max) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The first queue offset whose store timestamp is at or after {@code timestamp}; the queue's
+     * end if there is none. Binary search over the offset index (store times never go backwards).
+     */
+    public long offsetForTimestamp(String topic, int queueId, long timestamp) {
+        OffsetIndex q = queues.get(topic, queueId);
+        if (q == null) {
+            return 0;
+        }
+        long lo = q.minOffset();
+        long hi = q.nextOffset();
+        while (lo < hi) {
+            long mid = (lo + hi) >>> 1;
+            long ts = storeTimestampAt(q.physicalOffset(mid));
+            if (ts < timestamp) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    private long storeTimestampAt(long phys) {
+        Segment s = log.segmentFor(phys);
+        if (s == null || !s.retain()) {
+            return Long.MIN_VALUE;
+        }
+        try {
+            return s.map.getLong((int) (phys - s.baseOffset) + RecordLayout.STORE_TIMESTAMP_OFFSET);
+        } finally {
+            s.release();
+        }
+    }
+
+    /** Earliest offset {@code topic}/{@code queueId} still holds (0 for an unknown queue). */
+    public long minOffset(String topic, int queueId) {
+        OffsetIndex q = queues.get(topic, queueId);
+        return q == null ? 0 : q.minOffset();
+    }
+
+    /** The offset the next message of {@code topic}/{@code queueId} will get. */
+    public long nextOffset(String topic, int queueId) {
+        OffsetIndex q = queues.get(topic, queueId);
+        return q == null ? 0 : q.nextOffset();
+    }
+
+    /** Topics that have at least one queue with an index. */
+    public Set<String> topics() {
+        return queues.topics();
+    }
+
+    /** Queue ids of {@code topic} that have an index. */
+    public List<Integer> queueIds(String topic) {
+        return queues.queueIds(topic);
+    }
+
+    /** End of the commit log: the physical offset the next record will get. */
+    public long writtenOffset() {
+        return log.writtenOffset();
+    }
+
+    /** How much of the commit log is known to be on disk. */
+    public long flushedOffset() {
+        return log.flushedOffset();
+    }
+
+    /** Earliest commit-log position still kept. */
+    public long minPhysicalOffset() {
+        return log.minOffset();
+    }
+
+    /** Bytes of commit-log segment files on disk. */
+    public long commitLogBytes() {
+        return log.totalBytes();
+    }
+
+    /** fsync calls the flusher made on the commit log since open. */
+    public long fsyncCount() {
+        return flusher.fsyncCount();
+    }
+
+    /** Runs retention now (it also runs every {@code retentionCheckIntervalMs}); returns segments deleted. */
+    public int runRetention() {
+        return retention.run();
+    }
+
+    private void runRetentionQuietly() {
+        try {
+            retention.run();
+        } catch (RuntimeException e) {
+            LOG.error("retention failed; will retry", e);
+        }
+    }
+
+    /** Forces everything appended so far to disk and writes a checkpoint. */
+    public void flush() {
+        flusher.whenFlushed(log.writtenOffset()).join();
+        checkpoint();
+    }
+
+    private synchronized void checkpoint() {
+        long indexed = log.writtenOffset();
+        queues.forceAll();
+        keys.force();
+        new Checkpoint(log.flushedOffset(), indexed, config.clock().millis()).write(config.dir());
+    }
+
+    /** Flushes everything, writes the final checkpoint, removes the abort marker, releases the files. */
+    @Override
+    public void close() {
+        appendLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        } finally {
+            appendLock.unlock();
+        }
+        scheduler.shutdownNow();
+        flusher.close();
+        checkpoint();
+        try {
+            Files.deleteIfExists(config.dir().resolve("abort"));
+            FileNames.fsyncDirectory(config.dir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove abort marker", e);
+        } finally {
+            log.close();
+            queues.close();
+            keys.close();
+            try {
+                fileLock.release();
+                lockChannel.close();
+            } catch (IOException e) {
+                LOG.warn("cannot release {}", config.dir().resolve("lock"), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+package dev.ferry.log;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/**
+ * The offset index of one (topic, queue): where each message of the queue lies in the commit
+ * log. Kept in segment files of {@code entriesPerFile} fixed-size entries, each file named by
+ * the 20-digit queue offset of its first entry, so finding offset <i>n</i> is arithmetic.
+ *
+ * <pre>
+ * index file header (16 bytes)
+ * offset size field
+ *   0     4   magic            0x46494458 ("FIDX")
+ *   4     2   version          1
+ *   6     2   reserved         0
+ *   8     8   baseOffset       queue offset of the first entry (the file's name)
+ * entry (20 bytes), entry for queue offset n at 16 + 20 * (n - baseOffset)
+ *   0     8   physicalOffset   of the record in the commit log
+ *   8     4   size             of the record in bytes; 0 = no entry (never written)
+ *  12     8   tagHash          {@link TagHash} of the record's tags, 0 if none
+ * </pre>
+ *
+ * <p>Entries are derived data: recovery rewrites them from the commit log, so their flush is
+ * lazy. An entry is valid when its size is positive and it points at a record of this queue
+ * with this queue offset.
+ *
+ * <p><b>Thread safety.</b> One writer (the store's append lock holder, or recovery before the
+ * store opens) calls {@link #put}, {@link #truncateFrom} and {@link #trimBefore}; readers read
+ * entries below {@link #nextOffset()}. {@code nextOffset} is volatile: its write after an
+ * entry's bytes publishes them to readers that read it first. Index files are never unmapped
+ * explicitly (they are small; the GC releases them), so a reader racing with retention reads
+ * stale bytes at worst, never unmapped memory.
+ */
+final class OffsetIndex {
+    static final int MAGIC = 0x46494458;
+    static final short VERSION = 1;
+    static final int HEADER_SIZE = 16;
+    static final int ENTRY_SIZE = 20;
+    static final int ENTRY_PHYSICAL_OFFSET = 0;
+    static final int ENTRY_SIZE_OFFSET = ENTRY_PHYSICAL_OFFSET + 8;
+    static final int ENTRY_TAG_HASH_OFFSET = ENTRY_SIZE_OFFSET + 4;
+
+    final String topic;
+    final int queueId;
+    private final Path dir;
+    private final int entriesPerFile;
+    private final ConcurrentSkipListMap<Long, IndexFile> files = new ConcurrentSkipListMap<>();
+    /** Next queue offset to be written; volatile to publish entries (see class comment). */
+    private volatile long nextOffset;
+    /** Smallest queue offset still held; volatile because retention moves it while readers read. */
+    private volatile long minOffset;
+
+    private record IndexFile(long base, Path path, FileChannel channel, MappedByteBuffer map) {}
+
+    OffsetIndex(Path dir, String topic, int queueId, int entriesPerFile) {
+        this.dir = dir;
+        this.topic = topic;
+        this.queueId = queueId;
+        this.entriesPerFile = entriesPerFile;
+        for (long base : FileNames.list(dir)) {
+            files.put(base, openFile(dir.resolve(FileNames.name(base)), base));
+        }
+        if (!files.isEmpty()) {
+            minOffset = files.firstKey();
+            long next = minOffset;
+            Map.Entry<Long, IndexFile> last = files.lastEntry();
+            IndexFile f = last.getValue();
+            for (int i = 0; i < entriesPerFile; i++) {
+                if (f.map.getInt(HEADER_SIZE + i * ENTRY_SIZE + ENTRY_SIZE_OFFSET) <= 0) {
+                    break;
+                }
+                next = last.getKey() + i + 1;
+            }
+            nextOffset = Math.max(next, minOffset);
+        }
+    }
+
+    long nextOffset() {
+        return nextOffset;
+    }
+
+    long minOffset() {
+        return minOffset;
+    }
+
+    /** Writes the entry for {@code queueOffset}; past the current end it moves the end. */
+    void put(long queueOffset, long physicalOffset, int size, long tagHash) {
+        boolean empty = nextOffset == minOffset;
+        MappedByteBuffer map = fileFor(queueOffset, true).map;
+        int p = position(queueOffset);
+        map.putLong(p + ENTRY_PHYSICAL_OFFSET, physicalOffset);
+        map.putInt(p + ENTRY_SIZE_OFFSET, size);
+        map.putLong(p + ENTRY_TAG_HASH_OFFSET, tagHash);
+        if (queueOffset >= nextOffset) {
+            if (empty) {
+                minOffset = queueOffset;
+            }
+            nextOffset = queueOffset + 1;
+        }
+    }
+
+    /**
+     * Reads up to {@code max} entries from {@code from} (which must be in [min, next)) into the
+     * arrays; returns how many were read.
+     */
+    int read(long from, int max, long[] physical, int[] sizes, long[] tagHashes) {
+        long end = Math.min(nextOffset, from + max);
+        int n = 0;
+        IndexFile f = null;
+        for (long off = from; off < end; off++, n++) {
+            if (f == null || off - f.base >= entriesPerFile) {
+                f = fileFor(off, false);
+                if (f == null) {
+                    break;
+                }
+            }
+            int p = position(off);
+            physical[n] = f.map.getLong(p + ENTRY_PHYSICAL_OFFSET);
+            sizes[n] = f.map.getInt(p + ENTRY_SIZE_OFFSET);
+            tagHashes[n] = f.map.getLong(p + ENTRY_TAG_HASH_OFFSET);
+        }
+        return n;
+    }
+
+    long physicalOffset(long queueOffset) {
+        IndexFile f = fileFor(queueOffset, false);
+        return f == null ? -1 : f.map.getLong(position(queueOffset) + ENTRY_PHYSICAL_OFFSET);
+    }
+
+    int size(long queueOffset) {
+        IndexFile f = fileFor(queueOffset, false);
+        return f == null ? 0 : f.map.getInt(position(queueOffset) + ENTRY_SIZE_OFFSET);
+    }
+
+    /** Removes the entries at and after {@code queueOffset}. */
+    void truncateFrom(long queueOffset) {
+        if (queueOffset >= nextOffset) {
+            return;
+        }
+        for (long off = queueOffset; off < nextOffset; off++) {
+            IndexFile f = fileFor(off, false);
+            if (f == null) {
+                continue;
+            }
+            int p = position(off);
+            f.map.putLong(p + ENTRY_PHYSICAL_OFFSET, 0);
+            f.map.putInt(p + ENTRY_SIZE_OFFSET, 0);
+            f.map.putLong(p + ENTRY_TAG_HASH_OFFSET, 0);
+        }
+        long keepBase = baseOf(queueOffset);
+        for (IndexFile f : files.tailMap(keepBase, false).values()) {
+            deleteFile(f);
+        }
+        nextOffset = Math.max(queueOffset, minOffset);
+    }
+
+    /**
+     * Retention: forgets the entries whose record lies below {@code minPhysical} (entries of
+     * one queue are in commit-log order, so a binary search finds the first one to keep) and
+     * deletes index files that hold only such entries. Returns the new minimum offset.
+     */
+    long trimBefore(long minPhysical) {
+        long lo = minOffset;
+        long hi = nextOffset;
+        while (lo < hi) {
+            long mid = (lo + hi) >>> 1;
+            if (physicalOffset(mid) < minPhysical) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        minOffset = lo;
+        // keep the file of the last entry even when every entry expired: it remembers nextOffset
+        long keepBase = baseOf(Math.min(lo, Math.max(nextOffset - 1, 0)));
+        for (IndexFile f : files.headMap(keepBase, false).values()) {
+            deleteFile(f);
+        }
+        return lo;
+    }
+
+    /** Forces every index file to disk. */
+    void force() {
+        for (IndexFile f : files.values()) {
+            f.map.force();
+        }
+    }
+
+    void close() {
+        for (IndexFile f : files.values()) {
+            try {
+                f.channel.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
+    }
+
+    private long baseOf(long queueOffset) {
+        return queueOffset - Math.floorMod(queueOffset, entriesPerFile);
+    }
+
+    private int position(long queueOffset) {
+        return HEADER_SIZE + (int) Math.floorMod(queueOffset, entriesPerFile) * ENTRY_SIZE;
+    }
+
+    private IndexFile fileFor(long queueOffset, boolean create) {
+        long base = baseOf(queueOffset);
+        IndexFile f = files.get(base);
+        if (f == null && create) {
+            f = createFile(base);
+            files.put(base, f);
+        }
+        return f;
+    }
+
+    private void deleteFile(IndexFile f) {
+        files.remove(f.base);
+        try {
+            f.channel.close();
+            Files.deleteIfExists(f.path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete index file " + f.path, e);
+        }
+    }
+
+    private IndexFile createFile(long base) {
+        Path path = dir.resolve(FileNames.name(base));
+        Path tmp = dir.resolve(FileNames.name(base) + ".tmp");
+        try {
+            Files.createDirectories(dir);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(HEADER_SIZE);
+                header.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(base).flip();
+                ch.write(header, 0);
+                ch.write(java.nio.ByteBuffer.allocate(1), fileSize() - 1L);
+            }
+            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+            FileNames.fsyncDirectory(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create index file " + path, e);
+        }
+        return openFile(path, base);
+    }
+
+    private IndexFile openFile(Path path, long base) {
+        try {
+            FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (ch.size() < fileSize()) {
+                ch.write(java.nio.ByteBuffer.allocate(1), fileSize() - 1L);
+            }
+            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, fileSize());
+            if (map.getInt(0) != MAGIC || map.getShort(4) != VERSION || map.getLong(8) != base) {
+                ch.close();
+                throw new CorruptRecordException(path, 0, "index header: magic 0x" + Integer.toHexString(map.getInt(0))
+                        + " version " + map.getShort(4) + " base " + map.getLong(8) + " (expected: 0x"
+                        + Integer.toHexString(MAGIC) + ", " + VERSION + ", " + base + ")");
+            }
+            return new IndexFile(base, path, ch, map);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open index file " + path, e);
+        }
+    }
+
+    private long fileSize() {
+        return HEADER_SIZE + (long) entriesPerFile * ENTRY_SIZE;
+    }
+}

@@ -1,0 +1,77 @@
+package dev.ferry.log;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The properties area of a record: repeated pairs of
+ * <pre>
+ * size field
+ *  2   key length (u16)
+ *  k   key, UTF-8
+ *  2   value length (u16)
+ *  v   value, UTF-8
+ * </pre>
+ * with no count and no terminator: the area's length, stored before it, bounds it.
+ * Stateless and thread-safe.
+ */
+final class PropertiesCodec {
+    static final int MAX_AREA_BYTES = 0xFFFF;
+    private static final byte[] EMPTY = new byte[0];
+
+    private PropertiesCodec() {}
+
+    static byte[] encode(Map<String, String> properties) {
+        if (properties.isEmpty()) {
+            return EMPTY;
+        }
+        int size = 0;
+        byte[][] parts = new byte[properties.size() * 2][];
+        int i = 0;
+        for (Map.Entry<String, String> e : properties.entrySet()) {
+            byte[] k = e.getKey().getBytes(StandardCharsets.UTF_8);
+            byte[] v = e.getValue().getBytes(StandardCharsets.UTF_8);
+            if (k.length == 0 || k.length > 0xFFFF || v.length > 0xFFFF) {
+                throw new InvalidMessageException("property " + e.getKey() + ": key " + k.length + " bytes, value "
+                        + v.length + " bytes (expected: key 1..65535, value 0..65535)");
+            }
+            parts[i++] = k;
+            parts[i++] = v;
+            size += 4 + k.length + v.length;
+            if (size > MAX_AREA_BYTES) {
+                throw new InvalidMessageException("properties: more than " + MAX_AREA_BYTES
+                        + " bytes encoded (expected: <= " + MAX_AREA_BYTES + ")");
+            }
+        }
+        ByteBuffer out = ByteBuffer.allocate(size);
+        for (byte[] part : parts) {
+            out.putShort((short) part.length).put(part);
+        }
+        return out.array();
+    }
+
+    /** Decodes {@code length} bytes at {@code position} of {@code buf} (absolute reads). */
+    static Map<String, String> decode(ByteBuffer buf, int position, int length) {
+        Map<String, String> out = new LinkedHashMap<>();
+        int p = position;
+        int end = position + length;
+        while (p < end) {
+            int kl = Short.toUnsignedInt(buf.getShort(p));
+            String k = utf8(buf, p + 2, kl);
+            p += 2 + kl;
+            int vl = Short.toUnsignedInt(buf.getShort(p));
+            String v = utf8(buf, p + 2, vl);
+            p += 2 + vl;
+            out.put(k, v);
+        }
+        return out;
+    }
+
+    private static String utf8(ByteBuffer buf, int position, int length) {
+        byte[] b = new byte[length];
+        buf.get(position, b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

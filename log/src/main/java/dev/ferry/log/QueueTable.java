@@ -1,0 +1,107 @@
+package dev.ferry.log;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+/**
+ * The offset indexes of every (topic, queue), under {@code DIR/index/TOPIC/QUEUE_ID/}.
+ *
+ * <p><b>Thread safety.</b> {@link #getOrCreate} is called by the single appender (or recovery);
+ * each topic's array is replaced, never changed in place, and published through the concurrent
+ * map, so readers see either the old or the new array.
+ */
+final class QueueTable {
+    private final Path dir;
+    private final int entriesPerFile;
+    private final ConcurrentHashMap<String, OffsetIndex[]> topics = new ConcurrentHashMap<>();
+
+    QueueTable(Path dir, int entriesPerFile) {
+        this.dir = dir;
+        this.entriesPerFile = entriesPerFile;
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (Stream<Path> ts = Files.list(dir)) {
+            for (Path t : (Iterable<Path>) ts::iterator) {
+                try (Stream<Path> qs = Files.list(t)) {
+                    for (Path q : (Iterable<Path>) qs::iterator) {
+                        String name = q.getFileName().toString();
+                        if (name.chars().allMatch(Character::isDigit)) {
+                            getOrCreate(t.getFileName().toString(), Integer.parseInt(name));
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+    }
+
+    OffsetIndex get(String topic, int queueId) {
+        OffsetIndex[] queues = topics.get(topic);
+        return queues == null || queueId < 0 || queueId >= queues.length ? null : queues[queueId];
+    }
+
+    OffsetIndex getOrCreate(String topic, int queueId) {
+        OffsetIndex[] queues = topics.get(topic);
+        if (queues != null && queueId < queues.length && queues[queueId] != null) {
+            return queues[queueId];
+        }
+        OffsetIndex[] grown = queues == null ? new OffsetIndex[queueId + 1]
+                : Arrays.copyOf(queues, Math.max(queues.length, queueId + 1));
+        OffsetIndex q = new OffsetIndex(dir.resolve(topic).resolve(Integer.toString(queueId)), topic, queueId, entriesPerFile);
+        grown[queueId] = q;
+        topics.put(topic, grown);
+        return q;
+    }
+
+    Set<String> topics() {
+        return Set.copyOf(topics.keySet());
+    }
+
+    /** Queue ids of {@code topic} that have an index, ascending. */
+    List<Integer> queueIds(String topic) {
+        List<Integer> out = new ArrayList<>();
+        OffsetIndex[] queues = topics.get(topic);
+        if (queues != null) {
+            for (int i = 0; i < queues.length; i++) {
+                if (queues[i] != null) {
+                    out.add(i);
+                }
+            }
+        }
+        return out;
+    }
+
+    List<OffsetIndex> all() {
+        List<OffsetIndex> out = new ArrayList<>();
+        for (OffsetIndex[] queues : topics.values()) {
+            for (OffsetIndex q : queues) {
+                if (q != null) {
+                    out.add(q);
+                }
+            }
+        }
+        return out;
+    }
+
+    void forceAll() {
+        for (OffsetIndex q : all()) {
+            q.force();
+        }
+    }
+
+    void close() {
+        for (OffsetIndex q : all()) {
+            q.close();
+        }
+    }
+}

@@ -1,0 +1,249 @@
+package dev.ferry.log;
+
+import static dev.ferry.log.RecordLayout.*;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+
+/**
+ * Writes, checks and decodes records in the layout of {@link RecordLayout}. Every method works
+ * with absolute positions on a buffer it does not move, so one mapped buffer can be shared by
+ * the writer and many readers. Stateless and thread-safe.
+ */
+final class RecordCodec {
+    private static final byte[] NO_HOST_V4 = new byte[IPV4_HOST_SIZE];
+
+    private RecordCodec() {}
+
+    /** What a check of the bytes at a position found. */
+    sealed interface Check permits Whole, EndOfData, EndOfSegment, Torn {}
+
+    /** A whole record of {@code length} bytes. */
+    record Whole(int length) implements Check {}
+
+    /** Zero length: nothing was ever written here. */
+    record EndOfData() implements Check {}
+
+    /** An end-of-segment marker, or too few bytes left for any record. */
+    record EndOfSegment() implements Check {}
+
+    /** Bytes that are not a whole record; {@code reason} says which check failed. */
+    record Torn(String reason) implements Check {}
+
+    static int recordSize(LogMessage m, int hostFlags) {
+        return RecordLayout.recordSize(hostFlags, m.topicBytes.length, m.encodedProperties.length, m.body.remaining());
+    }
+
+    static int hostFlags(LogMessage m, byte[] storeHost) {
+        boolean v6 = storeHost.length == IPV6_HOST_SIZE
+                || (m.bornHost != null && !(m.bornHost.getAddress() instanceof Inet4Address) && m.bornHost.getAddress() != null);
+        return v6 ? FLAG_IPV6_HOSTS : 0;
+    }
+
+    /**
+     * Writes {@code m} at {@code pos} of {@code buf} as one record of {@code length} bytes
+     * (from {@link #recordSize}), CRC included.
+     */
+    static void write(ByteBuffer buf, int pos, LogMessage m, int length, int hostFlags, long queueOffset,
+                      long physicalOffset, long storeTimestamp, byte[] storeHost) {
+        buf.putInt(pos + LENGTH_OFFSET, length);
+        buf.putShort(pos + MAGIC_OFFSET, MAGIC);
+        buf.put(pos + VERSION_OFFSET, VERSION);
+        buf.put(pos + RESERVED_OFFSET, (byte) 0);
+        buf.putInt(pos + FLAGS_OFFSET, m.flags | hostFlags);
+        buf.putInt(pos + QUEUE_ID_OFFSET, m.queueId);
+        buf.putLong(pos + QUEUE_OFFSET_OFFSET, queueOffset);
+        buf.putLong(pos + PHYSICAL_OFFSET_OFFSET, physicalOffset);
+        buf.putLong(pos + BORN_TIMESTAMP_OFFSET, m.bornTimestamp);
+        buf.putLong(pos + STORE_TIMESTAMP_OFFSET, storeTimestamp);
+        buf.putLong(pos + TAG_HASH_OFFSET, m.tagHash);
+        buf.putInt(pos + RECONSUME_TIMES_OFFSET, m.reconsumeTimes);
+        buf.putLong(pos + PREPARED_TX_OFFSET_OFFSET, m.preparedTxOffset);
+        int p = pos + BORN_HOST_OFFSET;
+        p = putHost(buf, p, hostBytes(m.bornHost, hostFlags));
+        p = putHost(buf, p, hostFlags == 0 ? storeHost : toV6(storeHost));
+        buf.put(p, (byte) m.topicBytes.length);
+        buf.put(p + 1, m.topicBytes);
+        p += 1 + m.topicBytes.length;
+        buf.putShort(p, (short) m.encodedProperties.length);
+        buf.put(p + 2, m.encodedProperties);
+        p += 2 + m.encodedProperties.length;
+        ByteBuffer body = m.body;
+        int bodyLength = body.remaining();
+        buf.putInt(p, bodyLength);
+        buf.put(p + 4, body, body.position(), bodyLength);
+        buf.putInt(pos + CRC_OFFSET, crc(buf, pos, length));
+    }
+
+    /** Writes an end-of-segment marker if there is room for one. */
+    static void writeEndOfSegment(ByteBuffer buf, int pos, int remaining) {
+        if (remaining >= END_MARKER_SIZE) {
+            buf.putInt(pos + LENGTH_OFFSET, remaining);
+            buf.putShort(pos + MAGIC_OFFSET, END_OF_SEGMENT_MAGIC);
+        }
+    }
+
+    static int crc(ByteBuffer buf, int pos, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(buf.slice(pos + CRC_START, length - CRC_START));
+        return (int) crc.getValue();
+    }
+
+    /**
+     * Checks the bytes at {@code pos} of a segment of {@code segmentSize} bytes whose first
+     * byte is at physical offset {@code base}: a whole record, the end of the data, the end of
+     * the segment, or a torn record.
+     */
+    static Check check(ByteBuffer buf, int pos, int segmentSize, long base) {
+        int left = segmentSize - pos;
+        if (left < END_MARKER_SIZE) {
+            return new EndOfSegment();
+        }
+        int length = buf.getInt(pos + LENGTH_OFFSET);
+        short magic = buf.getShort(pos + MAGIC_OFFSET);
+        if (length == 0 && magic == 0) {
+            return new EndOfData();
+        }
+        if (magic == END_OF_SEGMENT_MAGIC && length == left) {
+            return new EndOfSegment();
+        }
+        if (magic != MAGIC) {
+            return new Torn("magic 0x" + Integer.toHexString(magic & 0xFFFF) + " (expected: 0x"
+                    + Integer.toHexString(MAGIC & 0xFFFF) + ")");
+        }
+        if (length < MIN_RECORD_SIZE || length > left) {
+            return new Torn("length " + length + " (expected: " + MIN_RECORD_SIZE + ".." + left + ")");
+        }
+        byte version = buf.get(pos + VERSION_OFFSET);
+        if (version != VERSION) {
+            return new Torn("version " + version + " (expected: " + VERSION + ")");
+        }
+        long phys = buf.getLong(pos + PHYSICAL_OFFSET_OFFSET);
+        if (phys != base + pos) {
+            return new Torn("physicalOffset " + phys + " (expected: " + (base + pos) + ")");
+        }
+        int stored = buf.getInt(pos + CRC_OFFSET);
+        int actual = crc(buf, pos, length);
+        if (stored != actual) {
+            return new Torn("crc 0x" + Integer.toHexString(actual) + " (expected: 0x" + Integer.toHexString(stored) + ")");
+        }
+        int flags = buf.getInt(pos + FLAGS_OFFSET);
+        if ((flags & MessageFlags.BATCH) != 0) {
+            return new Torn("flags 0x" + Integer.toHexString(flags) + ": batch records are not readable by format version 1");
+        }
+        return new Whole(length);
+    }
+
+    /** Decodes a record already known to be whole into a heap copy. */
+    static StoredMessage decode(ByteBuffer buf, int pos) {
+        int length = buf.getInt(pos + LENGTH_OFFSET);
+        int flags = buf.getInt(pos + FLAGS_OFFSET);
+        int hostSize = hostSize(flags);
+        int p = pos + BORN_HOST_OFFSET;
+        InetSocketAddress bornHost = getHost(buf, p, hostSize);
+        InetSocketAddress storeHost = getHost(buf, p + hostSize, hostSize);
+        p = pos + topicLengthOffset(flags);
+        int topicLength = buf.get(p) & 0xFF;
+        byte[] topic = new byte[topicLength];
+        buf.get(p + 1, topic);
+        p += 1 + topicLength;
+        int propertiesLength = Short.toUnsignedInt(buf.getShort(p));
+        Map<String, String> properties = PropertiesCodec.decode(buf, p + 2, propertiesLength);
+        p += 2 + propertiesLength;
+        int bodyLength = buf.getInt(p);
+        byte[] body = new byte[bodyLength];
+        buf.get(p + 4, body);
+        String tags = properties.remove(LogMessage.TAGS);
+        String keys = properties.remove(LogMessage.KEYS);
+        return new StoredMessage(
+                new String(topic, StandardCharsets.UTF_8),
+                buf.getInt(pos + QUEUE_ID_OFFSET),
+                buf.getLong(pos + QUEUE_OFFSET_OFFSET),
+                buf.getLong(pos + PHYSICAL_OFFSET_OFFSET),
+                length,
+                flags & ~FLAG_IPV6_HOSTS,
+                buf.getLong(pos + BORN_TIMESTAMP_OFFSET),
+                buf.getLong(pos + STORE_TIMESTAMP_OFFSET),
+                bornHost,
+                storeHost,
+                buf.getInt(pos + RECONSUME_TIMES_OFFSET),
+                buf.getLong(pos + PREPARED_TX_OFFSET_OFFSET),
+                tags == null ? "" : tags,
+                keys == null ? List.of() : List.of(keys.split(" ")),
+                Map.copyOf(properties),
+                body);
+    }
+
+    /** The fields the indexes need, read without decoding the rest. */
+    static String topic(ByteBuffer buf, int pos) {
+        int p = pos + topicLengthOffset(buf.getInt(pos + FLAGS_OFFSET));
+        byte[] topic = new byte[buf.get(p) & 0xFF];
+        buf.get(p + 1, topic);
+        return new String(topic, StandardCharsets.UTF_8);
+    }
+
+    /** The KEYS property of the record at {@code pos}, or null. */
+    static String keys(ByteBuffer buf, int pos) {
+        int p = pos + topicLengthOffset(buf.getInt(pos + FLAGS_OFFSET));
+        p += 1 + (buf.get(p) & 0xFF);
+        int propertiesLength = Short.toUnsignedInt(buf.getShort(p));
+        if (propertiesLength == 0) {
+            return null;
+        }
+        return PropertiesCodec.decode(buf, p + 2, propertiesLength).get(LogMessage.KEYS);
+    }
+
+    static byte[] hostBytes(InetSocketAddress host, int hostFlags) {
+        if (host == null || host.getAddress() == null) {
+            return hostFlags == 0 ? NO_HOST_V4 : new byte[IPV6_HOST_SIZE];
+        }
+        byte[] addr = host.getAddress().getAddress();
+        if (hostFlags != 0 && addr.length == 4) {
+            addr = mapToV6(addr);
+        }
+        ByteBuffer b = ByteBuffer.allocate(addr.length + 4);
+        b.put(addr).putInt(host.getPort());
+        return b.array();
+    }
+
+    private static byte[] toV6(byte[] host) {
+        if (host.length == IPV6_HOST_SIZE) {
+            return host;
+        }
+        byte[] out = new byte[IPV6_HOST_SIZE];
+        System.arraycopy(mapToV6(Arrays.copyOf(host, 4)), 0, out, 0, 16);
+        System.arraycopy(host, 4, out, 16, 4);
+        return out;
+    }
+
+    private static byte[] mapToV6(byte[] v4) {
+        byte[] v6 = new byte[16];
+        v6[10] = (byte) 0xFF;
+        v6[11] = (byte) 0xFF;
+        System.arraycopy(v4, 0, v6, 12, 4);
+        return v6;
+    }
+
+    private static int putHost(ByteBuffer buf, int p, byte[] host) {
+        buf.put(p, host);
+        return p + host.length;
+    }
+
+    private static InetSocketAddress getHost(ByteBuffer buf, int p, int size) {
+        byte[] addr = new byte[size - 4];
+        buf.get(p, addr);
+        try {
+            return new InetSocketAddress(InetAddress.getByAddress(addr), buf.getInt(p + size - 4));
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

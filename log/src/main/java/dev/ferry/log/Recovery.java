@@ -1,0 +1,202 @@
+package dev.ferry.log;
+
+import static dev.ferry.log.RecordLayout.*;
+
+import java.nio.MappedByteBuffer;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Brings the store to a consistent state when it opens: finds where the whole records end,
+ * zeroes a torn tail, rewrites the offset-index and key-index entries of the records it
+ * verified, and drops index entries that point at nothing whole. Runs single-threaded before
+ * the store accepts appends or reads.
+ *
+ * <p>Where the scan starts: the lowest of the checkpoint's two offsets and the start of the last
+ * segment that holds data (so a torn tail is found even after a clean stop), lowered further
+ * for any queue whose tail entries do not point at their records (a damaged index). Without a
+ * checkpoint it starts at the first segment. From there every record must pass
+ * {@link RecordCodec#check}; the first that does not ends the log.
+ */
+final class Recovery {
+    private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
+
+    private final CommitLog log;
+    private final QueueTable queues;
+    private final KeyIndex keys;
+
+    Recovery(CommitLog log, QueueTable queues, KeyIndex keys) {
+        this.log = log;
+        this.queues = queues;
+        this.keys = keys;
+    }
+
+    /** Returns the report; {@code lastStoreTimestamp[0]} receives the last record's store time. */
+    RecoveryReport run(boolean crashed, Optional<Checkpoint> checkpoint, long[] lastStoreTimestamp) {
+        long t0 = System.nanoTime();
+        List<Segment> segments = log.segments();
+        long start = checkpoint.map(c -> Math.min(c.logFlushedOffset(), c.indexFlushedOffset())).orElse(0L);
+        Segment lastWithData = null;
+        for (Segment s : segments) {
+            if (!(RecordCodec.check(s.map, 0, s.size, s.baseOffset) instanceof RecordCodec.EndOfData)) {
+                lastWithData = s;
+            }
+        }
+        if (lastWithData != null) {
+            start = Math.min(start, lastWithData.baseOffset);
+        }
+        for (OffsetIndex q : queues.all()) {
+            start = Math.min(start, firstDoubtfulPosition(q, start));
+        }
+        start = Math.max(start, log.minOffset());
+
+        long end = start;
+        long scanned = 0;
+        String reason = "";
+        long keysIndexedEnd = keys.indexedEnd();
+        Segment s = log.segmentFor(start);
+        while (s != null) {
+            int pos = (int) (end - s.baseOffset);
+            RecordCodec.Check c = RecordCodec.check(s.map, pos, s.size, s.baseOffset);
+            if (c instanceof RecordCodec.Whole w) {
+                dispatch(s.map, pos, end, w.length(), keysIndexedEnd, lastStoreTimestamp);
+                end += w.length();
+                scanned++;
+            } else if (c instanceof RecordCodec.EndOfSegment) {
+                Segment n = log.next(s);
+                if (n == null || n.baseOffset != s.endOffset()) {
+                    end = s.endOffset();
+                    break;
+                }
+                end = n.baseOffset;
+                s = n;
+            } else {
+                if (c instanceof RecordCodec.Torn t) {
+                    reason = t.reason();
+                }
+                break;
+            }
+        }
+        long truncated = s == null || reason.isEmpty() ? 0 : zeroTail(s, (int) (end - s.baseOffset));
+        log.setEnd(end);
+        long dropped = 0;
+        for (OffsetIndex q : queues.all()) {
+            dropped += dropInvalidTail(q, end);
+        }
+        RecoveryReport report = new RecoveryReport(crashed, checkpoint.isPresent(), start, end, scanned, truncated, reason,
+                dropped, (System.nanoTime() - t0) / 1_000_000);
+        if (crashed || truncated > 0 || dropped > 0) {
+            LOG.warn("recovery after {}: scanned {} records from {} to {}; truncated {} bytes{}; dropped {} index entries; {} ms",
+                    crashed ? "a crash" : "a clean stop", scanned, start, end, truncated,
+                    reason.isEmpty() ? "" : " (" + reason + ")", dropped, report.durationMs());
+        } else {
+            LOG.info("opened cleanly: verified {} records from {} to {} in {} ms", scanned, start, end, report.durationMs());
+        }
+        return report;
+    }
+
+    private void dispatch(MappedByteBuffer map, int pos, long phys, int length, long keysIndexedEnd, long[] lastStoreTimestamp) {
+        String topic = RecordCodec.topic(map, pos);
+        int queueId = map.getInt(pos + QUEUE_ID_OFFSET);
+        long queueOffset = map.getLong(pos + QUEUE_OFFSET_OFFSET);
+        long storeTimestamp = map.getLong(pos + STORE_TIMESTAMP_OFFSET);
+        queues.getOrCreate(topic, queueId).put(queueOffset, phys, length, map.getLong(pos + TAG_HASH_OFFSET));
+        if (phys >= keysIndexedEnd) {
+            String k = RecordCodec.keys(map, pos);
+            if (k != null) {
+                keys.add(topic, List.of(k.split(" ")), phys, length, storeTimestamp);
+            }
+        }
+        lastStoreTimestamp[0] = Math.max(lastStoreTimestamp[0], storeTimestamp);
+    }
+
+    /**
+     * Walks back from the queue's last entry past every entry that does not point at its record,
+     * and returns where the record after the last good one can start (or {@code start} if the
+     * entries are good down to below it).
+     */
+    private long firstDoubtfulPosition(OffsetIndex q, long start) {
+        long lowest = start;
+        for (long off = q.nextOffset() - 1; off >= q.minOffset(); off--) {
+            long phys = q.physicalOffset(off);
+            int size = q.size(off);
+            if (pointsAtRecord(q, off, phys, size)) {
+                if (phys < start) {
+                    return lowest;
+                }
+            } else {
+                lowest = off > q.minOffset() ? Math.min(lowest, positionAfter(q, off - 1)) : log.minOffset();
+            }
+        }
+        return lowest;
+    }
+
+    private long positionAfter(OffsetIndex q, long off) {
+        long phys = q.physicalOffset(off);
+        int size = q.size(off);
+        return pointsAtRecord(q, off, phys, size) ? phys + size : log.minOffset();
+    }
+
+    /** Removes tail entries at or past {@code end} or not pointing at their records; returns how many. */
+    private long dropInvalidTail(OffsetIndex q, long end) {
+        long next = q.nextOffset();
+        long keep = next;
+        while (keep > q.minOffset()) {
+            long off = keep - 1;
+            long phys = q.physicalOffset(off);
+            int size = q.size(off);
+            if (phys + size <= end && pointsAtRecord(q, off, phys, size)) {
+                break;
+            }
+            keep--;
+        }
+        if (keep < next) {
+            q.truncateFrom(keep);
+        }
+        return next - keep;
+    }
+
+    /** True if the index entry (phys, size) for {@code off} is a record of this queue with this offset. */
+    private boolean pointsAtRecord(OffsetIndex q, long off, long phys, int size) {
+        if (size < MIN_RECORD_SIZE || phys < 0) {
+            return false;
+        }
+        Segment s = log.segmentFor(phys);
+        if (s == null || phys + size > s.endOffset()) {
+            return false;
+        }
+        int pos = (int) (phys - s.baseOffset);
+        MappedByteBuffer m = s.map;
+        return m.getInt(pos + LENGTH_OFFSET) == size
+                && m.getShort(pos + MAGIC_OFFSET) == MAGIC
+                && m.getLong(pos + PHYSICAL_OFFSET_OFFSET) == phys
+                && m.getInt(pos + QUEUE_ID_OFFSET) == q.queueId
+                && m.getLong(pos + QUEUE_OFFSET_OFFSET) == off
+                && RecordCodec.topic(m, pos).equals(q.topic);
+    }
+
+    /**
+     * Zeroes every non-zero byte of the segment after {@code pos} (a torn tail), so no later scan
+     * can mistake old bytes for records; returns the distance to the last non-zero byte.
+     */
+    private static long zeroTail(Segment s, int pos) {
+        MappedByteBuffer m = s.map;
+        int last = pos;
+        int i = pos;
+        for (; i + 8 <= s.size; i += 8) {
+            if (m.getLong(i) != 0) {
+                m.putLong(i, 0);
+                last = i + 8;
+            }
+        }
+        for (; i < s.size; i++) {
+            if (m.get(i) != 0) {
+                m.put(i, (byte) 0);
+                last = i + 1;
+            }
+        }
+        return last - pos;
+    }
+}

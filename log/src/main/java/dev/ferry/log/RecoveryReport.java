@@ -1,0 +1,17 @@
+package dev.ferry.log;
+
+/**
+ * What opening the store found and did; logged at open and kept for tools and tests.
+ *
+ * @param crashed             the abort marker was there: the last run did not close cleanly
+ * @param checkpointFound     a valid checkpoint was read
+ * @param scanFrom            commit-log position the CRC scan started at
+ * @param end                 end of the last whole record: where appends continue
+ * @param recordsScanned      whole records verified and re-indexed
+ * @param truncatedBytes      non-zero bytes after {@code end} that were zeroed (a torn tail), 0 if none
+ * @param truncateReason      why the scan stopped at a torn record, or empty
+ * @param indexEntriesDropped offset-index entries removed because they pointed at nothing whole
+ * @param durationMs          time the recovery took
+ */
+public record RecoveryReport(boolean crashed, boolean checkpointFound, long scanFrom, long end, long recordsScanned,
+                             long truncatedBytes, String truncateReason, long indexEntriesDropped, long durationMs) {}

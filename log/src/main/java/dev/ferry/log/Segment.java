@@ -1,0 +1,152 @@
+package dev.ferry.log;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One commit-log segment file: fixed size, memory-mapped, named by the 20-digit physical offset
+ * of its first byte (see {@link RecordLayout} for what it holds).
+ *
+ * <p><b>Thread safety.</b> One writer (the store's append lock holder) writes at
+ * {@link #writePosition}; any number of readers read below the store's published end with
+ * absolute gets. The mapping is released only when the last reference goes:
+ * {@link #retain()}/{@link #release()} count readers, the commit log holds one reference until
+ * it deletes the segment, so no reader ever touches an unmapped buffer.
+ */
+final class Segment {
+    private static final int PAGE = 4096;
+
+    final Path path;
+    final long baseOffset;
+    final int size;
+    final FileChannel channel;
+    final MappedByteBuffer map;
+    /** Bytes written; written by the single appender, read by others only through the store's published end. */
+    int writePosition;
+    /** Bytes known forced to disk; written and read by the flusher thread only. */
+    int flushedPosition;
+    /** Readers holding the mapping + 1 for the owning commit log; 0 = unmapped. */
+    private final AtomicInteger refs = new AtomicInteger(1);
+
+    private Segment(Path path, long baseOffset, int size, FileChannel channel, MappedByteBuffer map) {
+        this.path = path;
+        this.baseOffset = baseOffset;
+        this.size = size;
+        this.channel = channel;
+        this.map = map;
+    }
+
+    /**
+     * Creates a zero-filled segment through a temp file and an atomic rename, so a crash never
+     * leaves a half-created file under a segment name; makes the directory entry durable; with
+     * {@code preTouch}, writes one byte per page so the appender never takes a page fault.
+     */
+    static Segment create(Path dir, long baseOffset, int size, boolean preTouch) {
+        Path tmp = dir.resolve(FileNames.name(baseOffset) + ".tmp");
+        Path path = dir.resolve(FileNames.name(baseOffset));
+        try {
+            Files.createDirectories(dir);
+            FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            try {
+                ch.write(java.nio.ByteBuffer.allocate(1), size - 1L);
+                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
+                if (preTouch) {
+                    for (int i = 0; i < size; i += PAGE) {
+                        map.put(i, (byte) 0);
+                    }
+                }
+                Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+                FileNames.fsyncDirectory(dir);
+                return new Segment(path, baseOffset, size, ch, map);
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                Files.deleteIfExists(tmp);
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create segment " + path, e);
+        }
+    }
+
+    static Segment open(Path path) {
+        try {
+            FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            long len = ch.size();
+            if (len <= 0 || len > Integer.MAX_VALUE) {
+                ch.close();
+                throw new LogException(path + ": size " + len + " (expected: 1.." + Integer.MAX_VALUE + ")");
+            }
+            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, len);
+            return new Segment(path, Long.parseLong(path.getFileName().toString()), (int) len, ch, map);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open segment " + path, e);
+        }
+    }
+
+    long endOffset() {
+        return baseOffset + size;
+    }
+
+    int remaining() {
+        return size - writePosition;
+    }
+
+    /** Takes a reader reference; false if the segment was already deleted and unmapped. */
+    boolean retain() {
+        for (;;) {
+            int r = refs.get();
+            if (r <= 0) {
+                return false;
+            }
+            if (refs.compareAndSet(r, r + 1)) {
+                return true;
+            }
+        }
+    }
+
+    void release() {
+        if (refs.decrementAndGet() == 0) {
+            Unmapper.unmap(map);
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // nothing left to do with it
+            }
+        }
+    }
+
+    /** Forces bytes [from, to) of this segment to disk. */
+    void force(int from, int to) {
+        if (to > from) {
+            map.force(from, to - from);
+        }
+    }
+
+    /** Unlinks the file now; the mapping goes when the last reader releases it. */
+    void delete() {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + path, e);
+        }
+        release();
+    }
+
+    /** Closes without deleting (store shutdown). */
+    void close() {
+        release();
+    }
+
+    @Override
+    public String toString() {
+        return path.getFileName() + "[write=" + writePosition + "/" + size + "]";
+    }
+}
