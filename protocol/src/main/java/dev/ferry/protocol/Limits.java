@@ -70,17 +70,17 @@ public record Limits(
         positive("maxFrameBytes", maxFrameBytes, Integer.MAX_VALUE - 4);
         positive("maxHeaders", maxHeaders, U16_MAX);
         positive("maxHeaderKeyBytes", maxHeaderKeyBytes, U16_MAX);
-        positive("maxHeaderValueBytes", maxHeaderValueBytes, maxFrameBytes);
-        positive("maxMessagesPerCommand", maxMessagesPerCommand, maxFrameBytes);
+        positive("maxHeaderValueBytes", maxHeaderValueBytes, Integer.MAX_VALUE);
+        positive("maxMessagesPerCommand", maxMessagesPerCommand, Integer.MAX_VALUE);
         positive("maxKeysPerMessage", maxKeysPerMessage, U16_MAX);
         positive("maxKeyBytes", maxKeyBytes, U16_MAX);
         positive("maxPropertiesPerMessage", maxPropertiesPerMessage, U16_MAX);
         positive("maxPropertyKeyBytes", maxPropertyKeyBytes, U16_MAX);
-        positive("maxPropertyValueBytes", maxPropertyValueBytes, maxFrameBytes);
+        positive("maxPropertyValueBytes", maxPropertyValueBytes, Integer.MAX_VALUE);
         positive("maxTopicBytes", maxTopicBytes, U16_MAX);
         positive("maxTagsBytes", maxTagsBytes, U16_MAX);
         positive("maxMsgIdBytes", maxMsgIdBytes, U16_MAX);
-        positive("maxErrorMessageBytes", maxErrorMessageBytes, maxFrameBytes);
+        positive("maxErrorMessageBytes", maxErrorMessageBytes, Integer.MAX_VALUE);
     }
 
     private static void positive(String name, int value, int max) {

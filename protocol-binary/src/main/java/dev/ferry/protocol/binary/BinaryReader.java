@@ -1,0 +1,178 @@
+package dev.ferry.protocol.binary;
+
+import static dev.ferry.protocol.binary.BinaryLayout.I32;
+import static dev.ferry.protocol.binary.BinaryLayout.U16;
+
+import dev.ferry.protocol.CodecException;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Kind;
+import dev.ferry.protocol.Limits;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads one command in {@link BinaryLayout} from a payload, with absolute reads on a big-endian
+ * view so the caller's buffer is never moved. Every length and count is checked, before anything
+ * is allocated for it, against both the {@link Limits} and the bytes that actually remain, so a
+ * frame cannot make the reader allocate more than about its own size. Bodies are read-only slices
+ * of the payload, not copies.
+ *
+ * <p>Not thread-safe; one instance per decode call.
+ */
+final class BinaryReader {
+    private final ByteBuffer in;
+    private final Limits limits;
+    private final int end;
+    private final int start;
+    private int pos;
+
+    BinaryReader(ByteBuffer payload, Limits limits) {
+        this.in = payload.duplicate().order(ByteOrder.BIG_ENDIAN);
+        this.limits = limits;
+        this.start = payload.position();
+        this.pos = start;
+        this.end = payload.limit();
+    }
+
+    Command command() throws CodecException {
+        Limits.checkLength(Limits.FRAME, end - start, limits.maxFrameBytes());
+        need("command", BinaryLayout.MIN_COMMAND_SIZE);
+        Kind kind = Kind.fromFlags(in.get(pos + BinaryLayout.FLAGS_OFFSET));
+        RequestCode code = RequestCode.of(Short.toUnsignedInt(in.getShort(pos + BinaryLayout.CODE_OFFSET)));
+        int requestId = in.getInt(pos + BinaryLayout.REQUEST_ID_OFFSET);
+        Status status = Status.of(Short.toUnsignedInt(in.getShort(pos + BinaryLayout.STATUS_OFFSET)));
+        pos += BinaryLayout.MESSAGE_LENGTH_OFFSET;
+        String message = string(Limits.ERROR_MESSAGE, readInt(Limits.ERROR_MESSAGE), limits.maxErrorMessageBytes());
+        Map<String, String> headers = map(Limits.HEADERS, limits.maxHeaders(), Limits.HEADER_KEY,
+                limits.maxHeaderKeyBytes(), Limits.HEADER_VALUE, limits.maxHeaderValueBytes());
+        int count = readInt(Limits.MESSAGES);
+        Limits.checkCount(Limits.MESSAGES, count, limits.maxMessagesPerCommand());
+        needFor(Limits.MESSAGES, count, BinaryLayout.MIN_MESSAGE_SIZE);
+        List<Message> messages = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            messages.add(message());
+        }
+        ByteBuffer body = body("body");
+        if (pos != end) {
+            throw new CodecException("payload: " + (end - pos) + " bytes after the body (expected: 0)");
+        }
+        return Command.builder().kind(kind).code(code).requestId(requestId).status(status).message(message)
+                .headers(headers).messages(messages).body(body).build();
+    }
+
+    private Message message() throws CodecException {
+        need("message", BinaryLayout.MIN_MESSAGE_SIZE);
+        Message.Builder b = Message.builder(null)
+                .queueId(in.getInt(pos + BinaryLayout.QUEUE_ID_OFFSET))
+                .queueOffset(in.getLong(pos + BinaryLayout.QUEUE_OFFSET_OFFSET))
+                .bornTimestamp(in.getLong(pos + BinaryLayout.BORN_TIMESTAMP_OFFSET))
+                .storeTimestamp(in.getLong(pos + BinaryLayout.STORE_TIMESTAMP_OFFSET))
+                .deliverAt(in.getLong(pos + BinaryLayout.DELIVER_AT_OFFSET))
+                .flags(in.getInt(pos + BinaryLayout.MESSAGE_FLAGS_OFFSET));
+        pos += BinaryLayout.MESSAGE_FIXED_SIZE;
+        b.topic(shortString(Limits.TOPIC, limits.maxTopicBytes()));
+        b.msgId(shortString(Limits.MSG_ID, limits.maxMsgIdBytes()));
+        b.tags(shortString(Limits.TAGS, limits.maxTagsBytes()));
+        int keyCount = readU16(Limits.KEYS);
+        Limits.checkCount(Limits.KEYS, keyCount, limits.maxKeysPerMessage());
+        needFor(Limits.KEYS, keyCount, U16);
+        List<String> keys = new ArrayList<>(keyCount);
+        for (int i = 0; i < keyCount; i++) {
+            keys.add(shortString(Limits.KEY, limits.maxKeyBytes()));
+        }
+        b.keys(keys);
+        b.properties(map(Limits.PROPERTIES, limits.maxPropertiesPerMessage(), Limits.PROPERTY_KEY,
+                limits.maxPropertyKeyBytes(), Limits.PROPERTY_VALUE, limits.maxPropertyValueBytes()));
+        return b.body(body("message body")).build();
+    }
+
+    private Map<String, String> map(String field, int maxCount, String keyField, int maxKey,
+                                    String valueField, int maxValue) throws CodecException {
+        int count = readU16(field);
+        Limits.checkCount(field, count, maxCount);
+        needFor(field, count, BinaryLayout.MIN_ENTRY_SIZE);
+        if (count == 0) {
+            return Map.of();
+        }
+        Map<String, String> map = new LinkedHashMap<>(count * 2);
+        for (int i = 0; i < count; i++) {
+            String key = shortString(keyField, maxKey);
+            String value = string(valueField, readInt(valueField), maxValue);
+            if (map.putIfAbsent(key, value) != null) {
+                throw new CodecException(field + ": duplicate key '" + key + "' (expected: unique keys)");
+            }
+        }
+        return map;
+    }
+
+    private ByteBuffer body(String field) throws CodecException {
+        int length = readInt(field);
+        if (length < 0) {
+            throw new CodecException(field + ": length " + length + " bytes (expected: >= 0)");
+        }
+        need(field, length);
+        ByteBuffer slice = in.slice(pos, length);
+        pos += length;
+        return slice;
+    }
+
+    private String shortString(String field, int max) throws CodecException {
+        return string(field, readU16(field), max);
+    }
+
+    private String string(String field, int length, int max) throws CodecException {
+        Limits.checkLength(field, length, max);
+        need(field, length);
+        String s;
+        if (length == 0) {
+            s = "";
+        } else if (in.hasArray()) {
+            s = new String(in.array(), in.arrayOffset() + pos, length, StandardCharsets.UTF_8);
+        } else {
+            byte[] bytes = new byte[length];
+            in.get(pos, bytes);
+            s = new String(bytes, StandardCharsets.UTF_8);
+        }
+        pos += length;
+        return s;
+    }
+
+    private int readU16(String field) throws CodecException {
+        need(field, U16);
+        int v = Short.toUnsignedInt(in.getShort(pos));
+        pos += U16;
+        return v;
+    }
+
+    private int readInt(String field) throws CodecException {
+        need(field, I32);
+        int v = in.getInt(pos);
+        pos += I32;
+        return v;
+    }
+
+    /** Throws unless {@code count} entries of at least {@code minSize} bytes each can still follow. */
+    private void needFor(String field, int count, int minSize) throws CodecException {
+        long needed = (long) count * minSize;
+        if (needed > end - pos) {
+            throw new CodecException(field + ": count " + count + " needs at least " + needed
+                    + " bytes at offset " + (pos - start) + " (expected: <= " + (end - pos) + " remaining)");
+        }
+    }
+
+    private void need(String field, int bytes) throws CodecException {
+        if (bytes > end - pos) {
+            throw new CodecException(field + ": truncated at offset " + (pos - start) + " (expected: "
+                    + bytes + " more bytes, " + (end - pos) + " remain)");
+        }
+    }
+
+}

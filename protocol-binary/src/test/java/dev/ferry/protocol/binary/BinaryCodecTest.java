@@ -1,0 +1,134 @@
+package dev.ferry.protocol.binary;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.CodecContractTest;
+import dev.ferry.protocol.CodecException;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Frames;
+import dev.ferry.protocol.Headers;
+import dev.ferry.protocol.Limits;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RandomCommands;
+import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
+import java.nio.ByteBuffer;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class BinaryCodecTest extends CodecContractTest {
+    private static final HexFormat HEX = HexFormat.of();
+    private final BinaryCodec codec = new BinaryCodec();
+
+    @Override
+    protected Codec codec() {
+        return codec;
+    }
+
+    @Test
+    void layoutConstantsMatchTheDocumentedTable() {
+        assertThat(new int[] {BinaryLayout.FLAGS_OFFSET, BinaryLayout.CODE_OFFSET, BinaryLayout.REQUEST_ID_OFFSET,
+                BinaryLayout.STATUS_OFFSET, BinaryLayout.MESSAGE_LENGTH_OFFSET, BinaryLayout.COMMAND_FIXED_SIZE})
+                .containsExactly(0, 1, 3, 7, 9, 13);
+        assertThat(new int[] {BinaryLayout.QUEUE_ID_OFFSET, BinaryLayout.QUEUE_OFFSET_OFFSET,
+                BinaryLayout.BORN_TIMESTAMP_OFFSET, BinaryLayout.STORE_TIMESTAMP_OFFSET, BinaryLayout.DELIVER_AT_OFFSET,
+                BinaryLayout.MESSAGE_FLAGS_OFFSET, BinaryLayout.MESSAGE_FIXED_SIZE})
+                .containsExactly(0, 4, 12, 20, 28, 36, 40);
+        assertThat(BinaryLayout.MIN_COMMAND_SIZE).isEqualTo(23);
+        assertThat(BinaryLayout.MIN_MESSAGE_SIZE).isEqualTo(54);
+    }
+
+    /** Golden bytes of version 1: docs/PROTOCOL.md shows the same frame. */
+    @Test
+    void sendRequestMatchesGoldenBytes() throws CodecException {
+        Command c = Command.request(RequestCode.SEND, 7)
+                .messages(List.of(Message.builder("orders").keys(List.of("k1")).tags("tagA")
+                        .properties(Map.of("p", "v")).bornTimestamp(1_700_000_000_000L).body(new byte[] {'h', 'i'}).build()))
+                .build();
+        String golden = "00" + "0014" + "00000007" + "0000" + "00000000" + "0000" + "00000001"
+                + "ffffffff" + "ffffffffffffffff" + "0000018bcfe56800" + "0000000000000000" + "0000000000000000" + "00000000"
+                + "0006" + "6f7264657273" + "0000" + "0004" + "74616741" + "0001" + "0002" + "6b31"
+                + "0001" + "0001" + "70" + "00000001" + "76" + "00000002" + "6869"
+                + "00000000";
+        assertThat(HEX.formatHex(bytes(codec.encode(c)))).isEqualTo(golden);
+        assertThat(codec.decode(ByteBuffer.wrap(HEX.parseHex(golden)), Limits.DEFAULT)).isEqualTo(c);
+    }
+
+    @Test
+    void bodiesAreReadOnlySlicesOfThePayloadNotCopies() throws CodecException {
+        Command c = Command.request(RequestCode.SEND, 1).body(new byte[] {1, 2, 3})
+                .messages(List.of(Message.builder("t").body(new byte[] {4, 5}).build())).build();
+        ByteBuffer payload = ByteBuffer.wrap(bytes(codec.encode(c)));
+        Command decoded = codec.decode(payload, Limits.DEFAULT);
+        assertThat(decoded.body().isReadOnly()).isTrue();
+        assertThat(decoded.messages().get(0).body().isReadOnly()).isTrue();
+        payload.put(payload.limit() - 1, (byte) 9); // the last body byte, seen through the slice
+        assertThat(decoded.body().get(2)).isEqualTo((byte) 9);
+    }
+
+    @Test
+    void encodeWithoutBodyIsTheFramePrefixOfTheFullEncoding() throws CodecException {
+        Command response = Command.response(Command.request(RequestCode.FETCH, 3).build(), Status.OK)
+                .header(Headers.NEXT_OFFSET, 10).header(Headers.MIN_OFFSET, 0).header(Headers.MAX_OFFSET, 10).build();
+        byte[] records = new RandomCommands(1).randomBytes(1000);
+        byte[] full = bytes(codec.encodeFrame(response.toBuilder().body(records).build()));
+
+        ByteBuffer head = codec.encodeFrameWithoutBody(response, records.length);
+        byte[] joined = new byte[head.remaining() + records.length];
+        head.duplicate().get(joined, 0, head.remaining());
+        System.arraycopy(records, 0, joined, head.remaining(), records.length);
+        assertThat(joined).isEqualTo(full);
+
+        ByteBuffer payloadHead = codec.encodeWithoutBody(response, records.length);
+        assertThat(payloadHead.remaining()).isEqualTo(head.remaining() - Frames.LENGTH_FIELD_SIZE);
+        ByteBuffer frame = ByteBuffer.wrap(joined);
+        Command back = codec.decode(Frames.next(frame, Limits.DEFAULT), Limits.DEFAULT);
+        assertThat(back.body()).isEqualTo(ByteBuffer.wrap(records));
+        assertThatThrownBy(() -> codec.encodeWithoutBody(response, -1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void oversizedCountsAreRefusedBeforeAllocating() {
+        // A minimal command whose message count says 2^31-1: refused by the limit, then by the bytes remaining.
+        byte[] b = bytes(codec.encode(Command.request(RequestCode.SEND, 1).build()));
+        b[15] = 0x7F;
+        b[16] = b[17] = b[18] = (byte) 0xFF;
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                .hasMessage("messages: count 2147483647 (expected: <= 10000)");
+        b[15] = 0;
+        b[16] = 0;
+        b[17] = 0x27;
+        b[18] = 0x10; // 10,000: within the limit but 540,000 bytes can't fit in 23
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                .hasMessageStartingWith("messages: count 10000 needs at least 540000 bytes");
+        byte[] body = bytes(codec.encode(Command.request(RequestCode.SEND, 1).build()));
+        body[19] = (byte) 0x80; // body length negative
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(body), Limits.DEFAULT))
+                .hasMessage("body: length -2147483648 bytes (expected: >= 0)");
+    }
+
+    @Test
+    void unknownIdsAndTrailingBytesAreRefused() {
+        byte[] b = bytes(codec.encode(Command.request(RequestCode.SEND, 1).build()));
+        byte[] badCode = b.clone();
+        badCode[2] = 99;
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(badCode), Limits.DEFAULT)).hasMessageStartingWith("code: 99");
+        byte[] badStatus = b.clone();
+        badStatus[8] = 77;
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(badStatus), Limits.DEFAULT)).hasMessageStartingWith("status: 77");
+        byte[] trailing = java.util.Arrays.copyOf(b, b.length + 2);
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(trailing), Limits.DEFAULT))
+                .hasMessage("payload: 2 bytes after the body (expected: 0)");
+    }
+
+    @Test
+    void tooLongShortStringIsRefusedWhenEncoding() {
+        Command c = Command.request(RequestCode.SEND, 1).messages(List.of(Message.builder("t".repeat(70_000)).build())).build();
+        assertThatThrownBy(() -> codec.encode(c)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("topic: length 70000 bytes (expected: <= 65535 in the binary codec)");
+    }
+}
