@@ -1,0 +1,81 @@
+package dev.ferry.protocol.json;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.CodecException;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Limits;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * The JSON codec, name {@value #NAME}: one UTF-8 JSON object per frame, so a client in any
+ * language can speak Ferry with its standard JSON library. Field names are lowerCamel, enums are
+ * written by name ({@code "code":"SEND"}, {@code "status":"OK"}), and every body is either UTF-8
+ * text or base64 as its {@code bodyEncoding} says ({@code "utf8"} or {@code "base64"}); the
+ * encoder picks utf8 whenever the bytes are valid UTF-8. The shapes are in docs/PROTOCOL.md
+ * and {@link JsonFields}.
+ *
+ * <p>Malformed JSON is a {@link CodecException} carrying Jackson's message and location. Jackson's
+ * own read constraints bound nesting depth (our deepest value is 4 levels) and numbers.
+ *
+ * <p>Uses Jackson's streaming API only; the {@link JsonFactory} is configured once and is
+ * thread-safe, so this codec is stateless and thread-safe.
+ */
+public final class JsonCodec implements Codec {
+    public static final String NAME = "json";
+
+    private final JsonFactory factory = JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(16)
+                    .maxNumberLength(32)
+                    .maxStringLength(Integer.MAX_VALUE) // bounded by Limits.maxFrameBytes instead
+                    .build())
+            .build();
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public ByteBuffer encode(Command command) {
+        return JsonWriter.write(factory, command);
+    }
+
+    @Override
+    public Command decode(ByteBuffer payload, Limits limits) throws CodecException {
+        int length = payload.remaining();
+        Limits.checkLength(Limits.FRAME, length, limits.maxFrameBytes());
+        byte[] array;
+        int offset;
+        if (payload.hasArray()) {
+            array = payload.array();
+            offset = payload.arrayOffset() + payload.position();
+        } else {
+            array = new byte[length];
+            payload.duplicate().get(array);
+            offset = 0;
+        }
+        try (JsonParser p = factory.createParser(array, offset, length)) {
+            return new JsonReader(p, limits).command();
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            throw new CodecException("json: " + e.getOriginalMessage()
+                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()), e);
+        } catch (IOException e) {
+            throw new CodecException("json: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "JsonCodec";
+    }
+}

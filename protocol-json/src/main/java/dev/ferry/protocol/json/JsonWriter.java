@@ -1,0 +1,119 @@
+package dev.ferry.protocol.json;
+
+import static dev.ferry.protocol.json.JsonFields.*;
+
+import com.fasterxml.jackson.core.Base64Variants;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Message;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes one command as a JSON object with Jackson's streaming generator. Every field is written,
+ * defaults included, so a reader in any language sees the whole shape. A body is written as a
+ * UTF-8 string when its bytes are valid UTF-8, else as base64, with {@code bodyEncoding} first.
+ *
+ * <p>Not thread-safe; one instance per encode call.
+ */
+final class JsonWriter {
+    private final JsonGenerator g;
+    private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+
+    private JsonWriter(JsonGenerator g) {
+        this.g = g;
+    }
+
+    static ByteBuffer write(JsonFactory factory, Command c) {
+        ByteArrayBuilder out = new ByteArrayBuilder(256 + c.bodyLength());
+        try (JsonGenerator g = factory.createGenerator(out)) {
+            new JsonWriter(g).command(c);
+        } catch (IOException e) {
+            throw new UncheckedIOException("json: writing to memory failed", e);
+        }
+        return ByteBuffer.wrap(out.toByteArray());
+    }
+
+    private void command(Command c) throws IOException {
+        g.writeStartObject();
+        g.writeStringField(KIND, c.kind().name());
+        g.writeStringField(CODE, c.code().name());
+        g.writeNumberField(REQUEST_ID, c.requestId());
+        g.writeStringField(STATUS, c.status().name());
+        g.writeStringField(MESSAGE, c.message());
+        map(HEADERS, c.headers());
+        g.writeArrayFieldStart(MESSAGES);
+        for (Message m : c.messages()) {
+            message(m);
+        }
+        g.writeEndArray();
+        body(c.body());
+        g.writeEndObject();
+    }
+
+    private void message(Message m) throws IOException {
+        g.writeStartObject();
+        g.writeStringField(TOPIC, m.topic());
+        g.writeNumberField(QUEUE_ID, m.queueId());
+        g.writeNumberField(QUEUE_OFFSET, m.queueOffset());
+        g.writeStringField(MSG_ID, m.msgId());
+        g.writeArrayFieldStart(KEYS);
+        List<String> keys = m.keys();
+        for (int i = 0; i < keys.size(); i++) {
+            g.writeString(keys.get(i));
+        }
+        g.writeEndArray();
+        g.writeStringField(TAGS, m.tags());
+        map(PROPERTIES, m.properties());
+        g.writeNumberField(BORN_TIMESTAMP, m.bornTimestamp());
+        g.writeNumberField(STORE_TIMESTAMP, m.storeTimestamp());
+        g.writeNumberField(DELIVER_AT, m.deliverAt());
+        g.writeNumberField(FLAGS, m.flags());
+        body(m.body());
+        g.writeEndObject();
+    }
+
+    private void map(String field, Map<String, String> map) throws IOException {
+        g.writeObjectFieldStart(field);
+        for (Map.Entry<String, String> e : map.entrySet()) {
+            g.writeStringField(e.getKey(), e.getValue());
+        }
+        g.writeEndObject();
+    }
+
+    private void body(ByteBuffer body) throws IOException {
+        CharBuffer text = null;
+        try {
+            text = utf8.reset().decode(body.duplicate());
+        } catch (CharacterCodingException notUtf8) {
+            // written as base64 below
+        }
+        if (text != null) {
+            g.writeStringField(BODY_ENCODING, UTF8);
+            g.writeFieldName(BODY);
+            g.writeString(text.array(), text.arrayOffset() + text.position(), text.remaining());
+            return;
+        }
+        g.writeStringField(BODY_ENCODING, BASE64);
+        g.writeFieldName(BODY);
+        if (body.hasArray()) {
+            g.writeBinary(Base64Variants.MIME_NO_LINEFEEDS, body.array(), body.arrayOffset() + body.position(), body.remaining());
+        } else {
+            byte[] bytes = new byte[body.remaining()];
+            body.duplicate().get(bytes);
+            g.writeBinary(Base64Variants.MIME_NO_LINEFEEDS, bytes, 0, bytes.length);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package dev.ferry.protocol.json;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.CodecContractTest;
+import dev.ferry.protocol.CodecException;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Kind;
+import dev.ferry.protocol.Limits;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RequestCode;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class JsonCodecTest extends CodecContractTest {
+    private final JsonCodec codec = new JsonCodec();
+
+    @Override
+    protected Codec codec() {
+        return codec;
+    }
+
+    private Command decode(String json) throws CodecException {
+        return codec.decode(ByteBuffer.wrap(json.getBytes(StandardCharsets.UTF_8)), Limits.DEFAULT);
+    }
+
+    private String encode(Command c) {
+        return StandardCharsets.UTF_8.decode(codec.encode(c)).toString();
+    }
+
+    @Test
+    void writesTheDocumentedShape() {
+        Command c = Command.request(RequestCode.SEND, 7)
+                .messages(List.of(Message.builder("orders").keys(List.of("k1")).properties(Map.of("p", "v"))
+                        .bornTimestamp(1_700_000_000_000L).body("hi".getBytes(StandardCharsets.UTF_8)).build()))
+                .build();
+        assertThat(encode(c)).isEqualTo("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":7,\"status\":\"OK\","
+                + "\"message\":\"\",\"headers\":{},\"messages\":[{\"topic\":\"orders\",\"queueId\":-1,\"queueOffset\":-1,"
+                + "\"msgId\":\"\",\"keys\":[\"k1\"],\"tags\":\"\",\"properties\":{\"p\":\"v\"},\"bornTimestamp\":1700000000000,"
+                + "\"storeTimestamp\":0,\"deliverAt\":0,\"flags\":0,\"bodyEncoding\":\"utf8\",\"body\":\"hi\"}],"
+                + "\"bodyEncoding\":\"utf8\",\"body\":\"\"}");
+    }
+
+    @Test
+    void bodyIsUtf8TextWhenValidElseBase64() throws CodecException {
+        Command text = Command.request(RequestCode.HEARTBEAT, 1).body("héllo ✓".getBytes(StandardCharsets.UTF_8)).build();
+        assertThat(encode(text)).contains("\"bodyEncoding\":\"utf8\",\"body\":\"héllo ✓\"");
+        Command binary = Command.request(RequestCode.HEARTBEAT, 1).body(new byte[] {(byte) 0xff, 0, 1}).build();
+        assertThat(encode(binary)).contains("\"bodyEncoding\":\"base64\",\"body\":\"/wAB\"");
+        assertThat(decode(encode(binary))).isEqualTo(binary);
+    }
+
+    @Test
+    void minimalHandWrittenCommandTakesDefaults() throws CodecException {
+        Command c = decode("{\"code\":\"FETCH\",\"requestId\":3,\"kind\":\"REQUEST\",\"extra\":{\"ignored\":[1,2]},"
+                + "\"headers\":{\"topic\":\"t\"},\"messages\":[{\"topic\":\"t\",\"body\":\"AAE=\",\"bodyEncoding\":\"base64\"}]}");
+        assertThat(c.kind()).isEqualTo(Kind.REQUEST);
+        assertThat(c.header("topic")).isEqualTo("t");
+        Message m = c.messages().get(0);
+        assertThat(m.queueId()).isEqualTo(Message.ANY_QUEUE);
+        assertThat(m.body()).isEqualTo(ByteBuffer.wrap(new byte[] {0, 1}));
+    }
+
+    @Test
+    void malformedJsonNamesJacksonsLocation() {
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\n \"code\": SEND}"))
+                .isInstanceOf(CodecException.class)
+                .hasMessageStartingWith("json: Unrecognized token 'SEND'")
+                .hasMessageContaining("at line 2, column");
+    }
+
+    @Test
+    void wrongTypesUnknownNamesAndMissingFieldsAreRefused() {
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":\"7\"}"))
+                .hasMessageStartingWith("requestId: VALUE_STRING (expected: an integer) at line 1");
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"PUBLISH\",\"requestId\":7}"))
+                .hasMessageStartingWith("code: 'PUBLISH'");
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"requestId\":7}"))
+                .hasMessage("code: missing (expected: kind, code and requestId in every command)");
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":7,\"messages\":[{}]}"))
+                .hasMessageStartingWith("topic: missing");
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":7,\"body\":\"!\",\"bodyEncoding\":\"base64\"}"))
+                .hasMessageStartingWith("body: not base64");
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":7,\"bodyEncoding\":\"hex\",\"body\":\"00\"}"))
+                .hasMessage("bodyEncoding: 'hex' (expected: utf8 or base64)");
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":7} {}"))
+                .hasMessageStartingWith("payload: content after the command object");
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":9999999999}"))
+                .isInstanceOf(CodecException.class).hasMessageContaining("out of range of int");
+    }
+
+    @Test
+    void countsAreRefusedAsElementsArriveWithoutWaitingForTheEnd() {
+        String many = "{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":7,\"messages\":[" + "{\"topic\":\"t\"},".repeat(3);
+        Limits two = Limits.builder().maxMessagesPerCommand(2).build();
+        // truncated after the third message: the limit fires before the parser reaches the broken end
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(many.getBytes(StandardCharsets.UTF_8)), two))
+                .hasMessage("messages: count 3 (expected: <= 2)");
+    }
+}
