@@ -1,0 +1,209 @@
+package dev.ferry.protocol.hessian;
+
+import static dev.ferry.protocol.hessian.HessianFields.*;
+
+import dev.ferry.protocol.CodecException;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Kind;
+import dev.ferry.protocol.Limits;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads one command from Hessian 2 with typed reads only — never {@code readObject()} — so the
+ * only values it accepts are untyped maps ({@code 'H'}), untyped lists ({@code 'X'}, {@code 0x78-0x7f},
+ * {@code 'W'}), strings, numbers and binary; a class definition, object instance, typed map or
+ * list, or reference anywhere is refused. Unknown map keys are refused too, since skipping a value
+ * of unknown type would mean deserializing it.
+ *
+ * <p>Fixed-length lists declare their length, which is checked against {@link Limits} before
+ * anything is read for it; maps and variable-length lists are counted as entries arrive. Strings
+ * and binary are read by Hessian in chunks of at most 64 KiB, so their size is bounded by the
+ * frame, and checked against their limit once read.
+ *
+ * <p>Not thread-safe; one instance per decode call.
+ */
+final class HessianReader {
+    private static final int MAP_UNTYPED = 'H';
+    private static final int LIST_FIXED_UNTYPED = 0x58;
+    private static final int LIST_VARIABLE_UNTYPED = 0x57;
+    private static final int LIST_COMPACT_UNTYPED_0 = 0x78;
+    private static final int LIST_COMPACT_UNTYPED_7 = 0x7f;
+    /** Marks a variable-length list in {@link #listLength}. */
+    private static final int VARIABLE = -1;
+
+    private final StrictHessianInput in;
+    private final Limits limits;
+
+    HessianReader(ByteBuffer payload, Limits limits) {
+        this.in = new StrictHessianInput(payload);
+        this.limits = limits;
+    }
+
+    Command command() throws IOException, CodecException {
+        mapStart("command");
+        Command.Builder b = Command.builder();
+        boolean hasKind = false, hasCode = false, hasRequestId = false;
+        while (!in.isEnd()) {
+            String field = string("field name");
+            switch (field) {
+                case KIND -> { b.kind(Kind.fromName(string(field))); hasKind = true; }
+                case CODE -> { b.code(RequestCode.fromName(string(field))); hasCode = true; }
+                case REQUEST_ID -> { b.requestId(in.readInt()); hasRequestId = true; }
+                case STATUS -> b.status(Status.fromName(string(field)));
+                case MESSAGE -> b.message(string(Limits.ERROR_MESSAGE, limits.maxErrorMessageBytes()));
+                case HEADERS -> b.headers(map(Limits.HEADERS, limits.maxHeaders(), Limits.HEADER_KEY,
+                        limits.maxHeaderKeyBytes(), Limits.HEADER_VALUE, limits.maxHeaderValueBytes()));
+                case MESSAGES -> b.messages(messages());
+                case BODY -> b.body(bytes(field));
+                default -> throw unknown("command", field);
+            }
+        }
+        in.readMapEnd();
+        if (in.read() >= 0) {
+            throw new CodecException("payload: bytes after the command map (expected: end of input)");
+        }
+        if (!hasKind || !hasCode || !hasRequestId) {
+            String missing = !hasKind ? KIND : !hasCode ? CODE : REQUEST_ID;
+            throw new CodecException(missing + ": missing (expected: kind, code and requestId in every command)");
+        }
+        return b.build();
+    }
+
+    private List<Message> messages() throws IOException, CodecException {
+        int length = listLength(MESSAGES, limits.maxMessagesPerCommand());
+        List<Message> messages = new ArrayList<>(Math.max(0, length));
+        for (int i = 0; length == VARIABLE ? !in.isEnd() : i < length; i++) {
+            Limits.checkCount(Limits.MESSAGES, i + 1L, limits.maxMessagesPerCommand());
+            messages.add(message());
+        }
+        if (length == VARIABLE) {
+            in.readListEnd();
+        }
+        return messages;
+    }
+
+    private Message message() throws IOException, CodecException {
+        mapStart("message");
+        Message.Builder b = Message.builder(null);
+        boolean hasTopic = false;
+        while (!in.isEnd()) {
+            String field = string("field name");
+            switch (field) {
+                case TOPIC -> { b.topic(string(Limits.TOPIC, limits.maxTopicBytes())); hasTopic = true; }
+                case QUEUE_ID -> b.queueId(in.readInt());
+                case QUEUE_OFFSET -> b.queueOffset(in.readLong());
+                case MSG_ID -> b.msgId(string(Limits.MSG_ID, limits.maxMsgIdBytes()));
+                case KEYS -> b.keys(keys());
+                case TAGS -> b.tags(string(Limits.TAGS, limits.maxTagsBytes()));
+                case PROPERTIES -> b.properties(map(Limits.PROPERTIES, limits.maxPropertiesPerMessage(),
+                        Limits.PROPERTY_KEY, limits.maxPropertyKeyBytes(), Limits.PROPERTY_VALUE, limits.maxPropertyValueBytes()));
+                case BORN_TIMESTAMP -> b.bornTimestamp(in.readLong());
+                case STORE_TIMESTAMP -> b.storeTimestamp(in.readLong());
+                case DELIVER_AT -> b.deliverAt(in.readLong());
+                case FLAGS -> b.flags(in.readInt());
+                case BODY -> b.body(bytes("message body"));
+                default -> throw unknown("message", field);
+            }
+        }
+        in.readMapEnd();
+        if (!hasTopic) {
+            throw new CodecException("topic: missing (expected: a topic in every message)");
+        }
+        return b.build();
+    }
+
+    private List<String> keys() throws IOException, CodecException {
+        int length = listLength(Limits.KEYS, limits.maxKeysPerMessage());
+        List<String> keys = new ArrayList<>(Math.max(0, length));
+        for (int i = 0; length == VARIABLE ? !in.isEnd() : i < length; i++) {
+            Limits.checkCount(Limits.KEYS, i + 1L, limits.maxKeysPerMessage());
+            keys.add(string(Limits.KEY, limits.maxKeyBytes()));
+        }
+        if (length == VARIABLE) {
+            in.readListEnd();
+        }
+        return keys;
+    }
+
+    private Map<String, String> map(String field, int maxCount, String keyField, int maxKey,
+                                    String valueField, int maxValue) throws IOException, CodecException {
+        mapStart(field);
+        Map<String, String> map = new LinkedHashMap<>();
+        while (!in.isEnd()) {
+            Limits.checkCount(field, map.size() + 1L, maxCount);
+            String key = string(keyField, maxKey);
+            String value = string(valueField, maxValue);
+            if (map.putIfAbsent(key, value) != null) {
+                throw new CodecException(field + ": duplicate key '" + key + "' (expected: unique keys)");
+            }
+        }
+        in.readMapEnd();
+        return map;
+    }
+
+    /** The declared length of an untyped list, checked against {@code max}, or {@link #VARIABLE}. */
+    private int listLength(String field, int max) throws IOException, CodecException {
+        int tag = in.readListStart();
+        if (tag >= LIST_COMPACT_UNTYPED_0 && tag <= LIST_COMPACT_UNTYPED_7) {
+            int length = tag - LIST_COMPACT_UNTYPED_0;
+            Limits.checkCount(field, length, max);
+            return length;
+        }
+        if (tag == LIST_FIXED_UNTYPED) {
+            int length = in.readInt();
+            Limits.checkCount(field, length, max);
+            return length;
+        }
+        if (tag == LIST_VARIABLE_UNTYPED) {
+            return VARIABLE;
+        }
+        throw refused(field, tag, "an untyped list");
+    }
+
+    private void mapStart(String field) throws IOException, CodecException {
+        int tag = in.readMapStart();
+        if (tag != MAP_UNTYPED) {
+            throw refused(field, tag, "0x48 'H', an untyped map");
+        }
+    }
+
+    private String string(String field) throws IOException, CodecException {
+        String s = in.readString();
+        if (s == null) {
+            throw new CodecException(field + ": null (expected: a string)");
+        }
+        return s;
+    }
+
+    private String string(String field, int maxBytes) throws IOException, CodecException {
+        String s = string(field);
+        Limits.checkString(field, s, maxBytes);
+        return s;
+    }
+
+    private ByteBuffer bytes(String field) throws IOException, CodecException {
+        byte[] b = in.readBytes();
+        if (b == null) {
+            throw new CodecException(field + ": null (expected: binary)");
+        }
+        return ByteBuffer.wrap(b);
+    }
+
+    private static CodecException refused(String field, int tag, String expected) {
+        return new CodecException(field + ": tag " + (tag < 0 ? "end of input" : "0x" + Integer.toHexString(tag)
+                + StrictHessianInput.describe(tag)) + " (expected: " + expected
+                + "; objects, typed values and references are refused)");
+    }
+
+    private static CodecException unknown(String where, String field) {
+        return new CodecException(where + ": unknown field '" + field + "' (expected: the fields of docs/PROTOCOL.md)");
+    }
+}

@@ -1,0 +1,174 @@
+package dev.ferry.protocol.hessian;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.caucho.hessian.io.Hessian2Input;
+import com.caucho.hessian.io.Hessian2Output;
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.CodecContractTest;
+import dev.ferry.protocol.CodecException;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Limits;
+import dev.ferry.protocol.RequestCode;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class HessianCodecTest extends CodecContractTest {
+    private final HessianCodec codec = new HessianCodec();
+
+    @Override
+    protected Codec codec() {
+        return codec;
+    }
+
+    /**
+     * Stands for a deserialization gadget: counts every instance a deserializer builds. Hessian
+     * allocates without calling a constructor, then calls readResolve, so that is where we count.
+     */
+    public static final class Gadget implements Serializable {
+        private static final long serialVersionUID = 1L;
+        static final AtomicInteger CREATED = new AtomicInteger();
+        public String command = "touch /tmp/pwned";
+
+        private Object readResolve() {
+            CREATED.incrementAndGet();
+            return this;
+        }
+    }
+
+    @BeforeEach
+    void resetCount() {
+        Gadget.CREATED.set(0);
+    }
+
+    private static byte[] hessian(HessianBody body) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Hessian2Output out = new Hessian2Output(bytes);
+        body.write(out);
+        out.flush();
+        return bytes.toByteArray();
+    }
+
+    private interface HessianBody {
+        void write(Hessian2Output out) throws IOException;
+    }
+
+    @Test
+    void theGadgetWouldBeBuiltByAStockReader() throws IOException {
+        byte[] b = hessian(out -> out.writeObject(new Gadget()));
+        Gadget.CREATED.set(0);
+        Object o = new Hessian2Input(new ByteArrayInputStream(b)).readObject();
+        assertThat(o).isInstanceOf(Gadget.class);
+        assertThat(Gadget.CREATED).hasValue(1); // so the refusals below are meaningful
+    }
+
+    @Test
+    void aTopLevelObjectIsRefusedWithoutBeingInstantiated() throws IOException {
+        for (Object evil : new Object[] {new Gadget(), new File("/etc/passwd")}) {
+            byte[] b = hessian(out -> out.writeObject(evil));
+            Gadget.CREATED.set(0);
+            assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                    .isInstanceOf(CodecException.class)
+                    .hasMessageContaining("objects, typed values and references are refused");
+            assertThat(Gadget.CREATED).as("gadgets built").hasValue(0);
+        }
+    }
+
+    @Test
+    void anObjectInPlaceOfAStringIsRefusedWithoutBeingInstantiated() throws IOException {
+        byte[] b = hessian(out -> {
+            out.writeMapBegin(null);
+            out.writeString("kind");
+            out.writeString("REQUEST");
+            out.writeString("code");
+            out.writeObject(new Gadget()); // where the stock reader's error path would readObject()
+            out.writeMapEnd();
+        });
+        Gadget.CREATED.set(0);
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                .isInstanceOf(CodecException.class)
+                .hasMessageStartingWith("hessian: tag 0x43 'C' (expected: string");
+        assertThat(Gadget.CREATED).hasValue(0);
+    }
+
+    @Test
+    void aFileInAHeaderMapIsRefused() throws IOException {
+        byte[] b = hessian(out -> {
+            out.writeMapBegin(null);
+            out.writeString("headers");
+            Map<String, Object> headers = new LinkedHashMap<>();
+            headers.put("topic", new File("/etc/passwd"));
+            out.writeObject(headers);
+            out.writeMapEnd();
+        });
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                .isInstanceOf(CodecException.class)
+                .hasMessageContaining("refused");
+    }
+
+    @Test
+    void typedListsAndUnknownFieldsAreRefused() throws IOException {
+        byte[] typed = hessian(out -> {
+            out.writeMapBegin(null);
+            out.writeString("messages");
+            out.writeObject(new int[] {1, 2, 3});
+            out.writeMapEnd();
+        });
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(typed), Limits.DEFAULT))
+                .hasMessageStartingWith("messages: tag 0x");
+        byte[] unknown = hessian(out -> {
+            out.writeMapBegin(null);
+            out.writeString("extra");
+            out.writeInt(1);
+            out.writeMapEnd();
+        });
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(unknown), Limits.DEFAULT))
+                .hasMessage("command: unknown field 'extra' (expected: the fields of docs/PROTOCOL.md)");
+    }
+
+    @Test
+    void aHugeDeclaredListLengthIsRefusedBeforeReading() throws IOException {
+        byte[] b = hessian(out -> {
+            out.writeMapBegin(null);
+            out.writeString("messages");
+            out.writeListBegin(Integer.MAX_VALUE, null);
+        });
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                .hasMessage("messages: count 2147483647 (expected: <= 10000)");
+    }
+
+    @Test
+    void readsAVariableLengthListAsOtherHessianLibrariesMayWriteIt() throws IOException, CodecException {
+        byte[] b = hessian(out -> {
+            out.writeMapBegin(null);
+            out.writeString("kind");
+            out.writeString("REQUEST");
+            out.writeString("code");
+            out.writeString("SEND");
+            out.writeString("requestId");
+            out.writeInt(5);
+            out.writeString("messages");
+            out.writeListBegin(-1, null);
+            out.writeMapBegin(null);
+            out.writeString("topic");
+            out.writeString("t");
+            out.writeMapEnd();
+            out.writeListEnd();
+            out.writeMapEnd();
+        });
+        Command c = codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT);
+        assertThat(c.code()).isEqualTo(RequestCode.SEND);
+        assertThat(c.messages()).hasSize(1);
+        assertThat(c.messages().get(0).topic()).isEqualTo("t");
+    }
+}
