@@ -51,7 +51,7 @@ public final class Command {
                 ? Map.of()
                 : Collections.unmodifiableMap(Message.checkEntries(new LinkedHashMap<>(b.headers)));
         this.messages = List.copyOf(b.messages);
-        this.body = b.body.hasRemaining() ? b.body.asReadOnlyBuffer() : EMPTY;
+        this.body = b.body.hasRemaining() ? b.body.slice().asReadOnlyBuffer() : EMPTY;
     }
 
     /** A builder for a request with the given code and id. */

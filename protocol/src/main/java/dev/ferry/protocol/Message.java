@@ -55,7 +55,7 @@ public final class Message {
         this.storeTimestamp = b.storeTimestamp;
         this.deliverAt = b.deliverAt;
         this.flags = b.flags;
-        this.body = b.body.hasRemaining() ? b.body.asReadOnlyBuffer() : EMPTY;
+        this.body = b.body.hasRemaining() ? b.body.slice().asReadOnlyBuffer() : EMPTY;
     }
 
     static <M extends Map<String, String>> M checkEntries(M map) {

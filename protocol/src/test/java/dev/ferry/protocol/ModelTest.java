@@ -58,6 +58,9 @@ class ModelTest {
         body.get();
         assertThat(m.body().remaining()).isEqualTo(3);
         assertThat(m.bodyLength()).isEqualTo(3);
+        Message offset = Message.builder("t").body(ByteBuffer.wrap(new byte[] {0, 7, 8}).position(1)).build();
+        assertThat(offset.body().position()).isZero();
+        assertThat(offset.body().get(0)).isEqualTo((byte) 7);
     }
 
     @Test
