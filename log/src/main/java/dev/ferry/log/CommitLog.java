@@ -12,8 +12,9 @@ import java.util.concurrent.Future;
 
 /**
  * The sequence of commit-log segments: where the next record goes, which segment holds a
- * position, what has been forced to disk. Allocates (and pre-touches) the next segment on a
- * background thread as soon as a segment becomes active, so a roll-over finds it ready.
+ * position, what has been forced to disk. Allocates the next segment on a background thread as
+ * soon as a segment becomes active, so a roll-over finds it ready, and (with preTouch) faults in
+ * the pages of the active and the next segment ahead of the appender on another ({@link PageWarmer}).
  *
  * <p><b>Thread safety.</b> {@link #segmentForAppend}, {@link #publish} and {@link #setEnd}
  * are called by one writer at a time (the store's append lock). {@link #flush} is called by
@@ -27,6 +28,7 @@ final class CommitLog {
     private final boolean preTouch;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
     private final ExecutorService allocator;
+    private final ExecutorService warmer;
     private Segment active;
     private Future<Segment> nextSegment;
     private volatile long writtenOffset;
@@ -38,6 +40,11 @@ final class CommitLog {
         this.preTouch = preTouch;
         this.allocator = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "ferry-segment-allocator");
+            t.setDaemon(true);
+            return t;
+        });
+        this.warmer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "ferry-page-warmer");
             t.setDaemon(true);
             return t;
         });
@@ -109,7 +116,7 @@ final class CommitLog {
             if (prev != null && prev.getValue().endOffset() == end) {
                 s = prev.getValue();
             } else {
-                s = Segment.create(dir, end, segmentBytes, preTouch);
+                s = Segment.create(dir, end, segmentBytes);
                 segments.put(end, s);
             }
         }
@@ -179,6 +186,7 @@ final class CommitLog {
 
     void close() {
         allocator.shutdownNow();
+        warmer.shutdownNow();
         if (nextSegment != null) {
             try {
                 Segment n = nextSegment.get();
@@ -196,7 +204,18 @@ final class CommitLog {
 
     private void prepareNext() {
         long base = active.endOffset();
-        nextSegment = allocator.submit(() -> Segment.create(dir, base, segmentBytes, preTouch));
+        if (preTouch) {
+            Segment current = active;
+            int from = current.writePosition;
+            warmer.submit(() -> PageWarmer.warm(current, from, this::writtenOffset));
+        }
+        nextSegment = allocator.submit(() -> {
+            Segment n = Segment.create(dir, base, segmentBytes);
+            if (preTouch) {
+                warmer.submit(() -> PageWarmer.warm(n, 0, this::writtenOffset));
+            }
+            return n;
+        });
     }
 
     private Segment takeNext(long base) {
@@ -212,6 +231,6 @@ final class CommitLog {
         } catch (ExecutionException e) {
             throw new LogException("cannot allocate segment " + base, e.getCause());
         }
-        return Segment.create(dir, base, segmentBytes, preTouch);
+        return Segment.create(dir, base, segmentBytes);
     }
 }

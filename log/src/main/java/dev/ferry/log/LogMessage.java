@@ -49,17 +49,25 @@ public final class LogMessage {
         this.preparedTxOffset = b.preparedTxOffset;
         this.tags = b.tags;
         this.tagHash = TagHash.of(b.tags);
-        this.keys = List.copyOf(b.keys);
-        this.properties = Map.copyOf(b.properties);
+        this.keys = b.keys == null ? List.of() : List.copyOf(b.keys);
+        this.properties = b.properties == null ? Map.of() : Map.copyOf(b.properties);
         this.body = b.body.asReadOnlyBuffer();
+        boolean hasTags = b.tags != null && !b.tags.isEmpty();
+        if (!hasTags && keys.isEmpty() && properties.isEmpty()) {
+            this.propertyCount = 0;
+            this.encodedProperties = PropertiesCodec.encode(Map.of());
+            return;
+        }
         Map<String, String> all = new LinkedHashMap<>();
-        if (b.tags != null && !b.tags.isEmpty()) {
+        if (hasTags) {
             all.put(TAGS, b.tags);
         }
-        if (!b.keys.isEmpty()) {
-            all.put(KEYS, String.join(" ", b.keys));
+        if (!keys.isEmpty()) {
+            all.put(KEYS, String.join(" ", keys));
         }
-        all.putAll(b.properties);
+        if (b.properties != null) {
+            all.putAll(b.properties);
+        }
         this.propertyCount = all.size();
         this.encodedProperties = PropertiesCodec.encode(all);
     }
@@ -70,6 +78,11 @@ public final class LogMessage {
 
     public static Builder builder(String topic, int queueId, ByteBuffer body) {
         return new Builder(topic, queueId, body);
+    }
+
+    /** Bytes this message takes in the commit log (with IPv4 hosts). */
+    public int storedSize() {
+        return RecordLayout.recordSize(0, topicBytes.length, encodedProperties.length, body.remaining());
     }
 
     public String topic() { return topic; }
@@ -91,8 +104,8 @@ public final class LogMessage {
         private int reconsumeTimes;
         private long preparedTxOffset;
         private String tags;
-        private final List<String> keys = new ArrayList<>(0);
-        private final Map<String, String> properties = new LinkedHashMap<>();
+        private List<String> keys;
+        private Map<String, String> properties;
 
         private Builder(String topic, int queueId, ByteBuffer body) {
             this.topic = Objects.requireNonNull(topic, "topic");
@@ -120,6 +133,9 @@ public final class LogMessage {
             if (key.isEmpty() || key.indexOf(' ') >= 0) {
                 throw new InvalidMessageException("key: '" + key + "' (expected: non-empty, without spaces)");
             }
+            if (keys == null) {
+                keys = new ArrayList<>(1);
+            }
             keys.add(key);
             return this;
         }
@@ -127,6 +143,9 @@ public final class LogMessage {
         public Builder property(String name, String value) {
             if (name.equals(TAGS) || name.equals(KEYS)) {
                 throw new InvalidMessageException("property: " + name + " (expected: set through tags()/key())");
+            }
+            if (properties == null) {
+                properties = new LinkedHashMap<>();
             }
             properties.put(Objects.requireNonNull(name), Objects.requireNonNull(value));
             return this;

@@ -133,6 +133,9 @@ public final class MessageStore implements AutoCloseable {
      * breaks a limit.
      */
     public AppendResult append(LogMessage message) {
+        if (config.flushMode() == FlushMode.ASYNC) {
+            return appendToLog(message);
+        }
         try {
             return appendAsync(message).join();
         } catch (CompletionException e) {
@@ -148,39 +151,15 @@ public final class MessageStore implements AutoCloseable {
      * under ASYNC). Limits are checked before anything is written.
      */
     public CompletableFuture<AppendResult> appendAsync(LogMessage m) {
-        validate(m);
-        int hostFlags = RecordCodec.hostFlags(m, storeHost);
-        int length = RecordCodec.recordSize(m, hostFlags);
-        if (length > config.segmentBytes()) {
-            throw new InvalidMessageException("record: " + length + " bytes (expected: <= segmentBytes " + config.segmentBytes() + ")");
-        }
-        AppendResult result;
-        appendLock.lock();
-        try {
-            if (closed) {
-                throw new LogException("store " + config.dir() + " is closed");
-            }
-            OffsetIndex q = queues.getOrCreate(m.topic, m.queueId);
-            long queueOffset = q.nextOffset();
-            long storeTimestamp = Math.max(config.clock().millis(), lastStoreTimestamp);
-            lastStoreTimestamp = storeTimestamp;
-            Segment s = log.segmentForAppend(length);
-            int pos = s.writePosition;
-            long phys = s.baseOffset + pos;
-            RecordCodec.write(s.map, pos, m, length, hostFlags, queueOffset, phys, storeTimestamp, storeHost);
-            s.writePosition = pos + length;
-            q.put(queueOffset, phys, length, m.tagHash);
-            if (!m.keys.isEmpty()) {
-                keys.add(m.topic, m.keys, phys, length, storeTimestamp);
-            }
-            log.publish(phys + length);
-            result = new AppendResult(m.topic, m.queueId, queueOffset, phys, length, storeTimestamp);
-        } finally {
-            appendLock.unlock();
-        }
+        AppendResult result = appendToLog(m);
         if (config.flushMode() == FlushMode.ASYNC) {
             return CompletableFuture.completedFuture(result);
         }
+        return durable(result);
+    }
+
+    /** Completes with {@code result} once it is on disk, or fails after {@code syncFlushTimeoutMs}. */
+    private CompletableFuture<AppendResult> durable(AppendResult result) {
         long end = result.physicalOffset() + result.size();
         return flusher.whenFlushed(end)
                 .orTimeout(config.syncFlushTimeoutMs(), TimeUnit.MILLISECONDS)
@@ -197,13 +176,104 @@ public final class MessageStore implements AutoCloseable {
                 });
     }
 
-    private void validate(LogMessage m) {
+    /**
+     * Appends messages as one contiguous run, in order, under one hold of the append lock, and
+     * waits (once) until the last is durable per the flush mode. Every message is checked
+     * first: if one breaks a limit, {@link InvalidMessageException} names it and nothing is
+     * written. A crash in the middle of a batch can leave a prefix of it (the records are
+     * individually whole); batch records that are all-or-nothing on disk are reserved in the
+     * format ({@link MessageFlags#BATCH}).
+     */
+    public CompletableFuture<List<AppendResult>> appendBatchAsync(List<LogMessage> batch) {
+        int[] lengths = new int[batch.size()];
+        int[] hostFlags = new int[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            LogMessage m = batch.get(i);
+            try {
+                validate(m);
+                if (queues.get(m.topic, m.queueId) == null) {
+                    validateTopic(m);
+                }
+                hostFlags[i] = RecordCodec.hostFlags(m, storeHost);
+                lengths[i] = checkedLength(m, hostFlags[i]);
+            } catch (InvalidMessageException e) {
+                throw new InvalidMessageException("batch message " + i + ": " + e.getMessage());
+            }
+        }
+        List<AppendResult> results = new ArrayList<>(batch.size());
+        appendLock.lock();
+        try {
+            for (int i = 0; i < batch.size(); i++) {
+                results.add(writeLocked(batch.get(i), lengths[i], hostFlags[i]));
+            }
+        } finally {
+            appendLock.unlock();
+        }
+        if (config.flushMode() == FlushMode.ASYNC || results.isEmpty()) {
+            return CompletableFuture.completedFuture(results);
+        }
+        AppendResult last = results.get(results.size() - 1);
+        return durable(last).thenApply(r -> results);
+    }
+
+    private int checkedLength(LogMessage m, int hostFlags) {
+        int length = RecordCodec.recordSize(m, hostFlags);
+        if (length > config.segmentBytes()) {
+            throw new InvalidMessageException("record: " + length + " bytes (expected: <= segmentBytes " + config.segmentBytes() + ")");
+        }
+        return length;
+    }
+
+    /** Writes the record and its index entries; durability is the caller's business. */
+    private AppendResult appendToLog(LogMessage m) {
+        validate(m);
+        int hostFlags = RecordCodec.hostFlags(m, storeHost);
+        int length = checkedLength(m, hostFlags);
+        appendLock.lock();
+        try {
+            return writeLocked(m, length, hostFlags);
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /** Writes one record and its index entries; the caller holds the append lock. */
+    private AppendResult writeLocked(LogMessage m, int length, int hostFlags) {
+        if (closed) {
+            throw new LogException("store " + config.dir() + " is closed");
+        }
+        OffsetIndex q = queues.get(m.topic, m.queueId);
+        if (q == null) {
+            validateTopic(m);
+            q = queues.getOrCreate(m.topic, m.queueId);
+        }
+        long queueOffset = q.nextOffset();
+        long storeTimestamp = Math.max(config.clock().millis(), lastStoreTimestamp);
+        lastStoreTimestamp = storeTimestamp;
+        Segment s = log.segmentForAppend(length);
+        int pos = s.writePosition;
+        long phys = s.baseOffset + pos;
+        RecordCodec.write(s.map, pos, m, length, hostFlags, queueOffset, phys, storeTimestamp, storeHost);
+        s.writePosition = pos + length;
+        q.put(queueOffset, phys, length, m.tagHash);
+        if (!m.keys.isEmpty()) {
+            keys.add(m.topic, m.keys, phys, length, storeTimestamp);
+        }
+        log.publish(phys + length);
+        return new AppendResult(m.topic, m.queueId, queueOffset, phys, length, storeTimestamp);
+    }
+
+    /** Checks the topic name; only needed when a queue is first written (names of existing queues passed). */
+    private void validateTopic(LogMessage m) {
         if (m.topicBytes.length == 0 || m.topicBytes.length > config.maxTopicBytes() || !TOPIC_NAME.matcher(m.topic).matches()
                 || m.topic.equals(".") || m.topic.equals("..")) {
             throw new InvalidMessageException("topic: '" + (m.topic.length() > 64 ? m.topic.substring(0, 64) + "..." : m.topic)
                     + "' (" + m.topicBytes.length + " bytes) (expected: 1.." + config.maxTopicBytes()
                     + " characters of [A-Za-z0-9._%|-], not . or ..)");
         }
+    }
+
+    private void validate(LogMessage m) {
         if (m.queueId < 0 || m.queueId >= config.maxQueuesPerTopic()) {
             throw new InvalidMessageException("queueId: " + m.queueId + " (expected: 0.." + (config.maxQueuesPerTopic() - 1) + ")");
         }

@@ -58,6 +58,8 @@ final class OffsetIndex {
     private volatile long nextOffset;
     /** Smallest queue offset still held; volatile because retention moves it while readers read. */
     private volatile long minOffset;
+    /** The file the writer wrote last; used by the writer only (deletions run under the same append lock). */
+    private IndexFile tail;
 
     private record IndexFile(long base, Path path, FileChannel channel, MappedByteBuffer map) {}
 
@@ -215,16 +217,26 @@ final class OffsetIndex {
 
     private IndexFile fileFor(long queueOffset, boolean create) {
         long base = baseOf(queueOffset);
+        IndexFile t = tail;
+        if (create && t != null && t.base == base) {
+            return t;
+        }
         IndexFile f = files.get(base);
         if (f == null && create) {
             f = createFile(base);
             files.put(base, f);
+        }
+        if (f != null && create) {
+            tail = f;
         }
         return f;
     }
 
     private void deleteFile(IndexFile f) {
         files.remove(f.base);
+        if (tail == f) {
+            tail = null;
+        }
         try {
             f.channel.close();
             Files.deleteIfExists(f.path);

@@ -2,6 +2,7 @@ package dev.ferry.log;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -21,8 +22,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * it deletes the segment, so no reader ever touches an unmapped buffer.
  */
 final class Segment {
-    private static final int PAGE = 4096;
-
     final Path path;
     final long baseOffset;
     final int size;
@@ -34,6 +33,8 @@ final class Segment {
     int flushedPosition;
     /** Readers holding the mapping + 1 for the owning commit log; 0 = unmapped. */
     private final AtomicInteger refs = new AtomicInteger(1);
+    /** Set when the owner releases its reference; volatile so the page warmer sees it. */
+    private volatile boolean closing;
 
     private Segment(Path path, long baseOffset, int size, FileChannel channel, MappedByteBuffer map) {
         this.path = path;
@@ -45,10 +46,11 @@ final class Segment {
 
     /**
      * Creates a zero-filled segment through a temp file and an atomic rename, so a crash never
-     * leaves a half-created file under a segment name; makes the directory entry durable; with
-     * {@code preTouch}, writes one byte per page so the appender never takes a page fault.
+     * leaves a half-created file under a segment name, and makes the directory entry durable.
+     * The zeros are written with {@code FileChannel.write}, which allocates the file's blocks and
+     * page-cache pages far more cheaply than first-touch faults through the mapping would.
      */
-    static Segment create(Path dir, long baseOffset, int size, boolean preTouch) {
+    static Segment create(Path dir, long baseOffset, int size) {
         Path tmp = dir.resolve(FileNames.name(baseOffset) + ".tmp");
         Path path = dir.resolve(FileNames.name(baseOffset));
         try {
@@ -56,13 +58,13 @@ final class Segment {
             FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
             try {
-                ch.write(java.nio.ByteBuffer.allocate(1), size - 1L);
-                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
-                if (preTouch) {
-                    for (int i = 0; i < size; i += PAGE) {
-                        map.put(i, (byte) 0);
-                    }
+                ByteBuffer zeros = ByteBuffer.allocateDirect(Math.min(size, 1 << 20));
+                long written = 0;
+                while (written < size) {
+                    zeros.clear().limit((int) Math.min(zeros.capacity(), size - written));
+                    written += ch.write(zeros, written);
                 }
+                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 FileNames.fsyncDirectory(dir);
                 return new Segment(path, baseOffset, size, ch, map);
@@ -97,6 +99,11 @@ final class Segment {
 
     int remaining() {
         return size - writePosition;
+    }
+
+    /** True once the owner let go (deleted or closed): background work on it should stop. */
+    boolean isClosing() {
+        return closing;
     }
 
     /** Takes a reader reference; false if the segment was already deleted and unmapped. */
@@ -137,11 +144,13 @@ final class Segment {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + path, e);
         }
+        closing = true;
         release();
     }
 
     /** Closes without deleting (store shutdown). */
     void close() {
+        closing = true;
         release();
     }
 

@@ -1,0 +1,26 @@
+package dev.ferry.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code ferry} command: entry point of bin/ferry. Each subcommand is its own class. */
+@Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0-SNAPSHOT",
+        description = "Ferry message broker.",
+        subcommands = {PerfCommand.class, DumpCommand.class, CommandLine.HelpCommand.class})
+public final class Ferry {
+    /** Exit code for a command that ran but failed (bad input is picocli's 2). */
+    static final int EXIT_FAILED = 1;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Ferry());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("ferry: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return EXIT_FAILED;
+        });
+        return cl;
+    }
+}

@@ -1,0 +1,9 @@
+package dev.ferry.cli;
+
+import picocli.CommandLine.Command;
+
+/** {@code ferry perf ...}: the benchmarks. */
+@Command(name = "perf", mixinStandardHelpOptions = true, description = "Benchmarks.",
+        subcommands = {PerfLogCommand.class})
+final class PerfCommand {
+}

@@ -1,0 +1,197 @@
+package dev.ferry.cli;
+
+import dev.ferry.log.FlushMode;
+import dev.ferry.log.LogConfig;
+import dev.ferry.log.LogMessage;
+import dev.ferry.log.MessageStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ferry perf log}: the storage engine's benchmark. Measures, in the same run and the same
+ * folder, (1) the raw reference: plain sequential {@code FileChannel.write} of 1 MiB buffers,
+ * as many bytes as the store will write, and (2) the store appending the records; prints both
+ * and their ratio. Neither side forces to disk inside the timed part under ASYNC (both end in
+ * the page cache); under SYNC every append waits for its group-committed fsync.
+ */
+@Command(name = "log", mixinStandardHelpOptions = true, description = "Benchmark the storage engine against raw sequential writes.")
+final class PerfLogCommand implements Callable<Integer> {
+    private static final String TOPIC = "perf";
+
+    @Option(names = "--record-size", description = "Body bytes per record (default ${DEFAULT-VALUE}).", defaultValue = "1024")
+    int recordSize;
+
+    @Option(names = "--records", description = "Records to append (default ${DEFAULT-VALUE}).", defaultValue = "1000000")
+    long records;
+
+    @Option(names = "--queues", description = "Queues of the topic, used round-robin (default ${DEFAULT-VALUE}).", defaultValue = "8")
+    int queues;
+
+    @Option(names = "--threads", description = "Writer threads (default ${DEFAULT-VALUE}).", defaultValue = "1")
+    int threads;
+
+    @Option(names = "--flush", description = "async or sync (default ${DEFAULT-VALUE}).", defaultValue = "async")
+    String flush;
+
+    @Option(names = "--dir", required = true, description = "Folder to write in (must be empty or absent; emptied afterwards).")
+    Path dir;
+
+    @Option(names = "--segment-bytes", description = "Commit-log segment size (default ${DEFAULT-VALUE}).", defaultValue = "1073741824")
+    int segmentBytes;
+
+    @Option(names = "--no-raw", description = "Skip the raw reference.")
+    boolean noRaw;
+
+    @Option(names = "--keep", description = "Keep the data afterwards.")
+    boolean keep;
+
+    @Override
+    public Integer call() throws Exception {
+        FlushMode mode = switch (flush.toLowerCase(Locale.ROOT)) {
+            case "async" -> FlushMode.ASYNC;
+            case "sync" -> FlushMode.SYNC;
+            default -> throw new IllegalArgumentException("--flush: " + flush + " (expected: async or sync)");
+        };
+        if (records <= 0 || queues <= 0 || threads <= 0 || recordSize < 0) {
+            throw new IllegalArgumentException("--records, --queues, --threads must be positive and --record-size >= 0");
+        }
+        if (Files.exists(dir)) {
+            try (Stream<Path> s = Files.list(dir)) {
+                if (s.findAny().isPresent()) {
+                    throw new IllegalArgumentException("--dir " + dir + " is not empty (expected: an empty or absent folder)");
+                }
+            }
+        }
+        Files.createDirectories(dir);
+        ByteBuffer[] bodies = bodies(recordSize);
+        long recordBytes = LogMessage.builder(TOPIC, 0, bodies[0]).build().storedSize();
+        long totalBytes = recordBytes * records;
+        System.out.printf(Locale.ROOT, "perf log: %,d records of %d B body (%d B stored), %d queues, %d threads, %s flush, %s%n",
+                records, recordSize, recordBytes, queues, threads, mode, dir);
+
+        double rawMbPerS = Double.NaN;
+        if (!noRaw) {
+            rawMbPerS = rawWrite(dir.resolve("raw.bin"), totalBytes);
+            System.out.printf(Locale.ROOT, "raw reference: %,d bytes with FileChannel.write(1 MiB) at %.1f MB/s%n", totalBytes, rawMbPerS);
+        }
+
+        LogConfig config = LogConfig.builder(dir.resolve("store")).segmentBytes(segmentBytes).flushMode(mode).build();
+        long openStart = System.nanoTime();
+        MessageStore store = MessageStore.open(config);
+        long openMs = (System.nanoTime() - openStart) / 1_000_000;
+        AtomicLong done = new AtomicLong();
+        List<Histogram> histograms = new ArrayList<>();
+        List<Thread> writers = new ArrayList<>();
+        long perThread = records / threads;
+        long fsyncsBefore = store.fsyncCount();
+        long start = System.nanoTime();
+        for (int t = 0; t < threads; t++) {
+            long n = t == threads - 1 ? records - perThread * (threads - 1) : perThread;
+            int first = t;
+            Histogram h = new Histogram(3_600_000_000_000L, 3);
+            histograms.add(h);
+            Thread w = new Thread(() -> {
+                for (long i = 0; i < n; i++) {
+                    int queue = (int) ((i * threads + first) % queues);
+                    long t0 = System.nanoTime();
+                    store.append(LogMessage.builder(TOPIC, queue, bodies[(int) (i & (bodies.length - 1))]).build());
+                    h.recordValue(System.nanoTime() - t0);
+                    if ((i & 1023) == 1023) {
+                        done.addAndGet(1024);
+                    }
+                }
+            }, "perf-writer-" + t);
+            writers.add(w);
+            w.start();
+        }
+        Progress progress = new Progress(records, done);
+        for (Thread w : writers) {
+            while (w.isAlive()) {
+                w.join(1000);
+                progress.print();
+            }
+        }
+        long elapsedNs = System.nanoTime() - start;
+        long fsyncs = store.fsyncCount() - fsyncsBefore;
+        long flushStart = System.nanoTime();
+        store.flush();
+        long flushMs = (System.nanoTime() - flushStart) / 1_000_000;
+        long written = store.writtenOffset();
+        store.close();
+
+        Histogram all = new Histogram(3_600_000_000_000L, 3);
+        histograms.forEach(all::add);
+        double seconds = elapsedNs / 1e9;
+        double recordsPerS = records / seconds;
+        double mbPerS = written / seconds / 1e6;
+        System.out.printf(Locale.ROOT, "store: %,d records in %.2f s, %.0f records/s, %.1f MB/s; fsyncs %d (%.0f/s); final flush %d ms; open %d ms%n",
+                records, seconds, recordsPerS, mbPerS, fsyncs, fsyncs / seconds, flushMs, openMs);
+        System.out.printf(Locale.ROOT,
+                "RESULT records=%d record_size=%d stored_record_bytes=%d queues=%d threads=%d flush=%s seconds=%.3f records_per_s=%.0f "
+                        + "mb_per_s=%.1f raw_mb_per_s=%.1f ratio_to_raw=%.3f fsyncs=%d fsyncs_per_s=%.1f append_p50_us=%.1f "
+                        + "append_p99_us=%.1f append_p999_us=%.1f append_max_us=%.1f final_flush_ms=%d open_ms=%d%n",
+                records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), seconds, recordsPerS,
+                mbPerS, rawMbPerS, mbPerS / rawMbPerS, fsyncs, fsyncs / seconds, all.getValueAtPercentile(50) / 1e3,
+                all.getValueAtPercentile(99) / 1e3, all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3, flushMs, openMs);
+        if (!keep) {
+            deleteTree(dir);
+        }
+        return 0;
+    }
+
+    /** Writes {@code total} bytes sequentially in 1 MiB direct buffers; returns MB/s (10^6 B/s); deletes the file after. */
+    private static double rawWrite(Path file, long total) throws IOException {
+        ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
+        new SplittableRandom(1).ints(chunk.capacity() / 4).forEach(chunk::putInt);
+        long start;
+        long elapsed;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            start = System.nanoTime();
+            long left = total;
+            while (left > 0) {
+                chunk.clear().limit((int) Math.min(chunk.capacity(), left));
+                while (chunk.hasRemaining()) {
+                    left -= ch.write(chunk);
+                }
+            }
+            elapsed = System.nanoTime() - start;
+            ch.force(true);
+        }
+        Files.delete(file);
+        return total / (elapsed / 1e9) / 1e6;
+    }
+
+    private static ByteBuffer[] bodies(int size) {
+        SplittableRandom random = new SplittableRandom(42);
+        ByteBuffer[] out = new ByteBuffer[1024];
+        for (int i = 0; i < out.length; i++) {
+            byte[] b = new byte[size];
+            random.nextBytes(b);
+            out[i] = ByteBuffer.wrap(b);
+        }
+        return out;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
