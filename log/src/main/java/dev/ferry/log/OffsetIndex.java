@@ -58,6 +58,8 @@ final class OffsetIndex {
     private volatile long nextOffset;
     /** Smallest queue offset still held; volatile because retention moves it while readers read. */
     private volatile long minOffset;
+    /** An index file was shorter than its fixed size when opened (outside damage): entries may be lost. */
+    private boolean cut;
     /** The file the writer wrote last; used by the writer only (deletions run under the same append lock). */
     private IndexFile tail;
 
@@ -73,7 +75,8 @@ final class OffsetIndex {
         }
         if (!files.isEmpty()) {
             minOffset = files.firstKey();
-            long next = minOffset;
+            // files are created when their first offset is written, so those before the last are full
+            long next = files.lastKey();
             Map.Entry<Long, IndexFile> last = files.lastEntry();
             IndexFile f = last.getValue();
             for (int i = 0; i < entriesPerFile; i++) {
@@ -92,6 +95,11 @@ final class OffsetIndex {
 
     long minOffset() {
         return minOffset;
+    }
+
+    /** True if a file of this index was found cut short at open; recovery then rebuilds it from the whole log. */
+    boolean wasCut() {
+        return cut;
     }
 
     /** Writes the entry for {@code queueOffset}; past the current end it moves the end. */
@@ -268,10 +276,15 @@ final class OffsetIndex {
     private IndexFile openFile(Path path, long base) {
         try {
             FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            if (ch.size() < fileSize()) {
+            long found = ch.size();
+            if (found < fileSize()) {
+                cut = true;
                 ch.write(java.nio.ByteBuffer.allocate(1), fileSize() - 1L);
             }
             MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, fileSize());
+            if (found < HEADER_SIZE) {
+                map.putInt(0, MAGIC).putShort(4, VERSION).putShort(6, (short) 0).putLong(8, base);
+            }
             if (map.getInt(0) != MAGIC || map.getShort(4) != VERSION || map.getLong(8) != base) {
                 ch.close();
                 throw new CorruptRecordException(path, 0, "index header: magic 0x" + Integer.toHexString(map.getInt(0))

@@ -118,6 +118,9 @@ final class Recovery {
      * entries are good down to below it).
      */
     private long firstDoubtfulPosition(OffsetIndex q, long start) {
+        if (q.wasCut()) {
+            return log.minOffset(); // entries anywhere in the cut file may be gone: re-index everything
+        }
         long lowest = start;
         for (long off = q.nextOffset() - 1; off >= q.minOffset(); off--) {
             long phys = q.physicalOffset(off);
@@ -186,9 +189,10 @@ final class Recovery {
         int last = pos;
         int i = pos;
         for (; i + 8 <= s.size; i += 8) {
-            if (m.getLong(i) != 0) {
+            long v = m.getLong(i);
+            if (v != 0) {
                 m.putLong(i, 0);
-                last = i + 8;
+                last = i + 8 - Long.numberOfTrailingZeros(v) / 8; // big-endian: trailing zero bits are the last bytes
             }
         }
         for (; i < s.size; i++) {

@@ -1,7 +1,18 @@
 package dev.ferry.log;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 
 /** Small helpers shared by the storage tests. */
 final class StoreTestSupport {
@@ -33,5 +44,71 @@ final class StoreTestSupport {
 
     static String text(StoredMessage m) {
         return new String(m.body(), StandardCharsets.UTF_8);
+    }
+
+    /** Every message of {@code topic}/{@code queueId} from its minimum offset to its end, in batches. */
+    static List<StoredMessage> readAll(MessageStore store, String topic, int queueId) {
+        List<StoredMessage> out = new ArrayList<>();
+        long next = store.nextOffset(topic, queueId);
+        for (long off = store.minOffset(topic, queueId); off < next; ) {
+            List<StoredMessage> batch = store.readMessages(topic, queueId, off, 500);
+            if (batch.isEmpty()) {
+                throw new AssertionError(topic + "/" + queueId + ": read at " + off + " returned nothing (end " + next + ")");
+            }
+            out.addAll(batch);
+            off += batch.size();
+        }
+        return out;
+    }
+
+    /** Base offsets of the segment-named files in {@code dir} (e.g. DIR/commitlog), read from disk. */
+    static TreeSet<Long> filesOnDisk(Path dir) {
+        TreeSet<Long> out = new TreeSet<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            s.map(p -> p.getFileName().toString()).filter(FileNames::isSegmentName).forEach(n -> out.add(Long.parseLong(n)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    /** A clock the test moves by hand; thread-safe (the store reads it from its own threads). */
+    static final class MutableClock extends Clock {
+        private volatile long millis;
+
+        MutableClock(long startMillis) {
+            this.millis = startMillis;
+        }
+
+        void set(long ms) {
+            millis = ms;
+        }
+
+        void advance(long ms) {
+            millis += ms;
+        }
+
+        @Override
+        public long millis() {
+            return millis;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException("fixed to UTC");
+        }
     }
 }
