@@ -1,0 +1,256 @@
+package dev.ferry.broker;
+
+import dev.ferry.log.AppendResult;
+import dev.ferry.log.LogMessage;
+import dev.ferry.log.MessageStore;
+import dev.ferry.log.ReadResult;
+import dev.ferry.log.StoredMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A broker: the storage engine plus what makes it a message service — topics with a fixed
+ * number of queues, committed consumer offsets, long-polling fetches, consumer heartbeats.
+ * Knows nothing of sockets or codecs: the gateway calls it.
+ *
+ * <p><b>Thread safety.</b> Safe for any number of threads.
+ */
+public final class Broker implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._%|-]{1,200}");
+
+    private final BrokerConfig config;
+    private final MessageStore store;
+    private final TopicRegistry topics;
+    private final OffsetStore offsets;
+    private final LongPolls longPolls;
+    private final ScheduledExecutorService timer;
+    private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> lastHeartbeat = new ConcurrentHashMap<>();
+
+    private Broker(BrokerConfig config) {
+        this.config = config;
+        this.store = MessageStore.open(config.log());
+        this.topics = new TopicRegistry(config.log().dir());
+        this.offsets = new OffsetStore(config.log().dir());
+        for (String t : store.topics()) {
+            if (topics.queues(t).isEmpty()) {
+                int queues = store.queueIds(t).stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
+                LOG.warn("topic {} has data but no metadata; registering it with {} queues", t, queues);
+                topics.createIfAbsent(t, Math.max(queues, 1));
+            }
+        }
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ferry-broker-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        this.longPolls = new LongPolls(timer);
+        timer.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    public static Broker open(BrokerConfig config) {
+        return new Broker(config);
+    }
+
+    public BrokerConfig config() {
+        return config;
+    }
+
+    /** The storage engine (zero-copy reads, lookups, metrics). */
+    public MessageStore store() {
+        return store;
+    }
+
+    public TopicInfo createTopic(String topic, int queues) {
+        checkName("topic", topic);
+        if (queues < 1 || queues > config.log().maxQueuesPerTopic()) {
+            throw new BrokerException("queues: " + queues + " (expected: 1.." + config.log().maxQueuesPerTopic() + ")");
+        }
+        topics.create(topic, queues);
+        LOG.info("created topic {} with {} queues", topic, queues);
+        return describe(topic, queues);
+    }
+
+    public Optional<TopicInfo> describeTopic(String topic) {
+        return topics.queues(topic).map(q -> describe(topic, q));
+    }
+
+    public List<TopicInfo> listTopics() {
+        List<TopicInfo> out = new ArrayList<>();
+        topics.all().forEach((t, q) -> out.add(describe(t, q)));
+        out.sort((a, b) -> a.name().compareTo(b.name()));
+        return out;
+    }
+
+    /**
+     * Deletes a topic's metadata and committed offsets. Its records stay in the commit log
+     * until retention removes them; its offset indexes stay too, so re-creating the topic
+     * continues its offsets rather than reusing them.
+     */
+    public void deleteTopic(String topic) {
+        topics.delete(topic);
+        offsets.forgetTopic(topic);
+        LOG.info("deleted topic {}", topic);
+    }
+
+    private TopicInfo describe(String topic, int queues) {
+        List<TopicInfo.QueueInfo> qs = new ArrayList<>(queues);
+        for (int q = 0; q < queues; q++) {
+            qs.add(new TopicInfo.QueueInfo(q, store.minOffset(topic, q), store.nextOffset(topic, q)));
+        }
+        return new TopicInfo(topic, queues, qs);
+    }
+
+    /** Queue count of {@code topic}, creating the topic if auto-creation is on. */
+    public int queueCount(String topic) {
+        Optional<Integer> q = topics.queues(topic);
+        if (q.isPresent()) {
+            return q.get();
+        }
+        if (!config.autoCreateTopics()) {
+            throw new TopicNotFoundException(topic);
+        }
+        checkName("topic", topic);
+        return topics.createIfAbsent(topic, config.defaultQueues());
+    }
+
+    /**
+     * The queue a message goes to: {@code requested} if it is a valid queue id, round-robin
+     * over the topic's queues if it is negative.
+     */
+    public int chooseQueue(String topic, int requested) {
+        int queues = queueCount(topic);
+        if (requested >= 0) {
+            if (requested >= queues) {
+                throw new BrokerException("queueId: " + requested + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
+            }
+            return requested;
+        }
+        return Math.floorMod(roundRobin.computeIfAbsent(topic, t -> new AtomicInteger()).getAndIncrement(), queues);
+    }
+
+    /**
+     * Stores messages (queues already chosen) as one contiguous batch, in order; completes when
+     * they are durable per the flush mode, then wakes fetches waiting on their queues.
+     */
+    public CompletableFuture<List<AppendResult>> send(List<LogMessage> messages) {
+        for (LogMessage m : messages) {
+            int queues = queueCount(m.topic());
+            if (m.queueId() < 0 || m.queueId() >= queues) {
+                throw new BrokerException("queueId: " + m.queueId() + " (expected: 0.." + (queues - 1) + " for topic " + m.topic() + ")");
+            }
+        }
+        CompletableFuture<List<AppendResult>> f = store.appendBatchAsync(messages);
+        List<AppendResult> done = f.getNow(null);
+        if (done != null) {
+            wake(done);
+        } else {
+            f.thenAccept(this::wake);
+        }
+        return f;
+    }
+
+    private void wake(List<AppendResult> results) {
+        String lastTopic = null;
+        int lastQueue = -1;
+        for (int i = results.size() - 1; i >= 0; i--) {
+            AppendResult r = results.get(i);
+            if (r.queueId() != lastQueue || !r.topic().equals(lastTopic)) {
+                longPolls.arrived(r.topic(), r.queueId(), r.queueOffset() + 1);
+                lastTopic = r.topic();
+                lastQueue = r.queueId();
+            }
+        }
+    }
+
+    /**
+     * Reads from {@code offset}; if nothing is there yet, waits up to {@code maxWaitMs} for a
+     * message to arrive (long polling) and completes then, or empty at the deadline.
+     */
+    public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs) {
+        int queues = topics.queues(topic).orElseThrow(() -> new TopicNotFoundException(topic));
+        if (queueId < 0 || queueId >= queues) {
+            throw new BrokerException("queueId: " + queueId + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
+        }
+        long wait = Math.min(Math.max(maxWaitMs, 0), config.maxFetchWaitMs());
+        if (wait == 0 || store.nextOffset(topic, queueId) > offset) {
+            return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes));
+        }
+        CompletableFuture<ReadResult> f = new CompletableFuture<>();
+        longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), () -> {
+            try {
+                f.complete(store.read(topic, queueId, offset, maxMessages, maxBytes));
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
+    public void commitOffset(String group, String topic, int queueId, long offset) {
+        checkName("group", group);
+        if (offset < 0) {
+            throw new BrokerException("offset: " + offset + " (expected: >= 0)");
+        }
+        offsets.commit(group, topic, queueId, offset);
+    }
+
+    public OptionalLong committedOffset(String group, String topic, int queueId) {
+        return offsets.committed(group, topic, queueId);
+    }
+
+    /** Committed offsets of {@code group}, keyed "topic/queue". */
+    public Map<String, Long> committedOffsets(String group) {
+        return offsets.ofGroup(group);
+    }
+
+    /** Records that {@code clientId} of {@code group} is alive. */
+    public void heartbeat(String group, String clientId) {
+        checkName("group", group);
+        lastHeartbeat.put(group + "/" + clientId, config.log().clock().millis());
+    }
+
+    public Optional<StoredMessage> messageById(String id) {
+        return store.readById(id);
+    }
+
+    public List<StoredMessage> messagesByKey(String topic, String key, int max) {
+        return store.lookupByKey(topic, key, max);
+    }
+
+    private static void checkName(String what, String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new BrokerException(what + ": '" + name + "' (expected: 1..200 characters of [A-Za-z0-9._%|-])");
+        }
+    }
+
+    private void flushOffsetsQuietly() {
+        try {
+            offsets.flush();
+        } catch (RuntimeException e) {
+            LOG.error("cannot write committed offsets; will retry", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        longPolls.fireAll();
+        timer.shutdownNow();
+        offsets.flush();
+        store.close();
+    }
+}

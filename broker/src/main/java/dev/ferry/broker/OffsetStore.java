@@ -1,0 +1,71 @@
+package dev.ferry.broker;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Committed consumer offsets per (group, topic, queue): in memory, written to
+ * {@code DATA/offsets.properties} ({@code GROUP/TOPIC/QUEUE=OFFSET}) every
+ * {@code offsetFlushIntervalMs} when something changed, and at close. A crash can lose the
+ * commits of the last interval, which makes consumers re-read a little (at-least-once), never
+ * skip.
+ *
+ * <p><b>Thread safety.</b> Commits and reads go to a concurrent map; {@link #flush} is
+ * synchronized and may run beside them (it writes a snapshot).
+ */
+final class OffsetStore {
+    private final PropertiesFile file;
+    private final ConcurrentHashMap<String, Long> offsets = new ConcurrentHashMap<>();
+    /** Set by commits, cleared by flush; volatile so the flusher thread sees commits. */
+    private volatile boolean dirty;
+
+    OffsetStore(Path dataDir) {
+        this.file = new PropertiesFile(dataDir.resolve("offsets.properties"));
+        file.read().forEach((k, v) -> offsets.put(k, Long.parseLong(v.trim())));
+    }
+
+    void commit(String group, String topic, int queueId, long offset) {
+        offsets.put(key(group, topic, queueId), offset);
+        dirty = true;
+    }
+
+    OptionalLong committed(String group, String topic, int queueId) {
+        Long v = offsets.get(key(group, topic, queueId));
+        return v == null ? OptionalLong.empty() : OptionalLong.of(v);
+    }
+
+    /** Committed offsets of {@code group}, keyed "topic/queue". */
+    Map<String, Long> ofGroup(String group) {
+        Map<String, Long> out = new TreeMap<>();
+        String prefix = group + "/";
+        offsets.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return out;
+    }
+
+    /** Forgets every committed offset of {@code topic} (topic deleted). */
+    void forgetTopic(String topic) {
+        offsets.keySet().removeIf(k -> k.contains("/" + topic + "/") && k.indexOf('/') == k.indexOf("/" + topic + "/"));
+        dirty = true;
+    }
+
+    synchronized void flush() {
+        if (!dirty) {
+            return;
+        }
+        dirty = false;
+        Map<String, String> out = new TreeMap<>();
+        offsets.forEach((k, v) -> out.put(k, Long.toString(v)));
+        file.write(out, "Ferry committed offsets: group/topic/queue=offset");
+    }
+
+    private static String key(String group, String topic, int queueId) {
+        return group + "/" + topic + "/" + queueId;
+    }
+}

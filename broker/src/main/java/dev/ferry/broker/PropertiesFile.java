@@ -1,0 +1,61 @@
+package dev.ferry.broker;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * A small key=value file (java.util.Properties syntax, UTF-8) replaced atomically:
+ * written to a temp file, forced, renamed over the old one. A reader sees the old or the new
+ * content, never a mix. Used for the broker's metadata (topics, committed offsets).
+ */
+final class PropertiesFile {
+    private final Path path;
+
+    PropertiesFile(Path path) {
+        this.path = path;
+    }
+
+    Map<String, String> read() {
+        Map<String, String> out = new TreeMap<>();
+        if (!Files.exists(path)) {
+            return out;
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + path, e);
+        }
+        p.forEach((k, v) -> out.put((String) k, (String) v));
+        return out;
+    }
+
+    void write(Map<String, String> values, String comment) {
+        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+        Properties p = new Properties();
+        p.putAll(values);
+        try {
+            Files.createDirectories(path.getParent());
+            try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                p.store(w, comment);
+            }
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path, e);
+        }
+    }
+}
