@@ -88,6 +88,11 @@ public final class MessageStore implements AutoCloseable {
         this.queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
         this.keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
         long[] lastTs = new long[1];
+        // forget entries of deleted segments first: recovery would take them for damage and
+        // drop them, restarting a queue that retention emptied at its first index file's base
+        for (OffsetIndex q : queues.all()) {
+            q.trimBefore(log.minOffset());
+        }
         this.recoveryReport = new Recovery(log, queues, keys).run(crashed, Checkpoint.read(dir), lastTs);
         this.lastStoreTimestamp = lastTs[0];
         for (OffsetIndex q : queues.all()) {

@@ -1,0 +1,209 @@
+package dev.ferry.log;
+
+import static dev.ferry.log.StoreTestSupport.body;
+import static dev.ferry.log.StoreTestSupport.filesOnDisk;
+import static dev.ferry.log.StoreTestSupport.readAll;
+import static dev.ferry.log.StoreTestSupport.smallConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.log.StoreTestSupport.MutableClock;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Retention with an injected clock: which segment files it deletes (checked on disk), that the
+ * active one survives, size-based deletion, how the offset indexes follow, and what readers see.
+ *
+ * <p>Layout used throughout: 4 KiB segments and 1,000-byte bodies on topic "t", so each segment
+ * holds exactly three records; segment k (base 4096 k) holds t/0 offsets 3k..3k+2, all appended at
+ * time {@code T0 + k * STEP}. A segment's age is the store time of the next segment's first record.
+ */
+class RetentionTest {
+    private static final int SEGMENT = 4096;
+    private static final int BODY = 1_000;
+    private static final long T0 = 1_700_000_000_000L;
+    private static final long STEP = 10 * 60_000L;
+    private static final long HOUR = 3_600_000L;
+
+    @TempDir
+    Path dir;
+
+    private final MutableClock clock = new MutableClock(T0);
+
+    private LogConfig.Builder config() {
+        return smallConfig(dir).segmentBytes(SEGMENT).indexEntriesPerFile(4).retentionMs(HOUR)
+                .retentionCheckIntervalMs(24 * HOUR) // only runRetention() deletes in these tests
+                .clock(clock);
+    }
+
+    /** Appends {@code segments} full segments of t/0, segment k at T0 + k * STEP; then one record in a new active segment. */
+    private List<AppendResult> fill(MessageStore store, int segments) {
+        List<AppendResult> out = new ArrayList<>();
+        for (int k = 0; k <= segments; k++) {
+            clock.set(T0 + k * STEP);
+            for (int i = 0; i < (k == segments ? 1 : 3); i++) {
+                out.add(store.append(LogMessage.builder("t", 0, body(BODY, out.size())).build()));
+            }
+        }
+        for (int i = 0; i < out.size(); i++) {
+            assertThat(out.get(i).physicalOffset() / SEGMENT).as("segment of record %d (layout assumption)", i).isEqualTo(i / 3);
+        }
+        store.flush(); // retention only deletes flushed bytes
+        return out;
+    }
+
+    private TreeSet<Long> segmentFiles() {
+        return filesOnDisk(dir.resolve("commitlog"));
+    }
+
+    @Test
+    void deletesExactlyTheExpiredSegmentsAndNeverTheActiveOne() {
+        try (MessageStore store = MessageStore.open(config().build())) {
+            fill(store, 4); // segments 0..3 full, segment 4 active with offset 12
+
+            clock.set(T0 + STEP + HOUR); // segment 0 is exactly an hour old: not yet
+            assertThat(store.runRetention()).as("segments deleted at exactly the limit").isZero();
+            assertThat(segmentFiles()).as("segment files on disk").contains(0L, 4096L, 8192L, 12288L, 16384L);
+
+            clock.set(T0 + STEP + HOUR + 1);
+            assertThat(store.runRetention()).as("segments deleted 1 ms past the limit of segment 0").isEqualTo(1);
+            assertThat(segmentFiles()).as("segment files on disk").doesNotContain(0L).contains(4096L, 8192L, 12288L, 16384L);
+            assertThat(store.minPhysicalOffset()).isEqualTo(4096);
+            assertThat(store.minOffset("t", 0)).as("t/0 minOffset after segment 0 went").isEqualTo(3);
+
+            clock.set(T0 + 3 * STEP + HOUR + 1); // segments 1 and 2 expired, 3 not
+            assertThat(store.runRetention()).as("segments deleted").isEqualTo(2);
+            assertThat(segmentFiles()).as("segment files on disk").doesNotContain(4096L, 8192L).contains(12288L, 16384L);
+
+            clock.set(T0 + 1000 * HOUR); // everything expired: all but the active segment go
+            assertThat(store.runRetention()).as("segments deleted").isEqualTo(1);
+            assertThat(store.runRetention()).as("segments deleted on a second run").isZero();
+            assertThat(segmentFiles()).as("segment files on disk: the active one stays").doesNotContain(12288L).contains(16384L);
+            assertThat(store.minOffset("t", 0)).isEqualTo(12);
+            assertThat(readAll(store, "t", 0)).as("what is left of t/0").hasSize(1)
+                    .allSatisfy(m -> assertThat(m.body()).isEqualTo(body(BODY, 12)));
+        }
+    }
+
+    @Test
+    void sizeLimitDeletesOldestFirstUntilUnderIt() {
+        try (MessageStore store = MessageStore.open(config().retentionMs(Long.MAX_VALUE).retentionBytes(3L * SEGMENT).build())) {
+            fill(store, 5); // 6 segments in the log, the limit is 3
+            assertThat(store.runRetention()).as("segments deleted to get under 3 segments").isEqualTo(3);
+            assertThat(store.commitLogBytes()).as("commit log bytes").isLessThanOrEqualTo(3L * SEGMENT);
+            assertThat(segmentFiles()).as("segment files on disk").doesNotContain(0L, 4096L, 8192L)
+                    .contains(12288L, 16384L, 20480L);
+            assertThat(store.minOffset("t", 0)).isEqualTo(9);
+            assertThat(store.runRetention()).as("second run under the limit").isZero();
+        }
+    }
+
+    @Test
+    void readingBelowTheNewMinimumSaysItWasDeletedAndNamesTheEarliest() {
+        try (MessageStore store = MessageStore.open(config().build())) {
+            fill(store, 3);
+            clock.set(T0 + 2 * STEP + HOUR + 1); // segments 0 and 1
+            assertThat(store.runRetention()).isEqualTo(2);
+
+            assertThat(filesOnDisk(dir.resolve("index/t/0"))).as("t/0 index files (4 entries each): 0 held offsets 0..3 only")
+                    .doesNotContain(0L).contains(4L);
+            assertThatThrownBy(() -> store.read("t", 0, 2, 10, Integer.MAX_VALUE))
+                    .isInstanceOf(OffsetOutOfRangeException.class)
+                    .hasMessageContaining("offset 2")
+                    .hasMessageContaining("deleted")
+                    .hasMessageContaining("earliest available: 6");
+            try (ReadResult r = store.read("t", 0, 6, 10, Integer.MAX_VALUE)) {
+                assertThat(r.minOffset()).isEqualTo(6);
+                assertThat(r.messageCount()).isEqualTo(4);
+                assertThat(r.message(0).body()).isEqualTo(body(BODY, 6));
+            }
+        }
+    }
+
+    @Test
+    void aReaderKeepsItsRegionsUntilItClosesThemEvenAfterRetentionDeletedTheSegment() throws IOException {
+        try (MessageStore store = MessageStore.open(config().build())) {
+            List<AppendResult> written = fill(store, 3);
+            ReadResult held = store.read("t", 0, 0, 3, Integer.MAX_VALUE);
+            try {
+                clock.set(T0 + STEP + HOUR + 1);
+                assertThat(store.runRetention()).as("segments deleted under the reader").isEqualTo(1);
+                assertThat(segmentFiles()).as("the file is unlinked at once").doesNotContain(0L);
+
+                // still readable through the held regions: decoded, as a buffer and with transferTo
+                assertThat(held.messageCount()).isEqualTo(3);
+                for (int i = 0; i < 3; i++) {
+                    assertThat(held.message(i).body()).as("held message %d", i).isEqualTo(body(BODY, i));
+                }
+                assertThat(held.regions()).as("three adjacent records: one region").hasSize(1);
+                ByteBuffer region = held.regions().get(0).buffer();
+                assertThat(region.remaining()).isEqualTo(3 * (BODY + StoreTestSupport.HEADER_FOR_TOPIC_T));
+                Path copy = dir.resolve("copy");
+                try (FileChannel out = FileChannel.open(copy, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    held.regions().get(0).transferTo(out);
+                }
+                byte[] bytes = new byte[region.remaining()];
+                region.get(bytes);
+                assertThat(Files.readAllBytes(copy)).as("transferTo of a deleted segment's region").isEqualTo(bytes);
+                assertThat(ByteBuffer.wrap(bytes).getInt(RecordLayout.PHYSICAL_OFFSET_OFFSET))
+                        .isEqualTo((int) written.get(0).physicalOffset());
+            } finally {
+                held.close();
+            }
+            assertThatThrownBy(() -> store.read("t", 0, 0, 3, Integer.MAX_VALUE))
+                    .as("a new read of the deleted range")
+                    .isInstanceOf(OffsetOutOfRangeException.class)
+                    .hasMessageContaining("deleted")
+                    .hasMessageContaining("earliest available: 3");
+            assertThat(store.readAt(written.get(0).physicalOffset())).as("readAt in the deleted segment").isEmpty();
+        }
+    }
+
+    /**
+     * A queue whose every record was deleted keeps its end across a reopen: the next append gets
+     * the next offset, not 0 (consumers committed offsets past the deleted ones).
+     */
+    @Test
+    void aQueueEmptiedByRetentionKeepsItsOffsetsAfterReopen() {
+        try (MessageStore store = MessageStore.open(config().build())) {
+            fill(store, 3);
+            clock.set(T0 + 3 * STEP);
+            store.append(LogMessage.builder("other", 0, body(BODY, 99)).build());
+            store.flush();
+            clock.set(T0 + 1000 * HOUR);
+            store.runRetention();
+            assertThat(store.minOffset("t", 0)).isEqualTo(9);
+            assertThat(store.nextOffset("t", 0)).isEqualTo(10);
+        }
+        clock.set(T0 + 1001 * HOUR);
+        try (MessageStore store = MessageStore.open(config().build())) {
+            assertThat(store.nextOffset("t", 0)).as("t/0 end after reopen").isEqualTo(10);
+            assertThat(store.minOffset("t", 0)).as("t/0 minOffset after reopen").isEqualTo(9);
+            clock.set(T0 + 2000 * HOUR);
+            store.append(LogMessage.builder("other", 0, body(BODY, 100)).build());
+            store.append(LogMessage.builder("other", 0, body(BODY, 101)).build());
+            store.append(LogMessage.builder("other", 0, body(BODY, 102)).build());
+            store.flush();
+            clock.set(T0 + 3000 * HOUR);
+            assertThat(store.runRetention()).as("segments deleted: segment 3, t/0's last record").isEqualTo(1);
+            assertThat(store.minOffset("t", 0)).as("t/0 minOffset once all its records are gone").isEqualTo(10);
+        }
+        try (MessageStore store = MessageStore.open(config().build())) {
+            assertThat(store.nextOffset("t", 0)).as("t/0 end after the second reopen").isEqualTo(10);
+            assertThat(store.minOffset("t", 0)).as("t/0 minOffset after the second reopen").isEqualTo(10);
+            AppendResult a = store.append(LogMessage.builder("t", 0, body(BODY, 10)).build());
+            assertThat(a.queueOffset()).as("queue offset of the next t/0 append").isEqualTo(10);
+            assertThat(readAll(store, "t", 0)).hasSize(1);
+        }
+    }
+}
