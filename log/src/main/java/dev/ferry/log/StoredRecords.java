@@ -1,0 +1,34 @@
+package dev.ferry.log;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Decodes records in the commit-log format ({@link RecordLayout}) from a plain buffer: what a
+ * client does with the body of a binary-codec FETCH response, which carries stored records
+ * verbatim. Each record's length, magic, version and CRC are checked. Stateless and thread-safe.
+ */
+public final class StoredRecords {
+    private StoredRecords() {}
+
+    /** Decodes every record from {@code buf}'s position to its limit; the buffer is not moved. */
+    public static List<StoredMessage> decode(ByteBuffer buf) {
+        List<StoredMessage> out = new ArrayList<>();
+        ByteBuffer b = buf.slice();
+        int pos = 0;
+        while (pos < b.limit()) {
+            if (b.limit() - pos < RecordLayout.MIN_RECORD_SIZE) {
+                throw new CorruptRecordException(null, pos, "trailing " + (b.limit() - pos) + " bytes (expected: whole records)");
+            }
+            long phys = b.getLong(pos + RecordLayout.PHYSICAL_OFFSET_OFFSET);
+            RecordCodec.Check c = RecordCodec.check(b, pos, b.limit(), phys - pos);
+            if (!(c instanceof RecordCodec.Whole w)) {
+                throw new CorruptRecordException(null, pos, "record at byte " + pos + ": " + c);
+            }
+            out.add(RecordCodec.decode(b, pos));
+            pos += w.length();
+        }
+        return out;
+    }
+}
