@@ -1,0 +1,221 @@
+package dev.ferry.log;
+
+import static dev.ferry.log.StoreTestSupport.body;
+import static dev.ferry.log.StoreTestSupport.readAll;
+import static dev.ferry.log.StoreTestSupport.smallConfig;
+import static dev.ferry.log.StoreTestSupport.text;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.log.StoreTestSupport.MutableClock;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The ways to find messages: by id, by key, by time, by queue offset (with coalesced regions and tag filters). */
+class LookupTest {
+    private static final long T0 = 1_700_000_000_000L;
+
+    @TempDir
+    Path dir;
+
+    private final MutableClock clock = new MutableClock(T0);
+
+    private LogConfig config() {
+        return smallConfig(dir).clock(clock).build();
+    }
+
+    @Test
+    void readByIdReturnsTheMessageAndNothingForIdsThatNameNoRecord() {
+        try (MessageStore store = MessageStore.open(config())) {
+            AppendResult a = store.append(StoreTestSupport.message("t", 0, "first"));
+            AppendResult b = store.append(StoreTestSupport.message("t", 1, "second"));
+            assertThat(store.readById(b.messageId())).as("by id %s", b.messageId()).hasValueSatisfying(m -> {
+                assertThat(text(m)).isEqualTo("second");
+                assertThat(m.messageId()).isEqualTo(b.messageId());
+                assertThat(m.queueId()).isEqualTo(1);
+            });
+            assertThat(store.readById(a.messageId()).map(StoreTestSupport::text)).hasValue("first");
+            assertThat(store.readById(MessageIds.of(a.physicalOffset() + 1))).as("id inside a record").isEmpty();
+            assertThat(store.readById(MessageIds.of(store.writtenOffset()))).as("id of the end").isEmpty();
+            assertThatThrownBy(() -> store.readById("xyz")).isInstanceOf(InvalidMessageException.class)
+                    .hasMessageContaining("message id").hasMessageContaining("16 hex digits");
+        }
+    }
+
+    @Test
+    void lookupByKeyFindsNewestFirstPerTopicAlsoAfterReopen() {
+        List<String> expected = List.of("order-1 v3", "order-1 v2", "order-1 v1");
+        try (MessageStore store = MessageStore.open(config())) {
+            for (int i = 1; i <= 3; i++) {
+                store.append(LogMessage.builder("orders", 0, ("order-1 v" + i).getBytes()).key("order-1").key("batch-" + i).build());
+                store.append(LogMessage.builder("orders", 1, ("order-2 v" + i).getBytes()).key("order-2").build());
+            }
+            store.append(LogMessage.builder("audit", 0, "audit of order-1".getBytes()).key("order-1").build());
+            assertKeys(store, expected);
+        }
+        try (MessageStore store = MessageStore.open(config())) {
+            assertThat(store.recoveryReport().crashed()).isFalse();
+            assertKeys(store, expected);
+        }
+        // a crash-recovery that re-scans already indexed records must not duplicate results
+        try {
+            Files.createFile(dir.resolve("abort"));
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        try (MessageStore store = MessageStore.open(config())) {
+            assertThat(store.recoveryReport().crashed()).isTrue();
+            assertKeys(store, expected);
+        }
+    }
+
+    private static void assertKeys(MessageStore store, List<String> expected) {
+        assertThat(store.lookupByKey("orders", "order-1", 10)).extracting(StoreTestSupport::text).as("orders / order-1")
+                .containsExactlyElementsOf(expected);
+        assertThat(store.lookupByKey("orders", "order-1", 2)).extracting(StoreTestSupport::text).as("orders / order-1, max 2")
+                .containsExactlyElementsOf(expected.subList(0, 2));
+        assertThat(store.lookupByKey("orders", "batch-2", 10)).extracting(StoreTestSupport::text).as("second key of a message")
+                .containsExactly("order-1 v2");
+        assertThat(store.lookupByKey("audit", "order-1", 10)).extracting(StoreTestSupport::text).as("same key, other topic")
+                .containsExactly("audit of order-1");
+        assertThat(store.lookupByKey("orders", "order-3", 10)).as("unknown key").isEmpty();
+    }
+
+    @Test
+    void offsetForTimestampUsesStoreTimes() {
+        try (MessageStore store = MessageStore.open(config())) {
+            for (int i = 0; i < 10; i++) {
+                clock.set(T0 + i * 1_000L);
+                store.append(StoreTestSupport.message("t", 0, "m" + i));
+            }
+            clock.set(T0 - 5_000); // the clock stepping back does not make store times go back
+            store.append(StoreTestSupport.message("t", 0, "m10"));
+            assertThat(store.readMessages("t", 0, 10, 1).get(0).storeTimestamp()).as("store time after the clock stepped back")
+                    .isEqualTo(T0 + 9_000);
+
+            assertThat(store.offsetForTimestamp("t", 0, T0 - 1)).as("before everything").isZero();
+            assertThat(store.offsetForTimestamp("t", 0, T0)).as("exactly the first").isZero();
+            assertThat(store.offsetForTimestamp("t", 0, T0 + 1)).as("just after the first").isEqualTo(1);
+            assertThat(store.offsetForTimestamp("t", 0, T0 + 4_500)).as("between 4 and 5").isEqualTo(5);
+            assertThat(store.offsetForTimestamp("t", 0, T0 + 9_000)).as("the last time, held by 9 and 10").isEqualTo(9);
+            assertThat(store.offsetForTimestamp("t", 0, T0 + 60_000)).as("after everything: the end").isEqualTo(11);
+            assertThat(store.offsetForTimestamp("nope", 0, T0)).as("unknown queue").isZero();
+        }
+    }
+
+    @Test
+    void manyQueuesEachStayFifo() {
+        int queues = 50;
+        int perQueue = 200;
+        try (MessageStore store = MessageStore.open(config())) {
+            for (int i = 0; i < perQueue; i++) {
+                for (int q = 0; q < queues; q++) {
+                    store.append(LogMessage.builder("many", q, body(i % 37, q * 1_000L + i)).build());
+                }
+            }
+            assertThat(store.queueIds("many")).hasSize(queues);
+            for (int q = 0; q < queues; q++) {
+                List<StoredMessage> all = readAll(store, "many", q);
+                assertThat(all).as("many/%d", q).hasSize(perQueue);
+                for (int i = 0; i < perQueue; i++) {
+                    assertThat(all.get(i).queueOffset()).isEqualTo(i);
+                    assertThat(all.get(i).body()).as("many/%d offset %d", q, i).isEqualTo(body(i % 37, q * 1_000L + i));
+                }
+            }
+        }
+    }
+
+    @Test
+    void adjacentRecordsOfAQueueAreOneRegionAndTransferToCopiesTheirBytes() throws IOException {
+        try (MessageStore store = MessageStore.open(smallConfig(dir).segmentBytes(4096).clock(clock).build())) {
+            List<AppendResult> q0 = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                q0.add(store.append(LogMessage.builder("t", 0, body(200, i)).build()));
+            }
+            store.append(LogMessage.builder("t", 1, body(200, 100)).build()); // breaks the run
+            for (int i = 3; i < 5; i++) {
+                q0.add(store.append(LogMessage.builder("t", 0, body(200, i)).build()));
+            }
+            for (int i = 5; i < 20; i++) { // 296-byte records: 13 per 4 KiB segment, so these cross into segment 1
+                q0.add(store.append(LogMessage.builder("t", 0, body(200, i)).build()));
+            }
+            int crossing = (int) q0.stream().filter(a -> a.physicalOffset() < 4096).count();
+
+            try (ReadResult r = store.read("t", 0, 0, 100, Integer.MAX_VALUE)) {
+                assertThat(r.messageCount()).isEqualTo(20);
+                assertThat(r.nextOffset()).isEqualTo(20);
+                assertThat(r.regions()).as("regions: 0-2, 3-%d (up to the segment end), %d-19", crossing - 1, crossing)
+                        .extracting(ReadResult.Region::physicalOffset)
+                        .containsExactly(q0.get(0).physicalOffset(), q0.get(3).physicalOffset(), q0.get(crossing).physicalOffset());
+                assertThat(r.regions().get(0).length()).isEqualTo(3 * 296);
+                assertThat(r.totalBytes()).isEqualTo(20 * 296);
+
+                ByteArrayOutputStream expected = new ByteArrayOutputStream();
+                for (AppendResult a : q0) {
+                    expected.write(recordBytes(a));
+                }
+                Path copy = dir.resolve("copy");
+                try (FileChannel out = FileChannel.open(copy, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    for (ReadResult.Region region : r.regions()) {
+                        region.transferTo(out);
+                    }
+                }
+                assertThat(Files.readAllBytes(copy)).as("bytes sent by transferTo = the 20 records").isEqualTo(expected.toByteArray());
+            }
+
+            try (ReadResult r = store.read("t", 0, 0, 100, 3 * 296)) {
+                assertThat(r.messageCount()).as("messages within maxBytes").isEqualTo(3);
+                assertThat(r.nextOffset()).isEqualTo(3);
+            }
+        }
+    }
+
+    private byte[] recordBytes(AppendResult a) throws IOException {
+        long base = a.physicalOffset() / 4096 * 4096;
+        try (FileChannel ch = FileChannel.open(dir.resolve("commitlog").resolve(FileNames.name(base)), StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(a.size());
+            ch.read(b, a.physicalOffset() - base);
+            return b.array();
+        }
+    }
+
+    @Test
+    void tagFilterSkipsNonMatchingEntriesAndAdvancesPastThem() {
+        try (MessageStore store = MessageStore.open(config())) {
+            String[] tags = {"A", "B", null, "A", "B", "B", "A"};
+            for (int i = 0; i < tags.length; i++) {
+                store.append(LogMessage.builder("t", 0, ("m" + i).getBytes()).tags(tags[i]).build());
+            }
+            store.append(LogMessage.builder("t", 0, "m7".getBytes()).tags("B").build());
+            long a = TagHash.of("A");
+            try (ReadResult r = store.read("t", 0, 0, 100, Integer.MAX_VALUE, h -> h == a)) {
+                assertThat(r.messageCount()).isEqualTo(3);
+                List<String> read = new ArrayList<>();
+                for (int i = 0; i < r.messageCount(); i++) {
+                    read.add(text(r.message(i)) + "@" + r.queueOffset(i));
+                    assertThat(r.message(i).tags()).isEqualTo("A");
+                }
+                assertThat(read).containsExactly("m0@0", "m3@3", "m6@6");
+                assertThat(r.nextOffset()).as("next offset: past the trailing non-matching entry too").isEqualTo(8);
+            }
+            try (ReadResult r = store.read("t", 0, 0, 2, Integer.MAX_VALUE, h -> h == a)) {
+                assertThat(r.messageCount()).isEqualTo(2);
+                assertThat(r.nextOffset()).as("next offset after the 2nd match").isEqualTo(4);
+            }
+            try (ReadResult r = store.read("t", 0, 7, 10, Integer.MAX_VALUE, h -> h == a)) {
+                assertThat(r.messageCount()).as("no match from 7").isZero();
+                assertThat(r.nextOffset()).isEqualTo(8);
+                assertThat(r.regions()).isEmpty();
+            }
+        }
+    }
+}
