@@ -32,7 +32,7 @@ public final class CrashingWriter {
     /** The store configuration shared by the child and the parent that verifies it. */
     static LogConfig config(Path dir) {
         return StoreTestSupport.smallConfig(dir).segmentBytes(128 * 1024).indexEntriesPerFile(64).flushMode(FlushMode.SYNC)
-                .keyIndexEntries(100_000).build();
+                .keyIndexEntries(100_000).preTouch(true).build(); // the default: the page warmer runs beside the appender
     }
 
     /** The one message that {@code seed} stands for: topic, queue, body size and bytes, tag and key derive from it. */

@@ -34,7 +34,8 @@ class GroupCommitTest {
 
     @Test
     void concurrentSyncAppendsShareFsyncsAndLandExactlyOnce() throws Exception {
-        LogConfig config = smallConfig(dir).segmentBytes(1 << 20).indexEntriesPerFile(1_000).flushMode(FlushMode.SYNC).build();
+        LogConfig config = smallConfig(dir).segmentBytes(1 << 20).indexEntriesPerFile(1_000).flushMode(FlushMode.SYNC)
+                .preTouch(true).build(); // the default: the page warmer runs beside the appenders
         try (MessageStore store = MessageStore.open(config)) {
             ExecutorService pool = Executors.newFixedThreadPool(THREADS);
             CountDownLatch start = new CountDownLatch(1);
