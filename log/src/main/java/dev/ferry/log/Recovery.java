@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Where the scan starts: the lowest of the checkpoint's two offsets and the start of the last
  * segment that holds data (so a torn tail is found even after a clean stop), lowered further
- * for any queue whose tail entries do not point at their records (a damaged index). Without a
- * checkpoint it starts at the first segment. From there every record must pass
+ * for any queue whose tail entries do not point at their records (a damaged index), and down to
+ * the first segment for a queue with an index file found cut short. Without a checkpoint it
+ * starts at the first segment. From there every record must pass
  * {@link RecordCodec#check}; the first that does not ends the log.
  */
 final class Recovery {
