@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongPredicate;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -182,18 +183,27 @@ public final class Broker implements AutoCloseable {
      * message to arrive (long polling) and completes then, or empty at the deadline.
      */
     public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs) {
+        return fetch(topic, queueId, offset, maxMessages, maxBytes, maxWaitMs, null);
+    }
+
+    /**
+     * As {@link #fetch(String, int, long, int, int, long)}, returning only messages whose tag
+     * hash passes {@code tagFilter} (null = all); skipped messages still advance the next offset.
+     */
+    public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs,
+                                               LongPredicate tagFilter) {
         int queues = topics.queues(topic).orElseThrow(() -> new TopicNotFoundException(topic));
         if (queueId < 0 || queueId >= queues) {
             throw new BrokerException("queueId: " + queueId + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
         }
         long wait = Math.min(Math.max(maxWaitMs, 0), config.maxFetchWaitMs());
         if (wait == 0 || store.nextOffset(topic, queueId) > offset) {
-            return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes));
+            return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter));
         }
         CompletableFuture<ReadResult> f = new CompletableFuture<>();
         longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), () -> {
             try {
-                f.complete(store.read(topic, queueId, offset, maxMessages, maxBytes));
+                f.complete(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter));
             } catch (RuntimeException e) {
                 f.completeExceptionally(e);
             }
@@ -244,6 +254,11 @@ public final class Broker implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.error("cannot write committed offsets; will retry", e);
         }
+    }
+
+    /** Answers every waiting long-poll fetch now with what is there (shutdown drain). */
+    public void releaseWaitingFetches() {
+        longPolls.fireAll();
     }
 
     @Override

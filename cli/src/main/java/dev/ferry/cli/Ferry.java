@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code ferry} command: entry point of bin/ferry. Each subcommand is its own class. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0-SNAPSHOT",
         description = "Ferry message broker.",
-        subcommands = {PerfCommand.class, DumpCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {BrokerCommand.class, PerfCommand.class, DumpCommand.class, CommandLine.HelpCommand.class})
 public final class Ferry {
     /** Exit code for a command that ran but failed (bad input is picocli's 2). */
     static final int EXIT_FAILED = 1;

@@ -98,6 +98,9 @@ public final class ReadResult implements AutoCloseable {
 
         public long physicalOffset() { return physicalOffset; }
         public int length() { return length; }
+        /** The segment file (for transports that open their own channel, such as Netty's epoll sendfile). */
+        public java.nio.file.Path file() { return segment.path; }
+
         /** The segment file's channel; do not close it (the store owns it). */
         public FileChannel channel() { return segment.channel; }
         public long filePosition() { return physicalOffset - segment.baseOffset; }

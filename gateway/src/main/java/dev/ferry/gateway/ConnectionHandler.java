@@ -1,0 +1,203 @@
+package dev.ferry.gateway;
+
+import dev.ferry.log.ReadResult;
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.CodecException;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Headers;
+import dev.ferry.protocol.Kind;
+import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
+import dev.ferry.protocol.binary.BinaryCodec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.DefaultFileRegion;
+import io.netty.channel.epoll.EpollSocketChannel;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection after its handshake: decodes each frame with the connection's codec, hands the
+ * request to {@link Requests}, and writes the reply. Replies produced while the connection's
+ * input is being read are flushed once at the end of the read (many pipelined requests, one
+ * syscall); replies that complete later (long polls, SYNC flushes) are flushed at once.
+ *
+ * <p>A binary-codec FETCH reply is written as the command without its body, then the stored
+ * records as file regions: with epoll, Netty's {@link DefaultFileRegion} (native sendfile); with
+ * NIO, {@link SegmentFileRegion} ({@code FileChannel.transferTo}, sendfile too); with
+ * {@code zeroCopy=false} (a TLS pipeline would need it), the mapped bytes as a buffer.
+ *
+ * <p>A frame that cannot be decoded is answered with an error whose request id is 0 (the id
+ * could not be read) and the connection is closed; other connections are not affected.
+ *
+ * <p>Not sharable; all methods run on the connection's event loop except completions, which
+ * hop onto it.
+ */
+final class ConnectionHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionHandler.class);
+
+    /** Writes a connection-level error and closes the connection. */
+    interface Replier {
+        void replyAndClose(ChannelHandlerContext ctx, Command error);
+    }
+
+    private final Codec codec;
+    private final BinaryCodec binary;
+    private final Requests requests;
+    private final LoadGate load;
+    private final GatewayConfig config;
+    private final AtomicInteger parkedFetches = new AtomicInteger();
+    private boolean inRead;
+    private boolean flushPending;
+
+    ConnectionHandler(Codec codec, Requests requests, LoadGate load, GatewayConfig config) {
+        this.codec = codec;
+        this.binary = codec instanceof BinaryCodec b ? b : null;
+        this.requests = requests;
+        this.load = load;
+        this.config = config;
+    }
+
+    static Replier replier(Codec codec) {
+        return (ctx, error) -> {
+            LOG.info("closing connection from {}: {}", ctx.channel().remoteAddress(), error.message());
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(codec.encodeFrame(error))).addListener(ChannelFutureListener.CLOSE);
+        };
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf frame = (ByteBuf) msg;
+        inRead = true;
+        Command req;
+        try {
+            req = codec.decode(frame.nioBuffer(), config.limits());
+        } catch (CodecException e) {
+            frame.release();
+            replier(codec).replyAndClose(ctx, connectionError(Status.BAD_REQUEST, "bad frame: " + e.getMessage()));
+            return;
+        }
+        load.requestStarted();
+        try {
+            if (req.kind() == Kind.RESPONSE) {
+                write(ctx, req, new Reply.Plain(requests.error(req, new Requests.RequestException(Status.BAD_REQUEST,
+                        "kind: RESPONSE (expected: REQUEST or ONEWAY from a client)"))));
+                return;
+            }
+            boolean parks = req.code() == RequestCode.FETCH && req.header(Headers.MAX_WAIT_MS) != null
+                    && !"0".equals(req.header(Headers.MAX_WAIT_MS));
+            if (parks && parkedFetches.get() >= config.maxParkedFetchesPerConnection()) {
+                write(ctx, req, new Reply.Plain(requests.error(req, new Requests.RequestException(Status.BUSY,
+                        "fetches waiting on this connection: " + parkedFetches.get() + " (limit "
+                                + config.maxParkedFetchesPerConnection() + "); retry later"))));
+                return;
+            }
+            CompletableFuture<Reply> reply = requests.handle(req, binary != null, (InetSocketAddress) ctx.channel().remoteAddress());
+            if (reply.isDone()) {
+                write(ctx, req, reply.join());
+            } else {
+                if (parks) {
+                    parkedFetches.incrementAndGet();
+                }
+                reply.whenComplete((r, t) -> ctx.executor().execute(() -> {
+                    if (parks) {
+                        parkedFetches.decrementAndGet();
+                    }
+                    write(ctx, req, r != null ? r : new Reply.Plain(requests.error(req, t)));
+                    ctx.flush();
+                }));
+            }
+        } finally {
+            frame.release();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        inRead = false;
+        if (flushPending) {
+            flushPending = false;
+            ctx.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void write(ChannelHandlerContext ctx, Command req, Reply reply) {
+        try {
+            if (req.kind() == Kind.ONEWAY) {
+                if (reply instanceof Reply.Records r) {
+                    r.records().close();
+                }
+                return;
+            }
+            if (reply instanceof Reply.Plain p) {
+                ctx.write(Unpooled.wrappedBuffer(encode(req, p.command())));
+            } else if (reply instanceof Reply.Records r) {
+                writeRecords(ctx, r.command(), r.records());
+            }
+            if (inRead) {
+                flushPending = true;
+            }
+        } finally {
+            load.requestDone();
+        }
+    }
+
+    private java.nio.ByteBuffer encode(Command req, Command response) {
+        try {
+            return codec.encodeFrame(response);
+        } catch (IllegalArgumentException e) {
+            return codec.encodeFrame(requests.error(req, new Requests.RequestException(Status.INTERNAL_ERROR,
+                    "response cannot be encoded with " + codec.name() + ": " + e.getMessage())));
+        }
+    }
+
+    private void writeRecords(ChannelHandlerContext ctx, Command header, ReadResult records) {
+        long total = records.totalBytes();
+        ChannelFuture last = ctx.write(Unpooled.wrappedBuffer(binary.encodeFrameWithoutBody(header, (int) total)));
+        boolean epoll = ctx.channel() instanceof EpollSocketChannel;
+        List<ReadResult.Region> regions = records.regions();
+        for (ReadResult.Region region : regions) {
+            Object out;
+            if (!config.zeroCopy()) {
+                out = Unpooled.wrappedBuffer(region.buffer());
+            } else if (epoll) {
+                out = new DefaultFileRegion(region.file().toFile(), region.filePosition(), region.length());
+            } else {
+                out = new SegmentFileRegion(region);
+            }
+            last = ctx.write(out);
+        }
+        last.addListener(f -> records.close());
+    }
+
+    private static Command connectionError(Status status, String message) {
+        return Command.builder().kind(Kind.RESPONSE).code(RequestCode.HEARTBEAT).requestId(0).status(status).message(message).build();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        // stop reading requests while replies pile up unsent; resume once they drain
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            LOG.debug("connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        } else {
+            LOG.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), cause.toString());
+        }
+        ctx.close();
+    }
+}

@@ -1,0 +1,130 @@
+package dev.ferry.gateway;
+
+import dev.ferry.broker.Broker;
+import dev.ferry.protocol.Codecs;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The network front of a broker: one port for every codec. Each connection starts with the
+ * handshake ({@link HandshakeHandler}) that picks its codec, then exchanges length-prefixed
+ * frames ({@link FrameDecoder}) handled by a {@link ConnectionHandler}. Uses Netty's native
+ * epoll transport where it loads, NIO otherwise.
+ *
+ * <p>{@link #close()} is graceful: it stops accepting, answers waiting long polls, waits up to
+ * {@code drainMs} for requests in flight, then closes the connections.
+ *
+ * <p><b>Thread safety.</b> Start and close from one thread; the server runs on Netty's threads.
+ */
+public final class Gateway implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+
+    private final Broker broker;
+    private final GatewayConfig config;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final Channel server;
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final LoadGate load;
+    private final String transport;
+
+    private Gateway(Broker broker, GatewayConfig config) {
+        this.broker = broker;
+        this.config = config;
+        this.load = new LoadGate(config);
+        boolean epoll = config.nativeTransport() && Epoll.isAvailable();
+        this.transport = epoll ? "epoll" : "nio";
+        this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        Codecs codecs = Codecs.load(Gateway.class.getClassLoader());
+        Requests requests = new Requests(broker, config, load);
+        ServerBootstrap b = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new WriteBufferWaterMark(config.writeLowWaterMark(), config.writeHighWaterMark()))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
+                        ch.pipeline().addLast("handshake", new HandshakeHandler(codecs,
+                                codec -> new FrameDecoder(config.limits(), ConnectionHandler.replier(codec)),
+                                codec -> new ConnectionHandler(codec, requests, load, config)));
+                    }
+                });
+        try {
+            this.server = b.bind(config.host(), config.port()).sync().channel();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            shutdownGroups();
+            throw new IllegalStateException("interrupted while binding " + config.host() + ":" + config.port(), e);
+        } catch (RuntimeException e) {
+            shutdownGroups();
+            throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
+        }
+        LOG.info("listening on {} ({}; codecs {})", server.localAddress(), transport, codecs.names());
+    }
+
+    /** Starts serving {@code broker}; returns once the port is bound. */
+    public static Gateway start(Broker broker, GatewayConfig config) {
+        return new Gateway(broker, config);
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    public int port() {
+        return address().getPort();
+    }
+
+    /** "epoll" or "nio". */
+    public String transport() {
+        return transport;
+    }
+
+    @Override
+    public void close() {
+        server.close().syncUninterruptibly();
+        broker.releaseWaitingFetches();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainMs());
+        while (load.requestsInFlight() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (load.requestsInFlight() > 0) {
+            LOG.warn("closing with {} requests still in flight after {} ms", load.requestsInFlight(), config.drainMs());
+        }
+        connections.close().syncUninterruptibly();
+        shutdownGroups();
+    }
+
+    private void shutdownGroups() {
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,81 @@
+package dev.ferry.gateway;
+
+import dev.ferry.protocol.Limits;
+import java.util.Objects;
+
+/**
+ * Settings of a {@link Gateway}. Immutable; validated when built.
+ *
+ * @param host                  address to listen on (default 127.0.0.1)
+ * @param port                  port to listen on; 0 picks a free one (default 9876)
+ * @param limits                wire limits (frame size, header and batch counts, ...), checked before allocating
+ * @param ioThreads             Netty worker threads; 0 = number of cores (default 0)
+ * @param writeLowWaterMark     a connection is read again once its unsent replies drop below this (default 1 MiB)
+ * @param writeHighWaterMark    a connection is not read while its unsent replies exceed this (default 4 MiB)
+ * @param maxInFlightSends      sends waiting for their flush beyond this get a retryable BUSY (default 20,000)
+ * @param maxUnflushedBytes     sends get BUSY while the store has more than this not yet on disk (default 2 GiB)
+ * @param maxParkedFetchesPerConnection long-polling fetches one connection may have waiting (default 1,024)
+ * @param nativeTransport       use epoll where available (default true)
+ * @param zeroCopy              send binary FETCH records as file regions (sendfile); false copies them through
+ *                              Netty buffers, as a TLS pipeline would need (default true)
+ * @param drainMs               on close, how long to wait for in-flight requests (default 5,000)
+ */
+public record GatewayConfig(String host, int port, Limits limits, int ioThreads, int writeLowWaterMark, int writeHighWaterMark,
+                            int maxInFlightSends, long maxUnflushedBytes, int maxParkedFetchesPerConnection,
+                            boolean nativeTransport, boolean zeroCopy, long drainMs) {
+    public GatewayConfig {
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(limits, "limits");
+        check("port", port, 0, 65_535);
+        check("ioThreads", ioThreads, 0, 1024);
+        check("writeLowWaterMark", writeLowWaterMark, 1, Integer.MAX_VALUE);
+        check("writeHighWaterMark", writeHighWaterMark, writeLowWaterMark, Integer.MAX_VALUE);
+        check("maxInFlightSends", maxInFlightSends, 1, Integer.MAX_VALUE);
+        check("maxUnflushedBytes", maxUnflushedBytes, 1, Long.MAX_VALUE);
+        check("maxParkedFetchesPerConnection", maxParkedFetchesPerConnection, 1, Integer.MAX_VALUE);
+        check("drainMs", drainMs, 0, Long.MAX_VALUE);
+    }
+
+    private static void check(String name, long value, long min, long max) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: " + min + ".." + max + ")");
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a {@link GatewayConfig} from the defaults; not thread-safe. */
+    public static final class Builder {
+        private String host = "127.0.0.1";
+        private int port = 9876;
+        private Limits limits = Limits.DEFAULT;
+        private int ioThreads;
+        private int writeLowWaterMark = 1 << 20;
+        private int writeHighWaterMark = 4 << 20;
+        private int maxInFlightSends = 20_000;
+        private long maxUnflushedBytes = 2L << 30;
+        private int maxParkedFetchesPerConnection = 1024;
+        private boolean nativeTransport = true;
+        private boolean zeroCopy = true;
+        private long drainMs = 5_000;
+
+        public Builder host(String v) { host = v; return this; }
+        public Builder port(int v) { port = v; return this; }
+        public Builder limits(Limits v) { limits = v; return this; }
+        public Builder ioThreads(int v) { ioThreads = v; return this; }
+        public Builder writeWaterMarks(int low, int high) { writeLowWaterMark = low; writeHighWaterMark = high; return this; }
+        public Builder maxInFlightSends(int v) { maxInFlightSends = v; return this; }
+        public Builder maxUnflushedBytes(long v) { maxUnflushedBytes = v; return this; }
+        public Builder maxParkedFetchesPerConnection(int v) { maxParkedFetchesPerConnection = v; return this; }
+        public Builder nativeTransport(boolean v) { nativeTransport = v; return this; }
+        public Builder zeroCopy(boolean v) { zeroCopy = v; return this; }
+        public Builder drainMs(long v) { drainMs = v; return this; }
+
+        public GatewayConfig build() {
+            return new GatewayConfig(host, port, limits, ioThreads, writeLowWaterMark, writeHighWaterMark, maxInFlightSends,
+                    maxUnflushedBytes, maxParkedFetchesPerConnection, nativeTransport, zeroCopy, drainMs);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package dev.ferry.gateway;
+
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.CodecException;
+import dev.ferry.protocol.Codecs;
+import dev.ferry.protocol.Handshake;
+import dev.ferry.protocol.HandshakeResult;
+import dev.ferry.protocol.Hello;
+import dev.ferry.protocol.HelloReply;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The first handler of every connection: reads the client's hello, answers with the codec it
+ * chose (or why it refuses, then closes), and on success replaces itself with the frame
+ * decoder and the connection handler for that codec. Bytes that followed the hello in the same
+ * read are passed on to them. Not sharable: one per connection.
+ */
+final class HandshakeHandler extends ByteToMessageDecoder {
+    private static final Logger LOG = LoggerFactory.getLogger(HandshakeHandler.class);
+
+    private final Codecs codecs;
+    private final Function<Codec, ConnectionHandler> connections;
+    private final Function<Codec, FrameDecoder> frames;
+
+    HandshakeHandler(Codecs codecs, Function<Codec, FrameDecoder> frames, Function<Codec, ConnectionHandler> connections) {
+        this.codecs = codecs;
+        this.frames = frames;
+        this.connections = connections;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        ByteBuffer view = in.nioBuffer(in.readerIndex(), Math.min(in.readableBytes(), Handshake.MAX_HELLO_BYTES));
+        Hello hello;
+        try {
+            hello = Handshake.decodeHello(view);
+        } catch (CodecException e) {
+            refuse(ctx, in, new HelloReply(Handshake.VERSION, HandshakeResult.BAD_HELLO, truncate(e.getMessage())));
+            return;
+        }
+        if (hello == null) {
+            return;
+        }
+        in.skipBytes(view.position());
+        HelloReply reply = Handshake.negotiate(hello, codecs);
+        if (reply.result() != HandshakeResult.ACCEPTED) {
+            refuse(ctx, in, reply);
+            return;
+        }
+        Codec codec = codecs.get(reply.text());
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode()));
+        ctx.pipeline().addAfter(ctx.name(), "frames", frames.apply(codec));
+        ctx.pipeline().addAfter("frames", "connection", connections.apply(codec));
+        ctx.pipeline().remove(this);
+    }
+
+    private static void refuse(ChannelHandlerContext ctx, ByteBuf in, HelloReply reply) {
+        LOG.info("handshake refused from {}: {}", ctx.channel().remoteAddress(), reply.text());
+        in.skipBytes(in.readableBytes());
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private static String truncate(String s) {
+        return s.length() <= Handshake.MAX_TEXT_BYTES ? s : s.substring(0, Handshake.MAX_TEXT_BYTES);
+    }
+}

@@ -1,0 +1,380 @@
+package dev.ferry.gateway;
+
+import dev.ferry.broker.Broker;
+import dev.ferry.broker.BrokerException;
+import dev.ferry.broker.TopicExistsException;
+import dev.ferry.broker.TopicInfo;
+import dev.ferry.broker.TopicNotFoundException;
+import dev.ferry.log.AppendResult;
+import dev.ferry.log.InvalidMessageException;
+import dev.ferry.log.LogException;
+import dev.ferry.log.LogMessage;
+import dev.ferry.log.OffsetOutOfRangeException;
+import dev.ferry.log.ReadResult;
+import dev.ferry.log.StoredMessage;
+import dev.ferry.log.TagHash;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Headers;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.Status;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.LongPredicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What each request code does: reads the request's headers and messages, calls the broker,
+ * and builds the reply (docs/PROTOCOL.md, "Request codes"). Errors become responses with a
+ * status and a message naming what was wrong. Knows the codec only to decide whether a FETCH
+ * can carry stored records verbatim.
+ *
+ * <p><b>Thread safety.</b> Stateless apart from the shared load counters; one instance serves
+ * every connection.
+ */
+final class Requests {
+    private static final Logger LOG = LoggerFactory.getLogger(Requests.class);
+    private static final int DEFAULT_MAX_MESSAGES = 32;
+    private static final int DEFAULT_MAX_BYTES = 1 << 20;
+
+    private final Broker broker;
+    private final GatewayConfig config;
+    private final LoadGate load;
+
+    Requests(Broker broker, GatewayConfig config, LoadGate load) {
+        this.broker = broker;
+        this.config = config;
+        this.load = load;
+    }
+
+    /** Bad request input: becomes a response with {@code status}. */
+    static final class RequestException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final Status status;
+        final transient Command.Builder extra;
+
+        RequestException(Status status, String message) {
+            this(status, message, null);
+        }
+
+        RequestException(Status status, String message, Command.Builder extra) {
+            super(message, null, false, false);
+            this.status = status;
+            this.extra = extra;
+        }
+    }
+
+    CompletableFuture<Reply> handle(Command req, boolean rawRecords, InetSocketAddress client) {
+        try {
+            CompletableFuture<Reply> f = switch (req.code()) {
+                case HEARTBEAT -> plain(heartbeat(req));
+                case CREATE_TOPIC -> plain(createTopic(req));
+                case DESCRIBE_TOPIC -> plain(describeTopic(req));
+                case LIST_TOPICS -> plain(listTopics(req));
+                case DELETE_TOPIC -> plain(deleteTopic(req));
+                case SEND, SEND_BATCH -> send(req, client);
+                case FETCH -> fetch(req, rawRecords);
+                case COMMIT_OFFSET -> plain(commitOffset(req));
+                case GET_OFFSET -> plain(getOffset(req));
+                case QUERY_MESSAGE -> plain(query(req));
+                default -> throw new RequestException(Status.UNSUPPORTED, "code: " + req.code() + " (not served by this broker)");
+            };
+            return f.exceptionally(t -> new Reply.Plain(error(req, t)));
+        } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(new Reply.Plain(error(req, e)));
+        }
+    }
+
+    private static CompletableFuture<Reply> plain(Command c) {
+        return CompletableFuture.completedFuture(new Reply.Plain(c));
+    }
+
+    /** The response for a failed request: status from the exception's kind, message from its text. */
+    Command error(Command req, Throwable t) {
+        Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        Command.Builder b = e instanceof RequestException r && r.extra != null ? r.extra : Command.response(req, Status.OK);
+        Status status;
+        if (e instanceof RequestException r) {
+            status = r.status;
+        } else if (e instanceof TopicNotFoundException) {
+            status = Status.NOT_FOUND;
+        } else if (e instanceof TopicExistsException) {
+            status = Status.TOPIC_EXISTS;
+        } else if (e instanceof OffsetOutOfRangeException o) {
+            status = Status.OFFSET_OUT_OF_RANGE;
+            b.header(Headers.MIN_OFFSET, o.earliest()).header(Headers.MAX_OFFSET, o.next());
+        } else if (e instanceof InvalidMessageException) {
+            status = Status.LIMIT_EXCEEDED;
+        } else if (e instanceof BrokerException) {
+            status = Status.BAD_REQUEST;
+        } else if (e instanceof LogException && e.getMessage() != null && e.getMessage().contains("not confirmed within")) {
+            status = Status.TIMEOUT;
+        } else {
+            status = Status.INTERNAL_ERROR;
+            LOG.error("{} request {} failed", req.code(), req.requestId(), e);
+        }
+        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        int max = config.limits().maxErrorMessageBytes();
+        if (message.length() > max / 4) {
+            message = message.substring(0, max / 4);
+        }
+        return b.status(status).message(message).build();
+    }
+
+    private Command heartbeat(Command req) {
+        String group = req.header(Headers.GROUP);
+        String client = Optional.ofNullable(req.header(Headers.CLIENT_ID)).orElse("");
+        if (group != null) {
+            broker.heartbeat(group, client);
+        }
+        return Command.response(req, Status.OK).build();
+    }
+
+    private Command createTopic(Command req) {
+        String topic = required(req, Headers.TOPIC);
+        String q = req.header(Headers.QUEUES);
+        int queues = q == null ? broker.config().defaultQueues() : (int) number(req, Headers.QUEUES, q);
+        TopicInfo t = broker.createTopic(topic, queues);
+        return Command.response(req, Status.OK).header(Headers.TOPIC, t.name()).header(Headers.QUEUES, t.queueCount()).build();
+    }
+
+    private Command describeTopic(Command req) {
+        String topic = required(req, Headers.TOPIC);
+        TopicInfo t = broker.describeTopic(topic).orElseThrow(() -> new TopicNotFoundException(topic));
+        StringBuilder body = new StringBuilder();
+        for (TopicInfo.QueueInfo q : t.queues()) {
+            body.append(q.queueId()).append(' ').append(q.minOffset()).append(' ').append(q.maxOffset()).append('\n');
+        }
+        return Command.response(req, Status.OK).header(Headers.TOPIC, t.name()).header(Headers.QUEUES, t.queueCount())
+                .body(body.toString().getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    private Command listTopics(Command req) {
+        String prefix = Optional.ofNullable(req.header(Headers.PREFIX)).orElse("");
+        List<String> names = new ArrayList<>();
+        for (String t : broker.listTopics().stream().map(TopicInfo::name).toList()) {
+            if (t.startsWith(prefix)) {
+                names.add(t);
+            }
+        }
+        return Command.response(req, Status.OK).header(Headers.COUNT, names.size())
+                .body(String.join("\n", names).getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    private Command deleteTopic(Command req) {
+        broker.deleteTopic(required(req, Headers.TOPIC));
+        return Command.response(req, Status.OK).build();
+    }
+
+    private CompletableFuture<Reply> send(Command req, InetSocketAddress client) {
+        List<Message> messages = req.messages();
+        boolean single = req.code() == dev.ferry.protocol.RequestCode.SEND;
+        if (messages.isEmpty() || (single && messages.size() != 1)) {
+            throw new RequestException(Status.BAD_REQUEST, "messages: " + messages.size() + " (expected: "
+                    + (single ? "exactly 1 for SEND" : "1.." + config.limits().maxMessagesPerCommand() + " for SEND_BATCH") + ")");
+        }
+        Message first = messages.get(0);
+        for (int i = 1; i < messages.size(); i++) {
+            Message m = messages.get(i);
+            if (!m.topic().equals(first.topic()) || m.queueId() != first.queueId()) {
+                throw new RequestException(Status.BAD_REQUEST, "message " + i + ": topic " + m.topic() + " queueId " + m.queueId()
+                        + " (expected: one topic and one queueId per batch: " + first.topic() + ", " + first.queueId() + ")");
+            }
+        }
+        for (int i = 0; i < messages.size(); i++) {
+            if (messages.get(i).deliverAt() > 0) {
+                throw new RequestException(Status.UNSUPPORTED, "message " + i + ": deliverAt " + messages.get(i).deliverAt()
+                        + " (delayed delivery is not served by this broker version)");
+            }
+        }
+        String busy = load.admitSend(broker.store());
+        if (busy != null) {
+            throw new RequestException(Status.BUSY, busy);
+        }
+        try {
+            int queueId = broker.chooseQueue(first.topic(), first.queueId());
+            List<LogMessage> batch = new ArrayList<>(messages.size());
+            for (Message m : messages) {
+                batch.add(MessageMapping.toLog(m, queueId, client));
+            }
+            CompletableFuture<List<AppendResult>> appended = broker.send(batch);
+            if (appended.isDone()) {
+                load.sendDone();
+                return CompletableFuture.completedFuture(new Reply.Plain(sendResponse(req, single, appended.join())));
+            }
+            return appended.handle((results, t) -> {
+                load.sendDone();
+                if (t != null) {
+                    throw t instanceof CompletionException ce ? ce : new CompletionException(t);
+                }
+                return new Reply.Plain(sendResponse(req, single, results));
+            });
+        } catch (RuntimeException e) {
+            load.sendDone();
+            throw e;
+        }
+    }
+
+    private static Command sendResponse(Command req, boolean single, List<AppendResult> results) {
+        AppendResult first = results.get(0);
+        Command.Builder b = Command.response(req, Status.OK).header(Headers.QUEUE_ID, first.queueId())
+                .header(Headers.QUEUE_OFFSET, first.queueOffset());
+        if (single) {
+            return b.header(Headers.MSG_ID, first.messageId()).build();
+        }
+        StringBuilder ids = new StringBuilder(results.size() * 17);
+        for (AppendResult r : results) {
+            if (ids.length() > 0) {
+                ids.append('\n');
+            }
+            ids.append(r.messageId());
+        }
+        return b.header(Headers.COUNT, results.size()).body(ids.toString().getBytes(StandardCharsets.US_ASCII)).build();
+    }
+
+    private CompletableFuture<Reply> fetch(Command req, boolean rawRecords) {
+        String topic = required(req, Headers.TOPIC);
+        int queueId = (int) number(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
+        long offset = number(req, Headers.OFFSET, required(req, Headers.OFFSET));
+        int maxMessages = (int) Math.min(optionalNumber(req, Headers.MAX_MESSAGES, DEFAULT_MAX_MESSAGES),
+                config.limits().maxMessagesPerCommand());
+        int maxBytes = (int) Math.min(optionalNumber(req, Headers.MAX_BYTES, DEFAULT_MAX_BYTES), config.limits().maxFrameBytes() / 2);
+        long maxWaitMs = optionalNumber(req, Headers.MAX_WAIT_MS, 0);
+        if (maxMessages < 1 || maxBytes < 1) {
+            throw new RequestException(Status.BAD_REQUEST, "maxMessages/maxBytes: " + maxMessages + "/" + maxBytes + " (expected: >= 1)");
+        }
+        LongPredicate tagFilter = tagFilter(req.header(Headers.TAGS));
+        return broker.fetch(topic, queueId, offset, maxMessages, maxBytes, maxWaitMs, tagFilter).thenApply(r -> {
+            Command.Builder b = Command.response(req, Status.OK).header(Headers.NEXT_OFFSET, r.nextOffset())
+                    .header(Headers.MIN_OFFSET, r.minOffset()).header(Headers.MAX_OFFSET, r.maxOffset());
+            if (rawRecords) {
+                return new Reply.Records(b.build(), r);
+            }
+            try (r) {
+                List<Message> out = new ArrayList<>(r.messageCount());
+                for (int i = 0; i < r.messageCount(); i++) {
+                    out.add(MessageMapping.toWire(r.message(i)));
+                }
+                return new Reply.Plain(b.messages(out).build());
+            }
+        });
+    }
+
+    /** A filter on tag hashes for a FETCH {@code tags} expression ("a || b"; "*" or absent = all). */
+    static LongPredicate tagFilter(String expression) {
+        if (expression == null || expression.isBlank() || expression.trim().equals("*")) {
+            return null;
+        }
+        Set<Long> hashes = new HashSet<>();
+        for (String tag : expression.split("\\|\\|")) {
+            String t = tag.trim();
+            if (t.isEmpty()) {
+                throw new RequestException(Status.BAD_REQUEST, "tags: '" + expression + "' (expected: tag || tag ...)");
+            }
+            hashes.add(TagHash.of(t));
+        }
+        return hashes::contains;
+    }
+
+    private Command commitOffset(Command req) {
+        String group = required(req, Headers.GROUP);
+        String topic = required(req, Headers.TOPIC);
+        int queueId = (int) number(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
+        long offset = number(req, Headers.OFFSET, required(req, Headers.OFFSET));
+        TopicInfo t = broker.describeTopic(topic).orElseThrow(() -> new TopicNotFoundException(topic));
+        if (queueId < 0 || queueId >= t.queueCount()) {
+            throw new RequestException(Status.BAD_REQUEST, "queueId: " + queueId + " (expected: 0.." + (t.queueCount() - 1) + ")");
+        }
+        long max = broker.store().nextOffset(topic, queueId);
+        if (offset < 0 || offset > max) {
+            throw new OffsetOutOfRangeException(topic, queueId, offset, broker.store().minOffset(topic, queueId), max);
+        }
+        broker.commitOffset(group, topic, queueId, offset);
+        return Command.response(req, Status.OK).build();
+    }
+
+    private Command getOffset(Command req) {
+        String topic = required(req, Headers.TOPIC);
+        int queueId = (int) number(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
+        if (broker.describeTopic(topic).isEmpty()) {
+            throw new TopicNotFoundException(topic);
+        }
+        Command.Builder b = Command.response(req, Status.OK);
+        String group = req.header(Headers.GROUP);
+        String timestamp = req.header(Headers.TIMESTAMP);
+        if (group != null) {
+            OptionalLong committed = broker.committedOffset(group, topic, queueId);
+            b.header(Headers.OFFSET, committed.orElse(-1));
+        } else if (timestamp != null) {
+            b.header(Headers.OFFSET, broker.store().offsetForTimestamp(topic, queueId, number(req, Headers.TIMESTAMP, timestamp)));
+        }
+        return b.header(Headers.MIN_OFFSET, broker.store().minOffset(topic, queueId))
+                .header(Headers.MAX_OFFSET, broker.store().nextOffset(topic, queueId)).build();
+    }
+
+    private Command query(Command req) {
+        int max = (int) Math.min(optionalNumber(req, Headers.MAX_MESSAGES, 32), config.limits().maxMessagesPerCommand());
+        List<StoredMessage> found = new ArrayList<>();
+        String id = req.header(Headers.MSG_ID);
+        String topic = req.header(Headers.TOPIC);
+        if (id != null) {
+            try {
+                broker.messageById(id).ifPresent(found::add);
+            } catch (InvalidMessageException e) {
+                throw new RequestException(Status.BAD_REQUEST, e.getMessage());
+            }
+        } else if (topic != null && req.header(Headers.KEY) != null) {
+            found.addAll(broker.messagesByKey(topic, req.header(Headers.KEY), max));
+        } else if (topic != null && req.header(Headers.BEGIN_TIMESTAMP) != null) {
+            long begin = number(req, Headers.BEGIN_TIMESTAMP, req.header(Headers.BEGIN_TIMESTAMP));
+            long end = number(req, Headers.END_TIMESTAMP, required(req, Headers.END_TIMESTAMP));
+            TopicInfo t = broker.describeTopic(topic).orElseThrow(() -> new TopicNotFoundException(topic));
+            for (int q = 0; q < t.queueCount() && found.size() < max; q++) {
+                long from = broker.store().offsetForTimestamp(topic, q, begin);
+                long to = broker.store().offsetForTimestamp(topic, q, end);
+                if (to > from) {
+                    found.addAll(broker.store().readMessages(topic, q, from, (int) Math.min(to - from, max - found.size())));
+                }
+            }
+        } else {
+            throw new RequestException(Status.BAD_REQUEST, "headers: expected msgId, or topic + key, or topic + beginTimestamp + endTimestamp");
+        }
+        if (found.isEmpty() && id != null) {
+            throw new RequestException(Status.NOT_FOUND, "msgId: " + id + " (no message with this id)");
+        }
+        List<Message> out = new ArrayList<>(found.size());
+        for (StoredMessage s : found) {
+            out.add(MessageMapping.toWire(s));
+        }
+        return Command.response(req, Status.OK).messages(out).build();
+    }
+
+    private static String required(Command req, String name) {
+        String v = req.header(name);
+        if (v == null) {
+            throw new RequestException(Status.BAD_REQUEST, "header " + name + ": missing (expected for " + req.code() + ")");
+        }
+        return v;
+    }
+
+    private static long number(Command req, String name, String value) {
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw new RequestException(Status.BAD_REQUEST, "header " + name + ": '" + value + "' (expected: a decimal integer)");
+        }
+    }
+
+    private static long optionalNumber(Command req, String name, long otherwise) {
+        String v = req.header(name);
+        return v == null ? otherwise : number(req, name, v);
+    }
+}
