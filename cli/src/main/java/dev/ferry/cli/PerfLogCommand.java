@@ -26,8 +26,11 @@ import picocli.CommandLine.Option;
  * {@code ferry perf log}: the storage engine's benchmark. Measures, in the same run and the same
  * folder, (1) the raw reference: plain sequential {@code FileChannel.write} of 1 MiB buffers,
  * as many bytes as the store will write, and (2) the store appending the records; prints both
- * and their ratio. Neither side forces to disk inside the timed part under ASYNC (both end in
- * the page cache); under SYNC every append waits for its group-committed fsync.
+ * and their ratio. Rounds alternate raw and store (this VM's page-cache speed drifts, so one
+ * pair alone misleads) and the medians are reported. Neither side forces to disk inside the
+ * timed part under ASYNC (both end in the page cache); under SYNC every append waits for its
+ * group-committed fsync. The store's open (which allocates its first segment) is not timed
+ * and is printed apart.
  */
 @Command(name = "log", mixinStandardHelpOptions = true, description = "Benchmark the storage engine against raw sequential writes.")
 final class PerfLogCommand implements Callable<Integer> {
@@ -57,6 +60,10 @@ final class PerfLogCommand implements Callable<Integer> {
     @Option(names = "--no-raw", description = "Skip the raw reference.")
     boolean noRaw;
 
+    @Option(names = "--rounds", description = "Rounds of (raw, store), run alternately; medians reported (default ${DEFAULT-VALUE}).",
+            defaultValue = "3")
+    int rounds;
+
     @Option(names = "--keep", description = "Keep the data afterwards.")
     boolean keep;
 
@@ -81,16 +88,54 @@ final class PerfLogCommand implements Callable<Integer> {
         ByteBuffer[] bodies = bodies(recordSize);
         long recordBytes = LogMessage.builder(TOPIC, 0, bodies[0]).build().storedSize();
         long totalBytes = recordBytes * records;
-        System.out.printf(Locale.ROOT, "perf log: %,d records of %d B body (%d B stored), %d queues, %d threads, %s flush, %s%n",
-                records, recordSize, recordBytes, queues, threads, mode, dir);
-
-        double rawMbPerS = Double.NaN;
+        System.out.printf(Locale.ROOT, "perf log: %,d records of %d B body (%d B stored), %d queues, %d threads, %s flush, %d rounds, %s%n",
+                records, recordSize, recordBytes, queues, threads, mode, rounds, dir);
+        double rawPerRecord = Double.NaN;
         if (!noRaw) {
-            rawMbPerS = rawWrite(dir.resolve("raw.bin"), totalBytes);
-            System.out.printf(Locale.ROOT, "raw reference: %,d bytes with FileChannel.write(1 MiB) at %.1f MB/s%n", totalBytes, rawMbPerS);
+            rawPerRecord = rawWrite(dir.resolve("raw-records.bin"), totalBytes, (int) recordBytes);
+            System.out.printf(Locale.ROOT, "secondary reference: the same bytes as one FileChannel.write per record (%d B): %.1f MB/s%n",
+                    recordBytes, rawPerRecord);
         }
+        List<Round> results = new ArrayList<>();
+        for (int r = 1; r <= rounds; r++) {
+            double raw = Double.NaN;
+            if (!noRaw) {
+                raw = rawWrite(dir.resolve("raw.bin"), totalBytes);
+                System.out.printf(Locale.ROOT, "round %d raw reference: %,d bytes with FileChannel.write(1 MiB) at %.1f MB/s%n", r, totalBytes, raw);
+            }
+            Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw);
+            System.out.printf(Locale.ROOT, "round %d store: %,d records in %.2f s, %.0f records/s, %.1f MB/s, ratio to raw %.3f; "
+                            + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms%n",
+                    r, records, round.seconds, round.recordsPerS, round.mbPerS, round.mbPerS / raw, round.fsyncs,
+                    round.fsyncs / round.seconds, round.p99Us, round.flushMs, round.openMs);
+            results.add(round);
+            if (!keep) {
+                deleteTree(dir.resolve("store-" + r));
+            }
+        }
+        Round m = results.stream().sorted(Comparator.comparingDouble(Round::recordsPerS)).toList().get(results.size() / 2);
+        double medianRaw = results.stream().mapToDouble(Round::rawMbPerS).sorted().toArray()[results.size() / 2];
+        double medianRatio = results.stream().mapToDouble(x -> x.mbPerS / x.rawMbPerS).sorted().toArray()[results.size() / 2];
+        System.out.printf(Locale.ROOT,
+                "RESULT records=%d record_size=%d stored_record_bytes=%d queues=%d threads=%d flush=%s rounds=%d seconds=%.3f "
+                        + "records_per_s=%.0f mb_per_s=%.1f raw_mb_per_s=%.1f ratio_to_raw=%.3f fsyncs=%d fsyncs_per_s=%.1f "
+                        + "append_p50_us=%.1f append_p99_us=%.1f append_p999_us=%.1f append_max_us=%.1f final_flush_ms=%d open_ms=%d "
+                        + "raw_per_record_mb_per_s=%.1f%n",
+                records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), rounds, m.seconds,
+                m.recordsPerS, m.mbPerS, medianRaw, medianRatio, m.fsyncs, m.fsyncs / m.seconds, m.p50Us, m.p99Us, m.p999Us,
+                m.maxUs, m.flushMs, m.openMs, rawPerRecord);
+        if (!keep) {
+            deleteTree(dir);
+        }
+        return 0;
+    }
 
-        LogConfig config = LogConfig.builder(dir.resolve("store")).segmentBytes(segmentBytes).flushMode(mode).build();
+    /** One store run's figures; rates in records/s and MB/s (10^6 B/s, as dd prints). */
+    private record Round(double seconds, double recordsPerS, double mbPerS, double rawMbPerS, long fsyncs, double p50Us,
+                         double p99Us, double p999Us, double maxUs, long flushMs, long openMs) {}
+
+    private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw) throws InterruptedException {
+        LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).build();
         long openStart = System.nanoTime();
         MessageStore store = MessageStore.open(config);
         long openMs = (System.nanoTime() - openStart) / 1_000_000;
@@ -133,30 +178,21 @@ final class PerfLogCommand implements Callable<Integer> {
         long flushMs = (System.nanoTime() - flushStart) / 1_000_000;
         long written = store.writtenOffset();
         store.close();
-
         Histogram all = new Histogram(3_600_000_000_000L, 3);
         histograms.forEach(all::add);
         double seconds = elapsedNs / 1e9;
-        double recordsPerS = records / seconds;
-        double mbPerS = written / seconds / 1e6;
-        System.out.printf(Locale.ROOT, "store: %,d records in %.2f s, %.0f records/s, %.1f MB/s; fsyncs %d (%.0f/s); final flush %d ms; open %d ms%n",
-                records, seconds, recordsPerS, mbPerS, fsyncs, fsyncs / seconds, flushMs, openMs);
-        System.out.printf(Locale.ROOT,
-                "RESULT records=%d record_size=%d stored_record_bytes=%d queues=%d threads=%d flush=%s seconds=%.3f records_per_s=%.0f "
-                        + "mb_per_s=%.1f raw_mb_per_s=%.1f ratio_to_raw=%.3f fsyncs=%d fsyncs_per_s=%.1f append_p50_us=%.1f "
-                        + "append_p99_us=%.1f append_p999_us=%.1f append_max_us=%.1f final_flush_ms=%d open_ms=%d%n",
-                records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), seconds, recordsPerS,
-                mbPerS, rawMbPerS, mbPerS / rawMbPerS, fsyncs, fsyncs / seconds, all.getValueAtPercentile(50) / 1e3,
+        return new Round(seconds, records / seconds, written / seconds / 1e6, raw, fsyncs, all.getValueAtPercentile(50) / 1e3,
                 all.getValueAtPercentile(99) / 1e3, all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3, flushMs, openMs);
-        if (!keep) {
-            deleteTree(dir);
-        }
-        return 0;
     }
 
     /** Writes {@code total} bytes sequentially in 1 MiB direct buffers; returns MB/s (10^6 B/s); deletes the file after. */
     private static double rawWrite(Path file, long total) throws IOException {
-        ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
+        return rawWrite(file, total, 1 << 20);
+    }
+
+    /** As {@link #rawWrite(Path, long)} with writes of {@code chunkBytes}. */
+    private static double rawWrite(Path file, long total, int chunkBytes) throws IOException {
+        ByteBuffer chunk = ByteBuffer.allocateDirect(chunkBytes);
         new SplittableRandom(1).ints(chunk.capacity() / 4).forEach(chunk::putInt);
         long start;
         long elapsed;

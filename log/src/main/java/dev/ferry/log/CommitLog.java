@@ -116,7 +116,7 @@ final class CommitLog {
             if (prev != null && prev.getValue().endOffset() == end) {
                 s = prev.getValue();
             } else {
-                s = Segment.create(dir, end, segmentBytes);
+                s = Segment.create(dir, end, segmentBytes, true);
                 segments.put(end, s);
             }
         }

@@ -2,6 +2,7 @@ package dev.ferry.log;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
@@ -63,6 +64,8 @@ public final class MessageStore implements AutoCloseable {
     /** The store host as written into records: 8 bytes (IPv4) or 20 (IPv6). */
     private final byte[] storeHost;
     private long lastStoreTimestamp;
+    /** Where the appender assembles record headers; guarded by the append lock. */
+    private final ByteBuffer scratch = ByteBuffer.allocate(RecordCodec.scratchSize());
     /** Set once by close(); volatile so every thread's next call sees it. */
     private volatile boolean closed;
 
@@ -258,7 +261,7 @@ public final class MessageStore implements AutoCloseable {
         Segment s = log.segmentForAppend(length);
         int pos = s.writePosition;
         long phys = s.baseOffset + pos;
-        RecordCodec.write(s.map, pos, m, length, hostFlags, queueOffset, phys, storeTimestamp, storeHost);
+        RecordCodec.write(s.map, pos, m, length, hostFlags, queueOffset, phys, storeTimestamp, storeHost, scratch);
         s.writePosition = pos + length;
         q.put(queueOffset, phys, length, m.tagHash);
         if (!m.keys.isEmpty()) {

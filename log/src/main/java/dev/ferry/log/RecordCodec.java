@@ -50,37 +50,50 @@ final class RecordCodec {
 
     /**
      * Writes {@code m} at {@code pos} of {@code buf} as one record of {@code length} bytes
-     * (from {@link #recordSize}), CRC included.
+     * (from {@link #recordSize}), CRC included. Everything before the body is first assembled
+     * in {@code scratch} (a heap array the caller owns, at least {@link #scratchSize} bytes),
+     * where writes are cheap and the CRC runs on plain memory; then header and body go to
+     * {@code buf} in two bulk copies.
      */
     static void write(ByteBuffer buf, int pos, LogMessage m, int length, int hostFlags, long queueOffset,
-                      long physicalOffset, long storeTimestamp, byte[] storeHost) {
-        buf.putInt(pos + LENGTH_OFFSET, length);
-        buf.putShort(pos + MAGIC_OFFSET, MAGIC);
-        buf.put(pos + VERSION_OFFSET, VERSION);
-        buf.put(pos + RESERVED_OFFSET, (byte) 0);
-        buf.putInt(pos + FLAGS_OFFSET, m.flags | hostFlags);
-        buf.putInt(pos + QUEUE_ID_OFFSET, m.queueId);
-        buf.putLong(pos + QUEUE_OFFSET_OFFSET, queueOffset);
-        buf.putLong(pos + PHYSICAL_OFFSET_OFFSET, physicalOffset);
-        buf.putLong(pos + BORN_TIMESTAMP_OFFSET, m.bornTimestamp);
-        buf.putLong(pos + STORE_TIMESTAMP_OFFSET, storeTimestamp);
-        buf.putLong(pos + TAG_HASH_OFFSET, m.tagHash);
-        buf.putInt(pos + RECONSUME_TIMES_OFFSET, m.reconsumeTimes);
-        buf.putLong(pos + PREPARED_TX_OFFSET_OFFSET, m.preparedTxOffset);
-        int p = pos + BORN_HOST_OFFSET;
-        p = putHost(buf, p, hostBytes(m.bornHost, hostFlags));
-        p = putHost(buf, p, hostFlags == 0 ? storeHost : toV6(storeHost));
-        buf.put(p, (byte) m.topicBytes.length);
-        buf.put(p + 1, m.topicBytes);
-        p += 1 + m.topicBytes.length;
-        buf.putShort(p, (short) m.encodedProperties.length);
-        buf.put(p + 2, m.encodedProperties);
-        p += 2 + m.encodedProperties.length;
+                      long physicalOffset, long storeTimestamp, byte[] storeHost, ByteBuffer scratch) {
+        ByteBuffer h = scratch;
+        h.clear();
+        h.putInt(length);
+        h.putShort(MAGIC);
+        h.put(VERSION);
+        h.put((byte) 0);
+        h.putInt(0); // crc, set below
+        h.putInt(m.flags | hostFlags);
+        h.putInt(m.queueId);
+        h.putLong(queueOffset);
+        h.putLong(physicalOffset);
+        h.putLong(m.bornTimestamp);
+        h.putLong(storeTimestamp);
+        h.putLong(m.tagHash);
+        h.putInt(m.reconsumeTimes);
+        h.putLong(m.preparedTxOffset);
+        h.put(hostBytes(m.bornHost, hostFlags));
+        h.put(hostFlags == 0 ? storeHost : toV6(storeHost));
+        h.put((byte) m.topicBytes.length);
+        h.put(m.topicBytes);
+        h.putShort((short) m.encodedProperties.length);
+        h.put(m.encodedProperties);
         ByteBuffer body = m.body;
         int bodyLength = body.remaining();
-        buf.putInt(p, bodyLength);
-        buf.put(p + 4, body, body.position(), bodyLength);
-        buf.putInt(pos + CRC_OFFSET, crc(buf, pos, length));
+        h.putInt(bodyLength);
+        int headerLength = h.position();
+        CRC32C crc = new CRC32C();
+        crc.update(h.array(), CRC_START, headerLength - CRC_START);
+        crc.update(body.duplicate());
+        h.putInt(CRC_OFFSET, (int) crc.getValue());
+        buf.put(pos, h.array(), 0, headerLength);
+        buf.put(pos + headerLength, body, body.position(), bodyLength);
+    }
+
+    /** Scratch bytes {@link #write} needs for any message within the format's limits. */
+    static int scratchSize() {
+        return BORN_HOST_OFFSET + 2 * IPV6_HOST_SIZE + 1 + MAX_TOPIC_BYTES + 2 + PropertiesCodec.MAX_AREA_BYTES + 4;
     }
 
     /** Writes an end-of-segment marker if there is room for one. */

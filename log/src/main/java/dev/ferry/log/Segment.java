@@ -51,6 +51,15 @@ final class Segment {
      * page-cache pages far more cheaply than first-touch faults through the mapping would.
      */
     static Segment create(Path dir, long baseOffset, int size) {
+        return create(dir, baseOffset, size, true);
+    }
+
+    /**
+     * As {@link #create(Path, long, int)}; with {@code zeroFill} false the file is left sparse
+     * (instant, for the segment a fresh store starts on: its pages are faulted in as they are
+     * written, by the page warmer ahead of the appender where it keeps up).
+     */
+    static Segment create(Path dir, long baseOffset, int size, boolean zeroFill) {
         Path tmp = dir.resolve(FileNames.name(baseOffset) + ".tmp");
         Path path = dir.resolve(FileNames.name(baseOffset));
         try {
@@ -59,7 +68,7 @@ final class Segment {
                     StandardOpenOption.WRITE);
             try {
                 ByteBuffer zeros = ByteBuffer.allocateDirect(Math.min(size, 1 << 20));
-                long written = 0;
+                long written = zeroFill ? 0 : size - 1L;
                 while (written < size) {
                     zeros.clear().limit((int) Math.min(zeros.capacity(), size - written));
                     written += ch.write(zeros, written);
