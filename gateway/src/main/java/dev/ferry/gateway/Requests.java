@@ -141,7 +141,7 @@ final class Requests {
     private Command createTopic(Command req) {
         String topic = required(req, Headers.TOPIC);
         String q = req.header(Headers.QUEUES);
-        int queues = q == null ? broker.config().defaultQueues() : (int) number(req, Headers.QUEUES, q);
+        int queues = q == null ? broker.config().defaultQueues() : intNumber(req, Headers.QUEUES, q);
         TopicInfo t = broker.createTopic(topic, queues);
         return Command.response(req, Status.OK).header(Headers.TOPIC, t.name()).header(Headers.QUEUES, t.queueCount()).build();
     }
@@ -242,17 +242,17 @@ final class Requests {
 
     private CompletableFuture<Reply> fetch(Command req, boolean rawRecords) {
         String topic = required(req, Headers.TOPIC);
-        int queueId = (int) number(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
+        int queueId = intNumber(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
         long offset = number(req, Headers.OFFSET, required(req, Headers.OFFSET));
-        int maxMessages = (int) Math.min(optionalNumber(req, Headers.MAX_MESSAGES, DEFAULT_MAX_MESSAGES),
+        long maxMessages = Math.min(optionalNumber(req, Headers.MAX_MESSAGES, DEFAULT_MAX_MESSAGES),
                 config.limits().maxMessagesPerCommand());
-        int maxBytes = (int) Math.min(optionalNumber(req, Headers.MAX_BYTES, DEFAULT_MAX_BYTES), config.limits().maxFrameBytes() / 2);
+        long maxBytes = Math.min(optionalNumber(req, Headers.MAX_BYTES, DEFAULT_MAX_BYTES), config.limits().maxFrameBytes() / 2);
         long maxWaitMs = optionalNumber(req, Headers.MAX_WAIT_MS, 0);
         if (maxMessages < 1 || maxBytes < 1) {
             throw new RequestException(Status.BAD_REQUEST, "maxMessages/maxBytes: " + maxMessages + "/" + maxBytes + " (expected: >= 1)");
         }
         LongPredicate tagFilter = tagFilter(req.header(Headers.TAGS));
-        return broker.fetch(topic, queueId, offset, maxMessages, maxBytes, maxWaitMs, tagFilter).thenApply(r -> {
+        return broker.fetch(topic, queueId, offset, (int) maxMessages, (int) maxBytes, maxWaitMs, tagFilter).thenApply(r -> {
             Command.Builder b = Command.response(req, Status.OK).header(Headers.NEXT_OFFSET, r.nextOffset())
                     .header(Headers.MIN_OFFSET, r.minOffset()).header(Headers.MAX_OFFSET, r.maxOffset());
             if (rawRecords) {
@@ -287,7 +287,7 @@ final class Requests {
     private Command commitOffset(Command req) {
         String group = required(req, Headers.GROUP);
         String topic = required(req, Headers.TOPIC);
-        int queueId = (int) number(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
+        int queueId = intNumber(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
         long offset = number(req, Headers.OFFSET, required(req, Headers.OFFSET));
         TopicInfo t = broker.describeTopic(topic).orElseThrow(() -> new TopicNotFoundException(topic));
         if (queueId < 0 || queueId >= t.queueCount()) {
@@ -303,7 +303,7 @@ final class Requests {
 
     private Command getOffset(Command req) {
         String topic = required(req, Headers.TOPIC);
-        int queueId = (int) number(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
+        int queueId = intNumber(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
         if (broker.describeTopic(topic).isEmpty()) {
             throw new TopicNotFoundException(topic);
         }
@@ -321,7 +321,11 @@ final class Requests {
     }
 
     private Command query(Command req) {
-        int max = (int) Math.min(optionalNumber(req, Headers.MAX_MESSAGES, 32), config.limits().maxMessagesPerCommand());
+        long wanted = optionalNumber(req, Headers.MAX_MESSAGES, 32);
+        if (wanted < 1) {
+            throw new RequestException(Status.BAD_REQUEST, "header " + Headers.MAX_MESSAGES + ": " + wanted + " (expected: >= 1)");
+        }
+        int max = (int) Math.min(wanted, config.limits().maxMessagesPerCommand());
         List<StoredMessage> found = new ArrayList<>();
         String id = req.header(Headers.MSG_ID);
         String topic = req.header(Headers.TOPIC);
@@ -371,6 +375,15 @@ final class Requests {
         } catch (NumberFormatException e) {
             throw new RequestException(Status.BAD_REQUEST, "header " + name + ": '" + value + "' (expected: a decimal integer)");
         }
+    }
+
+    /** A header that must fit an int: a queue id or count cut to 32 bits would name another queue. */
+    private static int intNumber(Command req, String name, String value) {
+        long v = number(req, name, value);
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new RequestException(Status.BAD_REQUEST, "header " + name + ": '" + value + "' (expected: a 32-bit integer)");
+        }
+        return (int) v;
     }
 
     private static long optionalNumber(Command req, String name, long otherwise) {

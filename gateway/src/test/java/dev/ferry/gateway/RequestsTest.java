@@ -1,0 +1,342 @@
+package dev.ferry.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.gateway.TestClient.Fetched;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Headers;
+import dev.ferry.protocol.Kind;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Every request code round-trips over each codec, and each error status comes back where the
+ * protocol says. One server for the class; each test uses topics named after itself and the codec.
+ */
+class RequestsTest {
+    private static final int BROKER_MAX_PROPERTIES = 8;
+
+    @TempDir
+    static Path dir;
+    static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start(dir, log -> log.maxProperties(BROKER_MAX_PROPERTIES), gw -> gw);
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
+    void topicAdministration(String codec) throws IOException {
+        String topic = "admin-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            Command created = c.createTopic(topic, 4);
+            assertThat(created.status()).as(created.message()).isEqualTo(Status.OK);
+            assertThat(created.headers()).containsEntry(Headers.TOPIC, topic).containsEntry(Headers.QUEUES, "4");
+
+            Command again = c.createTopic(topic, 2);
+            assertThat(again.status()).isEqualTo(Status.TOPIC_EXISTS);
+            assertThat(again.message()).contains(topic);
+
+            Command described = c.call(c.request(RequestCode.DESCRIBE_TOPIC).header(Headers.TOPIC, topic).build());
+            assertThat(described.status()).isEqualTo(Status.OK);
+            assertThat(described.headers()).containsEntry(Headers.TOPIC, topic).containsEntry(Headers.QUEUES, "4");
+
+            c.createTopic(topic + "-b", 1);
+            Command listed = c.call(c.request(RequestCode.LIST_TOPICS).header(Headers.PREFIX, topic).build());
+            assertThat(listed.status()).isEqualTo(Status.OK);
+            assertThat(listed.header(Headers.COUNT)).isEqualTo("2");
+            assertThat(new String(TestClient.bytes(listed.body()), StandardCharsets.UTF_8)).isEqualTo(topic + "\n" + topic + "-b");
+
+            Command all = c.call(c.request(RequestCode.LIST_TOPICS).build());
+            assertThat(new String(TestClient.bytes(all.body()), StandardCharsets.UTF_8).split("\n")).contains(topic, topic + "-b");
+
+            Command deleted = c.call(c.request(RequestCode.DELETE_TOPIC).header(Headers.TOPIC, topic + "-b").build());
+            assertThat(deleted.status()).as(deleted.message()).isEqualTo(Status.OK);
+            Command gone = c.call(c.request(RequestCode.DESCRIBE_TOPIC).header(Headers.TOPIC, topic + "-b").build());
+            assertThat(gone.status()).isEqualTo(Status.NOT_FOUND);
+            Command deleteAgain = c.call(c.request(RequestCode.DELETE_TOPIC).header(Headers.TOPIC, topic + "-b").build());
+            assertThat(deleteAgain.status()).isEqualTo(Status.NOT_FOUND);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
+    void sendSendBatchAndFetch(String codec) throws IOException {
+        String topic = "send-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            c.createTopic(topic, 2);
+            Map<String, String> props = new LinkedHashMap<>();
+            props.put("region", "eu");
+            props.put("trace", "x-1");
+            Message one = Message.builder(topic).queueId(1).keys(List.of("order-1", "cust-9")).tags("created")
+                    .properties(props).bornTimestamp(1_767_225_600_000L).body(new byte[] {0, (byte) 0x9f, 1, (byte) 0xff}).build();
+            Command sent = c.send(one);
+            assertThat(sent.status()).as(sent.message()).isEqualTo(Status.OK);
+            assertThat(sent.headers()).containsEntry(Headers.QUEUE_ID, "1").containsEntry(Headers.QUEUE_OFFSET, "0");
+            String msgId = sent.header(Headers.MSG_ID);
+            assertThat(msgId).matches("[0-9A-F]{16}");
+
+            List<Message> batch = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                batch.add(TestClient.message(topic, 1, utf8("batch-" + i)));
+            }
+            Command batchSent = c.call(c.request(RequestCode.SEND_BATCH).messages(batch).build());
+            assertThat(batchSent.status()).as(batchSent.message()).isEqualTo(Status.OK);
+            assertThat(batchSent.headers()).containsEntry(Headers.QUEUE_ID, "1").containsEntry(Headers.QUEUE_OFFSET, "1")
+                    .containsEntry(Headers.COUNT, "3");
+            String[] batchIds = new String(TestClient.bytes(batchSent.body()), StandardCharsets.UTF_8).split("\n");
+            assertThat(batchIds).hasSize(3).doesNotHaveDuplicates().doesNotContain(msgId);
+
+            Command fetched = c.fetch(topic, 1, 0, 10);
+            assertThat(fetched.status()).as(fetched.message()).isEqualTo(Status.OK);
+            assertThat(fetched.headers()).containsEntry(Headers.NEXT_OFFSET, "4").containsEntry(Headers.MIN_OFFSET, "0")
+                    .containsEntry(Headers.MAX_OFFSET, "4");
+            if (codec.equals("binary")) {
+                assertThat(fetched.messages()).as("binary FETCH carries records in the body").isEmpty();
+            }
+            List<Fetched> got = TestClient.fetched(fetched);
+            assertThat(got).extracting(Fetched::queueOffset).containsExactly(0L, 1L, 2L, 3L);
+            assertThat(got).extracting(Fetched::msgId).containsExactly(msgId, batchIds[0], batchIds[1], batchIds[2]);
+            Fetched first = got.get(0);
+            assertThat(first.topic()).isEqualTo(topic);
+            assertThat(first.queueId()).isEqualTo(1);
+            assertThat(first.body()).containsExactly(0, 0x9f, 1, 0xff);
+            assertThat(first.tags()).isEqualTo("created");
+            assertThat(first.keys()).containsExactly("order-1", "cust-9");
+            assertThat(first.properties()).isEqualTo(props);
+            assertThat(got.get(3).body()).isEqualTo(utf8("batch-2"));
+
+            Command partial = c.fetch(topic, 1, 2, 1);
+            assertThat(partial.header(Headers.NEXT_OFFSET)).isEqualTo("3");
+            assertThat(TestClient.fetched(partial)).extracting(Fetched::queueOffset).containsExactly(2L);
+
+            Command tagged = c.call(c.request(RequestCode.FETCH).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 1)
+                    .header(Headers.OFFSET, 0).header(Headers.TAGS, "created || other").build());
+            assertThat(TestClient.fetched(tagged)).extracting(Fetched::queueOffset).containsExactly(0L);
+            assertThat(tagged.header(Headers.NEXT_OFFSET)).as("filtered-out messages still advance").isEqualTo("4");
+
+            Command emptyQueue = c.fetch(topic, 0, 0, 10);
+            assertThat(emptyQueue.status()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(emptyQueue)).isEmpty();
+            assertThat(emptyQueue.header(Headers.NEXT_OFFSET)).isEqualTo("0");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
+    void longPollReturnsWhenAMessageArrivesFromAnotherConnection(String codec) throws IOException {
+        String topic = "poll-" + codec;
+        try (TestClient consumer = server.connect(codec); TestClient producer = server.connect("binary")) {
+            producer.createTopic(topic, 1);
+            Command fetch = consumer.fetchRequest(topic, 0, 0, 10, 20_000);
+            consumer.write(fetch);
+            // requests of one connection are handled in order: once the heartbeat is answered the fetch is parked
+            Command heartbeat = consumer.request(RequestCode.HEARTBEAT).build();
+            Command first = consumer.call(heartbeat);
+            assertThat(first.code()).as("the fetch must still be waiting").isEqualTo(RequestCode.HEARTBEAT);
+
+            Command sent = producer.send(TestClient.message(topic, 0, utf8("wake up")));
+            assertThat(sent.status()).isEqualTo(Status.OK);
+
+            Command answer = consumer.read();
+            assertThat(answer.requestId()).isEqualTo(fetch.requestId());
+            assertThat(answer.status()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(answer)).extracting(f -> new String(f.body(), StandardCharsets.UTF_8)).containsExactly("wake up");
+            assertThat(answer.header(Headers.NEXT_OFFSET)).isEqualTo("1");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
+    void longPollReturnsEmptyAtItsDeadline(String codec) throws IOException {
+        String topic = "deadline-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            c.createTopic(topic, 1);
+            long start = System.nanoTime();
+            Command r = c.call(c.fetchRequest(topic, 0, 0, 10, 300));
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertThat(r.status()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(r)).isEmpty();
+            assertThat(r.headers()).containsEntry(Headers.NEXT_OFFSET, "0").containsEntry(Headers.MAX_OFFSET, "0");
+            assertThat(tookMs).as("answered no earlier than its wait").isGreaterThanOrEqualTo(250);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
+    void commitAndGetOffsets(String codec) throws IOException {
+        String topic = "offsets-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            c.createTopic(topic, 1);
+            for (int i = 0; i < 3; i++) {
+                c.send(TestClient.message(topic, 0, utf8("m" + i)));
+            }
+            Command commit = c.call(c.request(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, "billing").header(Headers.TOPIC, topic)
+                    .header(Headers.QUEUE_ID, 0).header(Headers.OFFSET, 2).build());
+            assertThat(commit.status()).as(commit.message()).isEqualTo(Status.OK);
+
+            Command committed = c.call(c.request(RequestCode.GET_OFFSET).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0)
+                    .header(Headers.GROUP, "billing").build());
+            assertThat(committed.headers()).containsEntry(Headers.OFFSET, "2").containsEntry(Headers.MIN_OFFSET, "0")
+                    .containsEntry(Headers.MAX_OFFSET, "3");
+
+            Command none = c.call(c.request(RequestCode.GET_OFFSET).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0)
+                    .header(Headers.GROUP, "nobody").build());
+            assertThat(none.header(Headers.OFFSET)).isEqualTo("-1");
+
+            Command byTime = c.call(c.request(RequestCode.GET_OFFSET).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0)
+                    .header(Headers.TIMESTAMP, 0).build());
+            assertThat(byTime.header(Headers.OFFSET)).isEqualTo("0");
+            Command future = c.call(c.request(RequestCode.GET_OFFSET).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0)
+                    .header(Headers.TIMESTAMP, Long.MAX_VALUE).build());
+            assertThat(future.header(Headers.OFFSET)).isEqualTo("3");
+
+            Command bounds = c.call(c.request(RequestCode.GET_OFFSET).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0).build());
+            assertThat(bounds.headers()).doesNotContainKey(Headers.OFFSET).containsEntry(Headers.MAX_OFFSET, "3");
+
+            Command beyond = c.call(c.request(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, "billing").header(Headers.TOPIC, topic)
+                    .header(Headers.QUEUE_ID, 0).header(Headers.OFFSET, 4).build());
+            assertThat(beyond.status()).isEqualTo(Status.OFFSET_OUT_OF_RANGE);
+            assertThat(beyond.headers()).containsEntry(Headers.MIN_OFFSET, "0").containsEntry(Headers.MAX_OFFSET, "3");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
+    void heartbeatsIncludingOneWay(String codec) throws IOException {
+        try (TestClient c = server.connect(codec)) {
+            Command r = c.call(c.request(RequestCode.HEARTBEAT).header(Headers.CLIENT_ID, "billing-7f3a").build());
+            assertThat(r.status()).isEqualTo(Status.OK);
+            assertThat(r.kind()).isEqualTo(Kind.RESPONSE);
+            c.write(Command.oneway(RequestCode.HEARTBEAT, c.nextId()).header(Headers.CLIENT_ID, "x").build());
+            Command next = c.request(RequestCode.HEARTBEAT).build();
+            assertThat(c.call(next).requestId()).as("a one-way command gets no response").isEqualTo(next.requestId());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
+    void queryByIdKeyAndTimeRange(String codec) throws IOException {
+        String topic = "query-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            c.createTopic(topic, 2);
+            long before = System.currentTimeMillis();
+            String id = c.send(Message.builder(topic).queueId(0).keys(List.of("k-1")).body(utf8("first")).build())
+                    .header(Headers.MSG_ID);
+            c.send(Message.builder(topic).queueId(1).keys(List.of("k-2")).body(utf8("second")).build());
+            long after = System.currentTimeMillis() + 1;
+
+            Command byId = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.MSG_ID, id).build());
+            assertThat(byId.status()).as(byId.message()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(byId)).singleElement().satisfies(f -> {
+                assertThat(f.msgId()).isEqualTo(id);
+                assertThat(f.body()).isEqualTo(utf8("first"));
+                assertThat(f.topic()).isEqualTo(topic);
+            });
+
+            Command byKey = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, topic).header(Headers.KEY, "k-2").build());
+            assertThat(TestClient.fetched(byKey)).extracting(f -> new String(f.body(), StandardCharsets.UTF_8)).containsExactly("second");
+
+            Command byTime = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, topic)
+                    .header(Headers.BEGIN_TIMESTAMP, before).header(Headers.END_TIMESTAMP, after).build());
+            assertThat(TestClient.fetched(byTime)).extracting(f -> new String(f.body(), StandardCharsets.UTF_8))
+                    .containsExactlyInAnyOrder("first", "second");
+            Command earlier = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, topic)
+                    .header(Headers.BEGIN_TIMESTAMP, 0).header(Headers.END_TIMESTAMP, before - 1).build());
+            assertThat(TestClient.fetched(earlier)).isEmpty();
+
+            Command unknownId = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.MSG_ID, "00000000FFFFFFFF").build());
+            assertThat(unknownId.status()).isEqualTo(Status.NOT_FOUND);
+            Command garbledId = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.MSG_ID, "not-an-id").build());
+            assertThat(garbledId.status()).isEqualTo(Status.BAD_REQUEST);
+            Command nothing = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, topic).build());
+            assertThat(nothing.status()).isEqualTo(Status.BAD_REQUEST);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
+    void errorStatuses(String codec) throws IOException {
+        String topic = "errors-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            c.createTopic(topic, 1);
+            c.send(TestClient.message(topic, 0, utf8("only")));
+
+            Command missingTopic = c.fetch("no-such-" + codec, 0, 0, 1);
+            assertThat(missingTopic.status()).isEqualTo(Status.NOT_FOUND);
+            assertThat(missingTopic.message()).contains("no-such-" + codec);
+
+            Command noOffset = c.call(c.request(RequestCode.FETCH).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0).build());
+            assertThat(noOffset.status()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(noOffset.message()).contains(Headers.OFFSET);
+
+            Command garbled = c.call(c.request(RequestCode.FETCH).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, "zero")
+                    .header(Headers.OFFSET, 0).build());
+            assertThat(garbled.status()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(garbled.message()).contains(Headers.QUEUE_ID).contains("zero");
+
+            Command wideQueue = c.call(c.request(RequestCode.FETCH).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 1L << 32)
+                    .header(Headers.OFFSET, 0).build());
+            assertThat(wideQueue.status()).as("a queue id beyond 32 bits is not queue 0").isEqualTo(Status.BAD_REQUEST);
+
+            Command createNoName = c.call(c.request(RequestCode.CREATE_TOPIC).header(Headers.QUEUES, 1).build());
+            assertThat(createNoName.status()).isEqualTo(Status.BAD_REQUEST);
+
+            Command outOfRange = c.fetch(topic, 0, 99, 1);
+            assertThat(outOfRange.status()).isEqualTo(Status.OFFSET_OUT_OF_RANGE);
+            assertThat(outOfRange.headers()).containsEntry(Headers.MIN_OFFSET, "0").containsEntry(Headers.MAX_OFFSET, "1");
+            assertThat(outOfRange.status().retryable()).isFalse();
+
+            Command badTopic = c.send(TestClient.message("bad topic!", -1, utf8("x")));
+            assertThat(badTopic.status()).as("auto-create refuses the name").isEqualTo(Status.BAD_REQUEST);
+            assertThat(badTopic.message()).contains("bad topic!");
+
+            Map<String, String> tooMany = new LinkedHashMap<>();
+            for (int i = 0; i <= BROKER_MAX_PROPERTIES; i++) {
+                tooMany.put("p" + i, "v");
+            }
+            Command tooManyProps = c.send(Message.builder(topic).queueId(0).properties(tooMany).body(utf8("x")).build());
+            assertThat(tooManyProps.status()).as("the broker's property limit is below the wire's").isEqualTo(Status.LIMIT_EXCEEDED);
+            assertThat(tooManyProps.message()).contains("properties");
+
+            Command wrongQueue = c.send(TestClient.message(topic, 5, utf8("x")));
+            assertThat(wrongQueue.status()).isEqualTo(Status.BAD_REQUEST);
+
+            Command delayed = c.send(Message.builder(topic).queueId(0).deliverAt(System.currentTimeMillis() + 60_000).body(utf8("x")).build());
+            assertThat(delayed.status()).isEqualTo(Status.UNSUPPORTED);
+
+            Command mixedBatch = c.call(c.request(RequestCode.SEND_BATCH).messages(List.of(TestClient.message(topic, 0, utf8("a")),
+                    TestClient.message(topic + "-other", 0, utf8("b")))).build());
+            assertThat(mixedBatch.status()).isEqualTo(Status.BAD_REQUEST);
+
+            Command asResponse = c.call(Command.builder().kind(Kind.RESPONSE).code(RequestCode.HEARTBEAT).requestId(c.nextId()).build());
+            assertThat(asResponse.status()).isEqualTo(Status.BAD_REQUEST);
+
+            Command stillThere = c.fetch(topic, 0, 0, 10);
+            assertThat(TestClient.fetched(stillThere)).as("nothing refused was stored").hasSize(1);
+        }
+    }
+}
