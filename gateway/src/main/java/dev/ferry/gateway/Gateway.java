@@ -6,7 +6,10 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultMessageSizeEstimator;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FileRegion;
+import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
@@ -37,6 +40,21 @@ import org.slf4j.LoggerFactory;
 public final class Gateway implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
 
+    /**
+     * Counts a file region as the bytes it will send. Netty's default estimator counts it as 0,
+     * so zero-copy FETCH replies would never reach the write high-water mark and a client that
+     * does not read could make the server queue unbounded replies (each pinning a segment).
+     */
+    static final MessageSizeEstimator SIZE_ESTIMATOR = new MessageSizeEstimator() {
+        private final Handle defaults = DefaultMessageSizeEstimator.DEFAULT.newHandle();
+        private final Handle handle = msg -> msg instanceof FileRegion r ? (int) Math.min(r.count(), Integer.MAX_VALUE) : defaults.size(msg);
+
+        @Override
+        public Handle newHandle() {
+            return handle;
+        }
+    };
+
     private final Broker broker;
     private final GatewayConfig config;
     private final EventLoopGroup boss;
@@ -61,6 +79,7 @@ public final class Gateway implements AutoCloseable {
                 .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.MESSAGE_SIZE_ESTIMATOR, SIZE_ESTIMATOR)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(config.writeLowWaterMark(), config.writeHighWaterMark()))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
