@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,7 +82,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         Command req;
         try {
             req = codec.decode(frame.nioBuffer(), config.limits());
-        } catch (CodecException e) {
+        } catch (CodecException | RuntimeException e) {
+            // a codec must throw only CodecException, but a bug there must not leak the frame
+            if (e instanceof RuntimeException) {
+                LOG.warn("{} codec failed on a frame (expected: CodecException)", codec.name(), e);
+            }
             frame.release();
             replier(codec).replyAndClose(ctx, connectionError(Status.BAD_REQUEST, "bad frame: " + e.getMessage()));
             return;
@@ -108,13 +113,24 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 if (parks) {
                     parkedFetches.incrementAndGet();
                 }
-                reply.whenComplete((r, t) -> ctx.executor().execute(() -> {
-                    if (parks) {
-                        parkedFetches.decrementAndGet();
+                reply.whenComplete((r, t) -> {
+                    try {
+                        ctx.executor().execute(() -> {
+                            if (parks) {
+                                parkedFetches.decrementAndGet();
+                            }
+                            write(ctx, req, r != null ? r : new Reply.Plain(requests.error(req, t)));
+                            ctx.flush();
+                        });
+                    } catch (RejectedExecutionException e) {
+                        // the event loop is gone (gateway closed): nobody can be answered, but the
+                        // records' segment references and the in-flight count must still be released
+                        if (r instanceof Reply.Records records) {
+                            records.records().close();
+                        }
+                        load.requestDone();
                     }
-                    write(ctx, req, r != null ? r : new Reply.Plain(requests.error(req, t)));
-                    ctx.flush();
-                }));
+                });
             }
         } finally {
             frame.release();

@@ -63,6 +63,7 @@ public final class Gateway implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final LoadGate load;
     private final String transport;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Gateway(Broker broker, GatewayConfig config) {
         this.broker = broker;
@@ -122,8 +123,12 @@ public final class Gateway implements AutoCloseable {
         return transport;
     }
 
+    /** Graceful close (see the class comment); later calls do nothing. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return; // the event loops are gone: closing channels again would be rejected
+        }
         server.close().syncUninterruptibly();
         broker.releaseWaitingFetches();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainMs());
