@@ -1,0 +1,493 @@
+package dev.ferry.client;
+
+import dev.ferry.log.StoredMessage;
+import dev.ferry.log.StoredRecords;
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Headers;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
+import dev.ferry.protocol.binary.BinaryCodec;
+import io.netty.channel.EventLoop;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads messages of some or all queues of one topic for one consumer group, {@link #poll}
+ * style.
+ *
+ * <p><b>Fetching.</b> Each queue has at most one FETCH in flight, a long poll of up to
+ * {@link ConsumerConfig#maxWaitMs()}; as soon as one returns, the next is sent from its
+ * {@code nextOffset}, until {@link ConsumerConfig#maxBufferedBytesPerQueue()} bytes wait unpolled
+ * for that queue. So a queue's messages arrive in order, and fetching overlaps with the
+ * application's work. Responses are decoded on the polling thread, not the event loop: with the
+ * binary codec the response body holds the stored records, decoded (and CRC-checked) by
+ * {@link StoredRecords}; the other codecs carry decoded messages.
+ *
+ * <p><b>Positions and commits.</b> A queue's position is the offset after the last message
+ * {@link #poll} returned. {@link #commitSync()} stores the positions as the group's committed
+ * offsets; with {@code autoCommit}, {@link #poll} does so every {@code autoCommitIntervalMs}
+ * (committing what earlier polls returned, so processing before the next poll gives
+ * at-least-once), and {@link #close()} once more. A FETCH answered OFFSET_OUT_OF_RANGE (retention
+ * removed the data) moves the queue to the nearest stored offset.
+ *
+ * <p><b>Thread safety.</b> Not thread-safe: one thread polls, seeks, commits and closes, as with
+ * Kafka's consumer. Internally the event loop owns the fetch state of each queue; polled
+ * batches cross to the polling thread through a blocking queue.
+ */
+public final class Consumer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Consumer.class);
+
+    /** One queue's state: fetch side on the event loop, poll side on the polling thread. */
+    private static final class QueueState {
+        final int queueId;
+        final String label;
+        /** Fetched, unpolled bytes; both threads. */
+        final AtomicLong buffered = new AtomicLong();
+        // event loop
+        long fetchOffset;
+        boolean fetchInFlight;
+        boolean paused;
+        int epoch;
+        // polling thread
+        long position;
+        int pollEpoch;
+        /** Last committed offset; written by whichever thread saw the commit succeed. */
+        volatile long committed = -1;
+
+        QueueState(int queueId, String topic) {
+            this.queueId = queueId;
+            this.label = "FETCH " + topic + "/" + queueId;
+        }
+    }
+
+    /** A FETCH response waiting to be polled, or an error to report from poll. */
+    private record Fetched(QueueState queue, int epoch, Command response, long nextOffset, long bytes, FerryException error) {
+    }
+
+    private final FerryClient client;
+    private final ConsumerConfig config;
+    private final ClientConfig clientConfig;
+    private final Codec codec;
+    private final boolean storedRecords;
+    private final EventLoop loop;
+    private final Map<Integer, QueueState> queues = new LinkedHashMap<>();
+    private final LinkedBlockingQueue<Fetched> ready = new LinkedBlockingQueue<>();
+
+    // polling thread
+    private List<Message> current = List.of();
+    private int currentIndex;
+    private Fetched currentFetched;
+    private long lastCommitNanos = System.nanoTime();
+    private boolean closed;
+
+    // event loop
+    private Connection conn;
+    private boolean connecting;
+    private long reconnectBackoffMs;
+    /** Set by close so the event loop stops fetching; volatile because close runs on the polling thread. */
+    private volatile boolean stopping;
+
+    Consumer(FerryClient client, ConsumerConfig config) {
+        this.client = client;
+        this.config = config;
+        this.clientConfig = client.config();
+        this.codec = client.codecInstance();
+        this.storedRecords = codec instanceof BinaryCodec;
+        this.loop = client.transport().nextLoop();
+        this.reconnectBackoffMs = config.retryBackoffMs();
+        List<Integer> ids = config.queues();
+        if (ids.isEmpty()) {
+            TopicDescription d = client.describeTopic(config.topic()).orElseThrow(() -> FerryException.broker(Status.NOT_FOUND,
+                    "DESCRIBE_TOPIC " + config.topic(), "topic does not exist"));
+            ids = new ArrayList<>();
+            for (int q = 0; q < d.queues(); q++) {
+                ids.add(q);
+            }
+        }
+        Connection c = client.await(Connection.open(client.transport(), loop, clientConfig, codec), clientConfig.connectTimeoutMs() * 2,
+                "connect to " + clientConfig.host() + ":" + clientConfig.port());
+        try {
+            for (int q : ids) {
+                QueueState s = new QueueState(q, config.topic());
+                s.position = startOffset(c, s);
+                s.fetchOffset = s.position;
+                queues.put(q, s);
+            }
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        loop.execute(() -> {
+            conn = c;
+            c.onClose(this::reconnect);
+            queues.values().forEach(this::fetch);
+        });
+    }
+
+    private long startOffset(Connection c, QueueState s) {
+        Command.Builder b = Command.builder().code(RequestCode.GET_OFFSET).header(Headers.TOPIC, config.topic())
+                .header(Headers.QUEUE_ID, s.queueId);
+        boolean useCommitted = config.startFrom() == StartPosition.COMMITTED_ELSE_EARLIEST
+                || config.startFrom() == StartPosition.COMMITTED_ELSE_LATEST;
+        b.header(Headers.GROUP, config.group());
+        String what = "GET_OFFSET " + config.topic() + "/" + s.queueId;
+        Command r = client.await(c.request(b, clientConfig.requestTimeoutMs(), what), clientConfig.requestTimeoutMs() * 2, what);
+        FerryClient.check(r, what);
+        long committed = FerryClient.number(r, Headers.OFFSET);
+        long min = FerryClient.number(r, Headers.MIN_OFFSET);
+        long max = FerryClient.number(r, Headers.MAX_OFFSET);
+        if (committed >= 0) {
+            s.committed = committed;
+        }
+        if (useCommitted && committed >= 0) {
+            return Math.max(min, Math.min(committed, max));
+        }
+        return switch (config.startFrom()) {
+            case COMMITTED_ELSE_EARLIEST, EARLIEST -> min;
+            case COMMITTED_ELSE_LATEST, LATEST -> max;
+        };
+    }
+
+    /** The queue ids this consumer reads. */
+    public List<Integer> queues() {
+        return List.copyOf(queues.keySet());
+    }
+
+    /**
+     * Returns the messages fetched so far, waiting up to {@code timeout} for the first; empty if
+     * none came. Messages of one queue come in offset order.
+     *
+     * @throws FerryException if fetching a queue failed for a reason other than load or a lost
+     *     connection (for example the topic was deleted); the consumer keeps retrying it
+     */
+    public List<Message> poll(Duration timeout) {
+        checkOpen();
+        if (config.autoCommit() && System.nanoTime() - lastCommitNanos >= TimeUnit.MILLISECONDS.toNanos(config.autoCommitIntervalMs())) {
+            commitAsync();
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<Message> out = new ArrayList<>();
+        while (out.size() < config.maxPollMessages()) {
+            if (currentIndex >= current.size()) {
+                finishCurrent();
+                Fetched f;
+                try {
+                    long left = deadline - System.nanoTime();
+                    f = out.isEmpty() && left > 0 ? ready.poll(left, TimeUnit.NANOSECONDS) : ready.poll();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                if (f == null) {
+                    break;
+                }
+                if (f.error() != null) {
+                    if (out.isEmpty()) {
+                        throw f.error();
+                    }
+                    ready.add(f); // report it on the next poll
+                    break;
+                }
+                if (f.epoch() != f.queue().pollEpoch) {
+                    release(f);
+                    continue;
+                }
+                currentFetched = f;
+                current = decode(f.response());
+                currentIndex = 0;
+                continue;
+            }
+            QueueState q = currentFetched.queue();
+            int take = Math.min(current.size() - currentIndex, config.maxPollMessages() - out.size());
+            for (int i = 0; i < take; i++) {
+                Message m = current.get(currentIndex++);
+                if (m.queueOffset() < q.position) {
+                    continue; // before a seek target or already delivered
+                }
+                out.add(m);
+                q.position = m.queueOffset() + 1;
+            }
+        }
+        return out;
+    }
+
+    private void finishCurrent() {
+        Fetched f = currentFetched;
+        if (f == null) {
+            return;
+        }
+        currentFetched = null;
+        current = List.of();
+        currentIndex = 0;
+        if (f.epoch() == f.queue().pollEpoch) {
+            f.queue().position = Math.max(f.queue().position, f.nextOffset());
+        }
+        release(f);
+    }
+
+    private void release(Fetched f) {
+        QueueState q = f.queue();
+        if (f.bytes() > 0) {
+            q.buffered.addAndGet(-f.bytes());
+        }
+        loop.execute(() -> {
+            if (q.paused && q.buffered.get() < config.maxBufferedBytesPerQueue()) {
+                q.paused = false;
+                fetch(q);
+            }
+        });
+    }
+
+    private List<Message> decode(Command response) {
+        if (!storedRecords) {
+            return response.messages();
+        }
+        if (response.bodyLength() == 0) {
+            return response.messages();
+        }
+        List<StoredMessage> stored = StoredRecords.decode(response.body());
+        List<Message> out = new ArrayList<>(stored.size());
+        for (StoredMessage s : stored) {
+            out.add(Message.builder(s.topic()).queueId(s.queueId()).queueOffset(s.queueOffset()).msgId(s.messageId())
+                    .keys(s.keys()).tags(s.tags()).properties(s.properties()).bornTimestamp(s.bornTimestamp())
+                    .storeTimestamp(s.storeTimestamp()).flags(s.flags()).body(ByteBuffer.wrap(s.body())).build());
+        }
+        return out;
+    }
+
+    /** The next offset {@link #poll} will return from {@code queueId}. */
+    public long position(int queueId) {
+        return state(queueId).position;
+    }
+
+    /** The group's committed offset of {@code queueId} as this consumer last knew it, or -1. */
+    public long committed(int queueId) {
+        return state(queueId).committed;
+    }
+
+    /** Makes the next {@link #poll} return {@code queueId}'s messages from {@code offset} on. */
+    public void seek(int queueId, long offset) {
+        checkOpen();
+        Checks.range("offset", offset, 0, Long.MAX_VALUE);
+        QueueState q = state(queueId);
+        q.pollEpoch++;
+        q.position = offset;
+        if (currentFetched != null && currentFetched.queue() == q) {
+            current = List.of();
+            currentIndex = 0;
+            release(currentFetched);
+            currentFetched = null;
+        }
+        loop.execute(() -> {
+            q.epoch++;
+            q.fetchOffset = offset;
+            q.paused = false;
+            fetch(q);
+        });
+    }
+
+    /** Commits every queue's position and waits for the broker to store them. */
+    public void commitSync() {
+        checkOpen();
+        CompletableFuture<Void> all = commitAsync();
+        client.await(all, clientConfig.requestTimeoutMs() * 2, "COMMIT_OFFSET " + config.topic());
+    }
+
+    /** Commits every queue's position whose commit changed; the future completes when all are stored. */
+    public CompletableFuture<Void> commitAsync() {
+        lastCommitNanos = System.nanoTime();
+        List<CompletableFuture<Void>> sent = new ArrayList<>();
+        for (QueueState q : queues.values()) {
+            long position = q.position;
+            if (position == q.committed) {
+                continue;
+            }
+            Command.Builder b = Command.builder().code(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, config.group())
+                    .header(Headers.TOPIC, config.topic()).header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position);
+            String what = "COMMIT_OFFSET " + config.topic() + "/" + q.queueId;
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            loop.execute(() -> {
+                Connection c = conn;
+                if (c == null || !c.isOpen()) {
+                    f.completeExceptionally(FerryException.connection(what + ": not connected", null));
+                    return;
+                }
+                c.send(b, clientConfig.requestTimeoutMs(), what, (r, t) -> {
+                    if (t != null) {
+                        f.completeExceptionally(t);
+                    } else if (r.status() != Status.OK) {
+                        f.completeExceptionally(FerryException.broker(r.status(), what, r.message()));
+                    } else {
+                        q.committed = position;
+                        f.complete(null);
+                    }
+                });
+            });
+            sent.add(f);
+        }
+        return CompletableFuture.allOf(sent.toArray(new CompletableFuture<?>[0]));
+    }
+
+    /** Commits (with autoCommit) and closes the connection. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        try {
+            finishCurrent();
+            if (config.autoCommit()) {
+                try {
+                    commitSync();
+                } catch (FerryException e) {
+                    LOG.warn("consumer {}/{}: final commit failed: {}", config.topic(), config.group(), e.getMessage());
+                }
+            }
+        } finally {
+            closed = true;
+            stopping = true;
+            loop.execute(() -> {
+                if (conn != null) {
+                    conn.close();
+                }
+            });
+            client.forget(this);
+        }
+    }
+
+    private QueueState state(int queueId) {
+        QueueState q = queues.get(queueId);
+        if (q == null) {
+            throw new IllegalArgumentException("queueId: " + queueId + " (expected: one of " + queues.keySet() + ")");
+        }
+        return q;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("consumer closed");
+        }
+    }
+
+    // ---- event loop ---------------------------------------------------------------------------
+
+    private void fetch(QueueState q) {
+        if (stopping || q.fetchInFlight || conn == null || !conn.isOpen()) {
+            return;
+        }
+        if (q.buffered.get() >= config.maxBufferedBytesPerQueue()) {
+            q.paused = true;
+            return;
+        }
+        q.fetchInFlight = true;
+        int epoch = q.epoch;
+        long offset = q.fetchOffset;
+        Command.Builder b = Command.builder().code(RequestCode.FETCH).header(Headers.TOPIC, config.topic())
+                .header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, offset)
+                .header(Headers.MAX_MESSAGES, config.maxFetchMessages()).header(Headers.MAX_BYTES, config.maxFetchBytes())
+                .header(Headers.MAX_WAIT_MS, config.maxWaitMs()).header(Headers.GROUP, config.group());
+        if (!config.tags().isEmpty()) {
+            b.header(Headers.TAGS, config.tags());
+        }
+        conn.send(b, config.maxWaitMs() + clientConfig.requestTimeoutMs(), q.label, (r, t) -> fetched(q, epoch, offset, r, t));
+    }
+
+    private void fetched(QueueState q, int epoch, long offset, Command r, FerryException failure) {
+        q.fetchInFlight = false;
+        if (stopping) {
+            return;
+        }
+        if (epoch != q.epoch) {
+            fetch(q); // a seek happened meanwhile: this answer is for the old position
+            return;
+        }
+        if (failure != null) {
+            if (failure.reason() != FerryException.Reason.CONNECTION) {
+                retryLater(q, config.retryBackoffMs());
+            } // a lost connection re-fetches every queue once it is back
+            return;
+        }
+        switch (r.status()) {
+            case OK -> {
+                long next = FerryClient.number(r, Headers.NEXT_OFFSET);
+                long bytes = r.bodyLength() + (long) r.messages().size() * 64;
+                if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
+                    q.buffered.addAndGet(bytes);
+                    ready.add(new Fetched(q, epoch, r, next, bytes, null));
+                } else if (next != offset) {
+                    ready.add(new Fetched(q, epoch, r, next, 0, null)); // everything skipped by the tag filter
+                }
+                q.fetchOffset = next;
+                fetch(q);
+            }
+            case OFFSET_OUT_OF_RANGE -> {
+                long min = optional(r, Headers.MIN_OFFSET, offset);
+                long max = optional(r, Headers.MAX_OFFSET, offset);
+                long to = offset < min ? min : max;
+                LOG.warn("{}: offset {} out of range [{}, {}]; moving to {}", q.label, offset, min, max, to);
+                q.fetchOffset = to;
+                ready.add(new Fetched(q, epoch, Command.builder().code(RequestCode.FETCH).kind(dev.ferry.protocol.Kind.RESPONSE)
+                        .build(), to, 0, null));
+                fetch(q);
+            }
+            default -> {
+                FerryException e = FerryException.broker(r.status(), q.label, r.message());
+                if (!e.retryable()) {
+                    ready.add(new Fetched(q, epoch, r, offset, 0, e));
+                }
+                retryLater(q, e.retryable() ? config.retryBackoffMs() : Math.max(1_000, config.retryBackoffMs()));
+            }
+        }
+    }
+
+    private static long optional(Command r, String header, long otherwise) {
+        try {
+            return r.header(header) == null ? otherwise : Long.parseLong(r.header(header));
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
+    }
+
+    private void retryLater(QueueState q, long ms) {
+        loop.schedule(() -> fetch(q), ms, TimeUnit.MILLISECONDS);
+    }
+
+    private void reconnect() {
+        if (stopping || connecting) {
+            return;
+        }
+        connecting = true;
+        loop.schedule(() -> Connection.open(client.transport(), loop, clientConfig, codec).whenComplete((c, t) -> loop.execute(() -> {
+            connecting = false;
+            if (t != null) {
+                LOG.warn("consumer {}: reconnect failed, retrying in {} ms: {}", config.topic(), reconnectBackoffMs, t.getMessage());
+                reconnectBackoffMs = Math.min(reconnectBackoffMs * 2, 5_000);
+                reconnect();
+                return;
+            }
+            if (stopping) {
+                c.close();
+                return;
+            }
+            reconnectBackoffMs = config.retryBackoffMs();
+            conn = c;
+            c.onClose(this::reconnect);
+            for (QueueState q : queues.values()) {
+                q.fetchInFlight = false;
+                fetch(q);
+            }
+        })), reconnectBackoffMs, TimeUnit.MILLISECONDS);
+    }
+}

@@ -1,0 +1,339 @@
+package dev.ferry.client;
+
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.Codecs;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Headers;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
+import io.netty.channel.EventLoop;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A connection to one Ferry broker: topic administration and lookups, and the factory of
+ * {@link Producer}s, {@link Consumer}s and push {@link Subscription}s, which open their own
+ * connections on the client's event loops (so a long poll never queues behind a send).
+ *
+ * <pre>{@code
+ * try (FerryClient client = FerryClient.connect(ClientConfig.builder().server("127.0.0.1:9876").build());
+ *      Producer producer = client.producer()) {
+ *     client.createTopic("orders", 4);
+ *     SendResult r = producer.send("orders", "hello".getBytes(UTF_8));
+ * }
+ * }</pre>
+ *
+ * <p>Every call here is synchronous and throws {@link FerryException} when the broker answers
+ * with an error (its {@link FerryException#status()} says which), when no answer comes within
+ * {@link ClientConfig#requestTimeoutMs()}, or when the broker cannot be reached; the admin
+ * connection is re-opened on the next call after it was lost.
+ *
+ * <p><b>Thread safety.</b> Safe for any number of threads. Closing the client closes the
+ * producers, consumers and subscriptions it made.
+ */
+public final class FerryClient implements AutoCloseable {
+    private final ClientConfig config;
+    private final Codec codec;
+    private final Transport transport;
+    private final EventLoop adminLoop;
+    private final Set<AutoCloseable> children = ConcurrentHashMap.newKeySet();
+    /** The admin connection, replaced when lost; guarded by {@code this}. */
+    private CompletableFuture<Connection> admin;
+    private volatile boolean closed;
+
+    private FerryClient(ClientConfig config) {
+        this.config = config;
+        this.codec = Codecs.load(FerryClient.class.getClassLoader()).get(config.codec());
+        this.transport = new Transport(config);
+        this.adminLoop = transport.nextLoop();
+        try {
+            await(adminConnection(), config.connectTimeoutMs() * 2, "connect to " + config.host() + ":" + config.port());
+        } catch (RuntimeException e) {
+            transport.close();
+            throw e;
+        }
+    }
+
+    /** Connects to the broker (TCP and handshake) and returns once the broker accepted the codec. */
+    public static FerryClient connect(ClientConfig config) {
+        return new FerryClient(config);
+    }
+
+    public ClientConfig config() {
+        return config;
+    }
+
+    /** The codec this client speaks, e.g. "binary". */
+    public String codec() {
+        return codec.name();
+    }
+
+    // ---- admin --------------------------------------------------------------------------------
+
+    /** Creates {@code topic} with {@code queues} queues; fails with status TOPIC_EXISTS if it exists. */
+    public TopicDescription createTopic(String topic, int queues) {
+        Checks.topic(topic);
+        Checks.range("queues", queues, 1, Integer.MAX_VALUE);
+        Command r = call(Command.builder().code(RequestCode.CREATE_TOPIC).header(Headers.TOPIC, topic).header(Headers.QUEUES, queues),
+                "CREATE_TOPIC " + topic);
+        return new TopicDescription(topic, (int) number(r, Headers.QUEUES));
+    }
+
+    /** Creates {@code topic} with {@code queues} queues unless it exists; returns what the broker has. */
+    public TopicDescription ensureTopic(String topic, int queues) {
+        Optional<TopicDescription> existing = describeTopic(topic);
+        if (existing.isPresent()) {
+            return existing.get();
+        }
+        try {
+            return createTopic(topic, queues);
+        } catch (FerryException e) {
+            if (e.status().orElse(null) == Status.TOPIC_EXISTS) {
+                return describeTopic(topic).orElseThrow(() -> e);
+            }
+            throw e;
+        }
+    }
+
+    /** The topic's queue count, or empty if it does not exist. */
+    public Optional<TopicDescription> describeTopic(String topic) {
+        Checks.topic(topic);
+        return await(describeAsync(topic), config.requestTimeoutMs() * 2, "DESCRIBE_TOPIC " + topic);
+    }
+
+    CompletableFuture<Optional<TopicDescription>> describeAsync(String topic) {
+        return requestAsync(Command.builder().code(RequestCode.DESCRIBE_TOPIC).header(Headers.TOPIC, topic), "DESCRIBE_TOPIC " + topic)
+                .thenApply(r -> {
+                    if (r.status() == Status.NOT_FOUND) {
+                        return Optional.empty();
+                    }
+                    check(r, "DESCRIBE_TOPIC " + topic);
+                    return Optional.of(new TopicDescription(topic, (int) number(r, Headers.QUEUES)));
+                });
+    }
+
+    /** Names of all topics, sorted as the broker lists them. */
+    public List<String> listTopics() {
+        return listTopics("");
+    }
+
+    /** Names of the topics starting with {@code prefix}. */
+    public List<String> listTopics(String prefix) {
+        Command.Builder b = Command.builder().code(RequestCode.LIST_TOPICS);
+        if (!prefix.isEmpty()) {
+            b.header(Headers.PREFIX, prefix);
+        }
+        Command r = call(b, "LIST_TOPICS");
+        String body = StandardCharsets.UTF_8.decode(r.body()).toString();
+        List<String> out = new ArrayList<>();
+        for (String line : body.split("\n")) {
+            if (!line.isEmpty()) {
+                out.add(line);
+            }
+        }
+        return out;
+    }
+
+    /** Deletes the topic's metadata and committed offsets; fails with NOT_FOUND if absent. */
+    public void deleteTopic(String topic) {
+        call(Command.builder().code(RequestCode.DELETE_TOPIC).header(Headers.TOPIC, Checks.topic(topic)), "DELETE_TOPIC " + topic);
+    }
+
+    /** The message with this broker-assigned id, if it exists. */
+    public Optional<Message> queryById(String msgId) {
+        Checks.nonEmpty("msgId", msgId);
+        Command r = await(requestAsync(Command.builder().code(RequestCode.QUERY_MESSAGE).header(Headers.MSG_ID, msgId),
+                "QUERY_MESSAGE " + msgId), config.requestTimeoutMs() * 2, "QUERY_MESSAGE " + msgId);
+        if (r.status() == Status.NOT_FOUND) {
+            return Optional.empty();
+        }
+        check(r, "QUERY_MESSAGE " + msgId);
+        return r.messages().stream().findFirst();
+    }
+
+    /** Up to {@code maxMessages} messages of {@code topic} with business key {@code key}. */
+    public List<Message> queryByKey(String topic, String key, int maxMessages) {
+        Checks.topic(topic);
+        Checks.nonEmpty("key", key);
+        Checks.range("maxMessages", maxMessages, 1, config.limits().maxMessagesPerCommand());
+        return call(Command.builder().code(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, topic).header(Headers.KEY, key)
+                .header(Headers.MAX_MESSAGES, maxMessages), "QUERY_MESSAGE " + topic + " key " + key).messages();
+    }
+
+    /** Earliest stored offset and next offset of a queue. */
+    public QueueOffsets queueOffsets(String topic, int queueId) {
+        Command r = call(Command.builder().code(RequestCode.GET_OFFSET).header(Headers.TOPIC, Checks.topic(topic))
+                .header(Headers.QUEUE_ID, queueId), "GET_OFFSET " + topic + "/" + queueId);
+        return new QueueOffsets(number(r, Headers.MIN_OFFSET), number(r, Headers.MAX_OFFSET));
+    }
+
+    /** The offset {@code group} committed for the queue, or empty if it never did. */
+    public OptionalLong committedOffset(String group, String topic, int queueId) {
+        Command r = call(Command.builder().code(RequestCode.GET_OFFSET).header(Headers.TOPIC, Checks.topic(topic))
+                .header(Headers.QUEUE_ID, queueId).header(Headers.GROUP, Checks.nonEmpty("group", group)),
+                "GET_OFFSET " + topic + "/" + queueId + " group " + group);
+        long offset = number(r, Headers.OFFSET);
+        return offset < 0 ? OptionalLong.empty() : OptionalLong.of(offset);
+    }
+
+    /** Stores {@code offset} (the next one to consume) as {@code group}'s position in the queue. */
+    public void commitOffset(String group, String topic, int queueId, long offset) {
+        call(Command.builder().code(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, Checks.nonEmpty("group", group))
+                .header(Headers.TOPIC, Checks.topic(topic)).header(Headers.QUEUE_ID, queueId).header(Headers.OFFSET, offset),
+                "COMMIT_OFFSET " + topic + "/" + queueId);
+    }
+
+    // ---- factories ----------------------------------------------------------------------------
+
+    /** A producer with the default {@link ProducerConfig}, on its own connection. */
+    public Producer producer() {
+        return producer(ProducerConfig.defaults());
+    }
+
+    public Producer producer(ProducerConfig producerConfig) {
+        checkOpen();
+        return register(new Producer(this, producerConfig));
+    }
+
+    /** A poll-style consumer on its own connection. */
+    public Consumer consumer(ConsumerConfig consumerConfig) {
+        checkOpen();
+        return register(new Consumer(this, consumerConfig));
+    }
+
+    /**
+     * Consumes every queue of {@code topic} as {@code group} on a thread of its own, calling
+     * {@code handler} for each message in queue order and committing what it handled. Starts at the
+     * group's committed offsets, or at the earliest for queues it never committed. A handler that
+     * throws gets the same message again after a pause (at-least-once).
+     */
+    public Subscription subscribe(String topic, String group, MessageHandler handler) {
+        return subscribe(ConsumerConfig.builder(topic, group).build(), handler);
+    }
+
+    /** As {@link #subscribe(String, String, MessageHandler)} with a full consumer configuration. */
+    public Subscription subscribe(ConsumerConfig consumerConfig, MessageHandler handler) {
+        checkOpen();
+        return register(new Subscription(new Consumer(this, consumerConfig), handler));
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (AutoCloseable c : List.copyOf(children)) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // closing the rest matters more
+            }
+        }
+        synchronized (this) {
+            if (admin != null) {
+                admin.thenAccept(Connection::close);
+            }
+        }
+        transport.close();
+    }
+
+    // ---- internals shared with Producer, Consumer -----------------------------------------------
+
+    Transport transport() {
+        return transport;
+    }
+
+    Codec codecInstance() {
+        return codec;
+    }
+
+    void forget(AutoCloseable child) {
+        children.remove(child);
+    }
+
+    private <T extends AutoCloseable> T register(T child) {
+        children.add(child);
+        return child;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("client closed");
+        }
+    }
+
+    private synchronized CompletableFuture<Connection> adminConnection() {
+        CompletableFuture<Connection> c = admin;
+        if (c == null || (c.isDone() && (c.isCompletedExceptionally() || !c.join().isOpen()))) {
+            c = Connection.open(transport, adminLoop, config, codec);
+            admin = c;
+        }
+        return c;
+    }
+
+    private CompletableFuture<Command> requestAsync(Command.Builder b, String what) {
+        checkOpen();
+        return adminConnection().thenCompose(c -> c.request(b, config.requestTimeoutMs(), what));
+    }
+
+    private Command call(Command.Builder b, String what) {
+        Command r = await(requestAsync(b, what), config.requestTimeoutMs() * 2, what);
+        check(r, what);
+        return r;
+    }
+
+    static void check(Command r, String what) {
+        if (r.status() != Status.OK) {
+            throw FerryException.broker(r.status(), what, r.message());
+        }
+    }
+
+    static long number(Command r, String header) {
+        String v = r.header(header);
+        if (v == null) {
+            throw new FerryException(FerryException.Reason.BROKER, Status.INTERNAL_ERROR, r.code() + " response: header "
+                    + header + " missing", null);
+        }
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new FerryException(FerryException.Reason.BROKER, Status.INTERNAL_ERROR, r.code() + " response: header "
+                    + header + ": '" + v + "' (expected: a decimal integer)", e);
+        }
+    }
+
+    <T> T await(CompletableFuture<T> f, long timeoutMs, String what) {
+        try {
+            return f.get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw unwrap(e);
+        } catch (TimeoutException e) {
+            throw FerryException.timeout(what + ": no answer within " + timeoutMs + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw FerryException.client(what + ": interrupted");
+        }
+    }
+
+    static RuntimeException unwrap(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof ExecutionException || t instanceof java.util.concurrent.CompletionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        return new FerryException(FerryException.Reason.CLIENT, null, t.toString(), t);
+    }
+}

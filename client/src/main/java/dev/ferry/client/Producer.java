@@ -1,0 +1,647 @@
+package dev.ferry.client;
+
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Headers;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends messages to the broker, batched per (topic, queue) and pipelined on one connection.
+ *
+ * <p><b>How a message travels.</b> {@link #sendAsync} picks the queue (the message's own
+ * {@code queueId} if set, else a hash of the sharding key, else round-robin), appends the
+ * message to that queue's {@link Partition} and returns its future at once. The producer's
+ * event loop drains partitions into SEND_BATCH requests when a batch is full, when its oldest
+ * message has lingered {@link ProducerConfig#lingerMs()}, or on {@link #flush()}, keeping at most
+ * {@link ProducerConfig#maxInFlight()} requests in flight. Each response completes the batch's
+ * futures, on the event loop: callbacks attached to them must not block.
+ *
+ * <p><b>Failures.</b> A batch answered BUSY or TIMEOUT, not answered in time, or lost with its
+ * connection is resent whole after an exponential backoff, up to {@link ProducerConfig#retries()}
+ * times and within {@link ProducerConfig#deliveryTimeoutMs()}; the connection is re-opened as
+ * needed. Any other status fails the batch's futures with a {@link FerryException}. Messages of
+ * one queue are stored in the order they were sent unless a resend overtakes a later batch (as
+ * with Kafka's {@code max.in.flight > 1}); use {@code maxInFlight = 1} when that matters.
+ *
+ * <p><b>Back-pressure.</b> Messages buffered or in flight beyond
+ * {@link ProducerConfig#bufferBytes()} block the sending thread up to
+ * {@link ProducerConfig#maxBlockMs()}.
+ *
+ * <p><b>Thread safety.</b> Safe for any number of sending threads; there is no lock on the
+ * per-message path (see {@link Partition}). Draining, the connection and the in-flight count
+ * belong to the event loop.
+ */
+public final class Producer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Producer.class);
+
+    private final FerryClient client;
+    private final ClientConfig clientConfig;
+    private final ProducerConfig config;
+    private final Codec codec;
+    private final EventLoop loop;
+    private final long lingerNanos;
+    private final int maxMessagesPerBatch;
+    private final long batchBytes;
+
+    private final ConcurrentHashMap<String, TopicState> topics = new ConcurrentHashMap<>();
+    /** Every partition ever created, in creation order; appended rarely, read by each drain. */
+    private final CopyOnWriteArrayList<Partition> partitions = new CopyOnWriteArrayList<>();
+    /** Explicit batches from {@link #sendBatch}, sent as they are. */
+    private final ConcurrentLinkedQueue<Batch> explicit = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger roundRobin = new AtomicInteger();
+    /** Set by whoever queues a drain, cleared by the drain before it looks at the partitions. */
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private final Runnable drainTask = this::drain;
+
+    /** Bytes of messages accepted and not yet acknowledged or failed. */
+    private final AtomicLong bufferedBytes = new AtomicLong();
+    private final Object space = new Object();
+    /** Threads waiting on {@code space}; volatile so a releasing thread knows to notify without locking. */
+    private volatile int spaceWaiters;
+    /** Flushes in progress; while positive every partition is ready. */
+    private final AtomicInteger flushing = new AtomicInteger();
+    /** Set by {@link #close()}; volatile so senders see it. */
+    private volatile boolean closed;
+
+    // ---- event loop only ----
+    /** The open connection; volatile only so {@link #sendOneway} on another thread can use it. */
+    private volatile Connection conn;
+    private boolean connecting;
+    private long nextConnectNanos;
+    private long reconnectBackoffMs;
+    private int inFlight;
+    private int cursor;
+    private final ArrayDeque<Batch> retries = new ArrayDeque<>();
+    private ScheduledFuture<?> lingerTimer;
+    private long lingerTimerAt;
+
+    Producer(FerryClient client, ProducerConfig config) {
+        this.client = client;
+        this.clientConfig = client.config();
+        this.config = config;
+        this.codec = client.codecInstance();
+        this.loop = client.transport().nextLoop();
+        this.lingerNanos = TimeUnit.MILLISECONDS.toNanos(config.lingerMs());
+        this.maxMessagesPerBatch = clientConfig.limits().maxMessagesPerCommand();
+        this.batchBytes = Math.min(config.batchSizeBytes(), clientConfig.limits().maxFrameBytes() / 2);
+        this.reconnectBackoffMs = config.retryBackoffMs();
+        // fail fast when the broker is unreachable
+        this.conn = client.await(Connection.open(client.transport(), loop, clientConfig, codec), clientConfig.connectTimeoutMs() * 2,
+                "connect to " + clientConfig.host() + ":" + clientConfig.port());
+        conn.onClose(this::scheduleDrain);
+    }
+
+    /** Sends {@code body} to {@code topic}, the queue chosen round-robin; waits for the acknowledgement. */
+    public SendResult send(String topic, byte[] body) {
+        return await(sendAsync(topic, body));
+    }
+
+    /** Sends {@code message} and waits for the acknowledgement (or the failure, as a {@link FerryException}). */
+    public SendResult send(Message message) {
+        return await(sendAsync(message));
+    }
+
+    /** Sends {@code message} to the queue its sharding key hashes to, and waits. */
+    public SendResult send(Message message, String shardingKey) {
+        return await(sendAsync(message, shardingKey));
+    }
+
+    /** Sends {@code body} to {@code topic}, the queue chosen round-robin; the future completes on acknowledgement. */
+    public CompletableFuture<SendResult> sendAsync(String topic, byte[] body) {
+        Checks.topic(topic);
+        TopicState t = topic(topic, false);
+        Partition p = t.roundRobin(roundRobin);
+        Message m = Message.builder(topic).queueId(p.queueId).body(ByteBuffer.wrap(body))
+                .bornTimestamp(System.currentTimeMillis()).build();
+        return append(p, m);
+    }
+
+    /**
+     * Sends {@code message}: to its {@code queueId} if it has one (>= 0), else to a queue chosen
+     * round-robin. The future completes on the producer's event loop.
+     */
+    public CompletableFuture<SendResult> sendAsync(Message message) {
+        TopicState t = topic(Checks.topic(message.topic()), false);
+        Partition p = message.queueId() >= 0 ? t.exactly(message.queueId()) : t.roundRobin(roundRobin);
+        return append(p, stamped(message, p.queueId));
+    }
+
+    /**
+     * Sends {@code message} to the queue {@code shardingKey} hashes to, so that every message of
+     * one key goes to one queue and is consumed in order. Needs the topic to exist.
+     */
+    public CompletableFuture<SendResult> sendAsync(Message message, String shardingKey) {
+        Checks.nonEmpty("shardingKey", shardingKey);
+        TopicState t = topic(Checks.topic(message.topic()), true);
+        Partition p = t.exactly(Math.floorMod(spread(shardingKey.hashCode()), t.queues));
+        return append(p, stamped(message, p.queueId));
+    }
+
+    /**
+     * Sends {@code message} as a one-way SEND: no acknowledgement, no retry, at most once. Fails
+     * at once if the connection is down.
+     */
+    public void sendOneway(Message message) {
+        checkOpen();
+        Checks.topic(message.topic());
+        Connection c = conn;
+        if (c == null || !c.isOpen()) {
+            throw FerryException.connection("sendOneway: not connected to " + clientConfig.host() + ":" + clientConfig.port(), null);
+        }
+        c.oneway(Command.builder().code(RequestCode.SEND).messages(List.of(stamped(message, message.queueId()))));
+    }
+
+    /**
+     * Sends {@code messages}, all of one topic, as one SEND_BATCH stored atomically in one queue:
+     * their common {@code queueId} if they have one, else a queue chosen round-robin.
+     *
+     * @throws IllegalArgumentException if the messages are empty, of several topics or queues, or too many
+     */
+    public CompletableFuture<List<SendResult>> sendBatch(List<Message> messages) {
+        checkOpen();
+        if (messages.isEmpty() || messages.size() > maxMessagesPerBatch) {
+            throw new IllegalArgumentException("messages: count " + messages.size() + " (expected: 1.." + maxMessagesPerBatch + ")");
+        }
+        Message first = messages.get(0);
+        for (int i = 1; i < messages.size(); i++) {
+            Message m = messages.get(i);
+            if (!m.topic().equals(first.topic()) || m.queueId() != first.queueId()) {
+                throw new IllegalArgumentException("message " + i + ": " + m.topic() + "/" + m.queueId()
+                        + " (expected: one topic and queueId per batch, " + first.topic() + "/" + first.queueId() + ")");
+            }
+        }
+        TopicState t = topic(Checks.topic(first.topic()), false);
+        Partition p = first.queueId() >= 0 ? t.exactly(first.queueId()) : t.roundRobin(roundRobin);
+        Batch b = new Batch(p, messages.size());
+        long now = System.nanoTime();
+        for (Message m : messages) {
+            Message s = stamped(m, p.queueId);
+            PendingRecord r = new PendingRecord(s, PendingRecord.estimateSize(s), now);
+            reserve(r.size);
+            b.add(r);
+        }
+        explicit.add(b);
+        scheduleDrain();
+        CompletableFuture<?>[] all = new CompletableFuture<?>[b.count];
+        System.arraycopy(b.records, 0, all, 0, b.count);
+        PendingRecord[] records = b.records;
+        int n = b.count;
+        return CompletableFuture.allOf(all).thenApply(v -> {
+            List<SendResult> out = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                out.add(records[i].join());
+            }
+            return out;
+        });
+    }
+
+    /** Sends everything buffered now, without lingering, and waits until all of it is acknowledged or failed. */
+    public void flush() {
+        if (loop.inEventLoop()) {
+            throw new IllegalStateException("flush() from the producer's event loop (a send callback) would deadlock");
+        }
+        flushing.incrementAndGet();
+        try {
+            scheduleDrain();
+            synchronized (space) {
+                spaceWaiters++;
+                try {
+                    while (bufferedBytes.get() > 0) {
+                        space.wait(10);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw FerryException.client("flush interrupted");
+                } finally {
+                    spaceWaiters--;
+                }
+            }
+        } finally {
+            flushing.decrementAndGet();
+        }
+    }
+
+    /** Flushes, then closes the connection. Sends after this throw {@link IllegalStateException}. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        flush();
+        closed = true;
+        loop.execute(() -> {
+            if (lingerTimer != null) {
+                lingerTimer.cancel(false);
+            }
+            Connection c = conn;
+            if (c != null) {
+                c.close();
+            }
+        });
+        client.forget(this);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // appending (any thread)
+
+    private static int spread(int h) {
+        return h ^ (h >>> 16);
+    }
+
+    private static Message stamped(Message m, int queueId) {
+        if (m.queueId() == queueId && m.bornTimestamp() != 0) {
+            return m;
+        }
+        Message.Builder b = m.toBuilder().queueId(queueId);
+        if (m.bornTimestamp() == 0) {
+            b.bornTimestamp(System.currentTimeMillis());
+        }
+        return b.build();
+    }
+
+    private CompletableFuture<SendResult> append(Partition p, Message m) {
+        checkOpen();
+        PendingRecord r = new PendingRecord(m, PendingRecord.estimateSize(m), System.nanoTime());
+        reserve(r.size);
+        long before = p.append(r);
+        if (before == 0 || (before < batchBytes && before + r.size >= batchBytes)) {
+            scheduleDrain();
+        }
+        return r;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("producer closed");
+        }
+    }
+
+    /** Accounts {@code size} buffered bytes, blocking while the buffer is full (not on the event loop). */
+    private void reserve(int size) {
+        if (bufferedBytes.addAndGet(size) <= config.bufferBytes() || loop.inEventLoop()) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.maxBlockMs());
+        synchronized (space) {
+            spaceWaiters++;
+            try {
+                while (bufferedBytes.get() > config.bufferBytes()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        bufferedBytes.addAndGet(-size);
+                        throw FerryException.client("buffer full: " + bufferedBytes.get() + " bytes unacknowledged for "
+                                + config.maxBlockMs() + " ms (bufferBytes " + config.bufferBytes() + ")");
+                    }
+                    space.wait(Math.max(1, Math.min(10, TimeUnit.NANOSECONDS.toMillis(left))));
+                }
+            } catch (InterruptedException e) {
+                bufferedBytes.addAndGet(-size);
+                Thread.currentThread().interrupt();
+                throw FerryException.client("interrupted while waiting for buffer space");
+            } finally {
+                spaceWaiters--;
+            }
+        }
+    }
+
+    private void release(long bytes) {
+        long left = bufferedBytes.addAndGet(-bytes);
+        if (spaceWaiters > 0 && left <= config.bufferBytes()) {
+            synchronized (space) {
+                space.notifyAll();
+            }
+        }
+    }
+
+    private void scheduleDrain() {
+        if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true)) {
+            loop.execute(drainTask);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // topics and their queue counts
+
+    /** A topic's queue count and partitions; replaced whole when the count becomes known. */
+    private final class TopicState {
+        final String topic;
+        /** 0 while unknown (then every message goes to {@link #any}). */
+        final int queues;
+        final Partition[] byQueue;
+        final Partition any;
+
+        TopicState(String topic, int queues, Partition any) {
+            this.topic = topic;
+            this.queues = queues;
+            this.byQueue = new Partition[queues];
+            this.any = any;
+        }
+
+        Partition roundRobin(AtomicInteger counter) {
+            return queues == 0 ? any : exactly(Math.floorMod(counter.getAndIncrement(), queues));
+        }
+
+        Partition exactly(int queueId) {
+            if (queueId < 0) {
+                return any;
+            }
+            if (queues == 0) {
+                // queue count unknown: trust the caller's queue id; the broker checks it
+                return partitionFor(queueId);
+            }
+            if (queueId >= queues) {
+                throw new IllegalArgumentException("queueId: " + queueId + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
+            }
+            Partition p = byQueue[queueId];
+            if (p == null) {
+                p = partitionFor(queueId);
+                byQueue[queueId] = p; // benign race: partitionFor returns the one shared instance
+            }
+            return p;
+        }
+
+        private Partition partitionFor(int queueId) {
+            return exactPartitions.computeIfAbsent(topic + '\u0000' + queueId, k -> newPartition(topic, queueId));
+        }
+    }
+
+    private final ConcurrentHashMap<String, Partition> exactPartitions = new ConcurrentHashMap<>();
+
+    private Partition newPartition(String topic, int queueId) {
+        Partition p = new Partition(topic, queueId);
+        partitions.add(p);
+        return p;
+    }
+
+    /**
+     * The topic's state, describing it on first use (blocking up to maxBlockMs, except on the
+     * event loop, where the description is asked for without waiting).
+     *
+     * @param needQueues the caller needs the queue count (a sharding key): wait for it, and fail if the topic does not exist
+     */
+    private TopicState topic(String topic, boolean needQueues) {
+        TopicState t = topics.get(topic);
+        if (t != null && (t.queues > 0 || !needQueues)) {
+            return t;
+        }
+        return describe(topic, needQueues);
+    }
+
+    private TopicState describe(String topic, boolean needQueues) {
+        TopicState t = topics.get(topic);
+        CompletableFuture<TopicState> f = refresh(topic);
+        if (loop.inEventLoop() && !f.isDone()) {
+            if (needQueues) {
+                throw new IllegalStateException("sendAsync with a sharding key from the event loop before topic " + topic
+                        + " is known; send once from another thread first");
+            }
+            return t != null ? t : topics.computeIfAbsent(topic, k -> new TopicState(k, 0, newPartition(k, Message.ANY_QUEUE)));
+        }
+        t = client.await(f, config.maxBlockMs(), "describe topic " + topic);
+        if (needQueues && t.queues == 0) {
+            throw FerryException.broker(Status.NOT_FOUND, "DESCRIBE_TOPIC " + topic,
+                    "a sharding key needs the topic's queue count; create the topic first");
+        }
+        return t;
+    }
+
+    private final ConcurrentHashMap<String, CompletableFuture<TopicState>> refreshing = new ConcurrentHashMap<>();
+
+    /** Asks the broker for the topic's queue count and installs it; one request per topic at a time. */
+    private CompletableFuture<TopicState> refresh(String topic) {
+        return refreshing.computeIfAbsent(topic, k -> {
+            CompletableFuture<TopicState> f = client.describeAsync(topic).thenApply(d -> {
+                int queues = d.map(TopicDescription::queues).orElse(0);
+                TopicState old = topics.get(topic);
+                if (old != null && old.queues == queues) {
+                    return old;
+                }
+                Partition any = old != null ? old.any : newPartition(topic, Message.ANY_QUEUE);
+                TopicState fresh = new TopicState(topic, queues, any);
+                topics.put(topic, fresh);
+                return fresh;
+            });
+            f.whenComplete((s, e) -> refreshing.remove(topic));
+            return f;
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // draining (event loop only)
+
+    private void drain() {
+        drainScheduled.set(false);
+        long now = System.nanoTime();
+        if (!connected(now)) {
+            expireWaiting(now);
+            return;
+        }
+        Batch b;
+        while (inFlight < config.maxInFlight() && (b = retries.poll()) != null) {
+            sendBatch(b);
+        }
+        while (inFlight < config.maxInFlight() && (b = explicit.poll()) != null) {
+            sendBatch(b);
+        }
+        boolean everything = flushing.get() > 0 || closed;
+        long nextDeadline = Long.MAX_VALUE;
+        int n = partitions.size();
+        boolean progress = n > 0;
+        while (progress && inFlight < config.maxInFlight()) {
+            progress = false;
+            for (int i = 0; i < n && inFlight < config.maxInFlight(); i++) {
+                Partition p = partitions.get((cursor + i) % n);
+                long bytes = p.bytes.get();
+                if (bytes == 0) {
+                    continue;
+                }
+                PendingRecord head = p.queue.peek();
+                if (head == null) {
+                    continue;
+                }
+                if (bytes >= batchBytes || everything || now - head.enqueuedNanos >= lingerNanos) {
+                    sendBatch(p.take(batchBytes, maxMessagesPerBatch));
+                    progress = true;
+                } else {
+                    nextDeadline = Math.min(nextDeadline, head.enqueuedNanos + lingerNanos);
+                }
+            }
+            cursor = n == 0 ? 0 : (cursor + 1) % n;
+        }
+        if (nextDeadline != Long.MAX_VALUE) {
+            armLinger(nextDeadline, now);
+        }
+    }
+
+    private void armLinger(long at, long now) {
+        if (lingerTimer != null && !lingerTimer.isDone() && lingerTimerAt <= at) {
+            return;
+        }
+        if (lingerTimer != null) {
+            lingerTimer.cancel(false);
+        }
+        lingerTimerAt = at;
+        lingerTimer = loop.schedule(drainTask, Math.max(0, at - now), TimeUnit.NANOSECONDS);
+    }
+
+    /** True if a connection is open; otherwise starts (re)connecting when the backoff allows. */
+    private boolean connected(long now) {
+        Connection c = conn;
+        if (c != null && c.isOpen()) {
+            return true;
+        }
+        if (closed || connecting) {
+            return false;
+        }
+        if (now - nextConnectNanos < 0) {
+            loop.schedule(this::scheduleDrain, nextConnectNanos - now, TimeUnit.NANOSECONDS);
+            return false;
+        }
+        connecting = true;
+        Connection.open(client.transport(), loop, clientConfig, codec).whenComplete((fresh, t) -> loop.execute(() -> {
+            connecting = false;
+            if (t != null) {
+                LOG.warn("producer: reconnect failed, retrying in {} ms: {}", reconnectBackoffMs, t.getMessage());
+                nextConnectNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(reconnectBackoffMs);
+                reconnectBackoffMs = Math.min(reconnectBackoffMs * 2, config.maxRetryBackoffMs());
+            } else if (closed) {
+                fresh.close();
+                return;
+            } else {
+                reconnectBackoffMs = config.retryBackoffMs();
+                conn = fresh;
+                fresh.onClose(this::scheduleDrain);
+            }
+            drain();
+        }));
+        return false;
+    }
+
+    /** While disconnected: fails messages whose delivery timeout passed, and wakes up again later. */
+    private void expireWaiting(long now) {
+        long timeout = TimeUnit.MILLISECONDS.toNanos(config.deliveryTimeoutMs());
+        for (Partition p : partitions) {
+            PendingRecord head;
+            while ((head = p.queue.peek()) != null && now - head.enqueuedNanos > timeout) {
+                Batch expired = p.take(Long.MAX_VALUE, 1);
+                fail(expired, FerryException.timeout(p.label + ": not sent within deliveryTimeoutMs " + config.deliveryTimeoutMs()
+                        + " (no connection to " + clientConfig.host() + ":" + clientConfig.port() + ")"));
+            }
+        }
+        for (var it = retries.iterator(); it.hasNext(); ) {
+            Batch b = it.next();
+            if (now - b.oldestNanos() > timeout) {
+                it.remove();
+                fail(b, FerryException.timeout(b.partition.label + ": not sent within deliveryTimeoutMs " + config.deliveryTimeoutMs()));
+            }
+        }
+        boolean waiting = !retries.isEmpty() || !explicit.isEmpty();
+        for (Partition p : partitions) {
+            waiting |= p.bytes.get() > 0;
+        }
+        if (waiting && !closed) {
+            loop.schedule(this::scheduleDrain, Math.max(10, Math.min(reconnectBackoffMs, 100)), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void sendBatch(Batch b) {
+        inFlight++;
+        b.attempts++;
+        Command.Builder req = Command.builder().code(RequestCode.SEND_BATCH).messages(b.messages());
+        conn.send(req, clientConfig.requestTimeoutMs(), b.partition.label, (response, failure) -> done(b, response, failure));
+    }
+
+    private void done(Batch b, Command response, FerryException failure) {
+        inFlight--;
+        if (failure == null && response.status() == Status.OK) {
+            acknowledge(b, response);
+        } else {
+            FerryException e = failure != null ? failure : FerryException.broker(response.status(), b.partition.label, response.message());
+            long backoff = Math.min(config.retryBackoffMs() << Math.min(b.attempts - 1, 20), config.maxRetryBackoffMs());
+            long deadline = b.oldestNanos() + TimeUnit.MILLISECONDS.toNanos(config.deliveryTimeoutMs());
+            if (e.retryable() && b.attempts <= config.retries()
+                    && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) - deadline < 0) {
+                LOG.debug("{}: attempt {} failed ({}), resending in {} ms", b.partition.label, b.attempts, e.getMessage(), backoff);
+                loop.schedule(() -> {
+                    retries.add(b);
+                    drain();
+                }, backoff, TimeUnit.MILLISECONDS);
+            } else {
+                fail(b, e);
+            }
+        }
+        drain();
+    }
+
+    private void acknowledge(Batch b, Command response) {
+        String topic = b.partition.topic;
+        int queueId = (int) header(response, Headers.QUEUE_ID);
+        long offset = header(response, Headers.QUEUE_OFFSET);
+        BatchIds ids = response.header(Headers.MSG_ID) != null
+                ? BatchIds.single(response.header(Headers.MSG_ID)) : BatchIds.lines(response.body());
+        release(b.bytes);
+        for (int i = 0; i < b.count; i++) {
+            b.records[i].complete(new SendResult(topic, queueId, offset + i, ids, i));
+        }
+        if (b.partition.queueId == Message.ANY_QUEUE) {
+            TopicState t = topics.get(topic);
+            if (t != null && t.queues == 0) {
+                refresh(topic); // the broker may have created the topic on this send
+            }
+        }
+    }
+
+    private static long header(Command response, String name) {
+        String v = response.header(name);
+        try {
+            return v == null ? -1 : Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private void fail(Batch b, FerryException e) {
+        release(b.bytes);
+        for (int i = 0; i < b.count; i++) {
+            b.records[i].completeExceptionally(e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private <T> T await(CompletableFuture<T> f) {
+        if (loop.inEventLoop()) {
+            throw new IllegalStateException("a blocking send from the producer's event loop (a send callback) would deadlock; use sendAsync");
+        }
+        try {
+            return f.get(config.deliveryTimeoutMs() + clientConfig.requestTimeoutMs(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw FerryClient.unwrap(e);
+        } catch (TimeoutException e) {
+            throw FerryException.timeout("send: no acknowledgement within " + (config.deliveryTimeoutMs() + clientConfig.requestTimeoutMs()) + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw FerryException.client("interrupted while waiting for the acknowledgement");
+        }
+    }
+}

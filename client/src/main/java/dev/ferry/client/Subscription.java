@@ -1,0 +1,94 @@
+package dev.ferry.client;
+
+import dev.ferry.protocol.Message;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A push-style consumer: a thread of its own polls a {@link Consumer} and calls a
+ * {@link MessageHandler} for each message, then commits what was handled. Made by
+ * {@link FerryClient#subscribe}.
+ *
+ * <p>At-least-once: a message is committed only after its handler returned. A handler that
+ * throws gets the same message again after the consumer's retry backoff, and the messages after
+ * it in that queue wait; other queues go on.
+ *
+ * <p><b>Thread safety.</b> {@link #close()} may be called from any thread (but not from the
+ * handler); the consumer is used only by the subscription's thread.
+ */
+public final class Subscription implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
+    private static final Duration POLL = Duration.ofMillis(200);
+
+    private final Consumer consumer;
+    private final MessageHandler handler;
+    private final Thread thread;
+    /** Cleared by close(); volatile because close runs on another thread than the loop it stops. */
+    private volatile boolean running = true;
+
+    Subscription(Consumer consumer, MessageHandler handler) {
+        this.consumer = consumer;
+        this.handler = handler;
+        this.thread = new Thread(this::run, "ferry-subscription-" + consumer.queues());
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void run() {
+        try {
+            while (running) {
+                List<Message> batch;
+                try {
+                    batch = consumer.poll(POLL);
+                } catch (FerryException e) {
+                    LOG.warn("subscription: {}", e.getMessage());
+                    continue;
+                }
+                Set<Integer> stalled = new HashSet<>();
+                for (Message m : batch) {
+                    if (!running) {
+                        break;
+                    }
+                    if (stalled.contains(m.queueId())) {
+                        continue;
+                    }
+                    try {
+                        handler.handle(m);
+                    } catch (Exception | AssertionError e) {
+                        LOG.warn("subscription: handler failed on {}/{}@{}, redelivering: {}", m.topic(), m.queueId(),
+                                m.queueOffset(), e.toString());
+                        stalled.add(m.queueId());
+                        consumer.seek(m.queueId(), m.queueOffset());
+                    }
+                }
+                if (!batch.isEmpty()) {
+                    consumer.commitAsync();
+                }
+                if (!stalled.isEmpty()) {
+                    Thread.sleep(100);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            consumer.close();
+        }
+    }
+
+    /** Stops the thread after the message in hand, commits, and closes the consumer. */
+    @Override
+    public void close() {
+        running = false;
+        if (Thread.currentThread() != thread) {
+            try {
+                thread.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.ferry.client;
+
+import dev.ferry.broker.Broker;
+import dev.ferry.broker.BrokerConfig;
+import dev.ferry.gateway.Gateway;
+import dev.ferry.gateway.GatewayConfig;
+import dev.ferry.log.LogConfig;
+import java.nio.file.Path;
+import java.util.function.UnaryOperator;
+
+/**
+ * A real broker on a test folder with a real gateway on an ephemeral port of 127.0.0.1. Close
+ * it to stop both, gateway first. Not thread-safe.
+ */
+final class BrokerFixture implements AutoCloseable {
+    final Broker broker;
+    final Gateway gateway;
+
+    private BrokerFixture(Broker broker, Gateway gateway) {
+        this.broker = broker;
+        this.gateway = gateway;
+    }
+
+    static BrokerFixture start(Path dir) {
+        return start(dir, UnaryOperator.identity());
+    }
+
+    static BrokerFixture start(Path dir, UnaryOperator<GatewayConfig.Builder> gateway) {
+        Broker b = Broker.open(BrokerConfig.defaults(LogConfig.builder(dir).segmentBytes(16 << 20).preTouch(false).build()));
+        try {
+            return new BrokerFixture(b, Gateway.start(b, gateway.apply(GatewayConfig.builder().host("127.0.0.1").port(0)).build()));
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+    }
+
+    int port() {
+        return gateway.port();
+    }
+
+    FerryClient client(String codec) {
+        return FerryClient.connect(ClientConfig.builder().port(port()).codec(codec).requestTimeoutMs(10_000).build());
+    }
+
+    @Override
+    public void close() {
+        try {
+            gateway.close();
+        } finally {
+            broker.close();
+        }
+    }
+}
