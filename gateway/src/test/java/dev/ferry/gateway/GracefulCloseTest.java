@@ -90,7 +90,7 @@ class GracefulCloseTest {
 
     private static boolean canConnect(int port) {
         try (java.net.Socket s = TestClient.open(port)) {
-            return true;
+            return s.isConnected();
         } catch (IOException e) {
             return false;
         }
