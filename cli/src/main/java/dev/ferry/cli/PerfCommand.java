@@ -4,6 +4,6 @@ import picocli.CommandLine.Command;
 
 /** {@code ferry perf ...}: the benchmarks. */
 @Command(name = "perf", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {PerfLogCommand.class})
+        subcommands = {PerfLogCommand.class, PerfProduceCommand.class, PerfConsumeCommand.class, PerfE2eCommand.class})
 final class PerfCommand {
 }
