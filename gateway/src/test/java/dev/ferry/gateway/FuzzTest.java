@@ -193,7 +193,7 @@ class FuzzTest {
             junk[0] = 'G';
         }
         write(s, junk);
-        assertThat(drain(s).closed).as("a connection that does not start with FRRY is closed").isTrue();
+        assertThat(drain(s, 5_000).closed).as("a connection that does not start with FRRY is closed").isTrue();
     }
 
     private static Codec handshake(Socket s, Random random) throws IOException {
