@@ -75,6 +75,9 @@ class BinaryFetchTest {
     @Test
     void bodyHoldsStoredRecordsVerbatimAndEveryTransportSendsTheSameBytes() throws Exception {
         assertThat(nio.transport()).isEqualTo("nio");
+        assertThat(server.gateway.transport()).as("native transport where it loads")
+                .isEqualTo(io.netty.channel.epoll.Epoll.isAvailable() ? "epoll" : "nio");
+        System.out.println("BinaryFetchTest: default gateway transport " + server.gateway.transport());
         byte[] zeroCopy = fetchRaw(server.port(), 0, 1000, 1 << 20);
         byte[] copied = fetchRaw(copying.port(), 0, 1000, 1 << 20);
         byte[] viaNio = fetchRaw(nio.port(), 0, 1000, 1 << 20);
