@@ -81,6 +81,7 @@ public final class Broker implements AutoCloseable {
         if (queues < 1 || queues > config.log().maxQueuesPerTopic()) {
             throw new BrokerException("queues: " + queues + " (expected: 1.." + config.log().maxQueuesPerTopic() + ")");
         }
+        store.createQueues(topic, queues);
         topics.create(topic, queues);
         LOG.info("created topic {} with {} queues", topic, queues);
         return describe(topic, queues);
@@ -126,6 +127,7 @@ public final class Broker implements AutoCloseable {
             throw new TopicNotFoundException(topic);
         }
         checkName("topic", topic);
+        store.createQueues(topic, config.defaultQueues());
         return topics.createIfAbsent(topic, config.defaultQueues());
     }
 
@@ -179,8 +181,9 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
-     * Reads from {@code offset}; if nothing is there yet, waits up to {@code maxWaitMs} for a
-     * message to arrive (long polling) and completes then, or empty at the deadline.
+     * Reads from {@code offset}; if it is the queue's end, waits up to {@code maxWaitMs} for a
+     * message to arrive (long polling) and completes then, or empty at the deadline. An offset
+     * outside the queue fails at once.
      */
     public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs) {
         return fetch(topic, queueId, offset, maxMessages, maxBytes, maxWaitMs, null);
@@ -197,7 +200,7 @@ public final class Broker implements AutoCloseable {
             throw new BrokerException("queueId: " + queueId + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
         }
         long wait = Math.min(Math.max(maxWaitMs, 0), config.maxFetchWaitMs());
-        if (wait == 0 || store.nextOffset(topic, queueId) > offset) {
+        if (wait == 0 || store.nextOffset(topic, queueId) != offset) {
             return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter));
         }
         CompletableFuture<ReadResult> f = new CompletableFuture<>();

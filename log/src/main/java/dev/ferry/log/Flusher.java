@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * completes them together: one fsync serves all waiters, and the more writers wait, the more
  * each fsync carries.
  *
- * <p>Every {@code checkpointIntervalMs} (and at close) it forces the indexes and writes the
- * {@link Checkpoint} through the store's callback.
+ * <p>It does nothing else, so a group commit never waits behind slower work (the indexes and the
+ * checkpoint are forced on another thread, see {@link MessageStore}).
  *
  * <p><b>Thread safety.</b> {@link #whenFlushed} may be called by any thread; the waiter list is
  * guarded by {@code lock}. Everything else runs on the flusher thread.
@@ -36,7 +36,6 @@ final class Flusher implements AutoCloseable {
 
     private final LogConfig config;
     private final CommitLog log;
-    private final Runnable checkpointer;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition requested = lock.newCondition();
     private List<Waiter> waiters = new ArrayList<>();
@@ -44,13 +43,10 @@ final class Flusher implements AutoCloseable {
     private final Thread thread;
     /** Set by close() under the lock; volatile so the loop condition sees it without the lock. */
     private volatile boolean stopping;
-    private long lastCheckpointMs;
 
-    Flusher(LogConfig config, CommitLog log, Runnable checkpointer) {
+    Flusher(LogConfig config, CommitLog log) {
         this.config = config;
         this.log = log;
-        this.checkpointer = checkpointer;
-        this.lastCheckpointMs = config.clock().millis();
         this.thread = new Thread(this::run, "ferry-flusher");
         this.thread.setDaemon(true);
         this.thread.start();
@@ -83,7 +79,7 @@ final class Flusher implements AutoCloseable {
 
     private void run() {
         boolean sync = config.flushMode() == FlushMode.SYNC;
-        long waitMs = sync ? config.checkpointIntervalMs() : config.flushIntervalMs();
+        long waitMs = config.flushIntervalMs();
         int tick = 0;
         while (!stopping) {
             List<Waiter> batch;
@@ -113,7 +109,6 @@ final class Flusher implements AutoCloseable {
                         whenFlushed(w.offset).whenComplete((v, t) -> complete(w.done, t));
                     }
                 }
-                maybeCheckpoint();
             } catch (RuntimeException e) {
                 LOG.error("flush failed; failing {} waiting appends", batch.size(), e);
                 for (Waiter w : batch) {
@@ -136,14 +131,6 @@ final class Flusher implements AutoCloseable {
         if (target > log.flushedOffset()) {
             log.flush(target);
             fsyncs.incrementAndGet();
-        }
-    }
-
-    private void maybeCheckpoint() {
-        long now = config.clock().millis();
-        if (now - lastCheckpointMs >= config.checkpointIntervalMs()) {
-            lastCheckpointMs = now;
-            checkpointer.run();
         }
     }
 

@@ -16,7 +16,9 @@ import java.util.Objects;
  * @param flushMinDirtyPages     ASYNC: flush only when at least this many 4 KiB pages are dirty,
  *                               except every 10th interval, which flushes whatever is dirty (default 4)
  * @param syncFlushTimeoutMs     SYNC: an append whose fsync has not come back by then fails (default 5000)
- * @param checkpointIntervalMs   how often indexes are forced and the checkpoint is written (default 1000)
+ * @param checkpointIntervalMs   how often the indexes written since the last time are forced and the checkpoint
+ *                               is written, on a thread apart from the flusher (default 10,000); a crash makes
+ *                               recovery re-verify at most about this much of the log
  * @param retentionMs            segments whose records are all older than this are deleted (default 72 h)
  * @param retentionBytes         the commit log is kept under this many bytes, oldest segments deleted first
  *                               (default: no limit)
@@ -100,7 +102,7 @@ public record LogConfig(
         private int flushIntervalMs = 500;
         private int flushMinDirtyPages = 4;
         private long syncFlushTimeoutMs = 5_000;
-        private int checkpointIntervalMs = 1_000;
+        private int checkpointIntervalMs = 10_000;
         private long retentionMs = 72L * 3600 * 1000;
         private long retentionBytes = Long.MAX_VALUE;
         private long retentionCheckIntervalMs = 10_000;

@@ -110,15 +110,17 @@ public final class MessageStore implements AutoCloseable {
             throw new UncheckedIOException("cannot create " + abort, e);
         }
         checkpoint();
-        this.flusher = new Flusher(config, log, this::checkpoint);
+        this.flusher = new Flusher(config, log);
         this.retention = new Retention(config, log, queues, keys, appendLock);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "ferry-retention");
+            Thread t = new Thread(r, "ferry-checkpoint-retention");
             t.setDaemon(true);
             return t;
         });
         scheduler.scheduleWithFixedDelay(this::runRetentionQuietly, config.retentionCheckIntervalMs(),
                 config.retentionCheckIntervalMs(), TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::checkpointQuietly, config.checkpointIntervalMs(), config.checkpointIntervalMs(),
+                TimeUnit.MILLISECONDS);
     }
 
     /** Opens (and recovers, if needed) the store in {@code config.dir()}, creating it if missing. */
@@ -269,6 +271,25 @@ public final class MessageStore implements AutoCloseable {
         }
         log.publish(phys + length);
         return new AppendResult(m.topic, m.queueId, queueOffset, phys, length, storeTimestamp);
+    }
+
+    /**
+     * Creates the offset indexes of queues 0..{@code count}-1 of {@code topic} now (a broker
+     * does this when a topic is created), so first appends do not pay for creating files.
+     */
+    public void createQueues(String topic, int count) {
+        validateTopic(LogMessage.builder(topic, 0, new byte[0]).build());
+        if (count < 1 || count > config.maxQueuesPerTopic()) {
+            throw new InvalidMessageException("queues: " + count + " (expected: 1.." + config.maxQueuesPerTopic() + ")");
+        }
+        appendLock.lock();
+        try {
+            for (int q = 0; q < count; q++) {
+                queues.getOrCreate(topic, q).prepare();
+            }
+        } finally {
+            appendLock.unlock();
+        }
     }
 
     /** Checks the topic name; only needed when a queue is first written (names of existing queues passed). */
@@ -543,6 +564,18 @@ public final class MessageStore implements AutoCloseable {
         checkpoint();
     }
 
+    private void checkpointQuietly() {
+        try {
+            checkpoint();
+        } catch (RuntimeException e) {
+            LOG.error("checkpoint failed; will retry", e);
+        }
+    }
+
+    /**
+     * Forces the indexes written since the last checkpoint, then records how far the commit log
+     * and the indexes are on disk. Runs on the background scheduler, apart from the flusher.
+     */
     private synchronized void checkpoint() {
         long indexed = log.writtenOffset();
         queues.forceAll();

@@ -60,10 +60,54 @@ final class OffsetIndex {
     private volatile long minOffset;
     /** An index file was shorter than its fixed size when opened (outside damage): entries may be lost. */
     private boolean cut;
+    /** The queue's directory exists; writer-only. */
+    private boolean dirCreated;
+    /** Offset up to which entries were forced; read and written by the checkpointer thread only. */
+    private long forcedOffset;
+    /** A file was created since the last force: its directory entry needs an fsync; volatile, set by the writer, cleared by the checkpointer. */
+    private volatile boolean newFiles;
     /** The file the writer wrote last; used by the writer only (deletions run under the same append lock). */
     private IndexFile tail;
 
-    private record IndexFile(long base, Path path, FileChannel channel, MappedByteBuffer map) {}
+    /**
+     * One index file. {@code filled}: bytes known not to be a hole (the writer zero-fills ahead
+     * with {@code write()} before touching a page through the mapping, because a first fault on
+     * a hole of a large mapping costs milliseconds here: the kernel reads around it). Writer-only.
+     */
+    private static final class IndexFile {
+        final long base;
+        final Path path;
+        final FileChannel channel;
+        final MappedByteBuffer map;
+        long filled;
+
+        IndexFile(long base, Path path, FileChannel channel, MappedByteBuffer map, long filled) {
+            this.base = base;
+            this.path = path;
+            this.channel = channel;
+            this.map = map;
+            this.filled = filled;
+        }
+
+        /** Makes sure bytes below {@code end} are not a hole, writing zeros in 64 KiB steps past {@code filled}. */
+        void fillTo(long end) {
+            if (end <= filled) {
+                return;
+            }
+            long target = Math.min(map.capacity(), Math.max(end, filled + FILL_STEP));
+            try {
+                java.nio.ByteBuffer zeros = java.nio.ByteBuffer.allocate((int) (target - filled));
+                while (zeros.hasRemaining()) {
+                    channel.write(zeros, filled + zeros.position());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot extend index file " + path, e);
+            }
+            filled = target;
+        }
+    }
+
+    private static final int FILL_STEP = 64 * 1024;
 
     OffsetIndex(Path dir, String topic, int queueId, int entriesPerFile) {
         this.dir = dir;
@@ -102,11 +146,18 @@ final class OffsetIndex {
         return cut;
     }
 
+    /** Creates the file the next entry goes to, if missing, so the first append does not pay for it. */
+    void prepare() {
+        fileFor(nextOffset, true);
+    }
+
     /** Writes the entry for {@code queueOffset}; past the current end it moves the end. */
     void put(long queueOffset, long physicalOffset, int size, long tagHash) {
         boolean empty = nextOffset == minOffset;
-        MappedByteBuffer map = fileFor(queueOffset, true).map;
+        IndexFile f = fileFor(queueOffset, true);
+        MappedByteBuffer map = f.map;
         int p = position(queueOffset);
+        f.fillTo(p + ENTRY_SIZE);
         map.putLong(p + ENTRY_PHYSICAL_OFFSET, physicalOffset);
         map.putInt(p + ENTRY_SIZE_OFFSET, size);
         map.putLong(p + ENTRY_TAG_HASH_OFFSET, tagHash);
@@ -198,10 +249,24 @@ final class OffsetIndex {
         return lo;
     }
 
-    /** Forces every index file to disk. */
+    /**
+     * Forces to disk the index files written since the last call, and the directory entries of
+     * files created since then (creation itself does not wait for the directory: the entries are
+     * derived data, and a checkpoint only claims them once this has run). Called by the
+     * checkpointer thread only.
+     */
     void force() {
-        for (IndexFile f : files.values()) {
-            f.map.force();
+        long next = nextOffset;
+        long from = forcedOffset;
+        if (next > from) {
+            for (IndexFile f : files.subMap(baseOf(Math.max(from, 0)), true, baseOf(Math.max(next - 1, 0)), true).values()) {
+                f.map.force();
+            }
+            forcedOffset = next;
+        }
+        if (newFiles) {
+            newFiles = false;
+            FileNames.fsyncDirectory(dir);
         }
     }
 
@@ -253,24 +318,35 @@ final class OffsetIndex {
         }
     }
 
+    /**
+     * Creates an index file in place (no temp file and rename: the entries are derived data,
+     * and a file cut short by a crash is detected at open and re-indexed from the commit log).
+     */
     private IndexFile createFile(long base) {
         Path path = dir.resolve(FileNames.name(base));
-        Path tmp = dir.resolve(FileNames.name(base) + ".tmp");
         try {
-            Files.createDirectories(dir);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
-                java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(HEADER_SIZE);
-                header.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(base).flip();
-                ch.write(header, 0);
-                ch.write(java.nio.ByteBuffer.allocate(1), fileSize() - 1L);
+            if (!dirCreated) {
+                Files.createDirectories(dir);
+                dirCreated = true;
             }
-            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
-            FileNames.fsyncDirectory(dir);
+            FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            try {
+                // the first page is written with write(), not first touched through the mapping: a
+                // first fault on a hole of a large mapping costs milliseconds here (read-around of holes)
+                java.nio.ByteBuffer page = java.nio.ByteBuffer.allocate((int) Math.min(4096, fileSize()));
+                page.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(base).clear();
+                ch.write(page, 0);
+                ch.write(java.nio.ByteBuffer.allocate(1), fileSize() - 1L);
+                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, fileSize());
+                newFiles = true;
+                return new IndexFile(base, path, ch, map, page.capacity());
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create index file " + path, e);
         }
-        return openFile(path, base);
     }
 
     private IndexFile openFile(Path path, long base) {
@@ -291,7 +367,7 @@ final class OffsetIndex {
                         + " version " + map.getShort(4) + " base " + map.getLong(8) + " (expected: 0x"
                         + Integer.toHexString(MAGIC) + ", " + VERSION + ", " + base + ")");
             }
-            return new IndexFile(base, path, ch, map);
+            return new IndexFile(base, path, ch, map, fileSize());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open index file " + path, e);
         }
