@@ -48,13 +48,13 @@ final class PerfProduceCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "65536", description = "Producer batch bytes, like batch.size (default ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--linger-ms", defaultValue = "0", description = "Producer linger, like linger.ms (default ${DEFAULT-VALUE}).")
+    @Option(names = "--linger-ms", defaultValue = "5", description = "Producer linger, like linger.ms (default ${DEFAULT-VALUE}).")
     long lingerMs;
 
     @Option(names = "--max-in-flight", defaultValue = "16", description = "Requests in flight (default ${DEFAULT-VALUE}).")
     int maxInFlight;
 
-    @Option(names = "--buffer-bytes", defaultValue = "33554432", description = "Producer buffer, like buffer.memory (default ${DEFAULT-VALUE}).")
+    @Option(names = "--buffer-bytes", defaultValue = "8388608", description = "Producer buffer, like buffer.memory (default ${DEFAULT-VALUE}).")
     long bufferBytes;
 
     @Option(names = "--threads", defaultValue = "1", description = "Sending threads sharing one producer (default ${DEFAULT-VALUE}).")

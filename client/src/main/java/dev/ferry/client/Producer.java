@@ -94,6 +94,8 @@ public final class Producer implements AutoCloseable {
     private final ArrayDeque<Batch> retries = new ArrayDeque<>();
     private ScheduledFuture<?> lingerTimer;
     private long lingerTimerAt;
+    /** Batches resent after a retryable failure; written by the event loop only, volatile for tests and metrics. */
+    private volatile long resends;
 
     Producer(FerryClient client, ProducerConfig config) {
         this.client = client;
@@ -582,6 +584,7 @@ public final class Producer implements AutoCloseable {
             if (e.retryable() && b.attempts <= config.retries()
                     && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) - deadline < 0) {
                 LOG.debug("{}: attempt {} failed ({}), resending in {} ms", b.partition.label, b.attempts, e.getMessage(), backoff);
+                resends = resends + 1; // single writer: the event loop
                 loop.schedule(() -> {
                     retries.add(b);
                     drain();
@@ -625,6 +628,11 @@ public final class Producer implements AutoCloseable {
         for (int i = 0; i < b.count; i++) {
             b.records[i].completeExceptionally(e);
         }
+    }
+
+    /** Batches resent so far after BUSY, TIMEOUT, no response or a lost connection. */
+    long resends() {
+        return resends;
     }
 
     // ------------------------------------------------------------------------------------------

@@ -26,7 +26,11 @@ final class BrokerFixture implements AutoCloseable {
     }
 
     static BrokerFixture start(Path dir, UnaryOperator<GatewayConfig.Builder> gateway) {
-        Broker b = Broker.open(BrokerConfig.defaults(LogConfig.builder(dir).segmentBytes(16 << 20).preTouch(false).build()));
+        return start(dir, UnaryOperator.identity(), gateway);
+    }
+
+    static BrokerFixture start(Path dir, UnaryOperator<LogConfig.Builder> log, UnaryOperator<GatewayConfig.Builder> gateway) {
+        Broker b = Broker.open(BrokerConfig.defaults(log.apply(LogConfig.builder(dir).segmentBytes(16 << 20).preTouch(false)).build()));
         try {
             return new BrokerFixture(b, Gateway.start(b, gateway.apply(GatewayConfig.builder().host("127.0.0.1").port(0)).build()));
         } catch (RuntimeException e) {

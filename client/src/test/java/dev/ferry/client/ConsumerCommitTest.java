@@ -1,0 +1,124 @@
+package dev.ferry.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.protocol.Message;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Committed offsets: a new consumer, on a new connection, resumes where the group committed. */
+class ConsumerCommitTest {
+    @TempDir
+    Path dir;
+
+    private static List<Message> pollN(Consumer c, int n) {
+        List<Message> out = new ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (out.size() < n && System.nanoTime() < deadline) {
+            out.addAll(c.poll(Duration.ofMillis(100)));
+        }
+        return out;
+    }
+
+    @Test
+    void resumesFromTheCommittedOffsetAfterReconnecting() {
+        try (BrokerFixture server = BrokerFixture.start(dir)) {
+            try (FerryClient client = server.client("binary"); Producer p = client.producer()) {
+                client.createTopic("c", 2);
+                for (int i = 0; i < 100; i++) {
+                    p.sendAsync(Message.builder("c").queueId(i % 2).body(("m" + i).getBytes()).build());
+                }
+                p.flush();
+                ConsumerConfig config = ConsumerConfig.builder("c", "g").autoCommit(false).maxFetchMessages(10).maxPollMessages(10).build();
+                try (Consumer c = client.consumer(config)) {
+                    List<Message> first = pollN(c, 10);
+                    assertThat(first).isNotEmpty();
+                    c.commitSync();
+                    for (int q = 0; q < 2; q++) {
+                        assertThat(client.committedOffset("g", "c", q)).hasValue(c.position(q));
+                    }
+                }
+            }
+            // a new client: new connections
+            try (FerryClient client = server.client("json")) {
+                long committed0 = client.committedOffset("g", "c", 0).orElseThrow();
+                long committed1 = client.committedOffset("g", "c", 1).orElseThrow();
+                try (Consumer c = client.consumer(ConsumerConfig.builder("c", "g").build())) {
+                    assertThat(c.position(0)).isEqualTo(committed0);
+                    assertThat(c.position(1)).isEqualTo(committed1);
+                    List<Message> rest = pollN(c, (int) (100 - committed0 - committed1));
+                    assertThat(rest).hasSize((int) (100 - committed0 - committed1));
+                    for (Message m : rest) {
+                        long committed = m.queueId() == 0 ? committed0 : committed1;
+                        assertThat(m.queueOffset()).as("nothing before the committed offset").isGreaterThanOrEqualTo(committed);
+                        assertThat(new String(ProduceConsumeTest.bytes(m))).isEqualTo("m" + (m.queueOffset() * 2 + m.queueId()));
+                    }
+                } // autoCommit commits on close
+                assertThat(client.committedOffset("g", "c", 0)).hasValue(50);
+                assertThat(client.committedOffset("g", "c", 1)).hasValue(50);
+                // from the end: only new messages
+                try (Consumer latest = client.consumer(ConsumerConfig.builder("c", "other").startFrom(StartPosition.LATEST).build())) {
+                    assertThat(latest.poll(Duration.ofMillis(100))).isEmpty();
+                    assertThat(latest.position(0)).isEqualTo(50);
+                }
+            }
+        }
+    }
+
+    @Test
+    void seekRereadsAndLongPollWakesOnNewMessages() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("protobuf");
+             Producer p = client.producer(ProducerConfig.builder().lingerMs(0).build())) {
+            client.createTopic("s", 1);
+            try (Consumer c = client.consumer(ConsumerConfig.builder("s", "g").maxWaitMs(5_000).build())) {
+                assertThat(c.poll(Duration.ofMillis(50))).isEmpty();
+                long t0 = System.nanoTime();
+                p.send("s", "late".getBytes());
+                List<Message> got = pollN(c, 1);
+                assertThat(got).hasSize(1);
+                assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("the long poll answered on arrival, not after 5 s")
+                        .isLessThan(Duration.ofSeconds(3));
+                c.seek(0, 0);
+                assertThat(pollN(c, 1)).extracting(Message::queueOffset).containsExactly(0L);
+            }
+        }
+    }
+
+    @Test
+    void subscriptionRedeliversAfterAHandlerFailureAndCommits() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("hessian");
+             Producer p = client.producer()) {
+            client.createTopic("sub", 1);
+            for (int i = 0; i < 20; i++) {
+                p.sendAsync("sub", ("m" + i).getBytes());
+            }
+            p.flush();
+            List<String> handled = new CopyOnWriteArrayList<>();
+            AtomicBoolean failedOnce = new AtomicBoolean();
+            try (Subscription s = client.subscribe("sub", "sg", m -> {
+                String body = new String(ProduceConsumeTest.bytes(m));
+                if (body.equals("m5") && failedOnce.compareAndSet(false, true)) {
+                    throw new IllegalStateException("first attempt fails");
+                }
+                handled.add(body);
+            })) {
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (handled.size() < 20 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+            }
+            List<String> expected = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                expected.add("m" + i);
+            }
+            assertThat(handled).as("each message handled once, in order, m5 after its retry").isEqualTo(expected);
+            assertThat(client.committedOffset("sg", "sub", 0)).hasValue(20);
+        }
+    }
+}
