@@ -6,10 +6,13 @@ import picocli.CommandLine.Command;
 /** The {@code ferry} command: entry point of bin/ferry. Each subcommand is its own class. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0-SNAPSHOT",
         description = "Ferry message broker.",
-        subcommands = {BrokerCommand.class, PerfCommand.class, DumpCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {BrokerCommand.class, TopicCommand.class, ProduceCommand.class, ConsumeCommand.class, GroupCommand.class,
+                MessageCommand.class, PerfCommand.class, DumpCommand.class, CommandLine.HelpCommand.class})
 public final class Ferry {
     /** Exit code for a command that ran but failed (bad input is picocli's 2). */
     static final int EXIT_FAILED = 1;
+    /** Exit code for "what you asked for does not exist" (topic, message). */
+    static final int EXIT_NOT_FOUND = 3;
 
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

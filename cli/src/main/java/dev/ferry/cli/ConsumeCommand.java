@@ -1,0 +1,96 @@
+package dev.ferry.cli;
+
+import dev.ferry.client.Consumer;
+import dev.ferry.client.ConsumerConfig;
+import dev.ferry.client.FerryClient;
+import dev.ferry.client.StartPosition;
+import dev.ferry.protocol.Message;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ferry consume}: prints one message body per line, and commits exactly what it printed
+ * for its group. Stops after {@code --max} messages or when {@code --timeout-ms} passes with
+ * nothing new.
+ */
+@Command(name = "consume", mixinStandardHelpOptions = true, description = "Print messages of a topic, one body per line.")
+final class ConsumeCommand implements Callable<Integer> {
+    @Mixin ServerOptions server;
+    @Option(names = "--topic", required = true) String topic;
+    @Option(names = "--group", required = true, description = "Consumer group (its committed offsets are where it resumes).") String group;
+    @Option(names = "--from", description = "earliest or latest, for queues the group never committed (default ${DEFAULT-VALUE}).",
+            defaultValue = "earliest") String from;
+    @Option(names = "--max", description = "Stop after this many messages.", defaultValue = "-1") long max;
+    @Option(names = "--timeout-ms", description = "Stop when nothing new arrives for this long (default ${DEFAULT-VALUE}).",
+            defaultValue = "5000") long timeoutMs;
+    @Option(names = "--tags", description = "Tag filter, e.g. 'A || B'.") String tags;
+    @Option(names = "--sql", description = "SQL92 filter over properties.") String sql;
+
+    @Override
+    public Integer call() {
+        if (sql != null) {
+            throw new IllegalArgumentException("--sql: SQL92 filters are not served by this broker version yet (use --tags)");
+        }
+        StartPosition start = switch (from.toLowerCase(Locale.ROOT)) {
+            case "earliest" -> StartPosition.COMMITTED_ELSE_EARLIEST;
+            case "latest" -> StartPosition.COMMITTED_ELSE_LATEST;
+            default -> throw new IllegalArgumentException("--from: " + from + " (expected: earliest or latest)");
+        };
+        ConsumerConfig.Builder cb = ConsumerConfig.builder(topic, group).startFrom(start).autoCommit(false);
+        if (tags != null) {
+            cb.tags(tags);
+        }
+        PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
+        long printed = 0;
+        try (FerryClient client = server.connect(); Consumer consumer = client.consumer(cb.build())) {
+            long idleSince = System.nanoTime();
+            Map<Integer, Long> toCommit = new HashMap<>();
+            while (max < 0 || printed < max) {
+                List<Message> batch = consumer.poll(Duration.ofMillis(Math.min(500, Math.max(timeoutMs, 1))));
+                if (batch.isEmpty()) {
+                    if (System.nanoTime() - idleSince >= timeoutMs * 1_000_000L) {
+                        break;
+                    }
+                    continue;
+                }
+                idleSince = System.nanoTime();
+                for (Message m : batch) {
+                    if (max >= 0 && printed >= max) {
+                        break;
+                    }
+                    ByteBufferText.write(m, out);
+                    printed++;
+                    toCommit.put(m.queueId(), m.queueOffset() + 1);
+                }
+                out.flush();
+                toCommit.forEach((q, o) -> client.commitOffset(group, topic, q, o));
+                toCommit.clear();
+            }
+        }
+        out.flush();
+        System.err.printf("consumed %d%n", printed);
+        return 0;
+    }
+
+    /** Writes a message body as one line. */
+    static final class ByteBufferText {
+        private ByteBufferText() {}
+
+        static void write(Message m, PrintStream out) {
+            java.nio.ByteBuffer b = m.body();
+            byte[] bytes = new byte[b.remaining()];
+            b.get(bytes);
+            out.write(bytes, 0, bytes.length);
+            out.write('\n');
+        }
+    }
+}

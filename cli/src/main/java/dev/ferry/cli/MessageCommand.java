@@ -1,0 +1,61 @@
+package dev.ferry.cli;
+
+import dev.ferry.client.FerryClient;
+import dev.ferry.protocol.Message;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code ferry message get --id ID | --topic T --key K}: looks messages up. */
+@Command(name = "message", mixinStandardHelpOptions = true, description = "Look messages up.",
+        subcommands = {MessageCommand.Get.class})
+final class MessageCommand {
+
+    @Command(name = "get", mixinStandardHelpOptions = true, description = "Print a message by id, or the messages with a key.")
+    static final class Get implements Callable<Integer> {
+        @Mixin ServerOptions server;
+
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        Which which;
+
+        static final class Which {
+            @Option(names = "--id", description = "Message id (16 hex digits, as send printed it).") String id;
+            @Option(names = "--key", description = "Message key (needs --topic).") String key;
+        }
+
+        @Option(names = "--topic", description = "Topic, for --key.") String topic;
+        @Option(names = "--max", defaultValue = "32", description = "Most messages to print for --key.") int max;
+
+        @Override
+        public Integer call() {
+            try (FerryClient client = server.connect()) {
+                List<Message> found;
+                if (which.id != null) {
+                    found = client.queryById(which.id).map(List::of).orElse(List.of());
+                } else {
+                    if (topic == null) {
+                        throw new IllegalArgumentException("--key needs --topic");
+                    }
+                    found = client.queryByKey(topic, which.key, max);
+                }
+                if (found.isEmpty()) {
+                    System.err.println("ferry: no message found");
+                    return Ferry.EXIT_NOT_FOUND;
+                }
+                for (Message m : found) {
+                    java.nio.ByteBuffer b = m.body();
+                    byte[] bytes = new byte[b.remaining()];
+                    b.get(bytes);
+                    System.out.printf("id=%s topic=%s queue=%d offset=%d stored=%d keys=%s tags=%s properties=%s%n%s%n", m.msgId(),
+                            m.topic(), m.queueId(), m.queueOffset(), m.storeTimestamp(), m.keys(), m.tags(), m.properties(),
+                            new String(bytes, StandardCharsets.UTF_8));
+                }
+                return 0;
+            }
+        }
+    }
+}

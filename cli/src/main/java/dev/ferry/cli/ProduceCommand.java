@@ -1,0 +1,88 @@
+package dev.ferry.cli;
+
+import dev.ferry.client.FerryClient;
+import dev.ferry.client.Producer;
+import dev.ferry.client.SendResult;
+import dev.ferry.protocol.Message;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code ferry produce}: sends one message per line of standard input; prints a summary to stderr. */
+@Command(name = "produce", mixinStandardHelpOptions = true, description = "Send one message per line of standard input.")
+final class ProduceCommand implements Callable<Integer> {
+    @Mixin ServerOptions server;
+    @Option(names = "--topic", required = true, description = "Topic to send to (created with the broker's default queue count if missing).") String topic;
+    @Option(names = "--key", description = "Message key (indexed; also picks the queue, so one key stays in order).") String key;
+    @Option(names = "--tag", description = "Message tag (consumers can filter on it).") String tag;
+    @Option(names = "--property", description = "A property k=v (repeatable).") List<String> properties = new ArrayList<>();
+    @Option(names = "--delay-ms", description = "Deliver after this many ms (delayed delivery).", defaultValue = "0") long delayMs;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> props = new LinkedHashMap<>();
+        for (String p : properties) {
+            int eq = p.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--property: '" + p + "' (expected: key=value)");
+            }
+            props.put(p.substring(0, eq), p.substring(eq + 1));
+        }
+        AtomicLong sent = new AtomicLong();
+        AtomicLong failed = new AtomicLong();
+        List<String> errors = new ArrayList<>();
+        try (FerryClient client = server.connect(); Producer producer = client.producer()) {
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            List<CompletableFuture<SendResult>> pending = new ArrayList<>();
+            String line;
+            while ((line = in.readLine()) != null) {
+                Message.Builder b = Message.builder(topic).body(line.getBytes(StandardCharsets.UTF_8))
+                        .bornTimestamp(System.currentTimeMillis()).properties(props);
+                if (key != null) {
+                    b.keys(List.of(key));
+                }
+                if (tag != null) {
+                    b.tags(tag);
+                }
+                if (delayMs > 0) {
+                    b.deliverAt(System.currentTimeMillis() + delayMs);
+                }
+                Message m = b.build();
+                CompletableFuture<SendResult> f = key != null ? producer.sendAsync(m, key) : producer.sendAsync(m);
+                pending.add(f.whenComplete((r, t) -> {
+                    if (t == null) {
+                        sent.incrementAndGet();
+                    } else {
+                        failed.incrementAndGet();
+                        synchronized (errors) {
+                            if (errors.size() < 3) {
+                                errors.add(t.getCause() != null ? t.getCause().getMessage() : t.getMessage());
+                            }
+                        }
+                    }
+                }));
+            }
+            producer.flush();
+            for (CompletableFuture<SendResult> f : pending) {
+                try {
+                    f.join();
+                } catch (RuntimeException e) {
+                    // counted above
+                }
+            }
+        }
+        System.err.printf("sent %d, failed %d%n", sent.get(), failed.get());
+        errors.forEach(e -> System.err.println("ferry: send failed: " + e));
+        return failed.get() == 0 ? 0 : Ferry.EXIT_FAILED;
+    }
+}
