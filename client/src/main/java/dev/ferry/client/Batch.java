@@ -43,7 +43,7 @@ final class Batch {
         return new AbstractList<>() {
             @Override
             public Message get(int index) {
-                return records[index].message;
+                return records[index].message(partition);
             }
 
             @Override

@@ -10,15 +10,48 @@ import java.util.concurrent.CompletableFuture;
  * <p>Thread-safe as a future; its fields are final.
  */
 final class PendingRecord extends CompletableFuture<SendResult> {
-    final Message message;
+    /** The message, or null when it is built from {@code body} only when its batch is encoded. */
+    private final Message message;
+    /** The body of a message sent with {@code sendAsync(topic, body)}, or null. */
+    private final byte[] body;
+    private final long bornTimestamp;
     /** Estimated encoded size, for batch sizing and buffer accounting. */
     final int size;
     final long enqueuedNanos;
 
     PendingRecord(Message message, int size, long enqueuedNanos) {
         this.message = message;
+        this.body = null;
+        this.bornTimestamp = 0;
         this.size = size;
         this.enqueuedNanos = enqueuedNanos;
+    }
+
+    /**
+     * A record of just a body: its {@link Message} is made when the batch is encoded, so what
+     * waits in the buffer is this object and the caller's array. Buffered records survive young
+     * GCs and get copied; fewer objects per record made the 100-byte producer benchmark faster.
+     */
+    PendingRecord(byte[] body, long bornTimestamp, int size, long enqueuedNanos) {
+        this.message = null;
+        this.body = body;
+        this.bornTimestamp = bornTimestamp;
+        this.size = size;
+        this.enqueuedNanos = enqueuedNanos;
+    }
+
+    /** The message to encode, for {@code partition}'s topic and queue. */
+    Message message(Partition partition) {
+        if (message != null) {
+            return message;
+        }
+        return Message.builder(partition.topic).queueId(partition.queueId).bornTimestamp(bornTimestamp)
+                .body(java.nio.ByteBuffer.wrap(body)).build();
+    }
+
+    /** {@link #estimateSize} of a message of {@code topic} with only a body. */
+    static int estimateSize(String topic, int bodyLength) {
+        return 64 + bodyLength + topic.length();
     }
 
     /** A size estimate of {@code m} encoded: body, topic, and what keys, tags and properties add. */

@@ -8,7 +8,6 @@ import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -131,11 +130,12 @@ public final class Producer implements AutoCloseable {
     /** Sends {@code body} to {@code topic}, the queue chosen round-robin; the future completes on acknowledgement. */
     public CompletableFuture<SendResult> sendAsync(String topic, byte[] body) {
         Checks.topic(topic);
+        java.util.Objects.requireNonNull(body, "body");
         TopicState t = topic(topic, false);
         Partition p = t.roundRobin(roundRobin);
-        Message m = Message.builder(topic).queueId(p.queueId).body(ByteBuffer.wrap(body))
-                .bornTimestamp(System.currentTimeMillis()).build();
-        return append(p, m);
+        checkOpen();
+        return append(p, new PendingRecord(body, System.currentTimeMillis(), PendingRecord.estimateSize(topic, body.length),
+                System.nanoTime()));
     }
 
     /**
@@ -283,7 +283,10 @@ public final class Producer implements AutoCloseable {
 
     private CompletableFuture<SendResult> append(Partition p, Message m) {
         checkOpen();
-        PendingRecord r = new PendingRecord(m, PendingRecord.estimateSize(m), System.nanoTime());
+        return append(p, new PendingRecord(m, PendingRecord.estimateSize(m), System.nanoTime()));
+    }
+
+    private CompletableFuture<SendResult> append(Partition p, PendingRecord r) {
         reserve(r.size);
         long before = p.append(r);
         if (before == 0 || (before < batchBytes && before + r.size >= batchBytes)) {
