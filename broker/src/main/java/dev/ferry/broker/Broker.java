@@ -231,6 +231,11 @@ public final class Broker implements AutoCloseable {
         return offsets.ofGroup(group);
     }
 
+    /** Every committed offset of every group (a snapshot; for metrics and tools). */
+    public List<CommittedOffset> committedOffsets() {
+        return offsets.all();
+    }
+
     /** Records that {@code clientId} of {@code group} is alive. */
     public void heartbeat(String group, String clientId) {
         checkName("group", group);

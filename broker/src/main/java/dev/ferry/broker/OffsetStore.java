@@ -1,6 +1,8 @@
 package dev.ferry.broker;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.TreeMap;
@@ -44,6 +46,26 @@ final class OffsetStore {
         offsets.forEach((k, v) -> {
             if (k.startsWith(prefix)) {
                 out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * A snapshot of every committed offset. Keys split safely at '/': group and topic names
+     * cannot contain one (they are checked against the broker's name pattern).
+     */
+    List<CommittedOffset> all() {
+        List<CommittedOffset> out = new ArrayList<>(offsets.size());
+        offsets.forEach((k, v) -> {
+            int a = k.indexOf('/');
+            int b = k.lastIndexOf('/');
+            if (a > 0 && b > a) {
+                try {
+                    out.add(new CommittedOffset(k.substring(0, a), k.substring(a + 1, b), Integer.parseInt(k.substring(b + 1)), v));
+                } catch (NumberFormatException e) {
+                    // a hand-edited offsets file: not a (group, topic, queue) key, nothing to report
+                }
             }
         });
         return out;

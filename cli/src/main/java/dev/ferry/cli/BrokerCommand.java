@@ -1,70 +1,72 @@
 package dev.ferry.cli;
 
-import dev.ferry.broker.Broker;
-import dev.ferry.broker.BrokerConfig;
-import dev.ferry.gateway.Gateway;
-import dev.ferry.gateway.GatewayConfig;
-import dev.ferry.log.FlushMode;
-import dev.ferry.log.LogConfig;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ferry broker}: runs a broker (storage + gateway) in the foreground until Ctrl-C or
- * SIGTERM, then stops cleanly: drains requests, flushes, writes the checkpoint, removes the
- * abort marker.
+ * {@code ferry broker}: runs a broker (storage + gateway, and a metrics endpoint if asked) in the
+ * foreground until Ctrl-C or SIGTERM, then stops cleanly: drains requests, flushes, writes the
+ * checkpoint, removes the abort marker.
+ *
+ * <p>Settings come from the defaults, then {@code --config FILE}, then the flags below; every
+ * key is in {@link BrokerSettings} and docs/OPERATIONS.md. A bad setting stops it before
+ * anything is opened, with exit code {@link Ferry#EXIT_BAD_CONFIG}.
  */
 @Command(name = "broker", mixinStandardHelpOptions = true, description = "Run a broker in the foreground.")
 final class BrokerCommand implements Callable<Integer> {
-    @Option(names = "--data", description = "Data folder (default ${DEFAULT-VALUE}).", defaultValue = "data")
+    @Option(names = "--config", paramLabel = "FILE", description = "Properties file of settings (keys: docs/OPERATIONS.md, or --print-config).")
+    Path config;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Data folder (data.dir, default data).")
     Path data;
 
-    @Option(names = "--host", description = "Address to listen on (default ${DEFAULT-VALUE}).", defaultValue = "127.0.0.1")
+    @Option(names = "--host", description = "Address to listen on (listen.host, default 127.0.0.1).")
     String host;
 
-    @Option(names = "--port", description = "Port to listen on (default ${DEFAULT-VALUE}).", defaultValue = "9876")
-    int port;
+    @Option(names = "--port", description = "Port to listen on (listen.port, default 9876).")
+    Integer port;
 
-    @Option(names = "--flush", description = "async or sync (default ${DEFAULT-VALUE}).", defaultValue = "async")
+    @Option(names = "--metrics-port", paramLabel = "M", description = "Serve Prometheus metrics on http://HOST:M/metrics (metrics.port; default 0 = off).")
+    Integer metricsPort;
+
+    @Option(names = "--flush", description = "async or sync (flush.mode, default async).")
     String flush;
 
-    @Option(names = "--segment-bytes", description = "Commit-log segment size (default ${DEFAULT-VALUE}).", defaultValue = "1073741824")
-    int segmentBytes;
+    @Option(names = "--segment-bytes", description = "Commit-log segment size (segment.bytes, default 1073741824).")
+    Integer segmentBytes;
 
-    @Option(names = "--default-queues", description = "Queues of auto-created topics (default ${DEFAULT-VALUE}).", defaultValue = "8")
-    int defaultQueues;
+    @Option(names = "--default-queues", description = "Queues of auto-created topics (topics.default.queues, default 8).")
+    Integer defaultQueues;
+
+    @Option(names = "--print-config", description = "Print every setting with its default, as a file to start from, and exit.")
+    boolean printConfig;
 
     @Override
     public Integer call() {
-        FlushMode mode = switch (flush.toLowerCase(Locale.ROOT)) {
-            case "async" -> FlushMode.ASYNC;
-            case "sync" -> FlushMode.SYNC;
-            default -> throw new IllegalArgumentException("--flush: " + flush + " (expected: async or sync)");
-        };
-        LogConfig log = LogConfig.builder(data.toAbsolutePath()).segmentBytes(segmentBytes).flushMode(mode).build();
-        BrokerConfig config = new BrokerConfig(log, defaultQueues, true, 30_000, 1_000);
-        Broker broker = Broker.open(config);
-        Gateway gateway;
-        try {
-            gateway = Gateway.start(broker, GatewayConfig.builder().host(host).port(port).build());
-        } catch (RuntimeException e) {
-            broker.close();
-            throw e;
+        if (printConfig) {
+            System.out.print(BrokerSettings.template());
+            return 0;
         }
+        BrokerServer server = BrokerServer.start(settings());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("ferry: stopping (draining requests, flushing)");
-            gateway.close();
-            broker.close();
+            server.close();
             System.err.println("ferry: stopped cleanly");
             stopped.countDown();
         }, "ferry-shutdown"));
-        System.out.printf("Ferry broker listening on %s:%d (%s), data in %s, %s flush%n", host, gateway.port(), gateway.transport(),
-                data.toAbsolutePath(), mode.name().toLowerCase(Locale.ROOT));
+        BrokerSettings s = server.settings();
+        System.out.printf("Ferry broker listening on %s:%d (%s), data in %s, %s flush%n", s.gateway().host(), server.gateway().port(),
+                server.gateway().transport(), s.broker().log().dir(), s.broker().log().flushMode().name().toLowerCase(Locale.ROOT));
+        if (server.metricsPort() != 0) {
+            System.out.printf("Metrics on http://%s:%d/metrics%n", s.gateway().host(), server.metricsPort());
+        }
         System.out.flush();
         try {
             stopped.await();
@@ -72,5 +74,27 @@ final class BrokerCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    /** Defaults, then the file, then the flags given. */
+    BrokerSettings settings() {
+        Map<String, BrokerSettings.Value> values = new LinkedHashMap<>();
+        if (config != null) {
+            values.putAll(BrokerSettings.readFile(config));
+        }
+        flag(values, "data.dir", "--data", data);
+        flag(values, "listen.host", "--host", host);
+        flag(values, "listen.port", "--port", port);
+        flag(values, "metrics.port", "--metrics-port", metricsPort);
+        flag(values, "flush.mode", "--flush", flush);
+        flag(values, "segment.bytes", "--segment-bytes", segmentBytes);
+        flag(values, "topics.default.queues", "--default-queues", defaultQueues);
+        return BrokerSettings.from(values);
+    }
+
+    private static void flag(Map<String, BrokerSettings.Value> values, String key, String flag, Object value) {
+        if (value != null) {
+            values.put(key, new BrokerSettings.Value(value.toString(), flag));
+        }
     }
 }

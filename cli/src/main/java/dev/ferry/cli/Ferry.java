@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
 public final class Ferry {
     /** Exit code for a command that ran but failed (bad input is picocli's 2). */
     static final int EXIT_FAILED = 1;
+    /** Exit code for a configuration the broker cannot start with (unknown key, bad value). */
+    static final int EXIT_BAD_CONFIG = 4;
     /** Exit code for "what you asked for does not exist" (topic, message). */
     static final int EXIT_NOT_FOUND = 3;
 
@@ -22,7 +24,7 @@ public final class Ferry {
         CommandLine cl = new CommandLine(new Ferry());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("ferry: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            return EXIT_FAILED;
+            return e instanceof BrokerSettings.ConfigException ? EXIT_BAD_CONFIG : EXIT_FAILED;
         });
         return cl;
     }

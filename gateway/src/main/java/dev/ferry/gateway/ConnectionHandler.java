@@ -56,20 +56,23 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final Requests requests;
     private final LoadGate load;
     private final GatewayConfig config;
+    private final GatewayMetrics metrics;
     private final AtomicInteger parkedFetches = new AtomicInteger();
     private boolean inRead;
     private boolean flushPending;
 
-    ConnectionHandler(Codec codec, Requests requests, LoadGate load, GatewayConfig config) {
+    ConnectionHandler(Codec codec, Requests requests, LoadGate load, GatewayConfig config, GatewayMetrics metrics) {
         this.codec = codec;
         this.binary = codec instanceof BinaryCodec b ? b : null;
         this.requests = requests;
         this.load = load;
         this.config = config;
+        this.metrics = metrics;
     }
 
-    static Replier replier(Codec codec) {
+    static Replier replier(Codec codec, GatewayMetrics metrics) {
         return (ctx, error) -> {
+            metrics.connectionError("frame", error.status().name());
             LOG.info("closing connection from {}: {}", ctx.channel().remoteAddress(), error.message());
             ctx.writeAndFlush(Unpooled.wrappedBuffer(codec.encodeFrame(error))).addListener(ChannelFutureListener.CLOSE);
         };
@@ -88,27 +91,28 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 LOG.warn("{} codec failed on a frame (expected: CodecException)", codec.name(), e);
             }
             frame.release();
-            replier(codec).replyAndClose(ctx, connectionError(Status.BAD_REQUEST, "bad frame: " + e.getMessage()));
+            replier(codec, metrics).replyAndClose(ctx, connectionError(Status.BAD_REQUEST, "bad frame: " + e.getMessage()));
             return;
         }
+        long start = System.nanoTime();
         load.requestStarted();
         try {
             if (req.kind() == Kind.RESPONSE) {
-                write(ctx, req, new Reply.Plain(requests.error(req, new Requests.RequestException(Status.BAD_REQUEST,
+                write(ctx, req, start, new Reply.Plain(requests.error(req, new Requests.RequestException(Status.BAD_REQUEST,
                         "kind: RESPONSE (expected: REQUEST or ONEWAY from a client)"))));
                 return;
             }
             boolean parks = req.code() == RequestCode.FETCH && req.header(Headers.MAX_WAIT_MS) != null
                     && !"0".equals(req.header(Headers.MAX_WAIT_MS));
             if (parks && parkedFetches.get() >= config.maxParkedFetchesPerConnection()) {
-                write(ctx, req, new Reply.Plain(requests.error(req, new Requests.RequestException(Status.BUSY,
+                write(ctx, req, start, new Reply.Plain(requests.error(req, new Requests.RequestException(Status.BUSY,
                         "fetches waiting on this connection: " + parkedFetches.get() + " (limit "
                                 + config.maxParkedFetchesPerConnection() + "); retry later"))));
                 return;
             }
             CompletableFuture<Reply> reply = requests.handle(req, binary != null, (InetSocketAddress) ctx.channel().remoteAddress());
             if (reply.isDone()) {
-                write(ctx, req, reply.join());
+                write(ctx, req, start, reply.join());
             } else {
                 if (parks) {
                     parkedFetches.incrementAndGet();
@@ -119,7 +123,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                             if (parks) {
                                 parkedFetches.decrementAndGet();
                             }
-                            write(ctx, req, r != null ? r : new Reply.Plain(requests.error(req, t)));
+                            write(ctx, req, start, r != null ? r : new Reply.Plain(requests.error(req, t)));
                             ctx.flush();
                         });
                     } catch (RejectedExecutionException e) {
@@ -147,8 +151,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelReadComplete();
     }
 
-    private void write(ChannelHandlerContext ctx, Command req, Reply reply) {
+    /** Writes the reply (none for a one-way request) and reports the request as done, {@code start} being its decode time. */
+    private void write(ChannelHandlerContext ctx, Command req, long start, Reply reply) {
         try {
+            metrics.requestCompleted(req.code(), reply instanceof Reply.Plain p ? p.command().status() : Status.OK, System.nanoTime() - start);
             if (req.kind() == Kind.ONEWAY) {
                 if (reply instanceof Reply.Records r) {
                     r.records().close();
@@ -201,6 +207,17 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        metrics.connectionOpened(codec.name());
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        // called once, when the channel closes (the handler is never removed otherwise)
+        metrics.connectionClosed(codec.name());
+    }
+
+    @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         // stop reading requests while replies pile up unsent; resume once they drain
         ctx.channel().config().setAutoRead(ctx.channel().isWritable());
@@ -209,6 +226,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        metrics.connectionError("io", "exception");
         if (cause instanceof IOException) {
             LOG.debug("connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
         } else {

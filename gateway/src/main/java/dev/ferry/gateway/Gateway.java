@@ -65,7 +65,7 @@ public final class Gateway implements AutoCloseable {
     private final String transport;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private Gateway(Broker broker, GatewayConfig config) {
+    private Gateway(Broker broker, GatewayConfig config, GatewayMetrics metrics) {
         this.broker = broker;
         this.config = config;
         this.load = new LoadGate(config);
@@ -74,7 +74,7 @@ public final class Gateway implements AutoCloseable {
         this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         Codecs codecs = Codecs.load(Gateway.class.getClassLoader());
-        Requests requests = new Requests(broker, config, load);
+        Requests requests = new Requests(broker, config, load, metrics);
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
@@ -87,9 +87,9 @@ public final class Gateway implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        ch.pipeline().addLast("handshake", new HandshakeHandler(codecs,
-                                codec -> new FrameDecoder(config.limits(), ConnectionHandler.replier(codec)),
-                                codec -> new ConnectionHandler(codec, requests, load, config)));
+                        ch.pipeline().addLast("handshake", new HandshakeHandler(codecs, metrics,
+                                codec -> new FrameDecoder(config.limits(), ConnectionHandler.replier(codec, metrics)),
+                                codec -> new ConnectionHandler(codec, requests, load, config, metrics)));
                     }
                 });
         try {
@@ -107,7 +107,12 @@ public final class Gateway implements AutoCloseable {
 
     /** Starts serving {@code broker}; returns once the port is bound. */
     public static Gateway start(Broker broker, GatewayConfig config) {
-        return new Gateway(broker, config);
+        return new Gateway(broker, config, GatewayMetrics.NONE);
+    }
+
+    /** Starts serving {@code broker}, reporting to {@code metrics} (see its thread-safety contract). */
+    public static Gateway start(Broker broker, GatewayConfig config, GatewayMetrics metrics) {
+        return new Gateway(broker, config, java.util.Objects.requireNonNull(metrics, "metrics"));
     }
 
     public InetSocketAddress address() {

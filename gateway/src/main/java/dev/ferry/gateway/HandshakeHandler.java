@@ -28,11 +28,14 @@ final class HandshakeHandler extends ByteToMessageDecoder {
     private static final Logger LOG = LoggerFactory.getLogger(HandshakeHandler.class);
 
     private final Codecs codecs;
+    private final GatewayMetrics metrics;
     private final Function<Codec, ConnectionHandler> connections;
     private final Function<Codec, FrameDecoder> frames;
 
-    HandshakeHandler(Codecs codecs, Function<Codec, FrameDecoder> frames, Function<Codec, ConnectionHandler> connections) {
+    HandshakeHandler(Codecs codecs, GatewayMetrics metrics, Function<Codec, FrameDecoder> frames,
+                     Function<Codec, ConnectionHandler> connections) {
         this.codecs = codecs;
+        this.metrics = metrics;
         this.frames = frames;
         this.connections = connections;
     }
@@ -63,7 +66,8 @@ final class HandshakeHandler extends ByteToMessageDecoder {
         ctx.pipeline().remove(this);
     }
 
-    private static void refuse(ChannelHandlerContext ctx, ByteBuf in, HelloReply reply) {
+    private void refuse(ChannelHandlerContext ctx, ByteBuf in, HelloReply reply) {
+        metrics.connectionError("handshake", reply.result().name());
         LOG.info("handshake refused from {}: {}", ctx.channel().remoteAddress(), reply.text());
         in.skipBytes(in.readableBytes());
         ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(ChannelFutureListener.CLOSE);

@@ -11,6 +11,7 @@ import dev.ferry.log.LogException;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.OffsetOutOfRangeException;
 import dev.ferry.log.ReadResult;
+import dev.ferry.log.SegmentDeletedException;
 import dev.ferry.log.StoredMessage;
 import dev.ferry.log.TagHash;
 import dev.ferry.protocol.Command;
@@ -48,11 +49,13 @@ final class Requests {
     private final Broker broker;
     private final GatewayConfig config;
     private final LoadGate load;
+    private final GatewayMetrics metrics;
 
-    Requests(Broker broker, GatewayConfig config, LoadGate load) {
+    Requests(Broker broker, GatewayConfig config, LoadGate load, GatewayMetrics metrics) {
         this.broker = broker;
         this.config = config;
         this.load = load;
+        this.metrics = metrics;
     }
 
     /** Bad request input: becomes a response with {@code status}. */
@@ -117,6 +120,10 @@ final class Requests {
             status = Status.BAD_REQUEST;
         } else if (e instanceof LogException && e.getMessage() != null && e.getMessage().contains("not confirmed within")) {
             status = Status.TIMEOUT;
+        } else if (e instanceof SegmentDeletedException) {
+            // retention won a race with this read: expected, and the client re-reads from the start
+            status = Status.INTERNAL_ERROR;
+            LOG.warn("{} request {} failed: {}", req.code(), req.requestId(), e.getMessage());
         } else {
             status = Status.INTERNAL_ERROR;
             LOG.error("{} request {} failed", req.code(), req.requestId(), e);
@@ -208,19 +215,31 @@ final class Requests {
             CompletableFuture<List<AppendResult>> appended = broker.send(batch);
             if (appended.isDone()) {
                 load.sendDone();
-                return CompletableFuture.completedFuture(new Reply.Plain(sendResponse(req, single, appended.join())));
+                List<AppendResult> results = appended.join();
+                stored(results);
+                return CompletableFuture.completedFuture(new Reply.Plain(sendResponse(req, single, results)));
             }
             return appended.handle((results, t) -> {
                 load.sendDone();
                 if (t != null) {
                     throw t instanceof CompletionException ce ? ce : new CompletionException(t);
                 }
+                stored(results);
                 return new Reply.Plain(sendResponse(req, single, results));
             });
         } catch (RuntimeException e) {
             load.sendDone();
             throw e;
         }
+    }
+
+    /** Reports a stored batch (one topic, see {@link #send}) to the metrics. */
+    private void stored(List<AppendResult> results) {
+        long bytes = 0;
+        for (AppendResult r : results) {
+            bytes += r.size();
+        }
+        metrics.messagesIn(results.get(0).topic(), results.size(), bytes);
     }
 
     private static Command sendResponse(Command req, boolean single, List<AppendResult> results) {
@@ -253,6 +272,9 @@ final class Requests {
         }
         LongPredicate tagFilter = tagFilter(req.header(Headers.TAGS));
         return broker.fetch(topic, queueId, offset, (int) maxMessages, (int) maxBytes, maxWaitMs, tagFilter).thenApply(r -> {
+            if (r.messageCount() > 0) {
+                metrics.messagesOut(topic, r.messageCount(), r.totalBytes());
+            }
             Command.Builder b = Command.response(req, Status.OK).header(Headers.NEXT_OFFSET, r.nextOffset())
                     .header(Headers.MIN_OFFSET, r.minOffset()).header(Headers.MAX_OFFSET, r.maxOffset());
             if (rawRecords) {

@@ -40,6 +40,8 @@ final class Flusher implements AutoCloseable {
     private final Condition requested = lock.newCondition();
     private List<Waiter> waiters = new ArrayList<>();
     private final AtomicLong fsyncs = new AtomicLong();
+    /** Time spent in those fsyncs, for metrics; written by whichever thread flushed, read by any. */
+    private final AtomicLong fsyncNanos = new AtomicLong();
     private final Thread thread;
     /** Set by close() under the lock; volatile so the loop condition sees it without the lock. */
     private volatile boolean stopping;
@@ -75,6 +77,11 @@ final class Flusher implements AutoCloseable {
     /** fsync calls made on the commit log so far. */
     long fsyncCount() {
         return fsyncs.get();
+    }
+
+    /** Total time those fsync calls took, in nanoseconds. */
+    long fsyncNanos() {
+        return fsyncNanos.get();
     }
 
     private void run() {
@@ -129,7 +136,9 @@ final class Flusher implements AutoCloseable {
     private void flushNow() {
         long target = log.writtenOffset();
         if (target > log.flushedOffset()) {
+            long start = System.nanoTime();
             log.flush(target);
+            fsyncNanos.addAndGet(System.nanoTime() - start);
             fsyncs.incrementAndGet();
         }
     }

@@ -540,9 +540,18 @@ public final class MessageStore implements AutoCloseable {
         return log.totalBytes();
     }
 
-    /** fsync calls the flusher made on the commit log since open. */
+    /**
+     * fsync calls the flusher made on the commit log since open. With {@link #fsyncNanos()} this is
+     * the hook metrics read (the log module stays free of metrics libraries): two monotonic
+     * counters, cheap to read from any thread.
+     */
     public long fsyncCount() {
         return flusher.fsyncCount();
+    }
+
+    /** Total time the flusher's fsyncs of the commit log took since open, in nanoseconds (see {@link #fsyncCount()}). */
+    public long fsyncNanos() {
+        return flusher.fsyncNanos();
     }
 
     /** Runs retention now (it also runs every {@code retentionCheckIntervalMs}); returns segments deleted. */

@@ -1,0 +1,376 @@
+package dev.ferry.cli;
+
+import dev.ferry.broker.BrokerConfig;
+import dev.ferry.gateway.GatewayConfig;
+import dev.ferry.log.FlushMode;
+import dev.ferry.log.LogConfig;
+import dev.ferry.protocol.Limits;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The broker's settings as one flat set of keys — a {@code java.util.Properties} file plus
+ * command-line overrides — mapped onto the modules' own configuration records
+ * ({@link LogConfig}, {@link BrokerConfig}, {@link GatewayConfig} with its {@link Limits}).
+ *
+ * <p>Keys are lower case, dot separated, grouped by subject ({@code flush.*}, {@code retention.*},
+ * {@code limits.*}, ...), with the unit last ({@code .ms}, {@code .bytes}). {@link #KEYS} is the
+ * one list of them: type, range, default and meaning; {@code ferry broker --print-config}
+ * prints it as a file to start from, and docs/OPERATIONS.md carries it as a table (a test keeps
+ * the two in step).
+ *
+ * <p>Validation happens here, before anything is opened: an unknown key, a value of the wrong
+ * type or outside its range is a {@link ConfigException} naming the source, the key and the
+ * accepted values. Ranges that depend on another key (retention.bytes at least segment.bytes,
+ * for example) are checked by the records' constructors; their complaint, which names the
+ * record's field, is rewritten to name the key.
+ *
+ * @param broker      the broker's settings; {@code broker.log()} is the storage engine's
+ * @param gateway     the network front's settings
+ * @param metricsPort port of the Prometheus endpoint on the gateway's listen host; 0 = off
+ */
+record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPort) {
+
+    /** A value that the broker cannot start with: unknown key, wrong type, out of range. */
+    static final class ConfigException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ConfigException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    enum Type { INT, LONG, LONG_OR_UNLIMITED, BOOLEAN, FLUSH_MODE, STRING }
+
+    /**
+     * One configuration key.
+     *
+     * @param key   its name in the file
+     * @param type  how its value is read
+     * @param min   smallest accepted number (numeric types)
+     * @param max   largest accepted number (numeric types)
+     * @param value its default, as written in a file
+     * @param field the name of the record field(s) it sets, as their constructors name them in errors
+     * @param doc   one sentence for operators
+     */
+    record Key(String key, Type type, long min, long max, String value, String field, String doc) {
+        /** The accepted values, as error messages and the docs state them. */
+        String range() {
+            return switch (type) {
+                case INT, LONG -> min + ".." + max;
+                case LONG_OR_UNLIMITED -> "-1 (no limit) or " + min + ".." + max;
+                case BOOLEAN -> "true or false";
+                case FLUSH_MODE -> "async or sync";
+                case STRING -> min == 0 ? "any text" : "non-empty text";
+            };
+        }
+    }
+
+    private static final int I = Integer.MAX_VALUE;
+    private static final long L = Long.MAX_VALUE;
+
+    /** Every key, in the order of docs/OPERATIONS.md. Defaults equal the records' builders' (a test checks). */
+    static final List<Key> KEYS = List.of(
+            // where
+            new Key("data.dir", Type.STRING, 1, 0, "data", "dir", "Data folder: commit log, indexes, checkpoint, topics, committed offsets. Relative to the working directory."),
+            new Key("listen.host", Type.STRING, 1, 0, "127.0.0.1", "host", "Address the gateway (and the metrics endpoint) listens on; 0.0.0.0 for every interface."),
+            new Key("listen.port", Type.INT, 0, 65_535, "9876", "port", "Port of the gateway; 0 picks a free one."),
+            new Key("metrics.port", Type.INT, 0, 65_535, "0", "metricsPort", "Port of the Prometheus endpoint http://HOST:PORT/metrics on listen.host; 0 = no endpoint."),
+            // commit log
+            new Key("segment.bytes", Type.INT, LogConfig.MIN_SEGMENT_BYTES, I, "1073741824", "segmentBytes", "Size of each commit-log segment file; no record may be larger. Applies to segments created after a change."),
+            new Key("segment.pretouch", Type.BOOLEAN, 0, 0, "true", "preTouch", "Write one byte per page of a new segment off the write path, so appends take no page faults."),
+            new Key("index.entries.per.file", Type.INT, 1, (I - 16) / 20, "300000", "indexEntriesPerFile", "Entries per offset-index file (20 bytes each; default 6 MB files)."),
+            new Key("keyindex.slots", Type.INT, 1, 64 << 20, "1048576", "keyIndexSlots", "Hash slots per key-index file."),
+            new Key("keyindex.entries", Type.INT, 1, 64 << 20, "4194304", "keyIndexEntries", "Entries per key-index file."),
+            // flush
+            new Key("flush.mode", Type.FLUSH_MODE, 0, 0, "async", "flushMode", "async: acknowledge once in the page cache; sync: acknowledge after an fsync covering the message (group commit)."),
+            new Key("flush.interval.ms", Type.INT, 1, 3_600_000, "500", "flushIntervalMs", "async: how often the flusher looks at dirty pages."),
+            new Key("flush.min.dirty.pages", Type.INT, 0, I, "4", "flushMinDirtyPages", "async: flush only when at least this many 4 KiB pages are dirty, except every 10th interval, which flushes whatever is dirty."),
+            new Key("flush.sync.timeout.ms", Type.LONG, 1, L, "5000", "syncFlushTimeoutMs", "sync: a send whose fsync has not returned by then fails with TIMEOUT."),
+            new Key("checkpoint.interval.ms", Type.INT, 1, 3_600_000, "10000", "checkpointIntervalMs", "How often indexes are forced and the checkpoint written; bounds how much of the log recovery re-verifies after a crash."),
+            // retention
+            new Key("retention.ms", Type.LONG_OR_UNLIMITED, 1, L, "259200000", "retentionMs", "Segments whose records are all older than this are deleted (default 72 h)."),
+            new Key("retention.bytes", Type.LONG_OR_UNLIMITED, LogConfig.MIN_SEGMENT_BYTES, L, "-1", "retentionBytes", "Commit-log size kept; the oldest segments are deleted beyond it. At least segment.bytes."),
+            new Key("retention.check.interval.ms", Type.LONG, 1, L, "10000", "retentionCheckIntervalMs", "How often retention runs."),
+            // topics, consumers
+            new Key("topics.auto.create", Type.BOOLEAN, 0, 0, "true", "autoCreateTopics", "Sending to an unknown topic creates it with topics.default.queues queues; false answers NOT_FOUND."),
+            new Key("topics.default.queues", Type.INT, 1, 65_536, "8", "defaultQueues", "Queues of a topic auto-created or created without a count; at most limits.topic.queues."),
+            new Key("fetch.max.wait.ms", Type.LONG, 0, L, "30000", "maxFetchWaitMs", "Longest long-poll a FETCH may ask for; longer waits are cut to this."),
+            new Key("offsets.flush.interval.ms", Type.LONG, 1, L, "1000", "offsetFlushIntervalMs", "How often committed consumer offsets are written to disk; a crash can lose this much of commits (consumers re-read, never skip)."),
+            // network
+            new Key("io.threads", Type.INT, 0, 1024, "0", "ioThreads", "Netty worker threads; 0 = one per core."),
+            new Key("transport.native", Type.BOOLEAN, 0, 0, "true", "nativeTransport", "Use Linux epoll where it loads, NIO otherwise."),
+            new Key("transport.zero.copy", Type.BOOLEAN, 0, 0, "true", "zeroCopy", "Send binary-codec FETCH records from the files with sendfile; false copies them through buffers."),
+            new Key("connection.write.low.bytes", Type.INT, 1, I, "1048576", "writeLowWaterMark", "A connection paused for unsent replies is read again below this."),
+            new Key("connection.write.high.bytes", Type.INT, 1, I, "4194304", "writeHighWaterMark", "A connection is not read while its unsent replies exceed this; at least connection.write.low.bytes."),
+            new Key("connection.max.parked.fetches", Type.INT, 1, I, "1024", "maxParkedFetchesPerConnection", "Long-polling fetches one connection may have waiting; more get BUSY."),
+            new Key("sends.max.in.flight", Type.INT, 1, I, "20000", "maxInFlightSends", "Sends waiting for their flush beyond this get a retryable BUSY."),
+            new Key("sends.max.unflushed.bytes", Type.LONG, 1, L, "2147483648", "maxUnflushedBytes", "Sends get BUSY while the store has more than this not yet on disk."),
+            new Key("shutdown.drain.ms", Type.LONG, 0, L, "5000", "drainMs", "On stop, how long to wait for requests in flight before closing connections."),
+            // limits: wire (checked by the codecs before allocating) and stored records (checked by the log)
+            new Key("limits.frame.bytes", Type.INT, 1, I - 4, "16777216", "maxFrameBytes", "Largest frame a client may send (and the largest reply); a larger one closes the connection with FRAME_TOO_LARGE."),
+            new Key("limits.headers", Type.INT, 1, 0xFFFF, "64", "maxHeaders", "Headers per command."),
+            new Key("limits.header.key.bytes", Type.INT, 1, 0xFFFF, "256", "maxHeaderKeyBytes", "One header name, UTF-8 bytes."),
+            new Key("limits.header.value.bytes", Type.INT, 1, I, "32768", "maxHeaderValueBytes", "One header value, UTF-8 bytes."),
+            new Key("limits.batch.messages", Type.INT, 1, I, "10000", "maxMessagesPerCommand", "Messages per command (SEND_BATCH, FETCH replies)."),
+            new Key("limits.message.keys", Type.INT, 1, 0xFFFF, "32", "maxKeysPerMessage", "Keys per message on the wire."),
+            new Key("limits.key.bytes", Type.INT, 1, 0xFFFF, "1024", "maxKeyBytes", "One message key, UTF-8 bytes."),
+            new Key("limits.message.properties", Type.INT, 1, 0xFFFF, "64", "maxPropertiesPerMessage", "User properties per message on the wire."),
+            new Key("limits.property.key.bytes", Type.INT, 1, 0xFFFF, "256", "maxPropertyKeyBytes", "One property name, UTF-8 bytes."),
+            new Key("limits.property.value.bytes", Type.INT, 1, I, "32768", "maxPropertyValueBytes", "One property value, UTF-8 bytes."),
+            new Key("limits.tags.bytes", Type.INT, 1, 0xFFFF, "1024", "maxTagsBytes", "A message's tags, UTF-8 bytes."),
+            new Key("limits.msgid.bytes", Type.INT, 1, 0xFFFF, "128", "maxMsgIdBytes", "A message id, UTF-8 bytes."),
+            new Key("limits.error.message.bytes", Type.INT, 1, I, "32768", "maxErrorMessageBytes", "An error text in a response."),
+            new Key("limits.topic.bytes", Type.INT, 1, 200, "200", "maxTopicBytes", "A topic name, UTF-8 bytes (wire and store)."),
+            new Key("limits.topic.queues", Type.INT, 1, 65_536, "4096", "maxQueuesPerTopic", "Queues per topic: queue ids are 0..this-1."),
+            new Key("limits.record.properties", Type.INT, 0, 10_000, "64", "maxProperties", "Properties per stored message, tags and keys included."),
+            new Key("limits.record.properties.bytes", Type.INT, 0, 65_535, "32767", "maxPropertiesBytes", "Encoded properties area of a stored message."),
+            new Key("limits.record.body.bytes", Type.INT, 0, I, "4194304", "maxBodyBytes", "Largest message body; at most segment.bytes (and lowered to it when not set)."));
+
+    private static final Map<String, Key> BY_NAME = new LinkedHashMap<>();
+
+    static {
+        for (Key k : KEYS) {
+            BY_NAME.put(k.key, k);
+        }
+    }
+
+    /** Where a value came from, for error messages: a file's path, or the command line (the key is then its flag). */
+    record Value(String text, String source) {}
+
+    /** Reads {@code file} as properties, each value tagged with the file as its source. */
+    static Map<String, Value> readFile(Path file) {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read (" + e.getMessage() + ")");
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file + ": not a properties file (" + e.getMessage() + ")");
+        }
+        Map<String, Value> out = new LinkedHashMap<>();
+        for (String name : new TreeSet<>(p.stringPropertyNames())) {
+            out.put(name.trim(), new Value(p.getProperty(name).trim(), file.toString()));
+        }
+        return out;
+    }
+
+    /**
+     * Builds the settings from {@code values} (key to value; later sources were already
+     * merged over earlier ones by the caller). Unset keys take their defaults.
+     *
+     * @throws ConfigException naming the source, key and accepted values of the first bad one
+     */
+    static BrokerSettings from(Map<String, Value> values) {
+        for (Map.Entry<String, Value> e : values.entrySet()) {
+            if (!BY_NAME.containsKey(e.getKey())) {
+                throw new ConfigException(e.getValue().source + ": " + e.getKey() + ": unknown key (" + suggest(e.getKey()) + ")");
+            }
+        }
+        Values r = new Values(values);
+        try {
+            LogConfig.Builder log = LogConfig.builder(Path.of(r.string("data.dir")).toAbsolutePath())
+                    .segmentBytes(r.integer("segment.bytes"))
+                    .preTouch(r.bool("segment.pretouch"))
+                    .indexEntriesPerFile(r.integer("index.entries.per.file"))
+                    .keyIndexSlots(r.integer("keyindex.slots"))
+                    .keyIndexEntries(r.integer("keyindex.entries"))
+                    .flushMode(r.flushMode("flush.mode"))
+                    .flushIntervalMs(r.integer("flush.interval.ms"))
+                    .flushMinDirtyPages(r.integer("flush.min.dirty.pages"))
+                    .syncFlushTimeoutMs(r.number("flush.sync.timeout.ms"))
+                    .checkpointIntervalMs(r.integer("checkpoint.interval.ms"))
+                    .retentionMs(r.number("retention.ms"))
+                    .retentionBytes(r.number("retention.bytes"))
+                    .retentionCheckIntervalMs(r.number("retention.check.interval.ms"))
+                    .maxTopicBytes(r.integer("limits.topic.bytes"))
+                    .maxQueuesPerTopic(r.integer("limits.topic.queues"))
+                    .maxProperties(r.integer("limits.record.properties"))
+                    .maxPropertiesBytes(r.integer("limits.record.properties.bytes"));
+            int body = r.integer("limits.record.body.bytes");
+            if (r.isSet("limits.record.body.bytes")) {
+                log.maxBodyBytes(body); // otherwise the builder's default, already lowered to segment.bytes
+            }
+            Limits limits = Limits.builder()
+                    .maxFrameBytes(r.integer("limits.frame.bytes"))
+                    .maxHeaders(r.integer("limits.headers"))
+                    .maxHeaderKeyBytes(r.integer("limits.header.key.bytes"))
+                    .maxHeaderValueBytes(r.integer("limits.header.value.bytes"))
+                    .maxMessagesPerCommand(r.integer("limits.batch.messages"))
+                    .maxKeysPerMessage(r.integer("limits.message.keys"))
+                    .maxKeyBytes(r.integer("limits.key.bytes"))
+                    .maxPropertiesPerMessage(r.integer("limits.message.properties"))
+                    .maxPropertyKeyBytes(r.integer("limits.property.key.bytes"))
+                    .maxPropertyValueBytes(r.integer("limits.property.value.bytes"))
+                    .maxTopicBytes(r.integer("limits.topic.bytes"))
+                    .maxTagsBytes(r.integer("limits.tags.bytes"))
+                    .maxMsgIdBytes(r.integer("limits.msgid.bytes"))
+                    .maxErrorMessageBytes(r.integer("limits.error.message.bytes"))
+                    .build();
+            BrokerConfig broker = new BrokerConfig(log.build(), r.integer("topics.default.queues"), r.bool("topics.auto.create"),
+                    r.number("fetch.max.wait.ms"), r.number("offsets.flush.interval.ms"));
+            GatewayConfig gateway = GatewayConfig.builder()
+                    .host(r.string("listen.host"))
+                    .port(r.integer("listen.port"))
+                    .limits(limits)
+                    .ioThreads(r.integer("io.threads"))
+                    .nativeTransport(r.bool("transport.native"))
+                    .zeroCopy(r.bool("transport.zero.copy"))
+                    .writeWaterMarks(r.integer("connection.write.low.bytes"), r.integer("connection.write.high.bytes"))
+                    .maxParkedFetchesPerConnection(r.integer("connection.max.parked.fetches"))
+                    .maxInFlightSends(r.integer("sends.max.in.flight"))
+                    .maxUnflushedBytes(r.number("sends.max.unflushed.bytes"))
+                    .drainMs(r.number("shutdown.drain.ms"))
+                    .build();
+            BrokerSettings settings = new BrokerSettings(broker, gateway, r.integer("metrics.port"));
+            r.checkAllRead();
+            return settings;
+        } catch (IllegalArgumentException e) {
+            throw fromRecord(e, values);
+        }
+    }
+
+    /** A record constructor's "field: value (expected: ...)" rewritten to name the key and where it was set. */
+    private static ConfigException fromRecord(IllegalArgumentException e, Map<String, Value> values) {
+        String message = String.valueOf(e.getMessage());
+        int colon = message.indexOf(':');
+        String field = colon < 0 ? "" : message.substring(0, colon);
+        for (Key k : KEYS) {
+            if (k.field.equals(field)) {
+                Value v = values.get(k.key);
+                return v == null ? new ConfigException("configuration: " + k.key + " (default)" + message.substring(colon))
+                        : new ConfigException(v.source + ": " + k.key + message.substring(colon));
+            }
+        }
+        return new ConfigException("configuration: " + message);
+    }
+
+    private static String suggest(String unknown) {
+        int dot = unknown.indexOf('.');
+        String group = (dot < 0 ? unknown : unknown.substring(0, dot)) + ".";
+        List<String> near = new ArrayList<>();
+        for (String k : BY_NAME.keySet()) {
+            if (k.startsWith(group)) {
+                near.add(k);
+            }
+        }
+        return near.isEmpty() ? "see docs/OPERATIONS.md or ferry broker --print-config for the keys"
+                : "known " + group + "* keys: " + String.join(", ", near);
+    }
+
+    /** The keys as a properties file with every default, each preceded by its range and meaning. */
+    static String template() {
+        StringBuilder b = new StringBuilder("# Ferry broker configuration: every key with its default.\n");
+        for (Key k : KEYS) {
+            b.append("\n# ").append(k.doc).append("\n# accepted: ").append(k.range()).append('\n')
+                    .append(k.key).append('=').append(k.value).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** Reads typed values, falling back to defaults; remembers which keys were read. Not thread-safe. */
+    private static final class Values {
+        private final Map<String, Value> values;
+        private final Set<String> read = new HashSet<>();
+
+        Values(Map<String, Value> values) {
+            this.values = values;
+        }
+
+        boolean isSet(String key) {
+            return values.containsKey(key);
+        }
+
+        private Value raw(Key k) {
+            read.add(k.key);
+            return values.getOrDefault(k.key, new Value(k.value, "default"));
+        }
+
+        private static Key key(String name) {
+            Key k = BY_NAME.get(name);
+            if (k == null) {
+                throw new IllegalStateException("no key " + name);
+            }
+            return k;
+        }
+
+        private static ConfigException bad(Key k, Value v, String expected) {
+            return new ConfigException(v.source + ": " + k.key + ": '" + v.text + "' (expected: " + expected + ")");
+        }
+
+        long number(String name) {
+            Key k = key(name);
+            Value v = raw(k);
+            long n;
+            try {
+                n = Long.parseLong(v.text.replace("_", ""));
+            } catch (NumberFormatException e) {
+                throw bad(k, v, "an integer, " + k.range());
+            }
+            if (k.type == Type.LONG_OR_UNLIMITED && n == -1) {
+                return Long.MAX_VALUE;
+            }
+            if (n < k.min || n > k.max) {
+                throw new ConfigException(v.source + ": " + k.key + ": " + n + " (expected: " + k.range() + ")");
+            }
+            return n;
+        }
+
+        int integer(String name) {
+            if (key(name).type != Type.INT) {
+                throw new IllegalStateException(name + " is not an int key");
+            }
+            return (int) number(name);
+        }
+
+        boolean bool(String name) {
+            Key k = key(name);
+            Value v = raw(k);
+            return switch (v.text.toLowerCase(Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> throw bad(k, v, k.range());
+            };
+        }
+
+        FlushMode flushMode(String name) {
+            Key k = key(name);
+            Value v = raw(k);
+            return switch (v.text.toLowerCase(Locale.ROOT)) {
+                case "async" -> FlushMode.ASYNC;
+                case "sync" -> FlushMode.SYNC;
+                default -> throw bad(k, v, k.range());
+            };
+        }
+
+        String string(String name) {
+            Key k = key(name);
+            Value v = raw(k);
+            if (k.min > 0 && v.text.isEmpty()) {
+                throw bad(k, v, k.range());
+            }
+            return v.text;
+        }
+
+        /** Every key must be mapped: a key in {@link #KEYS} that nothing reads is a bug here, not a user error. */
+        void checkAllRead() {
+            if (read.size() != KEYS.size()) {
+                Set<String> unread = new TreeSet<>(BY_NAME.keySet());
+                unread.removeAll(read);
+                throw new IllegalStateException("keys not mapped: " + unread);
+            }
+        }
+    }
+}
