@@ -73,6 +73,22 @@ final class HandshakeHandler extends ByteToMessageDecoder {
         ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode())).addListener(ChannelFutureListener.CLOSE);
     }
 
+    /**
+     * A connection that fails before its handshake (a reset, a client gone mid-hello) is an
+     * expected condition: one line, no stack trace, instead of Netty's warning at the pipeline's tail.
+     */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        metrics.connectionError("io", "exception");
+        Throwable c = cause instanceof io.netty.handler.codec.DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (c instanceof java.io.IOException) {
+            LOG.debug("connection from {} failed before its handshake: {}", ctx.channel().remoteAddress(), c.toString());
+        } else {
+            LOG.warn("closing connection from {} before its handshake: {}", ctx.channel().remoteAddress(), c.toString());
+        }
+        ctx.close();
+    }
+
     private static String truncate(String s) {
         return s.length() <= Handshake.MAX_TEXT_BYTES ? s : s.substring(0, Handshake.MAX_TEXT_BYTES);
     }
