@@ -30,6 +30,8 @@ import java.util.Objects;
  * @param maxPropertiesBytes     largest encoded properties area (default 32,767)
  * @param maxBodyBytes           largest body (default 4 MiB); a whole record must also fit in one segment
  * @param maxQueuesPerTopic      queue ids are 0..this-1 (default 4096)
+ * @param maxBatchMessages       most messages in one {@link MessageStore#appendBatchAsync} (default 4,096)
+ * @param maxBatchBytes          most record bytes (headers included) in one batch (default 16 MiB)
  * @param keyIndexSlots          hash slots per key-index file (default 1,048,576)
  * @param keyIndexEntries        entries per key-index file (default 4,194,304)
  * @param storeHost              address written into each record as the store host
@@ -53,6 +55,8 @@ public record LogConfig(
         int maxPropertiesBytes,
         int maxBodyBytes,
         int maxQueuesPerTopic,
+        int maxBatchMessages,
+        long maxBatchBytes,
         int keyIndexSlots,
         int keyIndexEntries,
         InetSocketAddress storeHost,
@@ -79,6 +83,8 @@ public record LogConfig(
         check("maxPropertiesBytes", maxPropertiesBytes, 0, PropertiesCodec.MAX_AREA_BYTES);
         check("maxBodyBytes", maxBodyBytes, 0, segmentBytes);
         check("maxQueuesPerTopic", maxQueuesPerTopic, 1, 65_536);
+        check("maxBatchMessages", maxBatchMessages, 1, 1 << 20);
+        check("maxBatchBytes", maxBatchBytes, 1, Long.MAX_VALUE);
         check("keyIndexSlots", keyIndexSlots, 1, 64 << 20);
         check("keyIndexEntries", keyIndexEntries, 1, 64 << 20);
     }
@@ -112,6 +118,8 @@ public record LogConfig(
         private int maxPropertiesBytes = 32_767;
         private int maxBodyBytes = 4 << 20;
         private int maxQueuesPerTopic = 4096;
+        private int maxBatchMessages = 4096;
+        private long maxBatchBytes = 16L << 20;
         private int keyIndexSlots = 1 << 20;
         private int keyIndexEntries = 4 << 20;
         private InetSocketAddress storeHost = new InetSocketAddress("127.0.0.1", 0);
@@ -137,6 +145,8 @@ public record LogConfig(
         public Builder maxPropertiesBytes(int v) { maxPropertiesBytes = v; return this; }
         public Builder maxBodyBytes(int v) { maxBodyBytes = v; return this; }
         public Builder maxQueuesPerTopic(int v) { maxQueuesPerTopic = v; return this; }
+        public Builder maxBatchMessages(int v) { maxBatchMessages = v; return this; }
+        public Builder maxBatchBytes(long v) { maxBatchBytes = v; return this; }
         public Builder keyIndexSlots(int v) { keyIndexSlots = v; return this; }
         public Builder keyIndexEntries(int v) { keyIndexEntries = v; return this; }
         public Builder storeHost(InetSocketAddress v) { storeHost = v; return this; }
@@ -146,7 +156,7 @@ public record LogConfig(
             return new LogConfig(dir, segmentBytes, indexEntriesPerFile, flushMode, flushIntervalMs, flushMinDirtyPages,
                     syncFlushTimeoutMs, checkpointIntervalMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
                     preTouch, maxTopicBytes, maxProperties, maxPropertiesBytes, maxBodyBytes, maxQueuesPerTopic,
-                    keyIndexSlots, keyIndexEntries, storeHost, clock);
+                    maxBatchMessages, maxBatchBytes, keyIndexSlots, keyIndexEntries, storeHost, clock);
         }
     }
 }

@@ -48,7 +48,7 @@ public final class LogMessage {
         this.reconsumeTimes = b.reconsumeTimes;
         this.preparedTxOffset = b.preparedTxOffset;
         this.tags = b.tags;
-        this.tagHash = TagHash.of(b.tags);
+        this.tagHash = b.tagHash != null ? b.tagHash : TagHash.of(b.tags);
         this.keys = b.keys == null ? List.of() : List.copyOf(b.keys);
         this.properties = b.properties == null ? Map.of() : Map.copyOf(b.properties);
         this.body = b.body.asReadOnlyBuffer();
@@ -92,6 +92,25 @@ public final class LogMessage {
     public List<String> keys() { return keys; }
     public Map<String, String> properties() { return properties; }
     public ByteBuffer body() { return body.duplicate(); }
+    public long bornTimestamp() { return bornTimestamp; }
+
+    /**
+     * A builder holding everything of this message (flags, timestamps, host, tags, keys,
+     * properties, body) but bound for {@code topic}/{@code queueId}: how the broker moves a
+     * message to an internal topic (the schedule of delayed messages) and back.
+     */
+    public Builder toBuilder(String topic, int queueId) {
+        Builder b = new Builder(topic, queueId, body.duplicate());
+        b.flags = flags;
+        b.bornTimestamp = bornTimestamp;
+        b.bornHost = bornHost;
+        b.reconsumeTimes = reconsumeTimes;
+        b.preparedTxOffset = preparedTxOffset;
+        b.tags = tags;
+        b.keys = keys.isEmpty() ? null : new ArrayList<>(keys);
+        b.properties = properties.isEmpty() ? null : new LinkedHashMap<>(properties);
+        return b;
+    }
 
     /** Builds a {@link LogMessage}; not thread-safe. */
     public static final class Builder {
@@ -106,6 +125,7 @@ public final class LogMessage {
         private String tags;
         private List<String> keys;
         private Map<String, String> properties;
+        private Long tagHash;
 
         private Builder(String topic, int queueId, ByteBuffer body) {
             this.topic = Objects.requireNonNull(topic, "topic");
@@ -128,6 +148,14 @@ public final class LogMessage {
         public Builder reconsumeTimes(int n) { this.reconsumeTimes = n; return this; }
         public Builder preparedTxOffset(long offset) { this.preparedTxOffset = offset; return this; }
         public Builder tags(String tags) { this.tags = tags; return this; }
+
+        /**
+         * Stores {@code value} in the record's and the offset index's tag-hash field instead of the
+         * hash of the tags. For internal topics only: the broker's schedule topic keeps each
+         * message's delivery time there, so its index is a time index (RocketMQ keeps it in the
+         * ConsumeQueue's tags code the same way). Tag filters on such a topic mean nothing.
+         */
+        public Builder tagHash(long value) { this.tagHash = value; return this; }
 
         public Builder key(String key) {
             if (key.isEmpty() || key.indexOf(' ') >= 0) {

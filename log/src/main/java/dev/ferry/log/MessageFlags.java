@@ -3,7 +3,7 @@ package dev.ferry.log;
 /**
  * Bits of a record's flags field that carry message semantics. The storage engine stores them
  * and hands them back; only {@link #BATCH} changes how the engine itself reads a record.
- * Bit 0 is the engine's own (IPv6 hosts, see {@link RecordLayout}).
+ * Bits 0 (IPv6 hosts) and 14 (batch continues) are the engine's own, see {@link RecordLayout}.
  */
 public final class MessageFlags {
     /** Transaction half message: stored, not visible to consumers until committed. */
@@ -17,7 +17,7 @@ public final class MessageFlags {
     /** Reserved: a batch record carrying several messages. Not written by this version. */
     public static final int BATCH = 1 << 15;
     /** Bits an append may set; the rest belong to the engine or are reserved. */
-    static final int USER_MASK = 0x0000_7FFE;
+    static final int USER_MASK = 0x0000_3FFE;
 
     private MessageFlags() {}
 }

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -20,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongPredicate;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -189,14 +191,22 @@ public final class MessageStore implements AutoCloseable {
     /**
      * Appends messages as one contiguous run, in order, under one hold of the append lock, and
      * waits (once) until the last is durable per the flush mode. Every message is checked
-     * first: if one breaks a limit, {@link InvalidMessageException} names it and nothing is
-     * written. A crash in the middle of a batch can leave a prefix of it (the records are
-     * individually whole); batch records that are all-or-nothing on disk are reserved in the
-     * format ({@link MessageFlags#BATCH}).
+     * first: if one breaks a limit (each message's, or the batch's {@code maxBatchMessages} /
+     * {@code maxBatchBytes}), {@link InvalidMessageException} names it and nothing is written.
+     *
+     * <p><b>All or nothing.</b> Every record but the last carries
+     * {@link RecordLayout#FLAG_BATCH_CONTINUES}, so recovery drops a batch cut short by a crash
+     * whole. Readers see none of a batch until all of it is written: its index entries are
+     * written, and the log's end published, only after its last record.
      */
     public CompletableFuture<List<AppendResult>> appendBatchAsync(List<LogMessage> batch) {
+        if (batch.size() > config.maxBatchMessages()) {
+            throw new InvalidMessageException("batch: " + batch.size() + " messages (expected: <= maxBatchMessages "
+                    + config.maxBatchMessages() + ")");
+        }
         int[] lengths = new int[batch.size()];
         int[] hostFlags = new int[batch.size()];
+        long total = 0;
         for (int i = 0; i < batch.size(); i++) {
             LogMessage m = batch.get(i);
             try {
@@ -209,13 +219,16 @@ public final class MessageStore implements AutoCloseable {
             } catch (InvalidMessageException e) {
                 throw new InvalidMessageException("batch message " + i + ": " + e.getMessage());
             }
+            total += lengths[i];
         }
-        List<AppendResult> results = new ArrayList<>(batch.size());
+        if (batch.size() > 1 && total > config.maxBatchBytes()) {
+            throw new InvalidMessageException("batch: " + total + " bytes stored (expected: <= maxBatchBytes " + config.maxBatchBytes() + ")");
+        }
+        List<AppendResult> results;
         appendLock.lock();
         try {
-            for (int i = 0; i < batch.size(); i++) {
-                results.add(writeLocked(batch.get(i), lengths[i], hostFlags[i]));
-            }
+            results = batch.size() == 1 ? List.of(writeLocked(batch.get(0), lengths[0], hostFlags[0]))
+                    : writeBatchLocked(batch, lengths, hostFlags);
         } finally {
             appendLock.unlock();
         }
@@ -224,6 +237,52 @@ public final class MessageStore implements AutoCloseable {
         }
         AppendResult last = results.get(results.size() - 1);
         return durable(last).thenApply(r -> results);
+    }
+
+    /**
+     * Writes a batch: first every record (all but the last flagged "batch continues"), then their
+     * index entries, then publishes the new end; the caller holds the append lock.
+     */
+    private List<AppendResult> writeBatchLocked(List<LogMessage> batch, int[] lengths, int[] hostFlags) {
+        if (closed) {
+            throw new LogException("store " + config.dir() + " is closed");
+        }
+        int n = batch.size();
+        OffsetIndex[] indexes = new OffsetIndex[n];
+        java.util.IdentityHashMap<OffsetIndex, long[]> next = new java.util.IdentityHashMap<>(2);
+        List<AppendResult> results = new ArrayList<>(n);
+        long end = -1;
+        for (int i = 0; i < n; i++) {
+            LogMessage m = batch.get(i);
+            OffsetIndex q = queues.get(m.topic, m.queueId);
+            if (q == null) {
+                validateTopic(m);
+                q = queues.getOrCreate(m.topic, m.queueId);
+            }
+            indexes[i] = q;
+            long[] nextOffset = next.computeIfAbsent(q, k -> new long[] {k.nextOffset()});
+            long queueOffset = nextOffset[0]++;
+            long storeTimestamp = Math.max(config.clock().millis(), lastStoreTimestamp);
+            lastStoreTimestamp = storeTimestamp;
+            Segment s = log.segmentForAppend(lengths[i]);
+            int pos = s.writePosition;
+            long phys = s.baseOffset + pos;
+            int batchFlags = i < n - 1 ? RecordLayout.FLAG_BATCH_CONTINUES : 0;
+            RecordCodec.write(s.map, pos, m, lengths[i], hostFlags[i], batchFlags, queueOffset, phys, storeTimestamp, storeHost, scratch);
+            s.writePosition = pos + lengths[i];
+            results.add(new AppendResult(m.topic, m.queueId, queueOffset, phys, lengths[i], storeTimestamp));
+            end = phys + lengths[i];
+        }
+        for (int i = 0; i < n; i++) {
+            LogMessage m = batch.get(i);
+            AppendResult r = results.get(i);
+            indexes[i].put(r.queueOffset(), r.physicalOffset(), r.size(), m.tagHash);
+            if (!m.keys.isEmpty()) {
+                keys.add(m.topic, m.keys, r.physicalOffset(), r.size(), r.storeTimestamp());
+            }
+        }
+        log.publish(end);
+        return results;
     }
 
     private int checkedLength(LogMessage m, int hostFlags) {
@@ -263,7 +322,7 @@ public final class MessageStore implements AutoCloseable {
         Segment s = log.segmentForAppend(length);
         int pos = s.writePosition;
         long phys = s.baseOffset + pos;
-        RecordCodec.write(s.map, pos, m, length, hostFlags, queueOffset, phys, storeTimestamp, storeHost, scratch);
+        RecordCodec.write(s.map, pos, m, length, hostFlags, 0, queueOffset, phys, storeTimestamp, storeHost, scratch);
         s.writePosition = pos + length;
         q.put(queueOffset, phys, length, m.tagHash);
         if (!m.keys.isEmpty()) {
@@ -330,6 +389,20 @@ public final class MessageStore implements AutoCloseable {
      * entries still advance {@link ReadResult#nextOffset()}.
      */
     public ReadResult read(String topic, int queueId, long offset, int maxMessages, int maxBytes, LongPredicate tagFilter) {
+        return read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, null);
+    }
+
+    /**
+     * As {@link #read(String, int, long, int, int, LongPredicate)}, and an entry whose tag hash
+     * passes is kept only if {@code propertyFilter} (null = all) accepts the record's properties,
+     * decoded from the mapped record (tags as {@link LogMessage#TAGS}, keys as
+     * {@link LogMessage#KEYS}): this is where a tag match is confirmed exactly and where SQL
+     * filters run. The returned regions hold only accepted records; rejected ones still advance
+     * {@link ReadResult#nextOffset()}. At most about 1,024 entries are examined per read when
+     * filtering, so a read may return no message and a {@code nextOffset} past the start.
+     */
+    public ReadResult read(String topic, int queueId, long offset, int maxMessages, int maxBytes, LongPredicate tagFilter,
+                           Predicate<Map<String, String>> propertyFilter) {
         OffsetIndex q = queues.get(topic, queueId);
         if (q == null) {
             if (offset != 0) {
@@ -343,7 +416,7 @@ public final class MessageStore implements AutoCloseable {
             throw new OffsetOutOfRangeException(topic, queueId, offset, min, next);
         }
         int want = (int) Math.min(Math.max(maxMessages, 1), next - offset);
-        int scan = tagFilter == null ? want : (int) Math.min(next - offset, Math.max(want, 1024));
+        int scan = tagFilter == null && propertyFilter == null ? want : (int) Math.min(next - offset, Math.max(want, 1024));
         long[] phys = new long[scan];
         int[] sizes = new int[scan];
         long[] tags = new long[scan];
@@ -360,7 +433,8 @@ public final class MessageStore implements AutoCloseable {
         long nextOffset = offset;
         try {
             for (int i = 0; i < n && count < want; i++) {
-                if (tagFilter != null && !tagFilter.test(tags[i])) {
+                if ((tagFilter != null && !tagFilter.test(tags[i]))
+                        || (propertyFilter != null && !propertyFilter.test(propertiesAt(phys[i])))) {
                     nextOffset = offset + i + 1;
                     continue;
                 }
@@ -405,6 +479,35 @@ public final class MessageStore implements AutoCloseable {
             throw e;
         }
         return new ReadResult(nextOffset, q.minOffset(), q.nextOffset(), outOffsets, outPhys, outSizes, count, regions);
+    }
+
+    /**
+     * The properties of the record at {@code phys}, read from its mapping; empty if its segment is
+     * gone (the read then fails on it with the usual exception, or has filtered it out).
+     */
+    private Map<String, String> propertiesAt(long phys) {
+        Segment s = log.segmentFor(phys);
+        if (s == null || !s.retain()) {
+            return Map.of();
+        }
+        try {
+            return RecordCodec.properties(s.map, (int) (phys - s.baseOffset));
+        } finally {
+            s.release();
+        }
+    }
+
+    /**
+     * Copies up to {@code max} offset-index entries of {@code topic}/{@code queueId} from queue
+     * offset {@code from} into the arrays (record position, size, tag-hash field); returns how
+     * many. The broker reads its schedule topic's time index this way, without touching records.
+     */
+    public int readIndex(String topic, int queueId, long from, int max, long[] physical, int[] sizes, long[] tagHashes) {
+        OffsetIndex q = queues.get(topic, queueId);
+        if (q == null || from >= q.nextOffset()) {
+            return 0;
+        }
+        return q.read(Math.max(from, q.minOffset()), max, physical, sizes, tagHashes);
     }
 
     private LogException gone(String topic, int queueId, long offset, OffsetIndex q) {

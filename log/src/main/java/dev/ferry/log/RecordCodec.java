@@ -55,7 +55,7 @@ final class RecordCodec {
      * where writes are cheap and the CRC runs on plain memory; then header and body go to
      * {@code buf} in two bulk copies.
      */
-    static void write(ByteBuffer buf, int pos, LogMessage m, int length, int hostFlags, long queueOffset,
+    static void write(ByteBuffer buf, int pos, LogMessage m, int length, int hostFlags, int batchFlags, long queueOffset,
                       long physicalOffset, long storeTimestamp, byte[] storeHost, ByteBuffer scratch) {
         ByteBuffer h = scratch;
         h.clear();
@@ -64,7 +64,7 @@ final class RecordCodec {
         h.put(VERSION);
         h.put((byte) 0);
         h.putInt(0); // crc, set below
-        h.putInt(m.flags | hostFlags);
+        h.putInt(m.flags | hostFlags | batchFlags);
         h.putInt(m.queueId);
         h.putLong(queueOffset);
         h.putLong(physicalOffset);
@@ -182,7 +182,7 @@ final class RecordCodec {
                 buf.getLong(pos + QUEUE_OFFSET_OFFSET),
                 buf.getLong(pos + PHYSICAL_OFFSET_OFFSET),
                 length,
-                flags & ~FLAG_IPV6_HOSTS,
+                flags & ~ENGINE_FLAGS,
                 buf.getLong(pos + BORN_TIMESTAMP_OFFSET),
                 buf.getLong(pos + STORE_TIMESTAMP_OFFSET),
                 bornHost,
@@ -201,6 +201,14 @@ final class RecordCodec {
         byte[] topic = new byte[buf.get(p) & 0xFF];
         buf.get(p + 1, topic);
         return new String(topic, StandardCharsets.UTF_8);
+    }
+
+    /** Every property of the record at {@code pos} (tags and keys included, as TAGS and KEYS). */
+    static Map<String, String> properties(ByteBuffer buf, int pos) {
+        int p = pos + topicLengthOffset(buf.getInt(pos + FLAGS_OFFSET));
+        p += 1 + (buf.get(p) & 0xFF);
+        int propertiesLength = Short.toUnsignedInt(buf.getShort(p));
+        return propertiesLength == 0 ? Map.of() : PropertiesCodec.decode(buf, p + 2, propertiesLength);
     }
 
     /** The KEYS property of the record at {@code pos}, or null. */

@@ -14,7 +14,8 @@ package dev.ferry.log;
  *   6     1   version           1
  *   7     1   reserved          0
  *   8     4   crc               CRC32C of bytes [12, length): everything after this field
- *  12     4   flags             bit 0: hosts are IPv6 (20 bytes each instead of 8); other bits: {@link MessageFlags}
+ *  12     4   flags             bit 0: hosts are IPv6 (20 bytes each instead of 8); bit 14: batch continues
+ *                                 ({@link #FLAG_BATCH_CONTINUES}); other bits: {@link MessageFlags}
  *  16     4   queueId
  *  20     8   queueOffset       position of the record in its (topic, queue), 0-based
  *  28     8   physicalOffset    position of the record's first byte in the commit log
@@ -42,6 +43,14 @@ package dev.ferry.log;
  * fit, the writer leaves an end-of-segment marker (length = bytes left in the segment, magic
  * {@link #END_OF_SEGMENT_MAGIC}) if at least {@link #END_MARKER_SIZE} bytes are left, and
  * continues at the next segment. Fewer than that many bytes left also means "next segment".
+ *
+ * <p><b>Append batches.</b> The records of one multi-message append (SEND_BATCH) are written
+ * back to back; every record of the batch but the last carries flag bit 14,
+ * {@link #FLAG_BATCH_CONTINUES} ("the next record belongs to the same batch"). A batch is whole
+ * when a record without the bit follows its flagged records. Recovery truncates a trailing run of
+ * flagged records that is not closed by an unflagged one (a crash in the middle of a batch), so a
+ * batch is on disk all or nothing. A single append never sets the bit, so version 1 stores written
+ * before the bit existed read the same. Readers strip the bit from the flags they report.
  *
  * <p><b>Room to grow.</b> Flags bits 16-31 are reserved; bit {@link MessageFlags#BATCH} marks a
  * future batch record (one record carrying N messages, indexed by base offset and count) and
@@ -73,6 +82,10 @@ final class RecordLayout {
     static final int IPV4_HOST_SIZE = 4 + 4;
     static final int IPV6_HOST_SIZE = 16 + 4;
     static final int FLAG_IPV6_HOSTS = 1;
+    /** Engine-owned flag bit 14: another record of the same append batch follows this one. */
+    static final int FLAG_BATCH_CONTINUES = 1 << 14;
+    /** Flag bits owned by the engine, never reported as message flags. */
+    static final int ENGINE_FLAGS = FLAG_IPV6_HOSTS | FLAG_BATCH_CONTINUES;
 
     /** Smallest possible record: fixed part, IPv4 hosts, 1-byte topic, no properties, empty body. */
     static final int MIN_RECORD_SIZE = BORN_HOST_OFFSET + 2 * IPV4_HOST_SIZE + 1 + 1 + 2 + 4;

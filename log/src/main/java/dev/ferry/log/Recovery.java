@@ -57,11 +57,23 @@ final class Recovery {
         long scanned = 0;
         String reason = "";
         long keysIndexedEnd = keys.indexedEnd();
+        // where the open append batch began (records flagged "batch continues"), or -1; scan
+        // starts are batch boundaries (checkpoint offsets are published ends, see MessageStore)
+        long batchStart = -1;
+        Segment batchSegment = null;
         Segment s = log.segmentFor(start);
         while (s != null) {
             int pos = (int) (end - s.baseOffset);
             RecordCodec.Check c = RecordCodec.check(s.map, pos, s.size, s.baseOffset);
             if (c instanceof RecordCodec.Whole w) {
+                boolean continues = (s.map.getInt(pos + FLAGS_OFFSET) & FLAG_BATCH_CONTINUES) != 0;
+                if (continues && batchStart < 0) {
+                    batchStart = end;
+                    batchSegment = s;
+                } else if (!continues) {
+                    batchStart = -1;
+                    batchSegment = null;
+                }
                 dispatch(s.map, pos, end, w.length(), keysIndexedEnd, lastStoreTimestamp);
                 end += w.length();
                 scanned++;
@@ -81,6 +93,14 @@ final class Recovery {
             }
         }
         long truncated = s == null || reason.isEmpty() ? 0 : zeroTail(s, (int) (end - s.baseOffset));
+        if (batchStart >= 0) {
+            // a crash in the middle of an append batch: drop the whole batch, not just its torn tail
+            LOG.warn("recovery: append batch from {} to {} has no last record; dropping it whole", batchStart, end);
+            truncated += zeroTail(batchSegment, (int) (batchStart - batchSegment.baseOffset));
+            // segments after batchSegment lie past the new end: setEnd deletes them
+            reason = (reason.isEmpty() ? "" : reason + "; ") + "incomplete append batch from " + batchStart;
+            end = batchStart;
+        }
         log.setEnd(end);
         long dropped = 0;
         for (OffsetIndex q : queues.all()) {
