@@ -17,6 +17,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongPredicate;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +38,7 @@ public final class Broker implements AutoCloseable {
     private final TopicRegistry topics;
     private final OffsetStore offsets;
     private final LongPolls longPolls;
+    private final DelayedDelivery delayed;
     private final ScheduledExecutorService timer;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> lastHeartbeat = new ConcurrentHashMap<>();
@@ -47,7 +49,7 @@ public final class Broker implements AutoCloseable {
         this.topics = new TopicRegistry(config.log().dir());
         this.offsets = new OffsetStore(config.log().dir());
         for (String t : store.topics()) {
-            if (topics.queues(t).isEmpty()) {
+            if (topics.queues(t).isEmpty() && !t.equals(DelayedDelivery.TOPIC)) {
                 int queues = store.queueIds(t).stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
                 LOG.warn("topic {} has data but no metadata; registering it with {} queues", t, queues);
                 topics.createIfAbsent(t, Math.max(queues, 1));
@@ -59,6 +61,8 @@ public final class Broker implements AutoCloseable {
             return t;
         });
         this.longPolls = new LongPolls(timer);
+        this.delayed = new DelayedDelivery(store, config.log().dir().resolve("schedule"), config.log().clock(), longPolls::arrived,
+                1_000, 1L << 23);
         timer.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),
                 TimeUnit.MILLISECONDS);
     }
@@ -151,20 +155,78 @@ public final class Broker implements AutoCloseable {
      * they are durable per the flush mode, then wakes fetches waiting on their queues.
      */
     public CompletableFuture<List<AppendResult>> send(List<LogMessage> messages) {
+        return send(messages, null);
+    }
+
+    /**
+     * As {@link #send(List)}, where message {@code i} with {@code deliverAt[i]} in the future
+     * (epoch ms; null or 0 = none) is a delayed message: stored now in the schedule (its result
+     * is the schedule record's), delivered to its topic and queue when due. A {@code deliverAt}
+     * more than {@link BrokerConfig#maxDelayMs()} ahead is refused before anything is stored.
+     */
+    public CompletableFuture<List<AppendResult>> send(List<LogMessage> messages, long[] deliverAt) {
         for (LogMessage m : messages) {
+            if (m.topic().equals(DelayedDelivery.TOPIC)) {
+                throw new BrokerException("topic: '" + m.topic() + "' (expected: not an internal topic; set deliverAt to delay a message)");
+            }
             int queues = queueCount(m.topic());
             if (m.queueId() < 0 || m.queueId() >= queues) {
                 throw new BrokerException("queueId: " + m.queueId() + " (expected: 0.." + (queues - 1) + " for topic " + m.topic() + ")");
             }
         }
-        CompletableFuture<List<AppendResult>> f = store.appendBatchAsync(messages);
-        List<AppendResult> done = f.getNow(null);
-        if (done != null) {
-            wake(done);
+        List<LogMessage> stored = messages;
+        boolean anyDelayed = false;
+        if (deliverAt != null) {
+            long now = config.log().clock().millis();
+            stored = new ArrayList<>(messages);
+            for (int i = 0; i < messages.size(); i++) {
+                long at = deliverAt[i];
+                if (at > now) {
+                    if (at - now > config.maxDelayMs()) {
+                        throw new DelayTooLongException("message " + i + ": deliverAt " + at + " is " + (at - now) + " ms ahead (expected: at most "
+                                + "maxDelayMs " + config.maxDelayMs() + " ms ahead)");
+                    }
+                    stored.set(i, DelayedDelivery.schedule(messages.get(i), at));
+                    anyDelayed = true;
+                }
+            }
+        }
+        CompletableFuture<List<AppendResult>> f = store.appendBatchAsync(stored);
+        java.util.function.Consumer<List<AppendResult>> done = !anyDelayed ? this::wake : results -> {
+            for (int i = 0; i < results.size(); i++) {
+                if (results.get(i).topic().equals(DelayedDelivery.TOPIC)) {
+                    delayed.scheduled(results.get(i), deliverAt[i]);
+                }
+            }
+            wake(results);
+        };
+        List<AppendResult> now = f.getNow(null);
+        if (now != null) {
+            done.accept(now);
         } else {
-            f.thenAccept(this::wake);
+            f.thenAccept(done);
         }
         return f;
+    }
+
+    /** Delayed messages stored and not yet delivered. */
+    public long pendingDelayed() {
+        return delayed.pending();
+    }
+
+    /** Delayed messages delivered since open. */
+    public long deliveredDelayed() {
+        return delayed.deliveredCount();
+    }
+
+    /** Deliveries skipped at start because the last run had already re-appended them (crash between append and bit). */
+    public long delayedDuplicatesAvoided() {
+        return delayed.duplicatesAvoided();
+    }
+
+    /** Makes the delayed-delivery thread look at the clock now (for tests with an injected clock). */
+    public void wakeDelayedDelivery() {
+        delayed.wake();
     }
 
     private void wake(List<AppendResult> results) {
@@ -195,18 +257,29 @@ public final class Broker implements AutoCloseable {
      */
     public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs,
                                                LongPredicate tagFilter) {
+        return fetch(topic, queueId, offset, maxMessages, maxBytes, maxWaitMs, tagFilter, null);
+    }
+
+    /**
+     * As {@link #fetch(String, int, long, int, int, long, LongPredicate)}, keeping only messages
+     * whose properties (tags as {@code TAGS}) pass {@code propertyFilter} (null = all): the exact
+     * tag confirmation and SQL filters ({@link SqlFilter}). Skipped messages still advance the
+     * next offset.
+     */
+    public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs,
+                                               LongPredicate tagFilter, Predicate<Map<String, String>> propertyFilter) {
         int queues = topics.queues(topic).orElseThrow(() -> new TopicNotFoundException(topic));
         if (queueId < 0 || queueId >= queues) {
             throw new BrokerException("queueId: " + queueId + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
         }
         long wait = Math.min(Math.max(maxWaitMs, 0), config.maxFetchWaitMs());
         if (wait == 0 || store.nextOffset(topic, queueId) != offset) {
-            return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter));
+            return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter));
         }
         CompletableFuture<ReadResult> f = new CompletableFuture<>();
         longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), () -> {
             try {
-                f.complete(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter));
+                f.complete(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter));
             } catch (RuntimeException e) {
                 f.completeExceptionally(e);
             }
@@ -272,6 +345,7 @@ public final class Broker implements AutoCloseable {
     @Override
     public void close() {
         longPolls.fireAll();
+        delayed.close();
         timer.shutdownNow();
         offsets.flush();
         store.close();

@@ -37,15 +37,15 @@ final class ConsumeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (sql != null) {
-            throw new IllegalArgumentException("--sql: SQL92 filters are not served by this broker version yet (use --tags)");
-        }
         StartPosition start = switch (from.toLowerCase(Locale.ROOT)) {
             case "earliest" -> StartPosition.COMMITTED_ELSE_EARLIEST;
             case "latest" -> StartPosition.COMMITTED_ELSE_LATEST;
             default -> throw new IllegalArgumentException("--from: " + from + " (expected: earliest or latest)");
         };
         ConsumerConfig.Builder cb = ConsumerConfig.builder(topic, group).startFrom(start).autoCommit(false);
+        if (sql != null) {
+            cb.sql(sql);
+        }
         if (tags != null) {
             cb.tags(tags);
         }

@@ -119,6 +119,9 @@ public final class Consumer implements AutoCloseable {
         Connection c = client.await(Connection.open(client.transport(), loop, clientConfig, codec), clientConfig.connectTimeoutMs() * 2,
                 "connect to " + clientConfig.host() + ":" + clientConfig.port());
         try {
+            if (!config.sql().isEmpty() && !ids.isEmpty()) {
+                checkFilter(c, ids.get(0));
+            }
             for (int q : ids) {
                 QueueState s = new QueueState(q, config.topic());
                 s.position = startOffset(c, s);
@@ -134,6 +137,21 @@ public final class Consumer implements AutoCloseable {
             c.onClose(this::reconnect);
             queues.values().forEach(this::fetch);
         });
+    }
+
+    /**
+     * Subscribe-time check of the filter: a FETCH of one message that does not wait, so a malformed
+     * SQL expression fails here with the broker's message rather than in a later poll.
+     */
+    private void checkFilter(Connection c, int queueId) {
+        Command.Builder b = Command.builder().code(RequestCode.FETCH).header(Headers.TOPIC, config.topic())
+                .header(Headers.QUEUE_ID, queueId).header(Headers.OFFSET, 0).header(Headers.MAX_MESSAGES, 1)
+                .header(Headers.MAX_BYTES, 1).header(Headers.MAX_WAIT_MS, 0).header(Headers.SQL, config.sql());
+        String what = "FETCH " + config.topic() + "/" + queueId + " (sql check)";
+        Command r = client.await(c.request(b, clientConfig.requestTimeoutMs(), what), clientConfig.requestTimeoutMs() * 2, what);
+        if (r.status() == Status.BAD_REQUEST) {
+            throw FerryException.broker(r.status(), "subscribe " + config.topic() + " with sql '" + config.sql() + "'", r.message());
+        }
     }
 
     private long startOffset(Connection c, QueueState s) {
@@ -400,6 +418,9 @@ public final class Consumer implements AutoCloseable {
                 .header(Headers.MAX_WAIT_MS, config.maxWaitMs()).header(Headers.GROUP, config.group());
         if (!config.tags().isEmpty()) {
             b.header(Headers.TAGS, config.tags());
+        }
+        if (!config.sql().isEmpty()) {
+            b.header(Headers.SQL, config.sql());
         }
         conn.send(b, config.maxWaitMs() + clientConfig.requestTimeoutMs(), q.label, (r, t) -> fetched(q, epoch, offset, r, t));
     }

@@ -20,10 +20,12 @@ import java.util.Objects;
  * @param maxPollMessages         most messages one {@link Consumer#poll} returns (default 8,192)
  * @param tags                    broker-side tag filter such as {@code a || b}; empty = all (default)
  * @param retryBackoffMs          pause after a failed fetch or a lost connection (default 100)
+ * @param sql                     broker-side SQL92 filter over properties such as {@code a > 5 AND region IN ('eu','us')};
+ *                                empty = none (default). Checked by the broker when the consumer is created.
  */
 public record ConsumerConfig(String topic, String group, List<Integer> queues, StartPosition startFrom, boolean autoCommit,
                              long autoCommitIntervalMs, long maxWaitMs, int maxFetchMessages, int maxFetchBytes,
-                             long maxBufferedBytesPerQueue, int maxPollMessages, String tags, long retryBackoffMs) {
+                             long maxBufferedBytesPerQueue, int maxPollMessages, String tags, long retryBackoffMs, String sql) {
 
     public ConsumerConfig {
         Checks.topic(topic);
@@ -37,6 +39,7 @@ public record ConsumerConfig(String topic, String group, List<Integer> queues, S
         }
         Objects.requireNonNull(startFrom, "startFrom");
         Objects.requireNonNull(tags, "tags");
+        Objects.requireNonNull(sql, "sql");
         Checks.range("autoCommitIntervalMs", autoCommitIntervalMs, 1, Long.MAX_VALUE / 4);
         Checks.range("maxWaitMs", maxWaitMs, 0, 30_000);
         Checks.range("maxFetchMessages", maxFetchMessages, 1, Integer.MAX_VALUE);
@@ -65,6 +68,7 @@ public record ConsumerConfig(String topic, String group, List<Integer> queues, S
         private int maxPollMessages = 8_192;
         private String tags = "";
         private long retryBackoffMs = 100;
+        private String sql = "";
 
         private Builder(String topic, String group) {
             this.topic = topic;
@@ -83,10 +87,11 @@ public record ConsumerConfig(String topic, String group, List<Integer> queues, S
         public Builder maxPollMessages(int v) { maxPollMessages = v; return this; }
         public Builder tags(String v) { tags = v; return this; }
         public Builder retryBackoffMs(long v) { retryBackoffMs = v; return this; }
+        public Builder sql(String v) { sql = v; return this; }
 
         public ConsumerConfig build() {
             return new ConsumerConfig(topic, group, queues, startFrom, autoCommit, autoCommitIntervalMs, maxWaitMs, maxFetchMessages,
-                    maxFetchBytes, maxBufferedBytesPerQueue, maxPollMessages, tags, retryBackoffMs);
+                    maxFetchBytes, maxBufferedBytesPerQueue, maxPollMessages, tags, retryBackoffMs, sql);
         }
     }
 }

@@ -13,7 +13,6 @@ import dev.ferry.log.OffsetOutOfRangeException;
 import dev.ferry.log.ReadResult;
 import dev.ferry.log.SegmentDeletedException;
 import dev.ferry.log.StoredMessage;
-import dev.ferry.log.TagHash;
 import dev.ferry.protocol.Command;
 import dev.ferry.protocol.Headers;
 import dev.ferry.protocol.Message;
@@ -21,14 +20,11 @@ import dev.ferry.protocol.Status;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +46,7 @@ final class Requests {
     private final GatewayConfig config;
     private final LoadGate load;
     private final GatewayMetrics metrics;
+    private final Filters filters = new Filters();
 
     Requests(Broker broker, GatewayConfig config, LoadGate load, GatewayMetrics metrics) {
         this.broker = broker;
@@ -196,10 +193,13 @@ final class Requests {
                         + " (expected: one topic and one queueId per batch: " + first.topic() + ", " + first.queueId() + ")");
             }
         }
+        long[] deliverAt = null;
         for (int i = 0; i < messages.size(); i++) {
             if (messages.get(i).deliverAt() > 0) {
-                throw new RequestException(Status.UNSUPPORTED, "message " + i + ": deliverAt " + messages.get(i).deliverAt()
-                        + " (delayed delivery is not served by this broker version)");
+                if (deliverAt == null) {
+                    deliverAt = new long[messages.size()];
+                }
+                deliverAt[i] = messages.get(i).deliverAt();
             }
         }
         String busy = load.admitSend(broker.store());
@@ -212,12 +212,12 @@ final class Requests {
             for (Message m : messages) {
                 batch.add(MessageMapping.toLog(m, queueId, client));
             }
-            CompletableFuture<List<AppendResult>> appended = broker.send(batch);
+            CompletableFuture<List<AppendResult>> appended = broker.send(batch, deliverAt);
             if (appended.isDone()) {
                 load.sendDone();
                 List<AppendResult> results = appended.join();
                 stored(results);
-                return CompletableFuture.completedFuture(new Reply.Plain(sendResponse(req, single, results)));
+                return CompletableFuture.completedFuture(new Reply.Plain(sendResponse(req, single, results, queueId)));
             }
             return appended.handle((results, t) -> {
                 load.sendDone();
@@ -225,7 +225,7 @@ final class Requests {
                     throw t instanceof CompletionException ce ? ce : new CompletionException(t);
                 }
                 stored(results);
-                return new Reply.Plain(sendResponse(req, single, results));
+                return new Reply.Plain(sendResponse(req, single, results, queueId));
             });
         } catch (RuntimeException e) {
             load.sendDone();
@@ -242,10 +242,15 @@ final class Requests {
         metrics.messagesIn(results.get(0).topic(), results.size(), bytes);
     }
 
-    private static Command sendResponse(Command req, boolean single, List<AppendResult> results) {
+    /**
+     * The SEND / SEND_BATCH answer. A delayed message has no offset in its queue yet: its
+     * queueOffset is -1 and its msgId that of its record in the schedule.
+     */
+    private static Command sendResponse(Command req, boolean single, List<AppendResult> results, int queueId) {
         AppendResult first = results.get(0);
-        Command.Builder b = Command.response(req, Status.OK).header(Headers.QUEUE_ID, first.queueId())
-                .header(Headers.QUEUE_OFFSET, first.queueOffset());
+        boolean delayed = !first.topic().equals(req.messages().get(0).topic());
+        Command.Builder b = Command.response(req, Status.OK).header(Headers.QUEUE_ID, queueId)
+                .header(Headers.QUEUE_OFFSET, delayed ? -1 : first.queueOffset());
         if (single) {
             return b.header(Headers.MSG_ID, first.messageId()).build();
         }
@@ -270,8 +275,9 @@ final class Requests {
         if (maxMessages < 1 || maxBytes < 1) {
             throw new RequestException(Status.BAD_REQUEST, "maxMessages/maxBytes: " + maxMessages + "/" + maxBytes + " (expected: >= 1)");
         }
-        LongPredicate tagFilter = tagFilter(req.header(Headers.TAGS));
-        return broker.fetch(topic, queueId, offset, (int) maxMessages, (int) maxBytes, maxWaitMs, tagFilter).thenApply(r -> {
+        Filters.Filter filter = filters.of(req.header(Headers.TAGS), req.header(Headers.SQL));
+        return broker.fetch(topic, queueId, offset, (int) maxMessages, (int) maxBytes, maxWaitMs, filter.tagHashes(),
+                filter.properties()).thenApply(r -> {
             if (r.messageCount() > 0) {
                 metrics.messagesOut(topic, r.messageCount(), r.totalBytes());
             }
@@ -288,22 +294,6 @@ final class Requests {
                 return new Reply.Plain(b.messages(out).build());
             }
         });
-    }
-
-    /** A filter on tag hashes for a FETCH {@code tags} expression ("a || b"; "*" or absent = all). */
-    static LongPredicate tagFilter(String expression) {
-        if (expression == null || expression.isBlank() || expression.trim().equals("*")) {
-            return null;
-        }
-        Set<Long> hashes = new HashSet<>();
-        for (String tag : expression.split("\\|\\|")) {
-            String t = tag.trim();
-            if (t.isEmpty()) {
-                throw new RequestException(Status.BAD_REQUEST, "tags: '" + expression + "' (expected: tag || tag ...)");
-            }
-            hashes.add(TagHash.of(t));
-        }
-        return hashes::contains;
     }
 
     private Command commitOffset(Command req) {

@@ -16,7 +16,7 @@ package dev.ferry.protocol;
  * SEND_BATCH      - (messages of one topic and queue)               queueId, queueOffset (first), count;
  *                                                                   body = msg ids, one per line
  * FETCH           topic, queueId, offset, maxMessages, maxBytes,    nextOffset, minOffset, maxOffset
- *                 maxWaitMs, group?, tags?
+ *                 maxWaitMs, group?, tags?, sql?
  * COMMIT_OFFSET   group, topic, queueId, offset                     -
  * GET_OFFSET      topic, queueId, then group? or timestamp?         offset (if group or timestamp), minOffset, maxOffset
  * QUERY_MESSAGE   msgId, or topic + key, or topic + beginTimestamp  - (messages)
@@ -45,6 +45,12 @@ public final class Headers {
     public static final String GROUP = "group";
     /** Tag filter expression of a FETCH, for example {@code a || b}. */
     public static final String TAGS = "tags";
+    /**
+     * SQL92 filter expression of a FETCH over message properties (tags as {@code TAGS}), for
+     * example {@code a > 5 AND region IN ('eu','us')}; evaluated on the broker, a malformed one is
+     * answered BAD_REQUEST naming the position. With {@link #TAGS} both must match.
+     */
+    public static final String SQL = "sql";
     /** First offset after those returned by FETCH: where the next FETCH starts. */
     public static final String NEXT_OFFSET = "nextOffset";
     /** Earliest offset still stored in the queue. */

@@ -1,0 +1,275 @@
+package dev.ferry.broker;
+
+import dev.ferry.log.AppendResult;
+import dev.ferry.log.LogMessage;
+import dev.ferry.log.MessageFlags;
+import dev.ferry.log.MessageStore;
+import dev.ferry.log.StoredMessage;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delayed (scheduled) messages, in the manner of RocketMQ 5's timer: a message with a future
+ * {@code deliverAt} is stored at once, durably, in the internal topic {@value #TOPIC} (queue 0,
+ * flag {@link MessageFlags#DELAYED}, its destination in the properties {@value #REAL_TOPIC} and
+ * {@value #REAL_QUEUE_ID}, its time in {@value #DELIVER_AT}); and the record's tag-hash field,
+ * copied into the schedule topic's offset index, holds {@code deliverAt}. So the schedule
+ * topic's index <em>is</em> the on-disk time index: 20 bytes per message, read without touching
+ * the records. In memory a {@link TimerIndex} holds (deliverAt, offset) pairs of the pending
+ * ones; {@link DeliveredLog} records, one bit per message, which were delivered.
+ *
+ * <p>One delivery thread takes due entries in (deliverAt, offset) order and re-appends each to its
+ * real topic and queue (body, tags, keys, properties, born time and host kept; DELAYED cleared;
+ * property {@value #SCHEDULE_ID} added, the schedule message's id), marks it delivered and wakes
+ * the long polls of that queue.
+ *
+ * <p><b>Restart.</b> Pending = schedule offsets from the delivered watermark to the topic's end
+ * whose bit is clear, read from the index (no record is decoded). Overdue ones are delivered at
+ * once. Exactly once for a process crash: the one message whose re-append may have happened
+ * without its bit ({@link DeliveredLog#inFlight()}) is looked for at the end of its target queue
+ * by its {@value #SCHEDULE_ID} before it is delivered again. After a machine crash under ASYNC
+ * flush the bit and the re-appended record are lost together or kept together as far as the page
+ * cache made it to disk; a duplicate is possible there and is counted ({@link #duplicatesAvoided}
+ * counts the in-flight hits).
+ *
+ * <p><b>Thread safety.</b> {@link #schedule} and {@link #scheduled} may be called from any thread;
+ * the index is guarded by {@code lock}, the delivered log is the delivery thread's own.
+ */
+final class DelayedDelivery implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DelayedDelivery.class);
+
+    static final String TOPIC = "%SCHEDULE%";
+    static final String REAL_TOPIC = "%REAL_TOPIC";
+    static final String REAL_QUEUE_ID = "%REAL_QID";
+    static final String DELIVER_AT = "%DELIVER_AT";
+    /** Property of a delivered message: the id of its record in the schedule topic. */
+    static final String SCHEDULE_ID = "%SCHEDULE_ID";
+    /** Longest the thread sleeps without looking at the clock (an injected clock may jump). */
+    private static final long MAX_SLEEP_MS = 50;
+    private static final int LOAD_CHUNK = 65_536;
+
+    /** Called after a delivery with the target queue and its new end. */
+    interface Arrivals {
+        void arrived(String topic, int queueId, long end);
+    }
+
+    private final MessageStore store;
+    private final Clock clock;
+    private final Arrivals arrivals;
+    private final DeliveredLog delivered;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when an entry is added that may be due before the thread's planned wake-up. */
+    private final Condition changed = lock.newCondition();
+    private final TimerIndex index;
+    private final Thread thread;
+    private final AtomicLong deliveredCount = new AtomicLong();
+    private long duplicatesAvoided;
+    /** Set by close(); volatile so the delivery loop sees it without the lock. */
+    private volatile boolean stopping;
+
+    DelayedDelivery(MessageStore store, Path dir, Clock clock, Arrivals arrivals, long bucketMs, long bitsPerChunk) {
+        this.store = store;
+        this.clock = clock;
+        this.arrivals = arrivals;
+        this.delivered = new DeliveredLog(dir, bitsPerChunk);
+        this.index = new TimerIndex(bucketMs);
+        load();
+        this.thread = new Thread(this::run, "ferry-delayed-delivery");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** The schedule-topic form of {@code m}, due at {@code deliverAt}. */
+    static LogMessage schedule(LogMessage m, long deliverAt) {
+        return m.toBuilder(TOPIC, 0)
+                .flags(m.flags() | MessageFlags.DELAYED)
+                .property(REAL_TOPIC, m.topic())
+                .property(REAL_QUEUE_ID, Integer.toString(m.queueId()))
+                .property(DELIVER_AT, Long.toString(deliverAt))
+                .tagHash(deliverAt)
+                .build();
+    }
+
+    /** Registers a stored schedule record (after its append returned). */
+    void scheduled(AppendResult r, long deliverAt) {
+        lock.lock();
+        try {
+            index.add(deliverAt, r.queueOffset());
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    long pending() {
+        lock.lock();
+        try {
+            return index.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    long deliveredCount() {
+        return deliveredCount.get();
+    }
+
+    long duplicatesAvoided() {
+        return duplicatesAvoided;
+    }
+
+    /** Wakes the delivery thread (tests that move an injected clock). */
+    void wake() {
+        lock.lock();
+        try {
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void load() {
+        long t0 = System.nanoTime();
+        long inFlight = delivered.inFlight();
+        if (inFlight >= 0 && !delivered.isDelivered(inFlight) && alreadyAppended(inFlight)) {
+            delivered.markDelivered(inFlight);
+            duplicatesAvoided++;
+        }
+        delivered.setInFlight(-1);
+        long from = Math.max(delivered.lowWatermark(), store.minOffset(TOPIC, 0));
+        long end = store.nextOffset(TOPIC, 0);
+        long[] phys = new long[LOAD_CHUNK];
+        int[] sizes = new int[LOAD_CHUNK];
+        long[] times = new long[LOAD_CHUNK];
+        long loaded = 0;
+        for (long off = from; off < end; ) {
+            int n = store.readIndex(TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, end - off), phys, sizes, times);
+            if (n == 0) {
+                break;
+            }
+            for (int i = 0; i < n; i++) {
+                if (!delivered.isDelivered(off + i)) {
+                    index.add(times[i], off + i);
+                    loaded++;
+                }
+            }
+            off += n;
+        }
+        if (end > 0) {
+            LOG.info("delayed messages: {} pending loaded from schedule offsets {}..{} in {} ms", loaded, from, end,
+                    (System.nanoTime() - t0) / 1_000_000);
+        }
+    }
+
+    /** True if the message at schedule offset {@code off} is already the last message of its target queue. */
+    private boolean alreadyAppended(long off) {
+        List<StoredMessage> s = store.readMessages(TOPIC, 0, off, 1);
+        if (s.isEmpty()) {
+            return false;
+        }
+        StoredMessage m = s.get(0);
+        String topic = m.properties().get(REAL_TOPIC);
+        int queue = Integer.parseInt(m.properties().getOrDefault(REAL_QUEUE_ID, "0"));
+        long next = store.nextOffset(topic, queue);
+        if (next == 0) {
+            return false;
+        }
+        List<StoredMessage> last = store.readMessages(topic, queue, next - 1, 1);
+        return !last.isEmpty() && m.messageId().equals(last.get(0).properties().get(SCHEDULE_ID));
+    }
+
+    private void run() {
+        long[] due = new long[2];
+        while (!stopping) {
+            boolean got;
+            lock.lock();
+            try {
+                long now = clock.millis();
+                got = index.pollDue(now, due);
+                if (!got) {
+                    long next = index.nextDue(now);
+                    long sleep = Math.min(MAX_SLEEP_MS, Math.max(1, next - now));
+                    delivered.force();
+                    changed.await(sleep, TimeUnit.MILLISECONDS);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } finally {
+                lock.unlock();
+            }
+            if (got) {
+                try {
+                    deliver(due[0], due[1]);
+                } catch (RuntimeException e) {
+                    if (stopping) {
+                        return;
+                    }
+                    LOG.error("delayed message at schedule offset {} could not be delivered; retrying in 1 s", due[1], e);
+                    lock.lock();
+                    try {
+                        index.add(clock.millis() + 1_000, due[1]);
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+            }
+        }
+    }
+
+    private void deliver(long deliverAt, long off) {
+        if (delivered.isDelivered(off)) {
+            return;
+        }
+        List<StoredMessage> found = store.readMessages(TOPIC, 0, off, 1);
+        if (found.isEmpty()) {
+            LOG.warn("delayed message at schedule offset {} is gone (retention?); skipping it", off);
+            delivered.markDelivered(off);
+            return;
+        }
+        StoredMessage s = found.get(0);
+        Map<String, String> props = new HashMap<>(s.properties());
+        String topic = props.remove(REAL_TOPIC);
+        int queueId = Integer.parseInt(props.remove(REAL_QUEUE_ID));
+        props.remove(DELIVER_AT);
+        props.put(SCHEDULE_ID, s.messageId());
+        LogMessage.Builder b = LogMessage.builder(topic, queueId, s.body())
+                .flags(s.flags() & ~MessageFlags.DELAYED)
+                .bornTimestamp(s.bornTimestamp())
+                .bornHost(s.bornHost())
+                .reconsumeTimes(s.reconsumeTimes())
+                .properties(props);
+        if (!s.tags().isEmpty()) {
+            b.tags(s.tags());
+        }
+        for (String k : s.keys()) {
+            b.key(k);
+        }
+        delivered.setInFlight(off);
+        AppendResult r = store.append(b.build());
+        delivered.markDelivered(off);
+        delivered.setInFlight(-1);
+        deliveredCount.incrementAndGet();
+        arrivals.arrived(r.topic(), r.queueId(), r.queueOffset() + 1);
+    }
+
+    @Override
+    public void close() {
+        stopping = true;
+        wake(); // not interrupt(): an interrupt would close the FileChannels the thread may be using
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        delivered.close();
+    }
+}

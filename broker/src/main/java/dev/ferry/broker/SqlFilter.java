@@ -1,0 +1,461 @@
+package dev.ferry.broker;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+/**
+ * A SQL92 filter over message properties, as RocketMQ consumers write them:
+ * {@code a > 5 AND region IN ('eu','us') AND b IS NOT NULL}. Parsed once by a hand-written
+ * recursive-descent parser into a tree that is then evaluated per message.
+ *
+ * <pre>
+ * expr      := and (OR and)*
+ * and       := not (AND not)*
+ * not       := NOT not | predicate
+ * predicate := operand [ (= | &lt;&gt; | != | &lt; | &lt;= | &gt; | &gt;=) operand
+ *                      | [NOT] IN '(' literal (',' literal)* ')'
+ *                      | [NOT] BETWEEN operand AND operand
+ *                      | [NOT] LIKE 'pattern'            (% any run, _ any one character)
+ *                      | IS [NOT] NULL ]
+ * operand   := '(' expr ')' | identifier | 'string' | number | TRUE | FALSE | NULL
+ * </pre>
+ *
+ * Keywords are case-insensitive; identifiers are property names ({@code TAGS} is the tags;
+ * letters, digits, {@code _ . $}, not starting with a digit). Strings are single-quoted, a quote
+ * doubled inside. Numbers are decimal, optionally signed, with fraction or exponent.
+ *
+ * <p><b>Three-valued logic</b>, as in SQL and RocketMQ: a missing property is NULL, a comparison
+ * with NULL (or of a non-numeric property with a number) is UNKNOWN, {@code NOT UNKNOWN} is
+ * UNKNOWN, {@code FALSE AND UNKNOWN} is FALSE, {@code TRUE OR UNKNOWN} is TRUE; a message matches
+ * only when the whole expression is TRUE. Property values are strings: compared with a number,
+ * the value is read as a decimal number; with a string, compared as text.
+ *
+ * <p><b>Thread safety.</b> Immutable once parsed; {@link #test} may run on any number of threads.
+ */
+public final class SqlFilter implements Predicate<Map<String, String>> {
+    private final String expression;
+    private final Node root;
+
+    private SqlFilter(String expression, Node root) {
+        this.expression = expression;
+        this.root = root;
+    }
+
+    /** Parses {@code expression}; a malformed one raises {@link SqlFilterException} naming the position and token. */
+    public static SqlFilter parse(String expression) {
+        if (expression == null || expression.isBlank()) {
+            throw new SqlFilterException("sql: empty expression (expected: for example a > 5 AND region IN ('eu','us'))");
+        }
+        Parser p = new Parser(expression);
+        Node root = p.expr();
+        if (p.peek().kind != Kind.END) {
+            throw p.error("AND, OR or the end of the expression");
+        }
+        return new SqlFilter(expression, root);
+    }
+
+    public String expression() {
+        return expression;
+    }
+
+    /** True only if the expression is TRUE for these properties (UNKNOWN and FALSE do not match). */
+    @Override
+    public boolean test(Map<String, String> properties) {
+        return root.eval(properties) == Boolean.TRUE;
+    }
+
+    @Override
+    public String toString() {
+        return "SqlFilter{" + expression + "}";
+    }
+
+    // ---- evaluation ---------------------------------------------------------------------------
+
+    /** A node's value: Boolean, BigDecimal, String, or null (NULL / UNKNOWN). */
+    private interface Node {
+        Object eval(Map<String, String> p);
+    }
+
+    private static Boolean truth(Object v) {
+        return v instanceof Boolean b ? b : v instanceof String s ? parseBool(s) : null;
+    }
+
+    private static Boolean negate(Boolean b) {
+        return b == null ? null : !b;
+    }
+
+    private static BigDecimal number(Object v) {
+        if (v instanceof BigDecimal d) {
+            return d;
+        }
+        if (v instanceof String s) {
+            try {
+                return new BigDecimal(s.trim());
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /** Compares two values: negative, zero, positive, or null when they cannot be compared. */
+    private static Integer compare(Object a, Object b) {
+        if (a == null || b == null) {
+            return null;
+        }
+        if (a instanceof BigDecimal || b instanceof BigDecimal) {
+            BigDecimal x = number(a);
+            BigDecimal y = number(b);
+            return x == null || y == null ? null : x.compareTo(y);
+        }
+        if (a instanceof Boolean || b instanceof Boolean) {
+            Boolean x = a instanceof Boolean ab ? ab : a instanceof String s ? parseBool(s) : null;
+            Boolean y = b instanceof Boolean bb ? bb : b instanceof String s ? parseBool(s) : null;
+            return x == null || y == null ? null : x.compareTo(y);
+        }
+        return a.toString().compareTo(b.toString());
+    }
+
+    private static Boolean parseBool(String s) {
+        return s.equalsIgnoreCase("true") ? Boolean.TRUE : s.equalsIgnoreCase("false") ? Boolean.FALSE : null;
+    }
+
+    // ---- parsing ------------------------------------------------------------------------------
+
+    private enum Kind { IDENT, STRING, NUMBER, OP, LPAREN, RPAREN, COMMA, END }
+
+    private record Token(Kind kind, String text, int position) {
+        boolean keyword(String k) {
+            return kind == Kind.IDENT && text.equalsIgnoreCase(k);
+        }
+
+        String shown() {
+            return kind == Kind.END ? "end of expression" : "'" + text + "'";
+        }
+    }
+
+    private static final class Parser {
+        private final String src;
+        private final List<Token> tokens = new ArrayList<>();
+        private int next;
+
+        Parser(String src) {
+            this.src = src;
+            tokenize();
+        }
+
+        SqlFilterException error(String expected) {
+            Token t = peek();
+            return new SqlFilterException("sql: unexpected " + t.shown() + " at position " + t.position + " (expected: " + expected
+                    + ") in: " + src);
+        }
+
+        private void tokenize() {
+            int i = 0;
+            int n = src.length();
+            while (i < n) {
+                char c = src.charAt(i);
+                if (Character.isWhitespace(c)) {
+                    i++;
+                } else if (c == '(' || c == ')' || c == ',') {
+                    tokens.add(new Token(c == '(' ? Kind.LPAREN : c == ')' ? Kind.RPAREN : Kind.COMMA, String.valueOf(c), i));
+                    i++;
+                } else if (c == '\'') {
+                    StringBuilder sb = new StringBuilder();
+                    int start = i++;
+                    while (true) {
+                        if (i >= n) {
+                            throw new SqlFilterException("sql: unterminated string starting at position " + start + " (expected: a closing ') in: " + src);
+                        }
+                        char d = src.charAt(i++);
+                        if (d == '\'') {
+                            if (i < n && src.charAt(i) == '\'') {
+                                sb.append('\'');
+                                i++;
+                            } else {
+                                break;
+                            }
+                        } else {
+                            sb.append(d);
+                        }
+                    }
+                    tokens.add(new Token(Kind.STRING, sb.toString(), start));
+                } else if (c == '=' || c == '<' || c == '>' || c == '!') {
+                    int start = i++;
+                    if (i < n && (src.charAt(i) == '=' || (c == '<' && src.charAt(i) == '>'))) {
+                        i++;
+                    }
+                    String op = src.substring(start, i);
+                    if (op.equals("!")) {
+                        throw new SqlFilterException("sql: unexpected '!' at position " + start + " (expected: != or <>) in: " + src);
+                    }
+                    tokens.add(new Token(Kind.OP, op, start));
+                } else if (Character.isDigit(c) || ((c == '-' || c == '+' || c == '.') && i + 1 < n
+                        && (Character.isDigit(src.charAt(i + 1)) || src.charAt(i + 1) == '.'))) {
+                    int start = i++;
+                    while (i < n && (Character.isDigit(src.charAt(i)) || src.charAt(i) == '.' || src.charAt(i) == 'e' || src.charAt(i) == 'E'
+                            || ((src.charAt(i) == '-' || src.charAt(i) == '+') && (src.charAt(i - 1) == 'e' || src.charAt(i - 1) == 'E')))) {
+                        i++;
+                    }
+                    String text = src.substring(start, i);
+                    try {
+                        new BigDecimal(text);
+                    } catch (NumberFormatException e) {
+                        throw new SqlFilterException("sql: malformed number '" + text + "' at position " + start + " in: " + src);
+                    }
+                    tokens.add(new Token(Kind.NUMBER, text, start));
+                } else if (Character.isLetter(c) || c == '_' || c == '$' || c == '%') {
+                    int start = i++;
+                    while (i < n && (Character.isLetterOrDigit(src.charAt(i)) || "_.$%".indexOf(src.charAt(i)) >= 0)) {
+                        i++;
+                    }
+                    tokens.add(new Token(Kind.IDENT, src.substring(start, i), start));
+                } else {
+                    throw new SqlFilterException("sql: unexpected '" + c + "' at position " + i
+                            + " (expected: a name, a 'string', a number, an operator or a parenthesis) in: " + src);
+                }
+            }
+            tokens.add(new Token(Kind.END, "", n));
+        }
+
+        Token peek() {
+            return tokens.get(next);
+        }
+
+        Token take() {
+            return tokens.get(next++);
+        }
+
+        boolean acceptKeyword(String k) {
+            if (peek().keyword(k)) {
+                next++;
+                return true;
+            }
+            return false;
+        }
+
+        void expectKeyword(String k) {
+            if (!acceptKeyword(k)) {
+                throw error(k);
+            }
+        }
+
+        Node expr() {
+            Node left = and();
+            while (acceptKeyword("OR")) {
+                Node l = left;
+                Node r = and();
+                left = p -> {
+                    Boolean a = truth(l.eval(p));
+                    if (a == Boolean.TRUE) {
+                        return true;
+                    }
+                    Boolean b = truth(r.eval(p));
+                    if (b == Boolean.TRUE) {
+                        return true;
+                    }
+                    return a == null || b == null ? null : Boolean.FALSE;
+                };
+            }
+            return left;
+        }
+
+        Node and() {
+            Node left = not();
+            while (acceptKeyword("AND")) {
+                Node l = left;
+                Node r = not();
+                left = p -> {
+                    Boolean a = truth(l.eval(p));
+                    if (a == Boolean.FALSE) {
+                        return false;
+                    }
+                    Boolean b = truth(r.eval(p));
+                    if (b == Boolean.FALSE) {
+                        return false;
+                    }
+                    return a == null || b == null ? null : Boolean.TRUE;
+                };
+            }
+            return left;
+        }
+
+        Node not() {
+            if (acceptKeyword("NOT")) {
+                Node inner = not();
+                return p -> negate(truth(inner.eval(p)));
+            }
+            return predicate();
+        }
+
+        Node predicate() {
+            Node left = operand();
+            Token t = peek();
+            if (t.kind == Kind.OP) {
+                take();
+                String op = t.text;
+                Node right = operand();
+                return p -> {
+                    Integer c = compare(left.eval(p), right.eval(p));
+                    if (c == null) {
+                        return null;
+                    }
+                    return switch (op) {
+                        case "=" -> c == 0;
+                        case "<>", "!=" -> c != 0;
+                        case "<" -> c < 0;
+                        case "<=" -> c <= 0;
+                        case ">" -> c > 0;
+                        case ">=" -> c >= 0;
+                        default -> throw new IllegalStateException(op);
+                    };
+                };
+            }
+            if (acceptKeyword("IS")) {
+                boolean negated = acceptKeyword("NOT");
+                expectKeyword("NULL");
+                return p -> (left.eval(p) == null) != negated;
+            }
+            boolean negated = acceptKeyword("NOT");
+            if (acceptKeyword("IN")) {
+                List<Object> values = inList();
+                return p -> {
+                    Object v = left.eval(p);
+                    if (v == null) {
+                        return null;
+                    }
+                    Boolean found = false;
+                    for (Object x : values) {
+                        Integer c = compare(v, x);
+                        if (c == null) {
+                            found = found == Boolean.FALSE ? null : found;
+                        } else if (c == 0) {
+                            found = true;
+                            break;
+                        }
+                    }
+                    return negated ? negate(found) : found;
+                };
+            }
+            if (acceptKeyword("BETWEEN")) {
+                Node lo = operand();
+                expectKeyword("AND");
+                Node hi = operand();
+                return p -> {
+                    Object v = left.eval(p);
+                    Integer a = compare(v, lo.eval(p));
+                    Integer b = compare(v, hi.eval(p));
+                    if (a == null || b == null) {
+                        return null;
+                    }
+                    boolean in = a >= 0 && b <= 0;
+                    return in != negated;
+                };
+            }
+            if (acceptKeyword("LIKE")) {
+                Token pat = take();
+                if (pat.kind != Kind.STRING) {
+                    next--;
+                    throw error("a 'pattern' after LIKE");
+                }
+                Pattern regex = like(pat.text);
+                return p -> {
+                    Object v = left.eval(p);
+                    if (v == null) {
+                        return null;
+                    }
+                    return regex.matcher(v.toString()).matches() != negated;
+                };
+            }
+            if (negated) {
+                throw error("IN, BETWEEN or LIKE after NOT");
+            }
+            return left;
+        }
+
+        private List<Object> inList() {
+            if (take().kind != Kind.LPAREN) {
+                next--;
+                throw error("( after IN");
+            }
+            List<Object> values = new ArrayList<>();
+            do {
+                Token v = take();
+                switch (v.kind) {
+                    case STRING -> values.add(v.text);
+                    case NUMBER -> values.add(new BigDecimal(v.text));
+                    default -> {
+                        next--;
+                        throw error("a 'string' or a number in the IN list");
+                    }
+                }
+            } while (take().kind == Kind.COMMA);
+            next--;
+            if (take().kind != Kind.RPAREN) {
+                next--;
+                throw error(", or ) in the IN list");
+            }
+            return values;
+        }
+
+        Node operand() {
+            Token t = take();
+            switch (t.kind) {
+                case LPAREN -> {
+                    Node inner = expr();
+                    if (take().kind != Kind.RPAREN) {
+                        next--;
+                        throw error(")");
+                    }
+                    return inner;
+                }
+                case STRING -> {
+                    String s = t.text;
+                    return p -> s;
+                }
+                case NUMBER -> {
+                    BigDecimal d = new BigDecimal(t.text);
+                    return p -> d;
+                }
+                case IDENT -> {
+                    String word = t.text.toUpperCase(Locale.ROOT);
+                    switch (word) {
+                        case "TRUE":
+                            return p -> Boolean.TRUE;
+                        case "FALSE":
+                            return p -> Boolean.FALSE;
+                        case "NULL":
+                            return p -> null;
+                        case "AND", "OR", "NOT", "IN", "IS", "BETWEEN", "LIKE":
+                            next--;
+                            throw error("a property name, a 'string', a number, TRUE, FALSE or (");
+                        default:
+                            String name = t.text;
+                            return p -> p.get(name);
+                    }
+                }
+                default -> {
+                    next--;
+                    throw error("a property name, a 'string', a number, TRUE, FALSE or (");
+                }
+            }
+        }
+
+        private static Pattern like(String pattern) {
+            StringBuilder re = new StringBuilder();
+            for (char c : pattern.toCharArray()) {
+                switch (c) {
+                    case '%' -> re.append(".*");
+                    case '_' -> re.append('.');
+                    default -> re.append(Pattern.quote(String.valueOf(c)));
+                }
+            }
+            return Pattern.compile(re.toString(), Pattern.DOTALL);
+        }
+    }
+}
