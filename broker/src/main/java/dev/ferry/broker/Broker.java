@@ -62,7 +62,7 @@ public final class Broker implements AutoCloseable {
         });
         this.longPolls = new LongPolls(timer);
         this.delayed = new DelayedDelivery(store, config.log().dir().resolve("schedule"), config.log().clock(), longPolls::arrived,
-                1_000, 1L << 23);
+                60_000, 1L << 23); // minute buckets: ~30 B per pending message with millions spread over 30 days
         timer.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),
                 TimeUnit.MILLISECONDS);
     }

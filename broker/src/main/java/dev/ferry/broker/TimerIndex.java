@@ -36,13 +36,13 @@ final class TimerIndex {
 
     /** Entries of one far bucket, unsorted. */
     private static final class Bucket {
-        long[] times = new long[8];
-        long[] offsets = new long[8];
+        long[] times = new long[4];
+        long[] offsets = new long[4];
         int size;
 
         void add(long time, long offset) {
             if (size == times.length) {
-                int n = size + (size >> 1);
+                int n = size + Math.max(size >> 1, 4);
                 times = java.util.Arrays.copyOf(times, n);
                 offsets = java.util.Arrays.copyOf(offsets, n);
             }
