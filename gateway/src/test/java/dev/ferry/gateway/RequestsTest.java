@@ -326,7 +326,12 @@ class RequestsTest {
             assertThat(wrongQueue.status()).isEqualTo(Status.BAD_REQUEST);
 
             Command delayed = c.send(Message.builder(topic).queueId(0).deliverAt(System.currentTimeMillis() + 60_000).body(utf8("x")).build());
-            assertThat(delayed.status()).isEqualTo(Status.UNSUPPORTED);
+            assertThat(delayed.status()).isEqualTo(Status.OK);
+            assertThat(delayed.header(Headers.QUEUE_OFFSET)).as("a delayed message has no queue offset yet").isEqualTo("-1");
+            Command tooFar = c.send(Message.builder(topic).queueId(0).deliverAt(System.currentTimeMillis() + 31L * 24 * 3600 * 1000)
+                    .body(utf8("x")).build());
+            assertThat(tooFar.status()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(tooFar.message()).contains("deliverAt").contains("maxDelayMs");
 
             Command mixedBatch = c.call(c.request(RequestCode.SEND_BATCH).messages(List.of(TestClient.message(topic, 0, utf8("a")),
                     TestClient.message(topic + "-other", 0, utf8("b")))).build());
