@@ -40,10 +40,11 @@ public final class Broker implements AutoCloseable {
     private final LongPolls longPolls;
     private final DelayedDelivery delayed;
     private final ScheduledExecutorService timer;
+    private final GroupCoordinator groups;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> lastHeartbeat = new ConcurrentHashMap<>();
 
-    private Broker(BrokerConfig config) {
+    private Broker(BrokerConfig config, GroupConfig groupConfig) {
         this.config = config;
         this.store = MessageStore.open(config.log());
         this.topics = new TopicRegistry(config.log().dir());
@@ -65,10 +66,32 @@ public final class Broker implements AutoCloseable {
                 60_000, 1L << 23); // minute buckets: ~30 B per pending message with millions spread over 30 days
         timer.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),
                 TimeUnit.MILLISECONDS);
+        this.groups = new GroupCoordinator(this, groupConfig, config.log().clock());
     }
 
     public static Broker open(BrokerConfig config) {
-        return new Broker(config);
+        return new Broker(config, GroupConfig.defaults());
+    }
+
+    /** A broker whose consumer-group coordinator uses {@code groupConfig}. */
+    public static Broker open(BrokerConfig config, GroupConfig groupConfig) {
+        return new Broker(config, groupConfig);
+    }
+
+    /** Consumer groups: membership, assignment, locks, acks, retry and dead letters. */
+    public GroupCoordinator groups() {
+        return groups;
+    }
+
+    /** Creates {@code topic} with {@code queues} queues unless it exists; returns its queue count either way. */
+    public int ensureTopic(String topic, int queues) {
+        Optional<Integer> q = topics.queues(topic);
+        if (q.isPresent()) {
+            return q.get();
+        }
+        checkName("topic", topic);
+        store.createQueues(topic, queues);
+        return topics.createIfAbsent(topic, queues);
     }
 
     public BrokerConfig config() {
@@ -344,6 +367,7 @@ public final class Broker implements AutoCloseable {
 
     @Override
     public void close() {
+        groups.close();
         longPolls.fireAll();
         delayed.close();
         timer.shutdownNow();

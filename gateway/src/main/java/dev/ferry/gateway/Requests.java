@@ -2,6 +2,9 @@ package dev.ferry.gateway;
 
 import dev.ferry.broker.Broker;
 import dev.ferry.broker.BrokerException;
+import dev.ferry.broker.FencedException;
+import dev.ferry.broker.QueueLockedException;
+import dev.ferry.broker.UnknownMemberException;
 import dev.ferry.broker.TopicExistsException;
 import dev.ferry.broker.TopicInfo;
 import dev.ferry.broker.TopicNotFoundException;
@@ -47,12 +50,14 @@ final class Requests {
     private final LoadGate load;
     private final GatewayMetrics metrics;
     private final Filters filters = new Filters();
+    private final GroupRequests groupRequests;
 
     Requests(Broker broker, GatewayConfig config, LoadGate load, GatewayMetrics metrics) {
         this.broker = broker;
         this.config = config;
         this.load = load;
         this.metrics = metrics;
+        this.groupRequests = new GroupRequests(broker);
     }
 
     /** Bad request input: becomes a response with {@code status}. */
@@ -81,8 +86,14 @@ final class Requests {
                 case LIST_TOPICS -> plain(listTopics(req));
                 case DELETE_TOPIC -> plain(deleteTopic(req));
                 case SEND, SEND_BATCH -> send(req, client);
-                case FETCH -> fetch(req, rawRecords);
-                case COMMIT_OFFSET -> plain(commitOffset(req));
+                case FETCH -> groupRequests.fetch(req, r -> fetch(r, rawRecords));
+                case COMMIT_OFFSET -> {
+                    groupRequests.checkCommit(req);
+                    yield plain(commitOffset(req));
+                }
+                case NACK -> groupRequests.nack(req);
+                case ACK, JOIN_GROUP, LEAVE_GROUP, GROUP_HEARTBEAT, LIST_GROUPS, DESCRIBE_GROUP, RESET_OFFSETS, LOCK_QUEUE,
+                        UNLOCK_QUEUE -> plain(groupRequests.handle(req));
                 case GET_OFFSET -> plain(getOffset(req));
                 case QUERY_MESSAGE -> plain(query(req));
                 default -> throw new RequestException(Status.UNSUPPORTED, "code: " + req.code() + " (not served by this broker)");
@@ -111,6 +122,12 @@ final class Requests {
         } else if (e instanceof OffsetOutOfRangeException o) {
             status = Status.OFFSET_OUT_OF_RANGE;
             b.header(Headers.MIN_OFFSET, o.earliest()).header(Headers.MAX_OFFSET, o.next());
+        } else if (e instanceof FencedException) {
+            status = Status.FENCED;
+        } else if (e instanceof QueueLockedException) {
+            status = Status.LOCKED;
+        } else if (e instanceof UnknownMemberException) {
+            status = Status.NOT_FOUND;
         } else if (e instanceof InvalidMessageException) {
             status = Status.LIMIT_EXCEEDED;
         } else if (e instanceof BrokerException) {

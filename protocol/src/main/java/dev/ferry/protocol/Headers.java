@@ -21,6 +21,21 @@ package dev.ferry.protocol;
  * GET_OFFSET      topic, queueId, then group? or timestamp?         offset (if group or timestamp), minOffset, maxOffset
  * QUERY_MESSAGE   msgId, or topic + key, or topic + beginTimestamp  - (messages)
  *                 + endTimestamp; maxMessages?
+ * ACK             group, clientId, generation, topic, queueId,      -
+ *                 offset or offsets
+ * NACK            group, clientId, generation, topic, queueId,      -
+ *                 offset, reconsumeTimes?
+ * JOIN_GROUP      group, clientId, topics, mode?, strategy?,        generation, sessionTimeoutMs; body = assignment
+ *                 orderly?
+ * LEAVE_GROUP     group, clientId                                   -
+ * GROUP_HEARTBEAT group, clientId                                   generation; body = assignment
+ * LIST_GROUPS     -                                                 count; body = group names, one per line
+ * DESCRIBE_GROUP  group                                             group, mode, strategy, generation, members;
+ *                                                                   body = member and queue lines
+ * RESET_OFFSETS   group, topic, queueId?, to, timestamp? / offset?  count; body = "queueId offset" lines
+ * LOCK_QUEUE      group, clientId, generation, topic, queueId       lockExpiresAt
+ * UNLOCK_QUEUE    group, clientId, topic, queueId                   -
+ * (FETCH and COMMIT_OFFSET of a group member add clientId and generation.)
  * </pre>
  * A header marked ? is optional. Unknown headers are ignored by the receiver.
  *
@@ -75,6 +90,29 @@ public final class Headers {
     public static final String PREFIX = "prefix";
     /** HEARTBEAT: the client's self-chosen id, for the broker's logs and group membership. */
     public static final String CLIENT_ID = "clientId";
+
+    /** A group member's generation: the group's rebalance count as the member last heard it (GROUP_HEARTBEAT). */
+    public static final String GENERATION = "generation";
+    /** JOIN_GROUP: the topics a member consumes, comma-separated. */
+    public static final String TOPICS = "topics";
+    /** JOIN_GROUP, DESCRIBE_GROUP: {@code CLUSTERING} (default) or {@code BROADCASTING}. */
+    public static final String MODE = "mode";
+    /** JOIN_GROUP, DESCRIBE_GROUP: queue allocation, {@code AVERAGE} (default) or {@code CONSISTENT_HASH}. */
+    public static final String STRATEGY = "strategy";
+    /** JOIN_GROUP: {@code true} for an orderly member (locks its queues, retries in place). */
+    public static final String ORDERLY = "orderly";
+    /** ACK: several queue offsets, comma-separated. */
+    public static final String OFFSETS = "offsets";
+    /** NACK: failed deliveries so far (an orderly member retrying in place); absent = the record's count + 1. */
+    public static final String RECONSUME_TIMES = "reconsumeTimes";
+    /** JOIN_GROUP response: after this many ms without a heartbeat the member is removed. */
+    public static final String SESSION_TIMEOUT_MS = "sessionTimeoutMs";
+    /** RESET_OFFSETS: {@code earliest}, {@code latest}, {@code timestamp} (with header timestamp) or {@code offset} (with header offset). */
+    public static final String TO = "to";
+    /** DESCRIBE_GROUP response: number of live members. */
+    public static final String MEMBERS = "members";
+    /** LOCK_QUEUE response: epoch ms at which the lock expires unless renewed by a heartbeat. */
+    public static final String LOCK_EXPIRES_AT = "lockExpiresAt";
 
     private Headers() {
     }

@@ -13,10 +13,11 @@ import java.util.Arrays;
  *  1- 9  connection        HEARTBEAT
  * 10-19  topic admin       CREATE_TOPIC, DESCRIBE_TOPIC, LIST_TOPICS, DELETE_TOPIC
  * 20-29  produce           SEND, SEND_BATCH              (reserved: end transaction 2x)
- * 30-39  consume           FETCH, COMMIT_OFFSET, GET_OFFSET (reserved: ack, nack)
+ * 30-39  consume           FETCH, COMMIT_OFFSET, GET_OFFSET, ACK, NACK
  * 40-49  query             QUERY_MESSAGE
  * 50-59  transactions      (reserved: transaction check-back)
- * 60-69  group admin       (reserved)
+ * 60-69  groups            JOIN_GROUP, LEAVE_GROUP, GROUP_HEARTBEAT, LIST_GROUPS, DESCRIBE_GROUP,
+ *                          RESET_OFFSETS, LOCK_QUEUE, UNLOCK_QUEUE
  * </pre>
  * The header names each code uses are in {@link Headers}; docs/PROTOCOL.md has an example per code.
  *
@@ -33,9 +34,23 @@ public enum RequestCode {
     FETCH(30),
     COMMIT_OFFSET(31),
     GET_OFFSET(32),
-    QUERY_MESSAGE(40);
+    /** A group member acknowledges messages it consumed. */
+    ACK(33),
+    /** A group member failed a message: it goes to the group's retry (or dead-letter) topic. */
+    NACK(34),
+    QUERY_MESSAGE(40),
+    JOIN_GROUP(60),
+    LEAVE_GROUP(61),
+    /** Keeps a member's session (and its queue locks) alive; answers its current assignment. */
+    GROUP_HEARTBEAT(62),
+    LIST_GROUPS(63),
+    DESCRIBE_GROUP(64),
+    RESET_OFFSETS(65),
+    /** An orderly member takes the broker-side lock of a queue before fetching it. */
+    LOCK_QUEUE(66),
+    UNLOCK_QUEUE(67);
 
-    private static final RequestCode[] BY_ID = new RequestCode[64];
+    private static final RequestCode[] BY_ID = new RequestCode[128];
 
     static {
         for (RequestCode c : values()) {

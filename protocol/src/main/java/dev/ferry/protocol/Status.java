@@ -33,7 +33,14 @@ public enum Status {
     /** A code or feature this broker does not serve. */
     UNSUPPORTED(9, false),
     /** A bug or an I/O failure on the broker; the message says what. */
-    INTERNAL_ERROR(10, false);
+    INTERNAL_ERROR(10, false),
+    /**
+     * A group member's fetch, ack, nack, commit or lock on a queue it does not own at its
+     * generation (or, orderly, without its lock): heartbeat and follow the new assignment.
+     */
+    FENCED(11, false),
+    /** LOCK_QUEUE of a queue another member holds locked; retry after it is released or expires. */
+    LOCKED(12, true);
 
     private static final Status[] BY_ID = new Status[values().length];
 

@@ -16,11 +16,13 @@ class ModelTest {
         assertThat(Arrays.stream(RequestCode.values()).map(c -> c + "=" + c.id()))
                 .containsExactly("HEARTBEAT=1", "CREATE_TOPIC=10", "DESCRIBE_TOPIC=11", "LIST_TOPICS=12",
                         "DELETE_TOPIC=13", "SEND=20", "SEND_BATCH=21", "FETCH=30", "COMMIT_OFFSET=31",
-                        "GET_OFFSET=32", "QUERY_MESSAGE=40");
+                        "GET_OFFSET=32", "ACK=33", "NACK=34", "QUERY_MESSAGE=40", "JOIN_GROUP=60",
+                        "LEAVE_GROUP=61", "GROUP_HEARTBEAT=62", "LIST_GROUPS=63", "DESCRIBE_GROUP=64", "RESET_OFFSETS=65",
+                        "LOCK_QUEUE=66", "UNLOCK_QUEUE=67");
         assertThat(Arrays.stream(Status.values()).map(s -> s + "=" + s.id() + (s.retryable() ? " retryable" : "")))
                 .containsExactly("OK=0", "BAD_REQUEST=1", "NOT_FOUND=2", "TOPIC_EXISTS=3", "BUSY=4 retryable",
                         "TIMEOUT=5 retryable", "OFFSET_OUT_OF_RANGE=6", "FRAME_TOO_LARGE=7", "LIMIT_EXCEEDED=8",
-                        "UNSUPPORTED=9", "INTERNAL_ERROR=10");
+                        "UNSUPPORTED=9", "INTERNAL_ERROR=10", "FENCED=11", "LOCKED=12 retryable");
         assertThat(Arrays.stream(Kind.values()).map(k -> k + "=" + k.flagBits()))
                 .containsExactly("REQUEST=0", "RESPONSE=1", "ONEWAY=2");
     }
@@ -30,7 +32,7 @@ class ModelTest {
         assertThat(RequestCode.of(20)).isEqualTo(RequestCode.SEND);
         assertThatThrownBy(() -> RequestCode.of(2)).isInstanceOf(CodecException.class).hasMessageStartingWith("code: 2 (expected: one of [1, 10,");
         assertThatThrownBy(() -> RequestCode.of(65535)).isInstanceOf(CodecException.class);
-        assertThatThrownBy(() -> Status.of(11)).isInstanceOf(CodecException.class).hasMessage("status: 11 (expected: 0..10)");
+        assertThatThrownBy(() -> Status.of(13)).isInstanceOf(CodecException.class).hasMessage("status: 13 (expected: 0..12)");
         assertThatThrownBy(() -> Kind.fromFlags(3)).isInstanceOf(CodecException.class);
         assertThatThrownBy(() -> RequestCode.fromName("send")).isInstanceOf(CodecException.class);
         assertThat(Kind.fromFlags(0xFD)).isEqualTo(Kind.RESPONSE);

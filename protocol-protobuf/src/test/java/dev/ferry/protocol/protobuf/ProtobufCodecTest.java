@@ -43,7 +43,7 @@ class ProtobufCodecTest extends CodecContractTest {
                 .isInstanceOf(CodecException.class).hasMessageStartingWith("code: 0 (expected: one of");
         byte[] future = WireCommand.newBuilder().setCodeValue(20).setStatusValue(99).build().toByteArray();
         assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(future), Limits.DEFAULT))
-                .hasMessage("status: 99 (expected: 0..10)");
+                .hasMessage("status: 99 (expected: 0..12)");
     }
 
     @Test

@@ -1,0 +1,751 @@
+package dev.ferry.broker;
+
+import dev.ferry.log.LogMessage;
+import dev.ferry.log.StoredMessage;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The broker side of consumer groups: membership with session timeouts, queue assignment with
+ * generations, queue locks for orderly members, and per-message acknowledgement with retry and
+ * dead-letter topics.
+ *
+ * <p><b>Membership.</b> A member joins with (group, clientId, topics, model, strategy, orderly)
+ * and heartbeats; one that sent nothing for {@link GroupConfig#sessionTimeoutMs()} is removed.
+ * Every join, leave and expiry is a <em>rebalance</em>: the group's generation goes up by one and,
+ * in a clustering group, every subscribed topic's queues are shared anew among the members that
+ * subscribe to it with the group's {@link AllocationStrategy}. A queue whose owner changes records
+ * the generation of the change ({@code since}); the owner's FETCH/ACK/NACK/COMMIT must carry a
+ * generation at least that high, so a member that missed the rebalance is refused
+ * ({@link FencedException}) before it can read a queue another member now reads. Groups live
+ * in memory: after a broker restart members find their session unknown and join again.
+ *
+ * <p><b>Acks.</b> For each queue of a clustering group the coordinator keeps the offsets it handed
+ * out (in-flight, each with a deadline {@link GroupConfig#invisibleTimeMs()} ahead) and the end of
+ * what it handed out. ACK removes offsets; NACK, or a deadline passing, copies the message to the
+ * group's retry topic {@code %RETRY%GROUP} (delayed by {@link GroupConfig#retryDelayMs} through
+ * the broker's delayed delivery) or, after {@link GroupConfig#maxReconsumeTimes()} redeliveries,
+ * to {@code %DLQ%GROUP}, and then removes it. <b>The group's committed offset of a queue is the
+ * lowest offset still in flight, or the end of what was handed out if none is</b>: everything below
+ * it is acked or moved. It is written to the offset store on every change (persisted with the
+ * store's flush). After a restart or a rebalance the queue is re-read from there, so messages acked
+ * above a still-unacked one are delivered again: at-least-once.
+ *
+ * <p><b>Locks.</b> An orderly member must hold the lock of a queue to fetch it; a lock is granted to
+ * the queue's owner when free or expired, renewed by each heartbeat, expires
+ * {@link GroupConfig#lockTimeoutMs()} after the last renewal and is released by UNLOCK_QUEUE, a
+ * leave or a session expiry. So when a queue moves, the new owner reads it only after the old one
+ * released it (or died): the handover that keeps per-queue order. Orderly queues have no ack
+ * deadline: a failing message is retried in place by the member.
+ *
+ * <p><b>Thread safety.</b> Every state change holds the coordinator's monitor; appends to the
+ * retry and dead-letter topics run outside it and come back under it.
+ */
+public final class GroupCoordinator implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupCoordinator.class);
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._|-]{1,128}");
+
+    /** Properties of a retried or dead-lettered message. */
+    public static final String ORIGIN_TOPIC = "ORIGIN_TOPIC";
+    public static final String ORIGIN_QUEUE_ID = "ORIGIN_QUEUE_ID";
+    public static final String ORIGIN_QUEUE_OFFSET = "ORIGIN_QUEUE_OFFSET";
+    public static final String ORIGIN_MSG_ID = "ORIGIN_MSG_ID";
+    public static final String RECONSUME_TIMES = "RECONSUME_TIMES";
+
+    public static String retryTopic(String group) {
+        return "%RETRY%" + group;
+    }
+
+    public static String deadLetterTopic(String group) {
+        return "%DLQ%" + group;
+    }
+
+    /** A queue of a topic. */
+    public record TopicQueue(String topic, int queueId) implements Comparable<TopicQueue> {
+        @Override
+        public int compareTo(TopicQueue o) {
+            int c = topic.compareTo(o.topic);
+            return c != 0 ? c : Integer.compare(queueId, o.queueId);
+        }
+    }
+
+    /** A queue given to a member, and the generation since which it holds it. */
+    public record AssignedQueue(String topic, int queueId, long since) {
+    }
+
+    /** What a member reads: its queues, at the group's current generation. */
+    public record Assignment(long generation, List<AssignedQueue> queues) {
+    }
+
+    private record Owner(String clientId, long since) {
+    }
+
+    private record Lock(String clientId, long expiresAt) {
+    }
+
+    private static final class Member {
+        final String clientId;
+        final List<String> topics;
+        final boolean orderly;
+        long lastSeen;
+
+        Member(String clientId, List<String> topics, boolean orderly, long now) {
+            this.clientId = clientId;
+            this.topics = topics;
+            this.orderly = orderly;
+            this.lastSeen = now;
+        }
+    }
+
+    /** In-flight offsets of one queue of a clustering group; see the class comment. */
+    private static final class QueueAcks {
+        final TreeMap<Long, Long> inflight = new TreeMap<>();
+        final Set<Long> moving = new HashSet<>();
+        long end = -1;
+        long written = -1;
+        boolean orderly;
+
+        long floor() {
+            return inflight.isEmpty() ? end : Math.min(end, inflight.firstKey());
+        }
+    }
+
+    private static final class Group {
+        final String name;
+        final MessageModel model;
+        final AllocationStrategy strategy;
+        final TreeMap<String, Member> members = new TreeMap<>();
+        final Map<TopicQueue, Owner> owners = new HashMap<>();
+        final Map<TopicQueue, Lock> locks = new HashMap<>();
+        final Map<TopicQueue, QueueAcks> acks = new HashMap<>();
+        /** Broadcasting: the generation of the last offset reset per queue (members restart such queues). */
+        final Map<TopicQueue, Long> resetSince = new HashMap<>();
+        final Map<String, Integer> queueCounts = new HashMap<>();
+        long generation;
+
+        Group(String name, MessageModel model, AllocationStrategy strategy) {
+            this.name = name;
+            this.model = model;
+            this.strategy = strategy;
+        }
+    }
+
+    private final Broker broker;
+    private final GroupConfig config;
+    private final Clock clock;
+    private final Map<String, Group> groups = new TreeMap<>();
+    private final ScheduledExecutorService sweeper;
+
+    GroupCoordinator(Broker broker, GroupConfig config, Clock clock) {
+        this.broker = broker;
+        this.config = config;
+        this.clock = config.clock() != null ? config.clock() : clock;
+        this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ferry-group-sweeper");
+            t.setDaemon(true);
+            return t;
+        });
+        sweeper.scheduleWithFixedDelay(this::tickQuietly, config.sweepIntervalMs(), config.sweepIntervalMs(), TimeUnit.MILLISECONDS);
+    }
+
+    public GroupConfig config() {
+        return config;
+    }
+
+    // ---- membership ----------------------------------------------------------------------------
+
+    /** Adds or refreshes a member and rebalances; returns its assignment. */
+    public Assignment join(String group, String clientId, List<String> topics, MessageModel model, String strategy, boolean orderly) {
+        checkName("clientId", clientId);
+        Objects.requireNonNull(model, "model");
+        if (topics.isEmpty()) {
+            throw new BrokerException("topics: empty (expected: at least one topic)");
+        }
+        for (String t : topics) {
+            broker.queueCount(t); // exists, or auto-created, or TopicNotFoundException
+        }
+        AllocationStrategy s = AllocationStrategy.named(strategy);
+        List<String> all = new ArrayList<>(topics);
+        if (model == MessageModel.CLUSTERING && !orderly) {
+            String retry = retryTopic(group);
+            broker.ensureTopic(retry, 1);
+            if (!all.contains(retry)) {
+                all.add(retry);
+            }
+        }
+        synchronized (this) {
+            expireSessions();
+            Group g = groups.get(group);
+            if (g != null && g.model != model) {
+                throw new BrokerException("mode: " + model + " (expected: " + g.model + ", the mode of group " + group + "'s members)");
+            }
+            if (g == null) {
+                g = new Group(group, model, s);
+                groups.put(group, g);
+            }
+            g.members.put(clientId, new Member(clientId, List.copyOf(all), orderly, clock.millis()));
+            rebalance(g, "join of " + clientId);
+            return assignment(g, clientId);
+        }
+    }
+
+    /** Renews a member's session and its locks; returns its current assignment. */
+    public synchronized Assignment heartbeat(String group, String clientId) {
+        expireSessions();
+        Group g = groups.get(group);
+        Member m = g == null ? null : g.members.get(clientId);
+        if (m == null) {
+            throw new UnknownMemberException("member '" + clientId + "' of group '" + group + "': unknown (expected: JOIN_GROUP first; "
+                    + "a session expires after " + config.sessionTimeoutMs() + " ms without a heartbeat)");
+        }
+        long now = clock.millis();
+        m.lastSeen = now;
+        g.locks.replaceAll((tq, l) -> l.clientId.equals(clientId) && l.expiresAt > now ? new Lock(clientId, now + config.lockTimeoutMs()) : l);
+        if (queueCountsChanged(g)) {
+            rebalance(g, "queue count change");
+        }
+        return assignment(g, clientId);
+    }
+
+    /** Removes a member, releases its locks and rebalances; unknown members are ignored. */
+    public synchronized void leave(String group, String clientId) {
+        Group g = groups.get(group);
+        if (g != null && g.members.remove(clientId) != null) {
+            removed(g, clientId, "leave of " + clientId);
+        }
+    }
+
+    private void removed(Group g, String clientId, String why) {
+        g.locks.values().removeIf(l -> l.clientId.equals(clientId));
+        if (g.members.isEmpty()) {
+            groups.remove(g.name);
+            LOG.info("group {}: last member left ({}); group is empty", g.name, why);
+            return;
+        }
+        rebalance(g, why);
+    }
+
+    private void expireSessions() {
+        long now = clock.millis();
+        for (Group g : List.copyOf(groups.values())) {
+            List<String> dead = new ArrayList<>();
+            g.members.values().forEach(m -> {
+                if (now - m.lastSeen >= config.sessionTimeoutMs()) {
+                    dead.add(m.clientId);
+                }
+            });
+            for (String d : dead) {
+                g.members.remove(d);
+                removed(g, d, "session timeout of " + d);
+            }
+        }
+    }
+
+    private boolean queueCountsChanged(Group g) {
+        for (Map.Entry<String, Integer> e : g.queueCounts.entrySet()) {
+            if (broker.describeTopic(e.getKey()).map(TopicInfo::queueCount).orElse(0).intValue() != e.getValue()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void rebalance(Group g, String why) {
+        g.generation++;
+        g.queueCounts.clear();
+        Set<String> topics = new TreeSet<>();
+        g.members.values().forEach(m -> topics.addAll(m.topics));
+        for (String t : topics) {
+            g.queueCounts.put(t, broker.describeTopic(t).map(TopicInfo::queueCount).orElse(0));
+        }
+        if (g.model == MessageModel.BROADCASTING) {
+            LOG.info("group {} generation {}: {} broadcasting members ({})", g.name, g.generation, g.members.size(), why);
+            return;
+        }
+        Map<TopicQueue, Owner> next = new HashMap<>();
+        for (String t : topics) {
+            List<String> subscribers = new ArrayList<>();
+            g.members.values().forEach(m -> {
+                if (m.topics.contains(t)) {
+                    subscribers.add(m.clientId);
+                }
+            });
+            Map<String, List<Integer>> shares = g.strategy.allocate(t, g.queueCounts.get(t), subscribers);
+            shares.forEach((member, queues) -> {
+                for (int q : queues) {
+                    TopicQueue tq = new TopicQueue(t, q);
+                    Owner old = g.owners.get(tq);
+                    next.put(tq, old != null && old.clientId.equals(member) ? old : new Owner(member, g.generation));
+                }
+            });
+        }
+        // A moved queue keeps its in-flight offsets: the new owner starts at the committed offset (the
+        // lowest of them) and its fetches renew them; acks of an orderly old owner still holding the
+        // lock keep counting, so the new owner, locking after it, starts exactly after them.
+        long moved = next.values().stream().filter(o -> o.since == g.generation).count();
+        g.owners.keySet().retainAll(next.keySet());
+        g.owners.putAll(next);
+        LOG.info("group {} generation {}: {} members, {} queues, {} moved ({})", g.name, g.generation, g.members.size(), next.size(),
+                moved, why);
+    }
+
+    private Assignment assignment(Group g, String clientId) {
+        List<AssignedQueue> out = new ArrayList<>();
+        if (g.model == MessageModel.BROADCASTING) {
+            for (String t : g.members.get(clientId).topics) {
+                for (int q = 0; q < g.queueCounts.getOrDefault(t, 0); q++) {
+                    out.add(new AssignedQueue(t, q, g.resetSince.getOrDefault(new TopicQueue(t, q), 0L)));
+                }
+            }
+        } else {
+            new TreeMap<>(g.owners).forEach((tq, o) -> {
+                if (o.clientId.equals(clientId)) {
+                    out.add(new AssignedQueue(tq.topic(), tq.queueId(), o.since));
+                }
+            });
+        }
+        return new Assignment(g.generation, out);
+    }
+
+    // ---- fencing and locks ---------------------------------------------------------------------
+
+    /** True if {@code group} has live members (its fetches are checked and tracked). */
+    public synchronized boolean isLive(String group) {
+        return groups.containsKey(group);
+    }
+
+    /** The model of a live group, or null. */
+    public synchronized MessageModel model(String group) {
+        Group g = groups.get(group);
+        return g == null ? null : g.model;
+    }
+
+    /**
+     * Checks that {@code clientId} may read {@code topic}/{@code queueId} at {@code generation}:
+     * a member; in a clustering group the queue's owner since at most {@code generation}; if
+     * orderly, the holder of its lock.
+     */
+    public synchronized void checkConsume(String group, String clientId, long generation, String topic, int queueId) {
+        Group g = groups.get(group);
+        Member m = g == null ? null : g.members.get(clientId);
+        if (m == null) {
+            throw new FencedException("member '" + clientId + "' of group '" + group + "': unknown (expected: JOIN_GROUP, then follow "
+                    + "the assignment)");
+        }
+        if (g.model == MessageModel.BROADCASTING) {
+            return;
+        }
+        TopicQueue tq = new TopicQueue(topic, queueId);
+        Owner o = g.owners.get(tq);
+        if (o == null || !o.clientId.equals(clientId)) {
+            throw new FencedException(topic + "/" + queueId + ": assigned to " + (o == null ? "nobody" : "'" + o.clientId + "'")
+                    + " at generation " + g.generation + " (expected: a queue of '" + clientId + "'; heartbeat for the new assignment)");
+        }
+        if (generation < o.since) {
+            throw new FencedException(topic + "/" + queueId + ": generation " + generation + " is stale (expected: >= " + o.since
+                    + ", when the queue was assigned to '" + clientId + "'; heartbeat for the new assignment)");
+        }
+        if (m.orderly && !holdsLock(g, tq, clientId)) {
+            throw new FencedException(topic + "/" + queueId + ": not locked by '" + clientId + "' (expected: LOCK_QUEUE before an orderly fetch)");
+        }
+    }
+
+    /** Acks are accepted from the lock holder, or the owner at a current generation. */
+    private void checkAck(Group g, String clientId, long generation, TopicQueue tq) {
+        if (holdsLock(g, tq, clientId)) {
+            return;
+        }
+        checkConsume(g.name, clientId, generation, tq.topic(), tq.queueId());
+    }
+
+    private boolean holdsLock(Group g, TopicQueue tq, String clientId) {
+        Lock l = g.locks.get(tq);
+        return l != null && l.clientId.equals(clientId) && l.expiresAt > clock.millis();
+    }
+
+    /**
+     * Locks a queue for an orderly member: granted to the queue's owner if the lock is free,
+     * expired or its own; else {@link QueueLockedException}. Returns the expiry time.
+     */
+    public synchronized long lock(String group, String clientId, long generation, String topic, int queueId) {
+        Group g = groups.get(group);
+        if (g == null || !g.members.containsKey(clientId)) {
+            throw new FencedException("member '" + clientId + "' of group '" + group + "': unknown (expected: JOIN_GROUP first)");
+        }
+        TopicQueue tq = new TopicQueue(topic, queueId);
+        Owner o = g.owners.get(tq);
+        if (g.model == MessageModel.CLUSTERING && (o == null || !o.clientId.equals(clientId) || generation < o.since)) {
+            throw new FencedException(topic + "/" + queueId + ": not assigned to '" + clientId + "' at generation " + generation
+                    + " (expected: a queue of the member's current assignment)");
+        }
+        long now = clock.millis();
+        Lock l = g.locks.get(tq);
+        if (l != null && !l.clientId.equals(clientId) && l.expiresAt > now) {
+            throw new QueueLockedException(topic + "/" + queueId + ": locked by '" + l.clientId + "' for " + (l.expiresAt - now)
+                    + " ms more (expected: free; retry after it is released)");
+        }
+        long expires = now + config.lockTimeoutMs();
+        g.locks.put(tq, new Lock(clientId, expires));
+        return expires;
+    }
+
+    /** Releases a lock held by {@code clientId}; a lock held by another member is left alone. */
+    public synchronized void unlock(String group, String clientId, String topic, int queueId) {
+        Group g = groups.get(group);
+        if (g != null) {
+            Lock l = g.locks.get(new TopicQueue(topic, queueId));
+            if (l != null && l.clientId.equals(clientId)) {
+                g.locks.remove(new TopicQueue(topic, queueId));
+            }
+        }
+    }
+
+    // ---- acks ----------------------------------------------------------------------------------
+
+    /**
+     * Records that a fetch of {@code clientId} from {@code from} handed out {@code offsets} and
+     * will continue at {@code next}; offsets in between that were not handed out (filtered) count
+     * as done. Ignored if the member neither owns the queue nor holds its lock, or the group is broadcasting.
+     */
+    public void delivered(String group, String clientId, String topic, int queueId, long from, long next, long[] offsets) {
+        long committed;
+        synchronized (this) {
+            Group g = groups.get(group);
+            TopicQueue tq = new TopicQueue(topic, queueId);
+            if (g == null || g.model != MessageModel.CLUSTERING) {
+                return;
+            }
+            Owner o = g.owners.get(tq);
+            Member m = g.members.get(clientId);
+            if (m == null || !(holdsLock(g, tq, clientId) || (o != null && o.clientId.equals(clientId)))) {
+                return; // a stale owner's long poll answered after a rebalance: its acks are refused too
+            }
+            QueueAcks a = g.acks.computeIfAbsent(tq, k -> new QueueAcks());
+            a.orderly = m.orderly;
+            if (a.end < 0 || from < a.end) {
+                a.inflight.subMap(from, next).keySet().removeIf(k -> !a.moving.contains(k));
+            }
+            long deadline = clock.millis() + config.invisibleTimeMs();
+            for (long off : offsets) {
+                if (!a.moving.contains(off)) {
+                    a.inflight.put(off, deadline);
+                }
+            }
+            a.end = Math.max(a.end, next);
+            committed = newFloor(a);
+        }
+        commit(group, topic, queueId, committed);
+    }
+
+    /** Acknowledges offsets: they are consumed. Offsets not in flight (already moved, or acked) are ignored. */
+    public void ack(String group, String clientId, long generation, String topic, int queueId, long[] offsets) {
+        long committed;
+        synchronized (this) {
+            Group g = live(group);
+            TopicQueue tq = new TopicQueue(topic, queueId);
+            checkAck(g, clientId, generation, tq);
+            QueueAcks a = g.acks.get(tq);
+            if (a == null) {
+                return;
+            }
+            for (long off : offsets) {
+                if (!a.moving.contains(off)) {
+                    a.inflight.remove(off);
+                }
+            }
+            committed = newFloor(a);
+        }
+        commit(group, topic, queueId, committed);
+    }
+
+    /**
+     * Negative ack: the message goes to the retry topic (or, after too many redeliveries, to the
+     * dead-letter topic) and then counts as done. {@code reconsumeTimes} >= 0 says how many
+     * deliveries have failed (an orderly member retrying in place); -1 takes the record's count + 1.
+     * Completes when the copy is stored.
+     */
+    public CompletableFuture<Void> nack(String group, String clientId, long generation, String topic, int queueId, long offset,
+                                        int reconsumeTimes) {
+        synchronized (this) {
+            Group g = live(group);
+            TopicQueue tq = new TopicQueue(topic, queueId);
+            checkAck(g, clientId, generation, tq);
+            QueueAcks a = g.acks.get(tq);
+            if (a == null || !a.inflight.containsKey(offset) || !a.moving.add(offset)) {
+                return CompletableFuture.completedFuture(null); // done already, or being moved
+            }
+        }
+        return move(group, new TopicQueue(topic, queueId), offset, reconsumeTimes);
+    }
+
+    private CompletableFuture<Void> move(String group, TopicQueue tq, long offset, int reconsumeTimes) {
+        CompletableFuture<Void> stored;
+        try {
+            List<StoredMessage> found = broker.store().readMessages(tq.topic(), tq.queueId(), offset, 1);
+            if (found.isEmpty() || found.get(0).queueOffset() != offset) {
+                stored = CompletableFuture.completedFuture(null); // removed by retention: nothing to retry
+            } else {
+                stored = sendBack(group, found.get(0), reconsumeTimes);
+            }
+        } catch (RuntimeException e) {
+            stored = CompletableFuture.failedFuture(e);
+        }
+        return stored.whenComplete((v, t) -> {
+            long committed = -1;
+            synchronized (this) {
+                Group g = groups.get(group);
+                QueueAcks a = g == null ? null : g.acks.get(tq);
+                if (a != null) {
+                    a.moving.remove(offset);
+                    if (t == null) {
+                        a.inflight.remove(offset);
+                        committed = newFloor(a);
+                    } else {
+                        a.inflight.put(offset, clock.millis() + config.invisibleTimeMs());
+                    }
+                }
+            }
+            if (t != null) {
+                LOG.warn("group {}: cannot move {}/{}@{} to its retry topic; will retry: {}", group, tq.topic(), tq.queueId(), offset,
+                        t.toString());
+            }
+            commit(group, tq.topic(), tq.queueId(), committed);
+        });
+    }
+
+    /** Appends a copy of {@code s} to the group's retry topic (delayed) or dead-letter topic. */
+    private CompletableFuture<Void> sendBack(String group, StoredMessage s, int reconsumeTimes) {
+        int failures = reconsumeTimes >= 0 ? reconsumeTimes : s.reconsumeTimes() + 1;
+        boolean dead = failures > config.maxReconsumeTimes();
+        String target = dead ? deadLetterTopic(group) : retryTopic(group);
+        broker.ensureTopic(target, 1);
+        Map<String, String> props = new LinkedHashMap<>(s.properties());
+        props.remove(LogMessage.TAGS);
+        props.remove(LogMessage.KEYS);
+        props.keySet().removeIf(k -> k.startsWith("%")); // the broker's own (schedule) properties
+        if (!props.containsKey(ORIGIN_TOPIC)) {
+            props.put(ORIGIN_TOPIC, s.topic());
+            props.put(ORIGIN_QUEUE_ID, Integer.toString(s.queueId()));
+            props.put(ORIGIN_QUEUE_OFFSET, Long.toString(s.queueOffset()));
+            props.put(ORIGIN_MSG_ID, s.messageId());
+        }
+        props.put(RECONSUME_TIMES, Integer.toString(failures));
+        LogMessage.Builder b = LogMessage.builder(target, 0, s.body()).bornTimestamp(s.bornTimestamp()).reconsumeTimes(failures)
+                .properties(props);
+        if (s.tags() != null && !s.tags().isEmpty()) {
+            b.tags(s.tags());
+        }
+        s.keys().forEach(b::key);
+        long deliverAt = dead ? 0 : broker.config().log().clock().millis() + config.retryDelayMs(failures);
+        if (dead) {
+            LOG.info("group {}: {}/{}@{} failed {} times; moved to {}", group, s.topic(), s.queueId(), s.queueOffset(), failures, target);
+        }
+        return broker.send(List.of(b.build()), new long[] {deliverAt}).thenApply(r -> null);
+    }
+
+    private long newFloor(QueueAcks a) {
+        long f = a.floor();
+        if (f < 0 || f == a.written) {
+            return -1;
+        }
+        a.written = f;
+        return f;
+    }
+
+    private void commit(String group, String topic, int queueId, long offset) {
+        if (offset >= 0) {
+            broker.commitOffset(group, topic, queueId, offset);
+        }
+    }
+
+    private Group live(String group) {
+        Group g = groups.get(group);
+        if (g == null) {
+            throw new FencedException("group '" + group + "': no live members (expected: JOIN_GROUP first)");
+        }
+        return g;
+    }
+
+    // ---- the sweep -----------------------------------------------------------------------------
+
+    /** Expires sessions and locks and moves messages whose ack deadline passed; runs every sweep interval. */
+    public void tick() {
+        record Due(String group, TopicQueue tq, long offset) {
+        }
+        List<Due> due = new ArrayList<>();
+        synchronized (this) {
+            expireSessions();
+            long now = clock.millis();
+            for (Group g : groups.values()) {
+                g.locks.values().removeIf(l -> l.expiresAt <= now);
+                g.acks.forEach((tq, a) -> {
+                    if (a.orderly) {
+                        return;
+                    }
+                    for (Map.Entry<Long, Long> e : a.inflight.entrySet()) {
+                        if (e.getValue() <= now && a.moving.add(e.getKey())) {
+                            due.add(new Due(g.name, tq, e.getKey()));
+                        }
+                    }
+                });
+            }
+        }
+        for (Due d : due) {
+            move(d.group, d.tq, d.offset, -1);
+        }
+    }
+
+    private void tickQuietly() {
+        try {
+            tick();
+        } catch (RuntimeException e) {
+            LOG.error("group sweep failed; will run again", e);
+        }
+    }
+
+    // ---- admin ---------------------------------------------------------------------------------
+
+    /** Names of live groups and of groups with committed offsets, sorted. */
+    public synchronized List<String> listGroups() {
+        expireSessions();
+        Set<String> names = new TreeSet<>(groups.keySet());
+        broker.committedOffsets().forEach(c -> {
+            if (c.group().indexOf('%') < 0) { // GROUP%CLIENT_ID: a broadcasting member's positions, listed under GROUP
+                names.add(c.group());
+            }
+        });
+        return new ArrayList<>(names);
+    }
+
+    /** Members, assignment, committed offsets and lag of {@code group}. */
+    public synchronized GroupDescription describe(String group) {
+        expireSessions();
+        Group g = groups.get(group);
+        List<GroupDescription.Member> members = new ArrayList<>();
+        List<GroupDescription.QueueState> queues = new ArrayList<>();
+        if (g != null) {
+            g.members.values().forEach(m -> members.add(new GroupDescription.Member(m.clientId, m.topics, m.orderly, m.lastSeen)));
+        }
+        if (g != null && g.model == MessageModel.BROADCASTING) {
+            for (Member m : g.members.values()) {
+                for (AssignedQueue a : assignment(g, m.clientId).queues()) {
+                    queues.add(queueState(broadcastOffsetGroup(group, m.clientId), a.topic(), a.queueId(), m.clientId, ""));
+                }
+            }
+        } else {
+            Set<TopicQueue> all = new TreeSet<>();
+            if (g != null) {
+                all.addAll(g.owners.keySet());
+            }
+            broker.committedOffsets(group).keySet().forEach(k -> {
+                int slash = k.lastIndexOf('/');
+                all.add(new TopicQueue(k.substring(0, slash), Integer.parseInt(k.substring(slash + 1))));
+            });
+            for (TopicQueue tq : all) {
+                Owner o = g == null ? null : g.owners.get(tq);
+                Lock l = g == null ? null : g.locks.get(tq);
+                queues.add(queueState(group, tq.topic(), tq.queueId(), o == null ? "" : o.clientId,
+                        l == null || l.expiresAt <= clock.millis() ? "" : l.clientId));
+            }
+        }
+        if (g == null && queues.isEmpty()) {
+            throw new BrokerException("group '" + group + "': unknown (expected: a group with live members or committed offsets)");
+        }
+        return new GroupDescription(group, g == null ? null : g.model, g == null ? null : g.strategy.name(),
+                g == null ? 0 : g.generation, members, queues);
+    }
+
+    private GroupDescription.QueueState queueState(String offsetGroup, String topic, int queueId, String owner, String lockedBy) {
+        boolean exists = broker.describeTopic(topic).isPresent();
+        long max = exists ? broker.store().nextOffset(topic, queueId) : 0;
+        long min = exists ? broker.store().minOffset(topic, queueId) : 0;
+        OptionalLong c = broker.committedOffset(offsetGroup, topic, queueId);
+        long lag = Math.max(0, max - Math.max(min, c.orElse(min)));
+        return new GroupDescription.QueueState(topic, queueId, owner, c.orElse(-1), max, lag, lockedBy);
+    }
+
+    /** The offset-store group name under which a broadcasting member keeps its positions: {@code GROUP%CLIENT_ID}. */
+    public static String broadcastOffsetGroup(String group, String clientId) {
+        return group + "%" + clientId;
+    }
+
+    /** Where RESET_OFFSETS moves a group's committed offsets. */
+    public enum ResetTarget { EARLIEST, LATEST, TIMESTAMP, OFFSET }
+
+    /**
+     * Moves {@code group}'s committed offsets of {@code topic} (every queue, or {@code queueId} if
+     * >= 0) to the earliest, the latest, the first at or after {@code value} ms, or offset
+     * {@code value} (clamped to what is stored). Live members restart those queues there: their
+     * queues get a new {@code since} generation (and in-flight acks are dropped). Returns queue id to new offset.
+     */
+    public Map<Integer, Long> resetOffsets(String group, String topic, int queueId, ResetTarget target, long value) {
+        int queues = broker.describeTopic(topic).orElseThrow(() -> new TopicNotFoundException(topic)).queueCount();
+        if (queueId >= queues) {
+            throw new BrokerException("queueId: " + queueId + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
+        }
+        Map<Integer, Long> out = new TreeMap<>();
+        synchronized (this) {
+            Group g = groups.get(group);
+            if (g != null) {
+                g.generation++;
+            }
+            for (int q = queueId < 0 ? 0 : queueId; q < (queueId < 0 ? queues : queueId + 1); q++) {
+                long min = broker.store().minOffset(topic, q);
+                long max = broker.store().nextOffset(topic, q);
+                long to = switch (target) {
+                    case EARLIEST -> min;
+                    case LATEST -> max;
+                    case TIMESTAMP -> broker.store().offsetForTimestamp(topic, q, value);
+                    case OFFSET -> Math.max(min, Math.min(max, value));
+                };
+                broker.commitOffset(group, topic, q, to);
+                out.put(q, to);
+                if (g != null) {
+                    TopicQueue tq = new TopicQueue(topic, q);
+                    g.acks.remove(tq);
+                    Owner o = g.owners.get(tq);
+                    if (o != null) {
+                        g.owners.put(tq, new Owner(o.clientId, g.generation));
+                    }
+                    if (g.model == MessageModel.BROADCASTING) {
+                        g.resetSince.put(tq, g.generation);
+                        for (String member : g.members.keySet()) {
+                            broker.commitOffset(broadcastOffsetGroup(group, member), topic, q, to);
+                        }
+                    }
+                }
+            }
+        }
+        LOG.info("group {}: offsets of {} reset to {} {}", group, topic, target, out);
+        return out;
+    }
+
+    private static void checkName(String what, String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new BrokerException(what + ": '" + name + "' (expected: 1..128 characters of [A-Za-z0-9._|-])");
+        }
+    }
+
+    @Override
+    public void close() {
+        sweeper.shutdownNow();
+    }
+}
