@@ -193,7 +193,76 @@ public final class FerryClient implements AutoCloseable {
                 "COMMIT_OFFSET " + topic + "/" + queueId);
     }
 
+    /** Names of the groups with live members or committed offsets. */
+    public List<String> listGroups() {
+        Command r = call(Command.builder().code(RequestCode.LIST_GROUPS), "LIST_GROUPS");
+        List<String> out = new ArrayList<>();
+        for (String line : StandardCharsets.UTF_8.decode(r.body()).toString().split("\n")) {
+            if (!line.isEmpty()) {
+                out.add(line);
+            }
+        }
+        return out;
+    }
+
+    /** Members, assignment, committed offsets, lag and locks of a group; NOT_FOUND-free: fails with BAD_REQUEST if unknown. */
+    public GroupInfo describeGroup(String group) {
+        Command r = call(Command.builder().code(RequestCode.DESCRIBE_GROUP).header(Headers.GROUP, Checks.nonEmpty("group", group)),
+                "DESCRIBE_GROUP " + group);
+        List<GroupInfo.Member> members = new ArrayList<>();
+        List<GroupInfo.Queue> queues = new ArrayList<>();
+        for (String line : StandardCharsets.UTF_8.decode(r.body()).toString().split("\n")) {
+            String[] p = line.split(" ");
+            if (p[0].equals("member") && p.length == 5) {
+                members.add(new GroupInfo.Member(p[1], List.of(p[2].split(",")), Boolean.parseBoolean(p[3]), Long.parseLong(p[4])));
+            } else if (p[0].equals("queue") && p.length == 8) {
+                queues.add(new GroupInfo.Queue(p[1], Integer.parseInt(p[2]), p[3], Long.parseLong(p[4]), Long.parseLong(p[5]),
+                        Long.parseLong(p[6]), p[7]));
+            }
+        }
+        return new GroupInfo(group, r.header(Headers.MODE), r.header(Headers.STRATEGY), number(r, Headers.GENERATION), members, queues);
+    }
+
+    /**
+     * Moves {@code group}'s committed offsets on every queue of {@code topic} to {@code to}:
+     * "earliest", "latest", "timestamp" (the first message stored at or after {@code value} ms) or
+     * "offset" ({@code value}, clamped). Live members restart those queues there. Returns queue id to offset.
+     */
+    public java.util.Map<Integer, Long> resetOffsets(String group, String topic, String to, long value) {
+        Command.Builder b = Command.builder().code(RequestCode.RESET_OFFSETS).header(Headers.GROUP, Checks.nonEmpty("group", group))
+                .header(Headers.TOPIC, Checks.topic(topic)).header(Headers.TO, to);
+        if (to.equalsIgnoreCase("timestamp")) {
+            b.header(Headers.TIMESTAMP, value);
+        } else if (to.equalsIgnoreCase("offset")) {
+            b.header(Headers.OFFSET, value);
+        }
+        Command r = call(b, "RESET_OFFSETS " + group + " " + topic);
+        java.util.Map<Integer, Long> out = new java.util.TreeMap<>();
+        for (String line : StandardCharsets.UTF_8.decode(r.body()).toString().split("\n")) {
+            String[] p = line.split(" ");
+            if (p.length == 2) {
+                out.put(Integer.parseInt(p[0]), Long.parseLong(p[1]));
+            }
+        }
+        return out;
+    }
+
     // ---- factories ----------------------------------------------------------------------------
+
+    /** A member of a consumer group (clustering, broadcasting or orderly), poll style, on its own connection. */
+    public GroupConsumer groupConsumer(GroupConsumerConfig config) {
+        checkOpen();
+        return register(new GroupConsumer(this, config));
+    }
+
+    /**
+     * A group member on a thread of its own: {@code handler} success acks a message, an exception
+     * nacks it (or, orderly/broadcasting, retries it in place); see {@link Subscription}.
+     */
+    public Subscription subscribe(GroupConsumerConfig config, MessageHandler handler) {
+        checkOpen();
+        return register(new Subscription(new GroupConsumer(this, config), handler));
+    }
 
     /** A producer with the default {@link ProducerConfig}, on its own connection. */
     public Producer producer() {

@@ -17,6 +17,15 @@ import org.slf4j.LoggerFactory;
  * throws gets the same message again after the consumer's retry backoff, and the messages after
  * it in that queue wait; other queues go on.
  *
+ * <p>Made with a {@link GroupConsumerConfig}, it is a group member ({@link GroupConsumer}): a
+ * handler that returns acks the message; one that throws nacks it (clustering: the broker
+ * redelivers it through the group's retry topic with a growing delay, and after too many
+ * failures moves it to the dead-letter topic {@code %DLQ%GROUP}). An orderly or broadcasting
+ * member instead retries a failed message in place after
+ * {@link GroupConsumerConfig#retryBackoffMs()}, blocking its queue (and, one thread, the others), up
+ * to {@link GroupConsumerConfig#maxReconsumeTimes()} times; then an orderly member nacks it to the
+ * dead-letter topic and a broadcasting one skips it.
+ *
  * <p><b>Thread safety.</b> {@link #close()} may be called from any thread (but not from the
  * handler); the consumer is used only by the subscription's thread.
  */
@@ -25,6 +34,7 @@ public final class Subscription implements AutoCloseable {
     private static final Duration POLL = Duration.ofMillis(200);
 
     private final Consumer consumer;
+    private final GroupConsumer member;
     private final MessageHandler handler;
     private final Thread thread;
     /** Cleared by close(); volatile because close runs on another thread than the loop it stops. */
@@ -32,8 +42,18 @@ public final class Subscription implements AutoCloseable {
 
     Subscription(Consumer consumer, MessageHandler handler) {
         this.consumer = consumer;
+        this.member = null;
         this.handler = handler;
         this.thread = new Thread(this::run, "ferry-subscription-" + consumer.queues());
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    Subscription(GroupConsumer member, MessageHandler handler) {
+        this.consumer = null;
+        this.member = member;
+        this.handler = handler;
+        this.thread = new Thread(this::runMember, "ferry-subscription-" + member.config().group() + "-" + member.config().clientId());
         thread.setDaemon(true);
         thread.start();
     }
@@ -76,6 +96,64 @@ public final class Subscription implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             consumer.close();
+        }
+    }
+
+    private void runMember() {
+        GroupConsumerConfig config = member.config();
+        boolean inPlace = config.orderly() || config.model() == GroupConsumerConfig.Model.BROADCASTING;
+        try {
+            while (running) {
+                List<Message> batch;
+                try {
+                    batch = member.poll(POLL);
+                } catch (FerryException e) {
+                    LOG.warn("subscription: {}", e.getMessage());
+                    continue;
+                }
+                for (Message m : batch) {
+                    if (!running) {
+                        break;
+                    }
+                    if (!member.owns(m)) {
+                        continue; // a rebalance gave its queue to another member, which reads it from the committed offset
+                    }
+                    if (!inPlace) {
+                        try {
+                            handler.handle(m);
+                            member.ack(m);
+                        } catch (Exception | AssertionError e) {
+                            LOG.debug("subscription: handler failed on {}/{}@{}, nack: {}", m.topic(), m.queueId(), m.queueOffset(), e.toString());
+                            member.nack(m);
+                        }
+                        continue;
+                    }
+                    for (int failures = 0; running && member.owns(m); ) {
+                        try {
+                            handler.handle(m);
+                            member.ack(m);
+                            break;
+                        } catch (Exception | AssertionError e) {
+                            failures++;
+                            if (failures > config.maxReconsumeTimes()) {
+                                LOG.warn("subscription: {}/{}@{} failed {} times, {}: {}", m.topic(), m.queueId(), m.queueOffset(), failures,
+                                        config.orderly() ? "moving it to the dead-letter topic" : "skipping it", e.toString());
+                                if (config.orderly()) {
+                                    member.nack(m, failures);
+                                } else {
+                                    member.ack(m);
+                                }
+                                break;
+                            }
+                            Thread.sleep(config.retryBackoffMs());
+                        }
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            member.close();
         }
     }
 

@@ -2,6 +2,7 @@ package dev.ferry.client;
 
 import dev.ferry.broker.Broker;
 import dev.ferry.broker.BrokerConfig;
+import dev.ferry.broker.GroupConfig;
 import dev.ferry.gateway.Gateway;
 import dev.ferry.gateway.GatewayConfig;
 import dev.ferry.log.LogConfig;
@@ -30,7 +31,18 @@ final class BrokerFixture implements AutoCloseable {
     }
 
     static BrokerFixture start(Path dir, UnaryOperator<LogConfig.Builder> log, UnaryOperator<GatewayConfig.Builder> gateway) {
-        Broker b = Broker.open(BrokerConfig.defaults(log.apply(LogConfig.builder(dir).segmentBytes(16 << 20).preTouch(false)).build()));
+        return start(dir, log, gateway, GroupConfig.defaults());
+    }
+
+    /** With consumer-group settings (session and ack timeouts, retry delays). */
+    static BrokerFixture start(Path dir, GroupConfig groups) {
+        return start(dir, UnaryOperator.identity(), UnaryOperator.identity(), groups);
+    }
+
+    static BrokerFixture start(Path dir, UnaryOperator<LogConfig.Builder> log, UnaryOperator<GatewayConfig.Builder> gateway,
+                               GroupConfig groups) {
+        Broker b = Broker.open(BrokerConfig.defaults(log.apply(LogConfig.builder(dir).segmentBytes(16 << 20).preTouch(false)).build()),
+                groups);
         try {
             return new BrokerFixture(b, Gateway.start(b, gateway.apply(GatewayConfig.builder().host("127.0.0.1").port(0)).build()));
         } catch (RuntimeException e) {

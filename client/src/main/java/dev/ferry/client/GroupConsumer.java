@@ -1,0 +1,546 @@
+package dev.ferry.client;
+
+import dev.ferry.log.StoredMessage;
+import dev.ferry.log.StoredRecords;
+import dev.ferry.protocol.Codec;
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Headers;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
+import dev.ferry.protocol.binary.BinaryCodec;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A member of a consumer group, {@link #poll} style: joins the group, heartbeats every
+ * {@link GroupConsumerConfig#heartbeatIntervalMs()}, and reads the queues the broker assigns it,
+ * following every rebalance (docs/PROTOCOL.md, "Consumer groups").
+ *
+ * <p><b>Clustering</b> (default): each message goes to one member; {@link #ack} it once handled,
+ * or {@link #nack} it to have the broker redeliver it later through the group's retry topic
+ * (a message not acked within the broker's invisible time is redelivered too). The broker keeps
+ * the committed offset (the lowest unacked one). <b>Broadcasting</b>: every member reads every
+ * queue; {@link #ack} advances this member's own position, committed under the group name
+ * {@code GROUP%CLIENT_ID}. <b>Orderly</b>: the member locks each queue on the broker before
+ * reading it; a queue taken away by a rebalance is unlocked at the next {@link #poll}, so
+ * handle (ack or nack) a whole batch before polling again.
+ *
+ * <p>A queue gets a new FETCH only when its previous batch was polled, so at most about two
+ * batches per queue wait in the client and acks come soon after the broker handed messages out.
+ *
+ * <p><b>Thread safety.</b> {@link #poll} and {@link #close} from one thread; {@link #ack} and
+ * {@link #nack} from any thread. The event loop owns the connection, the heartbeat and the fetch
+ * state; the map of owned queues is concurrent so any thread can look a queue up.
+ */
+public final class GroupConsumer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupConsumer.class);
+
+    private static final class QueueState {
+        final String topic;
+        final int queueId;
+        final long since;
+        final String key;
+        // event loop
+        long fetchOffset;
+        boolean started;
+        boolean locked;
+        /** False once a rebalance took the queue away; volatile: read by the polling thread. */
+        volatile boolean owned = true;
+        /** Broadcasting: next offset to commit (acked position) and the last committed; polling thread. */
+        long acked = -1;
+        long committed = -1;
+
+        QueueState(String topic, int queueId, long since) {
+            this.topic = topic;
+            this.queueId = queueId;
+            this.since = since;
+            this.key = key(topic, queueId);
+        }
+    }
+
+    private record Fetched(QueueState queue, Command response) {
+    }
+
+    private final FerryClient client;
+    private final GroupConsumerConfig config;
+    private final ClientConfig clientConfig;
+    private final Codec codec;
+    private final boolean storedRecords;
+    private final EventLoop loop;
+    private final boolean broadcasting;
+    private final String offsetGroup;
+    /** Owned queues by "topic/queue"; written on the event loop only, read anywhere. */
+    private final ConcurrentHashMap<String, QueueState> queues = new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<Fetched> ready = new LinkedBlockingQueue<>();
+    /** The queue state each message of the last poll came from (by identity); synchronized: {@link #owns} may run on any thread. */
+    private final Map<Message, QueueState> polled = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+    /** The generation of the last assignment; volatile: acks are sent from any thread. */
+    private volatile long generation;
+    /** Set by close; volatile because close runs on the polling thread. */
+    private volatile boolean stopping;
+    // event loop
+    private Connection conn;
+    private final List<QueueState> revokedLocked = new ArrayList<>();
+    private ScheduledFuture<?> heartbeat;
+    private boolean rejoining;
+    private boolean closed;
+
+    GroupConsumer(FerryClient client, GroupConsumerConfig config) {
+        this.client = client;
+        this.config = config;
+        this.clientConfig = client.config();
+        this.codec = client.codecInstance();
+        this.storedRecords = codec instanceof BinaryCodec;
+        this.loop = client.transport().nextLoop();
+        this.broadcasting = config.model() == GroupConsumerConfig.Model.BROADCASTING;
+        this.offsetGroup = broadcasting ? config.group() + "%" + config.clientId() : config.group();
+        Connection c = client.await(Connection.open(client.transport(), loop, clientConfig, codec), clientConfig.connectTimeoutMs() * 2,
+                "connect to " + clientConfig.host() + ":" + clientConfig.port());
+        Command joined;
+        try {
+            joined = client.await(c.request(joinRequest(), clientConfig.requestTimeoutMs(), "JOIN_GROUP " + config.group()),
+                    clientConfig.requestTimeoutMs() * 2, "JOIN_GROUP " + config.group());
+            FerryClient.check(joined, "JOIN_GROUP " + config.group());
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        loop.execute(() -> {
+            conn = c;
+            c.onClose(this::connectionLost);
+            apply(joined);
+            heartbeat = loop.scheduleWithFixedDelay(this::heartbeat, config.heartbeatIntervalMs(), config.heartbeatIntervalMs(),
+                    TimeUnit.MILLISECONDS);
+        });
+    }
+
+    private Command.Builder joinRequest() {
+        return Command.builder().code(RequestCode.JOIN_GROUP).header(Headers.GROUP, config.group())
+                .header(Headers.CLIENT_ID, config.clientId()).header(Headers.TOPICS, String.join(",", config.topics()))
+                .header(Headers.MODE, config.model().name()).header(Headers.STRATEGY, config.allocation().name())
+                .header(Headers.ORDERLY, Boolean.toString(config.orderly()));
+    }
+
+    public GroupConsumerConfig config() {
+        return config;
+    }
+
+    /** The group generation of the assignment this member follows. */
+    public long generation() {
+        return generation;
+    }
+
+    /** The queues this member reads now, as "topic/queueId", sorted. */
+    public List<String> assignment() {
+        return queues.keySet().stream().sorted().toList();
+    }
+
+    /**
+     * True while this member still owns the queue {@code m} (returned by {@link #poll}) was read
+     * from; false once a rebalance took the queue away, even if it gave it back since (the queue
+     * is then re-read from the committed offset).
+     */
+    public boolean owns(Message m) {
+        QueueState q = polled.get(m);
+        if (q == null) {
+            q = queues.get(key(m.topic(), m.queueId()));
+        }
+        return q != null && q.owned;
+    }
+
+    // ---- polling thread -------------------------------------------------------------------------
+
+    /** Messages fetched so far from the owned queues, waiting up to {@code timeout} for the first. */
+    public List<Message> poll(Duration timeout) {
+        if (closed) {
+            throw new IllegalStateException("consumer closed");
+        }
+        loop.execute(this::unlockRevoked);
+        if (broadcasting) {
+            commitPositions();
+        }
+        List<Message> out = new ArrayList<>();
+        polled.clear();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Fetched f;
+            try {
+                long left = deadline - System.nanoTime();
+                f = out.isEmpty() && left > 0 ? ready.poll(left, TimeUnit.NANOSECONDS) : ready.poll();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            if (f == null) {
+                break;
+            }
+            QueueState q = f.queue();
+            loop.execute(() -> fetch(q));
+            if (!q.owned) {
+                continue;
+            }
+            for (Message m : decode(f.response())) {
+                out.add(m);
+                polled.put(m, q);
+            }
+            if (out.size() >= config.maxFetchMessages()) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    private List<Message> decode(Command response) {
+        if (!storedRecords || response.bodyLength() == 0) {
+            return response.messages();
+        }
+        List<StoredMessage> stored = StoredRecords.decode(response.body());
+        List<Message> out = new ArrayList<>(stored.size());
+        for (StoredMessage s : stored) {
+            out.add(Message.builder(s.topic()).queueId(s.queueId()).queueOffset(s.queueOffset()).msgId(s.messageId())
+                    .keys(s.keys()).tags(s.tags()).properties(s.properties()).bornTimestamp(s.bornTimestamp())
+                    .storeTimestamp(s.storeTimestamp()).flags(s.flags()).body(ByteBuffer.wrap(s.body())).build());
+        }
+        return out;
+    }
+
+    /**
+     * The message is handled. Clustering: ACK to the broker (asynchronously; an ack for a queue
+     * this member lost is refused and the message will be read again by its new owner).
+     * Broadcasting: advances this member's position, committed at the next poll or close.
+     */
+    public void ack(Message m) {
+        QueueState q = queues.get(key(m.topic(), m.queueId()));
+        if (q == null) {
+            return;
+        }
+        if (broadcasting) {
+            q.acked = Math.max(q.acked, m.queueOffset() + 1);
+            return;
+        }
+        send(memberRequest(RequestCode.ACK, m).header(Headers.OFFSET, m.queueOffset()), "ACK " + q.key + "@" + m.queueOffset());
+    }
+
+    /** The message failed: the broker sends it to the group's retry topic (redelivered after a growing delay) or, after too many, to its dead-letter topic. */
+    public CompletableFuture<Void> nack(Message m) {
+        return nack(m, -1);
+    }
+
+    /**
+     * As {@link #nack(Message)}, saying that {@code reconsumeTimes} deliveries failed (an orderly
+     * member that retried in place); above the broker's maxReconsumeTimes the message goes to the
+     * dead-letter topic.
+     */
+    public CompletableFuture<Void> nack(Message m, int reconsumeTimes) {
+        Command.Builder b = memberRequest(RequestCode.NACK, m).header(Headers.OFFSET, m.queueOffset());
+        if (reconsumeTimes >= 0) {
+            b.header(Headers.RECONSUME_TIMES, reconsumeTimes);
+        }
+        return send(b, "NACK " + key(m.topic(), m.queueId()) + "@" + m.queueOffset());
+    }
+
+    private Command.Builder memberRequest(RequestCode code, Message m) {
+        return Command.builder().code(code).header(Headers.GROUP, config.group()).header(Headers.CLIENT_ID, config.clientId())
+                .header(Headers.GENERATION, generation).header(Headers.TOPIC, m.topic()).header(Headers.QUEUE_ID, m.queueId());
+    }
+
+    private CompletableFuture<Void> send(Command.Builder b, String what) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        loop.execute(() -> {
+            Connection c = conn;
+            if (c == null || !c.isOpen()) {
+                f.completeExceptionally(FerryException.connection(what + ": not connected", null));
+                return;
+            }
+            c.send(b, clientConfig.requestTimeoutMs(), what, (r, t) -> {
+                if (t != null) {
+                    f.completeExceptionally(t);
+                } else if (r.status() != Status.OK) {
+                    LOG.debug("{}: {} {}", what, r.status(), r.message());
+                    f.completeExceptionally(FerryException.broker(r.status(), what, r.message()));
+                } else {
+                    f.complete(null);
+                }
+            });
+        });
+        return f;
+    }
+
+    private void commitPositions() {
+        for (QueueState q : queues.values()) {
+            long position = q.acked;
+            if (position >= 0 && position != q.committed) {
+                q.committed = position;
+                send(Command.builder().code(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, offsetGroup).header(Headers.TOPIC, q.topic)
+                        .header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position), "COMMIT_OFFSET " + q.key);
+            }
+        }
+    }
+
+    /** Leaves the group (its queues go to the other members at once), unlocking and committing first. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (broadcasting) {
+                commitPositions();
+            }
+            CompletableFuture<Void> left = new CompletableFuture<>();
+            loop.execute(() -> {
+                stopping = true;
+                if (heartbeat != null) {
+                    heartbeat.cancel(false);
+                }
+                Connection c = conn;
+                if (c == null || !c.isOpen()) {
+                    left.complete(null);
+                    return;
+                }
+                for (QueueState q : queues.values()) {
+                    q.owned = false;
+                    if (q.locked) {
+                        c.send(unlockRequest(q), clientConfig.requestTimeoutMs(), "UNLOCK_QUEUE " + q.key, (r, t) -> { });
+                    }
+                }
+                c.send(Command.builder().code(RequestCode.LEAVE_GROUP).header(Headers.GROUP, config.group())
+                        .header(Headers.CLIENT_ID, config.clientId()), clientConfig.requestTimeoutMs(), "LEAVE_GROUP",
+                        (r, t) -> left.complete(null));
+            });
+            try {
+                left.get(clientConfig.requestTimeoutMs(), TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                LOG.warn("group {}: leave not confirmed: {}", config.group(), e.toString());
+            }
+        } finally {
+            loop.execute(() -> {
+                stopping = true;
+                if (conn != null) {
+                    conn.close();
+                }
+            });
+            client.forget(this);
+        }
+    }
+
+    // ---- event loop ---------------------------------------------------------------------------
+
+    private void heartbeat() {
+        Connection c = conn;
+        if (stopping || c == null || !c.isOpen() || rejoining) {
+            return;
+        }
+        c.send(Command.builder().code(RequestCode.GROUP_HEARTBEAT).header(Headers.GROUP, config.group())
+                .header(Headers.CLIENT_ID, config.clientId()), clientConfig.requestTimeoutMs(), "GROUP_HEARTBEAT", (r, t) -> {
+                    if (t != null || stopping) {
+                        return;
+                    }
+                    if (r.status() == Status.OK) {
+                        apply(r);
+                    } else if (r.status() == Status.NOT_FOUND) {
+                        LOG.info("group {}: member {} unknown to the broker (session expired or broker restarted); joining again",
+                                config.group(), config.clientId());
+                        rejoin();
+                    } else {
+                        LOG.warn("group {}: heartbeat {} {}", config.group(), r.status(), r.message());
+                    }
+                });
+    }
+
+    private void rejoin() {
+        Connection c = conn;
+        if (stopping || c == null || !c.isOpen() || rejoining) {
+            return;
+        }
+        rejoining = true;
+        c.send(joinRequest(), clientConfig.requestTimeoutMs(), "JOIN_GROUP", (r, t) -> {
+            rejoining = false;
+            if (t == null && r.status() == Status.OK && !stopping) {
+                apply(r);
+            } else if (t == null) {
+                LOG.warn("group {}: join {} {}", config.group(), r.status(), r.message());
+            }
+        });
+    }
+
+    /** Follows an assignment (JOIN_GROUP / GROUP_HEARTBEAT response): stops lost queues, starts new ones. */
+    private void apply(Command r) {
+        generation = FerryClient.number(r, Headers.GENERATION);
+        Map<String, QueueState> assigned = new HashMap<>();
+        for (String line : StandardCharsets.UTF_8.decode(r.body()).toString().split("\n")) {
+            String[] p = line.trim().split(" ");
+            if (p.length == 3) {
+                QueueState q = new QueueState(p[0], Integer.parseInt(p[1]), Long.parseLong(p[2]));
+                assigned.put(q.key, q);
+            }
+        }
+        for (QueueState q : List.copyOf(queues.values())) {
+            QueueState now = assigned.get(q.key);
+            if (now == null || now.since != q.since) {
+                q.owned = false;
+                queues.remove(q.key);
+                if (q.locked) {
+                    revokedLocked.add(q);
+                }
+                LOG.debug("group {}: {} no longer reads {}", config.group(), config.clientId(), q.key);
+            }
+        }
+        for (QueueState q : assigned.values()) {
+            if (!queues.containsKey(q.key)) {
+                queues.put(q.key, q);
+                start(q);
+            }
+        }
+    }
+
+    private void unlockRevoked() {
+        Connection c = conn;
+        for (QueueState q : revokedLocked) {
+            if (!queues.containsKey(q.key) && c != null && c.isOpen()) {
+                c.send(unlockRequest(q), clientConfig.requestTimeoutMs(), "UNLOCK_QUEUE " + q.key, (r, t) -> { });
+            }
+        }
+        revokedLocked.clear();
+    }
+
+    private Command.Builder unlockRequest(QueueState q) {
+        return Command.builder().code(RequestCode.UNLOCK_QUEUE).header(Headers.GROUP, config.group())
+                .header(Headers.CLIENT_ID, config.clientId()).header(Headers.TOPIC, q.topic).header(Headers.QUEUE_ID, q.queueId);
+    }
+
+    /** Locks (orderly), reads the committed offset, then fetches. */
+    private void start(QueueState q) {
+        Connection c = conn;
+        if (stopping || !q.owned || c == null || !c.isOpen()) {
+            return;
+        }
+        if (config.orderly() && !q.locked) {
+            c.send(Command.builder().code(RequestCode.LOCK_QUEUE).header(Headers.GROUP, config.group())
+                    .header(Headers.CLIENT_ID, config.clientId()).header(Headers.GENERATION, generation).header(Headers.TOPIC, q.topic)
+                    .header(Headers.QUEUE_ID, q.queueId), clientConfig.requestTimeoutMs(), "LOCK_QUEUE " + q.key, (r, t) -> {
+                        if (t == null && r.status() == Status.OK) {
+                            q.locked = true;
+                            start(q);
+                        } else {
+                            later(q); // LOCKED: the previous owner still works on it; FENCED: a heartbeat will tell
+                        }
+                    });
+            return;
+        }
+        c.send(Command.builder().code(RequestCode.GET_OFFSET).header(Headers.TOPIC, q.topic).header(Headers.QUEUE_ID, q.queueId)
+                .header(Headers.GROUP, offsetGroup), clientConfig.requestTimeoutMs(), "GET_OFFSET " + q.key, (r, t) -> {
+                    if (t != null || r.status() != Status.OK) {
+                        later(q);
+                        return;
+                    }
+                    long committed = FerryClient.number(r, Headers.OFFSET);
+                    long min = FerryClient.number(r, Headers.MIN_OFFSET);
+                    long max = FerryClient.number(r, Headers.MAX_OFFSET);
+                    boolean latest = config.startFrom() == StartPosition.LATEST || config.startFrom() == StartPosition.COMMITTED_ELSE_LATEST;
+                    q.fetchOffset = committed >= 0 ? Math.max(min, Math.min(committed, max)) : latest ? max : min;
+                    q.committed = committed;
+                    q.started = true;
+                    fetch(q);
+                });
+    }
+
+    private void later(QueueState q) {
+        loop.schedule(() -> {
+            if (q.owned && queues.get(q.key) == q) {
+                start(q);
+            }
+        }, Math.min(config.retryBackoffMs(), config.heartbeatIntervalMs()), TimeUnit.MILLISECONDS);
+    }
+
+    private void fetch(QueueState q) {
+        Connection c = conn;
+        if (stopping || !q.owned || !q.started || c == null || !c.isOpen()) {
+            return;
+        }
+        long offset = q.fetchOffset;
+        Command.Builder b = Command.builder().code(RequestCode.FETCH).header(Headers.TOPIC, q.topic).header(Headers.QUEUE_ID, q.queueId)
+                .header(Headers.OFFSET, offset).header(Headers.MAX_MESSAGES, config.maxFetchMessages())
+                .header(Headers.MAX_WAIT_MS, config.maxWaitMs()).header(Headers.GROUP, config.group())
+                .header(Headers.CLIENT_ID, config.clientId()).header(Headers.GENERATION, generation);
+        if (!config.tags().isEmpty()) {
+            b.header(Headers.TAGS, config.tags());
+        }
+        c.send(b, config.maxWaitMs() + clientConfig.requestTimeoutMs(), "FETCH " + q.key, (r, t) -> {
+            if (stopping || !q.owned) {
+                return;
+            }
+            if (t != null) {
+                return; // a lost connection restarts every queue once it is back
+            }
+            switch (r.status()) {
+                case OK -> {
+                    q.fetchOffset = FerryClient.number(r, Headers.NEXT_OFFSET);
+                    if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
+                        ready.add(new Fetched(q, r)); // the next FETCH is sent when this batch is polled
+                    } else {
+                        fetch(q);
+                    }
+                }
+                case OFFSET_OUT_OF_RANGE -> {
+                    long min = FerryClient.number(r, Headers.MIN_OFFSET);
+                    q.fetchOffset = offset < min ? min : FerryClient.number(r, Headers.MAX_OFFSET);
+                    fetch(q);
+                }
+                case FENCED -> {
+                    LOG.debug("group {}: {} fenced on {}: {}", config.group(), config.clientId(), q.key, r.message());
+                    q.locked = false;
+                    q.started = false;
+                    heartbeat();
+                    later(q);
+                }
+                default -> {
+                    LOG.warn("group {}: FETCH {} {} {}", config.group(), q.key, r.status(), r.message());
+                    loop.schedule(() -> fetch(q), config.retryBackoffMs(), TimeUnit.MILLISECONDS);
+                }
+            }
+        });
+    }
+
+    private void connectionLost() {
+        if (stopping) {
+            return;
+        }
+        loop.schedule(() -> Connection.open(client.transport(), loop, clientConfig, codec).whenComplete((c, t) -> loop.execute(() -> {
+            if (t != null) {
+                connectionLost();
+                return;
+            }
+            if (stopping) {
+                c.close();
+                return;
+            }
+            conn = c;
+            c.onClose(this::connectionLost);
+            for (QueueState q : queues.values()) {
+                q.owned = false;
+            }
+            queues.clear();
+            rejoin();
+        })), config.retryBackoffMs(), TimeUnit.MILLISECONDS);
+    }
+
+    private static String key(String topic, int queueId) {
+        return topic + "/" + queueId;
+    }
+}

@@ -1,0 +1,104 @@
+package dev.ferry.client;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Settings of a {@link GroupConsumer}: a member of a consumer group whose queues the broker
+ * assigns. Immutable; validated when built.
+ *
+ * @param topics              topics to consume (a clustering member also reads the group's retry topic {@code %RETRY%GROUP})
+ * @param group               consumer group
+ * @param clientId            this member's id, unique in the group (default: random); [A-Za-z0-9._|-]
+ * @param model               {@link Model#CLUSTERING} (queues shared, default) or {@link Model#BROADCASTING} (every member gets everything)
+ * @param allocation          how a clustering group shares queues (default {@link Allocation#AVERAGE})
+ * @param orderly             lock each queue on the broker and handle its messages one at a time, retrying failures in place (default false)
+ * @param heartbeatIntervalMs how often the member heartbeats and picks up assignment changes (default 3,000)
+ * @param startFrom           where a queue the group never committed on starts: EARLIEST or LATEST (default earliest)
+ * @param maxReconsumeTimes   orderly and broadcasting members: in-place retries of a failing message before it is
+ *                            given up (orderly: sent to the dead-letter topic; broadcasting: skipped) (default 16)
+ * @param retryBackoffMs      pause before an in-place retry, and after a failed fetch (default 1,000)
+ * @param maxWaitMs           long-poll wait of one FETCH (default 1,000)
+ * @param maxFetchMessages    most messages per FETCH (default 256)
+ * @param tags                broker-side tag filter; empty = all
+ */
+public record GroupConsumerConfig(List<String> topics, String group, String clientId, Model model, Allocation allocation, boolean orderly,
+                                  long heartbeatIntervalMs, StartPosition startFrom, int maxReconsumeTimes, long retryBackoffMs,
+                                  long maxWaitMs, int maxFetchMessages, String tags) {
+    /** How a group shares messages. */
+    public enum Model { CLUSTERING, BROADCASTING }
+
+    /** Queue allocation strategy of a clustering group (the broker computes it). */
+    public enum Allocation { AVERAGE, CONSISTENT_HASH }
+
+    public GroupConsumerConfig {
+        topics = List.copyOf(topics);
+        if (topics.isEmpty()) {
+            throw new IllegalArgumentException("topics: empty (expected: at least one topic)");
+        }
+        topics.forEach(Checks::topic);
+        Checks.nonEmpty("group", group);
+        Checks.nonEmpty("clientId", clientId);
+        if (!clientId.matches("[A-Za-z0-9._|-]{1,128}")) {
+            throw new IllegalArgumentException("clientId: '" + clientId + "' (expected: 1..128 characters of [A-Za-z0-9._|-])");
+        }
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(allocation, "allocation");
+        Objects.requireNonNull(startFrom, "startFrom");
+        Objects.requireNonNull(tags, "tags");
+        Checks.range("heartbeatIntervalMs", heartbeatIntervalMs, 1, 600_000);
+        Checks.range("maxReconsumeTimes", maxReconsumeTimes, 0, 10_000);
+        Checks.range("retryBackoffMs", retryBackoffMs, 1, 3_600_000);
+        Checks.range("maxWaitMs", maxWaitMs, 0, 30_000);
+        Checks.range("maxFetchMessages", maxFetchMessages, 1, Integer.MAX_VALUE);
+    }
+
+    public static Builder builder(String topic, String group) {
+        return new Builder(List.of(topic), group);
+    }
+
+    public static Builder builder(List<String> topics, String group) {
+        return new Builder(topics, group);
+    }
+
+    /** Builds a {@link GroupConsumerConfig} from the defaults; not thread-safe. */
+    public static final class Builder {
+        private final List<String> topics;
+        private final String group;
+        private String clientId = "c-" + UUID.randomUUID().toString().substring(0, 8);
+        private Model model = Model.CLUSTERING;
+        private Allocation allocation = Allocation.AVERAGE;
+        private boolean orderly;
+        private long heartbeatIntervalMs = 3_000;
+        private StartPosition startFrom = StartPosition.EARLIEST;
+        private int maxReconsumeTimes = 16;
+        private long retryBackoffMs = 1_000;
+        private long maxWaitMs = 1_000;
+        private int maxFetchMessages = 256;
+        private String tags = "";
+
+        private Builder(List<String> topics, String group) {
+            this.topics = topics;
+            this.group = group;
+        }
+
+        public Builder clientId(String v) { clientId = v; return this; }
+        public Builder model(Model v) { model = v; return this; }
+        public Builder broadcasting() { model = Model.BROADCASTING; return this; }
+        public Builder allocation(Allocation v) { allocation = v; return this; }
+        public Builder orderly(boolean v) { orderly = v; return this; }
+        public Builder heartbeatIntervalMs(long v) { heartbeatIntervalMs = v; return this; }
+        public Builder startFrom(StartPosition v) { startFrom = v; return this; }
+        public Builder maxReconsumeTimes(int v) { maxReconsumeTimes = v; return this; }
+        public Builder retryBackoffMs(long v) { retryBackoffMs = v; return this; }
+        public Builder maxWaitMs(long v) { maxWaitMs = v; return this; }
+        public Builder maxFetchMessages(int v) { maxFetchMessages = v; return this; }
+        public Builder tags(String v) { tags = v; return this; }
+
+        public GroupConsumerConfig build() {
+            return new GroupConsumerConfig(topics, group, clientId, model, allocation, orderly, heartbeatIntervalMs, startFrom,
+                    maxReconsumeTimes, retryBackoffMs, maxWaitMs, maxFetchMessages, tags);
+        }
+    }
+}

@@ -1,0 +1,217 @@
+package dev.ferry.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.broker.GroupConfig;
+import dev.ferry.protocol.Message;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Consumer groups end to end (real broker, gateway and client): rebalancing among members that
+ * join and leave, per-key order with orderly members, broadcasting, and committed offsets across
+ * a broker restart. Correctness never depends on a sleep: every wait is for a condition.
+ */
+class ConsumerGroupTest {
+    @TempDir
+    Path dir;
+
+    static void await(String what, Duration timeout, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted waiting for " + what);
+            }
+        }
+    }
+
+    static String text(Message m) {
+        return StandardCharsets.UTF_8.decode(m.body()).toString();
+    }
+
+    private static GroupConsumerConfig.Builder member(String topic, String group, String clientId) {
+        return GroupConsumerConfig.builder(topic, group).clientId(clientId).heartbeatIntervalMs(50).maxWaitMs(200).retryBackoffMs(50);
+    }
+
+    private static void send(Producer p, String topic, int from, int to) {
+        for (int i = from; i < to; i++) {
+            p.sendAsync(topic, ("m" + i).getBytes(StandardCharsets.UTF_8));
+        }
+        p.flush();
+    }
+
+    @Test
+    void threeMembersShareEightQueuesAcrossJoinsAndLeavesWithoutLosingAMessage() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary"); Producer p = client.producer()) {
+            client.createTopic("rb", 8);
+            Map<String, AtomicInteger> seen = new ConcurrentHashMap<>();
+            AtomicInteger handled = new AtomicInteger();
+            MessageHandler h = m -> {
+                seen.computeIfAbsent(text(m), k -> new AtomicInteger()).incrementAndGet();
+                handled.incrementAndGet();
+            };
+            send(p, "rb", 0, 1000);
+            Subscription c1 = client.subscribe(member("rb", "g", "c1").build(), h);
+            await("c1 handles some", Duration.ofSeconds(10), () -> handled.get() >= 200);
+            Subscription c2 = client.subscribe(member("rb", "g", "c2").build(), h);
+            send(p, "rb", 1000, 2000);
+            Subscription c3 = client.subscribe(member("rb", "g", "c3").allocation(GroupConsumerConfig.Allocation.AVERAGE).build(), h);
+            await("three members with every queue", Duration.ofSeconds(10), () -> {
+                GroupInfo g = client.describeGroup("g");
+                return g.members().size() == 3 && g.queues().stream().filter(q -> q.topic().equals("rb") && !q.owner().equals("-")).count() == 8;
+            });
+            GroupInfo three = client.describeGroup("g");
+            Map<String, Integer> perMember = new HashMap<>();
+            three.queues().stream().filter(q -> q.topic().equals("rb")).forEach(q -> perMember.merge(q.owner(), 1, Integer::sum));
+            assertThat(perMember.values()).as("8 queues averaged over 3 members: %s", perMember).containsExactlyInAnyOrder(3, 3, 2);
+            c1.close(); // leaves: its queues go to c2 and c3
+            send(p, "rb", 2000, 3000);
+            await("every message handled", Duration.ofSeconds(30), () -> seen.size() == 3000);
+            await("lag 0 on every queue", Duration.ofSeconds(10), () -> client.describeGroup("g").queues().stream()
+                    .filter(q -> q.topic().equals("rb")).allMatch(q -> q.lag() == 0));
+            GroupInfo two = client.describeGroup("g");
+            assertThat(two.members()).extracting(GroupInfo.Member::clientId).containsExactly("c2", "c3");
+            c2.close();
+            c3.close();
+            int duplicates = handled.get() - seen.size();
+            System.out.println("RESULT rebalance: 3000 messages, 3 members joining and one leaving: 0 lost, " + duplicates
+                    + " duplicates (at-least-once redeliveries after rebalances)");
+            for (int i = 0; i < 3000; i++) {
+                assertThat(seen).as("message m%d delivered", i).containsKey("m" + i);
+            }
+        }
+    }
+
+    @Test
+    void orderlyMembersKeepPerKeyOrderWhenAMemberLeavesMidway() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary")) {
+            client.createTopic("ord", 8);
+            int perProducer = 300;
+            int keysPerProducer = 5;
+            List<String[]> log = Collections.synchronizedList(new ArrayList<>());
+            MessageHandler h = m -> log.add(text(m).split(":"));
+            List<Subscription> members = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                members.add(client.subscribe(member("ord", "og", "o" + i).orderly(true).build(), h));
+            }
+            List<Thread> producers = new ArrayList<>();
+            for (int pi = 0; pi < 4; pi++) {
+                int id = pi;
+                Thread t = new Thread(() -> {
+                    try (Producer p = client.producer()) {
+                        for (int seq = 0; seq < perProducer; seq++) {
+                            String key = "p" + id + "k" + (seq % keysPerProducer);
+                            p.sendAsync(Message.builder("ord").body((key + ":" + seq).getBytes(StandardCharsets.UTF_8)).build(), key);
+                        }
+                        p.flush();
+                    }
+                });
+                t.start();
+                producers.add(t);
+            }
+            await("half handled", Duration.ofSeconds(20), () -> log.size() >= 600);
+            members.get(0).close(); // leaves midway: its queues move, each after its lock is released
+            for (Thread t : producers) {
+                t.join(20_000);
+            }
+            int total = 4 * perProducer;
+            await("every message handled", Duration.ofSeconds(30), () -> {
+                synchronized (log) {
+                    return log.stream().map(e -> e[0] + ":" + e[1]).distinct().count() == total;
+                }
+            });
+            members.get(1).close();
+            members.get(2).close();
+            Map<String, Integer> last = new HashMap<>();
+            int duplicates = 0;
+            synchronized (log) {
+                for (String[] e : log) {
+                    int seq = Integer.parseInt(e[1]);
+                    Integer before = last.put(e[0], seq);
+                    assertThat(before == null ? -1 : before).as("key %s: seq %d handled after %s", e[0], seq, before).isLessThanOrEqualTo(seq);
+                    if (before != null && before == seq) {
+                        duplicates++;
+                    }
+                }
+                System.out.println("RESULT orderly: " + total + " messages, 4 producers, 3 orderly members (one left midway): order kept, "
+                        + (log.size() - total) + " redeliveries (" + duplicates + " immediate repeats)");
+            }
+        }
+    }
+
+    @Test
+    void everyBroadcastMemberGetsEveryMessage() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("json"); Producer p = client.producer()) {
+            client.createTopic("bc", 4);
+            List<Set<String>> got = new ArrayList<>();
+            List<Subscription> members = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                Set<String> s = ConcurrentHashMap.newKeySet();
+                got.add(s);
+                members.add(client.subscribe(member("bc", "bg", "b" + i).broadcasting().build(), m -> s.add(text(m))));
+            }
+            send(p, "bc", 0, 400);
+            await("every member has every message", Duration.ofSeconds(20), () -> got.stream().allMatch(s -> s.size() == 400));
+            GroupInfo g = client.describeGroup("bg");
+            assertThat(g.mode()).isEqualTo("BROADCASTING");
+            assertThat(g.members()).hasSize(3);
+            assertThat(g.queues()).as("4 queues per member").hasSize(12);
+            members.forEach(Subscription::close);
+            for (int i = 0; i < 3; i++) {
+                long committed = 0;
+                for (int q = 0; q < 4; q++) {
+                    committed += client.committedOffset("bg%b" + i, "bc", q).orElse(0);
+                }
+                assertThat(committed).as("member b%d's own positions", i).isEqualTo(400);
+            }
+        }
+    }
+
+    @Test
+    void committedOffsetsOfAGroupSurviveABrokerRestart() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary"); Producer p = client.producer()) {
+            client.createTopic("rs", 1);
+            send(p, "rs", 0, 100);
+            try (GroupConsumer c = client.groupConsumer(member("rs", "rg", "r1").build())) {
+                List<Message> got = new ArrayList<>();
+                await("100 polled", Duration.ofSeconds(10), () -> {
+                    got.addAll(c.poll(Duration.ofMillis(50)));
+                    return got.size() >= 100;
+                });
+                got.stream().filter(m -> m.queueOffset() < 60).forEach(c::ack);
+                await("committed = lowest unacked", Duration.ofSeconds(10),
+                        () -> client.committedOffset("rg", "rs", 0).orElse(-1) == 60);
+            }
+        }
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary")) {
+            assertThat(client.committedOffset("rg", "rs", 0)).hasValue(60);
+            try (GroupConsumer c = client.groupConsumer(member("rs", "rg", "r2").build())) {
+                List<Message> got = new ArrayList<>();
+                await("the 40 unacked polled again", Duration.ofSeconds(10), () -> {
+                    got.addAll(c.poll(Duration.ofMillis(50)));
+                    return got.size() >= 40;
+                });
+                assertThat(got).extracting(Message::queueOffset).first().isEqualTo(60L);
+                assertThat(got).hasSize(40);
+            }
+        }
+    }
+}
