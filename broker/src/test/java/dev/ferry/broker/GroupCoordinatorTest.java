@@ -1,0 +1,150 @@
+package dev.ferry.broker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.log.LogConfig;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Membership, sessions, fencing, locks and allocation of {@link GroupCoordinator}, on an injected clock. */
+class GroupCoordinatorTest {
+    @TempDir
+    Path dir;
+
+    /** A clock that moves only when told. */
+    static final class ManualClock extends Clock {
+        final AtomicLong millis = new AtomicLong(1_000_000);
+
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis.get());
+        }
+
+        void advance(long ms) {
+            millis.addAndGet(ms);
+        }
+    }
+
+    private final ManualClock clock = new ManualClock();
+    private Broker broker;
+    private GroupCoordinator groups;
+
+    @BeforeEach
+    void open() {
+        broker = Broker.open(BrokerConfig.defaults(LogConfig.builder(dir).segmentBytes(4 << 20).preTouch(false).build()),
+                GroupConfig.builder().sessionTimeoutMs(10_000).lockTimeoutMs(5_000).sweepIntervalMs(3_600_000).clock(clock).build());
+        broker.createTopic("t", 8);
+        groups = broker.groups();
+    }
+
+    @AfterEach
+    void close() {
+        broker.close();
+    }
+
+    private static List<Integer> queuesOf(GroupCoordinator.Assignment a, String topic) {
+        return a.queues().stream().filter(q -> q.topic().equals(topic)).map(GroupCoordinator.AssignedQueue::queueId).toList();
+    }
+
+    @Test
+    void averagedAllocationGivesContiguousRanges() {
+        Map<String, List<Integer>> a = AllocationStrategy.named("AVERAGE").allocate("t", 8, List.of("a", "b", "c"));
+        assertThat(a).containsExactly(Map.entry("a", List.of(0, 1, 2)), Map.entry("b", List.of(3, 4, 5)), Map.entry("c", List.of(6, 7)));
+        assertThat(AllocationStrategy.named("AVERAGE").allocate("t", 2, List.of("a", "b", "c")).get("c")).isEmpty();
+    }
+
+    @Test
+    void consistentHashingAssignsEveryQueueOnceAndMovesFewOnAJoin() {
+        AllocationStrategy s = AllocationStrategy.named("CONSISTENT_HASH");
+        List<String> three = List.of("m1", "m2", "m3");
+        Map<String, List<Integer>> before = s.allocate("t", 64, three);
+        List<Integer> all = new ArrayList<>();
+        before.values().forEach(all::addAll);
+        assertThat(all).hasSize(64).doesNotHaveDuplicates();
+        Map<String, List<Integer>> after = s.allocate("t", 64, List.of("m1", "m2", "m3", "m4"));
+        int moved = 0;
+        for (String m : three) {
+            Set<Integer> kept = new HashSet<>(after.get(m));
+            moved += (int) before.get(m).stream().filter(q -> !kept.contains(q)).count();
+        }
+        assertThat(moved).as("queues moved by a 4th member; all moved ones go to it").isEqualTo(after.get("m4").size()).isLessThan(32);
+    }
+
+    @Test
+    void aJoinRebalancesAndAStaleGenerationIsFenced() {
+        GroupCoordinator.Assignment a1 = groups.join("g", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(queuesOf(a1, "t")).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
+        assertThat(queuesOf(a1, "%RETRY%g")).containsExactly(0);
+        GroupCoordinator.Assignment b = groups.join("g", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(b.generation()).isEqualTo(a1.generation() + 1);
+        assertThat(queuesOf(b, "t")).containsExactly(4, 5, 6, 7);
+        // a has not heard of the rebalance: its fetch of a queue b now owns is refused
+        assertThatThrownBy(() -> groups.checkConsume("g", "a", a1.generation(), "t", 5)).isInstanceOf(FencedException.class)
+                .hasMessageContaining("assigned to 'b'");
+        groups.checkConsume("g", "a", a1.generation(), "t", 1); // still a's since generation 1
+        groups.checkConsume("g", "b", b.generation(), "t", 5);
+        assertThatThrownBy(() -> groups.checkConsume("g", "b", a1.generation(), "t", 5)).isInstanceOf(FencedException.class)
+                .hasMessageContaining("stale");
+        assertThatThrownBy(() -> groups.join("g", "c", List.of("t"), MessageModel.BROADCASTING, "AVERAGE", false))
+                .isInstanceOf(BrokerException.class).hasMessageContaining("mode");
+    }
+
+    @Test
+    void aMemberThatStopsHeartbeatingIsRemovedAfterTheSessionTimeout() {
+        groups.join("g", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        groups.join("g", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        clock.advance(6_000);
+        groups.heartbeat("g", "a");
+        clock.advance(4_000); // b silent for 10 s, a for 4 s
+        groups.tick();
+        GroupDescription d = groups.describe("g");
+        assertThat(d.members()).extracting(GroupDescription.Member::clientId).containsExactly("a");
+        assertThat(queuesOf(groups.heartbeat("g", "a"), "t")).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
+        assertThatThrownBy(() -> groups.heartbeat("g", "b")).isInstanceOf(UnknownMemberException.class);
+    }
+
+    @Test
+    void orderlyLocksAreExclusiveRenewedByHeartbeatsAndExpire() {
+        GroupCoordinator.Assignment a = groups.join("o", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        assertThat(queuesOf(a, "%RETRY%o")).as("orderly members retry in place").isEmpty();
+        groups.lock("o", "a", a.generation(), "t", 6);
+        assertThatThrownBy(() -> groups.checkConsume("o", "a", a.generation(), "t", 7)).isInstanceOf(FencedException.class)
+                .hasMessageContaining("not locked");
+        GroupCoordinator.Assignment b = groups.join("o", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        assertThat(queuesOf(b, "t")).contains(6);
+        assertThatThrownBy(() -> groups.lock("o", "b", b.generation(), "t", 6)).isInstanceOf(QueueLockedException.class)
+                .hasMessageContaining("locked by 'a'");
+        clock.advance(4_000);
+        groups.heartbeat("o", "a"); // renews a's lock for 5 s more
+        groups.heartbeat("o", "b");
+        clock.advance(4_000);
+        assertThatThrownBy(() -> groups.lock("o", "b", b.generation(), "t", 6)).isInstanceOf(QueueLockedException.class);
+        groups.heartbeat("o", "b");
+        clock.advance(1_500); // a stopped renewing: its lock expired
+        groups.lock("o", "b", b.generation(), "t", 6);
+        groups.checkConsume("o", "b", b.generation(), "t", 6);
+    }
+}
