@@ -1,10 +1,13 @@
 package dev.ferry.cli;
 
 import dev.ferry.client.FerryClient;
+import dev.ferry.client.FerryException;
+import dev.ferry.client.GroupInfo;
 import dev.ferry.client.QueueOffsets;
 import dev.ferry.client.TopicDescription;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -50,7 +53,36 @@ final class GroupCommand {
                 if (rows == 0) {
                     System.err.println("ferry: group " + group + " has no committed offsets" + (topic == null ? "" : " on " + topic));
                 }
+                printMembers(client);
                 return 0;
+            }
+        }
+
+        /** Live members and who reads (and locks) which queue, from DESCRIBE_GROUP. */
+        private void printMembers(FerryClient client) {
+            GroupInfo info;
+            try {
+                info = client.describeGroup(group);
+            } catch (FerryException e) {
+                return; // no live members and no offsets: nothing more to show
+            }
+            if (info.members().isEmpty()) {
+                System.out.println();
+                System.out.println("no live members");
+                return;
+            }
+            System.out.println();
+            System.out.printf("%s, %s, generation %d%n", info.mode(), info.strategy(), info.generation());
+            System.out.printf("%-24s %-8s %s%n", "MEMBER", "ORDERLY", "QUEUES");
+            for (GroupInfo.Member m : info.members()) {
+                StringBuilder qs = new StringBuilder();
+                for (GroupInfo.Queue q : info.queues()) {
+                    if (q.owner().equals(m.clientId()) && (topic == null || q.topic().equals(topic))) {
+                        qs.append(qs.length() == 0 ? "" : " ").append(q.topic()).append('/').append(q.queueId())
+                                .append(q.lockedBy().equals(m.clientId()) ? "(locked)" : "");
+                    }
+                }
+                System.out.printf("%-24s %-8s %s%n", m.clientId(), m.orderly(), qs);
             }
         }
     }
@@ -65,18 +97,14 @@ final class GroupCommand {
         @Override
         public Integer call() {
             try (FerryClient client = server.connect()) {
-                TopicDescription d = client.describeTopic(topic)
-                        .orElseThrow(() -> new IllegalArgumentException("--topic: " + topic + " does not exist"));
-                for (int q = 0; q < d.queues(); q++) {
-                    QueueOffsets o = client.queueOffsets(topic, q);
-                    long target = switch (to.toLowerCase(Locale.ROOT)) {
-                        case "earliest" -> o.minOffset();
-                        case "latest" -> o.maxOffset();
-                        default -> Math.max(o.minOffset(), Math.min(o.maxOffset(), parse(to)));
-                    };
-                    client.commitOffset(group, topic, q, target);
-                    System.out.printf("%s %s queue %d -> %d%n", group, topic, q, target);
-                }
+                client.describeTopic(topic).orElseThrow(() -> new IllegalArgumentException("--topic: " + topic + " does not exist"));
+                String kind = to.toLowerCase(Locale.ROOT);
+                // RESET_OFFSETS: live members of the group restart the queues from the new offsets
+                Map<Integer, Long> done = switch (kind) {
+                    case "earliest", "latest" -> client.resetOffsets(group, topic, kind, 0);
+                    default -> client.resetOffsets(group, topic, "offset", parse(to));
+                };
+                done.forEach((q, target) -> System.out.printf("%s %s queue %d -> %d%n", group, topic, q, target));
                 return 0;
             }
         }

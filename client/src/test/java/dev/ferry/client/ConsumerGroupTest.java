@@ -211,6 +211,18 @@ class ConsumerGroupTest {
                 });
                 assertThat(got).extracting(Message::queueOffset).first().isEqualTo(60L);
                 assertThat(got).hasSize(40);
+                got.forEach(c::ack);
+                await("all acked", Duration.ofSeconds(10), () -> client.committedOffset("rg", "rs", 0).orElse(-1) == 100);
+                // RESET_OFFSETS with a live member: it restarts the queue from the new offset
+                assertThat(client.resetOffsets("rg", "rs", "offset", 90)).containsExactly(Map.entry(0, 90L));
+                List<Message> replay = new ArrayList<>();
+                await("the last 10 replayed after the reset", Duration.ofSeconds(10), () -> {
+                    replay.addAll(c.poll(Duration.ofMillis(50)));
+                    return replay.size() >= 10;
+                });
+                assertThat(replay).extracting(Message::queueOffset).first().isEqualTo(90L);
+                assertThat(client.resetOffsets("rg", "rs", "earliest", 0)).containsExactly(Map.entry(0, 0L));
+                assertThat(client.listGroups()).contains("rg");
             }
         }
     }
