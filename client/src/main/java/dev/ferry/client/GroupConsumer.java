@@ -57,7 +57,10 @@ public final class GroupConsumer implements AutoCloseable {
         // event loop
         long fetchOffset;
         boolean started;
+        /** We may hold the queue's broker lock (so it is released when the queue is lost). */
         boolean locked;
+        /** Ask for the lock again before reading (a FENCED fetch: the lock may have expired). */
+        boolean relock;
         /** False once a rebalance took the queue away; volatile: read by the polling thread. */
         volatile boolean owned = true;
         /** Broadcasting: next offset to commit (acked position) and the last committed; polling thread. */
@@ -430,12 +433,16 @@ public final class GroupConsumer implements AutoCloseable {
         if (stopping || !q.owned || c == null || !c.isOpen()) {
             return;
         }
-        if (config.orderly() && !q.locked) {
+        if (config.orderly() && (!q.locked || q.relock)) {
             c.send(Command.builder().code(RequestCode.LOCK_QUEUE).header(Headers.GROUP, config.group())
                     .header(Headers.CLIENT_ID, config.clientId()).header(Headers.GENERATION, generation).header(Headers.TOPIC, q.topic)
                     .header(Headers.QUEUE_ID, q.queueId), clientConfig.requestTimeoutMs(), "LOCK_QUEUE " + q.key, (r, t) -> {
                         if (t == null && r.status() == Status.OK) {
                             q.locked = true;
+                            q.relock = false;
+                            if (!q.owned) {
+                                revokedLocked.add(q); // lost while the lock was being granted
+                            }
                             start(q);
                         } else {
                             later(q); // LOCKED: the previous owner still works on it; FENCED: a heartbeat will tell
@@ -504,7 +511,7 @@ public final class GroupConsumer implements AutoCloseable {
                 }
                 case FENCED -> {
                     LOG.debug("group {}: {} fenced on {}: {}", config.group(), config.clientId(), q.key, r.message());
-                    q.locked = false;
+                    q.relock = true; // keep 'locked': if we still hold it, losing the queue must release it
                     q.started = false;
                     heartbeat();
                     later(q);
