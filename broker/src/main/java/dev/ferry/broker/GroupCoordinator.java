@@ -35,7 +35,11 @@ import org.slf4j.LoggerFactory;
  * subscribe to it with the group's {@link AllocationStrategy}. A queue whose owner changes records
  * the generation of the change ({@code since}); the owner's FETCH/ACK/NACK/COMMIT must carry a
  * generation at least that high, so a member that missed the rebalance is refused
- * ({@link FencedException}) before it can read a queue another member now reads. Groups live
+ * ({@link FencedException}) before it can read a queue another member now reads. A queue that
+ * moves away from a live member is <em>handed over</em>: the new owner gets it (in its
+ * assignment, and its fetches are accepted) only after the old one heard of the rebalance with a
+ * heartbeat, or left, or expired — so two members never read one queue at once, beyond the message
+ * the old one may have in hand when it hears. Groups live
  * in memory: after a broker restart members find their session unknown and join again.
  *
  * <p><b>Acks.</b> For each queue of a clustering group the coordinator keeps the offsets it handed
@@ -95,7 +99,14 @@ public final class GroupCoordinator implements AutoCloseable {
     public record Assignment(long generation, List<AssignedQueue> queues) {
     }
 
-    private record Owner(String clientId, long since) {
+    /**
+     * The member a queue is assigned to, since which generation, and — during a handover — the
+     * live member that may still be reading it ({@code pendingFrom}, null once it confirmed).
+     */
+    private record Owner(String clientId, long since, String pendingFrom) {
+        Owner(String clientId, long since) {
+            this(clientId, since, null);
+        }
     }
 
     private record Lock(String clientId, long expiresAt) {
@@ -203,6 +214,7 @@ public final class GroupCoordinator implements AutoCloseable {
             }
             g.members.put(clientId, new Member(clientId, List.copyOf(all), orderly, clock.millis()));
             rebalance(g, "join of " + clientId);
+            confirmHandovers(g, clientId);
             return assignment(g, clientId);
         }
     }
@@ -218,11 +230,21 @@ public final class GroupCoordinator implements AutoCloseable {
         }
         long now = clock.millis();
         m.lastSeen = now;
+        confirmHandovers(g, clientId);
         g.locks.replaceAll((tq, l) -> l.clientId.equals(clientId) && l.expiresAt > now ? new Lock(clientId, now + config.lockTimeoutMs()) : l);
         if (queueCountsChanged(g)) {
             rebalance(g, "queue count change");
         }
         return assignment(g, clientId);
+    }
+
+    /**
+     * {@code clientId} now hears its new assignment, without the queues that moved away from it:
+     * their new owners get them at their next heartbeat. (A non-orderly member may still finish
+     * the message in hand; an orderly one keeps the lock until it did.)
+     */
+    private static void confirmHandovers(Group g, String clientId) {
+        g.owners.replaceAll((tq, o) -> clientId.equals(o.pendingFrom) ? new Owner(o.clientId, o.since) : o);
     }
 
     /** Removes a member, releases its locks and rebalances; unknown members are ignored. */
@@ -293,7 +315,17 @@ public final class GroupCoordinator implements AutoCloseable {
                 for (int q : queues) {
                     TopicQueue tq = new TopicQueue(t, q);
                     Owner old = g.owners.get(tq);
-                    next.put(tq, old != null && old.clientId.equals(member) ? old : new Owner(member, g.generation));
+                    if (old == null) {
+                        next.put(tq, new Owner(member, g.generation));
+                    } else if (old.clientId.equals(member)) {
+                        boolean pendingLive = old.pendingFrom != null && g.members.containsKey(old.pendingFrom);
+                        next.put(tq, pendingLive ? old : new Owner(member, old.since));
+                    } else {
+                        // the member that may still be reading the queue: its owner, or the one it was being handed over from
+                        String reader = old.pendingFrom != null ? old.pendingFrom : old.clientId;
+                        boolean wait = g.members.containsKey(reader) && !reader.equals(member);
+                        next.put(tq, new Owner(member, g.generation, wait ? reader : null));
+                    }
                 }
             });
         }
@@ -317,7 +349,7 @@ public final class GroupCoordinator implements AutoCloseable {
             }
         } else {
             new TreeMap<>(g.owners).forEach((tq, o) -> {
-                if (o.clientId.equals(clientId)) {
+                if (o.clientId.equals(clientId) && o.pendingFrom == null) {
                     out.add(new AssignedQueue(tq.topic(), tq.queueId(), o.since));
                 }
             });
@@ -359,6 +391,10 @@ public final class GroupCoordinator implements AutoCloseable {
             throw new FencedException(topic + "/" + queueId + ": assigned to " + (o == null ? "nobody" : "'" + o.clientId + "'")
                     + " at generation " + g.generation + " (expected: a queue of '" + clientId + "'; heartbeat for the new assignment)");
         }
+        if (o.pendingFrom != null) {
+            throw new FencedException(topic + "/" + queueId + ": being handed over from '" + o.pendingFrom + "' (expected: its next "
+                    + "heartbeat releases it; heartbeat for the new assignment)");
+        }
         if (generation < o.since) {
             throw new FencedException(topic + "/" + queueId + ": generation " + generation + " is stale (expected: >= " + o.since
                     + ", when the queue was assigned to '" + clientId + "'; heartbeat for the new assignment)");
@@ -392,7 +428,8 @@ public final class GroupCoordinator implements AutoCloseable {
         }
         TopicQueue tq = new TopicQueue(topic, queueId);
         Owner o = g.owners.get(tq);
-        if (g.model == MessageModel.CLUSTERING && (o == null || !o.clientId.equals(clientId) || generation < o.since)) {
+        if (g.model == MessageModel.CLUSTERING && (o == null || !o.clientId.equals(clientId) || o.pendingFrom != null
+                || generation < o.since)) {
             throw new FencedException(topic + "/" + queueId + ": not assigned to '" + clientId + "' at generation " + generation
                     + " (expected: a queue of the member's current assignment)");
         }
@@ -423,7 +460,8 @@ public final class GroupCoordinator implements AutoCloseable {
     /**
      * Records that a fetch of {@code clientId} from {@code from} handed out {@code offsets} and
      * will continue at {@code next}; offsets in between that were not handed out (filtered) count
-     * as done. Ignored if the member neither owns the queue nor holds its lock, or the group is broadcasting.
+     * as done. An orderly member's is ignored unless it is the queue's reader (its owner, or the member
+ * it is being handed over from) or holds its lock; anything is ignored for broadcasting groups.
      */
     public void delivered(String group, String clientId, String topic, int queueId, long from, long next, long[] offsets) {
         long committed;
@@ -435,8 +473,12 @@ public final class GroupCoordinator implements AutoCloseable {
             }
             Owner o = g.owners.get(tq);
             Member m = g.members.get(clientId);
-            if (m == null || !(holdsLock(g, tq, clientId) || (o != null && o.clientId.equals(clientId)))) {
-                return; // a stale owner's long poll answered after a rebalance: its acks are refused too
+            boolean reader = o != null && (o.pendingFrom != null ? o.pendingFrom.equals(clientId) : o.clientId.equals(clientId));
+            // A non-orderly member's long poll may answer after its queue was handed over (responses
+            // keep request order, so it hears of the rebalance after handling them): still track
+            // what it got, since its acks count and the new owner starts at the lowest unacked.
+            if (m == null || !(reader || holdsLock(g, tq, clientId) || !m.orderly)) {
+                return;
             }
             QueueAcks a = g.acks.computeIfAbsent(tq, k -> new QueueAcks());
             a.orderly = m.orderly;
@@ -455,13 +497,20 @@ public final class GroupCoordinator implements AutoCloseable {
         commit(group, topic, queueId, committed);
     }
 
-    /** Acknowledges offsets: they are consumed. Offsets not in flight (already moved, or acked) are ignored. */
+    /**
+     * Acknowledges offsets: they are consumed. Offsets not in flight (already moved, or acked) are
+     * ignored. Accepted from any live member of a clustering group, even for a queue it lost (the
+     * message was handled); an orderly member must hold the queue's lock or own it.
+     */
     public void ack(String group, String clientId, long generation, String topic, int queueId, long[] offsets) {
         long committed;
         synchronized (this) {
             Group g = live(group);
             TopicQueue tq = new TopicQueue(topic, queueId);
-            checkAck(g, clientId, generation, tq);
+            Member m = g.members.get(clientId);
+            if (m == null || m.orderly) {
+                checkAck(g, clientId, generation, tq);
+            } // a clustering member's ack after its queue moved still reports a consumed message: taking it saves a redelivery
             QueueAcks a = g.acks.get(tq);
             if (a == null) {
                 return;
@@ -723,7 +772,7 @@ public final class GroupCoordinator implements AutoCloseable {
                     g.acks.remove(tq);
                     Owner o = g.owners.get(tq);
                     if (o != null) {
-                        g.owners.put(tq, new Owner(o.clientId, g.generation));
+                        g.owners.put(tq, new Owner(o.clientId, g.generation, o.pendingFrom));
                     }
                     if (g.model == MessageModel.BROADCASTING) {
                         g.resetSince.put(tq, g.generation);

@@ -98,8 +98,13 @@ class GroupCoordinatorTest {
         GroupCoordinator.Assignment a1 = groups.join("g", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
         assertThat(queuesOf(a1, "t")).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
         assertThat(queuesOf(a1, "%RETRY%g")).containsExactly(0);
-        GroupCoordinator.Assignment b = groups.join("g", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
-        assertThat(b.generation()).isEqualTo(a1.generation() + 1);
+        GroupCoordinator.Assignment joined = groups.join("g", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(joined.generation()).isEqualTo(a1.generation() + 1);
+        assertThat(queuesOf(joined, "t")).as("queues 4-7 wait until a heard of the rebalance").isEmpty();
+        assertThatThrownBy(() -> groups.checkConsume("g", "b", joined.generation(), "t", 5)).isInstanceOf(FencedException.class)
+                .hasMessageContaining("handed over from 'a'");
+        assertThat(queuesOf(groups.heartbeat("g", "a"), "t")).containsExactly(0, 1, 2, 3);
+        GroupCoordinator.Assignment b = groups.heartbeat("g", "b");
         assertThat(queuesOf(b, "t")).containsExactly(4, 5, 6, 7);
         // a has not heard of the rebalance: its fetch of a queue b now owns is refused
         assertThatThrownBy(() -> groups.checkConsume("g", "a", a1.generation(), "t", 5)).isInstanceOf(FencedException.class)
@@ -133,7 +138,9 @@ class GroupCoordinatorTest {
         groups.lock("o", "a", a.generation(), "t", 6);
         assertThatThrownBy(() -> groups.checkConsume("o", "a", a.generation(), "t", 7)).isInstanceOf(FencedException.class)
                 .hasMessageContaining("not locked");
-        GroupCoordinator.Assignment b = groups.join("o", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        groups.join("o", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        groups.heartbeat("o", "a");
+        GroupCoordinator.Assignment b = groups.heartbeat("o", "b");
         assertThat(queuesOf(b, "t")).contains(6);
         assertThatThrownBy(() -> groups.lock("o", "b", b.generation(), "t", 6)).isInstanceOf(QueueLockedException.class)
                 .hasMessageContaining("locked by 'a'");
