@@ -370,7 +370,14 @@ public final class Broker implements AutoCloseable {
         groups.close();
         longPolls.fireAll();
         delayed.close();
-        timer.shutdownNow();
+        timer.shutdown(); // not shutdownNow: an interrupt would break an offset flush in progress
+        try {
+            if (!timer.awaitTermination(5, TimeUnit.SECONDS)) {
+                timer.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         offsets.flush();
         store.close();
     }

@@ -187,15 +187,23 @@ final class CommitLog {
     void close() {
         allocator.shutdownNow();
         warmer.shutdownNow();
-        if (nextSegment != null) {
+        // a preallocation still queued never runs after shutdownNow: cancel it rather than wait on it
+        if (nextSegment != null && !nextSegment.cancel(true)) {
             try {
                 Segment n = nextSegment.get();
                 if (!segments.containsKey(n.baseOffset)) {
                     n.close();
                 }
-            } catch (InterruptedException | ExecutionException e) {
-                // nothing to close
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                // nothing was allocated
             }
+        }
+        try {
+            allocator.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         for (Segment s : segments.values()) {
             s.close();

@@ -7,9 +7,15 @@ package dev.ferry.log;
 public final class MessageIds {
     private MessageIds() {}
 
+    private static final byte[] HEX = "0123456789ABCDEF".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
     public static String of(long physicalOffset) {
-        String hex = Long.toHexString(physicalOffset).toUpperCase(java.util.Locale.ROOT);
-        return "0".repeat(16 - hex.length()) + hex;
+        byte[] out = new byte[16];
+        for (int i = 15; i >= 0; i--) {
+            out[i] = HEX[(int) (physicalOffset & 0xF)];
+            physicalOffset >>>= 4;
+        }
+        return new String(out, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
     /** The physical offset named by {@code id}; {@link InvalidMessageException} if it is not an id. */

@@ -30,6 +30,7 @@ public final class ReadResult implements AutoCloseable {
     private final int count;
     private final List<Region> regions;
     private boolean closed;
+    private RecordCodec.DecodeCache decodeCache;
 
     ReadResult(long nextOffset, long minOffset, long maxOffset, long[] queueOffsets, long[] physicalOffsets, int[] sizes,
                int count, List<Region> regions) {
@@ -68,7 +69,10 @@ public final class ReadResult implements AutoCloseable {
         long phys = physicalOffsets[i];
         for (Region r : regions) {
             if (phys >= r.physicalOffset && phys < r.physicalOffset + r.length) {
-                return RecordCodec.decode(r.segment.map, (int) (phys - r.segment.baseOffset));
+                if (decodeCache == null) {
+                    decodeCache = new RecordCodec.DecodeCache();
+                }
+                return RecordCodec.decode(r.segment.map, (int) (phys - r.segment.baseOffset), decodeCache);
             }
         }
         throw new IllegalArgumentException("message " + i + " (expected: 0.." + (count - 1) + ")");

@@ -157,27 +157,75 @@ final class RecordCodec {
 
     /** Decodes a record already known to be whole into a heap copy. */
     static StoredMessage decode(ByteBuffer buf, int pos) {
+        return decode(buf, pos, new DecodeCache());
+    }
+
+    /**
+     * Reuses what consecutive records usually share (topic, hosts) instead of building it again
+     * for each: decoding a fetched batch is dominated by those objects otherwise. Not thread-safe:
+     * one per decoding loop.
+     */
+    static final class DecodeCache {
+        private byte[] topicBytes;
+        private String topic;
+        private final byte[][] hostBytes = new byte[2][];
+        private final InetSocketAddress[] hosts = new InetSocketAddress[2];
+
+        String topic(ByteBuffer buf, int p, int length) {
+            if (topicBytes != null && topicBytes.length == length && sameBytes(buf, p, topicBytes)) {
+                return topic;
+            }
+            byte[] b = new byte[length];
+            buf.get(p, b);
+            topicBytes = b;
+            topic = new String(b, StandardCharsets.UTF_8);
+            return topic;
+        }
+
+        InetSocketAddress host(ByteBuffer buf, int p, int size, int slot) {
+            byte[] last = hostBytes[slot];
+            if (last != null && last.length == size && sameBytes(buf, p, last)) {
+                return hosts[slot];
+            }
+            byte[] b = new byte[size];
+            buf.get(p, b);
+            hostBytes[slot] = b;
+            hosts[slot] = getHost(buf, p, size);
+            return hosts[slot];
+        }
+
+        private static boolean sameBytes(ByteBuffer buf, int p, byte[] bytes) {
+            for (int i = 0; i < bytes.length; i++) {
+                if (buf.get(p + i) != bytes[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** As {@link #decode(ByteBuffer, int)}, sharing {@code cache} with the records decoded before. */
+    static StoredMessage decode(ByteBuffer buf, int pos, DecodeCache cache) {
         int length = buf.getInt(pos + LENGTH_OFFSET);
         int flags = buf.getInt(pos + FLAGS_OFFSET);
         int hostSize = hostSize(flags);
         int p = pos + BORN_HOST_OFFSET;
-        InetSocketAddress bornHost = getHost(buf, p, hostSize);
-        InetSocketAddress storeHost = getHost(buf, p + hostSize, hostSize);
+        InetSocketAddress bornHost = cache.host(buf, p, hostSize, 0);
+        InetSocketAddress storeHost = cache.host(buf, p + hostSize, hostSize, 1);
         p = pos + topicLengthOffset(flags);
         int topicLength = buf.get(p) & 0xFF;
-        byte[] topic = new byte[topicLength];
-        buf.get(p + 1, topic);
+        String topic = cache.topic(buf, p + 1, topicLength);
         p += 1 + topicLength;
         int propertiesLength = Short.toUnsignedInt(buf.getShort(p));
-        Map<String, String> properties = PropertiesCodec.decode(buf, p + 2, propertiesLength);
+        Map<String, String> properties = propertiesLength == 0 ? Map.of() : PropertiesCodec.decode(buf, p + 2, propertiesLength);
         p += 2 + propertiesLength;
         int bodyLength = buf.getInt(p);
         byte[] body = new byte[bodyLength];
         buf.get(p + 4, body);
-        String tags = properties.remove(LogMessage.TAGS);
-        String keys = properties.remove(LogMessage.KEYS);
+        String tags = propertiesLength == 0 ? null : properties.remove(LogMessage.TAGS);
+        String keys = propertiesLength == 0 ? null : properties.remove(LogMessage.KEYS);
         return new StoredMessage(
-                new String(topic, StandardCharsets.UTF_8),
+                topic,
                 buf.getInt(pos + QUEUE_ID_OFFSET),
                 buf.getLong(pos + QUEUE_OFFSET_OFFSET),
                 buf.getLong(pos + PHYSICAL_OFFSET_OFFSET),
@@ -191,7 +239,7 @@ final class RecordCodec {
                 buf.getLong(pos + PREPARED_TX_OFFSET_OFFSET),
                 tags == null ? "" : tags,
                 keys == null ? List.of() : List.of(keys.split(" ")),
-                Map.copyOf(properties),
+                properties.isEmpty() ? Map.of() : Map.copyOf(properties),
                 body);
     }
 

@@ -17,6 +17,7 @@ public final class StoredRecords {
         List<StoredMessage> out = new ArrayList<>();
         ByteBuffer b = buf.slice();
         int pos = 0;
+        RecordCodec.DecodeCache cache = new RecordCodec.DecodeCache();
         while (pos < b.limit()) {
             if (b.limit() - pos < RecordLayout.MIN_RECORD_SIZE) {
                 throw new CorruptRecordException(null, pos, "trailing " + (b.limit() - pos) + " bytes (expected: whole records)");
@@ -26,7 +27,7 @@ public final class StoredRecords {
             if (!(c instanceof RecordCodec.Whole w)) {
                 throw new CorruptRecordException(null, pos, "record at byte " + pos + ": " + c);
             }
-            out.add(RecordCodec.decode(b, pos));
+            out.add(RecordCodec.decode(b, pos, cache));
             pos += w.length();
         }
         return out;
