@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0-SNAPSHOT",
         description = "Ferry message broker.",
         subcommands = {BrokerCommand.class, TopicCommand.class, ProduceCommand.class, ConsumeCommand.class, GroupCommand.class,
-                MessageCommand.class, PerfCommand.class, DumpCommand.class, CommandLine.HelpCommand.class})
+                MessageCommand.class, PerfCommand.class, DumpCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Ferry {
     /** Exit code for a command that ran but failed (bad input is picocli's 2). */
     static final int EXIT_FAILED = 1;

@@ -1,0 +1,143 @@
+package dev.ferry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.broker.Broker;
+import dev.ferry.broker.BrokerConfig;
+import dev.ferry.gateway.Gateway;
+import dev.ferry.gateway.GatewayConfig;
+import dev.ferry.log.LogConfig;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The admin and data commands against a real broker on a real socket, run as a user would run
+ * {@code bin/ferry ...} (same entry point, standard input and output captured), checking what
+ * they print and what they leave on the broker.
+ */
+class CliCommandsTest {
+    @TempDir
+    Path dir;
+
+    private Broker broker;
+    private Gateway gateway;
+    private String server;
+
+    private record Run(int exit, String out, String err) {}
+
+    @BeforeEach
+    void start() {
+        broker = Broker.open(BrokerConfig.defaults(LogConfig.builder(dir).segmentBytes(8 << 20).preTouch(false).build()));
+        gateway = Gateway.start(broker, GatewayConfig.builder().host("127.0.0.1").port(0).build());
+        server = "--server=127.0.0.1:" + gateway.port();
+    }
+
+    @AfterEach
+    void stop() {
+        gateway.close();
+        broker.close();
+    }
+
+    private Run run(String stdin, String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        InputStream oldIn = System.in;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        StringWriter picocliErr = new StringWriter();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            CommandLine cl = Ferry.commandLine();
+            cl.setErr(new PrintWriter(picocliErr, true));
+            List<String> all = new ArrayList<>(List.of(args));
+            all.add(server);
+            int exit = cl.execute(all.toArray(String[]::new));
+            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8) + picocliErr);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+            System.setIn(oldIn);
+        }
+    }
+
+    @Test
+    void createProduceConsumeDescribeLagAndReset() {
+        Run created = run("", "topic", "create", "orders", "--queues", "2");
+        assertThat(created.exit).as(created.err).isZero();
+        assertThat(created.out).contains("created topic orders with 2 queues");
+        assertThat(run("", "topic", "list").out.lines()).contains("orders");
+
+        Run produced = run("alpha\nbeta\ngamma\n", "produce", "--topic", "orders", "--key", "k-1", "--tag", "A",
+                "--property", "region=eu");
+        assertThat(produced.exit).as(produced.err).isZero();
+        assertThat(produced.err).contains("sent 3, failed 0");
+
+        Run described = run("", "topic", "describe", "orders");
+        assertThat(described.out).contains("topic orders, 2 queues");
+
+        Run firstTwo = run("", "consume", "--topic", "orders", "--group", "billing", "--max", "2", "--timeout-ms", "3000");
+        assertThat(firstTwo.exit).as(firstTwo.err).isZero();
+        assertThat(firstTwo.out.lines()).containsExactly("alpha", "beta");
+
+        Run lag = run("", "group", "describe", "billing");
+        assertThat(lag.exit).as(lag.err).isZero();
+        assertThat(lag.out).containsPattern("orders\\s+\\d\\s+2\\s+3\\s+1");
+
+        Run rest = run("", "consume", "--topic", "orders", "--group", "billing", "--timeout-ms", "500");
+        assertThat(rest.out.lines()).as("resumes after what it printed and committed").containsExactly("gamma");
+        assertThat(run("", "group", "describe", "billing").out).containsPattern("orders\\s+\\d\\s+3\\s+3\\s+0");
+
+        Run reset = run("", "group", "reset", "billing", "--topic", "orders", "--to", "earliest");
+        assertThat(reset.exit).as(reset.err).isZero();
+        Run again = run("", "consume", "--topic", "orders", "--group", "billing", "--timeout-ms", "500");
+        assertThat(again.out.lines()).containsExactly("alpha", "beta", "gamma");
+
+        Run byKey = run("", "message", "get", "--topic", "orders", "--key", "k-1");
+        assertThat(byKey.exit).isZero();
+        assertThat(byKey.out).contains("tags=A").contains("region=eu").contains("gamma");
+
+        Run filtered = run("", "consume", "--topic", "orders", "--group", "sql", "--sql", "region = 'us'", "--timeout-ms", "500");
+        assertThat(filtered.exit).as(filtered.err).isZero();
+        assertThat(filtered.out).isEmpty();
+
+        Run deleted = run("", "topic", "delete", "orders");
+        assertThat(deleted.exit).isZero();
+        Run missing = run("", "topic", "describe", "orders");
+        assertThat(missing.exit).isEqualTo(Ferry.EXIT_NOT_FOUND);
+        assertThat(missing.err.strip()).isEqualTo("ferry: topic orders does not exist (list them with: ferry topic list)");
+    }
+
+    @Test
+    void badInputIsOneClearLine() {
+        Run badProperty = run("x\n", "produce", "--topic", "t", "--property", "novalue");
+        assertThat(badProperty.exit).isEqualTo(Ferry.EXIT_FAILED);
+        assertThat(badProperty.err.strip()).isEqualTo("ferry: --property: 'novalue' (expected: key=value)");
+
+        assertThat(run("", "topic", "create", "t", "--queues", "1").exit).isZero();
+        Run badSql = run("", "consume", "--topic", "t", "--group", "g", "--sql", "a >", "--timeout-ms", "100");
+        assertThat(badSql.exit).isEqualTo(Ferry.EXIT_FAILED);
+        assertThat(badSql.err.lines()).hasSize(1);
+        assertThat(badSql.err).contains("sql");
+    }
+
+    @Test
+    void completionScriptCoversTheCommands() {
+        String script = CompletionCommand.script(Ferry.commandLine());
+        assertThat(script).contains("complete -F").contains("broker").contains("produce").contains("consume").contains("--server");
+    }
+}
