@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.CodecException;
 import dev.ferry.protocol.Command;
@@ -31,7 +30,7 @@ public final class JsonCodec implements Codec {
     public static final String NAME = "json";
 
     private final JsonFactory factory = JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            // duplicates are checked by JsonReader (fields) and by the map readers (headers, properties)
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxNestingDepth(16)
                     .maxNumberLength(32)
