@@ -16,9 +16,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code ferry group describe|reset}: a group's committed offsets and lag; moving them. */
-@Command(name = "group", mixinStandardHelpOptions = true, description = "Show and reset consumer groups' offsets.",
-        subcommands = {GroupCommand.Describe.class, GroupCommand.Reset.class})
+@Command(name = "group", mixinStandardHelpOptions = true, description = "List consumer groups; show and reset their offsets.",
+        subcommands = {GroupCommand.ListGroups.class, GroupCommand.Describe.class, GroupCommand.Reset.class})
 final class GroupCommand {
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the consumer groups the broker knows.")
+    static final class ListGroups implements Callable<Integer> {
+        @Mixin ServerOptions server;
+
+        @Override
+        public Integer call() {
+            try (FerryClient client = server.connect()) {
+                client.listGroups().forEach(System.out::println);
+                return 0;
+            }
+        }
+    }
 
     @Command(name = "describe", mixinStandardHelpOptions = true,
             description = "Table of topic, queue, committed offset, end offset, lag for a group.")

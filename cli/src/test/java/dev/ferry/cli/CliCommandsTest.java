@@ -94,6 +94,10 @@ class CliCommandsTest {
         assertThat(firstTwo.exit).as(firstTwo.err).isZero();
         assertThat(firstTwo.out.lines()).containsExactly("alpha", "beta");
 
+        Run groups = run("", "group", "list");
+        assertThat(groups.exit).as(groups.err).isZero();
+        assertThat(groups.out.lines()).contains("billing");
+
         Run lag = run("", "group", "describe", "billing");
         assertThat(lag.exit).as(lag.err).isZero();
         assertThat(lag.out).containsPattern("orders\\s+\\d\\s+2\\s+3\\s+1");
