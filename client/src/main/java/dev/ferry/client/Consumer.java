@@ -1,6 +1,5 @@
 package dev.ferry.client;
 
-import dev.ferry.log.StoredMessage;
 import dev.ferry.log.StoredRecords;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.Command;
@@ -10,7 +9,6 @@ import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
 import dev.ferry.protocol.binary.BinaryCodec;
 import io.netty.channel.EventLoop;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -223,7 +221,7 @@ public final class Consumer implements AutoCloseable {
                     continue;
                 }
                 currentFetched = f;
-                current = decode(f.response());
+                current = FetchedMessages.of(f.response(), storedRecords);
                 currentIndex = 0;
                 continue;
             }
@@ -266,23 +264,6 @@ public final class Consumer implements AutoCloseable {
                 fetch(q);
             }
         });
-    }
-
-    private List<Message> decode(Command response) {
-        if (!storedRecords) {
-            return response.messages();
-        }
-        if (response.bodyLength() == 0) {
-            return response.messages();
-        }
-        List<StoredMessage> stored = StoredRecords.decode(response.body());
-        List<Message> out = new ArrayList<>(stored.size());
-        for (StoredMessage s : stored) {
-            out.add(Message.builder(s.topic()).queueId(s.queueId()).queueOffset(s.queueOffset()).msgId(s.messageId())
-                    .keys(s.keys()).tags(s.tags()).properties(s.properties()).bornTimestamp(s.bornTimestamp())
-                    .storeTimestamp(s.storeTimestamp()).flags(s.flags()).body(ByteBuffer.wrap(s.body())).build());
-        }
-        return out;
     }
 
     /** The next offset {@link #poll} will return from {@code queueId}. */

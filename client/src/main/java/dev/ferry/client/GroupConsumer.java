@@ -1,7 +1,5 @@
 package dev.ferry.client;
 
-import dev.ferry.log.StoredMessage;
-import dev.ferry.log.StoredRecords;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.Command;
 import dev.ferry.protocol.Headers;
@@ -11,7 +9,6 @@ import dev.ferry.protocol.Status;
 import dev.ferry.protocol.binary.BinaryCodec;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -196,27 +193,13 @@ public final class GroupConsumer implements AutoCloseable {
             if (!q.owned) {
                 continue;
             }
-            for (Message m : decode(f.response())) {
+            for (Message m : FetchedMessages.of(f.response(), storedRecords)) {
                 out.add(m);
                 polled.put(m, q);
             }
             if (out.size() >= config.maxFetchMessages()) {
                 break;
             }
-        }
-        return out;
-    }
-
-    private List<Message> decode(Command response) {
-        if (!storedRecords || response.bodyLength() == 0) {
-            return response.messages();
-        }
-        List<StoredMessage> stored = StoredRecords.decode(response.body());
-        List<Message> out = new ArrayList<>(stored.size());
-        for (StoredMessage s : stored) {
-            out.add(Message.builder(s.topic()).queueId(s.queueId()).queueOffset(s.queueOffset()).msgId(s.messageId())
-                    .keys(s.keys()).tags(s.tags()).properties(s.properties()).bornTimestamp(s.bornTimestamp())
-                    .storeTimestamp(s.storeTimestamp()).flags(s.flags()).body(ByteBuffer.wrap(s.body())).build());
         }
         return out;
     }
