@@ -90,7 +90,7 @@ record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPor
             new Key("metrics.port", Type.INT, 0, 65_535, "0", "metricsPort", "Port of the Prometheus endpoint http://HOST:PORT/metrics on listen.host; 0 = no endpoint."),
             // commit log
             new Key("segment.bytes", Type.INT, LogConfig.MIN_SEGMENT_BYTES, I, "1073741824", "segmentBytes", "Size of each commit-log segment file; no record may be larger. Applies to segments created after a change."),
-            new Key("segment.pretouch", Type.BOOLEAN, 0, 0, "true", "preTouch", "Write one byte per page of a new segment off the write path, so appends take no page faults."),
+            new Key("segment.pretouch", Type.BOOLEAN, 0, 0, "true", "preTouch", "Fault in the pages of the active and the next segment on a background thread, ahead of the appender, so appends rarely take page faults."),
             new Key("index.entries.per.file", Type.INT, 1, (I - 16) / 20, "300000", "indexEntriesPerFile", "Entries per offset-index file (20 bytes each; default 6 MB files)."),
             new Key("keyindex.slots", Type.INT, 1, 64 << 20, "1048576", "keyIndexSlots", "Hash slots per key-index file."),
             new Key("keyindex.entries", Type.INT, 1, 64 << 20, "4194304", "keyIndexEntries", "Entries per key-index file."),

@@ -23,8 +23,9 @@ import java.util.Objects;
  * @param retentionBytes         the commit log is kept under this many bytes, oldest segments deleted first
  *                               (default: no limit)
  * @param retentionCheckIntervalMs how often retention runs (default 10 s)
- * @param preTouch               write one byte per page of a new segment before it is used, off the
- *                               write path, so appends take no page faults (default true)
+ * @param preTouch               fault in the pages of the active and the next segment on a background
+ *                               thread ahead of the appender ({@link PageWarmer}), so appends rarely take
+ *                               page faults (default true)
  * @param maxTopicBytes          longest topic name in UTF-8 bytes (default and maximum 200)
  * @param maxProperties          most properties per message, tags and keys included (default 64)
  * @param maxPropertiesBytes     largest encoded properties area (default 32,767)
