@@ -106,6 +106,33 @@ final class Connection {
     }
 
     /**
+     * Sends {@code request} over whatever connection {@code current} holds when {@code loop} runs
+     * it; the future completes with an OK response, or fails with a {@link FerryException}
+     * (not connected, no response in time, or the broker's status and message).
+     */
+    static CompletableFuture<Command> call(EventLoop loop, java.util.function.Supplier<Connection> current, Command.Builder request,
+                                           long timeoutMs, String what) {
+        CompletableFuture<Command> f = new CompletableFuture<>();
+        loop.execute(() -> {
+            Connection c = current.get();
+            if (c == null || !c.isOpen()) {
+                f.completeExceptionally(FerryException.connection(what + ": not connected", null));
+                return;
+            }
+            c.send(request, timeoutMs, what, (r, t) -> {
+                if (t != null) {
+                    f.completeExceptionally(t);
+                } else if (r.status() != Status.OK) {
+                    f.completeExceptionally(FerryException.broker(r.status(), what, r.message()));
+                } else {
+                    f.complete(r);
+                }
+            });
+        });
+        return f;
+    }
+
+    /**
      * Connects to the broker on {@code loop}, offers {@code codec} and completes once the broker
      * accepted it; fails with a {@link FerryException} of reason CONNECTION naming the broker's
      * reason otherwise.

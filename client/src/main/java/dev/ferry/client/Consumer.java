@@ -316,24 +316,8 @@ public final class Consumer implements AutoCloseable {
             Command.Builder b = Command.builder().code(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, config.group())
                     .header(Headers.TOPIC, config.topic()).header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position);
             String what = "COMMIT_OFFSET " + config.topic() + "/" + q.queueId;
-            CompletableFuture<Void> f = new CompletableFuture<>();
-            loop.execute(() -> {
-                Connection c = conn;
-                if (c == null || !c.isOpen()) {
-                    f.completeExceptionally(FerryException.connection(what + ": not connected", null));
-                    return;
-                }
-                c.send(b, clientConfig.requestTimeoutMs(), what, (r, t) -> {
-                    if (t != null) {
-                        f.completeExceptionally(t);
-                    } else if (r.status() != Status.OK) {
-                        f.completeExceptionally(FerryException.broker(r.status(), what, r.message()));
-                    } else {
-                        q.committed = position;
-                        f.complete(null);
-                    }
-                });
-            });
+            CompletableFuture<Void> f = Connection.call(loop, () -> conn, b, clientConfig.requestTimeoutMs(), what)
+                    .thenRun(() -> q.committed = position);
             sent.add(f);
         }
         return CompletableFuture.allOf(sent.toArray(new CompletableFuture<?>[0]));

@@ -245,25 +245,11 @@ public final class GroupConsumer implements AutoCloseable {
     }
 
     private CompletableFuture<Void> send(Command.Builder b, String what) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        loop.execute(() -> {
-            Connection c = conn;
-            if (c == null || !c.isOpen()) {
-                f.completeExceptionally(FerryException.connection(what + ": not connected", null));
-                return;
+        return Connection.call(loop, () -> conn, b, clientConfig.requestTimeoutMs(), what).whenComplete((r, t) -> {
+            if (t != null) {
+                LOG.debug("{}: {}", what, t.getMessage());
             }
-            c.send(b, clientConfig.requestTimeoutMs(), what, (r, t) -> {
-                if (t != null) {
-                    f.completeExceptionally(t);
-                } else if (r.status() != Status.OK) {
-                    LOG.debug("{}: {} {}", what, r.status(), r.message());
-                    f.completeExceptionally(FerryException.broker(r.status(), what, r.message()));
-                } else {
-                    f.complete(null);
-                }
-            });
-        });
-        return f;
+        }).thenApply(r -> null);
     }
 
     private void commitPositions() {
