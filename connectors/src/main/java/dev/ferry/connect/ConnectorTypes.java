@@ -1,0 +1,45 @@
+package dev.ferry.connect;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+
+/**
+ * The connector types a config file may name in its {@code connector} key, and how to make a
+ * task of each. One line per type; a type is a source, a sink or a service.
+ */
+public final class ConnectorTypes {
+    /** What a type's tasks are. */
+    public enum Kind { SOURCE, SINK, SERVICE }
+
+    /** One connector type. */
+    public record Type(String name, Kind kind, Supplier<? extends AutoCloseable> factory, String summary) {}
+
+    private static final Map<String, Type> TYPES = new TreeMap<>();
+
+    static {
+        // register(new Type("file-source", Kind.SOURCE, FileSourceTask::new, "tails a file, one message per line or chunk"));
+    }
+
+    private ConnectorTypes() {
+    }
+
+    private static void register(Type type) {
+        TYPES.put(type.name(), type);
+    }
+
+    /** Every known type, by name. */
+    public static Map<String, Type> all() {
+        return java.util.Collections.unmodifiableMap(TYPES);
+    }
+
+    /** The type named in {@code config}'s {@code connector} key; a clear error when unknown. */
+    public static Type of(ConnectorConfig config) {
+        String name = config.string("connector", "a connector type: one of " + TYPES.keySet());
+        Type type = TYPES.get(name);
+        if (type == null) {
+            throw config.invalid("connector", name, "one of " + TYPES.keySet());
+        }
+        return type;
+    }
+}
