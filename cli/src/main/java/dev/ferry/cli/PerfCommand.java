@@ -4,6 +4,7 @@ import picocli.CommandLine.Command;
 
 /** {@code ferry perf ...}: the benchmarks. */
 @Command(name = "perf", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {PerfLogCommand.class, PerfProduceCommand.class, PerfConsumeCommand.class, PerfE2eCommand.class})
+        subcommands = {PerfLogCommand.class, PerfProduceCommand.class, PerfConsumeCommand.class, PerfE2eCommand.class,
+                PerfDelayCommand.class, PerfFilterCommand.class})
 final class PerfCommand {
 }
