@@ -41,16 +41,17 @@ public final class Broker implements AutoCloseable {
     private final DelayedDelivery delayed;
     private final ScheduledExecutorService timer;
     private final GroupCoordinator groups;
+    private final Transactions transactions;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> lastHeartbeat = new ConcurrentHashMap<>();
 
-    private Broker(BrokerConfig config, GroupConfig groupConfig) {
+    private Broker(BrokerConfig config, GroupConfig groupConfig, TransactionConfig transactionConfig) {
         this.config = config;
         this.store = MessageStore.open(config.log());
         this.topics = new TopicRegistry(config.log().dir());
         this.offsets = new OffsetStore(config.log().dir());
         for (String t : store.topics()) {
-            if (topics.queues(t).isEmpty() && !t.equals(DelayedDelivery.TOPIC)) {
+            if (topics.queues(t).isEmpty() && !t.equals(DelayedDelivery.TOPIC) && !Transactions.isInternal(t)) {
                 int queues = store.queueIds(t).stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
                 LOG.warn("topic {} has data but no metadata; registering it with {} queues", t, queues);
                 topics.createIfAbsent(t, Math.max(queues, 1));
@@ -67,15 +68,27 @@ public final class Broker implements AutoCloseable {
         timer.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),
                 TimeUnit.MILLISECONDS);
         this.groups = new GroupCoordinator(this, groupConfig, config.log().clock());
+        this.transactions = new Transactions(store, config.log().dir().resolve("transactions"), transactionConfig,
+                transactionConfig.clock() != null ? transactionConfig.clock() : config.log().clock(), longPolls::arrived);
     }
 
     public static Broker open(BrokerConfig config) {
-        return new Broker(config, GroupConfig.defaults());
+        return new Broker(config, GroupConfig.defaults(), TransactionConfig.defaults());
     }
 
     /** A broker whose consumer-group coordinator uses {@code groupConfig}. */
     public static Broker open(BrokerConfig config, GroupConfig groupConfig) {
-        return new Broker(config, groupConfig);
+        return new Broker(config, groupConfig, TransactionConfig.defaults());
+    }
+
+    /** A broker with its consumer-group and transaction settings. */
+    public static Broker open(BrokerConfig config, GroupConfig groupConfig, TransactionConfig transactionConfig) {
+        return new Broker(config, groupConfig, transactionConfig);
+    }
+
+    /** Transactional messages: half messages, decisions, check-backs. */
+    public Transactions transactions() {
+        return transactions;
     }
 
     /** Consumer groups: membership, assignment, locks, acks, retry and dead letters. */
@@ -146,6 +159,9 @@ public final class Broker implements AutoCloseable {
 
     /** Queue count of {@code topic}, creating the topic if auto-creation is on. */
     public int queueCount(String topic) {
+        if (Transactions.isInternal(topic)) {
+            throw new BrokerException("topic: '" + topic + "' (expected: not an internal topic; use SEND_HALF for a transaction)");
+        }
         Optional<Integer> q = topics.queues(topic);
         if (q.isPresent()) {
             return q.get();
@@ -191,6 +207,9 @@ public final class Broker implements AutoCloseable {
         for (LogMessage m : messages) {
             if (m.topic().equals(DelayedDelivery.TOPIC)) {
                 throw new BrokerException("topic: '" + m.topic() + "' (expected: not an internal topic; set deliverAt to delay a message)");
+            }
+            if (Transactions.isInternal(m.topic())) {
+                throw new BrokerException("topic: '" + m.topic() + "' (expected: not an internal topic; use SEND_HALF for a transaction)");
             }
             int queues = queueCount(m.topic());
             if (m.queueId() < 0 || m.queueId() >= queues) {
@@ -368,6 +387,7 @@ public final class Broker implements AutoCloseable {
     @Override
     public void close() {
         groups.close();
+        transactions.close();
         longPolls.fireAll();
         delayed.close();
         timer.shutdown(); // not shutdownNow: an interrupt would break an offset flush in progress

@@ -58,6 +58,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final GatewayConfig config;
     private final GatewayMetrics metrics;
     private final AtomicInteger parkedFetches = new AtomicInteger();
+    /** This connection as a transactional producer; set in handlerAdded, used on the event loop. */
+    private ProducerConnection producer;
     private boolean inRead;
     private boolean flushPending;
 
@@ -110,7 +112,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                                 + config.maxParkedFetchesPerConnection() + "); retry later"))));
                 return;
             }
-            CompletableFuture<Reply> reply = requests.handle(req, binary != null, (InetSocketAddress) ctx.channel().remoteAddress());
+            CompletableFuture<Reply> reply = requests.handle(req, binary != null, (InetSocketAddress) ctx.channel().remoteAddress(),
+                    producer);
             if (reply.isDone()) {
                 write(ctx, req, start, reply.join());
             } else {
@@ -208,12 +211,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        producer = requests.producerConnection(ctx.channel(), codec);
         metrics.connectionOpened(codec.name());
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         // called once, when the channel closes (the handler is never removed otherwise)
+        producer.closed();
         metrics.connectionClosed(codec.name());
     }
 

@@ -5,6 +5,7 @@ import dev.ferry.broker.BrokerException;
 import dev.ferry.broker.FencedException;
 import dev.ferry.broker.QueueLockedException;
 import dev.ferry.broker.UnknownMemberException;
+import dev.ferry.broker.UnknownTransactionException;
 import dev.ferry.broker.TopicExistsException;
 import dev.ferry.broker.TopicInfo;
 import dev.ferry.broker.TopicNotFoundException;
@@ -51,6 +52,7 @@ final class Requests {
     private final GatewayMetrics metrics;
     private final Filters filters = new Filters();
     private final GroupRequests groupRequests;
+    private final TransactionRequests transactionRequests;
 
     Requests(Broker broker, GatewayConfig config, LoadGate load, GatewayMetrics metrics) {
         this.broker = broker;
@@ -58,6 +60,7 @@ final class Requests {
         this.load = load;
         this.metrics = metrics;
         this.groupRequests = new GroupRequests(broker);
+        this.transactionRequests = new TransactionRequests(broker, load, metrics);
     }
 
     /** Bad request input: becomes a response with {@code status}. */
@@ -77,7 +80,8 @@ final class Requests {
         }
     }
 
-    CompletableFuture<Reply> handle(Command req, boolean rawRecords, InetSocketAddress client) {
+    /** Answers {@code req} from {@code client}; {@code producer} is its connection as a transactional producer. */
+    CompletableFuture<Reply> handle(Command req, boolean rawRecords, InetSocketAddress client, ProducerConnection producer) {
         try {
             CompletableFuture<Reply> f = switch (req.code()) {
                 case HEARTBEAT -> plain(heartbeat(req));
@@ -96,12 +100,18 @@ final class Requests {
                         UNLOCK_QUEUE -> plain(groupRequests.handle(req));
                 case GET_OFFSET -> plain(getOffset(req));
                 case QUERY_MESSAGE -> plain(query(req));
+                case SEND_HALF, END_TRANSACTION, CHECK_TRANSACTION, REGISTER_PRODUCER -> transactionRequests.handle(req, client, producer);
                 default -> throw new RequestException(Status.UNSUPPORTED, "code: " + req.code() + " (not served by this broker)");
             };
             return f.exceptionally(t -> new Reply.Plain(error(req, t)));
         } catch (RuntimeException e) {
             return CompletableFuture.completedFuture(new Reply.Plain(error(req, e)));
         }
+    }
+
+    /** {@code channel}, speaking {@code codec}, as a transactional producer (it joins groups when it asks to). */
+    ProducerConnection producerConnection(io.netty.channel.Channel channel, dev.ferry.protocol.Codec codec) {
+        return new ProducerConnection(channel, codec, broker.transactions());
     }
 
     private static CompletableFuture<Reply> plain(Command c) {
@@ -126,7 +136,7 @@ final class Requests {
             status = Status.FENCED;
         } else if (e instanceof QueueLockedException) {
             status = Status.LOCKED;
-        } else if (e instanceof UnknownMemberException) {
+        } else if (e instanceof UnknownMemberException || e instanceof UnknownTransactionException) {
             status = Status.NOT_FOUND;
         } else if (e instanceof InvalidMessageException) {
             status = Status.LIMIT_EXCEEDED;
@@ -390,7 +400,7 @@ final class Requests {
         return Command.response(req, Status.OK).messages(out).build();
     }
 
-    private static String required(Command req, String name) {
+    static String required(Command req, String name) {
         String v = req.header(name);
         if (v == null) {
             throw new RequestException(Status.BAD_REQUEST, "header " + name + ": missing (expected for " + req.code() + ")");

@@ -35,6 +35,12 @@ package dev.ferry.protocol;
  * RESET_OFFSETS   group, topic, queueId?, to, timestamp? / offset?  count; body = "queueId offset" lines
  * LOCK_QUEUE      group, clientId, generation, topic, queueId       lockExpiresAt
  * UNLOCK_QUEUE    group, clientId, topic, queueId                   -
+ * SEND_HALF       producerGroup (one message in messages)           transactionId, msgId, queueId
+ * END_TRANSACTION producerGroup, transactionId, decision,           transactionId, decision, applied;
+ *                 fromCheck?                                        msgId, queueId, queueOffset (COMMIT)
+ * CHECK_TRANSACTION (one-way, broker to producer) producerGroup,    (none: the producer answers with
+ *                 transactionId, checkTimes; the half message       END_TRANSACTION)
+ * REGISTER_PRODUCER producerGroup, clientId?                        -
  * (FETCH and COMMIT_OFFSET of a group member add clientId and generation.)
  * </pre>
  * A header marked ? is optional. Unknown headers are ignored by the receiver.
@@ -113,6 +119,19 @@ public final class Headers {
     public static final String MEMBERS = "members";
     /** LOCK_QUEUE response: epoch ms at which the lock expires unless renewed by a heartbeat. */
     public static final String LOCK_EXPIRES_AT = "lockExpiresAt";
+
+    /** Transactions: the producer group a transactional producer belongs to; check-backs go to its live connections. */
+    public static final String PRODUCER_GROUP = "producerGroup";
+    /** Transactions: the id of a transaction, the msgId of its half message (SEND_HALF response). */
+    public static final String TRANSACTION_ID = "transactionId";
+    /** END_TRANSACTION: {@code COMMIT} or {@code ROLLBACK}; in the response, the decision in force. */
+    public static final String DECISION = "decision";
+    /** END_TRANSACTION: {@code true} when the producer answers a CHECK_TRANSACTION (for the broker's logs and counters). */
+    public static final String FROM_CHECK = "fromCheck";
+    /** END_TRANSACTION response: {@code true} if this request applied the decision, {@code false} if it was already decided. */
+    public static final String APPLIED = "applied";
+    /** CHECK_TRANSACTION: the number of this check of the transaction, 1 for the first (counted since the broker started). */
+    public static final String CHECK_TIMES = "checkTimes";
 
     private Headers() {
     }

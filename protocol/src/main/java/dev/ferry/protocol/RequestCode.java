@@ -12,10 +12,11 @@ import java.util.Arrays;
  * <pre>
  *  1- 9  connection        HEARTBEAT
  * 10-19  topic admin       CREATE_TOPIC, DESCRIBE_TOPIC, LIST_TOPICS, DELETE_TOPIC
- * 20-29  produce           SEND, SEND_BATCH              (reserved: end transaction 2x)
+ * 20-29  produce           SEND, SEND_BATCH
  * 30-39  consume           FETCH, COMMIT_OFFSET, GET_OFFSET, ACK, NACK
  * 40-49  query             QUERY_MESSAGE
- * 50-59  transactions      (reserved: transaction check-back)
+ * 50-59  transactions      SEND_HALF, END_TRANSACTION, CHECK_TRANSACTION (broker to producer, one-way),
+ *                          REGISTER_PRODUCER
  * 60-69  groups            JOIN_GROUP, LEAVE_GROUP, GROUP_HEARTBEAT, LIST_GROUPS, DESCRIBE_GROUP,
  *                          RESET_OFFSETS, LOCK_QUEUE, UNLOCK_QUEUE
  * </pre>
@@ -39,6 +40,14 @@ public enum RequestCode {
     /** A group member failed a message: it goes to the group's retry (or dead-letter) topic. */
     NACK(34),
     QUERY_MESSAGE(40),
+    /** Stores a transaction's half message: durable, invisible to consumers until committed. */
+    SEND_HALF(50),
+    /** A producer commits or rolls back a transaction (after its local transaction, or answering a check). */
+    END_TRANSACTION(51),
+    /** One-way, broker to producer: asks a producer group for the outcome of an undecided transaction. */
+    CHECK_TRANSACTION(52),
+    /** Registers the connection as a member of a producer group, so it receives CHECK_TRANSACTION. */
+    REGISTER_PRODUCER(53),
     JOIN_GROUP(60),
     LEAVE_GROUP(61),
     /** Keeps a member's session (and its queue locks) alive; answers its current assignment. */

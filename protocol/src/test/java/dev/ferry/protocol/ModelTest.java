@@ -16,7 +16,8 @@ class ModelTest {
         assertThat(Arrays.stream(RequestCode.values()).map(c -> c + "=" + c.id()))
                 .containsExactly("HEARTBEAT=1", "CREATE_TOPIC=10", "DESCRIBE_TOPIC=11", "LIST_TOPICS=12",
                         "DELETE_TOPIC=13", "SEND=20", "SEND_BATCH=21", "FETCH=30", "COMMIT_OFFSET=31",
-                        "GET_OFFSET=32", "ACK=33", "NACK=34", "QUERY_MESSAGE=40", "JOIN_GROUP=60",
+                        "GET_OFFSET=32", "ACK=33", "NACK=34", "QUERY_MESSAGE=40", "SEND_HALF=50", "END_TRANSACTION=51",
+                        "CHECK_TRANSACTION=52", "REGISTER_PRODUCER=53", "JOIN_GROUP=60",
                         "LEAVE_GROUP=61", "GROUP_HEARTBEAT=62", "LIST_GROUPS=63", "DESCRIBE_GROUP=64", "RESET_OFFSETS=65",
                         "LOCK_QUEUE=66", "UNLOCK_QUEUE=67");
         assertThat(Arrays.stream(Status.values()).map(s -> s + "=" + s.id() + (s.retryable() ? " retryable" : "")))
