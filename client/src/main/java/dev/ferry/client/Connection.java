@@ -86,6 +86,8 @@ final class Connection {
     private final AtomicInteger ids = new AtomicInteger();
     private final List<Runnable> closeListeners = new ArrayList<>();
     private final Runnable flushTask;
+    /** Receives one-way commands from the broker (CHECK_TRANSACTION); null ignores them. Volatile: set from any thread. */
+    private volatile java.util.function.Consumer<Command> oneways;
     private boolean flushScheduled;
     private ScheduledFuture<?> sweeper;
     /** Why the channel is being closed, when this side knows better than "closed". Event loop only. */
@@ -339,6 +341,14 @@ final class Connection {
         }
     }
 
+    /**
+     * Hands every one-way command the broker sends (CHECK_TRANSACTION) to {@code handler}, on the
+     * event loop: it must not block. Without a handler they are ignored.
+     */
+    void onOneway(java.util.function.Consumer<Command> handler) {
+        this.oneways = handler;
+    }
+
     /** Runs {@code listener} on the event loop once the connection has closed (at once if it has). */
     void onClose(Runnable listener) {
         execute(() -> {
@@ -413,7 +423,12 @@ final class Connection {
                 return;
             }
             if (response.kind() != Kind.RESPONSE) {
-                LOG.debug("ignoring a {} command from {}", response.kind(), remote);
+                java.util.function.Consumer<Command> h = oneways;
+                if (response.kind() == Kind.ONEWAY && h != null) {
+                    h.accept(response);
+                } else {
+                    LOG.debug("ignoring a {} {} command from {}", response.kind(), response.code(), remote);
+                }
                 return;
             }
             Pending p = pending.remove(response.requestId());

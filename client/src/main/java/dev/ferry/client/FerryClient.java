@@ -22,7 +22,7 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * A connection to one Ferry broker: topic administration and lookups, and the factory of
- * {@link Producer}s, {@link Consumer}s and push {@link Subscription}s, which open their own
+ * {@link Producer}s, {@link TransactionProducer}s, {@link Consumer}s and push {@link Subscription}s, which open their own
  * connections on the client's event loops (so a long poll never queues behind a send).
  *
  * <pre>{@code
@@ -272,6 +272,19 @@ public final class FerryClient implements AutoCloseable {
     public Producer producer(ProducerConfig producerConfig) {
         checkOpen();
         return register(new Producer(this, producerConfig));
+    }
+
+    /**
+     * A transactional producer of {@code producerGroup}, on its own connection; {@code checker}
+     * answers the broker's check-backs of the group's undecided transactions.
+     */
+    public TransactionProducer transactionProducer(String producerGroup, TransactionChecker checker) {
+        return transactionProducer(TransactionProducerConfig.builder(producerGroup).build(), checker);
+    }
+
+    public TransactionProducer transactionProducer(TransactionProducerConfig config, TransactionChecker checker) {
+        checkOpen();
+        return register(new TransactionProducer(this, config, checker));
     }
 
     /** A poll-style consumer on its own connection. */

@@ -3,6 +3,7 @@ package dev.ferry.client;
 import dev.ferry.broker.Broker;
 import dev.ferry.broker.BrokerConfig;
 import dev.ferry.broker.GroupConfig;
+import dev.ferry.broker.TransactionConfig;
 import dev.ferry.gateway.Gateway;
 import dev.ferry.gateway.GatewayConfig;
 import dev.ferry.log.LogConfig;
@@ -41,8 +42,18 @@ final class BrokerFixture implements AutoCloseable {
 
     static BrokerFixture start(Path dir, UnaryOperator<LogConfig.Builder> log, UnaryOperator<GatewayConfig.Builder> gateway,
                                GroupConfig groups) {
+        return start(dir, log, gateway, groups, TransactionConfig.defaults());
+    }
+
+    /** With transaction settings (check timeout, interval and limit). */
+    static BrokerFixture start(Path dir, TransactionConfig transactions) {
+        return start(dir, UnaryOperator.identity(), UnaryOperator.identity(), GroupConfig.defaults(), transactions);
+    }
+
+    static BrokerFixture start(Path dir, UnaryOperator<LogConfig.Builder> log, UnaryOperator<GatewayConfig.Builder> gateway,
+                               GroupConfig groups, TransactionConfig transactions) {
         Broker b = Broker.open(BrokerConfig.defaults(log.apply(LogConfig.builder(dir).segmentBytes(16 << 20).preTouch(false)).build()),
-                groups);
+                groups, transactions);
         try {
             return new BrokerFixture(b, Gateway.start(b, gateway.apply(GatewayConfig.builder().host("127.0.0.1").port(0)).build()));
         } catch (RuntimeException e) {

@@ -104,7 +104,7 @@ final class TransactionRequests {
         if (o.committed().isPresent()) {
             AppendResult r = o.committed().get();
             metrics.messagesIn(r.topic(), 1, r.size());
-            b.header(Headers.MSG_ID, r.messageId()).header(Headers.QUEUE_ID, r.queueId()).header(Headers.QUEUE_OFFSET, r.queueOffset());
+            b.header(Headers.TOPIC, r.topic()).header(Headers.MSG_ID, r.messageId()).header(Headers.QUEUE_ID, r.queueId()).header(Headers.QUEUE_OFFSET, r.queueOffset());
         }
         return b.build();
     }

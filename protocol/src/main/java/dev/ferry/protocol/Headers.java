@@ -37,7 +37,7 @@ package dev.ferry.protocol;
  * UNLOCK_QUEUE    group, clientId, topic, queueId                   -
  * SEND_HALF       producerGroup (one message in messages)           transactionId, msgId, queueId
  * END_TRANSACTION producerGroup, transactionId, decision,           transactionId, decision, applied;
- *                 fromCheck?                                        msgId, queueId, queueOffset (COMMIT)
+ *                 fromCheck?                                        topic, msgId, queueId, queueOffset (if committed now)
  * CHECK_TRANSACTION (one-way, broker to producer) producerGroup,    (none: the producer answers with
  *                 transactionId, checkTimes; the half message       END_TRANSACTION)
  * REGISTER_PRODUCER producerGroup, clientId?                        -
