@@ -2,6 +2,8 @@ package dev.ferry.gateway;
 
 import dev.ferry.broker.Broker;
 import dev.ferry.broker.BrokerConfig;
+import dev.ferry.broker.GroupConfig;
+import dev.ferry.broker.TransactionConfig;
 import dev.ferry.log.LogConfig;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,8 +39,18 @@ final class TestServer implements AutoCloseable {
     /** A server whose store uses 8 MiB segments without pre-touching, tuned further by the three functions. */
     static TestServer start(Path dir, UnaryOperator<LogConfig.Builder> log, Function<LogConfig, BrokerConfig> broker,
                             UnaryOperator<GatewayConfig.Builder> gateway) {
+        return start(dir, log, broker, gateway, TransactionConfig.defaults());
+    }
+
+    /** With transaction settings (check timeout, interval, limit). */
+    static TestServer start(Path dir, TransactionConfig transactions) {
+        return start(dir, UnaryOperator.identity(), BrokerConfig::defaults, UnaryOperator.identity(), transactions);
+    }
+
+    static TestServer start(Path dir, UnaryOperator<LogConfig.Builder> log, Function<LogConfig, BrokerConfig> broker,
+                            UnaryOperator<GatewayConfig.Builder> gateway, TransactionConfig transactions) {
         LogConfig logConfig = log.apply(LogConfig.builder(dir).segmentBytes(8 << 20).preTouch(false)).build();
-        Broker b = Broker.open(broker.apply(logConfig));
+        Broker b = Broker.open(broker.apply(logConfig), GroupConfig.defaults(), transactions);
         try {
             Gateway g = Gateway.start(b, gateway.apply(GatewayConfig.builder().host("127.0.0.1").port(0)).build());
             return new TestServer(dir, b, g);
