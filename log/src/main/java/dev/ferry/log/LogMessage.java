@@ -40,7 +40,7 @@ public final class LogMessage {
 
     private LogMessage(Builder b) {
         this.topic = b.topic;
-        this.topicBytes = b.topic.getBytes(StandardCharsets.UTF_8);
+        this.topicBytes = encodedTopic(b.topic);
         this.queueId = b.queueId;
         this.flags = b.flags;
         this.bornTimestamp = b.bornTimestamp;
@@ -70,6 +70,28 @@ public final class LogMessage {
         }
         this.propertyCount = all.size();
         this.encodedProperties = PropertiesCodec.encode(all);
+    }
+
+    /** A topic name and its UTF-8 bytes; immutable (the array is never written after construction). */
+    private record EncodedTopic(String name, byte[] utf8) {}
+
+    /**
+     * Recently encoded topic names, by hash: a broker appends to a few topics over and over, and
+     * encoding the name was a tenth of a small record's append. Slots are replaced racily, which
+     * is harmless: each holds an immutable pair (safely published through its final fields), and
+     * a miss only encodes again.
+     */
+    private static final EncodedTopic[] TOPICS = new EncodedTopic[256];
+
+    private static byte[] encodedTopic(String topic) {
+        int slot = topic.hashCode() & (TOPICS.length - 1);
+        EncodedTopic cached = TOPICS[slot];
+        if (cached != null && cached.name.equals(topic)) {
+            return cached.utf8;
+        }
+        byte[] utf8 = topic.getBytes(StandardCharsets.UTF_8);
+        TOPICS[slot] = new EncodedTopic(topic, utf8);
+        return utf8;
     }
 
     public static Builder builder(String topic, int queueId, byte[] body) {

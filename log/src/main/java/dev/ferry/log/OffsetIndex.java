@@ -70,16 +70,24 @@ final class OffsetIndex {
     private IndexFile tail;
 
     /**
-     * One index file. {@code filled}: bytes known not to be a hole (the writer zero-fills ahead
-     * with {@code write()} before touching a page through the mapping, because a first fault on
-     * a hole of a large mapping costs milliseconds here: the kernel reads around it). Writer-only.
+     * One index file. {@code filled}: bytes known not to be a hole (zeros are written ahead with
+     * {@code write()} before a page is touched through the mapping, because a first fault on a
+     * hole of a large mapping costs milliseconds here: the kernel reads around it).
+     *
+     * <p>The filling runs ahead of the writer on the {@link #FILLER} thread: when the writer's
+     * entry gets within half a step of {@code filled}, the next step is queued there, so the
+     * append path only does a volatile read. If the filler falls behind, the writer fills
+     * itself. Fills are serialized by the file's monitor; {@code filled} is volatile because the
+     * writer reads it without the monitor, and it only grows.
      */
     private static final class IndexFile {
         final long base;
         final Path path;
         final FileChannel channel;
         final MappedByteBuffer map;
-        long filled;
+        volatile long filled;
+        /** A step is queued on the filler; set by the writer, cleared by the filler. */
+        volatile boolean fillQueued;
 
         IndexFile(long base, Path path, FileChannel channel, MappedByteBuffer map, long filled) {
             this.base = base;
@@ -89,16 +97,38 @@ final class OffsetIndex {
             this.filled = filled;
         }
 
-        /** Makes sure bytes below {@code end} are not a hole, writing zeros in 64 KiB steps past {@code filled}. */
+        /** Makes sure bytes below {@code end} are not a hole, and keeps the filler a step ahead. Writer only. */
         void fillTo(long end) {
-            if (end <= filled) {
+            long f = filled;
+            if (end > f) {
+                fill(end);
+                f = filled;
+            }
+            if (end > f - FILL_STEP / 2 && f < map.capacity() && !fillQueued) {
+                fillQueued = true;
+                FILLER.execute(() -> {
+                    try {
+                        fill(filled + FILL_STEP);
+                    } catch (UncheckedIOException e) {
+                        // the file was deleted or closed meanwhile (retention, close): nothing to fill
+                    } finally {
+                        fillQueued = false;
+                    }
+                });
+            }
+        }
+
+        /** Writes zeros from {@code filled} up to at least {@code end}, in whole steps, capped at the file's size. */
+        synchronized void fill(long end) {
+            long from = filled;
+            if (end <= from || from >= map.capacity()) {
                 return;
             }
-            long target = Math.min(map.capacity(), Math.max(end, filled + FILL_STEP));
+            long target = Math.min(map.capacity(), Math.max(end, from + FILL_STEP));
             try {
-                java.nio.ByteBuffer zeros = java.nio.ByteBuffer.allocate((int) (target - filled));
+                java.nio.ByteBuffer zeros = ZEROS.duplicate().limit((int) (target - from));
                 while (zeros.hasRemaining()) {
-                    channel.write(zeros, filled + zeros.position());
+                    channel.write(zeros, from + zeros.position());
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot extend index file " + path, e);
@@ -107,7 +137,20 @@ final class OffsetIndex {
         }
     }
 
+    /**
+     * Zero-fills index files ahead of their writers, for every store of the process: one daemon
+     * thread, as a fill is one {@code write()} of 64 KiB. Tasks for a file closed meanwhile fail
+     * harmlessly.
+     */
+    private static final java.util.concurrent.ExecutorService FILLER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "ferry-index-filler");
+        t.setDaemon(true);
+        return t;
+    });
+
     private static final int FILL_STEP = 64 * 1024;
+    /** Read-only zeros a fill writes from (duplicated per use). */
+    private static final java.nio.ByteBuffer ZEROS = java.nio.ByteBuffer.allocateDirect(FILL_STEP).asReadOnlyBuffer();
 
     OffsetIndex(Path dir, String topic, int queueId, int entriesPerFile) {
         this.dir = dir;
