@@ -19,6 +19,8 @@ public final class ConnectorTypes {
 
     static {
         // register(new Type("file-source", Kind.SOURCE, FileSourceTask::new, "tails a file, one message per line or chunk"));
+        register(new Type("segment-ship", Kind.SERVICE, dev.ferry.connect.ship.SegmentShipTask::new, "copies sealed commit-log segments and indexes to an archive directory or a segment-receive task"));
+        register(new Type("segment-receive", Kind.SERVICE, dev.ferry.connect.ship.SegmentReceiveTask::new, "receives segments shipped over a socket into an archive directory"));
     }
 
     private ConnectorTypes() {

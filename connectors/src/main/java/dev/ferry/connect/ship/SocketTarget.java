@@ -1,0 +1,135 @@
+package dev.ferry.connect.ship;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SocketChannel;
+import java.util.OptionalInt;
+import java.util.function.LongConsumer;
+
+/**
+ * Ships to a {@link SegmentReceiveTask} on another host over one TCP connection
+ * ({@link ShipProtocol}): {@code sendfile} from the segment straight into the socket. The
+ * connection is opened on first use and kept; any error closes it and the next call reconnects.
+ *
+ * <p>Zero-copy caveat: sendfile applies to plain TCP only; there is no TLS here, so ship over a
+ * trusted network (or a tunnel). The receiver's side is not zero-copy in JDK 17
+ * ({@code transferFrom} from a socket reads through a small native buffer).
+ *
+ * <p><b>Thread safety.</b> {@link #ship} on the task's thread; {@link #abort} from any thread
+ * (it closes the socket, which ends a blocked transfer). {@code channel} is volatile for that.
+ */
+final class SocketTarget implements ShipTarget {
+    private final InetSocketAddress address;
+    private final int connectTimeoutMs;
+    private final Transfer transfer;
+    private final boolean verify;
+    private final Checksums checksums = new Checksums();
+    /** The open connection or null; volatile so close() from another thread sees it. */
+    private volatile SocketChannel channel;
+
+    SocketTarget(InetSocketAddress address, int connectTimeoutMs, Transfer transfer, boolean verify) {
+        this.address = address;
+        this.connectTimeoutMs = connectTimeoutMs;
+        this.transfer = transfer;
+        this.verify = verify;
+    }
+
+    @Override
+    public Outcome ship(ShipFile file, FileChannel source, LongConsumer moved) throws IOException, InterruptedException {
+        SocketChannel ch = connect();
+        try {
+            ShipProtocol.writeFully(ch, ShipProtocol.file(file.name(), file.length(), verify));
+            ByteBuffer resume = ShipProtocol.readFully(ch, ShipProtocol.RESUME_SIZE);
+            byte state = resume.get(ShipProtocol.RESUME_STATE_OFFSET);
+            long offset = resume.getLong(ShipProtocol.RESUME_OFFSET_OFFSET);
+            if (state == ShipProtocol.STATE_HAVE) {
+                return new Outcome.AlreadyThere();
+            }
+            if (state != ShipProtocol.STATE_SEND || offset < 0 || offset > file.length()) {
+                throw new IOException(describe() + " rejected " + file.name() + ": state " + state + ", offset " + offset
+                        + " (expected: SEND with an offset in [0, " + file.length() + "])");
+            }
+            long reached = transfer.copy(source, offset, file.length(), ch, moved);
+            if (reached < file.length()) {
+                closeQuietly(); // the receiver keeps the bytes that arrived in its .part
+                return new Outcome.Stopped(reached);
+            }
+            int sourceCrc = 0;
+            if (verify) {
+                sourceCrc = checksums.crc32c(source, file.length());
+                ShipProtocol.writeFully(ch, ShipProtocol.crc(sourceCrc));
+            }
+            ByteBuffer result = ShipProtocol.readFully(ch, ShipProtocol.RESULT_SIZE);
+            int copyCrc = result.getInt(ShipProtocol.RESULT_CRC_OFFSET);
+            byte status = result.get(ShipProtocol.RESULT_STATUS_OFFSET);
+            if (status == ShipProtocol.STATUS_BAD) {
+                return new Outcome.Mismatch(sourceCrc, copyCrc);
+            }
+            if (status != ShipProtocol.STATUS_OK) {
+                throw new IOException(describe() + ": result status: " + status + " (expected: 0 OK or 1 BAD)");
+            }
+            return new Outcome.Shipped(file.length() - offset, offset, verify ? OptionalInt.of(copyCrc) : OptionalInt.empty());
+        } catch (IOException | RuntimeException e) {
+            closeQuietly();
+            throw e;
+        }
+    }
+
+    private SocketChannel connect() throws IOException {
+        SocketChannel ch = channel;
+        if (ch != null && ch.isOpen()) {
+            return ch;
+        }
+        // resolved at every connect, so a standby that moved to a new address is found again
+        InetSocketAddress resolved = new InetSocketAddress(address.getHostString(), address.getPort());
+        if (resolved.isUnresolved()) {
+            throw new IOException(describe() + ": cannot resolve host " + address.getHostString());
+        }
+        ch = SocketChannel.open();
+        try {
+            ch.socket().connect(resolved, connectTimeoutMs);
+            ch.socket().setTcpNoDelay(true);
+            ShipProtocol.writeFully(ch, ShipProtocol.hello());
+            ShipProtocol.checkHello(ShipProtocol.readFully(ch, ShipProtocol.HELLO_SIZE), describe());
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        channel = ch;
+        return ch;
+    }
+
+    @Override
+    public void discard(ShipFile file) {
+        // the receiver's part stays; it is an operator's to delete (see docs/CONNECTORS.md)
+    }
+
+    @Override
+    public String describe() {
+        return "receiver " + address.getHostString() + ":" + address.getPort();
+    }
+
+    @Override
+    public void abort() {
+        closeQuietly();
+    }
+
+    @Override
+    public void close() {
+        closeQuietly();
+    }
+
+    private void closeQuietly() {
+        SocketChannel ch = channel;
+        channel = null;
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                // closing a broken connection: nothing to do
+            }
+        }
+    }
+}

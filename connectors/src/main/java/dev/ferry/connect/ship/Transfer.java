@@ -1,0 +1,74 @@
+package dev.ferry.connect.ship;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.function.LongConsumer;
+
+/**
+ * The zero-copy copy loop: {@link FileChannel#transferTo} from a source file into a file or a
+ * socket, in chunks. On Linux both are {@code sendfile(2)}: the bytes go from the page cache
+ * to the target file's page cache or the socket buffer without passing through user space.
+ * {@code transferTo} may move fewer bytes than asked, so it loops until all are moved.
+ *
+ * <p>Between chunks it checks the stop signal (so a task stops within one chunk), reports
+ * progress, and, if a rate limit is set, waits until the bytes moved so far are within it
+ * (waiting on the stop signal, never sleeping blindly).
+ *
+ * <p><b>Thread safety.</b> Immutable settings; {@link #copy} may run on several threads.
+ */
+final class Transfer {
+    /** Default bytes per {@code transferTo} call: large enough that the call overhead is noise. */
+    static final long DEFAULT_CHUNK_BYTES = 16L << 20;
+
+    private final long chunkBytes;
+    private final long maxBytesPerSecond;
+    private final Clock clock;
+    private final StopSignal stop;
+
+    /** @param maxBytesPerSecond 0 = no limit */
+    Transfer(long chunkBytes, long maxBytesPerSecond, Clock clock, StopSignal stop) {
+        this.maxBytesPerSecond = maxBytesPerSecond;
+        this.chunkBytes = maxBytesPerSecond > 0 ? Math.max(4096, Math.min(chunkBytes, maxBytesPerSecond / 10)) : chunkBytes;
+        this.clock = clock;
+        this.stop = stop;
+    }
+
+    /**
+     * Copies bytes {@code [from, to)} of {@code source} to {@code target}, which writes
+     * sequentially (a file channel positioned at {@code from}, or a socket).
+     *
+     * @param moved told the byte count after every chunk
+     * @return the position reached: {@code to}, or less when stopped
+     * @throws IOException from either channel; also when the source is shorter than {@code to}
+     */
+    long copy(FileChannel source, long from, long to, WritableByteChannel target, LongConsumer moved)
+            throws IOException, InterruptedException {
+        long start = clock.millis();
+        long position = from;
+        while (position < to) {
+            if (stop.isStopped()) {
+                return position;
+            }
+            long chunkEnd = Math.min(to, position + chunkBytes);
+            while (position < chunkEnd) {
+                long n = source.transferTo(position, chunkEnd - position, target);
+                if (n <= 0 && source.size() < to) {
+                    throw new IOException("source shrank to " + source.size() + " bytes while shipping (expected: " + to + ")");
+                }
+                position += n;
+                moved.accept(n);
+            }
+            if (maxBytesPerSecond > 0) {
+                long due = start + (position - from) * 1000 / maxBytesPerSecond;
+                long now = clock.millis();
+                if (due > now && stop.await(Duration.ofMillis(due - now))) {
+                    return position;
+                }
+            }
+        }
+        return position;
+    }
+}
