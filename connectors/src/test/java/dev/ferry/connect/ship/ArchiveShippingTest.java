@@ -1,0 +1,173 @@
+package dev.ferry.connect.ship;
+
+import static dev.ferry.connect.ship.ShipTestSupport.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.log.MessageStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** segment-ship into an archive directory, against a real store with 1 MiB segments. */
+class ArchiveShippingTest {
+    @TempDir
+    Path tmp;
+
+    private SegmentShipTask startTask(Path data, Path archive, String... more) throws Exception {
+        String[] kv = new String[4 + more.length];
+        kv[0] = "log.dir";
+        kv[1] = data.toString();
+        kv[2] = "target.dir";
+        kv[3] = archive.toString();
+        System.arraycopy(more, 0, kv, 4, more.length);
+        SegmentShipTask task = new SegmentShipTask();
+        task.start(new Context(config(kv), tmp.resolve("state")));
+        return task;
+    }
+
+    @Test
+    void shipsSealedSegmentsAndIndexesByteForByteButNotTheActiveSegment() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("archive");
+        try (MessageStore store = openStore(data)) {
+            List<dev.ferry.log.AppendResult> appended = fill(store, 5 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 0);
+            List<ShipFile> sealed = SealedFiles.scan(data, true);
+            long activeBase = store.writtenOffset() / SEGMENT_BYTES * SEGMENT_BYTES;
+
+            SegmentShipTask task = startTask(data, archive);
+            int shipped = task.shipOnce();
+
+            TreeMap<String, byte[]> segments = numberedFiles(archive, "commitlog");
+            assertThat(segments.keySet()).as("sealed segments: all before the active one")
+                    .containsExactly("commitlog/00000000000000000000", "commitlog/00000000000001048576",
+                            "commitlog/00000000000002097152", "commitlog/00000000000003145728",
+                            "commitlog/00000000000004194304");
+            assertThat(activeBase).isEqualTo(5L * SEGMENT_BYTES);
+            assertThat(numberedFiles(archive, "index").keySet()).as("one full offset-index file per queue")
+                    .containsExactly("index/orders/0/00000000000000000000", "index/orders/1/00000000000000000000",
+                            "index/orders/2/00000000000000000000", "index/orders/3/00000000000000000000");
+            assertThat(numberedFiles(archive, "keyindex").keySet()).as("full key-index files")
+                    .containsExactly("keyindex/00000000000000000000",
+                            String.format("keyindex/%020d", appended.get(KEY_ENTRIES).physicalOffset()));
+            assertIdenticalToSource(archive, data);
+            assertThat(shipped).isEqualTo(sealed.size()).isEqualTo(11);
+            assertThat(task.progress()).containsEntry("filesShipped", 11L).containsEntry("lagBytes", 0L)
+                    .containsEntry("lagFiles", 0L).containsEntry("lastSegmentOffset", 4L * SEGMENT_BYTES)
+                    .containsEntry("verifyFailures", 0L);
+            assertThat(Files.readAllLines(archive.resolve(Manifest.FILE))).hasSize(1 + 11)
+                    .first().isEqualTo(Manifest.HEADER);
+
+            // nothing new: a second scan ships nothing
+            assertThat(task.shipOnce()).isZero();
+
+            // the log grows: the next scan ships the newly sealed segments only
+            fill(store, 2 * SEGMENT_BYTES, 1_000_000);
+            long before = task.progress().get("bytesShipped");
+            int more = task.shipOnce();
+            assertThat(more).isGreaterThanOrEqualTo(2);
+            assertThat(numberedFiles(archive, "commitlog")).containsKeys("commitlog/00000000000005242880",
+                    "commitlog/00000000000006291456");
+            assertThat(numberedFiles(archive, "commitlog")).doesNotContainKey(
+                    String.format("commitlog/%020d", store.writtenOffset() / SEGMENT_BYTES * SEGMENT_BYTES));
+            assertThat(task.progress().get("bytesShipped") - before).as("only the new files were sent")
+                    .isLessThan(5L * SEGMENT_BYTES);
+            assertIdenticalToSource(archive, data);
+            task.close();
+        }
+    }
+
+    @Test
+    void resumesAPartialCopyAndRedoesACorruptedOne() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("archive");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 3 * SEGMENT_BYTES + 1000, 0);
+        }
+        byte[] seg0 = Files.readAllBytes(data.resolve("commitlog/00000000000000000000"));
+        byte[] seg1 = Files.readAllBytes(data.resolve("commitlog/00000000000001048576"));
+        Files.createDirectories(archive.resolve("commitlog"));
+        // an interrupted copy: the first 300,000 bytes are there
+        Files.write(archive.resolve("commitlog/00000000000000000000.part"), Arrays.copyOf(seg0, 300_000));
+        // a damaged one: 500,000 bytes of which one is wrong
+        byte[] bad = Arrays.copyOf(seg1, 500_000);
+        bad[1234] ^= 0x40;
+        Files.write(archive.resolve("commitlog/00000000000001048576.part"), bad);
+
+        SegmentShipTask task = startTask(data, archive, "include.indexes", "false");
+        assertThat(task.shipOnce()).isEqualTo(3);
+
+        assertThat(Files.readAllBytes(archive.resolve("commitlog/00000000000000000000"))).isEqualTo(seg0);
+        assertThat(Files.readAllBytes(archive.resolve("commitlog/00000000000001048576"))).isEqualTo(seg1);
+        assertIdenticalToSource(archive, data);
+        assertThat(task.progress()).as("the partial copy was continued, the damaged one detected and redone")
+                .containsEntry("bytesResumed", 300_000L).containsEntry("verifyFailures", 1L)
+                .containsEntry("bytesShipped", (SEGMENT_BYTES - 300_000L) + (SEGMENT_BYTES - 500_000L) + 2L * SEGMENT_BYTES);
+        assertThat(archive.resolve("commitlog/00000000000001048576.part")).doesNotExist();
+        task.close();
+    }
+
+    @Test
+    void aTaskStoppedMidFileResumesWhereItStopped() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("archive");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 2 * SEGMENT_BYTES + 1000, 0);
+        }
+        // 2 MiB/s: a 1 MiB segment takes half a second, so stopping after 256 KiB lands inside it
+        SegmentShipTask slow = new SegmentShipTask();
+        Throwable[] failure = new Throwable[1];
+        Thread t = start("slow-ship", slow, new Context(config("log.dir", data.toString(), "target.dir", archive.toString(),
+                "max.bytes.per.sec", Integer.toString(2 << 20), "interval.ms", "50", "include.indexes", "false"),
+                tmp.resolve("state")), failure);
+        await(Duration.ofSeconds(10), "256 KiB shipped", () -> slow.progress().get("bytesShipped") >= 256 * 1024);
+        slow.close();
+        t.join(10_000);
+        assertThat(t.isAlive()).as("run() returned promptly after close()").isFalse();
+        assertThat(failure[0]).isNull();
+        Path part = archive.resolve("commitlog/00000000000000000000.part");
+        assertThat(part).as("the interrupted copy is kept").exists();
+        long kept = Files.size(part);
+        assertThat(kept).isBetween(1L, SEGMENT_BYTES - 1L);
+        assertThat(archive.resolve("commitlog/00000000000000000000")).doesNotExist();
+
+        SegmentShipTask again = startTask(data, archive, "include.indexes", "false");
+        assertThat(again.shipOnce()).isEqualTo(2);
+        assertThat(again.progress()).containsEntry("bytesResumed", kept)
+                .containsEntry("bytesShipped", 2L * SEGMENT_BYTES - kept);
+        assertIdenticalToSource(archive, data);
+        again.close();
+    }
+
+    @Test
+    void aSegmentDeletedByRetentionBeforeItIsShippedIsSkipped() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("archive");
+        try (MessageStore store = MessageStore.open(storeConfig(data).retentionBytes(2L * SEGMENT_BYTES).build())) {
+            store.createQueues(TOPIC, QUEUES);
+            fill(store, 4 * SEGMENT_BYTES + 1000, 0);
+            // 1 MiB/s: segment 0 takes a second; retention deletes segments 0-2 meanwhile
+            SegmentShipTask slow = new SegmentShipTask();
+            Throwable[] failure = new Throwable[1];
+            Thread t = start("slow-ship", slow, new Context(config("log.dir", data.toString(), "target.dir",
+                    archive.toString(), "max.bytes.per.sec", Integer.toString(1 << 20), "interval.ms", "3600000",
+                    "include.indexes", "false"), tmp.resolve("state")), failure);
+            await(Duration.ofSeconds(10), "shipping of segment 0 started", () -> slow.progress().get("bytesShipped") > 0);
+            assertThat(store.runRetention()).isGreaterThanOrEqualTo(2);
+            assertThat(data.resolve("commitlog/00000000000001048576")).doesNotExist();
+            await(Duration.ofSeconds(20), "the scan to finish", () -> slow.progress().get("lagFiles") == 0);
+            slow.close();
+            t.join(10_000);
+            assertThat(failure[0]).isNull();
+            assertThat(slow.progress().get("filesSkipped")).as("deleted segments skipped, not failed").isGreaterThanOrEqualTo(1L);
+            assertThat(slow.progress()).containsEntry("errors", 0L);
+            // segment 0 was open when retention deleted it: its copy completed from the open file
+            assertThat(archive.resolve("commitlog/00000000000000000000")).exists();
+            assertThat(archive.resolve("commitlog/00000000000001048576.part")).doesNotExist();
+        }
+    }
+}
