@@ -49,6 +49,7 @@ import org.slf4j.LoggerFactory;
 public final class SegmentReceiveTask implements ServiceTask {
     private static final Logger LOG = LoggerFactory.getLogger(SegmentReceiveTask.class);
     private static final long MAX_FILE_BYTES = 1L << 40;
+    private static final long RECEIVE_CHUNK_BYTES = 256 * 1024;
 
     private final CountDownLatch bound = new CountDownLatch(1);
     private final AtomicLong filesReceived = new AtomicLong();
@@ -162,7 +163,11 @@ public final class SegmentReceiveTask implements ServiceTask {
         } catch (AsynchronousCloseException e) {
             LOG.info("{}: connection from {} closed (replaced by a newer one, or stopping)", name, peer);
         } catch (IOException e) {
-            LOG.warn("{}: connection from {} ended: {}", name, peer, e.toString());
+            if (closed || current != ch) {
+                LOG.info("{}: connection from {} closed (replaced by a newer one, or stopping): {}", name, peer, e.toString());
+            } else {
+                LOG.warn("{}: connection from {} ended: {}", name, peer, e.toString());
+            }
         } catch (RuntimeException e) {
             LOG.error("{}: connection from {} failed", name, peer, e);
         }
@@ -180,7 +185,8 @@ public final class SegmentReceiveTask implements ServiceTask {
         try (FileChannel part = archive.openPart(file)) {
             long position = offset;
             while (position < length) {
-                long n = part.transferFrom(ch, position, length - position);
+                // bounded calls: transferFrom loops until its count, and progress is counted between calls
+                long n = part.transferFrom(ch, position, Math.min(RECEIVE_CHUNK_BYTES, length - position));
                 if (n <= 0) {
                     throw new EOFException("connection closed after " + position + " of " + length + " bytes of " + file
                             + " (kept in its .part for a resume)");

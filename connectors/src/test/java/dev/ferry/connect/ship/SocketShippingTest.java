@@ -1,0 +1,122 @@
+package dev.ferry.connect.ship;
+
+import static dev.ferry.connect.ship.ShipTestSupport.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.log.MessageStore;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** segment-ship to a segment-receive task over a real localhost socket. */
+class SocketShippingTest {
+    @TempDir
+    Path tmp;
+
+    private SegmentReceiveTask receiver;
+    private Thread receiverThread;
+    private final Throwable[] receiverFailure = new Throwable[1];
+
+    private int startReceiver(Path archive, int port) throws InterruptedException {
+        receiver = new SegmentReceiveTask();
+        receiverThread = start("receiver", receiver, new Context(config("listen.port", Integer.toString(port),
+                "listen.host", "127.0.0.1", "target.dir", archive.toString()), tmp.resolve("rstate")), receiverFailure);
+        return receiver.awaitPort(Duration.ofSeconds(10));
+    }
+
+    private void stopReceiver() throws InterruptedException {
+        receiver.close();
+        receiverThread.join(10_000);
+        assertThat(receiverThread.isAlive()).as("receiver stopped").isFalse();
+        assertThat(receiverFailure[0]).isNull();
+    }
+
+    @Test
+    void shipsOverASocketByteForByte() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("standby");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 4 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 0); // > 1000 messages a queue: one full index file each
+        }
+        int port = startReceiver(archive, 0);
+        SegmentShipTask sender = new SegmentShipTask();
+        sender.start(new Context(config("log.dir", data.toString(), "target.host", "127.0.0.1",
+                "target.port", Integer.toString(port)), tmp.resolve("state")));
+        int sealed = SealedFiles.scan(data, true).size();
+        assertThat(sender.shipOnce()).isEqualTo(sealed);
+        assertThat(numberedFiles(archive, "commitlog")).hasSize(4);
+        assertThat(numberedFiles(archive, "index")).hasSize(QUEUES);
+        assertIdenticalToSource(archive, data);
+        assertThat(receiver.progress()).containsEntry("filesReceived", (long) sealed).containsEntry("verifyFailures", 0L);
+
+        // a restarted sender asks, the receiver answers HAVE for each file: nothing is sent again
+        SegmentShipTask restarted = new SegmentShipTask();
+        restarted.start(new Context(config("log.dir", data.toString(), "target.host", "127.0.0.1",
+                "target.port", Integer.toString(port)), tmp.resolve("state")));
+        assertThat(restarted.shipOnce()).isZero();
+        assertThat(restarted.progress()).containsEntry("bytesShipped", 0L).containsEntry("lagFiles", 0L);
+        sender.close();
+        restarted.close();
+        stopReceiver();
+    }
+
+    @Test
+    void aCutConnectionResumesFromTheReceiversPart() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("standby");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 2 * SEGMENT_BYTES + 1000, 0);
+        }
+        int port = startReceiver(archive, 0);
+        // 2 MiB/s: half a second per segment; the receiver is stopped a quarter MiB into segment 0
+        SegmentShipTask sender = new SegmentShipTask();
+        Throwable[] senderFailure = new Throwable[1];
+        Thread senderThread = start("sender", sender, new Context(config("log.dir", data.toString(),
+                "target.host", "127.0.0.1", "target.port", Integer.toString(port), "interval.ms", "50",
+                "include.indexes", "false", "max.bytes.per.sec", Integer.toString(2 << 20)), tmp.resolve("state")),
+                senderFailure);
+        await(Duration.ofSeconds(10), "256 KiB received", () -> receiver.progress().get("bytesReceived") >= 256 * 1024);
+        stopReceiver();
+        Path part = archive.resolve("commitlog/00000000000000000000.part");
+        assertThat(part).as("the receiver keeps what arrived").exists();
+        long kept = Files.size(part);
+        assertThat(kept).isBetween(1L, SEGMENT_BYTES - 1L);
+        await(Duration.ofSeconds(10), "the sender to notice the cut", () -> sender.progress().get("errors") >= 1);
+
+        // the standby comes back on the same port; the running sender reconnects and resumes
+        startReceiver(archive, port);
+        await(Duration.ofSeconds(20), "both segments shipped", () -> sender.progress().get("lagFiles") == 0
+                && sender.progress().get("scans") > 1 && sender.progress().get("filesShipped") == 2);
+        sender.close();
+        senderThread.join(10_000);
+        assertThat(senderFailure[0]).isNull();
+        assertThat(sender.progress().get("bytesResumed")).as("resumed from the part, not from 0").isEqualTo(kept);
+        assertIdenticalToSource(archive, data);
+        assertThat(numberedFiles(archive, "commitlog")).hasSize(2);
+        stopReceiver();
+    }
+
+    @Test
+    void theReceiverRejectsANameOutsideTheDataDirectoryLayout() throws Exception {
+        Path archive = tmp.resolve("standby");
+        int port = startReceiver(archive, 0);
+        try (SocketChannel ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", port))) {
+            ShipProtocol.writeFully(ch, ShipProtocol.hello());
+            ShipProtocol.checkHello(ShipProtocol.readFully(ch, ShipProtocol.HELLO_SIZE), "receiver");
+            ShipProtocol.writeFully(ch, ShipProtocol.file("commitlog/../../etc/passwd", 10, true));
+            ByteBuffer reply = ShipProtocol.readFully(ch, ShipProtocol.RESUME_SIZE);
+            assertThat(reply.get(ShipProtocol.RESUME_STATE_OFFSET)).isEqualTo(ShipProtocol.STATE_REJECT);
+            assertThat(ch.read(ByteBuffer.allocate(1))).as("the receiver closed the connection").isEqualTo(-1);
+        }
+        assertThat(receiver.progress()).containsEntry("rejected", 1L);
+        try (var s = Files.list(archive)) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactly(Manifest.FILE);
+        }
+        stopReceiver();
+    }
+}
