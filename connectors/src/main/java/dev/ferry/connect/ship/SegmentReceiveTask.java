@@ -69,15 +69,11 @@ public final class SegmentReceiveTask implements ServiceTask {
 
     @Override
     public void run(TaskContext context) throws Exception {
-        ConnectorConfig c = context.config();
-        name = c.name();
-        int listenPort = c.intValue("listen.port", -1, 0, 65_535);
-        if (listenPort < 0) {
-            throw new dev.ferry.connect.ConnectConfigException(name, "listen.port",
-                    "listen.port: missing (expected: the TCP port segment-ship's target.port names, 0 = any free port)");
-        }
-        String host = c.string("listen.host", "0.0.0.0", "an address of this host to listen on");
-        Path dir = Path.of(c.string("target.dir", "the archive directory to write received files into"));
+        name = context.config().name();
+        Settings s = Settings.of(context.config());
+        int listenPort = s.port();
+        String host = s.host();
+        Path dir = s.dir();
         Files.createDirectories(dir);
         try (ArchiveDir archive = new ArchiveDir(dir); ServerSocketChannel ss = ServerSocketChannel.open()) {
             serve(ss, host, listenPort, archive, dir);
@@ -85,6 +81,25 @@ public final class SegmentReceiveTask implements ServiceTask {
             closed = true;
             bound.countDown();
         }
+    }
+
+    /** The settings of a {@code segment-receive} connector; errors name the field. */
+    private record Settings(int port, String host, Path dir) {
+        static Settings of(ConnectorConfig c) {
+            int port = c.intValue("listen.port", -1, 0, 65_535);
+            if (port < 0) {
+                throw new dev.ferry.connect.ConnectConfigException(c.name(), "listen.port",
+                        "listen.port: missing (expected: the TCP port segment-ship's target.port names, 0 = any free port)");
+            }
+            String host = c.string("listen.host", "0.0.0.0", "an address of this host to listen on");
+            Path dir = Path.of(c.string("target.dir", "the archive directory to write received files into"));
+            return new Settings(port, host, dir);
+        }
+    }
+
+    /** Reads and checks every setting without opening anything (see {@link SegmentShipTask#configure}). */
+    public void configure(ConnectorConfig config) {
+        Settings.of(config);
     }
 
     /** Accepts connections until closed; joins the last handler before the archive is closed. */

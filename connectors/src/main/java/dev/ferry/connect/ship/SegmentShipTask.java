@@ -69,9 +69,9 @@ public final class SegmentShipTask implements ServiceTask {
                 try {
                     shipOnce();
                 } catch (IOException | java.io.UncheckedIOException e) {
-                    errors.incrementAndGet();
                     target.abort();
-                    if (!stop.isStopped()) {
+                    if (!stop.isStopped()) { // closing a socket to stop is not an error
+                        errors.incrementAndGet();
                         LOG.warn("{}: shipping to {} failed, will retry in {} ms: {}", name, target.describe(),
                                 settings.interval().toMillis(), e.toString());
                     }
@@ -83,6 +83,14 @@ public final class SegmentShipTask implements ServiceTask {
         } finally {
             target.close();
         }
+    }
+
+    /**
+     * Reads and checks every setting without opening anything, so a bad configuration fails
+     * before any connector starts ({@link ShipSettings} names the field).
+     */
+    public void configure(dev.ferry.connect.ConnectorConfig config) {
+        ShipSettings.of(config);
     }
 
     /** Reads the settings and opens the target; separate from {@link #run} so tests can drive {@link #shipOnce} directly. */

@@ -53,6 +53,14 @@ class ShipSettingsTest {
     }
 
     @Test
+    void configureChecksWithoutOpeningAnything() {
+        assertThatThrownBy(() -> new SegmentShipTask().configure(config("target.dir", tmp.toString())))
+                .isInstanceOf(ConnectConfigException.class).hasMessageContaining("log.dir: missing");
+        assertThatThrownBy(() -> new SegmentReceiveTask().configure(config("listen.port", "7070")))
+                .isInstanceOf(ConnectConfigException.class).hasMessageContaining("target.dir: missing");
+    }
+
+    @Test
     void theReceiverNeedsAPort() {
         SegmentReceiveTask task = new SegmentReceiveTask();
         assertThatThrownBy(() -> task.run(new ShipTestSupport.Context(config("target.dir", tmp.toString()), tmp)))

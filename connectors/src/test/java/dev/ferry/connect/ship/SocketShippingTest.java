@@ -102,6 +102,50 @@ class SocketShippingTest {
     }
 
     @Test
+    void aSenderStoppedMidFileResumesAfterARestart() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("standby");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 2 * SEGMENT_BYTES + 1000, 0);
+        }
+        int port = startReceiver(archive, 0);
+        SegmentShipTask slow = new SegmentShipTask();
+        Throwable[] failure = new Throwable[1];
+        Thread t = start("slow-sender", slow, new Context(config("log.dir", data.toString(), "target.host", "127.0.0.1",
+                "target.port", Integer.toString(port), "include.indexes", "false",
+                "max.bytes.per.sec", Integer.toString(2 << 20)), tmp.resolve("state")), failure);
+        await(Duration.ofSeconds(10), "256 KiB received", () -> receiver.progress().get("bytesReceived") >= 256 * 1024);
+        slow.close();
+        t.join(10_000);
+        assertThat(t.isAlive()).as("the sender stopped promptly").isFalse();
+        assertThat(failure[0]).isNull();
+        assertThat(slow.progress()).as("stopping is not an error").containsEntry("errors", 0L);
+        Path part = archive.resolve("commitlog/00000000000000000000.part");
+        await(Duration.ofSeconds(10), "the receiver to see the cut", () -> receiver.progress().get("bytesReceived")
+                .equals(sizeOrZero(part)));
+        long kept = Files.size(part);
+        assertThat(kept).isBetween(1L, SEGMENT_BYTES - 1L);
+
+        SegmentShipTask again = new SegmentShipTask();
+        again.start(new Context(config("log.dir", data.toString(), "target.host", "127.0.0.1",
+                "target.port", Integer.toString(port), "include.indexes", "false"), tmp.resolve("state")));
+        assertThat(again.shipOnce()).isEqualTo(2);
+        assertThat(again.progress()).containsEntry("bytesResumed", kept)
+                .containsEntry("bytesShipped", 2L * SEGMENT_BYTES - kept);
+        assertIdenticalToSource(archive, data);
+        again.close();
+        stopReceiver();
+    }
+
+    private static long sizeOrZero(Path p) {
+        try {
+            return Files.size(p);
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+    }
+
+    @Test
     void theReceiverRejectsANameOutsideTheDataDirectoryLayout() throws Exception {
         Path archive = tmp.resolve("standby");
         int port = startReceiver(archive, 0);
