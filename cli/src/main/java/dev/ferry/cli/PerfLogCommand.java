@@ -31,7 +31,9 @@ import picocli.CommandLine.Option;
  * timed part under ASYNC (both end in the page cache); under SYNC every append waits for its
  * group-committed fsync. The store's open (which allocates its first segment) and the creation
  * of the topic's queues (their index files, as a broker creates them with the topic) are not
- * timed and are printed apart as open_ms.
+ * timed and are printed apart as open_ms. The writers' own CPU time per record (and its user-mode
+ * part) is printed too: on a shared machine it says what the append path costs apart from
+ * waiting for a core.
  */
 @Command(name = "log", mixinStandardHelpOptions = true, description = "Benchmark the storage engine against raw sequential writes.")
 final class PerfLogCommand implements Callable<Integer> {
@@ -64,6 +66,9 @@ final class PerfLogCommand implements Callable<Integer> {
     @Option(names = "--rounds", description = "Rounds of (raw, store), run alternately; medians reported (default ${DEFAULT-VALUE}).",
             defaultValue = "3")
     int rounds;
+
+    @Option(names = "--no-pre-touch", description = "Do not fault in segment pages ahead of the appender (LogConfig.preTouch false).")
+    boolean noPreTouch;
 
     @Option(names = "--keep", description = "Keep the data afterwards.")
     boolean keep;
@@ -106,9 +111,9 @@ final class PerfLogCommand implements Callable<Integer> {
             }
             Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw);
             System.out.printf(Locale.ROOT, "round %d store: %,d records in %.2f s, %.0f records/s, %.1f MB/s, ratio to raw %.3f; "
-                            + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms%n",
+                            + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms; writer CPU %.0f ns/record (user %.0f)%n",
                     r, records, round.seconds, round.recordsPerS, round.mbPerS, round.mbPerS / raw, round.fsyncs,
-                    round.fsyncs / round.seconds, round.p99Us, round.flushMs, round.openMs);
+                    round.fsyncs / round.seconds, round.p99Us, round.flushMs, round.openMs, round.writerCpuNsPerRecord, round.writerUserNsPerRecord);
             results.add(round);
             if (!keep) {
                 deleteTree(dir.resolve("store-" + r));
@@ -121,10 +126,10 @@ final class PerfLogCommand implements Callable<Integer> {
                 "RESULT records=%d record_size=%d stored_record_bytes=%d queues=%d threads=%d flush=%s rounds=%d seconds=%.3f "
                         + "records_per_s=%.0f mb_per_s=%.1f raw_mb_per_s=%.1f ratio_to_raw=%.3f fsyncs=%d fsyncs_per_s=%.1f "
                         + "append_p50_us=%.1f append_p99_us=%.1f append_p999_us=%.1f append_max_us=%.1f final_flush_ms=%d open_ms=%d "
-                        + "raw_per_record_mb_per_s=%.1f%n",
+                        + "raw_per_record_mb_per_s=%.1f writer_cpu_ns_per_record=%.0f writer_user_ns_per_record=%.0f%n",
                 records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), rounds, m.seconds,
                 m.recordsPerS, m.mbPerS, medianRaw, medianRatio, m.fsyncs, m.fsyncs / m.seconds, m.p50Us, m.p99Us, m.p999Us,
-                m.maxUs, m.flushMs, m.openMs, rawPerRecord);
+                m.maxUs, m.flushMs, m.openMs, rawPerRecord, m.writerCpuNsPerRecord, m.writerUserNsPerRecord);
         if (!keep) {
             deleteTree(dir);
         }
@@ -133,15 +138,18 @@ final class PerfLogCommand implements Callable<Integer> {
 
     /** One store run's figures; rates in records/s and MB/s (10^6 B/s, as dd prints). */
     private record Round(double seconds, double recordsPerS, double mbPerS, double rawMbPerS, long fsyncs, double p50Us,
-                         double p99Us, double p999Us, double maxUs, long flushMs, long openMs) {}
+                         double p99Us, double p999Us, double maxUs, long flushMs, long openMs,
+                         double writerCpuNsPerRecord, double writerUserNsPerRecord) {}
 
     private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw) throws InterruptedException {
-        LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).build();
+        LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch).build();
         long openStart = System.nanoTime();
         MessageStore store = MessageStore.open(config);
         store.createQueues(TOPIC, queues); // as a broker does when the topic is created
         long openMs = (System.nanoTime() - openStart) / 1_000_000;
         AtomicLong done = new AtomicLong();
+        AtomicLong writerCpuNs = new AtomicLong();
+        AtomicLong writerUserNs = new AtomicLong();
         List<Histogram> histograms = new ArrayList<>();
         List<Thread> writers = new ArrayList<>();
         long perThread = records / threads;
@@ -153,6 +161,9 @@ final class PerfLogCommand implements Callable<Integer> {
             Histogram h = new Histogram(3_600_000_000_000L, 3);
             histograms.add(h);
             Thread w = new Thread(() -> {
+                java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+                long cpuStart = mx.getCurrentThreadCpuTime();
+                long userStart = mx.getCurrentThreadUserTime();
                 for (long i = 0; i < n; i++) {
                     int queue = (int) ((i * threads + first) % queues);
                     long t0 = System.nanoTime();
@@ -162,6 +173,8 @@ final class PerfLogCommand implements Callable<Integer> {
                         done.addAndGet(1024);
                     }
                 }
+                writerCpuNs.addAndGet(mx.getCurrentThreadCpuTime() - cpuStart);
+                writerUserNs.addAndGet(mx.getCurrentThreadUserTime() - userStart);
             }, "perf-writer-" + t);
             writers.add(w);
             w.start();
@@ -184,7 +197,8 @@ final class PerfLogCommand implements Callable<Integer> {
         histograms.forEach(all::add);
         double seconds = elapsedNs / 1e9;
         return new Round(seconds, records / seconds, written / seconds / 1e6, raw, fsyncs, all.getValueAtPercentile(50) / 1e3,
-                all.getValueAtPercentile(99) / 1e3, all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3, flushMs, openMs);
+                all.getValueAtPercentile(99) / 1e3, all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3, flushMs, openMs,
+                (double) writerCpuNs.get() / records, (double) writerUserNs.get() / records);
     }
 
     /** Writes {@code total} bytes sequentially in 1 MiB direct buffers; returns MB/s (10^6 B/s); deletes the file after. */
