@@ -50,7 +50,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class FuzzTest {
     private static final long SEED = Long.getLong("ferry.fuzz.seed", 0x5EEDF00DL);
     private static final long FUZZ_MILLIS = 9_000;
+    /** How long hostile connections wait for answers that may not come (a quiet spell ends the read). */
     private static final int FUZZ_READ_TIMEOUT_MS = 150;
+    private static final int HANDSHAKE_TIMEOUT_MS = 10_000;
 
     @TempDir
     Path dir;
@@ -198,7 +200,10 @@ class FuzzTest {
 
     private static Codec handshake(Socket s, Random random) throws IOException {
         String name = TestClient.CODEC_NAMES.get(random.nextInt(TestClient.CODEC_NAMES.size()));
+        // a healthy reply is owed here, however loaded the machine: wait for it as long as a client would
+        s.setSoTimeout(HANDSHAKE_TIMEOUT_MS);
         HelloReply reply = TestClient.handshake(s, Hello.of(name));
+        s.setSoTimeout(FUZZ_READ_TIMEOUT_MS);
         assertThat(reply.accepted()).isTrue();
         return TestClient.CODECS.get(name);
     }
