@@ -17,6 +17,16 @@ import java.util.Map;
  * <p>Not called concurrently.
  */
 public interface SinkTask extends AutoCloseable {
+    /**
+     * Reads and checks every setting of this task, without opening anything. The runtime calls
+     * it for every connector before it starts any, then rejects keys no one read (usually
+     * typos), so a bad configuration fails before anything runs. A task that does not override
+     * it has its unknown keys reported only after {@code start}, as a failed task. Throws
+     * {@link ConnectConfigException} (the {@link ConnectorConfig} getters do).
+     */
+    default void configure(ConnectorConfig config) {
+    }
+
     void start(TaskContext context) throws Exception;
 
     /**

@@ -11,6 +11,16 @@ import java.util.List;
  * <p>Not called concurrently: an implementation needs no locking of its own.
  */
 public interface SourceTask extends AutoCloseable {
+    /**
+     * Reads and checks every setting of this task, without opening anything. The runtime calls
+     * it for every connector before it starts any, then rejects keys no one read (usually
+     * typos), so a bad configuration fails before anything runs. A task that does not override
+     * it has its unknown keys reported only after {@code start}, as a failed task. Throws
+     * {@link ConnectConfigException} (the {@link ConnectorConfig} getters do).
+     */
+    default void configure(ConnectorConfig config) {
+    }
+
     /** Opens the source at {@code context.committedPosition()} (or its configured start). */
     void start(TaskContext context) throws Exception;
 
@@ -25,6 +35,14 @@ public interface SourceTask extends AutoCloseable {
      * for sources that can release something then. Default: nothing.
      */
     default void committed(java.util.Map<String, String> position) throws Exception {
+    }
+
+    /**
+     * How far behind the source this task is, in the task's own unit (the file source: bytes
+     * not read yet), or -1 when it cannot say. Called on the task's thread after each poll.
+     */
+    default long lag() {
+        return -1;
     }
 
     @Override
