@@ -18,9 +18,12 @@ public final class ConnectorTypes {
     private static final Map<String, Type> TYPES = new TreeMap<>();
 
     static {
-        // register(new Type("file-source", Kind.SOURCE, FileSourceTask::new, "tails a file, one message per line or chunk"));
         register(new Type("segment-ship", Kind.SERVICE, dev.ferry.connect.ship.SegmentShipTask::new, "copies sealed commit-log segments and indexes to an archive directory or a segment-receive task"));
         register(new Type("segment-receive", Kind.SERVICE, dev.ferry.connect.ship.SegmentReceiveTask::new, "receives segments shipped over a socket into an archive directory"));
+        register(new Type("file-source", Kind.SOURCE, dev.ferry.connect.file.FileSourceTask::new,
+                "follows a file like tail -F, one message per line or chunk"));
+        register(new Type("file-sink", Kind.SINK, dev.ferry.connect.file.FileSinkTask::new,
+                "appends message bodies to a file, one per line or raw, rolling by size"));
     }
 
     private ConnectorTypes() {

@@ -1,0 +1,219 @@
+package dev.ferry.connect;
+
+import dev.ferry.client.Consumer;
+import dev.ferry.client.ConsumerConfig;
+import dev.ferry.client.Producer;
+import dev.ferry.client.StartPosition;
+import dev.ferry.protocol.Message;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a {@link SinkTask}: consumes the connector's {@code topics} (every queue) in consumer
+ * group {@code connect-NAME}, {@link SinkTask#put puts} each polled batch, and every
+ * {@code commit.interval.ms} (and on pause and stop) calls {@link SinkTask#flush} and then
+ * commits the group's offsets. So a committed offset never passes a message the sink has not
+ * made durable: after a crash the messages after it are put again (at-least-once). When the
+ * sink stores its own positions ({@link SinkTask#storedPositions}), the consumer starts there
+ * instead (exactly-once for sinks that write data and position atomically).
+ *
+ * <p>A group that never committed starts at {@code from}: {@code earliest} (default) or
+ * {@code latest}. A topic that does not exist yet is waited for (the status says so by a lag of -1).
+ *
+ * <p><b>Thread safety.</b> See {@link Worker}: all of this runs on the worker thread.
+ */
+final class SinkWorker extends Worker {
+    private static final Logger LOG = LoggerFactory.getLogger(SinkWorker.class);
+    static final Duration POLL_WAIT = Duration.ofMillis(200);
+    /** How often the lag is measured (one GET_OFFSET per queue). */
+    static final long LAG_INTERVAL_MS = 1_000;
+
+    enum From { EARLIEST, LATEST }
+
+    private final SinkTask task;
+    private final List<String> topics;
+    private final From from;
+    private final ErrorHandling errorHandling;
+    private final long commitIntervalMs;
+    private final List<Consumer> consumers = new ArrayList<>();
+    private Producer errorProducer;
+    private long lastCommitNanos = System.nanoTime();
+    private long lastLagNanos;
+    private boolean uncommitted;
+
+    SinkWorker(String name, ConnectorTypes.Type type, ConnectorConfig config, RuntimeServices services, boolean keysChecked,
+               SinkTask task, List<String> topics, From from, ErrorHandling errorHandling, long commitIntervalMs) {
+        super(name, type, config, services, keysChecked);
+        this.task = task;
+        this.topics = topics;
+        this.from = from;
+        this.errorHandling = errorHandling;
+        this.commitIntervalMs = commitIntervalMs;
+    }
+
+    static String group(String name) {
+        return "connect-" + name;
+    }
+
+    @Override
+    void loop() throws Exception {
+        boolean clean = false;
+        try {
+            task.start(context(Map.of()));
+            checkKeysAfterStart();
+            for (String topic : topics) {
+                if (!awaitTopic(topic)) {
+                    clean = true;
+                    return;
+                }
+                Consumer c = services.client().consumer(ConsumerConfig.builder(topic, group(name)).autoCommit(false)
+                        .startFrom(from == From.EARLIEST ? StartPosition.COMMITTED_ELSE_EARLIEST : StartPosition.COMMITTED_ELSE_LATEST)
+                        .build());
+                consumers.add(c);
+                for (Map.Entry<Integer, Long> e : task.storedPositions(topic).entrySet()) {
+                    c.seek(e.getKey(), e.getValue());
+                }
+            }
+            Duration wait = POLL_WAIT.dividedBy(consumers.size());
+            while (!stopRequested) {
+                if (pauseRequested) {
+                    flushAndCommit();
+                    pauseUntilResumed();
+                    continue;
+                }
+                for (Consumer c : consumers) {
+                    List<Message> batch = c.poll(wait);
+                    if (!batch.isEmpty()) {
+                        recordsIn.addAndGet(batch.size());
+                        deliver(batch);
+                        uncommitted = true;
+                    }
+                }
+                if (System.nanoTime() - lastCommitNanos >= commitIntervalMs * 1_000_000L) {
+                    flushAndCommit();
+                }
+                if (System.nanoTime() - lastLagNanos >= LAG_INTERVAL_MS * 1_000_000L) {
+                    measureLag();
+                }
+            }
+            flushAndCommit();
+            clean = true;
+        } finally {
+            // after a failure the consumers' positions may be past messages not put: close without committing
+            for (Consumer c : consumers) {
+                c.close();
+            }
+            try {
+                task.close();
+            } catch (Exception e) {
+                LOG.warn("connector {}: close failed: {}", name, describe(e));
+            }
+            if (errorProducer != null) {
+                errorProducer.close();
+            }
+            if (clean) {
+                measureLagQuietly();
+            }
+        }
+    }
+
+    /** Waits for {@code topic} to exist; false if stopped first. */
+    private boolean awaitTopic(String topic) throws InterruptedException {
+        boolean logged = false;
+        while (!stopRequested) {
+            if (services.client().describeTopic(topic).isPresent()) {
+                return true;
+            }
+            if (!logged) {
+                LOG.info("connector {}: waiting for topic {} to exist", name, topic);
+                logged = true;
+            }
+            idle(1_000);
+        }
+        return false;
+    }
+
+    /** Puts {@code batch}; each bad record goes to the error topic (or fails the task) and the rest is put again. */
+    private void deliver(List<Message> batch) throws Exception {
+        List<Message> rest = batch;
+        while (!rest.isEmpty()) {
+            try {
+                task.put(rest);
+                recordsOut.addAndGet(rest.size());
+                return;
+            } catch (BadRecordException e) {
+                int i = indexOf(rest, e.record());
+                if (i < 0) {
+                    throw new IllegalStateException("the sink reported a bad record that is not in the batch: " + e.getMessage(), e);
+                }
+                recordsOut.addAndGet(i);
+                Message bad = rest.get(i);
+                errors.incrementAndGet();
+                if (errorHandling.tolerance() == ErrorHandling.Tolerance.NONE) {
+                    throw new IllegalStateException("bad record " + bad.topic() + "/" + bad.queueId() + "@" + bad.queueOffset()
+                            + " (errors.tolerance=none): " + e.getMessage(), e);
+                }
+                LOG.warn("connector {}: bad record {}/{}@{} to {}: {}", name, bad.topic(), bad.queueId(), bad.queueOffset(),
+                        errorHandling.topic(), e.getMessage());
+                if (errorProducer == null) {
+                    errorProducer = services.client().producer();
+                }
+                errorProducer.send(errorHandling.errorRecord(name, bad, e.getMessage(), true));
+                rest = rest.subList(i + 1, rest.size());
+            }
+        }
+    }
+
+    private static int indexOf(List<Message> batch, Object record) {
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.get(i) == record) {
+                return i;
+            }
+        }
+        if (record instanceof Message m) {
+            for (int i = 0; i < batch.size(); i++) {
+                Message b = batch.get(i);
+                if (b.queueOffset() == m.queueOffset() && b.queueId() == m.queueId() && b.topic().equals(m.topic())) {
+                    return i;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private void flushAndCommit() throws Exception {
+        lastCommitNanos = System.nanoTime();
+        if (!uncommitted) {
+            return;
+        }
+        task.flush();
+        for (Consumer c : consumers) {
+            c.commitSync();
+        }
+        uncommitted = false;
+    }
+
+    private void measureLag() {
+        lastLagNanos = System.nanoTime();
+        long sum = 0;
+        for (Consumer c : consumers) {
+            String topic = topics.get(consumers.indexOf(c));
+            for (int q : c.queues()) {
+                sum += Math.max(0, services.client().queueOffsets(topic, q).maxOffset() - c.position(q));
+            }
+        }
+        lag = consumers.isEmpty() ? -1 : sum;
+    }
+
+    private void measureLagQuietly() {
+        try {
+            measureLag();
+        } catch (RuntimeException e) {
+            // the broker may be gone at shutdown; the last measured lag stays
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package dev.ferry.connect;
+
+import dev.ferry.client.Producer;
+import dev.ferry.client.SendResult;
+import dev.ferry.protocol.Message;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a {@link SourceTask}: poll, send with a {@link Producer}, commit positions.
+ *
+ * <p><b>Commit rule.</b> Each poll's records are sent asynchronously and remembered as one
+ * pending entry (all their acknowledgements, and the position after the last of them) in poll
+ * order. A position becomes <em>acknowledged</em> when its entry and every earlier entry
+ * completed; the latest acknowledged position is committed to the {@link PositionStore} every
+ * {@code commit.interval.ms}, on pause and on stop. A restart resumes from the committed
+ * position, so records after it may be sent twice (at-least-once), none is skipped. A failed
+ * send (after the producer's own retries) fails the task without committing past it.
+ *
+ * <p>Messages of one queue are stored in send order unless the producer resends a batch after
+ * a failure while later batches were in flight (see {@link Producer}).
+ *
+ * <p><b>Thread safety.</b> See {@link Worker}: all of this runs on the worker thread.
+ */
+final class SourceWorker extends Worker {
+    private static final Logger LOG = LoggerFactory.getLogger(SourceWorker.class);
+    /** How long one poll may wait for data; bounds how fast a stop or pause is noticed. */
+    static final Duration POLL_WAIT = Duration.ofMillis(200);
+
+    /** One poll's records in flight: done when all are acknowledged. */
+    private record Pending(CompletableFuture<?> acked, Map<String, String> position, int records) {}
+
+    private final SourceTask task;
+    /** The {@code topic} setting, or null: records must then name their topic. */
+    private final String topic;
+    private final ErrorHandling errorHandling;
+    private final long commitIntervalMs;
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private Producer producer;
+    private Map<String, String> acked;
+    private Map<String, String> committed;
+    private long lastCommitNanos = System.nanoTime();
+
+    SourceWorker(String name, ConnectorTypes.Type type, ConnectorConfig config, RuntimeServices services, boolean keysChecked,
+                 SourceTask task, String topic, ErrorHandling errorHandling, long commitIntervalMs) {
+        super(name, type, config, services, keysChecked);
+        this.task = task;
+        this.topic = topic;
+        this.errorHandling = errorHandling;
+        this.commitIntervalMs = commitIntervalMs;
+    }
+
+    @Override
+    void loop() throws Exception {
+        committed = services.positions().load(name);
+        acked = committed;
+        producer = services.client().producer();
+        boolean clean = false;
+        try {
+            task.start(context(committed));
+            checkKeysAfterStart();
+            while (!stopRequested) {
+                if (pauseRequested) {
+                    producer.flush();
+                    settle();
+                    commit();
+                    pauseUntilResumed();
+                    continue;
+                }
+                List<SourceRecord> records;
+                try {
+                    records = task.poll(POLL_WAIT);
+                } catch (BadRecordException e) {
+                    badRecord(e);
+                    continue;
+                }
+                lag = task.lag();
+                if (!records.isEmpty()) {
+                    send(records);
+                }
+                settle();
+                if (System.nanoTime() - lastCommitNanos >= commitIntervalMs * 1_000_000L) {
+                    commit();
+                }
+            }
+            producer.flush();
+            settle();
+            commit();
+            clean = true;
+        } finally {
+            if (!clean) {
+                commitAckedQuietly();
+            }
+            try {
+                task.close();
+            } catch (Exception e) {
+                LOG.warn("connector {}: close failed: {}", name, describe(e));
+            }
+            producer.close();
+        }
+    }
+
+    private void send(List<SourceRecord> records) {
+        @SuppressWarnings("unchecked")
+        CompletableFuture<SendResult>[] futures = new CompletableFuture[records.size()];
+        for (int i = 0; i < futures.length; i++) {
+            SourceRecord r = records.get(i);
+            Message m = withTopic(r.message());
+            futures[i] = r.shardingKey() == null ? producer.sendAsync(m) : producer.sendAsync(m, r.shardingKey());
+        }
+        recordsIn.addAndGet(futures.length);
+        pending.add(new Pending(futures.length == 1 ? futures[0] : CompletableFuture.allOf(futures),
+                records.get(records.size() - 1).position(), futures.length));
+    }
+
+    private Message withTopic(Message m) {
+        if (!m.topic().isEmpty()) {
+            return m;
+        }
+        if (topic == null) {
+            throw new IllegalStateException("a record has no topic and the connector has no 'topic' setting");
+        }
+        return m.toBuilder().topic(topic).build();
+    }
+
+    /** A record the task could not turn into a message: to the error topic (committed past once acknowledged) or fail. */
+    private void badRecord(BadRecordException e) {
+        errors.incrementAndGet();
+        recordsIn.incrementAndGet();
+        if (errorHandling.tolerance() == ErrorHandling.Tolerance.NONE) {
+            throw new IllegalStateException("bad record (errors.tolerance=none): " + e.getMessage(), e);
+        }
+        if (!(e.record() instanceof SourceRecord r)) {
+            throw new IllegalStateException("bad record without a SourceRecord (cannot know its position): " + e.getMessage(), e);
+        }
+        Message error = errorHandling.errorRecord(name, withTopicOrSelf(r.message()), e.getMessage(), false);
+        LOG.warn("connector {}: bad record to {}: {}", name, errorHandling.topic(), e.getMessage());
+        pending.add(new Pending(producer.sendAsync(error), r.position(), 0));
+    }
+
+    private Message withTopicOrSelf(Message m) {
+        return m.topic().isEmpty() && topic != null ? m.toBuilder().topic(topic).build() : m;
+    }
+
+    /** Moves {@code acked} past every completed entry at the head; a failed one fails the task. */
+    private void settle() {
+        while (!pending.isEmpty() && pending.peek().acked().isDone()) {
+            Pending p = pending.poll();
+            try {
+                p.acked().join();
+            } catch (CompletionException e) {
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                throw new IllegalStateException("send failed: " + describe(cause), cause);
+            }
+            recordsOut.addAndGet(p.records());
+            acked = p.position();
+        }
+    }
+
+    private void commit() throws Exception {
+        lastCommitNanos = System.nanoTime();
+        if (acked.equals(committed)) {
+            return;
+        }
+        services.positions().save(name, acked);
+        committed = acked;
+        task.committed(acked);
+    }
+
+    private void commitAckedQuietly() {
+        try {
+            while (!pending.isEmpty() && pending.peek().acked().isDone() && !pending.peek().acked().isCompletedExceptionally()) {
+                Pending p = pending.poll();
+                recordsOut.addAndGet(p.records());
+                acked = p.position();
+            }
+            commit();
+        } catch (Exception e) {
+            LOG.warn("connector {}: could not commit the last acknowledged position: {}", name, describe(e));
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package dev.ferry.connect;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connector's task on its own thread: the life cycle (running, paused, failed, stopped),
+ * the counters the status reports, and the pause and stop requests. {@link SourceWorker},
+ * {@link SinkWorker} and {@link ServiceWorker} add what their kind of task needs.
+ *
+ * <p><b>Thread safety.</b> {@link #loop()} and everything it calls run on the worker's thread
+ * only. Other threads (the runtime, its status thread) call {@link #status()},
+ * {@link #setPaused}, {@link #requestStop()} and {@link #join}; the fields they touch are
+ * volatile or atomic, and the pause/stop waits use {@code signal}'s monitor.
+ */
+abstract class Worker {
+    private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+
+    final String name;
+    final ConnectorTypes.Type type;
+    final ConnectorConfig config;
+    final RuntimeServices services;
+    /** The task's unknown keys were checked before start (it implements configure); else checked after start. */
+    final boolean keysChecked;
+
+    /** Counters written by the worker thread, read by the status thread. */
+    final AtomicLong recordsIn = new AtomicLong();
+    final AtomicLong recordsOut = new AtomicLong();
+    final AtomicLong errors = new AtomicLong();
+    /** Written by the worker thread, read by the status thread; volatile for visibility only. */
+    volatile long lag = -1;
+    private volatile TaskState state = TaskState.RUNNING;
+    private volatile String reason = "";
+    /** Set by the runtime's control handling; volatile so the worker sees it without locking. */
+    volatile boolean pauseRequested;
+    /** Set once by {@link #requestStop}; volatile so the worker's loop sees it. */
+    volatile boolean stopRequested;
+    private final Object signal = new Object();
+    private Thread thread;
+
+    Worker(String name, ConnectorTypes.Type type, ConnectorConfig config, RuntimeServices services, boolean keysChecked) {
+        this.name = name;
+        this.type = type;
+        this.config = config;
+        this.services = services;
+        this.keysChecked = keysChecked;
+    }
+
+    /** The task's work until stop is requested; throws to fail the task. */
+    abstract void loop() throws Exception;
+
+    /** Called on the stopping thread after the stop flag is set; a task blocked in its own call can be woken here. */
+    void onStopRequested() {
+    }
+
+    final void start() {
+        thread = new Thread(this::runSafely, "connect-" + name);
+        thread.start();
+    }
+
+    private void runSafely() {
+        try {
+            loop();
+            state = TaskState.STOPPED;
+        } catch (Throwable t) {
+            reason = describe(t);
+            state = TaskState.FAILED;
+            LOG.error("connector {}: failed: {}", name, reason, t);
+        }
+    }
+
+    static String describe(Throwable t) {
+        String m = t.getMessage();
+        return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
+    }
+
+    /** For tasks that do not implement configure: their unknown keys are an error now. */
+    final void checkKeysAfterStart() {
+        if (!keysChecked) {
+            Set<String> unread = config.unreadKeys();
+            if (!unread.isEmpty()) {
+                throw ConnectRuntime.unknownKey(config, type, unread.iterator().next());
+            }
+        }
+    }
+
+    final TaskContext context(Map<String, String> committed) {
+        return new TaskContextImpl(config, committed, services.options().taskDir(name), services.options().clock(),
+                services.options().server());
+    }
+
+    final void setPaused(boolean paused) {
+        pauseRequested = paused;
+        synchronized (signal) {
+            signal.notifyAll();
+        }
+    }
+
+    final void requestStop() {
+        stopRequested = true;
+        synchronized (signal) {
+            signal.notifyAll();
+        }
+        onStopRequested();
+    }
+
+    /** Marks the task paused and waits until resumed or stopped. The caller has committed what it had. */
+    final void pauseUntilResumed() throws InterruptedException {
+        state = TaskState.PAUSED;
+        LOG.info("connector {}: paused", name);
+        synchronized (signal) {
+            while (pauseRequested && !stopRequested) {
+                signal.wait();
+            }
+        }
+        if (!stopRequested) {
+            state = TaskState.RUNNING;
+            LOG.info("connector {}: resumed", name);
+        }
+    }
+
+    /** Waits up to {@code ms} unless stop (or pause) is requested first. */
+    final void idle(long ms) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        synchronized (signal) {
+            long left;
+            while (!stopRequested && !pauseRequested && (left = deadline - System.nanoTime()) > 0) {
+                TimeUnit.NANOSECONDS.timedWait(signal, left);
+            }
+        }
+    }
+
+    final boolean join(long ms) throws InterruptedException {
+        thread.join(ms);
+        return !thread.isAlive();
+    }
+
+    final TaskState state() {
+        return state;
+    }
+
+    Map<String, Long> progress() {
+        return Map.of();
+    }
+
+    final ConnectorStatus status() {
+        TaskState s = state;
+        return new ConnectorStatus(name, type.name(), type.kind(), s, s == TaskState.FAILED ? reason : "", recordsIn.get(),
+                recordsOut.get(), errors.get(), lag, progress());
+    }
+
+    /** The task's context. Immutable. */
+    private record TaskContextImpl(ConnectorConfig config, Map<String, String> committedPosition, java.nio.file.Path stateDir,
+                                   java.time.Clock clock, String server) implements TaskContext {
+    }
+}

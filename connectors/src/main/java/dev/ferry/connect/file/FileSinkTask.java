@@ -1,0 +1,174 @@
+package dev.ferry.connect.file;
+
+import dev.ferry.connect.BadRecordException;
+import dev.ferry.connect.ConnectorConfig;
+import dev.ferry.connect.SinkTask;
+import dev.ferry.connect.TaskContext;
+import dev.ferry.protocol.Message;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * {@code file-sink}: appends message bodies to a file, each followed by {@code \n}
+ * ({@code format=lines}; a body that itself holds a newline is a bad record, since it would
+ * read back as two lines) or as they are ({@code format=raw}).
+ *
+ * <p><b>Rolling.</b> With {@code roll.bytes} &gt; 0, a write that would take the current file
+ * {@code FILE} past that size first closes it and renames it to {@code FILE.N}, N one more than
+ * the highest rolled number present (so {@code FILE.1} is the oldest), then starts an empty
+ * {@code FILE}. A single record larger than {@code roll.bytes} gets a file of its own. Nothing
+ * deletes rolled files.
+ *
+ * <p><b>Durability.</b> {@link #put} buffers and writes; {@link #flush} writes the rest and
+ * forces the file ({@link FileChannel#force}); the runtime commits the consumer offsets only
+ * after that. A crash after a write but before the commit makes the runtime deliver the
+ * messages since the last commit again, so the file can repeat its tail: at-least-once.
+ *
+ * <p><b>Thread safety.</b> Not thread-safe; the runtime calls it from one thread.
+ */
+public final class FileSinkTask implements SinkTask {
+    enum Format { LINES, RAW }
+
+    private static final Pattern ROLLED = Pattern.compile("\\.(\\d+)$");
+
+    private Path path;
+    private Format format;
+    private long rollBytes;
+    private FileChannel channel;
+    private long size;
+    private ByteBuffer pending;
+
+    @Override
+    public void configure(ConnectorConfig config) {
+        path = Path.of(config.string("file", "the path of the file to append to"));
+        format = config.choice("format", Format.class, Format.LINES);
+        rollBytes = config.longValue("roll.bytes", 0, 0, Long.MAX_VALUE);
+    }
+
+    @Override
+    public void start(TaskContext context) throws IOException {
+        if (path == null) {
+            configure(context.config());
+        }
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        pending = ByteBuffer.allocate(1 << 20);
+        openCurrent();
+    }
+
+    private void openCurrent() throws IOException {
+        channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        size = channel.size();
+        channel.position(size);
+    }
+
+    @Override
+    public void put(List<Message> messages) throws IOException, BadRecordException {
+        for (Message m : messages) {
+            ByteBuffer body = m.body();
+            if (format == Format.LINES && contains(body, (byte) '\n')) {
+                throw new BadRecordException(m, "body holds a newline (format=lines would split it; use format=raw)");
+            }
+            int length = body.remaining() + (format == Format.LINES ? 1 : 0);
+            if (rollBytes > 0 && size + pending.position() + length > rollBytes && size + pending.position() > 0) {
+                roll();
+            }
+            write(body);
+            if (format == Format.LINES) {
+                if (!pending.hasRemaining()) {
+                    drain();
+                }
+                pending.put((byte) '\n');
+            }
+        }
+    }
+
+    private void write(ByteBuffer body) throws IOException {
+        if (body.remaining() > pending.remaining()) {
+            drain();
+            if (body.remaining() > pending.capacity()) {
+                writeFully(body);
+                return;
+            }
+        }
+        pending.put(body);
+    }
+
+    private void drain() throws IOException {
+        pending.flip();
+        writeFully(pending);
+        pending.clear();
+    }
+
+    private void writeFully(ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            size += channel.write(b);
+        }
+    }
+
+    private static boolean contains(ByteBuffer b, byte v) {
+        for (int i = b.position(); i < b.limit(); i++) {
+            if (b.get(i) == v) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Forces the current file, renames it to FILE.N and starts an empty FILE. */
+    private void roll() throws IOException {
+        drain();
+        channel.force(false);
+        channel.close();
+        Path rolled = path.resolveSibling(path.getFileName() + "." + (highestRolled() + 1));
+        Files.move(path, rolled, StandardCopyOption.ATOMIC_MOVE);
+        openCurrent();
+    }
+
+    private long highestRolled() throws IOException {
+        long max = 0;
+        String prefix = path.getFileName().toString();
+        Path dir = path.toAbsolutePath().getParent();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(prefix + ".")) {
+                    Matcher m = ROLLED.matcher(n.substring(prefix.length()));
+                    if (m.matches()) {
+                        max = Math.max(max, Long.parseLong(m.group(1)));
+                    }
+                }
+            }
+        }
+        return max;
+    }
+
+    @Override
+    public void flush() throws IOException {
+        drain();
+        channel.force(false);
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (channel != null) {
+            try {
+                flush();
+            } finally {
+                channel.close();
+                channel = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,375 @@
+package dev.ferry.connect.file;
+
+import dev.ferry.connect.BadRecordException;
+import dev.ferry.connect.ConnectorConfig;
+import dev.ferry.connect.SourceRecord;
+import dev.ferry.connect.SourceTask;
+import dev.ferry.connect.TaskContext;
+import dev.ferry.protocol.Message;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code file-source}: follows a file like {@code tail -F} and turns it into messages, one per
+ * line ({@code mode=lines}; the {@code \n} or {@code \r\n} is stripped) or one per chunk of at
+ * most {@code chunk.bytes} ({@code mode=chunks}; the chunks concatenated are the file).
+ *
+ * <p><b>Position.</b> {@code {file, fileKey, offset}}: the file's identity (its inode, as
+ * {@link BasicFileAttributes#fileKey()} gives it, or the creation time where there is none) and
+ * the byte offset after the last record. On a restart with the same file the task reads on from
+ * {@code offset}; if the path now names another file (rotated while stopped), or the file is
+ * shorter than {@code offset} (truncated), it starts that file from 0 — the unread end of a file
+ * rotated away while the task was stopped is not read.
+ *
+ * <p><b>Rotation and truncation.</b> When the read reaches the end of the data, the task looks
+ * at the path: if it names a different file (renamed and recreated), the old file, still open,
+ * is read to its end first — a last line without a newline becomes a record then — and the new
+ * file is followed from 0; if it is the same file but shorter than what was read, it was
+ * truncated and is read again from 0. While the path does not exist the task waits.
+ *
+ * <p><b>Bad lines.</b> A line longer than {@code max.line.bytes} is reported as a
+ * {@link BadRecordException} once its end is found, with the first {@code max.line.bytes} bytes
+ * as the body and the position after it, so the runtime sends it to the error topic (or fails).
+ * Records before it are returned by the poll before.
+ *
+ * <p><b>Speed.</b> Reads with a {@link FileChannel} into one reused heap buffer of
+ * {@code read.buffer.bytes} and returns up to that much data per poll (many thousand lines), each
+ * line copied once into its message body.
+ *
+ * <p><b>Thread safety.</b> Not thread-safe; the runtime calls it from one thread.
+ */
+public final class FileSourceTask implements SourceTask {
+    private static final Logger LOG = LoggerFactory.getLogger(FileSourceTask.class);
+
+    enum Mode { LINES, CHUNKS }
+
+    enum Start { BEGINNING, END }
+
+    // settings
+    private Path path;
+    private Mode mode;
+    private int maxLineBytes;
+    private int chunkBytes;
+    private Start start;
+    private String key;
+    private String tag;
+    private long pollIntervalMs;
+    private int bufferBytes;
+
+    // state
+    private FileChannel channel;
+    private String fileKey;
+    /** Offset in the file of {@code buffer}'s first byte (the next record's start). */
+    private long bufferStart;
+    private byte[] buffer;
+    /** Valid bytes in {@code buffer}. */
+    private int filled;
+    /** In a line longer than max.line.bytes: its start offset, its first bytes; skipping to its newline. */
+    private long badLineStart = -1;
+    private byte[] badLinePrefix;
+    private long badLineLength;
+    /** The path names a new file: the open (old) one is read to its end, then the new one opened. */
+    private boolean draining;
+    /** A bad line found after good records in the same poll: thrown by the next poll. */
+    private BadRecordException deferred;
+
+    @Override
+    public void configure(ConnectorConfig config) {
+        path = Path.of(config.string("file", "the path of the file to follow"));
+        config.string("topic", "the topic to send the file's records to");
+        mode = config.choice("mode", Mode.class, Mode.LINES);
+        maxLineBytes = config.intValue("max.line.bytes", 1 << 20, 1, 64 << 20);
+        chunkBytes = config.intValue("chunk.bytes", 64 << 10, 1, 64 << 20);
+        start = config.choice("start", Start.class, Start.BEGINNING);
+        key = config.optional("key").orElse(null);
+        tag = config.optional("tag").orElse("");
+        pollIntervalMs = config.longValue("poll.interval.ms", 100, 1, 60_000);
+        int unit = mode == Mode.LINES ? maxLineBytes : chunkBytes;
+        bufferBytes = config.intValue("read.buffer.bytes", Math.max(1 << 20, unit + 2), unit + 2, 256 << 20);
+    }
+
+    @Override
+    public void start(TaskContext context) throws IOException {
+        if (path == null) {
+            configure(context.config());
+        }
+        buffer = new byte[bufferBytes];
+        Map<String, String> pos = context.committedPosition();
+        if (!pos.isEmpty() && open()) {
+            long offset = Long.parseLong(pos.getOrDefault("offset", "0"));
+            if (fileKey.equals(pos.get("fileKey")) && channel.size() >= offset) {
+                bufferStart = offset;
+            } else {
+                LOG.warn("file-source {}: the file changed since position {} (rotated or truncated while stopped); reading it from 0",
+                        path, pos);
+                bufferStart = 0;
+            }
+        } else if (pos.isEmpty() && open() && start == Start.END) {
+            bufferStart = channel.size();
+        }
+    }
+
+    /** Opens the path if it exists; false if it does not (yet). */
+    private boolean open() throws IOException {
+        String key;
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ);
+            key = fileKey(Files.readAttributes(path, BasicFileAttributes.class));
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        channel = ch;
+        fileKey = key;
+        bufferStart = 0;
+        filled = 0;
+        badLineStart = -1;
+        draining = false;
+        return true;
+    }
+
+    static String fileKey(BasicFileAttributes a) {
+        Object k = a.fileKey();
+        return k != null ? k.toString() : "created:" + a.creationTime().toMillis();
+    }
+
+    @Override
+    public List<SourceRecord> poll(Duration maxWait) throws IOException, BadRecordException, InterruptedException {
+        if (deferred != null) {
+            throw takeDeferred();
+        }
+        long deadline = System.nanoTime() + maxWait.toNanos();
+        List<SourceRecord> out = new ArrayList<>();
+        while (true) {
+            if (channel != null || open()) {
+                int read = fill();
+                if (filled > 0) {
+                    parse(out, read < 0 && draining);
+                }
+                if (deferred != null && out.isEmpty()) {
+                    throw takeDeferred();
+                }
+                if (!out.isEmpty() || deferred != null) {
+                    return out;
+                }
+                if (read < 0) { // at the end of the data for now
+                    if (draining) {
+                        if (filled == 0 && badLineStart < 0) {
+                            LOG.info("file-source {}: rotated; finished the old file at {} bytes, following the new one", path,
+                                    bufferStart);
+                            channel.close();
+                            channel = null;
+                            draining = false;
+                            continue;
+                        }
+                    } else if (rotatedOrTruncated()) {
+                        continue;
+                    }
+                } else if (System.nanoTime() < deadline) {
+                    continue; // data came but no record yet (inside a long bad line): read on without waiting
+                }
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return out;
+            }
+            Thread.sleep(Math.min(pollIntervalMs, Math.max(1, left / 1_000_000)));
+        }
+    }
+
+    private BadRecordException takeDeferred() {
+        BadRecordException e = deferred;
+        deferred = null;
+        return e;
+    }
+
+    /** Reads what fits into the buffer after the unparsed bytes; returns bytes read, -1 at the end of the file. */
+    private int fill() throws IOException {
+        if (filled == buffer.length) {
+            return 0;
+        }
+        ByteBuffer b = ByteBuffer.wrap(buffer, filled, buffer.length - filled);
+        int total = 0;
+        while (b.hasRemaining()) {
+            int n = channel.read(b, bufferStart + filled + total);
+            if (n <= 0) {
+                break;
+            }
+            total += n;
+        }
+        filled += total;
+        return total == 0 ? -1 : total;
+    }
+
+    /**
+     * At the end of the data, looks at the path. Another file there (renamed and recreated):
+     * start draining the old one — read it to its end, its last bytes a record — before the new
+     * one is opened. The same file, shorter than what was read: truncated, read again from 0.
+     */
+    private boolean rotatedOrTruncated() throws IOException {
+        BasicFileAttributes now;
+        try {
+            now = Files.readAttributes(path, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            return false; // renamed away, not recreated yet: keep following the old one
+        }
+        if (!fileKey(now).equals(fileKey)) {
+            draining = true;
+            return true;
+        }
+        if (now.size() < bufferStart + filled) {
+            LOG.info("file-source {}: truncated to {} bytes (had read {}); reading it from 0", path, now.size(), bufferStart + filled);
+            bufferStart = 0;
+            filled = 0;
+            badLineStart = -1;
+            return true;
+        }
+        return false;
+    }
+
+    /** Turns the buffer's complete records into {@code out}; {@code endOfFile}: the rest is a record too. */
+    private void parse(List<SourceRecord> out, boolean endOfFile) {
+        if (mode == Mode.CHUNKS) {
+            parseChunks(out);
+            return;
+        }
+        int i = 0;
+        int lineStart = 0;
+        while (i < filled) {
+            if (badLineStart >= 0) {
+                int nl = indexOf(buffer, (byte) '\n', i, filled);
+                int end = nl < 0 ? filled : nl + 1;
+                badLineLength += (nl < 0 ? filled : nl) - i; // the line's bytes, without its newline
+                i = end;
+                lineStart = end;
+                if (nl >= 0) {
+                    reportBadLine(bufferStart + end);
+                    if (!out.isEmpty() || deferred != null) {
+                        break;
+                    }
+                }
+                continue;
+            }
+            int nl = indexOf(buffer, (byte) '\n', i, Math.min(filled, lineStart + maxLineBytes + 2));
+            if (nl < 0) {
+                int len = filled - lineStart;
+                if (len > maxLineBytes + 1 || (len > maxLineBytes && buffer[filled - 1] != '\r')) {
+                    badLineStart = bufferStart + lineStart;
+                    badLinePrefix = Arrays.copyOfRange(buffer, lineStart, lineStart + maxLineBytes);
+                    badLineLength = 0;
+                    continue; // skip mode scans from lineStart to the newline, wherever it is
+                }
+                break;
+            }
+            int end = nl;
+            if (end > lineStart && buffer[end - 1] == '\r') {
+                end--;
+            }
+            if (end - lineStart > maxLineBytes) {
+                badLineStart = bufferStart + lineStart;
+                badLinePrefix = Arrays.copyOfRange(buffer, lineStart, lineStart + maxLineBytes);
+                badLineLength = nl - lineStart;
+                i = nl + 1;
+                lineStart = nl + 1;
+                reportBadLine(bufferStart + lineStart);
+                if (!out.isEmpty() || deferred != null) {
+                    break;
+                }
+                continue;
+            }
+            out.add(record(Arrays.copyOfRange(buffer, lineStart, end), bufferStart + nl + 1));
+            i = nl + 1;
+            lineStart = i;
+        }
+        if (endOfFile && deferred == null && badLineStart < 0 && lineStart < filled) {
+            out.add(record(Arrays.copyOfRange(buffer, lineStart, filled), bufferStart + filled)); // last line without newline
+            lineStart = filled;
+        }
+        if (endOfFile && badLineStart >= 0) {
+            reportBadLine(bufferStart + filled);
+            lineStart = filled;
+        }
+        compact(lineStart);
+    }
+
+    private void parseChunks(List<SourceRecord> out) {
+        int i = 0;
+        while (i < filled) {
+            int end = Math.min(filled, i + chunkBytes);
+            out.add(record(Arrays.copyOfRange(buffer, i, end), bufferStart + end));
+            i = end;
+        }
+        compact(i);
+    }
+
+    private void reportBadLine(long positionAfter) {
+        SourceRecord r = record(badLinePrefix, positionAfter);
+        deferred = new BadRecordException(r, "line at " + path + ":" + badLineStart + " is " + badLineLength
+                + " bytes (expected: at most max.line.bytes=" + maxLineBytes + ")");
+        badLineStart = -1;
+        badLinePrefix = null;
+    }
+
+    /** Drops the buffer's first {@code consumed} bytes. */
+    private void compact(int consumed) {
+        if (consumed > 0) {
+            System.arraycopy(buffer, consumed, buffer, 0, filled - consumed);
+            filled -= consumed;
+            bufferStart += consumed;
+        }
+    }
+
+    private SourceRecord record(byte[] body, long positionAfter) {
+        Message.Builder m = Message.builder("").body(body).tags(tag);
+        if (key != null) {
+            m.keys(List.of(key));
+        }
+        return new SourceRecord(m.build(), null,
+                Map.of("file", path.toString(), "fileKey", fileKey, "offset", Long.toString(positionAfter)));
+    }
+
+    private static int indexOf(byte[] b, byte v, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (b[i] == v) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public long lag() {
+        try {
+            return channel == null ? -1 : Math.max(0, channel.size() - bufferStart);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (channel != null) {
+            channel.close();
+            channel = null;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FileSourceTask{" + Objects.requireNonNullElse(path, "?") + "}";
+    }
+}

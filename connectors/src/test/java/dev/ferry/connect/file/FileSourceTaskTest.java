@@ -1,0 +1,158 @@
+package dev.ferry.connect.file;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.connect.BadRecordException;
+import dev.ferry.connect.Configs;
+import dev.ferry.connect.ConnectorConfig;
+import dev.ferry.connect.SourceRecord;
+import dev.ferry.connect.TaskContext;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The file source on real files, without a broker: lines, chunks, rotation, truncation, bad lines, restart positions. */
+class FileSourceTaskTest {
+    @TempDir
+    Path dir;
+    private FileSourceTask task;
+
+    private record Context(ConnectorConfig config, Map<String, String> committedPosition, Path stateDir, Clock clock, String server)
+            implements TaskContext {}
+
+    private FileSourceTask start(Map<String, String> position, String... extra) throws IOException {
+        List<String> kv = new ArrayList<>(List.of("name", "t", "connector", "file-source", "file", dir.resolve("app.log").toString(),
+                "topic", "t", "poll.interval.ms", "5"));
+        kv.addAll(List.of(extra));
+        ConnectorConfig c = Configs.of(kv.toArray(String[]::new));
+        task = new FileSourceTask();
+        task.configure(c);
+        task.start(new Context(c, position, dir, Clock.systemUTC(), "-"));
+        return task;
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        if (task != null) {
+            task.close();
+        }
+    }
+
+    private void append(String path, String text) throws IOException {
+        Files.writeString(dir.resolve(path), text, UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    private static List<String> bodies(List<SourceRecord> records) {
+        return records.stream().map(r -> UTF_8.decode(r.message().body()).toString()).toList();
+    }
+
+    /** Polls until {@code n} records came (or fails after a while). */
+    private List<SourceRecord> take(int n) throws Exception {
+        List<SourceRecord> out = new ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (out.size() < n && System.nanoTime() < deadline) {
+            out.addAll(task.poll(Duration.ofMillis(50)));
+        }
+        assertThat(out).as("records").hasSize(n);
+        return out;
+    }
+
+    @Test
+    void linesWithLfAndCrLfAndAPartialLineThatWaits() throws Exception {
+        append("app.log", "one\r\ntwo\n\nthree");
+        start(Map.of());
+        List<SourceRecord> r = take(3);
+        assertThat(bodies(r)).containsExactly("one", "two", "");
+        assertThat(task.poll(Duration.ofMillis(30))).as("'three' has no newline yet").isEmpty();
+        append("app.log", " and more\n");
+        assertThat(bodies(take(1))).containsExactly("three and more");
+        assertThat(take(0)).isEmpty();
+        assertThat(r.get(2).position()).containsEntry("offset", "10").containsKey("fileKey");
+    }
+
+    @Test
+    void restartsAtTheCommittedOffsetOfTheSameFile() throws Exception {
+        append("app.log", "a\nb\nc\n");
+        Map<String, String> afterA = start(Map.of()).poll(Duration.ofMillis(100)).get(0).position();
+        task.close();
+        start(afterA);
+        assertThat(bodies(take(2))).containsExactly("b", "c");
+    }
+
+    @Test
+    void rotationFinishesTheOldFileThenFollowsTheNewOne() throws Exception {
+        append("app.log", "1\n2\n");
+        start(Map.of());
+        assertThat(bodies(take(2))).containsExactly("1", "2");
+        Files.move(dir.resolve("app.log"), dir.resolve("app.log.1"));
+        append("app.log.1", "3\nlast-without-newline"); // the writer still had the old file open
+        append("app.log", "new-1\nnew-2\n");
+        assertThat(bodies(take(4))).containsExactly("3", "last-without-newline", "new-1", "new-2");
+    }
+
+    @Test
+    void truncationStartsAgainFromZero() throws Exception {
+        append("app.log", "aaaa\nbbbb\n");
+        start(Map.of());
+        take(2);
+        Files.writeString(dir.resolve("app.log"), "c\n", UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
+        assertThat(bodies(take(1))).containsExactly("c");
+    }
+
+    @Test
+    void aTooLongLineIsABadRecordAfterTheGoodOnes() throws Exception {
+        append("app.log", "ok\n" + "x".repeat(20) + "\nafter\n");
+        start(Map.of(), "max.line.bytes", "10");
+        assertThat(bodies(task.poll(Duration.ofMillis(100)))).containsExactly("ok");
+        assertThatThrownBy(() -> task.poll(Duration.ofMillis(100))).isInstanceOfSatisfying(BadRecordException.class, e -> {
+            assertThat(e.getMessage()).contains("is 20 bytes (expected: at most max.line.bytes=10)");
+            SourceRecord bad = (SourceRecord) e.record();
+            assertThat(UTF_8.decode(bad.message().body()).toString()).isEqualTo("x".repeat(10));
+            assertThat(bad.position()).containsEntry("offset", "24");
+        });
+        assertThat(bodies(take(1))).containsExactly("after");
+    }
+
+    @Test
+    void aTooLongLineLongerThanTheBufferIsSkippedToItsEnd() throws Exception {
+        append("app.log", "y".repeat(100_000) + "\nnext\n");
+        start(Map.of(), "max.line.bytes", "100", "read.buffer.bytes", "1000");
+        assertThatThrownBy(() -> task.poll(Duration.ofMillis(200))).isInstanceOf(BadRecordException.class)
+                .hasMessageContaining("is 100000 bytes");
+        assertThat(bodies(take(1))).containsExactly("next");
+    }
+
+    @Test
+    void chunksConcatenateToTheFile() throws Exception {
+        append("app.log", "0123456789abc");
+        start(Map.of(), "mode", "chunks", "chunk.bytes", "5");
+        assertThat(bodies(take(3))).containsExactly("01234", "56789", "abc");
+    }
+
+    @Test
+    void startAtTheEndSkipsWhatIsThere() throws Exception {
+        append("app.log", "old\n");
+        start(Map.of(), "start", "end");
+        append("app.log", "new\n");
+        assertThat(bodies(take(1))).containsExactly("new");
+    }
+
+    @Test
+    void waitsForAFileThatDoesNotExistYet() throws Exception {
+        start(Map.of());
+        assertThat(task.poll(Duration.ofMillis(20))).isEmpty();
+        append("app.log", "hello\n");
+        assertThat(bodies(take(1))).containsExactly("hello");
+    }
+}
