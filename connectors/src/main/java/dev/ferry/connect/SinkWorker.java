@@ -121,6 +121,11 @@ final class SinkWorker extends Worker {
         }
     }
 
+    @Override
+    void whilePaused() {
+        measureLagQuietly(); // the topics go on growing: the status should show it
+    }
+
     /** Waits for {@code topic} to exist; false if stopped first. */
     private boolean awaitTopic(String topic) throws InterruptedException {
         boolean logged = false;

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +34,8 @@ final class SourceWorker extends Worker {
     private static final Logger LOG = LoggerFactory.getLogger(SourceWorker.class);
     /** How long one poll may wait for data; bounds how fast a stop or pause is noticed. */
     static final Duration POLL_WAIT = Duration.ofMillis(200);
+    /** Longest wait for the acknowledgements in flight on pause or stop (the producer's own delivery timeout is longer). */
+    static final long SETTLE_TIMEOUT_MS = 30_000;
 
     /** One poll's records in flight: done when all are acknowledged. */
     private record Pending(CompletableFuture<?> acked, Map<String, String> position, int records) {}
@@ -67,8 +71,7 @@ final class SourceWorker extends Worker {
             checkKeysAfterStart();
             while (!stopRequested) {
                 if (pauseRequested) {
-                    producer.flush();
-                    settle();
+                    settleAll();
                     commit();
                     pauseUntilResumed();
                     continue;
@@ -89,8 +92,7 @@ final class SourceWorker extends Worker {
                     commit();
                 }
             }
-            producer.flush();
-            settle();
+            settleAll();
             commit();
             clean = true;
         } finally {
@@ -163,6 +165,23 @@ final class SourceWorker extends Worker {
         }
     }
 
+    /**
+     * Sends what the producer buffers and waits for every pending acknowledgement. (The futures
+     * complete on the producer's event loop, possibly just after {@link Producer#flush()} returned,
+     * so each one is awaited.)
+     */
+    private void settleAll() throws Exception {
+        producer.flush();
+        for (Pending p : pending) {
+            try {
+                p.acked().get(SETTLE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                break; // settle() reports it
+            }
+        }
+        settle();
+    }
+
     private void commit() throws Exception {
         lastCommitNanos = System.nanoTime();
         if (acked.equals(committed)) {
@@ -173,13 +192,14 @@ final class SourceWorker extends Worker {
         task.committed(acked);
     }
 
+    /** After a failure: waits for what is in flight (a bad record is no broker failure), commits what was acknowledged. */
     private void commitAckedQuietly() {
         try {
-            while (!pending.isEmpty() && pending.peek().acked().isDone() && !pending.peek().acked().isCompletedExceptionally()) {
-                Pending p = pending.poll();
-                recordsOut.addAndGet(p.records());
-                acked = p.position();
-            }
+            settleAll();
+        } catch (Exception e) {
+            // a send failed or did not finish: acked stops before it
+        }
+        try {
             commit();
         } catch (Exception e) {
             LOG.warn("connector {}: could not commit the last acknowledged position: {}", name, describe(e));

@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
  */
 abstract class Worker {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+    static final long PAUSED_TICK_MS = 500;
 
     final String name;
     final ConnectorTypes.Type type;
@@ -52,6 +53,10 @@ abstract class Worker {
 
     /** The task's work until stop is requested; throws to fail the task. */
     abstract void loop() throws Exception;
+
+    /** Called on the worker thread about every {@link #PAUSED_TICK_MS} while paused (the sink measures its lag). */
+    void whilePaused() {
+    }
 
     /** Called on the stopping thread after the stop flag is set; a task blocked in its own call can be woken here. */
     void onStopRequested() {
@@ -112,10 +117,13 @@ abstract class Worker {
     final void pauseUntilResumed() throws InterruptedException {
         state = TaskState.PAUSED;
         LOG.info("connector {}: paused", name);
-        synchronized (signal) {
-            while (pauseRequested && !stopRequested) {
-                signal.wait();
+        while (pauseRequested && !stopRequested) {
+            synchronized (signal) {
+                if (pauseRequested && !stopRequested) {
+                    signal.wait(PAUSED_TICK_MS);
+                }
             }
+            whilePaused();
         }
         if (!stopRequested) {
             state = TaskState.RUNNING;

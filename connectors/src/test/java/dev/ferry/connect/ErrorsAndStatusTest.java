@@ -1,0 +1,165 @@
+package dev.ferry.connect;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.client.Consumer;
+import dev.ferry.client.ConsumerConfig;
+import dev.ferry.client.FerryClient;
+import dev.ferry.client.Producer;
+import dev.ferry.protocol.Message;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad records under errors.tolerance=all and none, status.json, and pause/resume through the control file. */
+class ErrorsAndStatusTest {
+    @TempDir
+    Path dir;
+    private BrokerFixture broker;
+    private FerryClient client;
+
+    @BeforeEach
+    void startBroker() {
+        broker = BrokerFixture.start(dir.resolve("broker"));
+        client = broker.client();
+        client.createTopic("lines", 1);
+    }
+
+    @AfterEach
+    void stopBroker() {
+        client.close();
+        broker.close();
+    }
+
+    private ConnectRuntime start(ConnectorConfig... configs) {
+        ConnectRuntime rt = ConnectRuntime.create(List.of(configs), RuntimeOptions.of(broker.server(), dir.resolve("state"))
+                .withStatusIntervalMs(100));
+        rt.start();
+        return rt;
+    }
+
+    private ConnectorConfig source(String... extra) {
+        List<String> kv = new ArrayList<>(List.of("name", "tail", "connector", "file-source", "file", dir.resolve("app.log").toString(),
+                "topic", "lines", "max.line.bytes", "100"));
+        kv.addAll(List.of(extra));
+        return Configs.of(kv.toArray(String[]::new));
+    }
+
+    private void append(String text) throws IOException {
+        Files.writeString(dir.resolve("app.log"), text, UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    private List<Message> readAll(String topic, int expected) {
+        List<Message> out = new ArrayList<>();
+        try (Consumer c = client.consumer(ConsumerConfig.builder(topic, "test-reader").autoCommit(false).build())) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (out.size() < expected && System.nanoTime() < deadline) {
+                out.addAll(c.poll(Duration.ofMillis(200)));
+            }
+        }
+        return out;
+    }
+
+    private static ConnectorStatus status(ConnectRuntime rt, String name) {
+        return rt.status().stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void toleranceAllSendsTheLongLineToTheErrorTopicAndGoesOn() throws IOException {
+        append("first\n" + "z".repeat(500) + "\nsecond\n");
+        try (ConnectRuntime rt = start(source("errors.tolerance", "all"))) {
+            Await.until("both good lines acknowledged", Duration.ofSeconds(10), () -> status(rt, "tail").recordsOut() == 2,
+                    () -> rt.status());
+            assertThat(status(rt, "tail").errors()).isEqualTo(1);
+            assertThat(status(rt, "tail").state()).isEqualTo(TaskState.RUNNING);
+        }
+        assertThat(readAll("lines", 2)).extracting(m -> UTF_8.decode(m.body()).toString()).containsExactly("first", "second");
+        List<Message> errors = readAll("connect-tail-errors", 1);
+        assertThat(errors).hasSize(1);
+        Message e = errors.get(0);
+        assertThat(e.properties().get("connect.error.reason")).contains("is 500 bytes (expected: at most max.line.bytes=100)");
+        assertThat(e.properties()).containsEntry("connect.connector", "tail");
+        assertThat(UTF_8.decode(e.body()).toString()).isEqualTo("z".repeat(100));
+    }
+
+    @Test
+    void toleranceNoneFailsTheTaskWithTheReason() throws IOException {
+        append("first\n" + "z".repeat(500) + "\nsecond\n");
+        try (ConnectRuntime rt = start(source())) {
+            Await.until("the task to fail", Duration.ofSeconds(10), () -> status(rt, "tail").state() == TaskState.FAILED,
+                    () -> rt.status());
+            ConnectorStatus s = status(rt, "tail");
+            assertThat(s.reason()).startsWith("bad record (errors.tolerance=none): line at ").contains("max.line.bytes=100");
+            assertThat(s.errors()).isEqualTo(1);
+            Await.until("status.json to say so", Duration.ofSeconds(5),
+                    () -> StatusFile.read(dir.resolve("state/status.json")).connectors().get(0).state() == TaskState.FAILED);
+        }
+        assertThat(readAll("lines", 1)).extracting(m -> UTF_8.decode(m.body()).toString()).containsExactly("first");
+        assertThat(new PositionStore(dir.resolve("state/positions")).load("tail")).as("committed up to the good line")
+                .containsEntry("offset", "6");
+    }
+
+    @Test
+    void aSinkSendsABodyItCannotWriteToTheErrorTopicWithItsOrigin() throws IOException {
+        try (Producer p = client.producer()) {
+            p.send("lines", "one".getBytes(UTF_8));
+            p.send("lines", "two\nlines".getBytes(UTF_8));
+            p.send("lines", "three".getBytes(UTF_8));
+        }
+        ConnectorConfig sink = Configs.of("name", "copy", "connector", "file-sink", "file", dir.resolve("copy.log").toString(),
+                "topics", "lines", "errors.tolerance", "all", "errors.topic", "bad-lines");
+        try (ConnectRuntime rt = start(sink)) {
+            Await.until("two lines written", Duration.ofSeconds(10), () -> status(rt, "copy").recordsOut() == 2, () -> rt.status());
+        }
+        assertThat(Files.readString(dir.resolve("copy.log"))).isEqualTo("one\nthree\n");
+        Message e = readAll("bad-lines", 1).get(0);
+        assertThat(e.properties()).containsEntry("connect.error.topic", "lines").containsEntry("connect.error.queue", "0")
+                .containsEntry("connect.error.offset", "1").containsEntry("connect.connector", "copy");
+        assertThat(e.properties().get("connect.error.reason")).contains("body holds a newline");
+        assertThat(client.committedOffset("connect-copy", "lines", 0)).hasValue(3);
+    }
+
+    @Test
+    void statusFileShowsCountsAndPauseStopsTheFlowUntilResumed() throws IOException {
+        append("a\nb\nc\n");
+        ConnectorConfig sink = Configs.of("name", "copy", "connector", "file-sink", "file", dir.resolve("copy.log").toString(),
+                "topics", "lines", "commit.interval.ms", "50");
+        Path statusFile = dir.resolve("state/status.json");
+        try (ConnectRuntime rt = start(source(), sink)) {
+            Await.until("status.json with three records through both", Duration.ofSeconds(10), () -> {
+                List<ConnectorStatus> s = Files.exists(statusFile) ? StatusFile.read(statusFile).connectors() : List.of();
+                return s.size() == 2 && s.get(0).recordsOut() == 3 && s.get(1).recordsOut() == 3 && s.get(1).lag() == 0;
+            }, () -> rt.status());
+            StatusFile.Snapshot snap = StatusFile.read(statusFile);
+            assertThat(snap.connectors()).extracting(ConnectorStatus::name, ConnectorStatus::type, ConnectorStatus::state)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple("tail", "file-source", TaskState.RUNNING),
+                            org.assertj.core.groups.Tuple.tuple("copy", "file-sink", TaskState.RUNNING));
+
+            ConnectRuntime.setPauseFile(dir.resolve("state"), "copy", true); // as `ferry connect pause copy` does
+            Await.until("the sink paused", Duration.ofSeconds(5),
+                    () -> StatusFile.read(statusFile).connectors().get(1).state() == TaskState.PAUSED);
+            append("d\ne\n");
+            Await.until("the source to send the new lines", Duration.ofSeconds(5), () -> status(rt, "tail").recordsOut() == 5);
+            Await.until("the paused sink's lag to show them", Duration.ofSeconds(5), () -> status(rt, "copy").lag() == 2,
+                    () -> status(rt, "copy"));
+            assertThat(status(rt, "copy").recordsOut()).as("nothing written while paused").isEqualTo(3);
+            assertThat(Files.readString(dir.resolve("copy.log"))).isEqualTo("a\nb\nc\n");
+
+            ConnectRuntime.setPauseFile(dir.resolve("state"), "copy", false);
+            Await.until("the sink to resume and write the rest", Duration.ofSeconds(10),
+                    () -> status(rt, "copy").recordsOut() == 5 && status(rt, "copy").state() == TaskState.RUNNING, () -> rt.status());
+        }
+        assertThat(Files.readString(dir.resolve("copy.log"))).isEqualTo("a\nb\nc\nd\ne\n");
+        assertThat(StatusFile.read(statusFile).connectors()).extracting(ConnectorStatus::state)
+                .containsExactly(TaskState.STOPPED, TaskState.STOPPED);
+    }
+}
