@@ -64,6 +64,10 @@ final class BrokerCommand implements Callable<Integer> {
         BrokerSettings s = server.settings();
         System.out.printf("Ferry broker listening on %s:%d (%s), data in %s, %s flush%n", s.gateway().host(), server.gateway().port(),
                 server.gateway().transport(), s.broker().log().dir(), s.broker().log().flushMode().name().toLowerCase(Locale.ROOT));
+        if (server.connect() != null) {
+            System.out.printf("Connectors %s running, state in %s%n", String.join(", ", server.connect().names()),
+                    s.connectStateDir());
+        }
         if (server.metricsPort() != 0) {
             System.out.printf("Metrics on http://%s:%d/metrics%n", s.gateway().host(), server.metricsPort());
         }

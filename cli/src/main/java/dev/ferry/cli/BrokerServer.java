@@ -4,6 +4,10 @@ import dev.ferry.broker.Broker;
 import dev.ferry.cli.metrics.MetricsServer;
 import dev.ferry.cli.metrics.MicrometerGatewayMetrics;
 import dev.ferry.cli.metrics.StoreMetrics;
+import dev.ferry.connect.ConnectRuntime;
+import dev.ferry.connect.ConnectorConfig;
+import dev.ferry.connect.ConnectorFiles;
+import dev.ferry.connect.RuntimeOptions;
 import dev.ferry.gateway.Gateway;
 import dev.ferry.gateway.GatewayMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -13,11 +17,13 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.List;
 
 /**
  * A running broker as {@code ferry broker} wires it: storage and broker, the gateway, and — when
  * {@code metrics.port} is set — a Prometheus registry fed by the gateway and read from the store,
- * served over HTTP on the gateway's listen host. {@link #close()} stops them in reverse order.
+ * served over HTTP on the gateway's listen host; with {@code connect.configs}, a connect runtime
+ * started after the gateway is up. {@link #close()} stops them in reverse order.
  *
  * <p><b>Thread safety.</b> Start and close from one thread.
  */
@@ -27,6 +33,8 @@ final class BrokerServer implements AutoCloseable {
     private final Gateway gateway;
     private final MetricsServer metrics;
     private final JvmGcMetrics gcMetrics;
+    /** Connectors run inside the broker ({@code connect.configs}), or null. */
+    private ConnectRuntime connect;
 
     private BrokerServer(BrokerSettings settings, Broker broker, Gateway gateway, MetricsServer metrics, JvmGcMetrics gcMetrics) {
         this.settings = settings;
@@ -36,7 +44,30 @@ final class BrokerServer implements AutoCloseable {
         this.gcMetrics = gcMetrics;
     }
 
+    /** Starts the broker, then (with {@code connect.configs}) its connectors; the connectors' configs are checked before anything opens. */
     static BrokerServer start(BrokerSettings settings) {
+        List<ConnectorConfig> connectors = List.of();
+        if (!settings.connectConfigs().isEmpty()) {
+            connectors = ConnectorFiles.load(settings.connectConfigs(), List.of());
+            ConnectRuntime.create(connectors, RuntimeOptions.of("127.0.0.1:0", settings.connectStateDir())).close(); // validate only
+        }
+        BrokerServer server = open(settings);
+        if (!connectors.isEmpty()) {
+            try {
+                String host = settings.gateway().host();
+                String local = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+                server.connect = ConnectRuntime.create(ConnectorFiles.load(settings.connectConfigs(), List.of()),
+                        RuntimeOptions.of(local + ":" + server.gateway.port(), settings.connectStateDir()));
+                server.connect.start();
+            } catch (RuntimeException e) {
+                server.close();
+                throw e;
+            }
+        }
+        return server;
+    }
+
+    private static BrokerServer open(BrokerSettings settings) {
         Broker broker = Broker.open(settings.broker());
         Gateway gateway = null;
         JvmGcMetrics gc = null;
@@ -85,9 +116,20 @@ final class BrokerServer implements AutoCloseable {
         return metrics == null ? 0 : metrics.port();
     }
 
-    /** Stops serving metrics, drains and closes the gateway, then closes the broker (flush, checkpoint). */
+    /** The embedded connectors, or null when {@code connect.configs} is empty. */
+    ConnectRuntime connect() {
+        return connect;
+    }
+
+    /**
+     * Stops the embedded connectors first (they flush and commit through the gateway), then stops
+     * serving metrics, drains and closes the gateway, then closes the broker (flush, checkpoint).
+     */
     @Override
     public void close() {
+        if (connect != null) {
+            connect.close();
+        }
         try {
             if (metrics != null) {
                 metrics.close();

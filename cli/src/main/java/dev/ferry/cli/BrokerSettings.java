@@ -40,8 +40,10 @@ import java.util.TreeSet;
  * @param broker      the broker's settings; {@code broker.log()} is the storage engine's
  * @param gateway     the network front's settings
  * @param metricsPort port of the Prometheus endpoint on the gateway's listen host; 0 = off
+ * @param connectConfigs connector configuration files to run inside the broker (empty: none)
+ * @param connectStateDir the embedded connect runtime's state directory
  */
-record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPort) {
+record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPort, List<Path> connectConfigs, Path connectStateDir) {
 
     /** A value that the broker cannot start with: unknown key, wrong type, out of range. */
     static final class ConfigException extends RuntimeException {
@@ -137,7 +139,10 @@ record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPor
             new Key("limits.topic.queues", Type.INT, 1, 65_536, "4096", "maxQueuesPerTopic", "Queues per topic: queue ids are 0..this-1."),
             new Key("limits.record.properties", Type.INT, 0, 10_000, "64", "maxProperties", "Properties per stored message, tags and keys included."),
             new Key("limits.record.properties.bytes", Type.INT, 0, 65_535, "32767", "maxPropertiesBytes", "Encoded properties area of a stored message."),
-            new Key("limits.record.body.bytes", Type.INT, 0, I, "4194304", "maxBodyBytes", "Largest message body; at most segment.bytes (and lowered to it when not set)."));
+            new Key("limits.record.body.bytes", Type.INT, 0, I, "4194304", "maxBodyBytes", "Largest message body; at most segment.bytes (and lowered to it when not set)."),
+            // connectors run inside the broker (docs/CONNECTORS.md)
+            new Key("connect.configs", Type.STRING, 0, 0, "", "connectConfigs", "Comma-separated connector configuration files to run inside the broker once the gateway is up; empty = none."),
+            new Key("connect.state.dir", Type.STRING, 0, 0, "", "connectStateDir", "State directory of the embedded connectors (positions, status.json, pause files); empty = DATA_DIR/connect."));
 
     private static final Map<String, Key> BY_NAME = new LinkedHashMap<>();
 
@@ -234,7 +239,15 @@ record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPor
                     .maxUnflushedBytes(r.number("sends.max.unflushed.bytes"))
                     .drainMs(r.number("shutdown.drain.ms"))
                     .build();
-            BrokerSettings settings = new BrokerSettings(broker, gateway, r.integer("metrics.port"));
+            List<Path> connectConfigs = new ArrayList<>();
+            for (String f : r.string("connect.configs").split(",")) {
+                if (!f.isBlank()) {
+                    connectConfigs.add(Path.of(f.trim()));
+                }
+            }
+            String stateDir = r.string("connect.state.dir");
+            BrokerSettings settings = new BrokerSettings(broker, gateway, r.integer("metrics.port"), List.copyOf(connectConfigs),
+                    stateDir.isEmpty() ? broker.log().dir().resolve("connect") : Path.of(stateDir).toAbsolutePath());
             r.checkAllRead();
             return settings;
         } catch (IllegalArgumentException e) {

@@ -1,5 +1,6 @@
 package dev.ferry.cli;
 
+import dev.ferry.connect.ConnectConfigException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -7,11 +8,11 @@ import picocli.CommandLine.Command;
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0-SNAPSHOT",
         description = "Ferry message broker.",
         subcommands = {BrokerCommand.class, TopicCommand.class, ProduceCommand.class, ConsumeCommand.class, GroupCommand.class,
-                MessageCommand.class, PerfCommand.class, DumpCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
+                MessageCommand.class, ConnectCommand.class, PerfCommand.class, DumpCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Ferry {
     /** Exit code for a command that ran but failed (bad input is picocli's 2). */
     static final int EXIT_FAILED = 1;
-    /** Exit code for a configuration the broker cannot start with (unknown key, bad value). */
+    /** Exit code for a configuration the broker or a connector cannot start with (unknown key, bad value). */
     static final int EXIT_BAD_CONFIG = 4;
     /** Exit code for "what you asked for does not exist" (topic, message). */
     static final int EXIT_NOT_FOUND = 3;
@@ -24,7 +25,7 @@ public final class Ferry {
         CommandLine cl = new CommandLine(new Ferry());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("ferry: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            return e instanceof BrokerSettings.ConfigException ? EXIT_BAD_CONFIG : EXIT_FAILED;
+            return e instanceof BrokerSettings.ConfigException || e instanceof ConnectConfigException ? EXIT_BAD_CONFIG : EXIT_FAILED;
         });
         return cl;
     }
