@@ -88,6 +88,27 @@ class ConnectConfigTest {
         assertThat(ConnectRuntime.create(configs, RuntimeOptions.of("127.0.0.1:1", dir)).names()).containsExactly("tail", "copy");
     }
 
+    /** Every example in examples/connectors is a valid configuration as it stands (no unknown keys, no bad values). */
+    @Test
+    void everyExampleValidates() throws IOException {
+        List<Path> examples;
+        try (var files = Files.list(Path.of("..", "examples", "connectors"))) {
+            examples = files.filter(p -> p.toString().endsWith(".json") || p.toString().endsWith(".properties")).sorted().toList();
+        }
+        assertThat(examples).isNotEmpty();
+        for (Path example : examples) {
+            // directories an example names relative to where it is run (./data) exist here
+            List<String> dirs = new java.util.ArrayList<>();
+            for (String k : ConnectorFiles.read(example).keySet()) {
+                if (k.endsWith(".dir")) {
+                    Path d = Files.createDirectories(dir.resolve(k));
+                    dirs.add(k + "=" + d);
+                }
+            }
+            ConnectRuntime.create(ConnectorFiles.load(List.of(example), dirs), RuntimeOptions.of("127.0.0.1:1", dir)).close();
+        }
+    }
+
     @Test
     void badFilesAreConfigErrors() throws IOException {
         Path nested = dir.resolve("n.json");
