@@ -24,6 +24,8 @@ public final class ConnectorTypes {
                 "follows a file like tail -F, one message per line or chunk"));
         register(new Type("file-sink", Kind.SINK, dev.ferry.connect.file.FileSinkTask::new,
                 "appends message bodies to a file, one per line or raw, rolling by size"));
+        register(new Type("jdbc-source", Kind.SOURCE, dev.ferry.connect.jdbc.JdbcSourceTask::new, "polls a table by an increasing id or time stamp, one message per row"));
+        register(new Type("jdbc-sink", Kind.SINK, dev.ferry.connect.jdbc.JdbcSinkTask::new, "batched inserts/upserts of JSON messages into a table, exactly-once"));
     }
 
     private ConnectorTypes() {

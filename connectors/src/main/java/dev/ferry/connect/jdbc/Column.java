@@ -1,0 +1,211 @@
+package dev.ferry.connect.jdbc;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.sql.Date;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Time;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.Base64;
+
+/**
+ * One column of a table or query as JDBC describes it, and the conversions between its SQL
+ * values and JSON: {@link #toJdbc} for the sink (a JSON field to a statement parameter),
+ * {@link #putJson} for the source (a result-set value to a JSON field).
+ *
+ * <p>JSON forms: numbers for integer, decimal and floating columns; {@code true}/{@code false}
+ * for booleans; ISO-8601 text for dates and times ({@code 2026-01-31}, {@code 10:15:30},
+ * {@code 2026-01-31T10:15:30.5} without a zone, {@code 2026-01-31T10:15:30.5Z} with one; the
+ * sink also takes epoch milliseconds); base64 text for binary columns; text for the rest (a
+ * JSON object or array bound to a text or JSON column is its JSON text).
+ *
+ * <p>Immutable, so thread-safe.
+ *
+ * @param name     the column's name as the database reports it
+ * @param sqlType  its {@link java.sql.Types} code
+ * @param typeName the database's own type name (e.g. {@code jsonb})
+ */
+record Column(String name, int sqlType, String typeName) {
+    /** A parameter PostgreSQL must receive untyped ({@code json}, {@code jsonb}, {@code uuid}, ...): bound with {@link Types#OTHER}. */
+    record Untyped(String text) {}
+
+    /**
+     * The value to bind for {@code value} (null or JSON null: SQL NULL, returned as null).
+     *
+     * @throws IllegalArgumentException naming the value and the expected form when it does not fit the column
+     */
+    Object toJdbc(JsonNode value, Dialect dialect) {
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        try {
+            return switch (sqlType) {
+                case Types.BIT, Types.BOOLEAN -> {
+                    if (value.isBoolean()) {
+                        yield value.booleanValue();
+                    }
+                    if (value.isTextual() && (value.textValue().equals("true") || value.textValue().equals("false"))) {
+                        yield Boolean.parseBoolean(value.textValue());
+                    }
+                    if (value.isIntegralNumber() && (value.longValue() == 0 || value.longValue() == 1)) {
+                        yield value.longValue() == 1;
+                    }
+                    throw wrong(value, "true or false");
+                }
+                case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> {
+                    if (value.isIntegralNumber() && value.canConvertToLong()) {
+                        yield value.longValue();
+                    }
+                    if (value.isTextual()) {
+                        yield Long.parseLong(value.textValue().trim());
+                    }
+                    throw wrong(value, "an integer");
+                }
+                case Types.REAL, Types.FLOAT, Types.DOUBLE -> {
+                    if (value.isNumber()) {
+                        yield value.doubleValue();
+                    }
+                    if (value.isTextual()) {
+                        yield Double.parseDouble(value.textValue().trim());
+                    }
+                    throw wrong(value, "a number");
+                }
+                case Types.NUMERIC, Types.DECIMAL -> {
+                    if (value.isNumber()) {
+                        yield value.decimalValue();
+                    }
+                    if (value.isTextual()) {
+                        yield new BigDecimal(value.textValue().trim());
+                    }
+                    throw wrong(value, "a number");
+                }
+                case Types.DATE -> Date.valueOf(LocalDate.parse(text(value, "a date such as 2026-01-31")));
+                case Types.TIME -> Time.valueOf(LocalTime.parse(text(value, "a time such as 10:15:30")));
+                case Types.TIMESTAMP -> {
+                    if (value.isIntegralNumber()) {
+                        yield new Timestamp(value.longValue());
+                    }
+                    String t = text(value, "epoch milliseconds or a time stamp such as 2026-01-31T10:15:30.5");
+                    yield t.endsWith("Z") || t.matches(".*[+-]\\d\\d:\\d\\d$")
+                            ? Timestamp.from(OffsetDateTime.parse(t).toInstant())
+                            : Timestamp.valueOf(LocalDateTime.parse(t));
+                }
+                case Types.TIMESTAMP_WITH_TIMEZONE -> {
+                    if (value.isIntegralNumber()) {
+                        yield OffsetDateTime.ofInstant(Instant.ofEpochMilli(value.longValue()), ZoneOffset.UTC);
+                    }
+                    yield OffsetDateTime.parse(text(value, "epoch milliseconds or a time stamp such as 2026-01-31T10:15:30.5Z"));
+                }
+                case Types.BINARY, Types.VARBINARY, Types.LONGVARBINARY, Types.BLOB ->
+                        Base64.getDecoder().decode(text(value, "base64 text"));
+                case Types.OTHER, Types.JAVA_OBJECT -> {
+                    String text = value.isTextual() ? value.textValue() : value.toString();
+                    if (dialect == Dialect.H2 && typeName.equalsIgnoreCase("JSON")) {
+                        // H2 reads a JSON parameter from bytes; a String would become a JSON string literal
+                        yield (value.isTextual() ? value.toString() : text).getBytes(StandardCharsets.UTF_8);
+                    }
+                    yield dialect == Dialect.POSTGRESQL ? new Untyped(text) : text;
+                }
+                default -> value.isTextual() ? value.textValue() : value.isValueNode() ? value.asText() : value.toString();
+            };
+        } catch (NumberFormatException | DateTimeParseException e) {
+            throw wrong(value, expectedFor());
+        }
+    }
+
+    /** Binds a value made by {@link #toJdbc} as parameter {@code index} (1-based). */
+    void bind(PreparedStatement ps, int index, Object value) throws SQLException {
+        if (value == null) {
+            ps.setNull(index, sqlType);
+        } else if (value instanceof Untyped u) {
+            ps.setObject(index, u.text(), Types.OTHER);
+        } else {
+            ps.setObject(index, value);
+        }
+    }
+
+    /** Puts column {@code index} (1-based) of the current row into {@code json} under {@code field}. */
+    void putJson(ResultSet rs, int index, ObjectNode json, String field) throws SQLException {
+        switch (sqlType) {
+            case Types.BIT, Types.BOOLEAN -> {
+                boolean b = rs.getBoolean(index);
+                putOrNull(rs, json, field, JsonNodeFactory.instance.booleanNode(b));
+            }
+            case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> {
+                long v = rs.getLong(index);
+                putOrNull(rs, json, field, JsonNodeFactory.instance.numberNode(v));
+            }
+            case Types.REAL, Types.FLOAT, Types.DOUBLE -> {
+                double v = rs.getDouble(index);
+                putOrNull(rs, json, field, JsonNodeFactory.instance.numberNode(v));
+            }
+            case Types.NUMERIC, Types.DECIMAL -> {
+                BigDecimal v = rs.getBigDecimal(index);
+                json.put(field, v);
+            }
+            case Types.DATE -> {
+                Date d = rs.getDate(index);
+                json.put(field, d == null ? null : d.toLocalDate().toString());
+            }
+            case Types.TIME -> {
+                Time t = rs.getTime(index);
+                json.put(field, t == null ? null : t.toLocalTime().toString());
+            }
+            case Types.TIMESTAMP -> {
+                Timestamp t = rs.getTimestamp(index);
+                json.put(field, t == null ? null : t.toLocalDateTime().toString());
+            }
+            case Types.TIMESTAMP_WITH_TIMEZONE -> {
+                OffsetDateTime t = rs.getObject(index, OffsetDateTime.class);
+                json.put(field, t == null ? null : t.toString());
+            }
+            case Types.BINARY, Types.VARBINARY, Types.LONGVARBINARY, Types.BLOB -> {
+                byte[] b = rs.getBytes(index);
+                json.put(field, b == null ? null : Base64.getEncoder().encodeToString(b));
+            }
+            default -> json.put(field, rs.getString(index));
+        }
+    }
+
+    private static void putOrNull(ResultSet rs, ObjectNode json, String field, JsonNode value) throws SQLException {
+        json.set(field, rs.wasNull() ? JsonNodeFactory.instance.nullNode() : value);
+    }
+
+    private String text(JsonNode value, String expected) {
+        if (!value.isTextual()) {
+            throw wrong(value, expected);
+        }
+        return value.textValue().trim();
+    }
+
+    private String expectedFor() {
+        return switch (sqlType) {
+            case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> "an integer";
+            case Types.REAL, Types.FLOAT, Types.DOUBLE, Types.NUMERIC, Types.DECIMAL -> "a number";
+            case Types.DATE -> "a date such as 2026-01-31";
+            case Types.TIME -> "a time such as 10:15:30";
+            default -> "a time stamp such as 2026-01-31T10:15:30.5 or epoch milliseconds";
+        };
+    }
+
+    private IllegalArgumentException wrong(JsonNode value, String expected) {
+        String shown = value.toString();
+        if (shown.length() > 60) {
+            shown = shown.substring(0, 60) + "...";
+        }
+        return new IllegalArgumentException("column " + name + " (" + typeName + "): " + shown + " (expected: " + expected + ")");
+    }
+}

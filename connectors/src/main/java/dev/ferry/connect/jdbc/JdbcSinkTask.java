@@ -1,0 +1,619 @@
+package dev.ferry.connect.jdbc;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ferry.connect.BadRecordException;
+import dev.ferry.connect.ConnectConfigException;
+import dev.ferry.connect.ConnectorConfig;
+import dev.ferry.connect.SinkTask;
+import dev.ferry.connect.TaskContext;
+import dev.ferry.protocol.Message;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Connector type {@code jdbc-sink}: writes each message, a JSON object of column values, as one
+ * row of a database table, by batched inserts ({@code mode=insert}) or upserts by key
+ * ({@code mode=upsert}: PostgreSQL {@code INSERT ... ON CONFLICT}, H2 {@code MERGE INTO ... KEY},
+ * MariaDB/MySQL {@code ON DUPLICATE KEY UPDATE}).
+ *
+ * <p><b>Exactly-once.</b> Every transaction that writes rows also writes, in the table
+ * described by {@link SinkOffsetsTable}, the next offset of each (topic, queue) it covered;
+ * {@link #storedPositions} returns them so the runtime resumes right after the last committed
+ * row, and {@link #put} drops any message below them (a redelivery). A crash at any point
+ * leaves either the rows and their positions, or neither: no row twice, none lost, even in an
+ * append-only table without a key.
+ *
+ * <p><b>Batching.</b> {@link #put} converts and buffers; once {@code batch.rows} rows are
+ * buffered, and on {@link #flush}, they go to the database as JDBC batches (one per run of
+ * messages with the same fields) and one commit.
+ *
+ * <p><b>Bad records, never dropped silently.</b> A body that is not a JSON object, a field
+ * with no column, or a value that does not fit its column is reported by {@code put} as a
+ * {@link BadRecordException} for that message. A row the database rejects (a constraint, a
+ * too-long value) fails the batch; the batch is rolled back and written again row by row
+ * (with a savepoint per row) to find it. Every other row is committed; the rejected row, and
+ * the rows after it in its queue, stay buffered and its queue's stored position stays before
+ * it, and the next {@link #flush} throws {@link BadRecordException} for it. When the runtime
+ * calls {@code put} or {@code flush} again it has handled the record (error topic), and the
+ * sink moves past it; if the runtime stops instead, the record is still ahead of the stored
+ * position and fails again on restart.
+ *
+ * <p>Not thread-safe: the runtime calls it from one thread.
+ */
+public final class JdbcSinkTask implements SinkTask {
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcSinkTask.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** How rows are written. */
+    public enum Mode { INSERT, UPSERT }
+
+    /** A queue of a topic, the unit of ordering and of stored positions. */
+    record QueueKey(String topic, int queue) {}
+
+    /** A converted message: the columns its fields map to and their values. */
+    private record Row(Message message, QueueKey queue, List<Column> columns, Object[] values) {}
+
+    private String connector;
+    private JdbcSettings db;
+    private String table;
+    private Mode mode;
+    private List<String> keyColumns;
+    /** JSON field to column name, in the order given by {@code fields}; null: every field to its like-named column. */
+    private Map<String, String> fieldColumns;
+    private int batchRows;
+    private boolean autoCreate;
+    private SinkOffsetsTable offsets;
+
+    private Connection conn;
+    /** The target table's columns by upper-cased name; null until the table exists (auto.create from the first message). */
+    private Map<String, Column> tableColumns;
+    private final Map<List<Column>, PreparedStatement> statements = new HashMap<>();
+
+    private List<Row> buffer = new ArrayList<>();
+    /** Buffer size at which {@link #put} writes: batch.rows more than what a blocked queue kept back. */
+    private int writeAt;
+    /** Next offset per queue as committed in the offsets table. */
+    private final Map<QueueKey, Long> stored = new HashMap<>();
+    /** Next offsets past bad records the runtime has handled; stored with the next transaction. */
+    private final Map<QueueKey, Long> handled = new HashMap<>();
+    /** A message reported by put as a BadRecordException; handled once the runtime calls again. */
+    private Message reportedBad;
+    /** A buffered row the database rejected; its queue is not written past it until it is handled. */
+    private Row rejected;
+    private SQLException rejectedCause;
+    /** Whether {@link #flush} has thrown for {@link #rejected}. */
+    private boolean rejectedReported;
+    private long rowsWritten;
+
+    @Override
+    public void start(TaskContext context) throws Exception {
+        ConnectorConfig config = context.config();
+        connector = config.string("name", "a connector name (it keys the positions in the offsets table)");
+        db = JdbcSettings.from(config);
+        table = identifier(config, "table", config.string("table", "the table to write, e.g. orders"));
+        mode = config.choice("mode", Mode.class, Mode.INSERT);
+        keyColumns = identifiers(config, "key.columns",
+                config.optional("key.columns").or(() -> config.optional("key.column")).orElse(""));
+        config.markRead("key.column");
+        if (mode == Mode.UPSERT && keyColumns.isEmpty()) {
+            throw new ConnectConfigException(connector, "key.columns",
+                    "key.columns: missing (expected: the key column(s) to upsert by when mode=upsert, e.g. id or tenant,id)");
+        }
+        if (mode == Mode.UPSERT && !db.dialect().supportsUpsert()) {
+            throw config.invalid("mode", "upsert", "insert (upsert needs PostgreSQL, H2 or MariaDB/MySQL)");
+        }
+        fieldColumns = fields(config);
+        batchRows = config.intValue("batch.rows", 1000, 1, 1_000_000);
+        autoCreate = config.bool("auto.create", false);
+        offsets = new SinkOffsetsTable(identifier(config, "offsets.table",
+                config.string("offsets.table", SinkOffsetsTable.DEFAULT_NAME, "a table name")), db.dialect());
+        writeAt = batchRows;
+
+        conn = db.connect();
+        try {
+            conn.setAutoCommit(false);
+            offsets.create(conn);
+            conn.commit();
+            stored.putAll(offsets.read(conn, connector));
+            conn.commit();
+            tableColumns = describe(table).orElse(null);
+            if (tableColumns == null && !autoCreate) {
+                throw config.invalid("table", table, "an existing table, or auto.create=true to create it");
+            }
+            if (tableColumns == null && fieldColumns != null) {
+                tableColumns = create(new ArrayList<>(fieldColumns.values()));
+            }
+            if (tableColumns != null) {
+                for (String k : keyColumns) {
+                    if (!tableColumns.containsKey(upper(k))) {
+                        throw config.invalid("key.columns", String.join(",", keyColumns), "columns of " + table + ": " + names());
+                    }
+                }
+                if (fieldColumns != null) {
+                    for (String c : fieldColumns.values()) {
+                        if (!tableColumns.containsKey(upper(c))) {
+                            throw config.invalid("fields", config.optional("fields").orElse(""), "columns of " + table + ": " + names());
+                        }
+                    }
+                }
+            }
+        } catch (RuntimeException | SQLException e) {
+            closeQuietly();
+            throw e;
+        }
+        LOG.info("jdbc-sink {}: writing {} ({}) on {}; stored positions {}", connector, table, mode, db.url(), new TreeMap<>(
+                stored.entrySet().stream().collect(java.util.stream.Collectors.toMap(e -> e.getKey().toString(), Map.Entry::getValue))));
+    }
+
+    @Override
+    public Map<Integer, Long> storedPositions(String topic) throws Exception {
+        Map<Integer, Long> positions = new TreeMap<>();
+        stored.forEach((q, next) -> {
+            if (q.topic().equals(topic)) {
+                positions.put(q.queue(), next);
+            }
+        });
+        return positions;
+    }
+
+    @Override
+    public void put(List<Message> messages) throws Exception {
+        acknowledgeReported();
+        for (Message m : messages) {
+            QueueKey q = new QueueKey(m.topic(), m.queueId());
+            Long next = stored.get(q);
+            if (next != null && m.queueOffset() < next) {
+                continue; // already in the table: the runtime started before the stored position
+            }
+            Row row;
+            try {
+                row = toRow(m, q);
+            } catch (BadRecordException e) {
+                reportedBad = m;
+                throw e;
+            }
+            buffer.add(row);
+            if (buffer.size() >= writeAt) {
+                write();
+            }
+        }
+    }
+
+    @Override
+    public void flush() throws Exception {
+        acknowledgeReported();
+        write();
+        if (rejected != null && !rejectedReported) {
+            rejectedReported = true;
+            throw new BadRecordException(rejected.message(), "table " + table + " rejected the row: "
+                    + JdbcSettings.rootMessage(rejectedCause), rejectedCause);
+        }
+    }
+
+    /** Rows committed by this task since it started (for status and benchmarks). */
+    public long rowsWritten() {
+        return rowsWritten;
+    }
+
+    @Override
+    public void close() throws Exception {
+        closeQuietly();
+    }
+
+    // ---- positions of reported records
+
+    /** The runtime called again after a BadRecordException: the reported record is handled, move past it. */
+    private void acknowledgeReported() {
+        if (reportedBad != null) {
+            handled.merge(new QueueKey(reportedBad.topic(), reportedBad.queueId()), reportedBad.queueOffset() + 1, Math::max);
+            reportedBad = null;
+        }
+        if (rejected != null && rejectedReported) {
+            buffer.remove(rejected);
+            handled.merge(rejected.queue(), rejected.message().queueOffset() + 1, Math::max);
+            rejected = null;
+            rejectedCause = null;
+            rejectedReported = false;
+        }
+    }
+
+    // ---- writing
+
+    /** Writes the buffer (but a blocked queue) and the positions after it in one transaction. */
+    private void write() throws SQLException {
+        Set<QueueKey> blocked = rejected == null ? Set.of() : Set.of(rejected.queue());
+        List<Row> toWrite = new ArrayList<>(buffer.size());
+        List<Row> kept = new ArrayList<>();
+        for (Row r : buffer) {
+            (blocked.contains(r.queue()) ? kept : toWrite).add(r);
+        }
+        if (toWrite.isEmpty() && handled.keySet().stream().allMatch(blocked::contains)) {
+            writeAt = buffer.size() + batchRows;
+            return;
+        }
+        try {
+            executeBatches(toWrite);
+            Map<QueueKey, Long> positions = new HashMap<>();
+            for (Row r : toWrite) {
+                positions.put(r.queue(), r.message().queueOffset() + 1);
+            }
+            commit(positions, blocked);
+            rowsWritten += toWrite.size();
+            buffer = kept;
+        } catch (SQLException e) {
+            rollbackQuietly();
+            if (!isRowProblem(e)) {
+                throw e;
+            }
+            LOG.info("jdbc-sink {}: a batch of {} rows failed ({}); writing them one by one to find the rejected row", connector,
+                    toWrite.size(), JdbcSettings.rootMessage(e));
+            writeRowByRow(toWrite, kept, blocked);
+        }
+        writeAt = buffer.size() + batchRows;
+    }
+
+    /** Writes rows one at a time, each under a savepoint, stopping each queue at its first rejected row. */
+    private void writeRowByRow(List<Row> toWrite, List<Row> kept, Set<QueueKey> blockedBefore) throws SQLException {
+        Set<QueueKey> blocked = new HashSet<>(blockedBefore);
+        Map<QueueKey, Long> positions = new HashMap<>();
+        Row firstRejected = null;
+        SQLException cause = null;
+        int written = 0;
+        for (Row r : toWrite) {
+            if (blocked.contains(r.queue())) {
+                kept.add(r);
+                continue;
+            }
+            Savepoint sp = conn.setSavepoint();
+            try {
+                PreparedStatement ps = statement(r.columns());
+                bind(ps, r);
+                ps.executeUpdate();
+                conn.releaseSavepoint(sp);
+                positions.put(r.queue(), r.message().queueOffset() + 1);
+                written++;
+            } catch (SQLException e) {
+                if (!isRowProblem(e)) {
+                    rollbackQuietly();
+                    throw e;
+                }
+                conn.rollback(sp);
+                blocked.add(r.queue());
+                kept.add(r);
+                if (firstRejected == null) {
+                    firstRejected = r;
+                    cause = e;
+                }
+            }
+        }
+        try {
+            commit(positions, blocked);
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw e;
+        }
+        rowsWritten += written;
+        kept.sort(java.util.Comparator.comparing((Row r) -> r.queue().topic()).thenComparingInt(r -> r.queue().queue())
+                .thenComparingLong(r -> r.message().queueOffset()));
+        buffer = kept;
+        if (firstRejected != null && rejected == null) {
+            rejected = firstRejected;
+            rejectedCause = cause;
+            rejectedReported = false;
+            LOG.warn("jdbc-sink {}: {} rejected the message at {} offset {}: {}", connector, table, rejected.queue(),
+                    rejected.message().queueOffset(), JdbcSettings.rootMessage(cause));
+        }
+    }
+
+    /** Adds the handled positions of unblocked queues, stores all positions and commits. */
+    private void commit(Map<QueueKey, Long> positions, Set<QueueKey> blocked) throws SQLException {
+        for (Iterator<Map.Entry<QueueKey, Long>> it = handled.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<QueueKey, Long> e = it.next();
+            if (!blocked.contains(e.getKey())) {
+                positions.merge(e.getKey(), e.getValue(), Math::max);
+            }
+        }
+        offsets.write(conn, connector, positions);
+        conn.commit();
+        stored.putAll(positions);
+        handled.keySet().removeIf(q -> !blocked.contains(q));
+    }
+
+    private void executeBatches(List<Row> rows) throws SQLException {
+        PreparedStatement ps = null;
+        List<Column> columns = null;
+        int pending = 0;
+        for (Row r : rows) {
+            if (!r.columns().equals(columns)) {
+                if (pending > 0) {
+                    ps.executeBatch();
+                }
+                columns = r.columns();
+                ps = statement(columns);
+                pending = 0;
+            }
+            bind(ps, r);
+            ps.addBatch();
+            pending++;
+        }
+        if (pending > 0) {
+            ps.executeBatch();
+        }
+    }
+
+    private PreparedStatement statement(List<Column> columns) throws SQLException {
+        PreparedStatement ps = statements.get(columns);
+        if (ps == null) {
+            List<String> names = columns.stream().map(Column::name).toList();
+            ps = conn.prepareStatement(mode == Mode.UPSERT ? db.dialect().upsert(table, names, keyColumns) : Dialect.insert(table, names));
+            statements.put(columns, ps);
+        }
+        return ps;
+    }
+
+    private static void bind(PreparedStatement ps, Row r) throws SQLException {
+        for (int i = 0; i < r.values().length; i++) {
+            r.columns().get(i).bind(ps, i + 1, r.values()[i]);
+        }
+    }
+
+    /**
+     * Whether a failed statement is this data's fault (a constraint, a value, a missing column:
+     * SQL state classes 22 and 23, and 42 for a batch that a bad value broke) rather than the
+     * connection's or the server's (class 08, 40, 53, 57...), which fails the task instead.
+     */
+    private static boolean isRowProblem(SQLException e) {
+        SQLException s = e;
+        while (s.getSQLState() == null && s.getNextException() != null) {
+            s = s.getNextException();
+        }
+        String state = s.getSQLState();
+        if (state == null && e.getCause() instanceof SQLException c) {
+            state = c.getSQLState();
+        }
+        return state != null && (state.startsWith("22") || state.startsWith("23") || state.startsWith("42") || state.startsWith("HY"));
+    }
+
+    // ---- converting messages
+
+    private Row toRow(Message m, QueueKey q) throws BadRecordException {
+        JsonNode body;
+        try {
+            ByteBuffer b = m.body();
+            body = b.hasArray()
+                    ? JSON.readTree(b.array(), b.arrayOffset() + b.position(), b.remaining())
+                    : JSON.readTree(bytes(b));
+        } catch (IOException e) {
+            throw new BadRecordException(m, "body is not JSON: "
+                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
+        }
+        if (body == null || !body.isObject()) {
+            throw new BadRecordException(m, "body is " + (body == null ? "empty" : "a JSON " + body.getNodeType().name().toLowerCase(Locale.ROOT))
+                    + " (expected: a JSON object of column values)");
+        }
+        if (tableColumns == null) {
+            createFrom(m, body);
+        }
+        List<Column> columns = new ArrayList<>(body.size());
+        List<Object> values = new ArrayList<>(body.size());
+        try {
+            if (fieldColumns != null) {
+                for (Map.Entry<String, String> f : fieldColumns.entrySet()) {
+                    Column c = tableColumns.get(upper(f.getValue()));
+                    columns.add(c);
+                    values.add(c.toJdbc(body.get(f.getKey()), db.dialect()));
+                }
+            } else {
+                for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> f = it.next();
+                    Column c = tableColumns.get(upper(f.getKey()));
+                    if (c == null) {
+                        throw new BadRecordException(m, "field '" + f.getKey() + "' has no column in " + table
+                                + " (expected: one of " + names() + ", or a fields mapping)");
+                    }
+                    columns.add(c);
+                    values.add(c.toJdbc(f.getValue(), db.dialect()));
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            throw new BadRecordException(m, e.getMessage(), e);
+        }
+        for (String k : keyColumns) {
+            int i = columns.indexOf(tableColumns.get(upper(k)));
+            if (mode == Mode.UPSERT && (i < 0 || values.get(i) == null)) {
+                throw new BadRecordException(m, "key column " + k + " has no value (expected: a field " + k + " in the body)");
+            }
+        }
+        return new Row(m, q, List.copyOf(columns), values.toArray());
+    }
+
+    private static byte[] bytes(ByteBuffer b) {
+        byte[] a = new byte[b.remaining()];
+        b.get(a);
+        return a;
+    }
+
+    // ---- the target table
+
+    /** The table's columns by upper-cased name, or empty when it does not exist. */
+    private Optional<Map<String, Column>> describe(String name) throws SQLException {
+        try (Statement s = conn.createStatement();
+             ResultSet rs = s.executeQuery("SELECT * FROM " + name + " WHERE 1 = 0")) {
+            ResultSetMetaData md = rs.getMetaData();
+            Map<String, Column> columns = new LinkedHashMap<>();
+            for (int i = 1; i <= md.getColumnCount(); i++) {
+                columns.put(upper(md.getColumnName(i)), new Column(md.getColumnName(i), md.getColumnType(i), md.getColumnTypeName(i)));
+            }
+            conn.commit();
+            return Optional.of(columns);
+        } catch (SQLException e) {
+            rollbackQuietly();
+            String state = e.getSQLState() == null ? "" : e.getSQLState();
+            if (state.equals("42P01") || state.equals("42S02") || state.equals("42S04") || state.equals("42102")) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    /** auto.create without a fields mapping: the table's columns are the first message's fields. */
+    private void createFrom(Message m, JsonNode body) throws BadRecordException {
+        List<String> names = new ArrayList<>();
+        for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!Dialect.isIdentifier(f) || f.contains(".")) {
+                throw new BadRecordException(m, "field '" + f + "' cannot name a column of the table auto.create makes"
+                        + " (expected: letters, digits and _)");
+            }
+            names.add(f);
+        }
+        for (String k : keyColumns) {
+            if (names.stream().noneMatch(k::equalsIgnoreCase)) {
+                throw new BadRecordException(m, "key column " + k + " has no value (expected: a field " + k + " in the body)");
+            }
+        }
+        try {
+            tableColumns = create(names);
+        } catch (SQLException e) {
+            throw new IllegalStateException("auto.create: creating " + table + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Creates the table: key columns text of up to 255 characters forming the primary key (in
+     * upsert mode), every other column text of any length. Only when nothing is buffered, as
+     * some databases commit the open transaction on DDL.
+     */
+    private Map<String, Column> create(List<String> columns) throws SQLException {
+        StringBuilder sql = new StringBuilder("CREATE TABLE IF NOT EXISTS ").append(table).append(" (");
+        List<String> all = new ArrayList<>();
+        for (String k : keyColumns) {
+            all.add(k);
+        }
+        for (String c : columns) {
+            if (all.stream().noneMatch(c::equalsIgnoreCase)) {
+                all.add(c);
+            }
+        }
+        for (int i = 0; i < all.size(); i++) {
+            String c = all.get(i);
+            boolean key = keyColumns.stream().anyMatch(c::equalsIgnoreCase);
+            sql.append(i == 0 ? "" : ", ").append(c).append(' ')
+                    .append(key ? db.dialect().keyType + (mode == Mode.UPSERT ? " NOT NULL" : "") : db.dialect().textType);
+        }
+        if (mode == Mode.UPSERT) {
+            sql.append(", PRIMARY KEY (").append(String.join(", ", keyColumns)).append(')');
+        }
+        sql.append(')');
+        try (Statement s = conn.createStatement()) {
+            s.execute(sql.toString());
+        }
+        conn.commit();
+        LOG.info("jdbc-sink {}: auto.create: {}", connector, sql);
+        return describe(table).orElseThrow(() -> new SQLException(table + " not found right after CREATE TABLE"));
+    }
+
+    private List<String> names() {
+        return tableColumns.values().stream().map(Column::name).toList();
+    }
+
+    // ---- configuration helpers
+
+    static String identifier(ConnectorConfig config, String key, String value) {
+        if (!Dialect.isIdentifier(value)) {
+            throw config.invalid(key, value, "a plain SQL name: letters, digits and _, optionally schema.table");
+        }
+        return value;
+    }
+
+    private static List<String> identifiers(ConnectorConfig config, String key, String list) {
+        List<String> names = new ArrayList<>();
+        for (String part : list.split(",")) {
+            if (!part.isBlank()) {
+                String n = part.trim();
+                if (!Dialect.isIdentifier(n) || n.contains(".")) {
+                    throw config.invalid(key, list, "comma-separated column names: letters, digits and _");
+                }
+                names.add(n);
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    /** {@code fields}: "field:column, field2" (a field without ":column" goes to the like-named column); null when absent. */
+    private static Map<String, String> fields(ConnectorConfig config) {
+        Optional<String> spec = config.optional("fields");
+        if (spec.isEmpty()) {
+            return null;
+        }
+        Map<String, String> map = new LinkedHashMap<>();
+        for (String part : spec.get().split(",")) {
+            if (part.isBlank()) {
+                continue;
+            }
+            String[] fc = part.split(":", 2);
+            String field = fc[0].trim();
+            String column = fc.length == 2 ? fc[1].trim() : field;
+            if (field.isEmpty() || !Dialect.isIdentifier(column) || column.contains(".") || map.containsKey(field)) {
+                throw config.invalid("fields", spec.get(), "comma-separated field or field:column entries, each field once, "
+                        + "columns of letters, digits and _");
+            }
+            map.put(field, column);
+        }
+        return map.isEmpty() ? null : map;
+    }
+
+    private static String upper(String name) {
+        return name.toUpperCase(Locale.ROOT);
+    }
+
+    private void rollbackQuietly() {
+        try {
+            conn.rollback();
+        } catch (SQLException e) {
+            LOG.debug("rollback failed", e);
+        }
+    }
+
+    private void closeQuietly() {
+        if (conn == null) {
+            return;
+        }
+        for (PreparedStatement ps : statements.values()) {
+            try {
+                ps.close();
+            } catch (SQLException ignored) {
+                // closing the connection releases it anyway
+            }
+        }
+        statements.clear();
+        try {
+            conn.rollback(); // whatever is buffered was not committed and is not covered by a stored position
+            conn.close();
+        } catch (SQLException e) {
+            LOG.debug("close failed", e);
+        }
+        conn = null;
+    }
+}

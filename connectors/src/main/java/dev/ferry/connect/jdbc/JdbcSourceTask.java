@@ -1,0 +1,297 @@
+package dev.ferry.connect.jdbc;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ferry.connect.ConnectorConfig;
+import dev.ferry.connect.SourceRecord;
+import dev.ferry.connect.SourceTask;
+import dev.ferry.connect.TaskContext;
+import dev.ferry.protocol.Message;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Connector type {@code jdbc-source}: polls a table (or a query) for rows whose increasing
+ * column ({@code incrementing.column}: an integer id or a time stamp) is past the last one
+ * sent, {@code batch.rows} at a time, every {@code poll.interval.ms} (at once again while a
+ * batch came back full), and makes each row one message: the body is a JSON object of the
+ * row's columns (forms as in {@link Column}), and {@code key.column}, if set, gives the
+ * message key and the sharding key.
+ *
+ * <p><b>Position.</b> The value of the increasing column of the last row sent
+ * ({@code {"incrementing": "41"}}), plus the {@code tiebreak.column} value when one is set
+ * ({@code {"incrementing": "2026-01-31T10:15:30.5", "tiebreak": "41"}}): rows are read in
+ * order of (increasing, tiebreak) and a restart resumes after the last committed pair, so rows
+ * sharing a time stamp are neither skipped nor repeated.
+ *
+ * <p><b>Caveat (as for Kafka Connect's JDBC source).</b> The query sees committed rows only.
+ * A row committed <em>after</em> a row with a larger increasing value was read is never sent:
+ * two transactions that take ids 7 and 8, where 8 commits first and is polled before 7
+ * commits; or a time stamp set at the start of a long transaction. Use ids or time stamps that
+ * are assigned in commit order (one writer, or short transactions), or a {@code query} that
+ * only shows rows older than the longest transaction. Rows whose increasing column is NULL
+ * are never sent; updates to rows already sent are not seen (in id mode) unless they change
+ * the time stamp (in time stamp mode).
+ *
+ * <p>Not thread-safe: the runtime calls it from one thread; {@link #close} may also come from
+ * another thread to cut a wait short.
+ */
+public final class JdbcSourceTask implements SourceTask {
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcSourceTask.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String POSITION_INCREMENTING = "incrementing";
+    static final String POSITION_TIEBREAK = "tiebreak";
+
+    private enum Kind { ID, TIMESTAMP, TIMESTAMP_TZ }
+
+    private JdbcSettings db;
+    private String topic;
+    private int batchRows;
+    private Duration pollInterval;
+    private Clock clock;
+
+    private Connection conn;
+    private PreparedStatement first;
+    private PreparedStatement next;
+    private Kind kind;
+    private boolean tiebreak;
+    private List<Column> columns;
+    /** JSON field name of each column. */
+    private List<String> fields;
+    private int incrementingIndex;
+    private int tiebreakIndex;
+    private int keyIndex = -1;
+
+    /** Position of the last row returned, or null before the first. */
+    private Object lastIncrementing;
+    private long lastTiebreak;
+    private boolean lastBatchFull;
+    private long nextPollAtMs;
+    /** Counted down by close, so a wait for the next poll ends at once. */
+    private final CountDownLatch closed = new CountDownLatch(1);
+
+    @Override
+    public void start(TaskContext context) throws Exception {
+        ConnectorConfig config = context.config();
+        clock = context.clock();
+        db = JdbcSettings.from(config);
+        topic = config.string("topic", "the topic to send rows to");
+        String table = config.optional("table").orElse(null);
+        String query = config.optional("query").orElse(null);
+        if ((table == null) == (query == null)) {
+            throw table == null
+                    ? new dev.ferry.connect.ConnectConfigException(config.name(), "table",
+                            "table: missing (expected: the table to poll, e.g. orders, or a query instead)")
+                    : config.invalid("query", query, "either table or query, not both");
+        }
+        if (table != null) {
+            JdbcSinkTask.identifier(config, "table", table);
+        }
+        String from = table != null ? table : "(" + query + ") ferry_source";
+        String incrementing = config.string("incrementing.column", "the increasing id or time stamp column, e.g. id");
+        String tiebreakColumn = config.optional("tiebreak.column").orElse(null);
+        String keyColumn = config.optional("key.column").orElse(null);
+        batchRows = config.intValue("batch.rows", 1000, 1, 1_000_000);
+        pollInterval = config.millis("poll.interval.ms", 1000, 1, 86_400_000);
+
+        conn = db.connect();
+        try {
+            conn.setAutoCommit(true);
+            describe(config, from, table != null ? "table" : "query");
+            incrementingIndex = columnIndex(config, "incrementing.column", incrementing);
+            kind = switch (columns.get(incrementingIndex).sqlType()) {
+                case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT, Types.NUMERIC, Types.DECIMAL -> Kind.ID;
+                case Types.TIMESTAMP, Types.DATE -> Kind.TIMESTAMP;
+                case Types.TIMESTAMP_WITH_TIMEZONE -> Kind.TIMESTAMP_TZ;
+                default -> throw config.invalid("incrementing.column", incrementing,
+                        "an integer or time stamp column, not " + columns.get(incrementingIndex).typeName());
+            };
+            if (tiebreakColumn != null) {
+                tiebreak = true;
+                tiebreakIndex = columnIndex(config, "tiebreak.column", tiebreakColumn);
+                if (!isInteger(columns.get(tiebreakIndex).sqlType())) {
+                    throw config.invalid("tiebreak.column", tiebreakColumn, "an integer column, such as the id");
+                }
+            }
+            if (keyColumn != null) {
+                keyIndex = columnIndex(config, "key.column", keyColumn);
+            }
+            String inc = columns.get(incrementingIndex).name();
+            String order = tiebreak ? inc + ", " + columns.get(tiebreakIndex).name() : inc;
+            String where = tiebreak
+                    ? "(" + inc + " > ? OR (" + inc + " = ? AND " + columns.get(tiebreakIndex).name() + " > ?))"
+                    : inc + " > ?";
+            first = conn.prepareStatement(db.dialect().limit("SELECT * FROM " + from + " WHERE " + inc + " IS NOT NULL ORDER BY "
+                    + order, batchRows));
+            next = conn.prepareStatement(db.dialect().limit("SELECT * FROM " + from + " WHERE " + where + " ORDER BY " + order,
+                    batchRows));
+            first.setMaxRows(batchRows);
+            next.setMaxRows(batchRows);
+            restore(config, context.committedPosition());
+        } catch (RuntimeException | SQLException e) {
+            closeConnection();
+            throw e;
+        }
+        LOG.info("jdbc-source {}: polling {} by {} from {}", config.name(), from, incrementing,
+                lastIncrementing == null ? "the start" : context.committedPosition());
+    }
+
+    @Override
+    public List<SourceRecord> poll(Duration maxWait) throws Exception {
+        if (!lastBatchFull) {
+            long waitMs = nextPollAtMs - clock.millis();
+            if (waitMs > 0) {
+                // not due yet: wait for the interval (or maxWait), returning early if closed
+                closed.await(Math.min(waitMs, maxWait.toMillis()), TimeUnit.MILLISECONDS);
+                if (closed.getCount() == 0 || clock.millis() < nextPollAtMs) {
+                    return List.of();
+                }
+            }
+        }
+        List<SourceRecord> records = query();
+        lastBatchFull = records.size() >= batchRows;
+        nextPollAtMs = clock.millis() + pollInterval.toMillis();
+        return records;
+    }
+
+    @Override
+    public void close() throws Exception {
+        closed.countDown();
+        closeConnection();
+    }
+
+    private List<SourceRecord> query() throws SQLException {
+        PreparedStatement ps;
+        if (lastIncrementing == null) {
+            ps = first;
+        } else {
+            ps = next;
+            bindIncrementing(ps, 1, lastIncrementing);
+            if (tiebreak) {
+                bindIncrementing(ps, 2, lastIncrementing);
+                ps.setLong(3, lastTiebreak);
+            }
+        }
+        List<SourceRecord> records = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                ObjectNode json = JSON.createObjectNode();
+                for (int i = 0; i < columns.size(); i++) {
+                    columns.get(i).putJson(rs, i + 1, json, fields.get(i));
+                }
+                lastIncrementing = switch (kind) {
+                    case ID -> rs.getLong(incrementingIndex + 1);
+                    case TIMESTAMP -> rs.getTimestamp(incrementingIndex + 1).toLocalDateTime();
+                    case TIMESTAMP_TZ -> rs.getObject(incrementingIndex + 1, OffsetDateTime.class);
+                };
+                Map<String, String> position = new HashMap<>(2);
+                position.put(POSITION_INCREMENTING, lastIncrementing.toString());
+                if (tiebreak) {
+                    lastTiebreak = rs.getLong(tiebreakIndex + 1);
+                    position.put(POSITION_TIEBREAK, Long.toString(lastTiebreak));
+                }
+                String key = keyIndex < 0 ? null : rs.getString(keyIndex + 1);
+                Message.Builder m = Message.builder(topic).body(JSON.writeValueAsBytes(json));
+                if (key != null) {
+                    m.keys(List.of(key));
+                }
+                records.add(new SourceRecord(m.build(), key, position));
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a row as JSON", e);
+        }
+        return records;
+    }
+
+    private void bindIncrementing(PreparedStatement ps, int index, Object value) throws SQLException {
+        switch (kind) {
+            case ID -> ps.setLong(index, (Long) value);
+            case TIMESTAMP -> ps.setTimestamp(index, Timestamp.valueOf((LocalDateTime) value));
+            case TIMESTAMP_TZ -> ps.setObject(index, value);
+        }
+    }
+
+    private void restore(ConnectorConfig config, Map<String, String> position) {
+        String inc = position.get(POSITION_INCREMENTING);
+        if (inc == null) {
+            return;
+        }
+        try {
+            lastIncrementing = switch (kind) {
+                case ID -> Long.parseLong(inc);
+                case TIMESTAMP -> LocalDateTime.parse(inc);
+                case TIMESTAMP_TZ -> OffsetDateTime.parse(inc);
+            };
+            if (tiebreak) {
+                String tb = position.get(POSITION_TIEBREAK);
+                // a position written before tiebreak.column was set: resume after every row of that time stamp's smallest id
+                lastTiebreak = tb == null ? Long.MIN_VALUE : Long.parseLong(tb);
+            }
+        } catch (NumberFormatException | DateTimeParseException e) {
+            throw config.invalid("incrementing.column", position.toString(),
+                    "a committed position matching the column's type (was the column changed? reset the connector's position)");
+        }
+    }
+
+    private void describe(ConnectorConfig config, String from, String key) throws SQLException {
+        try (Statement s = conn.createStatement(); ResultSet rs = s.executeQuery("SELECT * FROM " + from + " WHERE 1 = 0")) {
+            ResultSetMetaData md = rs.getMetaData();
+            boolean upperFolded = conn.getMetaData().storesUpperCaseIdentifiers();
+            columns = new ArrayList<>();
+            fields = new ArrayList<>();
+            for (int i = 1; i <= md.getColumnCount(); i++) {
+                String name = md.getColumnLabel(i);
+                columns.add(new Column(name, md.getColumnType(i), md.getColumnTypeName(i)));
+                // an unquoted name that H2 folded to upper case comes out as it was most likely written: lower case
+                fields.add(upperFolded && name.equals(name.toUpperCase(Locale.ROOT)) ? name.toLowerCase(Locale.ROOT) : name);
+            }
+        } catch (SQLException e) {
+            throw config.invalid(key, from, "a readable table or query: " + JdbcSettings.rootMessage(e));
+        }
+    }
+
+    private int columnIndex(ConnectorConfig config, String key, String name) {
+        for (int i = 0; i < columns.size(); i++) {
+            if (columns.get(i).name().equalsIgnoreCase(name)) {
+                return i;
+            }
+        }
+        throw config.invalid(key, name, "a column of the table: " + columns.stream().map(Column::name).toList());
+    }
+
+    private static boolean isInteger(int sqlType) {
+        return sqlType == Types.TINYINT || sqlType == Types.SMALLINT || sqlType == Types.INTEGER || sqlType == Types.BIGINT;
+    }
+
+    private void closeConnection() {
+        if (conn == null) {
+            return;
+        }
+        try {
+            conn.close(); // closes the statements too
+        } catch (SQLException e) {
+            LOG.debug("close failed", e);
+        }
+        conn = null;
+    }
+}
