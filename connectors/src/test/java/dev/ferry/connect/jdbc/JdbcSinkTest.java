@@ -1,0 +1,155 @@
+package dev.ferry.connect.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.ferry.connect.BadRecordException;
+import dev.ferry.protocol.Message;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The JDBC sink driven directly, in each dialect: upserts by key, redeliveries dropped by the
+ * stored positions, bad bodies and rows the database rejects reported as
+ * {@link BadRecordException} with every other row written, auto.create.
+ */
+class JdbcSinkTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void upsertsByKeyAndDropsRedeliveries(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_up");
+        Target.exec(url, "CREATE TABLE " + table + " (id VARCHAR(64) NOT NULL PRIMARY KEY, qty INTEGER, note VARCHAR(20))");
+        try (JdbcSinkTask task = start(url, table, Map.of("mode", "upsert", "key.columns", "id"))) {
+            List<Message> batch = List.of(msg(0, "{\"id\":\"a\",\"qty\":1}"), msg(1, "{\"id\":\"b\",\"qty\":2}"),
+                    msg(2, "{\"id\":\"a\",\"qty\":3,\"note\":\"again\"}"));
+            task.put(batch);
+            task.flush();
+            assertThat(rows(url, "SELECT id, qty, note FROM " + table)).containsExactly("a|3|again", "b|2|null");
+            assertThat(task.storedPositions("t")).containsExactly(Map.entry(0, 3L));
+            task.put(List.of(msg(1, "{\"id\":\"b\",\"qty\":99}"))); // a redelivery below the stored position
+            task.flush();
+            assertThat(rows(url, "SELECT id, qty, note FROM " + table)).containsExactly("a|3|again", "b|2|null");
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+        // a new task instance reads the positions back from the offsets table
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void reportsBadRecordsAndWritesEveryOtherRow(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_bad");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL PRIMARY KEY, note VARCHAR(5))");
+        try {
+            List<Message> all = List.of(msg(0, "{\"id\":0,\"note\":\"ok\"}"), msg(1, "not json"),
+                    msg(2, "{\"id\":2}"), msg(3, "{\"id\":3,\"note\":\"far too long\"}"), msg(4, "{\"id\":4,\"note\":\"ok\"}"),
+                    msg(5, "{\"id\":5,\"colour\":\"red\"}"), msg(6, "{\"id\":6,\"note\":\"ok\"}"));
+            try (JdbcSinkTask task = start(url, table, Map.of("batch.rows", "100"))) {
+                List<String> reasons = putAll(task, all);
+                assertThat(reasons).hasSize(2);
+                assertThat(reasons.get(0)).startsWith("offset 1: body is not JSON");
+                assertThat(reasons.get(1)).startsWith("offset 5: field 'colour' has no column in " + table);
+                BadRecordException rejected = catchThrowableOfType(BadRecordException.class, task::flush);
+                assertThat(rejected).as("the row the database rejects is reported by flush").isNotNull();
+                assertThat(((Message) rejected.record()).queueOffset()).isEqualTo(3);
+                assertThat(rejected.getMessage()).startsWith("table " + table + " rejected the row: ");
+                assertThat(rows(url, "SELECT id FROM " + table)).as("rows before the rejected one and of other queues")
+                        .containsExactly("0", "2");
+                task.flush(); // the runtime handled the record: the sink moves past it
+                assertThat(rows(url, "SELECT id FROM " + table)).containsExactly("0", "2", "4", "6");
+                assertThat(task.storedPositions("t")).containsExactly(Map.entry(0, 7L));
+            }
+            try (JdbcSinkTask restarted = start(url, table, Map.of())) {
+                assertThat(restarted.storedPositions("t")).as("positions read back after a restart").containsExactly(Map.entry(0, 7L));
+            }
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void autoCreatesTheTableFromTheFirstMessage(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_auto");
+        try (JdbcSinkTask task = start(url, table, Map.of("auto.create", "true", "mode", "upsert", "key.columns", "id"))) {
+            task.put(List.of(msg(0, "{\"id\":\"x\",\"body\":{\"nested\":[1,2]},\"n\":5}"), msg(1, "{\"id\":\"y\",\"n\":6}"),
+                    msg(2, "{\"id\":\"x\",\"n\":7}")));
+            task.flush();
+            assertThat(rows(url, "SELECT id, body, n FROM " + table)).containsExactly("x|{\"nested\":[1,2]}|7", "y|null|6");
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2"})
+    void missingTableWithoutAutoCreateNamesTheField(Target target) {
+        String url = target.url(tmp);
+        assertThatThrownBy(() -> start(url, "no_such_table", Map.of()))
+                .hasMessageContaining("table: 'no_such_table' (expected: an existing table, or auto.create=true");
+    }
+
+    /** Puts like the runtime: after a BadRecordException, the rest of the list again; returns the reasons. */
+    private static List<String> putAll(JdbcSinkTask task, List<Message> batch) throws Exception {
+        List<String> reasons = new ArrayList<>();
+        List<Message> rest = batch;
+        while (!rest.isEmpty()) {
+            try {
+                task.put(rest);
+                return reasons;
+            } catch (BadRecordException e) {
+                Message bad = (Message) e.record();
+                reasons.add("offset " + bad.queueOffset() + ": " + e.getMessage());
+                rest = rest.subList(rest.indexOf(bad) + 1, rest.size());
+            }
+        }
+        return reasons;
+    }
+
+    private static JdbcSinkTask start(String url, String table, Map<String, String> extra) throws Exception {
+        Map<String, String> settings = new HashMap<>(Map.of("name", table, "connector", "jdbc-sink", "jdbc.url", url, "table", table));
+        settings.putAll(extra);
+        JdbcSinkTask task = new JdbcSinkTask();
+        task.start(TestContext.of(settings));
+        return task;
+    }
+
+    private static Message msg(long offset, String body) {
+        return Message.builder("t").queueId(0).queueOffset(offset).body(body.getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    /** Rows as "a|b|c", sorted by the first column. */
+    private static List<String> rows(String url, String sql) throws Exception {
+        TreeMap<String, String> sorted = new TreeMap<>();
+        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            int n = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                StringBuilder row = new StringBuilder();
+                for (int i = 1; i <= n; i++) {
+                    row.append(i == 1 ? "" : "|").append(rs.getString(i));
+                }
+                sorted.put(rs.getString(1), row.toString());
+            }
+        }
+        return new ArrayList<>(sorted.values());
+    }
+}
