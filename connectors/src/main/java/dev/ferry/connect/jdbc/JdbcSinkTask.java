@@ -106,9 +106,9 @@ public final class JdbcSinkTask implements SinkTask {
     private boolean rejectedReported;
     private long rowsWritten;
 
+    /** Reads and checks every setting, without opening the database. */
     @Override
-    public void start(TaskContext context) throws Exception {
-        ConnectorConfig config = context.config();
+    public void configure(ConnectorConfig config) {
         connector = config.string("name", "a connector name (it keys the positions in the offsets table)");
         db = JdbcSettings.from(config);
         table = identifier(config, "table", config.string("table", "the table to write, e.g. orders"));
@@ -129,7 +129,12 @@ public final class JdbcSinkTask implements SinkTask {
         offsets = new SinkOffsetsTable(identifier(config, "offsets.table",
                 config.string("offsets.table", SinkOffsetsTable.DEFAULT_NAME, "a table name")), db.dialect());
         writeAt = batchRows;
+    }
 
+    @Override
+    public void start(TaskContext context) throws Exception {
+        ConnectorConfig config = context.config();
+        configure(config);
         conn = db.connect();
         try {
             conn.setAutoCommit(false);

@@ -90,10 +90,15 @@ public final class JdbcSourceTask implements SourceTask {
     /** Counted down by close, so a wait for the next poll ends at once. */
     private final CountDownLatch closed = new CountDownLatch(1);
 
+    private String from;
+    private String incrementing;
+    private String tiebreakColumn;
+    private String keyColumn;
+    private boolean fromTable;
+
+    /** Reads and checks every setting, without opening the database. */
     @Override
-    public void start(TaskContext context) throws Exception {
-        ConnectorConfig config = context.config();
-        clock = context.clock();
+    public void configure(ConnectorConfig config) {
         db = JdbcSettings.from(config);
         topic = config.string("topic", "the topic to send rows to");
         String table = config.optional("table").orElse(null);
@@ -107,17 +112,24 @@ public final class JdbcSourceTask implements SourceTask {
         if (table != null) {
             JdbcSinkTask.identifier(config, "table", table);
         }
-        String from = table != null ? table : "(" + query + ") ferry_source";
-        String incrementing = config.string("incrementing.column", "the increasing id or time stamp column, e.g. id");
-        String tiebreakColumn = config.optional("tiebreak.column").orElse(null);
-        String keyColumn = config.optional("key.column").orElse(null);
+        fromTable = table != null;
+        from = table != null ? table : "(" + query + ") ferry_source";
+        incrementing = config.string("incrementing.column", "the increasing id or time stamp column, e.g. id");
+        tiebreakColumn = config.optional("tiebreak.column").orElse(null);
+        keyColumn = config.optional("key.column").orElse(null);
         batchRows = config.intValue("batch.rows", 1000, 1, 1_000_000);
         pollInterval = config.millis("poll.interval.ms", 1000, 1, 86_400_000);
+    }
 
+    @Override
+    public void start(TaskContext context) throws Exception {
+        ConnectorConfig config = context.config();
+        clock = context.clock();
+        configure(config);
         conn = db.connect();
         try {
             conn.setAutoCommit(true);
-            describe(config, from, table != null ? "table" : "query");
+            describe(config, from, fromTable ? "table" : "query");
             incrementingIndex = columnIndex(config, "incrementing.column", incrementing);
             kind = switch (columns.get(incrementingIndex).sqlType()) {
                 case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT, Types.NUMERIC, Types.DECIMAL -> Kind.ID;
