@@ -92,7 +92,7 @@ final class ConnectCommand implements Callable<Integer> {
         return 0;
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Table of the connectors of a runtime: state, counts, lag.")
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Table of a runtime's connectors: state, counts, lag, failure reason or service progress.")
     static final class Status implements Callable<Integer> {
         @Option(names = "--state-dir", paramLabel = "DIR", description = "The runtime's state directory (default ${DEFAULT-VALUE}).",
                 defaultValue = DEFAULT_STATE_DIR)
@@ -107,12 +107,14 @@ final class ConnectCommand implements Callable<Integer> {
             }
             StatusFile.Snapshot snap = StatusFile.read(file);
             System.out.printf("%-24s %-14s %-8s %12s %12s %8s %12s  %s%n", "CONNECTOR", "TYPE", "STATE", "IN", "OUT", "ERRORS", "LAG",
-                    "REASON");
+                    "DETAIL");
             for (ConnectorStatus s : snap.connectors()) {
                 boolean paused = Files.exists(stateDir.resolve("control").resolve(s.name() + ".paused"));
                 String state = s.state().name() + (paused && s.state() == TaskState.RUNNING ? "*" : "");
+                StringBuilder detail = new StringBuilder(s.reason());
+                s.progress().forEach((k, v) -> detail.append(detail.length() == 0 ? "" : " ").append(k).append('=').append(v));
                 System.out.printf("%-24s %-14s %-8s %12d %12d %8d %12s  %s%n", s.name(), s.type(), state, s.recordsIn(), s.recordsOut(),
-                        s.errors(), s.lag() < 0 ? "n/a" : Long.toString(s.lag()), s.reason());
+                        s.errors(), s.lag() < 0 ? "n/a" : Long.toString(s.lag()), detail);
             }
             Duration age = Duration.between(snap.updated(), Instant.now());
             if (age.toSeconds() > 5) {
