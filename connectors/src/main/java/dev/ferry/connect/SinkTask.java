@@ -45,7 +45,13 @@ public interface SinkTask extends AutoCloseable {
      */
     void put(List<Message> messages) throws Exception;
 
-    /** Makes everything put so far durable outside; the runtime commits offsets after it. */
+    /**
+     * Makes everything put so far durable outside; the runtime commits offsets after it. A
+     * record the target rejects only when it is written (a database constraint) may be reported
+     * here by throwing {@link BadRecordException} for it, after everything else was made
+     * durable: the runtime handles it (error topic or stop) and calls {@code flush} again, and
+     * the sink moves past it.
+     */
     void flush() throws Exception;
 
     @Override

@@ -156,21 +156,26 @@ final class SinkWorker extends Worker {
                     throw new IllegalStateException("the sink reported a bad record that is not in the batch: " + e.getMessage(), e);
                 }
                 recordsOut.addAndGet(i);
-                Message bad = rest.get(i);
-                errors.incrementAndGet();
-                if (errorHandling.tolerance() == ErrorHandling.Tolerance.NONE) {
-                    throw new IllegalStateException("bad record " + bad.topic() + "/" + bad.queueId() + "@" + bad.queueOffset()
-                            + " (errors.tolerance=none): " + e.getMessage(), e);
-                }
-                LOG.warn("connector {}: bad record {}/{}@{} to {}: {}", name, bad.topic(), bad.queueId(), bad.queueOffset(),
-                        errorHandling.topic(), e.getMessage());
-                if (errorProducer == null) {
-                    errorProducer = services.client().producer();
-                }
-                errorProducer.send(errorHandling.errorRecord(name, bad, e.getMessage(), true));
+                handleBad(rest.get(i), e);
                 rest = rest.subList(i + 1, rest.size());
             }
         }
+    }
+
+    /** Sends a record the sink could not write to the error topic, or fails the task (errors.tolerance=none). */
+    private void handleBad(Message bad, BadRecordException e) {
+        if (errorHandling.tolerance() == ErrorHandling.Tolerance.NONE) {
+            errors.incrementAndGet();
+            throw new IllegalStateException("bad record " + bad.topic() + "/" + bad.queueId() + "@" + bad.queueOffset()
+                    + " (errors.tolerance=none): " + e.getMessage(), e);
+        }
+        LOG.warn("connector {}: bad record {}/{}@{} to {}: {}", name, bad.topic(), bad.queueId(), bad.queueOffset(),
+                errorHandling.topic(), e.getMessage());
+        if (errorProducer == null) {
+            errorProducer = services.client().producer();
+        }
+        errorProducer.send(errorHandling.errorRecord(name, bad, e.getMessage(), true));
+        errors.incrementAndGet(); // counted once it is in the error topic, so the status never runs ahead of it
     }
 
     private static int indexOf(List<Message> batch, Object record) {
@@ -195,11 +200,37 @@ final class SinkWorker extends Worker {
         if (!uncommitted) {
             return;
         }
-        task.flush();
+        flushHandlingBadRecords();
         for (Consumer c : consumers) {
             c.commitSync();
         }
         uncommitted = false;
+    }
+
+    /**
+     * Flushes; a record the target rejected only when it was written (a database constraint) is
+     * reported by {@code flush} and handled like one reported by {@code put}, then flush runs
+     * again, until it succeeds. Each round handles a different record, so this ends.
+     */
+    private void flushHandlingBadRecords() throws Exception {
+        Message last = null;
+        while (true) {
+            try {
+                task.flush();
+                return;
+            } catch (BadRecordException e) {
+                if (!(e.record() instanceof Message bad)) {
+                    throw new IllegalStateException("the sink reported a bad record that is not a message: " + e.getMessage(), e);
+                }
+                if (bad == last) {
+                    throw new IllegalStateException("the sink reported " + bad.topic() + "/" + bad.queueId() + "@" + bad.queueOffset()
+                            + " as bad twice in a row: " + e.getMessage(), e);
+                }
+                last = bad;
+                handleBad(bad, e);
+                recordsOut.decrementAndGet(); // counted as out when it was put
+            }
+        }
     }
 
     private void measureLag() {

@@ -129,6 +129,39 @@ class ErrorsAndStatusTest {
     }
 
     @Test
+    void aRowTheDatabaseRejectsAtFlushGoesToTheErrorTopicAndTheSinkGoesOn() throws Exception {
+        String url = "jdbc:h2:" + dir.resolve("h2/db").toAbsolutePath();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+             java.sql.Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE notes (id INTEGER NOT NULL PRIMARY KEY, note VARCHAR(5))");
+        }
+        try (Producer p = client.producer()) {
+            p.send("lines", "{\"id\":1,\"note\":\"ok\"}".getBytes(UTF_8));
+            p.send("lines", "{\"id\":2,\"note\":\"far too long\"}".getBytes(UTF_8)); // fits JSON, not the column
+            p.send("lines", "{\"id\":3,\"note\":\"ok\"}".getBytes(UTF_8));
+        }
+        ConnectorConfig sink = Configs.of("name", "db", "connector", "jdbc-sink", "jdbc.url", url, "table", "notes",
+                "topics", "lines", "errors.tolerance", "all", "errors.topic", "bad-rows", "commit.interval.ms", "50");
+        try (ConnectRuntime rt = start(sink)) {
+            Await.until("two rows written and the third handled", Duration.ofSeconds(15),
+                    () -> status(rt, "db").recordsOut() == 2 && status(rt, "db").errors() == 1, () -> rt.status());
+            Message e = readAll("bad-rows", 1).get(0);
+            assertThat(e.properties()).containsEntry("connect.error.offset", "1").containsEntry("connect.connector", "db");
+            assertThat(e.properties().get("connect.error.reason")).startsWith("table notes rejected the row: ")
+                    .containsIgnoringCase("too long");
+            assertThat(status(rt, "db").state()).isEqualTo(TaskState.RUNNING);
+        }
+        List<String> ids = new ArrayList<>();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+             java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT id FROM notes ORDER BY id")) {
+            while (rs.next()) {
+                ids.add(rs.getString(1));
+            }
+        }
+        assertThat(ids).containsExactly("1", "3");
+    }
+
+    @Test
     void statusFileShowsCountsAndPauseStopsTheFlowUntilResumed() throws IOException {
         append("a\nb\nc\n");
         ConnectorConfig sink = Configs.of("name", "copy", "connector", "file-sink", "file", dir.resolve("copy.log").toString(),
