@@ -19,7 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The JDBC sink runs in a child JVM, is killed with SIGKILL while it writes, and is started
+ * The JDBC sink runs in the connector runtime in a child JVM (as {@code bin/ferry connect} runs it), is killed with SIGKILL while it writes, and is started
  * again: every message is in the table exactly once, in an append-only table without any key
  * (mode=insert), so a replayed row would show as a duplicate. What makes it hold is the
  * position written in the same transaction as the rows.
@@ -91,7 +91,7 @@ class JdbcSinkExactlyOnceTest {
             throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), SinkChild.class.getName(),
-                server, topic, url, table, connector, "insert", "2000")
+                server, topic, url, table, connector, "insert", "2000", log.resolveSibling(connector + "-state").toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }
 
