@@ -68,7 +68,7 @@ final class BrokerServer implements AutoCloseable {
     }
 
     private static BrokerServer open(BrokerSettings settings) {
-        Broker broker = Broker.open(settings.broker());
+        Broker broker = Broker.open(settings.broker(), dev.ferry.broker.GroupConfig.defaults(), settings.transactions());
         Gateway gateway = null;
         JvmGcMetrics gc = null;
         try {

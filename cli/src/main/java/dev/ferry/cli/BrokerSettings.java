@@ -1,6 +1,7 @@
 package dev.ferry.cli;
 
 import dev.ferry.broker.BrokerConfig;
+import dev.ferry.broker.TransactionConfig;
 import dev.ferry.gateway.GatewayConfig;
 import dev.ferry.log.FlushMode;
 import dev.ferry.log.LogConfig;
@@ -43,7 +44,8 @@ import java.util.TreeSet;
  * @param connectConfigs connector configuration files to run inside the broker (empty: none)
  * @param connectStateDir the embedded connect runtime's state directory
  */
-record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPort, List<Path> connectConfigs, Path connectStateDir) {
+record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, GatewayConfig gateway, int metricsPort,
+                      List<Path> connectConfigs, Path connectStateDir) {
 
     /** A value that the broker cannot start with: unknown key, wrong type, out of range. */
     static final class ConfigException extends RuntimeException {
@@ -111,6 +113,10 @@ record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPor
             new Key("topics.default.queues", Type.INT, 1, 65_536, "8", "defaultQueues", "Queues of a topic auto-created or created without a count; at most limits.topic.queues."),
             new Key("fetch.max.wait.ms", Type.LONG, 0, L, "30000", "maxFetchWaitMs", "Longest long-poll a FETCH may ask for; longer waits are cut to this."),
             new Key("offsets.flush.interval.ms", Type.LONG, 1, L, "1000", "offsetFlushIntervalMs", "How often committed consumer offsets are written to disk; a crash can lose this much of commits (consumers re-read, never skip)."),
+            // transactions
+            new Key("transactions.check.timeout.ms", Type.LONG, 1, L, "6000", "checkTimeoutMs", "A half message still undecided this long after it was stored is checked back with its producer group."),
+            new Key("transactions.check.interval.ms", Type.LONG, 1, L, "30000", "checkIntervalMs", "While a half message stays undecided, it is checked again this often."),
+            new Key("transactions.max.checks", Type.INT, 0, I, "15", "maxChecks", "Checks (attempts, also with no producer connected) before a half message is rolled back and a warning logged; counted in memory, from 0 after a restart."),
             // network
             new Key("io.threads", Type.INT, 0, 1024, "0", "ioThreads", "Netty worker threads; 0 = one per core."),
             new Key("transport.native", Type.BOOLEAN, 0, 0, "true", "nativeTransport", "Use Linux epoll where it loads, NIO otherwise."),
@@ -226,6 +232,11 @@ record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPor
                     .build();
             BrokerConfig broker = new BrokerConfig(log.build(), r.integer("topics.default.queues"), r.bool("topics.auto.create"),
                     r.number("fetch.max.wait.ms"), r.number("offsets.flush.interval.ms"));
+            TransactionConfig transactions = TransactionConfig.builder()
+                    .checkTimeoutMs(r.number("transactions.check.timeout.ms"))
+                    .checkIntervalMs(r.number("transactions.check.interval.ms"))
+                    .maxChecks(r.integer("transactions.max.checks"))
+                    .build();
             GatewayConfig gateway = GatewayConfig.builder()
                     .host(r.string("listen.host"))
                     .port(r.integer("listen.port"))
@@ -246,7 +257,7 @@ record BrokerSettings(BrokerConfig broker, GatewayConfig gateway, int metricsPor
                 }
             }
             String stateDir = r.string("connect.state.dir");
-            BrokerSettings settings = new BrokerSettings(broker, gateway, r.integer("metrics.port"), List.copyOf(connectConfigs),
+            BrokerSettings settings = new BrokerSettings(broker, transactions, gateway, r.integer("metrics.port"), List.copyOf(connectConfigs),
                     stateDir.isEmpty() ? broker.log().dir().resolve("connect") : Path.of(stateDir).toAbsolutePath());
             r.checkAllRead();
             return settings;

@@ -34,6 +34,7 @@ class BrokerSettingsTest {
         BrokerSettings s = from();
         LogConfig log = LogConfig.builder(Path.of("data").toAbsolutePath()).build();
         assertThat(s.broker()).isEqualTo(BrokerConfig.defaults(log));
+        assertThat(s.transactions()).isEqualTo(dev.ferry.broker.TransactionConfig.defaults());
         assertThat(s.gateway()).isEqualTo(GatewayConfig.builder().build());
         assertThat(s.metricsPort()).isZero();
     }
