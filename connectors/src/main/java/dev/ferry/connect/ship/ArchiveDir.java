@@ -8,6 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -25,7 +26,9 @@ import java.util.OptionalInt;
  * <p><b>Commit rule.</b> A file is in the archive once it has its final name and a manifest
  * line. Bytes go to {@code NAME.part}; when all have arrived the part is forced, its CRC32C
  * compared with the source's (unless verification is off), renamed atomically to {@code NAME},
- * the directory fsynced, and only then the manifest line appended and forced. A crash at any
+ * the directory fsynced, and only then the manifest line appended and forced. (The force and
+ * the read-back for the checksum run at the same time on two threads, and write-back may have
+ * started earlier ({@link Overlap.Flusher}); the rename waits for both to end.) A crash at any
  * step leaves either a {@code .part} (resumed from its length, re-verified as a whole) or a
  * final file without a line (turned back into a {@code .part} and verified again).
  *
@@ -55,11 +58,16 @@ final class ArchiveDir implements Closeable {
 
     private final Path root;
     private final Manifest manifest;
-    private final Checksums checksums = new Checksums();
+    private final Overlap overlap = new Overlap("archive-verify");
 
     ArchiveDir(Path root) throws IOException {
         this.root = root;
         this.manifest = Manifest.open(root);
+    }
+
+    /** The helper threads of whoever writes this archive (checksums, background forces). */
+    Overlap overlap() {
+        return overlap;
     }
 
     Path root() {
@@ -106,30 +114,47 @@ final class ArchiveDir implements Closeable {
         return FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
     }
 
+    /** The checksum a part must have: the sender's, read from the socket, or the source's, from a helper thread. */
+    @FunctionalInterface
+    interface ExpectedCrc {
+        int await() throws IOException, InterruptedException;
+    }
+
     /**
      * Finishes a part that should now hold all {@code length} bytes: force, verify against
-     * {@code expectedCrc} (if present), rename, fsync the directory, list it.
+     * {@code expected} (if present), rename, fsync the directory, list it. The force runs on
+     * this thread while a helper reads the copy back for its checksum ({@link Overlap}); the
+     * rename waits for both, and for {@code expected}.
      *
+     * @param part the channel the bytes were written through (opened by {@link #openPart}):
+     *             its force reports any write-back error since it was opened
      * @throws IOException also when the part is shorter than {@code length} (the bytes did not all arrive)
      */
-    Completion complete(String name, long length, OptionalInt expectedCrc) throws IOException {
-        Path part = partPath(name);
+    Completion complete(FileChannel part, String name, long length, Optional<ExpectedCrc> expected)
+            throws IOException, InterruptedException {
+        if (part.size() != length) {
+            throw new IOException(partPath(name) + ": " + part.size() + " bytes (expected: " + length + ")");
+        }
         OptionalInt actual = OptionalInt.empty();
-        try (FileChannel ch = FileChannel.open(part, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            if (ch.size() != length) {
-                throw new IOException(part + ": " + ch.size() + " bytes (expected: " + length + ")");
+        int wanted = 0;
+        Overlap.Sum copySum = expected.isPresent() ? overlap.crc32c(part, length) : null;
+        try {
+            part.force(true);
+            if (copySum != null) {
+                wanted = expected.get().await();
+                actual = OptionalInt.of(copySum.await());
             }
-            ch.force(true);
-            if (expectedCrc.isPresent()) {
-                actual = OptionalInt.of(checksums.crc32c(ch, length));
+        } finally {
+            if (copySum != null) {
+                copySum.cancel(); // a no-op once it ended; else (an error above) stops it before the part is closed
             }
         }
-        if (expectedCrc.isPresent() && actual.getAsInt() != expectedCrc.getAsInt()) {
-            Files.delete(part);
-            return new Completion.Mismatch(expectedCrc.getAsInt(), actual.getAsInt());
+        if (actual.isPresent() && actual.getAsInt() != wanted) {
+            Files.delete(partPath(name));
+            return new Completion.Mismatch(wanted, actual.getAsInt());
         }
         Path fin = finalPath(name);
-        Files.move(part, fin, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(partPath(name), fin, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         fsyncDirectory(fin.getParent());
         manifest.add(new Manifest.Entry(name, length, actual));
         return new Completion.Done(actual);
@@ -142,6 +167,7 @@ final class ArchiveDir implements Closeable {
 
     @Override
     public void close() throws IOException {
+        overlap.close();
         manifest.close();
     }
 

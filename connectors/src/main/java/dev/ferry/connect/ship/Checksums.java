@@ -13,10 +13,13 @@ import java.util.zip.CRC32C;
  * window is unmapped as soon as it is summed ({@link Unmapper}), so a segment that retention
  * deletes afterwards gets its disk space back at once.
  *
- * <p>Cost: verifying a shipped file reads it twice (source and copy), both normally from the
- * page cache. Measured on the 2-core build VM: 1.2-5.6 GB/s through mappings, 0.6-1.6 GB/s
- * through {@code read()} into a direct buffer (an extra memory copy, which is slow there);
- * {@link ShipBenchmark} measures shipping with and without verification next to {@code cp}.
+ * <p>Cost: verifying a shipped file reads it twice more (source and copy), both normally from
+ * the page cache. Measured on the 2-core build VM: 1.2-5.6 GB/s through mappings, 0.6-1.6 GB/s
+ * through {@code read()} into a direct buffer (an extra memory copy, which is slow there).
+ * Shipping hides both reads behind the transfer on helper threads ({@link Overlap}): the
+ * source's sum trails {@code sendfile} ({@link #crc32c(FileChannel, long, Overlap.Watermark)}),
+ * the copy's runs while the part is forced. {@link ShipBenchmark} measures shipping with and
+ * without verification next to {@code cp}.
  *
  * <p><b>Thread safety.</b> Stateless; safe for any number of threads.
  */
@@ -25,19 +28,37 @@ final class Checksums {
 
     /** CRC32C of bytes {@code [0, length)} of {@code channel}; fails if the file is shorter. */
     int crc32c(FileChannel channel, long length) throws IOException {
+        try {
+            return crc32c(channel, length, new Overlap.Watermark(length));
+        } catch (InterruptedException e) {
+            throw new AssertionError("never waits: everything is readable", e);
+        }
+    }
+
+    /**
+     * CRC32C of bytes {@code [0, length)} of {@code channel}, reading only below
+     * {@code readable} and waiting for it to advance: a checksum that trails a transfer into
+     * or out of the same file, one window behind at most. Fails at once if the file is
+     * shorter than {@code length} (never maps beyond its end).
+     *
+     * @throws java.util.concurrent.CancellationException {@code readable} was cancelled (checked between windows)
+     */
+    int crc32c(FileChannel channel, long length, Overlap.Watermark readable) throws IOException, InterruptedException {
         long size = channel.size();
         if (size < length) {
             throw new EOFException("file has " + size + " bytes (expected: at least " + length + ")");
         }
         CRC32C crc = new CRC32C();
-        for (long position = 0; position < length; position += WINDOW_BYTES) {
-            MappedByteBuffer window = channel.map(FileChannel.MapMode.READ_ONLY, position,
-                    Math.min(WINDOW_BYTES, length - position));
+        long position = 0;
+        while (position < length) {
+            long end = Math.min(length, Math.min(readable.awaitBeyond(position), position + WINDOW_BYTES));
+            MappedByteBuffer window = channel.map(FileChannel.MapMode.READ_ONLY, position, end - position);
             try {
                 crc.update(window);
             } finally {
                 Unmapper.unmap(window);
             }
+            position = end;
         }
         return (int) crc.getValue();
     }

@@ -19,7 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.OptionalInt;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,7 +32,9 @@ import org.slf4j.LoggerFactory;
  * Listens on {@code listen.port} (on {@code listen.host}, default all interfaces), speaks
  * {@link ShipProtocol}, and writes what arrives into the archive directory {@code target.dir}
  * with the {@link ArchiveDir} commit rule: {@code transferFrom(socket)} into {@code NAME.part},
- * force, CRC32C against the sender's, atomic rename, directory fsync, manifest line.
+ * force, CRC32C against the sender's, atomic rename, directory fsync, manifest line. Helper
+ * threads ({@link Overlap}) force the part while it arrives and read it back for its CRC32C
+ * while it is forced a last time; the rename waits for both.
  *
  * <p>One connection at a time: a new connection closes the one before it (after a cut the old
  * one is usually a dead connection the receiver has not noticed yet), and file handling is
@@ -183,13 +185,16 @@ public final class SegmentReceiveTask implements ServiceTask {
             } else {
                 LOG.warn("{}: connection from {} ended: {}", name, peer, e.toString());
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            LOG.info("{}: connection from {} closed (interrupted)", name, peer);
         } catch (RuntimeException e) {
             LOG.error("{}: connection from {} failed", name, peer, e);
         }
     }
 
     private void receiveFile(SocketChannel ch, ArchiveDir archive, String file, long length, boolean verify)
-            throws IOException {
+            throws IOException, InterruptedException {
         ArchiveDir.Status status = archive.status(file, length);
         if (status instanceof ArchiveDir.Status.Have have) {
             ShipProtocol.writeFully(ch, ShipProtocol.resume(ShipProtocol.STATE_HAVE, length, have.entry().crc().orElse(0)));
@@ -197,23 +202,35 @@ public final class SegmentReceiveTask implements ServiceTask {
         }
         long offset = ((ArchiveDir.Status.Resume) status).offset();
         ShipProtocol.writeFully(ch, ShipProtocol.resume(ShipProtocol.STATE_SEND, offset, 0));
+        ArchiveDir.Completion done;
         try (FileChannel part = archive.openPart(file)) {
-            long position = offset;
-            while (position < length) {
-                // bounded calls: transferFrom loops until its count, and progress is counted between calls
-                long n = part.transferFrom(ch, position, Math.min(RECEIVE_CHUNK_BYTES, length - position));
-                if (n <= 0) {
-                    throw new EOFException("connection closed after " + position + " of " + length + " bytes of " + file
-                            + " (kept in its .part for a resume)");
+            // the disk writes the part back while it arrives; the final force then has only the tail left
+            Overlap.Flusher flusher = archive.overlap().flusher(part);
+            try {
+                long position = offset;
+                while (position < length) {
+                    // bounded calls: transferFrom loops until its count, and progress is counted between calls
+                    long n = part.transferFrom(ch, position, Math.min(RECEIVE_CHUNK_BYTES, length - position));
+                    if (n <= 0) {
+                        throw new EOFException("connection closed after " + position + " of " + length + " bytes of " + file
+                                + " (kept in its .part for a resume)");
+                    }
+                    position += n;
+                    bytesReceived.addAndGet(n);
+                    if (position < length) {
+                        flusher.dirty(); // not after the last bytes: complete() forces those
+                    }
                 }
-                position += n;
-                bytesReceived.addAndGet(n);
+                flusher.finish();
+            } finally {
+                flusher.cancel();
             }
+            // the sender's CRC is read while the part is forced and read back for its own
+            Optional<ArchiveDir.ExpectedCrc> expected = verify
+                    ? Optional.of(() -> ShipProtocol.readFully(ch, ShipProtocol.CRC_SIZE).getInt(0))
+                    : Optional.empty();
+            done = archive.complete(part, file, length, expected);
         }
-        OptionalInt expected = verify
-                ? OptionalInt.of(ShipProtocol.readFully(ch, ShipProtocol.CRC_SIZE).getInt(0))
-                : OptionalInt.empty();
-        ArchiveDir.Completion done = archive.complete(file, length, expected);
         if (done instanceof ArchiveDir.Completion.Mismatch m) {
             verifyFailures.incrementAndGet();
             LOG.warn("{}: {}: checksum of the received copy is {} (expected: {} from the sender); part deleted", name, file,

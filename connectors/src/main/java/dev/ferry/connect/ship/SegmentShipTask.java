@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * directory and ships, oldest first, each sealed file the target does not have yet.
  *
  * <p>The copy is zero-copy ({@link Transfer}: {@code sendfile} into a file or a socket); each
- * copy is then verified by CRC32C against the source ({@link Checksums}), unless
- * {@code verify=false}. A file counts as shipped only once the target has it under its final
+ * copy is verified by CRC32C against the source ({@link Checksums}), unless
+ * {@code verify=false}. The checksums and the target's forces run on helper threads next to
+ * the transfer ({@link Overlap}); the commit still waits for all of them. A file counts as shipped only once the target has it under its final
  * name and in its {@link Manifest} ({@link ArchiveDir} states the commit rule). A transfer cut
  * short (stop, crash, lost connection) resumes from the target's {@code .part} length; the
  * whole-file checksum then covers old and new bytes, and a mismatch redoes the file from 0.
@@ -34,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * resuming by themselves); a file deleted by retention before it was shipped is skipped with
  * a log line; a checksum mismatch is retried once at once, then at the next scan.
  *
- * <p><b>Thread safety.</b> {@link #run} on the runtime's thread for this task; {@link #close}
- * and {@link #progress} from any thread (counters are atomics, the target reference volatile).
+ * <p><b>Thread safety.</b> {@link #run} on the runtime's thread for this task (plus the
+ * target's helper threads, whose jobs end with each file); {@link #close} and
+ * {@link #progress} from any thread (counters are atomics, the target reference volatile).
  */
 public final class SegmentShipTask implements ServiceTask {
     private static final Logger LOG = LoggerFactory.getLogger(SegmentShipTask.class);

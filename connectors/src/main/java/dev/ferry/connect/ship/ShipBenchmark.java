@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  * <pre>
  * mvn -q -B -pl connectors -am compile
  * java -cp connectors/target/classes dev.ferry.connect.ship.ShipBenchmark \
- *     [--dir DIR] [--segments 4] [--segment-mb 256] [--rounds 3]
+ *     [--dir DIR] [--segments 4] [--segment-mb 256] [--rounds 5]
  * </pre>
  * (it needs no other class than this package's: no dependency classpath)
  *
@@ -33,8 +33,10 @@ import java.util.stream.Stream;
  *   <li>{@code cp+sync}: the same, then {@code sync FILE...} — the fair reference, since
  *       shipping forces every file before it counts;
  *   <li>{@code ship}: {@link DirectoryTarget} with {@code verify=false} (sendfile into a
- *       {@code .part}, force, rename, directory fsync, manifest line);
- *   <li>{@code ship+verify}: the same plus CRC32C of source and copy.
+ *       {@code .part} while a helper thread forces it, final force, rename, directory fsync,
+ *       manifest line);
+ *   <li>{@code ship+verify}: the same plus CRC32C of source and copy, each on a helper thread
+ *       ({@link Overlap}): the source's trailing the transfer, the copy's during the final force.
  * </ul>
  * Caches are not dropped (that needs root): the source files are in the page cache for every
  * way alike after the first round, as a freshly sealed segment is on a live broker. Prints
@@ -49,7 +51,7 @@ public final class ShipBenchmark {
         Path dir = null;
         int segments = 4;
         int segmentMb = 256;
-        int rounds = 3;
+        int rounds = 5;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--dir" -> dir = Path.of(args[++i]);

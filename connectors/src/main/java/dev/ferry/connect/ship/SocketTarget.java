@@ -12,6 +12,8 @@ import java.util.function.LongConsumer;
  * Ships to a {@link SegmentReceiveTask} on another host over one TCP connection
  * ({@link ShipProtocol}): {@code sendfile} from the segment straight into the socket. The
  * connection is opened on first use and kept; any error closes it and the next call reconnects.
+ * With {@code verify}, the source's CRC32C is computed on a helper thread trailing
+ * {@code sendfile} ({@link Overlap}), so it goes out right after the last byte.
  *
  * <p>Zero-copy caveat: sendfile applies to plain TCP only; there is no TLS here, so ship over a
  * trusted network (or a tunnel). The receiver's side is not zero-copy in JDK 17
@@ -25,7 +27,8 @@ final class SocketTarget implements ShipTarget {
     private final int connectTimeoutMs;
     private final Transfer transfer;
     private final boolean verify;
-    private final Checksums checksums = new Checksums();
+    /** The helper thread for the source's checksum. */
+    private final Overlap overlap = new Overlap("ship-verify");
     /** The open connection or null; volatile so close() from another thread sees it. */
     private volatile SocketChannel channel;
 
@@ -51,15 +54,28 @@ final class SocketTarget implements ShipTarget {
                 throw new IOException(describe() + " rejected " + file.name() + ": state " + state + ", offset " + offset
                         + " (expected: SEND with an offset in [0, " + file.length() + "])");
             }
-            long reached = transfer.copy(source, offset, file.length(), ch, moved);
-            if (reached < file.length()) {
-                closeQuietly(); // the receiver keeps the bytes that arrived in its .part
-                return new Outcome.Stopped(reached);
-            }
+            // the source's checksum trails sendfile on a helper thread, so it is ready when the last byte left
+            Overlap.Watermark sent = new Overlap.Watermark(offset);
+            Overlap.Sum sourceSum = verify ? overlap.crc32c(source, file.length(), sent) : null;
             int sourceCrc = 0;
-            if (verify) {
-                sourceCrc = checksums.crc32c(source, file.length());
-                ShipProtocol.writeFully(ch, ShipProtocol.crc(sourceCrc));
+            try {
+                long[] position = {offset};
+                long reached = transfer.copy(source, offset, file.length(), ch, n -> {
+                    moved.accept(n);
+                    sent.advance(position[0] += n);
+                });
+                if (reached < file.length()) {
+                    closeQuietly(); // the receiver keeps the bytes that arrived in its .part
+                    return new Outcome.Stopped(reached);
+                }
+                if (verify) {
+                    sourceCrc = sourceSum.await();
+                    ShipProtocol.writeFully(ch, ShipProtocol.crc(sourceCrc));
+                }
+            } finally {
+                if (sourceSum != null) {
+                    sourceSum.cancel(); // a no-op once it ended; else (stopped, failed) it lets go of the source first
+                }
             }
             ByteBuffer result = ShipProtocol.readFully(ch, ShipProtocol.RESULT_SIZE);
             int copyCrc = result.getInt(ShipProtocol.RESULT_CRC_OFFSET);
@@ -119,6 +135,7 @@ final class SocketTarget implements ShipTarget {
     @Override
     public void close() {
         closeQuietly();
+        overlap.close();
     }
 
     private void closeQuietly() {

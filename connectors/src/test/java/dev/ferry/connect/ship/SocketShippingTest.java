@@ -102,6 +102,34 @@ class SocketShippingTest {
     }
 
     @Test
+    void aDamagedPartOnTheReceiverIsCaughtAndSentAgainFromZero() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("standby");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 2 * SEGMENT_BYTES + 1000, 0);
+        }
+        // a part kept from a cut connection, with one byte damaged since: the resume does not resend it
+        byte[] seg0 = Files.readAllBytes(data.resolve("commitlog/00000000000000000000"));
+        byte[] bad = java.util.Arrays.copyOf(seg0, 500_000);
+        bad[4321] ^= 0x08;
+        Files.createDirectories(archive.resolve("commitlog"));
+        Files.write(archive.resolve("commitlog/00000000000000000000.part"), bad);
+        int port = startReceiver(archive, 0);
+        SegmentShipTask sender = new SegmentShipTask();
+        sender.start(new Context(config("log.dir", data.toString(), "target.host", "127.0.0.1",
+                "target.port", Integer.toString(port), "include.indexes", "false"), tmp.resolve("state")));
+        assertThat(sender.shipOnce()).isEqualTo(2);
+        assertIdenticalToSource(archive, data);
+        assertThat(numberedFiles(archive, "commitlog")).hasSize(2);
+        assertThat(sender.progress()).as("the receiver's checksum caught it; the retry sent the whole file")
+                .containsEntry("verifyFailures", 1L).containsEntry("bytesResumed", 0L)
+                .containsEntry("bytesShipped", (SEGMENT_BYTES - 500_000L) + 2L * SEGMENT_BYTES);
+        assertThat(receiver.progress()).containsEntry("verifyFailures", 1L).containsEntry("filesReceived", 2L);
+        sender.close();
+        stopReceiver();
+    }
+
+    @Test
     void aSenderStoppedMidFileResumesAfterARestart() throws Exception {
         Path data = tmp.resolve("data");
         Path archive = tmp.resolve("standby");
