@@ -73,6 +73,11 @@ final class DelayedDelivery implements AutoCloseable {
     private final Thread thread;
     private final AtomicLong deliveredCount = new AtomicLong();
     private long duplicatesAvoided;
+    /** How often the delivered bitmap is forced to disk when something was delivered. */
+    private static final long FORCE_INTERVAL_MS = 1_000;
+    private final java.util.concurrent.ScheduledExecutorService forcer;
+    /** {@link #deliveredCount} at the last force; forcer thread only. */
+    private long forcedAt;
     /** Set by close(); volatile so the delivery loop sees it without the lock. */
     private volatile boolean stopping;
 
@@ -86,6 +91,26 @@ final class DelayedDelivery implements AutoCloseable {
         this.thread = new Thread(this::run, "ferry-delayed-delivery");
         thread.setDaemon(true);
         thread.start();
+        // the bitmap is forced apart from the delivery thread: an fsync takes milliseconds (far
+        // more while the disk is busy), which made deliveries due meanwhile late
+        this.forcer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ferry-delayed-delivery-force");
+            t.setDaemon(true);
+            return t;
+        });
+        forcer.scheduleWithFixedDelay(this::forceIfDelivered, FORCE_INTERVAL_MS, FORCE_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    }
+
+    private void forceIfDelivered() {
+        long count = deliveredCount.get();
+        if (count != forcedAt) {
+            try {
+                delivered.force();
+                forcedAt = count;
+            } catch (RuntimeException e) {
+                LOG.warn("cannot force the delayed-delivery state; will retry: {}", e.toString());
+            }
+        }
     }
 
     /** The schedule-topic form of {@code m}, due at {@code deliverAt}. */
@@ -198,7 +223,6 @@ final class DelayedDelivery implements AutoCloseable {
                 if (!got) {
                     long next = index.nextDue(now);
                     long sleep = Math.min(MAX_SLEEP_MS, Math.max(1, next - now));
-                    delivered.force();
                     changed.await(sleep, TimeUnit.MILLISECONDS);
                 }
             } catch (InterruptedException e) {
@@ -264,6 +288,12 @@ final class DelayedDelivery implements AutoCloseable {
     @Override
     public void close() {
         stopping = true;
+        forcer.shutdown();
+        try {
+            forcer.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         wake(); // not interrupt(): an interrupt would close the FileChannels the thread may be using
         try {
             thread.join(5_000);

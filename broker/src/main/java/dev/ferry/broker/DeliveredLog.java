@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -40,7 +42,8 @@ import java.util.stream.Stream;
  *
  * <p><b>Durability.</b> Bits and fields are written through shared mappings, so they survive a
  * process crash as soon as they are written; {@link #force()} makes them survive a machine crash
- * (called at every delivery-thread idle moment and at close). A chunk file is created under a
+ * (called every second by a background thread of {@link DelayedDelivery}, and at close: a
+ * machine crash can thus deliver the last second's messages again, never lose one). A chunk file is created under a
  * temporary name and renamed; chunks wholly below the watermark are deleted.
  *
  * <p><b>Commit rule.</b> The delivery thread sets {@code inFlight}, re-appends the message, sets
@@ -140,7 +143,9 @@ final class DeliveredLog implements AutoCloseable {
         Chunk c = chunks.get(base);
         if (c == null) {
             c = create(base);
-            chunks.put(base, c);
+            synchronized (this) {
+                chunks.put(base, c);
+            }
         }
         long i = offset - base;
         int p = CHUNK_HEADER_SIZE + (int) (i >>> 3);
@@ -151,7 +156,10 @@ final class DeliveredLog implements AutoCloseable {
             state.putLong(LOW_WATERMARK_OFFSET, low);
         }
         while (!chunks.isEmpty() && chunks.firstKey() + bitsPerChunk <= low) {
-            Chunk old = chunks.pollFirstEntry().getValue();
+            Chunk old;
+            synchronized (this) {
+                old = chunks.pollFirstEntry().getValue();
+            }
             close(old);
             try {
                 Files.deleteIfExists(old.path);
@@ -161,11 +169,23 @@ final class DeliveredLog implements AutoCloseable {
         }
     }
 
-    /** Forces the state and the bitmaps to disk. */
+    /**
+     * Forces the state and the bitmaps to disk. May run on another thread than the delivery
+     * thread: it forces a snapshot of the chunk table, taken under this object's monitor, which
+     * also guards the table's changes; forcing a chunk the delivery thread dropped meanwhile is
+     * harmless (its mapping stays valid until collected).
+     */
     void force() {
+        List<MappedByteBuffer> maps;
+        synchronized (this) {
+            maps = new ArrayList<>(chunks.size());
+            for (Chunk c : chunks.values()) {
+                maps.add(c.map);
+            }
+        }
         state.force();
-        for (Chunk c : chunks.values()) {
-            c.map.force();
+        for (MappedByteBuffer m : maps) {
+            m.force();
         }
     }
 
