@@ -357,12 +357,25 @@ public final class Broker implements AutoCloseable {
         lastHeartbeat.put(group + "/" + clientId, config.log().clock().millis());
     }
 
+    /**
+     * The message with this id, unless it is a transaction's half message or decision record:
+     * those stay invisible to queries as to consumers (a rolled-back message is never seen).
+     */
     public Optional<StoredMessage> messageById(String id) {
-        return store.readById(id);
+        return store.readById(id).filter(m -> !Transactions.isInternal(m.topic()));
     }
 
+    /** Messages of {@code topic} with this key; none for the transactions' internal topics. */
     public List<StoredMessage> messagesByKey(String topic, String key, int max) {
+        if (Transactions.isInternal(topic)) {
+            return List.of();
+        }
         return store.lookupByKey(topic, key, max);
+    }
+
+    /** True for topics whose messages no query may return (the transactions' half and decision topics). */
+    public static boolean isHiddenTopic(String topic) {
+        return Transactions.isInternal(topic);
     }
 
     private static void checkName(String what, String name) {

@@ -483,7 +483,6 @@ public final class Transactions implements AutoCloseable {
             unwritten = null;
         }
         if (unwritten == null) {
-            long end = store.writtenOffset();
             synchronized (lock) {
                 long opFrom = store.nextOffset(OP_TOPIC, 0);
                 for (Decided d : decided.values()) {
@@ -492,6 +491,9 @@ public final class Transactions implements AutoCloseable {
                 for (Deciding d : deciding.values()) {
                     opFrom = Math.min(opFrom, d.opLowerBound);
                 }
+                // read after halfDone and opFrom: every decision they count was appended before
+                // its state changed here, so it lies below this end and is on disk once it is
+                long end = store.writtenOffset();
                 if (halfDone != watermark.halfDone() || opFrom != watermark.opFrom()) {
                     unwritten = new long[] {halfDone, opFrom, end};
                 }

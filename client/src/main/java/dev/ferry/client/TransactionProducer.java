@@ -84,8 +84,11 @@ public final class TransactionProducer implements AutoCloseable {
      * Stores {@code message} as a half message, runs {@code local}, and commits or rolls back as it
      * says; UNKNOWN (or an exception of {@code local}) leaves the decision to the check-back.
      *
-     * @throws FerryException if the half message cannot be stored (nothing happened), or the end cannot
-     *                        be delivered after its retries (the check-back will decide)
+     * @throws FerryException if the half message was not stored ({@code local} did not run; but if
+     *                        the answer was lost after the broker stored it, the broker will check
+     *                        back a transaction id this producer never saw: the checker should
+     *                        answer ROLLBACK for ids it does not know), or the end cannot be
+     *                        delivered after its retries (the check-back will decide)
      */
     public TransactionResult sendInTransaction(Message message, LocalTransaction local) {
         Objects.requireNonNull(local, "local");

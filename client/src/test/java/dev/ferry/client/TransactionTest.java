@@ -102,6 +102,10 @@ class TransactionTest {
             assertThat(m.msgId()).isEqualTo(ok.committed().get().msgId());
             assertThat(b.broker.transactions().pending()).isZero();
             assertThat(b.broker.transactions().stats().checksSent()).isZero();
+            // nor can a query reach the half messages (the transaction id is the half message's id)
+            assertThat(client.queryById(no.transactionId())).as("rolled-back half by id").isEmpty();
+            assertThat(client.queryById(ok.transactionId())).as("committed half by id").isEmpty();
+            assertThat(client.queryByKey(Transactions.HALF_TOPIC, "k-no", 10)).as("half by key").isEmpty();
         }
     }
 

@@ -379,7 +379,8 @@ final class Requests {
         } else if (topic != null && req.header(Headers.BEGIN_TIMESTAMP) != null) {
             long begin = number(req, Headers.BEGIN_TIMESTAMP, req.header(Headers.BEGIN_TIMESTAMP));
             long end = number(req, Headers.END_TIMESTAMP, required(req, Headers.END_TIMESTAMP));
-            TopicInfo t = broker.describeTopic(topic).orElseThrow(() -> new TopicNotFoundException(topic));
+            TopicInfo t = broker.describeTopic(topic).filter(x -> !Broker.isHiddenTopic(topic))
+                    .orElseThrow(() -> new TopicNotFoundException(topic));
             for (int q = 0; q < t.queueCount() && found.size() < max; q++) {
                 long from = broker.store().offsetForTimestamp(topic, q, begin);
                 long to = broker.store().offsetForTimestamp(topic, q, end);
