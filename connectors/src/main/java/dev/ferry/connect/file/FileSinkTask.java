@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code file-sink}: appends message bodies to a file, each followed by {@code \n}
@@ -32,13 +34,19 @@ import java.util.stream.Stream;
  * forces the file ({@link FileChannel#force}); the runtime commits the consumer offsets only
  * after that. A crash after a write but before the commit makes the runtime deliver the
  * messages since the last commit again, so the file can repeat its tail: at-least-once.
+ * A body and its {@code \n} are always written together, and in lines mode {@link #start} cuts
+ * a last line without its {@code \n} (part of a record a crash cut short, which comes again), so
+ * the repeated records always start on a line of their own.
  *
  * <p><b>Thread safety.</b> Not thread-safe; the runtime calls it from one thread.
  */
 public final class FileSinkTask implements SinkTask {
+    private static final Logger LOG = LoggerFactory.getLogger(FileSinkTask.class);
+
     enum Format { LINES, RAW }
 
     private static final Pattern ROLLED = Pattern.compile("\\.(\\d+)$");
+    private static final byte[] NEWLINE = {'\n'};
 
     private Path path;
     private Format format;
@@ -65,10 +73,54 @@ public final class FileSinkTask implements SinkTask {
         }
         pending = ByteBuffer.allocate(1 << 20);
         openCurrent();
+        if (format == Format.LINES) {
+            cutPartialLine();
+        }
+    }
+
+    /**
+     * In lines mode the sink only ever flushes (and so commits offsets after) whole lines, so a
+     * file that does not end with {@code \n} ends with part of a record a crash cut short; that
+     * record comes again (it was not committed). Cuts the file after its last {@code \n} (to 0
+     * if it has none) and forces it, so the replay starts on a line of its own.
+     */
+    private void cutPartialLine() throws IOException {
+        if (size == 0) {
+            return;
+        }
+        ByteBuffer b = ByteBuffer.allocate(64 << 10);
+        long end = size;
+        long keep = 0;
+        search:
+        while (end > 0) {
+            long from = Math.max(0, end - b.capacity());
+            b.clear().limit((int) (end - from));
+            while (b.hasRemaining()) {
+                if (channel.read(b, from + b.position()) < 0) {
+                    throw new IOException(path + ": shrank while being read at start");
+                }
+            }
+            for (int i = b.limit() - 1; i >= 0; i--) {
+                if (b.get(i) == '\n') {
+                    keep = from + i + 1;
+                    break search;
+                }
+            }
+            end = from;
+        }
+        if (keep == size) {
+            return;
+        }
+        LOG.warn("file-sink {}: ends with {} bytes of a line without its newline (a crash while writing it); cut, the record "
+                + "is written again", path, size - keep);
+        channel.truncate(keep);
+        channel.force(false);
+        size = keep;
+        channel.position(size);
     }
 
     private void openCurrent() throws IOException {
-        channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         size = channel.size();
         channel.position(size);
     }
@@ -84,25 +136,33 @@ public final class FileSinkTask implements SinkTask {
             if (rollBytes > 0 && size + pending.position() + length > rollBytes && size + pending.position() > 0) {
                 roll();
             }
-            write(body);
-            if (format == Format.LINES) {
-                if (!pending.hasRemaining()) {
-                    drain();
-                }
-                pending.put((byte) '\n');
-            }
+            write(body, format == Format.LINES);
         }
     }
 
-    private void write(ByteBuffer body) throws IOException {
-        if (body.remaining() > pending.remaining()) {
+    /**
+     * Buffers {@code body} and, with {@code newline}, its {@code \n}, or writes them at once when
+     * they do not fit the buffer. Never splits them: a body goes to the file only in the same
+     * write call as its newline, so a crash cannot leave a complete body without its {@code \n}
+     * that the replayed records would then run into (a crash in the middle of that write can still
+     * leave a partial line: {@link #cutPartialLine} removes it on start).
+     */
+    private void write(ByteBuffer body, boolean newline) throws IOException {
+        int length = body.remaining() + (newline ? 1 : 0);
+        if (length > pending.remaining()) {
             drain();
-            if (body.remaining() > pending.capacity()) {
-                writeFully(body);
+            if (length > pending.capacity()) {
+                ByteBuffer[] parts = newline ? new ByteBuffer[] {body, ByteBuffer.wrap(NEWLINE)} : new ByteBuffer[] {body};
+                while (parts[parts.length - 1].hasRemaining()) {
+                    size += channel.write(parts);
+                }
                 return;
             }
         }
         pending.put(body);
+        if (newline) {
+            pending.put((byte) '\n');
+        }
     }
 
     private void drain() throws IOException {

@@ -1,0 +1,132 @@
+package dev.ferry.connect.file;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.connect.Configs;
+import dev.ferry.connect.ConnectorConfig;
+import dev.ferry.connect.TaskContext;
+import dev.ferry.protocol.Message;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The file sink on real files, without a broker: what is on disk after a put that was never
+ * flushed (as a kill -9 would leave it), and what a restarted sink makes of it.
+ */
+class FileSinkTaskTest {
+    private static final int BUFFER = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    private record Context(ConnectorConfig config, Map<String, String> committedPosition, Path stateDir, Clock clock, String server)
+            implements TaskContext {}
+
+    private Path file() {
+        return dir.resolve("out.log");
+    }
+
+    private FileSinkTask start(String... extra) throws Exception {
+        List<String> kv = new ArrayList<>(List.of("name", "copy", "connector", "file-sink", "file", file().toString(), "topics", "t"));
+        kv.addAll(List.of(extra));
+        ConnectorConfig c = Configs.of(kv.toArray(String[]::new));
+        FileSinkTask task = new FileSinkTask();
+        task.configure(c);
+        task.start(new Context(c, Map.of(), dir, Clock.systemUTC(), "-"));
+        return task;
+    }
+
+    private static Message message(byte[] body) {
+        return Message.builder("t").body(body).build();
+    }
+
+    private static byte[] filled(int length, char c) {
+        byte[] b = new byte[length];
+        Arrays.fill(b, (byte) c);
+        return b;
+    }
+
+    /** A put that is not flushed, then a "crash" (the task is abandoned), then a new task replays it and one more. */
+    private void crashAfterPutThenReplay(byte[] body) throws Exception {
+        FileSinkTask crashed = start();
+        crashed.put(List.of(message(body)));
+        // kill -9 now: what is in the file is what was written; the buffer is lost
+        byte[] onDisk = Files.readAllBytes(file());
+        if (onDisk.length > 0) {
+            assertThat(onDisk[onDisk.length - 1]).as("a body on disk has its newline with it").isEqualTo((byte) '\n');
+        }
+        FileSinkTask restarted = start();
+        restarted.put(List.of(message(body), message("next".getBytes(UTF_8)))); // offsets were not committed: replayed
+        restarted.close();
+        String[] lines = Files.readString(file(), UTF_8).split("\n", -1);
+        String whole = new String(body, UTF_8);
+        assertThat(lines[lines.length - 1]).as("the file ends with a newline").isEmpty();
+        List<String> records = Arrays.asList(lines).subList(0, lines.length - 1);
+        assertThat(records).as("every line is one whole record").allMatch(l -> l.equals(whole) || l.equals("next"));
+        assertThat(records).endsWith(whole, "next");
+    }
+
+    @Test
+    void aBodyLargerThanTheBufferIsWrittenWithItsNewline() throws Exception {
+        crashAfterPutThenReplay(filled(BUFFER + 10, 'a'));
+    }
+
+    @Test
+    void aBodyThatExactlyFillsTheBufferIsWrittenWithItsNewline() throws Exception {
+        crashAfterPutThenReplay(filled(BUFFER, 'b'));
+    }
+
+    @Test
+    void aBodyThatFillsTheBufferBehindOthersIsWrittenWithItsNewline() throws Exception {
+        FileSinkTask crashed = start();
+        crashed.put(List.of(message("x".getBytes(UTF_8)), message(filled(BUFFER - 2, 'c'))));
+        byte[] onDisk = Files.readAllBytes(file());
+        if (onDisk.length > 0) {
+            assertThat(onDisk[onDisk.length - 1]).isEqualTo((byte) '\n');
+        }
+    }
+
+    @Test
+    void aPartialLastLineIsCutOnStart() throws Exception {
+        Files.writeString(file(), "one\ntwo\nthr");
+        FileSinkTask task = start();
+        assertThat(Files.readString(file())).as("cut at start").isEqualTo("one\ntwo\n");
+        task.put(List.of(message("three".getBytes(UTF_8))));
+        task.close();
+        assertThat(Files.readString(file())).isEqualTo("one\ntwo\nthree\n");
+    }
+
+    @Test
+    void aFileThatIsOnePartialLineLongerThanTheSearchWindowIsCutToEmpty() throws Exception {
+        Files.write(file(), filled(200_000, 'p'));
+        start().close();
+        assertThat(Files.size(file())).isZero();
+    }
+
+    @Test
+    void aPartialLineFarBackIsFoundAcrossSearchWindows() throws Exception {
+        byte[] b = filled(150_000, 'q');
+        b[10] = '\n';
+        Files.write(file(), b);
+        start().close();
+        assertThat(Files.size(file())).isEqualTo(11);
+    }
+
+    @Test
+    void rawModeLeavesTheFileAsItIs() throws Exception {
+        Files.writeString(file(), "abc");
+        FileSinkTask task = start("format", "raw");
+        task.put(List.of(message("def".getBytes(UTF_8))));
+        task.close();
+        assertThat(Files.readString(file())).isEqualTo("abcdef");
+    }
+}
