@@ -34,7 +34,8 @@ final class SinkWorker extends Worker {
 
     enum From { EARLIEST, LATEST }
 
-    private final SinkTask task;
+    /** Replaced by a fresh instance when the task restarts after a failure. */
+    private SinkTask task;
     private final List<String> topics;
     private final From from;
     private final ErrorHandling errorHandling;
@@ -97,7 +98,7 @@ final class SinkWorker extends Worker {
                     flushAndCommit();
                 }
                 if (System.nanoTime() - lastLagNanos >= LAG_INTERVAL_MS * 1_000_000L) {
-                    measureLag();
+                    measureLagQuietly(); // a broker that does not answer now is no reason to fail: the poll notices
                 }
             }
             flushAndCommit();
@@ -119,6 +120,22 @@ final class SinkWorker extends Worker {
                 measureLagQuietly();
             }
         }
+    }
+
+    @Override
+    boolean restartable() {
+        return true;
+    }
+
+    /** A fresh task; the consumers start again at the committed offsets (or the task's stored positions). */
+    @Override
+    void prepareRestart() {
+        task = (SinkTask) type.factory().get();
+        task.configure(config);
+        consumers.clear();
+        errorProducer = null;
+        uncommitted = false;
+        lastCommitNanos = System.nanoTime();
     }
 
     @Override
@@ -249,7 +266,9 @@ final class SinkWorker extends Worker {
         try {
             measureLag();
         } catch (RuntimeException e) {
-            // the broker may be gone at shutdown; the last measured lag stays
+            // the broker may be gone (at shutdown, or for a while): the lag is unknown, the task goes on
+            lag = -1;
+            LOG.debug("connector {}: lag not measured: {}", name, describe(e));
         }
     }
 }

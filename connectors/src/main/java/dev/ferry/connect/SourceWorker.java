@@ -40,7 +40,8 @@ final class SourceWorker extends Worker {
     /** One poll's records in flight: done when all are acknowledged. */
     private record Pending(CompletableFuture<?> acked, Map<String, String> position, int records) {}
 
-    private final SourceTask task;
+    /** Replaced by a fresh instance when the task restarts after a failure. */
+    private SourceTask task;
     /** The {@code topic} setting, or null: records must then name their topic. */
     private final String topic;
     private final ErrorHandling errorHandling;
@@ -106,6 +107,20 @@ final class SourceWorker extends Worker {
             }
             producer.close();
         }
+    }
+
+    @Override
+    boolean restartable() {
+        return true;
+    }
+
+    /** A fresh task; {@link #loop()} reloads the committed position and opens a new producer. What was in flight is dropped. */
+    @Override
+    void prepareRestart() {
+        task = (SourceTask) type.factory().get();
+        task.configure(config);
+        pending.clear();
+        lastCommitNanos = System.nanoTime();
     }
 
     private void send(List<SourceRecord> records) {

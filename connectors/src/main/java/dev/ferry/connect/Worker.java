@@ -1,5 +1,9 @@
 package dev.ferry.connect;
 
+import dev.ferry.client.FerryException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.sql.SQLException;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -8,7 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One connector's task on its own thread: the life cycle (running, paused, failed, stopped),
+ * One connector's task on its own thread: the life cycle (running, paused, failed, stopped,
+ * restarted after a broker or I/O error),
  * the counters the status reports, and the pause and stop requests. {@link SourceWorker},
  * {@link SinkWorker} and {@link ServiceWorker} add what their kind of task needs.
  *
@@ -20,6 +25,9 @@ import org.slf4j.LoggerFactory;
 abstract class Worker {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
     static final long PAUSED_TICK_MS = 500;
+    /** First wait before a task that failed on a broker or I/O error is restarted; doubles up to {@link #RESTART_MAX_MS}. */
+    static final long RESTART_MIN_MS = 1_000;
+    static final long RESTART_MAX_MS = 30_000;
 
     final String name;
     final ConnectorTypes.Type type;
@@ -36,6 +44,8 @@ abstract class Worker {
     volatile long lag = -1;
     private volatile TaskState state = TaskState.RUNNING;
     private volatile String reason = "";
+    /** While waiting to restart after a failure: when ({@link System#nanoTime()}); else 0. */
+    private volatile long restartAtNanos;
     /** Set by the runtime's control handling; volatile so the worker sees it without locking. */
     volatile boolean pauseRequested;
     /** Set once by {@link #requestStop}; volatile so the worker's loop sees it. */
@@ -62,20 +72,98 @@ abstract class Worker {
     void onStopRequested() {
     }
 
+    /** Whether a failure on a broker or I/O error restarts the task (sources and sinks); services handle their own errors. */
+    boolean restartable() {
+        return false;
+    }
+
+    /** Before {@link #loop()} runs again after a failure: a fresh task instance and a clean worker state. */
+    void prepareRestart() {
+    }
+
     final void start() {
         thread = new Thread(this::runSafely, "connect-" + name);
         thread.start();
     }
 
+    /**
+     * Runs {@link #loop()}; a failure on a broker or I/O error (the broker unreachable, a send
+     * that failed after the producer's retries, a database connection lost) restarts it after
+     * {@link #RESTART_MIN_MS}, doubling up to {@link #RESTART_MAX_MS} (back to the minimum once an
+     * attempt ran that long): meanwhile the state is FAILED with the reason and the time left. A
+     * bad record (errors.tolerance=none), a configuration error or any other exception fails the
+     * task for good.
+     */
     private void runSafely() {
-        try {
-            loop();
-            state = TaskState.STOPPED;
-        } catch (Throwable t) {
-            reason = describe(t);
-            state = TaskState.FAILED;
-            LOG.error("connector {}: failed: {}", name, reason, t);
+        long backoffMs = RESTART_MIN_MS;
+        while (true) {
+            long started = System.nanoTime();
+            try {
+                loop();
+                state = TaskState.STOPPED;
+                return;
+            } catch (Throwable t) {
+                reason = describe(t);
+                if (stopRequested || !restartable() || !retriable(t)) {
+                    state = TaskState.FAILED;
+                    LOG.error("connector {}: failed: {}", name, reason, t);
+                    return;
+                }
+                if (System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(RESTART_MAX_MS)) {
+                    backoffMs = RESTART_MIN_MS;
+                }
+                restartAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs);
+                state = TaskState.FAILED;
+                LOG.error("connector {}: failed: {}; restarting in {} ms", name, reason, backoffMs, t);
+            }
+            try {
+                if (!awaitRestart()) {
+                    restartAtNanos = 0;
+                    return; // stopped while waiting: stays FAILED with the reason
+                }
+                prepareRestart();
+            } catch (Throwable t) {
+                restartAtNanos = 0;
+                reason = describe(t);
+                LOG.error("connector {}: restart failed: {}", name, reason, t);
+                return;
+            }
+            backoffMs = Math.min(backoffMs * 2, RESTART_MAX_MS);
+            state = TaskState.RUNNING;
+            reason = "";
+            restartAtNanos = 0;
+            LOG.info("connector {}: restarting", name);
         }
+    }
+
+    /** Waits until {@code restartAtNanos}; false if stop was requested first. */
+    private boolean awaitRestart() throws InterruptedException {
+        synchronized (signal) {
+            long left;
+            while (!stopRequested && (left = restartAtNanos - System.nanoTime()) > 0) {
+                TimeUnit.NANOSECONDS.timedWait(signal, left);
+            }
+        }
+        return !stopRequested;
+    }
+
+    /**
+     * A failure worth a restart: caused by an I/O, broker or database error, and not by a bad
+     * record or a configuration error (those would fail again the same way).
+     */
+    static boolean retriable(Throwable t) {
+        boolean io = false;
+        int depth = 0;
+        for (Throwable c = t; c != null && depth < 32; c = c.getCause(), depth++) {
+            if (c instanceof BadRecordException || c instanceof ConnectConfigException || c instanceof Error) {
+                return false;
+            }
+            if (c instanceof IOException || c instanceof UncheckedIOException || c instanceof FerryException
+                    || c instanceof SQLException) {
+                io = true;
+            }
+        }
+        return io;
     }
 
     static String describe(Throwable t) {
@@ -157,7 +245,13 @@ abstract class Worker {
 
     final ConnectorStatus status() {
         TaskState s = state;
-        return new ConnectorStatus(name, type.name(), type.kind(), s, s == TaskState.FAILED ? reason : "", recordsIn.get(),
+        String why = "";
+        if (s == TaskState.FAILED) {
+            long restartAt = restartAtNanos;
+            long left = Math.max(0, restartAt - System.nanoTime());
+            why = restartAt == 0 ? reason : reason + " (restarting in " + (left + 999_999_999L) / 1_000_000_000L + " s)";
+        }
+        return new ConnectorStatus(name, type.name(), type.kind(), s, why, recordsIn.get(),
                 recordsOut.get(), errors.get(), lag, progress());
     }
 

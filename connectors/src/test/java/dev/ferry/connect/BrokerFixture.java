@@ -15,7 +15,7 @@ import java.nio.file.Path;
  */
 public final class BrokerFixture implements AutoCloseable {
     private final Broker broker;
-    private final Gateway gateway;
+    private Gateway gateway;
 
     private BrokerFixture(Broker broker, Gateway gateway) {
         this.broker = broker;
@@ -34,6 +34,20 @@ public final class BrokerFixture implements AutoCloseable {
 
     public String server() {
         return "127.0.0.1:" + gateway.port();
+    }
+
+    /** A broker outage as clients see it: closes the gateway (connections drop, new ones are refused); the broker stays open. */
+    public void stopGateway() {
+        gateway.close();
+    }
+
+    /** Ends {@link #stopGateway()}: a new gateway on the same port. */
+    public void restartGateway(int port) {
+        gateway = Gateway.start(broker, GatewayConfig.builder().host("127.0.0.1").port(port).build());
+    }
+
+    public int port() {
+        return gateway.port();
     }
 
     public FerryClient client() {

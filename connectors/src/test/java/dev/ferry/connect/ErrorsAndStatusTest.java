@@ -99,6 +99,7 @@ class ErrorsAndStatusTest {
                     () -> rt.status());
             ConnectorStatus s = status(rt, "tail");
             assertThat(s.reason()).startsWith("bad record (errors.tolerance=none): line at ").contains("max.line.bytes=100");
+            assertThat(s.reason()).as("a bad record is not retried").doesNotContain("restarting");
             assertThat(s.errors()).isEqualTo(1);
             Await.until("status.json to say so", Duration.ofSeconds(5),
                     () -> StatusFile.read(dir.resolve("state/status.json")).connectors().get(0).state() == TaskState.FAILED);
