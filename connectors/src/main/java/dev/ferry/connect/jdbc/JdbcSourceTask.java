@@ -73,6 +73,8 @@ public final class JdbcSourceTask implements SourceTask {
     private Connection conn;
     private PreparedStatement first;
     private PreparedStatement next;
+    /** Without a tiebreak: every row whose increasing column equals the last value of a full batch (no limit). */
+    private PreparedStatement sameValue;
     private Kind kind;
     private boolean tiebreak;
     private List<Column> columns;
@@ -192,8 +194,12 @@ public final class JdbcSourceTask implements SourceTask {
         closeConnection();
     }
 
+    /** One row read, before its position is known. */
+    private record Read(Message message, String key, Object incrementing, long tiebreak) {}
+
     private List<SourceRecord> query() throws SQLException {
         PreparedStatement ps;
+        Object before = lastIncrementing;
         if (lastIncrementing == null) {
             ps = first;
         } else {
@@ -204,35 +210,76 @@ public final class JdbcSourceTask implements SourceTask {
                 ps.setLong(3, lastTiebreak);
             }
         }
-        List<SourceRecord> records = new ArrayList<>();
+        List<Read> rows = new ArrayList<>();
+        read(ps, rows);
+        if (!tiebreak && rows.size() >= batchRows) {
+            // A full batch may end in the middle of the rows sharing its last value T (the LIMIT cuts an unordered
+            // group): drop its rows with T and read every row with T, so the next query (> T) skips none of them.
+            Object t = rows.get(rows.size() - 1).incrementing();
+            rows.removeIf(r -> same(r.incrementing(), t));
+            if (sameValue == null) {
+                sameValue = conn.prepareStatement("SELECT * FROM " + from + " WHERE " + columns.get(incrementingIndex).name() + " = ?");
+            }
+            bindIncrementing(sameValue, 1, t);
+            read(sameValue, rows);
+        }
+        List<SourceRecord> records = new ArrayList<>(rows.size());
+        for (int i = 0; i < rows.size(); i++) {
+            Read r = rows.get(i);
+            Map<String, String> position = new HashMap<>(2);
+            if (tiebreak) {
+                position.put(POSITION_INCREMENTING, r.incrementing().toString());
+                position.put(POSITION_TIEBREAK, Long.toString(r.tiebreak()));
+            } else {
+                // Without a tiebreak the position moves to a value only with the last row having it: a restart
+                // after part of a group was sent reads the whole group again rather than skipping the rest of it.
+                boolean lastOfGroup = i + 1 == rows.size() || !same(rows.get(i + 1).incrementing(), r.incrementing());
+                if (lastOfGroup) {
+                    before = r.incrementing();
+                }
+                if (before != null) {
+                    position.put(POSITION_INCREMENTING, before.toString());
+                }
+            }
+            records.add(new SourceRecord(r.message(), r.key(), position));
+        }
+        if (!rows.isEmpty()) {
+            Read last = rows.get(rows.size() - 1);
+            lastIncrementing = last.incrementing();
+            lastTiebreak = last.tiebreak();
+        }
+        return records;
+    }
+
+    /** Whether two increasing values are equal as the database compares them (time stamps with a zone: the same instant). */
+    private static boolean same(Object a, Object b) {
+        return a instanceof OffsetDateTime x && b instanceof OffsetDateTime y ? x.isEqual(y) : a.equals(b);
+    }
+
+    /** Adds every row of {@code ps}'s result (in its order) to {@code rows}. */
+    private void read(PreparedStatement ps, List<Read> rows) throws SQLException {
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 ObjectNode json = JSON.createObjectNode();
                 for (int i = 0; i < columns.size(); i++) {
                     columns.get(i).putJson(rs, i + 1, json, fields.get(i));
                 }
-                lastIncrementing = switch (kind) {
+                Object inc = switch (kind) {
                     case ID -> rs.getLong(incrementingIndex + 1);
                     case TIMESTAMP -> rs.getTimestamp(incrementingIndex + 1).toLocalDateTime();
                     case TIMESTAMP_TZ -> rs.getObject(incrementingIndex + 1, OffsetDateTime.class);
                 };
-                Map<String, String> position = new HashMap<>(2);
-                position.put(POSITION_INCREMENTING, lastIncrementing.toString());
-                if (tiebreak) {
-                    lastTiebreak = rs.getLong(tiebreakIndex + 1);
-                    position.put(POSITION_TIEBREAK, Long.toString(lastTiebreak));
-                }
+                long tb = tiebreak ? rs.getLong(tiebreakIndex + 1) : 0;
                 String key = keyIndex < 0 ? null : rs.getString(keyIndex + 1);
                 Message.Builder m = Message.builder(topic).body(JSON.writeValueAsBytes(json));
                 if (key != null) {
                     m.keys(List.of(key));
                 }
-                records.add(new SourceRecord(m.build(), key, position));
+                rows.add(new Read(m.build(), key, inc, tb));
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot write a row as JSON", e);
         }
-        return records;
     }
 
     private void bindIncrementing(PreparedStatement ps, int index, Object value) throws SQLException {

@@ -139,6 +139,67 @@ class JdbcSourceTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL"})
+    void aFullBatchEndingInsideATimeStampGroupSkipsNoneOfItWithoutTiebreak(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("src_bulk");
+        Target.exec(url, "CREATE TABLE " + table + " (id BIGINT NOT NULL PRIMARY KEY, updated TIMESTAMP NOT NULL)");
+        LocalDateTime t0 = LocalDateTime.of(2026, 1, 31, 10, 0);
+        int total = 5_020;
+        try (Connection c = DriverManager.getConnection(url);
+             PreparedStatement ps = c.prepareStatement("INSERT INTO " + table + " (id, updated) VALUES (?, ?)")) {
+            for (int id = 1; id <= total; id++) {
+                // ten rows with their own time stamps, 5,000 bulk-inserted with one time stamp, ten more after
+                LocalDateTime at = id <= 10 ? t0.plusSeconds(id) : id <= 5_010 ? t0.plusMinutes(1) : t0.plusMinutes(2).plusSeconds(id);
+                ps.setLong(1, id);
+                ps.setTimestamp(2, Timestamp.valueOf(at));
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+        Map<String, String> settings = Map.of("name", table, "connector", "jdbc-source", "jdbc.url", url, "table", table,
+                "topic", "rows", "incrementing.column", "updated", "batch.rows", "1000", "poll.interval.ms", "1");
+        try {
+            List<Long> ids = new ArrayList<>();
+            Map<String, String> midGroup = null;
+            try (JdbcSourceTask task = new JdbcSourceTask()) {
+                task.start(TestContext.of(settings));
+                for (int polls = 0; polls < 20; polls++) {
+                    List<SourceRecord> batch = task.poll(Duration.ofMillis(100));
+                    for (SourceRecord r : batch) {
+                        long id = JSON.readTree(bytes(r.message().body())).get("id").longValue();
+                        ids.add(id);
+                        if (id > 10 && id <= 5_010) {
+                            assertThat(LocalDateTime.parse(r.position().get("incrementing"))).as("position inside the group")
+                                    .isIn(t0.plusSeconds(10), t0.plusMinutes(1));
+                            if (midGroup == null) {
+                                midGroup = r.position();
+                            }
+                        }
+                    }
+                    if (!batch.isEmpty()) {
+                        assertThat(batch.get(batch.size() - 1).position().get("incrementing")).as("a poll ends after a whole group")
+                                .isNotEqualTo(t0.plusSeconds(10).toString());
+                    }
+                }
+            }
+            assertThat(ids).as("every row once").hasSize(total).doesNotHaveDuplicates();
+            assertThat(midGroup).as("a restart inside the group reads the group again").containsEntry("incrementing",
+                    t0.plusSeconds(10).toString());
+            try (JdbcSourceTask task = new JdbcSourceTask()) {
+                task.start(TestContext.of(settings, midGroup));
+                int again = 0;
+                for (int polls = 0; polls < 10; polls++) {
+                    again += task.poll(Duration.ofMillis(100)).size();
+                }
+                assertThat(again).as("the whole group and the rows after it").isEqualTo(5_010);
+            }
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
     private record Result(int sent, Map<String, String> position) {}
 
     /** Polls and sends until {@code count} records were sent; the position is that of the last one acknowledged. */
