@@ -273,48 +273,58 @@ public final class JdbcSinkTask implements SinkTask {
             }
             LOG.info("jdbc-sink {}: a batch of {} rows failed ({}); writing them one by one to find the rejected row", connector,
                     toWrite.size(), JdbcSettings.rootMessage(e));
-            writeRowByRow(toWrite, kept, blocked);
+            writeRowByRow(toWrite, kept, blocked, e);
+        } catch (RuntimeException e) {
+            rollbackQuietly();
+            throw e;
         }
         writeAt = buffer.size() + batchRows;
     }
 
-    /** Writes rows one at a time, each under a savepoint, stopping each queue at its first rejected row. */
-    private void writeRowByRow(List<Row> toWrite, List<Row> kept, Set<QueueKey> blockedBefore) throws SQLException {
+    /**
+     * Writes rows one at a time, each under a savepoint, stopping each queue at its first rejected row.
+     * {@code batchFailure} is why the batch failed: if the first row fails the same way with a state that is
+     * not a row problem, the problem is not in the rows and the task fails.
+     */
+    private void writeRowByRow(List<Row> toWrite, List<Row> kept, Set<QueueKey> blockedBefore, SQLException batchFailure)
+            throws SQLException {
         Set<QueueKey> blocked = new HashSet<>(blockedBefore);
         Map<QueueKey, Long> positions = new HashMap<>();
         Row firstRejected = null;
         SQLException cause = null;
         int written = 0;
-        for (Row r : toWrite) {
-            if (blocked.contains(r.queue())) {
-                kept.add(r);
-                continue;
-            }
-            Savepoint sp = conn.setSavepoint();
-            try {
-                PreparedStatement ps = statement(r.columns());
-                bind(ps, r);
-                ps.executeUpdate();
-                conn.releaseSavepoint(sp);
-                positions.put(r.queue(), r.message().queueOffset() + 1);
-                written++;
-            } catch (SQLException e) {
-                if (!isRowProblem(e)) {
-                    rollbackQuietly();
-                    throw e;
-                }
-                conn.rollback(sp);
-                blocked.add(r.queue());
-                kept.add(r);
-                if (firstRejected == null) {
-                    firstRejected = r;
-                    cause = e;
-                }
-            }
-        }
+        boolean first = true;
         try {
+            for (Row r : toWrite) {
+                if (blocked.contains(r.queue())) {
+                    kept.add(r);
+                    continue;
+                }
+                Savepoint sp = conn.setSavepoint();
+                try {
+                    PreparedStatement ps = statement(r.columns());
+                    bind(ps, r);
+                    ps.executeUpdate();
+                    conn.releaseSavepoint(sp);
+                    positions.put(r.queue(), r.message().queueOffset() + 1);
+                    written++;
+                } catch (SQLException e) {
+                    String state = sqlState(e);
+                    if (!isRowProblem(e) || (first && state != null && state.equals(sqlState(batchFailure)) && !isRowState(state))) {
+                        throw e;
+                    }
+                    conn.rollback(sp);
+                    blocked.add(r.queue());
+                    kept.add(r);
+                    if (firstRejected == null) {
+                        firstRejected = r;
+                        cause = e;
+                    }
+                }
+                first = false;
+            }
             commit(positions, blocked);
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
             rollbackQuietly();
             throw e;
         }
@@ -384,11 +394,23 @@ public final class JdbcSinkTask implements SinkTask {
     }
 
     /**
-     * Whether a failed statement is this data's fault (a constraint, a value, a missing column:
-     * SQL state classes 22 and 23, and 42 for a batch that a bad value broke) rather than the
-     * connection's or the server's (class 08, 40, 53, 57...), which fails the task instead.
+     * Whether a failed statement is this data's fault: SQL state class 22 (data exception: a value too long, out of
+     * range) or 23 (integrity constraint: a duplicate key, a NULL in a NOT NULL column). Anything else (a dropped
+     * table 42P01, a missing column 42703, a revoked privilege 42501, a lock wait timeout HY000, a lost connection
+     * 08...) is the table's, the server's or the connection's, and fails the task: sending every row to the error
+     * topic would move the positions past rows that were never bad.
      */
     private static boolean isRowProblem(SQLException e) {
+        String state = sqlState(e);
+        return state != null && isRowState(state);
+    }
+
+    private static boolean isRowState(String state) {
+        return state.startsWith("22") || state.startsWith("23");
+    }
+
+    /** The SQL state of a failure: its own, or that of the first chained or causing exception that has one. */
+    private static String sqlState(SQLException e) {
         SQLException s = e;
         while (s.getSQLState() == null && s.getNextException() != null) {
             s = s.getNextException();
@@ -397,7 +419,7 @@ public final class JdbcSinkTask implements SinkTask {
         if (state == null && e.getCause() instanceof SQLException c) {
             state = c.getSQLState();
         }
-        return state != null && (state.startsWith("22") || state.startsWith("23") || state.startsWith("42") || state.startsWith("HY"));
+        return state;
     }
 
     // ---- converting messages
