@@ -268,6 +268,7 @@ public final class JdbcSinkTask implements SinkTask {
             buffer = kept;
         } catch (SQLException e) {
             rollbackQuietly();
+            clearBatches();
             if (!isRowProblem(e)) {
                 throw e;
             }
@@ -276,6 +277,7 @@ public final class JdbcSinkTask implements SinkTask {
             writeRowByRow(toWrite, kept, blocked, e);
         } catch (RuntimeException e) {
             rollbackQuietly();
+            clearBatches();
             throw e;
         }
         writeAt = buffer.size() + batchRows;
@@ -326,6 +328,7 @@ public final class JdbcSinkTask implements SinkTask {
             commit(positions, blocked);
         } catch (SQLException | RuntimeException e) {
             rollbackQuietly();
+            clearBatches();
             throw e;
         }
         rowsWritten += written;
@@ -338,6 +341,20 @@ public final class JdbcSinkTask implements SinkTask {
             rejectedReported = false;
             LOG.warn("jdbc-sink {}: {} rejected the message at {} offset {}: {}", connector, table, rejected.queue(),
                     rejected.message().queueOffset(), JdbcSettings.rootMessage(cause));
+        }
+    }
+
+    /**
+     * Drops whatever a failed write left in the batches of the cached statements (rows bound and added before a
+     * bind or an execute failed), so that neither the row-by-row retry nor a later batch sends them again.
+     */
+    private void clearBatches() {
+        for (PreparedStatement ps : statements.values()) {
+            try {
+                ps.clearBatch();
+            } catch (SQLException e) {
+                LOG.debug("clearBatch failed", e);
+            }
         }
     }
 

@@ -108,6 +108,25 @@ class JdbcSinkTest {
                 .hasMessageContaining("table: 'no_such_table' (expected: an existing table, or auto.create=true");
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2"})
+    void aBindFailureLeavesNoStaleRowInTheStatementBatch(Target target) throws Exception {
+        String url = FailBindDriver.wrap(target.url(tmp));
+        String table = Target.uniqueTable("sink_stale");
+        Target.exec(target.url(tmp), "CREATE TABLE " + table + " (id INTEGER NOT NULL, note VARCHAR(20))");
+        try (JdbcSinkTask task = start(url, table, Map.of("batch.rows", "100"))) {
+            task.put(List.of(msg(0, "{\"id\":0,\"note\":\"a\"}"), msg(1, "{\"id\":1,\"note\":\"" + FailBindDriver.REFUSED + "\"}")));
+            BadRecordException rejected = catchThrowableOfType(BadRecordException.class, task::flush);
+            assertThat(((Message) rejected.record()).queueOffset()).isEqualTo(1);
+            task.put(List.of(msg(2, "{\"id\":2,\"note\":\"b\"}"))); // the runtime handled offset 1
+            task.flush();
+            assertThat(Target.queryLong(target.url(tmp), "SELECT COUNT(*) FROM " + table + " WHERE id = 0")).as("row 0 once").isEqualTo(1);
+            assertThat(rows(target.url(tmp), "SELECT id FROM " + table)).containsExactly("0", "2");
+        } finally {
+            Target.dropQuietly(target.url(tmp), table, table);
+        }
+    }
+
     /** Puts like the runtime: after a BadRecordException, the rest of the list again; returns the reasons. */
     private static List<String> putAll(JdbcSinkTask task, List<Message> batch) throws Exception {
         List<String> reasons = new ArrayList<>();
