@@ -89,6 +89,7 @@ public final class JdbcSinkTask implements SinkTask {
     /** The target table's columns by upper-cased name; null until the table exists (auto.create from the first message). */
     private Map<String, Column> tableColumns;
     private final Map<List<Column>, PreparedStatement> statements = new HashMap<>();
+    private SinkOffsetsTable.Statements positionStatements;
 
     private List<Row> buffer = new ArrayList<>();
     /** Buffer size at which {@link #put} writes: batch.rows more than what a blocked queue kept back. */
@@ -366,7 +367,10 @@ public final class JdbcSinkTask implements SinkTask {
                 positions.merge(e.getKey(), e.getValue(), Math::max);
             }
         }
-        offsets.write(conn, connector, positions);
+        if (positionStatements == null) {
+            positionStatements = offsets.statements(conn);
+        }
+        offsets.write(positionStatements, connector, positions, stored);
         conn.commit();
         stored.putAll(positions);
         handled.keySet().removeIf(q -> !blocked.contains(q));
@@ -652,6 +656,10 @@ public final class JdbcSinkTask implements SinkTask {
             }
         }
         statements.clear();
+        if (positionStatements != null) {
+            positionStatements.close();
+            positionStatements = null;
+        }
         try {
             conn.rollback(); // whatever is buffered was not committed and is not covered by a stored position
             conn.close();

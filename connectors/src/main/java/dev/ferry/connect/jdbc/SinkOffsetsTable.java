@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,9 +28,11 @@ import java.util.Map;
  *
  * <p>Commit rule: a row of the target table and the {@code next_offset} that covers it are
  * committed by one transaction; {@code next_offset} never covers a message that is neither in
- * the table nor reported as a bad record.
+ * the table nor reported as a bad record. A position is only ever moved from the value the
+ * writing task itself committed (a conditional update), so a second process running the same
+ * connector fails instead of writing the same messages again.
  *
- * <p>Immutable; the methods use the connection they are given and do not commit.
+ * <p>Immutable; the methods use the connection (or its {@link Statements}) they are given and do not commit.
  */
 final class SinkOffsetsTable {
     /** Default name of the table, config key {@code offsets.table}. */
@@ -45,9 +48,13 @@ final class SinkOffsetsTable {
     private final String name;
     private final Dialect dialect;
 
+    /** Whether executeBatch reports the matched rows of each update (PostgreSQL, H2); else updates go one by one. */
+    private final boolean batchedCounts;
+
     SinkOffsetsTable(String name, Dialect dialect) {
         this.name = name;
         this.dialect = dialect;
+        this.batchedCounts = dialect == Dialect.POSTGRESQL || dialect == Dialect.H2;
     }
 
     String name() {
@@ -82,42 +89,106 @@ final class SinkOffsetsTable {
     }
 
     /**
-     * Stores {@code positions} in the caller's transaction: an upsert where the dialect has one,
-     * else an update followed by an insert when no row was updated.
+     * Stores {@code positions} in the caller's transaction, each only if the stored value is still the one this
+     * task last committed ({@code expected}; absent: no row yet): {@code UPDATE ... SET next_offset = ? WHERE
+     * connector = ? AND topic = ? AND queue_id = ? AND next_offset = ?}, or an {@code INSERT} when this task has
+     * no stored position for the queue. An update of no row, or an insert of a row that exists, means another
+     * process wrote positions of the same connector since: {@link AnotherWriterException}, and the caller rolls
+     * back. Two instances of one connector thus never both commit rows for the same positions.
+     *
+     * @param statements the statements of the caller's connection, prepared once (see {@link #statements})
      */
-    void write(Connection conn, String connector, Map<JdbcSinkTask.QueueKey, Long> positions) throws SQLException {
+    void write(Statements statements, String connector, Map<JdbcSinkTask.QueueKey, Long> positions,
+            Map<JdbcSinkTask.QueueKey, Long> expected) throws SQLException {
         if (positions.isEmpty()) {
             return;
         }
-        if (dialect.supportsUpsert()) {
-            try (PreparedStatement ps = conn.prepareStatement(dialect.upsert(name, COLUMNS, KEY))) {
-                for (Map.Entry<JdbcSinkTask.QueueKey, Long> e : positions.entrySet()) {
-                    ps.setString(1, connector);
-                    ps.setString(2, e.getKey().topic());
-                    ps.setInt(3, e.getKey().queue());
-                    ps.setLong(4, e.getValue());
-                    ps.addBatch();
-                }
-                ps.executeBatch();
-            }
-            return;
-        }
-        try (PreparedStatement update = conn.prepareStatement("UPDATE " + name + " SET " + NEXT_OFFSET + " = ? WHERE " + CONNECTOR
-                + " = ? AND " + TOPIC + " = ? AND " + QUEUE_ID + " = ?");
-             PreparedStatement insert = conn.prepareStatement(Dialect.insert(name, COLUMNS))) {
-            for (Map.Entry<JdbcSinkTask.QueueKey, Long> e : positions.entrySet()) {
-                update.setLong(1, e.getValue());
-                update.setString(2, connector);
-                update.setString(3, e.getKey().topic());
-                update.setInt(4, e.getKey().queue());
-                if (update.executeUpdate() == 0) {
-                    insert.setString(1, connector);
-                    insert.setString(2, e.getKey().topic());
-                    insert.setInt(3, e.getKey().queue());
-                    insert.setLong(4, e.getValue());
+        List<JdbcSinkTask.QueueKey> updated = new ArrayList<>(positions.size());
+        PreparedStatement update = statements.update;
+        for (Map.Entry<JdbcSinkTask.QueueKey, Long> e : positions.entrySet()) {
+            Long before = expected.get(e.getKey());
+            if (before == null) {
+                PreparedStatement insert = statements.insert;
+                insert.setString(1, connector);
+                insert.setString(2, e.getKey().topic());
+                insert.setInt(3, e.getKey().queue());
+                insert.setLong(4, e.getValue());
+                try {
                     insert.executeUpdate();
+                } catch (SQLException x) {
+                    if (x.getSQLState() != null && x.getSQLState().startsWith("23")) {
+                        throw new AnotherWriterException(connector, e.getKey(), null, x);
+                    }
+                    throw x;
+                }
+                continue;
+            }
+            update.setLong(1, e.getValue());
+            update.setString(2, connector);
+            update.setString(3, e.getKey().topic());
+            update.setInt(4, e.getKey().queue());
+            update.setLong(5, before);
+            if (batchedCounts) {
+                update.addBatch();
+                updated.add(e.getKey());
+            } else if (update.executeUpdate() != 1) {
+                throw new AnotherWriterException(connector, e.getKey(), before, null);
+            }
+        }
+        if (!updated.isEmpty()) {
+            int[] counts;
+            try {
+                counts = update.executeBatch();
+            } catch (SQLException x) {
+                update.clearBatch();
+                throw x;
+            }
+            for (int i = 0; i < counts.length; i++) {
+                if (counts[i] != 1) {
+                    throw new AnotherWriterException(connector, updated.get(i), expected.get(updated.get(i)), null);
                 }
             }
+        }
+    }
+
+    /** The position statements of one connection, prepared once and reused by every transaction; closed with it. */
+    Statements statements(Connection conn) throws SQLException {
+        return new Statements(conn.prepareStatement("UPDATE " + name + " SET " + NEXT_OFFSET + " = ? WHERE " + CONNECTOR + " = ? AND "
+                + TOPIC + " = ? AND " + QUEUE_ID + " = ? AND " + NEXT_OFFSET + " = ?"), conn.prepareStatement(Dialect.insert(name, COLUMNS)));
+    }
+
+    /** Prepared statements of {@link #write}. Not thread-safe, like the connection they belong to. */
+    static final class Statements implements AutoCloseable {
+        final PreparedStatement update;
+        final PreparedStatement insert;
+
+        private Statements(PreparedStatement update, PreparedStatement insert) {
+            this.update = update;
+            this.insert = insert;
+        }
+
+        @Override
+        public void close() {
+            for (PreparedStatement ps : List.of(update, insert)) {
+                try {
+                    ps.close();
+                } catch (SQLException ignored) {
+                    // closing the connection releases it anyway
+                }
+            }
+        }
+    }
+
+    /**
+     * A position was not the one this task last committed: another process runs the same connector. Unchecked, so it
+     * is never mistaken for a rejected row; the task fails.
+     */
+    static final class AnotherWriterException extends IllegalStateException {
+        AnotherWriterException(String connector, JdbcSinkTask.QueueKey queue, Long expected, SQLException cause) {
+            super("another instance of connector " + connector + " is writing: the stored position of topic " + queue.topic()
+                    + " queue " + queue.queue() + (expected == null ? " appeared after this task read the positions"
+                    : " is no longer " + expected + ", the one this task committed")
+                    + " (expected: one running instance per connector name; stop the other one, then restart this one)", cause);
         }
     }
 }

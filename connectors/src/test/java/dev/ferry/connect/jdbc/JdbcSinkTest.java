@@ -109,6 +109,40 @@ class JdbcSinkTest {
     }
 
     @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void twoInstancesOfOneConnectorCannotBothWrite(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_twice");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL, note VARCHAR(20))");
+        try {
+            try (JdbcSinkTask a = start(url, table, Map.of()); JdbcSinkTask b = start(url, table, Map.of())) {
+                // no stored position yet: both would insert it
+                a.put(List.of(msg(0, "{\"id\":0}"), msg(1, "{\"id\":1}"), msg(2, "{\"id\":2}")));
+                a.flush();
+                b.put(List.of(msg(0, "{\"id\":0}"), msg(1, "{\"id\":1}"), msg(2, "{\"id\":2}")));
+                assertThatThrownBy(b::flush).hasMessageContaining("another instance of connector " + table + " is writing");
+                a.put(List.of(msg(3, "{\"id\":3}")));
+                a.flush();
+            }
+            assertThat(rows(url, "SELECT id FROM " + table)).as("the second instance's rows rolled back").containsExactly("0", "1", "2", "3");
+            try (JdbcSinkTask c = start(url, table, Map.of()); JdbcSinkTask d = start(url, table, Map.of())) {
+                // both read the stored position 4: the first to commit moves it, the other's conditional update finds no row
+                c.put(List.of(msg(4, "{\"id\":4}")));
+                c.flush();
+                d.put(List.of(msg(4, "{\"id\":4}"), msg(5, "{\"id\":5}")));
+                assertThatThrownBy(d::flush).hasMessageContaining("another instance of connector " + table + " is writing");
+                c.put(List.of(msg(5, "{\"id\":5}")));
+                c.flush();
+                assertThat(c.storedPositions("t")).containsExactly(Map.entry(0, 6L));
+            }
+            assertThat(rows(url, "SELECT id FROM " + table)).containsExactly("0", "1", "2", "3", "4", "5");
+            assertThat(Target.queryLong(url, "SELECT COUNT(*) FROM " + table)).as("no row twice").isEqualTo(6);
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    @ParameterizedTest
     @EnumSource(value = Target.class, names = {"H2"})
     void aBindFailureLeavesNoStaleRowInTheStatementBatch(Target target) throws Exception {
         String url = FailBindDriver.wrap(target.url(tmp));
