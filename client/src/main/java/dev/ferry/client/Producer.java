@@ -8,6 +8,7 @@ import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -219,6 +220,20 @@ public final class Producer implements AutoCloseable {
 
     /** Sends everything buffered now, without lingering, and waits until all of it is acknowledged or failed. */
     public void flush() {
+        flush(Long.MAX_VALUE);
+    }
+
+    /**
+     * Like {@link #flush()}, but waits at most {@code timeout}.
+     *
+     * @return true if everything was acknowledged or failed in time
+     */
+    public boolean flush(Duration timeout) {
+        long ns = timeout.toNanos();
+        return flush(ns <= 0 ? System.nanoTime() : System.nanoTime() + ns);
+    }
+
+    private boolean flush(long deadlineNanos) {
         if (loop.inEventLoop()) {
             throw new IllegalStateException("flush() from the producer's event loop (a send callback) would deadlock");
         }
@@ -229,8 +244,17 @@ public final class Producer implements AutoCloseable {
                 spaceWaiters++;
                 try {
                     while (bufferedBytes.get() > 0) {
-                        space.wait(10);
+                        if (deadlineNanos != Long.MAX_VALUE) {
+                            long left = deadlineNanos - System.nanoTime();
+                            if (left <= 0) {
+                                return false;
+                            }
+                            TimeUnit.NANOSECONDS.timedWait(space, Math.min(left, TimeUnit.MILLISECONDS.toNanos(10)));
+                        } else {
+                            space.wait(10);
+                        }
                     }
+                    return true;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw FerryException.client("flush interrupted");
@@ -250,17 +274,58 @@ public final class Producer implements AutoCloseable {
             return;
         }
         flush();
+        closeNow();
+    }
+
+    /**
+     * Flushes for at most {@code timeout}, then closes: what is still not acknowledged then fails
+     * with a {@link FerryException} (reason {@code CLIENT}), so nothing waits on this producer any
+     * more. (Messages already sent may still be stored by the broker.)
+     *
+     * @return true if everything was acknowledged or failed before the close
+     */
+    public boolean close(Duration timeout) {
+        if (closed) {
+            return true;
+        }
+        boolean flushed = flush(timeout);
+        closeNow();
+        return flushed;
+    }
+
+    private void closeNow() {
         closed = true;
         loop.execute(() -> {
             if (lingerTimer != null) {
                 lingerTimer.cancel(false);
             }
+            failUnsent();
             Connection c = conn;
             if (c != null) {
-                c.close();
+                c.close(); // fails what is in flight: done() fails it, since closed
             }
         });
         client.forget(this);
+    }
+
+    /** After close: fails every message not sent yet. Event loop only. */
+    private void failUnsent() {
+        if (bufferedBytes.get() == 0) {
+            return;
+        }
+        FerryException gone = FerryException.client("producer closed before the message was acknowledged");
+        for (Partition p : partitions) {
+            while (p.queue.peek() != null) {
+                fail(p.take(Long.MAX_VALUE, Integer.MAX_VALUE), gone);
+            }
+        }
+        Batch b;
+        while ((b = retries.poll()) != null) {
+            fail(b, gone);
+        }
+        while ((b = explicit.poll()) != null) {
+            fail(b, gone);
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -456,6 +521,10 @@ public final class Producer implements AutoCloseable {
 
     private void drain() {
         drainScheduled.set(false);
+        if (closed) {
+            failUnsent(); // a retry scheduled before the close, or a send racing it
+            return;
+        }
         long now = System.nanoTime();
         if (!connected(now)) {
             expireWaiting(now);
@@ -584,7 +653,7 @@ public final class Producer implements AutoCloseable {
             FerryException e = failure != null ? failure : FerryException.broker(response.status(), b.partition.label, response.message());
             long backoff = Math.min(config.retryBackoffMs() << Math.min(b.attempts - 1, 20), config.maxRetryBackoffMs());
             long deadline = b.oldestNanos() + TimeUnit.MILLISECONDS.toNanos(config.deliveryTimeoutMs());
-            if (e.retryable() && b.attempts <= config.retries()
+            if (!closed && e.retryable() && b.attempts <= config.retries()
                     && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) - deadline < 0) {
                 LOG.debug("{}: attempt {} failed ({}), resending in {} ms", b.partition.label, b.attempts, e.getMessage(), backoff);
                 resends = resends + 1; // single writer: the event loop

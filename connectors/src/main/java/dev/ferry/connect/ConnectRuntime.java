@@ -41,9 +41,12 @@ import org.slf4j.LoggerFactory;
  * {@code STATE_DIR/control/NAME.paused} exists ({@link #pause}/{@link #resume} create and delete
  * it, as {@code ferry connect pause|resume} does from another process).
  *
- * <p><b>Stopping.</b> {@link #close()} asks every task to stop, waits for them (a source flushes
- * its producer and commits; a sink flushes and commits its offsets), writes the final status and
- * closes the client.
+ * <p><b>Stopping.</b> {@link #close()} asks every task to stop and waits for them, all within one
+ * deadline ({@link RuntimeOptions#stopTimeoutMs()}): a source waits for its acknowledgements until
+ * three quarters of it, commits what was acknowledged and closes its producer (failing what is
+ * left); a sink flushes and commits its offsets. A task still running at the deadline is
+ * interrupted and left behind (task threads are daemons, so it cannot keep the JVM alive). Then
+ * it writes the final status and closes the client.
  *
  * <p><b>Thread safety.</b> {@link #create}, {@link #start} and {@link #close} from one thread;
  * {@link #status}, {@link #pause} and {@link #resume} from any.
@@ -51,8 +54,6 @@ import org.slf4j.LoggerFactory;
 public final class ConnectRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectRuntime.class);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,100}");
-    /** How long close waits for each task to stop. */
-    private static final long STOP_WAIT_MS = 30_000;
 
     /** A validated connector not yet running: its task instance and the runtime settings read for it. */
     private record Plan(String name, ConnectorTypes.Type type, ConnectorConfig config, AutoCloseable task, boolean keysChecked,
@@ -260,11 +261,17 @@ public final class ConnectRuntime implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        workers.forEach(Worker::requestStop);
+        long now = System.nanoTime();
+        long stopNanos = TimeUnit.MILLISECONDS.toNanos(options.stopTimeoutMs());
+        long deadline = now + stopNanos;
+        long settleBy = now + stopNanos / 4 * 3;
+        workers.forEach(w -> w.requestStop(settleBy));
         for (Worker w : workers) {
             try {
-                if (!w.join(STOP_WAIT_MS)) {
-                    LOG.warn("connector {}: did not stop within {} ms", w.name, STOP_WAIT_MS);
+                if (!w.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())))) {
+                    LOG.warn("connector {}: did not stop within {} ms; interrupting it (its thread is a daemon)", w.name,
+                            options.stopTimeoutMs());
+                    w.interrupt();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

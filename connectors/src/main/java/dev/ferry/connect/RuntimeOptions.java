@@ -17,8 +17,10 @@ import java.util.Objects;
  * @param stateDir         the state directory; created if missing
  * @param clock            time for the tasks and the status file
  * @param statusIntervalMs how often status.json is written and control files are looked at (default 1,000)
+ * @param stopTimeoutMs    how long {@link ConnectRuntime#close()} waits in all for the tasks to stop (default 30,000):
+ *                         sources wait for their acknowledgements until three quarters of it, then commit
  */
-public record RuntimeOptions(String server, Path stateDir, Clock clock, long statusIntervalMs) {
+public record RuntimeOptions(String server, Path stateDir, Clock clock, long statusIntervalMs, long stopTimeoutMs) {
     public RuntimeOptions {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(stateDir, "stateDir");
@@ -26,6 +28,13 @@ public record RuntimeOptions(String server, Path stateDir, Clock clock, long sta
         if (statusIntervalMs < 10 || statusIntervalMs > 3_600_000) {
             throw new IllegalArgumentException("statusIntervalMs: " + statusIntervalMs + " (expected: 10..3600000)");
         }
+        if (stopTimeoutMs < 100 || stopTimeoutMs > 3_600_000) {
+            throw new IllegalArgumentException("stopTimeoutMs: " + stopTimeoutMs + " (expected: 100..3600000)");
+        }
+    }
+
+    public RuntimeOptions(String server, Path stateDir, Clock clock, long statusIntervalMs) {
+        this(server, stateDir, clock, statusIntervalMs, 30_000);
     }
 
     public static RuntimeOptions of(String server, Path stateDir) {
@@ -33,7 +42,11 @@ public record RuntimeOptions(String server, Path stateDir, Clock clock, long sta
     }
 
     public RuntimeOptions withStatusIntervalMs(long ms) {
-        return new RuntimeOptions(server, stateDir, clock, ms);
+        return new RuntimeOptions(server, stateDir, clock, ms, stopTimeoutMs);
+    }
+
+    public RuntimeOptions withStopTimeoutMs(long ms) {
+        return new RuntimeOptions(server, stateDir, clock, statusIntervalMs, ms);
     }
 
     Path statusFile() {

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +35,10 @@ final class SourceWorker extends Worker {
     private static final Logger LOG = LoggerFactory.getLogger(SourceWorker.class);
     /** How long one poll may wait for data; bounds how fast a stop or pause is noticed. */
     static final Duration POLL_WAIT = Duration.ofMillis(200);
-    /** Longest wait for the acknowledgements in flight on pause or stop (the producer's own delivery timeout is longer). */
+    /**
+     * Longest wait for the acknowledgements in flight on pause or after a failure (the producer's
+     * own delivery timeout is longer); on stop the runtime's deadline applies instead.
+     */
     static final long SETTLE_TIMEOUT_MS = 30_000;
 
     /** One poll's records in flight: done when all are acknowledged. */
@@ -72,7 +76,7 @@ final class SourceWorker extends Worker {
             checkKeysAfterStart();
             while (!stopRequested) {
                 if (pauseRequested) {
-                    settleAll();
+                    settleAll(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_TIMEOUT_MS));
                     commit();
                     pauseUntilResumed();
                     continue;
@@ -93,19 +97,24 @@ final class SourceWorker extends Worker {
                     commit();
                 }
             }
-            settleAll();
+            settleAll(settleByNanos);
             commit();
             clean = true;
         } finally {
+            long settleBy = stopRequested ? settleByNanos : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_TIMEOUT_MS);
             if (!clean) {
-                commitAckedQuietly();
+                commitAckedQuietly(settleBy);
             }
             try {
                 task.close();
             } catch (Exception e) {
                 LOG.warn("connector {}: close failed: {}", name, describe(e));
             }
-            producer.close();
+            // bounded: with the broker gone an unbounded flush would wait for the delivery timeout
+            if (!producer.close(Duration.ofNanos(Math.max(0, settleBy - System.nanoTime())))) {
+                LOG.warn("connector {}: {} poll(s) of records not acknowledged in time; sent again after a restart (the position "
+                        + "was committed before them)", name, pending.size());
+            }
         }
     }
 
@@ -181,17 +190,23 @@ final class SourceWorker extends Worker {
     }
 
     /**
-     * Sends what the producer buffers and waits for every pending acknowledgement. (The futures
-     * complete on the producer's event loop, possibly just after {@link Producer#flush()} returned,
-     * so each one is awaited.)
+     * Waits for the pending acknowledgements until {@code deadlineNanos} ({@link System#nanoTime()}),
+     * one deadline for all of them, then moves {@code acked} past those that came. No
+     * {@link Producer#flush()}: the producer sends its batches after its linger anyway, and a
+     * flush would wait without bound (up to the delivery timeout) when the broker is gone.
      */
-    private void settleAll() throws Exception {
-        producer.flush();
+    private void settleAll(long deadlineNanos) throws Exception {
         for (Pending p : pending) {
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
             try {
-                p.acked().get(SETTLE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+                p.acked().get(left, TimeUnit.NANOSECONDS);
             } catch (ExecutionException e) {
                 break; // settle() reports it
+            } catch (TimeoutException e) {
+                break; // what came is committed; the rest is sent again after a restart
             }
         }
         settle();
@@ -208,9 +223,9 @@ final class SourceWorker extends Worker {
     }
 
     /** After a failure: waits for what is in flight (a bad record is no broker failure), commits what was acknowledged. */
-    private void commitAckedQuietly() {
+    private void commitAckedQuietly(long settleBy) {
         try {
-            settleAll();
+            settleAll(settleBy);
         } catch (Exception e) {
             // a send failed or did not finish: acked stops before it
         }

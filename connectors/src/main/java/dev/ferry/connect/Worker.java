@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Thread safety.</b> {@link #loop()} and everything it calls run on the worker's thread
  * only. Other threads (the runtime, its status thread) call {@link #status()},
- * {@link #setPaused}, {@link #requestStop()} and {@link #join}; the fields they touch are
+ * {@link #setPaused}, {@link #requestStop}, {@link #interrupt} and {@link #join}; the fields they touch are
  * volatile or atomic, and the pause/stop waits use {@code signal}'s monitor.
  */
 abstract class Worker {
@@ -50,6 +50,8 @@ abstract class Worker {
     volatile boolean pauseRequested;
     /** Set once by {@link #requestStop}; volatile so the worker's loop sees it. */
     volatile boolean stopRequested;
+    /** Set by {@link #requestStop} before {@code stopRequested}: until when ({@link System#nanoTime()}) a stopping task may wait. */
+    volatile long settleByNanos;
     private final Object signal = new Object();
     private Thread thread;
 
@@ -81,9 +83,16 @@ abstract class Worker {
     void prepareRestart() {
     }
 
+    /** A daemon: a task that does not stop in time (see {@link ConnectRuntime#close()}) must not keep the JVM alive. */
     final void start() {
         thread = new Thread(this::runSafely, "connect-" + name);
+        thread.setDaemon(true);
         thread.start();
+    }
+
+    /** After the runtime's stop deadline: interrupts a task still blocked somewhere. */
+    final void interrupt() {
+        thread.interrupt();
     }
 
     /**
@@ -193,7 +202,9 @@ abstract class Worker {
         }
     }
 
-    final void requestStop() {
+    /** Asks the task to stop; what it still has to settle (a source's acknowledgements) it waits for until {@code settleByNanos}. */
+    final void requestStop(long settleByNanos) {
+        this.settleByNanos = settleByNanos;
         stopRequested = true;
         synchronized (signal) {
             signal.notifyAll();
