@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,12 +29,15 @@ import org.slf4j.LoggerFactory;
  * line ({@code mode=lines}; the {@code \n} or {@code \r\n} is stripped) or one per chunk of at
  * most {@code chunk.bytes} ({@code mode=chunks}; the chunks concatenated are the file).
  *
- * <p><b>Position.</b> {@code {file, fileKey, offset}}: the file's identity (its inode, as
- * {@link BasicFileAttributes#fileKey()} gives it, or the creation time where there is none) and
- * the byte offset after the last record. On a restart with the same file the task reads on from
- * {@code offset}; if the path now names another file (rotated while stopped), or the file is
- * shorter than {@code offset} (truncated), it starts that file from 0 — the unread end of a file
- * rotated away while the task was stopped is not read.
+ * <p><b>Position.</b> {@code {file, fileKey, offset, fingerprint}}: the file's identity (its inode,
+ * as {@link BasicFileAttributes#fileKey()} gives it, or the creation time where there is none),
+ * the byte offset after the last record, and a CRC32C of the file's first min(offset, 1 KiB)
+ * bytes. On a restart with the same file the task reads on from {@code offset}; if the path now
+ * names another file (rotated while stopped), the file is shorter than {@code offset}
+ * (truncated), or its first bytes no longer match the fingerprint (deleted and recreated, and the
+ * filesystem gave the new file the old inode), it starts that file from 0 — the unread end of a
+ * file rotated away while the task was stopped is not read. A position without a fingerprint
+ * (written by an older version) is not checked for it.
  *
  * <p><b>Rotation and truncation.</b> When the read reaches the end of the data, the task looks
  * at the path: if it names a different file (renamed and recreated), the old file, still open,
@@ -70,9 +74,14 @@ public final class FileSourceTask implements SourceTask {
     private long pollIntervalMs;
     private int bufferBytes;
 
+    /** How many of a file's first bytes its fingerprint covers (see {@link #fingerprint}). */
+    static final int FINGERPRINT_BYTES = 1024;
+
     // state
     private FileChannel channel;
     private String fileKey;
+    /** The open file's fingerprint over all {@link #FINGERPRINT_BYTES} first bytes, once computed; null after open or truncation. */
+    private String headFingerprint;
     /** Offset in the file of {@code buffer}'s first byte (the next record's start). */
     private long bufferStart;
     private byte[] buffer;
@@ -111,11 +120,13 @@ public final class FileSourceTask implements SourceTask {
         Map<String, String> pos = context.committedPosition();
         if (!pos.isEmpty() && open()) {
             long offset = Long.parseLong(pos.getOrDefault("offset", "0"));
-            if (fileKey.equals(pos.get("fileKey")) && channel.size() >= offset) {
+            String fingerprint = pos.get("fingerprint"); // absent in positions written before it existed: not checked
+            if (fileKey.equals(pos.get("fileKey")) && channel.size() >= offset
+                    && (fingerprint == null || fingerprint.equals(fingerprint(offset)))) {
                 bufferStart = offset;
             } else {
-                LOG.warn("file-source {}: the file changed since position {} (rotated or truncated while stopped); reading it from 0",
-                        path, pos);
+                LOG.warn("file-source {}: the file changed since position {} (rotated, truncated or recreated while stopped); "
+                        + "reading it from 0", path, pos);
                 bufferStart = 0;
             }
         } else if (pos.isEmpty() && open() && start == Start.END) {
@@ -135,6 +146,7 @@ public final class FileSourceTask implements SourceTask {
         }
         channel = ch;
         fileKey = key;
+        headFingerprint = null;
         bufferStart = 0;
         filled = 0;
         badLineStart = -1;
@@ -233,6 +245,7 @@ public final class FileSourceTask implements SourceTask {
         }
         if (now.size() < bufferStart + filled) {
             LOG.info("file-source {}: truncated to {} bytes (had read {}); reading it from 0", path, now.size(), bufferStart + filled);
+            headFingerprint = null; // new content
             bufferStart = 0;
             filled = 0;
             badLineStart = -1;
@@ -338,8 +351,43 @@ public final class FileSourceTask implements SourceTask {
         if (key != null) {
             m.keys(List.of(key));
         }
-        return new SourceRecord(m.build(), null,
-                Map.of("file", path.toString(), "fileKey", fileKey, "offset", Long.toString(positionAfter)));
+        return new SourceRecord(m.build(), null, Map.of("file", path.toString(), "fileKey", fileKey, "offset",
+                Long.toString(positionAfter), "fingerprint", fingerprintOrEmpty(positionAfter)));
+    }
+
+    private String fingerprintOrEmpty(long offset) {
+        try {
+            return fingerprint(offset);
+        } catch (IOException e) {
+            return ""; // never matches: a restart reads the file from 0 (at-least-once)
+        }
+    }
+
+    /**
+     * The open file's fingerprint for a position at {@code offset}: CRC32C of its first
+     * min(offset, {@value #FINGERPRINT_BYTES}) bytes (which a position never moves past, so they
+     * do not change while the file is appended to), as 8 hex digits. A file deleted and recreated
+     * while the task was stopped can get the same inode (fileKey) back; its first bytes tell it
+     * apart.
+     */
+    String fingerprint(long offset) throws IOException {
+        int n = (int) Math.min(offset, FINGERPRINT_BYTES);
+        if (n == FINGERPRINT_BYTES && headFingerprint != null) {
+            return headFingerprint;
+        }
+        ByteBuffer b = ByteBuffer.allocate(n);
+        while (b.hasRemaining()) {
+            if (channel.read(b, b.position()) < 0) {
+                return "short"; // the file is shorter than the position: never matches
+            }
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(b.flip());
+        String hex = String.format("%08x", crc.getValue());
+        if (n == FINGERPRINT_BYTES) {
+            headFingerprint = hex;
+        }
+        return hex;
     }
 
     private static int indexOf(byte[] b, byte v, int from, int to) {

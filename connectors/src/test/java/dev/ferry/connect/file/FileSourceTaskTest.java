@@ -90,6 +90,57 @@ class FileSourceTaskTest {
         assertThat(bodies(take(2))).containsExactly("b", "c");
     }
 
+    /** As if the file was deleted and recreated while stopped and the filesystem gave it the old inode back. */
+    private static Map<String, String> sameInode(Map<String, String> old, Path file) throws IOException {
+        Map<String, String> p = new java.util.HashMap<>(old);
+        p.put("fileKey", FileSourceTask.fileKey(Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class)));
+        return p;
+    }
+
+    @Test
+    void aRecreatedFileWithTheOldInodeIsReadFromZero() throws Exception {
+        append("app.log", "aaaa\nbbbb\ncccc\n");
+        Map<String, String> afterA = start(Map.of()).poll(Duration.ofMillis(100)).get(0).position();
+        task.close();
+        Files.delete(dir.resolve("app.log"));
+        append("app.log", "xxxx\nyyyy\nzzzz\n"); // same length: only the content tells them apart
+        start(sameInode(afterA, dir.resolve("app.log")));
+        assertThat(bodies(take(3))).containsExactly("xxxx", "yyyy", "zzzz");
+    }
+
+    @Test
+    void aRecreatedFileIsToldApartBeyondTheFirstKibibyte() throws Exception {
+        String head = "h".repeat(2000) + "\n";
+        append("app.log", head + "one\n");
+        start(Map.of());
+        Map<String, String> afterOne = take(2).get(1).position();
+        task.close();
+        Files.delete(dir.resolve("app.log"));
+        append("app.log", "H" + head.substring(1) + "one\n");
+        start(sameInode(afterOne, dir.resolve("app.log")));
+        assertThat(bodies(take(2))).containsExactly("H" + "h".repeat(1999), "one");
+    }
+
+    @Test
+    void aPositionWithoutFingerprintStillResumes() throws Exception {
+        append("app.log", "a\nb\nc\n");
+        Map<String, String> afterA = new java.util.HashMap<>(start(Map.of()).poll(Duration.ofMillis(100)).get(0).position());
+        task.close();
+        afterA.remove("fingerprint"); // written by an older version
+        start(afterA);
+        assertThat(bodies(take(2))).containsExactly("b", "c");
+    }
+
+    @Test
+    void aFileGrownPastTheFirstKibibyteAfterThePositionStillMatches() throws Exception {
+        append("app.log", "a\nb\n");
+        Map<String, String> afterB = start(Map.of()).poll(Duration.ofMillis(100)).get(1).position();
+        task.close();
+        append("app.log", "c".repeat(3000) + "\n");
+        start(afterB);
+        assertThat(bodies(take(1))).containsExactly("c".repeat(3000));
+    }
+
     @Test
     void rotationFinishesTheOldFileThenFollowsTheNewOne() throws Exception {
         append("app.log", "1\n2\n");
