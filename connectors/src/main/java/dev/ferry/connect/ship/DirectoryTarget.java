@@ -38,7 +38,14 @@ final class DirectoryTarget implements ShipTarget {
     @Override
     public Outcome ship(ShipFile file, FileChannel source, LongConsumer moved) throws IOException, InterruptedException {
         ArchiveDir.Status status = archive.status(file.name(), file.length());
-        if (status instanceof ArchiveDir.Status.Have) {
+        if (status instanceof ArchiveDir.Status.Have have) {
+            // same name and length proves little (segments all have the same length): with verify, the checksum must agree
+            if (verify && have.entry().crc().isPresent()) {
+                int sourceCrc = new Checksums().crc32c(source, file.length());
+                if (sourceCrc != have.entry().crc().getAsInt()) {
+                    throw new ForeignArchiveException(describe(), file.name(), have.entry().crc().getAsInt(), sourceCrc);
+                }
+            }
             return new Outcome.AlreadyThere();
         }
         long offset = ((ArchiveDir.Status.Resume) status).offset();

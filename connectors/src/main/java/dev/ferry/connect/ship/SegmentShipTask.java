@@ -33,7 +33,10 @@ import org.slf4j.LoggerFactory;
  * <p>Failures: a target that cannot be reached or written is logged and retried at the next
  * scan (the task keeps running: a standby being down must not stop the broker's backups from
  * resuming by themselves); a file deleted by retention before it was shipped is skipped with
- * a log line; a checksum mismatch is retried once at once, then at the next scan.
+ * a log line; a checksum mismatch is retried once at once, then at the next scan. A target that
+ * already holds a file of the same name and length but, with {@code verify}, another checksum
+ * than the source's is another store's archive ({@link ForeignArchiveException}): the task fails
+ * rather than ship nothing into it.
  *
  * <p><b>Thread safety.</b> {@link #run} on the runtime's thread for this task (plus the
  * target's helper threads, whose jobs end with each file); {@link #close} and

@@ -48,6 +48,15 @@ final class SocketTarget implements ShipTarget {
             byte state = resume.get(ShipProtocol.RESUME_STATE_OFFSET);
             long offset = resume.getLong(ShipProtocol.RESUME_OFFSET_OFFSET);
             if (state == ShipProtocol.STATE_HAVE) {
+                // same name and length proves little (segments all have the same length): with verify, the
+                // receiver's checksum (0: it was shipped unverified) must be the source's
+                int archivedCrc = resume.getInt(ShipProtocol.RESUME_CRC_OFFSET);
+                if (verify && archivedCrc != 0) {
+                    int sourceCrc = new Checksums().crc32c(source, file.length());
+                    if (sourceCrc != archivedCrc) {
+                        throw new ForeignArchiveException(describe(), file.name(), archivedCrc, sourceCrc);
+                    }
+                }
                 return new Outcome.AlreadyThere();
             }
             if (state != ShipProtocol.STATE_SEND || offset < 0 || offset > file.length()) {

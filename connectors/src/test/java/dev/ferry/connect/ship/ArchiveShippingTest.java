@@ -170,4 +170,24 @@ class ArchiveShippingTest {
             assertThat(archive.resolve("commitlog/00000000000001048576.part")).doesNotExist();
         }
     }
+
+    @Test
+    void anotherStoresArchiveWithTheSameSegmentNamesFailsTheTask() throws Exception {
+        Path archive = tmp.resolve("archive");
+        try (MessageStore a = openStore(tmp.resolve("a"))) {
+            fill(a, 2 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 0);
+            SegmentShipTask task = startTask(tmp.resolve("a"), archive);
+            assertThat(task.shipOnce()).isPositive();
+            task.close();
+        }
+        // a re-initialised broker (or another one): the same segment names and lengths, other bytes
+        try (MessageStore b = openStore(tmp.resolve("b"))) {
+            fill(b, 2 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 5_000_000);
+            SegmentShipTask task = startTask(tmp.resolve("b"), archive);
+            org.assertj.core.api.Assertions.assertThatThrownBy(task::shipOnce).isInstanceOf(ForeignArchiveException.class)
+                    .hasMessageMatching("directory .* holds a different commitlog/00000000000000000000 \\(crc [0-9a-f]{8}, source crc "
+                            + "[0-9a-f]{8}\\): another store's archive\\?.*");
+            task.close();
+        }
+    }
 }

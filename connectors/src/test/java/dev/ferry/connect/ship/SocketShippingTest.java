@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -188,6 +189,30 @@ class SocketShippingTest {
         assertThat(receiver.progress()).containsEntry("rejected", 1L);
         try (var s = Files.list(archive)) {
             assertThat(s.map(p -> p.getFileName().toString())).containsExactly(Manifest.FILE);
+        }
+        stopReceiver();
+    }
+
+    @Test
+    void aReceiverHoldingAnotherStoresFilesFailsTheSender() throws Exception {
+        Path archive = tmp.resolve("standby");
+        int port = startReceiver(archive, 0);
+        for (String store : List.of("a", "b")) {
+            Path data = tmp.resolve(store);
+            try (MessageStore s = openStore(data)) {
+                fill(s, 2 * SEGMENT_BYTES + SEGMENT_BYTES / 2, store.equals("a") ? 0 : 5_000_000);
+            }
+            SegmentShipTask sender = new SegmentShipTask();
+            sender.start(new Context(config("log.dir", data.toString(), "target.host", "127.0.0.1",
+                    "target.port", Integer.toString(port)), tmp.resolve("state-" + store)));
+            if (store.equals("a")) {
+                assertThat(sender.shipOnce()).isPositive();
+            } else {
+                org.assertj.core.api.Assertions.assertThatThrownBy(sender::shipOnce).isInstanceOf(ForeignArchiveException.class)
+                        .hasMessageContaining("holds a different commitlog/00000000000000000000 (crc ")
+                        .hasMessageContaining("another store's archive?");
+            }
+            sender.close();
         }
         stopReceiver();
     }
