@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A group that never committed starts at {@code from}: {@code earliest} (default) or
  * {@code latest}. A topic that does not exist yet is waited for (the status says so by a lag of -1).
+ * Measuring the lag never fails the task: while the broker does not answer the lag is -1. A
+ * failure on a broker or I/O error restarts the task ({@link Worker}) at the committed offsets.
  *
  * <p><b>Thread safety.</b> See {@link Worker}: all of this runs on the worker thread.
  */

@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * completed; the latest acknowledged position is committed to the {@link PositionStore} every
  * {@code commit.interval.ms}, on pause and on stop. A restart resumes from the committed
  * position, so records after it may be sent twice (at-least-once), none is skipped. A failed
- * send (after the producer's own retries) fails the task without committing past it.
+ * send (after the producer's own retries) fails the task without committing past it (and
+ * restarts it, see {@link Worker}). On stop the acknowledgements are awaited until the runtime's
+ * settle deadline only; what is unacknowledged then is failed and sent again after a restart.
  *
  * <p>Messages of one queue are stored in send order unless the producer resends a batch after
  * a failure while later batches were in flight (see {@link Producer}).
