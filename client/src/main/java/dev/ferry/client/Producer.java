@@ -288,8 +288,14 @@ public final class Producer implements AutoCloseable {
         if (closed) {
             return true;
         }
-        boolean flushed = flush(timeout);
-        closeNow();
+        boolean flushed = false;
+        try {
+            flushed = flush(timeout);
+        } catch (FerryException e) {
+            // interrupted: close all the same (the interrupt flag is set again)
+        } finally {
+            closeNow();
+        }
         return flushed;
     }
 

@@ -42,6 +42,8 @@ final class SourceWorker extends Worker {
      * own delivery timeout is longer); on stop the runtime's deadline applies instead.
      */
     static final long SETTLE_TIMEOUT_MS = 30_000;
+    /** How often a wait for acknowledgements looks whether a stop shortened its deadline. */
+    private static final long SETTLE_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     /** One poll's records in flight: done when all are acknowledged. */
     private record Pending(CompletableFuture<?> acked, Map<String, String> position, int records) {}
@@ -113,7 +115,7 @@ final class SourceWorker extends Worker {
                 LOG.warn("connector {}: close failed: {}", name, describe(e));
             }
             // bounded: with the broker gone an unbounded flush would wait for the delivery timeout
-            if (!producer.close(Duration.ofNanos(Math.max(0, settleBy - System.nanoTime())))) {
+            if (!producer.close(Duration.ofNanos(Math.max(0, stopAware(settleBy) - System.nanoTime())))) {
                 LOG.warn("connector {}: {} poll(s) of records not acknowledged in time; sent again after a restart (the position "
                         + "was committed before them)", name, pending.size());
             }
@@ -199,19 +201,30 @@ final class SourceWorker extends Worker {
      */
     private void settleAll(long deadlineNanos) throws Exception {
         for (Pending p : pending) {
-            long left = deadlineNanos - System.nanoTime();
-            if (left <= 0) {
-                break;
-            }
             try {
-                p.acked().get(left, TimeUnit.NANOSECONDS);
+                while (true) {
+                    long left = stopAware(deadlineNanos) - System.nanoTime();
+                    if (left <= 0) {
+                        settle();
+                        return; // what came is committed; the rest is sent again after a restart
+                    }
+                    try {
+                        p.acked().get(Math.min(left, SETTLE_SLICE_NANOS), TimeUnit.NANOSECONDS);
+                        break;
+                    } catch (TimeoutException e) {
+                        // look at the deadline again: a stop may have shortened it
+                    }
+                }
             } catch (ExecutionException e) {
                 break; // settle() reports it
-            } catch (TimeoutException e) {
-                break; // what came is committed; the rest is sent again after a restart
             }
         }
         settle();
+    }
+
+    /** {@code deadlineNanos}, or the runtime's settle deadline if a stop was requested and that is earlier. */
+    private long stopAware(long deadlineNanos) {
+        return stopRequested && settleByNanos - deadlineNanos < 0 ? settleByNanos : deadlineNanos;
     }
 
     private void commit() throws Exception {
@@ -226,8 +239,11 @@ final class SourceWorker extends Worker {
 
     /** After a failure: waits for what is in flight (a bad record is no broker failure), commits what was acknowledged. */
     private void commitAckedQuietly(long settleBy) {
+        boolean interrupted = false;
         try {
             settleAll(settleBy);
+        } catch (InterruptedException e) {
+            interrupted = true; // the runtime's stop deadline passed: commit what was acknowledged (file I/O would fail while interrupted)
         } catch (Exception e) {
             // a send failed or did not finish: acked stops before it
         }
@@ -235,6 +251,9 @@ final class SourceWorker extends Worker {
             commit();
         } catch (Exception e) {
             LOG.warn("connector {}: could not commit the last acknowledged position: {}", name, describe(e));
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 }
