@@ -126,9 +126,29 @@ record Column(String name, int sqlType, String typeName) {
         }
     }
 
+    /** Whether {@link #toJdbc} makes a JSON string this column's value as the string itself (text columns and the like). */
+    boolean isText() {
+        return switch (sqlType) {
+            case Types.BIT, Types.BOOLEAN, Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT, Types.REAL, Types.FLOAT,
+                    Types.DOUBLE, Types.NUMERIC, Types.DECIMAL, Types.DATE, Types.TIME, Types.TIMESTAMP,
+                    Types.TIMESTAMP_WITH_TIMEZONE, Types.BINARY, Types.VARBINARY, Types.LONGVARBINARY, Types.BLOB, Types.OTHER,
+                    Types.JAVA_OBJECT -> false;
+            default -> true;
+        };
+    }
+
+    /** Whether {@link #toJdbc} makes a JSON integer that fits a long this column's value as a {@code Long}. */
+    boolean isInteger() {
+        return sqlType == Types.TINYINT || sqlType == Types.SMALLINT || sqlType == Types.INTEGER || sqlType == Types.BIGINT;
+    }
+
     /** Binds a value made by {@link #toJdbc} as parameter {@code index} (1-based). */
     void bind(PreparedStatement ps, int index, Object value) throws SQLException {
-        if (value == null) {
+        if (value instanceof String s) {
+            ps.setString(index, s);
+        } else if (value instanceof Long l) {
+            ps.setLong(index, l);
+        } else if (value == null) {
             ps.setNull(index, sqlType);
         } else if (value instanceof Untyped u) {
             ps.setObject(index, u.text(), Types.OTHER);

@@ -1,7 +1,16 @@
 package dev.ferry.connect.jdbc;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.BigIntegerNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.DoubleNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.ferry.connect.BadRecordException;
 import dev.ferry.connect.ConnectConfigException;
 import dev.ferry.connect.ConnectorConfig;
@@ -64,6 +73,7 @@ import org.slf4j.LoggerFactory;
 public final class JdbcSinkTask implements SinkTask {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcSinkTask.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonFactory JSON_FACTORY = JSON.getFactory();
 
     /** How rows are written. */
     public enum Mode { INSERT, UPSERT }
@@ -90,6 +100,18 @@ public final class JdbcSinkTask implements SinkTask {
     private Map<String, Column> tableColumns;
     private final Map<List<Column>, PreparedStatement> statements = new HashMap<>();
     private SinkOffsetsTable.Statements positionStatements;
+    /** Column of each body field name seen (no fields mapping); filled as fields come. */
+    private final Map<String, Column> columnsByField = new HashMap<>();
+    /** With a fields mapping: the mapped columns (one list shared by every row) and each field's index in it. */
+    private List<Column> mappedColumns;
+    private Map<String, Integer> mappedIndex;
+    private List<Column> keyColumnsResolved = List.of();
+    /** The columns of the last row converted without a mapping, shared by the next rows with the same fields. */
+    private List<Column> lastColumns;
+    private final List<Column> scratchColumns = new ArrayList<>();
+    private final List<Object> scratchValues = new ArrayList<>();
+    /** The queue of the last message put, reused while messages come from it. */
+    private QueueKey lastQueue;
 
     private List<Row> buffer = new ArrayList<>();
     /** Buffer size at which {@link #put} writes: batch.rows more than what a blocked queue kept back. */
@@ -164,6 +186,9 @@ public final class JdbcSinkTask implements SinkTask {
                     }
                 }
             }
+            if (tableColumns != null) {
+                resolveColumns();
+            }
         } catch (RuntimeException | SQLException e) {
             closeQuietly();
             throw e;
@@ -187,7 +212,11 @@ public final class JdbcSinkTask implements SinkTask {
     public void put(List<Message> messages) throws Exception {
         acknowledgeReported();
         for (Message m : messages) {
-            QueueKey q = new QueueKey(m.topic(), m.queueId());
+            QueueKey q = lastQueue;
+            if (q == null || q.queue() != m.queueId() || !q.topic().equals(m.topic())) {
+                q = new QueueKey(m.topic(), m.queueId());
+                lastQueue = q;
+            }
             Long next = stored.get(q);
             if (next != null && m.queueOffset() < next) {
                 continue; // already in the table: the runtime started before the stored position
@@ -445,55 +474,207 @@ public final class JdbcSinkTask implements SinkTask {
 
     // ---- converting messages
 
+    /**
+     * Converts a message straight from the bytes of its body with Jackson's streaming parser (no JSON tree: that cost
+     * more than the database write per row), each field to its column's value. Errors keep the precedence of a
+     * whole-body parse: a body that is not JSON is reported as such even if a field before the fault had no column.
+     */
     private Row toRow(Message m, QueueKey q) throws BadRecordException {
+        if (tableColumns == null) {
+            createFrom(m, tree(m)); // auto.create from the first message's fields
+        }
+        ByteBuffer b = m.body();
+        Object[] values;
+        List<Column> columns;
+        String problem = null;
+        Exception problemCause = null;
+        try (JsonParser p = b.hasArray()
+                ? JSON_FACTORY.createParser(b.array(), b.arrayOffset() + b.position(), b.remaining())
+                : JSON_FACTORY.createParser(bytes(b.duplicate()))) {
+            JsonToken t = p.nextToken();
+            if (t != JsonToken.START_OBJECT) {
+                throw new BadRecordException(m, "body is " + (t == null ? "empty" : "a JSON " + kind(t))
+                        + " (expected: a JSON object of column values)");
+            }
+            if (fieldColumns != null) {
+                columns = mappedColumns;
+                values = new Object[columns.size()];
+            } else {
+                scratchColumns.clear();
+                scratchValues.clear();
+                columns = null;
+                values = null;
+            }
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                t = p.nextToken();
+                int index;
+                Column c;
+                if (fieldColumns != null) {
+                    Integer at = mappedIndex.get(name);
+                    if (at == null) {
+                        p.skipChildren(); // a field the mapping does not list
+                        continue;
+                    }
+                    index = at;
+                    c = mappedColumns.get(index);
+                } else {
+                    c = columnOf(name);
+                    if (c == null) {
+                        if (problem == null) {
+                            problem = "field '" + name + "' has no column in " + table + " (expected: one of " + names()
+                                    + ", or a fields mapping)";
+                        }
+                        p.skipChildren();
+                        continue;
+                    }
+                    index = scratchColumns.indexOf(c); // a repeated field: the last value wins, as in a JSON tree
+                    if (index < 0) {
+                        index = scratchColumns.size();
+                        scratchColumns.add(c);
+                        scratchValues.add(null);
+                    }
+                }
+                if (problem != null) {
+                    p.skipChildren();
+                    continue;
+                }
+                Object v;
+                try {
+                    v = value(c, p, t);
+                } catch (IllegalArgumentException e) {
+                    problem = e.getMessage();
+                    problemCause = e;
+                    continue;
+                }
+                if (values != null) {
+                    values[index] = v;
+                } else {
+                    scratchValues.set(index, v);
+                }
+            }
+        } catch (IOException e) {
+            throw new BadRecordException(m, "body is not JSON: "
+                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
+        }
+        if (problem != null) {
+            throw new BadRecordException(m, problem, problemCause);
+        }
+        if (values == null) {
+            // rows with the same fields share one column list, so the batching compares them by identity
+            if (!scratchColumns.equals(lastColumns)) {
+                lastColumns = List.copyOf(scratchColumns);
+            }
+            columns = lastColumns;
+            values = scratchValues.toArray();
+        }
+        if (mode == Mode.UPSERT) {
+            for (Column k : keyColumnsResolved) {
+                int i = columns.indexOf(k);
+                if (i < 0 || values[i] == null) {
+                    throw new BadRecordException(m, "key column " + k.name() + " has no value (expected: a field " + k.name()
+                            + " in the body)");
+                }
+            }
+        }
+        return new Row(m, q, columns, values);
+    }
+
+    /** The value for column {@code c} of the parser's current value token: common cases directly, others via a JSON node. */
+    private Object value(Column c, JsonParser p, JsonToken t) throws IOException {
+        switch (t) {
+            case VALUE_STRING:
+                if (c.isText()) {
+                    return p.getText();
+                }
+                return c.toJdbc(TextNode.valueOf(p.getText()), db.dialect());
+            case VALUE_NUMBER_INT:
+                if (c.isInteger()) {
+                    JsonParser.NumberType nt = p.getNumberType();
+                    if (nt == JsonParser.NumberType.INT || nt == JsonParser.NumberType.LONG) {
+                        return p.getLongValue();
+                    }
+                }
+                return c.toJdbc(switch (p.getNumberType()) {
+                    case INT -> IntNode.valueOf(p.getIntValue());
+                    case LONG -> LongNode.valueOf(p.getLongValue());
+                    default -> BigIntegerNode.valueOf(p.getBigIntegerValue());
+                }, db.dialect());
+            case VALUE_NUMBER_FLOAT:
+                return c.toJdbc(DoubleNode.valueOf(p.getDoubleValue()), db.dialect());
+            case VALUE_TRUE:
+                return c.toJdbc(BooleanNode.TRUE, db.dialect());
+            case VALUE_FALSE:
+                return c.toJdbc(BooleanNode.FALSE, db.dialect());
+            case VALUE_NULL:
+                return null;
+            default: // an object or an array
+                return c.toJdbc(JSON.readTree(p), db.dialect());
+        }
+    }
+
+    /** The column of a body field (case-insensitive); null when the table has none. Cached by the field name as written. */
+    private Column columnOf(String field) {
+        Column c = columnsByField.get(field);
+        if (c == null) {
+            c = tableColumns.get(upper(field));
+            if (c != null && columnsByField.size() < 10_000) {
+                columnsByField.put(field, c);
+            }
+        }
+        return c;
+    }
+
+    /** Resolves the fields mapping and the key columns against the table's columns, once they are known. */
+    private void resolveColumns() {
+        columnsByField.clear();
+        if (fieldColumns != null) {
+            List<Column> cols = new ArrayList<>();
+            mappedIndex = new HashMap<>();
+            for (Map.Entry<String, String> f : fieldColumns.entrySet()) {
+                mappedIndex.put(f.getKey(), cols.size());
+                cols.add(tableColumns.get(upper(f.getValue())));
+            }
+            mappedColumns = List.copyOf(cols);
+        }
+        List<Column> keys = new ArrayList<>();
+        for (String k : keyColumns) {
+            Column c = tableColumns.get(upper(k));
+            if (c != null) {
+                keys.add(c);
+            }
+        }
+        keyColumnsResolved = List.copyOf(keys);
+    }
+
+    private static String kind(JsonToken t) {
+        return switch (t) {
+            case START_ARRAY -> "array";
+            case VALUE_STRING -> "string";
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "number";
+            case VALUE_TRUE, VALUE_FALSE -> "boolean";
+            case VALUE_NULL -> "null";
+            default -> t.name().toLowerCase(Locale.ROOT);
+        };
+    }
+
+    /** The body as a JSON object tree (auto.create reads the first message's field names from it). */
+    private static JsonNode tree(Message m) throws BadRecordException {
         JsonNode body;
         try {
             ByteBuffer b = m.body();
             body = b.hasArray()
                     ? JSON.readTree(b.array(), b.arrayOffset() + b.position(), b.remaining())
-                    : JSON.readTree(bytes(b));
+                    : JSON.readTree(bytes(b.duplicate()));
         } catch (IOException e) {
             throw new BadRecordException(m, "body is not JSON: "
                     + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
         }
-        if (body == null || !body.isObject()) {
-            throw new BadRecordException(m, "body is " + (body == null ? "empty" : "a JSON " + body.getNodeType().name().toLowerCase(Locale.ROOT))
-                    + " (expected: a JSON object of column values)");
+        if (body == null || body.isMissingNode() || !body.isObject()) {
+            throw new BadRecordException(m, "body is " + (body == null || body.isMissingNode() ? "empty"
+                    : "a JSON " + body.getNodeType().name().toLowerCase(Locale.ROOT)) + " (expected: a JSON object of column values)");
         }
-        if (tableColumns == null) {
-            createFrom(m, body);
-        }
-        List<Column> columns = new ArrayList<>(body.size());
-        List<Object> values = new ArrayList<>(body.size());
-        try {
-            if (fieldColumns != null) {
-                for (Map.Entry<String, String> f : fieldColumns.entrySet()) {
-                    Column c = tableColumns.get(upper(f.getValue()));
-                    columns.add(c);
-                    values.add(c.toJdbc(body.get(f.getKey()), db.dialect()));
-                }
-            } else {
-                for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> f = it.next();
-                    Column c = tableColumns.get(upper(f.getKey()));
-                    if (c == null) {
-                        throw new BadRecordException(m, "field '" + f.getKey() + "' has no column in " + table
-                                + " (expected: one of " + names() + ", or a fields mapping)");
-                    }
-                    columns.add(c);
-                    values.add(c.toJdbc(f.getValue(), db.dialect()));
-                }
-            }
-        } catch (IllegalArgumentException e) {
-            throw new BadRecordException(m, e.getMessage(), e);
-        }
-        for (String k : keyColumns) {
-            int i = columns.indexOf(tableColumns.get(upper(k)));
-            if (mode == Mode.UPSERT && (i < 0 || values.get(i) == null)) {
-                throw new BadRecordException(m, "key column " + k + " has no value (expected: a field " + k + " in the body)");
-            }
-        }
-        return new Row(m, q, List.copyOf(columns), values.toArray());
+        return body;
     }
 
     private static byte[] bytes(ByteBuffer b) {
@@ -543,6 +724,7 @@ public final class JdbcSinkTask implements SinkTask {
         }
         try {
             tableColumns = create(names);
+            resolveColumns();
         } catch (SQLException e) {
             throw new IllegalStateException("auto.create: creating " + table + " failed: " + e.getMessage(), e);
         }

@@ -44,7 +44,7 @@ final class FailBindDriver implements Driver {
             Object result = method.invoke(real, args);
             if (method.getName().equals("prepareStatement") && result instanceof PreparedStatement ps) {
                 return proxy(PreparedStatement.class, ps, (m, a) -> {
-                    if (m.getName().equals("setObject") && a.length >= 2 && REFUSED.equals(a[1])) {
+                    if ((m.getName().equals("setObject") || m.getName().equals("setString")) && a.length >= 2 && REFUSED.equals(a[1])) {
                         throw new SQLException("cannot bind " + REFUSED, "22000");
                     }
                     return m.invoke(ps, a);

@@ -101,6 +101,34 @@ class JdbcSinkTest {
     }
 
     @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL"})
+    void convertsEveryJsonFormToTheColumnType(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_forms");
+        Target.exec(url, "CREATE TABLE " + table + " (id BIGINT NOT NULL, n NUMERIC(10, 2), flag BOOLEAN, note VARCHAR(20), "
+                + "at TIMESTAMP, big BIGINT)");
+        try (JdbcSinkTask task = start(url, table, Map.of())) {
+            task.put(List.of(
+                    msg(0, "{\"id\":\"7\",\"n\":1.5,\"flag\":true,\"note\":42,\"at\":\"2026-01-31T10:15:30\",\"big\":null}"),
+                    msg(1, "{\"ID\":8,\"n\":\"2.25\",\"flag\":0,\"note\":\"first\",\"note\":\"last wins\",\"big\":9007199254740993}"),
+                    msg(2, "{\"id\":9,\"note\":[1,{\"a\":\"b\"}],\"flag\":\"false\",\"n\":3}")));
+            assertThatThrownBy(() -> task.put(List.of(msg(3, "{\"id\":10,\"colour\":\"red\",\"note\":"))))
+                    .as("a broken body is reported as not JSON even after a field without a column")
+                    .hasMessageStartingWith("body is not JSON");
+            assertThatThrownBy(() -> task.put(List.of(msg(4, "{\"id\":\"eleven\"}")))).hasMessageContaining("column");
+            assertThatThrownBy(() -> task.put(List.of(msg(5, "[1, 2]")))).hasMessageStartingWith("body is a JSON array");
+            assertThatThrownBy(() -> task.put(List.of(msg(6, "")))).hasMessageStartingWith("body is empty");
+            task.flush();
+            assertThat(rows(url, "SELECT id, n, flag, note, at, big FROM " + table)).containsExactly(
+                    "7|1.50|" + (target == Target.H2 ? "TRUE" : "t") + "|42|2026-01-31 10:15:30|null",
+                    "8|2.25|" + (target == Target.H2 ? "FALSE" : "f") + "|last wins|null|9007199254740993",
+                    "9|3.00|" + (target == Target.H2 ? "FALSE" : "f") + "|[1,{\"a\":\"b\"}]|null|null");
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    @ParameterizedTest
     @EnumSource(value = Target.class, names = {"H2"})
     void missingTableWithoutAutoCreateNamesTheField(Target target) {
         String url = target.url(tmp);
