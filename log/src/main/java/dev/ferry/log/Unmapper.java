@@ -11,9 +11,10 @@ import java.nio.MappedByteBuffer;
  * accessible without flags). If that is not available the mapping is left to the GC.
  *
  * <p>The caller must guarantee that nothing touches the buffer afterwards (a touch would crash
- * the JVM): {@link Segment} does so with reference counting.
+ * the JVM): {@link Segment} does so with reference counting; segment shipping unmaps each
+ * checksum window it mapped itself. Public for that second user only.
  */
-final class Unmapper {
+public final class Unmapper {
     private static final Object UNSAFE;
     private static final Method INVOKE_CLEANER;
 
@@ -36,7 +37,8 @@ final class Unmapper {
 
     private Unmapper() {}
 
-    static void unmap(MappedByteBuffer buffer) {
+    /** Unmaps {@code buffer} now (or leaves it to the GC where the JDK offers no way); nothing may touch it afterwards. */
+    public static void unmap(MappedByteBuffer buffer) {
         if (INVOKE_CLEANER == null) {
             return;
         }

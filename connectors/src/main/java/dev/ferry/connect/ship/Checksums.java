@@ -10,7 +10,7 @@ import java.util.zip.CRC32C;
  * CRC32C of file contents, read through read-only mappings of up to 64 MiB at a time:
  * {@link CRC32C#update(java.nio.ByteBuffer)} runs the hardware-accelerated intrinsic straight
  * on the page-cache pages, with no copy at all and no byte through a Java heap array. Each
- * window is unmapped as soon as it is summed ({@link Unmapper}), so a segment that retention
+ * window is unmapped as soon as it is summed ({@link dev.ferry.log.Unmapper}), so a segment that retention
  * deletes afterwards gets its disk space back at once.
  *
  * <p>Cost: verifying a shipped file reads it twice more (source and copy), both normally from
@@ -56,7 +56,7 @@ final class Checksums {
             try {
                 crc.update(window);
             } finally {
-                Unmapper.unmap(window);
+                dev.ferry.log.Unmapper.unmap(window);
             }
             position = end;
         }
