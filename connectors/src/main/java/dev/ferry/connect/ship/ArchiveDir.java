@@ -59,10 +59,37 @@ final class ArchiveDir implements Closeable {
     private final Path root;
     private final Manifest manifest;
     private final Overlap overlap = new Overlap("archive-verify");
+    private final boolean force;
 
     ArchiveDir(Path root) throws IOException {
+        this(root, true);
+    }
+
+    /**
+     * @param force {@code true}: the commit rule as stated above, every step forced.
+     *              {@code false} ({@code force=false} of the connectors): no fsync at all, like
+     *              {@code cp} — no background forces ({@link #flusher} does nothing), no final
+     *              force of the part, no directory fsync after the rename, no force of the
+     *              manifest line (nor of the manifest's creation or repair); the checksum is
+     *              still compared (the copy read back from the page cache) before the rename
+     */
+    ArchiveDir(Path root, boolean force) throws IOException {
         this.root = root;
-        this.manifest = Manifest.open(root);
+        this.force = force;
+        this.manifest = Manifest.open(root, force);
+    }
+
+    /** Whether this archive forces what it writes ({@code force} setting). */
+    boolean forces() {
+        return force;
+    }
+
+    /**
+     * Background write-back of a part while it is written ({@link Overlap.Flusher}), or, with
+     * {@code force=false}, a flusher that never forces anything.
+     */
+    Overlap.Flusher flusher(FileChannel part) {
+        return force ? overlap.flusher(part) : Overlap.Flusher.NONE;
     }
 
     /** The helper threads of whoever writes this archive (checksums, background forces). */
@@ -122,7 +149,8 @@ final class ArchiveDir implements Closeable {
 
     /**
      * Finishes a part that should now hold all {@code length} bytes: force, verify against
-     * {@code expected} (if present), rename, fsync the directory, list it. The force runs on
+     * {@code expected} (if present), rename, fsync the directory, list it (with {@code force=false}:
+     * verify, rename, list, none of it forced). The force runs on
      * this thread while a helper reads the copy back for its checksum ({@link Overlap}); the
      * rename waits for both, and for {@code expected}.
      *
@@ -132,14 +160,30 @@ final class ArchiveDir implements Closeable {
      */
     Completion complete(FileChannel part, String name, long length, Optional<ExpectedCrc> expected)
             throws IOException, InterruptedException {
+        return complete(part, name, length, expected, null);
+    }
+
+    /**
+     * As {@link #complete(FileChannel, String, long, Optional)}, with the copy's checksum already
+     * started by the caller ({@code started}, trailing the transfer: the directory target with
+     * {@code force=false}); {@code null}: started here, during the final force. Either way the
+     * rename waits for it; it is cancelled when this returns.
+     */
+    Completion complete(FileChannel part, String name, long length, Optional<ExpectedCrc> expected, Overlap.Sum started)
+            throws IOException, InterruptedException {
         if (part.size() != length) {
             throw new IOException(partPath(name) + ": " + part.size() + " bytes (expected: " + length + ")");
         }
         OptionalInt actual = OptionalInt.empty();
         int wanted = 0;
-        Overlap.Sum copySum = expected.isPresent() ? overlap.crc32c(part, length) : null;
+        if (started != null && expected.isEmpty()) {
+            started.cancel();
+        }
+        Overlap.Sum copySum = expected.isEmpty() ? null : started != null ? started : overlap.crc32c(part, length);
         try {
-            part.force(true);
+            if (force) {
+                part.force(true);
+            }
             if (copySum != null) {
                 wanted = expected.get().await();
                 actual = OptionalInt.of(copySum.await());
@@ -155,7 +199,9 @@ final class ArchiveDir implements Closeable {
         }
         Path fin = finalPath(name);
         Files.move(partPath(name), fin, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        fsyncDirectory(fin.getParent());
+        if (force) {
+            fsyncDirectory(fin.getParent());
+        }
         manifest.add(new Manifest.Entry(name, length, actual));
         return new Completion.Done(actual);
     }

@@ -38,20 +38,24 @@ final class Checksums {
     /**
      * CRC32C of bytes {@code [0, length)} of {@code channel}, reading only below
      * {@code readable} and waiting for it to advance: a checksum that trails a transfer into
-     * or out of the same file, one window behind at most. Fails at once if the file is
-     * shorter than {@code length} (never maps beyond its end).
+     * or out of the same file, one window behind at most. Fails if the file is shorter than
+     * {@code length} — at once, or, for a file still being written (a part whose copy this
+     * trails), when a readable window is not in it yet; it never maps beyond the file's end.
      *
      * @throws java.util.concurrent.CancellationException {@code readable} was cancelled (checked between windows)
      */
     int crc32c(FileChannel channel, long length, Overlap.Watermark readable) throws IOException, InterruptedException {
         long size = channel.size();
-        if (size < length) {
+        if (size < length && size < readable.awaitBeyond(-1)) {
             throw new EOFException("file has " + size + " bytes (expected: at least " + length + ")");
         }
         CRC32C crc = new CRC32C();
         long position = 0;
         while (position < length) {
             long end = Math.min(length, Math.min(readable.awaitBeyond(position), position + WINDOW_BYTES));
+            if (end > size && (size = channel.size()) < end) {
+                throw new EOFException("file has " + size + " bytes (expected: at least " + length + ")");
+            }
             MappedByteBuffer window = channel.map(FileChannel.MapMode.READ_ONLY, position, end - position);
             try {
                 crc.update(window);

@@ -18,6 +18,11 @@ import java.util.function.LongConsumer;
  * verified shipping from 0.61-0.77 to 0.98-1.29 of {@code cp} + {@code sync}
  * ({@link ShipBenchmark}, docs/CONNECTORS.md "Performance").
  *
+ * <p>With {@code force=false} nothing is forced (no flusher, no final force, no directory or
+ * manifest fsync: {@link ArchiveDir#ArchiveDir(Path, boolean)}), and the copy's checksum trails
+ * the transfer like the source's, on its own {@link Overlap.Watermark}; the rename still waits
+ * for both checksums.
+ *
  * <p><b>Thread safety.</b> As {@link ShipTarget}: one shipping thread.
  */
 final class DirectoryTarget implements ShipTarget {
@@ -26,7 +31,12 @@ final class DirectoryTarget implements ShipTarget {
     private final boolean verify;
 
     DirectoryTarget(Path dir, Transfer transfer, boolean verify) throws IOException {
-        this.archive = new ArchiveDir(dir);
+        this(dir, transfer, verify, true);
+    }
+
+    /** @param force {@code false}: no fsync at all, like {@code cp} (see {@link ArchiveDir#ArchiveDir(Path, boolean)}) */
+    DirectoryTarget(Path dir, Transfer transfer, boolean verify, boolean force) throws IOException {
+        this.archive = new ArchiveDir(dir, force);
         this.transfer = transfer;
         this.verify = verify;
     }
@@ -54,35 +64,54 @@ final class DirectoryTarget implements ShipTarget {
         Overlap.Watermark copied = new Overlap.Watermark(offset);
         Overlap.Sum sourceSum = verify ? overlap.crc32c(source, file.length(), copied) : null;
         try (FileChannel part = archive.openPart(file.name())) {
-            Overlap.Flusher flusher = overlap.flusher(part);
+            // force=false: there is no final force to hide the read-back behind, so the copy's checksum
+            // trails the transfer too, reading each range of the part back from the page cache once sendfile
+            // wrote it (its own watermark: cancelling one sum must not cancel the other)
+            Overlap.Watermark written = new Overlap.Watermark(offset);
+            Overlap.Sum copySum = verify && !archive.forces() ? overlap.crc32c(part, file.length(), written) : null;
             try {
-                part.position(offset);
-                long[] position = {offset};
-                long reached = transfer.copy(source, offset, file.length(), part, n -> {
-                    moved.accept(n);
-                    copied.advance(position[0] += n);
-                    if (position[0] < file.length()) {
-                        flusher.dirty(); // not after the last bytes: the final force below covers them
-                    }
-                });
-                if (reached < file.length()) {
-                    return new Outcome.Stopped(reached); // the part is kept unforced, as before: a resume re-verifies it
-                }
-                flusher.finish();
+                return finish(file, part, source, offset, copied, written, sourceSum, copySum, moved);
             } finally {
-                flusher.cancel();
+                if (copySum != null) {
+                    copySum.cancel(); // before the part is closed
+                }
             }
-            Optional<ArchiveDir.ExpectedCrc> expected = verify ? Optional.of(sourceSum::await) : Optional.empty();
-            ArchiveDir.Completion done = archive.complete(part, file.name(), file.length(), expected);
-            if (done instanceof ArchiveDir.Completion.Mismatch m) {
-                return new Outcome.Mismatch(m.expected(), m.actual());
-            }
-            return new Outcome.Shipped(file.length() - offset, offset, ((ArchiveDir.Completion.Done) done).crc());
         } finally {
             if (sourceSum != null) {
                 sourceSum.cancel(); // a no-op once it ended; else (stopped, failed) it lets go of the source first
             }
         }
+    }
+
+    private Outcome finish(ShipFile file, FileChannel part, FileChannel source, long offset, Overlap.Watermark copied,
+                           Overlap.Watermark written, Overlap.Sum sourceSum, Overlap.Sum copySum, LongConsumer moved)
+            throws IOException, InterruptedException {
+        Overlap.Flusher flusher = archive.flusher(part);
+        try {
+            part.position(offset);
+            long[] position = {offset};
+            long reached = transfer.copy(source, offset, file.length(), part, n -> {
+                moved.accept(n);
+                position[0] += n;
+                copied.advance(position[0]);
+                written.advance(position[0]);
+                if (position[0] < file.length()) {
+                    flusher.dirty(); // not after the last bytes: the final force below covers them
+                }
+            });
+            if (reached < file.length()) {
+                return new Outcome.Stopped(reached); // the part is kept unforced, as before: a resume re-verifies it
+            }
+            flusher.finish();
+        } finally {
+            flusher.cancel();
+        }
+        Optional<ArchiveDir.ExpectedCrc> expected = verify ? Optional.of(sourceSum::await) : Optional.empty();
+        ArchiveDir.Completion done = archive.complete(part, file.name(), file.length(), expected, copySum);
+        if (done instanceof ArchiveDir.Completion.Mismatch m) {
+            return new Outcome.Mismatch(m.expected(), m.actual());
+        }
+        return new Outcome.Shipped(file.length() - offset, offset, ((ArchiveDir.Completion.Done) done).crc());
     }
 
     @Override

@@ -28,12 +28,18 @@ import java.util.OptionalInt;
  * </pre>
  * A file shipped again (after an operator deleted it from the archive) gets a second line; the
  * last line for a name wins. A last line without its {@code \n} (a crash while appending) is
- * ignored and cut off when the manifest is opened.
+ * ignored and cut off when the manifest is opened, as is everything from a first NUL byte on
+ * (a tail that never reached the disk: see {@code force=false}); dropping lines is always safe,
+ * a listed-no-more final file is verified again.
  *
  * <p><b>Thread safety.</b> Methods are synchronized; one archive directory must not be written
  * by two processes (there is no file lock).
  */
 final class Manifest {
+    /** Loaded only when there is something to log, so the manifest works without slf4j (ShipBenchmark, ArchiveCheck). */
+    private static final class Log {
+        static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Manifest.class);
+    }
     static final String FILE = "MANIFEST";
     static final String HEADER = "ferry-ship-manifest 1";
     static final String NO_CRC = "-";
@@ -48,46 +54,108 @@ final class Manifest {
     private final Path path;
     private final Map<String, Entry> entries = new LinkedHashMap<>();
     private final FileChannel channel;
+    private final boolean force;
 
-    private Manifest(Path path, FileChannel channel) {
+    private Manifest(Path path, FileChannel channel, boolean force) {
         this.path = path;
         this.channel = channel;
+        this.force = force;
     }
 
-    /** Opens (or creates) the manifest of {@code archive}, dropping a torn last line. */
+    /** Opens (or creates) the manifest of {@code archive}, dropping a torn last line; every write is forced. */
     static Manifest open(Path archive) throws IOException {
+        return open(archive, true);
+    }
+
+    /**
+     * Opens (or creates) the manifest of {@code archive}, dropping a torn last line.
+     *
+     * @param force force every write (and fsync the directory when creating it); {@code false}
+     *              leaves all of that to the OS's write-back ({@code force=false} of the connectors)
+     */
+    static Manifest open(Path archive, boolean force) throws IOException {
         Files.createDirectories(archive);
         Path path = archive.resolve(FILE);
         boolean created = !Files.exists(path);
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        Manifest m = new Manifest(path, ch);
+        Manifest m = new Manifest(path, ch, force);
         try {
             if (created || ch.size() == 0) {
                 m.write(HEADER + '\n');
-                ArchiveDir.fsyncDirectory(archive);
+                if (force) {
+                    ArchiveDir.fsyncDirectory(archive);
+                }
                 return m;
             }
-            String text = Files.readString(path, StandardCharsets.UTF_8);
-            int end = text.lastIndexOf('\n') + 1;
-            if (end < text.length()) {
-                ch.truncate(text.substring(0, end).getBytes(StandardCharsets.UTF_8).length);
-                ch.force(true);
+            byte[] bytes = Files.readAllBytes(path);
+            int end = usableLength(bytes);
+            if (end < bytes.length) {
+                if (indexOf(bytes, (byte) 0) >= 0) {
+                    Log.LOG.warn("{}: cut after its last complete line before a NUL byte ({} bytes dropped): a tail the OS had "
+                            + "not written back before a crash (force=false?); files listed there are verified again",
+                            path, bytes.length - end);
+                }
+                ch.truncate(end);
+                if (force) {
+                    ch.force(true);
+                }
             }
-            String[] lines = text.substring(0, end).split("\n");
-            if (lines.length == 0 || !lines[0].equals(HEADER)) {
-                throw new IOException(path + ": first line: '" + (lines.length == 0 ? "" : lines[0])
-                        + "' (expected: '" + HEADER + "')");
-            }
-            for (int i = 1; i < lines.length; i++) {
-                Entry e = parse(path, i + 1, lines[i]);
-                m.entries.put(e.name(), e);
-            }
+            m.entries.putAll(parseAll(path, bytes, end));
             ch.position(ch.size());
             return m;
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
         }
+    }
+
+    /**
+     * Reads the manifest of {@code archive} without changing it (for checks of an archive no
+     * connector writes): the entries, last line per name, as {@link #open} would see them.
+     */
+    static Map<String, Entry> read(Path archive) throws IOException {
+        Path path = archive.resolve(FILE);
+        byte[] bytes = Files.readAllBytes(path);
+        return parseAll(path, bytes, usableLength(bytes));
+    }
+
+    /**
+     * How much of a manifest's bytes counts: up to its last {@code \n}, and before its first NUL
+     * byte (a tail whose length reached the disk but whose bytes did not, after a power loss
+     * without forces; some filesystems show those as zeros).
+     */
+    private static int usableLength(byte[] bytes) {
+        int nul = indexOf(bytes, (byte) 0);
+        int limit = nul >= 0 ? nul : bytes.length;
+        for (int i = limit - 1; i >= 0; i--) {
+            if (bytes[i] == '\n') {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+
+    private static int indexOf(byte[] bytes, byte b) {
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] == b) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static Map<String, Entry> parseAll(Path path, byte[] bytes, int end) throws IOException {
+        String[] lines = new String(bytes, 0, end, StandardCharsets.UTF_8).split("\n");
+        if (lines.length == 0 || !lines[0].equals(HEADER)) {
+            throw new IOException(path + ": first line: '" + (lines.length == 0 ? "" : lines[0])
+                    + "' (expected: '" + HEADER + "')");
+        }
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        for (int i = 1; i < lines.length; i++) {
+            Entry e = parse(path, i + 1, lines[i]);
+            entries.put(e.name(), e);
+        }
+        return entries;
     }
 
     private static Entry parse(Path path, int lineNumber, String line) throws IOException {
@@ -107,7 +175,7 @@ final class Manifest {
         return Optional.ofNullable(entries.get(name));
     }
 
-    /** Records a shipped file durably (append + force). */
+    /** Records a shipped file: append, and force unless opened with {@code force=false}. */
     synchronized void add(Entry e) throws IOException {
         write(e.line());
         entries.put(e.name(), e);
@@ -123,7 +191,9 @@ final class Manifest {
         while (b.hasRemaining()) {
             at += channel.write(b, at);
         }
-        channel.force(false);
+        if (force) {
+            channel.force(false);
+        }
     }
 
     synchronized void close() throws IOException {

@@ -168,6 +168,9 @@ final class Overlap implements Closeable {
      * unnoticed by the committing thread's own force.
      */
     static final class Flusher {
+        /** A flusher that forces nothing ({@code force=false}): {@link #dirty}, {@link #finish}, {@link #cancel} do nothing. */
+        static final Flusher NONE = new Flusher(null);
+
         private final FileChannel part;
         private Future<?> future;
         private boolean owed;
@@ -179,10 +182,15 @@ final class Overlap implements Closeable {
         }
 
         /** More bytes were written: force again once the current force ended. Cheap; never blocks. */
-        synchronized void dirty() {
-            if (!owed) {
-                owed = true;
-                notifyAll();
+        void dirty() {
+            if (part == null) {
+                return;
+            }
+            synchronized (this) {
+                if (!owed) {
+                    owed = true;
+                    notifyAll();
+                }
             }
         }
 
@@ -215,6 +223,9 @@ final class Overlap implements Closeable {
 
         /** Ends the flusher after its current force; throws the error of any background force. */
         void finish() throws IOException {
+            if (part == null) {
+                return;
+            }
             cancel();
             synchronized (this) {
                 if (error != null) {
@@ -225,6 +236,9 @@ final class Overlap implements Closeable {
 
         /** Ends the flusher after its current force and waits for that; errors are dropped. Idempotent. */
         void cancel() {
+            if (part == null) {
+                return;
+            }
             synchronized (this) {
                 done = true;
                 notifyAll();

@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * with the {@link ArchiveDir} commit rule: {@code transferFrom(socket)} into {@code NAME.part},
  * force, CRC32C against the sender's, atomic rename, directory fsync, manifest line. Helper
  * threads ({@link Overlap}) force the part while it arrives and read it back for its CRC32C
- * while it is forced a last time; the rename waits for both.
+ * while it is forced a last time; the rename waits for both. With {@code force=false} nothing is
+ * forced or fsynced (the checksum is still compared, the rename still waits for it): see
+ * {@link ArchiveDir#ArchiveDir(java.nio.file.Path, boolean)} and docs/CONNECTORS.md.
  *
  * <p>One connection at a time: a new connection closes the one before it (after a cut the old
  * one is usually a dead connection the receiver has not noticed yet), and file handling is
@@ -77,7 +79,7 @@ public final class SegmentReceiveTask implements ServiceTask {
         String host = s.host();
         Path dir = s.dir();
         Files.createDirectories(dir);
-        try (ArchiveDir archive = new ArchiveDir(dir); ServerSocketChannel ss = ServerSocketChannel.open()) {
+        try (ArchiveDir archive = new ArchiveDir(dir, s.force()); ServerSocketChannel ss = ServerSocketChannel.open()) {
             serve(ss, host, listenPort, archive, dir);
         } finally {
             closed = true;
@@ -86,7 +88,7 @@ public final class SegmentReceiveTask implements ServiceTask {
     }
 
     /** The settings of a {@code segment-receive} connector; errors name the field. */
-    private record Settings(int port, String host, Path dir) {
+    private record Settings(int port, String host, Path dir, boolean force) {
         static Settings of(ConnectorConfig c) {
             int port = c.intValue("listen.port", -1, 0, 65_535);
             if (port < 0) {
@@ -95,7 +97,8 @@ public final class SegmentReceiveTask implements ServiceTask {
             }
             String host = c.string("listen.host", "0.0.0.0", "an address of this host to listen on");
             Path dir = Path.of(c.string("target.dir", "the archive directory to write received files into"));
-            return new Settings(port, host, dir);
+            boolean force = c.bool("force", true);
+            return new Settings(port, host, dir, force);
         }
     }
 
@@ -205,7 +208,7 @@ public final class SegmentReceiveTask implements ServiceTask {
         ArchiveDir.Completion done;
         try (FileChannel part = archive.openPart(file)) {
             // the disk writes the part back while it arrives; the final force then has only the tail left
-            Overlap.Flusher flusher = archive.overlap().flusher(part);
+            Overlap.Flusher flusher = archive.flusher(part);
             try {
                 long position = offset;
                 while (position < length) {

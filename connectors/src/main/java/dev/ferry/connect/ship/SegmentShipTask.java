@@ -29,6 +29,9 @@ import org.slf4j.LoggerFactory;
  * name and in its {@link Manifest} ({@link ArchiveDir} states the commit rule). A transfer cut
  * short (stop, crash, lost connection) resumes from the target's {@code .part} length; the
  * whole-file checksum then covers old and new bytes, and a mismatch redoes the file from 0.
+ * With {@code force=false} (archive directory only) nothing is forced or fsynced, like
+ * {@code cp}; the checksum and the rename-after-verify rule stay
+ * ({@link ArchiveDir#ArchiveDir(java.nio.file.Path, boolean)}).
  *
  * <p>Failures: a target that cannot be reached or written is logged and retried at the next
  * scan (the task keeps running: a standby being down must not stop the broker's backups from
@@ -105,13 +108,14 @@ public final class SegmentShipTask implements ServiceTask {
         Clock clock = context.clock();
         Transfer transfer = new Transfer(Transfer.DEFAULT_CHUNK_BYTES, settings.maxBytesPerSecond(), clock, stop);
         if (settings.targetDir().isPresent()) {
-            target = new DirectoryTarget(settings.targetDir().get(), transfer, settings.verify());
+            target = new DirectoryTarget(settings.targetDir().get(), transfer, settings.verify(), settings.force());
         } else {
             target = new SocketTarget(settings.target().get(), (int) settings.connectTimeout().toMillis(), transfer,
                     settings.verify());
         }
-        LOG.info("{}: shipping sealed files of {} to {} every {} ms (indexes: {}, verify: {})", name, settings.logDir(),
-                target.describe(), settings.interval().toMillis(), settings.includeIndexes(), settings.verify());
+        LOG.info("{}: shipping sealed files of {} to {} every {} ms (indexes: {}, verify: {}{})", name, settings.logDir(),
+                target.describe(), settings.interval().toMillis(), settings.includeIndexes(), settings.verify(),
+                settings.force() ? "" : ", force: false (nothing is fsynced: durability is left to the OS's write-back)");
     }
 
     /**

@@ -112,6 +112,58 @@ class ArchiveShippingTest {
     }
 
     @Test
+    void withoutForceShipsByteForByteAndStillCatchesACorruptedCopy() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("archive");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 3 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 0);
+        }
+        byte[] seg1 = Files.readAllBytes(data.resolve("commitlog/00000000000001048576"));
+        Files.createDirectories(archive.resolve("commitlog"));
+        // a damaged part (one wrong byte in the kept prefix): the whole-file checksum must catch it as with force=true
+        byte[] bad = Arrays.copyOf(seg1, 500_000);
+        bad[4321] ^= 0x08;
+        Files.write(archive.resolve("commitlog/00000000000001048576.part"), bad);
+
+        SegmentShipTask task = startTask(data, archive, "force", "false");
+        int sealed = SealedFiles.scan(data, true).size();
+        assertThat(task.shipOnce()).isEqualTo(sealed);
+
+        assertThat(Files.readAllBytes(archive.resolve("commitlog/00000000000001048576"))).isEqualTo(seg1);
+        assertIdenticalToSource(archive, data);
+        assertThat(task.progress()).as("the corrupted copy was detected (read back from the page cache) and redone")
+                .containsEntry("verifyFailures", 1L).containsEntry("filesShipped", (long) sealed)
+                .containsEntry("bytesResumed", 0L);
+        assertThat(archive.resolve("commitlog/00000000000001048576.part")).doesNotExist();
+        // verified lines, as with force=true
+        List<String> lines = Files.readAllLines(archive.resolve(Manifest.FILE));
+        assertThat(lines).hasSize(1 + sealed).first().isEqualTo(Manifest.HEADER);
+        assertThat(lines.subList(1, lines.size())).allSatisfy(l -> assertThat(l).doesNotEndWith(" -"));
+        // nothing new: a second scan ships nothing
+        assertThat(task.shipOnce()).isZero();
+        task.close();
+
+        // what a power loss can leave with force=false: name, manifest line and length on disk, the bytes not
+        // (zeros). Shipping does not read the archive back, so only a check against the manifest CRC finds it.
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        assertThat(ArchiveCheck.check(archive, new java.io.PrintStream(out, true))).isEqualTo(
+                new ArchiveCheck.Result(sealed, 0, 0));
+        Files.write(archive.resolve("commitlog/00000000000001048576"), new byte[SEGMENT_BYTES]);
+        Files.write(archive.resolve("commitlog/00000000000002097152"), new byte[1000]);
+        out.reset();
+        assertThat(ArchiveCheck.check(archive, new java.io.PrintStream(out, true))).isEqualTo(
+                new ArchiveCheck.Result(sealed - 2, 0, 2));
+        assertThat(out.toString()).contains("BAD commitlog/00000000000001048576: crc32c ")
+                .contains("SHORT commitlog/00000000000002097152: 1000 bytes (listed: " + SEGMENT_BYTES + ")");
+        // a restarted task sees the short one (length differs) and ships it again; the zeroed one has the listed length
+        SegmentShipTask restarted = startTask(data, archive, "force", "false");
+        assertThat(restarted.shipOnce()).isEqualTo(1);
+        restarted.close();
+        out.reset();
+        assertThat(ArchiveCheck.check(archive, new java.io.PrintStream(out, true)).failed()).isEqualTo(1);
+    }
+
+    @Test
     void aTaskStoppedMidFileResumesWhereItStopped() throws Exception {
         Path data = tmp.resolve("data");
         Path archive = tmp.resolve("archive");

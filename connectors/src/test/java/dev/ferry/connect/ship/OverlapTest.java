@@ -104,6 +104,41 @@ class OverlapTest {
     }
 
     @Test
+    void withoutForceNothingIsForcedButADamagedCopyIsStillCaughtBeforeTheRename() throws Exception {
+        ShipFile f = source();
+        byte[] original = Files.readAllBytes(f.source());
+        Path archive = tmp.resolve("archive");
+        Path part = archive.resolve(f.name() + ArchiveDir.PART_SUFFIX);
+        long at = LENGTH - 1; // the last byte: damaged after the transfer's last chunk, before the read-back
+        Transfer transfer = new Transfer(CHUNK, 0, Clock.systemUTC(), new StopSignal());
+        try (DirectoryTarget target = new DirectoryTarget(archive, transfer, true, false);
+             FileChannel src = FileChannel.open(f.source(), StandardOpenOption.READ)) {
+            assertThat(target.archive().forces()).isFalse();
+            try (FileChannel any = FileChannel.open(f.source(), StandardOpenOption.READ)) {
+                assertThat(target.archive().flusher(any)).as("no background forces").isSameAs(Overlap.Flusher.NONE);
+            }
+            long[] moved = {0};
+            ShipTarget.Outcome o = target.ship(f, src, n -> {
+                moved[0] += n;
+                if (moved[0] > at && moved[0] - n <= at) {
+                    damage(part, at);
+                }
+            });
+            byte[] damaged = original.clone();
+            damaged[(int) at] ^= 0x40;
+            assertThat(o).isEqualTo(new ShipTarget.Outcome.Mismatch(crc(original), crc(damaged)));
+            assertThat(part).as("the damaged part is deleted").doesNotExist();
+            assertThat(archive.resolve(f.name())).as("never renamed").doesNotExist();
+            assertThat(target.archive().manifest().get(f.name())).as("never listed").isEmpty();
+
+            ShipTarget.Outcome again = target.ship(f, src, n -> { });
+            assertThat(again).isEqualTo(new ShipTarget.Outcome.Shipped(LENGTH, 0, OptionalInt.of(crc(original))));
+            assertThat(Files.readAllBytes(archive.resolve(f.name()))).isEqualTo(original);
+            assertThat(target.archive().manifest().get(f.name()).orElseThrow().crc()).hasValue(crc(original));
+        }
+    }
+
+    @Test
     void aStopMidFileCancelsTheTrailingChecksumAndTheResumeVerifiesTheWholeFile() throws Exception {
         ShipFile f = source();
         byte[] original = Files.readAllBytes(f.source());

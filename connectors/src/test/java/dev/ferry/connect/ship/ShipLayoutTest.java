@@ -63,6 +63,23 @@ class ShipLayoutTest {
     }
 
     @Test
+    void aManifestTailOfNulBytesIsCutLikeATornLine() throws Exception {
+        Manifest m = Manifest.open(tmp, false);
+        m.add(new Manifest.Entry("commitlog/00000000000000000000", 1048576, OptionalInt.of(0x1a2b3c4d)));
+        m.close();
+        // after a power loss without forces: the length of two more lines reached the disk, their bytes did not
+        Files.write(tmp.resolve(Manifest.FILE), new byte[120], java.nio.file.StandardOpenOption.APPEND);
+        assertThat(Manifest.read(tmp)).as("read-only: the same view").containsOnlyKeys("commitlog/00000000000000000000");
+        Manifest again = Manifest.open(tmp, false);
+        assertThat(again.entries()).containsOnlyKeys("commitlog/00000000000000000000");
+        again.add(new Manifest.Entry("commitlog/00000000000001048576", 1048576, OptionalInt.of(7)));
+        again.close();
+        assertThat(Files.readString(tmp.resolve(Manifest.FILE))).isEqualTo("ferry-ship-manifest 1\n"
+                + "commitlog/00000000000000000000 1048576 1a2b3c4d\n"
+                + "commitlog/00000000000001048576 1048576 00000007\n");
+    }
+
+    @Test
     void namesFromTheWireAreConfinedToTheLayout() {
         assertThat(ShipFile.isValidName("commitlog/00000000000000000000")).isTrue();
         assertThat(ShipFile.isValidName("index/%RETRY%g1/12/00000000000000000000")).isTrue();

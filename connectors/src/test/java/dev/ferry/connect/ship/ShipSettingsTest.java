@@ -50,6 +50,18 @@ class ShipSettingsTest {
         assertThat(s.verify()).isTrue();
         assertThat(s.maxBytesPerSecond()).isZero();
         assertThat(s.target()).isEmpty();
+        assertThat(s.force()).as("durable by default").isTrue();
+        assertThat(ShipSettings.of(config("log.dir", data.toString(), "target.dir", tmp.resolve("a").toString(),
+                "force", "false")).force()).isFalse();
+    }
+
+    @Test
+    void forceFalseIsForADirectoryTargetOnly() throws Exception {
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        failsOn("force", "true or false", "log.dir", data.toString(), "target.dir", tmp.resolve("a").toString(),
+                "force", "no");
+        failsOn("force", "set force=false on the segment-receive connector", "log.dir", data.toString(),
+                "target.host", "standby-1", "target.port", "7070", "force", "false");
     }
 
     @Test

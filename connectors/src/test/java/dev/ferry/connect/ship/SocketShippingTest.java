@@ -24,9 +24,14 @@ class SocketShippingTest {
     private final Throwable[] receiverFailure = new Throwable[1];
 
     private int startReceiver(Path archive, int port) throws InterruptedException {
+        return startReceiver(archive, port, true);
+    }
+
+    private int startReceiver(Path archive, int port, boolean force) throws InterruptedException {
         receiver = new SegmentReceiveTask();
         receiverThread = start("receiver", receiver, new Context(config("listen.port", Integer.toString(port),
-                "listen.host", "127.0.0.1", "target.dir", archive.toString()), tmp.resolve("rstate")), receiverFailure);
+                "listen.host", "127.0.0.1", "target.dir", archive.toString(), "force", Boolean.toString(force)),
+                tmp.resolve("rstate")), receiverFailure);
         return receiver.awaitPort(Duration.ofSeconds(10));
     }
 
@@ -63,6 +68,30 @@ class SocketShippingTest {
         assertThat(restarted.progress()).containsEntry("bytesShipped", 0L).containsEntry("lagFiles", 0L);
         sender.close();
         restarted.close();
+        stopReceiver();
+    }
+
+    @Test
+    void aReceiverWithoutForceStoresByteForByteAndCatchesADamagedPart() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("standby");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 2 * SEGMENT_BYTES + 1000, 0);
+        }
+        byte[] seg0 = Files.readAllBytes(data.resolve("commitlog/00000000000000000000"));
+        byte[] bad = java.util.Arrays.copyOf(seg0, 400_000);
+        bad[777] ^= 0x10;
+        Files.createDirectories(archive.resolve("commitlog"));
+        Files.write(archive.resolve("commitlog/00000000000000000000.part"), bad);
+        int port = startReceiver(archive, 0, false);
+        SegmentShipTask sender = new SegmentShipTask();
+        sender.start(new Context(config("log.dir", data.toString(), "target.host", "127.0.0.1",
+                "target.port", Integer.toString(port)), tmp.resolve("state")));
+        int sealed = SealedFiles.scan(data, true).size();
+        assertThat(sender.shipOnce()).isEqualTo(sealed);
+        assertIdenticalToSource(archive, data);
+        assertThat(receiver.progress()).containsEntry("filesReceived", (long) sealed).containsEntry("verifyFailures", 1L);
+        sender.close();
         stopReceiver();
     }
 
