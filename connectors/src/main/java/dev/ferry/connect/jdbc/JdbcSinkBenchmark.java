@@ -32,7 +32,8 @@ import java.util.Map;
  *     --server 127.0.0.1:9911 --jdbc-url 'jdbc:postgresql://127.0.0.1:5432/test?user=postgres' --rows 200000 --batch-rows 1000
  * </pre>
  *
- * Single-threaded; run it alone on the machine.
+ * The benchmark drives the sink from one thread, as the runtime does; the sink writes full
+ * buffers on its own writer thread (see {@link JdbcSinkTask}). Run it alone on the machine.
  */
 public final class JdbcSinkBenchmark {
     private JdbcSinkBenchmark() {

@@ -37,6 +37,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +63,20 @@ import org.slf4j.LoggerFactory;
  * buffered, and on {@link #flush}, they go to the database as JDBC batches (one per run of
  * messages with the same fields) and one commit.
  *
+ * <p><b>Pipelining (double buffering).</b> A full buffer is handed, with the positions it
+ * advances, to the task's one writer thread, which runs the batches, the positions update and
+ * the commit while {@code put} goes on converting the next messages into a fresh buffer. At most
+ * one write is in flight: when the next buffer fills first, {@code put} waits for it. Its outcome
+ * is taken on the task thread, by the next {@code put} (once it is done), the next full buffer,
+ * {@link #flush} (which waits for it, then writes the rest itself) or {@link #storedPositions}
+ * (which waits for it): only then do the stored positions move, so the conditional update of
+ * the next transaction always starts from committed values. A failed write was rolled back by
+ * the writer; its rows go back in front of the buffer and the failure is handled as a synchronous
+ * one would be (a rejected row: the row-by-row retry, reported by the next {@code flush};
+ * anything else: thrown by that {@code put} or {@code flush}). {@link #close} waits for the
+ * write in flight (aborting the connection if it takes longer than 30 s) and stops the thread
+ * before it returns, so nothing commits after it.
+ *
  * <p><b>Bad records, never dropped silently.</b> A body that is not a JSON object, a field
  * with no column, or a value that does not fit its column is reported by {@code put} as a
  * {@link BadRecordException} for that message. A row the database rejects (a constraint, a
@@ -68,7 +88,10 @@ import org.slf4j.LoggerFactory;
  * sink moves past it; if the runtime stops instead, the record is still ahead of the stored
  * position and fails again on restart.
  *
- * <p>Not thread-safe: the runtime calls it from one thread.
+ * <p>Not thread-safe: the runtime calls it from one thread. It owns one writer thread of its own
+ * (daemon, {@code jdbc-sink-writer-NAME}, started by the first full buffer, stopped by
+ * {@code close}), which uses the connection only while a write is in flight; the task thread
+ * uses it only while none is.
  */
 public final class JdbcSinkTask implements SinkTask {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcSinkTask.class);
@@ -128,6 +151,20 @@ public final class JdbcSinkTask implements SinkTask {
     /** Whether {@link #flush} has thrown for {@link #rejected}. */
     private boolean rejectedReported;
     private long rowsWritten;
+
+    /** Wait for a write in flight in {@link #close} before aborting the connection. */
+    static final long CLOSE_WAIT_MS = 30_000;
+    /** The writer thread; null until the first full buffer. */
+    private ExecutorService writer;
+    /** The write handed to the writer and not yet taken back by the task thread; null when none. */
+    private InFlight inFlight;
+
+    /**
+     * A buffer being written by the writer thread: its rows, the positions they (and the handled records included)
+     * advance to, which handled positions were included, and the writer's result.
+     */
+    private record InFlight(List<Row> rows, Map<QueueKey, Long> positions, Map<QueueKey, Long> handledIncluded,
+            Future<Void> result) {}
 
     /** Reads and checks every setting, without opening the database. */
     @Override
@@ -199,6 +236,7 @@ public final class JdbcSinkTask implements SinkTask {
 
     @Override
     public Map<Integer, Long> storedPositions(String topic) throws Exception {
+        awaitWrite(); // the positions after the write in flight, committed or not
         Map<Integer, Long> positions = new TreeMap<>();
         stored.forEach((q, next) -> {
             if (q.topic().equals(topic)) {
@@ -211,6 +249,9 @@ public final class JdbcSinkTask implements SinkTask {
     @Override
     public void put(List<Message> messages) throws Exception {
         acknowledgeReported();
+        if (inFlight != null && inFlight.result().isDone()) {
+            awaitWrite(); // a failure of the last write surfaces here, as it would have in a synchronous put
+        }
         for (Message m : messages) {
             QueueKey q = lastQueue;
             if (q == null || q.queue() != m.queueId() || !q.topic().equals(m.topic())) {
@@ -218,8 +259,14 @@ public final class JdbcSinkTask implements SinkTask {
                 lastQueue = q;
             }
             Long next = stored.get(q);
+            if (inFlight != null) {
+                Long writing = inFlight.positions().get(q);
+                if (writing != null && (next == null || writing > next)) {
+                    next = writing;
+                }
+            }
             if (next != null && m.queueOffset() < next) {
-                continue; // already in the table: the runtime started before the stored position
+                continue; // already in the table (or being written): the runtime started before the stored position
             }
             Row row;
             try {
@@ -230,7 +277,14 @@ public final class JdbcSinkTask implements SinkTask {
             }
             buffer.add(row);
             if (buffer.size() >= writeAt) {
-                write();
+                awaitWrite(); // at most one write in flight
+                if (buffer.size() >= writeAt) { // unless a failed write's row-by-row retry wrote it
+                    if (rejected == null) {
+                        startWrite();
+                    } else {
+                        write(); // a queue is blocked by a rejected row: the rare case stays synchronous
+                    }
+                }
             }
         }
     }
@@ -238,6 +292,7 @@ public final class JdbcSinkTask implements SinkTask {
     @Override
     public void flush() throws Exception {
         acknowledgeReported();
+        awaitWrite();
         write();
         if (rejected != null && !rejectedReported) {
             rejectedReported = true;
@@ -253,6 +308,7 @@ public final class JdbcSinkTask implements SinkTask {
 
     @Override
     public void close() throws Exception {
+        stopWriter();
         closeQuietly();
     }
 
@@ -270,6 +326,132 @@ public final class JdbcSinkTask implements SinkTask {
             rejected = null;
             rejectedCause = null;
             rejectedReported = false;
+        }
+    }
+
+    // ---- writing in the background
+
+    /** Hands the buffer (no queue blocked) and the positions it advances to the writer thread. */
+    private void startWrite() {
+        List<Row> rows = buffer;
+        buffer = new ArrayList<>(Math.min(batchRows, 10_000));
+        Map<QueueKey, Long> positions = new HashMap<>();
+        for (Row r : rows) {
+            positions.put(r.queue(), r.message().queueOffset() + 1);
+        }
+        Map<QueueKey, Long> handledIncluded = Map.copyOf(handled); // every row of their queues is in this buffer
+        handledIncluded.forEach((q, next) -> positions.merge(q, next, Math::max));
+        Map<QueueKey, Long> expected = new HashMap<>(stored);
+        if (writer == null) {
+            String name = "jdbc-sink-writer-" + connector;
+            writer = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, name);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        inFlight = new InFlight(rows, positions, handledIncluded, writer.submit(() -> {
+            writeAndCommit(rows, positions, expected);
+            return null;
+        }));
+        writeAt = batchRows;
+    }
+
+    /** On the writer thread: the batches, the positions and the commit; rolled back on any failure. */
+    private void writeAndCommit(List<Row> rows, Map<QueueKey, Long> positions, Map<QueueKey, Long> expected) throws SQLException {
+        try {
+            executeBatches(rows);
+            if (positionStatements == null) {
+                positionStatements = offsets.statements(conn);
+            }
+            offsets.write(positionStatements, connector, positions, expected);
+            conn.commit();
+        } catch (SQLException | RuntimeException | Error e) {
+            rollbackQuietly();
+            clearBatches();
+            throw e;
+        }
+    }
+
+    /**
+     * Waits for the write in flight, if any, and takes its outcome on the task thread: committed, the positions move;
+     * failed (rolled back), its rows go back in front of the buffer and the failure is handled as in {@link #write}.
+     */
+    private void awaitWrite() throws Exception {
+        InFlight w = inFlight;
+        if (w == null) {
+            return;
+        }
+        Throwable failure = null;
+        try {
+            w.result().get();
+        } catch (ExecutionException e) {
+            failure = e.getCause() == null ? e : e.getCause();
+        } // an InterruptedException leaves the write in flight: close waits for it
+        inFlight = null;
+        if (failure == null) {
+            stored.putAll(w.positions());
+            w.handledIncluded().forEach(handled::remove);
+            rowsWritten += w.rows().size();
+            return;
+        }
+        List<Row> all = new ArrayList<>(w.rows().size() + buffer.size());
+        all.addAll(w.rows());
+        all.addAll(buffer);
+        buffer = all;
+        if (failure instanceof SQLException e && isRowProblem(e)) {
+            LOG.info("jdbc-sink {}: a batch of {} rows failed ({}); writing them and the {} buffered after them one by one to find the"
+                    + " rejected row", connector, w.rows().size(), JdbcSettings.rootMessage(e), all.size() - w.rows().size());
+            writeRowByRow(new ArrayList<>(all), new ArrayList<>(), Set.of(), e);
+            writeAt = buffer.size() + batchRows;
+            return;
+        }
+        if (failure instanceof Exception e) {
+            throw e;
+        }
+        throw (Error) failure;
+    }
+
+    /** Waits for the write in flight (at most {@link #CLOSE_WAIT_MS}, then aborts the connection) and stops the writer thread. */
+    private void stopWriter() {
+        if (writer == null) {
+            return;
+        }
+        boolean interrupted = false;
+        InFlight w = inFlight;
+        inFlight = null;
+        if (w != null) {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MS);
+            while (!w.result().isDone()) {
+                try {
+                    w.result().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    break; // rolled back
+                } catch (TimeoutException e) {
+                    LOG.warn("jdbc-sink {}: the write in flight did not end in {} ms; aborting the connection", connector, CLOSE_WAIT_MS);
+                    try {
+                        conn.abort(Runnable::run);
+                    } catch (SQLException | RuntimeException x) {
+                        LOG.debug("abort failed", x);
+                    }
+                    break;
+                }
+            }
+        }
+        writer.shutdownNow();
+        try {
+            while (!writer.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)) {
+                LOG.warn("jdbc-sink {}: the writer thread has not stopped yet", connector);
+            }
+        } catch (InterruptedException e) {
+            interrupted = true;
+            LOG.warn("jdbc-sink {}: interrupted while waiting for the writer thread to stop", connector);
+        }
+        writer = null;
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -56,6 +56,36 @@ class JdbcSinkFailureTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void aTableDroppedUnderABackgroundWriteFailsTheSinkToo(Target target) throws Exception {
+        // batch.rows 2: the puts fill buffers, so the writes run on the sink's writer thread, not in flush
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_dropbg");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL, note VARCHAR(20))");
+        ConnectorConfig config = new ConnectorConfig(Map.of("name", table, "connector", "jdbc-sink", "jdbc.url", url, "table", table,
+                "topics", "rows", "errors.tolerance", "all", "errors.topic", "bad-rows", "commit.interval.ms", "50",
+                "batch.rows", "2"));
+        try (BrokerFixture broker = BrokerFixture.start(tmp.resolve("broker")); FerryClient client = broker.client()) {
+            client.createTopic("rows", 2);
+            client.createTopic("bad-rows", 1);
+            try (ConnectRuntime rt = ConnectRuntime.create(List.of(config), RuntimeOptions.of(broker.server(), tmp.resolve("state"))
+                    .withStatusIntervalMs(100))) {
+                rt.start();
+                send(client, 0, 40);
+                Await.until("forty rows committed", Duration.ofSeconds(15), () -> storedSum(url, table) == 40, rt::status);
+                Target.exec(url, "DROP TABLE " + table);
+                send(client, 40, 200);
+                Await.until("the task to fail", Duration.ofSeconds(15), () -> status(rt).state() == TaskState.FAILED, rt::status);
+                assertThat(status(rt).errors()).as("rows sent to the error topic").isZero();
+                assertThat(status(rt).reason()).containsIgnoringCase(table);
+            }
+            assertThat(storedSum(url, table)).as("positions stay after the written rows").isEqualTo(40);
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
     private static long storedSum(String url, String connector) {
         try {
             return Target.queryLong(url, "SELECT COALESCE(SUM(next_offset), 0) FROM " + SinkOffsetsTable.DEFAULT_NAME

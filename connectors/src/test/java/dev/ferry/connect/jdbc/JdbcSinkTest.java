@@ -189,6 +189,133 @@ class JdbcSinkTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void flushAfterPutsWrittenInTheBackgroundLeavesEveryRowCommittedWithItsPositions(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_pipe");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL, q INTEGER)");
+        try (JdbcSinkTask task = start(url, table, Map.of("batch.rows", "7"))) {
+            // 3 queues, 250 messages in puts of 1 to 40: most full buffers are written by the writer thread
+            Map<Integer, Long> next = new TreeMap<>();
+            List<Message> all = new ArrayList<>();
+            for (int i = 0; i < 250; i++) {
+                int q = i % 3;
+                long offset = next.merge(q, 1L, Long::sum) - 1;
+                all.add(Message.builder("t").queueId(q).queueOffset(offset).body(("{\"id\":" + i + ",\"q\":" + q + "}")
+                        .getBytes(StandardCharsets.UTF_8)).build());
+            }
+            for (int from = 0, size = 1; from < all.size(); from += size, size = size % 40 + 1) {
+                task.put(all.subList(from, Math.min(all.size(), from + size)));
+            }
+            task.flush();
+            assertThat(Target.queryLong(url, "SELECT COUNT(*) FROM " + table)).as("every row").isEqualTo(250);
+            assertThat(Target.queryLong(url, "SELECT COUNT(DISTINCT id) FROM " + table)).as("each once").isEqualTo(250);
+            assertThat(task.rowsWritten()).isEqualTo(250);
+            assertThat(task.storedPositions("t")).isEqualTo(next);
+            for (Map.Entry<Integer, Long> e : next.entrySet()) {
+                assertThat(Target.queryLong(url, "SELECT next_offset FROM " + SinkOffsetsTable.DEFAULT_NAME + " WHERE connector = '"
+                        + table + "' AND topic = 't' AND queue_id = " + e.getKey())).as("committed position of queue " + e.getKey())
+                        .isEqualTo(e.getValue());
+            }
+            task.put(all.subList(100, 120)); // redeliveries below the stored positions
+            task.flush();
+            assertThat(Target.queryLong(url, "SELECT COUNT(*) FROM " + table)).isEqualTo(250);
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void aRowRejectedInABackgroundWriteIsReportedByFlushAndEveryOtherRowWritten(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_pipebad");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL PRIMARY KEY, note VARCHAR(5))");
+        try {
+            List<Message> all = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                all.add(msg(i, "{\"id\":" + i + ",\"note\":\"" + (i == 5 ? "far too long" : "ok") + "\"}"));
+            }
+            try (JdbcSinkTask task = start(url, table, Map.of("batch.rows", "4"))) {
+                for (Message m : all) {
+                    task.put(List.of(m));
+                }
+                BadRecordException rejected = catchThrowableOfType(BadRecordException.class, task::flush);
+                assertThat(rejected).as("the row the database rejects is reported by flush").isNotNull();
+                assertThat(((Message) rejected.record()).queueOffset()).isEqualTo(5);
+                assertThat(rows(url, "SELECT id FROM " + table)).containsExactlyInAnyOrder("0", "1", "2", "3", "4");
+                task.flush(); // the runtime handled the record
+                assertThat(Target.queryLong(url, "SELECT COUNT(*) FROM " + table)).isEqualTo(29);
+                assertThat(task.storedPositions("t")).containsExactly(Map.entry(0, 30L));
+            }
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void aTableDroppedUnderABackgroundWriteFailsTheNextPutOrFlush(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_pipedrop");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL, note VARCHAR(20))");
+        try (JdbcSinkTask task = start(url, table, Map.of("batch.rows", "5"))) {
+            List<Message> first = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                first.add(msg(i, "{\"id\":" + i + "}"));
+            }
+            task.put(first);
+            task.flush();
+            Target.exec(url, "DROP TABLE " + table);
+            Exception failure = null;
+            for (int i = 10; i < 40 && failure == null; i++) {
+                try {
+                    task.put(List.of(msg(i, "{\"id\":" + i + "}")));
+                } catch (Exception e) {
+                    failure = e;
+                }
+            }
+            if (failure == null) {
+                failure = catchThrowableOfType(Exception.class, task::flush);
+            }
+            assertThat(failure).as("the writer's failure, on the task thread").isNotNull().isNotInstanceOf(BadRecordException.class);
+            assertThat(failure).isInstanceOf(java.sql.SQLException.class);
+            assertThat(task.storedPositions("t")).containsExactly(Map.entry(0, 10L));
+            assertThat(Target.queryLong(url, "SELECT next_offset FROM " + SinkOffsetsTable.DEFAULT_NAME + " WHERE connector = '"
+                    + table + "'")).as("no position moved past the written rows").isEqualTo(10);
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL"})
+    void closeWithAWriteInFlightLeavesRowsAndPositionsTogetherAndStopsTheWriter(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_pipeclose");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL)");
+        try {
+            JdbcSinkTask task = start(url, table, Map.of("batch.rows", "500"));
+            List<Message> batch = new ArrayList<>();
+            for (int i = 0; i < 1200; i++) {
+                batch.add(msg(i, "{\"id\":" + i + "}"));
+            }
+            task.put(batch); // two buffers of 500 handed to the writer, 200 buffered
+            task.close();
+            assertThat(Thread.getAllStackTraces().keySet()).as("the writer thread stopped by close")
+                    .noneMatch(t -> t.getName().equals("jdbc-sink-writer-" + table) && t.isAlive());
+            long rows = Target.queryLong(url, "SELECT COUNT(*) FROM " + table);
+            long position = Target.queryLong(url, "SELECT COALESCE(SUM(next_offset), 0) FROM " + SinkOffsetsTable.DEFAULT_NAME
+                    + " WHERE connector = '" + table + "'");
+            assertThat(rows).as("rows and their positions committed together").isEqualTo(position).isIn(500L, 1000L);
+            Thread.sleep(200);
+            assertThat(Target.queryLong(url, "SELECT COUNT(*) FROM " + table)).as("nothing committed after close").isEqualTo(rows);
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
     /** Puts like the runtime: after a BadRecordException, the rest of the list again; returns the reasons. */
     private static List<String> putAll(JdbcSinkTask task, List<Message> batch) throws Exception {
         List<String> reasons = new ArrayList<>();
