@@ -1,5 +1,6 @@
 package dev.ferry.connect.jdbc;
 
+import dev.ferry.connect.BrokerFixture;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.client.FerryClient;
