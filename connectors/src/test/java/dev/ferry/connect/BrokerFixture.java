@@ -62,4 +62,17 @@ public final class BrokerFixture implements AutoCloseable {
             broker.close();
         }
     }
+
+    /** Starts a connector runtime against this broker, its state in {@code stateDir}, status.json written every 100 ms. */
+    public ConnectRuntime startRuntime(Path stateDir, ConnectorConfig... configs) {
+        ConnectRuntime rt = ConnectRuntime.create(java.util.List.of(configs), RuntimeOptions.of(server(), stateDir)
+                .withStatusIntervalMs(100));
+        rt.start();
+        return rt;
+    }
+
+    /** The status of connector {@code name} in {@code rt}. */
+    public static ConnectorStatus status(ConnectRuntime rt, String name) {
+        return rt.status().stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
+    }
 }

@@ -41,10 +41,7 @@ class ErrorsAndStatusTest {
     }
 
     private ConnectRuntime start(ConnectorConfig... configs) {
-        ConnectRuntime rt = ConnectRuntime.create(List.of(configs), RuntimeOptions.of(broker.server(), dir.resolve("state"))
-                .withStatusIntervalMs(100));
-        rt.start();
-        return rt;
+        return broker.startRuntime(dir.resolve("state"), configs);
     }
 
     private ConnectorConfig source(String... extra) {
@@ -70,7 +67,7 @@ class ErrorsAndStatusTest {
     }
 
     private static ConnectorStatus status(ConnectRuntime rt, String name) {
-        return rt.status().stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
+        return BrokerFixture.status(rt, name);
     }
 
     @Test

@@ -37,14 +37,11 @@ class RestartTest {
     }
 
     private ConnectRuntime start(ConnectorConfig... configs) {
-        ConnectRuntime rt = ConnectRuntime.create(List.of(configs), RuntimeOptions.of(broker.server(), dir.resolve("state"))
-                .withStatusIntervalMs(100));
-        rt.start();
-        return rt;
+        return broker.startRuntime(dir.resolve("state"), configs);
     }
 
     private static ConnectorStatus status(ConnectRuntime rt, String name) {
-        return rt.status().stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
+        return BrokerFixture.status(rt, name);
     }
 
     private static void send(FerryClient c, String... bodies) {
