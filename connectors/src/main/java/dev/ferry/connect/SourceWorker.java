@@ -178,16 +178,21 @@ final class SourceWorker extends Worker {
         return m.topic().isEmpty() && topic != null ? m.toBuilder().topic(topic).build() : m;
     }
 
-    /** Moves {@code acked} past every completed entry at the head; a failed one fails the task. */
+    /**
+     * Moves {@code acked} past every completed entry at the head; a failed one fails the task and
+     * stays at the head, so nothing later (a retry's settle after the failure) can move the
+     * position past records that were not stored.
+     */
     private void settle() {
         while (!pending.isEmpty() && pending.peek().acked().isDone()) {
-            Pending p = pending.poll();
+            Pending p = pending.peek();
             try {
                 p.acked().join();
             } catch (CompletionException e) {
                 Throwable cause = e.getCause() == null ? e : e.getCause();
                 throw new IllegalStateException("send failed: " + describe(cause), cause);
             }
+            pending.poll();
             recordsOut.addAndGet(p.records());
             acked = p.position();
         }
