@@ -188,26 +188,34 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     private void writeRecords(ChannelHandlerContext ctx, Command header, ReadResult records) {
         long total = records.totalBytes();
-        ChannelFuture last = ctx.write(Unpooled.wrappedBuffer(binary.encodeFrameWithoutBody(header, (int) total)));
-        boolean epoll = ctx.channel() instanceof EpollSocketChannel;
         List<ReadResult.Region> regions = records.regions();
         if (config.zeroCopy() && total < (long) regions.size() * MIN_ZERO_COPY_REGION_BYTES) {
             // small regions (a filtered fetch skips most records, a tail fetch gets a few): one
-            // copy into one buffer is far cheaper than a file region (an open and a sendfile) each
-            io.netty.buffer.ByteBuf copy = ctx.alloc().directBuffer((int) total);
+            // copy into one buffer is far cheaper than a file region (an open and a sendfile) each.
+            // Copied before the header is written, so a failure leaves no header without its body.
+            io.netty.buffer.ByteBuf copy = null;
             try {
+                copy = ctx.alloc().directBuffer((int) total);
                 for (ReadResult.Region region : regions) {
                     copy.writeBytes(region.buffer());
                 }
-            } catch (RuntimeException e) {
-                copy.release();
-                records.close();
-                throw e;
+            } catch (Throwable t) {
+                if (copy != null) {
+                    copy.release();
+                }
+                LOG.warn("closing connection from {}: cannot copy {} bytes of records: {}", ctx.channel().remoteAddress(), total,
+                        t.toString());
+                ctx.close();
+                return;
+            } finally {
+                records.close(); // the segments may go (retention) once their bytes are copied or abandoned
             }
-            records.close();
+            ctx.write(Unpooled.wrappedBuffer(binary.encodeFrameWithoutBody(header, (int) total)));
             ctx.write(copy);
             return;
         }
+        ChannelFuture last = ctx.write(Unpooled.wrappedBuffer(binary.encodeFrameWithoutBody(header, (int) total)));
+        boolean epoll = ctx.channel() instanceof EpollSocketChannel;
         for (ReadResult.Region region : regions) {
             Object out;
             if (!config.zeroCopy()) {
