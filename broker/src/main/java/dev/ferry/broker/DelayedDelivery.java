@@ -105,6 +105,10 @@ final class DelayedDelivery implements AutoCloseable {
         long count = deliveredCount.get();
         if (count != forcedAt) {
             try {
+                // the re-appended copies first: a bit on disk whose copy is not (ASYNC flush)
+                // would lose the message in a machine crash. Bits set while this runs may still
+                // reach the disk before their copies: a window of one commit-log flush.
+                store.forceLog();
                 delivered.force();
                 forcedAt = count;
             } catch (RuntimeException e) {

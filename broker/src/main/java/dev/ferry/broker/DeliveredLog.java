@@ -50,8 +50,9 @@ import java.util.stream.Stream;
  * its bit, then clears {@code inFlight}: a crash between re-append and bit leaves {@code inFlight}
  * set, and the next start checks the target queue's last message before delivering again.
  *
- * <p><b>Thread safety.</b> Not thread-safe: only the delivery thread (and start-up, before it runs)
- * uses it.
+ * <p><b>Thread safety.</b> The delivery thread (and start-up, before it runs) reads and writes
+ * it; {@link #force()} may run on another thread (DelayedDelivery's forcer): the chunk table's
+ * changes and force's snapshot of it are guarded by this object's monitor.
  */
 final class DeliveredLog implements AutoCloseable {
     static final int STATE_MAGIC = 0x46534348;
@@ -155,6 +156,12 @@ final class DeliveredLog implements AutoCloseable {
             low++;
             state.putLong(LOW_WATERMARK_OFFSET, low);
         }
+        if (!chunks.isEmpty() && chunks.firstKey() + bitsPerChunk <= low) {
+            // the watermark that makes the chunk unnecessary must be on disk before the chunk is
+            // gone: else a machine crash could bring back the old watermark without the chunk's
+            // bits, and deliver the chunk's messages again
+            state.force();
+        }
         while (!chunks.isEmpty() && chunks.firstKey() + bitsPerChunk <= low) {
             Chunk old;
             synchronized (this) {
@@ -244,10 +251,12 @@ final class DeliveredLog implements AutoCloseable {
     @Override
     public void close() {
         force();
-        for (Chunk c : chunks.values()) {
-            close(c);
+        synchronized (this) {
+            for (Chunk c : chunks.values()) {
+                close(c);
+            }
+            chunks.clear();
         }
-        chunks.clear();
         try {
             stateChannel.close();
         } catch (IOException e) {

@@ -670,6 +670,14 @@ public final class MessageStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Forces the commit log up to what was appended so far (the flusher's fsync; no checkpoint,
+     * indexes are rebuilt from the log after a crash anyway) and returns once it is on disk.
+     */
+    public void forceLog() {
+        flusher.whenFlushed(log.writtenOffset()).join();
+    }
+
     /** Forces everything appended so far to disk and writes a checkpoint. */
     public void flush() {
         flusher.whenFlushed(log.writtenOffset()).join();
