@@ -308,8 +308,9 @@ public final class JdbcSinkTask implements SinkTask {
 
     @Override
     public void close() throws Exception {
-        stopWriter();
-        closeQuietly();
+        if (stopWriter()) {
+            closeQuietly();
+        }
     }
 
     // ---- positions of reported records
@@ -413,9 +414,14 @@ public final class JdbcSinkTask implements SinkTask {
     }
 
     /** Waits for the write in flight (at most {@link #CLOSE_WAIT_MS}, then aborts the connection) and stops the writer thread. */
-    private void stopWriter() {
+    /**
+     * Waits for the write in flight (aborting the connection after {@code CLOSE_WAIT_MS}), then
+     * for the writer thread, once more at most as long. False if the thread is still running
+     * (a driver that ignores the abort): the connection is then left to it, not closed under it.
+     */
+    private boolean stopWriter() {
         if (writer == null) {
-            return;
+            return true;
         }
         boolean interrupted = false;
         InFlight w = inFlight;
@@ -441,18 +447,21 @@ public final class JdbcSinkTask implements SinkTask {
             }
         }
         writer.shutdownNow();
+        boolean stopped = false;
         try {
-            while (!writer.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)) {
-                LOG.warn("jdbc-sink {}: the writer thread has not stopped yet", connector);
-            }
+            stopped = writer.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             interrupted = true;
-            LOG.warn("jdbc-sink {}: interrupted while waiting for the writer thread to stop", connector);
+        }
+        if (!stopped) {
+            LOG.error("jdbc-sink {}: the writer thread did not stop within {} ms after the connection was aborted; "
+                    + "abandoning it (its connection is not closed under it)", connector, CLOSE_WAIT_MS);
         }
         writer = null;
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+        return stopped;
     }
 
     // ---- writing

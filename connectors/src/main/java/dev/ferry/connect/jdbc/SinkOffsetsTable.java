@@ -188,7 +188,10 @@ final class SinkOffsetsTable {
             super("another instance of connector " + connector + " is writing: the stored position of topic " + queue.topic()
                     + " queue " + queue.queue() + (expected == null ? " appeared after this task read the positions"
                     : " is no longer " + expected + ", the one this task committed")
-                    + " (expected: one running instance per connector name; stop the other one, then restart this one)", cause);
+                    + " (expected: one running instance per connector name; stop the other one, then restart this one)"
+                    + (cause == null ? "" : "; " + cause.getMessage()));
+            // no cause on purpose: with an SQLException in its chain the runtime would take this for a
+            // passing database failure and restart the task over and over; it must fail for good
         }
     }
 }
