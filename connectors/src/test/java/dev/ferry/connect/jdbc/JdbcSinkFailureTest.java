@@ -9,12 +9,10 @@ import dev.ferry.connect.Await;
 import dev.ferry.connect.ConnectRuntime;
 import dev.ferry.connect.ConnectorConfig;
 import dev.ferry.connect.ConnectorStatus;
-import dev.ferry.connect.RuntimeOptions;
 import dev.ferry.connect.TaskState;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,56 +30,42 @@ class JdbcSinkFailureTest {
     @ParameterizedTest
     @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
     void aTableDroppedUnderARunningSinkFailsItInsteadOfDumpingRowsToTheErrorTopic(Target target) throws Exception {
-        String url = target.url(tmp);
-        String table = Target.uniqueTable("sink_drop");
-        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL, note VARCHAR(20))");
-        ConnectorConfig config = new ConnectorConfig(Map.of("name", table, "connector", "jdbc-sink", "jdbc.url", url, "table", table,
-                "topics", "rows", "errors.tolerance", "all", "errors.topic", "bad-rows", "commit.interval.ms", "50"));
-        try (BrokerFixture broker = BrokerFixture.start(tmp.resolve("broker")); FerryClient client = broker.client()) {
-            client.createTopic("rows", 2);
-            client.createTopic("bad-rows", 1);
-            try (ConnectRuntime rt = ConnectRuntime.create(List.of(config), RuntimeOptions.of(broker.server(), tmp.resolve("state"))
-                    .withStatusIntervalMs(100))) {
-                rt.start();
-                send(client, 0, 5);
-                Await.until("five rows committed", Duration.ofSeconds(15), () -> storedSum(url, table) == 5, rt::status);
-                Target.exec(url, "DROP TABLE " + table);
-                send(client, 5, 10);
-                Await.until("the task to fail", Duration.ofSeconds(15), () -> status(rt).state() == TaskState.FAILED, rt::status);
-                assertThat(status(rt).errors()).as("rows sent to the error topic").isZero();
-                assertThat(status(rt).reason()).containsIgnoringCase(table);
-            }
-            assertThat(storedSum(url, table)).as("positions stay after the written rows").isEqualTo(5);
-        } finally {
-            Target.dropQuietly(url, table, table);
-        }
+        dropTheTableUnderARunningSink(target, "sink_drop", Map.of(), 5, 10);
     }
 
     @ParameterizedTest
     @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
     void aTableDroppedUnderABackgroundWriteFailsTheSinkToo(Target target) throws Exception {
         // batch.rows 2: the puts fill buffers, so the writes run on the sink's writer thread, not in flush
+        dropTheTableUnderARunningSink(target, "sink_dropbg", Map.of("batch.rows", "2"), 40, 200);
+    }
+
+    /**
+     * Sends {@code before} rows and waits until they are committed, drops the table, sends up to
+     * {@code after}: the task fails with the table in its reason, nothing goes to the error topic,
+     * and the stored positions stay after the written rows.
+     */
+    private void dropTheTableUnderARunningSink(Target target, String prefix, Map<String, String> extra, int before, int after)
+            throws Exception {
         String url = target.url(tmp);
-        String table = Target.uniqueTable("sink_dropbg");
+        String table = Target.uniqueTable(prefix);
         Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL, note VARCHAR(20))");
-        ConnectorConfig config = new ConnectorConfig(Map.of("name", table, "connector", "jdbc-sink", "jdbc.url", url, "table", table,
-                "topics", "rows", "errors.tolerance", "all", "errors.topic", "bad-rows", "commit.interval.ms", "50",
-                "batch.rows", "2"));
+        Map<String, String> settings = new java.util.HashMap<>(Map.of("name", table, "connector", "jdbc-sink", "jdbc.url", url,
+                "table", table, "topics", "rows", "errors.tolerance", "all", "errors.topic", "bad-rows", "commit.interval.ms", "50"));
+        settings.putAll(extra);
         try (BrokerFixture broker = BrokerFixture.start(tmp.resolve("broker")); FerryClient client = broker.client()) {
             client.createTopic("rows", 2);
             client.createTopic("bad-rows", 1);
-            try (ConnectRuntime rt = ConnectRuntime.create(List.of(config), RuntimeOptions.of(broker.server(), tmp.resolve("state"))
-                    .withStatusIntervalMs(100))) {
-                rt.start();
-                send(client, 0, 40);
-                Await.until("forty rows committed", Duration.ofSeconds(15), () -> storedSum(url, table) == 40, rt::status);
+            try (ConnectRuntime rt = broker.startRuntime(tmp.resolve("state"), new ConnectorConfig(settings))) {
+                send(client, 0, before);
+                Await.until(before + " rows committed", Duration.ofSeconds(15), () -> storedSum(url, table) == before, rt::status);
                 Target.exec(url, "DROP TABLE " + table);
-                send(client, 40, 200);
+                send(client, before, after);
                 Await.until("the task to fail", Duration.ofSeconds(15), () -> status(rt).state() == TaskState.FAILED, rt::status);
                 assertThat(status(rt).errors()).as("rows sent to the error topic").isZero();
                 assertThat(status(rt).reason()).containsIgnoringCase(table);
             }
-            assertThat(storedSum(url, table)).as("positions stay after the written rows").isEqualTo(40);
+            assertThat(storedSum(url, table)).as("positions stay after the written rows").isEqualTo(before);
         } finally {
             Target.dropQuietly(url, table, table);
         }
