@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.client.Consumer;
 import dev.ferry.client.ConsumerConfig;
-import dev.ferry.client.FerryClient;
 import dev.ferry.client.Producer;
 import dev.ferry.protocol.Message;
 import java.io.IOException;
@@ -15,35 +14,10 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Bad records under errors.tolerance=all and none, status.json, and pause/resume through the control file. */
-class ErrorsAndStatusTest {
-    @TempDir
-    Path dir;
-    private BrokerFixture broker;
-    private FerryClient client;
-
-    @BeforeEach
-    void startBroker() {
-        broker = BrokerFixture.start(dir.resolve("broker"));
-        client = broker.client();
-        client.createTopic("lines", 1);
-    }
-
-    @AfterEach
-    void stopBroker() {
-        client.close();
-        broker.close();
-    }
-
-    private ConnectRuntime start(ConnectorConfig... configs) {
-        return broker.startRuntime(dir.resolve("state"), configs);
-    }
-
+class ErrorsAndStatusTest extends RuntimeTestCase {
     private ConnectorConfig source(String... extra) {
         List<String> kv = new ArrayList<>(List.of("name", "tail", "connector", "file-source", "file", dir.resolve("app.log").toString(),
                 "topic", "lines", "max.line.bytes", "100"));
@@ -64,10 +38,6 @@ class ErrorsAndStatusTest {
             }
         }
         return out;
-    }
-
-    private static ConnectorStatus status(ConnectRuntime rt, String name) {
-        return BrokerFixture.status(rt, name);
     }
 
     @Test

@@ -11,39 +11,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** A task that failed on a broker or I/O error is restarted with a backoff; a broker outage does not fail a sink for good. */
-class RestartTest {
-    @TempDir
-    Path dir;
-    private BrokerFixture broker;
-    private FerryClient client;
-
-    @BeforeEach
-    void startBroker() {
-        broker = BrokerFixture.start(dir.resolve("broker"));
-        client = broker.client();
-        client.createTopic("lines", 1);
-    }
-
-    @AfterEach
-    void stopBroker() {
-        client.close();
-        broker.close();
-    }
-
-    private ConnectRuntime start(ConnectorConfig... configs) {
-        return broker.startRuntime(dir.resolve("state"), configs);
-    }
-
-    private static ConnectorStatus status(ConnectRuntime rt, String name) {
-        return BrokerFixture.status(rt, name);
-    }
-
+class RestartTest extends RuntimeTestCase {
     private static void send(FerryClient c, String... bodies) {
         try (Producer p = c.producer()) {
             for (String b : bodies) {
