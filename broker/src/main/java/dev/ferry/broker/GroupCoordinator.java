@@ -101,11 +101,13 @@ public final class GroupCoordinator implements AutoCloseable {
 
     /**
      * The member a queue is assigned to, since which generation, and — during a handover — the
-     * live member that may still be reading it ({@code pendingFrom}, null once it confirmed).
+     * live member that may still be reading it ({@code pendingFrom}, null once it confirmed) and
+     * since when it has ({@code pendingSince}: if the queue comes back to it before it heard, its
+     * tenure continues unbroken).
      */
-    private record Owner(String clientId, long since, String pendingFrom) {
+    private record Owner(String clientId, long since, String pendingFrom, long pendingSince) {
         Owner(String clientId, long since) {
-            this(clientId, since, null);
+            this(clientId, since, null, 0);
         }
     }
 
@@ -323,8 +325,16 @@ public final class GroupCoordinator implements AutoCloseable {
                     } else {
                         // the member that may still be reading the queue: its owner, or the one it was being handed over from
                         String reader = old.pendingFrom != null ? old.pendingFrom : old.clientId;
-                        boolean wait = g.members.containsKey(reader) && !reader.equals(member);
-                        next.put(tq, new Owner(member, g.generation, wait ? reader : null));
+                        long readerSince = old.pendingFrom != null ? old.pendingSince : old.since;
+                        if (reader.equals(member)) {
+                            // back to the member that never stopped reading it: same tenure, so its
+                            // fetches and acks go on (a new 'since' would restart it at the committed offset)
+                            next.put(tq, new Owner(member, readerSince));
+                        } else if (g.members.containsKey(reader)) {
+                            next.put(tq, new Owner(member, g.generation, reader, readerSince));
+                        } else {
+                            next.put(tq, new Owner(member, g.generation));
+                        }
                     }
                 }
             });
@@ -458,13 +468,17 @@ public final class GroupCoordinator implements AutoCloseable {
     // ---- acks ----------------------------------------------------------------------------------
 
     /**
-     * Records that a fetch of {@code clientId} from {@code from} handed out {@code offsets} and
-     * will continue at {@code next}; offsets in between that were not handed out (filtered) count
-     * as done. An orderly member's is ignored unless it is the queue's reader (its owner, or the member
- * it is being handed over from) or holds its lock; anything is ignored for broadcasting groups.
+     * Records that a fetch of {@code clientId}, sent at {@code generation}, from {@code from}
+     * handed out {@code offsets} and will continue at {@code next}; offsets in between that were
+     * not handed out (filtered) count as done. Ignored for broadcasting groups; for an orderly
+     * member unless it is the queue's reader (its owner, or the member it is being handed over
+     * from) or holds its lock. Also ignored when the fetch belongs to an earlier tenure of the
+     * queue's owner (sent before the generation it got the queue again at): the member drops
+     * such a response, and counting its offsets as in flight again would pull the committed
+     * offset back below what the member since handled and acked.
      */
-    public void delivered(String group, String clientId, String topic, int queueId, long from, long next, long[] offsets) {
-        long committed;
+    public void delivered(String group, String clientId, long generation, String topic, int queueId, long from, long next,
+                          long[] offsets) {
         synchronized (this) {
             Group g = groups.get(group);
             TopicQueue tq = new TopicQueue(topic, queueId);
@@ -473,10 +487,12 @@ public final class GroupCoordinator implements AutoCloseable {
             }
             Owner o = g.owners.get(tq);
             Member m = g.members.get(clientId);
+            if (o != null && o.clientId.equals(clientId) && o.pendingFrom == null && generation < o.since) {
+                return;
+            }
             boolean reader = o != null && (o.pendingFrom != null ? o.pendingFrom.equals(clientId) : o.clientId.equals(clientId));
-            // A non-orderly member's long poll may answer after its queue was handed over (responses
-            // keep request order, so it hears of the rebalance after handling them): still track
-            // what it got, since its acks count and the new owner starts at the lowest unacked.
+            // A non-orderly member's long poll may answer after its queue was handed over: still
+            // track what it got, since its acks count and the new owner starts at the lowest unacked.
             if (m == null || !(reader || holdsLock(g, tq, clientId) || !m.orderly)) {
                 return;
             }
@@ -492,9 +508,8 @@ public final class GroupCoordinator implements AutoCloseable {
                 }
             }
             a.end = Math.max(a.end, next);
-            committed = newFloor(a);
+            commit(group, topic, queueId, newFloor(a));
         }
-        commit(group, topic, queueId, committed);
     }
 
     /**
@@ -503,7 +518,6 @@ public final class GroupCoordinator implements AutoCloseable {
      * message was handled); an orderly member must hold the queue's lock or own it.
      */
     public void ack(String group, String clientId, long generation, String topic, int queueId, long[] offsets) {
-        long committed;
         synchronized (this) {
             Group g = live(group);
             TopicQueue tq = new TopicQueue(topic, queueId);
@@ -520,9 +534,8 @@ public final class GroupCoordinator implements AutoCloseable {
                     a.inflight.remove(off);
                 }
             }
-            committed = newFloor(a);
+            commit(group, topic, queueId, newFloor(a));
         }
-        commit(group, topic, queueId, committed);
     }
 
     /**
@@ -558,7 +571,6 @@ public final class GroupCoordinator implements AutoCloseable {
             stored = CompletableFuture.failedFuture(e);
         }
         return stored.whenComplete((v, t) -> {
-            long committed = -1;
             synchronized (this) {
                 Group g = groups.get(group);
                 QueueAcks a = g == null ? null : g.acks.get(tq);
@@ -566,7 +578,7 @@ public final class GroupCoordinator implements AutoCloseable {
                     a.moving.remove(offset);
                     if (t == null) {
                         a.inflight.remove(offset);
-                        committed = newFloor(a);
+                        commit(group, tq.topic(), tq.queueId(), newFloor(a));
                     } else {
                         a.inflight.put(offset, clock.millis() + config.invisibleTimeMs());
                     }
@@ -576,7 +588,6 @@ public final class GroupCoordinator implements AutoCloseable {
                 LOG.warn("group {}: cannot move {}/{}@{} to its retry topic; will retry: {}", group, tq.topic(), tq.queueId(), offset,
                         t.toString());
             }
-            commit(group, tq.topic(), tq.queueId(), committed);
         });
     }
 
@@ -619,6 +630,11 @@ public final class GroupCoordinator implements AutoCloseable {
         return f;
     }
 
+    /**
+     * Writes a new committed offset. Called under the monitor, with the floor it computed: two
+     * threads changing one queue's floor (an ack and a long poll's delivery) then write in the
+     * order they computed, so the stored offset never goes back to an older floor.
+     */
     private void commit(String group, String topic, int queueId, long offset) {
         if (offset >= 0) {
             broker.commitOffset(group, topic, queueId, offset);
@@ -772,7 +788,7 @@ public final class GroupCoordinator implements AutoCloseable {
                     g.acks.remove(tq);
                     Owner o = g.owners.get(tq);
                     if (o != null) {
-                        g.owners.put(tq, new Owner(o.clientId, g.generation, o.pendingFrom));
+                        g.owners.put(tq, new Owner(o.clientId, g.generation, o.pendingFrom, g.generation));
                     }
                     if (g.model == MessageModel.BROADCASTING) {
                         g.resetSince.put(tq, g.generation);

@@ -154,4 +154,41 @@ class GroupCoordinatorTest {
         groups.lock("o", "b", b.generation(), "t", 6);
         groups.checkConsume("o", "b", b.generation(), "t", 6);
     }
+
+    @Test
+    void aQueueThatComesBackToItsReaderBeforeItHeardKeepsItsTenure() {
+        GroupCoordinator.Assignment a1 = groups.join("g", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        groups.lock("g", "a", a1.generation(), "t", 5);
+        groups.join("g", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true); // 4-7 to b, pending from a
+        groups.leave("g", "b"); // before a heard: 4-7 come back to a
+        GroupCoordinator.Assignment a2 = groups.heartbeat("g", "a");
+        assertThat(a2.queues()).filteredOn(q -> q.queueId() == 5).extracting(GroupCoordinator.AssignedQueue::since)
+                .as("a never stopped reading queue 5: it goes on, rather than restarting at the committed offset")
+                .containsExactly(a1.generation());
+        groups.checkConsume("g", "a", a1.generation(), "t", 5);
+    }
+
+    @Test
+    void aLatePollOfAnEarlierTenureDoesNotPullTheCommittedOffsetBack() {
+        GroupCoordinator.Assignment a1 = groups.join("o", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        groups.lock("o", "a", a1.generation(), "t", 6);
+        groups.delivered("o", "a", a1.generation(), "t", 6, 0, 3, new long[] {0, 1, 2});
+        groups.ack("o", "a", a1.generation(), "t", 6, new long[] {0, 1, 2});
+        assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
+        // queue 6 goes to b and comes back to a after a heard and let go: a new tenure, from the committed offset 3
+        groups.join("o", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        groups.heartbeat("o", "a");
+        groups.unlock("o", "a", "t", 6);
+        groups.leave("o", "b");
+        GroupCoordinator.Assignment a3 = groups.heartbeat("o", "a");
+        assertThat(a3.queues()).filteredOn(q -> q.queueId() == 6).extracting(GroupCoordinator.AssignedQueue::since)
+                .containsExactly(a3.generation());
+        groups.lock("o", "a", a3.generation(), "t", 6);
+        groups.delivered("o", "a", a3.generation(), "t", 6, 3, 5, new long[] {3, 4});
+        // a long poll of the first tenure (from offset 0) answers only now: a drops it, and it must not count
+        groups.delivered("o", "a", a1.generation(), "t", 6, 0, 3, new long[] {0, 1, 2});
+        assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
+        groups.ack("o", "a", a3.generation(), "t", 6, new long[] {3, 4});
+        assertThat(broker.committedOffset("o", "t", 6)).hasValue(5);
+    }
 }

@@ -60,6 +60,12 @@ public final class GroupConsumer implements AutoCloseable {
         boolean relock;
         /** False once a rebalance took the queue away; volatile: read by the polling thread. */
         volatile boolean owned = true;
+        /**
+         * Bumped when reading restarts at the committed offset without a rebalance (a FENCED
+         * fetch); batches fetched before are then dropped, so an orderly queue never goes back.
+         * Written on the event loop, read by the polling thread.
+         */
+        volatile int epoch;
         /** Broadcasting: next offset to commit (acked position) and the last committed; polling thread. */
         long acked = -1;
         long committed = -1;
@@ -72,7 +78,11 @@ public final class GroupConsumer implements AutoCloseable {
         }
     }
 
-    private record Fetched(QueueState queue, Command response) {
+    private record Fetched(QueueState queue, int epoch, Command response) {
+        /** Still the current read of a queue this member owns. */
+        boolean current() {
+            return queue.owned && queue.epoch == epoch;
+        }
     }
 
     private final FerryClient client;
@@ -86,8 +96,8 @@ public final class GroupConsumer implements AutoCloseable {
     /** Owned queues by "topic/queue"; written on the event loop only, read anywhere. */
     private final ConcurrentHashMap<String, QueueState> queues = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Fetched> ready = new LinkedBlockingQueue<>();
-    /** The queue state each message of the last poll came from (by identity); synchronized: {@link #owns} may run on any thread. */
-    private final Map<Message, QueueState> polled = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+    /** The fetch each message of the last poll came from (by identity); synchronized: {@link #owns} may run on any thread. */
+    private final Map<Message, Fetched> polled = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
     /** The generation of the last assignment; volatile: acks are sent from any thread. */
     private volatile long generation;
     /** Set by close; volatile because close runs on the polling thread. */
@@ -155,10 +165,11 @@ public final class GroupConsumer implements AutoCloseable {
      * is then re-read from the committed offset).
      */
     public boolean owns(Message m) {
-        QueueState q = polled.get(m);
-        if (q == null) {
-            q = queues.get(key(m.topic(), m.queueId()));
+        Fetched f = polled.get(m);
+        if (f != null) {
+            return f.current();
         }
+        QueueState q = queues.get(key(m.topic(), m.queueId()));
         return q != null && q.owned;
     }
 
@@ -188,14 +199,17 @@ public final class GroupConsumer implements AutoCloseable {
             if (f == null) {
                 break;
             }
-            QueueState q = f.queue();
-            loop.execute(() -> fetch(q));
-            if (!q.owned) {
-                continue;
+            if (!f.current()) {
+                continue; // a restarted read has its own fetch going: this one must not start a second
             }
+            loop.execute(() -> {
+                if (f.current()) {
+                    fetch(f.queue());
+                }
+            });
             for (Message m : FetchedMessages.of(f.response(), storedRecords)) {
                 out.add(m);
-                polled.put(m, q);
+                polled.put(m, f);
             }
             if (out.size() >= config.maxFetchMessages()) {
                 break;
@@ -450,6 +464,7 @@ public final class GroupConsumer implements AutoCloseable {
             return;
         }
         long offset = q.fetchOffset;
+        int epoch = q.epoch;
         Command.Builder b = Command.builder().code(RequestCode.FETCH).header(Headers.TOPIC, q.topic).header(Headers.QUEUE_ID, q.queueId)
                 .header(Headers.OFFSET, offset).header(Headers.MAX_MESSAGES, config.maxFetchMessages())
                 .header(Headers.MAX_WAIT_MS, config.maxWaitMs()).header(Headers.GROUP, config.group())
@@ -458,7 +473,7 @@ public final class GroupConsumer implements AutoCloseable {
             b.header(Headers.TAGS, config.tags());
         }
         c.send(b, config.maxWaitMs() + clientConfig.requestTimeoutMs(), "FETCH " + q.key, (r, t) -> {
-            if (stopping || !q.owned) {
+            if (stopping || !q.owned || q.epoch != epoch) {
                 return;
             }
             if (t != null) {
@@ -468,7 +483,7 @@ public final class GroupConsumer implements AutoCloseable {
                 case OK -> {
                     q.fetchOffset = FerryClient.number(r, Headers.NEXT_OFFSET);
                     if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
-                        ready.add(new Fetched(q, r)); // the next FETCH is sent when this batch is polled
+                        ready.add(new Fetched(q, epoch, r)); // the next FETCH is sent when this batch is polled
                     } else {
                         fetch(q);
                     }
@@ -482,6 +497,7 @@ public final class GroupConsumer implements AutoCloseable {
                     LOG.debug("group {}: {} fenced on {}: {}", config.group(), config.clientId(), q.key, r.message());
                     q.relock = true; // keep 'locked': if we still hold it, losing the queue must release it
                     q.started = false;
+                    q.epoch++; // reading restarts at the committed offset: what was fetched before is dropped
                     heartbeat();
                     later(q);
                 }

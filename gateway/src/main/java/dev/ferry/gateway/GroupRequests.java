@@ -196,7 +196,7 @@ final class GroupRequests {
                     offsets[i] = ms.get(i).queueOffset();
                 }
             }
-            groups.delivered(group, clientId, topic, queueId, from, next, offsets);
+            groups.delivered(group, clientId, generation(req), topic, queueId, from, next, offsets);
             return reply;
         });
     }
