@@ -498,12 +498,15 @@ public final class GroupCoordinator implements AutoCloseable {
             }
             QueueAcks a = g.acks.computeIfAbsent(tq, k -> new QueueAcks());
             a.orderly = m.orderly;
-            if (a.end < 0 || from < a.end) {
-                a.inflight.subMap(from, next).keySet().removeIf(k -> !a.moving.contains(k));
+            // below the committed floor everything is acked or moved: a late fetch from there
+            // changes nothing (so the committed offset never goes back, short of a reset)
+            long low = Math.max(from, a.written);
+            if (low < next && (a.end < 0 || low < a.end)) {
+                a.inflight.subMap(low, next).keySet().removeIf(k -> !a.moving.contains(k));
             }
             long deadline = clock.millis() + config.invisibleTimeMs();
             for (long off : offsets) {
-                if (!a.moving.contains(off)) {
+                if (off >= low && !a.moving.contains(off)) {
                     a.inflight.put(off, deadline);
                 }
             }

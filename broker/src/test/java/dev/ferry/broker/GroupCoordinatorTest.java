@@ -191,4 +191,17 @@ class GroupCoordinatorTest {
         groups.ack("o", "a", a3.generation(), "t", 6, new long[] {3, 4});
         assertThat(broker.committedOffset("o", "t", 6)).hasValue(5);
     }
+
+    @Test
+    void aLateFetchBelowTheCommittedOffsetChangesNothing() {
+        GroupCoordinator.Assignment a = groups.join("o", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        groups.lock("o", "a", a.generation(), "t", 6);
+        groups.delivered("o", "a", a.generation(), "t", 6, 0, 3, new long[] {0, 1, 2});
+        groups.ack("o", "a", a.generation(), "t", 6, new long[] {0, 1, 2});
+        // a fetch parked before a reconnect, of the same tenure, answers after the member read and acked past it
+        groups.delivered("o", "a", a.generation(), "t", 6, 0, 4, new long[] {0, 1, 2, 3});
+        assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
+        groups.ack("o", "a", a.generation(), "t", 6, new long[] {3});
+        assertThat(broker.committedOffset("o", "t", 6)).hasValue(4);
+    }
 }

@@ -477,7 +477,14 @@ public final class GroupConsumer implements AutoCloseable {
                 return;
             }
             if (t != null) {
-                return; // a lost connection restarts every queue once it is back
+                if (c.isOpen()) { // a timeout: try again (a lost connection restarts every queue once it is back)
+                    loop.schedule(() -> {
+                        if (q.epoch == epoch) {
+                            fetch(q);
+                        }
+                    }, config.retryBackoffMs(), TimeUnit.MILLISECONDS);
+                }
+                return;
             }
             switch (r.status()) {
                 case OK -> {
@@ -503,7 +510,11 @@ public final class GroupConsumer implements AutoCloseable {
                 }
                 default -> {
                     LOG.warn("group {}: FETCH {} {} {}", config.group(), q.key, r.status(), r.message());
-                    loop.schedule(() -> fetch(q), config.retryBackoffMs(), TimeUnit.MILLISECONDS);
+                    loop.schedule(() -> {
+                        if (q.epoch == epoch) {
+                            fetch(q);
+                        }
+                    }, config.retryBackoffMs(), TimeUnit.MILLISECONDS);
                 }
             }
         });
