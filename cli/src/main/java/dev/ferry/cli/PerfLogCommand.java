@@ -67,8 +67,17 @@ final class PerfLogCommand implements Callable<Integer> {
             defaultValue = "3")
     int rounds;
 
-    @Option(names = "--no-pre-touch", description = "Do not fault in segment pages ahead of the appender (LogConfig.preTouch false).")
+    @Option(names = "--no-pre-touch", description = "Do not map commit-log pages as they are filled ahead of the appender "
+            + "(LogConfig.preTouch false).")
     boolean noPreTouch;
+
+    @Option(names = "--fill-ahead-mb", description = "Zero-filled commit-log space kept ahead of the appender, MiB "
+            + "(LogConfig.fillAheadBytes; default ${DEFAULT-VALUE}).", defaultValue = "64")
+    long fillAheadMb;
+
+    @Option(names = "--flush-interval-ms", description = "ASYNC: how often the flusher forces what was appended "
+            + "(LogConfig.flushIntervalMs; default ${DEFAULT-VALUE}).", defaultValue = "500")
+    int flushIntervalMs;
 
     @Option(names = "--keep", description = "Keep the data afterwards.")
     boolean keep;
@@ -142,7 +151,8 @@ final class PerfLogCommand implements Callable<Integer> {
                          double writerCpuNsPerRecord, double writerUserNsPerRecord) {}
 
     private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw) throws InterruptedException {
-        LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch).build();
+        LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch)
+                .fillAheadBytes(fillAheadMb << 20).flushIntervalMs(flushIntervalMs).build();
         long openStart = System.nanoTime();
         MessageStore store = MessageStore.open(config);
         store.createQueues(TOPIC, queues); // as a broker does when the topic is created

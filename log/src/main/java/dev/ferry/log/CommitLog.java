@@ -5,16 +5,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * The sequence of commit-log segments: where the next record goes, which segment holds a
- * position, what has been forced to disk. Allocates the next segment on a background thread as
- * soon as a segment becomes active, so a roll-over finds it ready, and (with preTouch) faults in
- * the pages of the active and the next segment ahead of the appender on another ({@link PageWarmer}).
+ * position, what has been forced to disk. A {@link SegmentFiller} thread keeps a window of
+ * zero-filled (and, with preTouch, mapped) space ahead of the appender and creates the next
+ * segment before the appender needs it, so neither a roll-over nor a page fault stalls writers.
  *
  * <p><b>Thread safety.</b> {@link #segmentForAppend}, {@link #publish} and {@link #setEnd}
  * are called by one writer at a time (the store's append lock). {@link #flush} is called by
@@ -26,28 +22,23 @@ final class CommitLog {
     private final Path dir;
     private final int segmentBytes;
     private final boolean preTouch;
+    private final long fillAheadBytes;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
-    private final ExecutorService allocator;
-    private final ExecutorService warmer;
+    private SegmentFiller filler;
     private Segment active;
-    private Future<Segment> nextSegment;
+    /** The appender wakes the filler when its end passes this; appender only. */
+    private long fillWakeAt;
+    /** The appender's current write window; appender only. */
+    private SegmentFiller.Window window;
+    private int writeBase;
     private volatile long writtenOffset;
     private volatile long flushedOffset;
 
-    CommitLog(Path dir, int segmentBytes, boolean preTouch) {
+    CommitLog(Path dir, int segmentBytes, boolean preTouch, long fillAheadBytes) {
         this.dir = dir;
         this.segmentBytes = segmentBytes;
         this.preTouch = preTouch;
-        this.allocator = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "ferry-segment-allocator");
-            t.setDaemon(true);
-            return t;
-        });
-        this.warmer = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "ferry-page-warmer");
-            t.setDaemon(true);
-            return t;
-        });
+        this.fillAheadBytes = fillAheadBytes;
         for (long base : FileNames.list(dir)) {
             segments.put(base, Segment.open(dir.resolve(FileNames.name(base))));
         }
@@ -116,7 +107,7 @@ final class CommitLog {
             if (prev != null && prev.getValue().endOffset() == end) {
                 s = prev.getValue();
             } else {
-                s = Segment.create(dir, end, segmentBytes, true);
+                s = Segment.create(dir, end, segmentBytes, false); // the filler fills it ahead of the appender
                 segments.put(end, s);
             }
         }
@@ -125,7 +116,15 @@ final class CommitLog {
         active = s;
         writtenOffset = end;
         flushedOffset = end;
-        prepareNext();
+        if (filler != null) {
+            filler.close();
+            if (window != null) {
+                Unmapper.unmap(window.buffer());
+                window = null;
+            }
+        }
+        filler = new SegmentFiller(dir, segmentBytes, fillAheadBytes, preTouch, s, end, this::writtenOffset);
+        fillWakeAt = 0;
     }
 
     /**
@@ -134,16 +133,43 @@ final class CommitLog {
      */
     Segment segmentForAppend(int length) {
         Segment s = active;
-        if (s.remaining() >= length) {
-            return s;
+        if (s.remaining() < length) {
+            // taking the next segment waits until the old one is filled to its end: the marker is then safe from the filler
+            Segment n = filler.takeNext(s.endOffset());
+            RecordCodec.writeEndOfSegment(s.map, s.writePosition, s.remaining());
+            s.writePosition = s.size;
+            segments.put(n.baseOffset, n);
+            active = n;
+            s = n;
         }
-        RecordCodec.writeEndOfSegment(s.map, s.writePosition, s.remaining());
-        s.writePosition = s.size;
-        Segment n = takeNext(s.endOffset());
-        segments.put(n.baseOffset, n);
-        active = n;
-        prepareNext();
-        return n;
+        long end = s.baseOffset + s.writePosition + length;
+        if (end > fillWakeAt) {
+            filler.wake();
+            fillWakeAt = end + fillAheadBytes / 4;
+        }
+        filler.awaitFilled(end);
+        return s;
+    }
+
+    /**
+     * Where the appender writes {@code length} bytes at {@code pos} of {@code s} (as returned by
+     * {@link #segmentForAppend}): a write window (see {@link SegmentFiller}), or the segment's own
+     * mapping for a record across two windows. The bytes go at buffer index {@code pos - writeBase()}.
+     */
+    java.nio.ByteBuffer writeBuffer(Segment s, int pos, int length) {
+        SegmentFiller.Window w = filler.windowFor(window, s, pos);
+        window = w;
+        if (w != null && w.covers(s, pos, length)) {
+            writeBase = w.from();
+            return w.buffer();
+        }
+        writeBase = 0;
+        return s.map;
+    }
+
+    /** The segment position at index 0 of the last {@link #writeBuffer}. */
+    int writeBase() {
+        return writeBase;
     }
 
     /** Publishes the bytes appended so far to readers and the flusher. */
@@ -185,60 +211,15 @@ final class CommitLog {
     }
 
     void close() {
-        allocator.shutdownNow();
-        warmer.shutdownNow();
-        // a preallocation still queued never runs after shutdownNow: cancel it rather than wait on it
-        if (nextSegment != null && !nextSegment.cancel(true)) {
-            try {
-                Segment n = nextSegment.get();
-                if (!segments.containsKey(n.baseOffset)) {
-                    n.close();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
-                // nothing was allocated
+        if (filler != null) {
+            filler.close();
+            if (window != null) {
+                Unmapper.unmap(window.buffer());
+                window = null;
             }
-        }
-        try {
-            allocator.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
         for (Segment s : segments.values()) {
             s.close();
         }
-    }
-
-    private void prepareNext() {
-        long base = active.endOffset();
-        if (preTouch) {
-            Segment current = active;
-            int from = current.writePosition;
-            warmer.submit(() -> PageWarmer.warm(current, from, this::writtenOffset));
-        }
-        nextSegment = allocator.submit(() -> {
-            Segment n = Segment.create(dir, base, segmentBytes);
-            if (preTouch) {
-                warmer.submit(() -> PageWarmer.warm(n, 0, this::writtenOffset));
-            }
-            return n;
-        });
-    }
-
-    private Segment takeNext(long base) {
-        try {
-            Segment n = nextSegment.get();
-            if (n.baseOffset == base) {
-                return n;
-            }
-            n.close();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LogException("interrupted while waiting for segment " + base, e);
-        } catch (ExecutionException e) {
-            throw new LogException("cannot allocate segment " + base, e.getCause());
-        }
-        return Segment.create(dir, base, segmentBytes);
     }
 }

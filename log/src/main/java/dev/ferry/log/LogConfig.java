@@ -23,9 +23,10 @@ import java.util.Objects;
  * @param retentionBytes         the commit log is kept under this many bytes, oldest segments deleted first
  *                               (default: no limit)
  * @param retentionCheckIntervalMs how often retention runs (default 10 s)
- * @param preTouch               fault in the pages of the active and the next segment on a background
- *                               thread ahead of the appender ({@link PageWarmer}), so appends rarely take
- *                               page faults (default true)
+ * @param preTouch               map each page of commit-log space for writing as it is zero-filled ahead of
+ *                               the appender ({@link SegmentFiller}), so appends take no page faults (default true)
+ * @param fillAheadBytes         how much commit-log space is kept zero-filled ahead of the appender, on a
+ *                               background thread; appends wait for it only if they outrun it (default 64 MiB)
  * @param maxTopicBytes          longest topic name in UTF-8 bytes (default and maximum 200)
  * @param maxProperties          most properties per message, tags and keys included (default 64)
  * @param maxPropertiesBytes     largest encoded properties area (default 32,767)
@@ -51,6 +52,7 @@ public record LogConfig(
         long retentionBytes,
         long retentionCheckIntervalMs,
         boolean preTouch,
+        long fillAheadBytes,
         int maxTopicBytes,
         int maxProperties,
         int maxPropertiesBytes,
@@ -79,6 +81,7 @@ public record LogConfig(
         check("retentionMs", retentionMs, 1, Long.MAX_VALUE);
         check("retentionBytes", retentionBytes, segmentBytes, Long.MAX_VALUE);
         check("retentionCheckIntervalMs", retentionCheckIntervalMs, 1, Long.MAX_VALUE);
+        check("fillAheadBytes", fillAheadBytes, SegmentFiller.CHUNK, 1L << 40);
         check("maxTopicBytes", maxTopicBytes, 1, RecordLayout.MAX_TOPIC_BYTES);
         check("maxProperties", maxProperties, 0, 10_000);
         check("maxPropertiesBytes", maxPropertiesBytes, 0, PropertiesCodec.MAX_AREA_BYTES);
@@ -114,6 +117,7 @@ public record LogConfig(
         private long retentionBytes = Long.MAX_VALUE;
         private long retentionCheckIntervalMs = 10_000;
         private boolean preTouch = true;
+        private long fillAheadBytes = 64L << 20;
         private int maxTopicBytes = RecordLayout.MAX_TOPIC_BYTES;
         private int maxProperties = 64;
         private int maxPropertiesBytes = 32_767;
@@ -141,6 +145,7 @@ public record LogConfig(
         public Builder retentionBytes(long v) { retentionBytes = v; return this; }
         public Builder retentionCheckIntervalMs(long v) { retentionCheckIntervalMs = v; return this; }
         public Builder preTouch(boolean v) { preTouch = v; return this; }
+        public Builder fillAheadBytes(long v) { fillAheadBytes = v; return this; }
         public Builder maxTopicBytes(int v) { maxTopicBytes = v; return this; }
         public Builder maxProperties(int v) { maxProperties = v; return this; }
         public Builder maxPropertiesBytes(int v) { maxPropertiesBytes = v; return this; }
@@ -156,7 +161,7 @@ public record LogConfig(
         public LogConfig build() {
             return new LogConfig(dir, segmentBytes, indexEntriesPerFile, flushMode, flushIntervalMs, flushMinDirtyPages,
                     syncFlushTimeoutMs, checkpointIntervalMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
-                    preTouch, maxTopicBytes, maxProperties, maxPropertiesBytes, maxBodyBytes, maxQueuesPerTopic,
+                    preTouch, fillAheadBytes, maxTopicBytes, maxProperties, maxPropertiesBytes, maxBodyBytes, maxQueuesPerTopic,
                     maxBatchMessages, maxBatchBytes, keyIndexSlots, keyIndexEntries, storeHost, clock);
         }
     }

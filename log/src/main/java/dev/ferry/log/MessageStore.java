@@ -89,7 +89,7 @@ public final class MessageStore implements AutoCloseable {
         boolean crashed = Files.exists(abort);
         boolean v4 = config.storeHost().getAddress() == null || config.storeHost().getAddress() instanceof java.net.Inet4Address;
         this.storeHost = RecordCodec.hostBytes(config.storeHost(), v4 ? 0 : RecordLayout.FLAG_IPV6_HOSTS);
-        this.log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch());
+        this.log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes());
         this.queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
         this.keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
         long[] lastTs = new long[1];
@@ -268,7 +268,9 @@ public final class MessageStore implements AutoCloseable {
             int pos = s.writePosition;
             long phys = s.baseOffset + pos;
             int batchFlags = i < n - 1 ? RecordLayout.FLAG_BATCH_CONTINUES : 0;
-            RecordCodec.write(s.map, pos, m, lengths[i], hostFlags[i], batchFlags, queueOffset, phys, storeTimestamp, storeHost, scratch);
+            java.nio.ByteBuffer target = log.writeBuffer(s, pos, lengths[i]);
+            RecordCodec.write(target, pos - log.writeBase(), m, lengths[i], hostFlags[i], batchFlags, queueOffset, phys, storeTimestamp,
+                    storeHost, scratch);
             s.writePosition = pos + lengths[i];
             results.add(new AppendResult(m.topic, m.queueId, queueOffset, phys, lengths[i], storeTimestamp));
             end = phys + lengths[i];
@@ -322,7 +324,8 @@ public final class MessageStore implements AutoCloseable {
         Segment s = log.segmentForAppend(length);
         int pos = s.writePosition;
         long phys = s.baseOffset + pos;
-        RecordCodec.write(s.map, pos, m, length, hostFlags, 0, queueOffset, phys, storeTimestamp, storeHost, scratch);
+        java.nio.ByteBuffer target = log.writeBuffer(s, pos, length);
+        RecordCodec.write(target, pos - log.writeBase(), m, length, hostFlags, 0, queueOffset, phys, storeTimestamp, storeHost, scratch);
         s.writePosition = pos + length;
         q.put(queueOffset, phys, length, m.tagHash);
         if (!m.keys.isEmpty()) {
