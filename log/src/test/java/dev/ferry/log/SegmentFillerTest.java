@@ -1,0 +1,94 @@
+package dev.ferry.log;
+
+import static dev.ferry.log.StoreTestSupport.body;
+import static dev.ferry.log.StoreTestSupport.readAll;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The space the appender writes into is prepared by {@link SegmentFiller}: zero-filled a window
+ * ahead and written through 4 MiB write windows. Records that start in one window and end in the
+ * next, or fill a window exactly, or outrun the filler, must read back byte-equal, before and
+ * after a reopen.
+ */
+class SegmentFillerTest {
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "preTouch={0}")
+    @ValueSource(booleans = {true, false})
+    void recordsAcrossWriteWindowsAndSegmentsReadBackByteEqual(boolean preTouch) {
+        // 10 MiB segments: windows of 4, 4 and 2 MiB; bodies up to 300 KB straddle many window edges
+        LogConfig config = LogConfig.builder(dir).segmentBytes(10 << 20).fillAheadBytes(SegmentFiller.CHUNK).preTouch(preTouch).build();
+        SplittableRandom random = new SplittableRandom(7);
+        List<byte[]> bodies = new ArrayList<>();
+        try (MessageStore store = MessageStore.open(config)) {
+            long bytes = 0;
+            for (int i = 0; bytes < 45L << 20; i++) {
+                byte[] b = body(1 + random.nextInt(300_000), i);
+                bodies.add(b);
+                bytes += b.length;
+                store.append(LogMessage.builder("t", i % 3, b).build());
+            }
+            assertThat(Files.exists(dir.resolve("commitlog"))).isTrue();
+            assertThat(StoreTestSupport.filesOnDisk(dir.resolve("commitlog"))).as("segments").hasSizeGreaterThanOrEqualTo(5);
+            assertReadBack(store, bodies);
+        }
+        try (MessageStore store = MessageStore.open(config)) {
+            assertReadBack(store, bodies);
+            store.append(LogMessage.builder("t", 0, "after reopen".getBytes(StandardCharsets.UTF_8)).build());
+            List<StoredMessage> q0 = readAll(store, "t", 0);
+            assertThat(new String(q0.get(q0.size() - 1).body(), StandardCharsets.UTF_8)).isEqualTo("after reopen");
+        }
+    }
+
+    private static void assertReadBack(MessageStore store, List<byte[]> bodies) {
+        for (int q = 0; q < 3; q++) {
+            List<StoredMessage> got = readAll(store, "t", q);
+            int k = 0;
+            for (int i = q; i < bodies.size(); i += 3, k++) {
+                assertThat(got.get(k).body()).as("queue %d message %d", q, k).isEqualTo(bodies.get(i));
+            }
+            assertThat(got).hasSize(k);
+        }
+    }
+
+    @Test
+    void aFreshStoreFillsAWindowNotAWholeSegment() throws Exception {
+        LogConfig config = LogConfig.builder(dir).segmentBytes(1 << 30).fillAheadBytes(8 << 20).build();
+        try (MessageStore store = MessageStore.open(config)) {
+            store.append(LogMessage.builder("t", 0, body(1000, 1)).build());
+            Thread.sleep(300); // let the filler reach its window's end
+            Path first = dir.resolve("commitlog").resolve(FileNames.name(0));
+            long allocatedKiB = allocatedKiB(first);
+            assertThat(allocatedKiB).as("disk blocks of the fresh 1 GiB segment, KiB").isBetween(1L, 64L << 10);
+            assertThat(store.readMessages("t", 0, 0, 1)).hasSize(1);
+        }
+    }
+
+    /** Blocks a file occupies on disk, as {@code du} reports them (KiB). */
+    private static long allocatedKiB(Path file) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder("du", "-k", file.toString()).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            assumeTrue(false, "no du here: " + e.getMessage());
+            return 0;
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assumeTrue(p.waitFor() == 0, "du failed: " + out);
+        return Long.parseLong(out.split("\\s+")[0]);
+    }
+}
