@@ -44,7 +44,7 @@ import java.util.function.LongSupplier;
  */
 final class SegmentFiller {
     /** Bytes filled per {@code write} call, and the size of a write window. */
-    static final int CHUNK = 4 << 20;
+    static final int CHUNK = 16 << 20;
     private static final int PAGE = 4096;
     private static final long IDLE_PARK_NS = 100_000_000L;
     private static final long WAIT_PARK_NS = 50_000L;
