@@ -23,6 +23,8 @@ final class CommitLog {
     private final int segmentBytes;
     private final boolean preTouch;
     private final long fillAheadBytes;
+    /** Create segments zero-filled through their whole size (see {@link SegmentFiller}); SYNC flush. */
+    private final boolean wholeSegments;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
     private SegmentFiller filler;
     private Segment active;
@@ -34,11 +36,12 @@ final class CommitLog {
     private volatile long writtenOffset;
     private volatile long flushedOffset;
 
-    CommitLog(Path dir, int segmentBytes, boolean preTouch, long fillAheadBytes) {
+    CommitLog(Path dir, int segmentBytes, boolean preTouch, long fillAheadBytes, boolean wholeSegments) {
         this.dir = dir;
         this.segmentBytes = segmentBytes;
         this.preTouch = preTouch;
         this.fillAheadBytes = fillAheadBytes;
+        this.wholeSegments = wholeSegments;
         for (long base : FileNames.list(dir)) {
             segments.put(base, Segment.open(dir.resolve(FileNames.name(base))));
         }
@@ -107,7 +110,7 @@ final class CommitLog {
             if (prev != null && prev.getValue().endOffset() == end) {
                 s = prev.getValue();
             } else {
-                s = Segment.create(dir, end, segmentBytes, false); // the filler fills it ahead of the appender
+                s = Segment.create(dir, end, segmentBytes, wholeSegments); // else the filler fills it ahead of the appender
                 segments.put(end, s);
             }
         }
@@ -123,7 +126,7 @@ final class CommitLog {
                 window = null;
             }
         }
-        filler = new SegmentFiller(dir, segmentBytes, fillAheadBytes, preTouch, s, end, this::writtenOffset);
+        filler = new SegmentFiller(dir, segmentBytes, fillAheadBytes, preTouch, wholeSegments, s, end, this::writtenOffset);
         fillWakeAt = 0;
     }
 

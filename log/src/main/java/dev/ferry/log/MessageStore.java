@@ -89,7 +89,8 @@ public final class MessageStore implements AutoCloseable {
         boolean crashed = Files.exists(abort);
         boolean v4 = config.storeHost().getAddress() == null || config.storeHost().getAddress() instanceof java.net.Inet4Address;
         this.storeHost = RecordCodec.hostBytes(config.storeHost(), v4 ? 0 : RecordLayout.FLAG_IPV6_HOSTS);
-        this.log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes());
+        this.log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
+                config.flushMode() == FlushMode.SYNC);
         this.queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
         this.keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
         long[] lastTs = new long[1];

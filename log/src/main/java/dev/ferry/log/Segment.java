@@ -29,6 +29,8 @@ final class Segment {
     final MappedByteBuffer map;
     /** Bytes written; written by the single appender, read by others only through the store's published end. */
     int writePosition;
+    /** Created zero-filled through its whole size (its file has no holes). */
+    final boolean prefilled;
     /** Bytes known forced to disk; written and read by the flusher thread only. */
     int flushedPosition;
     /** Readers holding the mapping + 1 for the owning commit log; 0 = unmapped. */
@@ -36,8 +38,9 @@ final class Segment {
     /** Set when the owner releases its reference; volatile so the page warmer sees it. */
     private volatile boolean closing;
 
-    private Segment(Path path, long baseOffset, int size, FileChannel channel, MappedByteBuffer map) {
+    private Segment(Path path, long baseOffset, int size, FileChannel channel, MappedByteBuffer map, boolean prefilled) {
         this.path = path;
+        this.prefilled = prefilled;
         this.baseOffset = baseOffset;
         this.size = size;
         this.channel = channel;
@@ -76,7 +79,7 @@ final class Segment {
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 FileNames.fsyncDirectory(dir);
-                return new Segment(path, baseOffset, size, ch, map);
+                return new Segment(path, baseOffset, size, ch, map, zeroFill);
             } catch (IOException | RuntimeException e) {
                 ch.close();
                 Files.deleteIfExists(tmp);
@@ -96,7 +99,7 @@ final class Segment {
                 throw new LogException(path + ": size " + len + " (expected: 1.." + Integer.MAX_VALUE + ")");
             }
             MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, len);
-            return new Segment(path, Long.parseLong(path.getFileName().toString()), (int) len, ch, map);
+            return new Segment(path, Long.parseLong(path.getFileName().toString()), (int) len, ch, map, false);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open segment " + path, e);
         }

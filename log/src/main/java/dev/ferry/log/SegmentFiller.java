@@ -23,6 +23,13 @@ import java.util.function.LongSupplier;
  * the dirty-page total stays under the kernel's background-writeback threshold for longer. It also
  * lets a fresh store start at once instead of after filling a whole segment.
  *
+ * <p><b>SYNC flush</b> ({@code wholeSegments}): segments are created zero-filled through their
+ * whole size before they are renamed into place, as the first one is at open, and only their
+ * windows are mapped ahead. Measured here with 64 writers of 1 KiB, fsyncs complete about twice
+ * as fast in a segment written that way (18.8-21.7 k records/s, 350-410 fsyncs/s) as in one filled
+ * a window at a time (11.6-13.2 k, 195-220 fsyncs/s), even when the window was filled long before;
+ * we have not established why (ext4 block allocation per fsync is the likely place).
+ *
  * <p><b>Write windows.</b> The appender does not write through the segment's big mapping (the one
  * readers use) but through a short-lived mapping of each filled chunk, a {@link Window}, which it
  * unmaps as soon as it has moved past it. Why: when the kernel writes a page back (the ASYNC
@@ -53,6 +60,7 @@ final class SegmentFiller {
     private final int segmentBytes;
     private final long fillAhead;
     private final boolean preTouch;
+    private final boolean wholeSegments;
     /** The appender's end of log. */
     private final LongSupplier writtenOffset;
     private final ByteBuffer zeros = ByteBuffer.allocateDirect(CHUNK);
@@ -77,11 +85,13 @@ final class SegmentFiller {
      * recovery: everything from there to the segment's end is zero, as a hole or as written
      * zeros).
      */
-    SegmentFiller(Path dir, int segmentBytes, long fillAhead, boolean preTouch, Segment active, long end, LongSupplier writtenOffset) {
+    SegmentFiller(Path dir, int segmentBytes, long fillAhead, boolean preTouch, boolean wholeSegments, Segment active, long end,
+                  LongSupplier writtenOffset) {
         this.dir = dir;
         this.segmentBytes = segmentBytes;
         this.fillAhead = Math.max(CHUNK, fillAhead);
         this.preTouch = preTouch;
+        this.wholeSegments = wholeSegments;
         this.writtenOffset = writtenOffset;
         this.filling = active;
         this.activeEnd = active.endOffset();
@@ -201,7 +211,7 @@ final class SegmentFiller {
                 if (next == null && filling.endOffset() == end) {
                     // the active segment has no successor yet: create it now, while little is dirty
                     // (the directory fsync waits for the journal, which waits for dirty data)
-                    next = Segment.create(dir, end, segmentBytes, false);
+                    next = Segment.create(dir, end, segmentBytes, wholeSegments);
                     continue;
                 }
                 long target = Math.min(writtenOffset.getAsLong() + fillAhead, end + segmentBytes);
@@ -237,7 +247,7 @@ final class SegmentFiller {
     private Window fill(Segment s, int from, int to) {
         MappedByteBuffer map;
         try {
-            long pos = from;
+            long pos = s.prefilled ? to : from; // a segment created zero-filled needs only its window
             while (pos < to) {
                 zeros.clear().limit((int) Math.min(zeros.capacity(), to - pos));
                 pos += s.channel.write(zeros, pos);
