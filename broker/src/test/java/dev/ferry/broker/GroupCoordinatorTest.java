@@ -168,13 +168,19 @@ class GroupCoordinatorTest {
         groups.checkConsume("g", "a", a1.generation(), "t", 5);
     }
 
+    /** Orderly member "a" of group "o" locks queue 6, is handed offsets 0-2 and acks them: committed 3. */
+    private GroupCoordinator.Assignment orderlyMemberAHandledThreeOfQueue6() {
+        GroupCoordinator.Assignment a = groups.join("o", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        groups.lock("o", "a", a.generation(), "t", 6);
+        groups.delivered("o", "a", a.generation(), "t", 6, 0, 3, new long[] {0, 1, 2});
+        groups.ack("o", "a", a.generation(), "t", 6, new long[] {0, 1, 2});
+        assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
+        return a;
+    }
+
     @Test
     void aLatePollOfAnEarlierTenureDoesNotPullTheCommittedOffsetBack() {
-        GroupCoordinator.Assignment a1 = groups.join("o", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
-        groups.lock("o", "a", a1.generation(), "t", 6);
-        groups.delivered("o", "a", a1.generation(), "t", 6, 0, 3, new long[] {0, 1, 2});
-        groups.ack("o", "a", a1.generation(), "t", 6, new long[] {0, 1, 2});
-        assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
+        GroupCoordinator.Assignment a1 = orderlyMemberAHandledThreeOfQueue6();
         // queue 6 goes to b and comes back to a after a heard and let go: a new tenure, from the committed offset 3
         groups.join("o", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
         groups.heartbeat("o", "a");
@@ -194,10 +200,7 @@ class GroupCoordinatorTest {
 
     @Test
     void aLateFetchBelowTheCommittedOffsetChangesNothing() {
-        GroupCoordinator.Assignment a = groups.join("o", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
-        groups.lock("o", "a", a.generation(), "t", 6);
-        groups.delivered("o", "a", a.generation(), "t", 6, 0, 3, new long[] {0, 1, 2});
-        groups.ack("o", "a", a.generation(), "t", 6, new long[] {0, 1, 2});
+        GroupCoordinator.Assignment a = orderlyMemberAHandledThreeOfQueue6();
         // a fetch parked before a reconnect, of the same tenure, answers after the member read and acked past it
         groups.delivered("o", "a", a.generation(), "t", 6, 0, 4, new long[] {0, 1, 2, 3});
         assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);

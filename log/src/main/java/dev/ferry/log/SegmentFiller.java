@@ -45,6 +45,9 @@ import java.util.function.LongSupplier;
  * writes only at or above it. Zeros therefore never land on appended bytes, and the end-of-segment
  * marker of a full segment (written below the next segment's base) is never overwritten.
  *
+ * <p>An I/O error (a full disk) fails the appends that need the space it could not prepare, with
+ * that error, and the filler tries again every second: appends work again once it succeeds.
+ *
  * <p><b>Thread safety.</b> {@link #awaitFilled}, {@link #takeNext} and {@link #wake} are called by
  * the appender (one at a time, under the store's append lock); {@link #filledOffset} by anyone;
  * the rest of the state belongs to the filler thread. Handover fields are volatile.
@@ -55,6 +58,7 @@ final class SegmentFiller {
     private static final int PAGE = 4096;
     private static final long IDLE_PARK_NS = 100_000_000L;
     private static final long WAIT_PARK_NS = 50_000L;
+    private static final long RETRY_PARK_NS = 1_000_000_000L;
 
     private final Path dir;
     private final int segmentBytes;
@@ -207,39 +211,53 @@ final class SegmentFiller {
     private void run() {
         try {
             while (!stopping) {
-                long end = activeEnd;
-                if (next == null && filling.endOffset() == end) {
-                    // the active segment has no successor yet: create it now, while little is dirty
-                    // (the directory fsync waits for the journal, which waits for dirty data)
-                    next = Segment.create(dir, end, segmentBytes, wholeSegments);
-                    continue;
-                }
-                long target = Math.min(writtenOffset.getAsLong() + fillAhead, end + segmentBytes);
-                long at = filledOffset;
-                if (at >= target) {
-                    LockSupport.parkNanos(this, IDLE_PARK_NS);
-                    continue;
-                }
-                Segment s = filling;
-                if (at >= s.endOffset()) {
-                    filling = next; // the window is past the active segment: fill its successor
-                    continue;
-                }
-                int from = (int) (at - s.baseOffset);
-                int to = (int) Math.min(s.size, (long) from + CHUNK - (from & (PAGE - 1)));
-                windows.add(fill(s, from, to));
-                filledOffset = s.baseOffset + to;
-                Thread w = waiter;
-                if (w != null) {
-                    LockSupport.unpark(w);
+                try {
+                    step();
+                } catch (RuntimeException e) {
+                    // disk full, I/O error: appends that need the space fail with it until a retry works
+                    failure = e;
+                    wakeWaiter();
+                    LockSupport.parkNanos(this, RETRY_PARK_NS);
+                    failure = null;
                 }
             }
         } catch (Throwable t) {
             failure = t;
-            Thread w = waiter;
-            if (w != null) {
-                LockSupport.unpark(w);
-            }
+            wakeWaiter();
+        }
+    }
+
+    /** One unit of work: create the next segment, or fill one chunk, or wait for the appender. */
+    private void step() {
+        long end = activeEnd;
+        if (next == null && filling.endOffset() == end) {
+            // the active segment has no successor yet: create it now, while little is dirty
+            // (the directory fsync waits for the journal, which waits for dirty data)
+            next = Segment.create(dir, end, segmentBytes, wholeSegments);
+            return;
+        }
+        long target = Math.min(writtenOffset.getAsLong() + fillAhead, end + segmentBytes);
+        long at = filledOffset;
+        if (at >= target) {
+            LockSupport.parkNanos(this, IDLE_PARK_NS);
+            return;
+        }
+        Segment s = filling;
+        if (at >= s.endOffset()) {
+            filling = next; // the window is past the active segment: fill its successor
+            return;
+        }
+        int from = (int) (at - s.baseOffset);
+        int to = (int) Math.min(s.size, (long) from + CHUNK - (from & (PAGE - 1)));
+        windows.add(fill(s, from, to));
+        filledOffset = s.baseOffset + to;
+        wakeWaiter();
+    }
+
+    private void wakeWaiter() {
+        Thread w = waiter;
+        if (w != null) {
+            LockSupport.unpark(w);
         }
     }
 
