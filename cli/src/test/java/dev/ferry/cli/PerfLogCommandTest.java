@@ -1,0 +1,49 @@
+package dev.ferry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ferry perf log} runs end to end on a small workload and prints the RESULT line the issue
+ * asks for (a smoke test of the benchmark's wiring, not a speed check: no figure is compared).
+ */
+class PerfLogCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void printsTheResultLineWithBothRawReferencesAndLeavesNoData() throws Exception {
+        Path data = dir.resolve("bench");
+        PrintStream old = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int exit;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            exit = Ferry.commandLine().execute("perf", "log", "--record-size", "100", "--records", "20000", "--queues", "4",
+                    "--threads", "2", "--flush", "async", "--rounds", "1", "--segment-bytes", Integer.toString(1 << 20),
+                    "--dir", data.toString());
+        } finally {
+            System.setOut(old);
+        }
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertThat(exit).as(text).isZero();
+        String result = text.lines().filter(l -> l.startsWith("RESULT ")).findFirst().orElseThrow(() -> new AssertionError(text));
+        Map<String, String> fields = Arrays.stream(result.substring(7).split(" ")).map(kv -> kv.split("=", 2))
+                .collect(Collectors.toMap(kv -> kv[0], kv -> kv[1]));
+        assertThat(fields).containsEntry("records", "20000").containsEntry("queues", "4").containsEntry("threads", "2")
+                .containsKeys("records_per_s", "mb_per_s", "raw_mb_per_s", "ratio_to_raw", "raw_rested_mb_per_s", "ratio_to_rested_raw");
+        assertThat(Double.parseDouble(fields.get("records_per_s"))).isPositive();
+        assertThat(Double.parseDouble(fields.get("raw_mb_per_s"))).isPositive();
+        assertThat(Files.exists(data)).as("the benchmark's folder is removed afterwards").isFalse();
+    }
+}
