@@ -102,6 +102,17 @@ public final class GroupConsumer implements AutoCloseable {
     private volatile long generation;
     /** Set by close; volatile because close runs on the polling thread. */
     private volatile boolean stopping;
+    /**
+     * Orderly: the {@link System#nanoTime} until which this member may trust its queue locks: two
+     * thirds of the broker's session timeout after the send of the last heartbeat (or join) the
+     * broker answered. The broker frees a member's locks no earlier than a whole session timeout
+     * after it last heard from it, so a member that stalls (GC pause, frozen process, lost network)
+     * stops handling before another member can lock its queues. Written on the event loop, read by
+     * the polling thread.
+     */
+    private volatile long lockLeaseUntil;
+    /** The broker's session timeout, from the JOIN_GROUP response (0: not told, no lease); written on the event loop. */
+    private volatile long sessionTimeoutNanos;
     // event loop
     private Connection conn;
     private final List<QueueState> revokedLocked = new ArrayList<>();
@@ -121,6 +132,7 @@ public final class GroupConsumer implements AutoCloseable {
         Connection c = client.await(Connection.open(client.transport(), loop, clientConfig, codec), clientConfig.connectTimeoutMs() * 2,
                 "connect to " + clientConfig.host() + ":" + clientConfig.port());
         Command joined;
+        long joinSent = System.nanoTime();
         try {
             joined = client.await(c.request(joinRequest(), clientConfig.requestTimeoutMs(), "JOIN_GROUP " + config.group()),
                     clientConfig.requestTimeoutMs() * 2, "JOIN_GROUP " + config.group());
@@ -132,6 +144,7 @@ public final class GroupConsumer implements AutoCloseable {
         loop.execute(() -> {
             conn = c;
             c.onClose(this::connectionLost);
+            renewLease(joined, joinSent);
             apply(joined);
             heartbeat = loop.scheduleWithFixedDelay(this::heartbeat, config.heartbeatIntervalMs(), config.heartbeatIntervalMs(),
                     TimeUnit.MILLISECONDS);
@@ -165,6 +178,9 @@ public final class GroupConsumer implements AutoCloseable {
      * is then re-read from the committed offset).
      */
     public boolean owns(Message m) {
+        if (config.orderly() && sessionTimeoutNanos > 0 && System.nanoTime() - lockLeaseUntil > 0) {
+            return false; // no heartbeat answered for too long: the broker may have given our locks away
+        }
         Fetched f = polled.get(m);
         if (f != null) {
             return f.current();
@@ -332,12 +348,23 @@ public final class GroupConsumer implements AutoCloseable {
         if (stopping || c == null || !c.isOpen() || rejoining) {
             return;
         }
+        long sent = System.nanoTime();
         c.send(Command.builder().code(RequestCode.GROUP_HEARTBEAT).header(Headers.GROUP, config.group())
                 .header(Headers.CLIENT_ID, config.clientId()), clientConfig.requestTimeoutMs(), "GROUP_HEARTBEAT", (r, t) -> {
                     if (t != null || stopping) {
                         return;
                     }
                     if (r.status() == Status.OK) {
+                        boolean lapsed = config.orderly() && sessionTimeoutNanos > 0 && System.nanoTime() - lockLeaseUntil > 0;
+                        renewLease(r, sent);
+                        if (lapsed) {
+                            // messages were skipped while the lease was out: read every queue again from its committed offset
+                            LOG.warn("group {}: {} went {} ms without an answered heartbeat; re-reading its queues from the committed offsets",
+                                    config.group(), config.clientId(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent));
+                            for (QueueState q : queues.values()) {
+                                restart(q);
+                            }
+                        }
                         apply(r);
                     } else if (r.status() == Status.NOT_FOUND) {
                         LOG.info("group {}: member {} unknown to the broker (session expired or broker restarted); joining again",
@@ -355,9 +382,11 @@ public final class GroupConsumer implements AutoCloseable {
             return;
         }
         rejoining = true;
+        long sent = System.nanoTime();
         c.send(joinRequest(), clientConfig.requestTimeoutMs(), "JOIN_GROUP", (r, t) -> {
             rejoining = false;
             if (t == null && r.status() == Status.OK && !stopping) {
+                renewLease(r, sent);
                 apply(r);
             } else if (t == null) {
                 LOG.warn("group {}: join {} {}", config.group(), r.status(), r.message());
@@ -450,6 +479,28 @@ public final class GroupConsumer implements AutoCloseable {
                 });
     }
 
+    /**
+     * Reads {@code q} again from its committed offset, locking it first (if we still hold the lock,
+     * losing the queue must still release it, so 'locked' stays); what was fetched before is dropped.
+     */
+    private void restart(QueueState q) {
+        q.relock = true;
+        q.started = false;
+        q.epoch++;
+        later(q);
+    }
+
+    /** The broker answered a JOIN_GROUP or heartbeat sent at {@code sentNanos}: the member's locks hold for a while more. */
+    private void renewLease(Command r, long sentNanos) {
+        String timeout = r.header(Headers.SESSION_TIMEOUT_MS);
+        if (timeout != null) {
+            sessionTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(timeout));
+        }
+        if (sessionTimeoutNanos > 0) {
+            lockLeaseUntil = sentNanos + sessionTimeoutNanos * 2 / 3;
+        }
+    }
+
     private void later(QueueState q) {
         loop.schedule(() -> {
             if (q.owned && queues.get(q.key) == q) {
@@ -502,11 +553,8 @@ public final class GroupConsumer implements AutoCloseable {
                 }
                 case FENCED -> {
                     LOG.debug("group {}: {} fenced on {}: {}", config.group(), config.clientId(), q.key, r.message());
-                    q.relock = true; // keep 'locked': if we still hold it, losing the queue must release it
-                    q.started = false;
-                    q.epoch++; // reading restarts at the committed offset: what was fetched before is dropped
+                    restart(q);
                     heartbeat();
-                    later(q);
                 }
                 default -> {
                     LOG.warn("group {}: FETCH {} {} {}", config.group(), q.key, r.status(), r.message());
