@@ -72,6 +72,36 @@ class RestartTest extends RuntimeTestCase {
     }
 
     @Test
+    void aSourceLosesNoLineAcrossABrokerOutage() throws Exception {
+        Path file = dir.resolve("app.log");
+        Files.writeString(file, "");
+        ConnectorConfig source = Configs.of("name", "tail", "connector", "file-source", "file", file.toString(), "topic", "lines",
+                "commit.interval.ms", "20");
+        int total = 3_000;
+        try (ConnectRuntime rt = start(source)) {
+            int port = broker.port();
+            for (int i = 0; i < total; i++) {
+                Files.writeString(file, "line-" + i + "\n", UTF_8, java.nio.file.StandardOpenOption.APPEND);
+                if (i == 1_000) {
+                    broker.stopGateway(); // sends in flight fail; lines keep coming
+                }
+                if (i == 2_000) {
+                    Thread.sleep(7_000); // longer than the producer's retries (~5 s): sends fail and the task restarts
+                    broker.restartGateway(port);
+                }
+            }
+            try (FerryClient again = broker.client();
+                 dev.ferry.client.Consumer c = again.consumer(dev.ferry.client.ConsumerConfig.builder("lines", "check").build())) {
+                java.util.Set<String> stored = new java.util.HashSet<>();
+                Await.until("every line stored after the outage", Duration.ofSeconds(60), () -> {
+                    c.poll(Duration.ofMillis(100)).forEach(m -> stored.add(UTF_8.decode(m.body()).toString()));
+                    return stored.size() == total;
+                }, () -> "stored " + stored.size() + " of " + total + "; " + rt.status());
+            }
+        }
+    }
+
+    @Test
     void retriableOnlyForIoBrokerAndDatabaseErrors() {
         assertThat(Worker.retriable(new IOException("disk"))).isTrue();
         assertThat(Worker.retriable(new IllegalStateException("send failed", new java.sql.SQLException("gone")))).isTrue();
