@@ -155,6 +155,33 @@ final class CommitLog {
     }
 
     /**
+     * Before a batch: waits until the space the whole batch will take is prepared, so that a
+     * failure to prepare it (a full disk) fails the batch before its first record is written, not
+     * halfway (the records written would be published by the next append). Records of
+     * {@code lengths[0..n)}; done only when the batch spans at most one roll-over (the filler
+     * prepares one segment ahead; smaller segments than a batch are for tests).
+     */
+    void reserve(int[] lengths, int n) {
+        Segment s = active;
+        long base = s.baseOffset;
+        long size = s.size;
+        long pos = s.writePosition;
+        int rolls = 0;
+        for (int i = 0; i < n; i++) {
+            if (size - pos < lengths[i]) {
+                rolls++;
+                base += size;
+                size = segmentBytes;
+                pos = 0;
+            }
+            pos += lengths[i];
+        }
+        if (rolls <= 1) {
+            filler.awaitFilled(base + pos);
+        }
+    }
+
+    /**
      * Where the appender writes {@code length} bytes at {@code pos} of {@code s} (as returned by
      * {@link #segmentForAppend}): a write window (see {@link SegmentFiller}), or the segment's own
      * mapping for a record across two windows. The bytes go at buffer index {@code pos - writeBase()}.

@@ -249,6 +249,7 @@ public final class MessageStore implements AutoCloseable {
             throw new LogException("store " + config.dir() + " is closed");
         }
         int n = batch.size();
+        log.reserve(lengths, n);
         OffsetIndex[] indexes = new OffsetIndex[n];
         java.util.IdentityHashMap<OffsetIndex, long[]> next = new java.util.IdentityHashMap<>(2);
         List<AppendResult> results = new ArrayList<>(n);

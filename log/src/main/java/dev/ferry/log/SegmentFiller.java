@@ -81,6 +81,8 @@ final class SegmentFiller {
     /** The end of the appender's active segment (the filler creates only the segment starting there). */
     private volatile long activeEnd;
     private volatile Thread waiter;
+    /** The end the appender last waited for: the window is kept ahead of it too (a record or batch larger than the window). */
+    private volatile long demand;
     private volatile Throwable failure;
     private volatile boolean stopping;
 
@@ -120,6 +122,7 @@ final class SegmentFiller {
             return;
         }
         waiter = Thread.currentThread();
+        demand = upTo;
         try {
             while (filledOffset < upTo) {
                 checkAlive();
@@ -179,7 +182,10 @@ final class SegmentFiller {
         return w;
     }
 
-    /** Stops the thread and unmaps the windows; a created but never used next segment is closed (its file stays, empty). */
+    /**
+     * Stops the thread, which unmaps the windows not taken and closes a created but never used
+     * next segment (its file stays, empty; the next open deletes it) as it exits.
+     */
     void close() {
         stopping = true;
         LockSupport.unpark(thread);
@@ -188,6 +194,10 @@ final class SegmentFiller {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The filler thread, on its way out: nothing it made is left mapped or open. */
+    private void releaseUnused() {
         for (Window w; (w = windows.poll()) != null; ) {
             Unmapper.unmap(w.buffer);
         }
@@ -224,34 +234,40 @@ final class SegmentFiller {
         } catch (Throwable t) {
             failure = t;
             wakeWaiter();
+        } finally {
+            if (stopping) {
+                releaseUnused();
+            }
         }
     }
 
-    /** One unit of work: create the next segment, or fill one chunk, or wait for the appender. */
+    /**
+     * One unit of work: fill one chunk of the window (first, so an appender never waits behind a
+     * segment creation), or else create the active segment's successor, or else wait.
+     */
     private void step() {
         long end = activeEnd;
-        if (next == null && filling.endOffset() == end) {
-            // the active segment has no successor yet: create it now, while little is dirty
-            // (the directory fsync waits for the journal, which waits for dirty data)
+        long target = Math.min(Math.max(writtenOffset.getAsLong(), demand) + fillAhead, end + segmentBytes);
+        long at = filledOffset;
+        Segment s = filling;
+        if (at < target && at < s.endOffset()) {
+            int from = (int) (at - s.baseOffset);
+            int to = (int) Math.min(s.size, (long) from + CHUNK - (from & (PAGE - 1)));
+            windows.add(fill(s, from, to));
+            filledOffset = s.baseOffset + to;
+            wakeWaiter();
+            return;
+        }
+        if (next == null && s.endOffset() == end) {
+            // the active segment has no successor yet: create it now, ahead of need
             next = Segment.create(dir, end, segmentBytes, wholeSegments);
             return;
         }
-        long target = Math.min(writtenOffset.getAsLong() + fillAhead, end + segmentBytes);
-        long at = filledOffset;
-        if (at >= target) {
-            LockSupport.parkNanos(this, IDLE_PARK_NS);
+        if (at < target) {
+            filling = next; // the window reaches past the active segment: fill its successor
             return;
         }
-        Segment s = filling;
-        if (at >= s.endOffset()) {
-            filling = next; // the window is past the active segment: fill its successor
-            return;
-        }
-        int from = (int) (at - s.baseOffset);
-        int to = (int) Math.min(s.size, (long) from + CHUNK - (from & (PAGE - 1)));
-        windows.add(fill(s, from, to));
-        filledOffset = s.baseOffset + to;
-        wakeWaiter();
+        LockSupport.parkNanos(this, IDLE_PARK_NS);
     }
 
     private void wakeWaiter() {

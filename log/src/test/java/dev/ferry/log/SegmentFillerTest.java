@@ -91,4 +91,27 @@ class SegmentFillerTest {
         assumeTrue(p.waitFor() == 0, "du failed: " + out);
         return Long.parseLong(out.split("\\s+")[0]);
     }
+
+    @Test
+    void aRecordOrABatchLargerThanTheFillWindowIsWaitedForNotHungOn() {
+        LogConfig config = LogConfig.builder(dir).segmentBytes(40 << 20).fillAheadBytes(SegmentFiller.CHUNK).maxBodyBytes(20 << 20)
+                .maxBatchBytes(32L << 20).preTouch(false).build();
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+            try (MessageStore store = MessageStore.open(config)) {
+                byte[] big = body(20 << 20, 1); // more than the 16 MiB window ahead of the appender
+                store.append(LogMessage.builder("t", 0, big).build());
+                List<LogMessage> batch = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    batch.add(LogMessage.builder("t", 1, body(6 << 20, 10 + i)).build()); // 24 MiB, across the segment's end
+                }
+                store.appendBatchAsync(batch).join();
+                assertThat(readAll(store, "t", 0).get(0).body()).isEqualTo(big);
+                List<StoredMessage> q1 = readAll(store, "t", 1);
+                assertThat(q1).hasSize(4);
+                for (int i = 0; i < 4; i++) {
+                    assertThat(q1.get(i).body()).isEqualTo(body(6 << 20, 10 + i));
+                }
+            }
+        });
+    }
 }
