@@ -10,30 +10,30 @@ import org.junit.jupiter.api.io.TempDir;
  * For tests of the runtime against a real broker: a broker and a client per test, a one-queue
  * topic {@code lines}, and connector runtimes with their state in {@code dir/state}.
  */
-abstract class RuntimeTestCase {
+public abstract class RuntimeTestCase {
     @TempDir
-    Path dir;
-    BrokerFixture broker;
-    FerryClient client;
+    protected Path dir;
+    protected BrokerFixture broker;
+    protected FerryClient client;
 
     @BeforeEach
-    void startBroker() {
+    protected void startBroker() {
         broker = BrokerFixture.start(dir.resolve("broker"));
         client = broker.client();
         client.createTopic("lines", 1);
     }
 
     @AfterEach
-    void stopBroker() {
+    protected void stopBroker() {
         client.close();
         broker.close();
     }
 
-    ConnectRuntime start(ConnectorConfig... configs) {
+    protected ConnectRuntime start(ConnectorConfig... configs) {
         return broker.startRuntime(dir.resolve("state"), configs);
     }
 
-    static ConnectorStatus status(ConnectRuntime rt, String name) {
+    protected static ConnectorStatus status(ConnectRuntime rt, String name) {
         return BrokerFixture.status(rt, name);
     }
 }

@@ -48,19 +48,11 @@ final class Segment {
     }
 
     /**
-     * Creates a zero-filled segment through a temp file and an atomic rename, so a crash never
-     * leaves a half-created file under a segment name, and makes the directory entry durable.
-     * The zeros are written with {@code FileChannel.write}, which allocates the file's blocks and
-     * page-cache pages far more cheaply than first-touch faults through the mapping would.
-     */
-    static Segment create(Path dir, long baseOffset, int size) {
-        return create(dir, baseOffset, size, true);
-    }
-
-    /**
-     * As {@link #create(Path, long, int)}; with {@code zeroFill} false the file is left sparse
-     * (instant, for the segment a fresh store starts on: its pages are faulted in as they are
-     * written, by the page warmer ahead of the appender where it keeps up).
+     * Creates a segment through a temp file and an atomic rename, so a crash never leaves a
+     * half-created file under a segment name, and makes the directory entry durable. With
+     * {@code zeroFill} every byte is written with zeros by {@code FileChannel.write} (SYNC flush:
+     * see {@link SegmentFiller}); without, the file is left sparse and {@link SegmentFiller} fills
+     * it a window ahead of the appender.
      */
     static Segment create(Path dir, long baseOffset, int size, boolean zeroFill) {
         Path tmp = dir.resolve(FileNames.name(baseOffset) + ".tmp");

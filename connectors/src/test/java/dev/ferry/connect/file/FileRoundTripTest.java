@@ -3,13 +3,11 @@ package dev.ferry.connect.file;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ferry.client.FerryClient;
 import dev.ferry.connect.Await;
-import dev.ferry.connect.BrokerFixture;
 import dev.ferry.connect.Configs;
 import dev.ferry.connect.ConnectRuntime;
 import dev.ferry.connect.ConnectorConfig;
-import dev.ferry.connect.ConnectorStatus;
+import dev.ferry.connect.RuntimeTestCase;
 import dev.ferry.connect.RuntimeOptions;
 import dev.ferry.connect.TaskState;
 import java.io.BufferedWriter;
@@ -24,34 +22,14 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * File source → topic → file sink through a real broker on a real socket: a million lines with a
  * rotation in the middle arrive complete and in order; a runtime stopped midway and restarted
  * loses nothing.
  */
-class FileRoundTripTest {
-    @TempDir
-    Path dir;
-    private BrokerFixture broker;
-    private FerryClient client;
-
-    @BeforeEach
-    void startBroker() {
-        broker = BrokerFixture.start(dir.resolve("broker"));
-        client = broker.client();
-        client.createTopic("lines", 1);
-    }
-
-    @AfterEach
-    void stopBroker() {
-        client.close();
-        broker.close();
-    }
+class FileRoundTripTest extends RuntimeTestCase {
 
     private List<ConnectorConfig> configs() {
         return List.of(
@@ -77,10 +55,6 @@ class FileRoundTripTest {
 
     private static String line(int i) {
         return "line " + i + " " + "abcdefghij".substring(i % 10) + (i % 7 == 0 ? "\tsome more text for variety" : "");
-    }
-
-    private static ConnectorStatus status(ConnectRuntime rt, String name) {
-        return rt.status().stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
     }
 
     private static String sha256(Path file) throws Exception {
