@@ -93,6 +93,11 @@ final class PerfLogCommand implements Callable<Integer> {
             + "(LogConfig.flushIntervalMs; default ${DEFAULT-VALUE}).", defaultValue = "500")
     int flushIntervalMs;
 
+    @Option(names = "--warmup-records", description = "Records appended to a throw-away store before the timed rounds, "
+            + "so they measure compiled code and a heap the JVM has touched, as in a running broker (default ${DEFAULT-VALUE}).",
+            defaultValue = "300000")
+    long warmupRecords;
+
     @Option(names = "--keep", description = "Keep the data afterwards.")
     boolean keep;
 
@@ -130,6 +135,11 @@ final class PerfLogCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "rested reference: the raw write after a %d ms pause (memory not just freed): %.1f MB/s%n",
                     REST_MS, rawRested);
         }
+        if (warmupRecords > 0) {
+            Round w = storeRun(mode, bodies, dir.resolve("warmup"), Double.NaN, warmupRecords);
+            deleteTree(dir.resolve("warmup"));
+            System.out.printf(Locale.ROOT, "warm-up (not counted): %,d records, %.0f records/s%n", warmupRecords, w.recordsPerS);
+        }
         List<Round> results = new ArrayList<>();
         for (int r = 1; r <= rounds; r++) {
             double raw = Double.NaN;
@@ -137,11 +147,11 @@ final class PerfLogCommand implements Callable<Integer> {
                 raw = rawWrite(dir.resolve("raw.bin"), totalBytes);
                 System.out.printf(Locale.ROOT, "round %d raw reference: %,d bytes with FileChannel.write(1 MiB) at %.1f MB/s%n", r, totalBytes, raw);
             }
-            Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw);
+            Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw, records);
             System.out.printf(Locale.ROOT, "round %d store: %,d records in %.2f s, %.0f records/s, %.1f MB/s, ratio to raw %.3f; "
-                            + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms; writer CPU %.0f ns/record (user %.0f)%n",
+                            + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms; writer CPU %.0f ns/record (user %.0f); waited for space %d ms%n",
                     r, records, round.seconds, round.recordsPerS, round.mbPerS, round.mbPerS / raw, round.fsyncs,
-                    round.fsyncs / round.seconds, round.p99Us, round.flushMs, round.openMs, round.writerCpuNsPerRecord, round.writerUserNsPerRecord);
+                    round.fsyncs / round.seconds, round.p99Us, round.flushMs, round.openMs, round.writerCpuNsPerRecord, round.writerUserNsPerRecord, round.spaceWaitMs);
             results.add(round);
             if (!keep) {
                 deleteTree(dir.resolve("store-" + r));
@@ -169,9 +179,9 @@ final class PerfLogCommand implements Callable<Integer> {
     /** One store run's figures; rates in records/s and MB/s (10^6 B/s, as dd prints). */
     private record Round(double seconds, double recordsPerS, double mbPerS, double rawMbPerS, long fsyncs, double p50Us,
                          double p99Us, double p999Us, double maxUs, long flushMs, long openMs,
-                         double writerCpuNsPerRecord, double writerUserNsPerRecord) {}
+                         double writerCpuNsPerRecord, double writerUserNsPerRecord, long spaceWaitMs) {}
 
-    private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw) throws InterruptedException {
+    private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw, long records) throws InterruptedException {
         LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch)
                 .fillAheadBytes(fillAheadMb << 20).flushIntervalMs(flushIntervalMs).build();
         long openStart = System.nanoTime();
@@ -185,6 +195,7 @@ final class PerfLogCommand implements Callable<Integer> {
         List<Thread> writers = new ArrayList<>();
         long perThread = records / threads;
         long fsyncsBefore = store.fsyncCount();
+        long spaceWaitBefore = store.spaceWaitNanos();
         long start = System.nanoTime();
         for (int t = 0; t < threads; t++) {
             long n = t == threads - 1 ? records - perThread * (threads - 1) : perThread;
@@ -224,6 +235,7 @@ final class PerfLogCommand implements Callable<Integer> {
         }
         long elapsedNs = System.nanoTime() - start;
         long fsyncs = store.fsyncCount() - fsyncsBefore;
+        long spaceWaitMs = (store.spaceWaitNanos() - spaceWaitBefore) / 1_000_000;
         long flushStart = System.nanoTime();
         store.flush();
         long flushMs = (System.nanoTime() - flushStart) / 1_000_000;
@@ -234,7 +246,7 @@ final class PerfLogCommand implements Callable<Integer> {
         double seconds = elapsedNs / 1e9;
         return new Round(seconds, records / seconds, written / seconds / 1e6, raw, fsyncs, all.getValueAtPercentile(50) / 1e3,
                 all.getValueAtPercentile(99) / 1e3, all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3, flushMs, openMs,
-                (double) writerCpuNs.get() / records, (double) writerUserNs.get() / records);
+                (double) writerCpuNs.get() / records, (double) writerUserNs.get() / records, spaceWaitMs);
     }
 
     /** Writes {@code total} bytes sequentially in 1 MiB direct buffers; returns MB/s (10^6 B/s); deletes the file after. */

@@ -83,6 +83,11 @@ final class CommitLog {
         return flushedOffset;
     }
 
+    /** Time the appender waited for the filler to prepare space, in nanoseconds. */
+    long spaceWaitNanos() {
+        return filler == null ? 0 : filler.waitNanos();
+    }
+
     long totalBytes() {
         long n = 0;
         for (Segment s : segments.values()) {
@@ -183,8 +188,9 @@ final class CommitLog {
 
     /**
      * Where the appender writes {@code length} bytes at {@code pos} of {@code s} (as returned by
-     * {@link #segmentForAppend}): a write window (see {@link SegmentFiller}), or the segment's own
-     * mapping for a record across two windows. The bytes go at buffer index {@code pos - writeBase()}.
+     * {@link #segmentForAppend}): a write window (see {@link SegmentFiller}), or, for a record across
+     * two windows, a view of the segment's own mapping. The bytes go at buffer index
+     * {@code pos - writeBase()}. The buffer is the appender's own: it may move its position and limit.
      */
     java.nio.ByteBuffer writeBuffer(Segment s, int pos, int length) {
         SegmentFiller.Window w = filler.windowFor(window, s, pos);
@@ -194,7 +200,8 @@ final class CommitLog {
             return w.buffer();
         }
         writeBase = 0;
-        return s.map;
+        return s.map.duplicate(); // readers share s.map: its limit must not move
+
     }
 
     /** The segment position at index 0 of the last {@link #writeBuffer}. */

@@ -63,11 +63,13 @@ public final class MessageStore implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final RecoveryReport recoveryReport;
     private final ReentrantLock appendLock = new ReentrantLock();
+    /** Store timestamps of appended records. */
+    private final StoreClock storeClock;
     /** The store host as written into records: 8 bytes (IPv4) or 20 (IPv6). */
     private final byte[] storeHost;
     private long lastStoreTimestamp;
-    /** Where the appender assembles record headers; guarded by the append lock. */
-    private final ByteBuffer scratch = ByteBuffer.allocate(RecordCodec.scratchSize());
+    /** Writes the appender's records; guarded by the append lock. */
+    private final RecordWriter recordWriter;
     /** Set once by close(); volatile so every thread's next call sees it. */
     private volatile boolean closed;
 
@@ -89,6 +91,7 @@ public final class MessageStore implements AutoCloseable {
         boolean crashed = Files.exists(abort);
         boolean v4 = config.storeHost().getAddress() == null || config.storeHost().getAddress() instanceof java.net.Inet4Address;
         this.storeHost = RecordCodec.hostBytes(config.storeHost(), v4 ? 0 : RecordLayout.FLAG_IPV6_HOSTS);
+        this.recordWriter = new RecordWriter(storeHost);
         this.log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
                 config.flushMode() == FlushMode.SYNC);
         this.queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
@@ -113,6 +116,7 @@ public final class MessageStore implements AutoCloseable {
             throw new UncheckedIOException("cannot create " + abort, e);
         }
         checkpoint();
+        this.storeClock = new StoreClock(config.clock());
         this.flusher = new Flusher(config, log);
         this.retention = new Retention(config, log, queues, keys, appendLock);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -264,15 +268,14 @@ public final class MessageStore implements AutoCloseable {
             indexes[i] = q;
             long[] nextOffset = next.computeIfAbsent(q, k -> new long[] {k.nextOffset()});
             long queueOffset = nextOffset[0]++;
-            long storeTimestamp = Math.max(config.clock().millis(), lastStoreTimestamp);
+            long storeTimestamp = Math.max(storeClock.millis(), lastStoreTimestamp);
             lastStoreTimestamp = storeTimestamp;
             Segment s = log.segmentForAppend(lengths[i]);
             int pos = s.writePosition;
             long phys = s.baseOffset + pos;
             int batchFlags = i < n - 1 ? RecordLayout.FLAG_BATCH_CONTINUES : 0;
             java.nio.ByteBuffer target = log.writeBuffer(s, pos, lengths[i]);
-            RecordCodec.write(target, pos - log.writeBase(), m, lengths[i], hostFlags[i], batchFlags, queueOffset, phys, storeTimestamp,
-                    storeHost, scratch);
+            recordWriter.write(target, pos - log.writeBase(), m, lengths[i], hostFlags[i], batchFlags, queueOffset, phys, storeTimestamp);
             s.writePosition = pos + lengths[i];
             results.add(new AppendResult(m.topic, m.queueId, queueOffset, phys, lengths[i], storeTimestamp));
             end = phys + lengths[i];
@@ -321,13 +324,13 @@ public final class MessageStore implements AutoCloseable {
             q = queues.getOrCreate(m.topic, m.queueId);
         }
         long queueOffset = q.nextOffset();
-        long storeTimestamp = Math.max(config.clock().millis(), lastStoreTimestamp);
+        long storeTimestamp = Math.max(storeClock.millis(), lastStoreTimestamp);
         lastStoreTimestamp = storeTimestamp;
         Segment s = log.segmentForAppend(length);
         int pos = s.writePosition;
         long phys = s.baseOffset + pos;
         java.nio.ByteBuffer target = log.writeBuffer(s, pos, length);
-        RecordCodec.write(target, pos - log.writeBase(), m, length, hostFlags, 0, queueOffset, phys, storeTimestamp, storeHost, scratch);
+        recordWriter.write(target, pos - log.writeBase(), m, length, hostFlags, 0, queueOffset, phys, storeTimestamp);
         s.writePosition = pos + length;
         q.put(queueOffset, phys, length, m.tagHash);
         if (!m.keys.isEmpty()) {
@@ -662,6 +665,14 @@ public final class MessageStore implements AutoCloseable {
         return flusher.fsyncNanos();
     }
 
+    /**
+     * Time appends spent waiting for commit-log space to be prepared ({@link SegmentFiller}), in
+     * nanoseconds since open: if it grows, appends outrun the filler (slow memory or disk).
+     */
+    public long spaceWaitNanos() {
+        return log.spaceWaitNanos();
+    }
+
     /** Runs retention now (it also runs every {@code retentionCheckIntervalMs}); returns segments deleted. */
     public int runRetention() {
         return retention.run();
@@ -721,6 +732,7 @@ public final class MessageStore implements AutoCloseable {
             appendLock.unlock();
         }
         scheduler.shutdownNow();
+        storeClock.close();
         flusher.close();
         checkpoint();
         try {

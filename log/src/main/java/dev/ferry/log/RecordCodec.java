@@ -8,13 +8,12 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
- * Writes, checks and decodes records in the layout of {@link RecordLayout}. Every method works
+ * Checks and decodes records in the layout of {@link RecordLayout} ({@link RecordWriter} writes them). Every method works
  * with absolute positions on a buffer it does not move, so one mapped buffer can be shared by
  * the writer and many readers. Stateless and thread-safe.
  */
@@ -46,54 +45,6 @@ final class RecordCodec {
         boolean v6 = storeHost.length == IPV6_HOST_SIZE
                 || (m.bornHost != null && !(m.bornHost.getAddress() instanceof Inet4Address) && m.bornHost.getAddress() != null);
         return v6 ? FLAG_IPV6_HOSTS : 0;
-    }
-
-    /**
-     * Writes {@code m} at {@code pos} of {@code buf} as one record of {@code length} bytes
-     * (from {@link #recordSize}), CRC included. Everything before the body is first assembled
-     * in {@code scratch} (a heap array the caller owns, at least {@link #scratchSize} bytes),
-     * where writes are cheap; then header and body go to {@code buf} in two bulk copies, and the
-     * CRC is computed over the bytes in {@code buf} and written last.
-     */
-    static void write(ByteBuffer buf, int pos, LogMessage m, int length, int hostFlags, int batchFlags, long queueOffset,
-                      long physicalOffset, long storeTimestamp, byte[] storeHost, ByteBuffer scratch) {
-        ByteBuffer h = scratch;
-        h.clear();
-        h.putInt(length);
-        h.putShort(MAGIC);
-        h.put(VERSION);
-        h.put((byte) 0);
-        h.putInt(0); // crc, set below
-        h.putInt(m.flags | hostFlags | batchFlags);
-        h.putInt(m.queueId);
-        h.putLong(queueOffset);
-        h.putLong(physicalOffset);
-        h.putLong(m.bornTimestamp);
-        h.putLong(storeTimestamp);
-        h.putLong(m.tagHash);
-        h.putInt(m.reconsumeTimes);
-        h.putLong(m.preparedTxOffset);
-        h.put(hostBytes(m.bornHost, hostFlags));
-        h.put(hostFlags == 0 ? storeHost : toV6(storeHost));
-        h.put((byte) m.topicBytes.length);
-        h.put(m.topicBytes);
-        h.putShort((short) m.encodedProperties.length);
-        h.put(m.encodedProperties);
-        ByteBuffer body = m.body;
-        int bodyLength = body.remaining();
-        h.putInt(bodyLength);
-        int headerLength = h.position();
-        buf.put(pos, h.array(), 0, headerLength);
-        buf.put(pos + headerLength, body, body.position(), bodyLength);
-        // The CRC runs over the record where it now lies: a mapped (direct) buffer, read by the
-        // intrinsic from cache-hot memory. Over the body as given it would be slower: a read-only
-        // heap buffer has no accessible array, so CRC32C would copy it into a temporary array.
-        buf.putInt(pos + CRC_OFFSET, crc(buf, pos, length));
-    }
-
-    /** Scratch bytes {@link #write} needs for any message within the format's limits. */
-    static int scratchSize() {
-        return BORN_HOST_OFFSET + 2 * IPV6_HOST_SIZE + 1 + MAX_TOPIC_BYTES + 2 + PropertiesCodec.MAX_AREA_BYTES + 4;
     }
 
     /** Writes an end-of-segment marker if there is room for one. */
@@ -281,16 +232,6 @@ final class RecordCodec {
         ByteBuffer b = ByteBuffer.allocate(addr.length + 4);
         b.put(addr).putInt(host.getPort());
         return b.array();
-    }
-
-    private static byte[] toV6(byte[] host) {
-        if (host.length == IPV6_HOST_SIZE) {
-            return host;
-        }
-        byte[] out = new byte[IPV6_HOST_SIZE];
-        System.arraycopy(mapToV6(Arrays.copyOf(host, 4)), 0, out, 0, 16);
-        System.arraycopy(host, 4, out, 16, 4);
-        return out;
     }
 
     private static byte[] mapToV6(byte[] v4) {
