@@ -30,7 +30,7 @@ class PerfLogCommandTest {
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             exit = Ferry.commandLine().execute("perf", "log", "--record-size", "100", "--records", "20000", "--queues", "4",
-                    "--threads", "2", "--flush", "async", "--rounds", "1", "--segment-bytes", Integer.toString(1 << 20),
+                    "--threads", "2", "--flush", "async", "--rounds", "1", "--warmup-records", "2000", "--segment-bytes", Integer.toString(1 << 20),
                     "--dir", data.toString());
         } finally {
             System.setOut(old);

@@ -46,6 +46,11 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * recovery may index a record twice: every lookup is confirmed against the record itself by
  * the caller, and results are de-duplicated by position.
  *
+ * <p>Entries are written through the mapping, so their blocks are reserved first, by writing zeros
+ * with {@code write()}: the slots when a file is created, the entries 1 MiB ahead
+ * ({@link #reserve}, which the appender calls before it writes the record). On a full disk that
+ * write fails cleanly; a store into a hole of the mapping would fault instead.
+ *
  * <p><b>Thread safety.</b> Each file is guarded by its own monitor (writes are one per keyed
  * message, lookups are rare); the list of files is a concurrent map.
  */
@@ -62,6 +67,10 @@ final class KeyIndex {
     private static final int END_PHYSICAL_OFFSET = 32;
     private static final int BEGIN_TIMESTAMP_OFFSET = 40;
     private static final int END_TIMESTAMP_OFFSET = 48;
+    /** Entry bytes zero-filled ahead at a time (about 37,000 entries). */
+    private static final int FILL_STEP = 1 << 20;
+    /** Read-only zeros the fills write from (duplicated per use). */
+    private static final java.nio.ByteBuffer ZEROS = java.nio.ByteBuffer.allocateDirect(64 << 10).asReadOnlyBuffer();
 
     private final Path dir;
     private final int slots;
@@ -76,6 +85,10 @@ final class KeyIndex {
             KeyFile f = KeyFile.open(dir.resolve(FileNames.name(base)), base);
             files.put(base, f);
         }
+        Map.Entry<Long, KeyFile> last = files.lastEntry();
+        if (last != null) {
+            last.getValue().reserveWritten(); // the one file still written to; earlier versions left its holes
+        }
     }
 
     /** End of the last record indexed: records below it need not be indexed again. */
@@ -84,15 +97,33 @@ final class KeyIndex {
         return last == null ? 0 : last.getValue().endPhysical();
     }
 
+    /**
+     * Makes room for {@code keyCount} more entries without needing disk space later: starts the
+     * next file (named {@code nextBase}: at or below the first record it will index) if the last
+     * one is full, and writes zeros ahead over the entries to come. The appender calls it before it
+     * writes a record, so a full disk fails the append before anything is written (a store into a
+     * hole of the mapping on a full disk would fault, and the JVM reports that late and elsewhere).
+     */
+    void reserve(int keyCount, long nextBase, long storeTimestamp) {
+        fileWithRoom(keyCount, nextBase, storeTimestamp).reserve(keyCount);
+    }
+
     /** Indexes the keys of one record (call in commit-log order). */
     void add(String topic, List<String> keys, long physicalOffset, int size, long storeTimestamp) {
+        KeyFile f = fileWithRoom(keys.size(), physicalOffset, storeTimestamp);
+        f.reserve(keys.size());
+        f.add(topic, keys, physicalOffset, size, storeTimestamp);
+    }
+
+    private KeyFile fileWithRoom(int keyCount, long nextBase, long storeTimestamp) {
         Map.Entry<Long, KeyFile> last = files.lastEntry();
         KeyFile f = last == null ? null : last.getValue();
-        if (f == null || f.full(keys.size())) {
-            f = KeyFile.create(dir, physicalOffset, slots, capacity, storeTimestamp);
-            files.put(physicalOffset, f);
+        if (f == null || f.full(keyCount)) {
+            long base = f == null ? nextBase : Math.max(nextBase, f.endPhysical());
+            f = KeyFile.create(dir, base, slots, capacity, storeTimestamp);
+            files.put(base, f);
         }
-        f.add(topic, keys, physicalOffset, size, storeTimestamp);
+        return f;
     }
 
     /** Positions of records that may carry {@code key} in {@code topic}, newest first, distinct. */
@@ -130,6 +161,15 @@ final class KeyIndex {
         }
     }
 
+    /** Writes zeros over [{@code from}, {@code to}) of {@code channel}. */
+    private static void writeZeros(FileChannel channel, long from, long to) throws IOException {
+        for (long pos = from; pos < to; ) {
+            java.nio.ByteBuffer z = ZEROS.duplicate();
+            z.limit((int) Math.min(z.capacity(), to - pos));
+            pos += channel.write(z, pos);
+        }
+    }
+
     static long hash(String topic, String key) {
         long h = 0xcbf29ce484222325L;
         for (byte b : (topic + '#' + key).getBytes(StandardCharsets.UTF_8)) {
@@ -147,6 +187,8 @@ final class KeyIndex {
         final int slots;
         final int capacity;
         int count;
+        /** Bytes known not to be a hole (their blocks are reserved); guarded by the monitor. */
+        private long filled;
 
         private KeyFile(long base, Path path, FileChannel channel, MappedByteBuffer map) {
             this.base = base;
@@ -156,6 +198,45 @@ final class KeyIndex {
             this.slots = map.getInt(SLOT_COUNT_OFFSET);
             this.capacity = map.getInt(ENTRY_CAPACITY_OFFSET);
             this.count = map.getInt(ENTRY_COUNT_OFFSET);
+            this.filled = entriesStart() + (long) count * ENTRY_SIZE;
+        }
+
+        private int entriesStart() {
+            return HEADER_SIZE + slots * SLOT_SIZE;
+        }
+
+        /** Writes zeros ahead so that the next {@code more} entries land on reserved blocks. */
+        synchronized void reserve(int more) {
+            long end = entriesStart() + (long) (count + more) * ENTRY_SIZE;
+            if (end <= filled) {
+                return;
+            }
+            long target = Math.min(map.capacity(), Math.max(end, filled + FILL_STEP));
+            try {
+                writeZeros(channel, filled, target);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot extend key index " + path + ": " + e.getMessage(), e);
+            }
+            filled = target;
+        }
+
+        /**
+         * Rewrites the header, the slots and the written entries with their own bytes, so their blocks
+         * are reserved: files created before key files were filled ahead were sparse.
+         */
+        synchronized void reserveWritten() {
+            try {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) Math.min(1 << 20, filled));
+                for (long pos = 0; pos < filled; ) {
+                    b.clear().limit((int) Math.min(b.capacity(), filled - pos));
+                    map.get((int) pos, b.array(), 0, b.limit());
+                    while (b.hasRemaining()) {
+                        pos += channel.write(b, pos);
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot reserve key index " + path + ": " + e.getMessage(), e);
+            }
         }
 
         static KeyFile create(Path dir, long base, int slots, int capacity, long timestamp) {
@@ -170,12 +251,13 @@ final class KeyIndex {
                     h.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putInt(slots).putInt(capacity).putInt(0).putInt(0)
                             .putLong(base).putLong(base).putLong(timestamp).putLong(timestamp).putLong(0).flip();
                     ch.write(h, 0);
-                    ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
+                    writeZeros(ch, HEADER_SIZE, HEADER_SIZE + (long) slots * SLOT_SIZE); // slots are written anywhere: reserve them all
+                    ch.write(java.nio.ByteBuffer.allocate(1), size - 1); // the entries stay a hole until reserve() fills them ahead
                 }
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 FileNames.fsyncDirectory(dir);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot create key index " + path, e);
+                throw new UncheckedIOException("cannot create key index " + path + ": " + e.getMessage(), e);
             }
             return open(path, base);
         }
@@ -203,8 +285,9 @@ final class KeyIndex {
             return map.getLong(END_PHYSICAL_OFFSET);
         }
 
+        /** Writes the entries; {@link #reserve} must have covered them. */
         synchronized void add(String topic, List<String> keys, long physicalOffset, int size, long storeTimestamp) {
-            int entriesStart = HEADER_SIZE + slots * SLOT_SIZE;
+            int entriesStart = entriesStart();
             for (String key : keys) {
                 long hash = hash(topic, key);
                 int slot = HEADER_SIZE + (int) Math.floorMod(hash, (long) slots) * SLOT_SIZE;

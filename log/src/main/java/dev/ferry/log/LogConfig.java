@@ -23,9 +23,10 @@ import java.util.Objects;
  * @param retentionBytes         the commit log is kept under this many bytes, oldest segments deleted first
  *                               (default: no limit)
  * @param retentionCheckIntervalMs how often retention runs (default 10 s)
- * @param preTouch               map each page of commit-log space for writing as it is zero-filled ahead of
- *                               the appender ({@link SegmentFiller}), so appends take no page faults (default true)
- * @param fillAheadBytes         how much commit-log space is kept zero-filled ahead of the appender, on a
+ * @param preTouch               prepare commit-log space ahead of the appender by touching each page through a
+ *                               mapping ({@link SegmentFiller}: the kernel allocates and zeroes it there), so
+ *                               appends take no page faults; false writes zeros instead (default true)
+ * @param fillAheadBytes         how much commit-log space is kept prepared ahead of the appender, on a
  *                               background thread; appends wait for it only if they outrun it (default 64 MiB)
  * @param maxTopicBytes          longest topic name in UTF-8 bytes (default and maximum 200)
  * @param maxProperties          most properties per message, tags and keys included (default 64)
@@ -37,7 +38,8 @@ import java.util.Objects;
  * @param keyIndexSlots          hash slots per key-index file (default 1,048,576)
  * @param keyIndexEntries        entries per key-index file (default 4,194,304)
  * @param storeHost              address written into each record as the store host
- * @param clock                  time source (store timestamps, retention, flush intervals)
+ * @param clock                  time source (store timestamps, retention, checkpoints); the system clock is read
+ *                               for store timestamps through a millisecond ticker ({@link StoreClock})
  */
 public record LogConfig(
         Path dir,

@@ -245,19 +245,19 @@ public final class MessageStore implements AutoCloseable {
     }
 
     /**
-     * Writes a batch: first every record (all but the last flagged "batch continues"), then their
-     * index entries, then publishes the new end; the caller holds the append lock.
+     * Writes a batch: first reserves the space of every index entry (a full disk fails the batch
+     * here, with nothing written), then writes every record (all but the last flagged "batch
+     * continues"), then their index entries, then publishes the new end; the caller holds the
+     * append lock.
      */
     private List<AppendResult> writeBatchLocked(List<LogMessage> batch, int[] lengths, int[] hostFlags) {
         if (closed) {
             throw new LogException("store " + config.dir() + " is closed");
         }
         int n = batch.size();
-        log.reserve(lengths, n);
         OffsetIndex[] indexes = new OffsetIndex[n];
         java.util.IdentityHashMap<OffsetIndex, long[]> next = new java.util.IdentityHashMap<>(2);
-        List<AppendResult> results = new ArrayList<>(n);
-        long end = -1;
+        int keyCount = 0;
         for (int i = 0; i < n; i++) {
             LogMessage m = batch.get(i);
             OffsetIndex q = queues.get(m.topic, m.queueId);
@@ -266,6 +266,18 @@ public final class MessageStore implements AutoCloseable {
                 q = queues.getOrCreate(m.topic, m.queueId);
             }
             indexes[i] = q;
+            long[] nextOffset = next.computeIfAbsent(q, k -> new long[] {k.nextOffset()});
+            reserveIndex(q, nextOffset[0]++);
+            keyCount += m.keys.size();
+        }
+        next.clear();
+        reserveKeys(keyCount);
+        log.reserve(lengths, n);
+        List<AppendResult> results = new ArrayList<>(n);
+        long end = -1;
+        for (int i = 0; i < n; i++) {
+            LogMessage m = batch.get(i);
+            OffsetIndex q = indexes[i];
             long[] nextOffset = next.computeIfAbsent(q, k -> new long[] {k.nextOffset()});
             long queueOffset = nextOffset[0]++;
             long storeTimestamp = Math.max(storeClock.millis(), lastStoreTimestamp);
@@ -290,6 +302,30 @@ public final class MessageStore implements AutoCloseable {
         }
         log.publish(end);
         return results;
+    }
+
+    /**
+     * Before a record is written: its offset-index entry will not need disk space. A full disk (or
+     * another I/O error) fails the append here, with nothing written.
+     */
+    private static void reserveIndex(OffsetIndex q, long queueOffset) {
+        try {
+            q.reserve(queueOffset);
+        } catch (UncheckedIOException e) {
+            throw new LogException(e.getMessage(), e);
+        }
+    }
+
+    /** As {@link #reserveIndex}, for {@code keyCount} key-index entries. */
+    private void reserveKeys(int keyCount) {
+        if (keyCount == 0) {
+            return;
+        }
+        try {
+            keys.reserve(keyCount, log.writtenOffset(), lastStoreTimestamp);
+        } catch (UncheckedIOException e) {
+            throw new LogException(e.getMessage(), e);
+        }
     }
 
     private int checkedLength(LogMessage m, int hostFlags) {
@@ -324,6 +360,8 @@ public final class MessageStore implements AutoCloseable {
             q = queues.getOrCreate(m.topic, m.queueId);
         }
         long queueOffset = q.nextOffset();
+        reserveIndex(q, queueOffset);
+        reserveKeys(m.keys.size());
         long storeTimestamp = Math.max(storeClock.millis(), lastStoreTimestamp);
         lastStoreTimestamp = storeTimestamp;
         Segment s = log.segmentForAppend(length);
@@ -734,8 +772,8 @@ public final class MessageStore implements AutoCloseable {
         scheduler.shutdownNow();
         storeClock.close();
         flusher.close();
-        checkpoint();
         try {
+            checkpoint(); // may fail (a full disk): the files and the lock are released all the same, and the abort marker stays
             Files.deleteIfExists(config.dir().resolve("abort"));
             FileNames.fsyncDirectory(config.dir());
         } catch (IOException e) {

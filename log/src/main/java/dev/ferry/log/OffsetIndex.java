@@ -131,7 +131,7 @@ final class OffsetIndex {
                     channel.write(zeros, from + zeros.position());
                 }
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot extend index file " + path, e);
+                throw new UncheckedIOException("cannot extend index file " + path + ": " + e.getMessage(), e);
             }
             filled = target;
         }
@@ -192,6 +192,16 @@ final class OffsetIndex {
     /** Creates the file the next entry goes to, if missing, so the first append does not pay for it. */
     void prepare() {
         fileFor(nextOffset, true);
+    }
+
+    /**
+     * Makes sure the entry for {@code queueOffset} can be written without needing disk space: its
+     * file exists and its bytes are not a hole. The appender calls it before it writes the record,
+     * so a full disk fails the append before anything is written (a store into a hole of the mapping
+     * on a full disk would fault, and the JVM reports that late and elsewhere).
+     */
+    void reserve(long queueOffset) {
+        fileFor(queueOffset, true).fillTo(position(queueOffset) + ENTRY_SIZE);
     }
 
     /** Writes the entry for {@code queueOffset}; past the current end it moves the end. */
@@ -388,7 +398,7 @@ final class OffsetIndex {
                 throw e;
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create index file " + path, e);
+            throw new UncheckedIOException("cannot create index file " + path + ": " + e.getMessage(), e);
         }
     }
 

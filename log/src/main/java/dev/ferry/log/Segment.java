@@ -78,7 +78,7 @@ final class Segment {
                 throw e;
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create segment " + path, e);
+            throw new UncheckedIOException("cannot create segment " + path + ": " + e.getMessage(), e);
         }
     }
 

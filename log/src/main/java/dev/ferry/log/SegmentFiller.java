@@ -15,20 +15,17 @@ import java.util.function.LongSupplier;
  * creates the next segment file as soon as a segment becomes the active one.
  *
  * <p>Why: the first write to a page of a segment costs the writer a page fault, a page-cache
- * page to allocate and zero, and ext4's block reservation, several times the cost of copying a
- * record into a page that is already there. The filler pays that on the other core: with
- * {@code preTouch} (the default) it maps each chunk of the window and writes one zero byte per
- * page, so the faults allocate, zero and map the pages writable before the appender arrives.
- * (Until session 4 it first wrote zeros with {@code FileChannel.write} and then touched; on this
- * VM's kernel, 6.18, touching a hole alone prepared 1 GiB in 0.20-0.22 s in every run, against
- * 0.23-0.99 s for the write-then-touch, and it reads no zero buffer.) Without {@code preTouch} it
- * writes zeros, so the appender's faults at least find their pages in the page cache. Preparing
+ * page to allocate, and ext4's block reservation, several times the cost of copying a record
+ * into a page that is already there. The filler pays that on the other core: it writes zeros
+ * over each chunk of the window with {@code FileChannel.write}, which allocates the pages and
+ * reserves their blocks, and with {@code preTouch} (the default) it then maps the chunk and writes
+ * one zero byte per page, so the pages are mapped writable before the appender arrives. Preparing
  * only a window ahead (default 64 MiB), instead of a whole 1 GiB segment, keeps the prepared but
  * unwritten pages few and lets a fresh store start at once.
  *
- * <p><b>A full disk</b> shows up here, not in the appender: ext4 reserves a page's block when
- * the page is first made writable, so the filler's touch fails (the JVM turns the SIGBUS into an
- * {@link InternalError}) or its zero write does, and the window is not published.
+ * <p><b>A full disk</b> shows up here, not in the appender: the zero write fails with ENOSPC, the
+ * window is not published, and appends that need its space fail with that error (see
+ * {@link #fill} for why the touch alone would not be safe).
  *
  * <p><b>SYNC flush</b> ({@code wholeSegments}): segments are created zero-filled through their
  * whole size before they are renamed into place, as the first one is at open, and only their
@@ -74,7 +71,10 @@ final class SegmentFiller {
     private final boolean wholeSegments;
     /** The appender's end of log. */
     private final LongSupplier writtenOffset;
-    private final ByteBuffer zeros = ByteBuffer.allocateDirect(CHUNK);
+    /** Size of the zero buffer {@link #writeZeros} writes from, many times over in one call. */
+    private static final int ZEROS_BYTES = 64 << 10;
+    /** Views of one buffer of {@value #ZEROS_BYTES} zeros, enough to cover a chunk in one gathering write. */
+    private final ByteBuffer[] zeroRun = zeroRun();
     private final Thread thread;
     /** Windows over filled space, in log order; the filler adds, the appender takes. */
     private final ConcurrentLinkedQueue<Window> windows = new ConcurrentLinkedQueue<>();
@@ -116,6 +116,15 @@ final class SegmentFiller {
         this.thread = new Thread(this::run, "ferry-segment-filler");
         thread.setDaemon(true);
         thread.start();
+    }
+
+    private static ByteBuffer[] zeroRun() {
+        ByteBuffer zeros = ByteBuffer.allocateDirect(ZEROS_BYTES);
+        ByteBuffer[] run = new ByteBuffer[CHUNK / ZEROS_BYTES];
+        for (int i = 0; i < run.length; i++) {
+            run[i] = zeros.duplicate();
+        }
+        return run;
     }
 
     long filledOffset() {
@@ -242,9 +251,8 @@ final class SegmentFiller {
             while (!stopping) {
                 try {
                     step();
-                } catch (RuntimeException | InternalError e) {
-                    // disk full, I/O error (InternalError: a touch the kernel refused with SIGBUS):
-                    // appends that need the space fail with it until a retry works
+                } catch (RuntimeException e) {
+                    // disk full, I/O error: appends that need the space fail with it until a retry works
                     failure = e;
                     wakeWaiter();
                     LockSupport.parkNanos(this, RETRY_PARK_NS);
@@ -305,38 +313,50 @@ final class SegmentFiller {
     }
 
     /**
-     * Prepares bytes [from, to) of {@code s} for the appender and returns a write window over them.
-     * With {@code preTouch}, on a sparse segment, it only touches each page through the window:
-     * the page fault on the hole allocates a zeroed page-cache page and maps it writable, which is
-     * all the appender needs (measured here: 0.2 s per GiB, steadily, against 0.23-0.99 s per GiB
-     * for writing zeros and then touching). Without {@code preTouch} it writes zeros, so that the
-     * appender's own first write to a page finds it in the page cache.
+     * Prepares bytes [from, to) of {@code s} for the appender and returns a write window over them:
+     * writes zeros over them (unless the segment was created zero-filled), which makes ext4 reserve
+     * their blocks and reports a full disk here, as an exception, before the window is published;
+     * then, with {@code preTouch}, touches each page through the window, so the appender takes no
+     * page fault. The zeros come from one small buffer that stays in cache, written with a gathering
+     * {@code write}: the kernel then only writes, as it would when zeroing a page itself.
+     *
+     * <p>Why not just touch the holes (the kernel allocates and zeroes a page on the fault, a bit
+     * faster here): on a full disk the fault fails with SIGBUS, and HotSpot skips the faulting store
+     * and throws its {@link InternalError} "at a later point", after this method may have returned
+     * and the window been published. A record copied into such a page is lost without an error: a
+     * test that filled a real disk got an acknowledged record back with another body.
      */
     private Window fill(Segment s, int from, int to) {
         MappedByteBuffer map;
         try {
-            // a segment created zero-filled needs only its window; a pre-touched one gets its pages from the faults below
-            long pos = s.prefilled || preTouch ? to : from;
-            while (pos < to) {
-                zeros.clear().limit((int) Math.min(zeros.capacity(), to - pos));
-                pos += s.channel.write(zeros, pos);
+            if (!s.prefilled) {
+                writeZeros(s.channel, from, to);
             }
             map = s.channel.map(FileChannel.MapMode.READ_WRITE, from, to - from);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot zero-fill " + s.path + " at " + from, e);
+            throw new UncheckedIOException("cannot prepare " + s.path + " at " + from + ": " + e.getMessage(), e);
         }
         if (preTouch) {
-            try {
-                // nobody writes at or above filledOffset but this thread: a plain store of the zero is safe
-                for (int p = (PAGE - (from & (PAGE - 1))) & (PAGE - 1); p < to - from; p += PAGE) {
-                    map.put(p, (byte) 0);
-                }
-            } catch (InternalError e) {
-                Unmapper.unmap(map);
-                throw new UncheckedIOException(new IOException("cannot reserve " + s.path + " at " + from
-                        + " (is the disk full?): " + e.getMessage(), e));
+            // the bytes are reserved (written above, or at creation): the touch cannot meet a full disk.
+            // Nobody writes at or above filledOffset but this thread: a plain store of the zero is safe.
+            for (int p = (PAGE - (from & (PAGE - 1))) & (PAGE - 1); p < to - from; p += PAGE) {
+                map.put(p, (byte) 0);
             }
         }
         return new Window(s, from, to, map);
+    }
+
+    /** Writes zeros over [{@code from}, {@code to}) of {@code channel}, {@value #CHUNK} bytes per call at most. */
+    private void writeZeros(FileChannel channel, long from, long to) throws IOException {
+        long pos = from;
+        while (pos < to) {
+            long left = to - pos;
+            int n = (int) Math.min(zeroRun.length, (left + ZEROS_BYTES - 1) / ZEROS_BYTES);
+            for (int i = 0; i < n; i++) {
+                zeroRun[i].clear().limit((int) Math.min(ZEROS_BYTES, left - (long) i * ZEROS_BYTES));
+            }
+            channel.position(pos); // the filler is the only user of the channel's position
+            pos += channel.write(zeroRun, 0, n);
+        }
     }
 }
