@@ -94,7 +94,7 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
             new Key("metrics.port", Type.INT, 0, 65_535, "0", "metricsPort", "Port of the Prometheus endpoint http://HOST:PORT/metrics on listen.host; 0 = no endpoint."),
             // commit log
             new Key("segment.bytes", Type.INT, LogConfig.MIN_SEGMENT_BYTES, I, "1073741824", "segmentBytes", "Size of each commit-log segment file; no record may be larger. Applies to segments created after a change."),
-            new Key("segment.pretouch", Type.BOOLEAN, 0, 0, "true", "preTouch", "Prepare commit-log space ahead of the appender by touching each page through a mapping (the kernel allocates and zeroes it there), so appends take no page faults; false writes zeros instead and leaves the faults to the appender."),
+            new Key("segment.pretouch", Type.BOOLEAN, 0, 0, "true", "preTouch", "After writing zeros over commit-log space ahead of the appender, also touch each page through the appender's mapping, so appends take no page faults."),
             new Key("segment.fill.ahead.bytes", Type.LONG, 16L << 20, 1L << 40, Long.toString(64L << 20), "fillAheadBytes", "Commit-log space kept prepared ahead of the appender by a background thread; an append that outruns it waits."),
             new Key("index.entries.per.file", Type.INT, 1, (I - 16) / 20, "300000", "indexEntriesPerFile", "Entries per offset-index file (20 bytes each; default 6 MB files)."),
             new Key("keyindex.slots", Type.INT, 1, 64 << 20, "1048576", "keyIndexSlots", "Hash slots per key-index file."),

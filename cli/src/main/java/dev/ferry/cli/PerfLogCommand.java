@@ -100,8 +100,8 @@ final class PerfLogCommand implements Callable<Integer> {
     int flushIntervalMs;
 
     @Option(names = "--warmup-records", description = "Records appended to a throw-away store before the timed rounds, "
-            + "so they measure compiled code and a heap the JVM has touched, as in a running broker (default ${DEFAULT-VALUE}).",
-            defaultValue = "300000")
+            + "so they measure compiled code, as in a running broker (default: --records, at most 300,000 under async flush "
+            + "and 20,000 under sync; 0 = none).", defaultValue = "-1")
     long warmupRecords;
 
     @Option(names = "--keep", description = "Keep the data afterwards.")
@@ -141,10 +141,11 @@ final class PerfLogCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "rested reference: the raw write after a %d ms pause (memory not just freed): %.1f MB/s%n",
                     REST_MS, rawRested);
         }
-        if (warmupRecords > 0) {
-            Round w = storeRun(mode, bodies, dir.resolve("warmup"), Double.NaN, warmupRecords);
+        long warmup = warmupRecords >= 0 ? warmupRecords : Math.min(records, mode == FlushMode.SYNC ? 20_000 : 300_000);
+        if (warmup > 0) {
+            Round w = storeRun(mode, bodies, dir.resolve("warmup"), Double.NaN, warmup);
             deleteTree(dir.resolve("warmup"));
-            System.out.printf(Locale.ROOT, "warm-up (not counted): %,d records, %.0f records/s%n", warmupRecords, w.recordsPerS);
+            System.out.printf(Locale.ROOT, "warm-up (not counted): %,d records, %.0f records/s%n", warmup, w.recordsPerS);
         }
         List<Round> results = new ArrayList<>();
         for (int r = 1; r <= rounds; r++) {
@@ -200,6 +201,7 @@ final class PerfLogCommand implements Callable<Integer> {
         List<Histogram> histograms = new ArrayList<>();
         List<Thread> writers = new ArrayList<>();
         long perThread = records / threads;
+        long bornAt = System.currentTimeMillis();
         long fsyncsBefore = store.fsyncCount();
         long spaceWaitBefore = store.spaceWaitNanos();
         long start = System.nanoTime();
@@ -214,7 +216,8 @@ final class PerfLogCommand implements Callable<Integer> {
                 long userStart = mx.getCurrentThreadUserTime();
                 for (long i = 0; i < n; i++) {
                     int queue = (int) ((i * threads + first) % queues);
-                    LogMessage m = LogMessage.builder(TOPIC, queue, bodies[(int) (i & (bodies.length - 1))]).build();
+                    // as the broker builds it from a request: the producer's born timestamp comes with it
+                    LogMessage m = LogMessage.builder(TOPIC, queue, bodies[(int) (i & (bodies.length - 1))]).bornTimestamp(bornAt).build();
                     if ((i & (LATENCY_SAMPLE - 1)) == 0) {
                         long t0 = System.nanoTime();
                         store.append(m);

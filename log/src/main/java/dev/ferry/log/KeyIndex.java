@@ -28,10 +28,10 @@ import java.util.concurrent.ConcurrentSkipListMap;
  *   8     4   slotCount
  *  12     4   entryCapacity
  *  16     4   entryCount      entries written (a crash may leave it behind the entries: harmless)
- *  20     4   reserved
- *  24     8   beginPhysical   first record indexed
+ *  20     4   flags           bit 0: blocks reserved (slots zero-filled at creation; older files were sparse)
+ *  24     8   beginPhysical   at or below the first record indexed (the log's end when the file was started)
  *  32     8   endPhysical     end (offset + size) of the last record indexed
- *  40     8   beginTimestamp  store timestamp of the first record indexed
+ *  40     8   beginTimestamp  store timestamp when the file was started
  *  48     8   endTimestamp    store timestamp of the last record indexed
  *  56     8   reserved
  * slots: slotCount x 4 bytes at 64: number (1-based) of the newest entry of that hash bucket, 0 = none
@@ -63,6 +63,9 @@ final class KeyIndex {
     private static final int SLOT_COUNT_OFFSET = 8;
     private static final int ENTRY_CAPACITY_OFFSET = 12;
     private static final int ENTRY_COUNT_OFFSET = 16;
+    private static final int FLAGS_OFFSET = 20;
+    /** Header flag: the file's header and slots were written, not left a hole (files of this version on). */
+    private static final int FLAG_BLOCKS_RESERVED = 1;
     private static final int BEGIN_PHYSICAL_OFFSET = 24;
     private static final int END_PHYSICAL_OFFSET = 32;
     private static final int BEGIN_TIMESTAMP_OFFSET = 40;
@@ -87,7 +90,7 @@ final class KeyIndex {
         }
         Map.Entry<Long, KeyFile> last = files.lastEntry();
         if (last != null) {
-            last.getValue().reserveWritten(); // the one file still written to; earlier versions left its holes
+            last.getValue().reserveWritten(); // the one file still written to: an earlier version left holes in it
         }
     }
 
@@ -225,6 +228,9 @@ final class KeyIndex {
          * are reserved: files created before key files were filled ahead were sparse.
          */
         synchronized void reserveWritten() {
+            if ((map.getInt(FLAGS_OFFSET) & FLAG_BLOCKS_RESERVED) != 0) {
+                return;
+            }
             try {
                 java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) Math.min(1 << 20, filled));
                 for (long pos = 0; pos < filled; ) {
@@ -237,6 +243,7 @@ final class KeyIndex {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot reserve key index " + path + ": " + e.getMessage(), e);
             }
+            map.putInt(FLAGS_OFFSET, map.getInt(FLAGS_OFFSET) | FLAG_BLOCKS_RESERVED);
         }
 
         static KeyFile create(Path dir, long base, int slots, int capacity, long timestamp) {
@@ -248,7 +255,7 @@ final class KeyIndex {
                 try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                         StandardOpenOption.WRITE)) {
                     java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(HEADER_SIZE);
-                    h.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putInt(slots).putInt(capacity).putInt(0).putInt(0)
+                    h.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putInt(slots).putInt(capacity).putInt(0).putInt(FLAG_BLOCKS_RESERVED)
                             .putLong(base).putLong(base).putLong(timestamp).putLong(timestamp).putLong(0).flip();
                     ch.write(h, 0);
                     writeZeros(ch, HEADER_SIZE, HEADER_SIZE + (long) slots * SLOT_SIZE); // slots are written anywhere: reserve them all
@@ -257,6 +264,11 @@ final class KeyIndex {
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 FileNames.fsyncDirectory(dir);
             } catch (IOException e) {
+                try {
+                    Files.deleteIfExists(tmp); // a full disk: do not leave the zeros written so far lying there
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
                 throw new UncheckedIOException("cannot create key index " + path + ": " + e.getMessage(), e);
             }
             return open(path, base);

@@ -23,9 +23,9 @@ import java.util.Objects;
  * @param retentionBytes         the commit log is kept under this many bytes, oldest segments deleted first
  *                               (default: no limit)
  * @param retentionCheckIntervalMs how often retention runs (default 10 s)
- * @param preTouch               prepare commit-log space ahead of the appender by touching each page through a
- *                               mapping ({@link SegmentFiller}: the kernel allocates and zeroes it there), so
- *                               appends take no page faults; false writes zeros instead (default true)
+ * @param preTouch               after writing zeros over commit-log space ahead of the appender
+ *                               ({@link SegmentFiller}), also touch each page through the appender's mapping,
+ *                               so appends take no page faults (default true)
  * @param fillAheadBytes         how much commit-log space is kept prepared ahead of the appender, on a
  *                               background thread; appends wait for it only if they outrun it (default 64 MiB)
  * @param maxTopicBytes          longest topic name in UTF-8 bytes (default and maximum 200)

@@ -43,7 +43,7 @@ public final class LogMessage {
         this.topicBytes = encodedTopic(b.topic);
         this.queueId = b.queueId;
         this.flags = b.flags;
-        this.bornTimestamp = b.bornTimestamp;
+        this.bornTimestamp = b.bornTimestampSet ? b.bornTimestamp : System.currentTimeMillis();
         this.bornHost = b.bornHost;
         this.reconsumeTimes = b.reconsumeTimes;
         this.preparedTxOffset = b.preparedTxOffset;
@@ -124,7 +124,7 @@ public final class LogMessage {
     public Builder toBuilder(String topic, int queueId) {
         Builder b = new Builder(topic, queueId, body.duplicate());
         b.flags = flags;
-        b.bornTimestamp = bornTimestamp;
+        b.bornTimestamp(bornTimestamp);
         b.bornHost = bornHost;
         b.reconsumeTimes = reconsumeTimes;
         b.preparedTxOffset = preparedTxOffset;
@@ -140,7 +140,9 @@ public final class LogMessage {
         private final int queueId;
         private final ByteBuffer body;
         private int flags;
-        private long bornTimestamp = System.currentTimeMillis();
+        /** Set by the producer, or read from the clock when the message is built (one clock read, only if needed). */
+        private long bornTimestamp;
+        private boolean bornTimestampSet;
         private InetSocketAddress bornHost;
         private int reconsumeTimes;
         private long preparedTxOffset;
@@ -165,7 +167,7 @@ public final class LogMessage {
             return this;
         }
 
-        public Builder bornTimestamp(long ms) { this.bornTimestamp = ms; return this; }
+        public Builder bornTimestamp(long ms) { this.bornTimestamp = ms; this.bornTimestampSet = true; return this; }
         public Builder bornHost(InetSocketAddress host) { this.bornHost = host; return this; }
         public Builder reconsumeTimes(int n) { this.reconsumeTimes = n; return this; }
         public Builder preparedTxOffset(long offset) { this.preparedTxOffset = offset; return this; }

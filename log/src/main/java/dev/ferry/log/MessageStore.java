@@ -711,6 +711,11 @@ public final class MessageStore implements AutoCloseable {
         return log.spaceWaitNanos();
     }
 
+    /** Where store timestamps come from (tests). */
+    StoreClock storeClock() {
+        return storeClock;
+    }
+
     /** Runs retention now (it also runs every {@code retentionCheckIntervalMs}); returns segments deleted. */
     public int runRetention() {
         return retention.run();
@@ -771,23 +776,53 @@ public final class MessageStore implements AutoCloseable {
         }
         scheduler.shutdownNow();
         storeClock.close();
-        flusher.close();
+        // every step runs even if one before it failed (a full disk, an I/O error): the files, the
+        // mappings and the lock are released whatever happens, so the store can be opened again; the
+        // abort marker goes only if the log and the checkpoint were written, else the next open recovers
+        RuntimeException failure = runStep(flusher::close, null);
+        failure = runStep(this::checkpoint, failure);
+        if (failure == null) {
+            failure = runStep(this::removeAbortMarker, null);
+        }
+        failure = runStep(log::close, failure);
+        failure = runStep(queues::close, failure);
+        failure = runStep(keys::close, failure);
+        failure = runStep(this::releaseLock, failure);
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Runs one step of {@link #close}; returns the first failure so far, later ones suppressed in it. */
+    private static RuntimeException runStep(Runnable step, RuntimeException failure) {
         try {
-            checkpoint(); // may fail (a full disk): the files and the lock are released all the same, and the abort marker stays
+            step.run();
+            return failure;
+        } catch (RuntimeException e) {
+            if (failure == null) {
+                return e;
+            }
+            failure.addSuppressed(e);
+            return failure;
+        }
+    }
+
+    /** The last step of a clean close: the next open will not take this run for a crash. */
+    private void removeAbortMarker() {
+        try {
             Files.deleteIfExists(config.dir().resolve("abort"));
             FileNames.fsyncDirectory(config.dir());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot remove abort marker", e);
-        } finally {
-            log.close();
-            queues.close();
-            keys.close();
-            try {
-                fileLock.release();
-                lockChannel.close();
-            } catch (IOException e) {
-                LOG.warn("cannot release {}", config.dir().resolve("lock"), e);
-            }
+        }
+    }
+
+    private void releaseLock() {
+        try {
+            fileLock.release();
+            lockChannel.close();
+        } catch (IOException e) {
+            LOG.warn("cannot release {}", config.dir().resolve("lock"), e);
         }
     }
 }

@@ -173,6 +173,9 @@ final class OffsetIndex {
                 next = last.getKey() + i + 1;
             }
             nextOffset = Math.max(next, minOffset);
+            // past its last entry the file may be a hole (created sparse, filled only ahead of its writer):
+            // fill from there again, so that no entry is ever written into a hole (see reserve)
+            f.filled = Math.min(f.filled, position(f, Math.max(next, f.base)));
         }
     }
 
@@ -201,7 +204,8 @@ final class OffsetIndex {
      * on a full disk would fault, and the JVM reports that late and elsewhere).
      */
     void reserve(long queueOffset) {
-        fileFor(queueOffset, true).fillTo(position(queueOffset) + ENTRY_SIZE);
+        IndexFile f = fileFor(queueOffset, true);
+        f.fillTo(position(f, queueOffset) + ENTRY_SIZE);
     }
 
     /** Writes the entry for {@code queueOffset}; past the current end it moves the end. */
@@ -209,7 +213,7 @@ final class OffsetIndex {
         boolean empty = nextOffset == minOffset;
         IndexFile f = fileFor(queueOffset, true);
         MappedByteBuffer map = f.map;
-        int p = position(queueOffset);
+        int p = position(f, queueOffset);
         f.fillTo(p + ENTRY_SIZE);
         map.putLong(p + ENTRY_PHYSICAL_OFFSET, physicalOffset);
         map.putInt(p + ENTRY_SIZE_OFFSET, size);
@@ -341,12 +345,17 @@ final class OffsetIndex {
         return HEADER_SIZE + (int) Math.floorMod(queueOffset, entriesPerFile) * ENTRY_SIZE;
     }
 
+    /** Where the entry for {@code queueOffset} lies in {@code f}, the file holding it (no division: the appender's path). */
+    private static int position(IndexFile f, long queueOffset) {
+        return HEADER_SIZE + (int) (queueOffset - f.base) * ENTRY_SIZE;
+    }
+
     private IndexFile fileFor(long queueOffset, boolean create) {
-        long base = baseOf(queueOffset);
         IndexFile t = tail;
-        if (create && t != null && t.base == base) {
-            return t;
+        if (create && t != null && queueOffset >= t.base && queueOffset - t.base < entriesPerFile) {
+            return t; // the appender's case, checked without dividing (two long divisions were ~10 % of a 100 B append)
         }
+        long base = baseOf(queueOffset);
         IndexFile f = files.get(base);
         if (f == null && create) {
             f = createFile(base);
@@ -420,7 +429,8 @@ final class OffsetIndex {
                         + " version " + map.getShort(4) + " base " + map.getLong(8) + " (expected: 0x"
                         + Integer.toHexString(MAGIC) + ", " + VERSION + ", " + base + ")");
             }
-            return new IndexFile(base, path, ch, map, fileSize());
+            // a file found cut short was extended sparse: only its first `found` bytes are known not to be a hole
+            return new IndexFile(base, path, ch, map, Math.min(found, fileSize()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open index file " + path, e);
         }

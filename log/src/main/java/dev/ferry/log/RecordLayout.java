@@ -2,7 +2,7 @@ package dev.ferry.log;
 
 /**
  * The byte layout of one commit-log record, format version 1, and of the end-of-segment
- * marker. Constants only: the writer ({@link RecordCodec}), the readers and recovery all take
+ * marker. Constants only: the writer ({@link RecordWriter}), the readers and recovery all take
  * their offsets from here, so the format is written down exactly once.
  *
  * <p>All integers are big-endian. Offsets are relative to the first byte of the record.

@@ -10,7 +10,9 @@ import java.util.zip.CRC32C;
 
 /**
  * Writes records in the layout of {@link RecordLayout} for the appender: the one piece of the
- * write path that runs for every record under the store's append lock, so it allocates nothing.
+ * write path that runs for every record under the store's append lock, so it keeps its buffers
+ * and CRC between records (what remains per record is the 4-byte address copy
+ * {@code Inet4Address.getAddress} hands out, and a host array for IPv6 or mapped born hosts).
  * Everything before the body is assembled in a heap scratch buffer, where writes are cheap; then
  * header and body go to the target in two bulk copies, and the CRC is computed over the bytes
  * where they now lie (cache-hot, read by the CRC32C intrinsic straight from the mapping; over the

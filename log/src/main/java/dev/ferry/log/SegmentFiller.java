@@ -52,11 +52,14 @@ import java.util.function.LongSupplier;
  * <p>An I/O error (a full disk) fails the appends that need the space it could not prepare, with
  * that error, and the filler tries again every second: appends work again once it succeeds.
  *
- * <p><b>Thread safety.</b> {@link #awaitFilled}, {@link #takeNext} and {@link #wake} are called by
- * the appender (one at a time, under the store's append lock); {@link #filledOffset} by anyone;
- * the rest of the state belongs to the filler thread. Handover fields are volatile.
+ * <p><b>Thread safety.</b> {@link #awaitFilled}, {@link #takeNext}, {@link #windowFor} and
+ * {@link #wake} are called by the appender (one at a time, under the store's append lock);
+ * {@link #filledOffset} by anyone; the rest of the state belongs to the filler thread. Windows
+ * pass between the two through concurrent queues ({@code windows} to the appender, {@code retired}
+ * back to the filler, which unmaps them); other handover fields are volatile.
  */
 final class SegmentFiller {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SegmentFiller.class);
     /** Bytes prepared per step, and the size of a write window. */
     static final int CHUNK = 16 << 20;
     private static final int PAGE = 4096;
@@ -71,10 +74,8 @@ final class SegmentFiller {
     private final boolean wholeSegments;
     /** The appender's end of log. */
     private final LongSupplier writtenOffset;
-    /** Size of the zero buffer {@link #writeZeros} writes from, many times over in one call. */
-    private static final int ZEROS_BYTES = 64 << 10;
-    /** Views of one buffer of {@value #ZEROS_BYTES} zeros, enough to cover a chunk in one gathering write. */
-    private final ByteBuffer[] zeroRun = zeroRun();
+    /** Zeros the filler writes from: 1 MiB, so it stays in cache (a 16 MiB source would be read from memory each time). */
+    private final ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
     private final Thread thread;
     /** Windows over filled space, in log order; the filler adds, the appender takes. */
     private final ConcurrentLinkedQueue<Window> windows = new ConcurrentLinkedQueue<>();
@@ -116,15 +117,6 @@ final class SegmentFiller {
         this.thread = new Thread(this::run, "ferry-segment-filler");
         thread.setDaemon(true);
         thread.start();
-    }
-
-    private static ByteBuffer[] zeroRun() {
-        ByteBuffer zeros = ByteBuffer.allocateDirect(ZEROS_BYTES);
-        ByteBuffer[] run = new ByteBuffer[CHUNK / ZEROS_BYTES];
-        for (int i = 0; i < run.length; i++) {
-            run[i] = zeros.duplicate();
-        }
-        return run;
     }
 
     long filledOffset() {
@@ -221,10 +213,15 @@ final class SegmentFiller {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (thread.isAlive()) {
+            LOG.warn("segment filler did not stop within 10 s; its unused windows stay mapped until the process exits");
+        } else {
+            releaseUnused(); // again, in case the thread died of an Error before it could (idempotent)
+        }
     }
 
     /** The filler thread, on its way out: nothing it made is left mapped or open. */
-    private void releaseUnused() {
+    private synchronized void releaseUnused() {
         unmapRetired();
         for (Window w; (w = windows.poll()) != null; ) {
             Unmapper.unmap(w.buffer);
@@ -317,8 +314,8 @@ final class SegmentFiller {
      * writes zeros over them (unless the segment was created zero-filled), which makes ext4 reserve
      * their blocks and reports a full disk here, as an exception, before the window is published;
      * then, with {@code preTouch}, touches each page through the window, so the appender takes no
-     * page fault. The zeros come from one small buffer that stays in cache, written with a gathering
-     * {@code write}: the kernel then only writes, as it would when zeroing a page itself.
+     * page fault. The zeros come from one 1 MiB buffer that stays in cache: the kernel then mostly
+     * writes, as it would when zeroing a page itself.
      *
      * <p>Why not just touch the holes (the kernel allocates and zeroes a page on the fault, a bit
      * faster here): on a full disk the fault fails with SIGBUS, and HotSpot skips the faulting store
@@ -346,17 +343,11 @@ final class SegmentFiller {
         return new Window(s, from, to, map);
     }
 
-    /** Writes zeros over [{@code from}, {@code to}) of {@code channel}, {@value #CHUNK} bytes per call at most. */
+    /** Writes zeros over [{@code from}, {@code to}) of {@code channel}, with positional writes (no shared position, no lock). */
     private void writeZeros(FileChannel channel, long from, long to) throws IOException {
-        long pos = from;
-        while (pos < to) {
-            long left = to - pos;
-            int n = (int) Math.min(zeroRun.length, (left + ZEROS_BYTES - 1) / ZEROS_BYTES);
-            for (int i = 0; i < n; i++) {
-                zeroRun[i].clear().limit((int) Math.min(ZEROS_BYTES, left - (long) i * ZEROS_BYTES));
-            }
-            channel.position(pos); // the filler is the only user of the channel's position
-            pos += channel.write(zeroRun, 0, n);
+        for (long pos = from; pos < to; ) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), to - pos));
+            pos += channel.write(zeros, pos);
         }
     }
 }

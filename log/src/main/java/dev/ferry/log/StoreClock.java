@@ -62,6 +62,11 @@ final class StoreClock implements AutoCloseable {
         return t;
     }
 
+    /** The ticker thread's state (tests: an idle store's ticker is parked); null without a ticker. */
+    Thread.State tickerState() {
+        return ticker == null ? null : ticker.getState();
+    }
+
     private void tick() {
         int idle = 0;
         while (!closed) {
