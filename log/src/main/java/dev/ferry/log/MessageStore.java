@@ -73,49 +73,19 @@ public final class MessageStore implements AutoCloseable {
     /** Set once by close(); volatile so every thread's next call sees it. */
     private volatile boolean closed;
 
-    private MessageStore(LogConfig config) {
+    private MessageStore(LogConfig config, FileChannel lockChannel, FileLock fileLock, CommitLog log, QueueTable queues,
+                         KeyIndex keys, RecoveryReport recoveryReport, long lastStoreTimestamp) {
         this.config = config;
-        Path dir = config.dir();
-        try {
-            Files.createDirectories(dir);
-            lockChannel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            fileLock = lockChannel.tryLock();
-            if (fileLock == null) {
-                lockChannel.close();
-                throw new LogException(dir + " is in use by another process (lock held on " + dir.resolve("lock") + ")");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open store " + dir, e);
-        }
-        Path abort = dir.resolve("abort");
-        boolean crashed = Files.exists(abort);
+        this.lockChannel = lockChannel;
+        this.fileLock = fileLock;
+        this.log = log;
+        this.queues = queues;
+        this.keys = keys;
+        this.recoveryReport = recoveryReport;
+        this.lastStoreTimestamp = lastStoreTimestamp;
         boolean v4 = config.storeHost().getAddress() == null || config.storeHost().getAddress() instanceof java.net.Inet4Address;
         this.storeHost = RecordCodec.hostBytes(config.storeHost(), v4 ? 0 : RecordLayout.FLAG_IPV6_HOSTS);
         this.recordWriter = new RecordWriter(storeHost);
-        this.log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
-                config.flushMode() == FlushMode.SYNC);
-        this.queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
-        this.keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
-        long[] lastTs = new long[1];
-        // forget entries of deleted segments first: recovery would take them for damage and
-        // drop them, restarting a queue that retention emptied at its first index file's base
-        for (OffsetIndex q : queues.all()) {
-            q.trimBefore(log.minOffset());
-        }
-        this.recoveryReport = new Recovery(log, queues, keys).run(crashed, Checkpoint.read(dir), lastTs);
-        this.lastStoreTimestamp = lastTs[0];
-        for (OffsetIndex q : queues.all()) {
-            q.trimBefore(log.minOffset());
-        }
-        try {
-            if (!crashed) {
-                Files.createFile(abort);
-            }
-            FileNames.fsyncDirectory(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + abort, e);
-        }
-        checkpoint();
         this.storeClock = new StoreClock(config.clock());
         this.flusher = new Flusher(config, log);
         this.retention = new Retention(config, log, queues, keys, appendLock);
@@ -130,9 +100,78 @@ public final class MessageStore implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
     }
 
-    /** Opens (and recovers, if needed) the store in {@code config.dir()}, creating it if missing. */
+    /**
+     * Opens (and recovers, if needed) the store in {@code config.dir()}, creating it if missing.
+     * If opening fails (a damaged file, a full disk), everything it had opened is released again,
+     * the lock included, so the open can be retried in the same process once the cause is gone.
+     */
     public static MessageStore open(LogConfig config) {
-        return new MessageStore(config);
+        Path dir = config.dir();
+        FileChannel lockChannel;
+        FileLock fileLock;
+        try {
+            Files.createDirectories(dir);
+            lockChannel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            fileLock = lockChannel.tryLock();
+            if (fileLock == null) {
+                lockChannel.close();
+                throw new LogException(dir + " is in use by another process (lock held on " + dir.resolve("lock") + ")");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open store " + dir, e);
+        }
+        CommitLog log = null;
+        QueueTable queues = null;
+        KeyIndex keys = null;
+        try {
+            Path abort = dir.resolve("abort");
+            boolean crashed = Files.exists(abort);
+            log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
+                    config.flushMode() == FlushMode.SYNC);
+            queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
+            keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
+            long[] lastTs = new long[1];
+            // forget entries of deleted segments first: recovery would take them for damage and
+            // drop them, restarting a queue that retention emptied at its first index file's base
+            for (OffsetIndex q : queues.all()) {
+                q.trimBefore(log.minOffset());
+            }
+            RecoveryReport report = new Recovery(log, queues, keys).run(crashed, Checkpoint.read(dir), lastTs);
+            for (OffsetIndex q : queues.all()) {
+                q.trimBefore(log.minOffset());
+            }
+            try {
+                if (!crashed) {
+                    Files.createFile(abort);
+                }
+                FileNames.fsyncDirectory(dir);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create " + abort + ": " + e.getMessage(), e);
+            }
+            writeCheckpoint(config, log, queues, keys);
+            return new MessageStore(config, lockChannel, fileLock, log, queues, keys, report, lastTs[0]);
+        } catch (RuntimeException | Error e) {
+            RuntimeException failure = null;
+            if (log != null) {
+                failure = runStep(log::close, failure); // stops its filler thread, unmaps
+            }
+            if (queues != null) {
+                failure = runStep(queues::close, failure);
+            }
+            if (keys != null) {
+                failure = runStep(keys::close, failure);
+            }
+            try {
+                fileLock.release();
+                lockChannel.close();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            if (failure != null) {
+                e.addSuppressed(failure);
+            }
+            throw e;
+        }
     }
 
     public LogConfig config() {
@@ -756,6 +795,10 @@ public final class MessageStore implements AutoCloseable {
      * and the indexes are on disk. Runs on the background scheduler, apart from the flusher.
      */
     private synchronized void checkpoint() {
+        writeCheckpoint(config, log, queues, keys);
+    }
+
+    private static void writeCheckpoint(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys) {
         long indexed = log.writtenOffset();
         queues.forceAll();
         keys.force();

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -49,6 +50,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * than the index has prepared, so the index runs out first; with 64 KiB records the index has
  * room for the 256 records and the commit log is what runs out, the filler's own failure.
  *
+ * <p>Two more situations: a store that was closed and opened again before the disk fills up (a
+ * reopened offset index must fill ahead from its last entry again, not take the rest of its file
+ * for reserved), and append batches, which must fail whole.
+ *
  * <p>Needs root, {@code mkfs.ext4} and loop mounts; skipped where any of them is missing. The
  * file system is unmounted after each case (lazily if it is still busy), pass or fail.
  */
@@ -66,6 +71,8 @@ class DiskFullTest {
     private static final String TOPIC = "t";
     /** Appended once the space is back: past the next roll-over, and with room to spare on the file system. */
     private static final int AFTER_OUTAGE_BYTES = 8 << 20;
+    /** Offset-index entries per file in the reopen cases: 400 KB files, sparse past what was filled ahead. */
+    private static final int REOPEN_INDEX_ENTRIES = 20_000;
 
     @TempDir
     Path tmp;
@@ -76,6 +83,15 @@ class DiskFullTest {
     private int bodyBytes;
     /** Each message carries the key "k" + its number, so the key index needs space too. */
     private boolean keyed;
+    /** With {@link #keyed}: some messages carry no key, some a second one ("x" + number), see {@link #keysOf}. */
+    private boolean mixedKeys;
+
+    /** One way of appending: the next message(s), numbered from {@code acked.size()}. */
+    @FunctionalInterface
+    private interface Appender {
+        /** Appends; adds what was acknowledged to {@code acked} and returns null, or returns what it threw. */
+        RuntimeException tryNext(List<AppendResult> acked);
+    }
 
     @BeforeEach
     void mountSmallFileSystem() throws IOException, InterruptedException {
@@ -124,8 +140,115 @@ class DiskFullTest {
             throws Exception {
         this.bodyBytes = bodyBytes;
         this.keyed = keyed;
+        noMappingFault(() -> fillTheDiskAndFreeIt(preTouch));
+    }
+
+    /**
+     * A store that was closed and opened again (a broker restart) and then finds the disk full.
+     * What a user relies on: after a restart a full disk is handled exactly as before one: the append
+     * that needs space the disk no longer has fails with a {@link LogException} saying the disk is
+     * full, before anything is written; every acknowledged record, from before the restart and
+     * after it, reads back byte-equal, is found by its key, and nothing else is in the commit log;
+     * appends resume by themselves once space is freed; a further close and reopen keeps exactly the
+     * acknowledged records.
+     *
+     * <p>Here the offset index is what needs new space, deterministically: the disk is filled to the
+     * last block only after the reopened store's filler has prepared its window (the rest of the
+     * first segment and all of the second, some 25 MiB), so the commit log has room for thousands of
+     * records while the reopened index has only what it filled ahead of its last entry (64 KiB,
+     * 3,276 entries), and the key file has room for all of them (its blocks were reserved whole when
+     * it was created). The first append to fail must therefore be the one whose index entry needs a
+     * new block. Before the fix a reopened index took the whole of its last file for reserved (its
+     * size on disk), so that entry went through the mapping into a hole of a full disk: SIGBUS,
+     * reported by HotSpot as an {@link InternalError} on the appending thread, possibly after the
+     * append returned, and the entry lost.
+     *
+     * <p>The second case has two sessions before the last reopen, and bodies of 100 B: the index
+     * grew after the first reopen (while there was space) into its second file, so the index file
+     * reopened last is not the queue's first.
+     */
+    @ParameterizedTest(name = "preTouch={0}, bodies of {1} B, {2} keyed records in {3} session(s) before the last reopen")
+    @CsvSource({"true, 1024, 6000, 1", "false, 100, 25000, 2"})
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void afterAReopenAppendsFailCleanlyWhenTheDiskFillsUpAndResumeOnceSpaceIsFreed(boolean preTouch, int bodyBytes,
+            int before, int sessions) throws Exception {
+        this.bodyBytes = bodyBytes;
+        this.keyed = true;
+        noMappingFault(() -> reopenThenFillTheDiskAndFreeIt(preTouch, before, sessions));
+    }
+
+    /**
+     * Append batches ({@link MessageStore#appendBatchAsync}) of 8 to 32 messages, some keyed (one or
+     * two keys) and some not, until one finds the disk full. What a user relies on: a batch is all
+     * or nothing on a full disk too: the batch that fails throws a {@link LogException} saying the
+     * disk is full and leaves none of its messages, not in the queue (its offsets go to the next
+     * batch), not in the commit log, not in the key index; every acknowledged batch reads back whole,
+     * byte-equal and in order; batches work again once space is freed, without a restart; after a
+     * close and a reopen the store holds exactly the acknowledged batches.
+     *
+     * <p>With 1 KiB bodies the index entries of a batch are what cannot be reserved (a batch
+     * reserves all of them before it writes its first record); with 64 KiB bodies it is the commit
+     * log: the batch waits for the filler to prepare the space of all of its records first.
+     */
+    @ParameterizedTest(name = "preTouch={0}, bodies of {1} B")
+    @CsvSource({"true, 1024", "false, 65536"})
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void aBatchThatFindsTheDiskFullLeavesNothingAndBatchesResumeOnceSpaceIsFreed(boolean preTouch, int bodyBytes)
+            throws Exception {
+        this.bodyBytes = bodyBytes;
+        this.keyed = true;
+        this.mixedKeys = true;
+        noMappingFault(() -> fillTheDiskWithBatchesAndFreeIt(preTouch));
+    }
+
+    /**
+     * A store opened on a disk with no block left. What a user relies on: the open fails with an
+     * error (it has a checkpoint to write), and it leaves nothing held, the store's lock included,
+     * so that once space is freed the same process opens the store again and finds exactly what it
+     * held, without a restart.
+     */
+    @org.junit.jupiter.api.Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void anOpenThatFindsTheDiskFullReleasesTheStoreSoItOpensOnceSpaceIsFreed() throws Exception {
+        this.bodyBytes = 1024;
+        this.keyed = true;
+        noMappingFault(() -> {
+            LogConfig config = config(true).build();
+            List<AppendResult> acked = new ArrayList<>();
+            store = MessageStore.open(config);
+            for (int i = 0; i < 1000; i++) {
+                RuntimeException e = tryAppend(acked);
+                if (e != null) {
+                    throw new AssertionError("append " + i + " before the disk is full", e);
+                }
+            }
+            store.close();
+            store = null;
+            awaitDiskQuiet();
+            fillTheDisk();
+
+            RuntimeException failed = null;
+            try {
+                store = MessageStore.open(config);
+            } catch (RuntimeException e) {
+                failed = e;
+            }
+            assertThat(failed).as("open on a disk with no block left").isNotNull();
+            assertThat(rootCause(failed).getMessage()).as("root cause of %s", failed).containsIgnoringCase("no space left on device");
+
+            Files.delete(ballast());
+            store = MessageStore.open(config);
+            assertExactly(acked, "after an open that failed on the full disk, and one after the space was freed");
+        });
+    }
+
+    private interface Scenario {
+        void run() throws Exception;
+    }
+
+    private static void noMappingFault(Scenario scenario) throws Exception {
         try {
-            fillTheDiskAndFreeIt(preTouch);
+            scenario.run();
         } catch (InternalError e) {
             // HotSpot skips a store that faults in a mapping and raises this "at a later point", anywhere in the thread
             throw new AssertionError("a write through a mapping faulted (SIGBUS: on a full disk, a page with no block"
@@ -133,33 +256,123 @@ class DiskFullTest {
         }
     }
 
+    /** 16 MiB segments, prepared one 16 MiB chunk (= a whole segment) ahead. */
+    private LogConfig.Builder config(boolean preTouch) {
+        return LogConfig.builder(mountPoint.resolve("store")).segmentBytes(SEGMENT).fillAheadBytes(SegmentFiller.CHUNK)
+                .indexEntriesPerFile(50_000).keyIndexSlots(1024).keyIndexEntries(4096).preTouch(preTouch);
+    }
+
     private void fillTheDiskAndFreeIt(boolean preTouch) throws Exception {
         writeBallast();
-        Path dir = mountPoint.resolve("store");
-        // 16 MiB segments, prepared one 16 MiB chunk (= a whole segment) ahead: the third does not fit beside the ballast
-        LogConfig config = LogConfig.builder(dir).segmentBytes(SEGMENT).fillAheadBytes(SegmentFiller.CHUNK)
-                .indexEntriesPerFile(50_000).keyIndexSlots(1024).keyIndexEntries(4096).preTouch(preTouch).build();
+        // the third segment does not fit beside the ballast
+        LogConfig config = config(preTouch).build();
         List<AppendResult> acked = new ArrayList<>();
         store = MessageStore.open(config);
 
-        RuntimeException full = appendUntilFailure(acked);
-        assertThat(full).as("the append that found the disk full (after %d appends)", acked.size())
-                .isInstanceOf(LogException.class);
-        assertThat(full.getMessage()).as("message of %s", full)
-                .matches("(?is).*(no space left on device|disk is full|disk full).*");
+        RuntimeException full = appendUntilFailure(this::tryAppend, acked);
+        assertDiskFull(full, acked);
         assertThat(acked.get(acked.size() - 1).physicalOffset()).as("end of the log when the disk was full (sizing)")
                 .isGreaterThanOrEqualTo(SEGMENT);
         if (bodyBytes >= 64 * 1024) {
             // the index's prepared space covers what the filler prepared: the commit log is what runs out
             assertThat(onFillerThread(full)).as("cause from the segment filler's thread, in %s", full).isTrue();
         }
-        int beforeFull = acked.size();
+        String outage = staysFullThenFreedThenReopened(this::tryAppend, config, acked);
+        System.out.printf("DiskFullTest preTouch=%s body=%d: %s; first failure: %s (root cause: %s)%n",
+                preTouch, bodyBytes, outage, full, rootCause(full));
+    }
 
+    private void reopenThenFillTheDiskAndFreeIt(boolean preTouch, int before, int sessions) throws Exception {
+        // key files of 16,384 entries (463 KB): reserved whole at creation, and room for what follows the last reopen
+        LogConfig config = config(preTouch).indexEntriesPerFile(REOPEN_INDEX_ENTRIES).keyIndexEntries(16_384).build();
+        List<AppendResult> acked = new ArrayList<>();
+        for (int s = 0; s < sessions; s++) {
+            store = MessageStore.open(config);
+            for (int target = (int) ((long) before * (s + 1) / sessions); acked.size() < target; ) {
+                RuntimeException e = tryAppend(acked);
+                if (e != null) {
+                    throw new AssertionError("append " + acked.size() + " before the disk is full", e);
+                }
+            }
+            long end = store.writtenOffset();
+            store.close();
+            store = null;
+            store = MessageStore.open(config);
+            assertThat(store.recoveryReport()).as("recovery at reopen %d", s + 1).extracting(RecoveryReport::crashed,
+                    RecoveryReport::end, RecoveryReport::truncatedBytes).containsExactly(false, end, 0L);
+            if (s < sessions - 1) {
+                store.close();
+                store = null;
+            }
+        }
+        assertExactly(acked, "after the reopen");
+        // the reopened queue's last index file (not its first one when there were two sessions) ...
+        long lastIndexFile = before - before % REOPEN_INDEX_ENTRIES;
+        Path indexFile = mountPoint.resolve("store/index/" + TOPIC + "/0/" + FileNames.name(lastIndexFile));
+        assertThat(indexFile).as("the index file the reopened queue appends to").isRegularFile();
+
+        // the reopened store's filler prepares its window (the rest of this segment and the next one); then no byte is left
+        awaitDiskQuiet();
+        long ballast = fillTheDisk();
+        long freeBlocks = Files.getFileStore(mountPoint).getUsableSpace() / 4096;
+
+        RuntimeException full = appendUntilFailure(this::tryAppend, acked);
+        assertDiskFull(full, acked);
+        // ... is what needed new space: the failure is its fill-ahead, after it took entries past where the reopen found it
+        assertThat(full.getMessage()).as("the append that found the disk full was refused by the offset index")
+                .contains("cannot extend index file").contains(indexFile.toString());
+        assertThat(acked.size()).as("appends acknowledged before the index ran out of space").isGreaterThan(before);
+        assertThat(acked.size() - before).as("appends on the full disk: no more than the 64 KiB the index filled ahead")
+                .isLessThanOrEqualTo(64 * 1024 / OffsetIndex.ENTRY_SIZE + 4096 / OffsetIndex.ENTRY_SIZE);
+        int onFullDisk = acked.size() - before;
+
+        String outage = staysFullThenFreedThenReopened(this::tryAppend, config, acked);
+        System.out.printf("DiskFullTest reopened preTouch=%s body=%d: %d records in %d session(s), reopened, ballast %d MiB"
+                        + " (%d blocks left free), then %d appends on the full disk; %s; first failure: %s (root cause: %s)%n",
+                preTouch, bodyBytes, before, sessions, ballast >> 20, freeBlocks, onFullDisk, outage, full, rootCause(full));
+    }
+
+    private void fillTheDiskWithBatchesAndFreeIt(boolean preTouch) throws Exception {
+        writeBallast();
+        LogConfig config = config(preTouch).build();
+        List<AppendResult> acked = new ArrayList<>();
+        store = MessageStore.open(config);
+
+        RuntimeException full = appendUntilFailure(this::tryBatch, acked);
+        assertDiskFull(full, acked);
+        assertThat(acked.get(acked.size() - 1).physicalOffset()).as("end of the log when the disk was full (sizing)")
+                .isGreaterThanOrEqualTo(SEGMENT);
+        if (bodyBytes >= 64 * 1024) {
+            assertThat(onFillerThread(full)).as("cause from the segment filler's thread, in %s", full).isTrue();
+        }
+        assertExactly(acked, "after the batch that found the disk full");
+        String outage = staysFullThenFreedThenReopened(this::tryBatch, config, acked);
+        System.out.printf("DiskFullTest batches preTouch=%s body=%d: %s; first failure: %s (root cause: %s)%n",
+                preTouch, bodyBytes, outage, full, rootCause(full));
+    }
+
+    /** The append that found the disk full failed the way a producer is told. */
+    private static void assertDiskFull(RuntimeException full, List<AppendResult> acked) {
+        assertThat(full).as("the append that found the disk full (after %d appends)", acked.size())
+                .isInstanceOf(LogException.class);
+        assertThat(full.getMessage()).as("message of %s", full)
+                .matches("(?is).*(no space left on device|disk is full|disk full).*");
+    }
+
+    /**
+     * The part every case shares once an append found the disk full: it stays full for 1.5 s
+     * (longer than the filler's retry interval) with appends failing the same way, the store holds
+     * exactly what was acknowledged; the ballast goes and appends work again, past the next
+     * roll-over; a close and a reopen keep exactly the acknowledged records. Returns a summary.
+     */
+    private String staysFullThenFreedThenReopened(Appender appender, LogConfig config, List<AppendResult> acked)
+            throws Exception {
+        int beforeFull = acked.size();
         // the disk stays full for longer than the filler's retry interval (1 s): appends fail the same way (one may get
         // through: ext4 hands back blocks it had set aside for metadata when it writes dirty pages back)
         int failedWhileFull = 0;
         for (long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1_500); System.nanoTime() < until; ) {
-            RuntimeException e = tryAppend(acked);
+            RuntimeException e = appender.tryNext(acked);
             if (e != null) {
                 assertThat(e).as("append %d while the disk is still full", acked.size()).isInstanceOf(LogException.class);
                 failedWhileFull++;
@@ -175,10 +388,10 @@ class DiskFullTest {
         // long an append that needs commit-log space it has not prepared yet still fails, even after others succeeded
         Files.delete(ballast());
         long freed = System.nanoTime();
-        int failedAfterFreeing = appendRetrying(acked, 1, freed);
+        int failedAfterFreeing = appendRetrying(appender, acked, 1, freed);
         long resumedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - freed);
         // into the next segment (the disk filled up where the log was to roll over), not so far that it fills again
-        failedAfterFreeing += appendRetrying(acked, AFTER_OUTAGE_BYTES / bodyBytes, freed);
+        failedAfterFreeing += appendRetrying(appender, acked, AFTER_OUTAGE_BYTES / bodyBytes, freed);
         long allWorkedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - freed);
         assertExactly(acked, "after the outage");
         long end = store.writtenOffset();
@@ -189,21 +402,20 @@ class DiskFullTest {
         assertThat(store.recoveryReport()).as("recovery at reopen").extracting(RecoveryReport::crashed, RecoveryReport::end,
                 RecoveryReport::truncatedBytes).containsExactly(false, end, 0L);
         assertExactly(acked, "after a reopen");
-        System.out.printf("DiskFullTest preTouch=%s body=%d: %d appends until the disk was full, then %d failed and %d worked"
-                        + " in 1.5 s; after freeing space the first append worked after %d ms, %d failed until %d ms; %d appends"
-                        + " in all; first failure: %s (root cause: %s)%n",
-                preTouch, bodyBytes, beforeFull, failedWhileFull, workedWhileFull, resumedMs, failedAfterFreeing, allWorkedMs,
-                acked.size(), full, rootCause(full));
+        return String.format("%d appends until the disk was full, then %d failed and %d worked in 1.5 s; after freeing"
+                        + " space the first append worked after %d ms, %d failed until %d ms; %d appends in all", beforeFull,
+                failedWhileFull, workedWhileFull, resumedMs, failedAfterFreeing, allWorkedMs, acked.size());
     }
 
     /**
-     * Appends the next {@code count} messages, each retried every 20 ms while it fails with a
-     * {@link LogException}, up to 10 s after {@code freedNanos}; returns how many attempts failed.
+     * Appends until {@code count} more messages are acknowledged, each attempt retried every 20 ms while
+     * it fails with a {@link LogException}, up to 10 s after {@code freedNanos}; returns how many attempts failed.
      */
-    private int appendRetrying(List<AppendResult> acked, int count, long freedNanos) throws InterruptedException {
+    private int appendRetrying(Appender appender, List<AppendResult> acked, int count, long freedNanos)
+            throws InterruptedException {
         int failed = 0;
         for (int target = acked.size() + count; acked.size() < target; ) {
-            RuntimeException e = tryAppend(acked);
+            RuntimeException e = appender.tryNext(acked);
             if (e != null) {
                 assertThat(e).as("append %d after the space was freed", acked.size()).isInstanceOf(LogException.class);
                 failed++;
@@ -217,9 +429,9 @@ class DiskFullTest {
     }
 
     /** Appends until one append fails; returns its exception. */
-    private RuntimeException appendUntilFailure(List<AppendResult> acked) {
+    private RuntimeException appendUntilFailure(Appender appender, List<AppendResult> acked) {
         while ((long) acked.size() * bodyBytes < IMAGE_BYTES) {
-            RuntimeException e = tryAppend(acked);
+            RuntimeException e = appender.tryNext(acked);
             if (e != null) {
                 return e;
             }
@@ -228,17 +440,41 @@ class DiskFullTest {
                 + " MiB file system never filled up");
     }
 
+    /** The keys of message {@code n}: "k" + n if {@link #keyed}; with {@link #mixedKeys} none, one or two. */
+    private List<String> keysOf(long n) {
+        if (!keyed) {
+            return List.of();
+        }
+        if (!mixedKeys) {
+            return List.of("k" + n);
+        }
+        return switch ((int) (n % 4)) {
+            case 0 -> List.of();
+            case 1 -> List.of("k" + n, "x" + n);
+            default -> List.of("k" + n);
+        };
+    }
+
+    /** Message number {@code n} to t/0: body {@code body(bodyBytes, n)}, keys {@link #keysOf}. */
+    private LogMessage message(long n) {
+        LogMessage.Builder b = LogMessage.builder(TOPIC, 0, body(bodyBytes, n));
+        for (String k : keysOf(n)) {
+            b.key(k);
+        }
+        return b.build();
+    }
+
     /**
-     * Appends message number {@code acked.size()} (body {@code body(bodyBytes, n)}) to t/0; adds the
-     * result to {@code acked} if it returned, else returns what it threw.
+     * Appends message number {@code acked.size()} to t/0; adds the result to {@code acked} if it
+     * returned, else checks it left nothing behind and returns what it threw.
      */
     private RuntimeException tryAppend(List<AppendResult> acked) {
         int n = acked.size();
         AppendResult r;
         try {
-            LogMessage.Builder b = LogMessage.builder(TOPIC, 0, body(bodyBytes, n));
-            r = store.append((keyed ? b.key("k" + n) : b).build());
+            r = store.append(message(n));
         } catch (RuntimeException e) {
+            assertNothingWritten(acked, "append " + n, e);
             return e;
         }
         assertThat(r.queueOffset()).as("queue offset of acknowledged append %d", n).isEqualTo(n);
@@ -247,9 +483,58 @@ class DiskFullTest {
     }
 
     /**
+     * Appends messages {@code acked.size()} to {@code acked.size() + 7..31} (the size follows from the
+     * first number) as one batch; adds the results to {@code acked} if it returned, else checks it left
+     * nothing behind and returns what it threw.
+     */
+    private RuntimeException tryBatch(List<AppendResult> acked) {
+        int n = acked.size();
+        int size = 8 + Math.floorMod(n * 31 + 7, 25);
+        List<LogMessage> batch = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            batch.add(message(n + i));
+        }
+        List<AppendResult> results;
+        try {
+            results = store.appendBatchAsync(batch).join();
+        } catch (RuntimeException e) {
+            RuntimeException cause = e instanceof CompletionException && e.getCause() instanceof RuntimeException r ? r : e;
+            assertNothingWritten(acked, "batch of " + size + " from " + n, cause);
+            return cause;
+        }
+        assertThat(results).as("results of the batch of %d from %d", size, n).hasSize(size);
+        for (int i = 0; i < size; i++) {
+            AppendResult r = results.get(i);
+            assertThat(r.queueOffset()).as("queue offset of message %d of the batch from %d", i, n).isEqualTo(n + i);
+            if (i > 0) {
+                AppendResult p = results.get(i - 1);
+                if (p.physicalOffset() / SEGMENT == r.physicalOffset() / SEGMENT) {
+                    assertThat(r.physicalOffset()).as("message %d of the batch from %d follows the one before", i, n)
+                            .isEqualTo(p.physicalOffset() + p.size());
+                }
+            }
+        }
+        acked.addAll(results);
+        return null;
+    }
+
+    /**
+     * A failed append or batch left nothing a reader can see: the queue ends where it did, the log
+     * too (a record it wrote anyway would show up in the whole-log walk of {@link #assertExactly}
+     * once a later append moves the end past it).
+     */
+    private void assertNothingWritten(List<AppendResult> acked, String what, RuntimeException e) {
+        AppendResult last = acked.isEmpty() ? null : acked.get(acked.size() - 1);
+        long end = last == null ? store.minPhysicalOffset() : last.physicalOffset() + last.size();
+        assertThat(store.nextOffset(TOPIC, 0)).as("end of t/0 after the failed %s (%s)", what, e).isEqualTo(acked.size());
+        assertThat(store.writtenOffset()).as("end of the log after the failed %s (%s)", what, e).isEqualTo(end);
+    }
+
+    /**
      * The store holds exactly the acknowledged records: the queue reads them back byte-equal and in
      * order, and a walk of the commit log itself finds them and nothing else (a failed append that
-     * left a record behind would show up there, and be readable by its id).
+     * left a record behind would show up there, and be readable by its id); keyed ones are found by
+     * each of their keys (a sample, and the last 64).
      */
     private void assertExactly(List<AppendResult> acked, String when) {
         List<StoredMessage> got = readAll(store, TOPIC, 0);
@@ -262,13 +547,19 @@ class DiskFullTest {
             if (!Arrays.equals(m.body(), body(bodyBytes, i))) {
                 throw new AssertionError("body of message " + i + " " + when + " differs from what was appended");
             }
+            if (mixedKeys) {
+                assertThat(m.keys()).as("keys of message %d %s", i, when).isEqualTo(keysOf(i));
+            }
         }
         List<Long> acknowledged = acked.stream().map(AppendResult::physicalOffset).toList();
         assertThat(recordsInLog()).as("whole records in the commit log %s", when).isEqualTo(acknowledged);
         if (keyed) {
-            for (int i = 0; i < acked.size(); i += Math.max(1, acked.size() / 50)) {
-                assertThat(store.lookupByKey(TOPIC, "k" + i, 2)).as("lookup of key k%d %s", i, when)
-                        .extracting(StoredMessage::physicalOffset).containsExactly(acked.get(i).physicalOffset());
+            int step = Math.max(1, acked.size() / 50);
+            for (int i = 0; i < acked.size(); i += i < acked.size() - 64 ? step : 1) {
+                for (String k : keysOf(i)) {
+                    assertThat(store.lookupByKey(TOPIC, k, 2)).as("lookup of key %s %s", k, when)
+                            .extracting(StoredMessage::physicalOffset).containsExactly(acked.get(i).physicalOffset());
+                }
             }
         }
     }
@@ -317,16 +608,70 @@ class DiskFullTest {
     }
 
     private void writeBallast() throws IOException {
-        ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
-        while (chunk.hasRemaining()) {
-            chunk.put((byte) 0x5A);
-        }
+        ByteBuffer chunk = ballastChunk();
         try (FileChannel ch = FileChannel.open(ballast(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             for (long pos = 0; pos < BALLAST_BYTES; ) {
                 pos += ch.write(chunk.clear(), pos);
             }
             ch.force(true);
         }
+    }
+
+    /**
+     * Writes the ballast until the file system has no block left: 1 MiB at a time, then 4 KiB, until
+     * ENOSPC; then forces it (writeback may hand back blocks ext4 had set aside) and goes on, until a
+     * round finds nothing more. Returns the ballast's size.
+     */
+    private long fillTheDisk() throws IOException {
+        ByteBuffer chunk = ballastChunk();
+        long pos = 0;
+        try (FileChannel ch = FileChannel.open(ballast(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (int round = 0; round < 5; round++) {
+                long start = pos;
+                for (int size : new int[] {1 << 20, 4096}) {
+                    while (true) {
+                        int n;
+                        try {
+                            n = ch.write(chunk.clear().limit(size), pos);
+                        } catch (IOException e) {
+                            if (String.valueOf(e.getMessage()).contains("No space left on device")) {
+                                break;
+                            }
+                            throw e;
+                        }
+                        pos += n;
+                        if (n < size) {
+                            break;
+                        }
+                    }
+                }
+                ch.force(true);
+                if (pos == start) {
+                    break;
+                }
+            }
+        }
+        return pos;
+    }
+
+    /** Waits until the free space stops changing (the store's fillers are done), at most 5 s. */
+    private void awaitDiskQuiet() throws IOException, InterruptedException {
+        long last = -1;
+        int same = 0;
+        for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5); same < 4 && System.nanoTime() < until; ) {
+            Thread.sleep(50);
+            long free = Files.getFileStore(mountPoint).getUsableSpace();
+            same = free == last ? same + 1 : 0;
+            last = free;
+        }
+    }
+
+    private static ByteBuffer ballastChunk() {
+        ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
+        while (chunk.hasRemaining()) {
+            chunk.put((byte) 0x5A);
+        }
+        return chunk;
     }
 
     private record Result(int exitCode, String output) {}
