@@ -268,6 +268,11 @@ public final class MessageStore implements AutoCloseable {
         if (batch.size() > 1 && total > config.maxBatchBytes()) {
             throw new InvalidMessageException("batch: " + total + " bytes stored (expected: <= maxBatchBytes " + config.maxBatchBytes() + ")");
         }
+        long keyCount = batch.stream().mapToLong(m -> m.keys.size()).sum();
+        if (keyCount > config.keyIndexEntries()) {
+            // the key index reserves a batch's entries in one file before the first record is written
+            throw new InvalidMessageException("batch: " + keyCount + " keys (expected: <= keyIndexEntries " + config.keyIndexEntries() + ")");
+        }
         List<AppendResult> results;
         appendLock.lock();
         try {
@@ -457,6 +462,9 @@ public final class MessageStore implements AutoCloseable {
         if (m.encodedProperties.length > config.maxPropertiesBytes()) {
             throw new InvalidMessageException("properties: " + m.encodedProperties.length + " bytes encoded (expected: <= "
                     + config.maxPropertiesBytes() + ")");
+        }
+        if (m.keys.size() > config.keyIndexEntries()) {
+            throw new InvalidMessageException("keys: " + m.keys.size() + " (expected: <= keyIndexEntries " + config.keyIndexEntries() + ")");
         }
         if (m.body.remaining() > config.maxBodyBytes()) {
             throw new InvalidMessageException("body: " + m.body.remaining() + " bytes (expected: <= " + config.maxBodyBytes() + ")");

@@ -87,6 +87,24 @@ class LimitsTest {
     }
 
     @Test
+    void aBatchWithMoreKeysThanAKeyIndexFileHoldsWritesNothing() {
+        List<LogMessage> batch = new java.util.ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            LogMessage.Builder b = LogMessage.builder("t", 1, new byte[1]);
+            for (int k = 0; k < 101; k++) {
+                b.key(String.valueOf((char) ('a' + k % 26)));
+            }
+            batch.add(b.build());
+        }
+        assertThatThrownBy(() -> store.appendBatchAsync(batch)).isInstanceOf(InvalidMessageException.class)
+                .hasMessageContaining("batch: 1010 keys").hasMessageContaining("keyIndexEntries 1000");
+        assertUnchanged(batch.get(0));
+        assertThat(store.nextOffset("t", 1)).as("t/1 end").isZero();
+        store.appendBatchAsync(batch.subList(0, 9)).join(); // 909 keys fit
+        assertThat(store.lookupByKey("t", "a", 100)).hasSize(9);
+    }
+
+    @Test
     void limitsAtTheirMaximumAreAccepted() {
         store.append(LogMessage.builder("x".repeat(16), 7, new byte[8000]).tags("a").key("k").property("p1", "v")
                 .property("p2", "v").build());
