@@ -74,12 +74,12 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
             }
             ch.force(true);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + tmp, e);
+            throw new UncheckedIOException("cannot write " + tmp + ": " + e, e);
         }
         try {
             Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot rename " + tmp, e);
+            throw new UncheckedIOException("cannot rename " + tmp + ": " + e, e);
         }
         FileNames.fsyncDirectory(dir);
     }

@@ -202,14 +202,16 @@ class DiskFullTest {
     }
 
     /**
-     * A store opened on a disk with no block left. What a user relies on: the open fails with an
-     * error (it has a checkpoint to write), and it leaves nothing held, the store's lock included,
-     * so that once space is freed the same process opens the store again and finds exactly what it
-     * held, without a restart.
+     * A store opened on a disk with no block left. What a user relies on: either the open fails
+     * with an error naming the full disk and leaves nothing held, the store's lock included, so that
+     * once space is freed the same process opens the store again and finds exactly what it held; or
+     * (when ext4 still finds the one block the checkpoint needs) it opens, serves what it held, and
+     * refuses appends cleanly until space is freed. (That an open which fails releases everything is
+     * checked deterministically, without a full disk, by {@code OpenFailureTest}.)
      */
     @org.junit.jupiter.api.Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void anOpenThatFindsTheDiskFullReleasesTheStoreSoItOpensOnceSpaceIsFreed() throws Exception {
+    void anOpenOnAFullDiskFailsCleanlyOrServesWhatItHolds() throws Exception {
         this.bodyBytes = 1024;
         this.keyed = true;
         noMappingFault(() -> {
@@ -233,12 +235,24 @@ class DiskFullTest {
             } catch (RuntimeException e) {
                 failed = e;
             }
-            assertThat(failed).as("open on a disk with no block left").isNotNull();
-            assertThat(rootCause(failed).getMessage()).as("root cause of %s", failed).containsIgnoringCase("no space left on device");
-
+            if (failed != null) {
+                assertThat(rootCause(failed).getMessage()).as("root cause of %s", failed).containsIgnoringCase("no space left on device");
+            } else {
+                assertExactly(acked, "opened on the full disk");
+                RuntimeException full = appendUntilFailure(this::tryAppend, acked);
+                assertDiskFull(full, acked);
+                try {
+                    store.close();
+                } catch (RuntimeException e) {
+                    // its checkpoint may not fit either: the close still releases the store (the next open recovers)
+                }
+                store = null;
+            }
             Files.delete(ballast());
             store = MessageStore.open(config);
-            assertExactly(acked, "after an open that failed on the full disk, and one after the space was freed");
+            assertExactly(acked, failed != null ? "after an open that failed on the full disk, and one after the space was freed"
+                    : "after the space was freed");
+            System.out.printf("DiskFullTest open on a full disk: %s%n", failed == null ? "opened" : "failed: " + failed);
         });
     }
 
