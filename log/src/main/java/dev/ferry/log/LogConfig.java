@@ -38,8 +38,7 @@ import java.util.Objects;
  * @param keyIndexSlots          hash slots per key-index file (default 1,048,576)
  * @param keyIndexEntries        entries per key-index file (default 4,194,304)
  * @param storeHost              address written into each record as the store host
- * @param clock                  time source (store timestamps, retention, checkpoints); the system clock is read
- *                               for store timestamps through a millisecond ticker ({@link StoreClock})
+ * @param clock                  time source (store timestamps, retention, checkpoints)
  */
 public record LogConfig(
         Path dir,

@@ -63,8 +63,6 @@ public final class MessageStore implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final RecoveryReport recoveryReport;
     private final ReentrantLock appendLock = new ReentrantLock();
-    /** Store timestamps of appended records. */
-    private final StoreClock storeClock;
     /** The store host as written into records: 8 bytes (IPv4) or 20 (IPv6). */
     private final byte[] storeHost;
     private long lastStoreTimestamp;
@@ -86,7 +84,6 @@ public final class MessageStore implements AutoCloseable {
         boolean v4 = config.storeHost().getAddress() == null || config.storeHost().getAddress() instanceof java.net.Inet4Address;
         this.storeHost = RecordCodec.hostBytes(config.storeHost(), v4 ? 0 : RecordLayout.FLAG_IPV6_HOSTS);
         this.recordWriter = new RecordWriter(storeHost);
-        this.storeClock = new StoreClock(config.clock());
         this.flusher = new Flusher(config, log);
         this.retention = new Retention(config, log, queues, keys, appendLock);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -319,13 +316,15 @@ public final class MessageStore implements AutoCloseable {
         log.reserve(lengths, n);
         List<AppendResult> results = new ArrayList<>(n);
         long end = -1;
+        // one store time for the whole batch, as for one append: it is written at once (a clock read per
+        // record was a tenth of a small record's append)
+        long storeTimestamp = Math.max(config.clock().millis(), lastStoreTimestamp);
+        lastStoreTimestamp = storeTimestamp;
         for (int i = 0; i < n; i++) {
             LogMessage m = batch.get(i);
             OffsetIndex q = indexes[i];
             long[] nextOffset = next.computeIfAbsent(q, k -> new long[] {k.nextOffset()});
             long queueOffset = nextOffset[0]++;
-            long storeTimestamp = Math.max(storeClock.millis(), lastStoreTimestamp);
-            lastStoreTimestamp = storeTimestamp;
             Segment s = log.segmentForAppend(lengths[i]);
             int pos = s.writePosition;
             long phys = s.baseOffset + pos;
@@ -406,7 +405,7 @@ public final class MessageStore implements AutoCloseable {
         long queueOffset = q.nextOffset();
         reserveIndex(q, queueOffset);
         reserveKeys(m.keys.size());
-        long storeTimestamp = Math.max(storeClock.millis(), lastStoreTimestamp);
+        long storeTimestamp = Math.max(config.clock().millis(), lastStoreTimestamp);
         lastStoreTimestamp = storeTimestamp;
         Segment s = log.segmentForAppend(length);
         int pos = s.writePosition;
@@ -758,11 +757,6 @@ public final class MessageStore implements AutoCloseable {
         return log.spaceWaitNanos();
     }
 
-    /** Where store timestamps come from (tests). */
-    StoreClock storeClock() {
-        return storeClock;
-    }
-
     /** Runs retention now (it also runs every {@code retentionCheckIntervalMs}); returns segments deleted. */
     public int runRetention() {
         return retention.run();
@@ -826,7 +820,6 @@ public final class MessageStore implements AutoCloseable {
             appendLock.unlock();
         }
         scheduler.shutdownNow();
-        storeClock.close();
         // every step runs even if one before it failed (a full disk, an I/O error): the files, the
         // mappings and the lock are released whatever happens, so the store can be opened again; the
         // abort marker goes only if the log and the checkpoint were written, else the next open recovers
