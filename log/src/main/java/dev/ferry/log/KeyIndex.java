@@ -84,13 +84,18 @@ final class KeyIndex {
         this.dir = dir;
         this.slots = slots;
         this.capacity = capacity;
-        for (long base : FileNames.list(dir)) {
-            KeyFile f = KeyFile.open(dir.resolve(FileNames.name(base)), base);
-            files.put(base, f);
-        }
-        Map.Entry<Long, KeyFile> last = files.lastEntry();
-        if (last != null) {
-            last.getValue().reserveWritten(); // the one file still written to: an earlier version left holes in it
+        try {
+            for (long base : FileNames.list(dir)) {
+                KeyFile f = KeyFile.open(dir.resolve(FileNames.name(base)), base);
+                files.put(base, f);
+            }
+            Map.Entry<Long, KeyFile> last = files.lastEntry();
+            if (last != null) {
+                last.getValue().reserveWritten(); // the one file still written to: an earlier version left holes in it
+            }
+        } catch (RuntimeException e) {
+            close(); // a damaged file, a full disk: nothing stays open
+            throw e;
         }
     }
 
@@ -240,6 +245,7 @@ final class KeyIndex {
                         pos += channel.write(b, pos);
                     }
                 }
+                channel.force(false); // the rewritten bytes are on disk before the flag that says so
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot reserve key index " + path + ": " + e.getMessage(), e);
             }

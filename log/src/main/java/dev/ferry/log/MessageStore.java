@@ -99,8 +99,9 @@ public final class MessageStore implements AutoCloseable {
 
     /**
      * Opens (and recovers, if needed) the store in {@code config.dir()}, creating it if missing.
-     * If opening fails (a damaged file, a full disk), everything it had opened is released again,
-     * the lock included, so the open can be retried in the same process once the cause is gone.
+     * If opening fails after the parts were built (a full disk at the checkpoint, say), they are
+     * closed again, the commit log's filler thread stopped and the lock released, so the open can be
+     * retried in the same process once the cause is gone.
      */
     public static MessageStore open(LogConfig config) {
         Path dir = config.dir();
@@ -109,7 +110,12 @@ public final class MessageStore implements AutoCloseable {
         try {
             Files.createDirectories(dir);
             lockChannel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            fileLock = lockChannel.tryLock();
+            try {
+                fileLock = lockChannel.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                lockChannel.close();
+                throw new LogException(dir + " is already open in this process (lock held on " + dir.resolve("lock") + ")");
+            }
             if (fileLock == null) {
                 lockChannel.close();
                 throw new LogException(dir + " is in use by another process (lock held on " + dir.resolve("lock") + ")");
@@ -820,6 +826,14 @@ public final class MessageStore implements AutoCloseable {
             appendLock.unlock();
         }
         scheduler.shutdownNow();
+        try {
+            // a retention pass or a checkpoint under way must not run on into the files closed below
+            if (!scheduler.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.warn("retention / checkpoint thread still busy after 10 s; closing anyway");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         // every step runs even if one before it failed (a full disk, an I/O error): the files, the
         // mappings and the lock are released whatever happens, so the store can be opened again; the
         // abort marker goes only if the log and the checkpoint were written, else the next open recovers

@@ -160,6 +160,7 @@ final class OffsetIndex {
         for (long base : FileNames.list(dir)) {
             files.put(base, openFile(dir.resolve(FileNames.name(base)), base));
         }
+        dropEmptyLastFile();
         if (!files.isEmpty()) {
             minOffset = files.firstKey();
             // files are created when their first offset is written, so those before the last are full
@@ -176,6 +177,24 @@ final class OffsetIndex {
             // past its last entry the file may be a hole (created sparse, filled only ahead of its writer):
             // fill from there again, so that no entry is ever written into a hole (see reserve)
             f.filled = Math.min(f.filled, position(f, Math.max(next, f.base)));
+        }
+    }
+
+    /**
+     * At open: a last file without any entry, after a file that is not full, was created by the
+     * reservation of a batch that was then refused (a full disk); it holds nothing and would make
+     * the queue look longer than it is, so it goes.
+     */
+    private void dropEmptyLastFile() {
+        if (files.size() < 2) {
+            return;
+        }
+        IndexFile last = files.lastEntry().getValue();
+        IndexFile before = files.lowerEntry(last.base).getValue();
+        boolean lastEmpty = last.map.getInt(HEADER_SIZE + ENTRY_SIZE_OFFSET) <= 0;
+        boolean beforeFull = before.map.getInt(HEADER_SIZE + (entriesPerFile - 1) * ENTRY_SIZE + ENTRY_SIZE_OFFSET) > 0;
+        if (lastEmpty && !beforeFull) {
+            deleteFile(last);
         }
     }
 
@@ -419,10 +438,17 @@ final class OffsetIndex {
                 cut = true;
                 ch.write(java.nio.ByteBuffer.allocate(1), fileSize() - 1L);
             }
-            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, fileSize());
+            long known = Math.min(found, fileSize());
             if (found < HEADER_SIZE) {
-                map.putInt(0, MAGIC).putShort(4, VERSION).putShort(6, (short) 0).putLong(8, base);
+                // the header again, with write() (not through the mapping: it may be a hole), and kept below `filled`
+                java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(HEADER_SIZE);
+                header.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(base).flip();
+                while (header.hasRemaining()) {
+                    ch.write(header, header.position());
+                }
+                known = HEADER_SIZE;
             }
+            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, fileSize());
             if (map.getInt(0) != MAGIC || map.getShort(4) != VERSION || map.getLong(8) != base) {
                 ch.close();
                 throw new CorruptRecordException(path, 0, "index header: magic 0x" + Integer.toHexString(map.getInt(0))
@@ -430,7 +456,7 @@ final class OffsetIndex {
                         + Integer.toHexString(MAGIC) + ", " + VERSION + ", " + base + ")");
             }
             // a file found cut short was extended sparse: only its first `found` bytes are known not to be a hole
-            return new IndexFile(base, path, ch, map, Math.min(found, fileSize()));
+            return new IndexFile(base, path, ch, map, known);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open index file " + path, e);
         }

@@ -158,6 +158,10 @@ class TornTailTest {
             assertGood(store, 30);
             assertAppendContinuesAt(store, 30, store.writtenOffset());
         }
+        try (MessageStore store = MessageStore.open(config())) { // the rebuilt file (its header too) lasts
+            assertThat(store.nextOffset("t", 0)).as("t/0 end after another reopen").isEqualTo(31);
+            assertThat(readAll(store, "t", 0)).as("t/0 records after another reopen").hasSize(31);
+        }
     }
 
     /**
@@ -187,6 +191,31 @@ class TornTailTest {
             assertGood(store, 11);
             assertAppendContinuesAt(store, 11, store.writtenOffset());
         }
+    }
+
+    /**
+     * A batch that reserved its index entries across a file boundary and was then refused (a full
+     * disk) leaves the next index file created but empty, after a file that is not full. At the next
+     * open the queue must end where its last entry is, not at that file's base.
+     */
+    @Test
+    void emptyNextIndexFileAfterAFileThatIsNotFullIsDropped() throws IOException {
+        try (MessageStore store = MessageStore.open(config())) {
+            fill(store, 7);
+        }
+        Path empty = dir.resolve("index/t/0").resolve(FileNames.name(10));
+        java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(OffsetIndex.HEADER_SIZE + 10 * OffsetIndex.ENTRY_SIZE);
+        header.putInt(OffsetIndex.MAGIC).putShort(OffsetIndex.VERSION).putShort((short) 0).putLong(10);
+        Files.write(empty, header.array());
+
+        try (MessageStore store = MessageStore.open(config())) {
+            assertThat(store.recoveryReport().truncatedBytes()).as("bytes truncated").isZero();
+            assertThat(store.recoveryReport().scanFrom()).as("where the scan after a clean stop started: the last segment, "
+                    + "not the start of the log (the empty file made the index look damaged)").isGreaterThan(0);
+            assertGood(store, 7);
+            assertAppendContinuesAt(store, 7, store.writtenOffset());
+        }
+        assertThat(empty).as("the empty index file").doesNotExist();
     }
 
     /** t/0 holds exactly the bodies 0..n-1, at offsets 0..n-1, each passing its CRC. */
