@@ -72,8 +72,6 @@ final class KeyIndex {
     private static final int END_TIMESTAMP_OFFSET = 48;
     /** Entry bytes zero-filled ahead at a time (about 37,000 entries). */
     private static final int FILL_STEP = 1 << 20;
-    /** Read-only zeros the fills write from (duplicated per use). */
-    private static final java.nio.ByteBuffer ZEROS = java.nio.ByteBuffer.allocateDirect(64 << 10).asReadOnlyBuffer();
 
     private final Path dir;
     private final int slots;
@@ -169,15 +167,6 @@ final class KeyIndex {
         }
     }
 
-    /** Writes zeros over [{@code from}, {@code to}) of {@code channel}. */
-    private static void writeZeros(FileChannel channel, long from, long to) throws IOException {
-        for (long pos = from; pos < to; ) {
-            java.nio.ByteBuffer z = ZEROS.duplicate();
-            z.limit((int) Math.min(z.capacity(), to - pos));
-            pos += channel.write(z, pos);
-        }
-    }
-
     static long hash(String topic, String key) {
         long h = 0xcbf29ce484222325L;
         for (byte b : (topic + '#' + key).getBytes(StandardCharsets.UTF_8)) {
@@ -221,7 +210,7 @@ final class KeyIndex {
             }
             long target = Math.min(map.capacity(), Math.max(end, filled + FILL_STEP));
             try {
-                writeZeros(channel, filled, target);
+                Zeros.write(channel, filled, target);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot extend key index " + path + ": " + e.getMessage(), e);
             }
@@ -264,7 +253,7 @@ final class KeyIndex {
                     h.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putInt(slots).putInt(capacity).putInt(0).putInt(FLAG_BLOCKS_RESERVED)
                             .putLong(base).putLong(base).putLong(timestamp).putLong(timestamp).putLong(0).flip();
                     ch.write(h, 0);
-                    writeZeros(ch, HEADER_SIZE, HEADER_SIZE + (long) slots * SLOT_SIZE); // slots are written anywhere: reserve them all
+                    Zeros.write(ch, HEADER_SIZE, HEADER_SIZE + (long) slots * SLOT_SIZE); // slots are written anywhere: reserve them all
                     ch.write(java.nio.ByteBuffer.allocate(1), size - 1); // the entries stay a hole until reserve() fills them ahead
                 }
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);

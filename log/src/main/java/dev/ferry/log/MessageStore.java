@@ -303,6 +303,7 @@ public final class MessageStore implements AutoCloseable {
         }
         int n = batch.size();
         OffsetIndex[] indexes = new OffsetIndex[n];
+        long[] queueOffsets = new long[n];
         java.util.IdentityHashMap<OffsetIndex, long[]> next = new java.util.IdentityHashMap<>(2);
         int keyCount = 0;
         for (int i = 0; i < n; i++) {
@@ -314,10 +315,10 @@ public final class MessageStore implements AutoCloseable {
             }
             indexes[i] = q;
             long[] nextOffset = next.computeIfAbsent(q, k -> new long[] {k.nextOffset()});
-            reserveIndex(q, nextOffset[0]++);
+            queueOffsets[i] = nextOffset[0]++;
+            reserveIndex(q, queueOffsets[i]);
             keyCount += m.keys.size();
         }
-        next.clear();
         reserveKeys(keyCount);
         log.reserve(lengths, n);
         List<AppendResult> results = new ArrayList<>(n);
@@ -328,9 +329,7 @@ public final class MessageStore implements AutoCloseable {
         lastStoreTimestamp = storeTimestamp;
         for (int i = 0; i < n; i++) {
             LogMessage m = batch.get(i);
-            OffsetIndex q = indexes[i];
-            long[] nextOffset = next.computeIfAbsent(q, k -> new long[] {k.nextOffset()});
-            long queueOffset = nextOffset[0]++;
+            long queueOffset = queueOffsets[i];
             Segment s = log.segmentForAppend(lengths[i]);
             int pos = s.writePosition;
             long phys = s.baseOffset + pos;

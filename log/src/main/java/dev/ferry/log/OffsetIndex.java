@@ -126,10 +126,7 @@ final class OffsetIndex {
             }
             long target = Math.min(map.capacity(), Math.max(end, from + FILL_STEP));
             try {
-                java.nio.ByteBuffer zeros = ZEROS.duplicate().limit((int) (target - from));
-                while (zeros.hasRemaining()) {
-                    channel.write(zeros, from + zeros.position());
-                }
+                Zeros.write(channel, from, target);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot extend index file " + path + ": " + e.getMessage(), e);
             }
@@ -149,8 +146,6 @@ final class OffsetIndex {
     });
 
     private static final int FILL_STEP = 64 * 1024;
-    /** Read-only zeros a fill writes from (duplicated per use). */
-    private static final java.nio.ByteBuffer ZEROS = java.nio.ByteBuffer.allocateDirect(FILL_STEP).asReadOnlyBuffer();
 
     OffsetIndex(Path dir, String topic, int queueId, int entriesPerFile) {
         this.dir = dir;

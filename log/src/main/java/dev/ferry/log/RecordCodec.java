@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
@@ -232,6 +233,17 @@ final class RecordCodec {
         ByteBuffer b = ByteBuffer.allocate(addr.length + 4);
         b.put(addr).putInt(host.getPort());
         return b.array();
+    }
+
+    /** A host as stored (8 bytes IPv4 or 20 IPv6) in its 20-byte form: an IPv4 address becomes ::ffff:a.b.c.d. */
+    static byte[] toV6(byte[] host) {
+        if (host.length == IPV6_HOST_SIZE) {
+            return host;
+        }
+        byte[] out = new byte[IPV6_HOST_SIZE];
+        System.arraycopy(mapToV6(Arrays.copyOf(host, 4)), 0, out, 0, 16);
+        System.arraycopy(host, 4, out, 16, 4);
+        return out;
     }
 
     private static byte[] mapToV6(byte[] v4) {

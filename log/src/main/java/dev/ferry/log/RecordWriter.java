@@ -22,9 +22,6 @@ import java.util.zip.CRC32C;
  * <p><b>Thread safety.</b> None: one instance per appender, used under the append lock.
  */
 final class RecordWriter {
-    private static final byte[] NO_HOST_V4 = new byte[IPV4_HOST_SIZE];
-    private static final byte[] NO_HOST_V6 = new byte[IPV6_HOST_SIZE];
-
     private final ByteBuffer scratch = ByteBuffer.allocate(scratchSize());
     private final CRC32C crc = new CRC32C();
     /** The store host, IPv4 form (8 bytes) unless the store's address is IPv6. */
@@ -34,7 +31,7 @@ final class RecordWriter {
 
     RecordWriter(byte[] storeHost) {
         this.storeHost = storeHost.clone();
-        this.storeHostV6 = storeHost.length == IPV6_HOST_SIZE ? this.storeHost : v4MappedV6(storeHost);
+        this.storeHostV6 = RecordCodec.toV6(this.storeHost);
     }
 
     /** Scratch bytes a header of any message within the format's limits needs. */
@@ -88,21 +85,9 @@ final class RecordWriter {
     private static void putBornHost(ByteBuffer h, InetSocketAddress host, int hostFlags) {
         InetAddress address = host == null ? null : host.getAddress();
         if (address instanceof Inet4Address && hostFlags == 0) {
-            h.put(address.getAddress()).putInt(host.getPort());
-        } else if (address == null) {
-            h.put(hostFlags == 0 ? NO_HOST_V4 : NO_HOST_V6);
+            h.put(address.getAddress()).putInt(host.getPort()); // the common case, without hostBytes' array
         } else {
             h.put(RecordCodec.hostBytes(host, hostFlags));
         }
-    }
-
-    /** An 8-byte IPv4 host (address, port) as a 20-byte one: the IPv4-mapped IPv6 address ::ffff:a.b.c.d, then the port. */
-    private static byte[] v4MappedV6(byte[] v4) {
-        byte[] v6 = new byte[IPV6_HOST_SIZE];
-        v6[10] = (byte) 0xFF;
-        v6[11] = (byte) 0xFF;
-        System.arraycopy(v4, 0, v6, 12, 4);
-        System.arraycopy(v4, 4, v6, 16, 4);
-        return v6;
     }
 }

@@ -2,7 +2,6 @@ package dev.ferry.log;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -62,12 +61,7 @@ final class Segment {
             FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
             try {
-                ByteBuffer zeros = ByteBuffer.allocateDirect(Math.min(size, 1 << 20));
-                long written = zeroFill ? 0 : size - 1L;
-                while (written < size) {
-                    zeros.clear().limit((int) Math.min(zeros.capacity(), size - written));
-                    written += ch.write(zeros, written);
-                }
+                Zeros.write(ch, zeroFill ? 0 : size - 1L, size); // without zeroFill, only the last byte: the size
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 FileNames.fsyncDirectory(dir);

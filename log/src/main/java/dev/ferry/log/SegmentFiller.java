@@ -2,7 +2,6 @@ package dev.ferry.log;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -74,8 +73,6 @@ final class SegmentFiller {
     private final boolean wholeSegments;
     /** The appender's end of log. */
     private final LongSupplier writtenOffset;
-    /** Zeros the filler writes from: 1 MiB, so it stays in cache (a 16 MiB source would be read from memory each time). */
-    private final ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
     private final Thread thread;
     /** Windows over filled space, in log order; the filler adds, the appender takes. */
     private final ConcurrentLinkedQueue<Window> windows = new ConcurrentLinkedQueue<>();
@@ -314,8 +311,8 @@ final class SegmentFiller {
      * writes zeros over them (unless the segment was created zero-filled), which makes ext4 reserve
      * their blocks and reports a full disk here, as an exception, before the window is published;
      * then, with {@code preTouch}, touches each page through the window, so the appender takes no
-     * page fault. The zeros come from one 1 MiB buffer that stays in cache: the kernel then mostly
-     * writes, as it would when zeroing a page itself.
+     * page fault ({@link Zeros}: one 1 MiB source that stays in cache, so the kernel mostly writes,
+     * as it would when zeroing a page itself).
      *
      * <p>Why not just touch the holes (the kernel allocates and zeroes a page on the fault, a bit
      * faster here): on a full disk the fault fails with SIGBUS, and HotSpot skips the faulting store
@@ -327,7 +324,7 @@ final class SegmentFiller {
         MappedByteBuffer map;
         try {
             if (!s.prefilled) {
-                writeZeros(s.channel, from, to);
+                Zeros.write(s.channel, from, to);
             }
             map = s.channel.map(FileChannel.MapMode.READ_WRITE, from, to - from);
         } catch (IOException e) {
@@ -341,13 +338,5 @@ final class SegmentFiller {
             }
         }
         return new Window(s, from, to, map);
-    }
-
-    /** Writes zeros over [{@code from}, {@code to}) of {@code channel}, with positional writes (no shared position, no lock). */
-    private void writeZeros(FileChannel channel, long from, long to) throws IOException {
-        for (long pos = from; pos < to; ) {
-            zeros.clear().limit((int) Math.min(zeros.capacity(), to - pos));
-            pos += channel.write(zeros, pos);
-        }
     }
 }

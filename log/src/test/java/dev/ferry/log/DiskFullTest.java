@@ -283,14 +283,7 @@ class DiskFullTest {
         List<AppendResult> acked = new ArrayList<>();
         store = MessageStore.open(config);
 
-        RuntimeException full = appendUntilFailure(this::tryAppend, acked);
-        assertDiskFull(full, acked);
-        assertThat(acked.get(acked.size() - 1).physicalOffset()).as("end of the log when the disk was full (sizing)")
-                .isGreaterThanOrEqualTo(SEGMENT);
-        if (bodyBytes >= 64 * 1024) {
-            // the index's prepared space covers what the filler prepared: the commit log is what runs out
-            assertThat(onFillerThread(full)).as("cause from the segment filler's thread, in %s", full).isTrue();
-        }
+        RuntimeException full = appendUntilTheDiskIsFull(this::tryAppend, acked);
         String outage = staysFullThenFreedThenReopened(this::tryAppend, config, acked);
         System.out.printf("DiskFullTest preTouch=%s body=%d: %s; first failure: %s (root cause: %s)%n",
                 preTouch, bodyBytes, outage, full, rootCause(full));
@@ -352,13 +345,7 @@ class DiskFullTest {
         List<AppendResult> acked = new ArrayList<>();
         store = MessageStore.open(config);
 
-        RuntimeException full = appendUntilFailure(this::tryBatch, acked);
-        assertDiskFull(full, acked);
-        assertThat(acked.get(acked.size() - 1).physicalOffset()).as("end of the log when the disk was full (sizing)")
-                .isGreaterThanOrEqualTo(SEGMENT);
-        if (bodyBytes >= 64 * 1024) {
-            assertThat(onFillerThread(full)).as("cause from the segment filler's thread, in %s", full).isTrue();
-        }
+        RuntimeException full = appendUntilTheDiskIsFull(this::tryBatch, acked);
         assertExactly(acked, "after the batch that found the disk full");
         String outage = staysFullThenFreedThenReopened(this::tryBatch, config, acked);
         System.out.printf("DiskFullTest batches preTouch=%s body=%d: %s; first failure: %s (root cause: %s)%n",
@@ -366,6 +353,23 @@ class DiskFullTest {
     }
 
     /** The append that found the disk full failed the way a producer is told. */
+    /**
+     * Appends with {@code appender} until the disk (the ballast beside the store) is full, and checks
+     * how it failed: past the first segment (the sizing of the ballast), and with 64 KiB bodies in the
+     * segment filler (the index's prepared space covers what the filler prepared: the commit log is
+     * what runs out). Returns the failure.
+     */
+    private RuntimeException appendUntilTheDiskIsFull(Appender appender, List<AppendResult> acked) {
+        RuntimeException full = appendUntilFailure(appender, acked);
+        assertDiskFull(full, acked);
+        assertThat(acked.get(acked.size() - 1).physicalOffset()).as("end of the log when the disk was full (sizing)")
+                .isGreaterThanOrEqualTo(SEGMENT);
+        if (bodyBytes >= 64 * 1024) {
+            assertThat(onFillerThread(full)).as("cause from the segment filler's thread, in %s", full).isTrue();
+        }
+        return full;
+    }
+
     private static void assertDiskFull(RuntimeException full, List<AppendResult> acked) {
         assertThat(full).as("the append that found the disk full (after %d appends)", acked.size())
                 .isInstanceOf(LogException.class);
