@@ -38,6 +38,9 @@ import picocli.CommandLine.Option;
  * compiled, so round 1 does not measure the interpreter; {@code space_wait_ms} is how long the
  * appender waited for the store's filler thread to prepare commit-log space (when it is large, the
  * round was limited by how fast this machine hands out fresh memory, not by the append path).
+ * The timed part ends when the last record is also in its offset index (the store's index
+ * dispatcher follows the appender on its own thread); {@code index_catchup_ms} is how long that
+ * took after the last append returned.
  */
 @Command(name = "log", mixinStandardHelpOptions = true, description = "Benchmark the storage engine against raw sequential writes.")
 final class PerfLogCommand implements Callable<Integer> {
@@ -156,9 +159,10 @@ final class PerfLogCommand implements Callable<Integer> {
             }
             Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw, records);
             System.out.printf(Locale.ROOT, "round %d store: %,d records in %.2f s, %.0f records/s, %.1f MB/s, ratio to raw %.3f; "
-                            + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms; writer CPU %.0f ns/record (user %.0f); waited for space %d ms%n",
+                            + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms; writer CPU %.0f ns/record (user %.0f); waited for space %d ms; "
+                            + "index caught up %d ms after the last append%n",
                     r, records, round.seconds, round.recordsPerS, round.mbPerS, round.mbPerS / raw, round.fsyncs,
-                    round.fsyncs / round.seconds, round.p99Us, round.flushMs, round.openMs, round.writerCpuNsPerRecord, round.writerUserNsPerRecord, round.spaceWaitMs);
+                    round.fsyncs / round.seconds, round.p99Us, round.flushMs, round.openMs, round.writerCpuNsPerRecord, round.writerUserNsPerRecord, round.spaceWaitMs, round.indexCatchupMs);
             results.add(round);
             if (!keep) {
                 deleteTree(dir.resolve("store-" + r));
@@ -172,11 +176,11 @@ final class PerfLogCommand implements Callable<Integer> {
                         + "records_per_s=%.0f mb_per_s=%.1f raw_mb_per_s=%.1f ratio_to_raw=%.3f fsyncs=%d fsyncs_per_s=%.1f "
                         + "append_p50_us=%.1f append_p99_us=%.1f append_p999_us=%.1f append_max_us=%.1f final_flush_ms=%d open_ms=%d "
                         + "raw_per_record_mb_per_s=%.1f raw_rested_mb_per_s=%.1f ratio_to_rested_raw=%.3f "
-                        + "writer_cpu_ns_per_record=%.0f writer_user_ns_per_record=%.0f space_wait_ms=%d%n",
+                        + "writer_cpu_ns_per_record=%.0f writer_user_ns_per_record=%.0f space_wait_ms=%d index_catchup_ms=%d%n",
                 records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), rounds, m.seconds,
                 m.recordsPerS, m.mbPerS, medianRaw, medianRatio, m.fsyncs, m.fsyncs / m.seconds, m.p50Us, m.p99Us, m.p999Us,
                 m.maxUs, m.flushMs, m.openMs, rawPerRecord, rawRested, m.mbPerS / rawRested, m.writerCpuNsPerRecord,
-                m.writerUserNsPerRecord, m.spaceWaitMs);
+                m.writerUserNsPerRecord, m.spaceWaitMs, m.indexCatchupMs);
         if (!keep) {
             deleteTree(dir);
         }
@@ -186,7 +190,7 @@ final class PerfLogCommand implements Callable<Integer> {
     /** One store run's figures; rates in records/s and MB/s (10^6 B/s, as dd prints). */
     private record Round(double seconds, double recordsPerS, double mbPerS, double rawMbPerS, long fsyncs, double p50Us,
                          double p99Us, double p999Us, double maxUs, long flushMs, long openMs,
-                         double writerCpuNsPerRecord, double writerUserNsPerRecord, long spaceWaitMs) {}
+                         double writerCpuNsPerRecord, double writerUserNsPerRecord, long spaceWaitMs, long indexCatchupMs) {}
 
     private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw, long records) throws InterruptedException {
         LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch)
@@ -242,7 +246,10 @@ final class PerfLogCommand implements Callable<Integer> {
                 progress.print();
             }
         }
+        long appendedAt = System.nanoTime();
+        store.awaitIndexed(); // a record counts once it can be read: in the log and in its queue's index
         long elapsedNs = System.nanoTime() - start;
+        long indexCatchupMs = (System.nanoTime() - appendedAt) / 1_000_000;
         long fsyncs = store.fsyncCount() - fsyncsBefore;
         long spaceWaitMs = (store.spaceWaitNanos() - spaceWaitBefore) / 1_000_000;
         long flushStart = System.nanoTime();
@@ -255,7 +262,7 @@ final class PerfLogCommand implements Callable<Integer> {
         double seconds = elapsedNs / 1e9;
         return new Round(seconds, records / seconds, written / seconds / 1e6, raw, fsyncs, all.getValueAtPercentile(50) / 1e3,
                 all.getValueAtPercentile(99) / 1e3, all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3, flushMs, openMs,
-                (double) writerCpuNs.get() / records, (double) writerUserNs.get() / records, spaceWaitMs);
+                (double) writerCpuNs.get() / records, (double) writerUserNs.get() / records, spaceWaitMs, indexCatchupMs);
     }
 
     /** Writes {@code total} bytes sequentially in 1 MiB direct buffers; returns MB/s (10^6 B/s); deletes the file after. */

@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Durability contract.</b> {@link #append} returns once the record is in the page cache
  * ({@link FlushMode#ASYNC}) or once an fsync covering it has returned ({@link FlushMode#SYNC}).
  * A record that was returned for under SYNC survives a machine crash; under ASYNC it survives a
- * process crash. A record is visible to readers when {@code append} returns, not before.
+ * process crash. A record is readable when {@code append} returns, not before: its queue offset is
+ * assigned by the appender, its offset-index entry written by the {@link IndexDispatcher} a pass
+ * later, and a read of an offset assigned but not yet indexed waits for that pass.
  *
  * <p><b>Thread safety.</b> Safe for any number of threads. Appends are serialized by one lock
  * (they are a few hundred nanoseconds of copying); reads take no lock.
@@ -59,6 +61,7 @@ public final class MessageStore implements AutoCloseable {
     private final QueueTable queues;
     private final KeyIndex keys;
     private final Flusher flusher;
+    private final IndexDispatcher dispatcher;
     private final Retention retention;
     private final ScheduledExecutorService scheduler;
     private final RecoveryReport recoveryReport;
@@ -85,7 +88,8 @@ public final class MessageStore implements AutoCloseable {
         this.storeHost = RecordCodec.hostBytes(config.storeHost(), v4 ? 0 : RecordLayout.FLAG_IPV6_HOSTS);
         this.recordWriter = new RecordWriter(storeHost);
         this.flusher = new Flusher(config, log);
-        this.retention = new Retention(config, log, queues, keys, appendLock);
+        this.dispatcher = new IndexDispatcher(log, queues);
+        this.retention = new Retention(config, log, queues, keys, appendLock, dispatcher::position);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ferry-checkpoint-retention");
             t.setDaemon(true);
@@ -151,7 +155,7 @@ public final class MessageStore implements AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create " + abort + ": " + e.getMessage(), e);
             }
-            writeCheckpoint(config, log, queues, keys);
+            writeCheckpoint(config, log, queues, keys, log.writtenOffset()); // recovery indexed everything
             return new MessageStore(config, lockChannel, fileLock, log, queues, keys, report, lastTs[0]);
         } catch (RuntimeException | Error e) {
             RuntimeException failure = null;
@@ -294,8 +298,8 @@ public final class MessageStore implements AutoCloseable {
     /**
      * Writes a batch: first reserves the space of every index entry (a full disk fails the batch
      * here, with nothing written), then writes every record (all but the last flagged "batch
-     * continues"), then their index entries, then publishes the new end; the caller holds the
-     * append lock.
+     * continues"), then their key entries, then publishes the new end for the dispatcher; the
+     * caller holds the append lock.
      */
     private List<AppendResult> writeBatchLocked(List<LogMessage> batch, int[] lengths, int[] hostFlags) {
         if (closed) {
@@ -343,12 +347,12 @@ public final class MessageStore implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             LogMessage m = batch.get(i);
             AppendResult r = results.get(i);
-            indexes[i].put(r.queueOffset(), r.physicalOffset(), r.size(), m.tagHash);
+            indexes[i].assigned(r.queueOffset() + 1);
             if (!m.keys.isEmpty()) {
                 keys.add(m.topic, m.keys, r.physicalOffset(), r.size(), r.storeTimestamp());
             }
         }
-        log.publish(end);
+        log.publish(end); // the dispatcher indexes the batch from here
         return results;
     }
 
@@ -384,7 +388,7 @@ public final class MessageStore implements AutoCloseable {
         return length;
     }
 
-    /** Writes the record and its index entries; durability is the caller's business. */
+    /** Writes the record; durability is the caller's business. */
     private AppendResult appendToLog(LogMessage m) {
         validate(m);
         int hostFlags = RecordCodec.hostFlags(m, storeHost);
@@ -397,7 +401,7 @@ public final class MessageStore implements AutoCloseable {
         }
     }
 
-    /** Writes one record and its index entries; the caller holds the append lock. */
+    /** Writes one record and its key entries (the offset index is the dispatcher's); the caller holds the append lock. */
     private AppendResult writeLocked(LogMessage m, int length, int hostFlags) {
         if (closed) {
             throw new LogException("store " + config.dir() + " is closed");
@@ -418,11 +422,11 @@ public final class MessageStore implements AutoCloseable {
         java.nio.ByteBuffer target = log.writeBuffer(s, pos, length);
         recordWriter.write(target, pos - log.writeBase(), m, length, hostFlags, 0, queueOffset, phys, storeTimestamp);
         s.writePosition = pos + length;
-        q.put(queueOffset, phys, length, m.tagHash);
+        q.assigned(queueOffset + 1);
         if (!m.keys.isEmpty()) {
             keys.add(m.topic, m.keys, phys, length, storeTimestamp);
         }
-        log.publish(phys + length);
+        log.publish(phys + length); // the dispatcher writes the offset-index entry from here
         return new AppendResult(m.topic, m.queueId, queueOffset, phys, length, storeTimestamp);
     }
 
@@ -507,12 +511,17 @@ public final class MessageStore implements AutoCloseable {
             }
             return new ReadResult(0, 0, 0, new long[0], new long[0], new int[0], 0, List.of());
         }
-        long next = q.nextOffset();
+        long assigned = q.nextOffset();
         long min = q.minOffset();
-        if (offset < min || offset > next) {
-            throw new OffsetOutOfRangeException(topic, queueId, offset, min, next);
+        if (offset < min || offset > assigned) {
+            throw new OffsetOutOfRangeException(topic, queueId, offset, min, assigned);
         }
-        int want = (int) Math.min(Math.max(maxMessages, 1), next - offset);
+        int want = (int) Math.min(Math.max(maxMessages, 1), assigned - offset);
+        if (want > 0) {
+            // appended, maybe not indexed yet: waits a pass of the dispatcher at most
+            dispatcher.awaitIndexed(q, offset + want - 1);
+        }
+        long next = q.indexedOffset();
         int scan = tagFilter == null && propertyFilter == null ? want : (int) Math.min(next - offset, Math.max(want, 1024));
         long[] phys = new long[scan];
         int[] sizes = new int[scan];
@@ -601,10 +610,12 @@ public final class MessageStore implements AutoCloseable {
      */
     public int readIndex(String topic, int queueId, long from, int max, long[] physical, int[] sizes, long[] tagHashes) {
         OffsetIndex q = queues.get(topic, queueId);
-        if (q == null || from >= q.nextOffset()) {
+        long start = q == null ? 0 : Math.max(from, q.minOffset());
+        if (q == null || start >= q.nextOffset()) {
             return 0;
         }
-        return q.read(Math.max(from, q.minOffset()), max, physical, sizes, tagHashes);
+        dispatcher.awaitIndexed(q, Math.min(q.nextOffset(), start + Math.max(max, 1)) - 1);
+        return q.read(start, max, physical, sizes, tagHashes);
     }
 
     private LogException gone(String topic, int queueId, long offset, OffsetIndex q) {
@@ -672,8 +683,11 @@ public final class MessageStore implements AutoCloseable {
         if (q == null) {
             return 0;
         }
-        long lo = q.minOffset();
         long hi = q.nextOffset();
+        if (hi > 0) {
+            dispatcher.awaitIndexed(q, hi - 1);
+        }
+        long lo = q.minOffset();
         while (lo < hi) {
             long mid = (lo + hi) >>> 1;
             long ts = storeTimestampAt(q.physicalOffset(mid));
@@ -704,7 +718,10 @@ public final class MessageStore implements AutoCloseable {
         return q == null ? 0 : q.minOffset();
     }
 
-    /** The offset the next message of {@code topic}/{@code queueId} will get. */
+    /**
+     * The offset the next message of {@code topic}/{@code queueId} will get: every message appended
+     * so far lies below it (and can be read, see the class comment).
+     */
     public long nextOffset(String topic, int queueId) {
         OffsetIndex q = queues.get(topic, queueId);
         return q == null ? 0 : q.nextOffset();
@@ -786,7 +803,21 @@ public final class MessageStore implements AutoCloseable {
     /** Forces everything appended so far to disk and writes a checkpoint. */
     public void flush() {
         flusher.whenFlushed(log.writtenOffset()).join();
+        dispatcher.awaitAll();
         checkpoint();
+    }
+
+    /**
+     * Waits until every message appended so far is in the offset indexes. Reads need not call it
+     * (they wait for what they ask for); a benchmark does, to time appends including their indexing.
+     */
+    public void awaitIndexed() {
+        dispatcher.awaitAll();
+    }
+
+    /** Commit-log position below which every record is in the offset indexes (see {@link IndexDispatcher}). */
+    public long indexedPhysicalOffset() {
+        return dispatcher.position();
     }
 
     private void checkpointQuietly() {
@@ -802,11 +833,11 @@ public final class MessageStore implements AutoCloseable {
      * and the indexes are on disk. Runs on the background scheduler, apart from the flusher.
      */
     private synchronized void checkpoint() {
-        writeCheckpoint(config, log, queues, keys);
+        writeCheckpoint(config, log, queues, keys, dispatcher.position());
     }
 
-    private static void writeCheckpoint(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys) {
-        long indexed = log.writtenOffset();
+    /** {@code indexed}: where the dispatcher was before the indexes are forced (the key index is written by the appender, before). */
+    private static void writeCheckpoint(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, long indexed) {
         queues.forceAll();
         keys.force();
         new Checkpoint(log.flushedOffset(), indexed, config.clock().millis()).write(config.dir());
@@ -836,7 +867,9 @@ public final class MessageStore implements AutoCloseable {
         // every step runs even if one before it failed (a full disk, an I/O error): the files, the
         // mappings and the lock are released whatever happens, so the store can be opened again; the
         // abort marker goes only if the log and the checkpoint were written, else the next open recovers
-        RuntimeException failure = runStep(flusher::close, null);
+        RuntimeException failure = runStep(dispatcher::awaitAll, null);
+        failure = runStep(dispatcher::close, failure);
+        failure = runStep(flusher::close, failure);
         failure = runStep(this::checkpoint, failure);
         if (failure == null) {
             failure = runStep(this::removeAbortMarker, null);

@@ -33,12 +33,22 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * lazy. An entry is valid when its size is positive and it points at a record of this queue
  * with this queue offset.
  *
- * <p><b>Thread safety.</b> One writer (the store's append lock holder, or recovery before the
- * store opens) calls {@link #put}, {@link #truncateFrom} and {@link #trimBefore}; readers read
- * entries below {@link #nextOffset()}. {@code nextOffset} is volatile: its write after an
- * entry's bytes publishes them to readers that read it first. Index files are never unmapped
- * explicitly (they are small; the GC releases them), so a reader racing with retention reads
- * stale bytes at worst, never unmapped memory.
+ * <p><b>Two ends.</b> {@link #nextOffset()} is the next queue offset the appender assigns (it
+ * counts every record appended to the queue); {@link #indexedOffset()} the end of the entries
+ * written, which the {@link IndexDispatcher} moves once it has indexed the records in between. A
+ * reader that wants an offset between the two waits for the dispatcher
+ * ({@link IndexDispatcher#awaitIndexed}).
+ *
+ * <p><b>Thread safety.</b> The appender (the store's append lock holder) calls {@link #reserve}
+ * and {@link #assigned}; the dispatcher calls {@link #write} and {@link #publishIndexed}; recovery,
+ * before either runs, calls {@link #put} and {@link #truncateFrom}; retention calls
+ * {@link #trimBefore} under the append lock, alongside the dispatcher (it deletes only files
+ * wholly below the indexed entries, which the dispatcher no longer writes). Readers read entries
+ * below {@code indexedOffset}, which is volatile: its write after the entries' bytes publishes them
+ * to readers that read it first. Files are created under the index's monitor (the appender
+ * reserves them, recovery may create them). Index files are never unmapped explicitly (they are
+ * small; the GC releases them), so a reader racing with retention reads stale bytes at worst,
+ * never unmapped memory.
  */
 final class OffsetIndex {
     static final int MAGIC = 0x46494458;
@@ -54,8 +64,17 @@ final class OffsetIndex {
     private final Path dir;
     private final int entriesPerFile;
     private final ConcurrentSkipListMap<Long, IndexFile> files = new ConcurrentSkipListMap<>();
-    /** Next queue offset to be written; volatile to publish entries (see class comment). */
-    private volatile long nextOffset;
+    /** End of the written entries; volatile to publish them (see class comment). */
+    private volatile long indexedOffset;
+    /**
+     * The next queue offset the appender assigns. The appender writes it with a release store (no
+     * fence on the append path: {@link #APPEND_OFFSET}); readers read it as a volatile.
+     */
+    private volatile long appendOffset;
+    /** Queue offsets below it have their entry space reserved; appender only. */
+    private long reservedEnd;
+    /** The file the appender reserved in last; appender only. */
+    private IndexFile appendTail;
     /** Smallest queue offset still held; volatile because retention moves it while readers read. */
     private volatile long minOffset;
     /** An index file was shorter than its fixed size when opened (outside damage): entries may be lost. */
@@ -66,8 +85,22 @@ final class OffsetIndex {
     private long forcedOffset;
     /** A file was created since the last force: its directory entry needs an fsync; volatile, set by the writer, cleared by the checkpointer. */
     private volatile boolean newFiles;
-    /** The file the writer wrote last; used by the writer only (deletions run under the same append lock). */
+    /** The file entries were written to last; used by the dispatcher (recovery before it). */
     private IndexFile tail;
+    // the dispatcher's chain of this queue's records in its current pass (see IndexDispatcher): dispatcher only
+    int chainHead = -1;
+    int chainTail = -1;
+    long chainNextOffset;
+
+    private static final java.lang.invoke.VarHandle APPEND_OFFSET;
+
+    static {
+        try {
+            APPEND_OFFSET = java.lang.invoke.MethodHandles.lookup().findVarHandle(OffsetIndex.class, "appendOffset", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /**
      * One index file. {@code filled}: bytes known not to be a hole (zeros are written ahead with
@@ -168,7 +201,8 @@ final class OffsetIndex {
                 }
                 next = last.getKey() + i + 1;
             }
-            nextOffset = Math.max(next, minOffset);
+            indexedOffset = Math.max(next, minOffset);
+            appendOffset = indexedOffset;
             // past its last entry the file may be a hole (created sparse, filled only ahead of its writer):
             // fill from there again, so that no entry is ever written into a hole (see reserve)
             f.filled = Math.min(f.filled, position(f, Math.max(next, f.base)));
@@ -193,8 +227,19 @@ final class OffsetIndex {
         }
     }
 
+    /** The next queue offset the appender will assign: every record appended to the queue lies below it. */
     long nextOffset() {
-        return nextOffset;
+        return appendOffset;
+    }
+
+    /** End of the indexed entries: offsets below it are readable. */
+    long indexedOffset() {
+        return indexedOffset;
+    }
+
+    /** The appender has written the record of {@code next - 1}; called after the record is written. */
+    void assigned(long next) {
+        APPEND_OFFSET.setRelease(this, next);
     }
 
     long minOffset() {
@@ -206,9 +251,9 @@ final class OffsetIndex {
         return cut;
     }
 
-    /** Creates the file the next entry goes to, if missing, so the first append does not pay for it. */
+    /** Creates the file the next entry goes to, if missing, so the first append does not pay for it. Appender only. */
     void prepare() {
-        fileFor(nextOffset, true);
+        reserve(appendOffset);
     }
 
     /**
@@ -218,25 +263,56 @@ final class OffsetIndex {
      * on a full disk would fault, and the JVM reports that late and elsewhere).
      */
     void reserve(long queueOffset) {
-        IndexFile f = fileFor(queueOffset, true);
+        if (queueOffset < reservedEnd) {
+            return; // the appender's usual case: one field of this object, no file touched
+        }
+        IndexFile f = appendTail;
+        if (f == null || queueOffset < f.base || queueOffset - f.base >= entriesPerFile) {
+            f = fileFor(queueOffset, true);
+            appendTail = f;
+        }
         f.fillTo(position(f, queueOffset) + ENTRY_SIZE);
+        // entries up to `filled` are safe; come back half a fill step before that, so that fillTo
+        // queues the next step on the filler thread well before the appender needs it
+        long filled = f.filled;
+        long safeEntries = (filled - HEADER_SIZE) / ENTRY_SIZE;
+        long comeBack = filled < f.map.capacity() ? safeEntries - FILL_STEP / 2 / ENTRY_SIZE : safeEntries;
+        reservedEnd = f.base + Math.max(queueOffset + 1 - f.base, comeBack);
     }
 
-    /** Writes the entry for {@code queueOffset}; past the current end it moves the end. */
-    void put(long queueOffset, long physicalOffset, int size, long tagHash) {
-        boolean empty = nextOffset == minOffset;
-        IndexFile f = fileFor(queueOffset, true);
+    /**
+     * Writes the entry for {@code queueOffset} without publishing it ({@link #publishIndexed} does).
+     * Dispatcher (or recovery) only.
+     */
+    void write(long queueOffset, long physicalOffset, int size, long tagHash) {
+        IndexFile f = tail;
+        if (f == null || queueOffset < f.base || queueOffset - f.base >= entriesPerFile) {
+            f = fileFor(queueOffset, true);
+            tail = f;
+        }
         MappedByteBuffer map = f.map;
         int p = position(f, queueOffset);
-        f.fillTo(p + ENTRY_SIZE);
+        f.fillTo(p + ENTRY_SIZE); // the appender reserved it: a volatile read; recovery did not
         map.putLong(p + ENTRY_PHYSICAL_OFFSET, physicalOffset);
         map.putInt(p + ENTRY_SIZE_OFFSET, size);
         map.putLong(p + ENTRY_TAG_HASH_OFFSET, tagHash);
-        if (queueOffset >= nextOffset) {
+    }
+
+    /** Makes the entries below {@code next} readable (they were written with {@link #write}). Dispatcher only. */
+    void publishIndexed(long next) {
+        indexedOffset = next;
+    }
+
+    /** Recovery: writes the entry for {@code queueOffset}; past the current end it moves both ends. */
+    void put(long queueOffset, long physicalOffset, int size, long tagHash) {
+        boolean empty = indexedOffset == minOffset;
+        write(queueOffset, physicalOffset, size, tagHash);
+        if (queueOffset >= indexedOffset) {
             if (empty) {
                 minOffset = queueOffset;
             }
-            nextOffset = queueOffset + 1;
+            indexedOffset = queueOffset + 1;
+            appendOffset = Math.max(appendOffset, indexedOffset);
         }
     }
 
@@ -245,7 +321,7 @@ final class OffsetIndex {
      * arrays; returns how many were read.
      */
     int read(long from, int max, long[] physical, int[] sizes, long[] tagHashes) {
-        long end = Math.min(nextOffset, from + max);
+        long end = Math.min(indexedOffset, from + max);
         int n = 0;
         IndexFile f = null;
         for (long off = from; off < end; off++, n++) {
@@ -273,12 +349,12 @@ final class OffsetIndex {
         return f == null ? 0 : f.map.getInt(position(queueOffset) + ENTRY_SIZE_OFFSET);
     }
 
-    /** Removes the entries at and after {@code queueOffset}. */
+    /** Recovery: removes the entries at and after {@code queueOffset}. */
     void truncateFrom(long queueOffset) {
-        if (queueOffset >= nextOffset) {
+        if (queueOffset >= indexedOffset) {
             return;
         }
-        for (long off = queueOffset; off < nextOffset; off++) {
+        for (long off = queueOffset; off < indexedOffset; off++) {
             IndexFile f = fileFor(off, false);
             if (f == null) {
                 continue;
@@ -292,7 +368,9 @@ final class OffsetIndex {
         for (IndexFile f : files.tailMap(keepBase, false).values()) {
             deleteFile(f);
         }
-        nextOffset = Math.max(queueOffset, minOffset);
+        indexedOffset = Math.max(queueOffset, minOffset);
+        appendOffset = indexedOffset;
+        reservedEnd = 0;
     }
 
     /**
@@ -302,7 +380,7 @@ final class OffsetIndex {
      */
     long trimBefore(long minPhysical) {
         long lo = minOffset;
-        long hi = nextOffset;
+        long hi = indexedOffset;
         while (lo < hi) {
             long mid = (lo + hi) >>> 1;
             if (physicalOffset(mid) < minPhysical) {
@@ -313,7 +391,7 @@ final class OffsetIndex {
         }
         minOffset = lo;
         // keep the file of the last entry even when every entry expired: it remembers nextOffset
-        long keepBase = baseOf(Math.min(lo, Math.max(nextOffset - 1, 0)));
+        long keepBase = baseOf(Math.min(lo, Math.max(indexedOffset - 1, 0)));
         for (IndexFile f : files.headMap(keepBase, false).values()) {
             deleteFile(f);
         }
@@ -327,7 +405,7 @@ final class OffsetIndex {
      * checkpointer thread only.
      */
     void force() {
-        long next = nextOffset;
+        long next = indexedOffset;
         long from = forcedOffset;
         if (next > from) {
             for (IndexFile f : files.subMap(baseOf(Math.max(from, 0)), true, baseOf(Math.max(next - 1, 0)), true).values()) {
@@ -364,19 +442,19 @@ final class OffsetIndex {
         return HEADER_SIZE + (int) (queueOffset - f.base) * ENTRY_SIZE;
     }
 
+    /** The file holding {@code queueOffset}; with {@code create}, created if missing. Writers cache the result (a lookup divides). */
     private IndexFile fileFor(long queueOffset, boolean create) {
-        IndexFile t = tail;
-        if (create && t != null && queueOffset >= t.base && queueOffset - t.base < entriesPerFile) {
-            return t; // the appender's case, checked without dividing (two long divisions were ~10 % of a 100 B append)
-        }
         long base = baseOf(queueOffset);
         IndexFile f = files.get(base);
-        if (f == null && create) {
+        return f == null && create ? createIfAbsent(base) : f;
+    }
+
+    /** Under the monitor: the appender (reserving) and recovery or the dispatcher (writing) may both ask for a file. */
+    private synchronized IndexFile createIfAbsent(long base) {
+        IndexFile f = files.get(base);
+        if (f == null) {
             f = createFile(base);
             files.put(base, f);
-        }
-        if (f != null && create) {
-            tail = f;
         }
         return f;
     }
@@ -385,6 +463,10 @@ final class OffsetIndex {
         files.remove(f.base);
         if (tail == f) {
             tail = null;
+        }
+        if (appendTail == f) {
+            appendTail = null;
+            reservedEnd = 0;
         }
         try {
             f.channel.close();

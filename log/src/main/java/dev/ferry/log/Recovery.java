@@ -143,7 +143,7 @@ final class Recovery {
             return log.minOffset(); // entries anywhere in the cut file may be gone: re-index everything
         }
         long lowest = start;
-        for (long off = q.nextOffset() - 1; off >= q.minOffset(); off--) {
+        for (long off = q.indexedOffset() - 1; off >= q.minOffset(); off--) {
             long phys = q.physicalOffset(off);
             int size = q.size(off);
             if (pointsAtRecord(q, off, phys, size)) {
@@ -165,7 +165,7 @@ final class Recovery {
 
     /** Removes tail entries at or past {@code end} or not pointing at their records; returns how many. */
     private long dropInvalidTail(OffsetIndex q, long end) {
-        long next = q.nextOffset();
+        long next = q.indexedOffset();
         long keep = next;
         while (keep > q.minOffset()) {
             long off = keep - 1;

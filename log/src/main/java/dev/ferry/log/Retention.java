@@ -3,13 +3,15 @@ package dev.ferry.log;
 import static dev.ferry.log.RecordLayout.STORE_TIMESTAMP_OFFSET;
 
 import java.util.concurrent.locks.Lock;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Deletes whole commit-log segments, oldest first, while the oldest is older than the time
  * limit or the log is over its size limit; then trims the offset and key indexes to match.
- * Never deletes the segment being written or bytes not yet flushed.
+ * Never deletes the segment being written, bytes not yet flushed, or records not yet indexed
+ * (the {@link IndexDispatcher} reads them).
  *
  * <p>A segment's age is the store time of the first record of the segment after it: store
  * times never go backwards, so every record of the segment is at least that old.
@@ -25,13 +27,16 @@ final class Retention {
     private final QueueTable queues;
     private final KeyIndex keys;
     private final Lock appendLock;
+    /** Where the index dispatcher is: it reads the segment holding it. */
+    private final LongSupplier indexedPosition;
 
-    Retention(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, Lock appendLock) {
+    Retention(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, Lock appendLock, LongSupplier indexedPosition) {
         this.config = config;
         this.log = log;
         this.queues = queues;
         this.keys = keys;
         this.appendLock = appendLock;
+        this.indexedPosition = indexedPosition;
     }
 
     /** Runs one pass; returns how many segments it deleted. */
@@ -43,7 +48,8 @@ final class Retention {
             for (;;) {
                 Segment oldest = log.first();
                 Segment next = oldest == null ? null : log.next(oldest);
-                if (next == null || oldest.endOffset() >= log.writtenOffset() || oldest.endOffset() > log.flushedOffset()) {
+                if (next == null || oldest.endOffset() >= log.writtenOffset() || oldest.endOffset() > log.flushedOffset()
+                        || oldest.endOffset() > indexedPosition.getAsLong()) {
                     break;
                 }
                 boolean overSize = log.totalBytes() > config.retentionBytes();
