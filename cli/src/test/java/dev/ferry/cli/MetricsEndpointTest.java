@@ -120,6 +120,7 @@ class MetricsEndpointTest {
             assertThat(sample(second, "ferry_consumer_lag{group=\"billing\",queue=\"0\",topic=\"orders\"}")).isEqualTo(2);
             assertThat(sample(second, "ferry_errors_total{kind=\"request\",reason=\"NOT_FOUND\"}")).isEqualTo(1);
             assertThat(sample(second, "ferry_log_disk_bytes")).isEqualTo(8 << 20);
+            assertThat(sample(second, "ferry_log_unindexed_bytes")).as("the index dispatcher's lag").isBetween(0.0, sample(second, "ferry_log_written_offset"));
         }
         // the connection's close is seen by the server a moment later
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();

@@ -52,6 +52,9 @@ public final class StoreMetrics {
         Gauge.builder("ferry.log.unflushed.bytes", store, s -> s.writtenOffset() - s.flushedOffset())
                 .description("Commit-log bytes written but not yet known to be on disk")
                 .register(registry);
+        Gauge.builder("ferry.log.unindexed.bytes", store, s -> Math.max(0, s.writtenOffset() - s.indexedPhysicalOffset()))
+                .description("Commit-log bytes written but not yet in the offset indexes (the index dispatcher's lag)")
+                .register(registry);
         Gauge.builder("ferry.log.start.offset", store, MessageStore::minPhysicalOffset)
                 .description("Earliest commit-log position still kept (moves with retention)")
                 .register(registry);
