@@ -83,7 +83,7 @@ final class OffsetIndex {
     private boolean dirCreated;
     /** Offset up to which entries were forced; read and written by the checkpointer thread only. */
     private long forcedOffset;
-    /** A file was created since the last force: its directory entry needs an fsync; volatile, set by the writer, cleared by the checkpointer. */
+    /** A file was created since the last force: its directory entry needs an fsync; volatile, set when one is created, cleared by the checkpointer. */
     private volatile boolean newFiles;
     /** The file entries were written to last; used by the dispatcher (recovery before it). */
     private IndexFile tail;
@@ -107,11 +107,11 @@ final class OffsetIndex {
      * {@code write()} before a page is touched through the mapping, because a first fault on a
      * hole of a large mapping costs milliseconds here: the kernel reads around it).
      *
-     * <p>The filling runs ahead of the writer on the {@link #FILLER} thread: when the writer's
-     * entry gets within half a step of {@code filled}, the next step is queued there, so the
-     * append path only does a volatile read. If the filler falls behind, the writer fills
-     * itself. Fills are serialized by the file's monitor; {@code filled} is volatile because the
-     * writer reads it without the monitor, and it only grows.
+     * <p>The filling runs ahead of the appender on the {@link #FILLER} thread: when the appender
+     * reserves an entry within half a step of {@code filled}, the next step is queued there. If the
+     * filler falls behind, the appender fills itself. Fills are serialized by the file's monitor;
+     * {@code filled} is volatile because the appender and the dispatcher read it without the
+     * monitor, and it only grows.
      */
     private static final class IndexFile {
         final long base;
@@ -119,7 +119,7 @@ final class OffsetIndex {
         final FileChannel channel;
         final MappedByteBuffer map;
         volatile long filled;
-        /** A step is queued on the filler; set by the writer, cleared by the filler. */
+        /** A step is queued on the filler; set by the appender or the dispatcher, cleared by the filler. */
         volatile boolean fillQueued;
 
         IndexFile(long base, Path path, FileChannel channel, MappedByteBuffer map, long filled) {
@@ -130,7 +130,11 @@ final class OffsetIndex {
             this.filled = filled;
         }
 
-        /** Makes sure bytes below {@code end} are not a hole, and keeps the filler a step ahead. Writer only. */
+        /**
+         * Makes sure bytes below {@code end} are not a hole, and keeps the filler a step ahead. Called by the
+         * appender (reserving) and the dispatcher (writing): if both queue a step at once, the second fill finds
+         * it done (fills are serialized and only move {@code filled} up).
+         */
         void fillTo(long end) {
             long f = filled;
             if (end > f) {
