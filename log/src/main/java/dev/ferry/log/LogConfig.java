@@ -34,7 +34,8 @@ import java.util.Objects;
  * @param maxBodyBytes           largest body (default 4 MiB); a whole record must also fit in one segment
  * @param maxQueuesPerTopic      queue ids are 0..this-1 (default 4096)
  * @param maxBatchMessages       most messages in one {@link MessageStore#appendBatchAsync} (default 4,096)
- * @param maxBatchBytes          most record bytes (headers included) in one batch (default 16 MiB)
+ * @param maxBatchBytes          most record bytes (headers included) in one batch (default 16 MiB); a batch is also
+ *                               refused beyond {@code segmentBytes}, the most space prepared before its first record
  * @param keyIndexSlots          hash slots per key-index file (default 1,048,576)
  * @param keyIndexEntries        entries per key-index file (default 4,194,304)
  * @param storeHost              address written into each record as the store host

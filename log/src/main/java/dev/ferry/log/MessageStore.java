@@ -88,7 +88,7 @@ public final class MessageStore implements AutoCloseable {
         this.storeHost = RecordCodec.hostBytes(config.storeHost(), v4 ? 0 : RecordLayout.FLAG_IPV6_HOSTS);
         this.recordWriter = new RecordWriter(storeHost);
         this.flusher = new Flusher(config, log);
-        this.dispatcher = new IndexDispatcher(log, queues);
+        this.dispatcher = new IndexDispatcher(log.writtenOffset(), config.maxBatchMessages());
         this.retention = new Retention(config, log, queues, keys, appendLock, dispatcher::position);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ferry-checkpoint-retention");
@@ -272,8 +272,11 @@ public final class MessageStore implements AutoCloseable {
             }
             total += lengths[i];
         }
-        if (batch.size() > 1 && total > config.maxBatchBytes()) {
-            throw new InvalidMessageException("batch: " + total + " bytes stored (expected: <= maxBatchBytes " + config.maxBatchBytes() + ")");
+        if (batch.size() > 1 && total > Math.min(config.maxBatchBytes(), config.segmentBytes())) {
+            // within one segment's size a batch crosses at most one segment end, and the space of all
+            // its records is then prepared before the first is written (see CommitLog.reserve)
+            throw new InvalidMessageException("batch: " + total + " bytes stored (expected: <= maxBatchBytes " + config.maxBatchBytes()
+                    + " and <= segmentBytes " + config.segmentBytes() + ")");
         }
         long keyCount = batch.stream().mapToLong(m -> m.keys.size()).sum();
         if (keyCount > config.keyIndexEntries()) {
@@ -324,6 +327,7 @@ public final class MessageStore implements AutoCloseable {
             keyCount += m.keys.size();
         }
         reserveKeys(keyCount);
+        dispatcher.reserveSlots(n);
         log.reserve(lengths, n);
         List<AppendResult> results = new ArrayList<>(n);
         long end = -1;
@@ -348,11 +352,13 @@ public final class MessageStore implements AutoCloseable {
             LogMessage m = batch.get(i);
             AppendResult r = results.get(i);
             indexes[i].assigned(r.queueOffset() + 1);
+            dispatcher.add(indexes[i], r.queueOffset(), r.physicalOffset(), r.size(), m.tagHash);
             if (!m.keys.isEmpty()) {
                 keys.add(m.topic, m.keys, r.physicalOffset(), r.size(), r.storeTimestamp());
             }
         }
-        log.publish(end); // the dispatcher indexes the batch from here
+        log.publish(end);
+        dispatcher.publish(); // the dispatcher indexes the batch from here
         return results;
     }
 
@@ -414,6 +420,7 @@ public final class MessageStore implements AutoCloseable {
         long queueOffset = q.nextOffset();
         reserveIndex(q, queueOffset);
         reserveKeys(m.keys.size());
+        dispatcher.reserveSlots(1);
         long storeTimestamp = Math.max(config.clock().millis(), lastStoreTimestamp);
         lastStoreTimestamp = storeTimestamp;
         Segment s = log.segmentForAppend(length);
@@ -423,10 +430,12 @@ public final class MessageStore implements AutoCloseable {
         recordWriter.write(target, pos - log.writeBase(), m, length, hostFlags, 0, queueOffset, phys, storeTimestamp);
         s.writePosition = pos + length;
         q.assigned(queueOffset + 1);
+        dispatcher.add(q, queueOffset, phys, length, m.tagHash);
         if (!m.keys.isEmpty()) {
             keys.add(m.topic, m.keys, phys, length, storeTimestamp);
         }
-        log.publish(phys + length); // the dispatcher writes the offset-index entry from here
+        log.publish(phys + length);
+        dispatcher.publish(); // the dispatcher writes the offset-index entry from here
         return new AppendResult(m.topic, m.queueId, queueOffset, phys, length, storeTimestamp);
     }
 
@@ -521,7 +530,7 @@ public final class MessageStore implements AutoCloseable {
             // appended, maybe not indexed yet: waits a pass of the dispatcher at most
             dispatcher.awaitIndexed(q, offset + want - 1);
         }
-        long next = q.indexedOffset();
+        long next = want > 0 ? q.indexedOffset() : offset; // at the end: the dispatcher may not have caught up, nothing to read anyway
         int scan = tagFilter == null && propertyFilter == null ? want : (int) Math.min(next - offset, Math.max(want, 1024));
         long[] phys = new long[scan];
         int[] sizes = new int[scan];

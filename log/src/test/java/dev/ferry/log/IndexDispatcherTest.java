@@ -81,6 +81,20 @@ class IndexDispatcherTest {
         }
     }
 
+    @Test
+    void aFilteredReadAtTheEndOfAQueueFindsNothingWhileTheIndexTrailsTheAppender() {
+        try (MessageStore store = MessageStore.open(smallConfig(dir).build())) {
+            for (int i = 0; i < 2000; i++) {
+                store.append(LogMessage.builder("t", 0, body(20, i)).tags("A").build());
+                long end = store.nextOffset("t", 0);
+                try (ReadResult r = store.read("t", 0, end, 10, Integer.MAX_VALUE, hash -> true)) {
+                    assertThat(r.messageCount()).isZero();
+                    assertThat(r.nextOffset()).isEqualTo(end);
+                }
+            }
+        }
+    }
+
     private static void assertQueues(MessageStore store, int perQueue) {
         for (int q = 0; q < QUEUES; q++) {
             assertThat(store.nextOffset("t", q)).isEqualTo(perQueue);

@@ -105,6 +105,22 @@ class LimitsTest {
     }
 
     @Test
+    void aBatchLargerThanASegmentWritesNothing() {
+        // within a segment's size a batch crosses at most one segment end, and all its space is prepared
+        // before its first record is written: a larger one could fail halfway through
+        List<LogMessage> batch = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            batch.add(LogMessage.builder("t", 1, new byte[3000]).build());
+        }
+        assertThatThrownBy(() -> store.appendBatchAsync(batch)).isInstanceOf(InvalidMessageException.class)
+                .hasMessageContaining("batch: 9288 bytes stored").hasMessageContaining("segmentBytes 8192");
+        assertUnchanged(batch.get(0));
+        assertThat(store.nextOffset("t", 1)).as("t/1 end").isZero();
+        store.appendBatchAsync(batch.subList(0, 2)).join();
+        assertThat(store.readMessages("t", 1, 0, 10)).hasSize(2);
+    }
+
+    @Test
     void limitsAtTheirMaximumAreAccepted() {
         store.append(LogMessage.builder("x".repeat(16), 7, new byte[8000]).tags("a").key("k").property("p1", "v")
                 .property("p2", "v").build());
