@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
  * index file. With many queues every append lands on another page: measured here, with 1,000 queues
  * of 100 B records the entry write cost the appender ~260 ns per record (a TLB and a cache miss on
  * the queue's page, in a VM whose page walks are nested), more than the rest of the append. The
- * dispatcher takes that off the appender and makes it cheaper: each pass takes up to {@link #BATCH}
- * published slots, links each queue's slots into a chain, and writes each queue's entries as one
- * run, so a page is visited once per pass instead of once per record.
+ * dispatcher takes that off the appender and makes it cheaper: each pass takes every published
+ * slot, links each queue's slots into a chain, and writes each queue's entries as one run, so a
+ * page is visited once per pass instead of once per record.
  *
  * <p><b>Why slots and not the records' headers.</b> Reading each record's header back from the log
  * (its queue id, offset and tag hash, and the topic, on a second cache line) cost the dispatcher two
@@ -30,16 +30,17 @@ import org.slf4j.LoggerFactory;
  * sequentially, read back from cache, and cost the appender a few stores.
  *
  * <p><b>Visibility.</b> A queue's entries are readable once a pass has written them and moved the
- * queue's {@link OffsetIndex#indexedOffset()}. The thread runs a pass as soon as the previous one
- * found a full batch, and otherwise sleeps a millisecond, so that under load passes are long. A
+ * queue's {@link OffsetIndex#indexedOffset()}. The thread runs a pass, then sleeps a millisecond
+ * unless more was published meanwhile, so that under load passes are long. A
  * reader that asks for an offset the appender has assigned but no pass has indexed yet runs a pass
  * itself ({@link #awaitIndexed}), so a message is readable as soon as its append has returned,
  * without waiting for a thread to wake (tens of microseconds on this VM). An appender that finds the
  * ring full does the same.
  *
  * <p><b>Position.</b> {@link #position()} is the commit-log position up to which every record is
- * indexed. The checkpoint records it (recovery re-indexes from there after a crash) and retention
- * deletes no segment the dispatcher has not passed.
+ * indexed; a pass ends at a published end, so it is never inside an append batch. The checkpoint
+ * records it (recovery re-indexes from there after a crash) and retention deletes no segment the
+ * dispatcher has not passed.
  *
  * <p><b>Failure.</b> An error in a pass (an index file that cannot be created) is logged and the
  * pass retried after a second (entries a failed pass published are skipped); a reader whose own pass
@@ -55,8 +56,6 @@ import org.slf4j.LoggerFactory;
  */
 final class IndexDispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IndexDispatcher.class);
-    /** Slots indexed per pass at most: bounds the time a helping reader spends in one. */
-    static final int BATCH = 16 * 1024;
     /** How long the thread sleeps when it has caught up. */
     private static final long IDLE_PARK_NS = 1_000_000L;
     private static final long RETRY_PARK_NS = 1_000_000_000L;
@@ -86,7 +85,7 @@ final class IndexDispatcher implements AutoCloseable {
     /** Links slot s to the next slot of the same queue in the current pass (-1: last). */
     private final int[] next;
     /** Queues with slots in the current pass, in the order first seen. */
-    private final OffsetIndex[] touched = new OffsetIndex[BATCH];
+    private final OffsetIndex[] touched;
     /** Slots written; appender only. */
     private long added;
     /** Slots the consumer may read; the appender writes it with a release store. */
@@ -116,6 +115,7 @@ final class IndexDispatcher implements AutoCloseable {
         this.slotSize = new int[ring];
         this.slotTagHash = new long[ring];
         this.next = new int[ring];
+        this.touched = new OffsetIndex[ring];
         this.room = ring;
         this.position = position;
         this.thread = new Thread(this::run, "ferry-index-dispatcher");
@@ -235,7 +235,7 @@ final class IndexDispatcher implements AutoCloseable {
                 boolean more;
                 passLock.lock();
                 try {
-                    more = !stopping && pass() && published - consumed > 0;
+                    more = !stopping && pass() && published > consumed;
                 } finally {
                     passLock.unlock();
                 }
@@ -255,13 +255,14 @@ final class IndexDispatcher implements AutoCloseable {
     }
 
     /**
-     * One pass, under {@code passLock}: takes up to {@link #BATCH} published slots, writes each
-     * queue's entries as one run and moves the queue's indexed offset, then moves {@code consumed}
-     * and {@link #position}. Returns false if there was nothing to do.
+     * One pass, under {@code passLock}: takes the published slots (at most the ring: a few
+     * milliseconds of work), writes each queue's entries as one run and moves the queue's indexed
+     * offset, then moves {@code consumed} and {@link #position}. Returns false if there was nothing
+     * to do.
      */
     private boolean pass() {
         long from = consumed;
-        long to = Math.min((long) PUBLISHED.getAcquire(this), from + BATCH);
+        long to = (long) PUBLISHED.getAcquire(this); // a published end: never inside a batch
         if (from >= to) {
             return false;
         }

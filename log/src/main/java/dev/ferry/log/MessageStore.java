@@ -247,8 +247,8 @@ public final class MessageStore implements AutoCloseable {
      *
      * <p><b>All or nothing.</b> Every record but the last carries
      * {@link RecordLayout#FLAG_BATCH_CONTINUES}, so recovery drops a batch cut short by a crash
-     * whole. Readers see none of a batch until all of it is written: its index entries are
-     * written, and the log's end published, only after its last record.
+     * whole. Readers see none of a batch until all of it is written: the log's end is published,
+     * and the batch's index slots handed to the dispatcher, only after its last record.
      */
     public CompletableFuture<List<AppendResult>> appendBatchAsync(List<LogMessage> batch) {
         if (batch.size() > config.maxBatchMessages()) {

@@ -40,7 +40,8 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * ({@link IndexDispatcher#awaitIndexed}).
  *
  * <p><b>Thread safety.</b> The appender (the store's append lock holder) calls {@link #reserve}
- * and {@link #assigned}; the dispatcher calls {@link #write} and {@link #publishIndexed}; recovery,
+ * and {@link #assigned}; a dispatcher pass (on the dispatcher's thread or a thread helping it, one
+ * at a time under its lock) calls {@link #write} and {@link #publishIndexed}; recovery,
  * before either runs, calls {@link #put} and {@link #truncateFrom}; retention calls
  * {@link #trimBefore} under the append lock, alongside the dispatcher (it deletes only files
  * wholly below the indexed entries, which the dispatcher no longer writes). Readers read entries
@@ -87,7 +88,7 @@ final class OffsetIndex {
     private volatile boolean newFiles;
     /** The file entries were written to last; used by the dispatcher (recovery before it). */
     private IndexFile tail;
-    // the dispatcher's chain of this queue's records in its current pass (see IndexDispatcher): dispatcher only
+    // the dispatcher's chain of this queue's records in its current pass (see IndexDispatcher): the pass only
     int chainHead = -1;
     int chainTail = -1;
     long chainNextOffset;
@@ -286,7 +287,7 @@ final class OffsetIndex {
 
     /**
      * Writes the entry for {@code queueOffset} without publishing it ({@link #publishIndexed} does).
-     * Dispatcher (or recovery) only.
+     * A dispatcher pass (or recovery) only.
      */
     void write(long queueOffset, long physicalOffset, int size, long tagHash) {
         IndexFile f = tail;
@@ -302,7 +303,7 @@ final class OffsetIndex {
         map.putLong(p + ENTRY_TAG_HASH_OFFSET, tagHash);
     }
 
-    /** Makes the entries below {@code next} readable (they were written with {@link #write}). Dispatcher only. */
+    /** Makes the entries below {@code next} readable (they were written with {@link #write}). A dispatcher pass only. */
     void publishIndexed(long next) {
         indexedOffset = next;
     }
