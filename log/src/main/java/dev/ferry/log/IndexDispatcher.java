@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
 final class IndexDispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IndexDispatcher.class);
     /** How long the thread sleeps when it has caught up. */
-    private static final long IDLE_PARK_NS = 1_000_000L;
+    private static final long IDLE_PARK_NS = 5_000_000L;
     private static final long RETRY_PARK_NS = 1_000_000_000L;
     /** A reader gives up after an offset it waits for stays unpublished this long (the appender is stuck). */
     private static final long AWAIT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
@@ -107,7 +107,7 @@ final class IndexDispatcher implements AutoCloseable {
      * @param maxBatch the most records one append hands over at once: the ring holds at least twice that
      */
     IndexDispatcher(long position, int maxBatch) {
-        int ring = Integer.highestOneBit(Math.max(64 * 1024, 2 * maxBatch) - 1) << 1;
+        int ring = Integer.highestOneBit(Math.max(256 * 1024, 2 * maxBatch) - 1) << 1;
         this.mask = ring - 1;
         this.slotQueue = new OffsetIndex[ring];
         this.slotQueueOffset = new long[ring];
