@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * sequentially, read back from cache, and cost the appender a few stores.
  *
  * <p><b>Visibility.</b> A queue's entries are readable once a pass has written them and moved the
- * queue's {@link OffsetIndex#indexedOffset()}. The thread runs a pass, then sleeps a millisecond
+ * queue's {@link OffsetIndex#indexedOffset()}. The thread runs a pass, then sleeps 5 ms
  * unless more was published meanwhile, so that under load passes are long. A
  * reader that asks for an offset the appender has assigned but no pass has indexed yet runs a pass
  * itself ({@link #awaitIndexed}), so a message is readable as soon as its append has returned,
