@@ -42,8 +42,13 @@ final class CommitLog {
         this.preTouch = preTouch;
         this.fillAheadBytes = fillAheadBytes;
         this.wholeSegments = wholeSegments;
-        for (long base : FileNames.list(dir)) {
-            segments.put(base, Segment.open(dir.resolve(FileNames.name(base))));
+        try {
+            for (long base : FileNames.list(dir)) {
+                segments.put(base, Segment.open(dir.resolve(FileNames.name(base))));
+            }
+        } catch (RuntimeException | Error e) {
+            segments.values().forEach(Segment::close); // a damaged segment: the ones opened before it are not left open
+            throw e;
         }
     }
 

@@ -190,10 +190,15 @@ final class OffsetIndex {
         this.topic = topic;
         this.queueId = queueId;
         this.entriesPerFile = entriesPerFile;
-        for (long base : FileNames.list(dir)) {
-            files.put(base, openFile(dir.resolve(FileNames.name(base)), base));
+        try {
+            for (long base : FileNames.list(dir)) {
+                files.put(base, openFile(dir.resolve(FileNames.name(base)), base));
+            }
+            dropEmptyLastFile();
+        } catch (RuntimeException | Error e) {
+            close(); // the files opened before a damaged one are not left open
+            throw e;
         }
-        dropEmptyLastFile();
         if (!files.isEmpty()) {
             minOffset = files.firstKey();
             // files are created when their first offset is written, so those before the last are full

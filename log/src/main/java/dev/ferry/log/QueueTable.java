@@ -29,6 +29,15 @@ final class QueueTable {
         if (!Files.isDirectory(dir)) {
             return;
         }
+        try {
+            openAll(dir);
+        } catch (RuntimeException | Error e) {
+            close(); // a damaged index file: the indexes opened before it are not left open
+            throw e;
+        }
+    }
+
+    private void openAll(Path dir) {
         try (Stream<Path> ts = Files.list(dir)) {
             for (Path t : (Iterable<Path>) ts::iterator) {
                 try (Stream<Path> qs = Files.list(t)) {

@@ -10,11 +10,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An open that fails part-way (here its checkpoint cannot be written: a directory stands where
- * the checkpoint's temporary file goes; on a real disk, a full disk does the same). What a user
- * relies on: the open throws an error that says what failed, and leaves nothing held, not the
- * store's lock, not the segment filler thread recovery started, so that the same process opens
- * the store once the cause is gone and finds exactly what it held.
+ * An open that fails part-way: its checkpoint cannot be written (a directory stands where the
+ * checkpoint's temporary file goes; on a real disk, a full disk does the same), or an index file
+ * is damaged. What a user relies on: the open throws an error that says what failed, and leaves
+ * nothing held, not the store's lock, not the segment filler thread recovery started, not the
+ * files it had opened, so that the same process opens the store once the cause is gone and
+ * finds exactly what it held.
  */
 class OpenFailureTest {
     @TempDir
@@ -49,6 +50,52 @@ class OpenFailureTest {
             store.append(StoreTestSupport.message("t", 0, "after"));
             assertThat(store.nextOffset("t", 0)).isEqualTo(51);
         }
+    }
+
+    @Test
+    void anOpenThatFindsADamagedIndexFileSaysWhichAndLeavesNoFileOfTheStoreOpen() throws Exception {
+        LogConfig config = StoreTestSupport.smallConfig(dir).build();
+        try (MessageStore store = MessageStore.open(config)) {
+            for (int i = 0; i < 300; i++) {
+                store.append(StoreTestSupport.message("t", i < 250 ? 0 : 1, "m" + i));
+            }
+        }
+        // queue 0's third index file (entries 200..249) gets a wrong magic: its first two are opened before it
+        Path damaged = dir.resolve("index").resolve("t").resolve("0").resolve(FileNames.name(200));
+        byte[] original = Files.readAllBytes(damaged);
+        byte[] garbled = original.clone();
+        garbled[0] ^= 0x5A;
+        Files.write(damaged, garbled);
+        long openBefore = openFilesUnder(dir);
+
+        assertThatThrownBy(() -> MessageStore.open(config)).isInstanceOf(CorruptRecordException.class)
+                .hasMessageContaining(damaged.toString()).hasMessageContaining("index header");
+        assertThat(openFilesUnder(dir)).as("descriptors open on the store's files after the failed open").isEqualTo(openBefore);
+
+        Files.write(damaged, original);
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(StoreTestSupport.readAll(store, "t", 0)).hasSize(250);
+            assertThat(StoreTestSupport.readAll(store, "t", 1)).hasSize(50);
+        }
+    }
+
+    /** File descriptors of this process open on files under {@code root} (Linux /proc; 0 elsewhere). */
+    private static long openFilesUnder(Path root) throws java.io.IOException {
+        Path fds = Path.of("/proc/self/fd");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(fds), "no /proc/self/fd here");
+        long n = 0;
+        try (java.util.stream.Stream<Path> s = Files.list(fds)) {
+            for (Path fd : (Iterable<Path>) s::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).startsWith(root)) {
+                        n++;
+                    }
+                } catch (java.io.IOException | UnsupportedOperationException gone) {
+                    // closed while listing
+                }
+            }
+        }
+        return n;
     }
 
     private static long fillerThreads() {
