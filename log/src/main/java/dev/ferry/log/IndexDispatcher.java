@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Failure.</b> An error in a pass (an index file that cannot be created) is logged and the
  * pass retried after a second (entries a failed pass published are skipped); a reader whose own pass
  * fails gets the error. Nothing is lost: the records are in the log, and recovery indexes them at
- * the next open if no pass could.
+ * the next open if no pass could. While passes keep failing (a broken disk), reads of what is not
+ * indexed fail, appends fail once the ring is full, and the checkpoint and retention stay where
+ * the dispatcher stopped.
  *
  * <p><b>Thread safety.</b> {@link #reserveSlots}, {@link #add} and {@link #publish} are the
  * appender's (under the store's append lock). A pass runs under {@code passLock}, on the dispatcher
@@ -75,7 +77,7 @@ final class IndexDispatcher implements AutoCloseable {
     }
 
     private final Thread thread;
-    // the ring: slot s of sequence number n is n & mask; the appender writes slots [consumed + ring) ahead of the consumer
+    // the ring: slot s of sequence number n is n & mask; the appender writes slots below consumed + ring
     private final int mask;
     private final OffsetIndex[] slotQueue;
     private final long[] slotQueueOffset;
@@ -99,7 +101,7 @@ final class IndexDispatcher implements AutoCloseable {
     /** Every record below it is indexed; written under {@code passLock}, read by anyone. */
     private volatile long position;
     /** The thread's last pass failed with it (logged once until a pass succeeds); dispatcher thread only. */
-    private RuntimeException failure;
+    private Throwable failure;
     private volatile boolean stopping;
 
     /**
@@ -164,7 +166,7 @@ final class IndexDispatcher implements AutoCloseable {
      * Returns once {@code queueOffset} of {@code q} is indexed (the appender assigned it before the
      * caller asked). If it is not yet, the caller runs a pass itself (waiting first for one under
      * way on another thread). Throws {@link LogException} if the pass fails, the store closes, or
-     * the offset stays unpublished for {@value #AWAIT_TIMEOUT_NS} ns.
+     * the offset stays unpublished for 30 s.
      */
     void awaitIndexed(OffsetIndex q, long queueOffset) {
         long since = 0;
@@ -244,7 +246,8 @@ final class IndexDispatcher implements AutoCloseable {
                     // caught up: sleep, so that passes are long under load; a reader that cannot wait runs a pass itself
                     LockSupport.parkNanos(this, IDLE_PARK_NS);
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // the thread keeps going: without it checkpoints and retention would stall at its position
                 if (failure == null) {
                     LOG.error("offset index dispatcher failed at commit-log position {}; retrying every second", position, e);
                 }

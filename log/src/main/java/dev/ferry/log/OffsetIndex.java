@@ -86,7 +86,10 @@ final class OffsetIndex {
     private long forcedOffset;
     /** A file was created since the last force: its directory entry needs an fsync; volatile, set when one is created, cleared by the checkpointer. */
     private volatile boolean newFiles;
-    /** The file entries were written to last; used by the dispatcher (recovery before it). */
+    /**
+     * The file entries were written to last; used by dispatcher passes (recovery before them).
+     * Retention clears it if it deletes that file, which it never does while a pass writes there.
+     */
     private IndexFile tail;
     // the dispatcher's chain of this queue's records in its current pass (see IndexDispatcher): the pass only
     int chainHead = -1;

@@ -10,8 +10,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Deletes whole commit-log segments, oldest first, while the oldest is older than the time
  * limit or the log is over its size limit; then trims the offset and key indexes to match.
- * Never deletes the segment being written, bytes not yet flushed, or records not yet indexed
- * (the {@link IndexDispatcher} reads them).
+ * Never deletes the segment being written, bytes not yet flushed, or records not yet indexed:
+ * the trim below sees only indexed entries, so a later pass of the {@link IndexDispatcher} would
+ * write entries pointing into a deleted segment.
  *
  * <p>A segment's age is the store time of the first record of the segment after it: store
  * times never go backwards, so every record of the segment is at least that old.
@@ -27,7 +28,7 @@ final class Retention {
     private final QueueTable queues;
     private final KeyIndex keys;
     private final Lock appendLock;
-    /** Where the index dispatcher is: it reads the segment holding it. */
+    /** Where the index dispatcher is: records from there on have no entries yet for the trim to see. */
     private final LongSupplier indexedPosition;
 
     Retention(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, Lock appendLock, LongSupplier indexedPosition) {
