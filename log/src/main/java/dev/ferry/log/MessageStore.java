@@ -350,12 +350,16 @@ public final class MessageStore implements AutoCloseable {
         }
         for (int i = 0; i < n; i++) {
             LogMessage m = batch.get(i);
-            AppendResult r = results.get(i);
-            indexes[i].assigned(r.queueOffset() + 1);
-            dispatcher.add(indexes[i], r.queueOffset(), r.physicalOffset(), r.size(), m.tagHash);
             if (!m.keys.isEmpty()) {
+                AppendResult r = results.get(i);
                 keys.add(m.topic, m.keys, r.physicalOffset(), r.size(), r.storeTimestamp());
             }
+        }
+        // from here on nothing can fail: offsets are assigned and slots handed over only for a batch that is all written
+        for (int i = 0; i < n; i++) {
+            AppendResult r = results.get(i);
+            indexes[i].assigned(r.queueOffset() + 1);
+            dispatcher.add(indexes[i], r.queueOffset(), r.physicalOffset(), r.size(), batch.get(i).tagHash);
         }
         log.publish(end);
         dispatcher.publish(); // the dispatcher indexes the batch from here
@@ -429,11 +433,12 @@ public final class MessageStore implements AutoCloseable {
         java.nio.ByteBuffer target = log.writeBuffer(s, pos, length);
         recordWriter.write(target, pos - log.writeBase(), m, length, hostFlags, 0, queueOffset, phys, storeTimestamp);
         s.writePosition = pos + length;
-        q.assigned(queueOffset + 1);
-        dispatcher.add(q, queueOffset, phys, length, m.tagHash);
         if (!m.keys.isEmpty()) {
             keys.add(m.topic, m.keys, phys, length, storeTimestamp);
         }
+        // from here on nothing can fail: the offset is assigned and the slot handed over only for a written record
+        q.assigned(queueOffset + 1);
+        dispatcher.add(q, queueOffset, phys, length, m.tagHash);
         log.publish(phys + length);
         dispatcher.publish(); // the dispatcher writes the offset-index entry from here
         return new AppendResult(m.topic, m.queueId, queueOffset, phys, length, storeTimestamp);
