@@ -205,16 +205,7 @@ final class KeyIndex {
         /** Writes zeros ahead so that the next {@code more} entries land on reserved blocks. */
         synchronized void reserve(int more) {
             long end = entriesStart() + (long) (count + more) * ENTRY_SIZE;
-            if (end <= filled) {
-                return;
-            }
-            long target = Math.min(map.capacity(), Math.max(end, filled + FILL_STEP));
-            try {
-                Zeros.write(channel, filled, target);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot extend key index " + path + ": " + e.getMessage(), e);
-            }
-            filled = target;
+            filled = Zeros.fillAhead(channel, filled, end, FILL_STEP, map.capacity(), "key index", path);
         }
 
         /**
@@ -313,7 +304,7 @@ final class KeyIndex {
         }
 
         synchronized void lookup(long hash, int max, List<Long> out) {
-            int entriesStart = HEADER_SIZE + slots * SLOT_SIZE;
+            int entriesStart = entriesStart();
             int number = map.getInt(HEADER_SIZE + (int) Math.floorMod(hash, (long) slots) * SLOT_SIZE);
             int guard = 0;
             while (number > 0 && number <= capacity && out.size() < max && guard++ < capacity) {

@@ -158,22 +158,7 @@ public final class MessageStore implements AutoCloseable {
             writeCheckpoint(config, log, queues, keys, log.writtenOffset()); // recovery indexed everything
             return new MessageStore(config, lockChannel, fileLock, log, queues, keys, report, lastTs[0]);
         } catch (RuntimeException | Error e) {
-            RuntimeException failure = null;
-            if (log != null) {
-                failure = runStep(log::close, failure); // stops its filler thread, unmaps
-            }
-            if (queues != null) {
-                failure = runStep(queues::close, failure);
-            }
-            if (keys != null) {
-                failure = runStep(keys::close, failure);
-            }
-            try {
-                fileLock.release();
-                lockChannel.close();
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            RuntimeException failure = releaseParts(dir, log, queues, keys, lockChannel, fileLock, null);
             if (failure != null) {
                 e.addSuppressed(failure);
             }
@@ -888,13 +873,35 @@ public final class MessageStore implements AutoCloseable {
         if (failure == null) {
             failure = runStep(this::removeAbortMarker, null);
         }
-        failure = runStep(log::close, failure);
-        failure = runStep(queues::close, failure);
-        failure = runStep(keys::close, failure);
-        failure = runStep(this::releaseLock, failure);
+        failure = releaseParts(config.dir(), log, queues, keys, lockChannel, fileLock, failure);
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /**
+     * Closes the parts an open made (null: not made yet) and releases the store's lock, each step
+     * even if one before it failed; returns the first failure so far, later ones suppressed in it.
+     * The end of {@link #close}, and what a failed {@link #open} undoes.
+     */
+    private static RuntimeException releaseParts(Path dir, CommitLog log, QueueTable queues, KeyIndex keys, FileChannel lockChannel,
+                                                 FileLock fileLock, RuntimeException failure) {
+        if (log != null) {
+            failure = runStep(log::close, failure); // stops its filler thread, unmaps
+        }
+        if (queues != null) {
+            failure = runStep(queues::close, failure);
+        }
+        if (keys != null) {
+            failure = runStep(keys::close, failure);
+        }
+        try {
+            fileLock.release();
+            lockChannel.close();
+        } catch (IOException e) {
+            LOG.warn("cannot release {}", dir.resolve("lock"), e);
+        }
+        return failure;
     }
 
     /** Runs one step of {@link #close}; returns the first failure so far, later ones suppressed in it. */
@@ -918,15 +925,6 @@ public final class MessageStore implements AutoCloseable {
             FileNames.fsyncDirectory(config.dir());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot remove abort marker", e);
-        }
-    }
-
-    private void releaseLock() {
-        try {
-            fileLock.release();
-            lockChannel.close();
-        } catch (IOException e) {
-            LOG.warn("cannot release {}", config.dir().resolve("lock"), e);
         }
     }
 }

@@ -161,17 +161,7 @@ final class OffsetIndex {
 
         /** Writes zeros from {@code filled} up to at least {@code end}, in whole steps, capped at the file's size. */
         synchronized void fill(long end) {
-            long from = filled;
-            if (end <= from || from >= map.capacity()) {
-                return;
-            }
-            long target = Math.min(map.capacity(), Math.max(end, from + FILL_STEP));
-            try {
-                Zeros.write(channel, from, target);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot extend index file " + path + ": " + e.getMessage(), e);
-            }
-            filled = target;
+            filled = Zeros.fillAhead(channel, filled, end, FILL_STEP, map.capacity(), "index file", path);
         }
     }
 
@@ -280,7 +270,7 @@ final class OffsetIndex {
             return; // the appender's usual case: one field of this object, no file touched
         }
         IndexFile f = appendTail;
-        if (f == null || queueOffset < f.base || queueOffset - f.base >= entriesPerFile) {
+        if (!holds(f, queueOffset)) {
             f = fileFor(queueOffset, true);
             appendTail = f;
         }
@@ -299,7 +289,7 @@ final class OffsetIndex {
      */
     void write(long queueOffset, long physicalOffset, int size, long tagHash) {
         IndexFile f = tail;
-        if (f == null || queueOffset < f.base || queueOffset - f.base >= entriesPerFile) {
+        if (!holds(f, queueOffset)) {
             f = fileFor(queueOffset, true);
             tail = f;
         }
@@ -450,6 +440,11 @@ final class OffsetIndex {
         return HEADER_SIZE + (int) Math.floorMod(queueOffset, entriesPerFile) * ENTRY_SIZE;
     }
 
+    /** True if {@code f} (null: no file) holds the entry for {@code queueOffset}; no division: the writers' check of their cached file. */
+    private boolean holds(IndexFile f, long queueOffset) {
+        return f != null && queueOffset >= f.base && queueOffset - f.base < entriesPerFile;
+    }
+
     /** Where the entry for {@code queueOffset} lies in {@code f}, the file holding it (no division: the appender's path). */
     private static int position(IndexFile f, long queueOffset) {
         return HEADER_SIZE + (int) (queueOffset - f.base) * ENTRY_SIZE;
@@ -504,19 +499,27 @@ final class OffsetIndex {
             try {
                 // the first page is written with write(), not first touched through the mapping: a
                 // first fault on a hole of a large mapping costs milliseconds here (read-around of holes)
-                java.nio.ByteBuffer page = java.nio.ByteBuffer.allocate((int) Math.min(4096, fileSize()));
-                page.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(base).clear();
-                ch.write(page, 0);
+                int firstPage = (int) Math.min(4096, fileSize());
+                writeHeader(ch, base, firstPage);
                 ch.write(java.nio.ByteBuffer.allocate(1), fileSize() - 1L);
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, fileSize());
                 newFiles = true;
-                return new IndexFile(base, path, ch, map, page.capacity());
+                return new IndexFile(base, path, ch, map, firstPage);
             } catch (IOException | RuntimeException e) {
                 ch.close();
                 throw e;
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create index file " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the file header with {@code write()}, followed by zeros up to {@code length} bytes. */
+    private static void writeHeader(FileChannel ch, long base, int length) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(length);
+        b.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(base).clear();
+        while (b.hasRemaining()) {
+            ch.write(b, b.position());
         }
     }
 
@@ -531,11 +534,7 @@ final class OffsetIndex {
             long known = Math.min(found, fileSize());
             if (found < HEADER_SIZE) {
                 // the header again, with write() (not through the mapping: it may be a hole), and kept below `filled`
-                java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(HEADER_SIZE);
-                header.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(base).flip();
-                while (header.hasRemaining()) {
-                    ch.write(header, header.position());
-                }
+                writeHeader(ch, base, HEADER_SIZE);
                 known = HEADER_SIZE;
             }
             MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, fileSize());
