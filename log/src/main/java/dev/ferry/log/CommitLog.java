@@ -11,6 +11,9 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * position, what has been forced to disk. A {@link SegmentFiller} thread keeps a window of
  * zero-filled (and, with preTouch, mapped) space ahead of the appender and creates the next
  * segment before the appender needs it, so neither a roll-over nor a page fault stalls writers.
+ * With staged writes (ASYNC flush, the default) records go through a {@link StagingRing} instead
+ * of the mappings: {@link #writtenOffset} is then the end of what was appended, and
+ * {@link #ensureWritten} puts what a reader needs into the segment files first.
  *
  * <p><b>Thread safety.</b> {@link #segmentForAppend}, {@link #publish} and {@link #setEnd}
  * are called by one writer at a time (the store's append lock). {@link #flush} is called by
@@ -25,6 +28,9 @@ final class CommitLog {
     private final long fillAheadBytes;
     /** Create segments zero-filled through their whole size (see {@link SegmentFiller}); SYNC flush. */
     private final boolean wholeSegments;
+    /** Staged writes: the ring's size (0: records are written through the segments' mappings). */
+    private final int stagingRingBytes;
+    private final int commitIntervalMs;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
     private SegmentFiller filler;
     private Segment active;
@@ -33,11 +39,20 @@ final class CommitLog {
     /** The appender's current write window; appender only. */
     private SegmentFiller.Window window;
     private int writeBase;
+    /** Staged writes: the ring; set by {@link #setEnd}. */
+    private StagingRing staging;
+    /** Staged writes: where a record that wraps around the ring's end is written first; appender only. */
+    private java.nio.ByteBuffer wrapBuffer;
+    /** Staged writes: the last {@link #writeBuffer} was {@link #wrapBuffer}; appender only. */
+    private boolean wrapped;
     private volatile long writtenOffset;
     private volatile long flushedOffset;
 
-    CommitLog(Path dir, int segmentBytes, boolean preTouch, long fillAheadBytes, boolean wholeSegments) {
+    CommitLog(Path dir, int segmentBytes, boolean preTouch, long fillAheadBytes, boolean wholeSegments, int stagingRingBytes,
+              int commitIntervalMs) {
         this.dir = dir;
+        this.stagingRingBytes = stagingRingBytes;
+        this.commitIntervalMs = commitIntervalMs;
         this.segmentBytes = segmentBytes;
         this.preTouch = preTouch;
         this.fillAheadBytes = fillAheadBytes;
@@ -136,8 +151,36 @@ final class CommitLog {
                 window = null;
             }
         }
-        filler = new SegmentFiller(dir, segmentBytes, fillAheadBytes, preTouch, wholeSegments, s, end, this::writtenOffset);
+        filler = new SegmentFiller(dir, segmentBytes, fillAheadBytes, preTouch, wholeSegments, stagingRingBytes > 0, s, end,
+                this::writtenOffset);
         fillWakeAt = 0;
+        if (staging != null) {
+            staging.close(end);
+            staging = null;
+        }
+        if (stagingRingBytes > 0) {
+            staging = StagingRing.create(dir.getParent(), stagingRingBytes, end, this::segmentFor, this::writtenOffset,
+                    commitIntervalMs);
+        } else {
+            StagingRing.delete(dir.getParent()); // recovery has written back what a ring of an earlier run held
+        }
+    }
+
+    /** Staged writes: the ring, null when records are written through mappings. */
+    StagingRing staging() {
+        return staging;
+    }
+
+    /**
+     * Makes every appended byte below {@code upTo} readable through the segment files: with staged
+     * writes, commits what was published if the ring has not reached {@code upTo} yet (a failure, a
+     * full disk, throws {@link LogException}); with mapped writes there is nothing to do.
+     */
+    void ensureWritten(long upTo) {
+        StagingRing r = staging;
+        if (r != null && r.committedOffset() < upTo) {
+            r.commit(writtenOffset);
+        }
     }
 
     /**
@@ -147,15 +190,26 @@ final class CommitLog {
     Segment segmentForAppend(int length) {
         Segment s = active;
         if (s.remaining() < length) {
+            if (staging != null) {
+                staging.awaitSpace(s.endOffset() + length); // before anything is written: a full disk fails the append here
+            }
             // taking the next segment waits until the old one is filled to its end: the marker is then safe from the filler
             Segment n = filler.takeNext(s.endOffset());
-            RecordCodec.writeEndOfSegment(s.map, s.writePosition, s.remaining());
+            if (staging != null) {
+                stageEndOfSegment(s);
+            } else {
+                RecordCodec.writeEndOfSegment(s.map, s.writePosition, s.remaining());
+            }
             s.writePosition = s.size;
             segments.put(n.baseOffset, n);
             active = n;
             s = n;
         }
         long end = s.baseOffset + s.writePosition + length;
+        if (staging != null) {
+            staging.awaitSpace(end);
+            return s;
+        }
         if (end > fillWakeAt) {
             filler.wake();
             fillWakeAt = end + fillAheadBytes / 4;
@@ -187,8 +241,30 @@ final class CommitLog {
             pos += lengths[i];
         }
         if (rolls <= 1) {
-            filler.awaitFilled(base + pos);
+            if (staging != null) {
+                staging.awaitSpace(base + pos);
+            } else {
+                filler.awaitFilled(base + pos);
+            }
         }
+    }
+
+    /** Before an append or a batch writes anything: fails it if staged writes found the disk full. */
+    void checkWritable() {
+        if (staging != null) {
+            staging.checkWritable();
+        }
+    }
+
+    /**
+     * Staged writes, at a roll-over: the rest of {@code s} (an end-of-segment marker, then zeros)
+     * goes into the ring like any appended bytes, so commits copy the log's bytes as they are.
+     */
+    private void stageEndOfSegment(Segment s) {
+        java.nio.ByteBuffer tail = java.nio.ByteBuffer.allocate(s.remaining()); // smaller than a record; once per segment
+        RecordCodec.writeEndOfSegment(tail, 0, tail.capacity());
+        staging.put(s.baseOffset + s.writePosition, tail);
+        staging.staged(s.endOffset());
     }
 
     /**
@@ -198,6 +274,20 @@ final class CommitLog {
      * {@code pos - writeBase()}. The buffer is the appender's own: it may move its position and limit.
      */
     java.nio.ByteBuffer writeBuffer(Segment s, int pos, int length) {
+        if (staging != null) {
+            long phys = s.baseOffset + pos;
+            java.nio.ByteBuffer ring = staging.target(phys, length);
+            if (ring != null) {
+                writeBase = pos - staging.index(phys);
+                return ring;
+            }
+            if (wrapBuffer == null || wrapBuffer.capacity() < length) {
+                wrapBuffer = java.nio.ByteBuffer.allocate(length);
+            }
+            wrapped = true;
+            writeBase = pos;
+            return wrapBuffer;
+        }
         SegmentFiller.Window w = filler.windowFor(window, s, pos);
         window = w;
         if (w != null && w.covers(s, pos, length)) {
@@ -214,6 +304,25 @@ final class CommitLog {
         return writeBase;
     }
 
+    /**
+     * The appender wrote {@code length} bytes at {@code pos} of {@code s} into the last
+     * {@link #writeBuffer}: with staged writes, a record that wraps around the ring goes into it now,
+     * and the committer is woken every {@link StagingRing#COMMIT_STEP} bytes.
+     */
+    void wrote(Segment s, int pos, int length) {
+        if (staging == null) {
+            return;
+        }
+        long phys = s.baseOffset + pos;
+        if (wrapped) {
+            wrapped = false;
+            wrapBuffer.limit(length).position(0);
+            staging.put(phys, wrapBuffer);
+            wrapBuffer.clear();
+        }
+        staging.staged(phys + length);
+    }
+
     /** Publishes the bytes appended so far to readers and the flusher. */
     void publish(long end) {
         writtenOffset = end;
@@ -228,6 +337,7 @@ final class CommitLog {
         if (upTo <= from) {
             return;
         }
+        ensureWritten(upTo);
         Map.Entry<Long, Segment> e = segments.floorEntry(from);
         Segment s = e == null ? first() : e.getValue();
         while (s != null && s.baseOffset < upTo) {
@@ -253,15 +363,23 @@ final class CommitLog {
     }
 
     void close() {
-        if (filler != null) {
-            filler.close();
-            if (window != null) {
-                Unmapper.unmap(window.buffer());
-                window = null;
+        try {
+            StagingRing r = staging;
+            staging = null;
+            if (r != null) {
+                r.close(writtenOffset); // commits what is left; if that fails (a full disk) it stays in the ring for the next open
             }
-        }
-        for (Segment s : segments.values()) {
-            s.close();
+        } finally {
+            if (filler != null) {
+                filler.close();
+                if (window != null) {
+                    Unmapper.unmap(window.buffer());
+                    window = null;
+                }
+            }
+            for (Segment s : segments.values()) {
+                s.close();
+            }
         }
     }
 }

@@ -27,7 +27,15 @@ import java.util.Objects;
  *                               ({@link SegmentFiller}), also touch each page through the appender's mapping,
  *                               so appends take no page faults (default true)
  * @param fillAheadBytes         how much commit-log space is kept prepared ahead of the appender, on a
- *                               background thread; appends wait for it only if they outrun it (default 64 MiB)
+ *                               background thread; appends wait for it only if they outrun it (default 64 MiB);
+ *                               mapped writes only
+ * @param stagedWrites           ASYNC: append into a small mapped ring that a committer thread copies into the
+ *                               segments with {@code write()} ({@link StagingRing}; default true); false, or SYNC
+ *                               flush: append straight into the segments' mappings, prepared ahead by
+ *                               {@link SegmentFiller}
+ * @param commitIntervalMs       staged writes: the committer copies the ring into the segments each time 256 KiB
+ *                               were appended, and at the latest after this long (default 100); readers and the
+ *                               flusher commit what they need themselves
  * @param maxTopicBytes          longest topic name in UTF-8 bytes (default and maximum 200)
  * @param maxProperties          most properties per message, tags and keys included (default 64)
  * @param maxPropertiesBytes     largest encoded properties area (default 32,767)
@@ -55,6 +63,8 @@ public record LogConfig(
         long retentionCheckIntervalMs,
         boolean preTouch,
         long fillAheadBytes,
+        boolean stagedWrites,
+        int commitIntervalMs,
         int maxTopicBytes,
         int maxProperties,
         int maxPropertiesBytes,
@@ -84,6 +94,7 @@ public record LogConfig(
         check("retentionBytes", retentionBytes, segmentBytes, Long.MAX_VALUE);
         check("retentionCheckIntervalMs", retentionCheckIntervalMs, 1, Long.MAX_VALUE);
         check("fillAheadBytes", fillAheadBytes, SegmentFiller.CHUNK, 1L << 40);
+        check("commitIntervalMs", commitIntervalMs, 1, 3_600_000);
         check("maxTopicBytes", maxTopicBytes, 1, RecordLayout.MAX_TOPIC_BYTES);
         check("maxProperties", maxProperties, 0, 10_000);
         check("maxPropertiesBytes", maxPropertiesBytes, 0, PropertiesCodec.MAX_AREA_BYTES);
@@ -93,6 +104,23 @@ public record LogConfig(
         check("maxBatchBytes", maxBatchBytes, 1, Long.MAX_VALUE);
         check("keyIndexSlots", keyIndexSlots, 1, 64 << 20);
         check("keyIndexEntries", keyIndexEntries, 1, 64 << 20);
+    }
+
+    /** True if appends go through a {@link StagingRing} (ASYNC flush with {@code stagedWrites}). */
+    public boolean staged() {
+        return stagedWrites && flushMode == FlushMode.ASYNC;
+    }
+
+    /**
+     * The staging ring's size: a power of two that holds the largest batch, plus a largest record
+     * and the end of a segment it does not fit (so a batch never commits halfway to make room),
+     * at least 1 MiB and at most 1 GiB (32 MiB with the defaults).
+     */
+    public int stagingRingBytes() {
+        long maxRecord = Math.min(segmentBytes, (long) maxBodyBytes + RecordWriter.scratchSize());
+        long need = Math.min(maxBatchBytes, segmentBytes) + 2 * maxRecord;
+        long ring = Math.max(1L << 20, Long.highestOneBit(need - 1) << 1);
+        return (int) Math.min(ring, 1L << 30);
     }
 
     private static void check(String name, long value, long min, long max) {
@@ -120,6 +148,8 @@ public record LogConfig(
         private long retentionCheckIntervalMs = 10_000;
         private boolean preTouch = true;
         private long fillAheadBytes = 64L << 20;
+        private boolean stagedWrites = true;
+        private int commitIntervalMs = 100;
         private int maxTopicBytes = RecordLayout.MAX_TOPIC_BYTES;
         private int maxProperties = 64;
         private int maxPropertiesBytes = 32_767;
@@ -148,6 +178,8 @@ public record LogConfig(
         public Builder retentionCheckIntervalMs(long v) { retentionCheckIntervalMs = v; return this; }
         public Builder preTouch(boolean v) { preTouch = v; return this; }
         public Builder fillAheadBytes(long v) { fillAheadBytes = v; return this; }
+        public Builder stagedWrites(boolean v) { stagedWrites = v; return this; }
+        public Builder commitIntervalMs(int v) { commitIntervalMs = v; return this; }
         public Builder maxTopicBytes(int v) { maxTopicBytes = v; return this; }
         public Builder maxProperties(int v) { maxProperties = v; return this; }
         public Builder maxPropertiesBytes(int v) { maxPropertiesBytes = v; return this; }
@@ -163,7 +195,7 @@ public record LogConfig(
         public LogConfig build() {
             return new LogConfig(dir, segmentBytes, indexEntriesPerFile, flushMode, flushIntervalMs, flushMinDirtyPages,
                     syncFlushTimeoutMs, checkpointIntervalMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
-                    preTouch, fillAheadBytes, maxTopicBytes, maxProperties, maxPropertiesBytes, maxBodyBytes, maxQueuesPerTopic,
+                    preTouch, fillAheadBytes, stagedWrites, commitIntervalMs, maxTopicBytes, maxProperties, maxPropertiesBytes, maxBodyBytes, maxQueuesPerTopic,
                     maxBatchMessages, maxBatchBytes, keyIndexSlots, keyIndexEntries, storeHost, clock);
         }
     }

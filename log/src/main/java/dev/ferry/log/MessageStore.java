@@ -134,7 +134,7 @@ public final class MessageStore implements AutoCloseable {
             Path abort = dir.resolve("abort");
             boolean crashed = Files.exists(abort);
             log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
-                    config.flushMode() == FlushMode.SYNC);
+                    config.flushMode() == FlushMode.SYNC, config.staged() ? config.stagingRingBytes() : 0, config.commitIntervalMs());
             queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
             keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
             long[] lastTs = new long[1];
@@ -143,7 +143,8 @@ public final class MessageStore implements AutoCloseable {
             for (OffsetIndex q : queues.all()) {
                 q.trimBefore(log.minOffset());
             }
-            RecoveryReport report = new Recovery(log, queues, keys).run(crashed, Checkpoint.read(dir), lastTs);
+            RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir)).run(crashed,
+                    Checkpoint.read(dir), lastTs);
             for (OffsetIndex q : queues.all()) {
                 q.trimBefore(log.minOffset());
             }
@@ -293,6 +294,7 @@ public final class MessageStore implements AutoCloseable {
         if (closed) {
             throw new LogException("store " + config.dir() + " is closed");
         }
+        log.checkWritable();
         int n = batch.size();
         OffsetIndex[] indexes = new OffsetIndex[n];
         long[] queueOffsets = new long[n];
@@ -329,6 +331,7 @@ public final class MessageStore implements AutoCloseable {
             int batchFlags = i < n - 1 ? RecordLayout.FLAG_BATCH_CONTINUES : 0;
             java.nio.ByteBuffer target = log.writeBuffer(s, pos, lengths[i]);
             recordWriter.write(target, pos - log.writeBase(), m, lengths[i], hostFlags[i], batchFlags, queueOffset, phys, storeTimestamp);
+            log.wrote(s, pos, lengths[i]);
             s.writePosition = pos + lengths[i];
             results.add(new AppendResult(m.topic, m.queueId, queueOffset, phys, lengths[i], storeTimestamp));
             end = phys + lengths[i];
@@ -401,6 +404,7 @@ public final class MessageStore implements AutoCloseable {
         if (closed) {
             throw new LogException("store " + config.dir() + " is closed");
         }
+        log.checkWritable();
         OffsetIndex q = queues.get(m.topic, m.queueId);
         if (q == null) {
             validateTopic(m);
@@ -417,6 +421,7 @@ public final class MessageStore implements AutoCloseable {
         long phys = s.baseOffset + pos;
         java.nio.ByteBuffer target = log.writeBuffer(s, pos, length);
         recordWriter.write(target, pos - log.writeBase(), m, length, hostFlags, 0, queueOffset, phys, storeTimestamp);
+        log.wrote(s, pos, length);
         s.writePosition = pos + length;
         if (!m.keys.isEmpty()) {
             keys.add(m.topic, m.keys, phys, length, storeTimestamp);
@@ -526,6 +531,9 @@ public final class MessageStore implements AutoCloseable {
         int[] sizes = new int[scan];
         long[] tags = new long[scan];
         int n = q.read(offset, scan, phys, sizes, tags);
+        if (n > 0) {
+            log.ensureWritten(phys[n - 1] + sizes[n - 1]); // staged writes: the records must be in the segment files
+        }
         long[] outOffsets = new long[Math.min(n, want)];
         long[] outPhys = new long[outOffsets.length];
         int[] outSizes = new int[outOffsets.length];
@@ -641,6 +649,7 @@ public final class MessageStore implements AutoCloseable {
         if (physicalOffset < 0 || physicalOffset >= log.writtenOffset()) {
             return Optional.empty();
         }
+        log.ensureWritten(physicalOffset + 1); // the record there was published whole: this commits all of it
         Segment s = log.segmentFor(physicalOffset);
         if (s == null || !s.retain()) {
             return Optional.empty();
@@ -685,6 +694,7 @@ public final class MessageStore implements AutoCloseable {
         long hi = q.nextOffset();
         if (hi > 0) {
             dispatcher.awaitIndexed(q, hi - 1);
+            log.ensureWritten(q.physicalOffset(hi - 1) + 1);
         }
         long lo = q.minOffset();
         while (lo < hi) {

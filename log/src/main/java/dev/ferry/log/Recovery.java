@@ -2,6 +2,9 @@ package dev.ferry.log;
 
 import static dev.ferry.log.RecordLayout.*;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.util.List;
 import java.util.Optional;
@@ -27,15 +30,28 @@ final class Recovery {
     private final CommitLog log;
     private final QueueTable queues;
     private final KeyIndex keys;
+    /** The staging ring the last run left (staged writes), or null; closed by {@link #run}. */
+    private final StagingRing staged;
 
-    Recovery(CommitLog log, QueueTable queues, KeyIndex keys) {
+    Recovery(CommitLog log, QueueTable queues, KeyIndex keys, StagingRing staged) {
         this.log = log;
         this.queues = queues;
         this.keys = keys;
+        this.staged = staged;
     }
 
     /** Returns the report; {@code lastStoreTimestamp[0]} receives the last record's store time. */
     RecoveryReport run(boolean crashed, Optional<Checkpoint> checkpoint, long[] lastStoreTimestamp) {
+        try {
+            return scan(crashed, checkpoint, lastStoreTimestamp);
+        } finally {
+            if (staged != null) {
+                staged.close(0);
+            }
+        }
+    }
+
+    private RecoveryReport scan(boolean crashed, Optional<Checkpoint> checkpoint, long[] lastStoreTimestamp) {
         long t0 = System.nanoTime();
         List<Segment> segments = log.segments();
         long start = checkpoint.map(c -> Math.min(c.logFlushedOffset(), c.indexFlushedOffset())).orElse(0L);
@@ -55,6 +71,8 @@ final class Recovery {
 
         long end = start;
         long scanned = 0;
+        java.util.Set<Segment> replayed = new java.util.LinkedHashSet<>();
+        long lastWrittenBack = -1;
         String reason = "";
         long keysIndexedEnd = keys.indexedEnd();
         // where the open append batch began (records flagged "batch continues"), or -1; scan
@@ -85,12 +103,25 @@ final class Recovery {
                 }
                 end = n.baseOffset;
                 s = n;
+            } else if (end != lastWrittenBack && writeBack(s, pos)) {
+                lastWrittenBack = end;
+                replayed.add(s); // the loop reads it again, from the segment
             } else {
                 if (c instanceof RecordCodec.Torn t) {
                     reason = t.reason();
                 }
                 break;
             }
+        }
+        for (Segment w : replayed) {
+            w.force(0, w.size); // before the new run zeroes the ring that held them
+        }
+        if (staged != null) {
+            staged.close(0); // setEnd below makes the new run's ring in its place
+        }
+        if (!replayed.isEmpty()) {
+            LOG.warn("recovery: wrote back {} records ({} bytes) from the staging ring that were appended but not yet in the "
+                    + "segment files", replayedRecords, replayedBytes);
         }
         long truncated = s == null || reason.isEmpty() ? 0 : zeroTail(s, (int) (end - s.baseOffset));
         if (batchStart >= 0) {
@@ -107,7 +138,7 @@ final class Recovery {
             dropped += dropInvalidTail(q, end);
         }
         RecoveryReport report = new RecoveryReport(crashed, checkpoint.isPresent(), start, end, scanned, truncated, reason,
-                dropped, (System.nanoTime() - t0) / 1_000_000);
+                dropped, (System.nanoTime() - t0) / 1_000_000, replayedRecords);
         if (crashed || truncated > 0 || dropped > 0) {
             LOG.warn("recovery after {}: scanned {} records from {} to {}; truncated {} bytes{}; dropped {} index entries; {} ms",
                     crashed ? "a crash" : "a clean stop", scanned, start, end, truncated,
@@ -116,6 +147,44 @@ final class Recovery {
             LOG.info("opened cleanly: verified {} records from {} to {} in {} ms", scanned, start, end, report.durationMs());
         }
         return report;
+    }
+
+    private long replayedRecords;
+    private long replayedBytes;
+
+    /**
+     * Where the segment's data ends (or is torn) at {@code pos}: if the staging ring holds the
+     * record for that position, or holds the first record of the next segment (then this segment
+     * ended here with an end-of-segment marker), writes it there and returns true. The ring holds
+     * records of the last run only, each verified whole with its position ({@link StagingRing#recordAt}).
+     */
+    private boolean writeBack(Segment s, int pos) {
+        if (staged == null) {
+            return false;
+        }
+        long phys = s.baseOffset + pos;
+        ByteBuffer record = staged.recordAt(phys, s.size - pos);
+        if (record == null) {
+            Segment n = log.next(s);
+            if (n == null || n.baseOffset != s.endOffset() || pos == s.size
+                    || staged.recordAt(n.baseOffset, n.size) == null) {
+                return false;
+            }
+            record = ByteBuffer.allocate(s.size - pos); // the marker, then zeros over whatever the tail held
+            RecordCodec.writeEndOfSegment(record, 0, record.capacity());
+        } else {
+            replayedRecords++;
+        }
+        replayedBytes += record.remaining();
+        try {
+            for (long at = pos; record.hasRemaining(); ) {
+                at += s.channel.write(record, at);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("recovery: cannot write back staged record at " + phys + " into " + s.path + ": "
+                    + e.getMessage(), e);
+        }
+        return true;
     }
 
     private void dispatch(MappedByteBuffer map, int pos, long phys, int length, long keysIndexedEnd, long[] lastStoreTimestamp) {

@@ -12,6 +12,9 @@ package dev.ferry.log;
  * @param truncateReason      why the scan stopped at a torn record, or empty
  * @param indexEntriesDropped offset-index entries removed because they pointed at nothing whole
  * @param durationMs          time the recovery took
+ * @param recordsRestored     records written back from the staging ring ({@link StagingRing}): appended, but not
+ *                            yet in the segment files when the last run stopped; counted in {@code recordsScanned}
  */
 public record RecoveryReport(boolean crashed, boolean checkpointFound, long scanFrom, long end, long recordsScanned,
-                             long truncatedBytes, String truncateReason, long indexEntriesDropped, long durationMs) {}
+                             long truncatedBytes, String truncateReason, long indexEntriesDropped, long durationMs,
+                             long recordsRestored) {}

@@ -48,6 +48,10 @@ import java.util.function.LongSupplier;
  * writes only at or above it. Zeros therefore never land on appended bytes, and the end-of-segment
  * marker of a full segment (written below the next segment's base) is never overwritten.
  *
+ * <p><b>Staged writes</b> ({@code staged}, see {@link StagingRing}): the appender does not write
+ * through mappings, so nothing is filled, touched or mapped; the filler only creates each next
+ * segment (sparse) ahead of need, and its window moves on at once.
+ *
  * <p>An I/O error (a full disk) fails the appends that need the space it could not prepare, with
  * that error, and the filler tries again every second: appends work again once it succeeds.
  *
@@ -71,6 +75,8 @@ final class SegmentFiller {
     private final long fillAhead;
     private final boolean preTouch;
     private final boolean wholeSegments;
+    /** Staged writes: create segments ahead, fill nothing. */
+    private final boolean staged;
     /** The appender's end of log. */
     private final LongSupplier writtenOffset;
     private final Thread thread;
@@ -100,13 +106,14 @@ final class SegmentFiller {
      * recovery: everything from there to the segment's end is zero, as a hole or as written
      * zeros).
      */
-    SegmentFiller(Path dir, int segmentBytes, long fillAhead, boolean preTouch, boolean wholeSegments, Segment active, long end,
-                  LongSupplier writtenOffset) {
+    SegmentFiller(Path dir, int segmentBytes, long fillAhead, boolean preTouch, boolean wholeSegments, boolean staged,
+                  Segment active, long end, LongSupplier writtenOffset) {
         this.dir = dir;
         this.segmentBytes = segmentBytes;
         this.fillAhead = Math.max(CHUNK, fillAhead);
         this.preTouch = preTouch;
         this.wholeSegments = wholeSegments;
+        this.staged = staged;
         this.writtenOffset = writtenOffset;
         this.filling = active;
         this.activeEnd = active.endOffset();
@@ -273,6 +280,11 @@ final class SegmentFiller {
         long target = Math.min(Math.max(writtenOffset.getAsLong(), demand) + fillAhead, end + segmentBytes);
         long at = filledOffset;
         Segment s = filling;
+        if (at < target && at < s.endOffset() && staged) {
+            filledOffset = Math.min(target, s.endOffset());
+            wakeWaiter();
+            return;
+        }
         if (at < target && at < s.endOffset()) {
             int from = (int) (at - s.baseOffset);
             int to = (int) Math.min(s.size, (long) from + CHUNK - (from & (PAGE - 1)));

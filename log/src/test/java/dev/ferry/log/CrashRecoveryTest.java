@@ -21,12 +21,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Kill -9 durability: a child JVM ({@link CrashingWriter}) appends under {@link FlushMode#SYNC}
- * from three threads to three topics x four queues, with bodies of 0 B to 20 KB in 128 KiB
+ * Kill -9 durability: a child JVM ({@link CrashingWriter}) appends, under {@link FlushMode#SYNC}
+ * (acknowledged after an fsync) and under {@link FlushMode#ASYNC} (acknowledged once in the
+ * staging ring's page cache: recovery writes back what the committer had not copied yet), from three threads to three topics x four queues, with bodies of 0 B to 20 KB in 128 KiB
  * segments (so every round rolls segments), and prints each acknowledged record. The parent
  * kills it with {@link Process#destroyForcibly()} (SIGKILL) after a random number of acks
  * (sometimes none: right after it opened), reopens the store and checks that
@@ -52,8 +54,9 @@ class CrashRecoveryTest {
 
     private record Queue(String topic, int queueId) {}
 
-    @Test
-    void everyAcknowledgedRecordSurvivesKillDashNine() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(FlushMode.class)
+    void everyAcknowledgedRecordSurvivesKillDashNine(FlushMode mode) throws Exception {
         long runSeed = System.nanoTime();
         SplittableRandom random = new SplittableRandom(runSeed);
         Path dir = tmp.resolve("store");
@@ -65,26 +68,29 @@ class CrashRecoveryTest {
         });
         try {
             long totalAcks = 0;
+            long restored = 0;
             for (int round = 1; round <= ROUNDS; round++) {
-                String where = "run seed " + runSeed + ", round " + round;
+                String where = mode + ", run seed " + runSeed + ", round " + round;
                 int killAfter = random.nextInt(6) == 0 ? 0 : random.nextInt(1, 300);
-                totalAcks += runAndKill(dir, round, killAfter, acked, watchdog, where);
-                verify(dir, acked, where);
+                totalAcks += runAndKill(dir, mode, round, killAfter, acked, watchdog, where);
+                restored += verify(dir, mode, acked, where);
             }
             assertThat(totalAcks).as("acks over all rounds (run seed %d)", runSeed).isGreaterThan(ROUNDS);
+            System.out.printf("CrashRecoveryTest %s: %d acks in %d rounds, %d records restored from the staging ring%n", mode,
+                    totalAcks, ROUNDS, restored);
         } finally {
             watchdog.shutdownNow();
         }
     }
 
     /** Starts a child, kills it after {@code killAfter} acks, records every ack it printed; returns their number. */
-    private long runAndKill(Path dir, int round, int killAfter, Map<Queue, TreeMap<Long, Long>> acked,
+    private long runAndKill(Path dir, FlushMode mode, int round, int killAfter, Map<Queue, TreeMap<Long, Long>> acked,
                             ScheduledExecutorService watchdog, String where) throws Exception {
         Path stderr = tmp.resolve("child-" + round + ".err");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process child = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
                 "-cp", System.getProperty("java.class.path"), CrashingWriter.class.getName(),
-                dir.toString(), Integer.toString(round), Integer.toString(THREADS))
+                dir.toString(), Integer.toString(round), Integer.toString(THREADS), mode.name())
                 .redirectError(stderr.toFile())
                 .start();
         // if the child hangs, kill it so the pipe closes and the read below fails with a message
@@ -134,8 +140,9 @@ class CrashRecoveryTest {
         return true;
     }
 
-    private static void verify(Path dir, Map<Queue, TreeMap<Long, Long>> acked, String where) {
-        try (MessageStore store = MessageStore.open(CrashingWriter.config(dir))) {
+    /** Checks the reopened store; returns how many records recovery restored from the staging ring. */
+    private static long verify(Path dir, FlushMode mode, Map<Queue, TreeMap<Long, Long>> acked, String where) {
+        try (MessageStore store = MessageStore.open(CrashingWriter.config(dir, mode))) {
             RecoveryReport report = store.recoveryReport();
             assertThat(report.crashed()).as("%s: recovery report says crashed: %s", where, report).isTrue();
             Set<Long> seeds = new HashSet<>();
@@ -180,6 +187,7 @@ class CrashRecoveryTest {
                             .isEqualTo(ack.getValue());
                 }
             }
+            return store.recoveryReport().recordsRestored();
         }
     }
 

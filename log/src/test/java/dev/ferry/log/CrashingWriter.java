@@ -8,8 +8,9 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * The child process of {@link CrashRecoveryTest}: opens the store under {@link FlushMode#SYNC}
- * and appends from a few threads until it is killed, printing one line per acknowledged append
+ * The child process of {@link CrashRecoveryTest}: opens the store under the flush mode it is given
+ * ({@link FlushMode#SYNC}: acknowledged after an fsync; {@link FlushMode#ASYNC}: acknowledged once in
+ * the staging ring, see {@link StagingRing}) and appends from a few threads until it is killed, printing one line per acknowledged append
  * <i>after</i> {@code append()} returned:
  *
  * <pre>
@@ -19,7 +20,7 @@ import java.util.SplittableRandom;
  *
  * Each line goes out in one {@code write} to the pipe (shorter than PIPE_BUF, so atomic). Every
  * message is a pure function of its seed ({@link #messageFor}), which the parent uses to
- * recompute and compare bodies. Usage: {@code CrashingWriter DIR ROUND THREADS}. As a guard
+ * recompute and compare bodies. Usage: {@code CrashingWriter DIR ROUND THREADS SYNC|ASYNC}. As a guard
  * against orphans it exits by itself (status 3) after 60 s, which the parent would report.
  */
 public final class CrashingWriter {
@@ -30,8 +31,8 @@ public final class CrashingWriter {
     private CrashingWriter() {}
 
     /** The store configuration shared by the child and the parent that verifies it. */
-    static LogConfig config(Path dir) {
-        return StoreTestSupport.smallConfig(dir).segmentBytes(128 * 1024).indexEntriesPerFile(64).flushMode(FlushMode.SYNC)
+    static LogConfig config(Path dir, FlushMode mode) {
+        return StoreTestSupport.smallConfig(dir).segmentBytes(128 * 1024).indexEntriesPerFile(64).flushMode(mode)
                 .keyIndexEntries(100_000).preTouch(true).build(); // the default: the page warmer runs beside the appender
     }
 
@@ -62,6 +63,7 @@ public final class CrashingWriter {
         Path dir = Path.of(args[0]);
         int round = Integer.parseInt(args[1]);
         int threads = Integer.parseInt(args[2]);
+        FlushMode mode = FlushMode.valueOf(args[3]);
         FileOutputStream out = new FileOutputStream(FileDescriptor.out);
         Thread guard = new Thread(() -> {
             try {
@@ -73,7 +75,7 @@ public final class CrashingWriter {
         });
         guard.setDaemon(true);
         guard.start();
-        MessageStore store = MessageStore.open(config(dir));
+        MessageStore store = MessageStore.open(config(dir, mode));
         emit(out, "OPEN\n");
         for (int t = 0; t < threads; t++) {
             int thread = t;

@@ -36,7 +36,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * after a close and a reopen the store holds exactly the acknowledged records, from before and
  * after the outage.
  *
- * <p>Both ways the filler prepares space are covered, with and without {@code preTouch}. Either
+ * <p>Both ways of writing are covered. Staged writes ({@link StagingRing}, the ASYNC default): the
+ * commit that finds the disk full gives back the ring's reserve, writes what was appended, and
+ * appends fail until the reserve can be written again. Writes through mappings: both ways the
+ * filler prepares space are covered, with and without {@code preTouch}. Either
  * way it must find the full disk through a zero {@code write()} (ENOSPC, at once), never through a
  * page fault: HotSpot skips a store that faults with SIGBUS and raises its {@link InternalError}
  * "at a later point", possibly after the window was published, and a record copied into such a
@@ -81,6 +84,8 @@ class DiskFullTest {
     private boolean mounted;
     private MessageStore store;
     private int bodyBytes;
+    /** Staged writes ({@link StagingRing}) instead of writes through mappings. */
+    private boolean staged;
     /** Each message carries the key "k" + its number, so the key index needs space too. */
     private boolean keyed;
     /** With {@link #keyed}: some messages carry no key, some a second one ("x" + number), see {@link #keysOf}. */
@@ -133,13 +138,15 @@ class DiskFullTest {
         }
     }
 
-    @ParameterizedTest(name = "preTouch={0}, bodies of {1} B, keyed={2}")
-    @CsvSource({"true, 1024, false", "false, 1024, false", "true, 65536, false", "false, 65536, false", "true, 1024, true"})
+    @ParameterizedTest(name = "staged={3}, preTouch={0}, bodies of {1} B, keyed={2}")
+    @CsvSource({"true, 1024, false, false", "false, 1024, false, false", "true, 65536, false, false",
+            "false, 65536, false, false", "true, 1024, true, false", "false, 1024, true, true", "false, 65536, false, true"})
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void appendsFailCleanlyWhileTheDiskIsFullAndResumeOnceSpaceIsFreed(boolean preTouch, int bodyBytes, boolean keyed)
-            throws Exception {
+    void appendsFailCleanlyWhileTheDiskIsFullAndResumeOnceSpaceIsFreed(boolean preTouch, int bodyBytes, boolean keyed,
+            boolean staged) throws Exception {
         this.bodyBytes = bodyBytes;
         this.keyed = keyed;
+        this.staged = staged;
         noMappingFault(() -> fillTheDiskAndFreeIt(preTouch));
     }
 
@@ -190,12 +197,13 @@ class DiskFullTest {
      * reserves all of them before it writes its first record); with 64 KiB bodies it is the commit
      * log: the batch waits for the filler to prepare the space of all of its records first.
      */
-    @ParameterizedTest(name = "preTouch={0}, bodies of {1} B")
-    @CsvSource({"true, 1024", "false, 65536"})
+    @ParameterizedTest(name = "staged={2}, preTouch={0}, bodies of {1} B")
+    @CsvSource({"true, 1024, false", "false, 65536, false", "false, 65536, true"})
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void aBatchThatFindsTheDiskFullLeavesNothingAndBatchesResumeOnceSpaceIsFreed(boolean preTouch, int bodyBytes)
-            throws Exception {
+    void aBatchThatFindsTheDiskFullLeavesNothingAndBatchesResumeOnceSpaceIsFreed(boolean preTouch, int bodyBytes,
+            boolean staged) throws Exception {
         this.bodyBytes = bodyBytes;
+        this.staged = staged;
         this.keyed = true;
         this.mixedKeys = true;
         noMappingFault(() -> fillTheDiskWithBatchesAndFreeIt(preTouch));
@@ -270,10 +278,16 @@ class DiskFullTest {
         }
     }
 
-    /** 16 MiB segments, prepared one 16 MiB chunk (= a whole segment) ahead. */
+    /**
+     * 16 MiB segments. Written through mappings: prepared one 16 MiB chunk (= a whole segment) ahead.
+     * Staged: bodies up to 64 KiB and batches up to 3 MiB, so the staging file (a 4 MiB ring and its
+     * reserve) takes 9 MiB of the file system.
+     */
     private LogConfig.Builder config(boolean preTouch) {
-        return LogConfig.builder(mountPoint.resolve("store")).segmentBytes(SEGMENT).fillAheadBytes(SegmentFiller.CHUNK)
-                .indexEntriesPerFile(50_000).keyIndexSlots(1024).keyIndexEntries(4096).preTouch(preTouch);
+        LogConfig.Builder b = LogConfig.builder(mountPoint.resolve("store")).segmentBytes(SEGMENT)
+                .fillAheadBytes(SegmentFiller.CHUNK).indexEntriesPerFile(50_000).keyIndexSlots(1024).keyIndexEntries(4096)
+                .preTouch(preTouch).stagedWrites(staged);
+        return staged ? b.maxBodyBytes(64 << 10).maxBatchBytes(3 << 20) : b;
     }
 
     private void fillTheDiskAndFreeIt(boolean preTouch) throws Exception {
@@ -285,7 +299,7 @@ class DiskFullTest {
 
         RuntimeException full = appendUntilTheDiskIsFull(this::tryAppend, acked);
         String outage = staysFullThenFreedThenReopened(this::tryAppend, config, acked);
-        System.out.printf("DiskFullTest preTouch=%s body=%d: %s; first failure: %s (root cause: %s)%n",
+        System.out.printf("DiskFullTest staged=%s preTouch=%s body=%d: %s; first failure: %s (root cause: %s)%n", staged,
                 preTouch, bodyBytes, outage, full, rootCause(full));
     }
 
@@ -348,7 +362,7 @@ class DiskFullTest {
         RuntimeException full = appendUntilTheDiskIsFull(this::tryBatch, acked);
         assertExactly(acked, "after the batch that found the disk full");
         String outage = staysFullThenFreedThenReopened(this::tryBatch, config, acked);
-        System.out.printf("DiskFullTest batches preTouch=%s body=%d: %s; first failure: %s (root cause: %s)%n",
+        System.out.printf("DiskFullTest batches staged=%s preTouch=%s body=%d: %s; first failure: %s (root cause: %s)%n", staged,
                 preTouch, bodyBytes, outage, full, rootCause(full));
     }
 
@@ -359,13 +373,20 @@ class DiskFullTest {
      * segment filler (the index's prepared space covers what the filler prepared: the commit log is
      * what runs out). Returns the failure.
      */
-    private RuntimeException appendUntilTheDiskIsFull(Appender appender, List<AppendResult> acked) {
+    private RuntimeException appendUntilTheDiskIsFull(Appender appender, List<AppendResult> acked) throws IOException {
         RuntimeException full = appendUntilFailure(appender, acked);
         assertDiskFull(full, acked);
         assertThat(acked.get(acked.size() - 1).physicalOffset()).as("end of the log when the disk was full (sizing)")
                 .isGreaterThanOrEqualTo(SEGMENT);
-        if (bodyBytes >= 64 * 1024) {
+        if (bodyBytes >= 64 * 1024 && !staged) {
             assertThat(onFillerThread(full)).as("cause from the segment filler's thread, in %s", full).isTrue();
+        }
+        if (bodyBytes >= 64 * 1024 && staged) {
+            assertThat(full.getMessage()).as("the append after a commit found the disk full: %s", full)
+                    .startsWith("cannot append: the disk is full");
+            assertThat(Files.size(mountPoint.resolve("store").resolve(StagingRing.FILE)))
+                    .as("staging file after its reserve was given back: header and ring only")
+                    .isEqualTo(StagingRing.HEADER + (long) config(false).build().stagingRingBytes());
         }
         return full;
     }
