@@ -154,8 +154,8 @@ final class Recovery {
 
     /**
      * Where the segment's data ends (or is torn) at {@code pos}: if the staging ring holds the
-     * record for that position, or holds the first record of the next segment (then this segment
-     * ended here with an end-of-segment marker), writes it there and returns true. The ring holds
+     * record for that position, or this segment's end-of-segment marker there and the first record
+     * of the next segment, writes the record or the marker there and returns true. The ring holds
      * records of the last run only, each verified whole with its position ({@link StagingRing#recordAt}).
      */
     private boolean writeBack(Segment s, int pos) {
@@ -166,7 +166,7 @@ final class Recovery {
         ByteBuffer record = staged.recordAt(phys, s.size - pos);
         if (record == null) {
             Segment n = log.next(s);
-            if (n == null || n.baseOffset != s.endOffset() || pos == s.size
+            if (n == null || n.baseOffset != s.endOffset() || pos == s.size || !staged.endOfSegmentAt(phys, s.size - pos)
                     || staged.recordAt(n.baseOffset, n.size) == null) {
                 return false;
             }

@@ -250,6 +250,17 @@ final class StagingRing {
     }
 
     /**
+     * Recovery: true if the ring holds, at {@code phys}, the end-of-segment marker of a segment
+     * with {@code remaining} bytes left there.
+     */
+    boolean endOfSegmentAt(long phys, int remaining) {
+        ByteBuffer header = ByteBuffer.allocate(RecordLayout.END_MARKER_SIZE);
+        copyOut(phys, header);
+        return header.getInt(RecordLayout.LENGTH_OFFSET) == remaining
+                && header.getShort(RecordLayout.MAGIC_OFFSET) == RecordLayout.END_OF_SEGMENT_MAGIC;
+    }
+
+    /**
      * Appender: the buffer to write a record of {@code length} bytes at {@code phys} into, at index
      * {@link #index}{@code (phys)}; null if the record wraps around the ring's end (write it
      * elsewhere and {@link #put} it).

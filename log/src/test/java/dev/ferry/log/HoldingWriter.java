@@ -1,0 +1,72 @@
+package dev.ferry.log;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * The child process of {@link StagedWritesTest}: opens the store with staged writes whose
+ * committer, flusher and checkpoint never run on their own ({@link #config}), appends records of
+ * {@link #message} until the log reaches {@code UNTIL}, printing one line per acknowledged append,
+ * then {@code DONE}, and waits to be killed. What it appended is then only in the staging ring.
+ *
+ * <pre>
+ * ACK queueOffset physicalOffset .     per acknowledged record, after append() returned
+ * DONE                                 once the log reached UNTIL
+ * </pre>
+ *
+ * Usage: {@code HoldingWriter DIR FIRST_SEED UNTIL}. It exits by itself (status 3) after 60 s.
+ */
+public final class HoldingWriter {
+    static final String TOPIC = "held";
+    /** Not a power of two, so the ring's end (a power of two) falls inside a segment and records wrap around it. */
+    static final int SEGMENT = 100_000;
+
+    private HoldingWriter() {}
+
+    /** Staged writes that commit only when a reader, a flush or a full ring asks (all intervals: an hour). */
+    static LogConfig config(Path dir) {
+        return StoreTestSupport.smallConfig(dir).segmentBytes(SEGMENT).flushMode(FlushMode.ASYNC).stagedWrites(true)
+                .commitIntervalMs(3_600_000).flushIntervalMs(3_600_000).checkpointIntervalMs(3_600_000).build();
+    }
+
+    /** Record {@code seed}: bodies of 700 to 2,699 B, so records end at every kind of position. */
+    static LogMessage message(long seed) {
+        return LogMessage.builder(TOPIC, 0, StoreTestSupport.body(700 + (int) (seed * 7919 % 2000), seed))
+                .property("seed", Long.toString(seed)).build();
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        long seed = Long.parseLong(args[1]);
+        long until = Long.parseLong(args[2]);
+        Thread guard = new Thread(() -> {
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            System.exit(3);
+        });
+        guard.setDaemon(true);
+        guard.start();
+        FileOutputStream out = new FileOutputStream(FileDescriptor.out);
+        MessageStore store = MessageStore.open(config(dir));
+        while (store.writtenOffset() < until) {
+            AppendResult a = store.append(message(seed++));
+            emit(out, "ACK " + a.queueOffset() + " " + a.physicalOffset() + " .\n");
+        }
+        emit(out, "DONE\n");
+        Thread.sleep(Long.MAX_VALUE);
+    }
+
+    private static void emit(FileOutputStream out, String line) {
+        try {
+            out.write(line.getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            Runtime.getRuntime().halt(4);
+        }
+    }
+}

@@ -1,0 +1,237 @@
+package dev.ferry.log;
+
+import static dev.ferry.log.StoreTestSupport.readAll;
+import static dev.ferry.log.StoreTestSupport.smallConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Staged writes ({@link StagingRing}): what is appended sits in the ring until a commit copies it
+ * into the segment files. What a user relies on: an append that returned survives a kill -9 of the
+ * process even if nothing was committed yet, byte-equal and in order, across the ring's end and a
+ * segment's end; a damaged ring never brings back anything but whole records of the last run;
+ * every read sees what was appended before it, wherever the record lies in the ring.
+ */
+class StagedWritesTest {
+    @TempDir
+    Path tmp;
+
+    /** A killed writer's records were only in the ring (the segment files hold zeros there): recovery restores all of them. */
+    @Test
+    void everythingAppendedSurvivesAKillBeforeAnyCommit() throws Exception {
+        Path dir = tmp.resolve("store");
+        long before = appendUntil(dir, 0, 900_000);
+        Held held = runAndKill(dir, before, 1_120_000);
+        assertThat(held.offsets).as("records the killed writer acknowledged").hasSizeGreaterThan(50);
+        long firstHeld = held.positions.get(0);
+        assertThat(firstHeld).as("the held records start before a segment's end and the ring's end (1 MiB)")
+                .isLessThan(1_000_000);
+        assertThat(held.positions.get(held.positions.size() - 1)).as("and end past both").isGreaterThan(1L << 20);
+        assertThat(segmentBytes(dir, firstHeld, 64)).as("segment file where the first held record goes: nothing committed")
+                .containsOnly((byte) 0);
+
+        try (MessageStore store = MessageStore.open(HoldingWriter.config(dir))) {
+            RecoveryReport report = store.recoveryReport();
+            assertThat(report.crashed()).as("%s", report).isTrue();
+            assertThat(report.recordsRestored()).as("records restored from the ring: %s", report).isEqualTo(held.offsets.size());
+            assertThat(report.truncatedBytes()).as("%s", report).isZero();
+            assertRecords(store, before + held.offsets.size(), held);
+            // appends go on after the restored records
+            AppendResult next = store.append(HoldingWriter.message(before + held.offsets.size()));
+            assertThat(next.queueOffset()).isEqualTo(before + held.offsets.size());
+        }
+        try (MessageStore store = MessageStore.open(HoldingWriter.config(dir))) {
+            assertThat(store.recoveryReport().recordsRestored()).as("second open: nothing left to restore").isZero();
+            assertRecords(store, before + held.offsets.size() + 1, held);
+        }
+    }
+
+    /**
+     * A ring damaged at rest (a machine crash can leave it so): recovery restores the whole records
+     * before the damage and nothing from there on, though later records in the ring are whole.
+     */
+    @Test
+    void aDamagedRingRestoresOnlyTheWholeRecordsBeforeTheDamage() throws Exception {
+        Path dir = tmp.resolve("store");
+        long before = appendUntil(dir, 0, 900_000);
+        Held held = runAndKill(dir, before, 1_120_000);
+        int damaged = held.offsets.size() / 2;
+        long at = held.positions.get(damaged) + 200; // inside the record's body
+        try (FileChannel ring = FileChannel.open(dir.resolve(StagingRing.FILE), StandardOpenOption.WRITE)) {
+            int ringBytes = HoldingWriter.config(dir).stagingRingBytes();
+            ring.write(ByteBuffer.wrap(new byte[] {0x55, 0x55, 0x55}), StagingRing.HEADER + (at & (ringBytes - 1)));
+        }
+        try (MessageStore store = MessageStore.open(HoldingWriter.config(dir))) {
+            RecoveryReport report = store.recoveryReport();
+            assertThat(report.recordsRestored()).as("restored: those before the damaged one: %s", report).isEqualTo(damaged);
+            assertThat(report.end()).as("the log ends where the damaged record began: %s", report)
+                    .isEqualTo(held.positions.get(damaged));
+            List<StoredMessage> all = readAll(store, HoldingWriter.TOPIC, 0);
+            assertThat(all).as("records served").hasSize((int) before + damaged);
+            for (int i = 0; i < all.size(); i++) {
+                assertThat(all.get(i).body()).as("body of record %d", i).isEqualTo(bytes(HoldingWriter.message(i)));
+            }
+        }
+    }
+
+    /** A segment's tail damaged at rest after a clean stop, while the ring still holds it: recovery writes it back. */
+    @Test
+    void aDamagedSegmentTailIsWrittenBackFromTheRing() throws IOException {
+        Path dir = tmp.resolve("store");
+        List<AppendResult> written = new ArrayList<>();
+        try (MessageStore store = MessageStore.open(smallConfig(dir).build())) {
+            for (int i = 0; i < 40; i++) {
+                written.add(store.append(HoldingWriter.message(i)));
+            }
+        }
+        AppendResult last = written.get(written.size() - 1);
+        Path segment = dir.resolve("commitlog").resolve(FileNames.name(last.physicalOffset() / (64 * 1024) * (64 * 1024)));
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[20]), last.physicalOffset() - (last.physicalOffset() / (64 * 1024) * (64 * 1024)) + 100);
+        }
+        try (MessageStore store = MessageStore.open(smallConfig(dir).build())) {
+            RecoveryReport report = store.recoveryReport();
+            assertThat(report.recordsRestored()).as("%s", report).isEqualTo(1);
+            assertThat(report.end()).as("%s", report).isEqualTo(last.physicalOffset() + last.size());
+            List<StoredMessage> all = readAll(store, HoldingWriter.TOPIC, 0);
+            assertThat(all).hasSize(40);
+            assertThat(all.get(39).body()).isEqualTo(bytes(HoldingWriter.message(39)));
+        }
+    }
+
+    /**
+     * Four laps of a 1 MiB ring, records of 700 B to 2.7 KB, some across the ring's end and some
+     * rolled over to a next segment: each is read back right after its append (the read commits
+     * it), then all of them, and again after a reopen.
+     */
+    @Test
+    void everyRecordReadsBackRightAfterItsAppendAcrossTheRingsEnd() {
+        Path dir = tmp.resolve("store");
+        LogConfig config = smallConfig(dir).segmentBytes(HoldingWriter.SEGMENT).build();
+        assertThat(config.stagingRingBytes()).as("ring of this configuration").isEqualTo(1 << 20);
+        int n = 0;
+        int acrossTheEnd = 0;
+        try (MessageStore store = MessageStore.open(config)) {
+            while (store.writtenOffset() < 4L << 20) {
+                AppendResult r = store.append(HoldingWriter.message(n));
+                if ((r.physicalOffset() >>> 20) != ((r.physicalOffset() + r.size() - 1) >>> 20)) {
+                    acrossTheEnd++;
+                }
+                List<StoredMessage> got = store.readMessages(HoldingWriter.TOPIC, 0, n, 1);
+                assertThat(got).as("record %d read right after its append", n).hasSize(1);
+                assertThat(got.get(0).body()).as("body of record %d", n).isEqualTo(bytes(HoldingWriter.message(n)));
+                n++;
+            }
+            assertThat(acrossTheEnd).as("records that wrapped around the ring's end").isPositive();
+            assertAll(store, n);
+        }
+        try (MessageStore store = MessageStore.open(config)) {
+            assertAll(store, n);
+        }
+    }
+
+    private static void assertAll(MessageStore store, int n) {
+        List<StoredMessage> all = readAll(store, HoldingWriter.TOPIC, 0);
+        assertThat(all).hasSize(n);
+        for (int i = 0; i < n; i++) {
+            assertThat(all.get(i).body()).as("body of record %d", i).isEqualTo(bytes(HoldingWriter.message(i)));
+        }
+    }
+
+    /** What the killed writer acknowledged: queue offsets and positions, in order. */
+    private record Held(List<Long> offsets, List<Long> positions) {}
+
+    /** Appends records {@code from}.. until the log reaches {@code until} and closes cleanly; returns the queue's end. */
+    private static long appendUntil(Path dir, long from, long until) {
+        try (MessageStore store = MessageStore.open(HoldingWriter.config(dir))) {
+            long seed = from;
+            while (store.writtenOffset() < until) {
+                store.append(HoldingWriter.message(seed++));
+            }
+            return seed;
+        }
+    }
+
+    private Held runAndKill(Path dir, long firstSeed, long until) throws Exception {
+        Path stderr = tmp.resolve("child.err");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
+                System.getProperty("java.class.path"), HoldingWriter.class.getName(), dir.toString(), Long.toString(firstSeed),
+                Long.toString(until)).redirectError(stderr.toFile()).start();
+        List<Long> offsets = new ArrayList<>();
+        List<Long> positions = new ArrayList<>();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
+            String line;
+            boolean done = false;
+            while (!done && (line = in.readLine()) != null) {
+                String[] f = line.split(" ");
+                if (line.equals("DONE")) {
+                    done = true;
+                } else if (f.length == 4 && f[0].equals("ACK") && f[3].equals(".")) {
+                    offsets.add(Long.parseLong(f[1]));
+                    positions.add(Long.parseLong(f[2]));
+                }
+            }
+            if (!done) {
+                fail("child ended before DONE (exit %s); stderr:%n%s", child.isAlive() ? "none" : child.exitValue(),
+                        Files.readString(stderr));
+            }
+            child.destroyForcibly();
+            assertThat(child.waitFor(10, TimeUnit.SECONDS)).as("child gone 10 s after SIGKILL").isTrue();
+        } finally {
+            child.destroyForcibly();
+        }
+        assertThat(child.exitValue()).as("exit status of the child (137: SIGKILL)").isEqualTo(128 + 9);
+        for (int i = 0; i < offsets.size(); i++) {
+            assertThat(offsets.get(i)).as("queue offset of held record %d", i).isEqualTo(firstSeed + i);
+        }
+        return new Held(offsets, positions);
+    }
+
+    private static void assertRecords(MessageStore store, long expected, Held held) {
+        List<StoredMessage> all = readAll(store, HoldingWriter.TOPIC, 0);
+        assertThat(all).as("records in the queue").hasSize((int) expected);
+        for (int i = 0; i < all.size(); i++) {
+            StoredMessage m = all.get(i);
+            assertThat(m.queueOffset()).as("queue offset of record %d", i).isEqualTo(i);
+            assertThat(m.body()).as("body of record %d", i).isEqualTo(bytes(HoldingWriter.message(i)));
+            assertThat(store.readAt(m.physicalOffset())).as("record %d passes its checks", i).isPresent();
+        }
+        long firstHeld = held.offsets.get(0);
+        for (int i = 0; i < held.offsets.size(); i++) {
+            assertThat(all.get((int) (firstHeld + i)).physicalOffset()).as("position of held record %d", i)
+                    .isEqualTo(held.positions.get(i));
+        }
+    }
+
+    private static byte[] segmentBytes(Path dir, long phys, int length) throws IOException {
+        long base = phys / HoldingWriter.SEGMENT * HoldingWriter.SEGMENT;
+        try (FileChannel ch = FileChannel.open(dir.resolve("commitlog").resolve(FileNames.name(base)), StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(length);
+            ch.read(b, phys - base);
+            return b.array();
+        }
+    }
+
+    private static byte[] bytes(LogMessage m) {
+        ByteBuffer b = m.body();
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+}
