@@ -94,14 +94,16 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
             new Key("metrics.port", Type.INT, 0, 65_535, "0", "metricsPort", "Port of the Prometheus endpoint http://HOST:PORT/metrics on listen.host; 0 = no endpoint."),
             // commit log
             new Key("segment.bytes", Type.INT, LogConfig.MIN_SEGMENT_BYTES, I, "1073741824", "segmentBytes", "Size of each commit-log segment file; no record may be larger. Applies to segments created after a change."),
-            new Key("segment.pretouch", Type.BOOLEAN, 0, 0, "true", "preTouch", "After writing zeros over commit-log space ahead of the appender, also touch each page through the appender's mapping, so appends take no page faults."),
-            new Key("segment.fill.ahead.bytes", Type.LONG, 16L << 20, 1L << 40, Long.toString(64L << 20), "fillAheadBytes", "Commit-log space kept prepared ahead of the appender by a background thread; an append that outruns it waits."),
+            new Key("segment.pretouch", Type.BOOLEAN, 0, 0, "true", "preTouch", "Writes through mappings (sync flush, or flush.staged.writes=false): after writing zeros over commit-log space ahead of the appender, also touch each page through the appender's mapping, so appends take no page faults."),
+            new Key("segment.fill.ahead.bytes", Type.LONG, 16L << 20, 1L << 40, Long.toString(64L << 20), "fillAheadBytes", "Writes through mappings (sync flush, or flush.staged.writes=false): commit-log space kept prepared ahead of the appender by a background thread; an append that outruns it waits."),
             new Key("index.entries.per.file", Type.INT, 1, (I - 16) / 20, "300000", "indexEntriesPerFile", "Entries per offset-index file (20 bytes each; default 6 MB files)."),
             new Key("keyindex.slots", Type.INT, 1, 64 << 20, "1048576", "keyIndexSlots", "Hash slots per key-index file."),
             new Key("keyindex.entries", Type.INT, 1, 64 << 20, "4194304", "keyIndexEntries", "Entries per key-index file."),
             // flush
             new Key("flush.mode", Type.FLUSH_MODE, 0, 0, "async", "flushMode", "async: acknowledge once in the page cache; sync: acknowledge after an fsync covering the message (group commit)."),
             new Key("flush.interval.ms", Type.INT, 1, 3_600_000, "500", "flushIntervalMs", "async: how often the flusher looks at dirty pages."),
+            new Key("flush.staged.writes", Type.BOOLEAN, 0, 0, "true", "stagedWrites", "async: append into a small mapped ring (the file staging) that a committer thread copies into the segments with write(); false: append through the segments' mappings, prepared ahead with zeros."),
+            new Key("flush.commit.interval.ms", Type.INT, 1, 3_600_000, "100", "commitIntervalMs", "async, staged writes: the committer copies the ring into the segments every 256 KiB appended and at least this often; readers and the flusher commit what they need themselves."),
             new Key("flush.min.dirty.pages", Type.INT, 0, I, "4", "flushMinDirtyPages", "async: flush only when at least this many 4 KiB pages are dirty, except every 10th interval, which flushes whatever is dirty."),
             new Key("flush.sync.timeout.ms", Type.LONG, 1, L, "5000", "syncFlushTimeoutMs", "sync: a send whose fsync has not returned by then fails with TIMEOUT."),
             new Key("checkpoint.interval.ms", Type.INT, 1, 3_600_000, "10000", "checkpointIntervalMs", "How often indexes are forced and the checkpoint written; bounds how much of the log recovery re-verifies after a crash."),
@@ -202,6 +204,8 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
                     .keyIndexEntries(r.integer("keyindex.entries"))
                     .flushMode(r.flushMode("flush.mode"))
                     .flushIntervalMs(r.integer("flush.interval.ms"))
+                    .stagedWrites(r.bool("flush.staged.writes"))
+                    .commitIntervalMs(r.integer("flush.commit.interval.ms"))
                     .flushMinDirtyPages(r.integer("flush.min.dirty.pages"))
                     .syncFlushTimeoutMs(r.number("flush.sync.timeout.ms"))
                     .checkpointIntervalMs(r.integer("checkpoint.interval.ms"))

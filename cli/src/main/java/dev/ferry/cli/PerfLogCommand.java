@@ -36,11 +36,13 @@ import picocli.CommandLine.Option;
  * waiting for a core. Append latency percentiles come from one append in {@value #LATENCY_SAMPLE}.
  * Before the rounds, an untimed warm-up store run ({@code --warmup-records}) gets the append path
  * compiled, so round 1 does not measure the interpreter; {@code space_wait_ms} is how long the
- * appender waited for the store's filler thread to prepare commit-log space (when it is large, the
- * round was limited by how fast this machine hands out fresh memory, not by the append path).
- * The timed part ends when the last record is also in its offset index (the store's index
- * dispatcher follows the appender on its own thread); {@code index_catchup_ms} is how long that
- * took after the last append returned.
+ * appender waited for space: for the store's filler thread to prepare commit-log space (writes
+ * through mappings: when it is large, the round was limited by how fast this machine hands out
+ * fresh memory, not by the append path), or to commit a full staging ring itself (staged writes,
+ * the ASYNC default; {@code --mapped-writes} measures the other path). The timed part ends when the
+ * last record is also in its offset index (the store's index dispatcher follows the appender on its
+ * own thread) and in the segment files (the staging ring's committer follows it too);
+ * {@code index_catchup_ms} is how long that took after the last append returned.
  */
 @Command(name = "log", mixinStandardHelpOptions = true, description = "Benchmark the storage engine against raw sequential writes.")
 final class PerfLogCommand implements Callable<Integer> {
@@ -89,6 +91,10 @@ final class PerfLogCommand implements Callable<Integer> {
             + "on the build VM either side of a round can land on memory the host has just taken back, 3-7 x slower to touch, "
             + "so a median of 3 still swings).", defaultValue = "5")
     int rounds;
+
+    @Option(names = "--mapped-writes", description = "ASYNC: append through the segments' mappings, prepared ahead with "
+            + "zeros, instead of through the staging ring (LogConfig.stagedWrites false; SYNC always does).")
+    boolean mappedWrites;
 
     @Option(names = "--no-pre-touch", description = "Do not map commit-log pages as they are filled ahead of the appender "
             + "(LogConfig.preTouch false).")
@@ -194,7 +200,7 @@ final class PerfLogCommand implements Callable<Integer> {
 
     private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw, long records) throws InterruptedException {
         LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch)
-                .fillAheadBytes(fillAheadMb << 20).flushIntervalMs(flushIntervalMs).build();
+                .fillAheadBytes(fillAheadMb << 20).flushIntervalMs(flushIntervalMs).stagedWrites(!mappedWrites).build();
         long openStart = System.nanoTime();
         MessageStore store = MessageStore.open(config);
         store.createQueues(TOPIC, queues); // as a broker does when the topic is created
@@ -247,7 +253,8 @@ final class PerfLogCommand implements Callable<Integer> {
             }
         }
         long appendedAt = System.nanoTime();
-        store.awaitIndexed(); // a record counts once it can be read: in the log and in its queue's index
+        store.awaitIndexed(); // a record counts once it can be read: in the log and in its queue's index,
+        store.awaitWritten(); // and in the segment files (staged writes: the committer may trail by up to 256 KiB)
         long elapsedNs = System.nanoTime() - start;
         long indexCatchupMs = (System.nanoTime() - appendedAt) / 1_000_000;
         long fsyncs = store.fsyncCount() - fsyncsBefore;

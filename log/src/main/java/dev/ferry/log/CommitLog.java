@@ -103,9 +103,13 @@ final class CommitLog {
         return flushedOffset;
     }
 
-    /** Time the appender waited for the filler to prepare space, in nanoseconds. */
+    /**
+     * Time the appender waited for space, in nanoseconds: for the filler to prepare it, or with
+     * staged writes to commit the ring when it was full.
+     */
     long spaceWaitNanos() {
-        return filler == null ? 0 : filler.waitNanos();
+        StagingRing r = staging;
+        return (filler == null ? 0 : filler.waitNanos()) + (r == null ? 0 : r.waitNanos());
     }
 
     long totalBytes() {

@@ -824,6 +824,15 @@ public final class MessageStore implements AutoCloseable {
         dispatcher.awaitAll();
     }
 
+    /**
+     * Returns once every record appended so far is in the segment files (with staged writes, by
+     * committing the staging ring; with writes through mappings it already is). Forces nothing to
+     * disk: that is {@link #flush()}.
+     */
+    public void awaitWritten() {
+        log.ensureWritten(log.writtenOffset());
+    }
+
     /** Commit-log position below which every record is in the offset indexes (see {@link IndexDispatcher}). */
     public long indexedPhysicalOffset() {
         return dispatcher.position();

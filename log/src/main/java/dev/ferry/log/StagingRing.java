@@ -8,9 +8,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 
 /**
  * Staged writes (ASYNC flush): the appender writes each record into a small ring of memory that
@@ -93,6 +95,8 @@ final class StagingRing {
     /** The committer's view; under {@link #commitLock}. */
     private final ByteBuffer commitView;
     private final ReentrantLock commitLock = new ReentrantLock();
+    /** Time the appender spent committing to make room in the ring; written by the appender, read by anyone. */
+    private volatile long waitNanos;
     /** The end of what the appender staged; appender only. */
     private long stagedEnd;
     /** The appender wakes the committer when {@link #stagedEnd} passes this; appender only. */
@@ -100,7 +104,7 @@ final class StagingRing {
     /** Everything below is in the segment files; written under the commit lock. */
     private volatile long committedOffset;
     /** The end the committer thread commits up to (the log's published end). */
-    private final java.util.function.LongSupplier publishedEnd;
+    private final LongSupplier publishedEnd;
     private final Thread thread;
     /** The committer thread commits at least this often (when anything was appended). */
     private final long commitIntervalNs;
@@ -111,10 +115,10 @@ final class StagingRing {
      */
     private volatile IOException diskFull;
     private long lastReserveTry;
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private StagingRing(Path path, FileChannel channel, MappedByteBuffer map, int ringBytes, LongFunction<Segment> segmentFor,
-                        long end, java.util.function.LongSupplier publishedEnd, int commitIntervalMs, boolean startThread) {
+                        long end, LongSupplier publishedEnd, int commitIntervalMs, boolean startThread) {
         this.commitIntervalNs = commitIntervalMs * 1_000_000L;
         this.path = path;
         this.channel = channel;
@@ -182,7 +186,7 @@ final class StagingRing {
      * starts the committer thread.
      */
     static StagingRing create(Path dir, int ringBytes, long end, LongFunction<Segment> segmentFor,
-                              java.util.function.LongSupplier publishedEnd, int commitIntervalMs) {
+                              LongSupplier publishedEnd, int commitIntervalMs) {
         if (Integer.bitCount(ringBytes) != 1) {
             throw new IllegalArgumentException("ring size " + ringBytes + " (expected: a power of two)");
         }
@@ -230,6 +234,11 @@ final class StagingRing {
 
     long committedOffset() {
         return committedOffset;
+    }
+
+    /** Time the appender spent committing because the ring was full, in nanoseconds. */
+    long waitNanos() {
+        return waitNanos;
     }
 
     /**
@@ -289,7 +298,12 @@ final class StagingRing {
      */
     void awaitSpace(long end) {
         if (end - committedOffset > ringBytes) {
-            commit(stagedEnd);
+            long start = System.nanoTime();
+            try {
+                commit(stagedEnd);
+            } finally {
+                waitNanos += System.nanoTime() - start;
+            }
             if (end - committedOffset > ringBytes) {
                 throw new LogException("staging ring of " + ringBytes + " bytes cannot hold a write up to " + end
                         + " (committed " + committedOffset + ")");
