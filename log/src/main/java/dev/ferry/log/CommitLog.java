@@ -223,9 +223,10 @@ final class CommitLog {
     }
 
     /**
-     * Before a batch: waits until the space the whole batch will take is prepared, so that a
-     * failure to prepare it (a full disk) fails the batch before its first record is written, not
-     * halfway (the records written would be published by the next append). Records of
+     * Before a batch: waits until the space the whole batch will take is prepared (staged writes:
+     * room in the ring, and the next segment created if the batch rolls over), so that a failure to
+     * prepare it (a full disk) fails the batch before its first record is written, not halfway (the
+     * records written would be published by the next append). Records of
      * {@code lengths[0..n)}; done only when the batch spans at most one roll-over (the filler
      * prepares one segment ahead; smaller segments than a batch are for tests).
      */
@@ -247,6 +248,9 @@ final class CommitLog {
         if (rolls <= 1) {
             if (staging != null) {
                 staging.awaitSpace(base + pos);
+                if (rolls == 1) {
+                    filler.awaitFilled(base + 1); // the next segment exists: the roll-over cannot fail halfway through
+                }
             } else {
                 filler.awaitFilled(base + pos);
             }

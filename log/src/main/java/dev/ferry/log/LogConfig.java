@@ -78,6 +78,8 @@ public record LogConfig(
         Clock clock) {
 
     public static final int MIN_SEGMENT_BYTES = 4096;
+    /** The largest staging ring (staged writes); {@code maxBodyBytes} and {@code maxBatchBytes} must fit it. */
+    public static final int MAX_STAGING_RING_BYTES = 1 << 30;
 
     public LogConfig {
         Objects.requireNonNull(dir, "dir");
@@ -104,6 +106,12 @@ public record LogConfig(
         check("maxBatchBytes", maxBatchBytes, 1, Long.MAX_VALUE);
         check("keyIndexSlots", keyIndexSlots, 1, 64 << 20);
         check("keyIndexEntries", keyIndexEntries, 1, 64 << 20);
+        long ringNeed = stagingRingNeed(segmentBytes, maxBodyBytes, maxBatchBytes);
+        if (stagedWrites && flushMode == FlushMode.ASYNC && ringNeed > MAX_STAGING_RING_BYTES) {
+            throw new IllegalArgumentException("stagedWrites: a largest batch (maxBatchBytes " + maxBatchBytes + ", at most segmentBytes "
+                    + segmentBytes + ") and two largest records (maxBodyBytes " + maxBodyBytes + ") need a staging ring of "
+                    + ringNeed + " bytes (expected: <= " + MAX_STAGING_RING_BYTES + "); lower them, or set stagedWrites false");
+        }
     }
 
     /** True if appends go through a {@link StagingRing} (ASYNC flush with {@code stagedWrites}). */
@@ -117,10 +125,14 @@ public record LogConfig(
      * at least 1 MiB and at most 1 GiB (32 MiB with the defaults).
      */
     public int stagingRingBytes() {
+        long ring = Math.max(1L << 20, Long.highestOneBit(stagingRingNeed(segmentBytes, maxBodyBytes, maxBatchBytes) - 1) << 1);
+        return (int) Math.min(ring, MAX_STAGING_RING_BYTES);
+    }
+
+    /** Bytes the staging ring must hold: the largest batch, a largest record and the end of a segment it does not fit. */
+    private static long stagingRingNeed(int segmentBytes, int maxBodyBytes, long maxBatchBytes) {
         long maxRecord = Math.min(segmentBytes, (long) maxBodyBytes + RecordWriter.scratchSize());
-        long need = Math.min(maxBatchBytes, segmentBytes) + 2 * maxRecord;
-        long ring = Math.max(1L << 20, Long.highestOneBit(need - 1) << 1);
-        return (int) Math.min(ring, 1L << 30);
+        return Math.min(maxBatchBytes, segmentBytes) + 2 * maxRecord;
     }
 
     private static void check(String name, long value, long min, long max) {

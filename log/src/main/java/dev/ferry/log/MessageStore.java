@@ -143,8 +143,10 @@ public final class MessageStore implements AutoCloseable {
             for (OffsetIndex q : queues.all()) {
                 q.trimBefore(log.minOffset());
             }
-            RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir)).run(crashed,
-                    Checkpoint.read(dir), lastTs);
+            Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
+            // Recovery.run closes the ring, whatever happens
+            RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir)).run(crashed, checkpoint,
+                    lastTs);
             for (OffsetIndex q : queues.all()) {
                 q.trimBefore(log.minOffset());
             }

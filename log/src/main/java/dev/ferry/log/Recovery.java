@@ -219,7 +219,7 @@ final class Recovery {
                 if (phys < start) {
                     return lowest;
                 }
-            } else {
+            } else if (!inStagingRing(q, off, phys, size)) { // a record the scan restores is no damage
                 lowest = off > q.minOffset() ? Math.min(lowest, positionAfter(q, off - 1)) : log.minOffset();
             }
         }
@@ -260,8 +260,24 @@ final class Recovery {
         if (s == null || phys + size > s.endOffset()) {
             return false;
         }
-        int pos = (int) (phys - s.baseOffset);
-        MappedByteBuffer m = s.map;
+        return isRecordOf(s.map, (int) (phys - s.baseOffset), q, off, phys, size);
+    }
+
+    /**
+     * True if the staging ring the last run left holds, whole, the record the index entry (phys,
+     * size) for {@code off} points at: appended and indexed, but not yet in the segment files when
+     * the process died. The scan writes it back when it gets there.
+     */
+    private boolean inStagingRing(OffsetIndex q, long off, long phys, int size) {
+        Segment s = staged == null || size < MIN_RECORD_SIZE || phys < 0 ? null : log.segmentFor(phys);
+        if (s == null || phys + size > s.endOffset()) {
+            return false;
+        }
+        ByteBuffer r = staged.recordAt(phys, (int) (s.endOffset() - phys));
+        return r != null && isRecordOf(r, 0, q, off, phys, size);
+    }
+
+    private static boolean isRecordOf(ByteBuffer m, int pos, OffsetIndex q, long off, long phys, int size) {
         return m.getInt(pos + LENGTH_OFFSET) == size
                 && m.getShort(pos + MAGIC_OFFSET) == MAGIC
                 && m.getLong(pos + PHYSICAL_OFFSET_OFFSET) == phys

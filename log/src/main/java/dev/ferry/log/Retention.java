@@ -54,6 +54,7 @@ final class Retention {
                     break;
                 }
                 boolean overSize = log.totalBytes() > config.retentionBytes();
+                log.ensureWritten(next.baseOffset + 1); // staged writes: the first record of next may be only in the ring
                 boolean expired = now - next.map.getLong(STORE_TIMESTAMP_OFFSET) > config.retentionMs();
                 if (!overSize && !expired) {
                     break;

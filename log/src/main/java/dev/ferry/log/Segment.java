@@ -32,6 +32,11 @@ final class Segment {
     final boolean prefilled;
     /** Bytes known forced to disk; written and read by the flusher thread only. */
     int flushedPosition;
+    /**
+     * Staged writes: the channel commits write through, apart from {@link #channel}, which readers
+     * share: a write on a thread that is interrupted closes the channel it uses. Opened on first use.
+     */
+    private volatile FileChannel commitChannel;
     /** Readers holding the mapping + 1 for the owning commit log; 0 = unmapped. */
     private final AtomicInteger refs = new AtomicInteger(1);
     /** Set when the owner releases its reference; volatile so the page warmer sees it. */
@@ -122,10 +127,27 @@ final class Segment {
             Unmapper.unmap(map);
             try {
                 channel.close();
+                FileChannel c = commitChannel;
+                if (c != null) {
+                    c.close();
+                }
             } catch (IOException e) {
                 // nothing left to do with it
             }
         }
+    }
+
+    /**
+     * The channel staged writes commit through (the staging ring's commit lock serializes its
+     * users); a new one if the last was closed (by an interrupt during a write).
+     */
+    FileChannel commitChannel() throws IOException {
+        FileChannel c = commitChannel;
+        if (c == null || !c.isOpen()) {
+            c = FileChannel.open(path, StandardOpenOption.WRITE);
+            commitChannel = c;
+        }
+        return c;
     }
 
     /** Forces bytes [from, to) of this segment to disk. */

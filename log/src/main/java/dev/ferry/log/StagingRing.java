@@ -117,6 +117,8 @@ final class StagingRing {
     private volatile IOException diskFull;
     private long lastReserveTry;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Set (under the commit lock) once the ring is unmapped: no commit may read it any more. */
+    private boolean unmapped;
 
     private StagingRing(Path path, FileChannel channel, MappedByteBuffer map, int ringBytes, LongFunction<Segment> segmentFor,
                         long end, LongSupplier publishedEnd, int commitIntervalMs, boolean startThread) {
@@ -341,10 +343,14 @@ final class StagingRing {
         if (upTo <= committedOffset) {
             return;
         }
+        boolean interrupted = Thread.interrupted(); // a channel write on an interrupted thread closes the channel
         commitLock.lock();
         try {
+            if (unmapped) {
+                throw new LogException("store is closed: cannot commit " + path);
+            }
             long from = committedOffset;
-            while (from < upTo) {
+            for (int closedByInterrupt = 0; from < upTo; ) {
                 Segment s = segmentFor.apply(from);
                 if (s == null) {
                     throw new LogException("no segment holds position " + from + " of the staged log");
@@ -354,12 +360,20 @@ final class StagingRing {
                 int n = (int) Math.min(end - from, HEADER + (long) ringBytes - at);
                 commitView.limit(at + n).position(at);
                 try {
+                    FileChannel ch = s.commitChannel();
                     long filePos = from - s.baseOffset;
                     while (commitView.hasRemaining()) {
-                        filePos += s.channel.write(commitView, filePos);
+                        filePos += ch.write(commitView, filePos);
                     }
+                } catch (java.nio.channels.ClosedByInterruptException e) {
+                    // another thread interrupted this one during the write: the next try opens a new channel
+                    interrupted |= Thread.interrupted();
+                    if (++closedByInterrupt > 3) {
+                        throw new LogException("cannot write the commit log at " + from + ": interrupted", e);
+                    }
+                    continue;
                 } catch (IOException e) {
-                    if (diskFull == null && releaseReserve(e)) {
+                    if (diskFull == null && isOutOfSpace(e) && releaseReserve(e)) {
                         continue; // the same piece again, into the space the reserve held
                     }
                     throw new LogException("cannot write the commit log at " + from + " (" + s.path + "): " + e.getMessage(), e);
@@ -369,7 +383,16 @@ final class StagingRing {
             }
         } finally {
             commitLock.unlock();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
+    }
+
+    /** ENOSPC or EDQUOT, as the JDK words them. */
+    private static boolean isOutOfSpace(IOException e) {
+        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("no space left") || m.contains("quota");
     }
 
     /**
@@ -426,14 +449,21 @@ final class StagingRing {
                     LockSupport.parkNanos(this, RESERVE_RETRY_NS / 10);
                 }
                 commit(publishedEnd.getAsLong());
-            } catch (RuntimeException e) {
+            } catch (LogException e) {
                 // a full disk: readers and the appender see the error on their own commits; retry at the next wake-up
                 LOG.debug("commit failed; retrying", e);
+            } catch (RuntimeException | Error e) {
+                // the thread goes on: without it the ring is committed only by readers, the flusher and a full ring
+                LOG.error("committer: unexpected failure; retrying in 1 s", e);
+                LockSupport.parkNanos(this, RESERVE_RETRY_NS);
             }
         }
     }
 
-    /** Stops the committer thread, commits {@code end} and unmaps the ring; again: nothing. */
+    /**
+     * Stops the committer thread, commits {@code end} and unmaps the ring; again: nothing. A commit
+     * that comes after (a reader that still held the ring) fails with "store is closed".
+     */
     void close(long end) {
         if (!closed.compareAndSet(false, true)) {
             return;
@@ -452,7 +482,13 @@ final class StagingRing {
                 commit(end);
             }
         } finally {
-            Unmapper.unmap(map);
+            commitLock.lock();
+            try {
+                unmapped = true;
+                Unmapper.unmap(map);
+            } finally {
+                commitLock.unlock();
+            }
             try {
                 channel.close();
             } catch (IOException e) {

@@ -50,6 +50,8 @@ class StagedWritesTest {
             assertThat(report.crashed()).as("%s", report).isTrue();
             assertThat(report.recordsRestored()).as("records restored from the ring: %s", report).isEqualTo(held.offsets.size());
             assertThat(report.truncatedBytes()).as("%s", report).isZero();
+            assertThat(report.scanFrom()).as("scan start: the last segment holding data, not the log's start (index entries"
+                    + " of records only in the ring are no damage): %s", report).isEqualTo(9L * HoldingWriter.SEGMENT);
             assertRecords(store, before + held.offsets.size(), held);
             // appends go on after the restored records
             AppendResult next = store.append(HoldingWriter.message(before + held.offsets.size()));
@@ -142,6 +144,61 @@ class StagedWritesTest {
         }
         try (MessageStore store = MessageStore.open(config)) {
             assertAll(store, n);
+        }
+    }
+
+    /**
+     * A segment filled to its last byte and flushed, then one record into the next that is still
+     * only in the ring: retention reads that record's store time to date the full segment, so it
+     * must see the record, not the zeros of the segment file (it would take the segment for 56
+     * years old and delete it).
+     */
+    @Test
+    void retentionDatesASegmentByARecordStillInTheRing() {
+        long t0 = 1_700_000_000_000L;
+        StoreTestSupport.MutableClock clock = new StoreTestSupport.MutableClock(t0);
+        int record = StoreTestSupport.HEADER_FOR_TOPIC_T + 1_000;
+        LogConfig config = smallConfig(tmp.resolve("store")).segmentBytes(4 * record).retentionMs(3_600_000L)
+                .retentionCheckIntervalMs(24 * 3_600_000L).commitIntervalMs(3_600_000).clock(clock).build();
+        try (MessageStore store = MessageStore.open(config)) {
+            for (int i = 0; i < 4; i++) {
+                store.append(LogMessage.builder("t", 0, StoreTestSupport.body(1_000, i)).build());
+            }
+            store.flush(); // the first segment, to its last byte
+            clock.set(t0 + 2 * 3_600_000L);
+            AppendResult fifth = store.append(LogMessage.builder("t", 0, StoreTestSupport.body(1_000, 4)).build());
+            assertThat(fifth.physicalOffset()).as("the fifth record opens the second segment").isEqualTo(4L * record);
+            clock.set(t0 + 2 * 3_600_000L + 1_000);
+            assertThat(store.runRetention()).as("segments deleted: the first is 1 s old by the second's first record")
+                    .isZero();
+            assertThat(store.readMessages("t", 0, 0, 10)).as("t/0 after retention").hasSize(5);
+        }
+    }
+
+    /**
+     * A thread with its interrupt flag set reads what is only in the ring: the read commits it and
+     * works, the flag stays set, and the store goes on working (a channel write on an interrupted
+     * thread closes that channel, so commits must not use one readers share, nor let the flag
+     * through).
+     */
+    @Test
+    void aReadOnAnInterruptedThreadCommitsAndLeavesTheStoreWorking() {
+        LogConfig config = smallConfig(tmp.resolve("store")).commitIntervalMs(3_600_000).build();
+        try (MessageStore store = MessageStore.open(config)) {
+            store.append(HoldingWriter.message(0));
+            Thread.currentThread().interrupt();
+            try {
+                assertThat(store.readMessages(HoldingWriter.TOPIC, 0, 0, 1)).as("read on an interrupted thread").hasSize(1);
+                assertThat(Thread.currentThread().isInterrupted()).as("interrupt flag after the read").isTrue();
+            } finally {
+                Thread.interrupted();
+            }
+            store.append(HoldingWriter.message(1));
+            assertAll(store, 2);
+        }
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.recoveryReport().crashed()).as("the close was clean").isFalse();
+            assertAll(store, 2);
         }
     }
 
