@@ -170,11 +170,6 @@ final class CommitLog {
         }
     }
 
-    /** Staged writes: the ring, null when records are written through mappings. */
-    StagingRing staging() {
-        return staging;
-    }
-
     /**
      * Makes every appended byte below {@code upTo} readable through the segment files: with staged
      * writes, commits what was published if the ring has not reached {@code upTo} yet (a failure, a

@@ -35,17 +35,20 @@ import org.slf4j.LoggerFactory;
  * DIR/commitlog/NNNNNNNNNNNNNNNNNNNN        segments ({@link RecordLayout})
  * DIR/index/TOPIC/QUEUE/NNNNNNNNNNNNNNNNNNNN offset index files ({@link OffsetIndex})
  * DIR/keyindex/NNNNNNNNNNNNNNNNNNNN         key index files ({@link KeyIndex})
+ * DIR/staging                               staged writes: the ring appends go into first ({@link StagingRing})
  * DIR/checkpoint                            {@link Checkpoint}
  * DIR/abort                                 exists while the store is open: found at open = last run crashed
  * DIR/lock                                  held (file lock) while open, so two processes never share a store
  * </pre>
  *
  * <p><b>Durability contract.</b> {@link #append} returns once the record is in the page cache
- * ({@link FlushMode#ASYNC}) or once an fsync covering it has returned ({@link FlushMode#SYNC}).
- * A record that was returned for under SYNC survives a machine crash; under ASYNC it survives a
- * process crash. A record is readable when {@code append} returns, not before: its queue offset is
- * assigned by the appender, its offset-index entry written by the {@link IndexDispatcher} a pass
- * later, and a read of an offset assigned but not yet indexed waits for that pass.
+ * ({@link FlushMode#ASYNC}: with staged writes, the page cache of the staging ring) or once an
+ * fsync covering it has returned ({@link FlushMode#SYNC}). A record that was returned for under
+ * SYNC survives a machine crash; under ASYNC it survives a process crash. A record is readable when
+ * {@code append} returns, not before: its queue offset is assigned by the appender, its
+ * offset-index entry written by the {@link IndexDispatcher} a pass later, its bytes copied from the
+ * staging ring into the segment files by a commit, and a read waits for (or runs) what it needs of
+ * both.
  *
  * <p><b>Thread safety.</b> Safe for any number of threads. Appends are serialized by one lock
  * (they are a few hundred nanoseconds of copying); reads take no lock.
