@@ -34,7 +34,9 @@ final class Segment {
     int flushedPosition;
     /**
      * Staged writes: the channel commits write through, apart from {@link #channel}, which readers
-     * share: a write on a thread that is interrupted closes the channel it uses. Opened on first use.
+     * share: a write on a thread that is interrupted closes the channel it uses. Opened on first use,
+     * closed once commits have passed the segment's end (so a store holds one more descriptor, not
+     * one more per segment).
      */
     private volatile FileChannel commitChannel;
     /** Readers holding the mapping + 1 for the owning commit log; 0 = unmapped. */
@@ -141,6 +143,19 @@ final class Segment {
      * The channel staged writes commit through (the staging ring's commit lock serializes its
      * users); a new one if the last was closed (by an interrupt during a write).
      */
+    /** Staged writes, once commits have passed this segment's end: its commit channel is not needed again. */
+    void closeCommitChannel() {
+        FileChannel c = commitChannel;
+        commitChannel = null;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // nothing was written through it since the last commit returned
+            }
+        }
+    }
+
     FileChannel commitChannel() throws IOException {
         FileChannel c = commitChannel;
         if (c == null || !c.isOpen()) {

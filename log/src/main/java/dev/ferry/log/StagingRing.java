@@ -373,13 +373,16 @@ final class StagingRing {
                     }
                     continue;
                 } catch (IOException e) {
-                    if (diskFull == null && isOutOfSpace(e) && releaseReserve(e)) {
+                    if (diskFull == null && isOutOfSpace(e, s.path, upTo - from) && releaseReserve(e)) {
                         continue; // the same piece again, into the space the reserve held
                     }
                     throw new LogException("cannot write the commit log at " + from + " (" + s.path + "): " + e.getMessage(), e);
                 }
                 from += n;
                 committedOffset = from;
+                if (from == s.endOffset()) {
+                    s.closeCommitChannel(); // the appender has moved to the next segment for good
+                }
             }
         } finally {
             commitLock.unlock();
@@ -389,10 +392,21 @@ final class StagingRing {
         }
     }
 
-    /** ENOSPC or EDQUOT, as the JDK words them. */
-    private static boolean isOutOfSpace(IOException e) {
+    /**
+     * ENOSPC or EDQUOT: the error says so (in English), or the file system has less room left than
+     * the {@code pending} bytes and a margin (the message comes from strerror, which may be
+     * translated).
+     */
+    private static boolean isOutOfSpace(IOException e, Path file, long pending) {
         String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
-        return m.contains("no space left") || m.contains("quota");
+        if (m.contains("no space left") || m.contains("quota")) {
+            return true;
+        }
+        try {
+            return Files.getFileStore(file).getUsableSpace() < pending + (1L << 20);
+        } catch (IOException | RuntimeException again) {
+            return false;
+        }
     }
 
     /**
