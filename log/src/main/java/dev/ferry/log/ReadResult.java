@@ -115,8 +115,13 @@ public final class ReadResult implements AutoCloseable {
             return segment.map.slice(p, length).asReadOnlyBuffer();
         }
 
-        /** Writes the whole region to {@code target} with {@code FileChannel.transferTo} (sendfile). */
+        /**
+         * Writes the whole region to {@code target} with {@code FileChannel.transferTo} (sendfile).
+         * The calling thread's interrupt flag is held back meanwhile (and set again after): a
+         * transfer on an interrupted thread would close the channel every reader of the segment shares.
+         */
         public void transferTo(WritableByteChannel target) {
+            boolean interrupted = Thread.interrupted();
             try {
                 long pos = filePosition();
                 long end = pos + length;
@@ -125,6 +130,10 @@ public final class ReadResult implements AutoCloseable {
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
