@@ -176,10 +176,10 @@ class StagedWritesTest {
     }
 
     /**
-     * A thread with its interrupt flag set reads what is only in the ring: the read commits it and
-     * works, the flag stays set, and the store goes on working (a channel write on an interrupted
-     * thread closes that channel, so commits must not use one readers share, nor let the flag
-     * through).
+     * A thread with its interrupt flag set reads what is only in the ring, and sends it with
+     * sendfile: the read commits it and works, the flag stays set, and the store goes on working (a
+     * channel operation on an interrupted thread closes that channel, so commits must not use the one
+     * readers share, and neither they nor a transfer may let the flag through).
      */
     @Test
     void aReadOnAnInterruptedThreadCommitsAndLeavesTheStoreWorking() {
@@ -187,12 +187,19 @@ class StagedWritesTest {
         try (MessageStore store = MessageStore.open(config)) {
             store.append(HoldingWriter.message(0));
             Thread.currentThread().interrupt();
+            java.io.ByteArrayOutputStream sent = new java.io.ByteArrayOutputStream();
             try {
                 assertThat(store.readMessages(HoldingWriter.TOPIC, 0, 0, 1)).as("read on an interrupted thread").hasSize(1);
                 assertThat(Thread.currentThread().isInterrupted()).as("interrupt flag after the read").isTrue();
+                try (ReadResult r = store.read(HoldingWriter.TOPIC, 0, 0, 1, Integer.MAX_VALUE)) {
+                    // sendfile of the region, as a server does, still on the interrupted thread
+                    r.regions().get(0).transferTo(java.nio.channels.Channels.newChannel(sent));
+                }
+                assertThat(Thread.currentThread().isInterrupted()).as("interrupt flag after the transfer").isTrue();
             } finally {
                 Thread.interrupted();
             }
+            assertThat(sent.size()).as("bytes transferred").isEqualTo(store.readMessages(HoldingWriter.TOPIC, 0, 0, 1).get(0).size());
             store.append(HoldingWriter.message(1));
             assertAll(store, 2);
         }
