@@ -115,6 +115,7 @@ final class Recovery {
         }
         for (Segment w : replayed) {
             w.force(0, w.size); // before the new run zeroes the ring that held them
+            w.closeCommitChannel();
         }
         if (staged != null) {
             staged.close(0); // setEnd below makes the new run's ring in its place
@@ -177,8 +178,9 @@ final class Recovery {
         }
         replayedBytes += record.remaining();
         try {
+            java.nio.channels.FileChannel ch = s.commitChannel(); // not the channel readers will share
             for (long at = pos; record.hasRemaining(); ) {
-                at += s.channel.write(record, at);
+                at += ch.write(record, at);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("recovery: cannot write back staged record at " + phys + " into " + s.path + ": "
