@@ -23,9 +23,9 @@ import java.util.function.LongSupplier;
  * <p><b>Why.</b> Writing records straight into the segment's mapping needs its pages prepared
  * first (a zero {@code write()} that reserves the blocks, so that a full disk is an error and not
  * a SIGBUS): the pages are then written twice, once with zeros by the filler and once with the
- * records by the appender, whose stores miss the cache. Here the appender writes into a ring that
- * stays in the cache, and the committer's {@code write()} is exactly the raw sequential write a
- * file system does best: it allocates each page-cache page and fills it once, and a full disk is an
+ * records by the appender, whose stores miss the cache. Here the appender writes into a ring whose
+ * pages are always there (no fill ahead, no fault), and the committer's {@code write()} is exactly
+ * the raw sequential write a file system does best: it allocates each page-cache page and fills it once, and a full disk is an
  * {@code IOException} (ENOSPC), never a fault. Measured on the 2-core VM of docs/PERFORMANCE.md
  * ("Session 6"), 1 KiB records went from a median of 0.465 of the raw {@code FileChannel.write}
  * rate (the mapped path, same build, alternating runs) to 0.564.
@@ -34,7 +34,7 @@ import java.util.function.LongSupplier;
  * of the file {@code staging} in the store's directory, so an appended record is in the page cache
  * as soon as the append returns, as with a mapped segment. After a crash, {@link Recovery} asks
  * {@link #recordAt} for the record at each position past the log's last whole record and writes
- * back what it finds ({@link #checkedCopy} verifies length, magic, position and CRC). The ring is
+ * back what it finds ({@link #recordAt} verifies length, magic, position and CRC first). The ring is
  * zeroed (and forced) each time a store opens, so it only ever holds records of one run of the
  * store, whose positions never repeat: a stale record cannot match a position it was not written
  * at.
