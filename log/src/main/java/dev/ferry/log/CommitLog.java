@@ -264,9 +264,8 @@ final class CommitLog {
      * goes into the ring like any appended bytes, so commits copy the log's bytes as they are.
      */
     private void stageEndOfSegment(Segment s) {
-        java.nio.ByteBuffer tail = java.nio.ByteBuffer.allocate(s.remaining()); // smaller than a record; once per segment
-        RecordCodec.writeEndOfSegment(tail, 0, tail.capacity());
-        staging.put(s.baseOffset + s.writePosition, tail);
+        // smaller than a record; once per segment
+        staging.put(s.baseOffset + s.writePosition, RecordCodec.endOfSegment(s.remaining()));
         staging.staged(s.endOffset());
     }
 

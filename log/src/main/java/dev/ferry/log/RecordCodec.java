@@ -48,6 +48,16 @@ final class RecordCodec {
         return v6 ? FLAG_IPV6_HOSTS : 0;
     }
 
+    /**
+     * The last {@code remaining} bytes of a segment whose next record did not fit: the end-of-segment
+     * marker (if there is room for one), then zeros; a heap buffer ready to be written.
+     */
+    static ByteBuffer endOfSegment(int remaining) {
+        ByteBuffer tail = ByteBuffer.allocate(remaining);
+        writeEndOfSegment(tail, 0, remaining);
+        return tail;
+    }
+
     /** Writes an end-of-segment marker if there is room for one. */
     static void writeEndOfSegment(ByteBuffer buf, int pos, int remaining) {
         if (remaining >= END_MARKER_SIZE) {

@@ -171,8 +171,7 @@ final class Recovery {
                     || staged.recordAt(n.baseOffset, n.size) == null) {
                 return false;
             }
-            record = ByteBuffer.allocate(s.size - pos); // the marker, then zeros over whatever the tail held
-            RecordCodec.writeEndOfSegment(record, 0, record.capacity());
+            record = RecordCodec.endOfSegment(s.size - pos); // zeros over whatever the tail held
         } else {
             replayedRecords++;
         }

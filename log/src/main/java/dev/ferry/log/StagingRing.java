@@ -185,8 +185,8 @@ final class StagingRing {
 
     /**
      * Creates (or recreates) the ring of {@code ringBytes} (a power of two) in {@code dir} for a
-     * store whose log ends at {@code end}: header and zeros, forced to disk before it is used, and
-     * starts the committer thread.
+     * store whose log ends at {@code end}: header and zeros, forced to disk before it is used (the
+     * reserve is written only if the file does not hold it already), and starts the committer thread.
      */
     static StagingRing create(Path dir, int ringBytes, long end, LongFunction<Segment> segmentFor,
                               LongSupplier publishedEnd, int commitIntervalMs) {
@@ -197,14 +197,20 @@ final class StagingRing {
         try {
             FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             try {
-                ch.truncate(0);
+                long whole = HEADER + (long) ringBytes + reserveBytes(ringBytes);
+                // a file of exactly this size was written whole, reserve included, for this ring size (the size
+                // says so: it grows with the ring): only the ring needs zeros again; anything else is rewritten
+                boolean reserveInPlace = ch.size() == whole;
+                if (!reserveInPlace) {
+                    ch.truncate(0);
+                }
                 ByteBuffer header = ByteBuffer.allocate(HEADER);
                 header.putInt(0, MAGIC).putShort(4, VERSION).putInt(8, ringBytes);
                 while (header.hasRemaining()) {
                     ch.write(header, header.position());
                 }
                 // real blocks: the mapping can never fault on a full disk; then the reserve
-                Zeros.write(ch, HEADER, HEADER + (long) ringBytes + reserveBytes(ringBytes));
+                Zeros.write(ch, HEADER, reserveInPlace ? HEADER + (long) ringBytes : whole);
                 ch.force(true);
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, HEADER + (long) ringBytes);
                 return new StagingRing(path, ch, map, ringBytes, segmentFor, end, publishedEnd, commitIntervalMs, true);

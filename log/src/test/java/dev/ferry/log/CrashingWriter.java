@@ -2,8 +2,6 @@ package dev.ferry.log;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 
@@ -65,40 +63,20 @@ public final class CrashingWriter {
         int threads = Integer.parseInt(args[2]);
         FlushMode mode = FlushMode.valueOf(args[3]);
         FileOutputStream out = new FileOutputStream(FileDescriptor.out);
-        Thread guard = new Thread(() -> {
-            try {
-                Thread.sleep(60_000);
-            } catch (InterruptedException e) {
-                return;
-            }
-            System.exit(3);
-        });
-        guard.setDaemon(true);
-        guard.start();
+        StoreTestSupport.exitAfterAMinute();
         MessageStore store = MessageStore.open(config(dir, mode));
-        emit(out, "OPEN\n");
+        StoreTestSupport.emit(out, "OPEN\n");
         for (int t = 0; t < threads; t++) {
             int thread = t;
             Thread w = new Thread(() -> {
                 for (int i = 0; ; i++) {
                     long seed = seed(round, thread, i);
                     AppendResult a = store.append(messageFor(seed));
-                    emit(out, "ACK " + a.topic() + " " + a.queueId() + " " + a.queueOffset() + " " + seed + " .\n");
+                    StoreTestSupport.emit(out, "ACK " + a.topic() + " " + a.queueId() + " " + a.queueOffset() + " " + seed + " .\n");
                 }
             }, "writer-" + t);
             w.start();
         }
         Thread.sleep(Long.MAX_VALUE);
-    }
-
-    private static void emit(FileOutputStream out, String line) {
-        byte[] bytes = line.getBytes(StandardCharsets.US_ASCII);
-        synchronized (out) {
-            try {
-                out.write(bytes);
-            } catch (IOException e) {
-                Runtime.getRuntime().halt(4);
-            }
-        }
     }
 }

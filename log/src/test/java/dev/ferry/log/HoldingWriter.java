@@ -2,8 +2,6 @@ package dev.ferry.log;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
@@ -42,31 +40,14 @@ public final class HoldingWriter {
         Path dir = Path.of(args[0]);
         long seed = Long.parseLong(args[1]);
         long until = Long.parseLong(args[2]);
-        Thread guard = new Thread(() -> {
-            try {
-                Thread.sleep(60_000);
-            } catch (InterruptedException e) {
-                return;
-            }
-            System.exit(3);
-        });
-        guard.setDaemon(true);
-        guard.start();
+        StoreTestSupport.exitAfterAMinute();
         FileOutputStream out = new FileOutputStream(FileDescriptor.out);
         MessageStore store = MessageStore.open(config(dir));
         while (store.writtenOffset() < until) {
             AppendResult a = store.append(message(seed++));
-            emit(out, "ACK " + a.queueOffset() + " " + a.physicalOffset() + " .\n");
+            StoreTestSupport.emit(out, "ACK " + a.queueOffset() + " " + a.physicalOffset() + " .\n");
         }
-        emit(out, "DONE\n");
+        StoreTestSupport.emit(out, "DONE\n");
         Thread.sleep(Long.MAX_VALUE);
-    }
-
-    private static void emit(FileOutputStream out, String line) {
-        try {
-            out.write(line.getBytes(StandardCharsets.US_ASCII));
-        } catch (IOException e) {
-            Runtime.getRuntime().halt(4);
-        }
     }
 }

@@ -21,6 +21,38 @@ final class StoreTestSupport {
 
     private StoreTestSupport() {}
 
+    /**
+     * For a child process of a kill test: a daemon thread that exits the process (status 3, which
+     * the parent reports) after 60 s, so a child the parent lost never lingers.
+     */
+    static void exitAfterAMinute() {
+        Thread guard = new Thread(() -> {
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            System.exit(3);
+        });
+        guard.setDaemon(true);
+        guard.start();
+    }
+
+    /**
+     * For a child process of a kill test: writes {@code line} to {@code out} in one {@code write}
+     * (atomic on a pipe below PIPE_BUF), one thread at a time; halts (status 4) if the parent is gone.
+     */
+    static void emit(java.io.FileOutputStream out, String line) {
+        byte[] bytes = line.getBytes(StandardCharsets.US_ASCII);
+        synchronized (out) {
+            try {
+                out.write(bytes);
+            } catch (IOException e) {
+                Runtime.getRuntime().halt(4);
+            }
+        }
+    }
+
     static LogConfig.Builder smallConfig(Path dir) {
         return LogConfig.builder(dir).segmentBytes(64 * 1024).indexEntriesPerFile(100).keyIndexSlots(64).keyIndexEntries(1000)
                 .preTouch(false);
