@@ -343,8 +343,12 @@ class DiskFullTest {
         assertThat(full.getMessage()).as("the append that found the disk full was refused by the offset index")
                 .contains("cannot extend index file").contains(indexFile.toString());
         assertThat(acked.size()).as("appends acknowledged before the index ran out of space").isGreaterThan(before);
-        assertThat(acked.size() - before).as("appends on the full disk: no more than the 64 KiB the index filled ahead")
-                .isLessThanOrEqualTo(64 * 1024 / OffsetIndex.ENTRY_SIZE + 4096 / OffsetIndex.ENTRY_SIZE);
+        // no more than the 64 KiB the index filled ahead, and at most one more fill-ahead: ext4 can hand back a few
+        // blocks after the disk was filled (reservations of delayed allocation, seen once in about 8 runs), so one more
+        // 64 KiB fill can succeed. Before the fix the reopened index took its whole file (20,000 entries) for reserved.
+        int fillAhead = 64 * 1024 / OffsetIndex.ENTRY_SIZE;
+        assertThat(acked.size() - before).as("appends on the full disk: what the index filled ahead, not its whole file")
+                .isLessThanOrEqualTo(2 * fillAhead + 4096 / OffsetIndex.ENTRY_SIZE);
         int onFullDisk = acked.size() - before;
 
         String outage = staysFullThenFreedThenReopened(this::tryAppend, config, acked);
