@@ -11,9 +11,10 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * position, what has been forced to disk. A {@link SegmentFiller} thread keeps a window of
  * zero-filled (and, with preTouch, mapped) space ahead of the appender and creates the next
  * segment before the appender needs it, so neither a roll-over nor a page fault stalls writers.
- * With staged writes (ASYNC flush, the default) records go through a {@link StagingRing} instead
- * of the mappings: {@link #writtenOffset} is then the end of what was appended, and
- * {@link #ensureWritten} puts what a reader needs into the segment files first.
+ * How the appended bytes reach the segment files is the {@link WritePath}'s business: through
+ * the mappings, or (ASYNC flush, the default) through a {@link StagingRing}, where
+ * {@link #writtenOffset} is the end of what was appended and {@link #ensureWritten} puts what a
+ * reader needs into the segment files first.
  *
  * <p><b>Thread safety.</b> {@link #segmentForAppend}, {@link #publish} and {@link #setEnd}
  * are called by one writer at a time (the store's append lock). {@link #flush} is called by
@@ -33,18 +34,9 @@ final class CommitLog {
     private final int commitIntervalMs;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
     private SegmentFiller filler;
+    /** How appended bytes reach the segment files; set by {@link #setEnd} (before the store is shared), null once closed. */
+    private WritePath writes;
     private Segment active;
-    /** The appender wakes the filler when its end passes this; appender only. */
-    private long fillWakeAt;
-    /** The appender's current write window; appender only. */
-    private SegmentFiller.Window window;
-    private int writeBase;
-    /** Staged writes: the ring; set by {@link #setEnd}. */
-    private StagingRing staging;
-    /** Staged writes: where a record that wraps around the ring's end is written first; appender only. */
-    private java.nio.ByteBuffer wrapBuffer;
-    /** Staged writes: the last {@link #writeBuffer} was {@link #wrapBuffer}; appender only. */
-    private boolean wrapped;
     private volatile long writtenOffset;
     private volatile long flushedOffset;
 
@@ -108,8 +100,8 @@ final class CommitLog {
      * staged writes to commit the ring when it was full.
      */
     long spaceWaitNanos() {
-        StagingRing r = staging;
-        return (filler == null ? 0 : filler.waitNanos()) + (r == null ? 0 : r.waitNanos());
+        WritePath w = writes;
+        return (filler == null ? 0 : filler.waitNanos()) + (w == null ? 0 : w.waitNanos());
     }
 
     long totalBytes() {
@@ -148,37 +140,42 @@ final class CommitLog {
         active = s;
         writtenOffset = end;
         flushedOffset = end;
-        if (filler != null) {
-            filler.close();
-            if (window != null) {
-                Unmapper.unmap(window.buffer());
-                window = null;
-            }
-        }
+        closeWrites(end);
         filler = new SegmentFiller(dir, segmentBytes, fillAheadBytes, preTouch, wholeSegments, stagingRingBytes > 0, s, end,
                 this::writtenOffset);
-        fillWakeAt = 0;
-        if (staging != null) {
-            staging.close(end);
-            staging = null;
-        }
         if (stagingRingBytes > 0) {
-            staging = StagingRing.create(dir.getParent(), stagingRingBytes, end, this::segmentFor, this::writtenOffset,
-                    commitIntervalMs);
+            writes = new StagedWritePath(StagingRing.create(dir.getParent(), stagingRingBytes, end, this::segmentFor,
+                    this::writtenOffset, commitIntervalMs), filler);
         } else {
             StagingRing.delete(dir.getParent()); // recovery has written back what a ring of an earlier run held
+            writes = new MappedWritePath(filler, fillAheadBytes);
+        }
+    }
+
+    /** Closes the filler and then the write path (which writes what it staged up to {@code end}). */
+    private void closeWrites(long end) {
+        try {
+            if (filler != null) {
+                filler.close();
+            }
+        } finally {
+            WritePath w = writes;
+            writes = null;
+            if (w != null) {
+                w.close(end);
+            }
         }
     }
 
     /**
-     * Makes every appended byte below {@code upTo} readable through the segment files: with staged
-     * writes, commits what was published if the ring has not reached {@code upTo} yet (a failure, a
-     * full disk, throws {@link LogException}); with mapped writes there is nothing to do.
+     * Makes every appended byte below {@code upTo} readable through the segment files (see
+     * {@link WritePath#ensureWritten}): staged writes commit what the ring holds; mapped writes
+     * have nothing to do.
      */
     void ensureWritten(long upTo) {
-        StagingRing r = staging;
-        if (r != null && r.committedOffset() < upTo) {
-            r.commit(writtenOffset);
+        WritePath w = writes;
+        if (w != null) { // null once closed
+            w.ensureWritten(upTo);
         }
     }
 
@@ -189,41 +186,23 @@ final class CommitLog {
     Segment segmentForAppend(int length) {
         Segment s = active;
         if (s.remaining() < length) {
-            if (staging != null) {
-                staging.awaitSpace(s.endOffset() + length); // before anything is written: a full disk fails the append here
-            }
+            writes.beforeRollOver(s, s.endOffset() + length);
             // taking the next segment waits until the old one is filled to its end: the marker is then safe from the filler
             Segment n = filler.takeNext(s.endOffset());
-            if (staging != null) {
-                stageEndOfSegment(s);
-            } else {
-                RecordCodec.writeEndOfSegment(s.map, s.writePosition, s.remaining());
-            }
+            writes.endSegment(s);
             s.writePosition = s.size;
             segments.put(n.baseOffset, n);
             active = n;
             s = n;
         }
-        long end = s.baseOffset + s.writePosition + length;
-        if (staging != null) {
-            staging.awaitSpace(end);
-            return s;
-        }
-        if (end > fillWakeAt) {
-            filler.wake();
-            fillWakeAt = end + fillAheadBytes / 4;
-        }
-        filler.awaitFilled(end);
+        writes.awaitSpace(s.baseOffset + s.writePosition + length);
         return s;
     }
 
     /**
-     * Before a batch: waits until the space the whole batch will take is prepared (staged writes:
-     * room in the ring, and the next segment created if the batch rolls over), so that a failure to
-     * prepare it (a full disk) fails the batch before its first record is written, not halfway (the
-     * records written would be published by the next append). Records of
-     * {@code lengths[0..n)}; done only when the batch spans at most one roll-over (the filler
-     * prepares one segment ahead; smaller segments than a batch are for tests).
+     * Before a batch of records of {@code lengths[0..n)}: {@link WritePath#reserve}; done only when
+     * the batch spans at most one roll-over (the filler prepares one segment ahead; smaller segments
+     * than a batch are for tests).
      */
     void reserve(int[] lengths, int n) {
         Segment s = active;
@@ -241,88 +220,31 @@ final class CommitLog {
             pos += lengths[i];
         }
         if (rolls <= 1) {
-            if (staging != null) {
-                staging.awaitSpace(base + pos);
-                if (rolls == 1) {
-                    filler.awaitFilled(base + 1); // the next segment exists: the roll-over cannot fail halfway through
-                }
-            } else {
-                filler.awaitFilled(base + pos);
-            }
+            writes.reserve(base + pos, rolls == 1 ? base : -1);
         }
     }
 
-    /** Before an append or a batch writes anything: fails it if staged writes found the disk full. */
+    /** Before an append or a batch writes anything: fails it if the write path cannot take bytes now (a full disk). */
     void checkWritable() {
-        if (staging != null) {
-            staging.checkWritable();
-        }
-    }
-
-    /**
-     * Staged writes, at a roll-over: the rest of {@code s} (an end-of-segment marker, then zeros)
-     * goes into the ring like any appended bytes, so commits copy the log's bytes as they are.
-     */
-    private void stageEndOfSegment(Segment s) {
-        // smaller than a record; once per segment
-        staging.put(s.baseOffset + s.writePosition, RecordCodec.endOfSegment(s.remaining()));
-        staging.staged(s.endOffset());
+        writes.checkWritable();
     }
 
     /**
      * Where the appender writes {@code length} bytes at {@code pos} of {@code s} (as returned by
-     * {@link #segmentForAppend}): a write window (see {@link SegmentFiller}), or, for a record across
-     * two windows, a view of the segment's own mapping. The bytes go at buffer index
-     * {@code pos - writeBase()}. The buffer is the appender's own: it may move its position and limit.
+     * {@link #segmentForAppend}): see {@link WritePath#writeBuffer}.
      */
     java.nio.ByteBuffer writeBuffer(Segment s, int pos, int length) {
-        if (staging != null) {
-            long phys = s.baseOffset + pos;
-            java.nio.ByteBuffer ring = staging.target(phys, length);
-            if (ring != null) {
-                writeBase = pos - staging.index(phys);
-                return ring;
-            }
-            if (wrapBuffer == null || wrapBuffer.capacity() < length) {
-                wrapBuffer = java.nio.ByteBuffer.allocate(length);
-            }
-            wrapped = true;
-            writeBase = pos;
-            return wrapBuffer;
-        }
-        SegmentFiller.Window w = filler.windowFor(window, s, pos);
-        window = w;
-        if (w != null && w.covers(s, pos, length)) {
-            writeBase = w.from();
-            return w.buffer();
-        }
-        writeBase = 0;
-        return s.map.duplicate(); // readers share s.map: its limit must not move
-
+        return writes.writeBuffer(s, pos, length);
     }
 
     /** The segment position at index 0 of the last {@link #writeBuffer}. */
     int writeBase() {
-        return writeBase;
+        return writes.writeBase();
     }
 
-    /**
-     * The appender wrote {@code length} bytes at {@code pos} of {@code s} into the last
-     * {@link #writeBuffer}: with staged writes, a record that wraps around the ring goes into it now,
-     * and the committer is woken every {@link StagingRing#COMMIT_STEP} bytes.
-     */
+    /** The appender wrote {@code length} bytes at {@code pos} of {@code s} into the last {@link #writeBuffer}. */
     void wrote(Segment s, int pos, int length) {
-        if (staging == null) {
-            return;
-        }
-        long phys = s.baseOffset + pos;
-        if (wrapped) {
-            wrapped = false;
-            wrapBuffer.limit(length).position(0);
-            staging.put(phys, wrapBuffer);
-            wrapBuffer.clear();
-        }
-        staging.staged(phys + length);
+        writes.wrote(s, pos, length);
     }
 
     /** Publishes the bytes appended so far to readers and the flusher. */
@@ -366,19 +288,8 @@ final class CommitLog {
 
     void close() {
         try {
-            StagingRing r = staging;
-            staging = null;
-            if (r != null) {
-                r.close(writtenOffset); // commits what is left; if that fails (a full disk) it stays in the ring for the next open
-            }
+            closeWrites(writtenOffset);
         } finally {
-            if (filler != null) {
-                filler.close();
-                if (window != null) {
-                    Unmapper.unmap(window.buffer());
-                    window = null;
-                }
-            }
             for (Segment s : segments.values()) {
                 s.close();
             }

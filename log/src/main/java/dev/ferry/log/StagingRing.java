@@ -341,6 +341,13 @@ final class StagingRing {
         }
     }
 
+    /** Commits everything published if the segment files do not hold every byte below {@code upTo} yet. Any thread. */
+    void ensureCommitted(long upTo) {
+        if (committedOffset < upTo) {
+            commit(publishedEnd.getAsLong());
+        }
+    }
+
     /**
      * Copies the ring's bytes from the committed offset up to {@code upTo} into the segment files
      * ({@code FileChannel.write}, split where a segment or the ring ends). Any thread; one at a time.
