@@ -36,7 +36,15 @@ public final class LogMessage {
     final Map<String, String> properties;
     final byte[] encodedProperties;
     final int propertyCount;
-    final ByteBuffer body;
+    /**
+     * The body: bytes [{@link #bodyOffset}, {@code bodyOffset + bodyLength}) of this buffer (the
+     * caller's, as given to the builder), read by absolute index only, so its position and limit
+     * stay the caller's. Not a view of its own: one object less per append (the append path
+     * allocates little else per message).
+     */
+    final ByteBuffer bodyBuffer;
+    final int bodyOffset;
+    final int bodyLength;
 
     private LogMessage(Builder b) {
         this.topic = b.topic;
@@ -51,7 +59,9 @@ public final class LogMessage {
         this.tagHash = b.tagHash != null ? b.tagHash : TagHash.of(b.tags);
         this.keys = b.keys == null ? List.of() : List.copyOf(b.keys);
         this.properties = b.properties == null ? Map.of() : Map.copyOf(b.properties);
-        this.body = b.body.asReadOnlyBuffer();
+        this.bodyBuffer = b.body;
+        this.bodyOffset = b.body.position();
+        this.bodyLength = b.body.remaining();
         boolean hasTags = b.tags != null && !b.tags.isEmpty();
         if (!hasTags && keys.isEmpty() && properties.isEmpty()) {
             this.propertyCount = 0;
@@ -104,7 +114,7 @@ public final class LogMessage {
 
     /** Bytes this message takes in the commit log (with IPv4 hosts). */
     public int storedSize() {
-        return RecordLayout.recordSize(0, topicBytes.length, encodedProperties.length, body.remaining());
+        return RecordLayout.recordSize(0, topicBytes.length, encodedProperties.length, bodyLength);
     }
 
     public String topic() { return topic; }
@@ -113,7 +123,7 @@ public final class LogMessage {
     public String tags() { return tags; }
     public List<String> keys() { return keys; }
     public Map<String, String> properties() { return properties; }
-    public ByteBuffer body() { return body.duplicate(); }
+    public ByteBuffer body() { return bodyBuffer.slice(bodyOffset, bodyLength).asReadOnlyBuffer(); }
     public long bornTimestamp() { return bornTimestamp; }
 
     /**
@@ -122,7 +132,7 @@ public final class LogMessage {
      * message to an internal topic (the schedule of delayed messages) and back.
      */
     public Builder toBuilder(String topic, int queueId) {
-        Builder b = new Builder(topic, queueId, body.duplicate());
+        Builder b = new Builder(topic, queueId, body());
         b.flags = flags;
         b.bornTimestamp(bornTimestamp);
         b.bornHost = bornHost;

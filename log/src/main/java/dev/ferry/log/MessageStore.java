@@ -483,8 +483,8 @@ public final class MessageStore implements AutoCloseable {
         if (m.keys.size() > config.keyIndexEntries()) {
             throw new InvalidMessageException("keys: " + m.keys.size() + " (expected: <= keyIndexEntries " + config.keyIndexEntries() + ")");
         }
-        if (m.body.remaining() > config.maxBodyBytes()) {
-            throw new InvalidMessageException("body: " + m.body.remaining() + " bytes (expected: <= " + config.maxBodyBytes() + ")");
+        if (m.bodyLength > config.maxBodyBytes()) {
+            throw new InvalidMessageException("body: " + m.bodyLength + " bytes (expected: <= " + config.maxBodyBytes() + ")");
         }
     }
 

@@ -39,7 +39,7 @@ final class RecordCodec {
     record Torn(String reason) implements Check {}
 
     static int recordSize(LogMessage m, int hostFlags) {
-        return RecordLayout.recordSize(hostFlags, m.topicBytes.length, m.encodedProperties.length, m.body.remaining());
+        return RecordLayout.recordSize(hostFlags, m.topicBytes.length, m.encodedProperties.length, m.bodyLength);
     }
 
     static int hostFlags(LogMessage m, byte[] storeHost) {

@@ -68,12 +68,11 @@ final class RecordWriter {
         h.put(m.topicBytes);
         h.putShort((short) m.encodedProperties.length);
         h.put(m.encodedProperties);
-        ByteBuffer body = m.body;
-        int bodyLength = body.remaining();
+        int bodyLength = m.bodyLength;
         h.putInt(bodyLength);
         int headerLength = h.position();
         buf.put(pos, h.array(), 0, headerLength);
-        buf.put(pos + headerLength, body, body.position(), bodyLength);
+        buf.put(pos + headerLength, m.bodyBuffer, m.bodyOffset, bodyLength);
         crc.reset();
         buf.limit(pos + length).position(pos + CRC_START);
         crc.update(buf);
