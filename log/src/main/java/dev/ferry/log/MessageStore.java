@@ -139,6 +139,8 @@ public final class MessageStore implements AutoCloseable {
             log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
                     config.flushMode() == FlushMode.SYNC, config.staged() ? config.stagingRingBytes() : 0, config.commitIntervalMs());
             queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
+            // every open leaves the key index's directory in place (below): a log without it lost it
+            boolean keyIndexMissing = !Files.isDirectory(dir.resolve("keyindex")) && !log.segments().isEmpty();
             keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
             long[] lastTs = new long[1];
             // forget entries of deleted segments first: recovery would take them for damage and
@@ -148,8 +150,8 @@ public final class MessageStore implements AutoCloseable {
             }
             Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
             // Recovery.run closes the ring, whatever happens
-            RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir)).run(crashed, checkpoint,
-                    lastTs);
+            RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir), keyIndexMissing)
+                    .run(crashed, checkpoint, lastTs);
             for (OffsetIndex q : queues.all()) {
                 q.trimBefore(log.minOffset());
             }
@@ -157,6 +159,7 @@ public final class MessageStore implements AutoCloseable {
                 if (!crashed) {
                     Files.createFile(abort);
                 }
+                Files.createDirectories(dir.resolve("keyindex"));
                 FileNames.fsyncDirectory(dir);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create " + abort + ": " + e.getMessage(), e);
