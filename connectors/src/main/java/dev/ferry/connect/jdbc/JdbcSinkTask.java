@@ -156,6 +156,8 @@ public final class JdbcSinkTask implements SinkTask {
     static final long CLOSE_WAIT_MS = 30_000;
     /** The writer thread; null until the first full buffer. */
     private ExecutorService writer;
+    /** The writer's one thread, once started: close joins it (the executor reports termination just before it ends). */
+    private volatile Thread writerThread;
     /** The write handed to the writer and not yet taken back by the task thread; null when none. */
     private InFlight inFlight;
 
@@ -348,6 +350,7 @@ public final class JdbcSinkTask implements SinkTask {
             writer = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, name);
                 t.setDaemon(true);
+                writerThread = t;
                 return t;
             });
         }
@@ -413,7 +416,6 @@ public final class JdbcSinkTask implements SinkTask {
         throw (Error) failure;
     }
 
-    /** Waits for the write in flight (at most {@link #CLOSE_WAIT_MS}, then aborts the connection) and stops the writer thread. */
     /**
      * Waits for the write in flight (aborting the connection after {@code CLOSE_WAIT_MS}), then
      * for the writer thread, once more at most as long. False if the thread is still running
@@ -450,6 +452,11 @@ public final class JdbcSinkTask implements SinkTask {
         boolean stopped = false;
         try {
             stopped = writer.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS);
+            Thread t = writerThread;
+            if (stopped && t != null) {
+                t.join(CLOSE_WAIT_MS); // terminated: the thread is past its last task and ends at once
+                stopped = !t.isAlive();
+            }
         } catch (InterruptedException e) {
             interrupted = true;
         }
