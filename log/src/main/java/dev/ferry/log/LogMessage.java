@@ -37,13 +37,15 @@ public final class LogMessage {
     final byte[] encodedProperties;
     final int propertyCount;
     /**
-     * The body: bytes [{@link #bodyOffset}, {@code bodyOffset + bodyLength}) of this buffer (the
-     * caller's, as given to the builder), read by absolute index only, so its position and limit
-     * stay the caller's. Not a view of its own: one object less per append (the append path
-     * allocates little else per message).
+     * The body, as the bytes between the given buffer's position and limit at build time: for a
+     * buffer with an accessible array, that array ({@link #bodyOffset} is then an array index), so
+     * no view is made per message (the append path allocates little else); for any other buffer
+     * (direct, read-only), a view of its own ({@link #bodyView}, index 0). Either way, what the
+     * caller does with the buffer's position and limit afterwards changes nothing here.
      */
-    final ByteBuffer bodyBuffer;
-    final int bodyOffset;
+    private final byte[] bodyArray;
+    private final ByteBuffer bodyView;
+    private final int bodyOffset;
     final int bodyLength;
 
     private LogMessage(Builder b) {
@@ -59,9 +61,16 @@ public final class LogMessage {
         this.tagHash = b.tagHash != null ? b.tagHash : TagHash.of(b.tags);
         this.keys = b.keys == null ? List.of() : List.copyOf(b.keys);
         this.properties = b.properties == null ? Map.of() : Map.copyOf(b.properties);
-        this.bodyBuffer = b.body;
-        this.bodyOffset = b.body.position();
         this.bodyLength = b.body.remaining();
+        if (b.body.hasArray()) {
+            this.bodyArray = b.body.array();
+            this.bodyOffset = b.body.arrayOffset() + b.body.position();
+            this.bodyView = null;
+        } else {
+            this.bodyArray = null;
+            this.bodyOffset = 0;
+            this.bodyView = b.body.slice();
+        }
         boolean hasTags = b.tags != null && !b.tags.isEmpty();
         if (!hasTags && keys.isEmpty() && properties.isEmpty()) {
             this.propertyCount = 0;
@@ -123,7 +132,20 @@ public final class LogMessage {
     public String tags() { return tags; }
     public List<String> keys() { return keys; }
     public Map<String, String> properties() { return properties; }
-    public ByteBuffer body() { return bodyBuffer.slice(bodyOffset, bodyLength).asReadOnlyBuffer(); }
+    /** The body: a read-only buffer of its own, position 0, limit and capacity the body's length. */
+    public ByteBuffer body() {
+        return bodyArray != null ? ByteBuffer.wrap(bodyArray, bodyOffset, bodyLength).slice().asReadOnlyBuffer()
+                : bodyView.asReadOnlyBuffer();
+    }
+
+    /** Copies the body into {@code dst} at index {@code at} (absolute: {@code dst}'s position and limit do not move). */
+    void copyBody(ByteBuffer dst, int at) {
+        if (bodyArray != null) {
+            dst.put(at, bodyArray, bodyOffset, bodyLength);
+        } else {
+            dst.put(at, bodyView, 0, bodyLength);
+        }
+    }
     public long bornTimestamp() { return bornTimestamp; }
 
     /**

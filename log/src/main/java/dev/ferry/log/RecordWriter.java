@@ -72,7 +72,7 @@ final class RecordWriter {
         h.putInt(bodyLength);
         int headerLength = h.position();
         buf.put(pos, h.array(), 0, headerLength);
-        buf.put(pos + headerLength, m.bodyBuffer, m.bodyOffset, bodyLength);
+        m.copyBody(buf, pos + headerLength);
         crc.reset();
         buf.limit(pos + length).position(pos + CRC_START);
         crc.update(buf);
