@@ -4,11 +4,15 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 /**
@@ -16,55 +20,146 @@ import java.util.zip.CRC32C;
  * indexes past here. Written as a whole through a temp file, fsync and an atomic rename, so
  * the file is always either the old or the new checkpoint.
  *
+ * <p>Version 2 adds what the indexes held when it was written (each queue's end, the key index's
+ * end): an index found at open with less than that lost files (deleted by hand), and recovery then
+ * rebuilds it from the whole commit log. Version 1 files are still read (without that part).
+ *
  * <pre>
  * offset size field
  *   0     4   magic               0x46434B50 ("FCKP")
- *   4     2   version             1
+ *   4     2   version             2 (1: the file ends with the crc at 32)
  *   6     2   reserved
  *   8     8   logFlushedOffset    commit-log bytes forced to disk (a record boundary)
  *  16     8   indexFlushedOffset  every record below this has its index entries forced to disk
  *  24     8   timestamp           ms since the epoch when written
- *  32     4   crc                 CRC32C of bytes [0, 32)
+ *  32     8   keyIndexEnd         end of the last record whose keys are in the key index, forced (0: none)
+ *  40     4   topicCount          T
+ *  44     .   T topics, each:
+ *               1   topicLength   L (1..255)
+ *               L   topic         UTF-8
+ *               4   queueCount    Q (1..65536): queue ids 0..Q-1
+ *               8*Q queueEnds     per queue id: its offset index's end (next offset) on disk, or -1 if it has none
+ *  end-4  4   crc                 CRC32C of all bytes before it
  * </pre>
  *
  * @param logFlushedOffset   see table
  * @param indexFlushedOffset see table
  * @param timestamp          see table
+ * @param keyIndexEnd        see table; -1 if not recorded (version 1)
+ * @param queueEnds          see table: topic to the ends of its queues 0..Q-1; empty if not recorded (version 1)
  */
-record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp) {
+record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp, long keyIndexEnd,
+                  Map<String, long[]> queueEnds) {
     static final int MAGIC = 0x46434B50;
-    static final short VERSION = 1;
-    static final int SIZE = 36;
+    static final short VERSION = 2;
+    /** Bytes of a version 1 checkpoint (the whole file). */
+    static final int SIZE_V1 = 36;
+    /** Bytes of a version 2 checkpoint before its topics. */
+    static final int HEADER_V2 = 44;
+    /** A checkpoint larger than this is not one (65,536 queues in each of thousands of topics would be). */
+    static final int MAX_SIZE = 256 << 20;
     static final String FILE = "checkpoint";
 
-    /** Reads the checkpoint of {@code dir}; empty if there is none or it fails its CRC. */
+    /** Reads the checkpoint of {@code dir}; empty if there is none, it fails its CRC or is not of a known version. */
     static Optional<Checkpoint> read(Path dir) {
         Path path = dir.resolve(FILE);
         if (!Files.exists(path)) {
             return Optional.empty();
         }
         try {
+            if (Files.size(path) > MAX_SIZE || Files.size(path) < SIZE_V1) {
+                return Optional.empty();
+            }
             ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(path));
-            if (b.remaining() != SIZE || b.getInt(0) != MAGIC || b.getShort(4) != VERSION) {
+            int size = b.remaining();
+            short version = b.getShort(4);
+            if (b.getInt(0) != MAGIC || (version != 1 || size != SIZE_V1) && (version != 2 || size < HEADER_V2 + 4)) {
                 return Optional.empty();
             }
             CRC32C crc = new CRC32C();
-            crc.update(b.array(), 0, 32);
-            if ((int) crc.getValue() != b.getInt(32)) {
+            crc.update(b.array(), 0, size - 4);
+            if ((int) crc.getValue() != b.getInt(size - 4)) {
                 return Optional.empty();
             }
-            return Optional.of(new Checkpoint(b.getLong(8), b.getLong(16), b.getLong(24)));
+            if (version == 1) {
+                return Optional.of(new Checkpoint(b.getLong(8), b.getLong(16), b.getLong(24), -1, Map.of()));
+            }
+            return Optional.of(new Checkpoint(b.getLong(8), b.getLong(16), b.getLong(24), b.getLong(32), topics(b.limit(size - 4))));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path, e);
+        } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+            return Optional.empty(); // counts that do not fit the file: not a checkpoint this code wrote
         }
     }
 
+    /** The topics part of a version 2 checkpoint ({@code b}'s limit: its crc). */
+    private static Map<String, long[]> topics(ByteBuffer b) {
+        b.position(40);
+        int topicCount = b.getInt();
+        if (topicCount < 0) {
+            throw new IllegalArgumentException("topic count " + topicCount);
+        }
+        Map<String, long[]> out = new HashMap<>();
+        for (int t = 0; t < topicCount; t++) {
+            byte[] name = new byte[Byte.toUnsignedInt(b.get())];
+            b.get(name);
+            int queues = b.getInt();
+            if (queues < 1 || queues > 65_536 || (long) queues * 8 > b.remaining()) {
+                throw new IllegalArgumentException("queue count " + queues);
+            }
+            long[] ends = new long[queues];
+            for (int q = 0; q < queues; q++) {
+                ends[q] = b.getLong();
+            }
+            out.put(new String(name, StandardCharsets.UTF_8), ends);
+        }
+        if (b.hasRemaining()) {
+            throw new IllegalArgumentException(b.remaining() + " bytes after the topics");
+        }
+        return out;
+    }
+
+    /**
+     * What index data is missing at open (files deleted by hand): a queue this checkpoint lists with
+     * an end whose index now ends below it or is gone, or a key index that ends below
+     * {@link #keyIndexEnd}. Null if nothing is missing. Called before recovery, on the indexes as
+     * found on disk: entries below the ends listed were forced before this checkpoint was written.
+     */
+    String missingIndexData(QueueTable queues, KeyIndex keys) {
+        if (keyIndexEnd > 0 && keys.indexedEnd() < keyIndexEnd) {
+            return "the key index ends at " + keys.indexedEnd() + ", the checkpoint recorded " + keyIndexEnd;
+        }
+        for (Map.Entry<String, long[]> e : queueEnds.entrySet()) {
+            long[] ends = e.getValue();
+            for (int id = 0; id < ends.length; id++) {
+                OffsetIndex q = ends[id] > 0 ? queues.get(e.getKey(), id) : null;
+                if (ends[id] > 0 && (q == null || q.indexedOffset() < ends[id])) {
+                    return "queue " + e.getKey() + "/" + id + " has index entries up to offset "
+                            + (q == null ? "0 (no index)" : Long.toString(q.indexedOffset())) + ", the checkpoint recorded "
+                            + ends[id];
+                }
+            }
+        }
+        return null;
+    }
+
     void write(Path dir) {
-        ByteBuffer b = ByteBuffer.allocate(SIZE);
+        int size = HEADER_V2 + 4;
+        for (Map.Entry<String, long[]> e : queueEnds.entrySet()) {
+            size += 1 + e.getKey().getBytes(StandardCharsets.UTF_8).length + 4 + 8 * e.getValue().length;
+        }
+        ByteBuffer b = ByteBuffer.allocate(size);
         b.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(logFlushedOffset).putLong(indexFlushedOffset)
-                .putLong(timestamp);
+                .putLong(timestamp).putLong(keyIndexEnd).putInt(queueEnds.size());
+        for (Map.Entry<String, long[]> e : new TreeMap<>(queueEnds).entrySet()) {
+            byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
+            b.put((byte) name.length).put(name).putInt(e.getValue().length);
+            for (long end : e.getValue()) {
+                b.putLong(end);
+            }
+        }
         CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, 32);
+        crc.update(b.array(), 0, size - 4);
         b.putInt((int) crc.getValue()).flip();
         Path tmp = dir.resolve(FILE + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,

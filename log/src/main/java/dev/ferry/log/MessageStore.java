@@ -139,8 +139,6 @@ public final class MessageStore implements AutoCloseable {
             log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
                     config.flushMode() == FlushMode.SYNC, config.staged() ? config.stagingRingBytes() : 0, config.commitIntervalMs());
             queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
-            // every open leaves the key index's directory in place (below): a log without it lost it
-            boolean keyIndexMissing = !Files.isDirectory(dir.resolve("keyindex")) && !log.segments().isEmpty();
             keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
             long[] lastTs = new long[1];
             // forget entries of deleted segments first: recovery would take them for damage and
@@ -150,7 +148,8 @@ public final class MessageStore implements AutoCloseable {
             }
             Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
             // Recovery.run closes the ring, whatever happens
-            RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir), keyIndexMissing)
+            String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : null;
+            RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir), missing)
                     .run(crashed, checkpoint, lastTs);
             for (OffsetIndex q : queues.all()) {
                 q.trimBefore(log.minOffset());
@@ -159,7 +158,6 @@ public final class MessageStore implements AutoCloseable {
                 if (!crashed) {
                     Files.createFile(abort);
                 }
-                Files.createDirectories(dir.resolve("keyindex"));
                 FileNames.fsyncDirectory(dir);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create " + abort + ": " + e.getMessage(), e);
@@ -864,9 +862,12 @@ public final class MessageStore implements AutoCloseable {
 
     /** {@code indexed}: where the dispatcher was before the indexes are forced (the key index is written by the appender, before). */
     private static void writeCheckpoint(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, long indexed) {
+        // what the indexes hold before they are forced: the checkpoint may claim no more than is on disk
+        Map<String, long[]> queueEnds = queues.indexedEnds();
+        long keyIndexEnd = keys.indexedEnd();
         queues.forceAll();
         keys.force();
-        new Checkpoint(log.flushedOffset(), indexed, config.clock().millis()).write(config.dir());
+        new Checkpoint(log.flushedOffset(), indexed, config.clock().millis(), keyIndexEnd, queueEnds).write(config.dir());
     }
 
     /** Flushes everything, writes the final checkpoint, removes the abort marker, releases the files. */

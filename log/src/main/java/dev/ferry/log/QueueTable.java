@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -99,6 +101,19 @@ final class QueueTable {
                 }
             }
         }
+        return out;
+    }
+
+    /** For the checkpoint: per topic, the end (next offset) of each queue's index, -1 for a queue id without one. */
+    Map<String, long[]> indexedEnds() {
+        Map<String, long[]> out = new HashMap<>();
+        topics.forEach((topic, queues) -> {
+            long[] ends = new long[queues.length];
+            for (int i = 0; i < queues.length; i++) {
+                ends[i] = queues[i] == null ? -1 : queues[i].indexedOffset();
+            }
+            out.put(topic, ends);
+        });
         return out;
     }
 

@@ -21,9 +21,8 @@ import org.slf4j.LoggerFactory;
  * segment that holds data (so a torn tail is found even after a clean stop), lowered further
  * for any queue whose tail entries do not point at their records (a damaged index), and down to
  * the first segment for a queue with an index file found cut short. Without a checkpoint, or
- * without the key index's directory, it starts at the first segment; a record past its queue's
- * last index entry (index files deleted by hand) makes it start there again (see docs/OPERATIONS.md,
- * "Rebuilding the indexes"). From there every record must pass
+ * when the checkpoint shows index data missing (files deleted by hand, see
+ * {@link Checkpoint#missingIndexData}), it starts at the first segment. From there every record must pass
  * {@link RecordCodec#check}; the first that does not ends the log.
  */
 final class Recovery {
@@ -34,35 +33,15 @@ final class Recovery {
     private final KeyIndex keys;
     /** The staging ring the last run left (staged writes), or null; closed by {@link #run}. */
     private final StagingRing staged;
-    /** The key index's directory was missing (deleted by hand) while the log holds records: index them all again. */
-    private final boolean keyIndexMissing;
+    /** What index data the checkpoint says is missing (index files deleted by hand), or null: see {@link Checkpoint#missingIndexData}. */
+    private final String missingIndexData;
 
-    Recovery(CommitLog log, QueueTable queues, KeyIndex keys, StagingRing staged, boolean keyIndexMissing) {
+    Recovery(CommitLog log, QueueTable queues, KeyIndex keys, StagingRing staged, String missingIndexData) {
         this.log = log;
         this.queues = queues;
         this.keys = keys;
         this.staged = staged;
-        this.keyIndexMissing = keyIndexMissing;
-    }
-
-    /**
-     * A record of a queue whose offset index ends below the record's queue offset: the entries in
-     * between are missing (index files deleted by hand), and their records lie before the scan's
-     * start, so the scan must start again at the log's first segment.
-     */
-    private static final class IndexGap extends RuntimeException {
-        final String queue;
-        final long queueOffset;
-        final long indexEnd;
-        final long physicalOffset;
-
-        IndexGap(String queue, long queueOffset, long indexEnd, long physicalOffset) {
-            super(null, null, false, false);
-            this.queue = queue;
-            this.queueOffset = queueOffset;
-            this.indexEnd = indexEnd;
-            this.physicalOffset = physicalOffset;
-        }
+        this.missingIndexData = missingIndexData;
     }
 
     /** Returns the report; {@code lastStoreTimestamp[0]} receives the last record's store time. */
@@ -92,37 +71,19 @@ final class Recovery {
         for (OffsetIndex q : queues.all()) {
             start = Math.min(start, firstDoubtfulPosition(q, start));
         }
-        if (keyIndexMissing) {
-            LOG.warn("recovery: the key index is missing: indexing the keys of the whole commit log again");
+        if (missingIndexData != null) {
+            // puts are idempotent, and keys are added only past the key index's end: a rebuild cut short by a crash resumes
+            LOG.warn("recovery: {} (index files deleted?): indexing the whole commit log again", missingIndexData);
             start = 0;
         }
         start = Math.max(start, log.minOffset());
-        long keysIndexedEnd = keys.indexedEnd();
-        while (true) {
-            try {
-                return scanFrom(start, keysIndexedEnd, t0, crashed, checkpoint, lastStoreTimestamp);
-            } catch (IndexGap gap) {
-                LOG.warn("recovery: queue {} has index entries up to offset {} only, and the commit log holds its offset {} at {}"
-                        + " (index files deleted?): indexing the whole commit log again", gap.queue, gap.indexEnd,
-                        gap.queueOffset, gap.physicalOffset);
-                // the keys of the records scanned so far are indexed: the next pass adds those after them only
-                keysIndexedEnd = Math.max(keysIndexedEnd, gap.physicalOffset);
-                start = log.minOffset();
-            }
-        }
-    }
 
-    /**
-     * One pass of the scan from {@code start}; throws {@link IndexGap} (before it indexes the
-     * record that shows it) if a queue's index lacks entries from before {@code start}.
-     */
-    private RecoveryReport scanFrom(long start, long keysIndexedEnd, long t0, boolean crashed, Optional<Checkpoint> checkpoint,
-                                    long[] lastStoreTimestamp) {
         long end = start;
         long scanned = 0;
+        java.util.Set<Segment> replayed = new java.util.LinkedHashSet<>();
         long lastWrittenBack = -1;
         String reason = "";
-        boolean fromLogStart = start == log.minOffset();
+        long keysIndexedEnd = keys.indexedEnd();
         // where the open append batch began (records flagged "batch continues"), or -1; scan
         // starts are batch boundaries (checkpoint offsets are published ends, see MessageStore)
         long batchStart = -1;
@@ -140,7 +101,7 @@ final class Recovery {
                     batchStart = -1;
                     batchSegment = null;
                 }
-                dispatch(s.map, pos, end, w.length(), keysIndexedEnd, lastStoreTimestamp, fromLogStart);
+                dispatch(s.map, pos, end, w.length(), keysIndexedEnd, lastStoreTimestamp);
                 end += w.length();
                 scanned++;
             } else if (c instanceof RecordCodec.EndOfSegment) {
@@ -200,8 +161,6 @@ final class Recovery {
 
     private long replayedRecords;
     private long replayedBytes;
-    /** Segments records were written back into (forced before the ring is zeroed); kept across passes. */
-    private final java.util.Set<Segment> replayed = new java.util.LinkedHashSet<>();
 
     /**
      * Where the segment's data ends (or is torn) at {@code pos}: if the staging ring holds the
@@ -238,17 +197,12 @@ final class Recovery {
         return true;
     }
 
-    private void dispatch(MappedByteBuffer map, int pos, long phys, int length, long keysIndexedEnd, long[] lastStoreTimestamp,
-                          boolean fromLogStart) {
+    private void dispatch(MappedByteBuffer map, int pos, long phys, int length, long keysIndexedEnd, long[] lastStoreTimestamp) {
         String topic = RecordCodec.topic(map, pos);
         int queueId = map.getInt(pos + QUEUE_ID_OFFSET);
         long queueOffset = map.getLong(pos + QUEUE_OFFSET_OFFSET);
         long storeTimestamp = map.getLong(pos + STORE_TIMESTAMP_OFFSET);
-        OffsetIndex q = queues.getOrCreate(topic, queueId);
-        if (!fromLogStart && queueOffset > q.indexedOffset()) {
-            throw new IndexGap(topic + "/" + queueId, queueOffset, q.indexedOffset(), phys);
-        }
-        q.put(queueOffset, phys, length, map.getLong(pos + TAG_HASH_OFFSET));
+        queues.getOrCreate(topic, queueId).put(queueOffset, phys, length, map.getLong(pos + TAG_HASH_OFFSET));
         if (phys >= keysIndexedEnd) {
             String k = RecordCodec.keys(map, pos);
             if (k != null) {

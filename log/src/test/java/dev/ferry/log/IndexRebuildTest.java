@@ -19,13 +19,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * An operator who deletes index files while the store is stopped (to rebuild them, or by
  * mistake) gets them back from the commit log at the next open: every message of every queue is
- * readable again at its own offset, found by its key, and nothing else changed. The commit log
- * is the only source of truth; indexes are derived data (as Kafka rebuilds a deleted index).
+ * readable again at its own offset, found by its key, and new appends continue each queue's
+ * offsets. The commit log is the only source of truth; indexes are derived data (as Kafka
+ * rebuilds a deleted index). The checkpoint records what the indexes held; less at open means
+ * files were lost, and recovery indexes the whole log again.
  *
  * <p>The log spans many segments and the checkpoint is near its end, so the recovery scan would
  * normally start far past the first records: the deleted index must make it start at the log's
  * first segment. Deleted: a queue's directory, a topic's, the whole offset index, the whole key
- * index, a queue's last index file (1,000 entries per queue, 100 per file). Not covered (and
+ * index, a queue's last index file (1,000 entries per queue, 100 per file), the last key file
+ * (the state a rebuild cut short by a crash leaves: a prefix of the index and the old
+ * checkpoint), and the directory of a queue idle since the log's first segment. Not covered (and
  * documented so in docs/OPERATIONS.md): a queue's first or middle index files alone, which look
  * like what retention leaves.
  */
@@ -36,11 +40,14 @@ class IndexRebuildTest {
     Path dir;
 
     @ParameterizedTest(name = "deleted: {0}")
-    @ValueSource(strings = {"index/t/1", "index/t", "index", "keyindex", "index/t/0/00000000000000000900"})
+    @ValueSource(strings = {"index/t/1", "index/t", "index", "keyindex", "index/t/0/00000000000000000900", "keyindex:last",
+            "index/idle/0"})
     void deletedIndexFilesAreRebuiltFromTheCommitLog(String deleted) throws IOException {
         LogConfig config = smallConfig(dir).build();
         List<List<AppendResult>> acked = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         try (MessageStore store = MessageStore.open(config)) {
+            store.append(LogMessage.builder("idle", 0, StoreTestSupport.body(10, -1)).build()); // then nothing more
+            store.append(LogMessage.builder("idle", 0, StoreTestSupport.body(10, -2)).build());
             for (int i = 0; i < RECORDS; i++) {
                 int which = i % 3;
                 String topic = which == 2 ? "u" : "t";
@@ -50,9 +57,19 @@ class IndexRebuildTest {
             }
         }
         assertThat(StoreTestSupport.filesOnDisk(dir.resolve("commitlog"))).as("segments").hasSizeGreaterThan(4);
-        deleteTree(dir.resolve(deleted));
+        if (deleted.endsWith(":last")) {
+            Path d = dir.resolve(deleted.substring(0, deleted.length() - ":last".length()));
+            List<Long> files = FileNames.list(d);
+            deleteTree(d.resolve(FileNames.name(files.get(files.size() - 1))));
+        } else {
+            deleteTree(dir.resolve(deleted));
+        }
 
         try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.recoveryReport().scanFrom()).as("the scan started at the log's start").isZero();
+            assertThat(readAll(store, "idle", 0)).extracting(StoredMessage::queueOffset).containsExactly(0L, 1L);
+            assertThat(store.append(LogMessage.builder("idle", 0, new byte[1]).build()).queueOffset())
+                    .as("the idle queue's next offset").isEqualTo(2);
             String[] topics = {"t", "t", "u"};
             int[] queues = {0, 1, 0};
             for (int which = 0; which < 3; which++) {

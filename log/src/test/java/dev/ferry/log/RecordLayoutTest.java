@@ -88,8 +88,9 @@ class RecordLayoutTest {
         });
         assertTable("Checkpoint", new int[][] {
                 {0x46434B50, Checkpoint.MAGIC},
-                {1, Checkpoint.VERSION},
-                {36, Checkpoint.SIZE},
+                {2, Checkpoint.VERSION},
+                {36, Checkpoint.SIZE_V1},
+                {44, Checkpoint.HEADER_V2},
         });
         assertTable("KeyIndex", new int[][] {
                 {0x464B4559, KeyIndex.MAGIC},
@@ -180,11 +181,57 @@ class RecordLayoutTest {
             Files.createDirectories(Path.of(out));
             Files.write(Path.of(out, "records-v1.bin"), records);
             Files.write(Path.of(out, "offset-index-v1.bin"), index);
-            Files.write(Path.of(out, "checkpoint-v1.bin"), checkpoint);
+            Files.write(Path.of(out, "checkpoint-v2.bin"), checkpoint);
         }
         assertSameBytes("records-v1.bin", records);
         assertSameBytes("offset-index-v1.bin", index);
-        assertSameBytes("checkpoint-v1.bin", checkpoint);
+        assertSameBytes("checkpoint-v2.bin", checkpoint);
+    }
+
+    /**
+     * A checkpoint whose counts do not fit its file (a queue count of 2^30 for one topic), with a
+     * correct CRC, is no checkpoint: recovery then starts at the first segment; nothing is
+     * allocated for the count.
+     */
+    @Test
+    void aCheckpointWhoseCountsDoNotFitIsIgnored() throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(Checkpoint.HEADER_V2 + 1 + 1 + 4 + 4);
+        b.putInt(Checkpoint.MAGIC).putShort((short) 2).putShort((short) 0).putLong(10).putLong(10).putLong(NOW).putLong(0)
+                .putInt(1).put((byte) 1).put((byte) 't').putInt(1 << 30);
+        CRC32C crc = new CRC32C();
+        crc.update(b.array(), 0, b.position());
+        b.putInt((int) crc.getValue());
+        Files.write(dir.resolve(Checkpoint.FILE), b.array());
+        assertThat(Checkpoint.read(dir)).isEmpty();
+    }
+
+    /**
+     * Both checkpoint versions read back: version 1 (written by earlier builds: the golden file of
+     * the same store) without index ends, version 2 with the golden store's queue golden/3 ending
+     * at offset 2 and its key index at the log's end.
+     */
+    @Test
+    void checkpointsOfBothVersionsAreRead() throws IOException {
+        for (String golden : new String[] {"checkpoint-v1.bin", "checkpoint-v2.bin"}) {
+            Path d = Files.createDirectories(dir.resolve(golden));
+            try (InputStream in = getClass().getResourceAsStream("/golden/" + golden)) {
+                Files.write(d.resolve(Checkpoint.FILE), in.readAllBytes());
+            }
+            Checkpoint c = Checkpoint.read(d).orElseThrow(() -> new AssertionError(golden + " not read"));
+            long end = writeGoldenStore(dir.resolve("store-" + golden));
+            assertThat(c.logFlushedOffset()).as(golden).isEqualTo(end);
+            assertThat(c.timestamp()).isEqualTo(NOW);
+            if (golden.contains("v1")) {
+                assertThat(c.keyIndexEnd()).isEqualTo(-1);
+                assertThat(c.queueEnds()).isEmpty();
+            } else {
+                int firstLength = ByteBuffer.wrap(Files.readAllBytes(dir.resolve("store-" + golden).resolve("commitlog")
+                        .resolve(FileNames.name(0)))).getInt(0);
+                assertThat(c.keyIndexEnd()).as("the end of the first record, the only keyed one").isEqualTo(firstLength);
+                assertThat(c.queueEnds()).containsOnlyKeys("golden");
+                assertThat(c.queueEnds().get("golden")).containsExactly(-1, -1, -1, 2);
+            }
+        }
     }
 
     /** Two records of golden/3 (the second IPv6-born) with everything fixed; returns the commit log end. */

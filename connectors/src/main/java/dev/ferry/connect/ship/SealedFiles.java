@@ -56,7 +56,8 @@ final class SealedFiles {
 
     // checkpoint (docs/STORAGE.md "Checkpoint")
     static final int CHECKPOINT_MAGIC = 0x46434B50; // "FCKP"
-    static final short CHECKPOINT_VERSION = 1;
+    /** Versions 1 (36 bytes, CRC at 32) and 2 (index ends after the fields read here, CRC in the last 4 bytes). */
+    static final short CHECKPOINT_VERSION = 2;
     static final int CHECKPOINT_MAGIC_OFFSET = 0;
     static final int CHECKPOINT_VERSION_OFFSET = CHECKPOINT_MAGIC_OFFSET + 4;
     static final int CHECKPOINT_LOG_FLUSHED_OFFSET = CHECKPOINT_VERSION_OFFSET + 2 + 2;
@@ -142,13 +143,17 @@ final class SealedFiles {
             throw new UncheckedIOException("cannot read " + logDir.resolve(CHECKPOINT_FILE), e);
         }
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        if (bytes.length != CHECKPOINT_SIZE || b.getInt(CHECKPOINT_MAGIC_OFFSET) != CHECKPOINT_MAGIC
-                || b.getShort(CHECKPOINT_VERSION_OFFSET) != CHECKPOINT_VERSION) {
+        if (bytes.length < CHECKPOINT_SIZE || b.getInt(CHECKPOINT_MAGIC_OFFSET) != CHECKPOINT_MAGIC) {
             return Optional.empty();
         }
+        short version = b.getShort(CHECKPOINT_VERSION_OFFSET);
+        if (version == 1 ? bytes.length != CHECKPOINT_SIZE : version != CHECKPOINT_VERSION) {
+            return Optional.empty();
+        }
+        int crcAt = bytes.length - 4; // version 1: CHECKPOINT_CRC_OFFSET
         CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, CHECKPOINT_CRC_OFFSET);
-        if ((int) crc.getValue() != b.getInt(CHECKPOINT_CRC_OFFSET)) {
+        crc.update(bytes, 0, crcAt);
+        if ((int) crc.getValue() != b.getInt(crcAt)) {
             return Optional.empty();
         }
         return Optional.of(new Durable(b.getLong(CHECKPOINT_LOG_FLUSHED_OFFSET), b.getLong(CHECKPOINT_INDEX_FLUSHED_OFFSET)));

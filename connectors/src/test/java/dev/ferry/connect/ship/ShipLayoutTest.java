@@ -39,7 +39,8 @@ class ShipLayoutTest {
         assertThat(SealedFiles.CHECKPOINT_LOG_FLUSHED_OFFSET).isEqualTo(8);
         assertThat(SealedFiles.CHECKPOINT_INDEX_FLUSHED_OFFSET).isEqualTo(16);
         assertThat(SealedFiles.CHECKPOINT_CRC_OFFSET).isEqualTo(32);
-        assertThat(SealedFiles.CHECKPOINT_SIZE).isEqualTo(36);
+        assertThat(SealedFiles.CHECKPOINT_SIZE).as("version 1; version 2 ends with its CRC").isEqualTo(36);
+        assertThat(SealedFiles.CHECKPOINT_VERSION).isEqualTo((short) 2);
         assertThat(SealedFiles.INDEX_ENTRY_SIZE_OFFSET).isEqualTo(8);
     }
 
