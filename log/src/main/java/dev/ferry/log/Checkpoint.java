@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -37,8 +39,8 @@ import java.util.zip.CRC32C;
  *  44     .   T topics, each:
  *               1   topicLength   L (1..255)
  *               L   topic         UTF-8
- *               4   queueCount    Q (1..65536): queue ids 0..Q-1
- *               8*Q queueEnds     per queue id: its offset index's end (next offset) on disk, or -1 if it has none
+ *               4   queueCount    Q: queues of the topic with entries (an end above 0)
+ *               12*Q queues       each: queueId (4), its offset index's end, the next offset (8)
  *  end-4  4   crc                 CRC32C of all bytes before it
  * </pre>
  *
@@ -46,17 +48,17 @@ import java.util.zip.CRC32C;
  * @param indexFlushedOffset see table
  * @param timestamp          see table
  * @param keyIndexEnd        see table; -1 if not recorded (version 1)
- * @param queueEnds          see table: topic to the ends of its queues 0..Q-1; empty if not recorded (version 1)
+ * @param queueEnds          see table: topic to queue id to its end; empty if not recorded (version 1)
  */
 record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp, long keyIndexEnd,
-                  Map<String, long[]> queueEnds) {
+                  Map<String, Map<Integer, Long>> queueEnds) {
     static final int MAGIC = 0x46434B50;
     static final short VERSION = 2;
     /** Bytes of a version 1 checkpoint (the whole file). */
     static final int SIZE_V1 = 36;
     /** Bytes of a version 2 checkpoint before its topics. */
     static final int HEADER_V2 = 44;
-    /** A checkpoint larger than this is not one (65,536 queues in each of thousands of topics would be). */
+    /** A checkpoint larger than this is not one (22 million queues would be). */
     static final int MAX_SIZE = 256 << 20;
     static final String FILE = "checkpoint";
 
@@ -93,23 +95,23 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
     }
 
     /** The topics part of a version 2 checkpoint ({@code b}'s limit: its crc). */
-    private static Map<String, long[]> topics(ByteBuffer b) {
+    private static Map<String, Map<Integer, Long>> topics(ByteBuffer b) {
         b.position(40);
         int topicCount = b.getInt();
-        if (topicCount < 0) {
+        if (topicCount < 0 || (long) topicCount * 6 > b.remaining()) {
             throw new IllegalArgumentException("topic count " + topicCount);
         }
-        Map<String, long[]> out = new HashMap<>();
+        Map<String, Map<Integer, Long>> out = new HashMap<>();
         for (int t = 0; t < topicCount; t++) {
             byte[] name = new byte[Byte.toUnsignedInt(b.get())];
             b.get(name);
             int queues = b.getInt();
-            if (queues < 1 || queues > 65_536 || (long) queues * 8 > b.remaining()) {
+            if (queues < 0 || (long) queues * 12 > b.remaining()) {
                 throw new IllegalArgumentException("queue count " + queues);
             }
-            long[] ends = new long[queues];
+            Map<Integer, Long> ends = new HashMap<>();
             for (int q = 0; q < queues; q++) {
-                ends[q] = b.getLong();
+                ends.put(b.getInt(), b.getLong());
             }
             out.put(new String(name, StandardCharsets.UTF_8), ends);
         }
@@ -129,34 +131,51 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
         if (keyIndexEnd > 0 && keys.indexedEnd() < keyIndexEnd) {
             return "the key index ends at " + keys.indexedEnd() + ", the checkpoint recorded " + keyIndexEnd;
         }
-        for (Map.Entry<String, long[]> e : queueEnds.entrySet()) {
-            long[] ends = e.getValue();
-            for (int id = 0; id < ends.length; id++) {
-                OffsetIndex q = ends[id] > 0 ? queues.get(e.getKey(), id) : null;
-                if (ends[id] > 0 && (q == null || q.indexedOffset() < ends[id])) {
-                    return "queue " + e.getKey() + "/" + id + " has index entries up to offset "
+        List<String> shortQueues = shortQueues(queues);
+        return shortQueues.isEmpty() ? null : "queue " + shortQueues.get(0);
+    }
+
+    /**
+     * The queues whose index ends below what this checkpoint recorded, each as "TOPIC/ID has index
+     * entries up to offset N, the checkpoint recorded M".
+     */
+    List<String> shortQueues(QueueTable queues) {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, Map<Integer, Long>> topic : new TreeMap<>(queueEnds).entrySet()) {
+            for (Map.Entry<Integer, Long> e : new TreeMap<>(topic.getValue()).entrySet()) {
+                OffsetIndex q = queues.get(topic.getKey(), e.getKey());
+                if (q == null || q.indexedOffset() < e.getValue()) {
+                    out.add(topic.getKey() + "/" + e.getKey() + " has index entries up to offset "
                             + (q == null ? "0 (no index)" : Long.toString(q.indexedOffset())) + ", the checkpoint recorded "
-                            + ends[id];
+                            + e.getValue());
                 }
             }
         }
-        return null;
+        return out;
+    }
+
+    /** Removes the checkpoint of {@code dir} (and makes that durable): the next open then verifies the whole log. */
+    static void delete(Path dir) {
+        try {
+            Files.deleteIfExists(dir.resolve(FILE));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + dir.resolve(FILE) + ": " + e.getMessage(), e);
+        }
+        FileNames.fsyncDirectory(dir);
     }
 
     void write(Path dir) {
         int size = HEADER_V2 + 4;
-        for (Map.Entry<String, long[]> e : queueEnds.entrySet()) {
-            size += 1 + e.getKey().getBytes(StandardCharsets.UTF_8).length + 4 + 8 * e.getValue().length;
+        for (Map.Entry<String, Map<Integer, Long>> e : queueEnds.entrySet()) {
+            size += 1 + e.getKey().getBytes(StandardCharsets.UTF_8).length + 4 + 12 * e.getValue().size();
         }
         ByteBuffer b = ByteBuffer.allocate(size);
         b.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(logFlushedOffset).putLong(indexFlushedOffset)
                 .putLong(timestamp).putLong(keyIndexEnd).putInt(queueEnds.size());
-        for (Map.Entry<String, long[]> e : new TreeMap<>(queueEnds).entrySet()) {
+        for (Map.Entry<String, Map<Integer, Long>> e : new TreeMap<>(queueEnds).entrySet()) {
             byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
-            b.put((byte) name.length).put(name).putInt(e.getValue().length);
-            for (long end : e.getValue()) {
-                b.putLong(end);
-            }
+            b.put((byte) name.length).put(name).putInt(e.getValue().size());
+            new TreeMap<>(e.getValue()).forEach((id, end) -> b.putInt(id).putLong(end));
         }
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, size - 4);

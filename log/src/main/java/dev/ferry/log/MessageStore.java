@@ -149,10 +149,20 @@ public final class MessageStore implements AutoCloseable {
             Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
             // Recovery.run closes the ring, whatever happens
             String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : null;
+            if (missing != null) {
+                // a rebuild cut short by any crash must run again: without a checkpoint the next open scans it all
+                Checkpoint.delete(dir);
+            }
             RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir), missing)
                     .run(crashed, checkpoint, lastTs);
             for (OffsetIndex q : queues.all()) {
                 q.trimBefore(log.minOffset());
+            }
+            if (missing != null) {
+                for (String q : checkpoint.get().shortQueues(queues)) {
+                    LOG.error("queue {} after the rebuild: the records between are gone (retention); its next messages get"
+                            + " offsets again from where its index now ends", q);
+                }
             }
             try {
                 if (!crashed) {
@@ -863,8 +873,10 @@ public final class MessageStore implements AutoCloseable {
     /** {@code indexed}: where the dispatcher was before the indexes are forced (the key index is written by the appender, before). */
     private static void writeCheckpoint(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, long indexed) {
         // what the indexes hold before they are forced: the checkpoint may claim no more than is on disk
-        Map<String, long[]> queueEnds = queues.indexedEnds();
-        long keyIndexEnd = keys.indexedEnd();
+        Map<String, Map<Integer, Long>> queueEnds = queues.indexedEnds();
+        // not past the log's end: after a machine crash the key index can end past what recovery kept, and its
+        // next entry then sets a lower end
+        long keyIndexEnd = Math.min(keys.indexedEnd(), log.writtenOffset());
         queues.forceAll();
         keys.force();
         new Checkpoint(log.flushedOffset(), indexed, config.clock().millis(), keyIndexEnd, queueEnds).write(config.dir());

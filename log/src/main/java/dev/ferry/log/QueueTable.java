@@ -104,15 +104,19 @@ final class QueueTable {
         return out;
     }
 
-    /** For the checkpoint: per topic, the end (next offset) of each queue's index, -1 for a queue id without one. */
-    Map<String, long[]> indexedEnds() {
-        Map<String, long[]> out = new HashMap<>();
+    /** For the checkpoint: per topic, queue id to the end (next offset) of its index, for the queues with entries. */
+    Map<String, Map<Integer, Long>> indexedEnds() {
+        Map<String, Map<Integer, Long>> out = new HashMap<>();
         topics.forEach((topic, queues) -> {
-            long[] ends = new long[queues.length];
+            Map<Integer, Long> ends = new HashMap<>();
             for (int i = 0; i < queues.length; i++) {
-                ends[i] = queues[i] == null ? -1 : queues[i].indexedOffset();
+                if (queues[i] != null && queues[i].indexedOffset() > 0) {
+                    ends.put(i, queues[i].indexedOffset());
+                }
             }
-            out.put(topic, ends);
+            if (!ends.isEmpty()) {
+                out.put(topic, ends);
+            }
         });
         return out;
     }

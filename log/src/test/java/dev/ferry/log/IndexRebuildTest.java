@@ -94,16 +94,22 @@ class IndexRebuildTest {
     }
 
     /**
-     * Nothing deleted, keyless messages, a clean stop: the next open scans only the last segment,
-     * not the whole log (the rebuild must not fire for a store that never had keys, nor for
-     * queues whose index is whole).
+     * Nothing deleted, a clean stop: the next opens scan only the last segment, not the whole log.
+     * The store has what must not look like missing index data: keyed messages (the key index's
+     * end, recorded exactly), queues created and never written, a sparse queue id (only queue 5 of
+     * topic s), a queue whose last index file is full.
      */
     @Test
     void withNothingDeletedTheNextOpenDoesNotScanTheWholeLog() {
         LogConfig config = smallConfig(dir).build();
         try (MessageStore store = MessageStore.open(config)) {
+            store.createQueues("empty", 4);
             for (int i = 0; i < RECORDS; i++) {
-                store.append(LogMessage.builder("t", i % 2, StoreTestSupport.body(100, i)).build());
+                LogMessage.Builder b = LogMessage.builder("t", i % 2, StoreTestSupport.body(100, i));
+                store.append(i % 3 == 0 ? b.key("k" + i).build() : b.build());
+            }
+            for (int i = 0; i < 100; i++) { // one full index file
+                store.append(LogMessage.builder("s", 5, StoreTestSupport.body(10, i)).build());
             }
         }
         for (int open = 0; open < 2; open++) {

@@ -189,9 +189,9 @@ class RecordLayoutTest {
     }
 
     /**
-     * A checkpoint whose counts do not fit its file (a queue count of 2^30 for one topic), with a
-     * correct CRC, is no checkpoint: recovery then starts at the first segment; nothing is
-     * allocated for the count.
+     * A checkpoint whose counts do not fit its file (a queue count of 2^30 for one topic, in a
+     * file of 58 bytes), with a correct CRC, is no checkpoint: recovery then starts at the first
+     * segment; nothing is allocated for the count.
      */
     @Test
     void aCheckpointWhoseCountsDoNotFitIsIgnored() throws IOException {
@@ -229,7 +229,7 @@ class RecordLayoutTest {
                         .resolve(FileNames.name(0)))).getInt(0);
                 assertThat(c.keyIndexEnd()).as("the end of the first record, the only keyed one").isEqualTo(firstLength);
                 assertThat(c.queueEnds()).containsOnlyKeys("golden");
-                assertThat(c.queueEnds().get("golden")).containsExactly(-1, -1, -1, 2);
+                assertThat(c.queueEnds().get("golden")).containsExactly(java.util.Map.entry(3, 2L));
             }
         }
     }

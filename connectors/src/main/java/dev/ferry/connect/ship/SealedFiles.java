@@ -58,6 +58,10 @@ final class SealedFiles {
     static final int CHECKPOINT_MAGIC = 0x46434B50; // "FCKP"
     /** Versions 1 (36 bytes, CRC at 32) and 2 (index ends after the fields read here, CRC in the last 4 bytes). */
     static final short CHECKPOINT_VERSION = 2;
+    /** Version 2: the fields, key-index end and topic count (44 bytes), the CRC. */
+    static final int CHECKPOINT_V2_MIN_SIZE = 48;
+    /** The store ignores a larger checkpoint. */
+    static final long CHECKPOINT_MAX_SIZE = 256L << 20;
     static final int CHECKPOINT_MAGIC_OFFSET = 0;
     static final int CHECKPOINT_VERSION_OFFSET = CHECKPOINT_MAGIC_OFFSET + 4;
     static final int CHECKPOINT_LOG_FLUSHED_OFFSET = CHECKPOINT_VERSION_OFFSET + 2 + 2;
@@ -136,6 +140,9 @@ final class SealedFiles {
     static Optional<Durable> readCheckpoint(Path logDir) {
         byte[] bytes;
         try {
+            if (Files.size(logDir.resolve(CHECKPOINT_FILE)) > CHECKPOINT_MAX_SIZE) {
+                return Optional.empty();
+            }
             bytes = Files.readAllBytes(logDir.resolve(CHECKPOINT_FILE));
         } catch (NoSuchFileException e) {
             return Optional.empty();
@@ -147,7 +154,7 @@ final class SealedFiles {
             return Optional.empty();
         }
         short version = b.getShort(CHECKPOINT_VERSION_OFFSET);
-        if (version == 1 ? bytes.length != CHECKPOINT_SIZE : version != CHECKPOINT_VERSION) {
+        if (version == 1 ? bytes.length != CHECKPOINT_SIZE : version != CHECKPOINT_VERSION || bytes.length < CHECKPOINT_V2_MIN_SIZE) {
             return Optional.empty();
         }
         int crcAt = bytes.length - 4; // version 1: CHECKPOINT_CRC_OFFSET
