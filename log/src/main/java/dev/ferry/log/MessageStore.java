@@ -147,12 +147,12 @@ public final class MessageStore implements AutoCloseable {
                 q.trimBefore(log.minOffset());
             }
             Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
-            // Recovery.run closes the ring, whatever happens
             String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : null;
             if (missing != null) {
                 // a rebuild cut short by any crash must run again: without a checkpoint the next open scans it all
                 Checkpoint.delete(dir);
             }
+            // Recovery.run closes the ring, whatever happens
             RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir), missing)
                     .run(crashed, checkpoint, lastTs);
             for (OffsetIndex q : queues.all()) {
