@@ -30,7 +30,7 @@ import java.util.zip.CRC32C;
  * offset size field
  *   0     4   magic               0x46434B50 ("FCKP")
  *   4     2   version             2 (1: the file ends with the crc at 32)
- *   6     2   reserved
+ *   6     2   flags               bit 0: an index rebuild is under way (reserved, 0, in version 1)
  *   8     8   logFlushedOffset    commit-log bytes forced to disk (a record boundary)
  *  16     8   indexFlushedOffset  every record below this has its index entries forced to disk
  *  24     8   timestamp           ms since the epoch when written
@@ -49,9 +49,12 @@ import java.util.zip.CRC32C;
  * @param timestamp          see table
  * @param keyIndexEnd        see table; -1 if not recorded (version 1)
  * @param queueEnds          see table: topic to queue id to its end; empty if not recorded (version 1)
+ * @param rebuilding         flags bit 0: the open that wrote it was rebuilding the indexes from the whole log; a crash
+ *                           cut it short if the next open finds it set
  */
 record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp, long keyIndexEnd,
-                  Map<String, Map<Integer, Long>> queueEnds) {
+                  Map<String, Map<Integer, Long>> queueEnds, boolean rebuilding) {
+    static final int FLAG_REBUILDING = 1;
     static final int MAGIC = 0x46434B50;
     static final short VERSION = 2;
     /** Bytes of a version 1 checkpoint (the whole file). */
@@ -84,9 +87,10 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
                 return Optional.empty();
             }
             if (version == 1) {
-                return Optional.of(new Checkpoint(b.getLong(8), b.getLong(16), b.getLong(24), -1, Map.of()));
+                return Optional.of(new Checkpoint(b.getLong(8), b.getLong(16), b.getLong(24), -1, Map.of(), false));
             }
-            return Optional.of(new Checkpoint(b.getLong(8), b.getLong(16), b.getLong(24), b.getLong(32), topics(b.limit(size - 4))));
+            return Optional.of(new Checkpoint(b.getLong(8), b.getLong(16), b.getLong(24), b.getLong(32), topics(b.limit(size - 4)),
+                    (b.getShort(6) & FLAG_REBUILDING) != 0));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path, e);
         } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
@@ -154,14 +158,9 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
         return out;
     }
 
-    /** Removes the checkpoint of {@code dir} (and makes that durable): the next open then verifies the whole log. */
-    static void delete(Path dir) {
-        try {
-            Files.deleteIfExists(dir.resolve(FILE));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + dir.resolve(FILE) + ": " + e.getMessage(), e);
-        }
-        FileNames.fsyncDirectory(dir);
+    /** This checkpoint with its rebuilding flag set: written before a rebuild, so that a crash during it makes the next open rebuild again. */
+    Checkpoint rebuildingOne() {
+        return new Checkpoint(logFlushedOffset, indexFlushedOffset, timestamp, keyIndexEnd, queueEnds, true);
     }
 
     void write(Path dir) {
@@ -170,7 +169,7 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
             size += 1 + e.getKey().getBytes(StandardCharsets.UTF_8).length + 4 + 12 * e.getValue().size();
         }
         ByteBuffer b = ByteBuffer.allocate(size);
-        b.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(logFlushedOffset).putLong(indexFlushedOffset)
+        b.putInt(MAGIC).putShort(VERSION).putShort((short) (rebuilding ? FLAG_REBUILDING : 0)).putLong(logFlushedOffset).putLong(indexFlushedOffset)
                 .putLong(timestamp).putLong(keyIndexEnd).putInt(queueEnds.size());
         for (Map.Entry<String, Map<Integer, Long>> e : new TreeMap<>(queueEnds).entrySet()) {
             byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);

@@ -148,9 +148,12 @@ public final class MessageStore implements AutoCloseable {
             }
             Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
             String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : null;
+            if (missing == null && checkpoint.isPresent() && checkpoint.get().rebuilding()) {
+                missing = "a rebuild of the indexes was cut short";
+            }
             if (missing != null) {
-                // a rebuild cut short by any crash must run again: without a checkpoint the next open scans it all
-                Checkpoint.delete(dir);
+                // a rebuild cut short by any crash must run again: the flag says so to the next open
+                checkpoint.get().rebuildingOne().write(dir);
             }
             // Recovery.run closes the ring, whatever happens
             RecoveryReport report = new Recovery(log, queues, keys, StagingRing.openForRecovery(dir), missing)
@@ -160,8 +163,8 @@ public final class MessageStore implements AutoCloseable {
             }
             if (missing != null) {
                 for (String q : checkpoint.get().shortQueues(queues)) {
-                    LOG.error("queue {} after the rebuild: the records between are gone (retention); its next messages get"
-                            + " offsets again from where its index now ends", q);
+                    LOG.error("queue {} after the rebuild: the records between are gone (retention, or lost in a machine"
+                            + " crash); its next messages get offsets again from where its index now ends", q);
                 }
             }
             try {
@@ -874,12 +877,13 @@ public final class MessageStore implements AutoCloseable {
     private static void writeCheckpoint(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, long indexed) {
         // what the indexes hold before they are forced: the checkpoint may claim no more than is on disk
         Map<String, Map<Integer, Long>> queueEnds = queues.indexedEnds();
-        // not past the log's end: after a machine crash the key index can end past what recovery kept, and its
-        // next entry then sets a lower end
-        long keyIndexEnd = Math.min(keys.indexedEnd(), log.writtenOffset());
+        // not past the log's end, read first: after a machine crash the key index can end past what recovery kept, and
+        // its next entry, at or past the end read here, then sets a lower end
+        long logEnd = log.writtenOffset();
+        long keyIndexEnd = Math.min(keys.indexedEnd(), logEnd);
         queues.forceAll();
         keys.force();
-        new Checkpoint(log.flushedOffset(), indexed, config.clock().millis(), keyIndexEnd, queueEnds).write(config.dir());
+        new Checkpoint(log.flushedOffset(), indexed, config.clock().millis(), keyIndexEnd, queueEnds, false).write(config.dir());
     }
 
     /** Flushes everything, writes the final checkpoint, removes the abort marker, releases the files. */

@@ -198,7 +198,13 @@ final class OffsetIndex {
             long next = files.lastKey();
             Map.Entry<Long, IndexFile> last = files.lastEntry();
             IndexFile f = last.getValue();
-            for (int i = 0; i < entriesPerFile; i++) {
+            // empty leading slots: a queue re-indexed from the middle of this file (a rebuild after retention had deleted
+            // the records before; recovery trims them) or a first page lost in a machine crash (recovery fills it again)
+            int i = 0;
+            while (i < entriesPerFile && f.map.getInt(HEADER_SIZE + i * ENTRY_SIZE + ENTRY_SIZE_OFFSET) <= 0) {
+                i++;
+            }
+            for (; i < entriesPerFile; i++) {
                 if (f.map.getInt(HEADER_SIZE + i * ENTRY_SIZE + ENTRY_SIZE_OFFSET) <= 0) {
                     break;
                 }

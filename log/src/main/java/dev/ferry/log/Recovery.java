@@ -133,6 +133,15 @@ final class Recovery {
             LOG.warn("recovery: wrote back {} records ({} bytes) from the staging ring that were appended but not yet in the "
                     + "segment files", replayedRecords, replayedBytes);
         }
+        if (missingIndexData != null && checkpoint.isPresent() && end < checkpoint.get().logFlushedOffset()) {
+            // a rebuild reads parts of the log no crash can have torn: what fails there is damage, and truncating would
+            // delete every segment after it
+            throw new LogException("recovery: the commit log ends at " + end + (reason.isEmpty() ? " (zeros)" : " (" + reason + ")")
+                    + ", below " + checkpoint.get().logFlushedOffset() + ", which the last checkpoint had on disk: the log is"
+                    + " damaged there, not torn by a crash, and an index rebuild does not truncate it. Restore "
+                    + (s == null ? "the segment" : s.path.toString()) + " from a copy; or, to give up everything from " + end
+                    + " on, delete " + Checkpoint.FILE + " and open again");
+        }
         long truncated = s == null || reason.isEmpty() ? 0 : zeroTail(s, (int) (end - s.baseOffset));
         if (batchStart >= 0) {
             // a crash in the middle of an append batch: drop the whole batch, not just its torn tail
@@ -148,7 +157,7 @@ final class Recovery {
             dropped += dropInvalidTail(q, end);
         }
         RecoveryReport report = new RecoveryReport(crashed, checkpoint.isPresent(), start, end, scanned, truncated, reason,
-                dropped, (System.nanoTime() - t0) / 1_000_000, replayedRecords);
+                dropped, (System.nanoTime() - t0) / 1_000_000, replayedRecords, missingIndexData);
         if (crashed || truncated > 0 || dropped > 0) {
             LOG.warn("recovery after {}: scanned {} records from {} to {}; truncated {} bytes{}; dropped {} index entries; {} ms",
                     crashed ? "a crash" : "a clean stop", scanned, start, end, truncated,

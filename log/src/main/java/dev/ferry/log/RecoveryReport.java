@@ -14,7 +14,9 @@ package dev.ferry.log;
  * @param durationMs          time the recovery took
  * @param recordsRestored     records written back from the staging ring ({@link StagingRing}): appended, but not
  *                            yet in the segment files when the last run stopped; counted in {@code recordsScanned}
+ * @param indexesRebuilt      why the indexes were rebuilt from the whole log (index files deleted, or an earlier
+ *                            rebuild cut short), or null if they were not
  */
 public record RecoveryReport(boolean crashed, boolean checkpointFound, long scanFrom, long end, long recordsScanned,
                              long truncatedBytes, String truncateReason, long indexEntriesDropped, long durationMs,
-                             long recordsRestored) {}
+                             long recordsRestored, String indexesRebuilt) {}

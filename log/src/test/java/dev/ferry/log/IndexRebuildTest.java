@@ -3,6 +3,7 @@ package dev.ferry.log;
 import static dev.ferry.log.StoreTestSupport.readAll;
 import static dev.ferry.log.StoreTestSupport.smallConfig;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -67,6 +68,7 @@ class IndexRebuildTest {
 
         try (MessageStore store = MessageStore.open(config)) {
             assertThat(store.recoveryReport().scanFrom()).as("the scan started at the log's start").isZero();
+            assertThat(store.recoveryReport().indexesRebuilt()).as("why the indexes were rebuilt").isNotNull();
             assertThat(readAll(store, "idle", 0)).extracting(StoredMessage::queueOffset).containsExactly(0L, 1L);
             assertThat(store.append(LogMessage.builder("idle", 0, new byte[1]).build()).queueOffset())
                     .as("the idle queue's next offset").isEqualTo(2);
@@ -117,8 +119,68 @@ class IndexRebuildTest {
                 assertThat(store.recoveryReport().scanFrom()).as("scan start at open %d", open + 2)
                         .isGreaterThan(4L * config.segmentBytes());
                 assertThat(store.recoveryReport().recordsScanned()).isLessThan(RECORDS / 4);
+                assertThat(store.recoveryReport().indexesRebuilt()).isNull();
                 assertThat(readAll(store, "t", 1)).hasSize(RECORDS / 2);
             }
+        }
+    }
+
+    /**
+     * The state a crash during a rebuild leaves: the checkpoint flagged "rebuilding" (written
+     * before the rebuild began) and indexes that may look whole. The next open rebuilds again,
+     * whatever the indexes look like, and clears the flag.
+     */
+    @Test
+    void aRebuildCutShortByACrashRunsAgainAtTheNextOpen() {
+        LogConfig config = smallConfig(dir).build();
+        try (MessageStore store = MessageStore.open(config)) {
+            for (int i = 0; i < RECORDS; i++) {
+                store.append(LogMessage.builder("t", 0, StoreTestSupport.body(100, i)).key("k" + i).build());
+            }
+        }
+        Checkpoint.read(dir).orElseThrow().rebuildingOne().write(dir);
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.recoveryReport().indexesRebuilt()).isEqualTo("a rebuild of the indexes was cut short");
+            assertThat(store.recoveryReport().scanFrom()).isZero();
+            assertThat(readAll(store, "t", 0)).hasSize(RECORDS);
+        }
+        assertThat(Checkpoint.read(dir).orElseThrow().rebuilding()).as("the flag after a whole rebuild").isFalse();
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.recoveryReport().indexesRebuilt()).isNull();
+        }
+    }
+
+    /**
+     * A rebuild reads the whole log, also what the last checkpoint had forced to disk long ago. A
+     * record that fails there is damage, not a crash's torn tail: the open fails with an error that
+     * names the segment and says what to do, and deletes nothing (truncating there would delete
+     * every later segment). Deleting the checkpoint, as the error says, gives up the rest.
+     */
+    @Test
+    void aDamagedOldRecordFailsTheRebuildInsteadOfTruncatingTheLog() throws IOException {
+        LogConfig config = smallConfig(dir).build();
+        for (int run = 0; run < 2; run++) { // the damaged record is from the first run: not in the staging ring of the last
+            try (MessageStore store = MessageStore.open(config)) {
+                for (int i = 0; i < RECORDS / 2; i++) {
+                    store.append(LogMessage.builder("t", 0, StoreTestSupport.body(100, i)).build());
+                }
+            }
+        }
+        java.util.TreeSet<Long> segments = StoreTestSupport.filesOnDisk(dir.resolve("commitlog"));
+        Path first = dir.resolve("commitlog").resolve(FileNames.name(segments.first()));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(first, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) 0xBA, (byte) 0xD0}), 5_000); // inside an early record
+        }
+        deleteTree(dir.resolve("index"));
+
+        assertThatThrownBy(() -> MessageStore.open(config)).isInstanceOf(LogException.class)
+                .hasMessageContaining(first.toString()).hasMessageContaining("damaged").hasMessageContaining("checkpoint");
+        assertThat(StoreTestSupport.filesOnDisk(dir.resolve("commitlog"))).as("segments after the failed open").isEqualTo(segments);
+
+        Files.delete(dir.resolve(Checkpoint.FILE));
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.recoveryReport().truncateReason()).isNotEmpty();
+            assertThat(store.writtenOffset()).isLessThan(5_000);
         }
     }
 

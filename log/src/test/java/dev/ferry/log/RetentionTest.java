@@ -170,6 +170,45 @@ class RetentionTest {
     }
 
     /**
+     * Retention deleted the segments holding t/0's offsets 0..8, then the operator deleted the
+     * offset index to rebuild it. The rebuilt queue starts at offset 9, in the middle of an index
+     * file (4 entries per file: file 8 holds 8 and 9). What a user relies on: the rebuild brings
+     * back 9 and the queue's end, and the next open finds the index whole (no second rebuild, which
+     * an index file with empty leading slots once looked like: the queue's end was read as 8).
+     */
+    @Test
+    void aRebuildAfterRetentionIsNotRepeatedAtTheNextOpen() throws IOException {
+        try (MessageStore store = MessageStore.open(config().build())) {
+            fill(store, 3);
+            clock.set(T0 + 3 * STEP);
+            store.append(LogMessage.builder("other", 0, body(BODY, 99)).build());
+            store.flush();
+            clock.set(T0 + 1000 * HOUR);
+            store.runRetention();
+            assertThat(store.minOffset("t", 0)).isEqualTo(9);
+        }
+        try (java.util.stream.Stream<Path> files = Files.walk(dir.resolve("index"))) {
+            for (Path p : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(p);
+            }
+        }
+        clock.set(T0 + 1001 * HOUR);
+        for (int open = 0; open < 2; open++) {
+            try (MessageStore store = MessageStore.open(config().build())) {
+                String rebuilt = store.recoveryReport().indexesRebuilt();
+                if (open == 0) {
+                    assertThat(rebuilt).as("why the first open rebuilt").startsWith("queue other/0 has index entries up to offset 0");
+                } else {
+                    assertThat(rebuilt).as("the second open rebuilds nothing").isNull();
+                }
+                assertThat(store.minOffset("t", 0)).isEqualTo(9);
+                assertThat(store.nextOffset("t", 0)).isEqualTo(10);
+                assertThat(readAll(store, "t", 0)).extracting(StoredMessage::queueOffset).containsExactly(9L);
+            }
+        }
+    }
+
+    /**
      * A queue whose every record was deleted keeps its end across a reopen: the next append gets
      * the next offset, not 0 (consumers committed offsets past the deleted ones).
      */

@@ -187,7 +187,7 @@ class TornTailTest {
         write(index, OffsetIndex.HEADER_SIZE, new byte[OffsetIndex.ENTRY_SIZE]);
         // the last checkpoint before the crash was taken before that record
         long before = written.get(10).physicalOffset();
-        new Checkpoint(before, before, 0, -1, java.util.Map.of()).write(dir); // records no index ends
+        new Checkpoint(before, before, 0, -1, java.util.Map.of(), false).write(dir); // records no index ends
         markCrashed(true);
 
         try (MessageStore store = MessageStore.open(config())) {
