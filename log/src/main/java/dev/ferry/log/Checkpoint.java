@@ -133,10 +133,11 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
      */
     String missingIndexData(QueueTable queues, KeyIndex keys) {
         if (keyIndexEnd > 0 && keys.indexedEnd() < keyIndexEnd) {
-            return "the key index ends at " + keys.indexedEnd() + ", the checkpoint recorded " + keyIndexEnd;
+            return "the key index ends at " + keys.indexedEnd() + ", the checkpoint recorded " + keyIndexEnd
+                    + " (index files deleted?)";
         }
         List<String> shortQueues = shortQueues(queues);
-        return shortQueues.isEmpty() ? null : "queue " + shortQueues.get(0);
+        return shortQueues.isEmpty() ? null : "queue " + shortQueues.get(0) + " (index files deleted?)";
     }
 
     /**

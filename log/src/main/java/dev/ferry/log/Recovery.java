@@ -73,7 +73,7 @@ final class Recovery {
         }
         if (missingIndexData != null) {
             // puts are idempotent, and keys are added only past the key index's end: a rebuild cut short by a crash resumes
-            LOG.warn("recovery: {} (index files deleted?): indexing the whole commit log again", missingIndexData);
+            LOG.warn("recovery: {}: indexing the whole commit log again", missingIndexData);
             start = 0;
         }
         start = Math.max(start, log.minOffset());
