@@ -6,11 +6,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -151,6 +153,68 @@ class IndexRebuildTest {
     }
 
     /**
+     * A child JVM opens a store whose offset and key indexes were deleted, and is killed with
+     * SIGKILL while it rebuilds them (once the checkpoint carries the rebuild flag, before its open
+     * returned). What a user relies on: the next open rebuilds again, every message is readable at
+     * its offset and found by its key, and the open after that rebuilds nothing.
+     */
+    @Test
+    void aRebuildKilledHalfwayIsDoneAgainAtTheNextOpen() throws Exception {
+        int records = 30_000;
+        LogConfig config = RebuildingOpener.config(dir);
+        List<AppendResult> acked = new ArrayList<>();
+        try (MessageStore store = MessageStore.open(config)) {
+            for (int i = 0; i < records; i++) {
+                acked.add(store.append(LogMessage.builder("t", i % 4, StoreTestSupport.body(200, i)).key("k" + i).build()));
+            }
+        }
+        deleteTree(dir.resolve("index"));
+        deleteTree(dir.resolve("keyindex"));
+
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(javaBin, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
+                System.getProperty("java.class.path"), RebuildingOpener.class.getName(), dir.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).redirectOutput(dir.resolve("child.out").toFile()).start();
+        try {
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            // halfway: the flag is set and t/0's index has 20 of its 75 files
+            while (!Checkpoint.read(dir).map(Checkpoint::rebuilding).orElse(false) || indexFiles() < 20) {
+                assertThat(child.isAlive()).as("child alive while waiting for the rebuild to get halfway").isTrue();
+                assertThat(System.nanoTime()).as("time waiting for the rebuild to get halfway").isLessThan(until);
+                Thread.sleep(1);
+            }
+            child.destroyForcibly(); // SIGKILL
+            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            child.destroyForcibly();
+        }
+        String out = Files.readString(dir.resolve("child.out"), StandardCharsets.US_ASCII);
+        assertThat(out).as("the child's open had not returned when it was killed").doesNotContain("OPENED");
+        assertThat(child.exitValue()).as("exit status (137: SIGKILL)").isEqualTo(128 + 9);
+        assertThat(indexFiles()).as("t/0's index files when the child was killed").isLessThan(records / 4 / 100);
+
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.recoveryReport().indexesRebuilt()).as("why the indexes were rebuilt").isNotNull();
+            for (int q = 0; q < 4; q++) {
+                List<StoredMessage> read = readAll(store, "t", q);
+                assertThat(read).as("t/%d", q).hasSize(records / 4);
+                for (int n = 0; n < read.size(); n++) {
+                    int i = n * 4 + q;
+                    assertThat(read.get(n).queueOffset()).isEqualTo(n);
+                    assertThat(read.get(n).body()).isEqualTo(StoreTestSupport.body(200, i));
+                }
+            }
+            for (int i = 0; i < records; i += 997) {
+                assertThat(store.lookupByKey("t", "k" + i, 10)).as("key k%d", i).extracting(StoredMessage::physicalOffset)
+                        .containsExactly(acked.get(i).physicalOffset());
+            }
+        }
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.recoveryReport().indexesRebuilt()).as("the open after the rebuild").isNull();
+        }
+    }
+
+    /**
      * A rebuild reads the whole log, also what the last checkpoint had forced to disk long ago. A
      * record that fails there is damage, not a crash's torn tail: the open fails with an error that
      * names the segment and says what to do, and deletes nothing (truncating there would delete
@@ -181,6 +245,17 @@ class IndexRebuildTest {
         try (MessageStore store = MessageStore.open(config)) {
             assertThat(store.recoveryReport().truncateReason()).isNotEmpty();
             assertThat(store.writtenOffset()).isLessThan(5_000);
+        }
+    }
+
+    /** Files in t/0's offset-index directory (0 while there is none). */
+    private long indexFiles() throws IOException {
+        Path q = dir.resolve("index/t/0");
+        if (!Files.isDirectory(q)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.list(q)) {
+            return files.count();
         }
     }
 
