@@ -68,11 +68,9 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
     /** Reads the checkpoint of {@code dir}; empty if there is none, it fails its CRC or is not of a known version. */
     static Optional<Checkpoint> read(Path dir) {
         Path path = dir.resolve(FILE);
-        if (!Files.exists(path)) {
-            return Optional.empty();
-        }
         try {
-            if (Files.size(path) > MAX_SIZE || Files.size(path) < SIZE_V1) {
+            long fileSize = Files.size(path);
+            if (fileSize > MAX_SIZE || fileSize < SIZE_V1) {
                 return Optional.empty();
             }
             ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(path));
@@ -91,6 +89,8 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
             }
             return Optional.of(new Checkpoint(b.getLong(8), b.getLong(16), b.getLong(24), b.getLong(32), topics(b.limit(size - 4)),
                     (b.getShort(6) & FLAG_REBUILDING) != 0));
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.empty();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path, e);
         } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {

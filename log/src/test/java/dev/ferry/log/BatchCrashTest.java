@@ -31,9 +31,7 @@ class BatchCrashTest {
         int tornDropped = 0;
         long batchesSeen = 0;
         for (int round = 1; round <= ROUNDS; round++) {
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process child = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
-                    System.getProperty("java.class.path"), BatchCrashingWriter.class.getName(), dir.toString(), Integer.toString(round))
+            Process child = StoreTestSupport.childJvm(BatchCrashingWriter.class, dir.toString(), Integer.toString(round))
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             byte[] open = child.getInputStream().readNBytes(5);
             assertThat(new String(open)).as("child output (seed %d round %d)", seed, round).isEqualTo("OPEN\n");

@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -171,10 +170,7 @@ class IndexRebuildTest {
         deleteTree(dir.resolve("index"));
         deleteTree(dir.resolve("keyindex"));
 
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(javaBin, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
-                System.getProperty("java.class.path"), RebuildingOpener.class.getName(), dir.toString())
-                .redirectError(ProcessBuilder.Redirect.DISCARD).redirectOutput(dir.resolve("child.out").toFile()).start();
+        Process child = StoreTestSupport.childJvm(RebuildingOpener.class, dir.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).redirectOutput(dir.resolve("child.out").toFile()).start();
         try {
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             // halfway: the flag is set and t/0's index has 20 of its 75 files
@@ -261,10 +257,6 @@ class IndexRebuildTest {
 
     private static void deleteTree(Path root) throws IOException {
         assertThat(root).exists();
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.delete(p);
-            }
-        }
+        StoreTestSupport.deleteTree(root);
     }
 }

@@ -62,6 +62,20 @@ class RetentionTest {
         return out;
     }
 
+    /**
+     * Fills segments 0-3 with t/0's offsets 0-9 (9 alone in segment 3, with other/0's first
+     * record), then lets retention delete segments 0-2: t/0 keeps only offset 9.
+     */
+    private void expireAllButT0sLastRecord(MessageStore store) {
+        fill(store, 3);
+        clock.set(T0 + 3 * STEP);
+        store.append(LogMessage.builder("other", 0, body(BODY, 99)).build());
+        store.flush();
+        clock.set(T0 + 1000 * HOUR);
+        store.runRetention();
+        assertThat(store.minOffset("t", 0)).isEqualTo(9);
+    }
+
     private TreeSet<Long> segmentFiles() {
         return filesOnDisk(dir.resolve("commitlog"));
     }
@@ -179,19 +193,9 @@ class RetentionTest {
     @Test
     void aRebuildAfterRetentionIsNotRepeatedAtTheNextOpen() throws IOException {
         try (MessageStore store = MessageStore.open(config().build())) {
-            fill(store, 3);
-            clock.set(T0 + 3 * STEP);
-            store.append(LogMessage.builder("other", 0, body(BODY, 99)).build());
-            store.flush();
-            clock.set(T0 + 1000 * HOUR);
-            store.runRetention();
-            assertThat(store.minOffset("t", 0)).isEqualTo(9);
+            expireAllButT0sLastRecord(store);
         }
-        try (java.util.stream.Stream<Path> files = Files.walk(dir.resolve("index"))) {
-            for (Path p : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
-                Files.delete(p);
-            }
-        }
+        StoreTestSupport.deleteTree(dir.resolve("index"));
         clock.set(T0 + 1001 * HOUR);
         for (int open = 0; open < 2; open++) {
             try (MessageStore store = MessageStore.open(config().build())) {
@@ -215,13 +219,7 @@ class RetentionTest {
     @Test
     void aQueueEmptiedByRetentionKeepsItsOffsetsAfterReopen() {
         try (MessageStore store = MessageStore.open(config().build())) {
-            fill(store, 3);
-            clock.set(T0 + 3 * STEP);
-            store.append(LogMessage.builder("other", 0, body(BODY, 99)).build());
-            store.flush();
-            clock.set(T0 + 1000 * HOUR);
-            store.runRetention();
-            assertThat(store.minOffset("t", 0)).isEqualTo(9);
+            expireAllButT0sLastRecord(store);
             assertThat(store.nextOffset("t", 0)).isEqualTo(10);
         }
         clock.set(T0 + 1001 * HOUR);

@@ -233,9 +233,7 @@ class StagedWritesTest {
 
     private Held runAndKill(Path dir, long firstSeed, long until) throws Exception {
         Path stderr = tmp.resolve("child.err");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
-                System.getProperty("java.class.path"), HoldingWriter.class.getName(), dir.toString(), Long.toString(firstSeed),
+        Process child = StoreTestSupport.childJvm(HoldingWriter.class, dir.toString(), Long.toString(firstSeed),
                 Long.toString(until)).redirectError(stderr.toFile()).start();
         List<Long> offsets = new ArrayList<>();
         List<Long> positions = new ArrayList<>();

@@ -53,6 +53,27 @@ final class StoreTestSupport {
         }
     }
 
+    /**
+     * A child JVM for a kill test: small heap, serial GC, C1 only (it starts fast and is killed
+     * soon), this test run's class path, running {@code main} with {@code args}.
+     */
+    static ProcessBuilder childJvm(Class<?> main, String... args) {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                main.getName()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command);
+    }
+
+    /** Deletes {@code root} and everything under it; it must exist. */
+    static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(p);
+            }
+        }
+    }
+
     static LogConfig.Builder smallConfig(Path dir) {
         return LogConfig.builder(dir).segmentBytes(64 * 1024).indexEntriesPerFile(100).keyIndexSlots(64).keyIndexEntries(1000)
                 .preTouch(false);
