@@ -5,6 +5,8 @@ import dev.ferry.log.LogConfig;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageStore;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -12,8 +14,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,6 +56,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "log", mixinStandardHelpOptions = true, description = "Benchmark the storage engine against raw sequential writes.")
 final class PerfLogCommand implements Callable<Integer> {
+    /** The staging ring's committer thread (see dev.ferry.log.StagingRing). */
+    private static final String COMMITTER_THREAD = "ferry-committer";
     private static final String TOPIC = "perf";
     /**
      * Append latency is timed on one append in this many: two clock reads per record cost the
@@ -172,9 +178,10 @@ final class PerfLogCommand implements Callable<Integer> {
             Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw, records);
             System.out.printf(Locale.ROOT, "round %d store: %,d records in %.2f s, %.0f records/s, %.1f MB/s, ratio to raw %.3f; "
                             + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms; writer CPU %.0f ns/record (user %.0f); waited for space %d ms; "
-                            + "index caught up %d ms after the last append%n",
+                            + "index caught up %d ms after the last append; store threads CPU %.0f ns/record (committer %.0f)%n",
                     r, records, round.seconds, round.recordsPerS, round.mbPerS, round.mbPerS / raw, round.fsyncs,
-                    round.fsyncs / round.seconds, round.p99Us, round.flushMs, round.openMs, round.writerCpuNsPerRecord, round.writerUserNsPerRecord, round.spaceWaitMs, round.indexCatchupMs);
+                    round.fsyncs / round.seconds, round.p99Us, round.flushMs, round.openMs, round.writerCpuNsPerRecord, round.writerUserNsPerRecord, round.spaceWaitMs, round.indexCatchupMs,
+                    round.storeThreadsCpuNsPerRecord, round.committerCpuNsPerRecord);
             results.add(round);
             if (!keep) {
                 deleteTree(dir.resolve("store-" + r));
@@ -190,11 +197,12 @@ final class PerfLogCommand implements Callable<Integer> {
                         + "append_p50_us=%.1f append_p99_us=%.1f append_p999_us=%.1f append_max_us=%.1f final_flush_ms=%d open_ms=%d "
                         + "raw_best_mb_per_s=%.1f ratio_to_best_raw=%.3f "
                         + "raw_per_record_mb_per_s=%.1f raw_rested_mb_per_s=%.1f ratio_to_rested_raw=%.3f "
-                        + "writer_cpu_ns_per_record=%.0f writer_user_ns_per_record=%.0f space_wait_ms=%d index_catchup_ms=%d%n",
+                        + "writer_cpu_ns_per_record=%.0f writer_user_ns_per_record=%.0f space_wait_ms=%d index_catchup_ms=%d "
+                        + "committer_cpu_ns_per_record=%.0f store_threads_cpu_ns_per_record=%.0f%n",
                 records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), rounds, m.seconds,
                 m.recordsPerS, m.mbPerS, medianRaw, medianRatio, m.fsyncs, m.fsyncs / m.seconds, m.p50Us, m.p99Us, m.p999Us,
                 m.maxUs, m.flushMs, m.openMs, bestRaw, m.mbPerS / bestRaw, rawPerRecord, rawRested, m.mbPerS / rawRested, m.writerCpuNsPerRecord,
-                m.writerUserNsPerRecord, m.spaceWaitMs, m.indexCatchupMs);
+                m.writerUserNsPerRecord, m.spaceWaitMs, m.indexCatchupMs, m.committerCpuNsPerRecord, m.storeThreadsCpuNsPerRecord);
         if (!keep) {
             deleteTree(dir);
         }
@@ -204,7 +212,8 @@ final class PerfLogCommand implements Callable<Integer> {
     /** One store run's figures; rates in records/s and MB/s (10^6 B/s, as dd prints). */
     private record Round(double seconds, double recordsPerS, double mbPerS, double rawMbPerS, long fsyncs, double p50Us,
                          double p99Us, double p999Us, double maxUs, long flushMs, long openMs,
-                         double writerCpuNsPerRecord, double writerUserNsPerRecord, long spaceWaitMs, long indexCatchupMs) {}
+                         double writerCpuNsPerRecord, double writerUserNsPerRecord, long spaceWaitMs, long indexCatchupMs,
+                         double committerCpuNsPerRecord, double storeThreadsCpuNsPerRecord) {}
 
     private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw, long records) throws InterruptedException {
         LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch)
@@ -222,6 +231,7 @@ final class PerfLogCommand implements Callable<Integer> {
         long bornAt = System.currentTimeMillis();
         long fsyncsBefore = store.fsyncCount();
         long spaceWaitBefore = store.spaceWaitNanos();
+        Map<String, Long> storeCpuBefore = storeThreadsCpu();
         long start = System.nanoTime();
         for (int t = 0; t < threads; t++) {
             long n = t == threads - 1 ? records - perThread * (threads - 1) : perThread;
@@ -264,6 +274,10 @@ final class PerfLogCommand implements Callable<Integer> {
         store.awaitIndexed(); // a record counts once it can be read: in the log and in its queue's index,
         store.awaitWritten(); // and in the segment files (staged writes: the committer may trail by up to 256 KiB)
         long elapsedNs = System.nanoTime() - start;
+        Map<String, Long> storeCpu = storeThreadsCpu();
+        storeCpuBefore.forEach((name, ns) -> storeCpu.merge(name, -ns, Long::sum));
+        double committerNs = storeCpu.getOrDefault(COMMITTER_THREAD, 0L);
+        double storeThreadsNs = storeCpu.values().stream().mapToLong(Long::longValue).sum();
         long indexCatchupMs = (System.nanoTime() - appendedAt) / 1_000_000;
         long fsyncs = store.fsyncCount() - fsyncsBefore;
         long spaceWaitMs = (store.spaceWaitNanos() - spaceWaitBefore) / 1_000_000;
@@ -277,7 +291,24 @@ final class PerfLogCommand implements Callable<Integer> {
         double seconds = elapsedNs / 1e9;
         return new Round(seconds, records / seconds, written / seconds / 1e6, raw, fsyncs, all.getValueAtPercentile(50) / 1e3,
                 all.getValueAtPercentile(99) / 1e3, all.getValueAtPercentile(99.9) / 1e3, all.getMaxValue() / 1e3, flushMs, openMs,
-                (double) writerCpuNs.get() / records, (double) writerUserNs.get() / records, spaceWaitMs, indexCatchupMs);
+                (double) writerCpuNs.get() / records, (double) writerUserNs.get() / records, spaceWaitMs, indexCatchupMs,
+                committerNs / records, storeThreadsNs / records);
+    }
+
+    /**
+     * CPU time so far of each of the store's own threads (named {@code ferry-...}: committer, index
+     * dispatcher, flusher, fillers), by name; what a thread that ended used is not counted.
+     */
+    private static Map<String, Long> storeThreadsCpu() {
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        Map<String, Long> out = new HashMap<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            long ns = t.getName().startsWith("ferry-") ? mx.getThreadCpuTime(t.getId()) : -1;
+            if (ns >= 0) {
+                out.merge(t.getName(), ns, Long::sum);
+            }
+        }
+        return out;
     }
 
     /** Writes {@code total} bytes sequentially in 1 MiB direct buffers; returns MB/s (10^6 B/s); deletes the file after. */

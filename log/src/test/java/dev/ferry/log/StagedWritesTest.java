@@ -64,6 +64,35 @@ class StagedWritesTest {
     }
 
     /**
+     * The killed writer staged more than the ring's hot part (half of its 1 MiB), so it started the
+     * ring over once: a new lap from ring index 0 on, whose start the file's header records. The
+     * last records were only in the ring, placed where the first lap would not have put them
+     * (p mod 1 MiB): recovery finds them through the header and restores them, and any of the
+     * previous lap the committer had not copied yet (it is woken every 256 KiB).
+     */
+    @Test
+    void recordsStagedAfterTheRingStartedOverSurviveAKill() throws Exception {
+        Path dir = tmp.resolve("store");
+        long before = appendUntil(dir, 0, 100_000);
+        long openedAt = HoldingWriter.SEGMENT; // the log ended there: appendUntil stops at the first record past 100,000
+        Held held = runAndKill(dir, before, 800_000);
+        long start = ringStart(dir);
+        assertThat(start).as("the ring's start (header): moved once the hot half (512 KiB) was staged after the open")
+                .isGreaterThanOrEqualTo(openedAt + (512 << 10)).isLessThan(800_000);
+        assertThat(held.positions).as("a held record begins at the ring's new start").contains(start);
+        assertThat(start % (1 << 20)).as("the start is not where the first lap would place it").isNotZero();
+        long last = held.positions.get(held.positions.size() - 1);
+        assertThat(segmentBytes(dir, last, 64)).as("segment file where the last held record goes: nothing committed")
+                .containsOnly((byte) 0);
+        try (MessageStore store = MessageStore.open(HoldingWriter.config(dir))) {
+            RecoveryReport report = store.recoveryReport();
+            assertThat(report.recordsRestored()).as("restored from the ring: %s", report).isPositive();
+            assertThat(report.truncatedBytes()).as("%s", report).isZero();
+            assertRecords(store, before + held.offsets.size(), held);
+        }
+    }
+
+    /**
      * A ring damaged at rest (a machine crash can leave it so): recovery restores the whole records
      * before the damage and nothing from there on, though later records in the ring are whole.
      */
@@ -117,31 +146,39 @@ class StagedWritesTest {
     }
 
     /**
-     * Four laps of a 1 MiB ring, records of 700 B to 2.7 KB, some across the ring's end and some
-     * rolled over to a next segment: each is read back right after its append (the read commits
-     * it), then all of them, and again after a reopen.
+     * Four runs of a store with a 1 MiB ring, records of 700 B to 2.7 KB, some rolled over to a next
+     * segment. Each run opens 50 KB before a multiple of 1 MiB, where the ring's first lap places
+     * bytes as p mod 1 MiB, so its first records wrap around the ring's end; each run then appends
+     * 1 MiB, so the ring starts over once in each. Every record is read back right after its append
+     * (the read commits it), then all of them, and again after a reopen.
      */
     @Test
-    void everyRecordReadsBackRightAfterItsAppendAcrossTheRingsEnd() {
+    void everyRecordReadsBackRightAfterItsAppendAcrossTheRingsEnd() throws IOException {
         Path dir = tmp.resolve("store");
         LogConfig config = smallConfig(dir).segmentBytes(HoldingWriter.SEGMENT).build();
         assertThat(config.stagingRingBytes()).as("ring of this configuration").isEqualTo(1 << 20);
         int n = 0;
         int acrossTheEnd = 0;
-        try (MessageStore store = MessageStore.open(config)) {
-            while (store.writtenOffset() < 4L << 20) {
-                AppendResult r = store.append(HoldingWriter.message(n));
-                if ((r.physicalOffset() >>> 20) != ((r.physicalOffset() + r.size() - 1) >>> 20)) {
-                    acrossTheEnd++;
+        for (long lap = 1; lap <= 4; lap++) {
+            long ringEnd = lap << 20;
+            try (MessageStore store = MessageStore.open(config)) {
+                long openedAt = store.writtenOffset();
+                while (store.writtenOffset() < ringEnd + (1L << 20) - 50_000) {
+                    AppendResult r = store.append(HoldingWriter.message(n));
+                    if (lap > 1 && r.physicalOffset() < ringEnd && r.physicalOffset() + r.size() > ringEnd) {
+                        acrossTheEnd++;
+                    }
+                    List<StoredMessage> got = store.readMessages(HoldingWriter.TOPIC, 0, n, 1);
+                    assertThat(got).as("record %d read right after its append", n).hasSize(1);
+                    assertThat(got.get(0).body()).as("body of record %d", n).isEqualTo(bytes(HoldingWriter.message(n)));
+                    n++;
                 }
-                List<StoredMessage> got = store.readMessages(HoldingWriter.TOPIC, 0, n, 1);
-                assertThat(got).as("record %d read right after its append", n).hasSize(1);
-                assertThat(got.get(0).body()).as("body of record %d", n).isEqualTo(bytes(HoldingWriter.message(n)));
-                n++;
+                assertThat(ringStart(dir)).as("ring's start in run %d: moved once 512 KiB were staged", lap)
+                        .isGreaterThanOrEqualTo(openedAt + (512 << 10));
+                assertAll(store, n);
             }
-            assertThat(acrossTheEnd).as("records that wrapped around the ring's end").isPositive();
-            assertAll(store, n);
         }
+        assertThat(acrossTheEnd).as("records that wrapped around the ring's end").isPositive();
         try (MessageStore store = MessageStore.open(config)) {
             assertAll(store, n);
         }
@@ -278,6 +315,15 @@ class StagedWritesTest {
         for (int i = 0; i < held.offsets.size(); i++) {
             assertThat(all.get((int) (firstHeld + i)).physicalOffset()).as("position of held record %d", i)
                     .isEqualTo(held.positions.get(i));
+        }
+    }
+
+    /** The ring's start as the staging file's header records it (the physical offset at ring index 0). */
+    private static long ringStart(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir.resolve(StagingRing.FILE), StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(8);
+            ch.read(b, StagingRing.START_OFFSET);
+            return b.getLong(0);
         }
     }
 
