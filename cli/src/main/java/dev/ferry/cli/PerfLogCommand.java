@@ -275,7 +275,7 @@ final class PerfLogCommand implements Callable<Integer> {
         store.awaitWritten(); // and in the segment files (staged writes: the committer may trail by up to 256 KiB)
         long elapsedNs = System.nanoTime() - start;
         Map<String, Long> storeCpu = storeThreadsCpu();
-        storeCpuBefore.forEach((name, ns) -> storeCpu.merge(name, -ns, Long::sum));
+        storeCpuBefore.forEach((name, ns) -> storeCpu.computeIfPresent(name, (k, after) -> after - ns));
         double committerNs = storeCpu.getOrDefault(COMMITTER_THREAD, 0L);
         double storeThreadsNs = storeCpu.values().stream().mapToLong(Long::longValue).sum();
         long indexCatchupMs = (System.nanoTime() - appendedAt) / 1_000_000;
@@ -296,8 +296,9 @@ final class PerfLogCommand implements Callable<Integer> {
     }
 
     /**
-     * CPU time so far of each of the store's own threads (named {@code ferry-...}: committer, index
-     * dispatcher, flusher, fillers), by name; what a thread that ended used is not counted.
+     * CPU time so far of the store's own threads (named {@code ferry-...}: committer, index
+     * dispatcher, flusher, fillers), by name (threads of one name summed). A thread that ended
+     * before the second call is not counted at all (the store is still open then).
      */
     private static Map<String, Long> storeThreadsCpu() {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();

@@ -2,6 +2,7 @@ package dev.ferry.log;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -41,16 +42,17 @@ import java.util.function.LongSupplier;
  *
  * <p><b>The ring starts over while it is hot.</b> The ring is as large as the largest batch needs
  * (32 MiB with the defaults), but appends normally use only its first {@link #HOT_BYTES}: once that
- * much was staged since the ring last started over, the next append starts it over
- * ({@link #checkWritable}): the ring's start moves to the append's position, which goes to ring
- * index 0. The bytes staged before keep their places: they belong to the previous lap, which the
- * ring remembers until the committer has copied all of it, and the appender writes the new lap
- * only below the previous lap's first uncommitted byte ({@link #awaitSpace}). So the appender's
- * stores and the committer's reads stay in a few MiB the CPU's caches hold. Cycling through the
+ * much was staged since the ring last started over (or the store opened), the next append that
+ * can starts it over ({@link #restart}): the ring's start moves to the append's position, which
+ * goes to ring index 0. The bytes staged before keep their places: they belong to the previous lap,
+ * which the ring remembers until the committer has copied all of it, and the appender writes the
+ * new lap only below the previous lap's first uncommitted byte ({@link #awaitSpace}). So the
+ * appender's stores and the committer's reads stay in a few MiB the CPU's caches hold. Cycling through the
  * whole 32 MiB, every store of the appender missed the cache, and a committer that had fallen
  * behind read cold memory and fell further behind. Measured on the 2-core VM of
- * docs/PERFORMANCE.md ("Session 8"), 8 alternating pairs of 1 KiB runs: the committer's CPU per record
- * halved (median 334 against 679 ns), and the rate went from 1.02 M to 1.82 M records/s (8 of 8 pairs).
+ * docs/PERFORMANCE.md ("Session 8"), 1 KiB records, builds alternating: the committer's CPU per
+ * record fell from a median of 535 to 338 ns and the rate rose from 1.46 M to 2.21 M records/s
+ * (6 runs each; 5 of 6 won).
  *
  * <p><b>Readers and the flusher</b> see the segment files, so they call {@link #commit} for what
  * they need first ({@link CommitLog#ensureWritten}); one commit runs at a time.
@@ -87,9 +89,10 @@ import java.util.function.LongSupplier;
  * {@link RecordLayout}, and at a segment's end its end-of-segment marker and the zeros after it. A
  * record may wrap from the ring's end to its start.
  *
- * <p><b>Thread safety.</b> {@link #target}, {@link #put} and {@link #awaitSpace} are the
- * appender's (under the store's append lock); {@link #commit} runs under the ring's own lock, on any
- * thread; {@link #committedOffset} may be read by anyone.
+ * <p><b>Thread safety.</b> {@link #target}, {@link #put}, {@link #awaitSpace}, {@link #staged}
+ * and {@link #checkWritable} (which starts laps) are the appender's (under the store's append
+ * lock); {@link #commit} runs under the ring's own lock, on any thread; {@link #committedOffset}
+ * may be read by anyone.
  */
 final class StagingRing {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StagingRing.class);
@@ -392,26 +395,33 @@ final class StagingRing {
     }
 
     /**
-     * Starts a new lap at the end of what is staged: its bytes go to ring index 0 on. The current
-     * lap becomes the previous one, which needs the one before it all committed (two laps at most)
-     * and must not have wrapped around the ring's end (so that the new lap can use the ring below
-     * it); an empty ring starts over in any case. Otherwise the ring goes on where it is and the
-     * next append tries again. Header first, then the fields: a crash in between leaves no byte of
-     * the new lap written.
+     * Starts a new lap at the end of what is staged, if it can now (else the ring goes on where it
+     * is and the next append tries again): its bytes go to ring index 0 on. The current lap becomes
+     * the previous one, so the lap before it must be all committed, and the uncommitted bytes must
+     * not cross the ring's end, where they sit at {@code p - P} for the previous lap's start P (the
+     * last ring's worth past the current start at or below the committed offset). A committer that
+     * lags then holds the new lap back ({@link #hasRoom}) rather than letting it run on through the
+     * whole ring: measured, letting it run on (starting laps only while the committer was less than
+     * 1 MiB behind) lost most of the gain, as the lagging committer read cold memory again. No
+     * waiting: if a commit holds the lock, the next append tries again. The header first (P before
+     * S), then the fields: after a kill in between, no byte of the new lap was written and the old
+     * places still hold.
      */
     private void restart() {
         long committed = committedOffset;
-        boolean empty = committed == stagedEnd;
-        if (!empty && (committed < start || stagedEnd - start > ringBytes)) {
+        if (committed < start) {
             return;
         }
-        long previous = empty ? stagedEnd : start;
-        commitLock.lock();
+        long previous = start + (committed - start) / ringBytes * ringBytes;
+        if (stagedEnd - previous > ringBytes || !commitLock.tryLock()) {
+            return;
+        }
         try {
             if (unmapped) {
                 return;
             }
             map.putLong(PREVIOUS_START_OFFSET, previous);
+            VarHandle.storeStoreFence(); // never the new start with the old previous start in the file
             map.putLong(START_OFFSET, stagedEnd);
             previousStart = previous;
             start = stagedEnd;

@@ -64,6 +64,29 @@ class StagedWritesTest {
     }
 
     /**
+     * A ring left by a build before laps (staging file version 1, where the byte of p is at p mod R
+     * and the header has no starts) after a kill: recovery reads it as such. Made here by turning a
+     * one-lap ring of this build, whose lap starts at 0 (so its bytes are at p mod R), into version
+     * 1 with garbage where version 2 keeps the starts.
+     */
+    @Test
+    void aVersion1RingIsRead() throws Exception {
+        Path dir = tmp.resolve("store");
+        long before = appendUntil(dir, 0, 900_000);
+        Held held = runAndKill(dir, before, 1_120_000);
+        assertThat(ringStart(dir)).as("the child's one lap starts at 0").isZero();
+        try (FileChannel ring = FileChannel.open(dir.resolve(StagingRing.FILE), StandardOpenOption.WRITE)) {
+            ByteBuffer header = ByteBuffer.allocate(28).putShort((short) 1).putShort((short) 0).putInt(1 << 20)
+                    .putInt(0).putLong(12_345).putLong(12_345); // read as starts, they would misplace every held record
+            ring.write(header.flip(), 4);
+        }
+        try (MessageStore store = MessageStore.open(HoldingWriter.config(dir))) {
+            assertThat(store.recoveryReport().recordsRestored()).as("%s", store.recoveryReport()).isEqualTo(held.offsets.size());
+            assertRecords(store, before + held.offsets.size(), held);
+        }
+    }
+
+    /**
      * The killed writer staged more than the ring's hot part (half of its 1 MiB), so it started the
      * ring over once: a new lap from ring index 0 on, whose start the file's header records. The
      * last records were only in the ring, placed where the first lap would not have put them
@@ -103,6 +126,7 @@ class StagedWritesTest {
         Held held = runAndKill(dir, before, 1_120_000);
         int damaged = held.offsets.size() / 2;
         long at = held.positions.get(damaged) + 200; // inside the record's body
+        // the child stages 220 KB after the open, less than the ring's hot half: one lap, placed as p mod 1 MiB
         try (FileChannel ring = FileChannel.open(dir.resolve(StagingRing.FILE), StandardOpenOption.WRITE)) {
             int ringBytes = HoldingWriter.config(dir).stagingRingBytes();
             ring.write(ByteBuffer.wrap(new byte[] {0x55, 0x55, 0x55}), StagingRing.HEADER + (at & (ringBytes - 1)));
