@@ -50,9 +50,10 @@ import java.util.function.LongSupplier;
  * appender's stores and the committer's reads stay in a few MiB the CPU's caches hold. Cycling through the
  * whole 32 MiB, every store of the appender missed the cache, and a committer that had fallen
  * behind read cold memory and fell further behind. Measured on the 2-core VM of
- * docs/PERFORMANCE.md ("Session 8"), 1 KiB records, builds alternating: the committer's CPU per
- * record fell from a median of 535 to 338 ns and the rate rose from 1.46 M to 2.21 M records/s
- * (6 runs each; 5 of 6 won).
+ * docs/PERFORMANCE.md ("Session 8"), 1 KiB records, builds alternating: in sittings where the VM's
+ * memory was slow, the committer's CPU per record fell from a median of 535 to 338 ns and the rate
+ * rose from 1.46 M to 2.21 M records/s (6 runs each, 5 of 6 won); where it was fast, neither changed
+ * beyond the spread.
  *
  * <p><b>Readers and the flusher</b> see the segment files, so they call {@link #commit} for what
  * they need first ({@link CommitLog#ensureWritten}); one commit runs at a time.
@@ -77,7 +78,8 @@ import java.util.function.LongSupplier;
  *   <tr><td>8</td><td>4</td><td>ring size R in bytes, a power of two</td></tr>
  *   <tr><td>12</td><td>4</td><td>zero</td></tr>
  *   <tr><td>16</td><td>8</td><td>start S of the current lap: the physical offset at ring index 0</td></tr>
- *   <tr><td>24</td><td>8</td><td>start P of the previous lap (P &le; S; P = S: none)</td></tr>
+ *   <tr><td>24</td><td>8</td><td>start P of the previous lap (written before S: a kill in between leaves a P past the
+ *   old S, which changes nothing, as every byte below the old S is committed)</td></tr>
  *   <tr><td>32</td><td>4064</td><td>zero</td></tr>
  *   <tr><td>4096</td><td>R</td><td>the ring: the log byte at physical offset p &ge; S is at 4096 + ((p - S) mod R), one at
  *   P &le; p &lt; S at 4096 + (p - P) (version 1 has no laps: S = P = 0)</td></tr>

@@ -87,22 +87,31 @@ class StagedWritesTest {
     }
 
     /**
-     * The killed writer staged more than the ring's hot part (half of its 1 MiB), so it started the
-     * ring over once: a new lap from ring index 0 on, whose start the file's header records. The
-     * last records were only in the ring, placed where the first lap would not have put them
-     * (p mod 1 MiB): recovery finds them through the header and restores them, and any of the
-     * previous lap the committer had not copied yet (it is woken every 256 KiB).
+     * The killed writer staged more than the ring's hot part (half of its 1 MiB) after the open, so
+     * it started the ring over once: a new lap from ring index 0 on, whose start the file's header
+     * records. The first lap (from 0, the open's end rounded down) had passed the ring's end, so the
+     * previous lap's start is 1 MiB. The last records were only in the ring, placed where the first
+     * lap would not have put them (p mod 1 MiB): recovery finds them through the header and restores
+     * them, and any of the previous lap the committer had not copied yet (it is woken every 256 KiB:
+     * at about 1.16 and 1.42 MB here, and next at 1.69 MB, after the kill).
      */
     @Test
     void recordsStagedAfterTheRingStartedOverSurviveAKill() throws Exception {
         Path dir = tmp.resolve("store");
-        long before = appendUntil(dir, 0, 100_000);
-        long openedAt = HoldingWriter.SEGMENT; // the log ended there: appendUntil stops at the first record past 100,000
-        Held held = runAndKill(dir, before, 800_000);
+        long before = appendUntil(dir, 0, 900_000);
+        long openedAt;
+        try (MessageStore store = MessageStore.open(HoldingWriter.config(dir))) {
+            openedAt = store.writtenOffset();
+        }
+        Held held = runAndKill(dir, before, 1_650_000);
         long start = ringStart(dir);
         assertThat(start).as("the ring's start (header): moved once the hot half (512 KiB) was staged after the open")
-                .isGreaterThanOrEqualTo(openedAt + (512 << 10)).isLessThan(800_000);
-        assertThat(held.positions).as("a held record begins at the ring's new start").contains(start);
+                .isGreaterThanOrEqualTo(openedAt + (512 << 10)).isLessThan(1_650_000);
+        assertThat(header(dir, StagingRing.PREVIOUS_START_OFFSET)).as("the previous lap's start: the first lap wrapped at 1 MiB")
+                .isEqualTo(1L << 20);
+        long nextSegment = (start / HoldingWriter.SEGMENT + 1) * HoldingWriter.SEGMENT;
+        assertThat(held.positions).as("a held record begins at the new start (or, if the append rolled over, at the next segment)")
+                .containsAnyOf(start, nextSegment);
         assertThat(start % (1 << 20)).as("the start is not where the first lap would place it").isNotZero();
         long last = held.positions.get(held.positions.size() - 1);
         assertThat(segmentBytes(dir, last, 64)).as("segment file where the last held record goes: nothing committed")
@@ -171,9 +180,9 @@ class StagedWritesTest {
 
     /**
      * Four runs of a store with a 1 MiB ring, records of 700 B to 2.7 KB, some rolled over to a next
-     * segment. Each run opens 50 KB before a multiple of 1 MiB, where the ring's first lap places
-     * bytes as p mod 1 MiB, so its first records wrap around the ring's end; each run then appends
-     * 1 MiB, so the ring starts over once in each. Every record is read back right after its append
+     * segment. Each run after the first opens 50 KB before a multiple of 1 MiB, where the ring's first
+     * lap places bytes as p mod 1 MiB, so its first records wrap around the ring's end; each run
+     * appends about 1 MiB, so the ring starts over in each. Every record is read back right after its append
      * (the read commits it), then all of them, and again after a reopen.
      */
     @Test
@@ -344,9 +353,13 @@ class StagedWritesTest {
 
     /** The ring's start as the staging file's header records it (the physical offset at ring index 0). */
     private static long ringStart(Path dir) throws IOException {
+        return header(dir, StagingRing.START_OFFSET);
+    }
+
+    private static long header(Path dir, int offset) throws IOException {
         try (FileChannel ch = FileChannel.open(dir.resolve(StagingRing.FILE), StandardOpenOption.READ)) {
             ByteBuffer b = ByteBuffer.allocate(8);
-            ch.read(b, StagingRing.START_OFFSET);
+            ch.read(b, offset);
             return b.getLong(0);
         }
     }
