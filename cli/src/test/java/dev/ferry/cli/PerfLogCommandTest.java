@@ -44,6 +44,11 @@ class PerfLogCommandTest {
                 .containsKeys("records_per_s", "mb_per_s", "raw_mb_per_s", "ratio_to_raw", "raw_rested_mb_per_s", "ratio_to_rested_raw");
         assertThat(Double.parseDouble(fields.get("records_per_s"))).isPositive();
         assertThat(Double.parseDouble(fields.get("raw_mb_per_s"))).isPositive();
+        // the staging ring's committer copied about 2.5 MB into the segments during the timed part, so it used CPU
+        double committer = Double.parseDouble(fields.get("committer_cpu_ns_per_record"));
+        assertThat(committer).as("committer CPU per record").isPositive();
+        assertThat(Double.parseDouble(fields.get("store_threads_cpu_ns_per_record"))).as("all store threads' CPU per record")
+                .isGreaterThanOrEqualTo(committer);
         assertThat(Files.exists(data)).as("the benchmark's folder is removed afterwards").isFalse();
     }
 }

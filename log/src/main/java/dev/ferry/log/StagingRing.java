@@ -2,7 +2,6 @@ package dev.ferry.log;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -40,21 +39,6 @@ import java.util.function.LongSupplier;
  * store, whose positions never repeat: a stale record cannot match a position it was not written
  * at.
  *
- * <p><b>The ring starts over while it is hot.</b> The ring is as large as the largest batch needs
- * (32 MiB with the defaults), but appends normally use only its first {@link #HOT_BYTES}: once that
- * much was staged since the ring last started over (or the store opened), the next append that
- * can starts it over ({@link #restart}): the ring's start moves to the append's position, which
- * goes to ring index 0. The bytes staged before keep their places: they belong to the previous lap,
- * which the ring remembers until the committer has copied all of it, and the appender writes the
- * new lap only below the previous lap's first uncommitted byte ({@link #awaitSpace}). So the
- * appender's stores and the committer's reads stay in a few MiB the CPU's caches hold. Cycling through the
- * whole 32 MiB, every store of the appender missed the cache, and a committer that had fallen
- * behind read cold memory and fell further behind. Measured on the 2-core VM of
- * docs/PERFORMANCE.md ("Session 8"), 1 KiB records, builds alternating: in sittings where the VM's
- * memory was slow, the committer's CPU per record fell from a median of 535 to 338 ns and the rate
- * rose from 1.46 M to 2.21 M records/s (6 runs each, 5 of 6 won); where it was fast, neither changed
- * beyond the spread.
- *
  * <p><b>Readers and the flusher</b> see the segment files, so they call {@link #commit} for what
  * they need first ({@link CommitLog#ensureWritten}); one commit runs at a time.
  *
@@ -73,16 +57,11 @@ import java.util.function.LongSupplier;
  *   <caption>staging file</caption>
  *   <tr><th>offset</th><th>size</th><th>field</th></tr>
  *   <tr><td>0</td><td>4</td><td>magic {@code 0x46535447} ("FSTG")</td></tr>
- *   <tr><td>4</td><td>2</td><td>version (2)</td></tr>
+ *   <tr><td>4</td><td>2</td><td>version (1)</td></tr>
  *   <tr><td>6</td><td>2</td><td>reserved (0)</td></tr>
  *   <tr><td>8</td><td>4</td><td>ring size R in bytes, a power of two</td></tr>
- *   <tr><td>12</td><td>4</td><td>zero</td></tr>
- *   <tr><td>16</td><td>8</td><td>start S of the current lap: the physical offset at ring index 0</td></tr>
- *   <tr><td>24</td><td>8</td><td>start P of the previous lap (written before S: a kill in between leaves a P past the
- *   old S, which changes nothing, as every byte below the old S is committed)</td></tr>
- *   <tr><td>32</td><td>4064</td><td>zero</td></tr>
- *   <tr><td>4096</td><td>R</td><td>the ring: the log byte at physical offset p &ge; S is at 4096 + ((p - S) mod R), one at
- *   P &le; p &lt; S at 4096 + (p - P) (version 1 has no laps: S = P = 0)</td></tr>
+ *   <tr><td>12</td><td>4084</td><td>zero</td></tr>
+ *   <tr><td>4096</td><td>R</td><td>the ring: the log byte at physical offset p is at 4096 + (p mod R)</td></tr>
  *   <tr><td>4096 + R</td><td>R + 1 MiB</td><td>the reserve: zeros; absent (the file ends at the ring) while the disk is
  *   full</td></tr>
  * </table>
@@ -91,23 +70,16 @@ import java.util.function.LongSupplier;
  * {@link RecordLayout}, and at a segment's end its end-of-segment marker and the zeros after it. A
  * record may wrap from the ring's end to its start.
  *
- * <p><b>Thread safety.</b> {@link #target}, {@link #put}, {@link #awaitSpace}, {@link #staged}
- * and {@link #checkWritable} (which starts laps) are the appender's (under the store's append
- * lock); {@link #commit} runs under the ring's own lock, on any thread; {@link #committedOffset}
- * may be read by anyone.
+ * <p><b>Thread safety.</b> {@link #target}, {@link #put} and {@link #awaitSpace} are the
+ * appender's (under the store's append lock); {@link #commit} runs under the ring's own lock, on any
+ * thread; {@link #committedOffset} may be read by anyone.
  */
 final class StagingRing {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StagingRing.class);
     static final String FILE = "staging";
     static final int MAGIC = 0x46535447;
-    static final short VERSION = 2;
+    static final short VERSION = 1;
     static final int HEADER = 4096;
-    /** Where the header keeps the current lap's start (version 2). */
-    static final int START_OFFSET = 16;
-    /** Where the header keeps the previous lap's start (version 2). */
-    static final int PREVIOUS_START_OFFSET = 24;
-    /** Bytes staged after which the ring starts over (see the class comment). */
-    static final int HOT_BYTES = 2 << 20;
     /** The appender wakes the committer each time this many bytes were staged. */
     static final int COMMIT_STEP = 256 << 10;
     private static final long RESERVE_RETRY_NS = 1_000_000_000L;
@@ -117,18 +89,6 @@ final class StagingRing {
     private final MappedByteBuffer map;
     private final int ringBytes;
     private final long mask;
-    /** After this many bytes staged since {@link #restartedAt}, the next append starts the ring over. */
-    private final long hotBytes;
-    /**
-     * The current lap's start, the physical offset at ring index 0, and the previous lap's (whose
-     * bytes, {@code previousStart} up to {@code start}, are at ring index 0 on too, at most one
-     * ring's worth). Moved by the appender under the commit lock; read by the appender and by
-     * commits (under the lock).
-     */
-    private long start;
-    private long previousStart;
-    /** Where the appender last started the ring over (or the store opened); appender only. */
-    private long restartedAt;
     /** Where each position's segment is (the commit log's lookup). */
     private final LongFunction<Segment> segmentFor;
     /** The appender's view of the ring (its position and limit are the appender's to move). */
@@ -160,13 +120,9 @@ final class StagingRing {
     /** Set (under the commit lock) once the ring is unmapped: no commit may read it any more. */
     private boolean unmapped;
 
-    private StagingRing(Path path, FileChannel channel, MappedByteBuffer map, int ringBytes, long start, long previousStart,
-                        LongFunction<Segment> segmentFor, long end, LongSupplier publishedEnd, int commitIntervalMs, boolean startThread) {
+    private StagingRing(Path path, FileChannel channel, MappedByteBuffer map, int ringBytes, LongFunction<Segment> segmentFor,
+                        long end, LongSupplier publishedEnd, int commitIntervalMs, boolean startThread) {
         this.commitIntervalNs = commitIntervalMs * 1_000_000L;
-        this.start = start;
-        this.previousStart = previousStart;
-        this.restartedAt = end;
-        this.hotBytes = Math.min(HOT_BYTES, ringBytes / 2);
         this.path = path;
         this.channel = channel;
         this.map = map;
@@ -205,22 +161,19 @@ final class StagingRing {
                     ch.close();
                     return null;
                 }
-                ByteBuffer header = ByteBuffer.allocate(PREVIOUS_START_OFFSET + 8);
+                ByteBuffer header = ByteBuffer.allocate(12);
                 while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
                     // reads the fixed fields
                 }
                 int ring = header.getInt(8);
-                short version = header.getShort(4);
-                if (header.getInt(0) != MAGIC || (version != 1 && version != VERSION) || Integer.bitCount(ring) != 1
+                if (header.getInt(0) != MAGIC || header.getShort(4) != VERSION || Integer.bitCount(ring) != 1
                         || size < HEADER + (long) ring) {
                     LOG.warn("{}: not a staging file of this version (size {}); recovery does not read it", path, size);
                     ch.close();
                     return null;
                 }
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, HEADER + (long) ring);
-                long start = version == 1 ? 0 : header.getLong(START_OFFSET);
-                long previousStart = version == 1 ? 0 : header.getLong(PREVIOUS_START_OFFSET);
-                return new StagingRing(path, ch, map, ring, start, previousStart, p -> null, 0, () -> 0, 1, false);
+                return new StagingRing(path, ch, map, ring, p -> null, 0, () -> 0, 1, false);
             } catch (IOException | RuntimeException e) {
                 ch.close();
                 throw e;
@@ -252,9 +205,7 @@ final class StagingRing {
                     ch.truncate(0);
                 }
                 ByteBuffer header = ByteBuffer.allocate(HEADER);
-                long start = end & -(long) ringBytes; // the first lap places bytes as version 1 did: p mod R
-                header.putInt(0, MAGIC).putShort(4, VERSION).putInt(8, ringBytes).putLong(START_OFFSET, start)
-                        .putLong(PREVIOUS_START_OFFSET, start);
+                header.putInt(0, MAGIC).putShort(4, VERSION).putInt(8, ringBytes);
                 while (header.hasRemaining()) {
                     ch.write(header, header.position());
                 }
@@ -262,7 +213,7 @@ final class StagingRing {
                 Zeros.write(ch, HEADER, reserveInPlace ? HEADER + (long) ringBytes : whole);
                 ch.force(true);
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, HEADER + (long) ringBytes);
-                return new StagingRing(path, ch, map, ringBytes, start, start, segmentFor, end, publishedEnd, commitIntervalMs, true);
+                return new StagingRing(path, ch, map, ringBytes, segmentFor, end, publishedEnd, commitIntervalMs, true);
             } catch (IOException | RuntimeException e) {
                 ch.close();
                 throw e;
@@ -338,7 +289,7 @@ final class StagingRing {
 
     /** The index in {@link #target}'s buffer of physical offset {@code phys}. */
     int index(long phys) {
-        return HEADER + (int) ((phys - (phys >= start ? start : previousStart)) & mask);
+        return HEADER + (int) (phys & mask);
     }
 
     /** Appender: copies {@code src} (position to limit) into the ring at {@code phys}, wrapping at its end. */
@@ -355,14 +306,14 @@ final class StagingRing {
      * with nothing written).
      */
     void awaitSpace(long end) {
-        if (!hasRoom(end)) {
-            long began = System.nanoTime();
+        if (end - committedOffset > ringBytes) {
+            long start = System.nanoTime();
             try {
                 commit(stagedEnd);
             } finally {
-                waitNanos += System.nanoTime() - began;
+                waitNanos += System.nanoTime() - start;
             }
-            if (!hasRoom(end)) {
+            if (end - committedOffset > ringBytes) {
                 throw new LogException("staging ring of " + ringBytes + " bytes cannot hold a write up to " + end
                         + " (committed " + committedOffset + ")");
             }
@@ -370,20 +321,8 @@ final class StagingRing {
     }
 
     /**
-     * True if bytes up to {@code end} fit without overwriting uncommitted ones: within one ring of
-     * the committed offset, and while the previous lap is not all committed, below its first
-     * uncommitted byte (the current lap's bytes from {@code start} go to ring index 0 on, the
-     * previous lap's from {@code previousStart}).
-     */
-    private boolean hasRoom(long end) {
-        long committed = committedOffset;
-        return committed >= start ? end - committed <= ringBytes : end - start <= committed - previousStart;
-    }
-
-    /**
      * Appender, before an append or a batch writes anything: fails it if a commit found the disk
-     * full and the reserve is not back yet; starts the ring over ({@link #restart}) once it has
-     * taken {@link #hotBytes} since it last did.
+     * full and the reserve is not back yet.
      */
     void checkWritable() {
         IOException full = diskFull;
@@ -391,46 +330,6 @@ final class StagingRing {
             throw new LogException("cannot append: the disk is full (" + full.getMessage() + "); appends resume once space is"
                     + " freed", full);
         }
-        if (stagedEnd - restartedAt >= hotBytes) {
-            restart();
-        }
-    }
-
-    /**
-     * Starts a new lap at the end of what is staged, if it can now (else the ring goes on where it
-     * is and the next append tries again): its bytes go to ring index 0 on. The current lap becomes
-     * the previous one, so the lap before it must be all committed, and the uncommitted bytes must
-     * not cross the ring's end, where they sit at {@code p - P} for the previous lap's start P (the
-     * last ring's worth past the current start at or below the committed offset). A committer that
-     * lags then holds the new lap back ({@link #hasRoom}) rather than letting it run on through the
-     * whole ring: measured, letting it run on (starting laps only while the committer was less than
-     * 1 MiB behind) lost most of the gain, as the lagging committer read cold memory again. No
-     * waiting: if a commit holds the lock, the next append tries again. The header first (P before
-     * S), then the fields: after a kill in between, no byte of the new lap was written and the old
-     * places still hold.
-     */
-    private void restart() {
-        long committed = committedOffset;
-        if (committed < start) {
-            return;
-        }
-        long previous = start + (committed - start) / ringBytes * ringBytes;
-        if (stagedEnd - previous > ringBytes || !commitLock.tryLock()) {
-            return;
-        }
-        try {
-            if (unmapped) {
-                return;
-            }
-            map.putLong(PREVIOUS_START_OFFSET, previous);
-            VarHandle.storeStoreFence(); // never the new start with the old previous start in the file
-            map.putLong(START_OFFSET, stagedEnd);
-            previousStart = previous;
-            start = stagedEnd;
-        } finally {
-            commitLock.unlock();
-        }
-        restartedAt = stagedEnd;
     }
 
     /** Appender: it wrote everything below {@code end}; wakes the committer every {@link #COMMIT_STEP}. */
@@ -470,9 +369,6 @@ final class StagingRing {
                     throw new LogException("no segment holds position " + from + " of the staged log");
                 }
                 long end = Math.min(upTo, s.endOffset());
-                if (from < start) {
-                    end = Math.min(end, start); // the previous lap ends there; the current one begins at ring index 0
-                }
                 int at = index(from);
                 int n = (int) Math.min(end - from, HEADER + (long) ringBytes - at);
                 commitView.limit(at + n).position(at);
