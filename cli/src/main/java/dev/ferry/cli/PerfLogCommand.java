@@ -47,6 +47,10 @@ import picocli.CommandLine.Option;
  * last record is also in its offset index (the store's index dispatcher follows the appender on its
  * own thread) and in the segment files (the staging ring's committer follows it too);
  * {@code index_catchup_ms} is how long that took after the last append returned.
+ * {@code committer_cpu_ns_per_record} and {@code store_threads_cpu_ns_per_record} are the CPU the
+ * staging ring's committer, and all the store's own threads together (committer, index
+ * dispatcher, flusher, fillers), used in the timed part, per record: with staged writes on this
+ * 2-core VM the committer's copy into the page cache, not the appender, often sets the pace.
  *
  * <p>{@code ratio_to_raw} is the median of the rounds' ratios (the issue's figure). Beside it,
  * {@code ratio_to_best_raw} divides the median store round by the fastest raw round of the run: on
@@ -274,11 +278,11 @@ final class PerfLogCommand implements Callable<Integer> {
         store.awaitIndexed(); // a record counts once it can be read: in the log and in its queue's index,
         store.awaitWritten(); // and in the segment files (staged writes: the committer may trail by up to 256 KiB)
         long elapsedNs = System.nanoTime() - start;
+        long indexCatchupMs = (System.nanoTime() - appendedAt) / 1_000_000;
         Map<String, Long> storeCpu = storeThreadsCpu();
         storeCpuBefore.forEach((name, ns) -> storeCpu.computeIfPresent(name, (k, after) -> after - ns));
         double committerNs = storeCpu.getOrDefault(COMMITTER_THREAD, 0L);
         double storeThreadsNs = storeCpu.values().stream().mapToLong(Long::longValue).sum();
-        long indexCatchupMs = (System.nanoTime() - appendedAt) / 1_000_000;
         long fsyncs = store.fsyncCount() - fsyncsBefore;
         long spaceWaitMs = (store.spaceWaitNanos() - spaceWaitBefore) / 1_000_000;
         long flushStart = System.nanoTime();
