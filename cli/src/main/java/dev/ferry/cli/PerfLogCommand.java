@@ -6,6 +6,7 @@ import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageStore;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -243,7 +244,7 @@ final class PerfLogCommand implements Callable<Integer> {
             Histogram h = new Histogram(3_600_000_000_000L, 3);
             histograms.add(h);
             Thread w = new Thread(() -> {
-                java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+                ThreadMXBean mx = ManagementFactory.getThreadMXBean();
                 long cpuStart = mx.getCurrentThreadCpuTime();
                 long userStart = mx.getCurrentThreadUserTime();
                 for (long i = 0; i < n; i++) {
@@ -307,10 +308,10 @@ final class PerfLogCommand implements Callable<Integer> {
     private static Map<String, Long> storeThreadsCpu() {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         Map<String, Long> out = new HashMap<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            long ns = t.getName().startsWith("ferry-") ? mx.getThreadCpuTime(t.getId()) : -1;
+        for (ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) { // no stacks: depth 0
+            long ns = t != null && t.getThreadName().startsWith("ferry-") ? mx.getThreadCpuTime(t.getThreadId()) : -1;
             if (ns >= 0) {
-                out.merge(t.getName(), ns, Long::sum);
+                out.merge(t.getThreadName(), ns, Long::sum);
             }
         }
         return out;
