@@ -45,8 +45,11 @@ final class Checksums {
      * @throws java.util.concurrent.CancellationException {@code readable} was cancelled (checked between windows)
      */
     int crc32c(FileChannel channel, long length, Overlap.Watermark readable) throws IOException, InterruptedException {
+        // the watermark first, then the size: every byte below a watermark read first is in the file when its size is read
+        // (read the other way round, a copy that moved on in between made a growing part look short)
+        long readableNow = readable.awaitBeyond(-1);
         long size = channel.size();
-        if (size < length && size < readable.awaitBeyond(-1)) {
+        if (size < length && size < readableNow) {
             throw new EOFException("file has " + size + " bytes (expected: at least " + length + ")");
         }
         CRC32C crc = new CRC32C();
