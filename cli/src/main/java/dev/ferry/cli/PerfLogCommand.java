@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -58,6 +59,11 @@ import picocli.CommandLine.Option;
  * days when this VM hands out page-cache memory slowly in some rounds (the raw write then drops
  * from about 4 GB/s to under 1 GB/s while the store, whose committer writes on the other core,
  * drops less), the median ratio flatters the store, and the best-raw ratio does not.
+ *
+ * <p>With {@code --reference-queues N} every round also runs the store over N queues, right
+ * before or after the main run (alternately, so neither side always follows the other), and
+ * {@code ratio_to_reference_queues} is the median of the rounds' ratios of records/s: the
+ * 1,000-queue target compared within one run, not across sittings that differ by 2x on this VM.
  */
 @Command(name = "log", mixinStandardHelpOptions = true, description = "Benchmark the storage engine against raw sequential writes.")
 final class PerfLogCommand implements Callable<Integer> {
@@ -130,6 +136,11 @@ final class PerfLogCommand implements Callable<Integer> {
             + "and 20,000 under sync; 0 = none).", defaultValue = "-1")
     long warmupRecords;
 
+    @Option(names = "--reference-queues", description = "Also run, in every round, the same records over this many queues, "
+            + "before the main run in even rounds and after it in odd ones, and print both and their ratio: the 1,000-queue target "
+            + "is --queues 1000 --reference-queues 8 (0 = none; default ${DEFAULT-VALUE}).", defaultValue = "0")
+    int referenceQueues;
+
     @Option(names = "--keep", description = "Keep the data afterwards.")
     boolean keep;
 
@@ -140,8 +151,8 @@ final class PerfLogCommand implements Callable<Integer> {
             case "sync" -> FlushMode.SYNC;
             default -> throw new IllegalArgumentException("--flush: " + flush + " (expected: async or sync)");
         };
-        if (records <= 0 || queues <= 0 || threads <= 0 || recordSize < 0) {
-            throw new IllegalArgumentException("--records, --queues, --threads must be positive and --record-size >= 0");
+        if (records <= 0 || queues <= 0 || threads <= 0 || recordSize < 0 || referenceQueues < 0) {
+            throw new IllegalArgumentException("--records, --queues, --threads must be positive, --record-size and --reference-queues >= 0");
         }
         if (Files.exists(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
@@ -169,18 +180,22 @@ final class PerfLogCommand implements Callable<Integer> {
         }
         long warmup = warmupRecords >= 0 ? warmupRecords : Math.min(records, mode == FlushMode.SYNC ? 20_000 : 300_000);
         if (warmup > 0) {
-            Round w = storeRun(mode, bodies, dir.resolve("warmup"), Double.NaN, warmup);
+            Round w = storeRun(mode, bodies, dir.resolve("warmup"), Double.NaN, warmup, queues);
             deleteTree(dir.resolve("warmup"));
             System.out.printf(Locale.ROOT, "warm-up (not counted): %,d records, %.0f records/s%n", warmup, w.recordsPerS);
         }
         List<Round> results = new ArrayList<>();
+        List<Round> references = new ArrayList<>();
         for (int r = 1; r <= rounds; r++) {
             double raw = Double.NaN;
             if (!noRaw) {
                 raw = rawWrite(dir.resolve("raw.bin"), totalBytes);
                 System.out.printf(Locale.ROOT, "round %d raw reference: %,d bytes with FileChannel.write(1 MiB) at %.1f MB/s%n", r, totalBytes, raw);
             }
-            Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw, records);
+            if (referenceQueues > 0 && r % 2 == 0) {
+                references.add(referenceRun(mode, bodies, r));
+            }
+            Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw, records, queues);
             System.out.printf(Locale.ROOT, "round %d store: %,d records in %.2f s, %.0f records/s, %.1f MB/s, ratio to raw %.3f; "
                             + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms; writer CPU %.0f ns/record (user %.0f); waited for space %d ms; "
                             + "index caught up %d ms after the last append; store threads CPU %.0f ns/record (committer %.0f)%n",
@@ -191,11 +206,25 @@ final class PerfLogCommand implements Callable<Integer> {
             if (!keep) {
                 deleteTree(dir.resolve("store-" + r));
             }
+            if (referenceQueues > 0 && r % 2 == 1) {
+                references.add(referenceRun(mode, bodies, r));
+            }
         }
         Round m = results.stream().sorted(Comparator.comparingDouble(Round::recordsPerS)).toList().get(results.size() / 2);
         double medianRaw = results.stream().mapToDouble(Round::rawMbPerS).sorted().toArray()[results.size() / 2];
         double medianRatio = results.stream().mapToDouble(x -> x.mbPerS / x.rawMbPerS).sorted().toArray()[results.size() / 2];
         double bestRaw = results.stream().mapToDouble(Round::rawMbPerS).max().orElse(Double.NaN);
+        double referenceRecordsPerS = Double.NaN;
+        double ratioToReference = Double.NaN;
+        if (!references.isEmpty()) {
+            referenceRecordsPerS = references.stream().mapToDouble(Round::recordsPerS).sorted().toArray()[references.size() / 2];
+            // each round's pair ran back to back, so the median of their ratios is not moved by a slow sitting
+            double[] ratios = new double[results.size()];
+            for (int i = 0; i < ratios.length; i++) {
+                ratios[i] = results.get(i).recordsPerS / references.get(i).recordsPerS;
+            }
+            ratioToReference = Arrays.stream(ratios).sorted().toArray()[ratios.length / 2];
+        }
         System.out.printf(Locale.ROOT,
                 "RESULT records=%d record_size=%d stored_record_bytes=%d queues=%d threads=%d flush=%s rounds=%d seconds=%.3f "
                         + "records_per_s=%.0f mb_per_s=%.1f raw_mb_per_s=%.1f ratio_to_raw=%.3f fsyncs=%d fsyncs_per_s=%.1f "
@@ -203,11 +232,13 @@ final class PerfLogCommand implements Callable<Integer> {
                         + "raw_best_mb_per_s=%.1f ratio_to_best_raw=%.3f "
                         + "raw_per_record_mb_per_s=%.1f raw_rested_mb_per_s=%.1f ratio_to_rested_raw=%.3f "
                         + "writer_cpu_ns_per_record=%.0f writer_user_ns_per_record=%.0f space_wait_ms=%d index_catchup_ms=%d "
-                        + "committer_cpu_ns_per_record=%.0f store_threads_cpu_ns_per_record=%.0f%n",
+                        + "committer_cpu_ns_per_record=%.0f store_threads_cpu_ns_per_record=%.0f "
+                        + "reference_queues=%d reference_records_per_s=%.0f ratio_to_reference_queues=%.3f%n",
                 records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), rounds, m.seconds,
                 m.recordsPerS, m.mbPerS, medianRaw, medianRatio, m.fsyncs, m.fsyncs / m.seconds, m.p50Us, m.p99Us, m.p999Us,
                 m.maxUs, m.flushMs, m.openMs, bestRaw, m.mbPerS / bestRaw, rawPerRecord, rawRested, m.mbPerS / rawRested, m.writerCpuNsPerRecord,
-                m.writerUserNsPerRecord, m.spaceWaitMs, m.indexCatchupMs, m.committerCpuNsPerRecord, m.storeThreadsCpuNsPerRecord);
+                m.writerUserNsPerRecord, m.spaceWaitMs, m.indexCatchupMs, m.committerCpuNsPerRecord, m.storeThreadsCpuNsPerRecord,
+                referenceQueues, referenceRecordsPerS, ratioToReference);
         if (!keep) {
             deleteTree(dir);
         }
@@ -220,7 +251,22 @@ final class PerfLogCommand implements Callable<Integer> {
                          double writerCpuNsPerRecord, double writerUserNsPerRecord, long spaceWaitMs, long indexCatchupMs,
                          double committerCpuNsPerRecord, double storeThreadsCpuNsPerRecord) {}
 
-    private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw, long records) throws InterruptedException {
+    /** The round's run over {@code --reference-queues} queues; printed, and its folder removed unless kept. */
+    private Round referenceRun(FlushMode mode, ByteBuffer[] bodies, int r) throws InterruptedException, IOException {
+        Path storeDir = dir.resolve("reference-" + r);
+        Round ref = storeRun(mode, bodies, storeDir, Double.NaN, records, referenceQueues);
+        System.out.printf(Locale.ROOT, "round %d reference (%d queues): %.0f records/s, %.1f MB/s; writer CPU %.0f ns/record; "
+                        + "store threads CPU %.0f ns/record (committer %.0f)%n",
+                r, referenceQueues, ref.recordsPerS, ref.mbPerS, ref.writerCpuNsPerRecord, ref.storeThreadsCpuNsPerRecord,
+                ref.committerCpuNsPerRecord);
+        if (!keep) {
+            deleteTree(storeDir);
+        }
+        return ref;
+    }
+
+    private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw, long records, int queues)
+            throws InterruptedException {
         LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch)
                 .fillAheadBytes(fillAheadMb << 20).flushIntervalMs(flushIntervalMs).stagedWrites(!mappedWrites).build();
         long openStart = System.nanoTime();

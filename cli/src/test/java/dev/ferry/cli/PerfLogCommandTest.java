@@ -24,22 +24,10 @@ class PerfLogCommandTest {
     @Test
     void printsTheResultLineWithBothRawReferencesAndLeavesNoData() throws Exception {
         Path data = dir.resolve("bench");
-        PrintStream old = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int exit;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            exit = Ferry.commandLine().execute("perf", "log", "--record-size", "100", "--records", "20000", "--queues", "4",
-                    "--threads", "2", "--flush", "async", "--rounds", "1", "--warmup-records", "2000", "--segment-bytes", Integer.toString(1 << 20),
-                    "--dir", data.toString());
-        } finally {
-            System.setOut(old);
-        }
-        String text = out.toString(StandardCharsets.UTF_8);
-        assertThat(exit).as(text).isZero();
-        String result = text.lines().filter(l -> l.startsWith("RESULT ")).findFirst().orElseThrow(() -> new AssertionError(text));
-        Map<String, String> fields = Arrays.stream(result.substring(7).split(" ")).map(kv -> kv.split("=", 2))
-                .collect(Collectors.toMap(kv -> kv[0], kv -> kv[1]));
+        String text = run("perf", "log", "--record-size", "100", "--records", "20000", "--queues", "4",
+                "--threads", "2", "--flush", "async", "--rounds", "1", "--warmup-records", "2000", "--segment-bytes", Integer.toString(1 << 20),
+                "--dir", data.toString());
+        Map<String, String> fields = resultFields(text);
         assertThat(fields).containsEntry("records", "20000").containsEntry("queues", "4").containsEntry("threads", "2")
                 .containsKeys("records_per_s", "mb_per_s", "raw_mb_per_s", "ratio_to_raw", "raw_rested_mb_per_s", "ratio_to_rested_raw");
         assertThat(Double.parseDouble(fields.get("records_per_s"))).isPositive();
@@ -49,6 +37,46 @@ class PerfLogCommandTest {
         assertThat(committer).as("committer CPU per record").isPositive();
         assertThat(Double.parseDouble(fields.get("store_threads_cpu_ns_per_record"))).as("all store threads' CPU per record")
                 .isGreaterThanOrEqualTo(committer);
+        assertThat(fields).containsEntry("reference_queues", "0").containsEntry("ratio_to_reference_queues", "NaN");
         assertThat(Files.exists(data)).as("the benchmark's folder is removed afterwards").isFalse();
+    }
+
+    @Test
+    void comparesWithAReferenceQueueCountInTheSameRun() throws Exception {
+        Path data = dir.resolve("bench");
+        String text = run("perf", "log", "--record-size", "100", "--records", "20000", "--queues", "50", "--reference-queues", "2",
+                "--threads", "1", "--rounds", "2", "--no-raw", "--warmup-records", "0", "--segment-bytes", Integer.toString(1 << 20),
+                "--dir", data.toString());
+        Map<String, String> fields = resultFields(text);
+        assertThat(fields).containsEntry("queues", "50").containsEntry("reference_queues", "2");
+        assertThat(text.lines().filter(l -> l.matches("round \\d reference \\(2 queues\\).*"))).as(text).hasSize(2);
+        double reference = Double.parseDouble(fields.get("reference_records_per_s"));
+        double ratio = Double.parseDouble(fields.get("ratio_to_reference_queues"));
+        assertThat(reference).isPositive();
+        assertThat(ratio).isPositive();
+        assertThat(Files.exists(data)).as("the benchmark's folder is removed afterwards").isFalse();
+    }
+
+    /** Runs the command line; returns what it printed, after checking that it exited with 0. */
+    private static String run(String... args) {
+        PrintStream old = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int exit;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            exit = Ferry.commandLine().execute(args);
+        } finally {
+            System.setOut(old);
+        }
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertThat(exit).as(text).isZero();
+        return text;
+    }
+
+    /** The RESULT line's key=value fields. */
+    private static Map<String, String> resultFields(String text) {
+        String result = text.lines().filter(l -> l.startsWith("RESULT ")).findFirst().orElseThrow(() -> new AssertionError(text));
+        return Arrays.stream(result.substring(7).split(" ")).map(kv -> kv.split("=", 2))
+                .collect(Collectors.toMap(kv -> kv[0], kv -> kv[1]));
     }
 }
