@@ -52,7 +52,10 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * write fails cleanly; a store into a hole of the mapping would fault instead.
  *
  * <p><b>Thread safety.</b> Each file is guarded by its own monitor (writes are one per keyed
- * message, lookups are rare); the list of files is a concurrent map.
+ * message, lookups are rare); the list of files is a concurrent map. A file retention deletes
+ * (or the store closes) is unmapped at once under its monitor, so its disk space comes back then,
+ * not when the garbage collector gets to the buffer; a lookup or force that finds it released
+ * skips it.
  */
 final class KeyIndex {
     static final int MAGIC = 0x464B4559;
@@ -157,7 +160,7 @@ final class KeyIndex {
 
     void force() {
         for (KeyFile f : files.values()) {
-            f.map.force();
+            f.force();
         }
     }
 
@@ -186,6 +189,10 @@ final class KeyIndex {
         int count;
         /** Bytes known not to be a hole (their blocks are reserved); guarded by the monitor. */
         private long filled;
+        /** Unmapped and closed (deleted by retention, or the store closed); guarded by the monitor. */
+        private boolean released;
+        /** endPhysical as it was when the file was released. */
+        private long releasedEndPhysical;
 
         private KeyFile(long base, Path path, FileChannel channel, MappedByteBuffer map) {
             this.base = base;
@@ -204,6 +211,7 @@ final class KeyIndex {
 
         /** Writes zeros ahead so that the next {@code more} entries land on reserved blocks. */
         synchronized void reserve(int more) {
+            checkOpen();
             long end = entriesStart() + (long) (count + more) * ENTRY_SIZE;
             filled = Zeros.fillAhead(channel, filled, end, FILL_STEP, map.capacity(), "key index", path);
         }
@@ -280,11 +288,24 @@ final class KeyIndex {
         }
 
         synchronized long endPhysical() {
-            return map.getLong(END_PHYSICAL_OFFSET);
+            return released ? releasedEndPhysical : map.getLong(END_PHYSICAL_OFFSET);
+        }
+
+        synchronized void force() {
+            if (!released) {
+                map.force();
+            }
+        }
+
+        private void checkOpen() {
+            if (released) {
+                throw new LogException("key index " + path + " is closed");
+            }
         }
 
         /** Writes the entries; {@link #reserve} must have covered them. */
         synchronized void add(String topic, List<String> keys, long physicalOffset, int size, long storeTimestamp) {
+            checkOpen();
             int entriesStart = entriesStart();
             for (String key : keys) {
                 long hash = hash(topic, key);
@@ -304,6 +325,9 @@ final class KeyIndex {
         }
 
         synchronized void lookup(long hash, int max, List<Long> out) {
+            if (released) {
+                return; // deleted by retention since the caller listed it: its records are gone too
+            }
             int entriesStart = entriesStart();
             int number = map.getInt(HEADER_SIZE + (int) Math.floorMod(hash, (long) slots) * SLOT_SIZE);
             int guard = 0;
@@ -329,7 +353,14 @@ final class KeyIndex {
             }
         }
 
-        void close() {
+        /** Unmaps the file and closes its channel; nothing reads the mapping afterwards (every reader holds the monitor). */
+        synchronized void close() {
+            if (released) {
+                return;
+            }
+            releasedEndPhysical = map.getLong(END_PHYSICAL_OFFSET);
+            released = true;
+            Unmapper.unmap(map);
             try {
                 channel.close();
             } catch (IOException e) {

@@ -10,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The offset index of one (topic, queue): where each message of the queue lies in the commit
@@ -47,9 +48,14 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * wholly below the indexed entries, which the dispatcher no longer writes). Readers read entries
  * below {@code indexedOffset}, which is volatile: its write after the entries' bytes publishes them
  * to readers that read it first. Files are created under the index's monitor (the appender
- * reserves them, recovery may create them). Index files are never unmapped explicitly (they are
- * small; the GC releases them), so a reader racing with retention reads stale bytes at worst,
- * never unmapped memory.
+ * reserves them, recovery may create them). A file's mapping is released as soon as the file is
+ * deleted or the index closed and no reader holds it: readers (and the checkpointer's force) take
+ * a reference for the time they read ({@link IndexFile#retain}), so none touches unmapped memory,
+ * and the disk space and the mapping of a file retention deleted come back at once, not when the
+ * garbage collector gets to its buffer (a broker with many queues would otherwise keep thousands
+ * of deleted files mapped, against the kernel's limit on mappings per process). The appender and
+ * the dispatcher take none: retention deletes only files wholly below the indexed entries, where
+ * neither writes, and close runs after both have stopped.
  */
 final class OffsetIndex {
     static final int MAGIC = 0x46494458;
@@ -140,6 +146,8 @@ final class OffsetIndex {
         volatile long filled;
         /** A step is queued on the filler; set by the appender or the dispatcher, cleared by the filler. */
         volatile boolean fillQueued;
+        /** Readers holding the mapping + 1 for the owning index until it deletes or closes the file; 0 = released. */
+        private final AtomicInteger refs = new AtomicInteger(1);
 
         IndexFile(long base, Path path, FileChannel channel, MappedByteBuffer map, long filled) {
             this.base = base;
@@ -177,6 +185,34 @@ final class OffsetIndex {
         /** Writes zeros from {@code filled} up to at least {@code end}, in whole steps, capped at the file's size. */
         synchronized void fill(long end) {
             filled = Zeros.fillAhead(channel, filled, end, FILL_STEP, map.capacity(), "index file", path);
+        }
+
+        /** Takes a reader reference; false if the file was already deleted or closed and released. */
+        boolean retain() {
+            for (;;) {
+                int r = refs.get();
+                if (r <= 0) {
+                    return false;
+                }
+                if (refs.compareAndSet(r, r + 1)) {
+                    return true;
+                }
+            }
+        }
+
+        /**
+         * Drops a reference; the last one unmaps the file and closes its channel (a fill queued on the
+         * filler meanwhile then fails on the closed channel, harmlessly).
+         */
+        void release() {
+            if (refs.decrementAndGet() == 0) {
+                Unmapper.unmap(map);
+                try {
+                    channel.close();
+                } catch (IOException e) {
+                    // nothing left to do with it
+                }
+            }
         }
     }
 
@@ -354,29 +390,60 @@ final class OffsetIndex {
         long end = Math.min(indexedOffset, from + max);
         int n = 0;
         IndexFile f = null;
-        for (long off = from; off < end; off++, n++) {
-            if (f == null || off - f.base >= entriesPerFile) {
-                f = fileFor(off, false);
-                if (f == null) {
-                    break;
+        try {
+            for (long off = from; off < end; off++, n++) {
+                if (f == null || off - f.base >= entriesPerFile) {
+                    if (f != null) {
+                        f.release();
+                    }
+                    f = retainFileFor(off);
+                    if (f == null) {
+                        break;
+                    }
                 }
+                int p = position(off);
+                physical[n] = f.map.getLong(p + ENTRY_PHYSICAL_OFFSET);
+                sizes[n] = f.map.getInt(p + ENTRY_SIZE_OFFSET);
+                tagHashes[n] = f.map.getLong(p + ENTRY_TAG_HASH_OFFSET);
             }
-            int p = position(off);
-            physical[n] = f.map.getLong(p + ENTRY_PHYSICAL_OFFSET);
-            sizes[n] = f.map.getInt(p + ENTRY_SIZE_OFFSET);
-            tagHashes[n] = f.map.getLong(p + ENTRY_TAG_HASH_OFFSET);
+        } finally {
+            if (f != null) {
+                f.release();
+            }
         }
         return n;
     }
 
+    /** Where the record of {@code queueOffset} lies in the commit log; -1 if its file is gone. */
     long physicalOffset(long queueOffset) {
-        IndexFile f = fileFor(queueOffset, false);
-        return f == null ? -1 : f.map.getLong(position(queueOffset) + ENTRY_PHYSICAL_OFFSET);
+        IndexFile f = retainFileFor(queueOffset);
+        if (f == null) {
+            return -1;
+        }
+        try {
+            return f.map.getLong(position(queueOffset) + ENTRY_PHYSICAL_OFFSET);
+        } finally {
+            f.release();
+        }
     }
 
+    /** The size of the record of {@code queueOffset}; 0 if its file is gone or the entry was never written. */
     int size(long queueOffset) {
-        IndexFile f = fileFor(queueOffset, false);
-        return f == null ? 0 : f.map.getInt(position(queueOffset) + ENTRY_SIZE_OFFSET);
+        IndexFile f = retainFileFor(queueOffset);
+        if (f == null) {
+            return 0;
+        }
+        try {
+            return f.map.getInt(position(queueOffset) + ENTRY_SIZE_OFFSET);
+        } finally {
+            f.release();
+        }
+    }
+
+    /** The file holding {@code queueOffset} with a reader reference taken (release it), or null if there is none. */
+    private IndexFile retainFileFor(long queueOffset) {
+        IndexFile f = files.get(baseOf(queueOffset));
+        return f != null && f.retain() ? f : null;
     }
 
     /** Recovery: removes the entries at and after {@code queueOffset}. */
@@ -439,7 +506,13 @@ final class OffsetIndex {
         long from = forcedOffset;
         if (next > from) {
             for (IndexFile f : files.subMap(baseOf(Math.max(from, 0)), true, baseOf(Math.max(next - 1, 0)), true).values()) {
-                f.map.force();
+                if (f.retain()) { // retention may delete it meanwhile: a deleted file needs no force
+                    try {
+                        f.map.force();
+                    } finally {
+                        f.release();
+                    }
+                }
             }
             forcedOffset = next;
         }
@@ -449,14 +522,14 @@ final class OffsetIndex {
         }
     }
 
+    /** Releases every file (its mapping goes once no reader holds it); the appender and the dispatcher have stopped. */
     void close() {
         for (IndexFile f : files.values()) {
-            try {
-                f.channel.close();
-            } catch (IOException e) {
-                // closing anyway
-            }
+            f.release();
         }
+        files.clear();
+        tail = null;
+        appendTail = null;
     }
 
     private long baseOf(long queueOffset) {
@@ -504,10 +577,11 @@ final class OffsetIndex {
             reservedEnd = 0;
         }
         try {
-            f.channel.close();
             Files.deleteIfExists(f.path);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete index file " + f.path, e);
+        } finally {
+            f.release();
         }
     }
 

@@ -1,0 +1,144 @@
+package dev.ferry.log;
+
+import static dev.ferry.log.StoreTestSupport.body;
+import static dev.ferry.log.StoreTestSupport.filesOnDisk;
+import static dev.ferry.log.StoreTestSupport.smallConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.ferry.log.StoreTestSupport.MutableClock;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A file the store lets go of (retention deleted it, or the store was closed) is unmapped at once,
+ * not when the garbage collector gets to its buffer: until then a deleted file keeps its disk
+ * space, and a broker with many queues would pile up mappings against the kernel's per-process
+ * limit. Checked in {@code /proc/self/maps}, the kernel's list of this process's mappings (Linux;
+ * elsewhere the tests are skipped). Readers that race with retention must never touch an unmapped
+ * file (that would crash the JVM running the tests): they get records or a clear error.
+ *
+ * <p>Layout: 4 KiB segments and 1,000-byte bodies, three records per segment; offset index files
+ * of 4 entries and key index files of 8 keys, so retention deletes many of both.
+ */
+class MappingReleaseTest {
+    private static final int BODY = 1_000;
+    private static final long T0 = 1_700_000_000_000L;
+    private static final long STEP = 60_000L;
+    private static final long HOUR = 3_600_000L;
+
+    @TempDir
+    Path dir;
+
+    private final MutableClock clock = new MutableClock(T0);
+
+    @BeforeAll
+    static void linuxOnly() {
+        assumeTrue(Files.isReadable(Path.of("/proc/self/maps")), "needs /proc/self/maps (Linux)");
+    }
+
+    private LogConfig config() {
+        return smallConfig(dir).segmentBytes(4096).indexEntriesPerFile(4).keyIndexEntries(8).retentionMs(HOUR)
+                .retentionCheckIntervalMs(24 * HOUR) // only runRetention() deletes here
+                .clock(clock).build();
+    }
+
+    /** Appends {@code n} keyed records to t/0, one minute apart per segment of three. */
+    private void append(MessageStore store, int n) {
+        for (int i = 0; i < n; i++) {
+            clock.advance(i % 3 == 0 ? STEP : 0);
+            store.append(LogMessage.builder("t", 0, body(BODY, i)).key("k" + i).build());
+        }
+        store.flush(); // retention deletes only flushed bytes
+    }
+
+    @Test
+    void closingTheStoreUnmapsEveryFile() throws Exception {
+        try (MessageStore store = MessageStore.open(config())) {
+            append(store, 60);
+            for (int q = 1; q < 5; q++) {
+                store.append(LogMessage.builder("t", q, body(100, q)).build());
+            }
+            assertThat(store.lookupByKey("t", "k7", 10)).hasSize(1);
+            assertThat(store.readMessages("t", 0, 0, 60)).hasSize(60);
+            assertThat(mappingsUnder(dir)).as("while open").isNotEmpty();
+        }
+        assertThat(mappingsUnder(dir)).as("mappings of the store's files after close").isEmpty();
+    }
+
+    @Test
+    void filesThatRetentionDeletesAreUnmappedWhileTheStoreRuns() throws Exception {
+        try (MessageStore store = MessageStore.open(config())) {
+            append(store, 60);
+            int indexFiles = filesOnDisk(dir.resolve("index/t/0")).size();
+            int keyFiles = filesOnDisk(dir.resolve("keyindex")).size();
+            clock.advance(10 * HOUR);
+            store.append(LogMessage.builder("t", 0, body(BODY, 60)).build()); // a record in a segment of its own time
+            store.flush();
+            assertThat(store.runRetention()).isPositive();
+
+            assertThat(filesOnDisk(dir.resolve("index/t/0")).size()).as("index files").isLessThan(indexFiles);
+            assertThat(filesOnDisk(dir.resolve("keyindex")).size()).as("key index files").isLessThan(keyFiles);
+            assertThat(mappingsUnder(dir)).as("mappings of deleted files").noneMatch(line -> line.endsWith("(deleted)"));
+            assertThat(store.readMessages("t", 0, 60, 10)).as("what retention kept is still read").hasSize(1);
+        }
+    }
+
+    @Test
+    void readersRacingWithRetentionGetRecordsOrAClearError() throws Exception {
+        try (MessageStore store = MessageStore.open(config())) {
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong recordsRead = new AtomicLong();
+            ConcurrentLinkedQueue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
+            List<Thread> readers = new ArrayList<>();
+            for (int r = 0; r < 3; r++) {
+                int reader = r;
+                Thread t = new Thread(() -> {
+                    while (!stop.get()) {
+                        try {
+                            long from = store.minOffset("t", 0);
+                            recordsRead.addAndGet(store.readMessages("t", 0, from, 8).size());
+                            store.lookupByKey("t", "k" + (from + reader), 4);
+                        } catch (OffsetOutOfRangeException | SegmentDeletedException e) {
+                            // retention moved on between the two calls: the error a consumer sees
+                        } catch (Throwable e) {
+                            unexpected.add(e);
+                        }
+                    }
+                }, "reader-" + r);
+                readers.add(t);
+                t.start();
+            }
+            try {
+                for (int round = 0; round < 40; round++) {
+                    append(store, 12);
+                    clock.advance(2 * HOUR);
+                    store.runRetention();
+                }
+            } finally {
+                stop.set(true);
+                for (Thread t : readers) {
+                    t.join();
+                }
+            }
+            assertThat(unexpected).isEmpty();
+            assertThat(recordsRead.get()).as("records the readers read").isPositive();
+            assertThat(mappingsUnder(dir)).as("mappings of deleted files").noneMatch(line -> line.endsWith("(deleted)"));
+        }
+    }
+
+    /** Lines of /proc/self/maps for files under {@code root}. */
+    private static List<String> mappingsUnder(Path root) throws IOException {
+        String prefix = root.toRealPath().toString() + "/";
+        return Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> l.contains(prefix)).toList();
+    }
+}
