@@ -103,6 +103,8 @@ final class IndexDispatcher implements AutoCloseable {
     /** The thread's last pass failed with it (logged once until a pass succeeds); dispatcher thread only. */
     private Throwable failure;
     private volatile boolean stopping;
+    /** Set by {@link #close}: see {@link #stopped()}. */
+    private volatile boolean stopped;
 
     /**
      * @param position where the log ends (recovery indexed everything before it)
@@ -322,18 +324,34 @@ final class IndexDispatcher implements AutoCloseable {
     public void close() {
         stopping = true;
         LockSupport.unpark(thread);
+        boolean passesOver = false;
+        boolean interrupted = Thread.interrupted(); // a close from an interrupted thread still waits for the passes
         try {
             thread.join(TimeUnit.SECONDS.toMillis(10));
             if (passLock.tryLock(10, TimeUnit.SECONDS)) {
                 passLock.unlock(); // passes check `stopping` under the lock: none runs after this
+                passesOver = true;
             } else {
                 LOG.warn("a pass of the offset index still runs after 10 s; closing anyway");
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            interrupted = true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
         if (thread.isAlive()) {
             LOG.warn("offset index dispatcher did not stop within 10 s");
         }
+        stopped = passesOver && !thread.isAlive();
+    }
+
+    /**
+     * True once {@link #close} has seen the thread end and no pass running: nothing writes the
+     * offset-index files through their mappings any more, so they may be unmapped.
+     */
+    boolean stopped() {
+        return stopped;
     }
 }

@@ -53,9 +53,9 @@ import java.util.concurrent.ConcurrentSkipListMap;
  *
  * <p><b>Thread safety.</b> Each file is guarded by its own monitor (writes are one per keyed
  * message, lookups are rare); the list of files is a concurrent map. A file retention deletes
- * (or the store closes) is unmapped at once under its monitor, so its disk space comes back then,
- * not when the garbage collector gets to the buffer; a lookup or force that finds it released
- * skips it.
+ * (or the store closes) is marked released under its monitor, where lookups look first, and
+ * unmapped once a force running outside the monitor (a force of a full file takes long and must
+ * not hold up appends) has finished with it: see {@link SharedMapping}.
  */
 final class KeyIndex {
     static final int MAGIC = 0x464B4559;
@@ -189,8 +189,10 @@ final class KeyIndex {
         int count;
         /** Bytes known not to be a hole (their blocks are reserved); guarded by the monitor. */
         private long filled;
-        /** Unmapped and closed (deleted by retention, or the store closed); guarded by the monitor. */
+        /** Let go (deleted by retention, or the store closed): the mapping is not read again; guarded by the monitor. */
         private boolean released;
+        /** Holds the mapping for forces, which run outside the monitor. */
+        private final SharedMapping mapping;
         /** endPhysical as it was when the file was released. */
         private long releasedEndPhysical;
 
@@ -199,6 +201,7 @@ final class KeyIndex {
             this.path = path;
             this.channel = channel;
             this.map = map;
+            this.mapping = new SharedMapping(channel, map);
             this.slots = map.getInt(SLOT_COUNT_OFFSET);
             this.capacity = map.getInt(ENTRY_CAPACITY_OFFSET);
             this.count = map.getInt(ENTRY_COUNT_OFFSET);
@@ -273,7 +276,7 @@ final class KeyIndex {
                 FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, ch.size());
                 if (ch.size() < HEADER_SIZE || map.getInt(0) != MAGIC || map.getShort(4) != VERSION) {
-                    ch.close();
+                    new SharedMapping(ch, map).releaseOwner();
                     throw new CorruptRecordException(path, 0, "key index header (expected: magic 0x"
                             + Integer.toHexString(MAGIC) + ", version " + VERSION + ")");
                 }
@@ -291,9 +294,14 @@ final class KeyIndex {
             return released ? releasedEndPhysical : map.getLong(END_PHYSICAL_OFFSET);
         }
 
-        synchronized void force() {
-            if (!released) {
-                map.force();
+        /** Forces the file to disk unless it was let go; not under the monitor, so appends and lookups go on meanwhile. */
+        void force() {
+            if (mapping.retain()) {
+                try {
+                    map.force();
+                } finally {
+                    mapping.release();
+                }
             }
         }
 
@@ -353,19 +361,17 @@ final class KeyIndex {
             }
         }
 
-        /** Unmaps the file and closes its channel; nothing reads the mapping afterwards (every reader holds the monitor). */
+        /**
+         * Lets go of the file: no lookup reads it afterwards (they hold the monitor and look at
+         * {@code released} first); the mapping goes once a force under way has finished.
+         */
         synchronized void close() {
             if (released) {
                 return;
             }
             releasedEndPhysical = map.getLong(END_PHYSICAL_OFFSET);
             released = true;
-            Unmapper.unmap(map);
-            try {
-                channel.close();
-            } catch (IOException e) {
-                // closing anyway
-            }
+            mapping.releaseOwner();
         }
     }
 }

@@ -92,7 +92,7 @@ public final class MessageStore implements AutoCloseable {
         this.recordWriter = new RecordWriter(storeHost);
         this.flusher = new Flusher(config, log);
         this.dispatcher = new IndexDispatcher(log.writtenOffset(), config.maxBatchMessages());
-        this.retention = new Retention(config, log, queues, keys, appendLock, dispatcher::position);
+        this.retention = new Retention(config, log, queues, keys, appendLock, dispatcher::position, () -> closed);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ferry-checkpoint-retention");
             t.setDaemon(true);
@@ -178,7 +178,7 @@ public final class MessageStore implements AutoCloseable {
             writeCheckpoint(config, log, queues, keys, log.writtenOffset()); // recovery indexed everything
             return new MessageStore(config, lockChannel, fileLock, log, queues, keys, report, lastTs[0]);
         } catch (RuntimeException | Error e) {
-            RuntimeException failure = releaseParts(dir, log, queues, keys, lockChannel, fileLock, null);
+            RuntimeException failure = releaseParts(dir, log, queues, true, keys, lockChannel, fileLock, null);
             if (failure != null) {
                 e.addSuppressed(failure);
             }
@@ -464,6 +464,9 @@ public final class MessageStore implements AutoCloseable {
         }
         appendLock.lock();
         try {
+            if (closed) {
+                throw new LogException("store " + config.dir() + " is closed");
+            }
             for (int q = 0; q < count; q++) {
                 queues.getOrCreate(topic, q).prepare();
             }
@@ -917,7 +920,8 @@ public final class MessageStore implements AutoCloseable {
         if (failure == null) {
             failure = runStep(this::removeAbortMarker, null);
         }
-        failure = releaseParts(config.dir(), log, queues, keys, lockChannel, fileLock, failure);
+        // a dispatcher pass that did not stop may still write through the offset indexes' mappings: they stay then
+        failure = releaseParts(config.dir(), log, queues, dispatcher.stopped(), keys, lockChannel, fileLock, failure);
         if (failure != null) {
             throw failure;
         }
@@ -928,13 +932,13 @@ public final class MessageStore implements AutoCloseable {
      * even if one before it failed; returns the first failure so far, later ones suppressed in it.
      * The end of {@link #close}, and what a failed {@link #open} undoes.
      */
-    private static RuntimeException releaseParts(Path dir, CommitLog log, QueueTable queues, KeyIndex keys, FileChannel lockChannel,
-                                                 FileLock fileLock, RuntimeException failure) {
+    private static RuntimeException releaseParts(Path dir, CommitLog log, QueueTable queues, boolean unmapQueues, KeyIndex keys,
+                                                 FileChannel lockChannel, FileLock fileLock, RuntimeException failure) {
         if (log != null) {
             failure = runStep(log::close, failure); // stops its filler thread, unmaps
         }
         if (queues != null) {
-            failure = runStep(queues::close, failure);
+            failure = runStep(() -> queues.close(unmapQueues), failure);
         }
         if (keys != null) {
             failure = runStep(keys::close, failure);

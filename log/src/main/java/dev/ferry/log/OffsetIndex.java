@@ -10,7 +10,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The offset index of one (topic, queue): where each message of the queue lies in the commit
@@ -146,8 +145,8 @@ final class OffsetIndex {
         volatile long filled;
         /** A step is queued on the filler; set by the appender or the dispatcher, cleared by the filler. */
         volatile boolean fillQueued;
-        /** Readers holding the mapping + 1 for the owning index until it deletes or closes the file; 0 = released. */
-        private final AtomicInteger refs = new AtomicInteger(1);
+        /** Readers' references to {@link #map}: released when the index deleted or closed the file and the last reader is done. */
+        final SharedMapping mapping;
 
         IndexFile(long base, Path path, FileChannel channel, MappedByteBuffer map, long filled) {
             this.base = base;
@@ -155,6 +154,7 @@ final class OffsetIndex {
             this.channel = channel;
             this.map = map;
             this.filled = filled;
+            this.mapping = new SharedMapping(channel, map);
         }
 
         /**
@@ -189,30 +189,11 @@ final class OffsetIndex {
 
         /** Takes a reader reference; false if the file was already deleted or closed and released. */
         boolean retain() {
-            for (;;) {
-                int r = refs.get();
-                if (r <= 0) {
-                    return false;
-                }
-                if (refs.compareAndSet(r, r + 1)) {
-                    return true;
-                }
-            }
+            return mapping.retain();
         }
 
-        /**
-         * Drops a reference; the last one unmaps the file and closes its channel (a fill queued on the
-         * filler meanwhile then fails on the closed channel, harmlessly).
-         */
         void release() {
-            if (refs.decrementAndGet() == 0) {
-                Unmapper.unmap(map);
-                try {
-                    channel.close();
-                } catch (IOException e) {
-                    // nothing left to do with it
-                }
-            }
+            mapping.release();
         }
     }
 
@@ -240,7 +221,7 @@ final class OffsetIndex {
             }
             dropEmptyLastFile();
         } catch (RuntimeException | Error e) {
-            close(); // the files opened before a damaged one are not left open
+            close(true); // the files opened before a damaged one are not left open
             throw e;
         }
         if (!files.isEmpty()) {
@@ -522,14 +503,19 @@ final class OffsetIndex {
         }
     }
 
-    /** Releases every file (its mapping goes once no reader holds it); the appender and the dispatcher have stopped. */
-    void close() {
+    /**
+     * Lets go of every file: with {@code unmap} (the appender and the dispatcher have stopped) each
+     * mapping goes once no reader holds it; without (a dispatcher pass may still be writing) only the
+     * channels are closed and the mappings are left to the garbage collector.
+     */
+    void close(boolean unmap) {
         for (IndexFile f : files.values()) {
-            f.release();
+            if (unmap) {
+                f.mapping.releaseOwner();
+            } else {
+                f.mapping.abandon();
+            }
         }
-        files.clear();
-        tail = null;
-        appendTail = null;
     }
 
     private long baseOf(long queueOffset) {
@@ -581,7 +567,7 @@ final class OffsetIndex {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete index file " + f.path, e);
         } finally {
-            f.release();
+            f.mapping.releaseOwner();
         }
     }
 
@@ -640,10 +626,11 @@ final class OffsetIndex {
             }
             MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, fileSize());
             if (map.getInt(0) != MAGIC || map.getShort(4) != VERSION || map.getLong(8) != base) {
-                ch.close();
-                throw new CorruptRecordException(path, 0, "index header: magic 0x" + Integer.toHexString(map.getInt(0))
-                        + " version " + map.getShort(4) + " base " + map.getLong(8) + " (expected: 0x"
-                        + Integer.toHexString(MAGIC) + ", " + VERSION + ", " + base + ")");
+                CorruptRecordException e = new CorruptRecordException(path, 0, "index header: magic 0x"
+                        + Integer.toHexString(map.getInt(0)) + " version " + map.getShort(4) + " base " + map.getLong(8)
+                        + " (expected: 0x" + Integer.toHexString(MAGIC) + ", " + VERSION + ", " + base + ")");
+                new SharedMapping(ch, map).releaseOwner();
+                throw e;
             }
             // a file found cut short was extended sparse: only its first `found` bytes are known not to be a hole
             return new IndexFile(base, path, ch, map, known);

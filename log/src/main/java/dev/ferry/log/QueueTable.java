@@ -34,7 +34,7 @@ final class QueueTable {
         try {
             openAll(dir);
         } catch (RuntimeException | Error e) {
-            close(); // a damaged index file: the indexes opened before it are not left open
+            close(true); // a damaged index file: the indexes opened before it are not left open
             throw e;
         }
     }
@@ -127,9 +127,10 @@ final class QueueTable {
         }
     }
 
-    void close() {
+    /** Closes every index; {@code unmap}: see {@link OffsetIndex#close}. */
+    void close(boolean unmap) {
         for (OffsetIndex q : all()) {
-            q.close();
+            q.close(unmap);
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.ferry.log;
 import static dev.ferry.log.RecordLayout.STORE_TIMESTAMP_OFFSET;
 
 import java.util.concurrent.locks.Lock;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,20 +31,27 @@ final class Retention {
     private final Lock appendLock;
     /** Where the index dispatcher is: records from there on have no entries yet for the trim to see. */
     private final LongSupplier indexedPosition;
+    /** The store was closed (set under the append lock): its files are being released, a pass deletes nothing. */
+    private final BooleanSupplier storeClosed;
 
-    Retention(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, Lock appendLock, LongSupplier indexedPosition) {
+    Retention(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, Lock appendLock, LongSupplier indexedPosition,
+              BooleanSupplier storeClosed) {
         this.config = config;
         this.log = log;
         this.queues = queues;
         this.keys = keys;
         this.appendLock = appendLock;
         this.indexedPosition = indexedPosition;
+        this.storeClosed = storeClosed;
     }
 
     /** Runs one pass; returns how many segments it deleted. */
     int run() {
         appendLock.lock();
         try {
+            if (storeClosed.getAsBoolean()) {
+                return 0;
+            }
             long now = config.clock().millis();
             int deleted = 0;
             for (;;) {

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -43,6 +44,8 @@ final class Segment {
     private final AtomicInteger refs = new AtomicInteger(1);
     /** Set when the owner releases its reference; volatile so the page warmer sees it. */
     private volatile boolean closing;
+    /** The owner's reference was dropped: a retention pass that outlives a close must not drop it twice. */
+    private final AtomicBoolean ownerGone = new AtomicBoolean();
 
     private Segment(Path path, long baseOffset, int size, FileChannel channel, MappedByteBuffer map, boolean prefilled) {
         this.path = path;
@@ -139,10 +142,6 @@ final class Segment {
         }
     }
 
-    /**
-     * The channel staged writes commit through (the staging ring's commit lock serializes its
-     * users); a new one if the last was closed (by an interrupt during a write).
-     */
     /** Staged writes, once commits have passed this segment's end: its commit channel is not needed again. */
     void closeCommitChannel() {
         FileChannel c = commitChannel;
@@ -156,6 +155,10 @@ final class Segment {
         }
     }
 
+    /**
+     * The channel staged writes commit through (the staging ring's commit lock serializes its
+     * users); a new one if the last was closed (by an interrupt during a write).
+     */
     FileChannel commitChannel() throws IOException {
         FileChannel c = commitChannel;
         if (c == null || !c.isOpen()) {
@@ -179,14 +182,15 @@ final class Segment {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + path, e);
         }
-        closing = true;
-        release();
+        close();
     }
 
-    /** Closes without deleting (store shutdown). */
+    /** Closes without deleting (store shutdown); the owner's reference is dropped once, however often this runs. */
     void close() {
         closing = true;
-        release();
+        if (ownerGone.compareAndSet(false, true)) {
+            release();
+        }
     }
 
     @Override

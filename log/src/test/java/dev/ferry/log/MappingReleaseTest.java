@@ -4,12 +4,16 @@ import static dev.ferry.log.StoreTestSupport.body;
 import static dev.ferry.log.StoreTestSupport.filesOnDisk;
 import static dev.ferry.log.StoreTestSupport.smallConfig;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ferry.log.StoreTestSupport.MutableClock;
 import java.io.IOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -25,7 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  * space, and a broker with many queues would pile up mappings against the kernel's per-process
  * limit. Checked in {@code /proc/self/maps}, the kernel's list of this process's mappings (Linux;
  * elsewhere the tests are skipped). Readers that race with retention must never touch an unmapped
- * file (that would crash the JVM running the tests): they get records or a clear error.
+ * file (that would crash the JVM running the tests): they get records or a clear error. The
+ * reference counting itself ({@link SharedMapping}) is checked on a file of its own, and a store
+ * that was closed neither deletes (a late retention run) nor creates files.
  *
  * <p>Layout: 4 KiB segments and 1,000-byte bodies, three records per segment; offset index files
  * of 4 entries and key index files of 8 keys, so retention deletes many of both.
@@ -134,6 +140,56 @@ class MappingReleaseTest {
             assertThat(recordsRead.get()).as("records the readers read").isPositive();
             assertThat(mappingsUnder(dir)).as("mappings of deleted files").noneMatch(line -> line.endsWith("(deleted)"));
         }
+    }
+
+    @Test
+    void aMappingGoesOnceItsOwnerAndItsLastReaderHaveLetGo() throws Exception {
+        Path file = dir.resolve("shared");
+        Files.write(file, new byte[8192]);
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_WRITE, 0, 8192);
+        map.putLong(0, 42);
+        SharedMapping mapping = new SharedMapping(channel, map);
+
+        assertThat(mapping.retain()).as("a reader takes a reference").isTrue();
+        mapping.releaseOwner();
+        mapping.releaseOwner(); // retention deleted it and a close let go of it too: counted once
+        assertThat(mappingsUnder(dir)).as("still mapped for the reader").hasSize(1);
+        assertThat(map.getLong(0)).isEqualTo(42);
+
+        mapping.release();
+        assertThat(mappingsUnder(dir)).as("mapped after the last reader let go").isEmpty();
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(mapping.retain()).as("a reader that comes too late").isFalse();
+    }
+
+    @Test
+    void anAbandonedMappingIsLeftToItsWriter() throws Exception {
+        Path file = dir.resolve("abandoned");
+        Files.write(file, new byte[4096]);
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_WRITE, 0, 4096);
+        SharedMapping mapping = new SharedMapping(channel, map);
+
+        mapping.abandon(); // the close of a store whose dispatcher did not stop in time
+        mapping.releaseOwner();
+        assertThat(channel.isOpen()).isFalse();
+        map.putLong(0, 7); // a late write of the dispatcher lands in memory still mapped
+        assertThat(mappingsUnder(dir)).hasSize(1);
+    }
+
+    @Test
+    void aClosedStoreNeitherDeletesNorCreatesFiles() throws Exception {
+        MessageStore store = MessageStore.open(config());
+        append(store, 30);
+        clock.advance(10 * HOUR);
+        store.close();
+        int indexFiles = filesOnDisk(dir.resolve("index/t/0")).size();
+        assertThat(store.runRetention()).as("segments a retention run after close deletes").isZero();
+        assertThat(filesOnDisk(dir.resolve("index/t/0"))).hasSize(indexFiles);
+        assertThatThrownBy(() -> store.createQueues("u", 2)).isInstanceOf(LogException.class).hasMessageContaining("closed");
+        assertThat(Files.exists(dir.resolve("index/u"))).isFalse();
+        assertThat(mappingsUnder(dir)).isEmpty();
     }
 
     /** Lines of /proc/self/maps for files under {@code root}. */
