@@ -325,21 +325,16 @@ final class IndexDispatcher implements AutoCloseable {
         stopping = true;
         LockSupport.unpark(thread);
         boolean passesOver = false;
-        boolean interrupted = Thread.interrupted(); // a close from an interrupted thread still waits for the passes
         try {
             thread.join(TimeUnit.SECONDS.toMillis(10));
             if (passLock.tryLock(10, TimeUnit.SECONDS)) {
                 passLock.unlock(); // passes check `stopping` under the lock: none runs after this
                 passesOver = true;
             } else {
-                LOG.warn("a pass of the offset index still runs after 10 s; closing anyway");
+                LOG.warn("a pass of the offset index still runs after 10 s; closing anyway (index files stay mapped until GC)");
             }
         } catch (InterruptedException e) {
-            interrupted = true;
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            Thread.currentThread().interrupt(); // the files stay mapped then: stopped() is false
         }
         if (thread.isAlive()) {
             LOG.warn("offset index dispatcher did not stop within 10 s");

@@ -889,9 +889,25 @@ public final class MessageStore implements AutoCloseable {
         new Checkpoint(log.flushedOffset(), indexed, config.clock().millis(), keyIndexEnd, queueEnds, false).write(config.dir());
     }
 
-    /** Flushes everything, writes the final checkpoint, removes the abort marker, releases the files. */
+    /**
+     * Flushes everything, writes the final checkpoint, removes the abort marker, releases the files.
+     * A close from an interrupted thread (a shutdown hook, an executor shutting down) does all of it
+     * too: the interrupt is set aside for the close and set again at its end, as the waits for the
+     * store's threads and the checkpoint's file channel would otherwise stop at once.
+     */
     @Override
     public void close() {
+        boolean interrupted = Thread.interrupted();
+        try {
+            closeParts();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void closeParts() {
         appendLock.lock();
         try {
             if (closed) {

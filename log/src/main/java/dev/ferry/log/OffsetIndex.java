@@ -54,7 +54,8 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * garbage collector gets to its buffer (a broker with many queues would otherwise keep thousands
  * of deleted files mapped, against the kernel's limit on mappings per process). The appender and
  * the dispatcher take none: retention deletes only files wholly below the indexed entries, where
- * neither writes, and close runs after both have stopped.
+ * neither writes, and close unmaps only once both have stopped (if a dispatcher pass did not stop
+ * in time, close leaves the mappings to the garbage collector: {@link SharedMapping#abandon}).
  */
 final class OffsetIndex {
     static final int MAGIC = 0x46494458;

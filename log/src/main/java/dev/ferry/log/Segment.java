@@ -181,8 +181,9 @@ final class Segment {
             Files.deleteIfExists(path);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + path, e);
+        } finally {
+            close(); // the log has already let go of it
         }
-        close();
     }
 
     /** Closes without deleting (store shutdown); the owner's reference is dropped once, however often this runs. */

@@ -17,9 +17,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Readers take a reference with {@link #retain} for the time they read and drop it with
  * {@link #release}; the owner holds one from creation, dropped once by {@link #releaseOwner}
- * however often it is called (a retention pass that outlives a close may delete a file the close
- * releases too). Threads that write through the mapping take none: the owner guarantees that they
- * have stopped, or calls {@link #abandon} instead.
+ * however often it is called (deleting a file and closing the index both let go; a safety net,
+ * as retention no longer runs once the store is closed). Threads that write through the mapping
+ * take none: an offset index unmaps only once its appender and dispatcher have stopped, or calls
+ * {@link #abandon} instead; a key file keeps its writers out with its monitor and a released flag.
  */
 final class SharedMapping {
     final FileChannel channel;

@@ -11,8 +11,8 @@ import java.nio.MappedByteBuffer;
  * accessible without flags). If that is not available the mapping is left to the GC.
  *
  * <p>The caller must guarantee that nothing touches the buffer afterwards (a touch would crash
- * the JVM): {@link Segment} and the offset index's files do so with reference counting, key index
- * files under their monitor; segment shipping unmaps each checksum window it mapped itself.
+ * the JVM): {@link Segment} and the index files ({@link SharedMapping}) do so with reference
+ * counting; segment shipping unmaps each checksum window it mapped itself.
  * Public for that last user only.
  */
 public final class Unmapper {

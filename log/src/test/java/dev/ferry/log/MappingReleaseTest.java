@@ -55,6 +55,7 @@ class MappingReleaseTest {
     private LogConfig config() {
         return smallConfig(dir).segmentBytes(4096).indexEntriesPerFile(4).keyIndexEntries(8).retentionMs(HOUR)
                 .retentionCheckIntervalMs(24 * HOUR) // only runRetention() deletes here
+                .checkpointIntervalMs(3_600_000) // a checkpoint's force would hold a deleted file for a moment
                 .clock(clock).build();
     }
 
@@ -174,8 +175,27 @@ class MappingReleaseTest {
         mapping.abandon(); // the close of a store whose dispatcher did not stop in time
         mapping.releaseOwner();
         assertThat(channel.isOpen()).isFalse();
+        assertThat(mappingsUnder(dir)).as("left mapped").hasSize(1); // checked before the write below, which would crash the JVM otherwise
         map.putLong(0, 7); // a late write of the dispatcher lands in memory still mapped
-        assertThat(mappingsUnder(dir)).hasSize(1);
+    }
+
+    @Test
+    void aCloseFromAnInterruptedThreadClosesCleanlyAndUnmaps() throws Exception {
+        MessageStore store = MessageStore.open(config());
+        append(store, 30);
+        Thread.currentThread().interrupt(); // as a broker's shutdown hook may be
+        try {
+            store.close();
+            assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is kept for the caller").isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        assertThat(mappingsUnder(dir)).as("mappings after a close from an interrupted thread").isEmpty();
+        assertThat(dir.resolve("abort")).as("a clean close removes the abort marker").doesNotExist();
+        try (MessageStore reopened = MessageStore.open(config())) {
+            assertThat(reopened.recoveryReport().crashed()).as("the next open found a clean close").isFalse();
+            assertThat(reopened.readMessages("t", 0, 0, 100)).hasSize(30);
+        }
     }
 
     @Test
