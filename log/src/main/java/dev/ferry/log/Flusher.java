@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * that completes once its record's end is on disk. The thread takes every request waiting at
  * that moment, forces up to the end of everything appended so far (which covers them all), and
  * completes them together: one fsync serves all waiters, and the more writers wait, the more
- * each fsync carries.
+ * each fsync carries. Before the next fsync it lingers briefly for the writers it just released
+ * ({@link #linger}).
  *
  * <p>It does nothing else, so a group commit never waits behind slower work (the indexes and the
  * checkpoint are forced on another thread, see {@link MessageStore}).
@@ -45,6 +46,10 @@ final class Flusher implements AutoCloseable {
     private final Thread thread;
     /** Set by close() under the lock; volatile so the loop condition sees it without the lock. */
     private volatile boolean stopping;
+    /** SYNC: waiters the thread lingers for before the next fsync (see {@link #linger}); guarded by the lock. */
+    private int lingerTarget = 1;
+    /** SYNC: how long the last fsync took; the linger is at most half of it. Flusher thread only. */
+    private long lastFsyncNanos;
 
     Flusher(LogConfig config, CommitLog log) {
         this.config = config;
@@ -67,7 +72,9 @@ final class Flusher implements AutoCloseable {
                 return f;
             }
             waiters.add(new Waiter(offset, f));
-            requested.signal();
+            if (waiters.size() >= lingerTarget) {
+                requested.signal();
+            }
         } finally {
             lock.unlock();
         }
@@ -88,12 +95,17 @@ final class Flusher implements AutoCloseable {
         boolean sync = config.flushMode() == FlushMode.SYNC;
         long waitMs = config.flushIntervalMs();
         int tick = 0;
+        int released = 0;
+        int arrivedMeanwhile = 0;
         while (!stopping) {
             List<Waiter> batch;
             lock.lock();
             try {
                 if (waiters.isEmpty() && !stopping) {
                     requested.await(waitMs, TimeUnit.MILLISECONDS);
+                }
+                if (sync && released > 1) {
+                    linger(arrivedMeanwhile + released);
                 }
                 batch = waiters;
                 waiters = new ArrayList<>();
@@ -109,6 +121,9 @@ final class Flusher implements AutoCloseable {
                     flushNow();
                 }
                 long flushed = log.flushedOffset();
+                released = batch.size();
+                // the appends that arrived during the fsync: writers other than the ones about to be released
+                arrivedMeanwhile = waiting();
                 for (Waiter w : batch) {
                     if (w.offset <= flushed) {
                         w.done.complete(null);
@@ -125,6 +140,36 @@ final class Flusher implements AutoCloseable {
         }
     }
 
+    /**
+     * SYNC group commit, under the lock: the appends the last fsync released come back as a wave
+     * (their writers wake one after another on a busy machine); starting the next fsync at the
+     * first of them would split the writers into two groups that take turns, each fsync carrying
+     * half of them. So the thread waits until {@code target} appends are waiting (as many as arrived
+     * during the last fsync and as many as it released), at most half as long as that fsync took (and at
+     * most 1 ms): a lone writer (nothing released but its own append) never waits, and a writer that
+     * does not come back costs the others that much at most.
+     */
+    private void linger(int target) throws InterruptedException {
+        long left = Math.min(lastFsyncNanos / 2, TimeUnit.MILLISECONDS.toNanos(1));
+        lingerTarget = target;
+        try {
+            while (waiters.size() < target && left > 0 && !stopping) {
+                left = requested.awaitNanos(left);
+            }
+        } finally {
+            lingerTarget = 1;
+        }
+    }
+
+    private int waiting() {
+        lock.lock();
+        try {
+            return waiters.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private static void complete(CompletableFuture<Void> f, Throwable t) {
         if (t == null) {
             f.complete(null);
@@ -138,7 +183,8 @@ final class Flusher implements AutoCloseable {
         if (target > log.flushedOffset()) {
             long start = System.nanoTime();
             log.flush(target);
-            fsyncNanos.addAndGet(System.nanoTime() - start);
+            lastFsyncNanos = System.nanoTime() - start;
+            fsyncNanos.addAndGet(lastFsyncNanos);
             fsyncs.incrementAndGet();
         }
     }
