@@ -82,7 +82,7 @@ final class OffsetIndex {
      * of padding on either side, so that no other field shares their cache line: the dispatcher,
      * on the other core, writes indexedOffset and the chain fields once per pass, and with more
      * queues than records in a pass, a shared line moved between the two cores on every append
-     * (1,000 queues, 100-byte records: about 15 ns more per append for the writer). HotSpot lays
+     * (1,000 queues, 100-byte records: 7-15 ns more per append for the writer). HotSpot lays
      * out long fields in declaration order, ahead of narrower ones; OffsetIndexLayoutTest checks
      * the distances on the running JVM.
      */
