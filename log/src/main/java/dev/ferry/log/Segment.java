@@ -8,8 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One commit-log segment file: fixed size, memory-mapped, named by the 20-digit physical offset
@@ -40,12 +38,10 @@ final class Segment {
      * one more per segment).
      */
     private volatile FileChannel commitChannel;
-    /** Readers holding the mapping + 1 for the owning commit log; 0 = unmapped. */
-    private final AtomicInteger refs = new AtomicInteger(1);
+    /** Readers' references to {@link #map} + 1 for the owning commit log; unmapped (channel closed) at 0. */
+    private final SharedMapping mapping;
     /** Set when the owner releases its reference; volatile so the page warmer sees it. */
     private volatile boolean closing;
-    /** The owner's reference was dropped: a retention pass that outlives a close must not drop it twice. */
-    private final AtomicBoolean ownerGone = new AtomicBoolean();
 
     private Segment(Path path, long baseOffset, int size, FileChannel channel, MappedByteBuffer map, boolean prefilled) {
         this.path = path;
@@ -54,6 +50,7 @@ final class Segment {
         this.size = size;
         this.channel = channel;
         this.map = map;
+        this.mapping = new SharedMapping(channel, map);
     }
 
     /**
@@ -116,29 +113,12 @@ final class Segment {
 
     /** Takes a reader reference; false if the segment was already deleted and unmapped. */
     boolean retain() {
-        for (;;) {
-            int r = refs.get();
-            if (r <= 0) {
-                return false;
-            }
-            if (refs.compareAndSet(r, r + 1)) {
-                return true;
-            }
-        }
+        return mapping.retain();
     }
 
     void release() {
-        if (refs.decrementAndGet() == 0) {
-            Unmapper.unmap(map);
-            try {
-                channel.close();
-                FileChannel c = commitChannel;
-                if (c != null) {
-                    c.close();
-                }
-            } catch (IOException e) {
-                // nothing left to do with it
-            }
+        if (mapping.release()) {
+            closeCommitChannel();
         }
     }
 
@@ -189,8 +169,8 @@ final class Segment {
     /** Closes without deleting (store shutdown); the owner's reference is dropped once, however often this runs. */
     void close() {
         closing = true;
-        if (ownerGone.compareAndSet(false, true)) {
-            release();
+        if (mapping.releaseOwner()) {
+            closeCommitChannel();
         }
     }
 

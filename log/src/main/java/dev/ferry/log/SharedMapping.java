@@ -7,9 +7,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * An index file's channel and mapping, shared by the index that owns the file and by threads that
- * read it: the mapping is unmapped and the channel closed once the owner has let go (retention
- * deleted the file, or the store closed) and the last reader has finished. So no reader touches
+ * A file's channel and mapping (a commit-log segment, an index file), shared by the part of the
+ * store that owns the file and by threads that read it: the mapping is unmapped and the channel
+ * closed once the owner has let go (retention deleted the file, or the store closed) and the last
+ * reader has finished. So no reader touches
  * unmapped memory (that would crash the JVM), and a deleted file's disk space and mapping come
  * back at once instead of when the garbage collector gets to the buffer: a broker with many
  * queues would otherwise keep thousands of deleted files mapped, against the kernel's limit on
@@ -17,10 +18,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Readers take a reference with {@link #retain} for the time they read and drop it with
  * {@link #release}; the owner holds one from creation, dropped once by {@link #releaseOwner}
- * however often it is called (deleting a file and closing the index both let go; a safety net,
+ * however often it is called (deleting a file and closing the store both let go; a safety net,
  * as retention no longer runs once the store is closed). Threads that write through the mapping
- * take none: an offset index unmaps only once its appender and dispatcher have stopped, or calls
- * {@link #abandon} instead; a key file keeps its writers out with its monitor and a released flag.
+ * take none: a segment is let go only below what was written and flushed, or at close; an offset
+ * index unmaps only once its appender and dispatcher have stopped, or calls {@link #abandon}
+ * instead; a key file keeps its writers out with its monitor and a released flag.
  */
 final class SharedMapping {
     final FileChannel channel;
@@ -47,19 +49,22 @@ final class SharedMapping {
         }
     }
 
-    /** Drops a reader reference (or, through {@link #releaseOwner}, the owner's); the last one unmaps. */
-    void release() {
+    /**
+     * Drops a reader reference (or, through {@link #releaseOwner}, the owner's); the last one unmaps.
+     * Returns true if this call unmapped (the caller may close what else it holds for the file).
+     */
+    boolean release() {
         if (refs.decrementAndGet() == 0) {
             Unmapper.unmap(map);
             closeChannel();
+            return true;
         }
+        return false;
     }
 
-    /** The owner lets go of the file; only the first call counts. */
-    void releaseOwner() {
-        if (ownerGone.compareAndSet(false, true)) {
-            release();
-        }
+    /** The owner lets go of the file; only the first call counts. Returns true if this call unmapped. */
+    boolean releaseOwner() {
+        return ownerGone.compareAndSet(false, true) && release();
     }
 
     /**

@@ -145,12 +145,10 @@ class MappingReleaseTest {
 
     @Test
     void aMappingGoesOnceItsOwnerAndItsLastReaderHaveLetGo() throws Exception {
-        Path file = dir.resolve("shared");
-        Files.write(file, new byte[8192]);
-        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_WRITE, 0, 8192);
+        SharedMapping mapping = mapFile("shared", 8192);
+        FileChannel channel = mapping.channel;
+        MappedByteBuffer map = mapping.map;
         map.putLong(0, 42);
-        SharedMapping mapping = new SharedMapping(channel, map);
 
         assertThat(mapping.retain()).as("a reader takes a reference").isTrue();
         mapping.releaseOwner();
@@ -166,11 +164,9 @@ class MappingReleaseTest {
 
     @Test
     void anAbandonedMappingIsLeftToItsWriter() throws Exception {
-        Path file = dir.resolve("abandoned");
-        Files.write(file, new byte[4096]);
-        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_WRITE, 0, 4096);
-        SharedMapping mapping = new SharedMapping(channel, map);
+        SharedMapping mapping = mapFile("abandoned", 4096);
+        FileChannel channel = mapping.channel;
+        MappedByteBuffer map = mapping.map;
 
         mapping.abandon(); // the close of a store whose dispatcher did not stop in time
         mapping.releaseOwner();
@@ -210,6 +206,14 @@ class MappingReleaseTest {
         assertThatThrownBy(() -> store.createQueues("u", 2)).isInstanceOf(LogException.class).hasMessageContaining("closed");
         assertThat(Files.exists(dir.resolve("index/u"))).isFalse();
         assertThat(mappingsUnder(dir)).isEmpty();
+    }
+
+    /** A file of {@code size} zeros in the test's folder, mapped read-write. */
+    private SharedMapping mapFile(String name, int size) throws IOException {
+        Path file = dir.resolve(name);
+        Files.write(file, new byte[size]);
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        return new SharedMapping(channel, channel.map(FileChannel.MapMode.READ_WRITE, 0, size));
     }
 
     /** Lines of /proc/self/maps for files under {@code root}. */
