@@ -64,6 +64,17 @@ import picocli.CommandLine.Option;
  * before or after the main run (alternately, so neither side always follows the other), and
  * {@code ratio_to_reference_queues} is the median of the rounds' ratios of records/s: the
  * 1,000-queue target compared within one run, not across sittings that differ by 2x on this VM.
+ *
+ * <p>With {@code --settle-ms N} every timed part (raw and store alike, after the store's untimed
+ * open) starts N ms after the last of its setup, so that all start on memory in the same state.
+ * Why: on this VM memory freed more than ~2 s ago is handed back to the host and costs 3-5 x more
+ * to touch again (see {@link #REST_MS}), and how long ago a run's memory was freed depends on its
+ * setup. Creating 1,000 queues' index files took 0.25-2.5 s here (ext4 allocates inodes slowly
+ * where many were deleted within the last minute, which every round does), creating 8 took 40 ms,
+ * so in a {@code --reference-queues} round the 1,000-queue run started on memory handed back to
+ * the host and the 8-queue run on memory the previous run had just freed. With a settle longer
+ * than that both start on memory handed back: the state of a broker that writes into free memory.
+ * The RESULT line says which.
  */
 @Command(name = "log", mixinStandardHelpOptions = true, description = "Benchmark the storage engine against raw sequential writes.")
 final class PerfLogCommand implements Callable<Integer> {
@@ -141,6 +152,12 @@ final class PerfLogCommand implements Callable<Integer> {
             + "is --queues 1000 --reference-queues 8 (0 = none; default ${DEFAULT-VALUE}).", defaultValue = "0")
     int referenceQueues;
 
+    @Option(names = "--settle-ms", description = "Pause before every timed part, after the store's open and the queues' "
+            + "creation, so that all runs start on memory in the same state (this VM makes memory freed ~2 s ago 3-5 x slower "
+            + "to touch, and creating 1,000 queues takes seconds; see the class javadoc; default ${DEFAULT-VALUE}).",
+            defaultValue = "0")
+    long settleMs;
+
     @Option(names = "--keep", description = "Keep the data afterwards.")
     boolean keep;
 
@@ -151,8 +168,8 @@ final class PerfLogCommand implements Callable<Integer> {
             case "sync" -> FlushMode.SYNC;
             default -> throw new IllegalArgumentException("--flush: " + flush + " (expected: async or sync)");
         };
-        if (records <= 0 || queues <= 0 || threads <= 0 || recordSize < 0 || referenceQueues < 0) {
-            throw new IllegalArgumentException("--records, --queues, --threads must be positive, --record-size and --reference-queues >= 0");
+        if (records <= 0 || queues <= 0 || threads <= 0 || recordSize < 0 || referenceQueues < 0 || settleMs < 0) {
+            throw new IllegalArgumentException("--records, --queues, --threads must be positive, --record-size, --reference-queues and --settle-ms >= 0");
         }
         if (Files.exists(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
@@ -189,6 +206,7 @@ final class PerfLogCommand implements Callable<Integer> {
         for (int r = 1; r <= rounds; r++) {
             double raw = Double.NaN;
             if (!noRaw) {
+                Thread.sleep(settleMs);
                 raw = rawWrite(dir.resolve("raw.bin"), totalBytes);
                 System.out.printf(Locale.ROOT, "round %d raw reference: %,d bytes with FileChannel.write(1 MiB) at %.1f MB/s%n", r, totalBytes, raw);
             }
@@ -233,12 +251,12 @@ final class PerfLogCommand implements Callable<Integer> {
                         + "raw_per_record_mb_per_s=%.1f raw_rested_mb_per_s=%.1f ratio_to_rested_raw=%.3f "
                         + "writer_cpu_ns_per_record=%.0f writer_user_ns_per_record=%.0f space_wait_ms=%d index_catchup_ms=%d "
                         + "committer_cpu_ns_per_record=%.0f store_threads_cpu_ns_per_record=%.0f "
-                        + "reference_queues=%d reference_records_per_s=%.0f ratio_to_reference_queues=%.3f%n",
+                        + "reference_queues=%d reference_records_per_s=%.0f ratio_to_reference_queues=%.3f settle_ms=%d%n",
                 records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), rounds, m.seconds,
                 m.recordsPerS, m.mbPerS, medianRaw, medianRatio, m.fsyncs, m.fsyncs / m.seconds, m.p50Us, m.p99Us, m.p999Us,
                 m.maxUs, m.flushMs, m.openMs, bestRaw, m.mbPerS / bestRaw, rawPerRecord, rawRested, m.mbPerS / rawRested, m.writerCpuNsPerRecord,
                 m.writerUserNsPerRecord, m.spaceWaitMs, m.indexCatchupMs, m.committerCpuNsPerRecord, m.storeThreadsCpuNsPerRecord,
-                referenceQueues, referenceRecordsPerS, ratioToReference);
+                referenceQueues, referenceRecordsPerS, ratioToReference, settleMs);
         if (!keep) {
             deleteTree(dir);
         }
@@ -266,13 +284,14 @@ final class PerfLogCommand implements Callable<Integer> {
     }
 
     private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw, long records, int queues)
-            throws InterruptedException {
+            throws InterruptedException, IOException {
         LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch)
                 .fillAheadBytes(fillAheadMb << 20).flushIntervalMs(flushIntervalMs).stagedWrites(!mappedWrites).build();
         long openStart = System.nanoTime();
         MessageStore store = MessageStore.open(config);
         store.createQueues(TOPIC, queues); // as a broker does when the topic is created
         long openMs = (System.nanoTime() - openStart) / 1_000_000;
+        Thread.sleep(settleMs);
         AtomicLong done = new AtomicLong();
         AtomicLong writerCpuNs = new AtomicLong();
         AtomicLong writerUserNs = new AtomicLong();

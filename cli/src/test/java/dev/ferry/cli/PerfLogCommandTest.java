@@ -37,18 +37,19 @@ class PerfLogCommandTest {
         assertThat(committer).as("committer CPU per record").isPositive();
         assertThat(Double.parseDouble(fields.get("store_threads_cpu_ns_per_record"))).as("all store threads' CPU per record")
                 .isGreaterThanOrEqualTo(committer);
-        assertThat(fields).containsEntry("reference_queues", "0").containsEntry("ratio_to_reference_queues", "NaN");
+        assertThat(fields).containsEntry("reference_queues", "0").containsEntry("ratio_to_reference_queues", "NaN")
+                .containsEntry("settle_ms", "0");
         assertThat(Files.exists(data)).as("the benchmark's folder is removed afterwards").isFalse();
     }
 
     @Test
     void comparesWithAReferenceQueueCountInTheSameRun() throws Exception {
         Path data = dir.resolve("bench");
-        String text = run("perf", "log", "--record-size", "100", "--records", "20000", "--queues", "50", "--reference-queues", "2",
+        String text = run("perf", "log", "--record-size", "100", "--records", "20000", "--queues", "50", "--reference-queues", "2", "--settle-ms", "1",
                 "--threads", "1", "--rounds", "2", "--no-raw", "--warmup-records", "0", "--segment-bytes", Integer.toString(1 << 20),
                 "--dir", data.toString());
         Map<String, String> fields = resultFields(text);
-        assertThat(fields).containsEntry("queues", "50").containsEntry("reference_queues", "2");
+        assertThat(fields).containsEntry("queues", "50").containsEntry("reference_queues", "2").containsEntry("settle_ms", "1");
         assertThat(text.lines().filter(l -> l.matches("round \\d reference \\(2 queues\\).*"))).as(text).hasSize(2);
         double reference = Double.parseDouble(fields.get("reference_records_per_s"));
         double ratio = Double.parseDouble(fields.get("ratio_to_reference_queues"));

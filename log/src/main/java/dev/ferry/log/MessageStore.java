@@ -553,6 +553,9 @@ public final class MessageStore implements AutoCloseable {
         int[] sizes = new int[scan];
         long[] tags = new long[scan];
         int n = q.read(offset, scan, phys, sizes, tags);
+        if (n == 0 && scan > 0) {
+            throw indexGone(topic, queueId, offset, q);
+        }
         if (n > 0) {
             log.ensureWritten(phys[n - 1] + sizes[n - 1]); // staged writes: the records must be in the segment files
         }
@@ -644,7 +647,20 @@ public final class MessageStore implements AutoCloseable {
             return 0;
         }
         dispatcher.awaitIndexed(q, Math.min(q.nextOffset(), start + Math.max(max, 1)) - 1);
-        return q.read(start, max, physical, sizes, tagHashes);
+        int n = q.read(start, max, physical, sizes, tagHashes);
+        if (n == 0 && max > 0) {
+            throw indexGone(topic, queueId, start, q);
+        }
+        return n;
+    }
+
+    /**
+     * Why an index read found no file for {@code offset}, which was indexed: the store was closed
+     * (its index files let go of), or retention deleted the file meanwhile (the offset is then
+     * below the queue's minimum).
+     */
+    private LogException indexGone(String topic, int queueId, long offset, OffsetIndex q) {
+        return closed ? new LogException("store " + config.dir() + " is closed") : gone(topic, queueId, offset, q);
     }
 
     private LogException gone(String topic, int queueId, long offset, OffsetIndex q) {

@@ -113,7 +113,12 @@ class MappingReleaseTest {
                     while (!stop.get()) {
                         try {
                             long from = store.minOffset("t", 0);
-                            recordsRead.addAndGet(store.readMessages("t", 0, from, 8).size());
+                            long end = store.nextOffset("t", 0);
+                            int read = store.readMessages("t", 0, from, 8).size();
+                            if (read == 0 && from < end) {
+                                unexpected.add(new AssertionError("no record and no error reading offset " + from + " (end " + end + ")"));
+                            }
+                            recordsRead.addAndGet(read);
                             store.lookupByKey("t", "k" + (from + reader), 4);
                         } catch (OffsetOutOfRangeException | SegmentDeletedException e) {
                             // retention moved on between the two calls: the error a consumer sees
@@ -206,6 +211,16 @@ class MappingReleaseTest {
         assertThatThrownBy(() -> store.createQueues("u", 2)).isInstanceOf(LogException.class).hasMessageContaining("closed");
         assertThat(Files.exists(dir.resolve("index/u"))).isFalse();
         assertThat(mappingsUnder(dir)).isEmpty();
+    }
+
+    @Test
+    void readsAfterCloseSayTheStoreIsClosed() {
+        MessageStore store = MessageStore.open(config());
+        append(store, 30);
+        store.close();
+        assertThatThrownBy(() -> store.readMessages("t", 0, 0, 10)).isInstanceOf(LogException.class).hasMessageContaining("closed");
+        assertThatThrownBy(() -> store.readIndex("t", 0, 0, 10, new long[10], new int[10], new long[10]))
+                .isInstanceOf(LogException.class).hasMessageContaining("closed");
     }
 
     /** A file of {@code size} zeros in the test's folder, mapped read-write. */
