@@ -175,7 +175,17 @@ public final class MessageStore implements AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create " + abort + ": " + e.getMessage(), e);
             }
-            writeCheckpoint(config, log, queues, keys, log.writtenOffset()); // recovery indexed everything
+            try {
+                writeCheckpoint(config, log, queues, keys, log.writtenOffset()); // recovery indexed everything
+            } catch (UncheckedIOException e) {
+                if (!OutOfSpace.is(e.getCause(), dir, 0)) {
+                    throw e;
+                }
+                // the last checkpoint stays true (recovery drops no record it says is on disk); a crash before the
+                // next one recovers from it again, and rebuilds the indexes if it claims more than they hold now
+                LOG.error("cannot write the checkpoint at open ({}): the disk is full; opening anyway, the checkpoint is"
+                        + " retried in the background", e.getMessage());
+            }
             return new MessageStore(config, lockChannel, fileLock, log, queues, keys, report, lastTs[0]);
         } catch (RuntimeException | Error e) {
             RuntimeException failure = releaseParts(dir, log, queues, true, keys, lockChannel, fileLock, null);

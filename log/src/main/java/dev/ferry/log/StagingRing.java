@@ -121,7 +121,7 @@ final class StagingRing {
     private boolean unmapped;
 
     private StagingRing(Path path, FileChannel channel, MappedByteBuffer map, int ringBytes, LongFunction<Segment> segmentFor,
-                        long end, LongSupplier publishedEnd, int commitIntervalMs, boolean startThread) {
+                        long end, LongSupplier publishedEnd, int commitIntervalMs, boolean committer) {
         this.commitIntervalNs = commitIntervalMs * 1_000_000L;
         this.path = path;
         this.channel = channel;
@@ -135,13 +135,13 @@ final class StagingRing {
         this.committedOffset = end;
         this.wakeAt = end + COMMIT_STEP;
         this.publishedEnd = publishedEnd;
-        if (startThread) {
-            this.thread = new Thread(this::run, "ferry-committer");
-            thread.setDaemon(true);
-            thread.start();
-        } else {
-            this.thread = null;
-        }
+        this.thread = committer ? new Thread(this::run, "ferry-committer") : null;
+    }
+
+    /** Starts the committer thread, once the ring's state is set. */
+    private void startCommitter() {
+        thread.setDaemon(true);
+        thread.start();
     }
 
     /**
@@ -187,6 +187,10 @@ final class StagingRing {
      * Creates (or recreates) the ring of {@code ringBytes} (a power of two) in {@code dir} for a
      * store whose log ends at {@code end}: header and zeros, forced to disk before it is used (the
      * reserve is written only if the file does not hold it already), and starts the committer thread.
+     * Zeros go over the blocks the file already has, so a store that stopped while the disk was full
+     * (its reserve given back, the file ending at the ring) opens again on a disk that is still
+     * full: if the reserve finds no room, the ring starts as a commit that found the disk full
+     * leaves it (reads work, appends fail until the committer writes the reserve again).
      */
     static StagingRing create(Path dir, int ringBytes, long end, LongFunction<Segment> segmentFor,
                               LongSupplier publishedEnd, int commitIntervalMs) {
@@ -197,12 +201,13 @@ final class StagingRing {
         try {
             FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             try {
-                long whole = HEADER + (long) ringBytes + reserveBytes(ringBytes);
-                // a file of exactly this size was written whole, reserve included, for this ring size (the size
-                // says so: it grows with the ring): only the ring needs zeros again; anything else is rewritten
-                boolean reserveInPlace = ch.size() == whole;
-                if (!reserveInPlace) {
-                    ch.truncate(0);
+                long ringEnd = HEADER + (long) ringBytes;
+                long whole = ringEnd + reserveBytes(ringBytes);
+                // every byte below `whole` is rewritten except a reserve already there (zeros, never written
+                // otherwise); the file keeps its blocks, so rewriting them needs no new space
+                long size = ch.size();
+                if (size > whole) {
+                    ch.truncate(whole);
                 }
                 ByteBuffer header = ByteBuffer.allocate(HEADER);
                 header.putInt(0, MAGIC).putShort(4, VERSION).putInt(8, ringBytes);
@@ -210,10 +215,28 @@ final class StagingRing {
                     ch.write(header, header.position());
                 }
                 // real blocks: the mapping can never fault on a full disk; then the reserve
-                Zeros.write(ch, HEADER, reserveInPlace ? HEADER + (long) ringBytes : whole);
+                Zeros.write(ch, HEADER, ringEnd);
+                IOException diskFull = null;
+                if (size != whole) {
+                    try {
+                        Zeros.write(ch, ringEnd, whole);
+                    } catch (IOException e) {
+                        if (!OutOfSpace.is(e, path, whole - ringEnd)) {
+                            throw e;
+                        }
+                        ch.truncate(ringEnd); // what was written of it goes back
+                        diskFull = e;
+                        LOG.error("no room for the {} bytes of the reserve in {} ({}): the store opens, appends fail until the"
+                                + " reserve can be written", reserveBytes(ringBytes), path, e.getMessage());
+                    }
+                }
                 ch.force(true);
-                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, HEADER + (long) ringBytes);
-                return new StagingRing(path, ch, map, ringBytes, segmentFor, end, publishedEnd, commitIntervalMs, true);
+                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, ringEnd);
+                StagingRing ring = new StagingRing(path, ch, map, ringBytes, segmentFor, end, publishedEnd, commitIntervalMs, true);
+                ring.diskFull = diskFull;
+                ring.lastReserveTry = System.nanoTime();
+                ring.startCommitter();
+                return ring;
             } catch (IOException | RuntimeException e) {
                 ch.close();
                 throw e;
@@ -386,7 +409,7 @@ final class StagingRing {
                     }
                     continue;
                 } catch (IOException e) {
-                    if (diskFull == null && isOutOfSpace(e, s.path, upTo - from) && releaseReserve(e)) {
+                    if (diskFull == null && OutOfSpace.is(e, s.path, upTo - from) && releaseReserve(e)) {
                         continue; // the same piece again, into the space the reserve held
                     }
                     throw new LogException("cannot write the commit log at " + from + " (" + s.path + "): " + e.getMessage(), e);
@@ -402,23 +425,6 @@ final class StagingRing {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
-        }
-    }
-
-    /**
-     * ENOSPC or EDQUOT: the error says so (in English), or the file system has less room left than
-     * the {@code pending} bytes and a margin (the message comes from strerror, which may be
-     * translated).
-     */
-    private static boolean isOutOfSpace(IOException e, Path file, long pending) {
-        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
-        if (m.contains("no space left") || m.contains("quota")) {
-            return true;
-        }
-        try {
-            return Files.getFileStore(file).getUsableSpace() < pending + (1L << 20);
-        } catch (IOException | RuntimeException again) {
-            return false;
         }
     }
 
