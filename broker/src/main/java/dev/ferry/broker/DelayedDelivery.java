@@ -4,11 +4,13 @@ import dev.ferry.log.AppendResult;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageFlags;
 import dev.ferry.log.MessageStore;
+import dev.ferry.log.OffsetOutOfRangeException;
 import dev.ferry.log.StoredMessage;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -181,7 +183,13 @@ final class DelayedDelivery implements AutoCloseable {
         long[] times = new long[LOAD_CHUNK];
         long loaded = 0;
         for (long off = from; off < end; ) {
-            int n = store.readIndex(TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, end - off), phys, sizes, times);
+            int n;
+            try {
+                n = store.readIndex(TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, end - off), phys, sizes, times);
+            } catch (OffsetOutOfRangeException e) {
+                off = e.earliest(); // retention deleted them meanwhile: nothing of them to deliver
+                continue;
+            }
             if (n == 0) {
                 break;
             }
@@ -257,13 +265,13 @@ final class DelayedDelivery implements AutoCloseable {
         if (delivered.isDelivered(off)) {
             return;
         }
-        List<StoredMessage> found = store.readMessages(TOPIC, 0, off, 1);
+        Optional<StoredMessage> found = store.readMessage(TOPIC, 0, off);
         if (found.isEmpty()) {
             LOG.warn("delayed message at schedule offset {} is gone (retention?); skipping it", off);
             delivered.markDelivered(off);
             return;
         }
-        StoredMessage s = found.get(0);
+        StoredMessage s = found.get();
         Map<String, String> props = new HashMap<>(s.properties());
         String topic = props.remove(REAL_TOPIC);
         int queueId = Integer.parseInt(props.remove(REAL_QUEUE_ID));

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
@@ -564,11 +565,11 @@ public final class GroupCoordinator implements AutoCloseable {
     private CompletableFuture<Void> move(String group, TopicQueue tq, long offset, int reconsumeTimes) {
         CompletableFuture<Void> stored;
         try {
-            List<StoredMessage> found = broker.store().readMessages(tq.topic(), tq.queueId(), offset, 1);
-            if (found.isEmpty() || found.get(0).queueOffset() != offset) {
+            Optional<StoredMessage> found = broker.store().readMessage(tq.topic(), tq.queueId(), offset);
+            if (found.isEmpty()) {
                 stored = CompletableFuture.completedFuture(null); // removed by retention: nothing to retry
             } else {
-                stored = sendBack(group, found.get(0), reconsumeTimes);
+                stored = sendBack(group, found.get(), reconsumeTimes);
             }
         } catch (RuntimeException e) {
             stored = CompletableFuture.failedFuture(e);

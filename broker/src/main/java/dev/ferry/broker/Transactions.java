@@ -7,6 +7,7 @@ import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageFlags;
 import dev.ferry.log.MessageIds;
 import dev.ferry.log.MessageStore;
+import dev.ferry.log.OffsetOutOfRangeException;
 import dev.ferry.log.StoredMessage;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -324,11 +325,11 @@ public final class Transactions implements AutoCloseable {
         if (!commit) {
             return List.of(op);
         }
-        List<StoredMessage> found = store.readMessages(HALF_TOPIC, 0, halfOffset, 1);
+        Optional<StoredMessage> found = store.readMessage(HALF_TOPIC, 0, halfOffset);
         if (found.isEmpty()) {
             throw new UnknownTransactionException("transaction " + transactionId + ": its half message is gone (retention?)");
         }
-        return List.of(realMessage(found.get(0), transactionId), op);
+        return List.of(realMessage(found.get(), transactionId), op);
     }
 
     /** The message a commit stores into the real topic and queue. */
@@ -511,7 +512,13 @@ public final class Transactions implements AutoCloseable {
         int[] sizes = new int[LOAD_CHUNK];
         long[] hashes = new long[LOAD_CHUNK];
         for (long off = opFrom; off < opEnd; ) {
-            int n = store.readIndex(OP_TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, opEnd - off), phys, sizes, hashes);
+            int n;
+            try {
+                n = store.readIndex(OP_TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, opEnd - off), phys, sizes, hashes);
+            } catch (OffsetOutOfRangeException e) {
+                off = e.earliest(); // retention deleted them meanwhile
+                continue;
+            }
             if (n == 0) {
                 break;
             }
@@ -525,7 +532,13 @@ public final class Transactions implements AutoCloseable {
         }
         long halfEnd = store.nextOffset(HALF_TOPIC, 0);
         for (long off = halfDone; off < halfEnd; ) {
-            int n = store.readIndex(HALF_TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, halfEnd - off), phys, sizes, hashes);
+            int n;
+            try {
+                n = store.readIndex(HALF_TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, halfEnd - off), phys, sizes, hashes);
+            } catch (OffsetOutOfRangeException e) {
+                off = e.earliest(); // retention deleted them meanwhile
+                continue;
+            }
             if (n == 0) {
                 break;
             }

@@ -106,7 +106,7 @@ public final class MessageStore implements AutoCloseable {
 
     /**
      * Opens (and recovers, if needed) the store in {@code config.dir()}, creating it if missing.
-     * If opening fails after the parts were built (a full disk at the checkpoint, say), they are
+     * If opening fails after the parts were built (a full disk during a rebuild of the indexes, say), they are
      * closed again, the commit log's filler thread stopped and the lock released, so the open can be
      * retried in the same process once the cause is gone.
      */
@@ -178,13 +178,17 @@ public final class MessageStore implements AutoCloseable {
             try {
                 writeCheckpoint(config, log, queues, keys, log.writtenOffset()); // recovery indexed everything
             } catch (UncheckedIOException e) {
-                if (!OutOfSpace.is(e.getCause(), dir, 0)) {
+                // on a full disk the last checkpoint may stay, if it is still true of the indexes: recovery dropped no
+                // entry it counts (else the next open would take them for lost and rebuild) and no rebuild ran (its
+                // flag stays set until a checkpoint clears it); a crash before the next one recovers from it again.
+                // (Any I/O error counts as a full disk when less than 1 MiB is free: either way nothing was replaced.)
+                boolean lastStillTrue = missing == null
+                        && (checkpoint.isEmpty() || checkpoint.get().missingIndexData(queues, keys) == null);
+                if (!lastStillTrue || !OutOfSpace.is(e.getCause(), dir, 0)) {
                     throw e;
                 }
-                // the last checkpoint stays true (recovery drops no record it says is on disk); a crash before the
-                // next one recovers from it again, and rebuilds the indexes if it claims more than they hold now
-                LOG.error("cannot write the checkpoint at open ({}): the disk is full; opening anyway, the checkpoint is"
-                        + " retried in the background", e.getMessage());
+                LOG.error("cannot write the checkpoint at open ({}): the disk is full; opening with the last one, a new one"
+                        + " is retried in the background", e.getMessage());
             }
             return new MessageStore(config, lockChannel, fileLock, log, queues, keys, report, lastTs[0]);
         } catch (RuntimeException | Error e) {
@@ -598,7 +602,7 @@ public final class MessageStore implements AutoCloseable {
                     seg = log.segmentFor(p);
                     if (seg == null || !seg.retain()) {
                         seg = null;
-                        throw gone(topic, queueId, offset + i, q);
+                        throw indexGone(topic, queueId, offset + i, q);
                     }
                 } else if (p != regionEnd) {
                     regions.add(new ReadResult.Region(seg, regionStart, (int) (regionEnd - regionStart)));
@@ -646,27 +650,33 @@ public final class MessageStore implements AutoCloseable {
     }
 
     /**
-     * Copies up to {@code max} offset-index entries of {@code topic}/{@code queueId} from queue
-     * offset {@code from} into the arrays (record position, size, tag-hash field); returns how
-     * many. The broker reads its schedule topic's time index this way, without touching records.
+     * Copies up to {@code max} offset-index entries of {@code topic}/{@code queueId}, the first
+     * that of queue offset {@code from}, into the arrays (record position, size, tag-hash field);
+     * returns how many: 0 at the queue's end or for a queue that does not exist. The broker reads
+     * its schedule topic's time index this way, without touching records. Throws
+     * {@link OffsetOutOfRangeException} if {@code from} is below the queue's minimum (retention
+     * deleted it, maybe while this ran: go on from {@link OffsetOutOfRangeException#earliest()}),
+     * and {@link LogException} if the store is closed.
      */
     public int readIndex(String topic, int queueId, long from, int max, long[] physical, int[] sizes, long[] tagHashes) {
         OffsetIndex q = queues.get(topic, queueId);
-        long start = q == null ? 0 : Math.max(from, q.minOffset());
-        if (q == null || start >= q.nextOffset()) {
+        if (q == null || from >= q.nextOffset()) {
             return 0;
         }
-        dispatcher.awaitIndexed(q, Math.min(q.nextOffset(), start + Math.max(max, 1)) - 1);
-        int n = q.read(start, max, physical, sizes, tagHashes);
+        if (from < q.minOffset()) {
+            throw new OffsetOutOfRangeException(topic, queueId, from, q.minOffset(), q.nextOffset());
+        }
+        dispatcher.awaitIndexed(q, Math.min(q.nextOffset(), from + Math.max(max, 1)) - 1);
+        int n = q.read(from, max, physical, sizes, tagHashes);
         if (n == 0 && max > 0) {
-            throw indexGone(topic, queueId, start, q);
+            throw indexGone(topic, queueId, from, q);
         }
         return n;
     }
 
     /**
-     * Why an index read found no file for {@code offset}, which was indexed: the store was closed
-     * (its index files let go of), or retention deleted the file meanwhile (the offset is then
+     * Why a read found no index file or segment for {@code offset}, which was indexed: the store
+     * was closed (its files let go of), or retention deleted the file meanwhile (the offset is then
      * below the queue's minimum).
      */
     private LogException indexGone(String topic, int queueId, long offset, OffsetIndex q) {
@@ -679,6 +689,19 @@ public final class MessageStore implements AutoCloseable {
             return new OffsetOutOfRangeException(topic, queueId, offset, min, q.nextOffset());
         }
         return new SegmentDeletedException(q.physicalOffset(offset), log.minOffset());
+    }
+
+    /**
+     * The message at {@code offset} of {@code topic}/{@code queueId}, decoded into a heap copy;
+     * empty if there is none: retention deleted it (maybe while this ran), or it is not written yet.
+     */
+    public Optional<StoredMessage> readMessage(String topic, int queueId, long offset) {
+        try {
+            List<StoredMessage> found = readMessages(topic, queueId, offset, 1);
+            return found.isEmpty() || found.get(0).queueOffset() != offset ? Optional.empty() : Optional.of(found.get(0));
+        } catch (OffsetOutOfRangeException | SegmentDeletedException e) {
+            return Optional.empty();
+        }
     }
 
     /** Reads and decodes up to {@code maxMessages} messages into heap copies (tests and tools). */

@@ -136,11 +136,19 @@ class RetentionTest {
                     .hasMessageContaining("offset 2")
                     .hasMessageContaining("deleted")
                     .hasMessageContaining("earliest available: 6");
+            long[] physical = new long[10];
+            assertThatThrownBy(() -> store.readIndex("t", 0, 2, 10, physical, new int[10], new long[10]))
+                    .as("index entries below the minimum").isInstanceOf(OffsetOutOfRangeException.class)
+                    .extracting(e -> ((OffsetOutOfRangeException) e).earliest()).isEqualTo(6L);
+            assertThat(store.readMessage("t", 0, 2)).as("one message below the minimum").isEmpty();
             try (ReadResult r = store.read("t", 0, 6, 10, Integer.MAX_VALUE)) {
                 assertThat(r.minOffset()).isEqualTo(6);
                 assertThat(r.messageCount()).isEqualTo(4);
                 assertThat(r.message(0).body()).isEqualTo(body(BODY, 6));
+                assertThat(store.readIndex("t", 0, 6, 10, physical, new int[10], new long[10])).isEqualTo(4);
+                assertThat(physical[0]).as("the first entry is offset 6's").isEqualTo(r.message(0).physicalOffset());
             }
+            assertThat(store.readMessage("t", 0, 6)).get().extracting(StoredMessage::body).isEqualTo(body(BODY, 6));
         }
     }
 
