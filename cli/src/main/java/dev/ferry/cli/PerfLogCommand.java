@@ -75,6 +75,14 @@ import picocli.CommandLine.Option;
  * the host and the 8-queue run on memory the previous run had just freed. With a settle longer
  * than that both start on memory handed back: the state of a broker that writes into free memory.
  * The RESULT line says which.
+ *
+ * <p>{@code --reference-creates-all} holds the setup itself constant: the reference run creates
+ * the main run's 1,000 queues too and appends to 8 of them. Measured here (1 KiB, both runs
+ * settled 3 s, 9 rounds), an 8-queue run that had created 1,000 queues was as slow as the
+ * 1,000-queue run, and even 1,000 empty files in 1,000 folders made the committer's copies into
+ * the page cache ~30 % slower; so the setup, not the appends, made most of the difference
+ * between a 1,000-queue and an 8-queue topic on this VM. {@code reference_created_queues} in the
+ * RESULT line says how many queues the reference run created.
  */
 @Command(name = "log", mixinStandardHelpOptions = true, description = "Benchmark the storage engine against raw sequential writes.")
 final class PerfLogCommand implements Callable<Integer> {
@@ -152,6 +160,11 @@ final class PerfLogCommand implements Callable<Integer> {
             + "is --queues 1000 --reference-queues 8 (0 = none; default ${DEFAULT-VALUE}).", defaultValue = "0")
     int referenceQueues;
 
+    @Option(names = "--reference-creates-all", description = "With --reference-queues: the reference run creates as many "
+            + "queues as the main run (--queues) and appends to the first --reference-queues of them, so that both runs have the "
+            + "same setup and differ only in how many queues they append to (see the class javadoc).")
+    boolean referenceCreatesAll;
+
     @Option(names = "--settle-ms", description = "Pause before every timed part, after the store's open and the queues' "
             + "creation, so that all runs start on memory in the same state (this VM makes memory freed ~2 s ago 3-5 x slower "
             + "to touch, and creating 1,000 queues takes seconds; see the class javadoc; default ${DEFAULT-VALUE}).",
@@ -197,7 +210,7 @@ final class PerfLogCommand implements Callable<Integer> {
         }
         long warmup = warmupRecords >= 0 ? warmupRecords : Math.min(records, mode == FlushMode.SYNC ? 20_000 : 300_000);
         if (warmup > 0) {
-            Round w = storeRun(mode, bodies, dir.resolve("warmup"), Double.NaN, warmup, queues);
+            Round w = storeRun(mode, bodies, dir.resolve("warmup"), Double.NaN, warmup, queues, queues);
             deleteTree(dir.resolve("warmup"));
             System.out.printf(Locale.ROOT, "warm-up (not counted): %,d records, %.0f records/s%n", warmup, w.recordsPerS);
         }
@@ -213,7 +226,7 @@ final class PerfLogCommand implements Callable<Integer> {
             if (referenceQueues > 0 && r % 2 == 0) {
                 references.add(referenceRun(mode, bodies, r));
             }
-            Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw, records, queues);
+            Round round = storeRun(mode, bodies, dir.resolve("store-" + r), raw, records, queues, queues);
             System.out.printf(Locale.ROOT, "round %d store: %,d records in %.2f s, %.0f records/s, %.1f MB/s, ratio to raw %.3f; "
                             + "fsyncs %d (%.0f/s); append p99 %.1f us; final flush %d ms; open %d ms; writer CPU %.0f ns/record (user %.0f); waited for space %d ms; "
                             + "index caught up %d ms after the last append; store threads CPU %.0f ns/record (committer %.0f)%n",
@@ -251,12 +264,13 @@ final class PerfLogCommand implements Callable<Integer> {
                         + "raw_per_record_mb_per_s=%.1f raw_rested_mb_per_s=%.1f ratio_to_rested_raw=%.3f "
                         + "writer_cpu_ns_per_record=%.0f writer_user_ns_per_record=%.0f space_wait_ms=%d index_catchup_ms=%d "
                         + "committer_cpu_ns_per_record=%.0f store_threads_cpu_ns_per_record=%.0f "
-                        + "reference_queues=%d reference_records_per_s=%.0f ratio_to_reference_queues=%.3f settle_ms=%d%n",
+                        + "reference_queues=%d reference_records_per_s=%.0f ratio_to_reference_queues=%.3f reference_created_queues=%d settle_ms=%d%n",
                 records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), rounds, m.seconds,
                 m.recordsPerS, m.mbPerS, medianRaw, medianRatio, m.fsyncs, m.fsyncs / m.seconds, m.p50Us, m.p99Us, m.p999Us,
                 m.maxUs, m.flushMs, m.openMs, bestRaw, m.mbPerS / bestRaw, rawPerRecord, rawRested, m.mbPerS / rawRested, m.writerCpuNsPerRecord,
                 m.writerUserNsPerRecord, m.spaceWaitMs, m.indexCatchupMs, m.committerCpuNsPerRecord, m.storeThreadsCpuNsPerRecord,
-                referenceQueues, referenceRecordsPerS, ratioToReference, settleMs);
+                referenceQueues, referenceRecordsPerS, ratioToReference,
+                referenceQueues == 0 ? 0 : referenceCreatesAll ? Math.max(queues, referenceQueues) : referenceQueues, settleMs);
         if (!keep) {
             deleteTree(dir);
         }
@@ -272,10 +286,11 @@ final class PerfLogCommand implements Callable<Integer> {
     /** The round's run over {@code --reference-queues} queues; printed, and its folder removed unless kept. */
     private Round referenceRun(FlushMode mode, ByteBuffer[] bodies, int r) throws InterruptedException, IOException {
         Path storeDir = dir.resolve("reference-" + r);
-        Round ref = storeRun(mode, bodies, storeDir, Double.NaN, records, referenceQueues);
-        System.out.printf(Locale.ROOT, "round %d reference (%d queues): %.0f records/s, %.1f MB/s; writer CPU %.0f ns/record; "
+        int created = referenceCreatesAll ? Math.max(queues, referenceQueues) : referenceQueues;
+        Round ref = storeRun(mode, bodies, storeDir, Double.NaN, records, referenceQueues, created);
+        System.out.printf(Locale.ROOT, "round %d reference (%d queues%s): %.0f records/s, %.1f MB/s; writer CPU %.0f ns/record; "
                         + "store threads CPU %.0f ns/record (committer %.0f)%n",
-                r, referenceQueues, ref.recordsPerS, ref.mbPerS, ref.writerCpuNsPerRecord, ref.storeThreadsCpuNsPerRecord,
+                r, referenceQueues, created > referenceQueues ? " of " + created + " created" : "", ref.recordsPerS, ref.mbPerS, ref.writerCpuNsPerRecord, ref.storeThreadsCpuNsPerRecord,
                 ref.committerCpuNsPerRecord);
         if (!keep) {
             deleteTree(storeDir);
@@ -283,13 +298,14 @@ final class PerfLogCommand implements Callable<Integer> {
         return ref;
     }
 
-    private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw, long records, int queues)
-            throws InterruptedException, IOException {
+    /** A store run appending {@code records} round-robin over the first {@code queues} of the {@code created} queues of its topic. */
+    private Round storeRun(FlushMode mode, ByteBuffer[] bodies, Path storeDir, double raw, long records, int queues, int created)
+            throws InterruptedException {
         LogConfig config = LogConfig.builder(storeDir).segmentBytes(segmentBytes).flushMode(mode).preTouch(!noPreTouch)
                 .fillAheadBytes(fillAheadMb << 20).flushIntervalMs(flushIntervalMs).stagedWrites(!mappedWrites).build();
         long openStart = System.nanoTime();
         MessageStore store = MessageStore.open(config);
-        store.createQueues(TOPIC, queues); // as a broker does when the topic is created
+        store.createQueues(TOPIC, created); // as a broker does when the topic is created
         long openMs = (System.nanoTime() - openStart) / 1_000_000;
         Thread.sleep(settleMs);
         AtomicLong done = new AtomicLong();

@@ -2,6 +2,8 @@ package dev.ferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.log.LogConfig;
+import dev.ferry.log.MessageStore;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -49,13 +51,31 @@ class PerfLogCommandTest {
                 "--threads", "1", "--rounds", "2", "--no-raw", "--warmup-records", "0", "--segment-bytes", Integer.toString(1 << 20),
                 "--dir", data.toString());
         Map<String, String> fields = resultFields(text);
-        assertThat(fields).containsEntry("queues", "50").containsEntry("reference_queues", "2").containsEntry("settle_ms", "1");
+        assertThat(fields).containsEntry("queues", "50").containsEntry("reference_queues", "2").containsEntry("settle_ms", "1")
+                .containsEntry("reference_created_queues", "2");
         assertThat(text.lines().filter(l -> l.matches("round \\d reference \\(2 queues\\).*"))).as(text).hasSize(2);
         double reference = Double.parseDouble(fields.get("reference_records_per_s"));
         double ratio = Double.parseDouble(fields.get("ratio_to_reference_queues"));
         assertThat(reference).isPositive();
         assertThat(ratio).isPositive();
         assertThat(Files.exists(data)).as("the benchmark's folder is removed afterwards").isFalse();
+    }
+
+    @Test
+    void theReferenceCanCreateAsManyQueuesAsTheMainRunAndAppendToSomeOfThem() throws Exception {
+        Path data = dir.resolve("bench");
+        String text = run("perf", "log", "--record-size", "100", "--records", "20000", "--queues", "50", "--reference-queues", "2",
+                "--reference-creates-all", "--threads", "1", "--rounds", "1", "--no-raw", "--warmup-records", "0",
+                "--segment-bytes", Integer.toString(1 << 20), "--keep", "--dir", data.toString());
+        assertThat(resultFields(text)).containsEntry("reference_queues", "2").containsEntry("reference_created_queues", "50");
+        assertThat(text).contains("round 1 reference (2 queues of 50 created)");
+        try (var queues = Files.list(data.resolve("reference-1/index/perf"))) {
+            assertThat(queues.count()).as("queues the reference run created").isEqualTo(50);
+        }
+        try (MessageStore store = MessageStore.open(LogConfig.builder(data.resolve("reference-1")).segmentBytes(1 << 20).build())) {
+            assertThat(store.nextOffset("perf", 0) + store.nextOffset("perf", 1)).as("records in the first two queues").isEqualTo(20000);
+            assertThat(store.nextOffset("perf", 2)).as("records in the third").isZero();
+        }
     }
 
     /** Runs the command line; returns what it printed, after checking that it exited with 0. */
