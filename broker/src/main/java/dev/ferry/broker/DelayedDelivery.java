@@ -176,7 +176,8 @@ final class DelayedDelivery implements AutoCloseable {
             duplicatesAvoided++;
         }
         delivered.setInFlight(-1);
-        long from = Math.max(delivered.lowWatermark(), store.minOffset(TOPIC, 0));
+        delivered.forgetBelow(store.minOffset(TOPIC, 0)); // what retention deleted is never due
+        long from = delivered.lowWatermark();
         long end = store.nextOffset(TOPIC, 0);
         long[] phys = new long[LOAD_CHUNK];
         int[] sizes = new int[LOAD_CHUNK];
@@ -187,7 +188,8 @@ final class DelayedDelivery implements AutoCloseable {
             try {
                 n = store.readIndex(TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, end - off), phys, sizes, times);
             } catch (OffsetOutOfRangeException e) {
-                off = e.earliest(); // retention deleted them meanwhile: nothing of them to deliver
+                delivered.forgetBelow(e.earliest()); // retention deleted them meanwhile: nothing of them to deliver
+                off = e.earliest();
                 continue;
             }
             if (n == 0) {
@@ -209,19 +211,19 @@ final class DelayedDelivery implements AutoCloseable {
 
     /** True if the message at schedule offset {@code off} is already the last message of its target queue. */
     private boolean alreadyAppended(long off) {
-        List<StoredMessage> s = store.readMessages(TOPIC, 0, off, 1);
+        Optional<StoredMessage> s = store.readMessage(TOPIC, 0, off);
         if (s.isEmpty()) {
             return false;
         }
-        StoredMessage m = s.get(0);
+        StoredMessage m = s.get();
         String topic = m.properties().get(REAL_TOPIC);
         int queue = Integer.parseInt(m.properties().getOrDefault(REAL_QUEUE_ID, "0"));
         long next = store.nextOffset(topic, queue);
         if (next == 0) {
             return false;
         }
-        List<StoredMessage> last = store.readMessages(topic, queue, next - 1, 1);
-        return !last.isEmpty() && m.messageId().equals(last.get(0).properties().get(SCHEDULE_ID));
+        Optional<StoredMessage> last = store.readMessage(topic, queue, next - 1);
+        return last.isPresent() && m.messageId().equals(last.get().properties().get(SCHEDULE_ID));
     }
 
     private void run() {

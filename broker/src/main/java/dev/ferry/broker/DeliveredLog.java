@@ -151,6 +151,22 @@ final class DeliveredLog implements AutoCloseable {
         long i = offset - base;
         int p = CHUNK_HEADER_SIZE + (int) (i >>> 3);
         c.map.put(p, (byte) (c.map.get(p) | (1 << (i & 7))));
+        moveWatermark();
+    }
+
+    /**
+     * Retention deleted every schedule offset below {@code min}: none of them will be delivered,
+     * so the watermark moves there (and on past what is delivered after it), and chunks below it go.
+     */
+    void forgetBelow(long min) {
+        if (min > lowWatermark()) {
+            state.putLong(LOW_WATERMARK_OFFSET, min);
+            moveWatermark();
+        }
+    }
+
+    /** Moves the watermark past every delivered offset and deletes the chunks below it. */
+    private void moveWatermark() {
         long low = lowWatermark();
         while (isDelivered(low)) {
             low++;

@@ -536,7 +536,12 @@ public final class Transactions implements AutoCloseable {
             try {
                 n = store.readIndex(HALF_TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, halfEnd - off), phys, sizes, hashes);
             } catch (OffsetOutOfRangeException e) {
-                off = e.earliest(); // retention deleted them meanwhile
+                // retention deleted them meanwhile: dropped, as those below the minimum at the start are
+                LOG.warn("half messages below offset {} were removed by retention while loading; dropping them", e.earliest());
+                pending.headMap(e.earliest()).clear();
+                decided.headMap(e.earliest()).clear();
+                halfDone = Math.max(halfDone, e.earliest());
+                off = e.earliest();
                 continue;
             }
             if (n == 0) {

@@ -167,7 +167,7 @@ final class PerfLogCommand implements Callable<Integer> {
 
     @Option(names = "--settle-ms", description = "Pause before every timed part, after the store's open and the queues' "
             + "creation, so that all runs start on memory in the same state (this VM makes memory freed ~2 s ago 3-5 x slower "
-            + "to touch, and creating 1,000 queues takes seconds; see the class javadoc; default ${DEFAULT-VALUE}).",
+            + "to touch, and creating 1,000 queues took 0.25-2.5 s here; see the class javadoc; default ${DEFAULT-VALUE}).",
             defaultValue = "0")
     long settleMs;
 
@@ -181,6 +181,9 @@ final class PerfLogCommand implements Callable<Integer> {
             case "sync" -> FlushMode.SYNC;
             default -> throw new IllegalArgumentException("--flush: " + flush + " (expected: async or sync)");
         };
+        if (referenceCreatesAll && referenceQueues == 0) {
+            throw new IllegalArgumentException("--reference-creates-all needs --reference-queues N");
+        }
         if (records <= 0 || queues <= 0 || threads <= 0 || recordSize < 0 || referenceQueues < 0 || settleMs < 0) {
             throw new IllegalArgumentException("--records, --queues, --threads must be positive, --record-size, --reference-queues and --settle-ms >= 0");
         }

@@ -181,7 +181,8 @@ public final class MessageStore implements AutoCloseable {
                 // on a full disk the last checkpoint may stay, if it is still true of the indexes: recovery dropped no
                 // entry it counts (else the next open would take them for lost and rebuild) and no rebuild ran (its
                 // flag stays set until a checkpoint clears it); a crash before the next one recovers from it again.
-                // (Any I/O error counts as a full disk when less than 1 MiB is free: either way nothing was replaced.)
+                // (Any I/O error counts as a full disk when less than 1 MiB is free: at worst the new checkpoint was put in
+                // place and only its folder's fsync failed, which is as good.)
                 boolean lastStillTrue = missing == null
                         && (checkpoint.isEmpty() || checkpoint.get().missingIndexData(queues, keys) == null);
                 if (!lastStillTrue || !OutOfSpace.is(e.getCause(), dir, 0)) {

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * An open that fails part-way: its checkpoint cannot be written (a directory stands where the
- * checkpoint's temporary file goes; a full disk does the same after a rebuild of the indexes,
- * see {@code DiskFullTest}), or an index file
+ * checkpoint's temporary file goes; a full disk does the same after a rebuild of the indexes or a
+ * crash that took indexed records with it, see {@code DiskFullTest}), or an index file
  * is damaged. What a user relies on: the open throws an error that says what failed, and leaves
  * nothing held, not the store's lock, not the segment filler thread recovery started, not the
  * files it had opened, so that the same process opens the store once the cause is gone and
