@@ -272,8 +272,7 @@ final class PerfLogCommand implements Callable<Integer> {
                 m.recordsPerS, m.mbPerS, medianRaw, medianRatio, m.fsyncs, m.fsyncs / m.seconds, m.p50Us, m.p99Us, m.p999Us,
                 m.maxUs, m.flushMs, m.openMs, bestRaw, m.mbPerS / bestRaw, rawPerRecord, rawRested, m.mbPerS / rawRested, m.writerCpuNsPerRecord,
                 m.writerUserNsPerRecord, m.spaceWaitMs, m.indexCatchupMs, m.committerCpuNsPerRecord, m.storeThreadsCpuNsPerRecord,
-                referenceQueues, referenceRecordsPerS, ratioToReference,
-                referenceQueues == 0 ? 0 : referenceCreatesAll ? Math.max(queues, referenceQueues) : referenceQueues, settleMs);
+                referenceQueues, referenceRecordsPerS, ratioToReference, referenceCreatedQueues(), settleMs);
         if (!keep) {
             deleteTree(dir);
         }
@@ -289,7 +288,7 @@ final class PerfLogCommand implements Callable<Integer> {
     /** The round's run over {@code --reference-queues} queues; printed, and its folder removed unless kept. */
     private Round referenceRun(FlushMode mode, ByteBuffer[] bodies, int r) throws InterruptedException, IOException {
         Path storeDir = dir.resolve("reference-" + r);
-        int created = referenceCreatesAll ? Math.max(queues, referenceQueues) : referenceQueues;
+        int created = referenceCreatedQueues();
         Round ref = storeRun(mode, bodies, storeDir, Double.NaN, records, referenceQueues, created);
         System.out.printf(Locale.ROOT, "round %d reference (%d queues%s): %.0f records/s, %.1f MB/s; writer CPU %.0f ns/record; "
                         + "store threads CPU %.0f ns/record (committer %.0f)%n",
@@ -299,6 +298,11 @@ final class PerfLogCommand implements Callable<Integer> {
             deleteTree(storeDir);
         }
         return ref;
+    }
+
+    /** How many queues the reference run creates: {@code --reference-queues}, or with {@code --reference-creates-all} the main run's too. */
+    private int referenceCreatedQueues() {
+        return referenceCreatesAll ? Math.max(queues, referenceQueues) : referenceQueues;
     }
 
     /** A store run appending {@code records} round-robin over the first {@code queues} of the {@code created} queues of its topic. */

@@ -567,10 +567,7 @@ public final class MessageStore implements AutoCloseable {
         long[] phys = new long[scan];
         int[] sizes = new int[scan];
         long[] tags = new long[scan];
-        int n = q.read(offset, scan, phys, sizes, tags);
-        if (n == 0 && scan > 0) {
-            throw indexGone(topic, queueId, offset, q);
-        }
+        int n = readEntries(q, topic, queueId, offset, scan, phys, sizes, tags);
         if (n > 0) {
             log.ensureWritten(phys[n - 1] + sizes[n - 1]); // staged writes: the records must be in the segment files
         }
@@ -668,6 +665,15 @@ public final class MessageStore implements AutoCloseable {
             throw new OffsetOutOfRangeException(topic, queueId, from, q.minOffset(), q.nextOffset());
         }
         dispatcher.awaitIndexed(q, Math.min(q.nextOffset(), from + Math.max(max, 1)) - 1);
+        return readEntries(q, topic, queueId, from, max, physical, sizes, tagHashes);
+    }
+
+    /**
+     * {@link OffsetIndex#read} of entries the caller knows are indexed: none read means their file
+     * was let go of, and the read fails with why ({@link #indexGone}).
+     */
+    private int readEntries(OffsetIndex q, String topic, int queueId, long from, int max, long[] physical, int[] sizes,
+                            long[] tagHashes) {
         int n = q.read(from, max, physical, sizes, tagHashes);
         if (n == 0 && max > 0) {
             throw indexGone(topic, queueId, from, q);
@@ -699,7 +705,7 @@ public final class MessageStore implements AutoCloseable {
     public Optional<StoredMessage> readMessage(String topic, int queueId, long offset) {
         try {
             List<StoredMessage> found = readMessages(topic, queueId, offset, 1);
-            return found.isEmpty() || found.get(0).queueOffset() != offset ? Optional.empty() : Optional.of(found.get(0));
+            return found.stream().findFirst();
         } catch (OffsetOutOfRangeException | SegmentDeletedException e) {
             return Optional.empty();
         }

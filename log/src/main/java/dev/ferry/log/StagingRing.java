@@ -216,25 +216,19 @@ final class StagingRing {
                 }
                 // real blocks: the mapping can never fault on a full disk; then the reserve
                 Zeros.write(ch, HEADER, ringEnd);
-                IOException diskFull = null;
-                if (size != whole) {
-                    try {
-                        Zeros.write(ch, ringEnd, whole);
-                    } catch (IOException e) {
-                        if (!OutOfSpace.is(e, path, whole - ringEnd)) {
-                            throw e;
-                        }
-                        ch.truncate(ringEnd); // what was written of it goes back
-                        diskFull = e;
-                        LOG.error("no room for the {} bytes of the reserve in {} ({}): the store opens, appends fail until the"
-                                + " reserve can be written", reserveBytes(ringBytes), path, e.getMessage());
-                    }
-                }
-                ch.force(true);
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, ringEnd);
                 StagingRing ring = new StagingRing(path, ch, map, ringBytes, segmentFor, end, publishedEnd, commitIntervalMs, true);
-                ring.diskFull = diskFull;
-                ring.lastReserveTry = System.nanoTime();
+                IOException noRoom = size == whole ? null : ring.writeReserve();
+                if (noRoom != null) {
+                    if (!OutOfSpace.is(noRoom, path, whole - ringEnd)) {
+                        throw noRoom;
+                    }
+                    ring.diskFull = noRoom;
+                    ring.lastReserveTry = System.nanoTime();
+                    LOG.error("no room for the {} bytes of the reserve in {} ({}): the store opens, appends fail until the"
+                            + " reserve can be written", reserveBytes(ringBytes), path, noRoom.getMessage());
+                }
+                ch.force(true);
                 ring.startCommitter();
                 return ring;
             } catch (IOException | RuntimeException e) {
@@ -455,20 +449,31 @@ final class StagingRing {
         commitLock.lock();
         try {
             lastReserveTry = System.nanoTime();
-            long end = HEADER + (long) ringBytes;
-            try {
-                Zeros.write(channel, end, end + reserveBytes(ringBytes));
+            if (writeReserve() == null) {
                 diskFull = null;
                 LOG.info("the reserve in {} is written again: appends resume", path);
-            } catch (IOException e) {
-                try {
-                    channel.truncate(end); // what was written of it goes back too
-                } catch (IOException again) {
-                    LOG.debug("truncating {}", path, again);
-                }
             }
         } finally {
             commitLock.unlock();
+        }
+    }
+
+    /**
+     * Writes the reserve's zeros after the ring; returns null, or the error after giving back what
+     * was written of it (the file ends at the ring again).
+     */
+    private IOException writeReserve() {
+        long end = HEADER + (long) ringBytes;
+        try {
+            Zeros.write(channel, end, end + reserveBytes(ringBytes));
+            return null;
+        } catch (IOException e) {
+            try {
+                channel.truncate(end);
+            } catch (IOException again) {
+                e.addSuppressed(again);
+            }
+            return e;
         }
     }
 
