@@ -47,7 +47,8 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * wholly below the indexed entries, which the dispatcher no longer writes). Readers read entries
  * below {@code indexedOffset}, which is volatile: its write after the entries' bytes publishes them
  * to readers that read it first. Files are created under the index's monitor (the appender
- * reserves them, recovery may create them). A file's mapping is released as soon as the file is
+ * reserves them, recovery may create them, {@link #prepare} makes the first one on the thread that
+ * creates the queues, and none is made after {@link #close}). A file's mapping is released as soon as the file is
  * deleted or the index closed and no reader holds it: readers (and the checkpointer's force) take
  * a reference for the time they read ({@link IndexFile#retain}), so none touches unmapped memory,
  * and the disk space and the mapping of a file retention deleted come back at once, not when the
@@ -101,8 +102,10 @@ final class OffsetIndex {
     private IndexFile appendTail;
     /** An index file was shorter than its fixed size when opened (outside damage): entries may be lost. */
     private boolean cut;
-    /** The queue's directory exists; writer-only. */
+    /** The queue's directory exists; under the monitor (files are created there). */
     private boolean dirCreated;
+    /** {@link #close} ran: no file is created any more; under the monitor. */
+    private boolean closed;
     /** A file was created since the last force: its directory entry needs an fsync; volatile, set when one is created, cleared by the checkpointer. */
     private volatile boolean newFiles;
     /**
@@ -293,9 +296,15 @@ final class OffsetIndex {
         return cut;
     }
 
-    /** Creates the file the next entry goes to, if missing, so the first append does not pay for it. Appender only. */
+    /**
+     * Creates the file the next entry goes to, if missing, and queues the zero-fill of its first
+     * entries, so the first append does not pay for either. Any thread: it leaves the appender's
+     * fields alone, and the file is created under the monitor.
+     */
     void prepare() {
-        reserve(appendOffset);
+        long next = appendOffset;
+        IndexFile f = fileFor(next, true);
+        f.fillTo(position(f, next) + ENTRY_SIZE);
     }
 
     /**
@@ -509,7 +518,8 @@ final class OffsetIndex {
      * mapping goes once no reader holds it; without (a dispatcher pass may still be writing) only the
      * channels are closed and the mappings are left to the garbage collector.
      */
-    void close(boolean unmap) {
+    synchronized void close(boolean unmap) {
+        closed = true; // under the monitor: a file another thread is creating is made before this and let go below
         for (IndexFile f : files.values()) {
             if (unmap) {
                 f.mapping.releaseOwner();
@@ -548,6 +558,9 @@ final class OffsetIndex {
     private synchronized IndexFile createIfAbsent(long base) {
         IndexFile f = files.get(base);
         if (f == null) {
+            if (closed) {
+                throw new LogException("offset index of " + topic + "/" + queueId + " is closed");
+            }
             f = createFile(base);
             files.put(base, f);
         }

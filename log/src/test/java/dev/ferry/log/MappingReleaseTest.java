@@ -16,7 +16,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeAll;
@@ -211,6 +214,32 @@ class MappingReleaseTest {
         assertThatThrownBy(() -> store.createQueues("u", 2)).isInstanceOf(LogException.class).hasMessageContaining("closed");
         assertThat(Files.exists(dir.resolve("index/u"))).isFalse();
         assertThat(mappingsUnder(dir)).isEmpty();
+    }
+
+    /**
+     * createQueues makes the new queues' files after it lets go of the append lock, so a close can
+     * run in the middle of it: the close lets go of every file made before, and none is made after.
+     */
+    @Test
+    void aCloseDuringQueueCreationLeavesNothingMapped() throws Exception {
+        MessageStore store = MessageStore.open(config());
+        append(store, 3);
+        CompletableFuture<Void> creation = CompletableFuture.runAsync(() -> store.createQueues("u", 2_000));
+        while (!Files.exists(dir.resolve("index/u/0")) && !creation.isDone()) {
+            Thread.onSpinWait();
+        }
+        store.close();
+        try {
+            creation.get(2, TimeUnit.MINUTES);
+        } catch (ExecutionException e) {
+            assertThat(e.getCause()).isInstanceOf(LogException.class).hasMessageContaining("closed");
+        }
+        assertThat(mappingsUnder(dir)).as("mappings after a close that ran during createQueues").isEmpty();
+        try (MessageStore reopened = MessageStore.open(config())) {
+            assertThat(reopened.readMessages("t", 0, 0, 10)).hasSize(3);
+            reopened.append(LogMessage.builder("u", 1_999, new byte[10]).build());
+            assertThat(reopened.readMessages("u", 1_999, 0, 10)).hasSize(1);
+        }
     }
 
     @Test

@@ -1,0 +1,73 @@
+package dev.ferry.log;
+
+import static dev.ferry.log.StoreTestSupport.body;
+import static dev.ferry.log.StoreTestSupport.filesOnDisk;
+import static dev.ferry.log.StoreTestSupport.readAll;
+import static dev.ferry.log.StoreTestSupport.smallConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Creating a topic's queues ({@link MessageStore#createQueues}) does not hold up appends to other
+ * topics while it creates the queues' folders and index files (1,000 queues' files took up to
+ * 2.5 s on the build VM), and leaves every queue ready: a folder and a first index file each,
+ * appends and reads that work, and a reopen that finds them.
+ *
+ * <p>The first test needs no clock: an append to another topic that returns while the last of
+ * the new queues' folders is still missing did not wait for the creation, whatever the timing.
+ */
+class QueueCreationTest {
+    private static final int QUEUES = 2_000;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void appendsToAnotherTopicDoNotWaitForQueueCreation() throws Exception {
+        try (MessageStore store = MessageStore.open(smallConfig(dir).build())) {
+            store.append(LogMessage.builder("a", 0, body(100, 0)).build());
+            Path first = dir.resolve("index/big/0");
+            Path last = dir.resolve("index/big/" + (QUEUES - 1));
+            CompletableFuture<Void> creation = CompletableFuture.runAsync(() -> store.createQueues("big", QUEUES));
+            while (!Files.exists(first) && !creation.isDone()) {
+                Thread.onSpinWait();
+            }
+            AppendResult during = store.append(LogMessage.builder("a", 0, body(100, 1)).build());
+            boolean lastMissing = !Files.exists(last);
+            creation.get(2, TimeUnit.MINUTES);
+            assertThat(lastMissing).as("queue %d's folder was still missing when an append to topic a returned", QUEUES - 1)
+                    .isTrue();
+            assertThat(during.queueOffset()).isEqualTo(1);
+            assertThat(readAll(store, "a", 0)).hasSize(2);
+        }
+    }
+
+    @Test
+    void everyCreatedQueueHasItsFileAndTakesAppends() throws Exception {
+        try (MessageStore store = MessageStore.open(smallConfig(dir).build())) {
+            store.createQueues("t", 50);
+            for (int q = 0; q < 50; q++) {
+                assertThat(filesOnDisk(dir.resolve("index/t/" + q))).as("index files of t/%d after createQueues", q).hasSize(1);
+            }
+            for (int q = 0; q < 50; q++) {
+                store.append(LogMessage.builder("t", q, body(100, q)).build());
+            }
+            store.createQueues("t", 50); // again: nothing changes
+            for (int q = 0; q < 50; q++) {
+                assertThat(filesOnDisk(dir.resolve("index/t/" + q))).hasSize(1);
+            }
+        }
+        try (MessageStore reopened = MessageStore.open(smallConfig(dir).build())) {
+            for (int q = 0; q < 50; q++) {
+                assertThat(readAll(reopened, "t", q)).as("t/%d after reopen", q).hasSize(1);
+                assertThat(readAll(reopened, "t", q).get(0).body()).isEqualTo(body(100, q));
+            }
+        }
+    }
+}
