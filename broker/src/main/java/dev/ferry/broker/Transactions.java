@@ -434,11 +434,14 @@ public final class Transactions implements AutoCloseable {
             LOG.info("transaction {}: no producer of group {} connected for check {}", p.transactionId, p.group, checkTimes);
             return;
         }
-        List<StoredMessage> found;
+        Optional<StoredMessage> found;
         try {
-            found = store.readMessages(HALF_TOPIC, 0, p.halfOffset, 1);
+            found = store.readMessage(HALF_TOPIC, 0, p.halfOffset); // empty only if retention deleted it
         } catch (LogException e) {
-            found = List.of();
+            // closed store, I/O error: the half message may well be there, so no rollback; the next check round tries again
+            LOG.warn("transaction {}: cannot read its half message now, check {} not sent: {}", p.transactionId, checkTimes,
+                    e.getMessage());
+            return;
         }
         if (found.isEmpty()) {
             LOG.warn("transaction {}: its half message is gone (retention?); rolling it back", p.transactionId);
@@ -449,7 +452,7 @@ public final class Transactions implements AutoCloseable {
             }
             return;
         }
-        StoredMessage h = found.get(0);
+        StoredMessage h = found.get();
         StoredMessage asSent = new StoredMessage(h.properties().get(DelayedDelivery.REAL_TOPIC),
                 Integer.parseInt(h.properties().get(DelayedDelivery.REAL_QUEUE_ID)), -1, h.physicalOffset(), h.size(),
                 h.flags() & ~MessageFlags.TX_PREPARED, h.bornTimestamp(), h.storeTimestamp(), h.bornHost(), h.storeHost(),
