@@ -436,9 +436,13 @@ public final class Transactions implements AutoCloseable {
         }
         Optional<StoredMessage> found;
         try {
-            found = store.readMessage(HALF_TOPIC, 0, p.halfOffset); // empty only if retention deleted it
+            found = store.readMessage(HALF_TOPIC, 0, p.halfOffset); // empty if it is not there: retention deleted it, a crash lost it
         } catch (LogException e) {
-            // closed store, I/O error: the half message may well be there, so no rollback; the next check round tries again
+            // closed store, I/O error: the half message may well be there, so no rollback, and the check does not count
+            // towards the limit; the next check round tries again
+            synchronized (lock) {
+                p.checks--;
+            }
             LOG.warn("transaction {}: cannot read its half message now, check {} not sent: {}", p.transactionId, checkTimes,
                     e.getMessage());
             return;

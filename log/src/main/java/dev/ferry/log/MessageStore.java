@@ -473,10 +473,13 @@ public final class MessageStore implements AutoCloseable {
      * does this when a topic is created), so first appends do not pay for creating files.
      *
      * <p>Only the queues' table entries are made under the append lock; their folders and first
-     * index files are created after it is released. Creating 1,000 queues' files took 0.25-2.5 s
+     * index files are created after it is released. Creating 1,000 queues' files took up to 2.6 s
      * on the build VM (ext4 allocates inodes slowly after many deletions), and appends to every
      * other topic waited that long while the lock was held. An append to one of the new queues
      * meanwhile creates its file itself, or finds it made (both under the index's monitor).
+     *
+     * @throws LogException if the store is closed, before or during the creation (queues not
+     *                      reached by then have no files; their first appends would make them)
      */
     public void createQueues(String topic, int count) {
         validateTopic(LogMessage.builder(topic, 0, new byte[0]).build());

@@ -44,7 +44,9 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * at a time under its lock) calls {@link #write} and {@link #publishIndexed}; recovery,
  * before either runs, calls {@link #put} and {@link #truncateFrom}; retention calls
  * {@link #trimBefore} under the append lock, alongside the dispatcher (it deletes only files
- * wholly below the indexed entries, which the dispatcher no longer writes). Readers read entries
+ * wholly below the indexed entries, which the dispatcher no longer writes); {@link #prepare}, on the
+ * thread creating a topic's queues, runs alongside all of them but only makes a new queue's first
+ * file, under the monitor, and touches none of their fields. Readers read entries
  * below {@code indexedOffset}, which is volatile: its write after the entries' bytes publishes them
  * to readers that read it first. Files are created under the index's monitor (the appender
  * reserves them, recovery may create them, {@link #prepare} makes the first one on the thread that
@@ -147,7 +149,7 @@ final class OffsetIndex {
         final FileChannel channel;
         final MappedByteBuffer map;
         volatile long filled;
-        /** A step is queued on the filler; set by the appender or the dispatcher, cleared by the filler. */
+        /** A step is queued on the filler; set by the appender, the dispatcher or {@link #prepare}, cleared by the filler. */
         volatile boolean fillQueued;
         /** Readers' references to {@link #map}: released when the index deleted or closed the file and the last reader is done. */
         final SharedMapping mapping;
@@ -163,8 +165,8 @@ final class OffsetIndex {
 
         /**
          * Makes sure bytes below {@code end} are not a hole, and keeps the filler a step ahead. Called by the
-         * appender (reserving) and the dispatcher (writing): if both queue a step at once, the second fill finds
-         * it done (fills are serialized and only move {@code filled} up).
+         * appender (reserving), the dispatcher (writing) and {@link #prepare}: if two queue a step at once, the
+         * second fill finds it done (fills are serialized and only move {@code filled} up).
          */
         void fillTo(long end) {
             long f = filled;
@@ -297,13 +299,22 @@ final class OffsetIndex {
     }
 
     /**
-     * Creates the file the next entry goes to, if missing, and queues the zero-fill of its first
-     * entries, so the first append does not pay for either. Any thread: it leaves the appender's
-     * fields alone, and the file is created under the monitor.
+     * A queue without files: creates the file its first entry goes to and queues the zero-fill of
+     * its first entries, so the first append does not pay for either. Any thread: it leaves the
+     * appender's fields alone and decides under the monitor, where files are created. A queue that
+     * has files is left as it is (its appender makes the next one it needs; making it here, from a
+     * stale {@code appendOffset}, could bring back a file retention just deleted).
      */
     void prepare() {
-        long next = appendOffset;
-        IndexFile f = fileFor(next, true);
+        IndexFile f;
+        long next;
+        synchronized (this) {
+            if (!files.isEmpty()) {
+                return;
+            }
+            next = appendOffset;
+            f = createIfAbsent(baseOf(next));
+        }
         f.fillTo(position(f, next) + ENTRY_SIZE);
     }
 
@@ -554,7 +565,7 @@ final class OffsetIndex {
         return f == null && create ? createIfAbsent(base) : f;
     }
 
-    /** Under the monitor: the appender (reserving) and recovery or the dispatcher (writing) may both ask for a file. */
+    /** Under the monitor: the appender (reserving), recovery or the dispatcher (writing) and {@link #prepare} may all ask for a file. */
     private synchronized IndexFile createIfAbsent(long base) {
         IndexFile f = files.get(base);
         if (f == null) {

@@ -16,7 +16,8 @@ import java.util.stream.Stream;
 /**
  * The offset indexes of every (topic, queue), under {@code DIR/index/TOPIC/QUEUE_ID/}.
  *
- * <p><b>Thread safety.</b> {@link #getOrCreate} is called by the single appender (or recovery);
+ * <p><b>Thread safety.</b> {@link #getOrCreate} is called under the store's append lock (appends,
+ * {@code MessageStore.createQueues}) or while the store opens;
  * each topic's array is replaced, never changed in place, and published through the concurrent
  * map, so readers see either the old or the new array.
  */
