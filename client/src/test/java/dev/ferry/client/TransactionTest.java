@@ -3,6 +3,7 @@ package dev.ferry.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ferry.broker.GroupConfig;
 import dev.ferry.broker.TransactionConfig;
 import dev.ferry.broker.Transactions;
 import dev.ferry.protocol.Message;
@@ -14,9 +15,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -150,6 +154,43 @@ class TransactionTest {
             assertThat(checks.get()).isEqualTo(3);
             assertThat(b.broker.transactions().pending()).isZero();
             assertThatThrownBy(() -> p.commit(id)).isInstanceOf(FerryException.class).hasMessageContaining("already rolled back");
+            assertThat(visible(client, "orders", 300)).isEmpty();
+        }
+    }
+
+    /**
+     * A half message that retention deleted before any decision is rolled back at its next check
+     * (there is nothing left to ask the producer about), not at the check limit; a commit then
+     * finds nothing to commit. 64 KiB segments, the log kept under 128 KiB: 400 other messages of
+     * 1 KiB push the half message's segment out.
+     */
+    @Test
+    void aHalfMessageRetentionDeletedIsRolledBack() {
+        TransactionConfig checks = TransactionConfig.builder().checkTimeoutMs(1_000).checkIntervalMs(300).maxChecks(10).build();
+        try (BrokerFixture b = BrokerFixture.start(dir, log -> log.segmentBytes(64 * 1024).retentionBytes(128 * 1024)
+                        .retentionCheckIntervalMs(3_600_000), UnaryOperator.identity(), GroupConfig.defaults(), checks);
+             FerryClient client = b.client("binary");
+             TransactionProducer p = client.transactionProducer("tx", (m, i) -> TransactionState.UNKNOWN);
+             Producer bulk = client.producer()) {
+            client.createTopic("orders", 1);
+            client.createTopic("bulk", 1);
+            String id = p.sendHalf(message("orders", "lost"));
+            Random random = new Random(7);
+            for (int i = 0; i < 400; i++) {
+                byte[] body = new byte[1024];
+                random.nextBytes(body);
+                bulk.send(Message.builder("bulk").body(body).build()); // one by one: a client batch would not fit a 64 KiB segment
+            }
+            b.broker.store().flush(); // retention deletes only flushed segments
+            assertThat(b.broker.store().runRetention()).as("segments retention deleted").isPositive();
+            assertThat(b.broker.store().readMessage(Transactions.HALF_TOPIC, 0, 0)).as("the half message after retention").isEmpty();
+
+            await(() -> b.broker.transactions().stats().rolledBack() == 1, 10_000, "rolled back once its half message was gone");
+            assertThat(b.broker.transactions().stats().discarded()).as("rolled back by the check limit").isZero();
+            assertThat(b.broker.transactions().stats().committed()).isZero();
+            assertThat(b.broker.transactions().pending()).isZero();
+            assertThatThrownBy(() -> p.commit(id)).as("a commit of the deleted half message").isInstanceOf(FerryException.class)
+                    .hasMessageContaining("NOT_FOUND");
             assertThat(visible(client, "orders", 300)).isEmpty();
         }
     }
