@@ -5,9 +5,13 @@ import static dev.ferry.log.StoreTestSupport.filesOnDisk;
 import static dev.ferry.log.StoreTestSupport.readAll;
 import static dev.ferry.log.StoreTestSupport.smallConfig;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -48,6 +52,45 @@ class QueueCreationTest {
             assertThat(during.queueOffset()).isEqualTo(1);
             assertThat(readAll(store, "a", 0)).hasSize(2);
         }
+    }
+
+    /**
+     * A created queue's index file has only its first page written until the queue is first
+     * appended to: a topic of many idle queues does not take 64 KiB of zeros per queue. Disk use
+     * as {@code stat} reports it (Linux). Fills run one at a time in the order they were asked
+     * for, so once queue 0's fill (asked for by its first append) is on disk, any fill asked for
+     * by the creation would be too.
+     */
+    @Test
+    void idleQueuesKeepOnlyTheirFirstIndexPage() throws Exception {
+        assumeTrue(allocatedBytes(dir).isPresent(), "needs stat -c %b (Linux)");
+        try (MessageStore store = MessageStore.open(LogConfig.builder(dir).segmentBytes(1 << 20).build())) {
+            store.createQueues("t", 10);
+            store.append(LogMessage.builder("t", 0, body(100, 0)).build());
+            Path first = indexFile("t", 0);
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            while (allocatedBytes(first).getAsLong() < 64 * 1024) {
+                assertThat(System.nanoTime()).as("queue 0's index filled 64 KiB ahead within a minute").isLessThan(deadline);
+                Thread.sleep(5);
+            }
+            for (int q = 1; q < 10; q++) {
+                assertThat(allocatedBytes(indexFile("t", q)).getAsLong()).as("disk used by idle queue t/%d's index file", q)
+                        .isLessThanOrEqualTo(8 * 1024);
+            }
+            store.append(LogMessage.builder("t", 5, body(100, 5)).build());
+            assertThat(readAll(store, "t", 5)).hasSize(1);
+        }
+    }
+
+    private Path indexFile(String topic, int queue) {
+        return dir.resolve("index/" + topic + "/" + queue).resolve(FileNames.name(0));
+    }
+
+    /** Bytes of disk {@code path} takes ({@code stat -c %b} blocks of 512 bytes), or empty where stat cannot tell. */
+    private static OptionalLong allocatedBytes(Path path) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("stat", "-c", "%b", path.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+        return p.waitFor() == 0 && out.matches("\\d+") ? OptionalLong.of(Long.parseLong(out) * 512) : OptionalLong.empty();
     }
 
     @Test
