@@ -214,6 +214,11 @@ final class OffsetIndex {
         return t;
     });
 
+    /** Returns once every fill queued so far has run (one thread, in order): for tests. */
+    static void awaitQueuedFills() throws java.util.concurrent.ExecutionException, InterruptedException {
+        FILLER.submit(() -> { }).get();
+    }
+
     private static final int FILL_STEP = 64 * 1024;
 
     OffsetIndex(Path dir, String topic, int queueId, int entriesPerFile) {

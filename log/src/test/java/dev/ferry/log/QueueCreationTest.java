@@ -11,6 +11,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -57,24 +59,22 @@ class QueueCreationTest {
     /**
      * A created queue's index file has only its first page written until the queue is first
      * appended to: a topic of many idle queues does not take 64 KiB of zeros per queue. Disk use
-     * as {@code stat} reports it (Linux). Fills run one at a time in the order they were asked
-     * for, so once queue 0's fill (asked for by its first append) is on disk, any fill asked for
-     * by the creation would be too.
+     * as {@code stat} reports it (Linux, blocks of at most 4 KiB; skipped elsewhere). The index
+     * filler runs fills one at a time, in the order they were asked for: once a task queued after
+     * the append has run, every fill asked for by the creation or the append has run too.
      */
     @Test
     void idleQueuesKeepOnlyTheirFirstIndexPage() throws Exception {
-        assumeTrue(allocatedBytes(dir).isPresent(), "needs stat -c %b (Linux)");
+        OptionalLong block = stat(dir, "-f", "-c", "%S");
+        assumeTrue(block.isPresent() && block.getAsLong() <= 4096, "needs stat (Linux) and file-system blocks of at most 4 KiB");
         try (MessageStore store = MessageStore.open(LogConfig.builder(dir).segmentBytes(1 << 20).build())) {
             store.createQueues("t", 10);
             store.append(LogMessage.builder("t", 0, body(100, 0)).build());
-            Path first = indexFile("t", 0);
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-            while (allocatedBytes(first).getAsLong() < 64 * 1024) {
-                assertThat(System.nanoTime()).as("queue 0's index filled 64 KiB ahead within a minute").isLessThan(deadline);
-                Thread.sleep(5);
-            }
+            OffsetIndex.awaitQueuedFills();
+            long written = allocatedBytes(indexFile("t", 0));
+            assumeTrue(written >= 64 * 1024, "the file system keeps written zeros as blocks (queue 0's index: " + written + " bytes)");
             for (int q = 1; q < 10; q++) {
-                assertThat(allocatedBytes(indexFile("t", q)).getAsLong()).as("disk used by idle queue t/%d's index file", q)
+                assertThat(allocatedBytes(indexFile("t", q))).as("disk used by idle queue t/%d's index file", q)
                         .isLessThanOrEqualTo(8 * 1024);
             }
             store.append(LogMessage.builder("t", 5, body(100, 5)).build());
@@ -86,11 +86,24 @@ class QueueCreationTest {
         return dir.resolve("index/" + topic + "/" + queue).resolve(FileNames.name(0));
     }
 
-    /** Bytes of disk {@code path} takes ({@code stat -c %b} blocks of 512 bytes), or empty where stat cannot tell. */
-    private static OptionalLong allocatedBytes(Path path) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("stat", "-c", "%b", path.toString()).redirectErrorStream(true).start();
+    /** Bytes of disk {@code path} takes: {@code stat -c %b} blocks of {@code %B} bytes. */
+    private static long allocatedBytes(Path path) throws IOException, InterruptedException {
+        return stat(path, "-c", "%b").getAsLong() * stat(path, "-c", "%B").getAsLong();
+    }
+
+    /** The number {@code stat OPTIONS PATH} prints, or empty where there is no such command or it fails. */
+    private static OptionalLong stat(Path path, String... options) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("stat"));
+        command.addAll(List.of(options));
+        command.add(path.toString());
+        Process p;
+        try {
+            p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            return OptionalLong.empty();
+        }
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
-        return p.waitFor() == 0 && out.matches("\\d+") ? OptionalLong.of(Long.parseLong(out) * 512) : OptionalLong.empty();
+        return p.waitFor() == 0 && out.matches("\\d+") ? OptionalLong.of(Long.parseLong(out)) : OptionalLong.empty();
     }
 
     @Test
