@@ -39,26 +39,26 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * reader that wants an offset between the two waits for the dispatcher
  * ({@link IndexDispatcher#awaitIndexed}).
  *
- * <p><b>Thread safety.</b> The appender (the store's append lock holder) calls {@link #reserve}
- * and {@link #assigned}; a dispatcher pass (on the dispatcher's thread or a thread helping it, one
- * at a time under its lock) calls {@link #write} and {@link #publishIndexed}; recovery,
- * before either runs, calls {@link #put} and {@link #truncateFrom}; retention calls
- * {@link #trimBefore} under the append lock, alongside the dispatcher (it deletes only files
- * wholly below the indexed entries, which the dispatcher no longer writes); {@link #prepare}, on the
- * thread creating a topic's queues, runs alongside all of them but only makes a new queue's first
- * file, under the monitor, and touches none of their fields. Readers read entries
- * below {@code indexedOffset}, which is volatile: its write after the entries' bytes publishes them
- * to readers that read it first. Files are created under the index's monitor (the appender
- * reserves them, recovery may create them, {@link #prepare} makes the first one on the thread that
- * creates the queues, and none is made after {@link #close}). A file's mapping is released as soon as the file is
- * deleted or the index closed and no reader holds it: readers (and the checkpointer's force) take
- * a reference for the time they read ({@link IndexFile#retain}), so none touches unmapped memory,
- * and the disk space and the mapping of a file retention deleted come back at once, not when the
- * garbage collector gets to its buffer (a broker with many queues would otherwise keep thousands
- * of deleted files mapped, against the kernel's limit on mappings per process). The appender and
- * the dispatcher take none: retention deletes only files wholly below the indexed entries, where
- * neither writes, and close unmaps only once both have stopped (if a dispatcher pass did not stop
- * in time, close leaves the mappings to the garbage collector: {@link SharedMapping#abandon}).
+ * <p><b>Thread safety.</b> The appender (the store's append lock holder) calls {@link #reserve} and
+ * {@link #assigned}; a dispatcher pass (on the dispatcher's thread or a thread helping it, one at a
+ * time under its lock) calls {@link #write} and {@link #publishIndexed}; recovery, before either
+ * runs, calls {@link #put} and {@link #truncateFrom}; retention calls {@link #trimBefore} under the
+ * append lock, alongside the dispatcher (it deletes only files wholly below the indexed entries,
+ * which the dispatcher no longer writes); {@link #prepare}, on the thread creating a topic's
+ * queues, runs alongside all of them but only makes a new queue's first file, under the monitor,
+ * and touches none of their fields. Readers read entries below {@code indexedOffset}, which is
+ * volatile: its write after the entries' bytes publishes them to readers that read it first. Files
+ * are created under the index's monitor (the appender reserves them, recovery may create them,
+ * {@link #prepare} makes the first one on the thread that creates the queues, and none is made
+ * after {@link #close}). A file's mapping is released as soon as the file is deleted or the index
+ * closed and no reader holds it: readers (and the checkpointer's force) take a reference for the
+ * time they read ({@link IndexFile#retain}), so none touches unmapped memory, and the disk space
+ * and the mapping of a file retention deleted come back at once, not when the garbage collector
+ * gets to its buffer (a broker with many queues would otherwise keep thousands of deleted files
+ * mapped, against the kernel's limit on mappings per process). The appender and the dispatcher take
+ * none: retention deletes only files wholly below the indexed entries, where neither writes, and
+ * close unmaps only once both have stopped (if a dispatcher pass did not stop in time, close leaves
+ * the mappings to the garbage collector: {@link SharedMapping#abandon}).
  */
 final class OffsetIndex {
     static final int MAGIC = 0x46494458;
@@ -306,12 +306,14 @@ final class OffsetIndex {
     /**
      * A queue without files: creates the file its first entry goes to, so the first append does
      * not pay for it. Only the file's first page is written (its first 204 entries); the first
-     * append queues the zero-fill of the next 64 KiB on the filler thread, so a queue that is never
-     * written keeps 8 KiB of disk (that page, and the one the file's last byte is in), not 72 (a
-     * topic of 1,000 idle queues: 12 MiB with its folders, instead of 75). Any thread: it leaves the appender's fields alone and decides under the
-     * monitor, where files are created. A queue that has files is left as it is (its appender
-     * makes the next one it needs; making it here, from a stale {@code appendOffset}, could bring
-     * back a file retention just deleted).
+     * append queues the zero-fill of the next 64 KiB on the filler thread, so a queue that is
+     * never written keeps 8 KiB of disk (that page, and the one the file's last byte is in), not
+     * 72 (a topic of 1,000 idle queues: 12 MiB with its folders, instead of 75).
+     *
+     * <p>Any thread: it leaves the appender's fields alone and decides under the monitor, where
+     * files are created. A queue that has files is left as it is (its appender makes the next one
+     * it needs; making it here, from a stale {@code appendOffset}, could bring back a file
+     * retention just deleted).
      */
     synchronized void prepare() {
         if (files.isEmpty()) {
