@@ -1,5 +1,6 @@
 package dev.ferry.log;
 
+import static dev.ferry.log.StoreTestSupport.awaitExistsOrDone;
 import static dev.ferry.log.StoreTestSupport.body;
 import static dev.ferry.log.StoreTestSupport.filesOnDisk;
 import static dev.ferry.log.StoreTestSupport.smallConfig;
@@ -232,11 +233,7 @@ class MappingReleaseTest {
             MessageStore store = MessageStore.open(config);
             store.append(LogMessage.builder("t", 0, new byte[10]).build());
             CompletableFuture<Void> creation = CompletableFuture.runAsync(() -> store.createQueues("u", 4_000));
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-            while (!Files.exists(storeDir.resolve("index/u/0")) && !creation.isDone()) {
-                assertThat(System.nanoTime()).as("the creation's first folder within 2 minutes").isLessThan(deadline);
-                Thread.onSpinWait();
-            }
+            awaitExistsOrDone(storeDir.resolve("index/u/0"), creation);
             store.close();
             Throwable failure = null;
             try {

@@ -1,5 +1,7 @@
 package dev.ferry.log;
 
+import static dev.ferry.log.StoreTestSupport.allocatedKiB;
+import static dev.ferry.log.StoreTestSupport.awaitExistsOrDone;
 import static dev.ferry.log.StoreTestSupport.body;
 import static dev.ferry.log.StoreTestSupport.filesOnDisk;
 import static dev.ferry.log.StoreTestSupport.readAll;
@@ -7,13 +9,8 @@ import static dev.ferry.log.StoreTestSupport.smallConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -41,11 +38,7 @@ class QueueCreationTest {
             Path first = dir.resolve("index/big/0");
             Path last = dir.resolve("index/big/" + (QUEUES - 1));
             CompletableFuture<Void> creation = CompletableFuture.runAsync(() -> store.createQueues("big", QUEUES));
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-            while (!Files.exists(first) && !creation.isDone()) {
-                assertThat(System.nanoTime()).as("the creation's first folder within 2 minutes").isLessThan(deadline);
-                Thread.onSpinWait();
-            }
+            awaitExistsOrDone(first, creation);
             AppendResult during = store.append(LogMessage.builder("a", 0, body(100, 1)).build());
             boolean lastMissing = !Files.exists(last);
             creation.get(2, TimeUnit.MINUTES);
@@ -59,23 +52,23 @@ class QueueCreationTest {
     /**
      * A created queue's index file has only its first page written until the queue is first
      * appended to: a topic of many idle queues does not take 64 KiB of zeros per queue. Disk use
-     * as {@code stat} reports it (Linux, blocks of at most 4 KiB; skipped elsewhere). The index
+     * as {@code du} reports it (blocks of at most 4 KiB; skipped elsewhere). The index
      * filler runs fills one at a time, in the order they were asked for: once a task queued after
      * the append has run, every fill asked for by the creation or the append has run too.
      */
     @Test
     void idleQueuesKeepOnlyTheirFirstIndexPage() throws Exception {
-        OptionalLong block = stat(dir, "-f", "-c", "%S");
-        assumeTrue(block.isPresent() && block.getAsLong() <= 4096, "needs stat (Linux) and file-system blocks of at most 4 KiB");
+        long block = Files.getFileStore(dir).getBlockSize();
+        assumeTrue(block <= 4096, "needs file-system blocks of at most 4 KiB (here " + block + ")");
         try (MessageStore store = MessageStore.open(LogConfig.builder(dir).segmentBytes(1 << 20).build())) {
             store.createQueues("t", 10);
             store.append(LogMessage.builder("t", 0, body(100, 0)).build());
             OffsetIndex.awaitQueuedFills();
-            long written = allocatedBytes(indexFile("t", 0));
-            assumeTrue(written >= 64 * 1024, "the file system keeps written zeros as blocks (queue 0's index: " + written + " bytes)");
+            long written = allocatedKiB(indexFile("t", 0));
+            assumeTrue(written >= 64, "the file system keeps written zeros as blocks (queue 0's index: " + written + " KiB)");
             for (int q = 1; q < 10; q++) {
-                assertThat(allocatedBytes(indexFile("t", q))).as("disk used by idle queue t/%d's index file", q)
-                        .isLessThanOrEqualTo(8 * 1024);
+                assertThat(allocatedKiB(indexFile("t", q))).as("disk used by idle queue t/%d's index file, KiB", q)
+                        .isLessThanOrEqualTo(8);
             }
             store.append(LogMessage.builder("t", 5, body(100, 5)).build());
             assertThat(readAll(store, "t", 5)).hasSize(1);
@@ -84,26 +77,6 @@ class QueueCreationTest {
 
     private Path indexFile(String topic, int queue) {
         return dir.resolve("index/" + topic + "/" + queue).resolve(FileNames.name(0));
-    }
-
-    /** Bytes of disk {@code path} takes: {@code stat -c %b} blocks of {@code %B} bytes. */
-    private static long allocatedBytes(Path path) throws IOException, InterruptedException {
-        return stat(path, "-c", "%b").getAsLong() * stat(path, "-c", "%B").getAsLong();
-    }
-
-    /** The number {@code stat OPTIONS PATH} prints, or empty where there is no such command or it fails. */
-    private static OptionalLong stat(Path path, String... options) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("stat"));
-        command.addAll(List.of(options));
-        command.add(path.toString());
-        Process p;
-        try {
-            p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            return OptionalLong.empty();
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
-        return p.waitFor() == 0 && out.matches("\\d+") ? OptionalLong.of(Long.parseLong(out)) : OptionalLong.empty();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.ferry.log;
 
+import static dev.ferry.log.StoreTestSupport.allocatedKiB;
 import static dev.ferry.log.StoreTestSupport.body;
 import static dev.ferry.log.StoreTestSupport.readAll;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -76,20 +77,6 @@ class SegmentFillerTest {
             assertThat(allocatedKiB).as("disk blocks of the fresh 1 GiB segment, KiB").isBetween(1L, 64L << 10);
             assertThat(store.readMessages("t", 0, 0, 1)).hasSize(1);
         }
-    }
-
-    /** Blocks a file occupies on disk, as {@code du} reports them (KiB). */
-    private static long allocatedKiB(Path file) throws IOException, InterruptedException {
-        Process p;
-        try {
-            p = new ProcessBuilder("du", "-k", file.toString()).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            assumeTrue(false, "no du here: " + e.getMessage());
-            return 0;
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        assumeTrue(p.waitFor() == 0, "du failed: " + out);
-        return Long.parseLong(out.split("\\s+")[0]);
     }
 
     @Test

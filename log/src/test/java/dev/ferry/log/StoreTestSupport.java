@@ -1,5 +1,8 @@
 package dev.ferry.log;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +15,8 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /** Small helpers shared by the storage tests. */
@@ -162,6 +167,29 @@ final class StoreTestSupport {
         @Override
         public Clock withZone(ZoneId zone) {
             throw new UnsupportedOperationException("fixed to UTC");
+        }
+    }
+
+    /** Blocks a file occupies on disk, as {@code du} reports them (KiB); skips the test where there is no du. */
+    static long allocatedKiB(Path file) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder("du", "-k", file.toString()).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            assumeTrue(false, "no du here: " + e.getMessage());
+            return 0;
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assumeTrue(p.waitFor() == 0, "du failed: " + out);
+        return Long.parseLong(out.split("\\s+")[0]);
+    }
+
+    /** Spins until {@code path} exists or {@code task} is done (fails after 2 minutes): a test catching a creation under way. */
+    static void awaitExistsOrDone(Path path, Future<?> task) {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (!Files.exists(path) && !task.isDone()) {
+            assertThat(System.nanoTime()).as("%s within 2 minutes", path).isLessThan(deadline);
+            Thread.onSpinWait();
         }
     }
 }
