@@ -136,27 +136,36 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
             return "the key index ends at " + keys.indexedEnd() + ", the checkpoint recorded " + keyIndexEnd
                     + " (index files deleted?)";
         }
-        List<String> shortQueues = shortQueues(queues);
+        List<ShortQueue> shortQueues = shortQueues(queues);
         return shortQueues.isEmpty() ? null : "queue " + shortQueues.get(0) + " (index files deleted?)";
     }
 
-    /**
-     * The queues whose index ends below what this checkpoint recorded, each as "TOPIC/ID has index
-     * entries up to offset N, the checkpoint recorded M".
-     */
-    List<String> shortQueues(QueueTable queues) {
-        List<String> out = new ArrayList<>();
+    /** The queues whose index ends below what this checkpoint recorded, topics and queue ids in order. */
+    List<ShortQueue> shortQueues(QueueTable queues) {
+        List<ShortQueue> out = new ArrayList<>();
         for (Map.Entry<String, Map<Integer, Long>> topic : new TreeMap<>(queueEnds).entrySet()) {
             for (Map.Entry<Integer, Long> e : new TreeMap<>(topic.getValue()).entrySet()) {
                 OffsetIndex q = queues.get(topic.getKey(), e.getKey());
                 if (q == null || q.indexedOffset() < e.getValue()) {
-                    out.add(topic.getKey() + "/" + e.getKey() + " has index entries up to offset "
-                            + (q == null ? "0 (no index)" : Long.toString(q.indexedOffset())) + ", the checkpoint recorded "
-                            + e.getValue());
+                    out.add(new ShortQueue(topic.getKey(), e.getKey(), q == null ? -1 : q.indexedOffset(), e.getValue()));
                 }
             }
         }
         return out;
+    }
+
+    /**
+     * A queue whose offset index ends below what the checkpoint recorded.
+     *
+     * @param indexEnd    the end of its index entries; -1 if it has no index
+     * @param recordedEnd the end the checkpoint recorded
+     */
+    record ShortQueue(String topic, int queueId, long indexEnd, long recordedEnd) {
+        @Override
+        public String toString() {
+            return topic + "/" + queueId + " has index entries up to offset " + (indexEnd < 0 ? "0 (no index)" : Long.toString(indexEnd))
+                    + ", the checkpoint recorded " + recordedEnd;
+        }
     }
 
     /** This checkpoint with its rebuilding flag set: written before a rebuild, so that a crash during it makes the next open rebuild again. */

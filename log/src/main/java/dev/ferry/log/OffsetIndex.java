@@ -29,6 +29,10 @@ import java.util.concurrent.ConcurrentSkipListMap;
  *  12     8   tagHash          {@link TagHash} of the record's tags, 0 if none
  * </pre>
  *
+ * <p>An entry whose physicalOffset lies below the commit log's first segment is one whose record
+ * retention deleted; a rebuild writes one such entry, at position 0 with size 1, for the last
+ * offset of a queue it found no record of ({@link #continueAt}).
+ *
  * <p>Entries are derived data: recovery rewrites them from the commit log, so their flush is
  * lazy. An entry is valid when its size is positive and it points at a record of this queue
  * with this queue offset.
@@ -388,6 +392,29 @@ final class OffsetIndex {
     }
 
     /**
+     * Recovery, after a rebuild, for a queue left without entries below the end the checkpoint
+     * recorded: retention had deleted every record of it, so the commit log holds nothing to index.
+     * Writes one entry for {@code next - 1} at commit-log position 0, below the log's first
+     * segment ({@code minPhysical > 0}): what retention leaves of a queue's last record. The
+     * queue's offsets then continue at {@code next}, now and after every later open (which reads a
+     * queue's end from the entries of its last file), instead of starting again at 0 under
+     * consumers that had committed offsets up to {@code next}.
+     */
+    void continueAt(long next, long minPhysical) {
+        if (indexedOffset != minOffset || next <= indexedOffset || minPhysical <= 0) {
+            throw new IllegalStateException(topic + "/" + queueId + ": cannot continue at " + next + " (entries " + minOffset
+                    + ".." + indexedOffset + ", log starts at " + minPhysical + ")");
+        }
+        // the entries of deleted records left in the file of next - 1 go first: the open after
+        // this one takes a file's entries for its end only up to the first empty slot after them
+        for (long off = baseOf(next - 1); off < indexedOffset; off++) {
+            clear(off);
+        }
+        put(next - 1, 0, 1, 0);
+        trimBefore(minPhysical);
+    }
+
+    /**
      * Reads up to {@code max} entries from {@code from} (which must be in [min, next)) into the
      * arrays; returns how many were read.
      */
@@ -457,14 +484,7 @@ final class OffsetIndex {
             return;
         }
         for (long off = queueOffset; off < indexedOffset; off++) {
-            IndexFile f = fileFor(off, false);
-            if (f == null) {
-                continue;
-            }
-            int p = position(off);
-            f.map.putLong(p + ENTRY_PHYSICAL_OFFSET, 0);
-            f.map.putInt(p + ENTRY_SIZE_OFFSET, 0);
-            f.map.putLong(p + ENTRY_TAG_HASH_OFFSET, 0);
+            clear(off);
         }
         long keepBase = baseOf(queueOffset);
         for (IndexFile f : files.tailMap(keepBase, false).values()) {
@@ -473,6 +493,17 @@ final class OffsetIndex {
         indexedOffset = Math.max(queueOffset, minOffset);
         appendOffset = indexedOffset;
         reservedEnd = 0;
+    }
+
+    /** Recovery: empties the entry of {@code queueOffset}, if its file exists. */
+    private void clear(long queueOffset) {
+        IndexFile f = fileFor(queueOffset, false);
+        if (f != null) {
+            int p = position(queueOffset);
+            f.map.putLong(p + ENTRY_PHYSICAL_OFFSET, 0);
+            f.map.putInt(p + ENTRY_SIZE_OFFSET, 0);
+            f.map.putLong(p + ENTRY_TAG_HASH_OFFSET, 0);
+        }
     }
 
     /**

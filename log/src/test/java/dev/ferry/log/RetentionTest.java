@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Retention with an injected clock: which segment files it deletes (checked on disk), that the
@@ -249,6 +251,83 @@ class RetentionTest {
             AppendResult a = store.append(LogMessage.builder("t", 0, body(BODY, 10)).build());
             assertThat(a.queueOffset()).as("queue offset of the next t/0 append").isEqualTo(10);
             assertThat(readAll(store, "t", 0)).hasSize(1);
+        }
+    }
+
+    /**
+     * Retention deleted every record of t/0 (offsets 0..9), then the operator deleted index files
+     * to rebuild them: the commit log holds nothing of t/0 to index, and the queue used to start
+     * again at offset 0, under consumers that had committed offsets up to 10. The checkpoint
+     * recorded t/0's end, and the rebuild continues the queue there: reads below 10 say they were
+     * deleted, the next append gets 10, and later opens keep that without rebuilding again.
+     */
+    @ParameterizedTest(name = "deleted: {0}")
+    @ValueSource(strings = {"index", "index/t", "index/t/0", "index/t/0/00000000000000000008"})
+    void aQueueRetentionEmptiedContinuesAtItsEndAfterARebuild(String deleted) throws IOException {
+        try (MessageStore store = MessageStore.open(config().build())) {
+            fill(store, 3); // t/0 offsets 0..9; segment 3 holds 9
+            clock.set(T0 + 4 * STEP);
+            for (int i = 0; i < 3; i++) { // two fill segment 3, the third starts segment 4
+                store.append(LogMessage.builder("other", 0, body(BODY, 100 + i)).build());
+            }
+            store.flush();
+            clock.set(T0 + 1000 * HOUR);
+            assertThat(store.runRetention()).as("segments deleted").isEqualTo(4);
+            assertThat(store.minOffset("t", 0)).as("t/0 minOffset with all its records gone").isEqualTo(10);
+        }
+        assertThat(Files.exists(dir.resolve(deleted))).as("%s exists before it is deleted", deleted).isTrue();
+        StoreTestSupport.deleteTree(dir.resolve(deleted));
+        for (int open = 0; open < 2; open++) {
+            try (MessageStore store = MessageStore.open(config().build())) {
+                if (open == 0) {
+                    assertThat(store.recoveryReport().indexesRebuilt()).as("why the first open rebuilt").isNotNull();
+                } else {
+                    assertThat(store.recoveryReport().indexesRebuilt()).as("the second open rebuilds nothing").isNull();
+                }
+                assertThat(store.nextOffset("t", 0)).as("t/0 end at open %d", open).isEqualTo(10 + open);
+                assertThat(store.minOffset("t", 0)).as("t/0 minOffset at open %d", open).isEqualTo(10);
+                assertThatThrownBy(() -> store.read("t", 0, 9, 1, Integer.MAX_VALUE)).as("a read of offset 9")
+                        .isInstanceOf(OffsetOutOfRangeException.class).hasMessageContaining("deleted");
+                assertThat(readAll(store, "other", 0)).as("other/0, which kept its last record")
+                        .extracting(StoredMessage::queueOffset).containsExactly(2L);
+                if (open == 0) {
+                    assertThat(store.append(LogMessage.builder("t", 0, body(BODY, 10)).build()).queueOffset())
+                            .as("queue offset of t/0's next append").isEqualTo(10);
+                }
+                assertThat(readAll(store, "t", 0)).extracting(StoredMessage::queueOffset).containsExactly(10L);
+            }
+        }
+    }
+
+    /**
+     * The queue's last index file still holds entries of deleted records, below an offset the
+     * rebuild must continue at in the same file (4 entries per file: 0 and 1 deleted, continue at
+     * 4): those entries are cleared, or the next open would read the queue's end as 2, at the
+     * first empty slot after them.
+     */
+    @Test
+    void aQueueContinuedInTheFileOfItsOldEntriesKeepsItsEndAtTheNextOpen() {
+        Path queueDir = dir.resolve("q");
+        OffsetIndex index = new OffsetIndex(queueDir, "t", 0, 4);
+        try {
+            index.put(0, 4096, 100, 0);
+            index.put(1, 4196, 100, 0);
+            index.trimBefore(8192);
+            assertThat(index.minOffset()).as("min offset once both records are gone").isEqualTo(2);
+            index.continueAt(4, 8192);
+            assertThat(index.indexedOffset()).isEqualTo(4);
+            assertThat(index.minOffset()).isEqualTo(4);
+            index.force();
+        } finally {
+            index.close(true);
+        }
+        OffsetIndex reopened = new OffsetIndex(queueDir, "t", 0, 4);
+        try {
+            assertThat(reopened.indexedOffset()).as("end read from the file at the next open").isEqualTo(4);
+            reopened.trimBefore(8192);
+            assertThat(reopened.minOffset()).as("min offset at the next open, trimmed as the store does").isEqualTo(4);
+        } finally {
+            reopened.close(true);
         }
     }
 }
