@@ -114,6 +114,10 @@ final class PerfLogCommand implements Callable<Integer> {
     @Option(names = "--queues", description = "Queues of the topic, used round-robin (default ${DEFAULT-VALUE}).", defaultValue = "8")
     int queues;
 
+    @Option(names = "--keys", description = "Keys per record, each unique (k<record>-<n>, as order ids are), indexed in the key index "
+            + "(default ${DEFAULT-VALUE}).", defaultValue = "0")
+    int keys;
+
     @Option(names = "--threads", description = "Writer threads (default ${DEFAULT-VALUE}).", defaultValue = "1")
     int threads;
 
@@ -196,7 +200,7 @@ final class PerfLogCommand implements Callable<Integer> {
         }
         Files.createDirectories(dir);
         ByteBuffer[] bodies = bodies(recordSize);
-        long recordBytes = LogMessage.builder(TOPIC, 0, bodies[0]).build().storedSize();
+        long recordBytes = withKeys(LogMessage.builder(TOPIC, 0, bodies[0]), records / 2).build().storedSize();
         long totalBytes = recordBytes * records;
         System.out.printf(Locale.ROOT, "perf log: %,d records of %d B body (%d B stored), %d queues, %d threads, %s flush, %d rounds, %s%n",
                 records, recordSize, recordBytes, queues, threads, mode, rounds, dir);
@@ -260,7 +264,7 @@ final class PerfLogCommand implements Callable<Integer> {
             ratioToReference = Arrays.stream(ratios).sorted().toArray()[ratios.length / 2];
         }
         System.out.printf(Locale.ROOT,
-                "RESULT records=%d record_size=%d stored_record_bytes=%d queues=%d threads=%d flush=%s rounds=%d seconds=%.3f "
+                "RESULT records=%d record_size=%d keys=%d stored_record_bytes=%d queues=%d threads=%d flush=%s rounds=%d seconds=%.3f "
                         + "records_per_s=%.0f mb_per_s=%.1f raw_mb_per_s=%.1f ratio_to_raw=%.3f fsyncs=%d fsyncs_per_s=%.1f "
                         + "append_p50_us=%.1f append_p99_us=%.1f append_p999_us=%.1f append_max_us=%.1f final_flush_ms=%d open_ms=%d "
                         + "raw_best_mb_per_s=%.1f ratio_to_best_raw=%.3f "
@@ -268,7 +272,7 @@ final class PerfLogCommand implements Callable<Integer> {
                         + "writer_cpu_ns_per_record=%.0f writer_user_ns_per_record=%.0f space_wait_ms=%d index_catchup_ms=%d "
                         + "committer_cpu_ns_per_record=%.0f store_threads_cpu_ns_per_record=%.0f "
                         + "reference_queues=%d reference_records_per_s=%.0f ratio_to_reference_queues=%.3f reference_created_queues=%d settle_ms=%d%n",
-                records, recordSize, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), rounds, m.seconds,
+                records, recordSize, keys, recordBytes, queues, threads, mode.name().toLowerCase(Locale.ROOT), rounds, m.seconds,
                 m.recordsPerS, m.mbPerS, medianRaw, medianRatio, m.fsyncs, m.fsyncs / m.seconds, m.p50Us, m.p99Us, m.p999Us,
                 m.maxUs, m.flushMs, m.openMs, bestRaw, m.mbPerS / bestRaw, rawPerRecord, rawRested, m.mbPerS / rawRested, m.writerCpuNsPerRecord,
                 m.writerUserNsPerRecord, m.spaceWaitMs, m.indexCatchupMs, m.committerCpuNsPerRecord, m.storeThreadsCpuNsPerRecord,
@@ -338,7 +342,8 @@ final class PerfLogCommand implements Callable<Integer> {
                 for (long i = 0; i < n; i++) {
                     int queue = (int) ((i * threads + first) % queues);
                     // as the broker builds it from a request: the producer's born timestamp comes with it
-                    LogMessage m = LogMessage.builder(TOPIC, queue, bodies[(int) (i & (bodies.length - 1))]).bornTimestamp(bornAt).build();
+                    LogMessage m = withKeys(LogMessage.builder(TOPIC, queue, bodies[(int) (i & (bodies.length - 1))]), i * threads + first)
+                            .bornTimestamp(bornAt).build();
                     if ((i & (LATENCY_SAMPLE - 1)) == 0) {
                         long t0 = System.nanoTime();
                         store.append(m);
@@ -430,6 +435,14 @@ final class PerfLogCommand implements Callable<Integer> {
         }
         Files.delete(file);
         return total / (elapsed / 1e9) / 1e6;
+    }
+
+    /** The record's {@code --keys} keys; {@code record} numbers them (typical in size: the stored size assumes half the count). */
+    private LogMessage.Builder withKeys(LogMessage.Builder b, long record) {
+        for (int k = 0; k < keys; k++) {
+            b.key("k" + record + "-" + k);
+        }
+        return b;
     }
 
     private static ByteBuffer[] bodies(int size) {

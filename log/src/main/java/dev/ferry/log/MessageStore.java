@@ -200,17 +200,17 @@ public final class MessageStore implements AutoCloseable {
 
     /**
      * After a rebuild: a queue whose index still ends below what the checkpoint recorded had its
-     * records deleted (by retention: it has no entry left, and the log no longer starts at 0; or lost
-     * in a machine crash). One without entries continues at the recorded end; any other continues
-     * where its index ends, which reuses offsets, and is named in an error.
+     * records deleted (by retention: it has no entry left, and the log no longer starts at 0) or
+     * lost (past the log's end, in a machine crash). One without entries continues at the recorded
+     * end; any other continues where its index ends, which reuses offsets, and is named in an error.
      */
     private static void continueShortQueues(Checkpoint checkpoint, CommitLog log, QueueTable queues) {
         for (Checkpoint.ShortQueue q : checkpoint.shortQueues(queues)) {
             OffsetIndex index = queues.get(q.topic(), q.queueId());
             if ((index == null || index.indexedOffset() == index.minOffset()) && log.minOffset() > 0) {
                 queues.getOrCreate(q.topic(), q.queueId()).continueAt(q.recordedEnd(), log.minOffset());
-                LOG.warn("queue {} after the rebuild: retention had deleted all its records; its offsets continue at {}", q,
-                        q.recordedEnd());
+                LOG.warn("queue {} after the rebuild: the log holds none of its records (retention deleted them, or the newest were"
+                        + " lost past the log's end); its offsets continue at {}", q, q.recordedEnd());
             } else {
                 LOG.error("queue {} after the rebuild: the records between are gone (lost in a machine crash?); its next"
                         + " messages get offsets again from where its index now ends", q);
