@@ -170,11 +170,30 @@ final class KeyIndex {
         }
     }
 
+    private static final long FNV_OFFSET_BASIS = 0xcbf29ce484222325L;
+    private static final long FNV_PRIME = 0x100000001b3L;
+
+    /**
+     * 64-bit FNV-1a of the UTF-8 bytes of {@code topic + "#" + key}, without building either: the
+     * appender hashes every key of every keyed record, and the concatenation and its encoding had
+     * cost as much as the rest of the hash.
+     */
     static long hash(String topic, String key) {
-        long h = 0xcbf29ce484222325L;
-        for (byte b : (topic + '#' + key).getBytes(StandardCharsets.UTF_8)) {
-            h ^= b & 0xff;
-            h *= 0x100000001b3L;
+        return fnv1a(fnv1a(fnv1a(FNV_OFFSET_BASIS, topic), "#"), key);
+    }
+
+    /** Continues {@code h} over the UTF-8 bytes of {@code s}: ASCII chars are their byte; from the first other char, its encoding. */
+    private static long fnv1a(long h, String s) {
+        for (int i = 0, n = s.length(); i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                // i starts a code point (or an unpaired surrogate, which the encoder writes as '?' wherever it starts)
+                for (byte b : s.substring(i).getBytes(StandardCharsets.UTF_8)) {
+                    h = (h ^ (b & 0xff)) * FNV_PRIME;
+                }
+                return h;
+            }
+            h = (h ^ c) * FNV_PRIME;
         }
         return h;
     }
