@@ -2,6 +2,7 @@ package dev.ferry.log;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -9,12 +10,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds the offset indexes a step behind the appender, on its own thread, following the commit
- * log in its order. For each record it appends, the appender hands over what the record's entry
- * needs — its queue, queue offset, commit-log position, size and tag hash, the same fields the
- * record's header holds — through a ring of slots ({@link #add}, made visible with the log's end by
- * {@link #publish}); the dispatcher writes the entries. The appender only assigns queue offsets and
- * never touches an index file. Recovery builds the same entries from the records themselves.
+ * Builds the offset indexes and the key index a step behind the appender, on its own thread,
+ * following the commit log in its order. For each record it appends, the appender hands over what
+ * the record's entries need — its queue, queue offset, commit-log position, size and tag hash, the
+ * same fields the record's header holds, and for a record with keys its topic, keys and store time
+ * — through a ring of slots ({@link #add}, made visible with the log's end by {@link #publish}); the
+ * dispatcher writes the entries. The appender only assigns queue offsets and claims key-index room,
+ * and never writes an index entry. Recovery builds the same entries from the records themselves.
+ *
+ * <p>Key-index entries are written in the first loop of a pass, in slot (log) order, and their
+ * slot's keys cleared, so a pass that fails after them and runs again writes them once. Writing
+ * them on the appender had cost it about 270 ns per keyed record (a cache and TLB miss in the 4 MiB
+ * slot table), most of a keyed append.
  *
  * <p><b>Why a thread of its own.</b> An index entry is 20 bytes written into the page of its queue's
  * index file. With many queues every append lands on another page: measured here, with 1,000 queues
@@ -84,6 +91,14 @@ final class IndexDispatcher implements AutoCloseable {
     private final long[] slotPhysical;
     private final int[] slotSize;
     private final long[] slotTagHash;
+    // a keyed record's topic, keys and store time (the key index's fields the other slots lack); null
+    // keys: none. The pass clears them once indexed, so a pass that runs again indexes them once
+    private final String[] slotTopic;
+    private final List<String>[] slotKeys;
+    private final long[] slotStoreTimestamp;
+    private final KeyIndex keys;
+    /** One past the sequence number of the last keyed slot: a pass over slots below reads no key slots. Appender's, published with {@code published}. */
+    private long keyedEnd;
     /** Links slot s to the next slot of the same queue in the current pass (-1: last). */
     private final int[] next;
     /** Queues with slots in the current pass, in the order first seen. */
@@ -110,7 +125,8 @@ final class IndexDispatcher implements AutoCloseable {
      * @param position where the log ends (recovery indexed everything before it)
      * @param maxBatch the most records one append hands over at once: the ring holds at least twice that
      */
-    IndexDispatcher(long position, int maxBatch) {
+    @SuppressWarnings("unchecked")
+    IndexDispatcher(long position, int maxBatch, KeyIndex keys) {
         int ring = Integer.highestOneBit(Math.max(256 * 1024, 2 * maxBatch) - 1) << 1;
         this.mask = ring - 1;
         this.slotQueue = new OffsetIndex[ring];
@@ -118,6 +134,10 @@ final class IndexDispatcher implements AutoCloseable {
         this.slotPhysical = new long[ring];
         this.slotSize = new int[ring];
         this.slotTagHash = new long[ring];
+        this.slotTopic = new String[ring];
+        this.slotKeys = new List[ring];
+        this.slotStoreTimestamp = new long[ring];
+        this.keys = keys;
         this.next = new int[ring];
         this.touched = new OffsetIndex[ring];
         this.room = ring;
@@ -148,14 +168,24 @@ final class IndexDispatcher implements AutoCloseable {
         }
     }
 
-    /** Appender: hands over one written record, after {@link #reserveSlots}; readable once {@link #publish}ed. */
-    void add(OffsetIndex q, long queueOffset, long physicalOffset, int size, long tagHash) {
+    /**
+     * Appender: hands over one written record, after {@link #reserveSlots}; readable once
+     * {@link #publish}ed. A record with keys ({@code m.keys} not empty) also hands over its topic,
+     * keys and store time for the key index, whose room {@link KeyIndex#claim} took.
+     */
+    void add(OffsetIndex q, long queueOffset, long physicalOffset, int size, LogMessage m, long storeTimestamp) {
         int s = (int) (added & mask);
         slotQueue[s] = q;
         slotQueueOffset[s] = queueOffset;
         slotPhysical[s] = physicalOffset;
         slotSize[s] = size;
-        slotTagHash[s] = tagHash;
+        slotTagHash[s] = m.tagHash;
+        if (!m.keys.isEmpty()) {
+            slotTopic[s] = m.topic;
+            slotKeys[s] = m.keys;
+            slotStoreTimestamp[s] = storeTimestamp;
+            keyedEnd = added + 1;
+        }
         added++;
     }
 
@@ -272,9 +302,16 @@ final class IndexDispatcher implements AutoCloseable {
             return false;
         }
         int touchedCount = 0;
+        boolean keyed = keyedEnd > from; // read after `published`, which the appender wrote after it
         try {
             for (long n = from; n < to; n++) {
                 int s = (int) (n & mask);
+                List<String> recordKeys = keyed ? slotKeys[s] : null;
+                if (recordKeys != null) { // in log order, as the key index wants them
+                    keys.add(slotTopic[s], recordKeys, slotPhysical[s], slotSize[s], slotStoreTimestamp[s]);
+                    slotKeys[s] = null;
+                    slotTopic[s] = null;
+                }
                 OffsetIndex q = slotQueue[s];
                 long queueOffset = slotQueueOffset[s];
                 boolean first = q.chainTail < 0;

@@ -51,11 +51,21 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * ({@link #reserve}, which the appender calls before it writes the record). On a full disk that
  * write fails cleanly; a store into a hole of the mapping would fault instead.
  *
- * <p><b>Thread safety.</b> Each file is guarded by its own monitor (writes are one per keyed
- * message, lookups are rare); the list of files is a concurrent map. A file retention deletes
- * (or the store closes) is marked released under its monitor, where lookups look first, and
- * unmapped once a force running outside the monitor (a force of a full file takes long and must
- * not hold up appends) has finished with it: see {@link SharedMapping}.
+ * <p><b>Who writes.</b> The {@link IndexDispatcher} writes the entries ({@link #add}), a step behind
+ * the appender and in log order, as it writes the offset-index entries; recovery does before it
+ * runs. The appender only claims room: {@link #reserve} before it writes a record, {@link #claim}
+ * after. It starts a new file when the last one cannot take a record's keys, and first waits until
+ * every record appended before is indexed, so the dispatcher always writes to the last file and
+ * a file's name stays at or below every record it indexes.
+ *
+ * <p><b>Thread safety.</b> Each file's entries, count and fill are guarded by its monitor (the
+ * dispatcher writes under it; lookups are rare). The appender's claim state is its own (under
+ * the store's append lock) and takes the monitor only to fill ahead: taking it for every keyed
+ * record contended with the dispatcher. Files are started by the appender and by recovery; the
+ * list of files is a concurrent map. A file retention deletes (never the last) or the store closes
+ * is marked released under its monitor, where lookups look first, and unmapped once a force
+ * running outside the monitor (a force of a full file takes long and must not hold up appends) has
+ * finished with it: see {@link SharedMapping}.
  */
 final class KeyIndex {
     static final int MAGIC = 0x464B4559;
@@ -80,6 +90,12 @@ final class KeyIndex {
     private final int slots;
     private final int capacity;
     private final ConcurrentSkipListMap<Long, KeyFile> files = new ConcurrentSkipListMap<>();
+    // the appender's (under the store's append lock; set after recovery by claimWritten), apart from
+    // the files the dispatcher writes: the file it claims entries in, the entries claimed there (written,
+    // and those of records appended but not yet indexed) and the bytes of it known not to be a hole
+    private KeyFile claimFile;
+    private int claimed;
+    private long claimFilled;
 
     KeyIndex(Path dir, int slots, int capacity) {
         this.dir = dir;
@@ -107,31 +123,64 @@ final class KeyIndex {
     }
 
     /**
-     * Makes room for {@code keyCount} more entries without needing disk space later: starts the
-     * next file (named {@code nextBase}: at or below the first record it will index) if the last
-     * one is full, and writes zeros ahead over the entries to come. The appender calls it before it
-     * writes a record, so a full disk fails the append before anything is written (a store into a
-     * hole of the mapping on a full disk would fault, and the JVM reports that late and elsewhere).
+     * Makes room for {@code keyCount} more entries without needing disk space later: writes zeros
+     * ahead over the entries to come, past those of records appended but not yet indexed. The
+     * appender calls it before it writes a record, so a full disk fails the append before anything
+     * is written (a store into a hole of the mapping on a full disk would fault, and the JVM reports
+     * that late and elsewhere), and {@link #claim} once the record is written.
+     *
+     * <p>If the last file cannot take them, the next one is started, named {@code nextBase} (the
+     * log's end: at or below the first record it will index), once {@code awaitIndexed} has seen
+     * every record appended so far indexed: the dispatcher then never has entries for an older file
+     * left, and writes every entry to the last one.
      */
-    void reserve(int keyCount, long nextBase, long storeTimestamp) {
-        fileWithRoom(keyCount, nextBase, storeTimestamp).reserve(keyCount);
+    void reserve(int keyCount, long nextBase, long storeTimestamp, Runnable awaitIndexed) {
+        KeyFile f = claimFile;
+        if (f == null || claimed + keyCount > f.capacity) {
+            if (f != null) {
+                awaitIndexed.run();
+            }
+            f = startFile(f, nextBase, storeTimestamp);
+            claimFile = f;
+            claimed = 0;
+            claimFilled = 0;
+        }
+        int entries = claimed + keyCount;
+        if (f.entriesStart() + (long) entries * ENTRY_SIZE > claimFilled) {
+            claimFilled = f.fillFor(entries); // once per fill step: the file's monitor, which the dispatcher holds as it writes
+        }
     }
 
-    /** Indexes the keys of one record (call in commit-log order). */
+    /** After recovery, before the first append: the appender claims from the last file's written entries on. */
+    void claimWritten() {
+        Map.Entry<Long, KeyFile> last = files.lastEntry();
+        claimFile = last == null ? null : last.getValue();
+        claimed = claimFile == null ? 0 : claimFile.written();
+        claimFilled = 0;
+    }
+
+    /** The appender has written a record with {@code keyCount} keys (after {@link #reserve}): the dispatcher will index them. */
+    void claim(int keyCount) {
+        claimed += keyCount;
+    }
+
+    /**
+     * Indexes the keys of one record, in commit-log order: the dispatcher, for a record the
+     * appender claimed room for, and recovery.
+     */
     void add(String topic, List<String> keys, long physicalOffset, int size, long storeTimestamp) {
-        KeyFile f = fileWithRoom(keys.size(), physicalOffset, storeTimestamp);
-        f.reserve(keys.size());
+        Map.Entry<Long, KeyFile> last = files.lastEntry();
+        KeyFile f = last == null ? null : last.getValue();
+        if (f == null || f.full(keys.size())) {
+            f = startFile(f, physicalOffset, storeTimestamp); // recovery only: the appender's reserve started it otherwise
+        }
         f.add(topic, keys, physicalOffset, size, storeTimestamp);
     }
 
-    private KeyFile fileWithRoom(int keyCount, long nextBase, long storeTimestamp) {
-        Map.Entry<Long, KeyFile> last = files.lastEntry();
-        KeyFile f = last == null ? null : last.getValue();
-        if (f == null || f.full(keyCount)) {
-            long base = f == null ? nextBase : Math.max(nextBase, f.endPhysical());
-            f = KeyFile.create(dir, base, slots, capacity, storeTimestamp);
-            files.put(base, f);
-        }
+    private KeyFile startFile(KeyFile last, long nextBase, long storeTimestamp) {
+        long base = last == null ? nextBase : Math.max(nextBase, last.endPhysical());
+        KeyFile f = KeyFile.create(dir, base, slots, capacity, storeTimestamp);
+        files.put(base, f);
         return f;
     }
 
@@ -232,10 +281,18 @@ final class KeyIndex {
         }
 
         /** Writes zeros ahead so that the next {@code more} entries land on reserved blocks. */
-        synchronized void reserve(int more) {
+        /** Makes sure the first {@code entries} entries are not a hole (zeros ahead, in whole steps); returns the bytes that are not. */
+        synchronized long fillFor(long entries) {
             checkOpen();
-            long end = entriesStart() + (long) (count + more) * ENTRY_SIZE;
-            filled = Zeros.fillAhead(channel, filled, end, FILL_STEP, map.capacity(), "key index", path);
+            long end = entriesStart() + entries * ENTRY_SIZE;
+            if (end > filled) {
+                filled = Zeros.fillAhead(channel, filled, end, FILL_STEP, map.capacity(), "key index", path);
+            }
+            return filled;
+        }
+
+        synchronized int written() {
+            return count;
         }
 
         /**
@@ -330,9 +387,12 @@ final class KeyIndex {
             }
         }
 
-        /** Writes the entries; {@link #reserve} must have covered them. */
+        /** Writes the entries, filling ahead first where no {@link #reserve} covered them (recovery). */
         synchronized void add(String topic, List<String> keys, long physicalOffset, int size, long storeTimestamp) {
             checkOpen();
+            if (entriesStart() + (long) (count + keys.size()) * ENTRY_SIZE > filled) {
+                fillFor(count + keys.size());
+            }
             int entriesStart = entriesStart();
             for (String key : keys) {
                 long hash = hash(topic, key);

@@ -91,7 +91,7 @@ public final class MessageStore implements AutoCloseable {
         this.storeHost = RecordCodec.hostBytes(config.storeHost(), v4 ? 0 : RecordLayout.FLAG_IPV6_HOSTS);
         this.recordWriter = new RecordWriter(storeHost);
         this.flusher = new Flusher(config, log);
-        this.dispatcher = new IndexDispatcher(log.writtenOffset(), config.maxBatchMessages());
+        this.dispatcher = new IndexDispatcher(log.writtenOffset(), config.maxBatchMessages(), keys);
         this.retention = new Retention(config, log, queues, keys, appendLock, dispatcher::position, () -> closed);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ferry-checkpoint-retention");
@@ -161,6 +161,7 @@ public final class MessageStore implements AutoCloseable {
             for (OffsetIndex q : queues.all()) {
                 q.trimBefore(log.minOffset());
             }
+            keys.claimWritten();
             if (missing != null) {
                 continueShortQueues(checkpoint.get(), log, queues);
             }
@@ -387,18 +388,14 @@ public final class MessageStore implements AutoCloseable {
             results.add(new AppendResult(m.topic, m.queueId, queueOffset, phys, lengths[i], storeTimestamp));
             end = phys + lengths[i];
         }
-        for (int i = 0; i < n; i++) {
-            LogMessage m = batch.get(i);
-            if (!m.keys.isEmpty()) {
-                AppendResult r = results.get(i);
-                keys.add(m.topic, m.keys, r.physicalOffset(), r.size(), r.storeTimestamp());
-            }
-        }
         // from here on nothing can fail: offsets are assigned and slots handed over only for a batch that is all written
+        if (keyCount > 0) {
+            keys.claim(keyCount);
+        }
         for (int i = 0; i < n; i++) {
             AppendResult r = results.get(i);
             indexes[i].assigned(r.queueOffset() + 1);
-            dispatcher.add(indexes[i], r.queueOffset(), r.physicalOffset(), r.size(), batch.get(i).tagHash);
+            dispatcher.add(indexes[i], r.queueOffset(), r.physicalOffset(), r.size(), batch.get(i), storeTimestamp);
         }
         log.publish(end);
         dispatcher.publish(); // the dispatcher indexes the batch from here
@@ -423,7 +420,7 @@ public final class MessageStore implements AutoCloseable {
             return;
         }
         try {
-            keys.reserve(keyCount, log.writtenOffset(), lastStoreTimestamp);
+            keys.reserve(keyCount, log.writtenOffset(), lastStoreTimestamp, dispatcher::awaitAll);
         } catch (UncheckedIOException e) {
             throw new LogException(e.getMessage(), e);
         }
@@ -474,12 +471,12 @@ public final class MessageStore implements AutoCloseable {
         recordWriter.write(target, pos - log.writeBase(), m, length, hostFlags, 0, queueOffset, phys, storeTimestamp);
         log.wrote(s, pos, length);
         s.writePosition = pos + length;
-        if (!m.keys.isEmpty()) {
-            keys.add(m.topic, m.keys, phys, length, storeTimestamp);
-        }
         // from here on nothing can fail: the offset is assigned and the slot handed over only for a written record
+        if (!m.keys.isEmpty()) {
+            keys.claim(m.keys.size());
+        }
         q.assigned(queueOffset + 1);
-        dispatcher.add(q, queueOffset, phys, length, m.tagHash);
+        dispatcher.add(q, queueOffset, phys, length, m, storeTimestamp);
         log.publish(phys + length);
         dispatcher.publish(); // the dispatcher writes the offset-index entry from here
         return new AppendResult(m.topic, m.queueId, queueOffset, phys, length, storeTimestamp);
@@ -778,8 +775,9 @@ public final class MessageStore implements AutoCloseable {
         return readAt(MessageIds.parse(messageId));
     }
 
-    /** Messages of {@code topic} carrying {@code key}, newest first, at most {@code max}. */
+    /** Messages of {@code topic} carrying {@code key}, newest first, at most {@code max}; every append that returned before is seen. */
     public List<StoredMessage> lookupByKey(String topic, String key, int max) {
+        dispatcher.awaitAll(); // the key index is the dispatcher's: as for an offset, the caller runs a pass if one is due
         List<StoredMessage> out = new ArrayList<>();
         for (long phys : keys.lookup(topic, key, max * 2 + 8)) {
             readAt(phys).filter(m -> m.topic().equals(topic) && m.keys().contains(key)).ifPresent(out::add);
@@ -962,7 +960,7 @@ public final class MessageStore implements AutoCloseable {
         writeCheckpoint(config, log, queues, keys, dispatcher.position());
     }
 
-    /** {@code indexed}: where the dispatcher was before the indexes are forced (the key index is written by the appender, before). */
+    /** {@code indexed}: where the dispatcher was before the indexes are forced (its passes write both indexes). */
     private static void writeCheckpoint(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, long indexed) {
         // what the indexes hold before they are forced: the checkpoint may claim no more than is on disk
         Map<String, Map<Integer, Long>> queueEnds = queues.indexedEnds();

@@ -78,6 +78,62 @@ class LookupTest {
         }
     }
 
+    /**
+     * The key index is written by the dispatcher, a step behind the appender: a key is found as soon
+     * as its append returns, and every key of every record is found once, also after the index moved
+     * on to new files (1,000 entries per file here: 4,000 records of 1-3 keys, single and batched
+     * appends, every fourth record without keys) and after a reopen.
+     */
+    @Test
+    void everyKeyIsFoundAsSoonAsItsAppendReturnsAcrossKeyFiles() {
+        List<AppendResult> appended = new ArrayList<>();
+        try (MessageStore store = MessageStore.open(config())) {
+            int i = 0;
+            while (i < 4_000) {
+                if (i % 50 == 0) {
+                    List<LogMessage> batch = new ArrayList<>();
+                    for (int j = 0; j < 10; j++, i++) {
+                        batch.add(keyed(i));
+                    }
+                    appended.addAll(store.appendBatchAsync(batch).join());
+                } else {
+                    appended.add(store.append(keyed(i)));
+                    i++;
+                }
+                String key = "k" + (i - 1) + "-0";
+                assertThat(store.lookupByKey("t", key, 10)).as("lookup of %s right after its append", key)
+                        .extracting(StoredMessage::physicalOffset).containsExactly((i - 1) % 4 == 3 ? new Long[0]
+                                : new Long[] {appended.get(i - 1).physicalOffset()});
+            }
+            assertEveryKey(store, appended);
+        }
+        assertThat(StoreTestSupport.filesOnDisk(dir.resolve("keyindex"))).as("key index files").hasSizeGreaterThan(4);
+        try (MessageStore store = MessageStore.open(config())) {
+            assertThat(store.recoveryReport().indexesRebuilt()).as("a rebuild at the reopen").isNull();
+            assertEveryKey(store, appended);
+        }
+    }
+
+    /** Record {@code i}: (i % 4) keys "k<i>-<n>" (none for i % 4 == 3, then 1 to 3). */
+    private static LogMessage keyed(int i) {
+        LogMessage.Builder b = LogMessage.builder("t", i % 3, body(20, i));
+        for (int k = 0; k < (i % 4 == 3 ? 0 : i % 4 + 1); k++) {
+            b.key("k" + i + "-" + k);
+        }
+        return b.build();
+    }
+
+    private static void assertEveryKey(MessageStore store, List<AppendResult> appended) {
+        for (int i = 0; i < appended.size(); i++) {
+            for (int k = 0; k < 3; k++) {
+                List<StoredMessage> found = store.lookupByKey("t", "k" + i + "-" + k, 10);
+                boolean has = i % 4 != 3 && k <= i % 4;
+                assertThat(found).as("lookup of k%d-%d", i, k).extracting(StoredMessage::physicalOffset)
+                        .containsExactly(has ? new Long[] {appended.get(i).physicalOffset()} : new Long[0]);
+            }
+        }
+    }
+
     private static void assertKeys(MessageStore store, List<String> expected) {
         assertThat(store.lookupByKey("orders", "order-1", 10)).extracting(StoreTestSupport::text).as("orders / order-1")
                 .containsExactlyElementsOf(expected);
