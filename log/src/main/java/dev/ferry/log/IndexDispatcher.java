@@ -54,7 +54,8 @@ import org.slf4j.LoggerFactory;
  * fails gets the error. Nothing is lost: the records are in the log, and recovery indexes them at
  * the next open if no pass could. While passes keep failing (a broken disk), reads of what is not
  * indexed fail, appends fail once the ring is full, and the checkpoint and retention stay where
- * the dispatcher stopped.
+ * the dispatcher stopped. Lookups by key wait for every record appended before them to be
+ * indexed, so they fail too, and so do appends with keys once the last key file is full.
  *
  * <p><b>Thread safety.</b> {@link #reserveSlots}, {@link #add} and {@link #publish} are the
  * appender's (under the store's append lock). A pass runs under {@code passLock}, on the dispatcher
@@ -72,12 +73,14 @@ final class IndexDispatcher implements AutoCloseable {
     private static final long AWAIT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
     private static final VarHandle PUBLISHED;
     private static final VarHandle CONSUMED;
+    private static final VarHandle KEYED_END;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             PUBLISHED = lookup.findVarHandle(IndexDispatcher.class, "published", long.class);
             CONSUMED = lookup.findVarHandle(IndexDispatcher.class, "consumed", long.class);
+            KEYED_END = lookup.findVarHandle(IndexDispatcher.class, "keyedEnd", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -97,7 +100,11 @@ final class IndexDispatcher implements AutoCloseable {
     private final List<String>[] slotKeys;
     private final long[] slotStoreTimestamp;
     private final KeyIndex keys;
-    /** One past the sequence number of the last keyed slot: a pass over slots below reads no key slots. Appender's, published with {@code published}. */
+    /**
+     * One past the sequence number of the last keyed slot: a pass over slots below reads no key
+     * slots. Written by the appender (opaque: a whole long, no fence) before it publishes the slot.
+     */
+    @SuppressWarnings("unused") // through KEYED_END
     private long keyedEnd;
     /** Links slot s to the next slot of the same queue in the current pass (-1: last). */
     private final int[] next;
@@ -184,7 +191,7 @@ final class IndexDispatcher implements AutoCloseable {
             slotTopic[s] = m.topic;
             slotKeys[s] = m.keys;
             slotStoreTimestamp[s] = storeTimestamp;
-            keyedEnd = added + 1;
+            KEYED_END.setOpaque(this, added + 1);
         }
         added++;
     }
@@ -237,7 +244,7 @@ final class IndexDispatcher implements AutoCloseable {
         } catch (LogException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new LogException("cannot write the offset index at commit-log position " + position + ": " + e.getMessage(), e);
+            throw new LogException("cannot write the indexes at commit-log position " + position + ": " + e.getMessage(), e);
         } finally {
             passLock.unlock();
         }
@@ -302,7 +309,7 @@ final class IndexDispatcher implements AutoCloseable {
             return false;
         }
         int touchedCount = 0;
-        boolean keyed = keyedEnd > from; // read after `published`, which the appender wrote after it
+        boolean keyed = (long) KEYED_END.getOpaque(this) > from; // read after `published`, which the appender wrote after it
         try {
             for (long n = from; n < to; n++) {
                 int s = (int) (n & mask);

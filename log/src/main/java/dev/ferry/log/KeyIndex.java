@@ -61,8 +61,8 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * <p><b>Thread safety.</b> Each file's entries, count and fill are guarded by its monitor (the
  * dispatcher writes under it; lookups are rare). The appender's claim state is its own (under
  * the store's append lock) and takes the monitor only to fill ahead: taking it for every keyed
- * record contended with the dispatcher. Files are started by the appender and by recovery; the
- * list of files is a concurrent map. A file retention deletes (never the last) or the store closes
+ * record contended with the dispatcher. Files are started by the appender and by recovery (by
+ * the dispatcher only if the appender's claims were wrong); the list of files is a concurrent map. A file retention deletes (never the last) or the store closes
  * is marked released under its monitor, where lookups look first, and unmapped once a force
  * running outside the monitor (a force of a full file takes long and must not hold up appends) has
  * finished with it: see {@link SharedMapping}.
@@ -148,6 +148,18 @@ final class KeyIndex {
         int entries = claimed + keyCount;
         if (f.entriesStart() + (long) entries * ENTRY_SIZE > claimFilled) {
             claimFilled = f.fillFor(entries); // once per fill step: the file's monitor, which the dispatcher holds as it writes
+        }
+    }
+
+    /**
+     * After recovery: a key index that ends past the log's end (a machine crash took records whose
+     * keys were written) is set to end there, so that recovery at a later open indexes the keys of
+     * records appended there since (it indexes keys only past the key index's end).
+     */
+    void capEnd(long logEnd) {
+        Map.Entry<Long, KeyFile> last = files.lastEntry();
+        if (last != null) {
+            last.getValue().capEnd(logEnd);
         }
     }
 
@@ -280,7 +292,6 @@ final class KeyIndex {
             return HEADER_SIZE + slots * SLOT_SIZE;
         }
 
-        /** Writes zeros ahead so that the next {@code more} entries land on reserved blocks. */
         /** Makes sure the first {@code entries} entries are not a hole (zeros ahead, in whole steps); returns the bytes that are not. */
         synchronized long fillFor(long entries) {
             checkOpen();
@@ -293,6 +304,13 @@ final class KeyIndex {
 
         synchronized int written() {
             return count;
+        }
+
+        synchronized void capEnd(long logEnd) {
+            checkOpen();
+            if (map.getLong(END_PHYSICAL_OFFSET) > logEnd) {
+                map.putLong(END_PHYSICAL_OFFSET, Math.max(logEnd, base));
+            }
         }
 
         /**

@@ -162,6 +162,7 @@ public final class MessageStore implements AutoCloseable {
                 q.trimBefore(log.minOffset());
             }
             keys.claimWritten();
+            keys.capEnd(log.writtenOffset());
             if (missing != null) {
                 continueShortQueues(checkpoint.get(), log, queues);
             }
@@ -339,8 +340,8 @@ public final class MessageStore implements AutoCloseable {
     /**
      * Writes a batch: first reserves the space of every index entry (a full disk fails the batch
      * here, with nothing written), then writes every record (all but the last flagged "batch
-     * continues"), then their key entries, then publishes the new end for the dispatcher; the
-     * caller holds the append lock.
+     * continues"), then claims their key entries and publishes the new end for the dispatcher, which
+     * writes the index entries; the caller holds the append lock.
      */
     private List<AppendResult> writeBatchLocked(List<LogMessage> batch, int[] lengths, int[] hostFlags) {
         if (closed) {
@@ -447,7 +448,7 @@ public final class MessageStore implements AutoCloseable {
         }
     }
 
-    /** Writes one record and its key entries (the offset index is the dispatcher's); the caller holds the append lock. */
+    /** Writes one record (its index entries are the dispatcher's); the caller holds the append lock. */
     private AppendResult writeLocked(LogMessage m, int length, int hostFlags) {
         if (closed) {
             throw new LogException("store " + config.dir() + " is closed");
@@ -964,10 +965,10 @@ public final class MessageStore implements AutoCloseable {
     private static void writeCheckpoint(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, long indexed) {
         // what the indexes hold before they are forced: the checkpoint may claim no more than is on disk
         Map<String, Map<Integer, Long>> queueEnds = queues.indexedEnds();
-        // not past the log's end, read first: after a machine crash the key index can end past what recovery kept, and
-        // its next entry, at or past the end read here, then sets a lower end
-        long logEnd = log.writtenOffset();
-        long keyIndexEnd = Math.min(keys.indexedEnd(), logEnd);
+        // not past where the dispatcher was (read first, so every record below has its keys written): the key index's
+        // next entry is then for a record at or past it (an end read past it could be lowered by that entry, and the next
+        // open would take the key index for cut short)
+        long keyIndexEnd = Math.min(keys.indexedEnd(), indexed);
         queues.forceAll();
         keys.force();
         new Checkpoint(log.flushedOffset(), indexed, config.clock().millis(), keyIndexEnd, queueEnds, false).write(config.dir());

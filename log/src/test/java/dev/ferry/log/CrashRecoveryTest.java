@@ -172,6 +172,10 @@ class CrashRecoveryTest {
                         assertThat(m.tags()).as("%s: tags of seed %d", at, seed)
                                 .isEqualTo(expected.tags() == null ? "" : expected.tags());
                         assertThat(m.keys()).as("%s: keys of seed %d", at, seed).isEqualTo(expected.keys());
+                        for (String key : expected.keys()) { // the dispatcher writes keys a step behind the appender
+                            assertThat(store.lookupByKey(topic, key, 2)).as("%s: lookup of key %s", at, key)
+                                    .extracting(StoredMessage::physicalOffset).containsExactly(m.physicalOffset());
+                        }
                     }
                 }
             }

@@ -80,44 +80,101 @@ class LookupTest {
 
     /**
      * The key index is written by the dispatcher, a step behind the appender: a key is found as soon
-     * as its append returns, and every key of every record is found once, also after the index moved
-     * on to new files (1,000 entries per file here: 4,000 records of 1-3 keys, single and batched
-     * appends, every fourth record without keys) and after a reopen.
+     * as its append returns, and every key of every record is found, also after the index moved on
+     * to new files (1,000 entries per file here: 4,000 records of 1-3 keys, single and batched
+     * appends, every fourth record without keys) and after a reopen. The second half is appended
+     * without lookups, so the dispatcher trails the appender as the files fill: each key file still
+     * holds only records at or past its name (the appender starts a file once the dispatcher has
+     * caught up), and the files hold every key once.
      */
     @Test
-    void everyKeyIsFoundAsSoonAsItsAppendReturnsAcrossKeyFiles() {
+    void everyKeyIsFoundAsSoonAsItsAppendReturnsAcrossKeyFiles() throws IOException {
+        int records = 4_000;
         List<AppendResult> appended = new ArrayList<>();
         try (MessageStore store = MessageStore.open(config())) {
             int i = 0;
-            while (i < 4_000) {
-                if (i % 50 == 0) {
+            while (i < records) {
+                if (i >= records / 2) {
+                    appended.add(store.append(keyed(i++))); // no lookups: the dispatcher trails
+                } else if (i % 50 == 0) {
                     List<LogMessage> batch = new ArrayList<>();
-                    for (int j = 0; j < 10; j++, i++) {
-                        batch.add(keyed(i));
+                    for (int j = 0; j < 10; j++) {
+                        batch.add(keyed(i++));
                     }
                     appended.addAll(store.appendBatchAsync(batch).join());
                 } else {
-                    appended.add(store.append(keyed(i)));
-                    i++;
+                    appended.add(store.append(keyed(i++)));
                 }
-                String key = "k" + (i - 1) + "-0";
-                assertThat(store.lookupByKey("t", key, 10)).as("lookup of %s right after its append", key)
-                        .extracting(StoredMessage::physicalOffset).containsExactly((i - 1) % 4 == 3 ? new Long[0]
-                                : new Long[] {appended.get(i - 1).physicalOffset()});
+                if (i <= records / 2) {
+                    String key = "k" + (i - 1) + "-0";
+                    assertThat(store.lookupByKey("t", key, 10)).as("lookup of %s right after its append", key)
+                            .extracting(StoredMessage::physicalOffset).containsExactly(keyCount(i - 1) == 0 ? new Long[0]
+                                    : new Long[] {appended.get(i - 1).physicalOffset()});
+                }
             }
             assertEveryKey(store, appended);
         }
-        assertThat(StoreTestSupport.filesOnDisk(dir.resolve("keyindex"))).as("key index files").hasSizeGreaterThan(4);
+        java.util.TreeSet<Long> keyFiles = StoreTestSupport.filesOnDisk(dir.resolve("keyindex"));
+        assertThat(keyFiles).as("key index files").hasSizeGreaterThan(4);
+        long entries = 0;
+        for (long base : keyFiles) {
+            Long nextBase = keyFiles.higher(base);
+            ByteBuffer f = ByteBuffer.wrap(Files.readAllBytes(dir.resolve("keyindex").resolve(FileNames.name(base))));
+            int count = f.getInt(16);
+            int entriesStart = KeyIndex.HEADER_SIZE + f.getInt(8) * KeyIndex.SLOT_SIZE;
+            for (int e = 0; e < count; e++) {
+                long phys = f.getLong(entriesStart + e * KeyIndex.ENTRY_SIZE + 8);
+                assertThat(phys).as("record of entry %d of key file %d", e, base).isGreaterThanOrEqualTo(base)
+                        .isLessThan(nextBase == null ? Long.MAX_VALUE : nextBase);
+            }
+            entries += count;
+        }
+        assertThat(entries).as("entries in all key files").isEqualTo(java.util.stream.IntStream.range(0, records).map(LookupTest::keyCount).sum());
         try (MessageStore store = MessageStore.open(config())) {
             assertThat(store.recoveryReport().indexesRebuilt()).as("a rebuild at the reopen").isNull();
             assertEveryKey(store, appended);
         }
     }
 
-    /** Record {@code i}: (i % 4) keys "k<i>-<n>" (none for i % 4 == 3, then 1 to 3). */
+    /**
+     * After a machine crash the key index can end past the log's end that recovery kept; the open
+     * sets its end back to the log's end, or a record appended there whose keys a crash kept the
+     * dispatcher from writing would lie below the key index's end, where recovery adds no keys.
+     */
+    @Test
+    void aKeyIndexEndingPastTheLogIsCutBackToTheLogsEnd() {
+        Path keyDir = dir.resolve("keys");
+        KeyIndex keys = new KeyIndex(keyDir, 64, 100);
+        try {
+            keys.add("t", List.of("a"), 4096, 100, T0);
+            keys.add("t", List.of("b"), 4196, 100, T0);
+            assertThat(keys.indexedEnd()).isEqualTo(4296);
+            keys.capEnd(4200);
+            assertThat(keys.indexedEnd()).as("end once cut back to a log ending at 4200").isEqualTo(4200);
+            keys.capEnd(5000);
+            assertThat(keys.indexedEnd()).as("end after a cap past it").isEqualTo(4200);
+            keys.force();
+        } finally {
+            keys.close();
+        }
+        KeyIndex reopened = new KeyIndex(keyDir, 64, 100);
+        try {
+            assertThat(reopened.indexedEnd()).as("end read at the next open").isEqualTo(4200);
+            assertThat(reopened.lookup("t", "b", 10)).as("entries are kept").containsExactly(4196L);
+        } finally {
+            reopened.close();
+        }
+    }
+
+    /** Keys of record {@code i}: none for i % 4 == 3, else 1 to 3. */
+    private static int keyCount(int i) {
+        return i % 4 == 3 ? 0 : i % 4 + 1;
+    }
+
+    /** Record {@code i}: keys "k<i>-<n>", n below {@link #keyCount}. */
     private static LogMessage keyed(int i) {
         LogMessage.Builder b = LogMessage.builder("t", i % 3, body(20, i));
-        for (int k = 0; k < (i % 4 == 3 ? 0 : i % 4 + 1); k++) {
+        for (int k = 0; k < keyCount(i); k++) {
             b.key("k" + i + "-" + k);
         }
         return b.build();
@@ -127,7 +184,7 @@ class LookupTest {
         for (int i = 0; i < appended.size(); i++) {
             for (int k = 0; k < 3; k++) {
                 List<StoredMessage> found = store.lookupByKey("t", "k" + i + "-" + k, 10);
-                boolean has = i % 4 != 3 && k <= i % 4;
+                boolean has = k < keyCount(i);
                 assertThat(found).as("lookup of k%d-%d", i, k).extracting(StoredMessage::physicalOffset)
                         .containsExactly(has ? new Long[] {appended.get(i).physicalOffset()} : new Long[0]);
             }
