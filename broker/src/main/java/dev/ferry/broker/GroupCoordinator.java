@@ -471,31 +471,35 @@ public final class GroupCoordinator implements AutoCloseable {
     /**
      * Records that a fetch of {@code clientId}, sent at {@code generation}, from {@code from}
      * handed out {@code offsets} and will continue at {@code next}; offsets in between that were
-     * not handed out (filtered) count as done. Ignored for broadcasting groups; for an orderly
-     * member unless it is the queue's reader (its owner, or the member it is being handed over
-     * from) or holds its lock. Also ignored when the fetch belongs to an earlier tenure of the
-     * queue's owner (sent before the generation it got the queue again at): the member drops
-     * such a response, and counting its offsets as in flight again would pull the committed
-     * offset back below what the member since handled and acked.
+     * not handed out (filtered) count as done. Ignored for broadcasting groups.
+     *
+     * <p>Returns false, recording nothing, when the member must not be handed the messages (the
+     * caller answers FENCED instead): an orderly member that is neither the queue's reader (its
+     * owner, or the member it is being handed over from) nor holds its lock; or a fetch of an
+     * earlier tenure of the queue's owner (a long poll sent before the generation it got the
+     * queue again at, answered after). Counting such offsets as in flight would pull the committed
+     * offset back below what the member handled and acked since; and handing them out untracked
+     * let the member handle them and ack them in vain, before it heard of its new tenure, which
+     * then restarted at the committed offset below them (an orderly queue handled out of order).
      */
-    public void delivered(String group, String clientId, long generation, String topic, int queueId, long from, long next,
-                          long[] offsets) {
+    public boolean delivered(String group, String clientId, long generation, String topic, int queueId, long from, long next,
+                             long[] offsets) {
         synchronized (this) {
             Group g = groups.get(group);
             TopicQueue tq = new TopicQueue(topic, queueId);
             if (g == null || g.model != MessageModel.CLUSTERING) {
-                return;
+                return true;
             }
             Owner o = g.owners.get(tq);
             Member m = g.members.get(clientId);
             if (o != null && o.clientId.equals(clientId) && o.pendingFrom == null && generation < o.since) {
-                return;
+                return false;
             }
             boolean reader = o != null && (o.pendingFrom != null ? o.pendingFrom.equals(clientId) : o.clientId.equals(clientId));
             // A non-orderly member's long poll may answer after its queue was handed over: still
             // track what it got, since its acks count and the new owner starts at the lowest unacked.
             if (m == null || !(reader || holdsLock(g, tq, clientId) || !m.orderly)) {
-                return;
+                return false;
             }
             QueueAcks a = g.acks.computeIfAbsent(tq, k -> new QueueAcks());
             a.orderly = m.orderly;
@@ -513,6 +517,7 @@ public final class GroupCoordinator implements AutoCloseable {
             }
             a.end = Math.max(a.end, next);
             commit(group, topic, queueId, newFloor(a));
+            return true;
         }
     }
 

@@ -190,12 +190,26 @@ class GroupCoordinatorTest {
         assertThat(a3.queues()).filteredOn(q -> q.queueId() == 6).extracting(GroupCoordinator.AssignedQueue::since)
                 .containsExactly(a3.generation());
         groups.lock("o", "a", a3.generation(), "t", 6);
-        groups.delivered("o", "a", a3.generation(), "t", 6, 3, 5, new long[] {3, 4});
-        // a long poll of the first tenure (from offset 0) answers only now: a drops it, and it must not count
-        groups.delivered("o", "a", a1.generation(), "t", 6, 0, 3, new long[] {0, 1, 2});
+        assertThat(groups.delivered("o", "a", a3.generation(), "t", 6, 3, 5, new long[] {3, 4})).as("a fetch of the new tenure").isTrue();
+        // a long poll of the first tenure (from offset 0) answers only now: it must not count, and it is not
+        // handed out (the gateway answers FENCED): a that had not yet heard of its new tenure would handle
+        // 0-2 again and ack them in vain
+        assertThat(groups.delivered("o", "a", a1.generation(), "t", 6, 0, 3, new long[] {0, 1, 2}))
+                .as("a fetch of the earlier tenure answered late").isFalse();
         assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
         groups.ack("o", "a", a3.generation(), "t", 6, new long[] {3, 4});
         assertThat(broker.committedOffset("o", "t", 6)).hasValue(5);
+    }
+
+    @Test
+    void anOrderlyFetchAnsweredAfterItsLockWentIsNotHandedOut() {
+        GroupCoordinator.Assignment a = orderlyMemberAHandledThreeOfQueue6();
+        groups.unlock("o", "a", "t", 6);
+        groups.join("o", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true); // queue 6 to b, pending from a
+        groups.heartbeat("o", "a"); // a heard: b owns it now
+        assertThat(groups.delivered("o", "a", a.generation(), "t", 6, 3, 5, new long[] {3, 4}))
+                .as("a late fetch of a, which no longer reads queue 6 nor holds its lock").isFalse();
+        assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
     }
 
     @Test

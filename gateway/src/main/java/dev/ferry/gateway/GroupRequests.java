@@ -1,6 +1,7 @@
 package dev.ferry.gateway;
 
 import dev.ferry.broker.Broker;
+import dev.ferry.broker.FencedException;
 import dev.ferry.broker.GroupCoordinator;
 import dev.ferry.broker.GroupDescription;
 import dev.ferry.broker.MessageModel;
@@ -196,7 +197,14 @@ final class GroupRequests {
                     offsets[i] = ms.get(i).queueOffset();
                 }
             }
-            groups.delivered(group, clientId, generation(req), topic, queueId, from, next, offsets);
+            if (!groups.delivered(group, clientId, generation(req), topic, queueId, from, next, offsets)) {
+                if (reply instanceof Reply.Records r) {
+                    r.records().close(); // its file regions are never written
+                }
+                throw new FencedException(topic + "/" + queueId + ": the queue was assigned again while the fetch waited, or its"
+                        + " lock is gone; nothing handed out (expected: heartbeat for the new assignment, lock, read from the"
+                        + " committed offset)");
+            }
             return reply;
         });
     }
