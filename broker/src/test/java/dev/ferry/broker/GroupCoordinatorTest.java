@@ -192,8 +192,8 @@ class GroupCoordinatorTest {
         groups.lock("o", "a", a3.generation(), "t", 6);
         assertThat(groups.delivered("o", "a", a3.generation(), "t", 6, 3, 5, new long[] {3, 4})).as("a fetch of the new tenure").isTrue();
         // a long poll of the first tenure (from offset 0) answers only now: it must not count, and it is not
-        // handed out (the gateway answers FENCED): a that had not yet heard of its new tenure would handle
-        // 0-2 again and ack them in vain
+        // handed out (the gateway answers FENCED): a member that got its new tenure without hearing of it (an
+        // offset reset does that) would otherwise handle 0-2 again and ack them in vain
         assertThat(groups.delivered("o", "a", a1.generation(), "t", 6, 0, 3, new long[] {0, 1, 2}))
                 .as("a fetch of the earlier tenure answered late").isFalse();
         assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
@@ -210,6 +210,25 @@ class GroupCoordinatorTest {
         assertThat(groups.delivered("o", "a", a.generation(), "t", 6, 3, 5, new long[] {3, 4}))
                 .as("a late fetch of a, which no longer reads queue 6 nor holds its lock").isFalse();
         assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
+    }
+
+    @Test
+    void aNonOrderlyFetchAnsweredAfterItsQueueMovedIsStillHandedOutAndItsAcksCount() {
+        GroupCoordinator.Assignment a = groups.join("n", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        groups.join("n", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false); // 4-7 to b, pending from a
+        groups.heartbeat("n", "a"); // a heard: b reads queue 6 now
+        assertThat(groups.delivered("n", "a", a.generation(), "t", 6, 0, 2, new long[] {0, 1}))
+                .as("a's long poll answered after queue 6 went to b").isTrue();
+        groups.ack("n", "a", a.generation(), "t", 6, new long[] {0, 1});
+        assertThat(broker.committedOffset("n", "t", 6)).as("a's late acks count").hasValue(2);
+    }
+
+    @Test
+    void aFetchOfAMemberThatLeftIsNotHandedOut() {
+        GroupCoordinator.Assignment a = groups.join("n", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        groups.join("n", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        groups.leave("n", "a");
+        assertThat(groups.delivered("n", "a", a.generation(), "t", 6, 0, 2, new long[] {0, 1})).isFalse();
     }
 
     @Test

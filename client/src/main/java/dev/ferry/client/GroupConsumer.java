@@ -439,24 +439,32 @@ public final class GroupConsumer implements AutoCloseable {
                 .header(Headers.CLIENT_ID, config.clientId()).header(Headers.TOPIC, q.topic).header(Headers.QUEUE_ID, q.queueId);
     }
 
-    /** Locks (orderly), reads the committed offset, then fetches. */
+    /**
+     * Locks (orderly), reads the committed offset, then fetches. A {@link #restart} (it bumps the
+     * epoch) ends a start under way: its lock and offset answers go no further, so a queue is never
+     * read by two chains at once (both would fetch at the new epoch, and an orderly queue could be
+     * handled twice and out of order).
+     */
     private void start(QueueState q) {
         Connection c = conn;
         if (stopping || !q.owned || c == null || !c.isOpen()) {
             return;
         }
+        int epoch = q.epoch;
         if (config.orderly() && (!q.locked || q.relock)) {
             c.send(Command.builder().code(RequestCode.LOCK_QUEUE).header(Headers.GROUP, config.group())
                     .header(Headers.CLIENT_ID, config.clientId()).header(Headers.GENERATION, generation).header(Headers.TOPIC, q.topic)
                     .header(Headers.QUEUE_ID, q.queueId), clientConfig.requestTimeoutMs(), "LOCK_QUEUE " + q.key, (r, t) -> {
                         if (t == null && r.status() == Status.OK) {
                             q.locked = true;
-                            q.relock = false;
                             if (!q.owned) {
                                 revokedLocked.add(q); // lost while the lock was being granted
                             }
-                            start(q);
-                        } else {
+                            if (q.epoch == epoch) {
+                                q.relock = false;
+                                start(q);
+                            }
+                        } else if (q.epoch == epoch) {
                             later(q); // LOCKED: the previous owner still works on it; FENCED: a heartbeat will tell
                         }
                     });
@@ -464,6 +472,9 @@ public final class GroupConsumer implements AutoCloseable {
         }
         c.send(Command.builder().code(RequestCode.GET_OFFSET).header(Headers.TOPIC, q.topic).header(Headers.QUEUE_ID, q.queueId)
                 .header(Headers.GROUP, offsetGroup), clientConfig.requestTimeoutMs(), "GET_OFFSET " + q.key, (r, t) -> {
+                    if (q.epoch != epoch) {
+                        return; // restarted meanwhile: the restart's own start goes on
+                    }
                     if (t != null || r.status() != Status.OK) {
                         later(q);
                         return;
@@ -502,8 +513,9 @@ public final class GroupConsumer implements AutoCloseable {
     }
 
     private void later(QueueState q) {
+        int epoch = q.epoch;
         loop.schedule(() -> {
-            if (q.owned && queues.get(q.key) == q) {
+            if (q.owned && queues.get(q.key) == q && q.epoch == epoch) {
                 start(q);
             }
         }, Math.min(config.retryBackoffMs(), config.heartbeatIntervalMs()), TimeUnit.MILLISECONDS);

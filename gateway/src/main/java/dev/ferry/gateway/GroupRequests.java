@@ -197,13 +197,18 @@ final class GroupRequests {
                     offsets[i] = ms.get(i).queueOffset();
                 }
             }
-            if (!groups.delivered(group, clientId, generation(req), topic, queueId, from, next, offsets)) {
-                if (reply instanceof Reply.Records r) {
+            boolean counted = false;
+            try {
+                counted = groups.delivered(group, clientId, generation(req), topic, queueId, from, next, offsets);
+            } finally {
+                if (!counted && reply instanceof Reply.Records r) {
                     r.records().close(); // its file regions are never written
                 }
-                throw new FencedException(topic + "/" + queueId + ": the queue was assigned again while the fetch waited, or its"
-                        + " lock is gone; nothing handed out (expected: heartbeat for the new assignment, lock, read from the"
-                        + " committed offset)");
+            }
+            if (!counted) {
+                throw new FencedException(topic + "/" + queueId + ": while the fetch waited, the member left, got the queue again at a"
+                        + " later generation, or (orderly) lost it and its lock; nothing handed out (expected: heartbeat and follow"
+                        + " the assignment)");
             }
             return reply;
         });
