@@ -474,20 +474,24 @@ public final class GroupCoordinator implements AutoCloseable {
      * not handed out (filtered) count as done. Ignored for broadcasting groups.
      *
      * <p>Returns false, recording nothing, when the member must not be handed the messages (the
-     * caller answers FENCED instead): an orderly member that is neither the queue's reader (its
-     * owner, or the member it is being handed over from) nor holds its lock; or a fetch of an
-     * earlier tenure of the queue's owner (a long poll sent before the generation it got the
-     * queue again at, answered after). Counting such offsets as in flight would pull the committed
-     * offset back below what the member handled and acked since; and handing them out untracked
-     * let the member handle them and ack them in vain, before it heard of its new tenure, which
-     * then restarted at the committed offset below them (an orderly queue handled out of order).
+     * caller answers FENCED instead): a member that left (also the last one, with its group); an
+     * orderly member that is neither the queue's reader (its owner, or the member it is being
+     * handed over from) nor holds its lock; or a fetch of an earlier tenure of the queue's owner (a
+     * long poll sent before the generation it got the queue again at, answered after). Counting
+     * such offsets as in flight would pull the committed offset back below what the member handled
+     * and acked since; and handing them out untracked let a member that had not heard of its new
+     * tenure (an offset reset gives one without a rebalance) handle them and ack them in vain, and
+     * its new tenure then restarted at the committed offset below them.
      */
     public boolean delivered(String group, String clientId, long generation, String topic, int queueId, long from, long next,
                              long[] offsets) {
         synchronized (this) {
             Group g = groups.get(group);
             TopicQueue tq = new TopicQueue(topic, queueId);
-            if (g == null || g.model != MessageModel.CLUSTERING) {
+            if (g == null) {
+                return false; // its last member left or expired while the fetch waited
+            }
+            if (g.model != MessageModel.CLUSTERING) {
                 return true;
             }
             Owner o = g.owners.get(tq);

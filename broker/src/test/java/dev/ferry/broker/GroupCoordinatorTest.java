@@ -229,6 +229,9 @@ class GroupCoordinatorTest {
         groups.join("n", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
         groups.leave("n", "a");
         assertThat(groups.delivered("n", "a", a.generation(), "t", 6, 0, 2, new long[] {0, 1})).isFalse();
+        groups.leave("n", "b"); // the last member: the group goes
+        assertThat(groups.delivered("n", "b", a.generation(), "t", 2, 0, 2, new long[] {0, 1})).as("after the last member left")
+                .isFalse();
     }
 
     @Test
