@@ -62,10 +62,11 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * dispatcher writes under it; lookups are rare). The appender's claim state is its own (under
  * the store's append lock) and takes the monitor only to fill ahead: taking it for every keyed
  * record contended with the dispatcher. Files are started by the appender and by recovery (by
- * the dispatcher only if the appender's claims were wrong); the list of files is a concurrent map. A file retention deletes (never the last) or the store closes
- * is marked released under its monitor, where lookups look first, and unmapped once a force
- * running outside the monitor (a force of a full file takes long and must not hold up appends) has
- * finished with it: see {@link SharedMapping}.
+ * the dispatcher only if the appender's claims were wrong); the list of files is a concurrent
+ * map. A file retention deletes (never the last) or the store closes is marked released under
+ * its monitor, where lookups look first, and unmapped once a force running outside the monitor
+ * (a force of a full file takes long and must not hold up appends) has finished with it: see
+ * {@link SharedMapping}.
  */
 final class KeyIndex {
     static final int MAGIC = 0x464B4559;
@@ -235,9 +236,9 @@ final class KeyIndex {
     private static final long FNV_PRIME = 0x100000001b3L;
 
     /**
-     * 64-bit FNV-1a of the UTF-8 bytes of {@code topic + "#" + key}, without building either: the
-     * appender hashes every key of every keyed record, and the concatenation and its encoding had
-     * cost as much as the rest of the hash.
+     * 64-bit FNV-1a of the UTF-8 bytes of {@code topic + "#" + key}, without building either:
+     * every key of every keyed record is hashed, and the concatenation and its encoding had cost
+     * as much as the rest of the hash.
      */
     static long hash(String topic, String key) {
         return fnv1a(fnv1a(fnv1a(FNV_OFFSET_BASIS, topic), "#"), key);
