@@ -91,7 +91,7 @@ final class KeyIndex {
     private final int slots;
     private final int capacity;
     private final ConcurrentSkipListMap<Long, KeyFile> files = new ConcurrentSkipListMap<>();
-    // the appender's (under the store's append lock; set after recovery by claimWritten), apart from
+    // the appender's (under the store's append lock; set after recovery by recovered), apart from
     // the files the dispatcher writes: the file it claims entries in, the entries claimed there (written,
     // and those of records appended but not yet indexed) and the bytes of it known not to be a hole
     private KeyFile claimFile;
@@ -153,26 +153,23 @@ final class KeyIndex {
     }
 
     /**
-     * After recovery: a key index that ends past the log's end (a machine crash took records whose
-     * keys were written) is set to end there, so that recovery at a later open indexes the keys of
-     * records appended there since (it indexes keys only past the key index's end).
+     * After recovery, before the first append. A key index that ends past the log's end (a machine
+     * crash took records whose keys were written) is set to end there, so that recovery at a later
+     * open indexes the keys of records appended there since (it indexes keys only past the key
+     * index's end). The appender claims from the last file's written entries on.
      */
-    void capEnd(long logEnd) {
+    void recovered(long logEnd) {
         Map.Entry<Long, KeyFile> last = files.lastEntry();
-        if (last != null) {
-            last.getValue().capEnd(logEnd);
+        claimFile = last == null ? null : last.getValue();
+        claimed = 0;
+        claimFilled = 0;
+        if (claimFile != null) {
+            claimFile.capEnd(logEnd);
+            claimed = claimFile.written();
         }
     }
 
-    /** After recovery, before the first append: the appender claims from the last file's written entries on. */
-    void claimWritten() {
-        Map.Entry<Long, KeyFile> last = files.lastEntry();
-        claimFile = last == null ? null : last.getValue();
-        claimed = claimFile == null ? 0 : claimFile.written();
-        claimFilled = 0;
-    }
-
-    /** The appender has written a record with {@code keyCount} keys (after {@link #reserve}): the dispatcher will index them. */
+    /** The appender has written records with {@code keyCount} keys (after {@link #reserve}; 0: none): the dispatcher will index them. */
     void claim(int keyCount) {
         claimed += keyCount;
     }
@@ -408,10 +405,7 @@ final class KeyIndex {
 
         /** Writes the entries, filling ahead first where no {@link #reserve} covered them (recovery). */
         synchronized void add(String topic, List<String> keys, long physicalOffset, int size, long storeTimestamp) {
-            checkOpen();
-            if (entriesStart() + (long) (count + keys.size()) * ENTRY_SIZE > filled) {
-                fillFor(count + keys.size());
-            }
+            fillFor(count + keys.size()); // checks the file is open; fills only where no reserve did (recovery)
             int entriesStart = entriesStart();
             for (String key : keys) {
                 long hash = hash(topic, key);

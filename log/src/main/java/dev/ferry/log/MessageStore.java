@@ -161,8 +161,7 @@ public final class MessageStore implements AutoCloseable {
             for (OffsetIndex q : queues.all()) {
                 q.trimBefore(log.minOffset());
             }
-            keys.claimWritten();
-            keys.capEnd(log.writtenOffset());
+            keys.recovered(log.writtenOffset());
             if (missing != null) {
                 continueShortQueues(checkpoint.get(), log, queues);
             }
@@ -390,9 +389,7 @@ public final class MessageStore implements AutoCloseable {
             end = phys + lengths[i];
         }
         // from here on nothing can fail: offsets are assigned and slots handed over only for a batch that is all written
-        if (keyCount > 0) {
-            keys.claim(keyCount);
-        }
+        keys.claim(keyCount);
         for (int i = 0; i < n; i++) {
             AppendResult r = results.get(i);
             indexes[i].assigned(r.queueOffset() + 1);
@@ -473,9 +470,7 @@ public final class MessageStore implements AutoCloseable {
         log.wrote(s, pos, length);
         s.writePosition = pos + length;
         // from here on nothing can fail: the offset is assigned and the slot handed over only for a written record
-        if (!m.keys.isEmpty()) {
-            keys.claim(m.keys.size());
-        }
+        keys.claim(m.keys.size());
         q.assigned(queueOffset + 1);
         dispatcher.add(q, queueOffset, phys, length, m, storeTimestamp);
         log.publish(phys + length);

@@ -149,9 +149,9 @@ class LookupTest {
             keys.add("t", List.of("a"), 4096, 100, T0);
             keys.add("t", List.of("b"), 4196, 100, T0);
             assertThat(keys.indexedEnd()).isEqualTo(4296);
-            keys.capEnd(4200);
+            keys.recovered(4200);
             assertThat(keys.indexedEnd()).as("end once cut back to a log ending at 4200").isEqualTo(4200);
-            keys.capEnd(5000);
+            keys.recovered(5000);
             assertThat(keys.indexedEnd()).as("end after a cap past it").isEqualTo(4200);
             keys.force();
         } finally {
