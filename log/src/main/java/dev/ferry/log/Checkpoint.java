@@ -127,14 +127,20 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
 
     /**
      * What index data is missing at open (files deleted by hand): a queue this checkpoint lists with
-     * an end whose index now ends below it or is gone, or a key index that ends below
-     * {@link #keyIndexEnd}. Null if nothing is missing. Called before recovery, on the indexes as
-     * found on disk: entries below the ends listed were forced before this checkpoint was written.
+     * an end whose index now ends below it or is gone, a key index that ends below
+     * {@link #keyIndexEnd}, or a queue's index with a file missing between two others
+     * ({@link OffsetIndex#missingFileAtOpen}). Null if nothing is missing. Called before recovery, on
+     * the indexes as found on disk: entries below the ends listed were forced before this checkpoint
+     * was written.
      */
     String missingIndexData(QueueTable queues, KeyIndex keys) {
         if (keyIndexEnd > 0 && keys.indexedEnd() < keyIndexEnd) {
             return "the key index ends at " + keys.indexedEnd() + ", the checkpoint recorded " + keyIndexEnd
                     + " (index files deleted?)";
+        }
+        String gap = queues.missingFileAtOpen(); // before the short queues: such a queue is short too, its files dropped
+        if (gap != null) {
+            return gap;
         }
         List<ShortQueue> shortQueues = shortQueues(queues);
         return shortQueues.isEmpty() ? null : "queue " + shortQueues.get(0) + " (index files deleted?)";

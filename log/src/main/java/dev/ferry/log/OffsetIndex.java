@@ -108,6 +108,8 @@ final class OffsetIndex {
     private IndexFile appendTail;
     /** An index file was shorter than its fixed size when opened (outside damage): entries may be lost. */
     private boolean cut;
+    /** See {@link #missingFileAtOpen}; set by the constructor only. */
+    private long missingFileAtOpen = -1;
     /** The queue's directory exists; under the monitor (files are created there). */
     private boolean dirCreated;
     /** {@link #close} ran: no file is created any more; under the monitor. */
@@ -235,6 +237,12 @@ final class OffsetIndex {
                 files.put(base, openFile(dir.resolve(FileNames.name(base)), base));
             }
             dropEmptyLastFile();
+            missingFileAtOpen = firstGap();
+            if (missingFileAtOpen >= 0) {
+                for (IndexFile f : files.values()) {
+                    deleteFile(f);
+                }
+            }
         } catch (RuntimeException | Error e) {
             close(true); // the files opened before a damaged one are not left open
             throw e;
@@ -263,6 +271,18 @@ final class OffsetIndex {
             // fill from there again, so that no entry is ever written into a hole (see reserve)
             f.filled = Math.min(f.filled, position(f, Math.max(next, f.base)));
         }
+    }
+
+    /** At open: the base of the first file missing between two others, or -1 (see {@link #missingFileAtOpen}). */
+    private long firstGap() {
+        long expected = -1;
+        for (long base : files.keySet()) {
+            if (expected >= 0 && base != expected) {
+                return expected;
+            }
+            expected = base + entriesPerFile;
+        }
+        return -1;
     }
 
     /**
@@ -300,6 +320,18 @@ final class OffsetIndex {
 
     long minOffset() {
         return minOffset;
+    }
+
+    /**
+     * The base of the first file that was missing between two files of this index at open, or -1.
+     * Files are made in order (every offset the appender assigns reserves its entry) and retention
+     * deletes them from the front only, so a gap is a file deleted or lost by other hands. The open
+     * then dropped every file of the index (left as they were, the offsets before the gap would look
+     * deleted by retention: {@link #trimBefore} takes a missing entry for an expired one), and
+     * recovery indexes the queue again from the whole commit log ({@link Checkpoint#missingIndexData}).
+     */
+    long missingFileAtOpen() {
+        return missingFileAtOpen;
     }
 
     /** True if a file of this index was found cut short at open; recovery then rebuilds it from the whole log. */

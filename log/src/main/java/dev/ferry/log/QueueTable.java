@@ -93,6 +93,18 @@ final class QueueTable {
         return out;
     }
 
+    /** The first queue whose index had a file missing between two others at open ({@link OffsetIndex#missingFileAtOpen}), said in words; null if none. */
+    String missingFileAtOpen() {
+        for (OffsetIndex q : all()) {
+            long base = q.missingFileAtOpen();
+            if (base >= 0) {
+                return "queue " + q.topic + "/" + q.queueId + " had no index file " + FileNames.name(base)
+                        + " between two others (index files deleted?)";
+            }
+        }
+        return null;
+    }
+
     List<OffsetIndex> all() {
         List<OffsetIndex> out = new ArrayList<>();
         for (OffsetIndex[] queues : topics.values()) {
