@@ -130,15 +130,15 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
      * an end whose index now ends below it or is gone, a key index that ends below
      * {@link #keyIndexEnd}, or a queue's index with a file missing between two others
      * ({@link OffsetIndex#missingFileAtOpen}). Null if nothing is missing. Called before recovery, on
-     * the indexes as found on disk: entries below the ends listed were forced before this checkpoint
-     * was written.
+     * the indexes as found on disk (trimmed for retention): entries below the ends listed were forced
+     * before this checkpoint was written.
      */
     String missingIndexData(QueueTable queues, KeyIndex keys) {
         if (keyIndexEnd > 0 && keys.indexedEnd() < keyIndexEnd) {
             return "the key index ends at " + keys.indexedEnd() + ", the checkpoint recorded " + keyIndexEnd
                     + " (index files deleted?)";
         }
-        String gap = queues.missingFileAtOpen(); // before the short queues: such a queue is short too, its files dropped
+        String gap = queues.missingFileAtOpen();
         if (gap != null) {
             return gap;
         }

@@ -143,15 +143,18 @@ public final class MessageStore implements AutoCloseable {
             long[] lastTs = new long[1];
             // forget entries of deleted segments first: recovery would take them for damage and
             // drop them, restarting a queue that retention emptied at its first index file's base
+            // (an index with a file missing between two others waits for the rebuild to write it)
             for (OffsetIndex q : queues.all()) {
-                q.trimBefore(log.minOffset());
+                if (q.missingFileAtOpen() < 0) {
+                    q.trimBefore(log.minOffset());
+                }
             }
             Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
-            String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : null;
+            String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : queues.missingFileAtOpen();
             if (missing == null && checkpoint.isPresent() && checkpoint.get().rebuilding()) {
                 missing = "a rebuild of the indexes was cut short";
             }
-            if (missing != null) {
+            if (missing != null && checkpoint.isPresent()) {
                 // a rebuild cut short by any crash must run again: the flag says so to the next open
                 checkpoint.get().rebuildingOne().write(dir);
             }
@@ -162,7 +165,7 @@ public final class MessageStore implements AutoCloseable {
                 q.trimBefore(log.minOffset());
             }
             keys.recovered(log.writtenOffset());
-            if (missing != null) {
+            if (missing != null && checkpoint.isPresent()) {
                 continueShortQueues(checkpoint.get(), log, queues);
             }
             try {

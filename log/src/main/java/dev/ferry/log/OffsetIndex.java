@@ -238,11 +238,6 @@ final class OffsetIndex {
             }
             dropEmptyLastFile();
             missingFileAtOpen = firstGap();
-            if (missingFileAtOpen >= 0) {
-                for (IndexFile f : files.values()) {
-                    deleteFile(f);
-                }
-            }
         } catch (RuntimeException | Error e) {
             close(true); // the files opened before a damaged one are not left open
             throw e;
@@ -324,11 +319,12 @@ final class OffsetIndex {
 
     /**
      * The base of the first file that was missing between two files of this index at open, or -1.
-     * Files are made in order (every offset the appender assigns reserves its entry) and retention
-     * deletes them from the front only, so a gap is a file deleted or lost by other hands. The open
-     * then dropped every file of the index (left as they were, the offsets before the gap would look
-     * deleted by retention: {@link #trimBefore} takes a missing entry for an expired one), and
-     * recovery indexes the queue again from the whole commit log ({@link Checkpoint#missingIndexData}).
+     * Files are made in order (every offset the appender assigns reserves its entry), retention
+     * deletes them from the front and recovery from the back, last file first, so a gap is a file
+     * deleted or lost by other hands. The open then indexes the whole commit log again
+     * ({@link Checkpoint#missingIndexData}), which writes the missing file anew, and trims such an
+     * index for retention only after that: before, {@link #trimBefore} would take the missing
+     * entries for expired ones and delete every file before the gap.
      */
     long missingFileAtOpen() {
         return missingFileAtOpen;
@@ -519,7 +515,8 @@ final class OffsetIndex {
             clear(off);
         }
         long keepBase = baseOf(queueOffset);
-        for (IndexFile f : files.tailMap(keepBase, false).values()) {
+        // last file first: a crash halfway leaves a shorter index, not one with a gap
+        for (IndexFile f : files.tailMap(keepBase, false).descendingMap().values()) {
             deleteFile(f);
         }
         indexedOffset = Math.max(queueOffset, minOffset);

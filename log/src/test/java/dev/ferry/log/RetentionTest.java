@@ -255,6 +255,51 @@ class RetentionTest {
     }
 
     /**
+     * Retention deleted t/0's offsets 0-5 (segments 0 and 1; 4 entries per index file: files 4, 8
+     * and 12 remain), then a middle index file went (file 8: offsets 8-11, all still in the log).
+     * The open notices the gap and indexes the log again; before, its retention trim took the
+     * missing entries for expired ones and deleted file 4 too, so offsets 6-11 read as deleted.
+     * With and without a checkpoint (without one, the scan starts at the log's start anyway, but
+     * the report still says why).
+     */
+    @ParameterizedTest(name = "checkpoint kept: {0}")
+    @ValueSource(booleans = {true, false})
+    void aMiddleIndexFileDeletedAfterRetentionIsRebuilt(boolean checkpointKept) throws IOException {
+        List<AppendResult> acked;
+        try (MessageStore store = MessageStore.open(config().build())) {
+            acked = fill(store, 5); // t/0 offsets 0..15, three per segment, 15 alone in segment 5
+            clock.set(T0 + 2 * STEP + HOUR + 1);
+            assertThat(store.runRetention()).as("segments deleted").isEqualTo(2);
+            assertThat(store.minOffset("t", 0)).isEqualTo(6);
+        }
+        assertThat(FileNames.list(dir.resolve("index/t/0"))).as("t/0's index files").containsExactly(4L, 8L, 12L);
+        Files.delete(dir.resolve("index/t/0/00000000000000000008"));
+        if (!checkpointKept) {
+            Files.delete(dir.resolve(Checkpoint.FILE));
+        }
+        for (int open = 0; open < 2; open++) {
+            try (MessageStore store = MessageStore.open(config().build())) {
+                String rebuilt = store.recoveryReport().indexesRebuilt();
+                if (open == 0) {
+                    assertThat(rebuilt).as("why the first open rebuilt")
+                            .isEqualTo("queue t/0 had no index file 00000000000000000008 between two others (index files deleted?)");
+                } else {
+                    assertThat(rebuilt).as("the second open rebuilds nothing").isNull();
+                }
+                assertThat(store.minOffset("t", 0)).as("t/0 minOffset at open %d", open).isEqualTo(6);
+                assertThat(store.nextOffset("t", 0)).as("t/0 end at open %d", open).isEqualTo(16);
+                List<StoredMessage> read = readAll(store, "t", 0);
+                assertThat(read).extracting(StoredMessage::queueOffset).containsExactly(6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L, 14L, 15L);
+                for (StoredMessage m : read) {
+                    assertThat(m.physicalOffset()).as("offset %d", m.queueOffset()).isEqualTo(acked.get((int) m.queueOffset()).physicalOffset());
+                    assertThat(m.body()).as("offset %d", m.queueOffset()).isEqualTo(body(BODY, (int) m.queueOffset()));
+                }
+            }
+        }
+        assertThat(FileNames.list(dir.resolve("index/t/0"))).as("t/0's index files after the rebuild").containsExactly(4L, 8L, 12L);
+    }
+
+    /**
      * Retention deleted every record of t/0 (offsets 0..9), then the operator deleted index files
      * to rebuild them: the commit log holds nothing of t/0 to index, and the queue used to start
      * again at offset 0, under consumers that had committed offsets up to 10. The checkpoint
