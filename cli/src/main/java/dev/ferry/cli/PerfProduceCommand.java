@@ -4,10 +4,13 @@ import dev.ferry.client.ClientConfig;
 import dev.ferry.client.FerryClient;
 import dev.ferry.client.Producer;
 import dev.ferry.client.ProducerConfig;
+import dev.ferry.client.SendResult;
+import dev.ferry.protocol.Message;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -60,13 +63,17 @@ final class PerfProduceCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1", description = "Sending threads sharing one producer (default ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--keys", defaultValue = "0", description = "Keys per record, each unique (k<thread>-<record>-<n>, as order ids are), "
+            + "which the broker indexes for lookup by key (default ${DEFAULT-VALUE}).")
+    int keys;
+
     @Option(names = "--io-threads", defaultValue = "1", description = "Client event-loop threads (default ${DEFAULT-VALUE}).")
     int ioThreads;
 
     @Override
     public Integer call() throws Exception {
-        if (numRecords <= 0 || recordSize < 0 || threads < 1) {
-            throw new IllegalArgumentException("--num-records must be > 0, --record-size >= 0, --threads >= 1");
+        if (numRecords <= 0 || recordSize < 0 || threads < 1 || keys < 0) {
+            throw new IllegalArgumentException("--num-records must be > 0, --record-size >= 0, --threads >= 1, --keys >= 0");
         }
         ClientConfig cc = ClientConfig.builder().server(server).codec(codec).ioThreads(ioThreads).build();
         ProducerConfig pc = ProducerConfig.builder().batchSizeBytes(batchSize).lingerMs(lingerMs).maxInFlight(maxInFlight)
@@ -83,7 +90,8 @@ final class PerfProduceCommand implements Callable<Integer> {
                 List<Thread> senders = new ArrayList<>();
                 for (int t = 0; t < threads; t++) {
                     long count = numRecords / threads + (t < numRecords % threads ? 1 : 0);
-                    Thread th = new Thread(() -> send(producer, payload, count, micros, acked, failed), "perf-sender-" + t);
+                    int thread = t;
+                    Thread th = new Thread(() -> send(producer, payload, thread, count, micros, acked, failed), "perf-sender-" + t);
                     th.start();
                     senders.add(th);
                 }
@@ -101,13 +109,14 @@ final class PerfProduceCommand implements Callable<Integer> {
                         micros.getMaxValue() / 1000.0);
                 System.out.println(PerfResults.line("produce", acked.get(), acked.get() * recordSize, seconds, micros,
                         "errors=" + failed.get() + " codec=" + codec + " record_size=" + recordSize + " batch_size=" + batchSize
-                                + " linger_ms=" + lingerMs + " threads=" + threads));
+                                + " linger_ms=" + lingerMs + " threads=" + threads + " keys=" + keys));
             }
         }
         return failed.get() == 0 ? 0 : Ferry.EXIT_FAILED;
     }
 
-    private void send(Producer producer, byte[] payload, long count, ConcurrentHistogram micros, AtomicLong acked, AtomicLong failed) {
+    private void send(Producer producer, byte[] payload, int thread, long count, ConcurrentHistogram micros, AtomicLong acked,
+                      AtomicLong failed) {
         long perThread = throughput > 0 ? Math.max(1, throughput / threads) : -1;
         long start = System.nanoTime();
         for (long i = 0; i < count; i++) {
@@ -119,7 +128,9 @@ final class PerfProduceCommand implements Callable<Integer> {
                 }
             }
             long sent = System.nanoTime();
-            producer.sendAsync(topic, payload).whenComplete((r, t) -> {
+            CompletableFuture<SendResult> result = keys == 0 ? producer.sendAsync(topic, payload)
+                    : producer.sendAsync(Message.builder(topic).keys(keysOf(thread, i)).body(payload).build());
+            result.whenComplete((r, t) -> {
                 if (t == null) {
                     micros.recordValue(Math.max(0, (System.nanoTime() - sent) / 1000));
                     acked.incrementAndGet();
@@ -130,5 +141,14 @@ final class PerfProduceCommand implements Callable<Integer> {
                 }
             });
         }
+    }
+
+    /** The {@code --keys} keys of a thread's record {@code i}. */
+    private List<String> keysOf(int thread, long i) {
+        List<String> out = new ArrayList<>(keys);
+        for (int k = 0; k < keys; k++) {
+            out.add("k" + thread + "-" + i + "-" + k);
+        }
+        return out;
     }
 }
