@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -40,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * batches per queue wait in the client and acks come soon after the broker handed messages out.
  *
  * <p><b>Thread safety.</b> {@link #poll} and {@link #close} from one thread; {@link #ack} and
- * {@link #nack} from any thread. The event loop owns the connection, the heartbeat and the fetch
+ * {@link #nack} from any thread (orderly: acks sent before {@link #poll} returns go out ahead of
+ * the unlocks that poll sends, so ack a batch's messages before polling again, as said above; wait
+ * for a nack's future). The event loop owns the connection, the heartbeat and the fetch
  * state; the map of owned queues is concurrent so any thread can look a queue up.
  */
 public final class GroupConsumer implements AutoCloseable {
@@ -52,6 +55,8 @@ public final class GroupConsumer implements AutoCloseable {
         final long since;
         final String key;
         // event loop
+        /** How many times the queue's key had been assigned to this member when this state began (see {@link #assignments}). */
+        int assignment;
         long fetchOffset;
         boolean started;
         /** We may hold the queue's broker lock (so it is released when the queue is lost). */
@@ -100,6 +105,8 @@ public final class GroupConsumer implements AutoCloseable {
     private final Map<Message, Fetched> polled = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
     /** The generation of the last assignment; volatile: acks are sent from any thread. */
     private volatile long generation;
+    /** {@link System#nanoTime} of the last refused ack logged at WARN. */
+    private final java.util.concurrent.atomic.AtomicLong lastRefusalWarning = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 2_000_000_000L);
     /** Set by close; volatile because close runs on the polling thread. */
     private volatile boolean stopping;
     /**
@@ -113,9 +120,20 @@ public final class GroupConsumer implements AutoCloseable {
     private volatile long lockLeaseUntil;
     /** The broker's session timeout, from the JOIN_GROUP response (0: not told, no lease); written on the event loop. */
     private volatile long sessionTimeoutNanos;
+    /**
+     * Queues taken away (a rebalance, a lost connection) while we may hold their lock: added on the
+     * event loop, taken by {@link #poll}, which unlocks them behind the acks of the batches handled
+     * before it.
+     */
+    private final ConcurrentLinkedQueue<QueueState> revokedLocked = new ConcurrentLinkedQueue<>();
     // event loop
+    /**
+     * How many times each queue key was assigned to this member: a revoked queue whose key was
+     * assigned again since holds the lock for its new state, so it is not unlocked.
+     */
+    private final Map<String, Integer> assignments = new HashMap<>();
     private Connection conn;
-    private final List<QueueState> revokedLocked = new ArrayList<>();
+
     private ScheduledFuture<?> heartbeat;
     private boolean rejoining;
     private boolean closed;
@@ -196,7 +214,7 @@ public final class GroupConsumer implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("consumer closed");
         }
-        loop.execute(this::unlockRevoked);
+        unlockRevoked();
         if (broadcasting) {
             commitPositions();
         }
@@ -235,20 +253,42 @@ public final class GroupConsumer implements AutoCloseable {
     }
 
     /**
-     * The message is handled. Clustering: ACK to the broker (asynchronously; an ack for a queue
-     * this member lost is refused and the message will be read again by its new owner).
+     * The message is handled. Clustering (orderly or not): ACK to the broker, asynchronously. The
+     * broker takes it also for a queue a rebalance took away since the poll (from an orderly member
+     * until it unlocks the queue, at its next poll); a refused ack (the member left, or an orderly
+     * member's lock was gone) is logged, and the queue's owner reads the message again.
      * Broadcasting: advances this member's position, committed at the next poll or close.
      */
     public void ack(Message m) {
-        QueueState q = queues.get(key(m.topic(), m.queueId()));
-        if (q == null) {
-            return;
-        }
+        String key = key(m.topic(), m.queueId());
         if (broadcasting) {
-            q.acked = Math.max(q.acked, m.queueOffset() + 1);
+            QueueState q = queues.get(key);
+            if (q != null) {
+                q.acked = Math.max(q.acked, m.queueOffset() + 1);
+            }
             return;
         }
-        send(memberRequest(RequestCode.ACK, m).header(Headers.OFFSET, m.queueOffset()), "ACK " + q.key + "@" + m.queueOffset());
+        // sent also when a rebalance took the queue away since the message was polled (the message
+        // in hand): the broker takes the ack of a clustering member, and of an orderly one still
+        // holding the lock, which it releases only at its next poll
+        String what = "ACK " + key + "@" + m.queueOffset();
+        Connection.call(loop, () -> conn, memberRequest(RequestCode.ACK, m).header(Headers.OFFSET, m.queueOffset()),
+                clientConfig.requestTimeoutMs(), what).whenComplete((r, t) -> {
+                    if (t instanceof FerryException e && e.status().isPresent() && config.orderly() && refusalToWarnOf()) {
+                        // an orderly queue's next owner reads it again from below this message: out of order
+                        LOG.warn("group {}: {} refused; the queue's next owner will handle it again (more refusals within a second "
+                                + "are logged at debug): {}", config.group(), what, e.getMessage());
+                    } else if (t != null) {
+                        LOG.debug("{}: {}", what, t.getMessage());
+                    }
+                });
+    }
+
+    /** True at most once a second: a member whose session expired has every ack of its batch refused. */
+    private boolean refusalToWarnOf() {
+        long now = System.nanoTime();
+        long last = lastRefusalWarning.get();
+        return now - last >= 1_000_000_000L && lastRefusalWarning.compareAndSet(last, now);
     }
 
     /** The message failed: the broker sends it to the group's retry topic (redelivered after a growing delay) or, after too many, to its dead-letter topic. */
@@ -418,20 +458,39 @@ public final class GroupConsumer implements AutoCloseable {
         }
         for (QueueState q : assigned.values()) {
             if (!queues.containsKey(q.key)) {
+                q.assignment = assignments.merge(q.key, 1, Integer::sum);
                 queues.put(q.key, q);
                 start(q);
             }
         }
     }
 
+    /**
+     * Polling thread, at the start of a poll: unlocks the queues taken away before it, on the event
+     * loop, behind the acks this thread sent for the batches it handled (the loop runs one thread's
+     * tasks in order). Taken here, not when the loop gets to the task: a queue taken away in
+     * between, while this poll's batch is handled, would be unlocked ahead of that batch's acks; the
+     * broker refuses acks once the lock is gone, and the next owner, locking then, would read the
+     * batch again from the committed offset, after it was handled (an orderly queue handled out of
+     * order). Such a queue waits for the next poll.
+     */
     private void unlockRevoked() {
-        Connection c = conn;
-        for (QueueState q : revokedLocked) {
-            if (!queues.containsKey(q.key) && c != null && c.isOpen()) {
-                c.send(unlockRequest(q), clientConfig.requestTimeoutMs(), "UNLOCK_QUEUE " + q.key, (r, t) -> { });
-            }
+        List<QueueState> revoked = new ArrayList<>();
+        for (QueueState q; (q = revokedLocked.poll()) != null; ) {
+            revoked.add(q);
         }
-        revokedLocked.clear();
+        if (revoked.isEmpty()) {
+            return;
+        }
+        loop.execute(() -> {
+            Connection c = conn;
+            for (QueueState q : revoked) {
+                // unless it came back (even if taken away again since: its new state's acks may still be on the way)
+                if (assignments.getOrDefault(q.key, 0) == q.assignment && c != null && c.isOpen()) {
+                    c.send(unlockRequest(q), clientConfig.requestTimeoutMs(), "UNLOCK_QUEUE " + q.key, (r, t) -> { });
+                }
+            }
+        });
     }
 
     private Command.Builder unlockRequest(QueueState q) {
@@ -597,6 +656,9 @@ public final class GroupConsumer implements AutoCloseable {
             c.onClose(this::connectionLost);
             for (QueueState q : queues.values()) {
                 q.owned = false;
+                if (q.locked) {
+                    revokedLocked.add(q); // the broker keeps our locks (and heartbeats renew them all): a queue not given back is unlocked
+                }
             }
             queues.clear();
             rejoin();

@@ -139,7 +139,15 @@ public final class Subscription implements AutoCloseable {
                                 LOG.warn("subscription: {}/{}@{} failed {} times, {}: {}", m.topic(), m.queueId(), m.queueOffset(), failures,
                                         config.orderly() ? "moving it to the dead-letter topic" : "skipping it", e.toString());
                                 if (config.orderly()) {
-                                    member.nack(m, failures);
+                                    // waited for: the broker moves the queue's committed offset past it only once the
+                                    // dead-letter copy is stored, and an unlock before that would let the next owner
+                                    // start at it, under the messages acked after it
+                                    try {
+                                        member.nack(m, failures).join();
+                                    } catch (java.util.concurrent.CompletionException failed) {
+                                        LOG.warn("subscription: NACK {}/{}@{} failed: {}", m.topic(), m.queueId(), m.queueOffset(),
+                                                failed.getCause() != null ? failed.getCause().toString() : failed.toString());
+                                    }
                                 } else {
                                     member.ack(m);
                                 }

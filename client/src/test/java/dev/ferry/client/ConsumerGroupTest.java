@@ -122,12 +122,13 @@ class ConsumerGroupTest {
             int perProducer = 300;
             int keysPerProducer = 5;
             List<String[]> log = Collections.synchronizedList(new ArrayList<>());
-            // key, seq, queue, offset — in handling order
-            MessageHandler h = m -> log.add((text(m) + ":" + m.queueId() + ":" + m.queueOffset()).split(":"));
+            // key, seq, queue, offset, member — in handling order
             java.util.concurrent.atomic.AtomicLong resends = new java.util.concurrent.atomic.AtomicLong();
             List<Subscription> members = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                members.add(client.subscribe(member("ord", "og", "o" + i).orderly(true).build(), h));
+                String name = "o" + i;
+                MessageHandler h = m -> log.add((text(m) + ":" + m.queueId() + ":" + m.queueOffset() + ":" + name).split(":"));
+                members.add(client.subscribe(member("ord", "og", name).orderly(true).build(), h));
             }
             List<Thread> producers = new ArrayList<>();
             for (int pi = 0; pi < 4; pi++) {
@@ -167,8 +168,8 @@ class ConsumerGroupTest {
                     // the consumer's contract: each queue is handled in offset order (a repeat is the message in hand, redelivered)
                     long offset = Long.parseLong(e[3]);
                     Long beforeOffset = lastOffset.put(e[2], offset);
-                    assertThat(beforeOffset == null ? -1 : beforeOffset).as("queue %s: offset %d handled after %s", e[2], offset, beforeOffset)
-                            .isLessThanOrEqualTo(offset);
+                    assertThat(beforeOffset == null ? -1 : beforeOffset).as("queue %s: offset %d handled by %s after %s; the queue's handling: %s",
+                            e[2], offset, e[4], beforeOffset, history(log, e[2])).isLessThanOrEqualTo(offset);
                     // with it, per-key order holds as the producers stored it (a producer resend may store a batch twice)
                     int seq = Integer.parseInt(e[1]);
                     Integer before = last.put(e[0], seq);
@@ -184,6 +185,31 @@ class ConsumerGroupTest {
                         + (log.size() - total) + " redeliveries (" + duplicates + " immediate repeats), producer resends " + resends.get());
             }
         }
+    }
+
+    /** Which member handled which offsets of {@code queue}, in handling order: "o1 0-85, o2 86-179, ...". */
+    private static String history(List<String[]> log, String queue) {
+        StringBuilder out = new StringBuilder();
+        String member = null;
+        long first = -1;
+        long last = -1;
+        for (String[] e : log) {
+            if (!e[2].equals(queue)) {
+                continue;
+            }
+            long offset = Long.parseLong(e[3]);
+            if (e[4].equals(member) && offset == last + 1) {
+                last = offset;
+                continue;
+            }
+            if (member != null) {
+                out.append(member).append(' ').append(first).append('-').append(last).append(", ");
+            }
+            member = e[4];
+            first = offset;
+            last = offset;
+        }
+        return out.append(member).append(' ').append(first).append('-').append(last).toString();
     }
 
     @Test
