@@ -128,8 +128,8 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
     /**
      * What index data is missing at open (files deleted by hand): a queue this checkpoint lists with
      * an end whose index now ends below it or is gone, a key index that ends below
-     * {@link #keyIndexEnd}, or a queue's index with a file missing between two others
-     * ({@link OffsetIndex#missingFileAtOpen}). Null if nothing is missing. Called before recovery, on
+     * {@link #keyIndexEnd}, or a queue's index with a file missing between two others or not full
+     * before a later one ({@link OffsetIndex#damageAtOpen}). Null if nothing is missing. Called before recovery, on
      * the indexes as found on disk (trimmed for retention): entries below the ends listed were forced
      * before this checkpoint was written.
      */
@@ -138,9 +138,9 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
             return "the key index ends at " + keys.indexedEnd() + ", the checkpoint recorded " + keyIndexEnd
                     + " (index files deleted?)";
         }
-        String gap = queues.missingFileAtOpen();
-        if (gap != null) {
-            return gap;
+        String damage = queues.damageAtOpen();
+        if (damage != null) {
+            return damage;
         }
         List<ShortQueue> shortQueues = shortQueues(queues);
         return shortQueues.isEmpty() ? null : "queue " + shortQueues.get(0) + " (index files deleted?)";

@@ -143,14 +143,14 @@ public final class MessageStore implements AutoCloseable {
             long[] lastTs = new long[1];
             // forget entries of deleted segments first: recovery would take them for damage and
             // drop them, restarting a queue that retention emptied at its first index file's base
-            // (an index with a file missing between two others waits for the rebuild to write it)
+            // (an index with a file missing or not full before a later one waits for the rebuild to write it)
             for (OffsetIndex q : queues.all()) {
-                if (q.missingFileAtOpen() < 0) {
+                if (q.damageAtOpen() == null) {
                     q.trimBefore(log.minOffset());
                 }
             }
             Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
-            String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : queues.missingFileAtOpen();
+            String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : queues.damageAtOpen();
             if (missing == null && checkpoint.isPresent() && checkpoint.get().rebuilding()) {
                 missing = "a rebuild of the indexes was cut short";
             }

@@ -108,8 +108,8 @@ final class OffsetIndex {
     private IndexFile appendTail;
     /** An index file was shorter than its fixed size when opened (outside damage): entries may be lost. */
     private boolean cut;
-    /** See {@link #missingFileAtOpen}; set by the constructor only. */
-    private long missingFileAtOpen = -1;
+    /** See {@link #damageAtOpen}; set by the constructor only. */
+    private String damageAtOpen;
     /** The queue's directory exists; under the monitor (files are created there). */
     private boolean dirCreated;
     /** {@link #close} ran: no file is created any more; under the monitor. */
@@ -236,8 +236,8 @@ final class OffsetIndex {
             for (long base : FileNames.list(dir)) {
                 files.put(base, openFile(dir.resolve(FileNames.name(base)), base));
             }
-            dropEmptyLastFile();
-            missingFileAtOpen = firstGap();
+            dropEmptyLastFiles();
+            damageAtOpen = firstDamage();
         } catch (RuntimeException | Error e) {
             close(true); // the files opened before a damaged one are not left open
             throw e;
@@ -268,32 +268,40 @@ final class OffsetIndex {
         }
     }
 
-    /** At open: the base of the first file missing between two others, or -1 (see {@link #missingFileAtOpen}). */
-    private long firstGap() {
-        long expected = -1;
-        for (long base : files.keySet()) {
-            if (expected >= 0 && base != expected) {
-                return expected;
+    /** At open: what is wrong with the files before the last, said in words (see {@link #damageAtOpen}), or null. */
+    private String firstDamage() {
+        IndexFile previous = null;
+        for (IndexFile f : files.values()) {
+            if (previous != null) {
+                long expected = previous.base + entriesPerFile;
+                if (f.base != expected) {
+                    return "had no index file " + FileNames.name(expected) + " between two others (index files deleted?)";
+                }
+                if (previous.map.getInt(position(previous, expected - 1) + ENTRY_SIZE_OFFSET) <= 0) {
+                    return "had index file " + FileNames.name(previous.base) + " not full, before a later one (a rebuild cut short, "
+                            + "or index files damaged?)";
+                }
             }
-            expected = base + entriesPerFile;
+            previous = f;
         }
-        return -1;
+        return null;
     }
 
     /**
-     * At open: a last file without any entry, after a file that is not full, was created by the
-     * reservation of a batch that was then refused (a full disk); it holds nothing and would make
-     * the queue look longer than it is, so it goes.
+     * At open: last files without any entry, after a file that is not full, were created by the
+     * reservation of a batch that was then refused (a full disk), or by the appender ahead of a
+     * dispatcher that had not caught up when the process died; they hold nothing and would make
+     * the queue look longer than it is, so they go.
      */
-    private void dropEmptyLastFile() {
-        if (files.size() < 2) {
-            return;
-        }
-        IndexFile last = files.lastEntry().getValue();
-        IndexFile before = files.lowerEntry(last.base).getValue();
-        boolean lastEmpty = last.map.getInt(HEADER_SIZE + ENTRY_SIZE_OFFSET) <= 0;
-        boolean beforeFull = before.map.getInt(HEADER_SIZE + (entriesPerFile - 1) * ENTRY_SIZE + ENTRY_SIZE_OFFSET) > 0;
-        if (lastEmpty && !beforeFull) {
+    private void dropEmptyLastFiles() {
+        while (files.size() >= 2) {
+            IndexFile last = files.lastEntry().getValue();
+            IndexFile before = files.lowerEntry(last.base).getValue();
+            boolean lastEmpty = last.map.getInt(HEADER_SIZE + ENTRY_SIZE_OFFSET) <= 0;
+            boolean beforeFull = before.map.getInt(HEADER_SIZE + (entriesPerFile - 1) * ENTRY_SIZE + ENTRY_SIZE_OFFSET) > 0;
+            if (!lastEmpty || beforeFull) {
+                return;
+            }
             deleteFile(last);
         }
     }
@@ -318,16 +326,18 @@ final class OffsetIndex {
     }
 
     /**
-     * The base of the first file that was missing between two files of this index at open, or -1.
-     * Files are made in order (every offset the appender assigns reserves its entry), retention
-     * deletes them from the front and recovery from the back, last file first, so a gap is a file
-     * deleted or lost by other hands. The open then indexes the whole commit log again
-     * ({@link Checkpoint#missingIndexData}), which writes the missing file anew, and trims such an
-     * index for retention only after that: before, {@link #trimBefore} would take the missing
-     * entries for expired ones and delete every file before the gap.
+     * What was wrong at open with this index's files before the last, or null: a file missing
+     * between two others, or one whose last entry is empty. Files are made in order (every offset
+     * the appender assigns reserves its entry, and the dispatcher writes a queue's entries in
+     * order), retention deletes them from the front and recovery from the back, last file first,
+     * so either is damage: files deleted or lost by other hands, or a rebuild that a crash cut short
+     * while it wrote a file again. The open then indexes the whole commit log again
+     * ({@link Checkpoint#missingIndexData}), which writes such files anew, and trims the index for
+     * retention only after that: before, {@link #trimBefore} would take the missing or empty
+     * entries for expired ones and delete every file before them.
      */
-    long missingFileAtOpen() {
-        return missingFileAtOpen;
+    String damageAtOpen() {
+        return damageAtOpen;
     }
 
     /** True if a file of this index was found cut short at open; recovery then rebuilds it from the whole log. */

@@ -93,13 +93,12 @@ final class QueueTable {
         return out;
     }
 
-    /** The first queue whose index had a file missing between two others at open ({@link OffsetIndex#missingFileAtOpen}), said in words; null if none. */
-    String missingFileAtOpen() {
+    /** The first queue whose index files were damaged at open ({@link OffsetIndex#damageAtOpen}), said in words; null if none. */
+    String damageAtOpen() {
         for (OffsetIndex q : all()) {
-            long base = q.missingFileAtOpen();
-            if (base >= 0) {
-                return "queue " + q.topic + "/" + q.queueId + " had no index file " + FileNames.name(base)
-                        + " between two others (index files deleted?)";
+            String damage = q.damageAtOpen();
+            if (damage != null) {
+                return "queue " + q.topic + "/" + q.queueId + " " + damage;
             }
         }
         return null;

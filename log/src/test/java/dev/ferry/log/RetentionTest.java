@@ -256,15 +256,15 @@ class RetentionTest {
 
     /**
      * Retention deleted t/0's offsets 0-5 (segments 0 and 1; 4 entries per index file: files 4, 8
-     * and 12 remain), then a middle index file went (file 8: offsets 8-11, all still in the log).
-     * The open notices the gap and indexes the log again; before, its retention trim took the
-     * missing entries for expired ones and deleted file 4 too, so offsets 6-11 read as deleted.
-     * With and without a checkpoint (without one, the scan starts at the log's start anyway, but
-     * the report still says why).
+     * and 12 remain), then a middle index file was damaged (file 8: offsets 8-11, all still in the
+     * log): deleted, with the checkpoint or without one, or left with its last two entries empty,
+     * as a rebuild that a crash cut short while it wrote the file again leaves it. The open notices
+     * and indexes the log again; before, its retention trim took the missing or empty entries for
+     * expired ones and deleted file 4 (and 8) too, so offsets 6-11 read as deleted.
      */
-    @ParameterizedTest(name = "checkpoint kept: {0}")
-    @ValueSource(booleans = {true, false})
-    void aMiddleIndexFileDeletedAfterRetentionIsRebuilt(boolean checkpointKept) throws IOException {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"deleted", "deleted, no checkpoint", "last entries empty"})
+    void aDamagedMiddleIndexFileAfterRetentionIsRebuilt(String damage) throws IOException {
         List<AppendResult> acked;
         try (MessageStore store = MessageStore.open(config().build())) {
             acked = fill(store, 5); // t/0 offsets 0..15, three per segment, 15 alone in segment 5
@@ -273,16 +273,26 @@ class RetentionTest {
             assertThat(store.minOffset("t", 0)).isEqualTo(6);
         }
         assertThat(FileNames.list(dir.resolve("index/t/0"))).as("t/0's index files").containsExactly(4L, 8L, 12L);
-        Files.delete(dir.resolve("index/t/0/00000000000000000008"));
-        if (!checkpointKept) {
+        Path file8 = dir.resolve("index/t/0/00000000000000000008");
+        String expected;
+        if (damage.startsWith("deleted")) {
+            Files.delete(file8);
+            expected = "queue t/0 had no index file 00000000000000000008 between two others (index files deleted?)";
+        } else {
+            try (FileChannel ch = FileChannel.open(file8, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.allocate(2 * OffsetIndex.ENTRY_SIZE), OffsetIndex.HEADER_SIZE + 2L * OffsetIndex.ENTRY_SIZE);
+            }
+            expected = "queue t/0 had index file 00000000000000000008 not full, before a later one (a rebuild cut short, or index "
+                    + "files damaged?)";
+        }
+        if (damage.endsWith("no checkpoint")) {
             Files.delete(dir.resolve(Checkpoint.FILE));
         }
         for (int open = 0; open < 2; open++) {
             try (MessageStore store = MessageStore.open(config().build())) {
                 String rebuilt = store.recoveryReport().indexesRebuilt();
                 if (open == 0) {
-                    assertThat(rebuilt).as("why the first open rebuilt")
-                            .isEqualTo("queue t/0 had no index file 00000000000000000008 between two others (index files deleted?)");
+                    assertThat(rebuilt).as("why the first open rebuilt").isEqualTo(expected);
                 } else {
                     assertThat(rebuilt).as("the second open rebuilds nothing").isNull();
                 }
