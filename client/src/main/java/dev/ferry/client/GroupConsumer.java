@@ -459,6 +459,12 @@ public final class GroupConsumer implements AutoCloseable {
         for (QueueState q : assigned.values()) {
             if (!queues.containsKey(q.key)) {
                 q.assignment = assignments.merge(q.key, 1, Integer::sum);
+                if (config.orderly() && q.assignment > 1) {
+                    // an earlier state of this queue may still hold its lock (its unlock is skipped now that it
+                    // came back): this one counts as locking it, so losing it again unlocks, and it locks anew
+                    q.locked = true;
+                    q.relock = true;
+                }
                 queues.put(q.key, q);
                 start(q);
             }
@@ -485,10 +491,20 @@ public final class GroupConsumer implements AutoCloseable {
         loop.execute(() -> {
             Connection c = conn;
             for (QueueState q : revoked) {
-                // unless it came back (even if taken away again since: its new state's acks may still be on the way)
-                if (assignments.getOrDefault(q.key, 0) == q.assignment && c != null && c.isOpen()) {
-                    c.send(unlockRequest(q), clientConfig.requestTimeoutMs(), "UNLOCK_QUEUE " + q.key, (r, t) -> { });
+                // unless it came back (even if taken away again since: its new state's acks may still be on the
+                // way; that state counts as locked, so its own revocation unlocks)
+                if (assignments.getOrDefault(q.key, 0) != q.assignment || stopping) {
+                    continue;
                 }
+                if (c == null || !c.isOpen()) {
+                    revokedLocked.add(q); // not connected (a reconnect under way): the next poll tries again
+                    continue;
+                }
+                c.send(unlockRequest(q), clientConfig.requestTimeoutMs(), "UNLOCK_QUEUE " + q.key, (r, t) -> {
+                    if (t != null && !stopping) {
+                        revokedLocked.add(q); // lost with the connection, or timed out: the next poll tries again
+                    }
+                });
             }
         });
     }

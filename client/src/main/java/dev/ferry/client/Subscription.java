@@ -144,7 +144,7 @@ public final class Subscription implements AutoCloseable {
                                     // start at it, under the messages acked after it
                                     try {
                                         member.nack(m, failures).join();
-                                    } catch (java.util.concurrent.CompletionException failed) {
+                                    } catch (RuntimeException failed) { // refused, timed out, or the client closed
                                         LOG.warn("subscription: NACK {}/{}@{} failed: {}", m.topic(), m.queueId(), m.queueOffset(),
                                                 failed.getCause() != null ? failed.getCause().toString() : failed.toString());
                                     }

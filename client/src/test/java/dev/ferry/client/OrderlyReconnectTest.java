@@ -3,6 +3,7 @@ package dev.ferry.client;
 import static dev.ferry.client.ConsumerGroupTest.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.broker.GroupConfig;
 import dev.ferry.protocol.Message;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -17,6 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
  * queue locks) while a rebalance moves one of its queues to another member: once it is back, it
  * must release the lock of the queue it did not get back, or the queue's new owner is refused
  * its lock (LOCKED) for as long as the member lives, its heartbeats renewing every lock it holds.
+ * The broker's session timeout is long, so that neither a session expiry (which releases the
+ * locks too) nor a heartbeat of the member before the break (which would tell it of the move
+ * the usual way) plays a part.
  */
 class OrderlyReconnectTest {
     @TempDir
@@ -49,15 +53,16 @@ class OrderlyReconnectTest {
 
     @Test
     void aMemberBackFromALostConnectionUnlocksTheQueueThatMovedAway() throws Exception {
-        try (BrokerFixture server = BrokerFixture.start(dir); TcpProxy proxy = new TcpProxy(server.port());
+        GroupConfig groups = GroupConfig.builder().sessionTimeoutMs(300_000).lockTimeoutMs(300_000).build();
+        try (BrokerFixture server = BrokerFixture.start(dir, groups); TcpProxy proxy = new TcpProxy(server.port());
              FerryClient viaProxy = FerryClient.connect(ClientConfig.builder().port(proxy.port()).codec("binary").requestTimeoutMs(10_000)
                      .build());
              FerryClient direct = server.client("binary"); Producer p = direct.producer()) {
             direct.createTopic("rc", 2);
             send(p, 0, "a", 5);
             send(p, 1, "b", 5);
-            // b alone: both queues, both locked once read; it heartbeats rarely, so it hears of the
-            // rebalance below only through the join it sends after its connection is back
+            // b alone: both queues, both locked once read; it heartbeats rarely (its session lasts 5 min), so
+            // it hears of the rebalance below only through the join it sends after its connection is back
             GroupConsumer b = viaProxy.groupConsumer(member("b", 60_000));
             List<String> readByB = new ArrayList<>();
             long deadline = System.nanoTime() + 10_000_000_000L;
@@ -65,6 +70,9 @@ class OrderlyReconnectTest {
                 readByB.addAll(pollAndAck(b, 50));
             }
             assertThat(readByB).as("b read both queues").hasSize(10);
+            // b's acks counted before its connection breaks (else c would rightly read b's last messages again)
+            ConsumerGroupTest.await("b's acks counted", Duration.ofSeconds(10),
+                    () -> direct.committedOffset("rg", "rc", 0).orElse(-1) == 5 && direct.committedOffset("rg", "rc", 1).orElse(-1) == 5);
 
             GroupConsumer c = direct.groupConsumer(member("c", 50)); // takes queue 1 (averaged: b 0, c 1)
             proxy.dropConnections();
