@@ -521,13 +521,15 @@ final class OffsetIndex {
         if (queueOffset >= indexedOffset) {
             return;
         }
-        for (long off = queueOffset; off < indexedOffset; off++) {
-            clear(off);
-        }
         long keepBase = baseOf(queueOffset);
-        // last file first: a crash halfway leaves a shorter index, not one with a gap
+        // the files after the kept one go first, last first, and then the kept one's entries are cleared: a
+        // crash halfway leaves a shorter index, never a gap or a file with empty entries before a later one
+        // (which the next open would take for damage: damageAtOpen)
         for (IndexFile f : files.tailMap(keepBase, false).descendingMap().values()) {
             deleteFile(f);
+        }
+        for (long off = queueOffset; off < Math.min(indexedOffset, keepBase + entriesPerFile); off++) {
+            clear(off);
         }
         indexedOffset = Math.max(queueOffset, minOffset);
         appendOffset = indexedOffset;
