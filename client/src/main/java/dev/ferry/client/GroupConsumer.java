@@ -59,8 +59,13 @@ public final class GroupConsumer implements AutoCloseable {
         int assignment;
         long fetchOffset;
         boolean started;
-        /** We may hold the queue's broker lock (so it is released when the queue is lost). */
+        /**
+         * We may hold the queue's broker lock, so it is released when the queue is lost: set before
+         * LOCK_QUEUE is sent (an answer lost with the connection may have granted it).
+         */
         boolean locked;
+        /** LOCK_QUEUE answered OK for this state. */
+        boolean lockGranted;
         /** Ask for the lock again before reading (a FENCED fetch: the lock may have expired). */
         boolean relock;
         /** False once a rebalance took the queue away; volatile: read by the polling thread. */
@@ -461,9 +466,8 @@ public final class GroupConsumer implements AutoCloseable {
                 q.assignment = assignments.merge(q.key, 1, Integer::sum);
                 if (config.orderly() && q.assignment > 1) {
                     // an earlier state of this queue may still hold its lock (its unlock is skipped now that it
-                    // came back): this one counts as locking it, so losing it again unlocks, and it locks anew
+                    // came back): this one counts as holding it, so losing it again unlocks (it locks anew first)
                     q.locked = true;
-                    q.relock = true;
                 }
                 queues.put(q.key, q);
                 start(q);
@@ -526,15 +530,13 @@ public final class GroupConsumer implements AutoCloseable {
             return;
         }
         int epoch = q.epoch;
-        if (config.orderly() && (!q.locked || q.relock)) {
+        if (config.orderly() && (!q.lockGranted || q.relock)) {
+            q.locked = true;
             c.send(Command.builder().code(RequestCode.LOCK_QUEUE).header(Headers.GROUP, config.group())
                     .header(Headers.CLIENT_ID, config.clientId()).header(Headers.GENERATION, generation).header(Headers.TOPIC, q.topic)
                     .header(Headers.QUEUE_ID, q.queueId), clientConfig.requestTimeoutMs(), "LOCK_QUEUE " + q.key, (r, t) -> {
                         if (t == null && r.status() == Status.OK) {
-                            q.locked = true;
-                            if (!q.owned) {
-                                revokedLocked.add(q); // lost while the lock was being granted
-                            }
+                            q.lockGranted = true; // if the queue was lost meanwhile, its loss queued the unlock (locked was set)
                             if (q.epoch == epoch) {
                                 q.relock = false;
                                 start(q);
