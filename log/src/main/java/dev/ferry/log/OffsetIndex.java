@@ -268,7 +268,12 @@ final class OffsetIndex {
         }
     }
 
-    /** At open: what is wrong with the files before the last, said in words (see {@link #damageAtOpen}), or null. */
+    /**
+     * At open: what is wrong with the files before the last, said in words (see
+     * {@link #damageAtOpen}), or null. Such a file must be full; only the first may have empty
+     * leading entries (a queue re-indexed from the middle of it, after retention). Its first and
+     * last entries are read, not every one: a page lost in between (a machine crash) goes unseen.
+     */
     private String firstDamage() {
         IndexFile previous = null;
         for (IndexFile f : files.values()) {
@@ -277,7 +282,9 @@ final class OffsetIndex {
                 if (f.base != expected) {
                     return "had no index file " + FileNames.name(expected) + " between two others (index files deleted?)";
                 }
-                if (previous.map.getInt(position(previous, expected - 1) + ENTRY_SIZE_OFFSET) <= 0) {
+                boolean first = previous.base == files.firstKey();
+                if (previous.map.getInt(position(previous, expected - 1) + ENTRY_SIZE_OFFSET) <= 0
+                        || !first && previous.map.getInt(position(previous, previous.base) + ENTRY_SIZE_OFFSET) <= 0) {
                     return "had index file " + FileNames.name(previous.base) + " not full, before a later one (a rebuild cut short, "
                             + "or index files damaged?)";
                 }
