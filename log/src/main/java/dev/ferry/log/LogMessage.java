@@ -77,6 +77,12 @@ public final class LogMessage {
             this.encodedProperties = PropertiesCodec.encode(Map.of());
             return;
         }
+        if (b.properties == null) {
+            // the usual keyed or tagged message: encoded straight, without the map and the joined keys
+            this.propertyCount = (hasTags ? 1 : 0) + (keys.isEmpty() ? 0 : 1);
+            this.encodedProperties = PropertiesCodec.encodeTagsAndKeys(hasTags ? b.tags : null, keys);
+            return;
+        }
         Map<String, String> all = new LinkedHashMap<>();
         if (hasTags) {
             all.put(TAGS, b.tags);

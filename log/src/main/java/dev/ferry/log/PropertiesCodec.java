@@ -3,6 +3,7 @@ package dev.ferry.log;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -48,6 +49,58 @@ final class PropertiesCodec {
         ByteBuffer out = ByteBuffer.allocate(size);
         for (byte[] part : parts) {
             out.putShort((short) part.length).put(part);
+        }
+        return out.array();
+    }
+
+    private static final byte[] TAGS_NAME = LogMessage.TAGS.getBytes(StandardCharsets.UTF_8);
+    private static final byte[] KEYS_NAME = LogMessage.KEYS.getBytes(StandardCharsets.UTF_8);
+
+    /**
+     * The same bytes as {@link #encode} of a map holding only {@link LogMessage#TAGS} ({@code tags},
+     * if not null) and then {@link LogMessage#KEYS} ({@code keys} joined by spaces, if any), without
+     * building the map or the joined string: most messages with properties have only these.
+     */
+    static byte[] encodeTagsAndKeys(String tags, List<String> keys) {
+        byte[] t = tags == null ? null : tags.getBytes(StandardCharsets.UTF_8);
+        byte[] single = keys.size() == 1 ? keys.get(0).getBytes(StandardCharsets.UTF_8) : null;
+        byte[][] many = null;
+        int keysLength = 0;
+        if (single != null) {
+            keysLength = single.length;
+        } else if (!keys.isEmpty()) {
+            many = new byte[keys.size()][];
+            keysLength = keys.size() - 1; // the spaces
+            for (int i = 0; i < many.length; i++) {
+                many[i] = keys.get(i).getBytes(StandardCharsets.UTF_8);
+                keysLength += many[i].length;
+            }
+        }
+        long size = (t == null ? 0 : 4L + TAGS_NAME.length + t.length) + (keys.isEmpty() ? 0 : 4L + KEYS_NAME.length + keysLength);
+        if (t != null && t.length > 0xFFFF || keysLength > 0xFFFF) {
+            throw new InvalidMessageException("property " + (t != null && t.length > 0xFFFF ? LogMessage.TAGS + ": value " + t.length
+                    : LogMessage.KEYS + ": value " + keysLength) + " bytes (expected: key 1..65535, value 0..65535)");
+        }
+        if (size > MAX_AREA_BYTES) {
+            throw new InvalidMessageException("properties: more than " + MAX_AREA_BYTES + " bytes encoded (expected: <= "
+                    + MAX_AREA_BYTES + ")");
+        }
+        ByteBuffer out = ByteBuffer.allocate((int) size);
+        if (t != null) {
+            out.putShort((short) TAGS_NAME.length).put(TAGS_NAME).putShort((short) t.length).put(t);
+        }
+        if (!keys.isEmpty()) {
+            out.putShort((short) KEYS_NAME.length).put(KEYS_NAME).putShort((short) keysLength);
+            if (single != null) {
+                out.put(single);
+            } else {
+                for (int i = 0; i < many.length; i++) {
+                    if (i > 0) {
+                        out.put((byte) ' ');
+                    }
+                    out.put(many[i]);
+                }
+            }
         }
         return out.array();
     }

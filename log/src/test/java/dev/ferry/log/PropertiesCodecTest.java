@@ -1,0 +1,61 @@
+package dev.ferry.log;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The properties area written straight for a message with only tags and keys is byte for byte
+ * the one the general encoder writes for the same properties (readers decode both the same way),
+ * and its limits are checked as well.
+ */
+class PropertiesCodecTest {
+    private static byte[] general(String tags, List<String> keys) {
+        Map<String, String> all = new LinkedHashMap<>();
+        if (tags != null) {
+            all.put(LogMessage.TAGS, tags);
+        }
+        if (!keys.isEmpty()) {
+            all.put(LogMessage.KEYS, String.join(" ", keys));
+        }
+        return PropertiesCodec.encode(all);
+    }
+
+    @Test
+    void tagsAndKeysAreEncodedAsTheGeneralEncoderDoes() {
+        String[] tagsCases = {null, "TagA", "TagA || TagB", "ünïcødé"};
+        List<List<String>> keysCases = List.of(List.of(), List.of("order-1"), List.of("a", "bb", "ccc"), List.of("κλειδί", "鍵"));
+        for (String tags : tagsCases) {
+            for (List<String> keys : keysCases) {
+                byte[] straight = PropertiesCodec.encodeTagsAndKeys(tags, keys);
+                assertThat(straight).as("tags %s, keys %s", tags, keys).isEqualTo(general(tags, keys));
+                Map<String, String> decoded = PropertiesCodec.decode(ByteBuffer.wrap(straight), 0, straight.length);
+                assertThat(decoded.get(LogMessage.KEYS)).isEqualTo(keys.isEmpty() ? null : String.join(" ", keys));
+                assertThat(decoded.get(LogMessage.TAGS)).isEqualTo(tags);
+            }
+        }
+    }
+
+    @Test
+    void aMessageWithKeysStoresThemAsBefore() {
+        LogMessage m = LogMessage.builder("t", 0, new byte[1]).tags("T").key("k1").key("k2").build();
+        assertThat(m.encodedProperties).isEqualTo(general("T", List.of("k1", "k2")));
+        assertThat(m.propertyCount).isEqualTo(2);
+        LogMessage withOther = LogMessage.builder("t", 0, new byte[1]).key("k1").property("p", "v").build();
+        assertThat(withOther.propertyCount).isEqualTo(2);
+    }
+
+    @Test
+    void keysOverTheAreaLimitAreRefusedBeforeAnythingIsWritten() {
+        List<String> keys = List.of("k".repeat(40_000), "k".repeat(40_000));
+        assertThatThrownBy(() -> PropertiesCodec.encodeTagsAndKeys(null, keys)).isInstanceOf(InvalidMessageException.class)
+                .hasMessageContaining("KEYS: value 80001 bytes");
+        assertThatThrownBy(() -> PropertiesCodec.encodeTagsAndKeys("t".repeat(40_000), List.of("k".repeat(30_000))))
+                .isInstanceOf(InvalidMessageException.class).hasMessageContaining("properties: more than 65535 bytes");
+    }
+}
