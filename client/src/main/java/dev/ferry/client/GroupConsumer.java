@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,7 +112,7 @@ public final class GroupConsumer implements AutoCloseable {
     /** The generation of the last assignment; volatile: acks are sent from any thread. */
     private volatile long generation;
     /** {@link System#nanoTime} of the last refused ack logged at WARN. */
-    private final java.util.concurrent.atomic.AtomicLong lastRefusalWarning = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 2_000_000_000L);
+    private final AtomicLong lastRefusalWarning = new AtomicLong(System.nanoTime() - 2_000_000_000L);
     /** Set by close; volatile because close runs on the polling thread. */
     private volatile boolean stopping;
     /**
@@ -138,7 +139,6 @@ public final class GroupConsumer implements AutoCloseable {
      */
     private final Map<String, Integer> assignments = new HashMap<>();
     private Connection conn;
-
     private ScheduledFuture<?> heartbeat;
     private boolean rejoining;
     private boolean closed;
