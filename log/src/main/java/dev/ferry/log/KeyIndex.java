@@ -109,7 +109,8 @@ final class KeyIndex {
             }
             Map.Entry<Long, KeyFile> last = files.lastEntry();
             if (last != null) {
-                last.getValue().reserveWritten(); // the one file still written to: an earlier version left holes in it
+                last.getValue().dropUncounted(); // the one file still written to: a crash may have cut an add short
+                last.getValue().reserveWritten(); // and an earlier version left holes in it
             }
         } catch (RuntimeException e) {
             close(); // a damaged file, a full disk: nothing stays open
@@ -302,6 +303,32 @@ final class KeyIndex {
 
         synchronized int written() {
             return count;
+        }
+
+        /**
+         * At open, for the file still written to: unlinks entries past the counted ones. An add
+         * writes an entry, then points its slot at it, and counts it last; a crash in between leaves
+         * a slot pointing past {@code count}. The next entry is written at {@code count + 1}, over
+         * the uncounted one (or the fill ahead zeroes it), so the slot's chain would then run into
+         * another key's entries or end there, and lookups of the keys further down it would find
+         * nothing. Each such slot is set back to the first counted entry of its chain (an entry
+         * links to the slot's head before it, written before the slot was); recovery indexes the
+         * keys of records past the index's end again.
+         */
+        synchronized void dropUncounted() {
+            int start = entriesStart();
+            for (int i = 0; i < slots; i++) {
+                int slot = HEADER_SIZE + i * SLOT_SIZE;
+                int number = map.getInt(slot);
+                if (number <= count) {
+                    continue;
+                }
+                for (int guard = 0; number > count && guard < capacity; guard++) {
+                    int previous = number <= capacity ? map.getInt(start + (number - 1) * ENTRY_SIZE + 24) : 0;
+                    number = previous < number ? previous : 0;
+                }
+                map.putInt(slot, number <= count ? Math.max(number, 0) : 0);
+            }
         }
 
         synchronized void capEnd(long logEnd) {
