@@ -65,7 +65,7 @@ final class PropertiesCodec {
         byte[] t = tags == null ? null : tags.getBytes(StandardCharsets.UTF_8);
         byte[] single = keys.size() == 1 ? keys.get(0).getBytes(StandardCharsets.UTF_8) : null;
         byte[][] many = null;
-        int keysLength = 0;
+        long keysLength = 0;
         if (single != null) {
             keysLength = single.length;
         } else if (!keys.isEmpty()) {
@@ -76,21 +76,20 @@ final class PropertiesCodec {
                 keysLength += many[i].length;
             }
         }
-        long size = (t == null ? 0 : 4L + TAGS_NAME.length + t.length) + (keys.isEmpty() ? 0 : 4L + KEYS_NAME.length + keysLength);
-        if (t != null && t.length > 0xFFFF || keysLength > 0xFFFF) {
-            throw new InvalidMessageException("property " + (t != null && t.length > 0xFFFF ? LogMessage.TAGS + ": value " + t.length
-                    : LogMessage.KEYS + ": value " + keysLength) + " bytes (expected: key 1..65535, value 0..65535)");
+        // checked in the order encode checks them, with its words
+        long size = 0;
+        if (t != null) {
+            size = checked(size, TAGS_NAME, LogMessage.TAGS, t.length);
         }
-        if (size > MAX_AREA_BYTES) {
-            throw new InvalidMessageException("properties: more than " + MAX_AREA_BYTES + " bytes encoded (expected: <= "
-                    + MAX_AREA_BYTES + ")");
+        if (!keys.isEmpty()) {
+            size = checked(size, KEYS_NAME, LogMessage.KEYS, keysLength);
         }
         ByteBuffer out = ByteBuffer.allocate((int) size);
         if (t != null) {
             out.putShort((short) TAGS_NAME.length).put(TAGS_NAME).putShort((short) t.length).put(t);
         }
         if (!keys.isEmpty()) {
-            out.putShort((short) KEYS_NAME.length).put(KEYS_NAME).putShort((short) keysLength);
+            out.putShort((short) KEYS_NAME.length).put(KEYS_NAME).putShort((short) keysLength); // <= 0xFFFF, checked
             if (single != null) {
                 out.put(single);
             } else {
@@ -103,6 +102,20 @@ final class PropertiesCodec {
             }
         }
         return out.array();
+    }
+
+    /** The area's size with one more entry, checked against the limits as {@link #encode} checks them. */
+    private static long checked(long size, byte[] name, String key, long valueLength) {
+        if (valueLength > 0xFFFF) {
+            throw new InvalidMessageException("property " + key + ": key " + name.length + " bytes, value " + valueLength
+                    + " bytes (expected: key 1..65535, value 0..65535)");
+        }
+        long total = size + 4 + name.length + valueLength;
+        if (total > MAX_AREA_BYTES) {
+            throw new InvalidMessageException("properties: more than " + MAX_AREA_BYTES + " bytes encoded (expected: <= "
+                    + MAX_AREA_BYTES + ")");
+        }
+        return total;
     }
 
     /** Decodes {@code length} bytes at {@code position} of {@code buf} (absolute reads). */

@@ -51,11 +51,19 @@ class PropertiesCodecTest {
     }
 
     @Test
-    void keysOverTheAreaLimitAreRefusedBeforeAnythingIsWritten() {
-        List<String> keys = List.of("k".repeat(40_000), "k".repeat(40_000));
-        assertThatThrownBy(() -> PropertiesCodec.encodeTagsAndKeys(null, keys)).isInstanceOf(InvalidMessageException.class)
-                .hasMessageContaining("KEYS: value 80001 bytes");
-        assertThatThrownBy(() -> PropertiesCodec.encodeTagsAndKeys("t".repeat(40_000), List.of("k".repeat(30_000))))
-                .isInstanceOf(InvalidMessageException.class).hasMessageContaining("properties: more than 65535 bytes");
+    void overTheLimitsTheSameErrorAsTheGeneralEncoders() {
+        record Case(String tags, List<String> keys) {}
+        List<Case> cases = List.of(new Case(null, List.of("k".repeat(40_000), "k".repeat(40_000))), // KEYS' value
+                new Case("t".repeat(40_000), List.of("k".repeat(30_000))), // the area, at KEYS
+                new Case("t".repeat(65_530), List.of("k".repeat(70_000))), // the area, at TAGS already
+                new Case("t".repeat(70_000), List.of()), // TAGS' value
+                new Case(null, List.of("k".repeat(70_000))));
+        for (Case c : cases) {
+            // the same exception, with the same words, as the general encoder's
+            Throwable general = org.assertj.core.api.Assertions.catchThrowable(() -> general(c.tags(), c.keys()));
+            assertThat(general).as("case %d", cases.indexOf(c)).isInstanceOf(InvalidMessageException.class);
+            assertThatThrownBy(() -> PropertiesCodec.encodeTagsAndKeys(c.tags(), c.keys())).as("case %d", cases.indexOf(c))
+                    .isInstanceOf(InvalidMessageException.class).hasMessage(general.getMessage());
+        }
     }
 }
