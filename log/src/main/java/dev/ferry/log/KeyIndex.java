@@ -27,7 +27,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
  *   6     2   reserved
  *   8     4   slotCount
  *  12     4   entryCapacity
- *  16     4   entryCount      entries written (a crash may leave it behind the entries: harmless)
+ *  16     4   entryCount      entries written (a crash may leave it behind the entries: the open unlinks those)
  *  20     4   flags           bit 0: blocks reserved (slots zero-filled at creation; older files were sparse)
  *  24     8   beginPhysical   at or below the first record indexed (the log's end when the file was started)
  *  32     8   endPhysical     end (offset + size) of the last record indexed
@@ -323,7 +323,7 @@ final class KeyIndex {
                 if (number <= count) {
                     continue;
                 }
-                for (int guard = 0; number > count && guard < capacity; guard++) {
+                for (int guard = 0; number > count && number > 0 && guard < capacity; guard++) {
                     int previous = number <= capacity ? map.getInt(start + (number - 1) * ENTRY_SIZE + 24) : 0;
                     number = previous < number ? previous : 0;
                 }
