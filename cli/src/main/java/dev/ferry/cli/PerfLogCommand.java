@@ -439,8 +439,8 @@ final class PerfLogCommand implements Callable<Integer> {
 
     /** The record's {@code --keys} keys; {@code record} numbers them (typical in size: the stored size assumes half the count). */
     private LogMessage.Builder withKeys(LogMessage.Builder b, long record) {
-        for (int k = 0; k < keys; k++) {
-            b.key("k" + record + "-" + k);
+        for (String key : PerfResults.keys(Long.toString(record), keys)) {
+            b.key(key);
         }
         return b;
     }

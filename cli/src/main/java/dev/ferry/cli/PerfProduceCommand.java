@@ -129,7 +129,7 @@ final class PerfProduceCommand implements Callable<Integer> {
             }
             long sent = System.nanoTime();
             CompletableFuture<SendResult> result = keys == 0 ? producer.sendAsync(topic, payload)
-                    : producer.sendAsync(Message.builder(topic).keys(keysOf(thread, i)).body(payload).build());
+                    : producer.sendAsync(Message.builder(topic).keys(PerfResults.keys(thread + "-" + i, keys)).body(payload).build());
             result.whenComplete((r, t) -> {
                 if (t == null) {
                     micros.recordValue(Math.max(0, (System.nanoTime() - sent) / 1000));
@@ -141,14 +141,5 @@ final class PerfProduceCommand implements Callable<Integer> {
                 }
             });
         }
-    }
-
-    /** The {@code --keys} keys of a thread's record {@code i}. */
-    private List<String> keysOf(int thread, long i) {
-        List<String> out = new ArrayList<>(keys);
-        for (int k = 0; k < keys; k++) {
-            out.add("k" + thread + "-" + i + "-" + k);
-        }
-        return out;
     }
 }

@@ -1,5 +1,7 @@
 package dev.ferry.cli;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import org.HdrHistogram.AbstractHistogram;
 
@@ -26,6 +28,15 @@ final class PerfResults {
 
     private static double ms(AbstractHistogram h, double percentile) {
         return h.getTotalCount() == 0 ? 0.0 : h.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    /** {@code count} keys unique to one benchmark record, {@code k<record>-<n>}, as order ids are ({@code --keys}). */
+    static List<String> keys(String record, int count) {
+        List<String> out = new ArrayList<>(count);
+        for (int k = 0; k < count; k++) {
+            out.add("k" + record + "-" + k);
+        }
+        return out;
     }
 
     /** A payload of {@code size} bytes of printable ASCII (valid UTF-8, so the JSON codec carries it as text, as Kafka's tool does). */

@@ -65,10 +65,11 @@ public final class GroupConsumer implements AutoCloseable {
          * LOCK_QUEUE is sent (an answer lost with the connection may have granted it).
          */
         boolean locked;
-        /** LOCK_QUEUE answered OK for this state. */
+        /**
+         * LOCK_QUEUE answered OK for this state's current read; a restart clears it, so the lock is
+         * asked for again before reading (a FENCED fetch: the lock may have expired).
+         */
         boolean lockGranted;
-        /** Ask for the lock again before reading (a FENCED fetch: the lock may have expired). */
-        boolean relock;
         /** False once a rebalance took the queue away; volatile: read by the polling thread. */
         volatile boolean owned = true;
         /**
@@ -530,15 +531,15 @@ public final class GroupConsumer implements AutoCloseable {
             return;
         }
         int epoch = q.epoch;
-        if (config.orderly() && (!q.lockGranted || q.relock)) {
+        if (config.orderly() && !q.lockGranted) {
             q.locked = true;
             c.send(Command.builder().code(RequestCode.LOCK_QUEUE).header(Headers.GROUP, config.group())
                     .header(Headers.CLIENT_ID, config.clientId()).header(Headers.GENERATION, generation).header(Headers.TOPIC, q.topic)
                     .header(Headers.QUEUE_ID, q.queueId), clientConfig.requestTimeoutMs(), "LOCK_QUEUE " + q.key, (r, t) -> {
                         if (t == null && r.status() == Status.OK) {
-                            q.lockGranted = true; // if the queue was lost meanwhile, its loss queued the unlock (locked was set)
-                            if (q.epoch == epoch) {
-                                q.relock = false;
+                            // if the queue was lost meanwhile, its loss queued the unlock (locked was set)
+                            if (q.epoch == epoch) { // else restarted meanwhile: the restart asks again
+                                q.lockGranted = true;
                                 start(q);
                             }
                         } else if (q.epoch == epoch) {
@@ -572,7 +573,7 @@ public final class GroupConsumer implements AutoCloseable {
      * losing the queue must still release it, so 'locked' stays); what was fetched before is dropped.
      */
     private void restart(QueueState q) {
-        q.relock = true;
+        q.lockGranted = false;
         q.started = false;
         q.epoch++;
         later(q);

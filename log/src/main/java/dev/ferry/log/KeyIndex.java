@@ -27,7 +27,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
  *   6     2   reserved
  *   8     4   slotCount
  *  12     4   entryCapacity
- *  16     4   entryCount      entries written (a crash may leave it behind the entries: the open unlinks those)
+ *  16     4   entryCount      entries written (a crash may leave it behind the entries: the next open unlinks those)
  *  20     4   flags           bit 0: blocks reserved (slots zero-filled at creation; older files were sparse)
  *  24     8   beginPhysical   at or below the first record indexed (the log's end when the file was started)
  *  32     8   endPhysical     end (offset + size) of the last record indexed
@@ -109,12 +109,23 @@ final class KeyIndex {
             }
             Map.Entry<Long, KeyFile> last = files.lastEntry();
             if (last != null) {
-                last.getValue().dropUncounted(); // the one file still written to: a crash may have cut an add short
-                last.getValue().reserveWritten(); // and an earlier version left holes in it
+                last.getValue().reserveWritten(); // the one file still written to: an earlier version left holes in it
             }
         } catch (RuntimeException e) {
             close(); // a damaged file, a full disk: nothing stays open
             throw e;
+        }
+    }
+
+    /**
+     * After a crash, before recovery: unlinks the entries an add cut short left past the count of
+     * the last file, the only one written to ({@link KeyFile#dropUncounted}). A clean stop leaves
+     * none: it waits for the dispatcher.
+     */
+    void dropUncounted() {
+        Map.Entry<Long, KeyFile> last = files.lastEntry();
+        if (last != null) {
+            last.getValue().dropUncounted();
         }
     }
 
@@ -306,7 +317,7 @@ final class KeyIndex {
         }
 
         /**
-         * At open, for the file still written to: unlinks entries past the counted ones. An add
+         * After a crash, for the file still written to: unlinks entries past the counted ones. An add
          * writes an entry, then points its slot at it, and counts it last; a crash in between leaves
          * a slot pointing past {@code count}. The next entry is written at {@code count + 1}, over
          * the uncounted one (or the fill ahead zeroes it), so the slot's chain would then run into

@@ -140,6 +140,9 @@ public final class MessageStore implements AutoCloseable {
                     config.flushMode() == FlushMode.SYNC, config.staged() ? config.stagingRingBytes() : 0, config.commitIntervalMs());
             queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
             keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
+            if (crashed) {
+                keys.dropUncounted();
+            }
             long[] lastTs = new long[1];
             // forget entries of deleted segments first: recovery would take them for damage and
             // drop them, restarting a queue that retention emptied at its first index file's base

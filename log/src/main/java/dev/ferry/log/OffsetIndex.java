@@ -251,11 +251,11 @@ final class OffsetIndex {
             // empty leading slots: a queue re-indexed from the middle of this file (a rebuild after retention had deleted
             // the records before; recovery trims them) or a first page lost in a machine crash (recovery fills it again)
             int i = 0;
-            while (i < entriesPerFile && f.map.getInt(HEADER_SIZE + i * ENTRY_SIZE + ENTRY_SIZE_OFFSET) <= 0) {
+            while (i < entriesPerFile && !written(f, i)) {
                 i++;
             }
             for (; i < entriesPerFile; i++) {
-                if (f.map.getInt(HEADER_SIZE + i * ENTRY_SIZE + ENTRY_SIZE_OFFSET) <= 0) {
+                if (!written(f, i)) {
                     break;
                 }
                 next = last.getKey() + i + 1;
@@ -283,8 +283,7 @@ final class OffsetIndex {
                     return "had no index file " + FileNames.name(expected) + " between two others (index files deleted?)";
                 }
                 boolean first = previous.base == files.firstKey();
-                if (previous.map.getInt(position(previous, expected - 1) + ENTRY_SIZE_OFFSET) <= 0
-                        || !first && previous.map.getInt(position(previous, previous.base) + ENTRY_SIZE_OFFSET) <= 0) {
+                if (!written(previous, entriesPerFile - 1) || !first && !written(previous, 0)) {
                     return "had index file " + FileNames.name(previous.base) + " not full, before a later one (a rebuild cut short, "
                             + "or index files damaged?)";
                 }
@@ -292,6 +291,11 @@ final class OffsetIndex {
             previous = f;
         }
         return null;
+    }
+
+    /** True if the entry in slot {@code i} of {@code f} was written (its size is positive). */
+    private static boolean written(IndexFile f, int i) {
+        return f.map.getInt(HEADER_SIZE + i * ENTRY_SIZE + ENTRY_SIZE_OFFSET) > 0;
     }
 
     /**
@@ -304,9 +308,7 @@ final class OffsetIndex {
         while (files.size() >= 2) {
             IndexFile last = files.lastEntry().getValue();
             IndexFile before = files.lowerEntry(last.base).getValue();
-            boolean lastEmpty = last.map.getInt(HEADER_SIZE + ENTRY_SIZE_OFFSET) <= 0;
-            boolean beforeFull = before.map.getInt(HEADER_SIZE + (entriesPerFile - 1) * ENTRY_SIZE + ENTRY_SIZE_OFFSET) > 0;
-            if (!lastEmpty || beforeFull) {
+            if (written(last, 0) || written(before, entriesPerFile - 1)) { // the last holds something, or the one before is full
                 return;
             }
             deleteFile(last);
@@ -334,7 +336,8 @@ final class OffsetIndex {
 
     /**
      * What was wrong at open with this index's files before the last, or null: a file missing
-     * between two others, or one whose last entry is empty. Files are made in order (every offset
+     * between two others, or one whose last entry is empty (or, but for the first, whose first
+     * entry is). Files are made in order (every offset
      * the appender assigns reserves its entry, and the dispatcher writes a queue's entries in
      * order), retention deletes them from the front and recovery from the back, last file first,
      * so either is damage: files deleted or lost by other hands, or a rebuild that a crash cut short

@@ -28,25 +28,17 @@ final class PropertiesCodec {
         if (properties.isEmpty()) {
             return EMPTY;
         }
-        int size = 0;
+        long size = 0;
         byte[][] parts = new byte[properties.size() * 2][];
         int i = 0;
         for (Map.Entry<String, String> e : properties.entrySet()) {
             byte[] k = e.getKey().getBytes(StandardCharsets.UTF_8);
             byte[] v = e.getValue().getBytes(StandardCharsets.UTF_8);
-            if (k.length == 0 || k.length > 0xFFFF || v.length > 0xFFFF) {
-                throw new InvalidMessageException("property " + e.getKey() + ": key " + k.length + " bytes, value "
-                        + v.length + " bytes (expected: key 1..65535, value 0..65535)");
-            }
+            size = checked(size, k.length, e.getKey(), v.length);
             parts[i++] = k;
             parts[i++] = v;
-            size += 4 + k.length + v.length;
-            if (size > MAX_AREA_BYTES) {
-                throw new InvalidMessageException("properties: more than " + MAX_AREA_BYTES
-                        + " bytes encoded (expected: <= " + MAX_AREA_BYTES + ")");
-            }
         }
-        ByteBuffer out = ByteBuffer.allocate(size);
+        ByteBuffer out = ByteBuffer.allocate((int) size);
         for (byte[] part : parts) {
             out.putShort((short) part.length).put(part);
         }
@@ -63,54 +55,42 @@ final class PropertiesCodec {
      */
     static byte[] encodeTagsAndKeys(String tags, List<String> keys) {
         byte[] t = tags == null ? null : tags.getBytes(StandardCharsets.UTF_8);
-        byte[] single = keys.size() == 1 ? keys.get(0).getBytes(StandardCharsets.UTF_8) : null;
-        byte[][] many = null;
-        long keysLength = 0;
-        if (single != null) {
-            keysLength = single.length;
-        } else if (!keys.isEmpty()) {
-            many = new byte[keys.size()][];
-            keysLength = keys.size() - 1; // the spaces
-            for (int i = 0; i < many.length; i++) {
-                many[i] = keys.get(i).getBytes(StandardCharsets.UTF_8);
-                keysLength += many[i].length;
-            }
+        byte[][] k = new byte[keys.size()][];
+        long keysLength = Math.max(0, k.length - 1); // the spaces
+        for (int i = 0; i < k.length; i++) {
+            k[i] = keys.get(i).getBytes(StandardCharsets.UTF_8);
+            keysLength += k[i].length;
         }
-        // checked in the order encode checks them, with its words
-        long size = 0;
+        long size = 0; // checked in the order encode checks them
         if (t != null) {
-            size = checked(size, TAGS_NAME, LogMessage.TAGS, t.length);
+            size = checked(size, TAGS_NAME.length, LogMessage.TAGS, t.length);
         }
-        if (!keys.isEmpty()) {
-            size = checked(size, KEYS_NAME, LogMessage.KEYS, keysLength);
+        if (k.length > 0) {
+            size = checked(size, KEYS_NAME.length, LogMessage.KEYS, keysLength);
         }
         ByteBuffer out = ByteBuffer.allocate((int) size);
         if (t != null) {
             out.putShort((short) TAGS_NAME.length).put(TAGS_NAME).putShort((short) t.length).put(t);
         }
-        if (!keys.isEmpty()) {
+        if (k.length > 0) {
             out.putShort((short) KEYS_NAME.length).put(KEYS_NAME).putShort((short) keysLength); // <= 0xFFFF, checked
-            if (single != null) {
-                out.put(single);
-            } else {
-                for (int i = 0; i < many.length; i++) {
-                    if (i > 0) {
-                        out.put((byte) ' ');
-                    }
-                    out.put(many[i]);
+            for (int i = 0; i < k.length; i++) {
+                if (i > 0) {
+                    out.put((byte) ' ');
                 }
+                out.put(k[i]);
             }
         }
         return out.array();
     }
 
-    /** The area's size with one more entry, checked against the limits as {@link #encode} checks them. */
-    private static long checked(long size, byte[] name, String key, long valueLength) {
-        if (valueLength > 0xFFFF) {
-            throw new InvalidMessageException("property " + key + ": key " + name.length + " bytes, value " + valueLength
+    /** The area's size with one more entry, after checking the entry's and the area's limits; {@code key} names it in the error. */
+    private static long checked(long size, int keyLength, String key, long valueLength) {
+        if (keyLength == 0 || keyLength > 0xFFFF || valueLength > 0xFFFF) {
+            throw new InvalidMessageException("property " + key + ": key " + keyLength + " bytes, value " + valueLength
                     + " bytes (expected: key 1..65535, value 0..65535)");
         }
-        long total = size + 4 + name.length + valueLength;
+        long total = size + 4 + keyLength + valueLength;
         if (total > MAX_AREA_BYTES) {
             throw new InvalidMessageException("properties: more than " + MAX_AREA_BYTES + " bytes encoded (expected: <= "
                     + MAX_AREA_BYTES + ")");
