@@ -1,6 +1,7 @@
 package dev.ferry.broker;
 
 import dev.ferry.log.AppendResult;
+import dev.ferry.log.FlushNotConfirmedException;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageStore;
 import dev.ferry.log.ReadResult;
@@ -242,12 +243,14 @@ public final class Broker implements AutoCloseable {
             }
             wake(results);
         };
-        List<AppendResult> now = f.getNow(null);
-        if (now != null) {
-            done.accept(now);
-        } else {
-            f.thenAccept(done);
-        }
+        // at once when f is complete (ASYNC); also when the flush is not confirmed: the records are
+        // written and readable, and a delayed one left unscheduled would wait for the next restart
+        f.whenComplete((results, t) -> {
+            List<AppendResult> written = t == null ? results : FlushNotConfirmedException.writtenDespite(t);
+            if (written != null) {
+                done.accept(written);
+            }
+        });
         return f;
     }
 

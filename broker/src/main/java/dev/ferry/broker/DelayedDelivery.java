@@ -1,6 +1,7 @@
 package dev.ferry.broker;
 
 import dev.ferry.log.AppendResult;
+import dev.ferry.log.FlushNotConfirmedException;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageFlags;
 import dev.ferry.log.MessageStore;
@@ -79,6 +80,14 @@ final class DelayedDelivery implements AutoCloseable {
     private final java.util.concurrent.ScheduledExecutorService forcer;
     /** {@link #deliveredCount} at the last force; forcer thread only. */
     private long forcedAt;
+    /** Longest wait before a failed delivery is tried again; also the interval of its stack traces. */
+    private static final long MAX_RETRY_MS = 60_000;
+    /** Failed deliveries by schedule offset, for their back-off; delivery thread only. */
+    private final Map<Long, Integer> failures = new HashMap<>();
+    /** When a failed delivery's stack trace was last logged; delivery thread only. */
+    private long lastStackTraceMs = Long.MIN_VALUE / 2;
+    /** The schedule offset whose copy was appended but whose bit is not set yet (-1: none); delivery thread only. */
+    private long appendedUnmarked = -1;
     /** Set by close(); volatile so the delivery loop sees it without the lock. */
     private volatile boolean stopping;
 
@@ -246,19 +255,36 @@ final class DelayedDelivery implements AutoCloseable {
             if (got) {
                 try {
                     deliver(due[0], due[1]);
-                } catch (RuntimeException e) {
+                    if (!failures.isEmpty()) {
+                        failures.remove(due[1]);
+                    }
+                } catch (RuntimeException | Error e) { // an Error too (a SIGBUS on a full disk): the thread must not die
                     if (stopping) {
                         return;
                     }
-                    LOG.error("delayed message at schedule offset {} could not be delivered; retrying in 1 s", due[1], e);
-                    lock.lock();
-                    try {
-                        index.add(clock.millis() + 1_000, due[1]);
-                    } finally {
-                        lock.unlock();
-                    }
+                    retryLater(due[1], e);
                 }
             }
+        }
+    }
+
+    /** Puts a delivery that failed back in the index, 1 s later, doubling per failure up to {@value #MAX_RETRY_MS} ms. */
+    private void retryLater(long off, Throwable e) {
+        int n = failures.merge(off, 1, Integer::sum);
+        long delay = Math.min(MAX_RETRY_MS, 1_000L << Math.min(n - 1, 16));
+        long now = clock.millis();
+        if (now - lastStackTraceMs >= MAX_RETRY_MS) { // one stack trace a minute, whatever the number of messages failing
+            lastStackTraceMs = now;
+            LOG.error("delayed message at schedule offset {} could not be delivered (attempt {}); retrying in {} ms", off, n, delay, e);
+        } else {
+            LOG.warn("delayed message at schedule offset {} could not be delivered (attempt {}); retrying in {} ms: {}", off, n, delay,
+                    e.toString());
+        }
+        lock.lock();
+        try {
+            index.add(now + delay, off);
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -266,13 +292,33 @@ final class DelayedDelivery implements AutoCloseable {
         if (delivered.isDelivered(off)) {
             return;
         }
-        Optional<StoredMessage> found = store.readMessage(TOPIC, 0, off);
-        if (found.isEmpty()) {
-            LOG.warn("delayed message at schedule offset {} is gone (retention?); skipping it", off);
-            delivered.markDelivered(off);
-            return;
+        if (off != appendedUnmarked) { // else its copy is in place, and only its bit failed last time
+            Optional<StoredMessage> found = store.readMessage(TOPIC, 0, off);
+            if (found.isEmpty()) {
+                LOG.warn("delayed message at schedule offset {} is gone (retention?); skipping it", off);
+                delivered.markDelivered(off);
+                return;
+            }
+            delivered.setInFlight(off);
+            AppendResult r;
+            try {
+                r = store.append(delivery(found.get()));
+            } catch (FlushNotConfirmedException e) {
+                // written (and readable) all the same: appending it again would deliver it twice
+                LOG.warn("delayed message at schedule offset {} delivered, its flush not confirmed: {}", off, e.getMessage());
+                r = e.written().get(0);
+            }
+            appendedUnmarked = off;
+            deliveredCount.incrementAndGet();
+            arrivals.arrived(r.topic(), r.queueId(), r.queueOffset() + 1);
         }
-        StoredMessage s = found.get();
+        delivered.markDelivered(off);
+        delivered.setInFlight(-1);
+        appendedUnmarked = -1;
+    }
+
+    /** The message to append to its real topic and queue for the schedule record {@code s}. */
+    private static LogMessage delivery(StoredMessage s) {
         Map<String, String> props = new HashMap<>(s.properties());
         String topic = props.remove(REAL_TOPIC);
         int queueId = Integer.parseInt(props.remove(REAL_QUEUE_ID));
@@ -290,12 +336,7 @@ final class DelayedDelivery implements AutoCloseable {
         for (String k : s.keys()) {
             b.key(k);
         }
-        delivered.setInFlight(off);
-        AppendResult r = store.append(b.build());
-        delivered.markDelivered(off);
-        delivered.setInFlight(-1);
-        deliveredCount.incrementAndGet();
-        arrivals.arrived(r.topic(), r.queueId(), r.queueOffset() + 1);
+        return b.build();
     }
 
     @Override

@@ -218,9 +218,16 @@ final class DeliveredLog implements AutoCloseable {
         header.putInt(0, CHUNK_MAGIC).putShort(4, VERSION).putLong(CHUNK_BASE_OFFSET, base);
         try {
             Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+            Files.deleteIfExists(tmp); // left by a create that failed (a full disk) or a crash: this one starts afresh
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ch.write(header, 0);
-                ch.write(ByteBuffer.allocate(1), CHUNK_HEADER_SIZE + bitsPerChunk / 8 - 1); // sizes the file; the rest reads as zero
+                // zeros written, not a sparse file: its blocks are reserved now, so a full disk fails
+                // this create with an IOException, never a later store through the mapping (SIGBUS)
+                ByteBuffer zeros = ByteBuffer.allocate(64 << 10);
+                for (long at = CHUNK_HEADER_SIZE, end = CHUNK_HEADER_SIZE + bitsPerChunk / 8; at < end; ) {
+                    zeros.clear().limit((int) Math.min(zeros.capacity(), end - at));
+                    at += ch.write(zeros, at);
+                }
                 ch.force(true);
             }
             Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);

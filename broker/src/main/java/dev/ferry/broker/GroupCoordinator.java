@@ -1,5 +1,7 @@
 package dev.ferry.broker;
 
+import dev.ferry.log.FlushNotConfirmedException;
+import dev.ferry.log.InvalidMessageException;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.StoredMessage;
 import java.time.Clock;
@@ -559,6 +561,7 @@ public final class GroupCoordinator implements AutoCloseable {
      */
     public CompletableFuture<Void> nack(String group, String clientId, long generation, String topic, int queueId, long offset,
                                         int reconsumeTimes) {
+        boolean orderly;
         synchronized (this) {
             Group g = live(group);
             TopicQueue tq = new TopicQueue(topic, queueId);
@@ -567,23 +570,27 @@ public final class GroupCoordinator implements AutoCloseable {
             if (a == null || !a.inflight.containsKey(offset) || !a.moving.add(offset)) {
                 return CompletableFuture.completedFuture(null); // done already, or being moved
             }
+            orderly = a.orderly;
         }
-        return move(group, new TopicQueue(topic, queueId), offset, reconsumeTimes);
+        // an orderly member retried in place already, and reads no retry topic: a copy there would be lost
+        return move(group, new TopicQueue(topic, queueId), offset, reconsumeTimes, orderly);
     }
 
-    private CompletableFuture<Void> move(String group, TopicQueue tq, long offset, int reconsumeTimes) {
+    private CompletableFuture<Void> move(String group, TopicQueue tq, long offset, int reconsumeTimes, boolean deadLetter) {
         CompletableFuture<Void> stored;
         try {
             Optional<StoredMessage> found = broker.store().readMessage(tq.topic(), tq.queueId(), offset);
             if (found.isEmpty()) {
                 stored = CompletableFuture.completedFuture(null); // removed by retention: nothing to retry
             } else {
-                stored = sendBack(group, found.get(), reconsumeTimes);
+                stored = sendBack(group, found.get(), reconsumeTimes, deadLetter);
             }
         } catch (RuntimeException e) {
             stored = CompletableFuture.failedFuture(e);
         }
-        return stored.whenComplete((v, t) -> {
+        return stored.whenComplete((v, failure) -> {
+            // a copy whose flush is not confirmed is stored all the same: moving it again would store a second one
+            Throwable t = failure == null || FlushNotConfirmedException.writtenDespite(failure) != null ? null : failure;
             synchronized (this) {
                 Group g = groups.get(group);
                 QueueAcks a = g == null ? null : g.acks.get(tq);
@@ -604,23 +611,43 @@ public final class GroupCoordinator implements AutoCloseable {
         });
     }
 
-    /** Appends a copy of {@code s} to the group's retry topic (delayed) or dead-letter topic. */
-    private CompletableFuture<Void> sendBack(String group, StoredMessage s, int reconsumeTimes) {
+    /**
+     * Appends a copy of {@code s} to the group's retry topic (delayed) or dead-letter topic
+     * ({@code deadLetter}: at once, whatever its count). The copy carries the {@code ORIGIN_*} and
+     * {@code RECONSUME_TIMES} properties, and a retry copy the schedule's three more: a message
+     * stored close to the properties limits has no room for them, and its copy is refused. Such a
+     * message goes to the dead-letter topic with its own properties only (its record's
+     * reconsumeTimes field still counts), where it can be read, rather than being retried forever.
+     */
+    private CompletableFuture<Void> sendBack(String group, StoredMessage s, int reconsumeTimes, boolean deadLetter) {
         int failures = reconsumeTimes >= 0 ? reconsumeTimes : s.reconsumeTimes() + 1;
-        boolean dead = failures > config.maxReconsumeTimes();
+        boolean dead = deadLetter || failures > config.maxReconsumeTimes();
+        try {
+            return sendBack(group, s, failures, dead, true);
+        } catch (InvalidMessageException e) {
+            LOG.warn("group {}: {}/{}@{} (message id {}) has no room for the properties of a {} copy ({}); moved to {} without them",
+                    group, s.topic(), s.queueId(), s.queueOffset(), s.messageId(), dead ? "dead-letter" : "retry", e.getMessage(),
+                    deadLetterTopic(group));
+            return sendBack(group, s, failures, true, false);
+        }
+    }
+
+    private CompletableFuture<Void> sendBack(String group, StoredMessage s, int failures, boolean dead, boolean withOrigin) {
         String target = dead ? deadLetterTopic(group) : retryTopic(group);
         broker.ensureTopic(target, 1);
         Map<String, String> props = new LinkedHashMap<>(s.properties());
         props.remove(LogMessage.TAGS);
         props.remove(LogMessage.KEYS);
         props.keySet().removeIf(k -> k.startsWith("%")); // the broker's own (schedule) properties
-        if (!props.containsKey(ORIGIN_TOPIC)) {
-            props.put(ORIGIN_TOPIC, s.topic());
-            props.put(ORIGIN_QUEUE_ID, Integer.toString(s.queueId()));
-            props.put(ORIGIN_QUEUE_OFFSET, Long.toString(s.queueOffset()));
-            props.put(ORIGIN_MSG_ID, s.messageId());
+        if (withOrigin) {
+            if (!props.containsKey(ORIGIN_TOPIC)) {
+                props.put(ORIGIN_TOPIC, s.topic());
+                props.put(ORIGIN_QUEUE_ID, Integer.toString(s.queueId()));
+                props.put(ORIGIN_QUEUE_OFFSET, Long.toString(s.queueOffset()));
+                props.put(ORIGIN_MSG_ID, s.messageId());
+            }
+            props.put(RECONSUME_TIMES, Integer.toString(failures));
         }
-        props.put(RECONSUME_TIMES, Integer.toString(failures));
         LogMessage.Builder b = LogMessage.builder(target, 0, s.body()).bornTimestamp(s.bornTimestamp()).reconsumeTimes(failures)
                 .properties(props);
         if (s.tags() != null && !s.tags().isEmpty()) {
@@ -628,10 +655,11 @@ public final class GroupCoordinator implements AutoCloseable {
         }
         s.keys().forEach(b::key);
         long deliverAt = dead ? 0 : broker.config().log().clock().millis() + config.retryDelayMs(failures);
+        CompletableFuture<Void> stored = broker.send(List.of(b.build()), new long[] {deliverAt}).thenApply(r -> null);
         if (dead) {
             LOG.info("group {}: {}/{}@{} failed {} times; moved to {}", group, s.topic(), s.queueId(), s.queueOffset(), failures, target);
         }
-        return broker.send(List.of(b.build()), new long[] {deliverAt}).thenApply(r -> null);
+        return stored;
     }
 
     private long newFloor(QueueAcks a) {
@@ -687,7 +715,7 @@ public final class GroupCoordinator implements AutoCloseable {
             }
         }
         for (Due d : due) {
-            move(d.group, d.tq, d.offset, -1);
+            move(d.group, d.tq, d.offset, -1, false);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.ferry.broker;
 
 import dev.ferry.log.AppendResult;
+import dev.ferry.log.FlushNotConfirmedException;
 import dev.ferry.log.InvalidMessageException;
 import dev.ferry.log.LogException;
 import dev.ferry.log.LogMessage;
@@ -196,17 +197,24 @@ public final class Transactions implements AutoCloseable {
                 .property(DelayedDelivery.REAL_QUEUE_ID, Integer.toString(m.queueId()))
                 .property(PRODUCER_GROUP, group)
                 .build();
-        return store.appendAsync(half).thenApply(r -> {
-            synchronized (lock) {
-                long h = r.queueOffset();
-                if (h >= halfDone && !decided.containsKey(h) && !deciding.containsKey(h)) {
-                    pending.put(r.queueOffset(), new Pending(r.queueOffset(), r.messageId(), group,
-                            r.storeTimestamp() + config.checkTimeoutMs()));
-                }
+        // a half whose flush is not confirmed is written all the same: it is pending (checked back
+        // if the producer does not decide), and the producer hears that durability is not confirmed
+        return store.appendAsync(half).whenComplete((r, t) -> {
+            List<AppendResult> written = t == null ? List.of(r) : FlushNotConfirmedException.writtenDespite(t);
+            if (written != null) {
+                halfWritten(written.get(0), group);
             }
-            prepared.incrementAndGet();
-            return r;
         });
+    }
+
+    private void halfWritten(AppendResult r, String group) {
+        synchronized (lock) {
+            long h = r.queueOffset();
+            if (h >= halfDone && !decided.containsKey(h) && !deciding.containsKey(h)) {
+                pending.put(h, new Pending(h, r.messageId(), group, r.storeTimestamp() + config.checkTimeoutMs()));
+            }
+        }
+        prepared.incrementAndGet();
     }
 
     /**
@@ -268,8 +276,11 @@ public final class Transactions implements AutoCloseable {
             failed(halfOffset, p, d, e);
             throw e;
         }
-        appended.whenComplete((results, t) -> {
-            if (t != null) {
+        appended.whenComplete((stored, t) -> {
+            // a decision whose flush is not confirmed is written all the same: it is in force (a
+            // second one would store the message twice), and the caller hears that it is not confirmed
+            List<AppendResult> results = t == null ? stored : FlushNotConfirmedException.writtenDespite(t);
+            if (results == null) {
                 failed(halfOffset, p, d, t);
                 return;
             }
@@ -289,7 +300,13 @@ public final class Transactions implements AutoCloseable {
                 rolledBack.incrementAndGet();
             }
             LOG.debug("transaction {}: {} by {}", transactionId, decision, by);
-            d.done.complete(new TransactionOutcome(transactionId, decision, true, message));
+            if (t != null) {
+                LOG.warn("transaction {}: {} by {} is stored, its flush not confirmed: {}", transactionId, decision, by,
+                        (t.getCause() != null ? t.getCause() : t).getMessage());
+                d.done.completeExceptionally(t);
+            } else {
+                d.done.complete(new TransactionOutcome(transactionId, decision, true, message));
+            }
         });
         return d.done;
     }

@@ -105,7 +105,7 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
             new Key("flush.staged.writes", Type.BOOLEAN, 0, 0, "true", "stagedWrites", "async: append into a small mapped ring (the file staging) that a committer thread copies into the segments with write(); false: append through the segments' mappings, prepared ahead with zeros."),
             new Key("flush.commit.interval.ms", Type.INT, 1, 3_600_000, "100", "commitIntervalMs", "async, staged writes: the committer copies the ring into the segments every 256 KiB appended and at least this often; readers and the flusher commit what they need themselves."),
             new Key("flush.min.dirty.pages", Type.INT, 0, I, "4", "flushMinDirtyPages", "async: flush only when at least this many 4 KiB pages are dirty, except every 10th interval, which flushes whatever is dirty."),
-            new Key("flush.sync.timeout.ms", Type.LONG, 1, L, "5000", "syncFlushTimeoutMs", "sync: a send whose fsync has not returned by then fails with TIMEOUT."),
+            new Key("flush.sync.timeout.ms", Type.LONG, 1, L, "5000", "syncFlushTimeoutMs", "sync: a send whose fsync has not returned by then fails with TIMEOUT (its records are written)."),
             new Key("checkpoint.interval.ms", Type.INT, 1, 3_600_000, "10000", "checkpointIntervalMs", "How often indexes are forced and the checkpoint written; bounds how much of the log recovery re-verifies after a crash."),
             // retention
             new Key("retention.ms", Type.LONG_OR_UNLIMITED, 1, L, "259200000", "retentionMs", "Segments whose records are all older than this are deleted (default 72 h)."),

@@ -10,8 +10,8 @@ import dev.ferry.broker.TopicExistsException;
 import dev.ferry.broker.TopicInfo;
 import dev.ferry.broker.TopicNotFoundException;
 import dev.ferry.log.AppendResult;
+import dev.ferry.log.FlushNotConfirmedException;
 import dev.ferry.log.InvalidMessageException;
-import dev.ferry.log.LogException;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.OffsetOutOfRangeException;
 import dev.ferry.log.ReadResult;
@@ -142,8 +142,11 @@ final class Requests {
             status = Status.LIMIT_EXCEEDED;
         } else if (e instanceof BrokerException) {
             status = Status.BAD_REQUEST;
-        } else if (e instanceof LogException && e.getMessage() != null && e.getMessage().contains("not confirmed within")) {
-            status = Status.TIMEOUT;
+        } else if (e instanceof FlushNotConfirmedException f && f.timedOut()) {
+            status = Status.TIMEOUT; // written and readable; its fsync did not come back in time
+        } else if (e instanceof FlushNotConfirmedException) {
+            status = Status.INTERNAL_ERROR; // written and readable; its fsync failed
+            LOG.error("{} request {} failed: {}", req.code(), req.requestId(), e.getMessage());
         } else if (e instanceof SegmentDeletedException) {
             // retention won a race with this read: expected, and the client re-reads from the start
             status = Status.INTERNAL_ERROR;
@@ -233,31 +236,33 @@ final class Requests {
         if (busy != null) {
             throw new RequestException(Status.BUSY, busy);
         }
+        int queueId;
+        CompletableFuture<List<AppendResult>> appended;
         try {
-            int queueId = broker.chooseQueue(first.topic(), first.queueId());
+            queueId = broker.chooseQueue(first.topic(), first.queueId());
             List<LogMessage> batch = new ArrayList<>(messages.size());
             for (Message m : messages) {
                 batch.add(MessageMapping.toLog(m, queueId, client));
             }
-            CompletableFuture<List<AppendResult>> appended = broker.send(batch, deliverAt);
-            if (appended.isDone()) {
-                load.sendDone();
-                List<AppendResult> results = appended.join();
-                stored(results);
-                return CompletableFuture.completedFuture(new Reply.Plain(sendResponse(req, single, results, queueId)));
-            }
-            return appended.handle((results, t) -> {
-                load.sendDone();
-                if (t != null) {
-                    throw t instanceof CompletionException ce ? ce : new CompletionException(t);
-                }
-                stored(results);
-                return new Reply.Plain(sendResponse(req, single, results, queueId));
-            });
+            appended = broker.send(batch, deliverAt);
         } catch (RuntimeException e) {
             load.sendDone();
             throw e;
         }
+        if (appended.isDone() && !appended.isCompletedExceptionally()) { // ASYNC flush: answered at once
+            load.sendDone();
+            List<AppendResult> results = appended.join();
+            stored(results);
+            return CompletableFuture.completedFuture(new Reply.Plain(sendResponse(req, single, results, queueId)));
+        }
+        return appended.handle((results, t) -> { // exactly one sendDone, also for a future that failed already
+            load.sendDone();
+            if (t != null) {
+                throw t instanceof CompletionException ce ? ce : new CompletionException(t);
+            }
+            stored(results);
+            return new Reply.Plain(sendResponse(req, single, results, queueId));
+        });
     }
 
     /** Reports a stored batch (one topic, see {@link #send}) to the metrics. */

@@ -265,21 +265,30 @@ public final class MessageStore implements AutoCloseable {
         return durable(result);
     }
 
-    /** Completes with {@code result} once it is on disk, or fails after {@code syncFlushTimeoutMs}. */
+    /**
+     * Completes with {@code result} once it is on disk; fails with {@link FlushNotConfirmedException}
+     * (the record stays written) if the fsync fails or has not come back after {@code syncFlushTimeoutMs}.
+     */
     private CompletableFuture<AppendResult> durable(AppendResult result) {
-        long end = result.physicalOffset() + result.size();
+        return durable(List.of(result)).thenApply(r -> result);
+    }
+
+    private CompletableFuture<List<AppendResult>> durable(List<AppendResult> results) {
+        AppendResult last = results.get(results.size() - 1);
+        long end = last.physicalOffset() + last.size();
         return flusher.whenFlushed(end)
                 .orTimeout(config.syncFlushTimeoutMs(), TimeUnit.MILLISECONDS)
                 .handle((v, t) -> {
                     if (t == null) {
-                        return result;
+                        return results;
                     }
                     Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
                     if (cause instanceof TimeoutException) {
-                        throw new LogException("flush of " + result.messageId() + " not confirmed within "
-                                + config.syncFlushTimeoutMs() + " ms");
+                        throw new FlushNotConfirmedException("flush of " + last.messageId() + " not confirmed within "
+                                + config.syncFlushTimeoutMs() + " ms (the message is written)", results, true, null);
                     }
-                    throw cause instanceof RuntimeException r ? r : new LogException("flush failed", cause);
+                    throw new FlushNotConfirmedException("flush of " + last.messageId() + " failed (the message is written): "
+                            + cause.getMessage(), results, false, cause);
                 });
     }
 
@@ -338,8 +347,7 @@ public final class MessageStore implements AutoCloseable {
         if (config.flushMode() == FlushMode.ASYNC || results.isEmpty()) {
             return CompletableFuture.completedFuture(results);
         }
-        AppendResult last = results.get(results.size() - 1);
-        return durable(last).thenApply(r -> results);
+        return durable(results);
     }
 
     /**

@@ -1,0 +1,109 @@
+package dev.ferry.broker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.log.LogConfig;
+import dev.ferry.log.LogMessage;
+import dev.ferry.log.StoredMessage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Where a NACKed message goes, on a real store: what a consumer group relies on is that the
+ * message is then stored somewhere a member reads (the retry topic, or the dead-letter topic),
+ * and that the queue's committed offset moves past it.
+ */
+class NackTest {
+    @TempDir
+    Path dir;
+
+    private Broker broker;
+    private GroupCoordinator groups;
+
+    @BeforeEach
+    void open() {
+        broker = Broker.open(BrokerConfig.defaults(LogConfig.builder(dir).segmentBytes(4 << 20).preTouch(false).build()),
+                GroupConfig.builder().sweepIntervalMs(3_600_000).build());
+        broker.createTopic("t", 1);
+        groups = broker.groups();
+    }
+
+    @AfterEach
+    void close() {
+        broker.close();
+    }
+
+    /**
+     * An orderly member retries a failing message in place, as often as its own client allows,
+     * and reads no retry topic: its NACK goes to the dead-letter topic even with a count below
+     * the broker's limit (16). A copy in the retry topic would be read by no one.
+     */
+    @Test
+    void anOrderlyMembersNackGoesToTheDeadLetterTopicWhateverItsCount() {
+        broker.send(List.of(LogMessage.builder("t", 0, bytes("fails")).build())).join();
+        GroupCoordinator.Assignment a = groups.join("o", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
+        groups.lock("o", "a", a.generation(), "t", 0);
+        groups.delivered("o", "a", a.generation(), "t", 0, 0, 1, new long[] {0});
+
+        groups.nack("o", "a", a.generation(), "t", 0, 0, 3).join();
+
+        assertThat(messages(GroupCoordinator.deadLetterTopic("o"))).extracting(m -> new String(m.body(), StandardCharsets.UTF_8))
+                .containsExactly("fails");
+        assertThat(messages(GroupCoordinator.retryTopic("o"))).isEmpty();
+        assertThat(broker.pendingDelayed()).as("nothing scheduled for the retry topic").isZero();
+        assertThat(broker.committedOffset("o", "t", 0)).hasValue(1);
+    }
+
+    @Test
+    void aNonOrderlyMembersNackGoesToTheRetryTopicWithItsOrigin() {
+        broker.send(List.of(LogMessage.builder("t", 0, bytes("fails")).build())).join();
+        GroupCoordinator.Assignment a = groups.join("n", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        groups.delivered("n", "a", a.generation(), "t", 0, 0, 1, new long[] {0});
+
+        groups.nack("n", "a", a.generation(), "t", 0, 0, -1).join();
+
+        assertThat(broker.pendingDelayed()).as("the retry copy, scheduled").isEqualTo(1);
+        assertThat(messages(GroupCoordinator.deadLetterTopic("n"))).isEmpty();
+        assertThat(broker.committedOffset("n", "t", 0)).hasValue(1);
+    }
+
+    /**
+     * A message stored with nearly as many properties as the limit (64) allows has no room for
+     * the five a retry copy adds (and the schedule's three): it goes to the dead-letter topic with
+     * its own properties, and the queue moves on. Before, the copy was refused at every attempt,
+     * the message stayed in flight for good and held the committed offset.
+     */
+    @Test
+    void aMessageWithoutRoomForTheRetryPropertiesGoesToTheDeadLetterTopic() {
+        LogMessage.Builder full = LogMessage.builder("t", 0, bytes("crowded")).key("order-1");
+        for (int i = 0; i < 60; i++) {
+            full.property("p" + i, "v" + i);
+        }
+        broker.send(List.of(full.build())).join();
+        GroupCoordinator.Assignment a = groups.join("n", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        groups.delivered("n", "a", a.generation(), "t", 0, 0, 1, new long[] {0});
+
+        groups.nack("n", "a", a.generation(), "t", 0, 0, -1).join();
+
+        List<StoredMessage> dead = messages(GroupCoordinator.deadLetterTopic("n"));
+        assertThat(dead).hasSize(1);
+        assertThat(dead.get(0).properties()).containsEntry("p0", "v0").containsEntry("p59", "v59");
+        assertThat(dead.get(0).keys()).containsExactly("order-1");
+        assertThat(dead.get(0).reconsumeTimes()).isEqualTo(1);
+        assertThat(broker.pendingDelayed()).isZero();
+        assertThat(broker.committedOffset("n", "t", 0)).hasValue(1);
+    }
+
+    private List<StoredMessage> messages(String topic) {
+        return broker.store().nextOffset(topic, 0) == 0 ? List.of() : broker.store().readMessages(topic, 0, 0, 100);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
