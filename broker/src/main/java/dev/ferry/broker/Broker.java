@@ -119,6 +119,7 @@ public final class Broker implements AutoCloseable {
 
     public TopicInfo createTopic(String topic, int queues) {
         checkName("topic", topic);
+        checkNotReserved(topic);
         if (queues < 1 || queues > config.log().maxQueuesPerTopic()) {
             throw new BrokerException("queues: " + queues + " (expected: 1.." + config.log().maxQueuesPerTopic() + ")");
         }
@@ -313,6 +314,7 @@ public final class Broker implements AutoCloseable {
      */
     public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs,
                                                LongPredicate tagFilter, Predicate<Map<String, String>> propertyFilter) {
+        checkNotReserved(topic); // also where an earlier version let a client create one: it holds undecided and rolled-back halves
         int queues = topics.queues(topic).orElseThrow(() -> new TopicNotFoundException(topic));
         if (queueId < 0 || queueId >= queues) {
             throw new BrokerException("queueId: " + queueId + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
@@ -368,12 +370,31 @@ public final class Broker implements AutoCloseable {
         return store.readById(id).filter(m -> !Transactions.isInternal(m.topic()));
     }
 
-    /** Messages of {@code topic} with this key; none for the transactions' internal topics. */
-    public List<StoredMessage> messagesByKey(String topic, String key, int max) {
+    /**
+     * Messages of {@code topic} with this key, newest first, at most {@code max} and until they
+     * reach {@code maxBytes} (at least one); none for the transactions' internal topics.
+     */
+    public List<StoredMessage> messagesByKey(String topic, String key, int max, long maxBytes) {
         if (Transactions.isInternal(topic)) {
             return List.of();
         }
-        return store.lookupByKey(topic, key, max);
+        return store.lookupByKey(topic, key, max, maxBytes);
+    }
+
+    /**
+     * True for the topics the broker keeps for itself: the schedule of delayed messages and the
+     * transactions' half and decision topics. No client creates or reads them (a half message is
+     * seen only once committed, a delayed one only when due).
+     */
+    public static boolean isReservedTopic(String topic) {
+        return topic.equals(DelayedDelivery.TOPIC) || Transactions.isInternal(topic);
+    }
+
+    private static void checkNotReserved(String topic) {
+        if (isReservedTopic(topic)) {
+            throw new BrokerException("topic: '" + topic + "' (expected: not one of the broker's internal topics " + DelayedDelivery.TOPIC
+                    + ", " + Transactions.HALF_TOPIC + ", " + Transactions.OP_TOPIC + ")");
+        }
     }
 
     /** True for topics whose messages no query may return (the transactions' half and decision topics). */

@@ -62,6 +62,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private ProducerConnection producer;
     private boolean inRead;
     private boolean flushPending;
+    /**
+     * A frame could not be decoded: the connection is answered and closed, and frames already read
+     * behind it are dropped unanswered, not carried out (a client that sees the connection close
+     * cannot tell which of them ran, and would send them again). Event loop only.
+     */
+    private boolean closing;
 
     ConnectionHandler(Codec codec, Requests requests, LoadGate load, GatewayConfig config, GatewayMetrics metrics) {
         this.codec = codec;
@@ -83,6 +89,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf frame = (ByteBuf) msg;
+        if (closing) {
+            frame.release();
+            return;
+        }
         inRead = true;
         Command req;
         try {
@@ -93,6 +103,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 LOG.warn("{} codec failed on a frame (expected: CodecException)", codec.name(), e);
             }
             frame.release();
+            closing = true;
+            ctx.channel().config().setAutoRead(false);
             replier(codec, metrics).replyAndClose(ctx, connectionError(Status.BAD_REQUEST, "bad frame: " + e.getMessage()));
             return;
         }

@@ -370,6 +370,7 @@ final class Requests {
             throw new RequestException(Status.BAD_REQUEST, "header " + Headers.MAX_MESSAGES + ": " + wanted + " (expected: >= 1)");
         }
         int max = (int) Math.min(wanted, config.limits().maxMessagesPerCommand());
+        int budget = config.limits().maxFrameBytes() / 2; // as FETCH: the answer must fit a frame, bodies encoded (base64: 4/3)
         List<StoredMessage> found = new ArrayList<>();
         String id = req.header(Headers.MSG_ID);
         String topic = req.header(Headers.TOPIC);
@@ -380,17 +381,27 @@ final class Requests {
                 throw new RequestException(Status.BAD_REQUEST, e.getMessage());
             }
         } else if (topic != null && req.header(Headers.KEY) != null) {
-            found.addAll(broker.messagesByKey(topic, req.header(Headers.KEY), max));
+            found.addAll(broker.messagesByKey(topic, req.header(Headers.KEY), max, budget));
         } else if (topic != null && req.header(Headers.BEGIN_TIMESTAMP) != null) {
             long begin = number(req, Headers.BEGIN_TIMESTAMP, req.header(Headers.BEGIN_TIMESTAMP));
             long end = number(req, Headers.END_TIMESTAMP, required(req, Headers.END_TIMESTAMP));
             TopicInfo t = broker.describeTopic(topic).filter(x -> !Broker.isHiddenTopic(topic))
                     .orElseThrow(() -> new TopicNotFoundException(topic));
+            long bytes = 0;
+            queues:
             for (int q = 0; q < t.queueCount() && found.size() < max; q++) {
                 long from = broker.store().offsetForTimestamp(topic, q, begin);
                 long to = broker.store().offsetForTimestamp(topic, q, end);
                 if (to > from) {
-                    found.addAll(broker.store().readMessages(topic, q, from, (int) Math.min(to - from, max - found.size())));
+                    // a read returns one message at least, like a fetch: one that does not fit ends the answer
+                    for (StoredMessage m : broker.store().readMessages(topic, q, from, (int) Math.min(to - from, max - found.size()),
+                            (int) Math.max(1, budget - bytes))) {
+                        if (!found.isEmpty() && bytes + m.size() > budget) {
+                            break queues;
+                        }
+                        found.add(m);
+                        bytes += m.size();
+                    }
                 }
             }
         } else {

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -234,6 +235,36 @@ class RequestsTest {
             c.write(Command.oneway(RequestCode.HEARTBEAT, c.nextId()).header(Headers.CLIENT_ID, "x").build());
             Command next = c.request(RequestCode.HEARTBEAT).build();
             assertThat(c.call(next).requestId()).as("a one-way command gets no response").isEqualTo(next.requestId());
+        }
+    }
+
+    /**
+     * A query that matches more than a frame can carry answers with what fits in half of one, as a
+     * FETCH does, newest first for a key. Before, six 3 MiB messages with one key came back as one
+     * 18 MiB frame, which a client (16 MiB frames at most) cannot read.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json"})
+    void queriesMatchingMoreThanAFrameAnswerWithWhatFits(String codec) throws IOException {
+        String topic = "big-query-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            c.createTopic(topic, 1);
+            long before = System.currentTimeMillis();
+            for (int i = 0; i < 6; i++) {
+                byte[] body = new byte[3 << 20];
+                Arrays.fill(body, (byte) ('a' + i));
+                assertThat(c.send(Message.builder(topic).queueId(0).keys(List.of("big")).body(body).build()).status()).isEqualTo(Status.OK);
+            }
+            long after = System.currentTimeMillis() + 1;
+
+            Command byKey = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, topic).header(Headers.KEY, "big").build());
+            assertThat(byKey.status()).as(byKey.message()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(byKey)).extracting(f -> (char) f.body()[0]).as("newest first, 8 MiB at most").containsExactly('f', 'e');
+
+            Command byTime = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, topic)
+                    .header(Headers.BEGIN_TIMESTAMP, before).header(Headers.END_TIMESTAMP, after).build());
+            assertThat(byTime.status()).as(byTime.message()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(byTime)).extracting(f -> (char) f.body()[0]).containsExactly('a', 'b');
         }
     }
 

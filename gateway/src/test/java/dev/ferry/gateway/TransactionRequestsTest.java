@@ -100,6 +100,15 @@ class TransactionRequestsTest {
             assertThat(fromClient.status()).isEqualTo(Status.BAD_REQUEST);
             Command internal = c.send(TestClient.message("%TRANS_OP%", 0, new byte[1]));
             assertThat(internal.status()).isEqualTo(Status.BAD_REQUEST);
+            // the internal topics cannot be created, and so read, by a client: a rolled-back half is never seen
+            for (String reserved : List.of("%TRANS_HALF%", "%TRANS_OP%", "%SCHEDULE%")) {
+                Command created = c.createTopic(reserved, 1);
+                assertThat(created.status()).as(reserved).isEqualTo(Status.BAD_REQUEST);
+                assertThat(created.message()).contains("internal topics");
+                Command read = c.fetch(reserved, 0, 0, 10);
+                assertThat(read.status()).as(reserved).isEqualTo(Status.BAD_REQUEST);
+                assertThat(read.messages()).isEmpty();
+            }
             assertThat(c.call(c.request(RequestCode.REGISTER_PRODUCER).build()).status()).isEqualTo(Status.BAD_REQUEST);
             assertThat(c.call(c.request(RequestCode.REGISTER_PRODUCER).header(Headers.PRODUCER_GROUP, "g").build()).status())
                     .isEqualTo(Status.OK);

@@ -750,7 +750,12 @@ public final class MessageStore implements AutoCloseable {
 
     /** Reads and decodes up to {@code maxMessages} messages into heap copies (tests and tools). */
     public List<StoredMessage> readMessages(String topic, int queueId, long offset, int maxMessages) {
-        try (ReadResult r = read(topic, queueId, offset, maxMessages, Integer.MAX_VALUE)) {
+        return readMessages(topic, queueId, offset, maxMessages, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #readMessages(String, int, long, int)}, up to about {@code maxBytes} of records (at least one). */
+    public List<StoredMessage> readMessages(String topic, int queueId, long offset, int maxMessages, int maxBytes) {
+        try (ReadResult r = read(topic, queueId, offset, maxMessages, maxBytes)) {
             List<StoredMessage> out = new ArrayList<>(r.messageCount());
             for (int i = 0; i < r.messageCount(); i++) {
                 out.add(r.message(i));
@@ -787,10 +792,26 @@ public final class MessageStore implements AutoCloseable {
 
     /** Messages of {@code topic} carrying {@code key}, newest first, at most {@code max}; every append that returned before is seen. */
     public List<StoredMessage> lookupByKey(String topic, String key, int max) {
+        return lookupByKey(topic, key, max, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #lookupByKey(String, String, int)}, stopping before the records found would pass
+     * {@code maxBytes} (the first is returned whatever its size).
+     */
+    public List<StoredMessage> lookupByKey(String topic, String key, int max, long maxBytes) {
         dispatcher.awaitAll(); // the key index is the dispatcher's: as for an offset, the caller runs a pass if one is due
         List<StoredMessage> out = new ArrayList<>();
+        long bytes = 0;
         for (long phys : keys.lookup(topic, key, max * 2 + 8)) {
-            readAt(phys).filter(m -> m.topic().equals(topic) && m.keys().contains(key)).ifPresent(out::add);
+            Optional<StoredMessage> m = readAt(phys).filter(found -> found.topic().equals(topic) && found.keys().contains(key));
+            if (m.isPresent()) {
+                if (!out.isEmpty() && bytes + m.get().size() > maxBytes) {
+                    break;
+                }
+                out.add(m.get());
+                bytes += m.get().size();
+            }
             if (out.size() >= max) {
                 break;
             }

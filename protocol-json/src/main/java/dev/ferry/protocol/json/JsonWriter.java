@@ -93,6 +93,38 @@ final class JsonWriter {
         g.writeEndObject();
     }
 
+    /**
+     * Bytes {@code text} (of {@code utf8Bytes} UTF-8 bytes) takes as a JSON string: a control
+     * character takes a six-character escape (counted so, though some have two-character forms),
+     * a quote or backslash two. A body of zeros would take six times its size as text.
+     */
+    static long escapedLength(CharBuffer text, int utf8Bytes) {
+        long n = utf8Bytes;
+        for (int i = text.position(), end = text.limit(); i < end; i++) {
+            char c = text.get(i);
+            if (c < 0x20) {
+                n += 5;
+            } else if (c == '"' || c == '\\') {
+                n += 1;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Longest a body of {@code bytes} may take as text: half as long again, or base64's length if
+     * that is more (short bodies). Text of quotes (a JSON document) stays text; a body full of
+     * control characters goes as base64.
+     */
+    static long maxTextLength(int bytes) {
+        return Math.max((bytes + 2L) / 3 * 4, bytes + bytes / 2L);
+    }
+
+    /**
+     * Writes the body as text when it is UTF-8 and its escaped form is at most
+     * {@link #maxTextLength} long, else as base64: either way it takes at most 1.5 times its
+     * size, which the broker's answers (records of half a frame at most) are sized for.
+     */
     private void body(ByteBuffer body) throws IOException {
         CharBuffer text = null;
         try {
@@ -100,7 +132,7 @@ final class JsonWriter {
         } catch (CharacterCodingException notUtf8) {
             // written as base64 below
         }
-        if (text != null) {
+        if (text != null && escapedLength(text, body.remaining()) <= maxTextLength(body.remaining())) {
             g.writeStringField(BODY_ENCODING, UTF8);
             g.writeFieldName(BODY);
             g.writeString(text.array(), text.arrayOffset() + text.position(), text.remaining());
