@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
+import com.google.protobuf.WireFormat;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.CodecException;
 import dev.ferry.protocol.Command;
@@ -31,11 +32,13 @@ import java.util.Map;
  *   <li><b>before</b>: the payload length against {@link Limits#maxFrameBytes()}, also given to
  *       {@link CodedInputStream#setSizeLimit}; the recursion limit is {@value #RECURSION_LIMIT}
  *       (our deepest value is 3 levels). Every length-delimited field's length is checked by
- *       protobuf against the bytes remaining before it allocates, so a parse allocates at most
- *       about the frame's size.</li>
- *   <li><b>after</b>: counts (headers, messages, keys, properties) and string lengths cannot be
- *       known before protobuf has parsed them, so they are checked against {@link Limits} while
- *       mapping to the model, before the model is built.</li>
+ *       protobuf against the bytes remaining before it allocates. The counts of the repeated
+ *       fields (headers, messages, keys, properties) are checked by a scan of the tags
+ *       ({@link #checkCounts}), since each element protobuf builds costs far more heap than its
+ *       bytes on the wire; unknown fields are discarded, not kept. So a parse allocates a small
+ *       multiple of the frame's size at most.</li>
+ *   <li><b>after</b>: string lengths are checked against {@link Limits} while mapping to the
+ *       model, before the model is built.</li>
  * </ul>
  * Bodies are not copied: the parser aliases the payload buffer ({@code enableAliasing}), and each
  * body is a read-only view of it, so the payload must stay untouched while the command is used.
@@ -87,6 +90,7 @@ public final class ProtobufCodec implements Codec {
         try {
             // Through a ByteString so the stream treats the bytes as immutable: only then does
             // enableAliasing make bytes fields views of the payload instead of copies.
+            checkCounts(payload, limits);
             CodedInputStream in = UnsafeByteOperations.unsafeWrap(payload.duplicate()).newCodedInput();
             in.enableAliasing(true);
             in.setSizeLimit(limits.maxFrameBytes());
@@ -100,6 +104,68 @@ public final class ProtobufCodec implements Codec {
             throw new CodecException("protobuf: malformed message (" + e + ")", e);
         }
         return toModel(w, limits);
+    }
+
+    /**
+     * Unknown fields (a newer peer's) kept per command, message or entry: protobuf keeps each as
+     * an object, so they are counted like the repeated fields.
+     */
+    static final int MAX_UNKNOWN_FIELDS = 64;
+
+    /**
+     * Counts the repeated fields (headers and messages, each message's keys and properties) and
+     * the unknown fields at every level by their tags, without building anything, and refuses a
+     * frame over a limit before protobuf parses it: each element it builds takes some 50-100 bytes
+     * of heap for 2 bytes of frame (an empty message, entry or unknown field), so a 16 MiB frame of
+     * them would otherwise take most of a gigabyte before a count could be checked.
+     */
+    static void checkCounts(ByteBuffer payload, Limits limits) throws CodecException, java.io.IOException {
+        CodedInputStream in = CodedInputStream.newInstance(payload.duplicate());
+        int headers = 0;
+        int messages = 0;
+        int unknown = 0;
+        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+            int field = WireFormat.getTagFieldNumber(tag);
+            boolean delimited = WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
+            if (delimited && field == WireCommand.HEADERS_FIELD_NUMBER) {
+                Limits.checkCount(Limits.HEADERS, ++headers, limits.maxHeaders());
+                checkNested(in, limits, false);
+            } else if (delimited && field == WireCommand.MESSAGES_FIELD_NUMBER) {
+                Limits.checkCount(Limits.MESSAGES, ++messages, limits.maxMessagesPerCommand());
+                checkNested(in, limits, true);
+            } else {
+                if (field < WireCommand.KIND_FIELD_NUMBER || field > WireCommand.BODY_FIELD_NUMBER) {
+                    Limits.checkCount("unknown fields", ++unknown, MAX_UNKNOWN_FIELDS);
+                }
+                in.skipField(tag);
+            }
+        }
+    }
+
+    /** Scans one length-delimited WireMessage ({@code message}) or Entry, whose length is next in {@code in}. */
+    private static void checkNested(CodedInputStream in, Limits limits, boolean message) throws CodecException, java.io.IOException {
+        int outer = in.pushLimit(in.readRawVarint32());
+        int keys = 0;
+        int properties = 0;
+        int unknown = 0;
+        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+            int field = WireFormat.getTagFieldNumber(tag);
+            boolean delimited = WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
+            if (message && delimited && field == WireMessage.KEYS_FIELD_NUMBER) {
+                Limits.checkCount(Limits.KEYS, ++keys, limits.maxKeysPerMessage());
+                in.skipField(tag);
+            } else if (message && delimited && field == WireMessage.PROPERTIES_FIELD_NUMBER) {
+                Limits.checkCount(Limits.PROPERTIES, ++properties, limits.maxPropertiesPerMessage());
+                checkNested(in, limits, false);
+            } else {
+                int last = message ? WireMessage.BODY_FIELD_NUMBER : Entry.VALUE_FIELD_NUMBER;
+                if (field < 1 || field > last) {
+                    Limits.checkCount("unknown fields", ++unknown, MAX_UNKNOWN_FIELDS);
+                }
+                in.skipField(tag);
+            }
+        }
+        in.popLimit(outer);
     }
 
     private static Command toModel(WireCommand w, Limits limits) throws CodecException {
