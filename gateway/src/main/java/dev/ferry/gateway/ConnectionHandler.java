@@ -19,6 +19,8 @@ import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.epoll.EpollSocketChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -233,13 +235,31 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             if (!config.zeroCopy()) {
                 out = Unpooled.wrappedBuffer(region.buffer());
             } else if (epoll) {
-                out = new DefaultFileRegion(region.file().toFile(), region.filePosition(), region.length());
+                out = epollRegion(region);
             } else {
                 out = new SegmentFileRegion(region);
             }
             last = ctx.write(out);
         }
         last.addListener(f -> records.close());
+    }
+
+    /**
+     * A region for epoll's native sendfile, which takes only Netty's DefaultFileRegion: on a file
+     * channel of its own, opened now. Given the path instead, Netty would open the file only when
+     * the region's turn to be written came, and a region queued behind others on a slow
+     * connection found its segment deleted by retention by then: the open failed and the
+     * connection closed in the middle of a frame. An open file outlives its deletion. If the
+     * segment is gone already, its bytes are sent from the mapping the read holds.
+     */
+    private static Object epollRegion(ReadResult.Region region) {
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(region.file(), StandardOpenOption.READ);
+        } catch (IOException deleted) {
+            return Unpooled.wrappedBuffer(region.buffer());
+        }
+        return new DefaultFileRegion(channel, region.filePosition(), region.length()); // closes the channel when released
     }
 
     /**
