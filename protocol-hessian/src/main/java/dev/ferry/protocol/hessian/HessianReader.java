@@ -56,7 +56,7 @@ final class HessianReader {
             switch (field) {
                 case KIND -> { b.kind(Kind.fromName(string(field))); hasKind = true; }
                 case CODE -> { b.code(RequestCode.fromName(string(field))); hasCode = true; }
-                case REQUEST_ID -> { b.requestId(in.readInt()); hasRequestId = true; }
+                case REQUEST_ID -> { b.requestId(in.int32(REQUEST_ID)); hasRequestId = true; }
                 case STATUS -> b.status(Status.fromName(string(field)));
                 case MESSAGE -> b.message(string(Limits.ERROR_MESSAGE, limits.maxErrorMessageBytes()));
                 case HEADERS -> b.headers(map(Limits.HEADERS, limits.maxHeaders(), Limits.HEADER_KEY,
@@ -98,17 +98,17 @@ final class HessianReader {
             String field = string("field name");
             switch (field) {
                 case TOPIC -> { b.topic(string(Limits.TOPIC, limits.maxTopicBytes())); hasTopic = true; }
-                case QUEUE_ID -> b.queueId(in.readInt());
-                case QUEUE_OFFSET -> b.queueOffset(in.readLong());
+                case QUEUE_ID -> b.queueId(in.int32(QUEUE_ID));
+                case QUEUE_OFFSET -> b.queueOffset(in.int64(QUEUE_OFFSET));
                 case MSG_ID -> b.msgId(string(Limits.MSG_ID, limits.maxMsgIdBytes()));
                 case KEYS -> b.keys(keys());
                 case TAGS -> b.tags(string(Limits.TAGS, limits.maxTagsBytes()));
                 case PROPERTIES -> b.properties(map(Limits.PROPERTIES, limits.maxPropertiesPerMessage(),
                         Limits.PROPERTY_KEY, limits.maxPropertyKeyBytes(), Limits.PROPERTY_VALUE, limits.maxPropertyValueBytes()));
-                case BORN_TIMESTAMP -> b.bornTimestamp(in.readLong());
-                case STORE_TIMESTAMP -> b.storeTimestamp(in.readLong());
-                case DELIVER_AT -> b.deliverAt(in.readLong());
-                case FLAGS -> b.flags(in.readInt());
+                case BORN_TIMESTAMP -> b.bornTimestamp(in.int64(BORN_TIMESTAMP));
+                case STORE_TIMESTAMP -> b.storeTimestamp(in.int64(STORE_TIMESTAMP));
+                case DELIVER_AT -> b.deliverAt(in.int64(DELIVER_AT));
+                case FLAGS -> b.flags(in.int32(FLAGS));
                 case BODY -> b.body(bytes("message body"));
                 default -> throw unknown("message", field);
             }
@@ -158,7 +158,7 @@ final class HessianReader {
             return length;
         }
         if (tag == LIST_FIXED_UNTYPED) {
-            int length = in.readInt();
+            int length = in.int32(field);
             Limits.checkCount(field, length, max);
             return length;
         }

@@ -44,6 +44,67 @@ final class StrictHessianInput extends Hessian2Input {
                 + " (expected: " + expected + "; objects, typed values and references are refused)");
     }
 
+    /**
+     * An int field: any Hessian integer encoding (int, or long if its value fits), nothing else.
+     * The stock {@code readInt()} also takes a double (truncated), a long (cut to its low 32
+     * bits), null and false (0) and true (1): a queue id sent as the long 2^32 + 1 went to queue 1.
+     */
+    int int32(String field) throws IOException {
+        long v = integral(field, "an int");
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new HessianProtocolException(field + ": " + v + " (expected: a 32-bit int)");
+        }
+        return (int) v;
+    }
+
+    /** A long field: any Hessian integer encoding (long or int), nothing else. */
+    long int64(String field) throws IOException {
+        return integral(field, "a long or int");
+    }
+
+    /** The integer encodings of the Hessian 2.0 grammar ("int" and "long"). */
+    private long integral(String field, String expected) throws IOException {
+        int tag = read();
+        if (tag >= 0x80 && tag <= 0xbf) {
+            return tag - 0x90; // int, one octet
+        }
+        if (tag >= 0xc0 && tag <= 0xcf) {
+            return ((tag - 0xc8) << 8) + octet(); // int, two octets
+        }
+        if (tag >= 0xd0 && tag <= 0xd7) {
+            return ((tag - 0xd4) << 16) + (octet() << 8) + octet(); // int, three octets
+        }
+        if (tag == 'I' || tag == 0x59) {
+            return (octet() << 24) | (octet() << 16) | (octet() << 8) | octet(); // int, or long as a 32-bit int
+        }
+        if (tag >= 0xd8 && tag <= 0xef) {
+            return tag - 0xe0; // long, one octet
+        }
+        if (tag >= 0xf0) {
+            return ((tag - 0xf8) << 8) + octet(); // long, two octets
+        }
+        if (tag >= 0x38 && tag <= 0x3f) {
+            return ((tag - 0x3c) << 16) + (octet() << 8) + octet(); // long, three octets
+        }
+        if (tag == 'L') {
+            long v = 0;
+            for (int i = 0; i < 8; i++) {
+                v = (v << 8) | octet();
+            }
+            return v;
+        }
+        IOException e = expect(expected, tag);
+        throw new HessianProtocolException(field + ": " + e.getMessage());
+    }
+
+    private int octet() throws IOException {
+        int b = read();
+        if (b < 0) {
+            throw new HessianProtocolException("truncated: end of input in an integer");
+        }
+        return b;
+    }
+
     static String describe(int tag) {
         return tag >= 0x20 && tag < 0x7F ? " '" + (char) tag + "'" : "";
     }

@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
@@ -134,6 +135,51 @@ class HessianCodecTest extends CodecContractTest {
         });
         assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(unknown), Limits.DEFAULT))
                 .hasMessage("command: unknown field 'extra' (expected: the fields of docs/PROTOCOL.md)");
+    }
+
+    /**
+     * The stock reader's {@code readInt()} takes a long (cut to its low 32 bits), a double
+     * (truncated), null and false (0), true (1): a queue id sent as the long 2^32 + 1 was stored
+     * in queue 1, a null queue id (meaning nothing) in queue 0. Integer fields now take integers
+     * only, a long only where its value fits.
+     */
+    @Test
+    void integerFieldsTakeIntegersOnlyAndInRange() throws IOException, CodecException {
+        for (HessianBody queueId : List.<HessianBody>of(out -> out.writeLong((1L << 32) + 1), out -> out.writeDouble(2.5),
+                out -> out.writeNull(), out -> out.writeBoolean(true), out -> out.writeString("3"))) {
+            byte[] b = sendWithQueueId(queueId);
+            assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT)).isInstanceOf(CodecException.class)
+                    .hasMessageContaining("queueId");
+        }
+        // every integer encoding Hessian writers use: compact and full ints, longs that fit
+        for (long v : new long[] {-1, 0, 47, -16, 2047, -2048, 262_143, -262_144, 1 << 20, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
+            Command viaInt = codec.decode(ByteBuffer.wrap(sendWithQueueId(out -> out.writeInt((int) v))), Limits.DEFAULT);
+            assertThat(viaInt.messages().get(0).queueId()).as("int %d", v).isEqualTo((int) v);
+            Command viaLong = codec.decode(ByteBuffer.wrap(sendWithQueueId(out -> out.writeLong(v))), Limits.DEFAULT);
+            assertThat(viaLong.messages().get(0).queueId()).as("long %d", v).isEqualTo((int) v);
+        }
+    }
+
+    /** A SEND of one message whose queueId is what {@code queueId} writes. */
+    private static byte[] sendWithQueueId(HessianBody queueId) throws IOException {
+        return hessian(out -> {
+            out.writeMapBegin(null);
+            out.writeString("kind");
+            out.writeString("REQUEST");
+            out.writeString("code");
+            out.writeString("SEND");
+            out.writeString("requestId");
+            out.writeInt(1);
+            out.writeString("messages");
+            out.writeListBegin(1, null);
+            out.writeMapBegin(null);
+            out.writeString("topic");
+            out.writeString("orders");
+            out.writeString("queueId");
+            queueId.write(out);
+            out.writeMapEnd();
+            out.writeMapEnd();
+        });
     }
 
     @Test
