@@ -87,8 +87,8 @@ public final class Gateway implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        ch.pipeline().addLast("handshake", new HandshakeHandler(codecs, metrics,
-                                codec -> new FrameDecoder(config.limits(), ConnectionHandler.replier(codec, metrics)),
+                        ch.pipeline().addLast("handshake", new HandshakeHandler(codecs, metrics, config.handshakeTimeoutMs(),
+                                codec -> new FrameDecoder(config.limits(), config.frameTimeoutMs(), ConnectionHandler.replier(codec, metrics)),
                                 codec -> new ConnectionHandler(codec, requests, load, config, metrics)));
                     }
                 });

@@ -19,10 +19,13 @@ import java.util.Objects;
  * @param zeroCopy              send binary FETCH records as file regions (sendfile); false copies them through
  *                              Netty buffers, as a TLS pipeline would need (default true)
  * @param drainMs               on close, how long to wait for in-flight requests (default 5,000)
+ * @param handshakeTimeoutMs    a connection that has not completed its handshake by then is closed (default 10,000)
+ * @param frameTimeoutMs        a frame begun but not complete this long after (while the connection is read) closes
+ *                              the connection with an error (default 60,000): a half-sent frame holds its buffer
  */
 public record GatewayConfig(String host, int port, Limits limits, int ioThreads, int writeLowWaterMark, int writeHighWaterMark,
                             int maxInFlightSends, long maxUnflushedBytes, int maxParkedFetchesPerConnection,
-                            boolean nativeTransport, boolean zeroCopy, long drainMs) {
+                            boolean nativeTransport, boolean zeroCopy, long drainMs, long handshakeTimeoutMs, long frameTimeoutMs) {
     public GatewayConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(limits, "limits");
@@ -34,6 +37,8 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         check("maxUnflushedBytes", maxUnflushedBytes, 1, Long.MAX_VALUE);
         check("maxParkedFetchesPerConnection", maxParkedFetchesPerConnection, 1, Integer.MAX_VALUE);
         check("drainMs", drainMs, 0, Long.MAX_VALUE);
+        check("handshakeTimeoutMs", handshakeTimeoutMs, 1, Long.MAX_VALUE);
+        check("frameTimeoutMs", frameTimeoutMs, 1, Long.MAX_VALUE);
     }
 
     private static void check(String name, long value, long min, long max) {
@@ -60,6 +65,8 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         private boolean nativeTransport = true;
         private boolean zeroCopy = true;
         private long drainMs = 5_000;
+        private long handshakeTimeoutMs = 10_000;
+        private long frameTimeoutMs = 60_000;
 
         public Builder host(String v) { host = v; return this; }
         public Builder port(int v) { port = v; return this; }
@@ -72,10 +79,12 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         public Builder nativeTransport(boolean v) { nativeTransport = v; return this; }
         public Builder zeroCopy(boolean v) { zeroCopy = v; return this; }
         public Builder drainMs(long v) { drainMs = v; return this; }
+        public Builder handshakeTimeoutMs(long v) { handshakeTimeoutMs = v; return this; }
+        public Builder frameTimeoutMs(long v) { frameTimeoutMs = v; return this; }
 
         public GatewayConfig build() {
             return new GatewayConfig(host, port, limits, ioThreads, writeLowWaterMark, writeHighWaterMark, maxInFlightSends,
-                    maxUnflushedBytes, maxParkedFetchesPerConnection, nativeTransport, zeroCopy, drainMs);
+                    maxUnflushedBytes, maxParkedFetchesPerConnection, nativeTransport, zeroCopy, drainMs, handshakeTimeoutMs, frameTimeoutMs);
         }
     }
 }

@@ -14,6 +14,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * The first handler of every connection: reads the client's hello, answers with the codec it
  * chose (or why it refuses, then closes), and on success replaces itself with the frame
  * decoder and the connection handler for that codec. Bytes that followed the hello in the same
- * read are passed on to them. Not sharable: one per connection.
+ * read are passed on to them. A connection that has not sent its hello within the handshake
+ * timeout is closed: an open socket costs the broker a file descriptor and a channel. Not
+ * sharable: one per connection.
  */
 final class HandshakeHandler extends ByteToMessageDecoder {
     private static final Logger LOG = LoggerFactory.getLogger(HandshakeHandler.class);
@@ -31,13 +34,28 @@ final class HandshakeHandler extends ByteToMessageDecoder {
     private final GatewayMetrics metrics;
     private final Function<Codec, ConnectionHandler> connections;
     private final Function<Codec, FrameDecoder> frames;
+    private final long timeoutMs;
+    /** Set once the hello is answered (accepted or refused); event loop only. */
+    private boolean answered;
 
-    HandshakeHandler(Codecs codecs, GatewayMetrics metrics, Function<Codec, FrameDecoder> frames,
+    HandshakeHandler(Codecs codecs, GatewayMetrics metrics, long timeoutMs, Function<Codec, FrameDecoder> frames,
                      Function<Codec, ConnectionHandler> connections) {
         this.codecs = codecs;
         this.metrics = metrics;
+        this.timeoutMs = timeoutMs;
         this.frames = frames;
         this.connections = connections;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        ctx.executor().schedule(() -> {
+            if (!answered && ctx.channel().isActive()) {
+                metrics.connectionError("handshake", "TIMEOUT");
+                LOG.info("closing connection from {}: no handshake within {} ms", ctx.channel().remoteAddress(), timeoutMs);
+                ctx.close();
+            }
+        }, timeoutMs, TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -60,6 +78,7 @@ final class HandshakeHandler extends ByteToMessageDecoder {
             return;
         }
         Codec codec = codecs.get(reply.text());
+        answered = true;
         ctx.writeAndFlush(Unpooled.wrappedBuffer(reply.encode()));
         ctx.pipeline().addAfter(ctx.name(), "frames", frames.apply(codec));
         ctx.pipeline().addAfter("frames", "connection", connections.apply(codec));
@@ -67,6 +86,7 @@ final class HandshakeHandler extends ByteToMessageDecoder {
     }
 
     private void refuse(ChannelHandlerContext ctx, ByteBuf in, HelloReply reply) {
+        answered = true;
         metrics.connectionError("handshake", reply.result().name());
         LOG.info("handshake refused from {}: {}", ctx.channel().remoteAddress(), reply.text());
         in.skipBytes(in.readableBytes());
