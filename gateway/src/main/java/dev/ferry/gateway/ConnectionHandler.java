@@ -107,7 +107,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             frame.release();
             closing = true;
             ctx.channel().config().setAutoRead(false);
-            replier(codec, metrics).replyAndClose(ctx, connectionError(Status.BAD_REQUEST, "bad frame: " + e.getMessage()));
+            Status status = e instanceof CodecException c && c.limitExceeded() ? Status.LIMIT_EXCEEDED : Status.BAD_REQUEST;
+            replier(codec, metrics).replyAndClose(ctx, connectionError(status, "bad frame: " + e.getMessage()));
             return;
         }
         long start = System.nanoTime();

@@ -348,8 +348,9 @@ final class Requests {
     private Command getOffset(Command req) {
         String topic = required(req, Headers.TOPIC);
         int queueId = intNumber(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
-        if (broker.describeTopic(topic).isEmpty()) {
-            throw new TopicNotFoundException(topic);
+        TopicInfo t = broker.describeTopic(topic).orElseThrow(() -> new TopicNotFoundException(topic));
+        if (queueId < 0 || queueId >= t.queueCount()) { // as FETCH and COMMIT_OFFSET: not "0 to 0" of a queue that is not there
+            throw new RequestException(Status.BAD_REQUEST, "queueId: " + queueId + " (expected: 0.." + (t.queueCount() - 1) + ")");
         }
         Command.Builder b = Command.response(req, Status.OK);
         String group = req.header(Headers.GROUP);

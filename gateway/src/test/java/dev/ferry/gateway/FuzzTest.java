@@ -105,6 +105,23 @@ class FuzzTest {
         }
     }
 
+    /** A frame over a count limit is answered LIMIT_EXCEEDED (not BAD_REQUEST: it is well formed), then closed. */
+    @Test
+    void aFrameOverACountLimitIsAnsweredLimitExceeded() throws IOException {
+        try (TestServer server = start(dir); TestClient c = server.connect("json")) {
+            StringBuilder json = new StringBuilder("{\"kind\":\"REQUEST\",\"code\":\"HEARTBEAT\",\"requestId\":1,\"headers\":{");
+            for (int i = 0; i <= Limits.DEFAULT.maxHeaders(); i++) {
+                json.append(i == 0 ? "" : ",").append("\"h").append(i).append("\":\"v\"");
+            }
+            byte[] payload = json.append("}}").toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            c.writeRaw(ByteBuffer.allocate(4 + payload.length).putInt(payload.length).put(payload).array());
+            Command r = c.read();
+            assertThat(r.status()).isEqualTo(Status.LIMIT_EXCEEDED);
+            assertThat(r.message()).contains("headers: count 65");
+            assertThat(c.closedByPeer()).isTrue();
+        }
+    }
+
     @Test
     void hostileConnectionsDoNotHurtAHealthyOneNorTheStore() throws Exception {
         try (TestServer server = start(dir)) {

@@ -217,6 +217,9 @@ class RequestsTest {
 
             Command bounds = c.call(c.request(RequestCode.GET_OFFSET).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0).build());
             assertThat(bounds.headers()).doesNotContainKey(Headers.OFFSET).containsEntry(Headers.MAX_OFFSET, "3");
+            Command noSuchQueue = c.call(c.request(RequestCode.GET_OFFSET).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 99).build());
+            assertThat(noSuchQueue.status()).as("not offsets 0 to 0 of a queue that is not there").isEqualTo(Status.BAD_REQUEST);
+            assertThat(noSuchQueue.message()).contains("queueId: 99");
 
             Command beyond = c.call(c.request(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, "billing").header(Headers.TOPIC, topic)
                     .header(Headers.QUEUE_ID, 0).header(Headers.OFFSET, 4).build());

@@ -14,21 +14,33 @@ package dev.ferry.protocol;
 public class CodecException extends Exception {
     private static final long serialVersionUID = 1L;
 
+    private final boolean limitExceeded;
+
     public CodecException(String message) {
-        super(message);
+        this(message, null, false);
     }
 
     public CodecException(String message, Throwable cause) {
+        this(message, cause, cause instanceof CodecException c && c.limitExceeded());
+    }
+
+    private CodecException(String message, Throwable cause, boolean limitExceeded) {
         super(message, cause);
+        this.limitExceeded = limitExceeded;
+    }
+
+    /** True if a count or length was beyond a limit (answered {@link Status#LIMIT_EXCEEDED}), not malformed. */
+    public boolean limitExceeded() {
+        return limitExceeded;
     }
 
     /** "field: count 70000 (expected: &lt;= 64)". */
     public static CodecException tooMany(String field, long count, long max) {
-        return new CodecException(field + ": count " + count + " (expected: <= " + max + ")");
+        return new CodecException(field + ": count " + count + " (expected: <= " + max + ")", null, true);
     }
 
     /** "field: length 300 bytes (expected: &lt;= 200)". */
     public static CodecException tooLong(String field, long bytes, long max) {
-        return new CodecException(field + ": length " + bytes + " bytes (expected: <= " + max + ")");
+        return new CodecException(field + ": length " + bytes + " bytes (expected: <= " + max + ")", null, true);
     }
 }
