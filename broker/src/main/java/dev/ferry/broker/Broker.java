@@ -44,7 +44,6 @@ public final class Broker implements AutoCloseable {
     private final GroupCoordinator groups;
     private final Transactions transactions;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Long> lastHeartbeat = new ConcurrentHashMap<>();
 
     private Broker(BrokerConfig config, GroupConfig groupConfig, TransactionConfig transactionConfig) {
         this.config = config;
@@ -356,10 +355,12 @@ public final class Broker implements AutoCloseable {
         return offsets.all();
     }
 
-    /** Records that {@code clientId} of {@code group} is alive. */
+    /**
+     * A plain HEARTBEAT naming a group: only the group's name is checked; a member's liveness is
+     * the coordinator's ({@link GroupCoordinator#heartbeat}, GROUP_HEARTBEAT).
+     */
     public void heartbeat(String group, String clientId) {
         checkName("group", group);
-        lastHeartbeat.put(group + "/" + clientId, config.log().clock().millis());
     }
 
     /**

@@ -162,16 +162,19 @@ public final class Transactions implements AutoCloseable {
     /** {@code channel} belongs to {@code group} and may be sent its check-backs; registering twice is harmless. */
     public void registerProducer(String group, ProducerChannel channel) {
         checkGroup(group);
-        CopyOnWriteArrayList<ProducerChannel> list = producers.computeIfAbsent(group, g -> new CopyOnWriteArrayList<>());
-        list.addIfAbsent(channel);
+        producers.compute(group, (g, list) -> {
+            CopyOnWriteArrayList<ProducerChannel> l = list != null ? list : new CopyOnWriteArrayList<>();
+            l.addIfAbsent(channel);
+            return l;
+        });
     }
 
-    /** Forgets {@code channel} as a member of {@code group} (its connection closed). */
+    /** Forgets {@code channel} as a member of {@code group} (its connection closed), and the group with its last channel. */
     public void unregisterProducer(String group, ProducerChannel channel) {
-        CopyOnWriteArrayList<ProducerChannel> list = producers.get(group);
-        if (list != null) {
+        producers.computeIfPresent(group, (g, list) -> {
             list.remove(channel);
-        }
+            return list.isEmpty() ? null : list; // atomic with a registration of the same group
+        });
     }
 
     private static void checkGroup(String group) {
