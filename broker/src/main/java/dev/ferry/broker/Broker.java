@@ -338,6 +338,9 @@ public final class Broker implements AutoCloseable {
         if (offset < 0) {
             throw new BrokerException("offset: " + offset + " (expected: >= 0)");
         }
+        if (topics.queues(topic).isEmpty()) {
+            return; // deleted: a live group's later acks of it must not write its offsets back
+        }
         offsets.commit(group, topic, queueId, offset);
     }
 

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Where a NACKed message goes, on a real store: what a consumer group relies on is that the
  * message is then stored somewhere a member reads (the retry topic, or the dead-letter topic),
- * and that the queue's committed offset moves past it.
+ * and that the queue's committed offset moves past it. And what acks do to the committed offsets
+ * of a topic deleted meanwhile.
  */
 class NackTest {
     @TempDir
@@ -97,6 +98,21 @@ class NackTest {
         assertThat(dead.get(0).reconsumeTimes()).isEqualTo(1);
         assertThat(broker.pendingDelayed()).isZero();
         assertThat(broker.committedOffset("n", "t", 0)).hasValue(1);
+    }
+
+    /** A deleted topic's committed offsets stay deleted when a live member acks what it had fetched. */
+    @Test
+    void acksAfterTheTopicWasDeletedDoNotWriteItsOffsetsBack() {
+        broker.send(List.of(LogMessage.builder("t", 0, bytes("x")).build(), LogMessage.builder("t", 0, bytes("y")).build())).join();
+        GroupCoordinator.Assignment a = groups.join("n", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        groups.delivered("n", "a", a.generation(), "t", 0, 0, 2, new long[] {0, 1});
+        groups.ack("n", "a", a.generation(), "t", 0, new long[] {0});
+        assertThat(broker.committedOffsets("n")).isNotEmpty();
+
+        broker.deleteTopic("t");
+        groups.ack("n", "a", a.generation(), "t", 0, new long[] {1});
+
+        assertThat(broker.committedOffsets("n")).isEmpty();
     }
 
     private List<StoredMessage> messages(String topic) {
