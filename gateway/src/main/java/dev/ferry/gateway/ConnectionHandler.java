@@ -4,6 +4,7 @@ import dev.ferry.log.ReadResult;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.CodecException;
 import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Frames;
 import dev.ferry.protocol.Headers;
 import dev.ferry.protocol.Kind;
 import dev.ferry.protocol.RequestCode;
@@ -192,9 +193,20 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * The response as a frame; an error instead if it cannot be encoded, or if its frame would be
+     * longer than the frame limit, which a client reads no further than (answers are sized to
+     * fit: FETCH and QUERY_MESSAGE return half a frame of records at most; this is the backstop).
+     */
     private java.nio.ByteBuffer encode(Command req, Command response) {
         try {
-            return codec.encodeFrame(response);
+            java.nio.ByteBuffer frame = codec.encodeFrame(response);
+            if (frame.remaining() - Frames.LENGTH_FIELD_SIZE > config.limits().maxFrameBytes()) {
+                return codec.encodeFrame(requests.error(req, new Requests.RequestException(Status.LIMIT_EXCEEDED, "response: "
+                        + (frame.remaining() - Frames.LENGTH_FIELD_SIZE) + " bytes in " + codec.name() + " (expected: <= maxFrameBytes "
+                        + config.limits().maxFrameBytes() + "; ask for fewer messages or bytes)")));
+            }
+            return frame;
         } catch (IllegalArgumentException e) {
             return codec.encodeFrame(requests.error(req, new Requests.RequestException(Status.INTERNAL_ERROR,
                     "response cannot be encoded with " + codec.name() + ": " + e.getMessage())));

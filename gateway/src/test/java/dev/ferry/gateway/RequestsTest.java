@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -268,6 +269,32 @@ class RequestsTest {
                     .header(Headers.BEGIN_TIMESTAMP, before).header(Headers.END_TIMESTAMP, after).build());
             assertThat(byTime.status()).as(byTime.message()).isEqualTo(Status.OK);
             assertThat(TestClient.fetched(byTime)).extracting(f -> (char) f.body()[0]).containsExactly('a', 'b');
+        }
+    }
+
+    /**
+     * A FETCH returns half a frame of records at most, but JSON writes each control character of
+     * a property value as a six-character escape: records of such values encode to more than a
+     * frame. The client gets LIMIT_EXCEEDED saying so (and reads with fewer messages), not a frame
+     * longer than it accepts.
+     */
+    @Test
+    void anAnswerThatWouldEncodeLongerThanAFrameIsAnError() throws IOException {
+        String topic = "escapes";
+        String controls = "\u0001".repeat(30_000);
+        try (TestClient binary = server.connect("binary"); TestClient json = server.connect("json")) {
+            binary.createTopic(topic, 1);
+            for (int i = 0; i < 300; i++) {
+                Command r = binary.send(Message.builder(topic).queueId(0).properties(Map.of("p", controls)).body(utf8("m" + i)).build());
+                assertThat(r.status()).as(r.message()).isEqualTo(Status.OK);
+            }
+            Command all = json.call(json.request(RequestCode.FETCH).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0)
+                    .header(Headers.OFFSET, 0).header(Headers.MAX_MESSAGES, 1000).header(Headers.MAX_BYTES, 16 << 20).build());
+            assertThat(all.status()).isEqualTo(Status.LIMIT_EXCEEDED);
+            assertThat(all.message()).contains("response:").contains("maxFrameBytes");
+            Command few = json.fetch(topic, 0, 0, 10);
+            assertThat(few.status()).as(few.message()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(few)).hasSize(10);
         }
     }
 
