@@ -138,8 +138,8 @@ final class Requests {
             status = Status.LOCKED;
         } else if (e instanceof UnknownMemberException || e instanceof UnknownTransactionException) {
             status = Status.NOT_FOUND;
-        } else if (e instanceof InvalidMessageException) {
-            status = Status.LIMIT_EXCEEDED;
+        } else if (e instanceof InvalidMessageException i) {
+            status = i.limitExceeded() ? Status.LIMIT_EXCEEDED : Status.BAD_REQUEST;
         } else if (e instanceof BrokerException) {
             status = Status.BAD_REQUEST;
         } else if (e instanceof FlushNotConfirmedException f && f.timedOut()) {

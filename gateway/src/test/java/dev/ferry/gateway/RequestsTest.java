@@ -382,6 +382,9 @@ class RequestsTest {
             Command tooManyProps = c.send(Message.builder(topic).queueId(0).properties(tooMany).body(utf8("x")).build());
             assertThat(tooManyProps.status()).as("the broker's property limit is below the wire's").isEqualTo(Status.LIMIT_EXCEEDED);
             assertThat(tooManyProps.message()).contains("properties");
+            Command spacedKey = c.send(Message.builder(topic).queueId(0).keys(List.of("order 1")).body(utf8("x")).build());
+            assertThat(spacedKey.status()).as("malformed, not over a limit").isEqualTo(Status.BAD_REQUEST);
+            assertThat(spacedKey.message()).contains("key: 'order 1'");
 
             Command wrongQueue = c.send(TestClient.message(topic, 5, utf8("x")));
             assertThat(wrongQueue.status()).isEqualTo(Status.BAD_REQUEST);

@@ -2,12 +2,37 @@ package dev.ferry.log;
 
 /**
  * A message broke a limit or a naming rule. Thrown before anything is written, so the store
- * is unchanged. The message says which field, its value and what was expected.
+ * is unchanged. The message says which field, its value and what was expected;
+ * {@link #limitExceeded()} tells a size or count over a limit from a malformed value (a broker
+ * answers the first LIMIT_EXCEEDED, the second BAD_REQUEST).
  */
 public final class InvalidMessageException extends LogException {
     private static final long serialVersionUID = 1L;
 
+    private final boolean limitExceeded;
+
+    /** A malformed value: a name, a key, a flag, an id. */
     public InvalidMessageException(String message) {
+        this(message, false);
+    }
+
+    private InvalidMessageException(String message, boolean limitExceeded) {
         super(message);
+        this.limitExceeded = limitExceeded;
+    }
+
+    /** A size or count over a limit. */
+    public static InvalidMessageException overLimit(String message) {
+        return new InvalidMessageException(message, true);
+    }
+
+    /** {@code e}'s kind, with {@code prefix} before its message (which message of a batch it was). */
+    static InvalidMessageException prefixed(String prefix, InvalidMessageException e) {
+        return new InvalidMessageException(prefix + e.getMessage(), e.limitExceeded);
+    }
+
+    /** True for a size or count over a limit, false for a malformed value. */
+    public boolean limitExceeded() {
+        return limitExceeded;
     }
 }

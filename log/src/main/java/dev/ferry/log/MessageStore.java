@@ -305,7 +305,7 @@ public final class MessageStore implements AutoCloseable {
      */
     public CompletableFuture<List<AppendResult>> appendBatchAsync(List<LogMessage> batch) {
         if (batch.size() > config.maxBatchMessages()) {
-            throw new InvalidMessageException("batch: " + batch.size() + " messages (expected: <= maxBatchMessages "
+            throw InvalidMessageException.overLimit("batch: " + batch.size() + " messages (expected: <= maxBatchMessages "
                     + config.maxBatchMessages() + ")");
         }
         int[] lengths = new int[batch.size()];
@@ -321,20 +321,20 @@ public final class MessageStore implements AutoCloseable {
                 hostFlags[i] = RecordCodec.hostFlags(m, storeHost);
                 lengths[i] = checkedLength(m, hostFlags[i]);
             } catch (InvalidMessageException e) {
-                throw new InvalidMessageException("batch message " + i + ": " + e.getMessage());
+                throw InvalidMessageException.prefixed("batch message " + i + ": ", e);
             }
             total += lengths[i];
         }
         if (batch.size() > 1 && total > Math.min(config.maxBatchBytes(), config.segmentBytes())) {
             // within one segment's size a batch crosses at most one segment end, and the space of all
             // its records is then prepared before the first is written (see CommitLog.reserve)
-            throw new InvalidMessageException("batch: " + total + " bytes stored (expected: <= maxBatchBytes " + config.maxBatchBytes()
+            throw InvalidMessageException.overLimit("batch: " + total + " bytes stored (expected: <= maxBatchBytes " + config.maxBatchBytes()
                     + " and <= segmentBytes " + config.segmentBytes() + ")");
         }
         long keyCount = batch.stream().mapToLong(m -> m.keys.size()).sum();
         if (keyCount > config.keyIndexEntries()) {
             // the key index reserves a batch's entries in one file before the first record is written
-            throw new InvalidMessageException("batch: " + keyCount + " keys (expected: <= keyIndexEntries " + config.keyIndexEntries() + ")");
+            throw InvalidMessageException.overLimit("batch: " + keyCount + " keys (expected: <= keyIndexEntries " + config.keyIndexEntries() + ")");
         }
         List<AppendResult> results;
         appendLock.lock();
@@ -441,7 +441,7 @@ public final class MessageStore implements AutoCloseable {
     private int checkedLength(LogMessage m, int hostFlags) {
         int length = RecordCodec.recordSize(m, hostFlags);
         if (length > config.segmentBytes()) {
-            throw new InvalidMessageException("record: " + length + " bytes (expected: <= segmentBytes " + config.segmentBytes() + ")");
+            throw InvalidMessageException.overLimit("record: " + length + " bytes (expected: <= segmentBytes " + config.segmentBytes() + ")");
         }
         return length;
     }
@@ -542,18 +542,18 @@ public final class MessageStore implements AutoCloseable {
             throw new InvalidMessageException("queueId: " + m.queueId + " (expected: 0.." + (config.maxQueuesPerTopic() - 1) + ")");
         }
         if (m.propertyCount > config.maxProperties()) {
-            throw new InvalidMessageException("properties: " + m.propertyCount + " (expected: <= " + config.maxProperties()
+            throw InvalidMessageException.overLimit("properties: " + m.propertyCount + " (expected: <= " + config.maxProperties()
                     + ", tags and keys included)");
         }
         if (m.encodedProperties.length > config.maxPropertiesBytes()) {
-            throw new InvalidMessageException("properties: " + m.encodedProperties.length + " bytes encoded (expected: <= "
+            throw InvalidMessageException.overLimit("properties: " + m.encodedProperties.length + " bytes encoded (expected: <= "
                     + config.maxPropertiesBytes() + ")");
         }
         if (m.keys.size() > config.keyIndexEntries()) {
-            throw new InvalidMessageException("keys: " + m.keys.size() + " (expected: <= keyIndexEntries " + config.keyIndexEntries() + ")");
+            throw InvalidMessageException.overLimit("keys: " + m.keys.size() + " (expected: <= keyIndexEntries " + config.keyIndexEntries() + ")");
         }
         if (m.bodyLength > config.maxBodyBytes()) {
-            throw new InvalidMessageException("body: " + m.bodyLength + " bytes (expected: <= " + config.maxBodyBytes() + ")");
+            throw InvalidMessageException.overLimit("body: " + m.bodyLength + " bytes (expected: <= " + config.maxBodyBytes() + ")");
         }
     }
 

@@ -87,12 +87,13 @@ final class PropertiesCodec {
     /** The area's size with one more entry, after checking the entry's and the area's limits; {@code key} names it in the error. */
     private static long checked(long size, int keyLength, String key, long valueLength) {
         if (keyLength == 0 || keyLength > 0xFFFF || valueLength > 0xFFFF) {
-            throw new InvalidMessageException("property " + key + ": key " + keyLength + " bytes, value " + valueLength
-                    + " bytes (expected: key 1..65535, value 0..65535)");
+            String message = "property " + key + ": key " + keyLength + " bytes, value " + valueLength
+                    + " bytes (expected: key 1..65535, value 0..65535)";
+            throw keyLength == 0 ? new InvalidMessageException(message) : InvalidMessageException.overLimit(message);
         }
         long total = size + 4 + keyLength + valueLength;
         if (total > MAX_AREA_BYTES) {
-            throw new InvalidMessageException("properties: more than " + MAX_AREA_BYTES + " bytes encoded (expected: <= "
+            throw InvalidMessageException.overLimit("properties: more than " + MAX_AREA_BYTES + " bytes encoded (expected: <= "
                     + MAX_AREA_BYTES + ")");
         }
         return total;
