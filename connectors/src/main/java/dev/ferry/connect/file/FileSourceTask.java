@@ -32,12 +32,17 @@ import org.slf4j.LoggerFactory;
  * <p><b>Position.</b> {@code {file, fileKey, offset, fingerprint}}: the file's identity (its inode,
  * as {@link BasicFileAttributes#fileKey()} gives it, or the creation time where there is none),
  * the byte offset after the last record, and a CRC32C of the file's first min(offset, 1 KiB)
- * bytes. On a restart with the same file the task reads on from {@code offset}; if the path now
- * names another file (rotated while stopped), the file is shorter than {@code offset}
- * (truncated), or its first bytes no longer match the fingerprint (deleted and recreated, and the
- * filesystem gave the new file the old inode), it starts that file from 0 — the unread end of a
- * file rotated away while the task was stopped is not read. A position without a fingerprint
- * (written by an older version) is not checked for it.
+ * bytes. On a restart with the same file the task reads on from {@code offset}. If the path now
+ * names another file, or none (rotated while the task was stopped or restarting), the task looks
+ * for the old file, by {@code fileKey}, among the files next to it whose name starts with the
+ * file's name ({@code app.log.1}, {@code app.log-20260131}: logrotate's names) and, if one still
+ * holds the position, reads it on from {@code offset} to its end before it follows the path, as
+ * at a rotation seen while running; without one (deleted, compressed, moved elsewhere) it starts
+ * the path's file from 0 and logs a warning: the unread end of the old file is not sent. If the
+ * file is shorter than {@code offset} (truncated), or its first bytes no longer match the
+ * fingerprint (deleted and recreated, and the filesystem gave the new file the old inode), it
+ * starts that file from 0. A position without a fingerprint (written by an older version) is
+ * not checked for it.
  *
  * <p><b>Rotation and truncation.</b> When the read reaches the end of the data, the task looks
  * at the path: if it names a different file (renamed and recreated), the old file, still open,
@@ -118,29 +123,98 @@ public final class FileSourceTask implements SourceTask {
         }
         buffer = new byte[bufferBytes];
         Map<String, String> pos = context.committedPosition();
-        if (!pos.isEmpty() && open()) {
+        if (!pos.isEmpty()) {
             long offset = Long.parseLong(pos.getOrDefault("offset", "0"));
             String fingerprint = pos.get("fingerprint"); // absent in positions written before it existed: not checked
-            if (fileKey.equals(pos.get("fileKey")) && channel.size() >= offset
-                    && (fingerprint == null || fingerprint.equals(fingerprint(offset)))) {
-                bufferStart = offset;
-            } else {
-                LOG.warn("file-source {}: the file changed since position {} (rotated, truncated or recreated while stopped); "
-                        + "reading it from 0", path, pos);
+            String oldKey = pos.get("fileKey");
+            boolean opened = open();
+            if (opened && fileKey.equals(oldKey)) {
+                if (resumable(offset, fingerprint)) {
+                    bufferStart = offset;
+                } else {
+                    LOG.warn("file-source {}: the file changed since position {} (truncated or recreated while stopped); "
+                            + "reading it from 0", path, pos);
+                    bufferStart = 0;
+                }
+            } else if (oldKey != null && openRotated(oldKey, offset, fingerprint)) {
+                bufferStart = offset; // the poll reads the old file to its end, then follows the path, as at a rotation
+            } else if (opened) {
+                LOG.warn("file-source {}: the path names another file since position {} (rotated while stopped) and no file "
+                        + "next to it whose name starts with {} is the old one: reading the new file from 0; the old file's "
+                        + "bytes after offset {} are not sent", path, pos, path.getFileName(), offset);
                 bufferStart = 0;
+            } else {
+                LOG.warn("file-source {}: the file is gone since position {} and no file next to it whose name starts with {} "
+                        + "is the old one: the old file's bytes after offset {} are not sent; waiting for the file to appear, "
+                        + "to read it from 0", path, pos, path.getFileName(), offset);
             }
-        } else if (pos.isEmpty() && open() && start == Start.END) {
+        } else if (open() && start == Start.END) {
             bufferStart = channel.size();
         }
     }
 
+    /** Whether the open file holds the committed position: at least {@code offset} bytes and, if given, the fingerprint. */
+    private boolean resumable(long offset, String fingerprint) throws IOException {
+        return channel.size() >= offset && (fingerprint == null || fingerprint.equals(fingerprint(offset)));
+    }
+
+    /**
+     * After a rotation while the task was not running (stopped, or restarting after a failure):
+     * looks among the path's siblings whose name starts with the file's name ({@code app.log.1},
+     * {@code app.log-20260131}, as logrotate names them) for the file of the committed position,
+     * {@code oldKey}, still holding that position, and makes it the open file. The poll then reads
+     * it to its end and moves on to the file at the path, as after a rotation seen while running.
+     * False, the path's file (if any) still open, if there is none.
+     */
+    private boolean openRotated(String oldKey, long offset, String fingerprint) throws IOException {
+        Path dir = path.toAbsolutePath().getParent();
+        String name = path.getFileName().toString();
+        List<Path> candidates = new ArrayList<>();
+        try (var siblings = Files.newDirectoryStream(dir, p -> p.getFileName().toString().startsWith(name)
+                && !p.getFileName().toString().equals(name))) {
+            siblings.forEach(candidates::add);
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        FileChannel atPath = channel;
+        String atPathKey = fileKey;
+        for (Path p : candidates) {
+            try {
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                if (!a.isRegularFile() || !fileKey(a).equals(oldKey) || !open(p)) {
+                    continue;
+                }
+            } catch (NoSuchFileException e) {
+                continue; // rotated on meanwhile
+            }
+            if (fileKey.equals(oldKey) && resumable(offset, fingerprint)) {
+                LOG.info("file-source {}: rotated since the position at offset {}: reading the old file, now {}, to its end "
+                        + "first", path, offset, p);
+                if (atPath != null) {
+                    atPath.close();
+                }
+                return true;
+            }
+            channel.close(); // not the old file after all (renamed meanwhile, or another file on a reused inode)
+            channel = atPath;
+            fileKey = atPathKey;
+            headFingerprint = null;
+        }
+        return false;
+    }
+
     /** Opens the path if it exists; false if it does not (yet). */
     private boolean open() throws IOException {
+        return open(path);
+    }
+
+    /** Opens {@code file} as the file being read, from 0; false if it does not exist. */
+    private boolean open(Path file) throws IOException {
         String key;
         FileChannel ch;
         try {
-            ch = FileChannel.open(path, StandardOpenOption.READ);
-            key = fileKey(Files.readAttributes(path, BasicFileAttributes.class));
+            ch = FileChannel.open(file, StandardOpenOption.READ);
+            key = fileKey(Files.readAttributes(file, BasicFileAttributes.class));
         } catch (NoSuchFileException e) {
             return false;
         }

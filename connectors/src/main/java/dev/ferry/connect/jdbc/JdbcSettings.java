@@ -2,16 +2,21 @@ package dev.ferry.connect.jdbc;
 
 import dev.ferry.connect.ConnectConfigException;
 import dev.ferry.connect.ConnectorConfig;
+import java.io.IOException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.util.Properties;
 
 /**
  * Where the database is and how to log in: {@code jdbc.url}, {@code jdbc.user},
  * {@code jdbc.password}, shared by the JDBC source and sink. {@link #connect} opens a connection
  * or fails with a {@link ConnectConfigException} that names the field at fault, so a wrong URL
- * or an unreachable server is reported when the task starts, before anything runs.
+ * or rejected credentials are reported when the task starts, before anything runs. An
+ * unreachable server is not a configuration error: it fails with an {@link SQLException}, which
+ * the runtime restarts the task on ({@link #unreachable}), so a task that restarts while its
+ * database is still down comes back once it is up again.
  *
  * <p>Immutable, so thread-safe.
  *
@@ -34,11 +39,13 @@ record JdbcSettings(String connector, String url, String user, String password, 
     }
 
     /**
-     * A new connection with auto-commit on; an unreachable server, an unknown driver or rejected
-     * credentials become a {@link ConnectConfigException} naming {@code jdbc.url} or
-     * {@code jdbc.user}.
+     * A new connection with auto-commit on. An unknown driver or rejected credentials become a
+     * {@link ConnectConfigException} naming {@code jdbc.url} or {@code jdbc.user}; an unreachable
+     * server ({@link #unreachable}) an {@link SQLTransientConnectionException} naming
+     * {@code jdbc.url}, which the runtime retries; any other refusal (an unknown database, a bad
+     * URL option) a {@link ConnectConfigException} naming {@code jdbc.url}.
      */
-    Connection connect() {
+    Connection connect() throws SQLException {
         Properties props = new Properties();
         if (!user.isEmpty()) {
             props.setProperty("user", user);
@@ -59,9 +66,37 @@ record JdbcSettings(String connector, String url, String user, String password, 
                 throw new ConnectConfigException(connector, "jdbc.url", "jdbc.url: '" + url
                         + "' has no driver (expected: jdbc:h2:, jdbc:postgresql:, jdbc:mariadb: or a driver on the class path)", e);
             }
-            throw new ConnectConfigException(connector, "jdbc.url", "jdbc.url: '" + url + "' unreachable: " + rootMessage(e)
-                    + " (expected: a reachable database)", e);
+            if (unreachable(e)) {
+                // not the configuration's fault: the runtime restarts the task until the database is back
+                throw new SQLTransientConnectionException("connector '" + connector + "': jdbc.url: '" + url + "' unreachable: "
+                        + rootMessage(e) + " (expected: a reachable database; retried)", e.getSQLState(), e);
+            }
+            throw new ConnectConfigException(connector, "jdbc.url", "jdbc.url: '" + url + "' refused: " + rootMessage(e)
+                    + " (expected: a JDBC URL the database accepts)", e);
         }
+    }
+
+    /**
+     * Whether a failure means the database could not be reached (or the connection to it was lost),
+     * rather than that a setting is wrong: SQL state class 08 (connection exception), PostgreSQL's
+     * 57P01-57P03 (shutting down, starting up), a {@link SQLTransientConnectionException}, or an
+     * {@link IOException} (connection refused, reset, timed out, unknown host) among its causes or
+     * chained exceptions. Such a failure is worth a restart; the others would fail the same way again.
+     */
+    static boolean unreachable(SQLException e) {
+        for (SQLException s = e; s != null; s = s.getNextException()) {
+            String state = s.getSQLState() == null ? "" : s.getSQLState();
+            if (state.startsWith("08") || state.startsWith("57P0") || s instanceof SQLTransientConnectionException) {
+                return true;
+            }
+            int depth = 0;
+            for (Throwable c = s.getCause(); c != null && depth < 32; c = c.getCause(), depth++) {
+                if (c instanceof IOException) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** The innermost cause's message: "Connection refused" rather than the driver's wrapper text. */

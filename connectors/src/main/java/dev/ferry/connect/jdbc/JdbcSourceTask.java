@@ -325,6 +325,9 @@ public final class JdbcSourceTask implements SourceTask {
                 fields.add(upperFolded && name.equals(name.toUpperCase(Locale.ROOT)) ? name.toLowerCase(Locale.ROOT) : name);
             }
         } catch (SQLException e) {
+            if (JdbcSettings.unreachable(e)) {
+                throw e; // the connection, not the table: the runtime restarts the task
+            }
             throw config.invalid(key, from, "a readable table or query: " + JdbcSettings.rootMessage(e));
         }
     }

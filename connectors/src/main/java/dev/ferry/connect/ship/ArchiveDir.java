@@ -45,6 +45,12 @@ final class ArchiveDir implements Closeable {
 
         /** Not there yet: send from {@code offset} (the length of the existing part, or 0). */
         record Resume(long offset) implements Status {}
+
+        /**
+         * The manifest lists the name with another length: another store's file (sealed files never
+         * change size). Nothing was touched; the caller fails with a {@link ForeignArchiveException}.
+         */
+        record Different(Manifest.Entry entry) implements Status {}
     }
 
     /** How finishing a part ended. */
@@ -113,17 +119,25 @@ final class ArchiveDir implements Closeable {
         return root.resolve(name + PART_SUFFIX);
     }
 
-    /** Where {@code name} of {@code length} bytes stands; may turn an unlisted final file back into a part. */
+    /**
+     * Where {@code name} of {@code length} bytes stands; may turn an unlisted final file (or one
+     * shorter or longer than its line) back into a part. A line of another length is
+     * {@link Status.Different}: the archive is left as it is.
+     */
     Status status(String name, long length) throws IOException {
         Path fin = finalPath(name);
         Path part = partPath(name);
         long finalSize = sizeOrMinusOne(fin);
         var entry = manifest.get(name);
-        if (entry.isPresent() && entry.get().length() == length && finalSize == length) {
+        if (entry.isPresent() && entry.get().length() != length) {
+            // a sealed file never changes size: the archive holds (or held) another store's file of this name
+            return new Status.Different(entry.get());
+        }
+        if (entry.isPresent() && finalSize == length) {
             return new Status.Have(entry.get());
         }
         if (finalSize >= 0) {
-            // renamed but not listed (a crash in between), or changed since: verify it again as a part
+            // renamed but not listed (a crash in between), or damaged since (force=false): verify it again as a part
             Files.move(fin, part, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         }
         long partSize = sizeOrMinusOne(part);

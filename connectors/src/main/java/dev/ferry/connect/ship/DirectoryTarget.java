@@ -48,6 +48,9 @@ final class DirectoryTarget implements ShipTarget {
     @Override
     public Outcome ship(ShipFile file, FileChannel source, LongConsumer moved) throws IOException, InterruptedException {
         ArchiveDir.Status status = archive.status(file.name(), file.length());
+        if (status instanceof ArchiveDir.Status.Different d) {
+            throw ForeignArchiveException.length(describe(), file.name(), d.entry().length(), file.length());
+        }
         if (status instanceof ArchiveDir.Status.Have have) {
             // same name and length proves little (segments all have the same length): with verify, the checksum must agree
             if (verify && have.entry().crc().isPresent()) {

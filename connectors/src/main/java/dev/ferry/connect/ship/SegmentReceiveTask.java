@@ -199,6 +199,14 @@ public final class SegmentReceiveTask implements ServiceTask {
     private void receiveFile(SocketChannel ch, ArchiveDir archive, String file, long length, boolean verify)
             throws IOException, InterruptedException {
         ArchiveDir.Status status = archive.status(file, length);
+        if (status instanceof ArchiveDir.Status.Different d) {
+            // HAVE with the archived length: the sender sees it is not its file and fails (another store's archive)
+            LOG.warn("{}: {} of {} bytes: the archive lists it with {} bytes (another store's archive?); left as it is", name,
+                    file, length, d.entry().length());
+            ShipProtocol.writeFully(ch, ShipProtocol.resume(ShipProtocol.STATE_HAVE, d.entry().length(),
+                    d.entry().crc().orElse(0)));
+            return;
+        }
         if (status instanceof ArchiveDir.Status.Have have) {
             ShipProtocol.writeFully(ch, ShipProtocol.resume(ShipProtocol.STATE_HAVE, length, have.entry().crc().orElse(0)));
             return;

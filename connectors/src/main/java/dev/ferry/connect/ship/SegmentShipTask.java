@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * resuming by themselves); a file deleted by retention before it was shipped is skipped with
  * a log line; a checksum mismatch is retried once at once, then at the next scan. A target that
  * already holds a file of the same name and length but, with {@code verify}, another checksum
- * than the source's is another store's archive ({@link ForeignArchiveException}): the task fails
- * rather than ship nothing into it.
+ * than the source's, or lists a file of the same name with another length, is another store's
+ * archive ({@link ForeignArchiveException}): the task fails rather than ship nothing into it or
+ * replace the archived file.
  *
  * <p><b>Thread safety.</b> {@link #run} on the runtime's thread for this task (plus the
  * target's helper threads, whose jobs end with each file); {@link #close} and
@@ -110,8 +111,8 @@ public final class SegmentShipTask implements ServiceTask {
         if (settings.targetDir().isPresent()) {
             target = new DirectoryTarget(settings.targetDir().get(), transfer, settings.verify(), settings.force());
         } else {
-            target = new SocketTarget(settings.target().get(), (int) settings.connectTimeout().toMillis(), transfer,
-                    settings.verify());
+            target = new SocketTarget(settings.target().get(), (int) settings.connectTimeout().toMillis(),
+                    (int) settings.readTimeout().toMillis(), transfer, settings.verify());
         }
         LOG.info("{}: shipping sealed files of {} to {} every {} ms (indexes: {}, verify: {}{})", name, settings.logDir(),
                 target.describe(), settings.interval().toMillis(), settings.includeIndexes(), settings.verify(),

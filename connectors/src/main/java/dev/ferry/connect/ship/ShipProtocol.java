@@ -2,6 +2,7 @@ package dev.ferry.connect.ship;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
@@ -29,7 +30,8 @@ import java.nio.charset.StandardCharsets;
  *   0     1   state        0 SEND: send from offset; 1 HAVE: already archived, this file is done;
  *                          2 REJECT: bad name or length, the receiver closes the connection
  *   1     8   offset       SEND: first byte wanted = length of the receiver's NAME.part (0..length);
- *                          HAVE: length; REJECT: 0
+ *                          HAVE: length of the archived file (a sender fails if it is not its
+ *                          file's: another store's archive); REJECT: 0
  *   9     4   crc          HAVE: CRC32C in the receiver's manifest (0 if shipped unverified); else 0
  *
  * after SEND: sender -&gt; receiver
@@ -125,6 +127,15 @@ final class ShipProtocol {
             }
         }
         return b.flip();
+    }
+
+    /** Reads exactly {@code n} bytes from a stream (a socket's, which honours its read timeout); EOFException if it ends first. */
+    static ByteBuffer readFully(InputStream in, int n) throws IOException {
+        byte[] b = in.readNBytes(n);
+        if (b.length < n) {
+            throw new EOFException("connection closed after " + b.length + " of " + n + " bytes");
+        }
+        return ByteBuffer.wrap(b);
     }
 
     static void writeFully(WritableByteChannel ch, ByteBuffer b) throws IOException {

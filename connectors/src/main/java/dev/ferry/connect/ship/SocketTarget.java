@@ -2,6 +2,7 @@ package dev.ferry.connect.ship;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
@@ -15,6 +16,13 @@ import java.util.function.LongConsumer;
  * With {@code verify}, the source's CRC32C is computed on a helper thread trailing
  * {@code sendfile} ({@link Overlap}), so it goes out right after the last byte.
  *
+ * <p><b>Read deadline.</b> Every answer of the receiver (HELLO, RESUME, RESULT) must come within
+ * {@code read.timeout.ms}, or the attempt fails with a {@link SocketTimeoutException} (the
+ * connection closed, the file retried at the next scan, counted in {@code errors}): a receiver
+ * that accepts the bytes but never answers must not hold the shipping task forever. A
+ * {@link SocketChannel}'s own reads ignore {@code SO_TIMEOUT}, so answers are read through the
+ * socket's stream, whose reads honour it.
+ *
  * <p>Zero-copy caveat: sendfile applies to plain TCP only; there is no TLS here, so ship over a
  * trusted network (or a tunnel). The receiver's side is not zero-copy in JDK 17
  * ({@code transferFrom} from a socket reads through a small native buffer).
@@ -25,6 +33,7 @@ import java.util.function.LongConsumer;
 final class SocketTarget implements ShipTarget {
     private final InetSocketAddress address;
     private final int connectTimeoutMs;
+    private final int readTimeoutMs;
     private final Transfer transfer;
     private final boolean verify;
     /** The helper thread for the source's checksum. */
@@ -32,9 +41,10 @@ final class SocketTarget implements ShipTarget {
     /** The open connection or null; volatile so close() from another thread sees it. */
     private volatile SocketChannel channel;
 
-    SocketTarget(InetSocketAddress address, int connectTimeoutMs, Transfer transfer, boolean verify) {
+    SocketTarget(InetSocketAddress address, int connectTimeoutMs, int readTimeoutMs, Transfer transfer, boolean verify) {
         this.address = address;
         this.connectTimeoutMs = connectTimeoutMs;
+        this.readTimeoutMs = readTimeoutMs;
         this.transfer = transfer;
         this.verify = verify;
     }
@@ -44,10 +54,13 @@ final class SocketTarget implements ShipTarget {
         SocketChannel ch = connect();
         try {
             ShipProtocol.writeFully(ch, ShipProtocol.file(file.name(), file.length(), verify));
-            ByteBuffer resume = ShipProtocol.readFully(ch, ShipProtocol.RESUME_SIZE);
+            ByteBuffer resume = read(ch, ShipProtocol.RESUME_SIZE, "RESUME for " + file.name());
             byte state = resume.get(ShipProtocol.RESUME_STATE_OFFSET);
             long offset = resume.getLong(ShipProtocol.RESUME_OFFSET_OFFSET);
             if (state == ShipProtocol.STATE_HAVE) {
+                if (offset != file.length()) { // the receiver's archive lists a file of this name with another length
+                    throw ForeignArchiveException.length(describe(), file.name(), offset, file.length());
+                }
                 // same name and length proves little (segments all have the same length): with verify, the
                 // receiver's checksum (0: it was shipped unverified) must be the source's
                 int archivedCrc = resume.getInt(ShipProtocol.RESUME_CRC_OFFSET);
@@ -86,7 +99,7 @@ final class SocketTarget implements ShipTarget {
                     sourceSum.cancel(); // a no-op once it ended; else (stopped, failed) it lets go of the source first
                 }
             }
-            ByteBuffer result = ShipProtocol.readFully(ch, ShipProtocol.RESULT_SIZE);
+            ByteBuffer result = read(ch, ShipProtocol.RESULT_SIZE, "RESULT for " + file.name());
             int copyCrc = result.getInt(ShipProtocol.RESULT_CRC_OFFSET);
             byte status = result.get(ShipProtocol.RESULT_STATUS_OFFSET);
             if (status == ShipProtocol.STATUS_BAD) {
@@ -116,14 +129,30 @@ final class SocketTarget implements ShipTarget {
         try {
             ch.socket().connect(resolved, connectTimeoutMs);
             ch.socket().setTcpNoDelay(true);
+            ch.socket().setSoTimeout(readTimeoutMs);
             ShipProtocol.writeFully(ch, ShipProtocol.hello());
-            ShipProtocol.checkHello(ShipProtocol.readFully(ch, ShipProtocol.HELLO_SIZE), describe());
+            ShipProtocol.checkHello(read(ch, ShipProtocol.HELLO_SIZE, "HELLO"), describe());
         } catch (IOException e) {
             ch.close();
             throw e;
         }
         channel = ch;
         return ch;
+    }
+
+    /**
+     * Reads {@code n} bytes of an answer, each read waiting at most {@code read.timeout.ms}
+     * ({@code SO_TIMEOUT}, which the socket's stream honours and the channel does not).
+     */
+    private ByteBuffer read(SocketChannel ch, int n, String what) throws IOException {
+        try {
+            return ShipProtocol.readFully(ch.socket().getInputStream(), n);
+        } catch (SocketTimeoutException e) {
+            SocketTimeoutException t = new SocketTimeoutException(describe() + ": no " + what + " within read.timeout.ms="
+                    + readTimeoutMs + " ms (expected: the receiver to answer; retried at the next scan)");
+            t.initCause(e);
+            throw t;
+        }
     }
 
     @Override

@@ -152,6 +152,54 @@ class FileSourceTaskTest {
         assertThat(bodies(take(4))).containsExactly("3", "last-without-newline", "new-1", "new-2");
     }
 
+    /** 20 lines read, the position committed after line 10 (the rest unacknowledged), and the task gone. */
+    private Map<String, String> twentyLinesCommittedAfterTen() throws Exception {
+        for (int i = 1; i <= 20; i++) {
+            append("app.log", "line-" + i + "\n");
+        }
+        Map<String, String> afterTen = start(Map.of()).poll(Duration.ofMillis(100)).get(9).position();
+        task.close();
+        return afterTen;
+    }
+
+    private static List<String> linesElevenToTwenty() {
+        return java.util.stream.IntStream.rangeClosed(11, 20).mapToObj(i -> "line-" + i).toList();
+    }
+
+    @Test
+    void aRotationWhileNotRunningFinishesTheOldFileFromThePositionFirst() throws Exception {
+        append("app.log.2", "an older rotation\n"); // a sibling with another fileKey: not the old file
+        Map<String, String> afterTen = twentyLinesCommittedAfterTen();
+        Files.move(dir.resolve("app.log"), dir.resolve("app.log.1"));
+        append("app.log", "new\n");
+        start(afterTen);
+        List<String> expected = new ArrayList<>(linesElevenToTwenty());
+        expected.add("new");
+        assertThat(bodies(take(11))).containsExactlyElementsOf(expected);
+        assertThat(take(0)).isEmpty();
+    }
+
+    @Test
+    void aFileRotatedAwayAndNotRecreatedYetIsFollowedFromThePosition() throws Exception {
+        Map<String, String> afterTen = twentyLinesCommittedAfterTen();
+        Files.move(dir.resolve("app.log"), dir.resolve("app.log-20260131"));
+        start(afterTen);
+        assertThat(bodies(take(10))).containsExactlyElementsOf(linesElevenToTwenty());
+        append("app.log-20260131", "late\n"); // the writer still had the old file open
+        append("app.log", "new\n");
+        assertThat(bodies(take(2))).containsExactly("late", "new");
+    }
+
+    @Test
+    void aRotatedFileThatIsGoneLeavesOnlyTheNewFile() throws Exception {
+        Map<String, String> afterTen = twentyLinesCommittedAfterTen();
+        Files.move(dir.resolve("app.log"), dir.resolve("app.log.1"));
+        Files.delete(dir.resolve("app.log.1")); // or compressed, or moved elsewhere: its tail cannot be read (logged)
+        append("app.log", "new\n");
+        start(afterTen);
+        assertThat(bodies(take(1))).containsExactly("new");
+    }
+
     @Test
     void truncationStartsAgainFromZero() throws Exception {
         append("app.log", "aaaa\nbbbb\n");

@@ -1,18 +1,24 @@
 package dev.ferry.connect.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.ferry.connect.ConnectConfigException;
 import dev.ferry.connect.ConnectorConfig;
 import dev.ferry.connect.ConnectorTypes;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Bad JDBC connector settings fail at start with an error that names the field. */
+/**
+ * Bad JDBC connector settings fail at start with an error that names the field; a database that
+ * cannot be reached fails with an SQLException instead, which the runtime restarts the task on.
+ */
 class JdbcConfigTest {
     @TempDir
     Path tmp;
@@ -39,14 +45,33 @@ class JdbcConfigTest {
     }
 
     @Test
-    void unreachableDatabaseNamesTheUrl() {
-        String url = "jdbc:postgresql://127.0.0.1:1/x";
+    void anUnreachableDatabaseIsRetriedNotAConfigurationError() {
+        // the runtime restarts a task that failed with an SQLException, never one that failed with a ConnectConfigException
+        String pg = "jdbc:postgresql://127.0.0.1:1/x";
+        String h2Down = "jdbc:h2:tcp://127.0.0.1:1/" + tmp.resolve("down").toAbsolutePath();
+        for (String url : List.of(pg, h2Down)) {
+            for (Throwable e : List.of(start(JdbcSinkTask::new, Map.of("jdbc.url", url, "table", "t")),
+                    start(JdbcSourceTask::new, Map.of("jdbc.url", url, "table", "t", "topic", "x", "incrementing.column", "id")))) {
+                assertThat(e).as("starting against %s", url).isInstanceOf(SQLException.class)
+                        .hasMessageStartingWith("connector 'c': jdbc.url: '" + url + "' unreachable: ")
+                        .hasMessageEndingWith(" (expected: a reachable database; retried)");
+                assertThat(JdbcSettings.unreachable((SQLException) e)).isTrue();
+            }
+        }
+        assertThat(start(JdbcSinkTask::new, Map.of("jdbc.url", pg, "table", "t")))
+                .hasMessage("connector 'c': jdbc.url: '" + pg + "' unreachable: Connection refused (expected: a reachable database; retried)");
+    }
+
+    @Test
+    void aReachableDatabaseRefusingTheUrlIsAConfigurationError() throws Exception {
+        String url = h2() + ";NO_SUCH_SETTING=1";
         ConnectConfigException e = startSink(Map.of("jdbc.url", url, "table", "t"));
         assertThat(e.field()).isEqualTo("jdbc.url");
-        assertThat(e.getMessage()).isEqualTo("connector 'c': jdbc.url: '" + url
-                + "' unreachable: Connection refused (expected: a reachable database)");
-        assertThat(startSource(Map.of("jdbc.url", url, "table", "t", "topic", "x", "incrementing.column", "id")).getMessage())
-                .contains("unreachable: Connection refused");
+        assertThat(e.getMessage()).startsWith("connector 'c': jdbc.url: '" + url + "' refused: ")
+                .endsWith("(expected: a JDBC URL the database accepts)");
+        String pg = Target.POSTGRESQL.url(tmp).replace("/test?", "/ferry_no_such_database?");
+        assertThat(startSink(Map.of("jdbc.url", pg, "table", "t")).getMessage()).contains("jdbc.url: '" + pg + "' refused: ")
+                .contains("ferry_no_such_database");
     }
 
     @Test
@@ -76,6 +101,20 @@ class JdbcConfigTest {
         assertThat(ConnectorTypes.all()).containsKeys("jdbc-source", "jdbc-sink");
         assertThat(ConnectorTypes.all().get("jdbc-sink").kind()).isEqualTo(ConnectorTypes.Kind.SINK);
         assertThat(ConnectorTypes.all().get("jdbc-source").kind()).isEqualTo(ConnectorTypes.Kind.SOURCE);
+    }
+
+    /** Starts a task alone, as the runtime's worker does at every (re)start; what it threw, or null. */
+    private static Throwable start(java.util.function.Supplier<AutoCloseable> task, Map<String, String> settings) {
+        return catchThrowable(() -> {
+            try (AutoCloseable t = task.get()) {
+                String type = t instanceof JdbcSinkTask ? "jdbc-sink" : "jdbc-source";
+                if (t instanceof JdbcSinkTask sink) {
+                    sink.start(TestContext.of(with(settings, type)));
+                } else {
+                    ((JdbcSourceTask) t).start(TestContext.of(with(settings, type)));
+                }
+            }
+        });
     }
 
     private static ConnectConfigException startSink(Map<String, String> settings) {

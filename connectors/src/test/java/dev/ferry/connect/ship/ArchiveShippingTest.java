@@ -242,4 +242,35 @@ class ArchiveShippingTest {
             task.close();
         }
     }
+
+    @Test
+    void aStoreWithAnotherSegmentSizeFailsTheTaskAndLeavesTheArchiveAsItIs() throws Exception {
+        Path archive = tmp.resolve("archive");
+        try (MessageStore a = openStore(tmp.resolve("a"))) {
+            fill(a, 2 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 0);
+            SegmentShipTask task = startTask(tmp.resolve("a"), archive);
+            assertThat(task.shipOnce()).isPositive();
+            task.close();
+        }
+        byte[] archived = Files.readAllBytes(archive.resolve("commitlog/00000000000000000000"));
+        List<String> manifest = Files.readAllLines(archive.resolve(Manifest.FILE));
+        // a broker re-initialised with larger, then smaller segments: the same first segment name, another length
+        for (int segmentBytes : new int[] {2 * SEGMENT_BYTES, SEGMENT_BYTES / 2}) {
+            Path data = tmp.resolve("b" + segmentBytes);
+            try (MessageStore b = MessageStore.open(storeConfig(data).segmentBytes(segmentBytes).build())) {
+                b.createQueues(TOPIC, QUEUES);
+                fill(b, 2L * segmentBytes + segmentBytes / 2, 5_000_000);
+            }
+            SegmentShipTask task = startTask(data, archive);
+            org.assertj.core.api.Assertions.assertThatThrownBy(task::shipOnce).isInstanceOf(ForeignArchiveException.class)
+                    .hasMessage("directory " + archive.toAbsolutePath().normalize() + " holds a different "
+                            + "commitlog/00000000000000000000 (" + SEGMENT_BYTES + " bytes, source " + segmentBytes
+                            + " bytes): another store's archive? Ship into an archive of this store's own, or move that one away");
+            task.close();
+            assertThat(Files.readAllBytes(archive.resolve("commitlog/00000000000000000000"))).as("the archived segment")
+                    .isEqualTo(archived);
+            assertThat(archive.resolve("commitlog/00000000000000000000.part")).doesNotExist();
+            assertThat(Files.readAllLines(archive.resolve(Manifest.FILE))).as("the manifest").isEqualTo(manifest);
+        }
+    }
 }

@@ -4,6 +4,10 @@ import static dev.ferry.connect.ship.ShipTestSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.log.MessageStore;
+import java.io.DataInputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.net.InetSocketAddress;
@@ -11,6 +15,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -222,6 +232,81 @@ class SocketShippingTest {
         stopReceiver();
     }
 
+    /**
+     * A fake receiver on a real socket: answers HELLO, asks for every file from byte 0, takes the
+     * bytes and the CRC, and never sends RESULT. Serves connection after connection until closed.
+     */
+    private static Thread silentReceiver(ServerSocket server) {
+        Thread t = new Thread(() -> {
+            while (!server.isClosed()) {
+                try (Socket s = server.accept()) {
+                    DataInputStream in = new DataInputStream(s.getInputStream());
+                    in.readFully(new byte[ShipProtocol.HELLO_SIZE]);
+                    s.getOutputStream().write(ShipProtocol.hello().array());
+                    in.readByte(); // flags
+                    in.readFully(new byte[in.readUnsignedShort()]); // name
+                    in.readLong(); // length
+                    s.getOutputStream().write(ShipProtocol.resume(ShipProtocol.STATE_SEND, 0, 0).array());
+                    in.transferTo(java.io.OutputStream.nullOutputStream()); // until the sender gives up and closes
+                } catch (java.io.IOException e) {
+                    // the sender closed the connection, or the test closed the server
+                }
+            }
+        }, "silent-receiver");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    @Test
+    void aReceiverThatNeverAnswersFailsTheAttemptAfterTheReadTimeoutAndIsRetried() throws Exception {
+        Path data = tmp.resolve("data");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 2 * SEGMENT_BYTES + 1000, 0);
+        }
+        try (ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread fake = silentReceiver(server);
+            String port = Integer.toString(server.getLocalPort());
+            SegmentShipTask sender = new SegmentShipTask();
+            sender.start(new Context(config("log.dir", data.toString(), "target.host", "127.0.0.1", "target.port", port,
+                    "include.indexes", "false", "read.timeout.ms", "300"), tmp.resolve("state")));
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<Integer> scan = pool.submit(sender::shipOnce);
+                Throwable failure;
+                try {
+                    scan.get(60, TimeUnit.SECONDS); // a bound for a hang, far above the 300 ms read timeout
+                    failure = null;
+                } catch (ExecutionException e) {
+                    failure = e.getCause();
+                } catch (TimeoutException e) {
+                    throw new AssertionError("shipOnce still waiting for the receiver's RESULT after 60 s: no read deadline");
+                }
+                assertThat(failure).isInstanceOf(SocketTimeoutException.class)
+                        .hasMessage("receiver 127.0.0.1:" + port + ": no RESULT for commitlog/00000000000000000000 within "
+                                + "read.timeout.ms=300 ms (expected: the receiver to answer; retried at the next scan)");
+            } finally {
+                sender.close(); // closes the socket: ends a shipOnce still waiting
+                pool.shutdown();
+            }
+
+            // the task's loop counts the failure and tries again at the next interval, still running
+            SegmentShipTask task = new SegmentShipTask();
+            Throwable[] taskFailure = new Throwable[1];
+            Thread running = start("sender", task, new Context(config("log.dir", data.toString(), "target.host", "127.0.0.1",
+                    "target.port", port, "include.indexes", "false", "read.timeout.ms", "300", "interval.ms", "50"),
+                    tmp.resolve("state")), taskFailure);
+            await(Duration.ofSeconds(60), "two failed attempts", () -> task.progress().get("errors") >= 2);
+            assertThat(running.isAlive()).as("the task keeps running").isTrue();
+            assertThat(task.progress()).containsEntry("filesShipped", 0L);
+            task.close();
+            running.join(10_000);
+            assertThat(taskFailure[0]).isNull();
+            server.close();
+            fake.join(10_000);
+        }
+    }
+
     @Test
     void aReceiverHoldingAnotherStoresFilesFailsTheSender() throws Exception {
         Path archive = tmp.resolve("standby");
@@ -243,6 +328,40 @@ class SocketShippingTest {
             }
             sender.close();
         }
+        stopReceiver();
+    }
+
+    @Test
+    void aReceiverHoldingAFileOfAnotherLengthFailsTheSender() throws Exception {
+        Path archive = tmp.resolve("standby");
+        int port = startReceiver(archive, 0);
+        Path a = tmp.resolve("a");
+        try (MessageStore s = openStore(a)) {
+            fill(s, 2 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 0);
+        }
+        SegmentShipTask first = new SegmentShipTask();
+        first.start(new Context(config("log.dir", a.toString(), "target.host", "127.0.0.1", "target.port",
+                Integer.toString(port), "include.indexes", "false"), tmp.resolve("state-a")));
+        assertThat(first.shipOnce()).isPositive();
+        first.close();
+        byte[] archived = Files.readAllBytes(archive.resolve("commitlog/00000000000000000000"));
+        long received = receiver.progress().get("bytesReceived");
+        // a broker re-initialised with larger segments ships into the same receiver
+        Path b = tmp.resolve("b");
+        try (MessageStore s = MessageStore.open(storeConfig(b).segmentBytes(2 * SEGMENT_BYTES).build())) {
+            s.createQueues(TOPIC, QUEUES);
+            fill(s, 5L * SEGMENT_BYTES, 5_000_000);
+        }
+        SegmentShipTask second = new SegmentShipTask();
+        second.start(new Context(config("log.dir", b.toString(), "target.host", "127.0.0.1", "target.port",
+                Integer.toString(port), "include.indexes", "false"), tmp.resolve("state-b")));
+        org.assertj.core.api.Assertions.assertThatThrownBy(second::shipOnce).isInstanceOf(ForeignArchiveException.class)
+                .hasMessage("receiver 127.0.0.1:" + port + " holds a different commitlog/00000000000000000000 (" + SEGMENT_BYTES
+                        + " bytes, source " + 2 * SEGMENT_BYTES + " bytes): another store's archive? Ship into an archive of "
+                        + "this store's own, or move that one away");
+        second.close();
+        assertThat(Files.readAllBytes(archive.resolve("commitlog/00000000000000000000"))).isEqualTo(archived);
+        assertThat(receiver.progress()).as("nothing received").containsEntry("bytesReceived", received);
         stopReceiver();
     }
 }
