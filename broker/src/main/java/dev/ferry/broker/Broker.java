@@ -342,6 +342,9 @@ public final class Broker implements AutoCloseable {
             return; // deleted: a live group's later acks of it must not write its offsets back
         }
         offsets.commit(group, topic, queueId, offset);
+        if (topics.queues(topic).isEmpty()) {
+            offsets.forgetTopic(topic); // deleted between the check and the commit (deleteTopic forgets after it deletes)
+        }
     }
 
     public OptionalLong committedOffset(String group, String topic, int queueId) {
@@ -376,10 +379,11 @@ public final class Broker implements AutoCloseable {
 
     /**
      * Messages of {@code topic} with this key, newest first, at most {@code max} and until they
-     * reach {@code maxBytes} (at least one); none for the transactions' internal topics.
+     * reach {@code maxBytes} (at least one); none for the broker's internal topics (a delayed
+     * message is not seen before it is due, a half message before it is committed).
      */
     public List<StoredMessage> messagesByKey(String topic, String key, int max, long maxBytes) {
-        if (Transactions.isInternal(topic)) {
+        if (isReservedTopic(topic)) {
             return List.of();
         }
         return store.lookupByKey(topic, key, max, maxBytes);
@@ -399,11 +403,6 @@ public final class Broker implements AutoCloseable {
             throw new BrokerException("topic: '" + topic + "' (expected: not one of the broker's internal topics " + DelayedDelivery.TOPIC
                     + ", " + Transactions.HALF_TOPIC + ", " + Transactions.OP_TOPIC + ")");
         }
-    }
-
-    /** True for topics whose messages no query may return (the transactions' half and decision topics). */
-    public static boolean isHiddenTopic(String topic) {
-        return Transactions.isInternal(topic);
     }
 
     private static void checkName(String what, String name) {

@@ -88,6 +88,8 @@ final class DelayedDelivery implements AutoCloseable {
     private long lastStackTraceMs = Long.MIN_VALUE / 2;
     /** The schedule offset whose copy was appended but whose bit is not set yet (-1: none); delivery thread only. */
     private long appendedUnmarked = -1;
+    /** When {@link #appendedUnmarked}'s bit is tried again; delivery thread only. */
+    private long bitRetryAt;
     /** Set by close(); volatile so the delivery loop sees it without the lock. */
     private volatile boolean stopping;
 
@@ -237,6 +239,9 @@ final class DelayedDelivery implements AutoCloseable {
     private void run() {
         long[] due = new long[2];
         while (!stopping) {
+            if (appendedUnmarked >= 0 && !markPending()) {
+                continue; // nothing else is delivered until that bit is set: see markPending
+            }
             boolean got;
             lock.lock();
             try {
@@ -254,7 +259,7 @@ final class DelayedDelivery implements AutoCloseable {
             }
             if (got) {
                 try {
-                    deliver(due[0], due[1]);
+                    deliver(due[1]);
                     if (!failures.isEmpty()) {
                         failures.remove(due[1]);
                     }
@@ -262,56 +267,105 @@ final class DelayedDelivery implements AutoCloseable {
                     if (stopping) {
                         return;
                     }
-                    retryLater(due[1], e);
+                    if (appendedUnmarked == due[1]) {
+                        bitFailed(e); // appended: only its bit is tried again
+                    } else {
+                        retryLater(due[1], e);
+                    }
                 }
             }
         }
     }
 
-    /** Puts a delivery that failed back in the index, 1 s later, doubling per failure up to {@value #MAX_RETRY_MS} ms. */
-    private void retryLater(long off, Throwable e) {
-        int n = failures.merge(off, 1, Integer::sum);
-        long delay = Math.min(MAX_RETRY_MS, 1_000L << Math.min(n - 1, 16));
+    /**
+     * Tries again to set the bit of the message whose copy was appended but whose bit failed
+     * ({@link #appendedUnmarked}); returns true once it is set. Until then nothing else is
+     * delivered: the state file's inFlight field, which a restart uses to tell whether a copy was
+     * appended, holds one offset, and another delivery would overwrite it (and, where the bits
+     * cannot be written, fail the same way). Messages due meanwhile wait in the index.
+     */
+    private boolean markPending() {
         long now = clock.millis();
-        if (now - lastStackTraceMs >= MAX_RETRY_MS) { // one stack trace a minute, whatever the number of messages failing
-            lastStackTraceMs = now;
-            LOG.error("delayed message at schedule offset {} could not be delivered (attempt {}); retrying in {} ms", off, n, delay, e);
-        } else {
-            LOG.warn("delayed message at schedule offset {} could not be delivered (attempt {}); retrying in {} ms: {}", off, n, delay,
-                    e.toString());
+        if (now < bitRetryAt) {
+            lock.lock();
+            try {
+                changed.await(Math.min(MAX_SLEEP_MS, bitRetryAt - now), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                stopping = true;
+            } finally {
+                lock.unlock();
+            }
+            return false;
         }
+        try {
+            delivered.markDelivered(appendedUnmarked);
+            delivered.setInFlight(-1);
+            failures.remove(appendedUnmarked);
+            appendedUnmarked = -1;
+            return true;
+        } catch (RuntimeException | Error e) {
+            if (!stopping) {
+                bitFailed(e);
+            }
+            return false;
+        }
+    }
+
+    private void bitFailed(Throwable e) {
+        bitRetryAt = clock.millis() + backoff(appendedUnmarked, e, "its copy is delivered, its delivered bit could not be set");
+    }
+
+    /** Puts a delivery that failed back in the index, after {@link #backoff}. */
+    private void retryLater(long off, Throwable e) {
+        long at = clock.millis() + backoff(off, e, "could not be delivered");
         lock.lock();
         try {
-            index.add(now + delay, off);
+            index.add(at, off);
         } finally {
             lock.unlock();
         }
     }
 
-    private void deliver(long deliverAt, long off) {
+    /**
+     * Counts a failure of {@code off}, logs it (with a stack trace at most once a minute, whatever
+     * the number of messages failing) and returns the wait before the next try: 1 s, doubling up
+     * to {@value #MAX_RETRY_MS} ms.
+     */
+    private long backoff(long off, Throwable e, String what) {
+        int n = failures.merge(off, 1, Integer::sum);
+        long delay = Math.min(MAX_RETRY_MS, 1_000L << Math.min(n - 1, 16));
+        long now = clock.millis();
+        if (now - lastStackTraceMs >= MAX_RETRY_MS) {
+            lastStackTraceMs = now;
+            LOG.error("delayed message at schedule offset {} {} (attempt {}); retrying in {} ms", off, what, n, delay, e);
+        } else {
+            LOG.warn("delayed message at schedule offset {} {} (attempt {}); retrying in {} ms: {}", off, what, n, delay, e.toString());
+        }
+        return delay;
+    }
+
+    private void deliver(long off) {
         if (delivered.isDelivered(off)) {
             return;
         }
-        if (off != appendedUnmarked) { // else its copy is in place, and only its bit failed last time
-            Optional<StoredMessage> found = store.readMessage(TOPIC, 0, off);
-            if (found.isEmpty()) {
-                LOG.warn("delayed message at schedule offset {} is gone (retention?); skipping it", off);
-                delivered.markDelivered(off);
-                return;
-            }
-            delivered.setInFlight(off);
-            AppendResult r;
-            try {
-                r = store.append(delivery(found.get()));
-            } catch (FlushNotConfirmedException e) {
-                // written (and readable) all the same: appending it again would deliver it twice
-                LOG.warn("delayed message at schedule offset {} delivered, its flush not confirmed: {}", off, e.getMessage());
-                r = e.written().get(0);
-            }
-            appendedUnmarked = off;
-            deliveredCount.incrementAndGet();
-            arrivals.arrived(r.topic(), r.queueId(), r.queueOffset() + 1);
+        Optional<StoredMessage> found = store.readMessage(TOPIC, 0, off);
+        if (found.isEmpty()) {
+            LOG.warn("delayed message at schedule offset {} is gone (retention?); skipping it", off);
+            delivered.markDelivered(off);
+            return;
         }
+        delivered.setInFlight(off);
+        AppendResult r;
+        try {
+            r = store.append(delivery(found.get()));
+        } catch (FlushNotConfirmedException e) {
+            // written (and readable) all the same: appending it again would deliver it twice
+            LOG.warn("delayed message at schedule offset {} delivered, its flush not confirmed: {}", off, e.getMessage());
+            r = e.written().get(0);
+        }
+        appendedUnmarked = off; // from here on, a failure retries only the bit
+        deliveredCount.incrementAndGet();
+        arrivals.arrived(r.topic(), r.queueId(), r.queueOffset() + 1);
         delivered.markDelivered(off);
         delivered.setInFlight(-1);
         appendedUnmarked = -1;

@@ -21,7 +21,6 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -258,21 +257,27 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * A region for epoll's native sendfile, which takes only Netty's DefaultFileRegion: on a file
-     * channel of its own, opened now. Given the path instead, Netty would open the file only when
-     * the region's turn to be written came, and a region queued behind others on a slow
-     * connection found its segment deleted by retention by then: the open failed and the
-     * connection closed in the middle of a frame. An open file outlives its deletion. If the
-     * segment is gone already, its bytes are sent from the mapping the read holds.
+     * A region for epoll's native sendfile, which takes only Netty's DefaultFileRegion: on the
+     * store's own channel of the segment, which the read holds open until its last region is
+     * written (also when retention deletes the file meanwhile). Given the path instead, Netty
+     * opened the file only when the region's turn came, and a region queued behind others on a
+     * slow connection found its segment deleted by then: the connection closed in the middle of a
+     * frame. A channel per region would cost a file descriptor per queued region.
      */
     private static Object epollRegion(ReadResult.Region region) {
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(region.file(), StandardOpenOption.READ);
-        } catch (IOException deleted) {
-            return Unpooled.wrappedBuffer(region.buffer());
+        return new StoreFileRegion(region.channel(), region.filePosition(), region.length());
+    }
+
+    /** A DefaultFileRegion that leaves the store's channel open when released: it is the store's to close. */
+    private static final class StoreFileRegion extends DefaultFileRegion {
+        StoreFileRegion(FileChannel channel, long position, long count) {
+            super(channel, position, count);
         }
-        return new DefaultFileRegion(channel, region.filePosition(), region.length()); // closes the channel when released
+
+        @Override
+        protected void deallocate() {
+            // not closed: the segment's channel, shared with every reader, lives as long as the segment
+        }
     }
 
     /**

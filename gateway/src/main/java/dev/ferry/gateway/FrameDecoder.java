@@ -19,21 +19,35 @@ import java.util.concurrent.TimeUnit;
  * against the frame limit as soon as its 4 bytes are there, before any buffer grows for the
  * payload; a frame over the limit is answered with {@link Status#FRAME_TOO_LARGE} (request id 0:
  * the request was never read) and the connection is closed, since the stream cannot be
- * resynchronised. Not sharable: one per connection.
+ * resynchronised.
+ *
+ * <p><b>Incomplete frames.</b> A frame begun is held in memory (up to a whole frame's size) until
+ * its last byte, so a client that stops half-way through one, or sends it a few bytes at a time,
+ * would hold that memory for good. A frame must be complete {@code frameTimeoutMs} of reading
+ * time after its first byte: time the broker does not read the connection (its replies are
+ * piling up unsent, see {@link ConnectionHandler#channelWritabilityChanged}) does not count, up to
+ * {@value #MAX_PAUSED_TIMEOUTS} timeouts in all, after which a client that neither finishes its
+ * frame nor reads its replies is closed too. Not sharable: one per connection.
  */
 final class FrameDecoder extends ByteToMessageDecoder {
+    /** An incomplete frame is given at most this many frame timeouts of wall time, paused or not. */
+    static final int MAX_PAUSED_TIMEOUTS = 4;
+
     private final Limits limits;
-    private final long frameTimeoutMs;
+    private final long frameTimeoutNanos;
     private final ConnectionHandler.Replier replier;
     private boolean failed;
-    /** Frames passed on so far; with {@link #stallCheck}, tells a frame that is still incomplete from a later one. */
-    private long frames;
-    /** The pending check of the incomplete frame, if any; event loop only. */
+    /** When the incomplete frame now held began, -1 if none; event loop only (as every field below). */
+    private long frameStart = -1;
+    /** Time the connection was not read since {@link #frameStart}, pauses that ended. */
+    private long pausedNanos;
+    /** When the current pause of reading began, -1 if reading. */
+    private long pausedSince = -1;
     private ScheduledFuture<?> stallCheck;
 
     FrameDecoder(Limits limits, long frameTimeoutMs, ConnectionHandler.Replier replier) {
         this.limits = limits;
-        this.frameTimeoutMs = frameTimeoutMs;
+        this.frameTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(frameTimeoutMs);
         this.replier = replier;
     }
 
@@ -43,16 +57,13 @@ final class FrameDecoder extends ByteToMessageDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
+        boolean completed = false;
         while (in.readableBytes() >= Frames.LENGTH_FIELD_SIZE) {
             int length = in.getInt(in.readerIndex());
             try {
                 Frames.checkLength(length, limits);
             } catch (CodecException e) {
-                failed = true;
-                in.skipBytes(in.readableBytes());
-                Command error = Command.builder().kind(dev.ferry.protocol.Kind.RESPONSE).code(RequestCode.HEARTBEAT)
-                        .requestId(0).status(Status.FRAME_TOO_LARGE).message(e.getMessage()).build();
-                replier.replyAndClose(ctx, error);
+                fail(ctx, in, Status.FRAME_TOO_LARGE, e.getMessage());
                 return;
             }
             if (in.readableBytes() < Frames.LENGTH_FIELD_SIZE + length) {
@@ -60,36 +71,72 @@ final class FrameDecoder extends ByteToMessageDecoder {
             }
             in.skipBytes(Frames.LENGTH_FIELD_SIZE);
             out.add(in.readRetainedSlice(length));
-            frames++;
+            completed = true;
         }
-        if (in.isReadable() && stallCheck == null) {
-            armStallCheck(ctx);
+        if (!in.isReadable()) {
+            frameStart = -1;
+        } else if (frameStart < 0 || completed) {
+            frameStart = System.nanoTime(); // a new frame begun
+            pausedNanos = 0;
+            if (stallCheck == null) {
+                stallCheck = ctx.executor().schedule(() -> checkStalled(ctx), frameTimeoutNanos, TimeUnit.NANOSECONDS);
+            }
         }
     }
 
-    /**
-     * A frame begun must be complete {@code frameTimeoutMs} later: its bytes so far are held in
-     * memory (up to a whole frame's size), so a client that stops half-way through a frame, or
-     * sends it a few bytes at a time, would otherwise hold them for good. Time the broker itself
-     * does not read the connection (back-pressure on its replies) does not count.
-     */
-    private void armStallCheck(ChannelHandlerContext ctx) {
-        long at = frames;
-        stallCheck = ctx.executor().schedule(() -> {
+    private void checkStalled(ChannelHandlerContext ctx) {
+        stallCheck = null;
+        if (failed || frameStart < 0 || !ctx.channel().isActive()) {
+            return;
+        }
+        long now = System.nanoTime();
+        long elapsed = now - frameStart;
+        long paused = pausedNanos + (pausedSince >= 0 ? now - Math.max(pausedSince, frameStart) : 0);
+        long reading = elapsed - paused;
+        long cap = MAX_PAUSED_TIMEOUTS * frameTimeoutNanos;
+        if (reading < frameTimeoutNanos && elapsed < cap) {
+            long next = Math.min(frameTimeoutNanos - reading, cap - elapsed);
+            stallCheck = ctx.executor().schedule(() -> checkStalled(ctx), Math.max(next, 1), TimeUnit.NANOSECONDS);
+            return;
+        }
+        fail(ctx, null, Status.BAD_REQUEST, "frame incomplete: " + actualReadableBytes() + " bytes received, the rest not within "
+                + TimeUnit.NANOSECONDS.toMillis(reading >= frameTimeoutNanos ? frameTimeoutNanos : cap) + " ms"
+                + (reading >= frameTimeoutNanos ? "" : " while the client did not read its replies") + " (expected: a whole frame)");
+    }
+
+    private void fail(ChannelHandlerContext ctx, ByteBuf in, Status status, String message) {
+        failed = true;
+        if (in != null) {
+            in.skipBytes(in.readableBytes());
+        }
+        Command error = Command.builder().kind(dev.ferry.protocol.Kind.RESPONSE).code(RequestCode.HEARTBEAT).requestId(0)
+                .status(status).message(message).build();
+        replier.replyAndClose(ctx, error);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        // the connection handler stops reading while the channel is not writable: not the client's time
+        long now = System.nanoTime();
+        if (!ctx.channel().isWritable()) {
+            if (pausedSince < 0) {
+                pausedSince = now;
+            }
+        } else if (pausedSince >= 0) {
+            if (frameStart >= 0) {
+                pausedNanos += now - Math.max(pausedSince, frameStart);
+            }
+            pausedSince = -1;
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (stallCheck != null) {
+            stallCheck.cancel(false); // else the closed channel stays referenced until it runs
             stallCheck = null;
-            if (failed || !ctx.channel().isActive() || actualReadableBytes() == 0) {
-                return;
-            }
-            if (frames != at || !ctx.channel().config().isAutoRead()) {
-                armStallCheck(ctx); // a later frame, or not being read: it gets its own time
-                return;
-            }
-            failed = true;
-            int held = actualReadableBytes();
-            Command error = Command.builder().kind(dev.ferry.protocol.Kind.RESPONSE).code(RequestCode.HEARTBEAT).requestId(0)
-                    .status(Status.BAD_REQUEST).message("frame incomplete: " + held + " bytes received, the rest not within "
-                            + frameTimeoutMs + " ms (expected: a whole frame)").build();
-            replier.replyAndClose(ctx, error);
-        }, frameTimeoutMs, TimeUnit.MILLISECONDS);
+        }
+        super.channelInactive(ctx);
     }
 }

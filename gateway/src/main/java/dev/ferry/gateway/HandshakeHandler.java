@@ -14,6 +14,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -37,6 +38,7 @@ final class HandshakeHandler extends ByteToMessageDecoder {
     private final long timeoutMs;
     /** Set once the hello is answered (accepted or refused); event loop only. */
     private boolean answered;
+    private ScheduledFuture<?> timeout;
 
     HandshakeHandler(Codecs codecs, GatewayMetrics metrics, long timeoutMs, Function<Codec, FrameDecoder> frames,
                      Function<Codec, ConnectionHandler> connections) {
@@ -49,13 +51,18 @@ final class HandshakeHandler extends ByteToMessageDecoder {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        ctx.executor().schedule(() -> {
+        timeout = ctx.executor().schedule(() -> {
             if (!answered && ctx.channel().isActive()) {
                 metrics.connectionError("handshake", "TIMEOUT");
                 LOG.info("closing connection from {}: no handshake within {} ms", ctx.channel().remoteAddress(), timeoutMs);
                 ctx.close();
             }
         }, timeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        timeout.cancel(false); // the handshake is done or the channel closed: the check would only hold on to it
     }
 
     @Override

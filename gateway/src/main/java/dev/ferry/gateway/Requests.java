@@ -386,7 +386,7 @@ final class Requests {
         } else if (topic != null && req.header(Headers.BEGIN_TIMESTAMP) != null) {
             long begin = number(req, Headers.BEGIN_TIMESTAMP, req.header(Headers.BEGIN_TIMESTAMP));
             long end = number(req, Headers.END_TIMESTAMP, required(req, Headers.END_TIMESTAMP));
-            TopicInfo t = broker.describeTopic(topic).filter(x -> !Broker.isHiddenTopic(topic))
+            TopicInfo t = broker.describeTopic(topic).filter(x -> !Broker.isReservedTopic(topic))
                     .orElseThrow(() -> new TopicNotFoundException(topic));
             long bytes = 0;
             queues:

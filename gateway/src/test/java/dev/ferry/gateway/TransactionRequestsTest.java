@@ -100,7 +100,14 @@ class TransactionRequestsTest {
             assertThat(fromClient.status()).isEqualTo(Status.BAD_REQUEST);
             Command internal = c.send(TestClient.message("%TRANS_OP%", 0, new byte[1]));
             assertThat(internal.status()).isEqualTo(Status.BAD_REQUEST);
-            // the internal topics cannot be created, and so read, by a client: a rolled-back half is never seen
+            // the internal topics cannot be created, and so read, by a client: a rolled-back half is never seen,
+            // nor a delayed message before it is due (its schedule record keeps its keys)
+            Command later = c.send(Message.builder("orders").queueId(0).keys(List.of("later-key"))
+                    .deliverAt(System.currentTimeMillis() + 3_600_000).body(new byte[] {1}).build());
+            assertThat(later.status()).as(later.message()).isEqualTo(Status.OK);
+            Command byKey = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, "%SCHEDULE%").header(Headers.KEY, "later-key")
+                    .build());
+            assertThat(TestClient.fetched(byKey)).as("a delayed message by key, before it is due").isEmpty();
             for (String reserved : List.of("%TRANS_HALF%", "%TRANS_OP%", "%SCHEDULE%")) {
                 Command created = c.createTopic(reserved, 1);
                 assertThat(created.status()).as(reserved).isEqualTo(Status.BAD_REQUEST);

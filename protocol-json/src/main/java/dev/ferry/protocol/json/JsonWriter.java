@@ -94,18 +94,19 @@ final class JsonWriter {
     }
 
     /**
-     * Bytes {@code text} (of {@code utf8Bytes} UTF-8 bytes) takes as a JSON string: a control
-     * character takes a six-character escape (counted so, though some have two-character forms),
-     * a quote or backslash two. A body of zeros would take six times its size as text.
+     * Bytes {@code text} (of {@code utf8Bytes} UTF-8 bytes) takes as a JSON string, as Jackson
+     * escapes it: a quote, a backslash, a line feed, tab, carriage return, backspace or form feed
+     * two characters, any other control character six. A body of zeros would take six times its
+     * size as text.
      */
     static long escapedLength(CharBuffer text, int utf8Bytes) {
         long n = utf8Bytes;
         for (int i = text.position(), end = text.limit(); i < end; i++) {
             char c = text.get(i);
-            if (c < 0x20) {
-                n += 5;
-            } else if (c == '"' || c == '\\') {
-                n += 1;
+            if (c == '\n' || c == '\t' || c == '\r' || c == '\b' || c == '\f' || c == '"' || c == '\\') {
+                n += 1; // a two-character escape
+            } else if (c < 0x20) {
+                n += 5; // \\u00XX
             }
         }
         return n;

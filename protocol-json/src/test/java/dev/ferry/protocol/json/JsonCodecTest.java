@@ -73,6 +73,9 @@ class JsonCodecTest extends CodecContractTest {
                 .build();
         assertThat(encode(json)).contains("\"bodyEncoding\":\"utf8\"");
         assertThat(decode(encode(json))).isEqualTo(json);
+        Command indented = Command.request(RequestCode.HEARTBEAT, 1)
+                .body("{\n  \"id\": \"o-1\",\n  \"items\": [\n    1,\n    2\n  ]\n}\n".getBytes(StandardCharsets.UTF_8)).build();
+        assertThat(encode(indented)).as("line feeds escape to two characters").contains("\"bodyEncoding\":\"utf8\"");
     }
 
     @Test

@@ -33,10 +33,10 @@ import java.util.Map;
  *       {@link CodedInputStream#setSizeLimit}; the recursion limit is {@value #RECURSION_LIMIT}
  *       (our deepest value is 3 levels). Every length-delimited field's length is checked by
  *       protobuf against the bytes remaining before it allocates. The counts of the repeated
- *       fields (headers, messages, keys, properties) are checked by a scan of the tags
- *       ({@link #checkCounts}), since each element protobuf builds costs far more heap than its
- *       bytes on the wire; unknown fields are discarded, not kept. So a parse allocates a small
- *       multiple of the frame's size at most.</li>
+ *       fields (headers, messages, keys, properties) and of unknown fields are checked by a scan
+ *       of the tags ({@link #checkCounts}), since each element protobuf builds costs far more heap
+ *       than its bytes on the wire; groups are refused. So a parse allocates a small multiple of
+ *       the frame's size at most.</li>
  *   <li><b>after</b>: string lengths are checked against {@link Limits} while mapping to the
  *       model, before the model is built.</li>
  * </ul>
@@ -108,63 +108,69 @@ public final class ProtobufCodec implements Codec {
 
     /**
      * Unknown fields (a newer peer's) kept per command, message or entry: protobuf keeps each as
-     * an object, so they are counted like the repeated fields.
+     * an object, so they are counted like the repeated fields. A field whose number is known but
+     * whose wire type is not the schema's is unknown to the parser too.
      */
     static final int MAX_UNKNOWN_FIELDS = 64;
+
+    private static final int VARINT = WireFormat.WIRETYPE_VARINT;
+    private static final int DELIMITED = WireFormat.WIRETYPE_LENGTH_DELIMITED;
+    /** Wire type of each field of WireCommand, Entry and WireMessage, by field number (index 0 unused). */
+    private static final int[] COMMAND_FIELDS = {-1, VARINT, VARINT, VARINT, VARINT, DELIMITED, DELIMITED, DELIMITED, DELIMITED};
+    private static final int[] ENTRY_FIELDS = {-1, DELIMITED, DELIMITED};
+    private static final int[] MESSAGE_FIELDS = {-1, DELIMITED, VARINT, VARINT, DELIMITED, DELIMITED, DELIMITED, DELIMITED, VARINT, VARINT,
+        VARINT, VARINT, DELIMITED};
 
     /**
      * Counts the repeated fields (headers and messages, each message's keys and properties) and
      * the unknown fields at every level by their tags, without building anything, and refuses a
      * frame over a limit before protobuf parses it: each element it builds takes some 50-100 bytes
-     * of heap for 2 bytes of frame (an empty message, entry or unknown field), so a 16 MiB frame of
-     * them would otherwise take most of a gigabyte before a count could be checked.
+     * of heap for 2 or 3 bytes of frame (an empty message or entry, an unknown field), so a 16 MiB
+     * frame of them would otherwise take most of a gigabyte before a count could be checked.
+     * Groups (a deprecated wire type our schema does not use) are refused: protobuf would keep
+     * everything inside an unknown one.
      */
     static void checkCounts(ByteBuffer payload, Limits limits) throws CodecException, java.io.IOException {
-        CodedInputStream in = CodedInputStream.newInstance(payload.duplicate());
-        int headers = 0;
-        int messages = 0;
-        int unknown = 0;
-        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-            int field = WireFormat.getTagFieldNumber(tag);
-            boolean delimited = WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
-            if (delimited && field == WireCommand.HEADERS_FIELD_NUMBER) {
-                Limits.checkCount(Limits.HEADERS, ++headers, limits.maxHeaders());
-                checkNested(in, limits, false);
-            } else if (delimited && field == WireCommand.MESSAGES_FIELD_NUMBER) {
-                Limits.checkCount(Limits.MESSAGES, ++messages, limits.maxMessagesPerCommand());
-                checkNested(in, limits, true);
-            } else {
-                if (field < WireCommand.KIND_FIELD_NUMBER || field > WireCommand.BODY_FIELD_NUMBER) {
-                    Limits.checkCount("unknown fields", ++unknown, MAX_UNKNOWN_FIELDS);
-                }
-                in.skipField(tag);
-            }
-        }
+        checkFields(CodedInputStream.newInstance(payload.duplicate()), limits, COMMAND_FIELDS);
     }
 
-    /** Scans one length-delimited WireMessage ({@code message}) or Entry, whose length is next in {@code in}. */
-    private static void checkNested(CodedInputStream in, Limits limits, boolean message) throws CodecException, java.io.IOException {
-        int outer = in.pushLimit(in.readRawVarint32());
+    private static void checkFields(CodedInputStream in, Limits limits, int[] schema) throws CodecException, java.io.IOException {
+        int headers = 0;
+        int messages = 0;
         int keys = 0;
         int properties = 0;
         int unknown = 0;
         for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
             int field = WireFormat.getTagFieldNumber(tag);
-            boolean delimited = WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
-            if (message && delimited && field == WireMessage.KEYS_FIELD_NUMBER) {
+            int type = WireFormat.getTagWireType(tag);
+            if (type == WireFormat.WIRETYPE_START_GROUP || type == WireFormat.WIRETYPE_END_GROUP) {
+                throw new CodecException("protobuf: field " + field + " is a group (expected: no groups; see ferry.proto)");
+            }
+            if (field >= schema.length || schema[field] != type) {
+                Limits.checkCount("unknown fields", ++unknown, MAX_UNKNOWN_FIELDS);
+                in.skipField(tag);
+            } else if (schema == COMMAND_FIELDS && field == WireCommand.HEADERS_FIELD_NUMBER) {
+                Limits.checkCount(Limits.HEADERS, ++headers, limits.maxHeaders());
+                nested(in, limits, ENTRY_FIELDS);
+            } else if (schema == COMMAND_FIELDS && field == WireCommand.MESSAGES_FIELD_NUMBER) {
+                Limits.checkCount(Limits.MESSAGES, ++messages, limits.maxMessagesPerCommand());
+                nested(in, limits, MESSAGE_FIELDS);
+            } else if (schema == MESSAGE_FIELDS && field == WireMessage.KEYS_FIELD_NUMBER) {
                 Limits.checkCount(Limits.KEYS, ++keys, limits.maxKeysPerMessage());
                 in.skipField(tag);
-            } else if (message && delimited && field == WireMessage.PROPERTIES_FIELD_NUMBER) {
+            } else if (schema == MESSAGE_FIELDS && field == WireMessage.PROPERTIES_FIELD_NUMBER) {
                 Limits.checkCount(Limits.PROPERTIES, ++properties, limits.maxPropertiesPerMessage());
-                checkNested(in, limits, false);
+                nested(in, limits, ENTRY_FIELDS);
             } else {
-                int last = message ? WireMessage.BODY_FIELD_NUMBER : Entry.VALUE_FIELD_NUMBER;
-                if (field < 1 || field > last) {
-                    Limits.checkCount("unknown fields", ++unknown, MAX_UNKNOWN_FIELDS);
-                }
                 in.skipField(tag);
             }
         }
+    }
+
+    /** Scans the length-delimited message of {@code schema} whose length is next in {@code in}. */
+    private static void nested(CodedInputStream in, Limits limits, int[] schema) throws CodecException, java.io.IOException {
+        int outer = in.pushLimit(in.readRawVarint32());
+        checkFields(in, limits, schema);
         in.popLimit(outer);
     }
 

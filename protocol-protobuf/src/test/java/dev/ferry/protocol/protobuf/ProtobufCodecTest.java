@@ -66,6 +66,8 @@ class ProtobufCodecTest extends CodecContractTest {
         assertAllocatesLittle(repeated(frame, (byte) 0x3A), "messages: count 10001");           // field 7, empty WireMessage
         assertAllocatesLittle(repeated(frame, (byte) 0x32), "headers: count");                  // field 6, empty Entry
         assertAllocatesLittle(repeated(frame, (byte) 0x48), "unknown fields: count 65");        // field 9 (unknown), varint 0
+        assertAllocatesLittle(triples(frame, (byte) 0x28, (byte) 0x80, (byte) 0x01), "unknown fields: count 65"); // field 5 as a varint
+        assertAllocatesLittle(repeated(frame, (byte) 0x0B, (byte) 0x0C), "is a group");          // empty groups on field 1
         // one message (field 7) holding empty keys (field 5 of WireMessage)
         byte[] keys = repeated(1 << 20, (byte) 0x2A);
         ByteBuffer oneMessage = ByteBuffer.allocate(keys.length + 8).put((byte) 0x3A);
@@ -79,13 +81,29 @@ class ProtobufCodecTest extends CodecContractTest {
         assertAllocatesLittle(b, "keys: count");
     }
 
-    /** {@code count / 2} times the two bytes (tag, length 0). */
-    private static byte[] repeated(int count, byte tag) {
-        byte[] b = new byte[count];
-        for (int i = 0; i < count; i += 2) {
+    /** {@code size / 2} times the two bytes {@code tag}, {@code second} (0: an empty length or a varint 0). */
+    private static byte[] repeated(int size, byte tag) {
+        return repeated(size, tag, (byte) 0);
+    }
+
+    private static byte[] repeated(int size, byte tag, byte second) {
+        byte[] b = new byte[size];
+        for (int i = 0; i + 1 < size; i += 2) {
             b[i] = tag;
+            b[i + 1] = second;
         }
         return b;
+    }
+
+    /** {@code size / 3} times the three bytes. */
+    private static byte[] triples(int size, byte a, byte b, byte c) {
+        byte[] out = new byte[size / 3 * 3];
+        for (int i = 0; i < out.length; i += 3) {
+            out[i] = a;
+            out[i + 1] = b;
+            out[i + 2] = c;
+        }
+        return out;
     }
 
     private void assertAllocatesLittle(byte[] frame, String error) {
