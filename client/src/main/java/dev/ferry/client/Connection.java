@@ -297,13 +297,18 @@ final class Connection {
         return f;
     }
 
-    /** Sends a one-way request: no response comes, not even an error. Any thread. */
-    void oneway(Command.Builder request) {
+    /**
+     * Sends a one-way request: no response comes, not even an error. {@code written} runs once the
+     * frame is written to the socket, or is dropped with the connection. Any thread.
+     */
+    void oneway(Command.Builder request, Runnable written) {
         ByteBuffer frame = codec.encodeFrame(request.kind(Kind.ONEWAY).requestId(nextId()).build());
         execute(() -> {
             if (closed == null) {
-                channel.write(Unpooled.wrappedBuffer(frame));
+                channel.write(Unpooled.wrappedBuffer(frame)).addListener(f -> written.run());
                 scheduleFlush();
+            } else {
+                written.run();
             }
         });
     }
@@ -376,12 +381,25 @@ final class Connection {
         List<Pending> failed = new ArrayList<>(pending.values());
         pending.clear();
         for (Pending p : failed) {
-            p.callback.done(null, cause);
+            complete(p, null, cause);
         }
         for (Runnable r : closeListeners) {
-            r.run();
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                LOG.warn("connection to {}: a close listener failed: {}", remote, e.toString());
+            }
         }
         closeListeners.clear();
+    }
+
+    /** Runs a request's callback; one that throws must not keep the others (or the sweep) from running. */
+    private void complete(Pending p, Command response, FerryException failure) {
+        try {
+            p.callback.done(response, failure);
+        } catch (RuntimeException e) {
+            LOG.warn("connection to {}: the callback of {} failed: {}", remote, p.what, e.toString());
+        }
     }
 
     private void sweep() {
@@ -401,7 +419,7 @@ final class Connection {
         if (expired != null) {
             for (int id : expired) {
                 Pending p = pending.remove(id);
-                p.callback.done(null, FerryException.timeout(p.what + ": no response from " + remote + " in time"));
+                complete(p, null, FerryException.timeout(p.what + ": no response from " + remote + " in time"));
             }
         }
     }
@@ -433,7 +451,7 @@ final class Connection {
             }
             Pending p = pending.remove(response.requestId());
             if (p != null) {
-                p.callback.done(response, null);
+                complete(p, response, null);
             } else if (response.requestId() == 0 && response.status() != Status.OK) {
                 // the broker could not read a request and is closing the connection
                 closedCause = FerryException.connection("broker " + remote + " closed the connection: " + response.status()

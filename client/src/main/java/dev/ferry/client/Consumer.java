@@ -1,5 +1,6 @@
 package dev.ferry.client;
 
+import dev.ferry.log.CorruptRecordException;
 import dev.ferry.log.StoredRecords;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.Command;
@@ -220,8 +221,19 @@ public final class Consumer implements AutoCloseable {
                     release(f);
                     continue;
                 }
+                List<Message> decoded;
+                try {
+                    decoded = FetchedMessages.of(f.response(), storedRecords);
+                } catch (CorruptRecordException e) {
+                    // not skipped: the queue is read again from its position, and every poll reports it until a seek past it
+                    QueueState q = f.queue();
+                    release(f);
+                    seek(q.queueId, q.position);
+                    throw FerryException.broker(Status.INTERNAL_ERROR, q.label, "corrupt records from offset " + q.position + ": "
+                            + e.getMessage() + " (seek past them to go on)");
+                }
                 currentFetched = f;
-                current = FetchedMessages.of(f.response(), storedRecords);
+                current = decoded;
                 currentIndex = 0;
                 continue;
             }
@@ -416,7 +428,11 @@ public final class Consumer implements AutoCloseable {
                     ready.add(new Fetched(q, epoch, r, next, 0, null)); // everything skipped by the tag filter
                 }
                 q.fetchOffset = next;
-                fetch(q);
+                if (next == offset && config.maxWaitMs() < MIN_IDLE_REFETCH_MS) {
+                    retryLater(q, MIN_IDLE_REFETCH_MS); // nothing new and (almost) no long poll: do not ask again at once
+                } else {
+                    fetch(q);
+                }
             }
             case OFFSET_OUT_OF_RANGE -> {
                 long min = optional(r, Headers.MIN_OFFSET, offset);
@@ -445,6 +461,12 @@ public final class Consumer implements AutoCloseable {
             return otherwise;
         }
     }
+
+    /**
+     * Least time between two FETCHes of an idle queue: with {@code maxWaitMs} 0 the broker answers
+     * an empty queue at once, and asking again at once would be a busy loop on both sides.
+     */
+    static final long MIN_IDLE_REFETCH_MS = 10;
 
     private void retryLater(QueueState q, long ms) {
         loop.schedule(() -> fetch(q), ms, TimeUnit.MILLISECONDS);

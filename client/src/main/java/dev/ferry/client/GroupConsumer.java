@@ -1,5 +1,6 @@
 package dev.ferry.client;
 
+import dev.ferry.log.CorruptRecordException;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.Command;
 import dev.ferry.protocol.Headers;
@@ -247,7 +248,15 @@ public final class GroupConsumer implements AutoCloseable {
                     fetch(f.queue());
                 }
             });
-            for (Message m : FetchedMessages.of(f.response(), storedRecords)) {
+            List<Message> decoded;
+            try {
+                decoded = FetchedMessages.of(f.response(), storedRecords);
+            } catch (CorruptRecordException e) {
+                // unacked, they are delivered again after the ack timeout (and dead-lettered if they stay corrupt)
+                throw FerryException.broker(Status.INTERNAL_ERROR, "FETCH " + f.queue().topic + "/" + f.queue().queueId,
+                        "corrupt records: " + e.getMessage());
+            }
+            for (Message m : decoded) {
                 out.add(m);
                 polled.put(m, f);
             }
@@ -632,6 +641,12 @@ public final class GroupConsumer implements AutoCloseable {
                     q.fetchOffset = FerryClient.number(r, Headers.NEXT_OFFSET);
                     if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
                         ready.add(new Fetched(q, epoch, r)); // the next FETCH is sent when this batch is polled
+                    } else if (config.maxWaitMs() < Consumer.MIN_IDLE_REFETCH_MS && q.fetchOffset == offset) {
+                        loop.schedule(() -> { // nothing new and (almost) no long poll: do not ask again at once
+                            if (q.epoch == epoch) {
+                                fetch(q);
+                            }
+                        }, Consumer.MIN_IDLE_REFETCH_MS, TimeUnit.MILLISECONDS);
                     } else {
                         fetch(q);
                     }

@@ -19,6 +19,12 @@ final class Partition {
     final String label;
     final ConcurrentLinkedQueue<PendingRecord> queue = new ConcurrentLinkedQueue<>();
     final AtomicLong bytes = new AtomicLong();
+    /**
+     * Batches of this queue waiting to be resent (backing off, or in the producer's retry
+     * queue): while there are any, no later batch of the queue is sent, so a resend does not land
+     * behind messages sent after it. Event loop only.
+     */
+    int resending;
 
     Partition(String topic, int queueId) {
         this.topic = topic;

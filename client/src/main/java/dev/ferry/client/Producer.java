@@ -39,9 +39,12 @@ import org.slf4j.LoggerFactory;
  * <p><b>Failures.</b> A batch answered BUSY or TIMEOUT, not answered in time, or lost with its
  * connection is resent whole after an exponential backoff, up to {@link ProducerConfig#retries()}
  * times and within {@link ProducerConfig#deliveryTimeoutMs()}; the connection is re-opened as
- * needed. Any other status fails the batch's futures with a {@link FerryException}. Messages of
- * one queue are stored in the order they were sent unless a resend overtakes a later batch (as
- * with Kafka's {@code max.in.flight > 1}); use {@code maxInFlight = 1} when that matters.
+ * needed. Any other status fails the batch's futures with a {@link FerryException}. While a batch
+ * of a queue waits to be resent, no later batch of that queue is sent, so with
+ * {@code maxInFlight = 1} messages of one queue are stored in the order they were sent; with more
+ * in flight, a resend can still land behind a later batch that was already sent (as with Kafka's
+ * {@code max.in.flight > 1}). Records not sent within {@link ProducerConfig#deliveryTimeoutMs()}
+ * (connected or not) fail with a timeout, unsent.
  *
  * <p><b>Back-pressure.</b> Messages buffered or in flight beyond
  * {@link ProducerConfig#bufferBytes()} block the sending thread up to
@@ -146,7 +149,24 @@ public final class Producer implements AutoCloseable {
     public CompletableFuture<SendResult> sendAsync(Message message) {
         TopicState t = topic(Checks.topic(message.topic()), false);
         Partition p = message.queueId() >= 0 ? t.exactly(message.queueId()) : t.roundRobin(roundRobin);
-        return append(p, stamped(message, p.queueId));
+        return message.deliverAt() > 0 ? sendDelayed(p, message) : append(p, stamped(message, p.queueId));
+    }
+
+    /**
+     * A delayed message goes in a request of its own: the broker answers a batch's first queue
+     * offset, from which the others are counted, and a delayed message has none yet (it is stored
+     * in the schedule), so a batch mixing both would report wrong offsets.
+     */
+    private CompletableFuture<SendResult> sendDelayed(Partition p, Message message) {
+        checkOpen();
+        Message s = stamped(message, p.queueId);
+        PendingRecord r = new PendingRecord(s, PendingRecord.estimateSize(s), System.nanoTime());
+        reserve(r.size);
+        Batch b = new Batch(p, 1);
+        b.add(r);
+        explicit.add(b);
+        scheduleDrain();
+        return r;
     }
 
     /**
@@ -157,7 +177,7 @@ public final class Producer implements AutoCloseable {
         Checks.nonEmpty("shardingKey", shardingKey);
         TopicState t = topic(Checks.topic(message.topic()), true);
         Partition p = t.exactly(Math.floorMod(spread(shardingKey.hashCode()), t.queues));
-        return append(p, stamped(message, p.queueId));
+        return message.deliverAt() > 0 ? sendDelayed(p, message) : append(p, stamped(message, p.queueId));
     }
 
     /**
@@ -171,7 +191,10 @@ public final class Producer implements AutoCloseable {
         if (c == null || !c.isOpen()) {
             throw FerryException.connection("sendOneway: not connected to " + clientConfig.host() + ":" + clientConfig.port(), null);
         }
-        c.oneway(Command.builder().code(RequestCode.SEND).messages(List.of(stamped(message, message.queueId()))));
+        Message s = stamped(message, message.queueId());
+        int size = PendingRecord.estimateSize(s);
+        reserve(size); // counted in the buffer until written to the socket: a stalled broker blocks the sender, not the heap
+        c.oneway(Command.builder().code(RequestCode.SEND).messages(List.of(s)), () -> release(size));
     }
 
     /**
@@ -199,10 +222,13 @@ public final class Producer implements AutoCloseable {
         long now = System.nanoTime();
         for (Message m : messages) {
             Message s = stamped(m, p.queueId);
-            PendingRecord r = new PendingRecord(s, PendingRecord.estimateSize(s), now);
-            reserve(r.size);
-            b.add(r);
+            b.add(new PendingRecord(s, PendingRecord.estimateSize(s), now));
         }
+        if (b.bytes > config.bufferBytes()) {
+            throw new IllegalArgumentException("messages: about " + b.bytes + " bytes (expected: <= bufferBytes " + config.bufferBytes()
+                    + ", what the producer buffers)");
+        }
+        reserve(b.bytes); // at once: one that fails leaves nothing reserved
         explicit.add(b);
         scheduleDrain();
         CompletableFuture<?>[] all = new CompletableFuture<?>[b.count];
@@ -327,6 +353,7 @@ public final class Producer implements AutoCloseable {
         }
         Batch b;
         while ((b = retries.poll()) != null) {
+            b.partition.resending--;
             fail(b, gone);
         }
         while ((b = explicit.poll()) != null) {
@@ -360,8 +387,8 @@ public final class Producer implements AutoCloseable {
     private CompletableFuture<SendResult> append(Partition p, PendingRecord r) {
         reserve(r.size);
         long before = p.append(r);
-        if (before == 0 || (before < batchBytes && before + r.size >= batchBytes)) {
-            scheduleDrain();
+        if (before == 0 || (before < batchBytes && before + r.size >= batchBytes) || closed) {
+            scheduleDrain(); // also after a close that raced this append: the drain fails what the close left
         }
         return r;
     }
@@ -373,7 +400,7 @@ public final class Producer implements AutoCloseable {
     }
 
     /** Accounts {@code size} buffered bytes, blocking while the buffer is full (not on the event loop). */
-    private void reserve(int size) {
+    private void reserve(long size) {
         if (bufferedBytes.addAndGet(size) <= config.bufferBytes() || loop.inEventLoop()) {
             return;
         }
@@ -532,16 +559,21 @@ public final class Producer implements AutoCloseable {
             return;
         }
         long now = System.nanoTime();
+        expireUnsent(now);
         if (!connected(now)) {
-            expireWaiting(now);
+            waitForConnection();
             return;
         }
         Batch b;
         while (inFlight < config.maxInFlight() && (b = retries.poll()) != null) {
             sendBatch(b);
         }
-        while (inFlight < config.maxInFlight() && (b = explicit.poll()) != null) {
-            sendBatch(b);
+        for (var it = explicit.iterator(); inFlight < config.maxInFlight() && it.hasNext(); ) {
+            b = it.next();
+            if (b.partition.resending == 0) { // else it waits behind its queue's resend
+                it.remove();
+                sendBatch(b);
+            }
         }
         boolean everything = flushing.get() > 0 || closed;
         long nextDeadline = Long.MAX_VALUE;
@@ -552,7 +584,7 @@ public final class Producer implements AutoCloseable {
             for (int i = 0; i < n && inFlight < config.maxInFlight(); i++) {
                 Partition p = partitions.get((cursor + i) % n);
                 long bytes = p.bytes.get();
-                if (bytes == 0) {
+                if (bytes == 0 || p.resending > 0) {
                     continue;
                 }
                 PendingRecord head = p.queue.peek();
@@ -617,24 +649,40 @@ public final class Producer implements AutoCloseable {
         return false;
     }
 
-    /** While disconnected: fails messages whose delivery timeout passed, and wakes up again later. */
-    private void expireWaiting(long now) {
+    /**
+     * Fails queued messages, and batches waiting to be resent, whose delivery timeout passed:
+     * they were never stored (a batch in flight is bounded by the request timeout instead).
+     */
+    private void expireUnsent(long now) {
         long timeout = TimeUnit.MILLISECONDS.toNanos(config.deliveryTimeoutMs());
         for (Partition p : partitions) {
             PendingRecord head;
-            while ((head = p.queue.peek()) != null && now - head.enqueuedNanos > timeout) {
+            while (p.resending == 0 && (head = p.queue.peek()) != null && now - head.enqueuedNanos > timeout) {
                 Batch expired = p.take(Long.MAX_VALUE, 1);
                 fail(expired, FerryException.timeout(p.label + ": not sent within deliveryTimeoutMs " + config.deliveryTimeoutMs()
-                        + " (no connection to " + clientConfig.host() + ":" + clientConfig.port() + ")"));
+                        + (conn != null && conn.isOpen() ? " (the broker did not keep up)"
+                        : " (no connection to " + clientConfig.host() + ":" + clientConfig.port() + ")")));
             }
         }
         for (var it = retries.iterator(); it.hasNext(); ) {
             Batch b = it.next();
             if (now - b.oldestNanos() > timeout) {
                 it.remove();
+                b.partition.resending--;
                 fail(b, FerryException.timeout(b.partition.label + ": not sent within deliveryTimeoutMs " + config.deliveryTimeoutMs()));
             }
         }
+        for (var it = explicit.iterator(); it.hasNext(); ) {
+            Batch b = it.next();
+            if (now - b.oldestNanos() > timeout) {
+                it.remove();
+                fail(b, FerryException.timeout(b.partition.label + ": not sent within deliveryTimeoutMs " + config.deliveryTimeoutMs()));
+            }
+        }
+    }
+
+    /** While disconnected: wakes up again later if anything waits to be sent. */
+    private void waitForConnection() {
         boolean waiting = !retries.isEmpty() || !explicit.isEmpty();
         for (Partition p : partitions) {
             waiting |= p.bytes.get() > 0;
@@ -645,6 +693,9 @@ public final class Producer implements AutoCloseable {
     }
 
     private void sendBatch(Batch b) {
+        if (b.attempts > 0) {
+            b.partition.resending--; // its later batches may go again once this one is on its way
+        }
         inFlight++;
         b.attempts++;
         Command.Builder req = Command.builder().code(RequestCode.SEND_BATCH).messages(b.messages());
@@ -663,6 +714,7 @@ public final class Producer implements AutoCloseable {
                     && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) - deadline < 0) {
                 LOG.debug("{}: attempt {} failed ({}), resending in {} ms", b.partition.label, b.attempts, e.getMessage(), backoff);
                 resends = resends + 1; // single writer: the event loop
+                b.partition.resending++;
                 loop.schedule(() -> {
                     retries.add(b);
                     drain();
@@ -677,12 +729,12 @@ public final class Producer implements AutoCloseable {
     private void acknowledge(Batch b, Command response) {
         String topic = b.partition.topic;
         int queueId = (int) header(response, Headers.QUEUE_ID);
-        long offset = header(response, Headers.QUEUE_OFFSET);
+        long offset = header(response, Headers.QUEUE_OFFSET); // -1: delayed (see sendDelayed), no offset yet
         BatchIds ids = response.header(Headers.MSG_ID) != null
                 ? BatchIds.single(response.header(Headers.MSG_ID)) : BatchIds.lines(response.body());
         release(b.bytes);
         for (int i = 0; i < b.count; i++) {
-            b.records[i].complete(new SendResult(topic, queueId, offset + i, ids, i));
+            b.records[i].complete(new SendResult(topic, queueId, offset < 0 ? -1 : offset + i, ids, i));
         }
         if (b.partition.queueId == Message.ANY_QUEUE) {
             TopicState t = topics.get(topic);

@@ -58,6 +58,16 @@ public final class Subscription implements AutoCloseable {
         thread.start();
     }
 
+    private static final long FAILURE_PAUSE_MS = 200;
+
+    private static void pauseAfterFailure() {
+        try {
+            Thread.sleep(FAILURE_PAUSE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private void run() {
         try {
             while (running) {
@@ -66,6 +76,7 @@ public final class Subscription implements AutoCloseable {
                     batch = consumer.poll(POLL);
                 } catch (FerryException e) {
                     LOG.warn("subscription: {}", e.getMessage());
+                    pauseAfterFailure(); // a failure that repeats (corrupt records, a deleted topic) must not spin
                     continue;
                 }
                 Set<Integer> stalled = new HashSet<>();
@@ -109,6 +120,7 @@ public final class Subscription implements AutoCloseable {
                     batch = member.poll(POLL);
                 } catch (FerryException e) {
                     LOG.warn("subscription: {}", e.getMessage());
+                    pauseAfterFailure(); // a failure that repeats (corrupt records, a deleted topic) must not spin
                     continue;
                 }
                 for (Message m : batch) {

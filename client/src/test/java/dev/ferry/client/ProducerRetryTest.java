@@ -44,6 +44,80 @@ class ProducerRetryTest {
         }
     }
 
+    /**
+     * With one batch in flight, a batch resent after BUSY is not overtaken by the queue's next
+     * batch: the queue holds the messages in the order they were sent. Before, the next batch went
+     * out while the first one backed off, and landed before it.
+     */
+    @Test
+    void withOneInFlightResentBatchesKeepTheQueuesOrder() {
+        try (BrokerFixture server = BrokerFixture.start(dir, l -> l.flushIntervalMs(5).flushMinDirtyPages(1), g -> g.maxUnflushedBytes(1));
+             FerryClient client = server.client("binary")) {
+            client.createTopic("ordered", 1);
+            ProducerConfig config = ProducerConfig.builder().batchSizeBytes(256).lingerMs(0).maxInFlight(1).retries(1_000)
+                    .retryBackoffMs(5).maxRetryBackoffMs(20).build();
+            try (Producer producer = client.producer(config)) {
+                for (int i = 0; i < 300; i++) {
+                    producer.sendAsync(Message.builder("ordered").queueId(0).body(Integer.toString(i).getBytes()).build());
+                }
+                producer.flush();
+                assertThat(producer.resends()).as("batches resent after BUSY").isPositive();
+            }
+            List<String> stored = server.broker.store().readMessages("ordered", 0, 0, 1_000).stream()
+                    .map(m -> new String(m.body())).toList();
+            List<String> sent = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                sent.add(Integer.toString(i));
+            }
+            assertThat(stored).containsExactlyElementsOf(sent);
+        }
+    }
+
+    /**
+     * A batch's buffer space is reserved at once: one bigger than the buffer is refused as such,
+     * and a refusal leaves nothing reserved (before, the records reserved before the one that did
+     * not fit stayed counted, and flush() and close() waited for them for good).
+     */
+    @Test
+    void aBatchIsReservedWholeOrNotAtAll() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary")) {
+            client.createTopic("whole", 1);
+            ProducerConfig config = ProducerConfig.builder().batchSizeBytes(4096).bufferBytes(4096).maxBlockMs(200).lingerMs(0).build();
+            try (Producer producer = client.producer(config)) {
+                List<Message> big = new ArrayList<>();
+                for (int i = 0; i < 60; i++) {
+                    big.add(Message.builder("whole").queueId(0).body(new byte[100]).build());
+                }
+                assertThatThrownBy(() -> producer.sendBatch(big)).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("bufferBytes 4096");
+                assertThat(producer.flush(java.time.Duration.ofSeconds(5))).as("nothing left reserved").isTrue();
+                assertThat(producer.sendBatch(big.subList(0, 10)).join()).hasSize(10);
+            }
+        }
+    }
+
+    /**
+     * A delayed message has no queue offset until it is due; the messages sent around it keep
+     * consecutive offsets. Before, a delayed message shared a batch with them, and the offsets
+     * counted from the batch's first were off by one after it (or started at -1).
+     */
+    @Test
+    void delayedMessagesDoNotShiftTheOffsetsOfOthers() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary")) {
+            client.createTopic("mixed", 1);
+            try (Producer producer = client.producer(ProducerConfig.builder().lingerMs(100).build())) {
+                CompletableFuture<SendResult> n1 = producer.sendAsync(Message.builder("mixed").queueId(0).body("n1".getBytes()).build());
+                CompletableFuture<SendResult> d = producer.sendAsync(Message.builder("mixed").queueId(0).body("d".getBytes())
+                        .deliverAt(System.currentTimeMillis() + 60_000).build());
+                CompletableFuture<SendResult> n2 = producer.sendAsync(Message.builder("mixed").queueId(0).body("n2".getBytes()).build());
+                producer.flush();
+                assertThat(n1.join().queueOffset()).isZero();
+                assertThat(n2.join().queueOffset()).isEqualTo(1);
+                assertThat(d.join().queueOffset()).as("not in its queue yet").isEqualTo(-1);
+            }
+        }
+    }
+
     @Test
     void withoutRetriesBusyFailsTheSend() {
         try (BrokerFixture server = BrokerFixture.start(dir, g -> g.maxUnflushedBytes(1));
