@@ -370,11 +370,13 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
-     * The message with this id, unless it is a transaction's half message or decision record:
-     * those stay invisible to queries as to consumers (a rolled-back message is never seen).
+     * The message with this id, unless it is a record of an internal topic: a transaction's half
+     * message or decision record, or a delayed message's schedule record (whose id its SEND
+     * answered): those stay invisible to queries as to consumers (a rolled-back message is never
+     * seen, a delayed one not before it is due, under the id of its delivered copy).
      */
     public Optional<StoredMessage> messageById(String id) {
-        return store.readById(id).filter(m -> !Transactions.isInternal(m.topic()));
+        return store.readById(id).filter(m -> !isReservedTopic(m.topic()));
     }
 
     /**

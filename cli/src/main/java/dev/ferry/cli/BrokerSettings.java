@@ -128,7 +128,7 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
             new Key("connection.write.high.bytes", Type.INT, 1, I, "4194304", "writeHighWaterMark", "A connection is not read while its unsent replies exceed this; at least connection.write.low.bytes."),
             new Key("connection.max.parked.fetches", Type.INT, 1, I, "1024", "maxParkedFetchesPerConnection", "Long-polling fetches one connection may have waiting; more get BUSY."),
             new Key("connection.handshake.timeout.ms", Type.LONG, 1, L, "10000", "handshakeTimeoutMs", "A connection that has not sent its hello by then is closed."),
-            new Key("connection.frame.timeout.ms", Type.LONG, 1, L, "60000", "frameTimeoutMs", "A frame begun but not complete this long after (while the broker reads the connection) closes it with BAD_REQUEST."),
+            new Key("connection.frame.timeout.ms", Type.LONG, 1, L, "60000", "frameTimeoutMs", "A frame begun but not complete this long after (while the broker reads the connection; four times this in all) closes it with BAD_REQUEST."),
             new Key("sends.max.in.flight", Type.INT, 1, I, "20000", "maxInFlightSends", "Sends waiting for their flush beyond this get a retryable BUSY."),
             new Key("sends.max.unflushed.bytes", Type.LONG, 1, L, "2147483648", "maxUnflushedBytes", "Sends get BUSY while the store has more than this not yet on disk."),
             new Key("shutdown.drain.ms", Type.LONG, 0, L, "5000", "drainMs", "On stop, how long to wait for requests in flight before closing connections."),

@@ -217,7 +217,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         List<ReadResult.Region> regions = records.regions();
         if (config.zeroCopy() && total < (long) regions.size() * MIN_ZERO_COPY_REGION_BYTES) {
             // small regions (a filtered fetch skips most records, a tail fetch gets a few): one
-            // copy into one buffer is far cheaper than a file region (an open and a sendfile) each.
+            // copy into one buffer is far cheaper than a file region (a sendfile call) each.
             // Copied before the header is written, so a failure leaves no header without its body.
             io.netty.buffer.ByteBuf copy = null;
             try {
@@ -282,7 +282,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * Below this average region size a FETCH's records are copied into one buffer rather than
-     * sent as file regions: each region costs a file open and a sendfile call, which for the
+     * sent as file regions: each region costs a sendfile call, which for the
      * 100-byte records a filtered fetch returns one by one cost more than copying them.
      */
     static final int MIN_ZERO_COPY_REGION_BYTES = 16 * 1024;

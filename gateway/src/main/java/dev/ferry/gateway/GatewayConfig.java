@@ -20,8 +20,9 @@ import java.util.Objects;
  *                              Netty buffers, as a TLS pipeline would need (default true)
  * @param drainMs               on close, how long to wait for in-flight requests (default 5,000)
  * @param handshakeTimeoutMs    a connection that has not completed its handshake by then is closed (default 10,000)
- * @param frameTimeoutMs        a frame begun but not complete this long after (while the connection is read) closes
- *                              the connection with an error (default 60,000): a half-sent frame holds its buffer
+ * @param frameTimeoutMs        a frame begun but not complete this long after (while the connection is read; four
+ *                              times that in all) closes the connection with an error (default 60,000): a
+ *                              half-sent frame holds its buffer
  */
 public record GatewayConfig(String host, int port, Limits limits, int ioThreads, int writeLowWaterMark, int writeHighWaterMark,
                             int maxInFlightSends, long maxUnflushedBytes, int maxParkedFetchesPerConnection,

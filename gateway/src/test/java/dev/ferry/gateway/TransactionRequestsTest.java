@@ -108,6 +108,8 @@ class TransactionRequestsTest {
             Command byKey = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, "%SCHEDULE%").header(Headers.KEY, "later-key")
                     .build());
             assertThat(TestClient.fetched(byKey)).as("a delayed message by key, before it is due").isEmpty();
+            Command byId = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.MSG_ID, later.header(Headers.MSG_ID)).build());
+            assertThat(byId.status()).as("a delayed message by the id its SEND answered, before it is due").isEqualTo(Status.NOT_FOUND);
             for (String reserved : List.of("%TRANS_HALF%", "%TRANS_OP%", "%SCHEDULE%")) {
                 Command created = c.createTopic(reserved, 1);
                 assertThat(created.status()).as(reserved).isEqualTo(Status.BAD_REQUEST);

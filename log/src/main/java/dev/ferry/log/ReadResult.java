@@ -102,7 +102,7 @@ public final class ReadResult implements AutoCloseable {
 
         public long physicalOffset() { return physicalOffset; }
         public int length() { return length; }
-        /** The segment file (for transports that open their own channel, such as Netty's epoll sendfile). */
+        /** The segment file's path (for logs and tools; it may be deleted by retention while the read holds the segment). */
         public java.nio.file.Path file() { return segment.path; }
 
         /** The segment file's channel; do not close it (the store owns it). */

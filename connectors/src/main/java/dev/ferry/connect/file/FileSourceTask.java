@@ -175,6 +175,9 @@ public final class FileSourceTask implements SourceTask {
             siblings.forEach(candidates::add);
         } catch (NoSuchFileException e) {
             return false;
+        } catch (IOException e) { // the folder cannot be listed (no read permission): as if nothing were there
+            LOG.warn("file-source {}: cannot list {} to find the rotated file: {}", path, dir, e.toString());
+            return false;
         }
         FileChannel atPath = channel;
         String atPathKey = fileKey;
@@ -188,8 +191,15 @@ public final class FileSourceTask implements SourceTask {
                 continue; // rotated on meanwhile
             }
             if (fileKey.equals(oldKey) && resumable(offset, fingerprint)) {
-                LOG.info("file-source {}: rotated since the position at offset {}: reading the old file, now {}, to its end "
-                        + "first", path, offset, p);
+                if (candidates.size() > 1) {
+                    // with several rotated files, those between the old one and the path's are not read
+                    LOG.warn("file-source {}: rotated since the position at offset {}: reading the old file, now {}, to its end, "
+                            + "then {}; files rotated in between ({} other candidates next to it) are not read", path, offset, p, path,
+                            candidates.size() - 1);
+                } else {
+                    LOG.info("file-source {}: rotated since the position at offset {}: reading the old file, now {}, to its end "
+                            + "first", path, offset, p);
+                }
                 if (atPath != null) {
                     atPath.close();
                 }

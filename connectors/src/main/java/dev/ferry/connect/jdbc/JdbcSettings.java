@@ -78,15 +78,18 @@ record JdbcSettings(String connector, String url, String user, String password, 
 
     /**
      * Whether a failure means the database could not be reached (or the connection to it was lost),
-     * rather than that a setting is wrong: SQL state class 08 (connection exception), PostgreSQL's
-     * 57P01-57P03 (shutting down, starting up), a {@link SQLTransientConnectionException}, or an
+     * rather than that a setting is wrong: SQL state class 08 (connection exception, which also
+     * covers a host name that does not resolve or a refused TLS handshake: retried all the same, the
+     * task's status shows why), PostgreSQL's 57P01-57P03 (shutting down, starting up) and 53300 (too
+     * many connections), a {@link SQLTransientConnectionException}, or an
      * {@link IOException} (connection refused, reset, timed out, unknown host) among its causes or
      * chained exceptions. Such a failure is worth a restart; the others would fail the same way again.
      */
     static boolean unreachable(SQLException e) {
         for (SQLException s = e; s != null; s = s.getNextException()) {
             String state = s.getSQLState() == null ? "" : s.getSQLState();
-            if (state.startsWith("08") || state.startsWith("57P0") || s instanceof SQLTransientConnectionException) {
+            if (state.startsWith("08") || state.equals("57P01") || state.equals("57P02") || state.equals("57P03")
+                    || state.equals("53300") || s instanceof SQLTransientConnectionException) {
                 return true;
             }
             int depth = 0;

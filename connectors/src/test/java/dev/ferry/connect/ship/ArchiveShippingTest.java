@@ -265,7 +265,8 @@ class ArchiveShippingTest {
             org.assertj.core.api.Assertions.assertThatThrownBy(task::shipOnce).isInstanceOf(ForeignArchiveException.class)
                     .hasMessage("directory " + archive.toAbsolutePath().normalize() + " holds a different "
                             + "commitlog/00000000000000000000 (" + SEGMENT_BYTES + " bytes, source " + segmentBytes
-                            + " bytes): another store's archive? Ship into an archive of this store's own, or move that one away");
+                            + " bytes; segment.bytes or index.entries.per.file changed?): another store's archive? Ship into an "
+                            + "archive of this store's own, or move that one away");
             task.close();
             assertThat(Files.readAllBytes(archive.resolve("commitlog/00000000000000000000"))).as("the archived segment")
                     .isEqualTo(archived);

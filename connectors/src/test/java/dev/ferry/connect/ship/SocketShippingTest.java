@@ -357,7 +357,8 @@ class SocketShippingTest {
                 Integer.toString(port), "include.indexes", "false"), tmp.resolve("state-b")));
         org.assertj.core.api.Assertions.assertThatThrownBy(second::shipOnce).isInstanceOf(ForeignArchiveException.class)
                 .hasMessage("receiver 127.0.0.1:" + port + " holds a different commitlog/00000000000000000000 (" + SEGMENT_BYTES
-                        + " bytes, source " + 2 * SEGMENT_BYTES + " bytes): another store's archive? Ship into an archive of "
+                        + " bytes, source " + 2 * SEGMENT_BYTES + " bytes; segment.bytes or index.entries.per.file changed?): another "
+                        + "store's archive? Ship into an archive of "
                         + "this store's own, or move that one away");
         second.close();
         assertThat(Files.readAllBytes(archive.resolve("commitlog/00000000000000000000"))).isEqualTo(archived);
