@@ -202,7 +202,12 @@ public final class Consumer implements AutoCloseable {
                 Fetched f;
                 try {
                     long left = deadline - System.nanoTime();
-                    f = out.isEmpty() && left > 0 ? ready.poll(left, TimeUnit.NANOSECONDS) : ready.poll();
+                    if (deferred != null) {
+                        f = deferred;
+                        deferred = null;
+                    } else {
+                        f = out.isEmpty() && left > 0 ? ready.poll(left, TimeUnit.NANOSECONDS) : ready.poll();
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     break;
@@ -225,6 +230,10 @@ public final class Consumer implements AutoCloseable {
                 try {
                     decoded = FetchedMessages.of(f.response(), storedRecords);
                 } catch (CorruptRecordException e) {
+                    if (!out.isEmpty()) {
+                        deferred = f; // the messages taken so far are returned first; the next poll reports this
+                        break;
+                    }
                     // not skipped: the queue is read again from its position, and every poll reports it until a seek past it
                     QueueState q = f.queue();
                     release(f);
@@ -250,6 +259,9 @@ public final class Consumer implements AutoCloseable {
         }
         return out;
     }
+
+    /** A fetch whose records proved corrupt after this poll had taken others: reported by the next poll. Polling thread only. */
+    private Fetched deferred;
 
     private void finishCurrent() {
         Fetched f = currentFetched;
@@ -429,7 +441,11 @@ public final class Consumer implements AutoCloseable {
                 }
                 q.fetchOffset = next;
                 if (next == offset && config.maxWaitMs() < MIN_IDLE_REFETCH_MS) {
-                    retryLater(q, MIN_IDLE_REFETCH_MS); // nothing new and (almost) no long poll: do not ask again at once
+                    loop.schedule(() -> { // nothing new and (almost) no long poll: do not ask again at once
+                        if (q.epoch == epoch) { // else a seek started a fetch chain of its own
+                            fetch(q);
+                        }
+                    }, MIN_IDLE_REFETCH_MS, TimeUnit.MILLISECONDS);
                 } else {
                     fetch(q);
                 }

@@ -243,19 +243,28 @@ public final class GroupConsumer implements AutoCloseable {
             if (!f.current()) {
                 continue; // a restarted read has its own fetch going: this one must not start a second
             }
+            List<Message> decoded;
+            try {
+                decoded = FetchedMessages.of(f.response(), storedRecords);
+            } catch (CorruptRecordException e) {
+                // not skipped: the queue is read again from its committed position (or, broadcasting, this member's),
+                // and the messages taken so far are returned first
+                loop.execute(() -> {
+                    if (f.current()) {
+                        restart(f.queue());
+                    }
+                });
+                if (!out.isEmpty()) {
+                    break;
+                }
+                throw FerryException.broker(Status.INTERNAL_ERROR, "FETCH " + f.queue().topic + "/" + f.queue().queueId,
+                        "corrupt records: " + e.getMessage());
+            }
             loop.execute(() -> {
                 if (f.current()) {
                     fetch(f.queue());
                 }
             });
-            List<Message> decoded;
-            try {
-                decoded = FetchedMessages.of(f.response(), storedRecords);
-            } catch (CorruptRecordException e) {
-                // unacked, they are delivered again after the ack timeout (and dead-lettered if they stay corrupt)
-                throw FerryException.broker(Status.INTERNAL_ERROR, "FETCH " + f.queue().topic + "/" + f.queue().queueId,
-                        "corrupt records: " + e.getMessage());
-            }
             for (Message m : decoded) {
                 out.add(m);
                 polled.put(m, f);

@@ -149,7 +149,12 @@ public final class Producer implements AutoCloseable {
     public CompletableFuture<SendResult> sendAsync(Message message) {
         TopicState t = topic(Checks.topic(message.topic()), false);
         Partition p = message.queueId() >= 0 ? t.exactly(message.queueId()) : t.roundRobin(roundRobin);
-        return message.deliverAt() > 0 ? sendDelayed(p, message) : append(p, stamped(message, p.queueId));
+        return delayed(message) ? sendDelayed(p, message) : append(p, stamped(message, p.queueId));
+    }
+
+    /** A delivery time in the future (by this machine's clock): one in the past is sent at once, in order with the others. */
+    private static boolean delayed(Message m) {
+        return m.deliverAt() > 0 && m.deliverAt() > System.currentTimeMillis();
     }
 
     /**
@@ -177,12 +182,14 @@ public final class Producer implements AutoCloseable {
         Checks.nonEmpty("shardingKey", shardingKey);
         TopicState t = topic(Checks.topic(message.topic()), true);
         Partition p = t.exactly(Math.floorMod(spread(shardingKey.hashCode()), t.queues));
-        return message.deliverAt() > 0 ? sendDelayed(p, message) : append(p, stamped(message, p.queueId));
+        return delayed(message) ? sendDelayed(p, message) : append(p, stamped(message, p.queueId));
     }
 
     /**
      * Sends {@code message} as a one-way SEND: no acknowledgement, no retry, at most once. Fails
-     * at once if the connection is down.
+     * at once if the connection is down. Counts in {@link ProducerConfig#bufferBytes()} until it is
+     * written to the socket, so it blocks (up to {@link ProducerConfig#maxBlockMs()}) while the
+     * broker does not keep up.
      */
     public void sendOneway(Message message) {
         checkOpen();
@@ -194,14 +201,22 @@ public final class Producer implements AutoCloseable {
         Message s = stamped(message, message.queueId());
         int size = PendingRecord.estimateSize(s);
         reserve(size); // counted in the buffer until written to the socket: a stalled broker blocks the sender, not the heap
-        c.oneway(Command.builder().code(RequestCode.SEND).messages(List.of(s)), () -> release(size));
+        try {
+            c.oneway(Command.builder().code(RequestCode.SEND).messages(List.of(s)), () -> release(size));
+        } catch (RuntimeException e) { // could not be encoded (a field over the codec's limit): never queued
+            release(size);
+            throw e;
+        }
     }
 
     /**
      * Sends {@code messages}, all of one topic, as one SEND_BATCH stored atomically in one queue:
-     * their common {@code queueId} if they have one, else a queue chosen round-robin.
+     * their common {@code queueId} if they have one, else a queue chosen round-robin. If some are
+     * delayed ({@code deliverAt}), every result's queue offset is -1: the broker answers the first
+     * message's offset, from which the others cannot be counted then.
      *
-     * @throws IllegalArgumentException if the messages are empty, of several topics or queues, or too many
+     * @throws IllegalArgumentException if the messages are empty, of several topics or queues, too many, or more than
+     *     {@link ProducerConfig#bufferBytes()}
      */
     public CompletableFuture<List<SendResult>> sendBatch(List<Message> messages) {
         checkOpen();
@@ -570,8 +585,9 @@ public final class Producer implements AutoCloseable {
         }
         for (var it = explicit.iterator(); inFlight < config.maxInFlight() && it.hasNext(); ) {
             b = it.next();
-            if (b.partition.resending == 0) { // else it waits behind its queue's resend
-                it.remove();
+            // else it waits behind its queue's resend; remove(b) is false if a re-entrant drain (a batch
+            // failed at once, its callback draining again) sent it already
+            if (b.partition.resending == 0 && explicit.remove(b)) {
                 sendBatch(b);
             }
         }
@@ -650,8 +666,9 @@ public final class Producer implements AutoCloseable {
     }
 
     /**
-     * Fails queued messages, and batches waiting to be resent, whose delivery timeout passed:
-     * they were never stored (a batch in flight is bounded by the request timeout instead).
+     * Fails queued messages, and batches waiting to be resent, whose delivery timeout passed (a
+     * batch in flight is bounded by the request timeout instead). Queued ones were never stored; a
+     * resend after a TIMEOUT or a lost connection may have been.
      */
     private void expireUnsent(long now) {
         long timeout = TimeUnit.MILLISECONDS.toNanos(config.deliveryTimeoutMs());
@@ -730,12 +747,17 @@ public final class Producer implements AutoCloseable {
         String topic = b.partition.topic;
         int queueId = (int) header(response, Headers.QUEUE_ID);
         long offset = header(response, Headers.QUEUE_OFFSET); // -1: delayed (see sendDelayed), no offset yet
+        for (int i = 0; i < b.count && offset >= 0; i++) {
+            if (b.records[i].delayed()) {
+                offset = -1; // a sendBatch mixing delayed messages: the others' offsets cannot be counted from the first
+            }
+        }
         BatchIds ids = response.header(Headers.MSG_ID) != null
                 ? BatchIds.single(response.header(Headers.MSG_ID)) : BatchIds.lines(response.body());
-        release(b.bytes);
         for (int i = 0; i < b.count; i++) {
             b.records[i].complete(new SendResult(topic, queueId, offset < 0 ? -1 : offset + i, ids, i));
         }
+        release(b.bytes); // after the futures: a flush() that returns has seen them complete
         if (b.partition.queueId == Message.ANY_QUEUE) {
             TopicState t = topics.get(topic);
             if (t != null && t.queues == 0) {
@@ -754,10 +776,10 @@ public final class Producer implements AutoCloseable {
     }
 
     private void fail(Batch b, FerryException e) {
-        release(b.bytes);
         for (int i = 0; i < b.count; i++) {
             b.records[i].completeExceptionally(e);
         }
+        release(b.bytes); // after the futures, as in acknowledge
     }
 
     /** Batches resent so far after BUSY, TIMEOUT, no response or a lost connection. */
