@@ -15,6 +15,8 @@ final class Batch {
     int count;
     long bytes;
     int attempts;
+    /** A sendBatch holding delayed messages: the broker's first offset says nothing of the others (reported as -1). */
+    boolean offsetsUnknown;
 
     Batch(Partition partition, int capacity) {
         this.partition = partition;

@@ -1,6 +1,5 @@
 package dev.ferry.client;
 
-import dev.ferry.log.CorruptRecordException;
 import dev.ferry.log.StoredRecords;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.Command;
@@ -226,20 +225,32 @@ public final class Consumer implements AutoCloseable {
                     release(f);
                     continue;
                 }
-                List<Message> decoded;
+                List<Message> decoded = new ArrayList<>();
                 try {
-                    decoded = FetchedMessages.of(f.response(), storedRecords);
-                } catch (CorruptRecordException e) {
-                    if (!out.isEmpty()) {
+                    FetchedMessages.of(f.response(), storedRecords, decoded);
+                } catch (RuntimeException e) { // a record that fails its check (or cannot be decoded at all)
+                    QueueState q = f.queue();
+                    if (decoded.isEmpty() && !out.isEmpty()) {
                         deferred = f; // the messages taken so far are returned first; the next poll reports this
                         break;
                     }
-                    // not skipped: the queue is read again from its position, and every poll reports it until a seek past it
-                    QueueState q = f.queue();
                     release(f);
+                    if (!decoded.isEmpty()) {
+                        // the records before the bad one are handed out; the queue is read again from the first not taken,
+                        // so that the bad record comes first in a fetch of its own and is reported with its offset
+                        for (Message m : decoded) {
+                            if (out.size() < config.maxPollMessages() && m.queueOffset() >= q.position) {
+                                out.add(m);
+                                q.position = m.queueOffset() + 1;
+                            }
+                        }
+                        seek(q.queueId, q.position);
+                        continue;
+                    }
+                    // not skipped: the queue is read again from its position, and every poll reports it until a seek past it
                     seek(q.queueId, q.position);
-                    throw FerryException.broker(Status.INTERNAL_ERROR, q.label, "corrupt records from offset " + q.position + ": "
-                            + e.getMessage() + " (seek past them to go on)");
+                    throw FerryException.broker(Status.INTERNAL_ERROR, q.label, "the record at offset " + q.position
+                            + " cannot be decoded: " + e + " (seek past it to go on)");
                 }
                 currentFetched = f;
                 current = decoded;

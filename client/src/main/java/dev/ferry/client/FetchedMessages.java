@@ -17,16 +17,29 @@ final class FetchedMessages {
     private FetchedMessages() {}
 
     static List<Message> of(Command response, boolean storedRecords) {
-        if (!storedRecords || response.bodyLength() == 0) {
-            return response.messages();
-        }
-        List<StoredMessage> stored = StoredRecords.decode(response.body());
-        List<Message> out = new ArrayList<>(stored.size());
-        for (StoredMessage s : stored) {
-            out.add(Message.builder(s.topic()).queueId(s.queueId()).queueOffset(s.queueOffset()).msgId(s.messageId())
-                    .keys(s.keys()).tags(s.tags()).properties(s.properties()).bornTimestamp(s.bornTimestamp())
-                    .storeTimestamp(s.storeTimestamp()).flags(s.flags()).body(ByteBuffer.wrap(s.body())).build());
-        }
+        List<Message> out = new ArrayList<>();
+        of(response, storedRecords, out);
         return out;
+    }
+
+    /**
+     * Adds the response's messages to {@code out}; if a record cannot be decoded (it fails its
+     * CRC32C or its framing), throws, with the messages before it in {@code out}.
+     */
+    static void of(Command response, boolean storedRecords, List<Message> out) {
+        if (!storedRecords || response.bodyLength() == 0) {
+            out.addAll(response.messages());
+            return;
+        }
+        List<StoredMessage> stored = new ArrayList<>();
+        try {
+            StoredRecords.decode(response.body(), stored);
+        } finally {
+            for (StoredMessage s : stored) {
+                out.add(Message.builder(s.topic()).queueId(s.queueId()).queueOffset(s.queueOffset()).msgId(s.messageId())
+                        .keys(s.keys()).tags(s.tags()).properties(s.properties()).bornTimestamp(s.bornTimestamp())
+                        .storeTimestamp(s.storeTimestamp()).flags(s.flags()).body(ByteBuffer.wrap(s.body())).build());
+            }
+        }
     }
 }

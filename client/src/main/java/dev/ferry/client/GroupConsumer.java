@@ -1,6 +1,5 @@
 package dev.ferry.client;
 
-import dev.ferry.log.CorruptRecordException;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.Command;
 import dev.ferry.protocol.Headers;
@@ -228,6 +227,7 @@ public final class GroupConsumer implements AutoCloseable {
         List<Message> out = new ArrayList<>();
         polled.clear();
         long deadline = System.nanoTime() + timeout.toNanos();
+        FerryException bad = null;
         while (true) {
             Fetched f;
             try {
@@ -243,35 +243,38 @@ public final class GroupConsumer implements AutoCloseable {
             if (!f.current()) {
                 continue; // a restarted read has its own fetch going: this one must not start a second
             }
-            List<Message> decoded;
-            try {
-                decoded = FetchedMessages.of(f.response(), storedRecords);
-            } catch (CorruptRecordException e) {
-                // not skipped: the queue is read again from its committed position (or, broadcasting, this member's),
-                // and the messages taken so far are returned first
-                loop.execute(() -> {
-                    if (f.current()) {
-                        restart(f.queue());
-                    }
-                });
-                if (!out.isEmpty()) {
-                    break;
-                }
-                throw FerryException.broker(Status.INTERNAL_ERROR, "FETCH " + f.queue().topic + "/" + f.queue().queueId,
-                        "corrupt records: " + e.getMessage());
-            }
             loop.execute(() -> {
                 if (f.current()) {
                     fetch(f.queue());
                 }
             });
+            List<Message> decoded = new ArrayList<>();
+            try {
+                FetchedMessages.of(f.response(), storedRecords, decoded);
+            } catch (RuntimeException e) { // a record that fails its check (or cannot be decoded at all)
+                // the queue reads on; clustering: the broker delivers the records from the bad one on again after the
+                // ack timeout, and dead-letters them if they stay unreadable; broadcasting: they are skipped. The
+                // messages before it, and those taken so far, are returned.
+                bad = FerryException.broker(Status.INTERNAL_ERROR, "FETCH " + f.queue().topic + "/" + f.queue().queueId,
+                        "a record after offset " + (decoded.isEmpty() ? "(none decoded)" : decoded.get(decoded.size() - 1).queueOffset())
+                                + " cannot be decoded: " + e);
+            }
             for (Message m : decoded) {
                 out.add(m);
                 polled.put(m, f);
             }
+            if (bad != null) {
+                break;
+            }
             if (out.size() >= config.maxFetchMessages()) {
                 break;
             }
+        }
+        if (bad != null && out.isEmpty()) {
+            throw bad;
+        }
+        if (bad != null) {
+            LOG.warn("group {}: {}", config.group(), bad.getMessage()); // the messages taken before it are returned
         }
         return out;
     }

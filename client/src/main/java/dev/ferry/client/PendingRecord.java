@@ -49,11 +49,6 @@ final class PendingRecord extends CompletableFuture<SendResult> {
                 .body(java.nio.ByteBuffer.wrap(body)).build();
     }
 
-    /** True if the message asks for a delivery time (the broker may store it in its schedule). */
-    boolean delayed() {
-        return message != null && message.deliverAt() > 0;
-    }
-
     /** {@link #estimateSize} of a message of {@code topic} with only a body. */
     static int estimateSize(String topic, int bodyLength) {
         return 64 + bodyLength + topic.length();

@@ -76,8 +76,10 @@ public final class Producer implements AutoCloseable {
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final Runnable drainTask = this::drain;
 
-    /** Bytes of messages accepted and not yet acknowledged or failed. */
+    /** Bytes of messages accepted and not yet acknowledged or failed (and of one-way sends not yet written). */
     private final AtomicLong bufferedBytes = new AtomicLong();
+    /** The one-way sends' part of {@link #bufferedBytes}: they block senders as the rest does, but flush() does not wait for them. */
+    private final AtomicLong onewayBytes = new AtomicLong();
     private final Object space = new Object();
     /** Threads waiting on {@code space}; volatile so a releasing thread knows to notify without locking. */
     private volatile int spaceWaiters;
@@ -201,10 +203,15 @@ public final class Producer implements AutoCloseable {
         Message s = stamped(message, message.queueId());
         int size = PendingRecord.estimateSize(s);
         reserve(size); // counted in the buffer until written to the socket: a stalled broker blocks the sender, not the heap
-        try {
-            c.oneway(Command.builder().code(RequestCode.SEND).messages(List.of(s)), () -> release(size));
-        } catch (RuntimeException e) { // could not be encoded (a field over the codec's limit): never queued
+        onewayBytes.addAndGet(size);
+        Runnable written = () -> {
+            onewayBytes.addAndGet(-size);
             release(size);
+        };
+        try {
+            c.oneway(Command.builder().code(RequestCode.SEND).messages(List.of(s)), written);
+        } catch (RuntimeException e) { // could not be encoded (a field over the codec's limit): never queued
+            written.run();
             throw e;
         }
     }
@@ -238,6 +245,9 @@ public final class Producer implements AutoCloseable {
         for (Message m : messages) {
             Message s = stamped(m, p.queueId);
             b.add(new PendingRecord(s, PendingRecord.estimateSize(s), now));
+        }
+        for (Message m : messages) {
+            b.offsetsUnknown |= messages.size() > 1 && delayed(m);
         }
         if (b.bytes > config.bufferBytes()) {
             throw new IllegalArgumentException("messages: about " + b.bytes + " bytes (expected: <= bufferBytes " + config.bufferBytes()
@@ -284,7 +294,7 @@ public final class Producer implements AutoCloseable {
             synchronized (space) {
                 spaceWaiters++;
                 try {
-                    while (bufferedBytes.get() > 0) {
+                    while (bufferedBytes.get() - onewayBytes.get() > 0) { // one-way sends are never acknowledged: not waited for
                         if (deadlineNanos != Long.MAX_VALUE) {
                             long left = deadlineNanos - System.nanoTime();
                             if (left <= 0) {
@@ -746,12 +756,9 @@ public final class Producer implements AutoCloseable {
     private void acknowledge(Batch b, Command response) {
         String topic = b.partition.topic;
         int queueId = (int) header(response, Headers.QUEUE_ID);
-        long offset = header(response, Headers.QUEUE_OFFSET); // -1: delayed (see sendDelayed), no offset yet
-        for (int i = 0; i < b.count && offset >= 0; i++) {
-            if (b.records[i].delayed()) {
-                offset = -1; // a sendBatch mixing delayed messages: the others' offsets cannot be counted from the first
-            }
-        }
+        // -1: delayed (see sendDelayed), no offset yet; a sendBatch with delayed messages: the others'
+        // offsets cannot be counted from the first
+        long offset = b.offsetsUnknown ? -1 : header(response, Headers.QUEUE_OFFSET);
         BatchIds ids = response.header(Headers.MSG_ID) != null
                 ? BatchIds.single(response.header(Headers.MSG_ID)) : BatchIds.lines(response.body());
         for (int i = 0; i < b.count; i++) {

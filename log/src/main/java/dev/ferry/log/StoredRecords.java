@@ -15,6 +15,15 @@ public final class StoredRecords {
     /** Decodes every record from {@code buf}'s position to its limit; the buffer is not moved. */
     public static List<StoredMessage> decode(ByteBuffer buf) {
         List<StoredMessage> out = new ArrayList<>();
+        decode(buf, out);
+        return out;
+    }
+
+    /**
+     * As {@link #decode(ByteBuffer)}, adding to {@code out}: when a record fails its check, the
+     * records before it are in {@code out} (a consumer can hand them out and stop at the bad one).
+     */
+    public static void decode(ByteBuffer buf, List<StoredMessage> out) {
         ByteBuffer b = buf.slice();
         int pos = 0;
         RecordCodec.DecodeCache cache = new RecordCodec.DecodeCache();
@@ -30,6 +39,5 @@ public final class StoredRecords {
             out.add(RecordCodec.decode(b, pos, cache));
             pos += w.length();
         }
-        return out;
     }
 }

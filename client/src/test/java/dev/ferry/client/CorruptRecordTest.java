@@ -1,0 +1,90 @@
+package dev.ferry.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.log.MessageIds;
+import dev.ferry.log.StoredMessage;
+import dev.ferry.protocol.Message;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A stored record damaged on disk (one byte of its body changed behind the broker's back, so it
+ * fails its CRC32C when the consumer checks it): a consumer hands out the records before it,
+ * then reports the bad one with its offset at every poll, without skipping it, until the
+ * application seeks past it; then it reads on. Before, the consumer moved past the whole fetch
+ * silently (and a Subscription's thread died).
+ */
+class CorruptRecordTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aConsumerStopsAtACorruptRecordReportsItsOffsetAndReadsOnAfterASeek() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary")) {
+            client.createTopic("damaged", 1);
+            List<SendResult> sent = new ArrayList<>();
+            try (Producer producer = client.producer(ProducerConfig.builder().lingerMs(0).build())) {
+                for (int i = 0; i < 10; i++) {
+                    sent.add(producer.send(Message.builder("damaged").queueId(0).body(("m" + i).getBytes(StandardCharsets.UTF_8)).build()));
+                }
+            }
+            long physical = MessageIds.parse(sent.get(5).msgId());
+            StoredMessage fifth = server.broker.store().readAt(physical).orElseThrow();
+            Path segment = dir.resolve("commitlog").resolve(String.format("%020d", 0));
+            try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(new byte[] {'X'}), physical + fifth.size() - 1); // the body's last byte: "m5" becomes "mX"
+            }
+
+            try (Consumer consumer = client.consumer(ConsumerConfig.builder("damaged", "g").queues(0)
+                    .startFrom(StartPosition.COMMITTED_ELSE_EARLIEST).autoCommit(false).build())) {
+                List<String> got = new ArrayList<>();
+                FerryException reported = null;
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (reported == null && System.nanoTime() < deadline) {
+                    try {
+                        consumer.poll(Duration.ofMillis(200)).forEach(m -> got.add(body(m)));
+                    } catch (FerryException e) {
+                        reported = e;
+                    }
+                }
+                assertThat(got).as("the records before the bad one").containsExactly("m0", "m1", "m2", "m3", "m4");
+                assertThat(reported).isNotNull();
+                assertThat(reported.getMessage()).contains("offset 5").contains("cannot be decoded");
+                assertThat(consumer.position(0)).as("not skipped").isEqualTo(5);
+
+                FerryException again = null;
+                for (int i = 0; i < 50 && again == null; i++) {
+                    try {
+                        assertThat(consumer.poll(Duration.ofMillis(200))).as("nothing past it").isEmpty();
+                    } catch (FerryException e) {
+                        again = e;
+                    }
+                }
+                assertThat(again).as("reported again").isNotNull();
+
+                consumer.seek(0, 6);
+                List<String> after = new ArrayList<>();
+                while (after.size() < 4 && System.nanoTime() < deadline) {
+                    consumer.poll(Duration.ofMillis(200)).forEach(m -> after.add(body(m)));
+                }
+                assertThat(after).containsExactly("m6", "m7", "m8", "m9");
+            }
+        }
+    }
+
+    private static String body(Message m) {
+        ByteBuffer b = m.body().duplicate();
+        byte[] bytes = new byte[b.remaining()];
+        b.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+}
