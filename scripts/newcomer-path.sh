@@ -26,7 +26,8 @@ check "group describe shows no lag after the consume" "grep -Eq 'tour +[0-9]+ +1
 
 kill -TERM $BROKER
 for _ in $(seq 1 60); do kill -0 $BROKER 2>/dev/null || break; sleep 0.5; done
-check "SIGTERM stops the broker cleanly" "! kill -0 $BROKER 2>/dev/null && grep -q 'stopped cleanly' '$WORK/broker.out' && [ ! -e '$WORK/data/abort' ]"
+wait $BROKER 2>/dev/null; BROKER_EXIT=$?
+check "SIGTERM stops the broker cleanly (exit 0)" "! kill -0 $BROKER 2>/dev/null && grep -q 'stopped cleanly' '$WORK/broker.out' && [ ! -e '$WORK/data/abort' ] && [ $BROKER_EXIT -eq 0 ]"
 
 if [ "$failed" -gt 0 ]; then
   echo "--- broker output"; cat "$WORK/broker.out"; cat "$WORK"/*.err 2>/dev/null

@@ -100,6 +100,30 @@ class NackTest {
         assertThat(broker.committedOffset("n", "t", 0)).hasValue(1);
     }
 
+    /**
+     * A record damaged on disk is never copied to the retry or dead-letter topic, where it would
+     * be stored again under a fresh checksum and handed out as good data: the NACK fails naming
+     * the damage, and the record stays in flight, holding the committed offset.
+     */
+    @Test
+    void aDamagedRecordIsNotCopiedUnderAFreshChecksum() throws Exception {
+        dev.ferry.log.AppendResult r = broker.send(List.of(LogMessage.builder("t", 0, bytes("good")).build())).join().get(0);
+        broker.store().flush(); // in the segment file, not only in the staging ring (whose copy would undo the damage)
+        java.nio.file.Path segment = dir.resolve("commitlog").resolve(String.format("%020d", 0));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(bytes("X")), r.physicalOffset() + r.size() - 1); // "good" becomes "gooX"
+        }
+        GroupCoordinator.Assignment a = groups.join("n", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        groups.delivered("n", "a", a.generation(), "t", 0, 0, 1, new long[] {0});
+
+        assertThat(groups.nack("n", "a", a.generation(), "t", 0, 0, -1)).failsWithin(java.time.Duration.ofSeconds(5))
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class).withMessageContaining("crc");
+
+        assertThat(broker.pendingDelayed()).as("no retry copy scheduled").isZero();
+        assertThat(messages(GroupCoordinator.deadLetterTopic("n"))).isEmpty();
+        assertThat(broker.committedOffset("n", "t", 0)).as("still in flight").hasValue(0);
+    }
+
     /** A deleted topic's committed offsets stay deleted when a live member acks what it had fetched. */
     @Test
     void acksAfterTheTopicWasDeletedDoNotWriteItsOffsetsBack() {

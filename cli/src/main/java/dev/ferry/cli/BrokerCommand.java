@@ -57,9 +57,19 @@ final class BrokerCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("ferry: stopping (draining requests, flushing)");
-            server.close();
+            try {
+                server.close();
+            } catch (RuntimeException e) {
+                System.err.println("ferry: stopping failed: " + e);
+                System.err.flush();
+                Runtime.getRuntime().halt(1);
+            }
             System.err.println("ferry: stopped cleanly");
             stopped.countDown();
+            System.out.flush();
+            System.err.flush();
+            // a JVM ended by SIGTERM (or Ctrl-C) exits with 143 (130) after its hooks; a clean stop is exit 0
+            Runtime.getRuntime().halt(0);
         }, "ferry-shutdown"));
         BrokerSettings s = server.settings();
         System.out.printf("Ferry broker listening on %s:%d (%s), data in %s, %s flush%n", s.gateway().host(), server.gateway().port(),

@@ -72,6 +72,10 @@ final class ConsumeCommand implements Callable<Integer> {
                     toCommit.put(m.queueId(), m.queueOffset() + 1);
                 }
                 out.flush();
+                if (out.checkError()) { // stdout closed (a pipe's reader gone): what was "printed" reached no one
+                    System.err.println("ferry consume: cannot write to standard output; stopping without committing the last batch");
+                    return 1;
+                }
                 toCommit.forEach((q, o) -> client.commitOffset(group, topic, q, o));
                 toCommit.clear();
             }

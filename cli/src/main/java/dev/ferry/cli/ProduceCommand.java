@@ -43,7 +43,6 @@ final class ProduceCommand implements Callable<Integer> {
         List<String> errors = new ArrayList<>();
         try (FerryClient client = server.connect(); Producer producer = client.producer()) {
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            List<CompletableFuture<SendResult>> pending = new ArrayList<>();
             String line;
             while ((line = in.readLine()) != null) {
                 Message.Builder b = Message.builder(topic).body(line.getBytes(StandardCharsets.UTF_8))
@@ -59,7 +58,7 @@ final class ProduceCommand implements Callable<Integer> {
                 }
                 Message m = b.build();
                 CompletableFuture<SendResult> f = key != null ? producer.sendAsync(m, key) : producer.sendAsync(m);
-                pending.add(f.whenComplete((r, t) -> {
+                f.whenComplete((r, t) -> { // not kept: a file of millions of lines must not keep a future each
                     if (t == null) {
                         sent.incrementAndGet();
                     } else {
@@ -70,16 +69,9 @@ final class ProduceCommand implements Callable<Integer> {
                             }
                         }
                     }
-                }));
+                });
             }
-            producer.flush();
-            for (CompletableFuture<SendResult> f : pending) {
-                try {
-                    f.join();
-                } catch (RuntimeException e) {
-                    // counted above
-                }
-            }
+            producer.flush(); // returns once every send's future has completed, and so counted
         }
         System.err.printf("sent %d, failed %d%n", sent.get(), failed.get());
         errors.forEach(e -> System.err.println("ferry: send failed: " + e));

@@ -75,6 +75,33 @@ class CliCommandsTest {
         }
     }
 
+    /**
+     * {@code consume | head -1}: once the reader is gone, nothing printed reaches anyone, and
+     * nothing may be committed for it. Before, the command printed into the broken pipe (a
+     * PrintStream never throws), committed every message and exited 0.
+     */
+    @Test
+    void consumeIntoAClosedOutputCommitsNothingItCouldNotWrite() {
+        assertThat(run("", "topic", "create", "piped", "--queues", "1").exit).isZero();
+        assertThat(run("a\nb\nc\n", "produce", "--topic", "piped").exit).isZero();
+        PrintStream oldOut = System.out;
+        int exit;
+        try {
+            System.setOut(new PrintStream(new java.io.OutputStream() {
+                @Override
+                public void write(int b) throws java.io.IOException {
+                    throw new java.io.IOException("Broken pipe");
+                }
+            }, true, StandardCharsets.UTF_8));
+            exit = Ferry.commandLine().execute("consume", "--topic", "piped", "--group", "g", "--timeout-ms", "500", server);
+        } finally {
+            System.setOut(oldOut);
+        }
+        assertThat(exit).as("a failed output is a failure").isEqualTo(1);
+        Run again = run("", "consume", "--topic", "piped", "--group", "g", "--timeout-ms", "500");
+        assertThat(again.out.lines()).as("nothing was committed for what could not be written").containsExactly("a", "b", "c");
+    }
+
     @Test
     void createProduceConsumeDescribeLagAndReset() {
         Run created = run("", "topic", "create", "orders", "--queues", "2");

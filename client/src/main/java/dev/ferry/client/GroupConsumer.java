@@ -252,9 +252,19 @@ public final class GroupConsumer implements AutoCloseable {
             try {
                 FetchedMessages.of(f.response(), storedRecords, decoded);
             } catch (RuntimeException e) { // a record that fails its check (or cannot be decoded at all)
-                // the queue reads on; clustering: the broker delivers the records from the bad one on again after the
-                // ack timeout, and dead-letters them if they stay unreadable; broadcasting: they are skipped. The
-                // messages before it, and those taken so far, are returned.
+                // The messages before it, and those taken so far, are returned. Orderly: the queue is read again from its
+                // committed offset, so it stops at the bad record (reported at every poll) and nothing after it is handled
+                // out of order; reset the group's offset past it to go on. Otherwise the queue reads on: clustering, at the
+                // ack timeout the broker moves the unacked records after it to the retry topic, from which they come again,
+                // and keeps the damaged one in flight (it is never copied under a fresh checksum), logging it and holding
+                // the group's committed offset until an operator resets it; broadcasting, they are skipped.
+                if (config.orderly()) {
+                    loop.execute(() -> {
+                        if (f.current()) {
+                            restart(f.queue());
+                        }
+                    });
+                }
                 bad = FerryException.broker(Status.INTERNAL_ERROR, "FETCH " + f.queue().topic + "/" + f.queue().queueId,
                         "a record after offset " + (decoded.isEmpty() ? "(none decoded)" : decoded.get(decoded.size() - 1).queueOffset())
                                 + " cannot be decoded: " + e);

@@ -78,7 +78,9 @@ public final class Producer implements AutoCloseable {
 
     /** Bytes of messages accepted and not yet acknowledged or failed (and of one-way sends not yet written). */
     private final AtomicLong bufferedBytes = new AtomicLong();
-    /** The one-way sends' part of {@link #bufferedBytes}: they block senders as the rest does, but flush() does not wait for them. */
+    /** The acknowledged sends' part of {@link #bufferedBytes}: what flush() waits for (one-way sends are never acknowledged). */
+    private final AtomicLong unackedBytes = new AtomicLong();
+    /** The one-way sends' part of {@link #bufferedBytes}, not yet written to the socket: close() waits for them, a while. */
     private final AtomicLong onewayBytes = new AtomicLong();
     private final Object space = new Object();
     /** Threads waiting on {@code space}; volatile so a releasing thread knows to notify without locking. */
@@ -168,7 +170,7 @@ public final class Producer implements AutoCloseable {
         checkOpen();
         Message s = stamped(message, p.queueId);
         PendingRecord r = new PendingRecord(s, PendingRecord.estimateSize(s), System.nanoTime());
-        reserve(r.size);
+        reserveAcked(r.size);
         Batch b = new Batch(p, 1);
         b.add(r);
         explicit.add(b);
@@ -253,7 +255,7 @@ public final class Producer implements AutoCloseable {
             throw new IllegalArgumentException("messages: about " + b.bytes + " bytes (expected: <= bufferBytes " + config.bufferBytes()
                     + ", what the producer buffers)");
         }
-        reserve(b.bytes); // at once: one that fails leaves nothing reserved
+        reserveAcked(b.bytes); // at once: one that fails leaves nothing reserved
         explicit.add(b);
         scheduleDrain();
         CompletableFuture<?>[] all = new CompletableFuture<?>[b.count];
@@ -294,7 +296,7 @@ public final class Producer implements AutoCloseable {
             synchronized (space) {
                 spaceWaiters++;
                 try {
-                    while (bufferedBytes.get() - onewayBytes.get() > 0) { // one-way sends are never acknowledged: not waited for
+                    while (unackedBytes.get() > 0) {
                         if (deadlineNanos != Long.MAX_VALUE) {
                             long left = deadlineNanos - System.nanoTime();
                             if (left <= 0) {
@@ -325,7 +327,24 @@ public final class Producer implements AutoCloseable {
             return;
         }
         flush();
+        awaitOnewayWritten(ONEWAY_CLOSE_WAIT_MS);
         closeNow();
+    }
+
+    /** How long close() waits for one-way sends to be written to the socket (a stalled broker would hold them for good). */
+    private static final long ONEWAY_CLOSE_WAIT_MS = 5_000;
+
+    /** Waits until the one-way sends are written to the socket, or {@code ms} passed: closing sooner would drop them. */
+    private void awaitOnewayWritten(long ms) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        while (onewayBytes.get() > 0 && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /**
@@ -342,6 +361,7 @@ public final class Producer implements AutoCloseable {
         boolean flushed = false;
         try {
             flushed = flush(timeout);
+            awaitOnewayWritten(Math.min(ONEWAY_CLOSE_WAIT_MS, Math.max(0, timeout.toMillis())));
         } catch (FerryException e) {
             // interrupted: close all the same (the interrupt flag is set again)
         } finally {
@@ -410,7 +430,7 @@ public final class Producer implements AutoCloseable {
     }
 
     private CompletableFuture<SendResult> append(Partition p, PendingRecord r) {
-        reserve(r.size);
+        reserveAcked(r.size);
         long before = p.append(r);
         if (before == 0 || (before < batchBytes && before + r.size >= batchBytes) || closed) {
             scheduleDrain(); // also after a close that raced this append: the drain fails what the close left
@@ -450,6 +470,17 @@ public final class Producer implements AutoCloseable {
                 spaceWaiters--;
             }
         }
+    }
+
+    /** {@link #reserve} for a send that will be acknowledged or failed: flush() waits for it. */
+    private void reserveAcked(long size) {
+        reserve(size);
+        unackedBytes.addAndGet(size);
+    }
+
+    private void releaseAcked(long bytes) {
+        unackedBytes.addAndGet(-bytes);
+        release(bytes);
     }
 
     private void release(long bytes) {
@@ -764,7 +795,7 @@ public final class Producer implements AutoCloseable {
         for (int i = 0; i < b.count; i++) {
             b.records[i].complete(new SendResult(topic, queueId, offset < 0 ? -1 : offset + i, ids, i));
         }
-        release(b.bytes); // after the futures: a flush() that returns has seen them complete
+        releaseAcked(b.bytes); // after the futures: a flush() that returns has seen them complete
         if (b.partition.queueId == Message.ANY_QUEUE) {
             TopicState t = topics.get(topic);
             if (t != null && t.queues == 0) {
@@ -786,7 +817,7 @@ public final class Producer implements AutoCloseable {
         for (int i = 0; i < b.count; i++) {
             b.records[i].completeExceptionally(e);
         }
-        release(b.bytes); // after the futures, as in acknowledge
+        releaseAcked(b.bytes); // after the futures, as in acknowledge
     }
 
     /** Batches resent so far after BUSY, TIMEOUT, no response or a lost connection. */
