@@ -354,6 +354,12 @@ final class DelayedDelivery implements AutoCloseable {
             delivered.markDelivered(off);
             return;
         }
+        if (store.readAt(found.get().physicalOffset()).isEmpty()) {
+            // damaged on disk (it fails its CRC32C): delivering it would store it again under a fresh checksum, as good data
+            LOG.error("delayed message at schedule offset {} is damaged on disk (it fails its checksum); skipping it", off);
+            delivered.markDelivered(off);
+            return;
+        }
         delivered.setInFlight(off);
         AppendResult r;
         try {

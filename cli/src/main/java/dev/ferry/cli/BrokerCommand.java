@@ -59,7 +59,7 @@ final class BrokerCommand implements Callable<Integer> {
             System.err.println("ferry: stopping (draining requests, flushing)");
             try {
                 server.close();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 System.err.println("ferry: stopping failed: " + e);
                 System.err.flush();
                 Runtime.getRuntime().halt(1);

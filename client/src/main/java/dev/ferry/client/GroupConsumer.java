@@ -243,21 +243,18 @@ public final class GroupConsumer implements AutoCloseable {
             if (!f.current()) {
                 continue; // a restarted read has its own fetch going: this one must not start a second
             }
-            loop.execute(() -> {
-                if (f.current()) {
-                    fetch(f.queue());
-                }
-            });
             List<Message> decoded = new ArrayList<>();
+            boolean readable = true;
             try {
                 FetchedMessages.of(f.response(), storedRecords, decoded);
             } catch (RuntimeException e) { // a record that fails its check (or cannot be decoded at all)
+                readable = false;
                 // The messages before it, and those taken so far, are returned. Orderly: the queue is read again from its
                 // committed offset, so it stops at the bad record (reported at every poll) and nothing after it is handled
                 // out of order; reset the group's offset past it to go on. Otherwise the queue reads on: clustering, at the
                 // ack timeout the broker moves the unacked records after it to the retry topic, from which they come again,
-                // and keeps the damaged one in flight (it is never copied under a fresh checksum), logging it and holding
-                // the group's committed offset until an operator resets it; broadcasting, they are skipped.
+                // and counts the damaged one as done with an ERROR line (it is never copied under a fresh checksum);
+                // broadcasting, they are skipped.
                 if (config.orderly()) {
                     loop.execute(() -> {
                         if (f.current()) {
@@ -268,6 +265,13 @@ public final class GroupConsumer implements AutoCloseable {
                 bad = FerryException.broker(Status.INTERNAL_ERROR, "FETCH " + f.queue().topic + "/" + f.queue().queueId,
                         "a record after offset " + (decoded.isEmpty() ? "(none decoded)" : decoded.get(decoded.size() - 1).queueOffset())
                                 + " cannot be decoded: " + e);
+            }
+            if (readable || !config.orderly()) { // an orderly queue with a bad record is restarted instead, above
+                loop.execute(() -> {
+                    if (f.current()) {
+                        fetch(f.queue());
+                    }
+                });
             }
             for (Message m : decoded) {
                 out.add(m);

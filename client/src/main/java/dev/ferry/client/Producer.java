@@ -359,9 +359,11 @@ public final class Producer implements AutoCloseable {
             return true;
         }
         boolean flushed = false;
+        long start = System.nanoTime();
         try {
             flushed = flush(timeout);
-            awaitOnewayWritten(Math.min(ONEWAY_CLOSE_WAIT_MS, Math.max(0, timeout.toMillis())));
+            long left = timeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            awaitOnewayWritten(Math.min(ONEWAY_CLOSE_WAIT_MS, Math.max(0, left)));
         } catch (FerryException e) {
             // interrupted: close all the same (the interrupt flag is set again)
         } finally {

@@ -64,13 +64,7 @@ public final class ReadResult implements AutoCloseable {
         return n;
     }
 
-    /**
-     * Decodes message {@code i} into a heap copy (tests, tools, non-binary codecs, and the
-     * broker's own copies: retries, dead letters, delayed deliveries, commits), after checking it
-     * as recovery does (its CRC32C above all): a record damaged on disk is a
-     * {@link CorruptRecordException}, never decoded into a message that a copy would store again
-     * under a fresh checksum.
-     */
+    /** Decodes message {@code i} into a heap copy (tests, tools, non-binary codecs), without checking its CRC32C. */
     public StoredMessage message(int i) {
         long phys = physicalOffsets[i];
         for (Region r : regions) {
@@ -78,12 +72,7 @@ public final class ReadResult implements AutoCloseable {
                 if (decodeCache == null) {
                     decodeCache = new RecordCodec.DecodeCache();
                 }
-                int pos = (int) (phys - r.segment.baseOffset);
-                if (!(RecordCodec.check(r.segment.map, pos, r.segment.size, r.segment.baseOffset) instanceof RecordCodec.Whole)) {
-                    throw new CorruptRecordException(r.segment.path, phys, "record at physical offset " + phys + ": "
-                            + RecordCodec.check(r.segment.map, pos, r.segment.size, r.segment.baseOffset));
-                }
-                return RecordCodec.decode(r.segment.map, pos, decodeCache);
+                return RecordCodec.decode(r.segment.map, (int) (phys - r.segment.baseOffset), decodeCache);
             }
         }
         throw new IllegalArgumentException("message " + i + " (expected: 0.." + (count - 1) + ")");
