@@ -93,7 +93,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
         long elapsed = now - frameStart;
         long paused = pausedNanos + (pausedSince >= 0 ? now - Math.max(pausedSince, frameStart) : 0);
         long reading = elapsed - paused;
-        long cap = MAX_PAUSED_TIMEOUTS * frameTimeoutNanos;
+        long cap = frameTimeoutNanos > Long.MAX_VALUE / MAX_PAUSED_TIMEOUTS ? Long.MAX_VALUE : MAX_PAUSED_TIMEOUTS * frameTimeoutNanos;
         if (reading < frameTimeoutNanos && elapsed < cap) {
             long next = Math.min(frameTimeoutNanos - reading, cap - elapsed);
             stallCheck = ctx.executor().schedule(() -> checkStalled(ctx), Math.max(next, 1), TimeUnit.NANOSECONDS);
