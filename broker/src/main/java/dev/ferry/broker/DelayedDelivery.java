@@ -354,7 +354,7 @@ final class DelayedDelivery implements AutoCloseable {
             delivered.markDelivered(off);
             return;
         }
-        if (store.readAt(found.get().physicalOffset()).isEmpty()) {
+        if (!store.intact(found.get().physicalOffset())) {
             // damaged on disk (it fails its CRC32C): delivering it would store it again under a fresh checksum, as good data
             LOG.error("delayed message at schedule offset {} is damaged on disk (it fails its checksum); skipping it", off);
             delivered.markDelivered(off);

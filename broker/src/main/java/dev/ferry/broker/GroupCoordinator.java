@@ -582,7 +582,7 @@ public final class GroupCoordinator implements AutoCloseable {
             Optional<StoredMessage> found = broker.store().readMessage(tq.topic(), tq.queueId(), offset);
             if (found.isEmpty()) {
                 stored = CompletableFuture.completedFuture(null); // removed by retention: nothing to retry
-            } else if (broker.store().readAt(found.get().physicalOffset()).isEmpty()) {
+            } else if (!broker.store().intact(found.get().physicalOffset())) {
                 // damaged on disk (it fails its CRC32C): a copy would store it again under a fresh checksum, as good data
                 LOG.error("group {}: {}/{}@{} is damaged on disk (it fails its checksum) and cannot be moved to the retry or "
                         + "dead-letter topic; counted as done (restore the segment from a copy to read it)", group, tq.topic(),

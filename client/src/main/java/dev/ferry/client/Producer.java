@@ -158,7 +158,7 @@ public final class Producer implements AutoCloseable {
 
     /** A delivery time in the future (by this machine's clock): one in the past is sent at once, in order with the others. */
     private static boolean delayed(Message m) {
-        return m.deliverAt() > 0 && m.deliverAt() > System.currentTimeMillis();
+        return m.deliverAt() > System.currentTimeMillis();
     }
 
     /**
@@ -617,7 +617,10 @@ public final class Producer implements AutoCloseable {
             return;
         }
         long now = System.nanoTime();
-        expireUnsent(now);
+        if (now - nextExpiryCheckNanos >= 0) { // not at every drain (one per batch): a look every 10 ms is enough
+            nextExpiryCheckNanos = now + EXPIRY_CHECK_NANOS;
+            expireUnsent(now);
+        }
         if (!connected(now)) {
             waitForConnection();
             return;
@@ -707,6 +710,10 @@ public final class Producer implements AutoCloseable {
         }));
         return false;
     }
+
+    private static final long EXPIRY_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /** When {@link #drain} next looks for messages past their delivery timeout; event loop only. */
+    private long nextExpiryCheckNanos = System.nanoTime();
 
     /**
      * Fails queued messages, and batches waiting to be resent, whose delivery timeout passed (a

@@ -19,10 +19,14 @@ class ProducerRetryTest {
     @TempDir
     Path dir;
 
+    /** A broker whose gateway answers BUSY while more than 1 byte is unflushed, until the flusher (every 5 ms) catches up. */
+    private BrokerFixture busyBroker() {
+        return BrokerFixture.start(dir, l -> l.flushIntervalMs(5).flushMinDirtyPages(1), g -> g.maxUnflushedBytes(1));
+    }
+
     @Test
     void busyBatchesAreResentUntilStored() {
-        // more than 1 unflushed byte makes the gateway answer BUSY until the flusher catches up
-        try (BrokerFixture server = BrokerFixture.start(dir, l -> l.flushIntervalMs(5).flushMinDirtyPages(1), g -> g.maxUnflushedBytes(1));
+        try (BrokerFixture server = busyBroker();
              FerryClient client = server.client("binary")) {
             client.createTopic("busy", 2);
             ProducerConfig config = ProducerConfig.builder().batchSizeBytes(2048).lingerMs(0).maxInFlight(4).retries(1_000)
@@ -51,7 +55,7 @@ class ProducerRetryTest {
      */
     @Test
     void withOneInFlightResentBatchesKeepTheQueuesOrder() {
-        try (BrokerFixture server = BrokerFixture.start(dir, l -> l.flushIntervalMs(5).flushMinDirtyPages(1), g -> g.maxUnflushedBytes(1));
+        try (BrokerFixture server = busyBroker();
              FerryClient client = server.client("binary")) {
             client.createTopic("ordered", 1);
             ProducerConfig config = ProducerConfig.builder().batchSizeBytes(256).lingerMs(0).maxInFlight(1).retries(1_000)

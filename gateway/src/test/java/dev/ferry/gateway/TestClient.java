@@ -14,6 +14,7 @@ import dev.ferry.protocol.HelloReply;
 import dev.ferry.protocol.Limits;
 import dev.ferry.protocol.Message;
 import dev.ferry.protocol.RequestCode;
+import dev.ferry.protocol.Status;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -173,6 +174,22 @@ final class TestClient implements AutoCloseable {
         } catch (CodecException e) {
             throw new AssertionError("server sent an undecodable " + codec.name() + " frame: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Reads the broker's answer to bytes it could not take as a request, which must have
+     * {@code status}, and checks that the broker then closed the connection; returns the answer
+     * for its message.
+     */
+    Command closingAnswer(Status status) throws IOException {
+        Command r = read();
+        if (r.status() != status) {
+            throw new AssertionError("status " + r.status() + " (expected: " + status + "): " + r.message());
+        }
+        if (!closedByPeer()) {
+            throw new AssertionError("the connection is still open after " + status);
+        }
+        return r;
     }
 
     /** Sends {@code request} and reads the next response, which must carry the same id. */

@@ -43,9 +43,6 @@ public final class FlushNotConfirmedException extends LogException {
             if (t instanceof FlushNotConfirmedException f) {
                 return f.written();
             }
-            if (t.getCause() == t) {
-                break;
-            }
         }
         return null;
     }

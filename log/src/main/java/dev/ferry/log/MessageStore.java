@@ -766,20 +766,32 @@ public final class MessageStore implements AutoCloseable {
 
     /** Reads the record at {@code physicalOffset}, verifying it; empty if nothing whole is there. */
     public Optional<StoredMessage> readAt(long physicalOffset) {
+        return Optional.ofNullable(atWholeRecord(physicalOffset, (s, pos) -> RecordCodec.decode(s.map, pos)));
+    }
+
+    /**
+     * True if a whole record that passes its checks (CRC32C above all) is at {@code
+     * physicalOffset}, without decoding it: what a copy of a stored message (a retry, a delayed
+     * delivery) asks first, so that a record damaged on disk is never stored again under a fresh
+     * checksum.
+     */
+    public boolean intact(long physicalOffset) {
+        return atWholeRecord(physicalOffset, (s, pos) -> Boolean.TRUE) != null;
+    }
+
+    /** {@code then} applied to the record at {@code physicalOffset} if it is whole and passes its checks, else null. */
+    private <T> T atWholeRecord(long physicalOffset, java.util.function.BiFunction<Segment, Integer, T> then) {
         if (physicalOffset < 0 || physicalOffset >= log.writtenOffset()) {
-            return Optional.empty();
+            return null;
         }
         log.ensureWritten(physicalOffset + 1); // the record there was published whole: this commits all of it
         Segment s = log.segmentFor(physicalOffset);
         if (s == null || !s.retain()) {
-            return Optional.empty();
+            return null;
         }
         try {
             int pos = (int) (physicalOffset - s.baseOffset);
-            if (RecordCodec.check(s.map, pos, s.size, s.baseOffset) instanceof RecordCodec.Whole) {
-                return Optional.of(RecordCodec.decode(s.map, pos));
-            }
-            return Optional.empty();
+            return RecordCodec.check(s.map, pos, s.size, s.baseOffset) instanceof RecordCodec.Whole ? then.apply(s, pos) : null;
         } finally {
             s.release();
         }

@@ -223,8 +223,8 @@ class ArchiveShippingTest {
         }
     }
 
-    @Test
-    void anotherStoresArchiveWithTheSameSegmentNamesFailsTheTask() throws Exception {
+    /** Store "a" of two and a half segments, shipped whole into a new archive. */
+    private Path archiveOfStoreA() throws Exception {
         Path archive = tmp.resolve("archive");
         try (MessageStore a = openStore(tmp.resolve("a"))) {
             fill(a, 2 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 0);
@@ -232,6 +232,12 @@ class ArchiveShippingTest {
             assertThat(task.shipOnce()).isPositive();
             task.close();
         }
+        return archive;
+    }
+
+    @Test
+    void anotherStoresArchiveWithTheSameSegmentNamesFailsTheTask() throws Exception {
+        Path archive = archiveOfStoreA();
         // a re-initialised broker (or another one): the same segment names and lengths, other bytes
         try (MessageStore b = openStore(tmp.resolve("b"))) {
             fill(b, 2 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 5_000_000);
@@ -245,13 +251,7 @@ class ArchiveShippingTest {
 
     @Test
     void aStoreWithAnotherSegmentSizeFailsTheTaskAndLeavesTheArchiveAsItIs() throws Exception {
-        Path archive = tmp.resolve("archive");
-        try (MessageStore a = openStore(tmp.resolve("a"))) {
-            fill(a, 2 * SEGMENT_BYTES + SEGMENT_BYTES / 2, 0);
-            SegmentShipTask task = startTask(tmp.resolve("a"), archive);
-            assertThat(task.shipOnce()).isPositive();
-            task.close();
-        }
+        Path archive = archiveOfStoreA();
         byte[] archived = Files.readAllBytes(archive.resolve("commitlog/00000000000000000000"));
         List<String> manifest = Files.readAllLines(archive.resolve(Manifest.FILE));
         // a broker re-initialised with larger, then smaller segments: the same first segment name, another length

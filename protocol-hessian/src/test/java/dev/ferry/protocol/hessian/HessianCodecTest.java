@@ -160,17 +160,22 @@ class HessianCodecTest extends CodecContractTest {
         }
     }
 
+    /** Opens a SEND command's map: its kind, code and request id, then the key "messages". */
+    private static void sendHeader(Hessian2Output out, int requestId) throws IOException {
+        out.writeMapBegin(null);
+        out.writeString("kind");
+        out.writeString("REQUEST");
+        out.writeString("code");
+        out.writeString("SEND");
+        out.writeString("requestId");
+        out.writeInt(requestId);
+        out.writeString("messages");
+    }
+
     /** A SEND of one message whose queueId is what {@code queueId} writes. */
     private static byte[] sendWithQueueId(HessianBody queueId) throws IOException {
         return hessian(out -> {
-            out.writeMapBegin(null);
-            out.writeString("kind");
-            out.writeString("REQUEST");
-            out.writeString("code");
-            out.writeString("SEND");
-            out.writeString("requestId");
-            out.writeInt(1);
-            out.writeString("messages");
+            sendHeader(out, 1);
             out.writeListBegin(1, null);
             out.writeMapBegin(null);
             out.writeString("topic");
@@ -196,14 +201,7 @@ class HessianCodecTest extends CodecContractTest {
     @Test
     void readsAVariableLengthListAsOtherHessianLibrariesMayWriteIt() throws IOException, CodecException {
         byte[] b = hessian(out -> {
-            out.writeMapBegin(null);
-            out.writeString("kind");
-            out.writeString("REQUEST");
-            out.writeString("code");
-            out.writeString("SEND");
-            out.writeString("requestId");
-            out.writeInt(5);
-            out.writeString("messages");
+            sendHeader(out, 5);
             out.writeListBegin(-1, null);
             out.writeMapBegin(null);
             out.writeString("topic");

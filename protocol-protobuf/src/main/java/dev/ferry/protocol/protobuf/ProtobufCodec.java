@@ -2,6 +2,7 @@ package dev.ferry.protocol.protobuf;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.Descriptors;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import com.google.protobuf.WireFormat;
@@ -113,13 +114,9 @@ public final class ProtobufCodec implements Codec {
      */
     static final int MAX_UNKNOWN_FIELDS = 64;
 
-    private static final int VARINT = WireFormat.WIRETYPE_VARINT;
-    private static final int DELIMITED = WireFormat.WIRETYPE_LENGTH_DELIMITED;
-    /** Wire type of each field of WireCommand, Entry and WireMessage, by field number (index 0 unused). */
-    private static final int[] COMMAND_FIELDS = {-1, VARINT, VARINT, VARINT, VARINT, DELIMITED, DELIMITED, DELIMITED, DELIMITED};
-    private static final int[] ENTRY_FIELDS = {-1, DELIMITED, DELIMITED};
-    private static final int[] MESSAGE_FIELDS = {-1, DELIMITED, VARINT, VARINT, DELIMITED, DELIMITED, DELIMITED, DELIMITED, VARINT, VARINT,
-        VARINT, VARINT, DELIMITED};
+    private static final Descriptors.Descriptor COMMAND = WireCommand.getDescriptor();
+    private static final Descriptors.Descriptor MESSAGE = WireMessage.getDescriptor();
+    private static final Descriptors.Descriptor ENTRY = Entry.getDescriptor();
 
     /**
      * Counts the repeated fields (headers and messages, each message's keys and properties) and
@@ -131,10 +128,11 @@ public final class ProtobufCodec implements Codec {
      * everything inside an unknown one.
      */
     static void checkCounts(ByteBuffer payload, Limits limits) throws CodecException, java.io.IOException {
-        checkFields(CodedInputStream.newInstance(payload.duplicate()), limits, COMMAND_FIELDS);
+        checkFields(CodedInputStream.newInstance(payload.duplicate()), limits, COMMAND);
     }
 
-    private static void checkFields(CodedInputStream in, Limits limits, int[] schema) throws CodecException, java.io.IOException {
+    private static void checkFields(CodedInputStream in, Limits limits, Descriptors.Descriptor schema)
+            throws CodecException, java.io.IOException {
         int headers = 0;
         int messages = 0;
         int keys = 0;
@@ -146,21 +144,22 @@ public final class ProtobufCodec implements Codec {
             if (type == WireFormat.WIRETYPE_START_GROUP || type == WireFormat.WIRETYPE_END_GROUP) {
                 throw new CodecException("protobuf: field " + field + " is a group (expected: no groups; see ferry.proto)");
             }
-            if (field >= schema.length || schema[field] != type) {
+            Descriptors.FieldDescriptor known = schema.findFieldByNumber(field);
+            if (known == null || known.getLiteType().getWireType() != type) { // as the parser sees it: unknown, and kept
                 Limits.checkCount("unknown fields", ++unknown, MAX_UNKNOWN_FIELDS);
                 in.skipField(tag);
-            } else if (schema == COMMAND_FIELDS && field == WireCommand.HEADERS_FIELD_NUMBER) {
+            } else if (schema == COMMAND && field == WireCommand.HEADERS_FIELD_NUMBER) {
                 Limits.checkCount(Limits.HEADERS, ++headers, limits.maxHeaders());
-                nested(in, limits, ENTRY_FIELDS);
-            } else if (schema == COMMAND_FIELDS && field == WireCommand.MESSAGES_FIELD_NUMBER) {
+                nested(in, limits, ENTRY);
+            } else if (schema == COMMAND && field == WireCommand.MESSAGES_FIELD_NUMBER) {
                 Limits.checkCount(Limits.MESSAGES, ++messages, limits.maxMessagesPerCommand());
-                nested(in, limits, MESSAGE_FIELDS);
-            } else if (schema == MESSAGE_FIELDS && field == WireMessage.KEYS_FIELD_NUMBER) {
+                nested(in, limits, MESSAGE);
+            } else if (schema == MESSAGE && field == WireMessage.KEYS_FIELD_NUMBER) {
                 Limits.checkCount(Limits.KEYS, ++keys, limits.maxKeysPerMessage());
                 in.skipField(tag);
-            } else if (schema == MESSAGE_FIELDS && field == WireMessage.PROPERTIES_FIELD_NUMBER) {
+            } else if (schema == MESSAGE && field == WireMessage.PROPERTIES_FIELD_NUMBER) {
                 Limits.checkCount(Limits.PROPERTIES, ++properties, limits.maxPropertiesPerMessage());
-                nested(in, limits, ENTRY_FIELDS);
+                nested(in, limits, ENTRY);
             } else {
                 in.skipField(tag);
             }
@@ -168,7 +167,7 @@ public final class ProtobufCodec implements Codec {
     }
 
     /** Scans the length-delimited message of {@code schema} whose length is next in {@code in}. */
-    private static void nested(CodedInputStream in, Limits limits, int[] schema) throws CodecException, java.io.IOException {
+    private static void nested(CodedInputStream in, Limits limits, Descriptors.Descriptor schema) throws CodecException, java.io.IOException {
         int outer = in.pushLimit(in.readRawVarint32());
         checkFields(in, limits, schema);
         in.popLimit(outer);
