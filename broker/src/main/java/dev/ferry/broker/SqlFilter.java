@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Predicate;
-import java.util.regex.Pattern;
 
 /**
  * A SQL92 filter over message properties, as RocketMQ consumers write them:
@@ -27,7 +26,8 @@ import java.util.regex.Pattern;
  *
  * Keywords are case-insensitive; identifiers are property names ({@code TAGS} is the tags;
  * letters, digits, {@code _ . $}, not starting with a digit). Strings are single-quoted, a quote
- * doubled inside. Numbers are decimal, optionally signed, with fraction or exponent.
+ * doubled inside. Numbers are decimal, optionally signed, with fraction or exponent. Parentheses
+ * and NOT nest at most 100 levels deep; AND and OR chains may be as long as the header allows.
  *
  * <p><b>Three-valued logic</b>, as in SQL and RocketMQ: a missing property is NULL, a comparison
  * with NULL (or of a non-numeric property with a number) is UNKNOWN, {@code NOT UNKNOWN} is
@@ -140,9 +140,13 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
     }
 
     private static final class Parser {
+        /** Levels of parentheses and NOT an expression may nest. */
+        static final int MAX_DEPTH = 100;
+
         private final String src;
         private final List<Token> tokens = new ArrayList<>();
         private int next;
+        private int depth;
 
         Parser(String src) {
             this.src = src;
@@ -245,52 +249,77 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
             }
         }
 
+        /**
+         * OR terms, evaluated in a loop rather than as a chain of nested nodes: a flat chain of
+         * thousands of terms (a header holds tens of kilobytes) would otherwise recurse once per
+         * term at every evaluation.
+         */
         Node expr() {
-            Node left = and();
+            List<Node> terms = new ArrayList<>();
+            terms.add(and());
             while (acceptKeyword("OR")) {
-                Node l = left;
-                Node r = and();
-                left = p -> {
-                    Boolean a = truth(l.eval(p));
-                    if (a == Boolean.TRUE) {
-                        return true;
-                    }
-                    Boolean b = truth(r.eval(p));
+                terms.add(and());
+            }
+            if (terms.size() == 1) {
+                return terms.get(0);
+            }
+            Node[] t = terms.toArray(Node[]::new);
+            return p -> {
+                boolean unknown = false;
+                for (Node n : t) {
+                    Boolean b = truth(n.eval(p));
                     if (b == Boolean.TRUE) {
                         return true;
                     }
-                    return a == null || b == null ? null : Boolean.FALSE;
-                };
-            }
-            return left;
+                    unknown |= b == null;
+                }
+                return unknown ? null : Boolean.FALSE;
+            };
         }
 
+        /** AND terms, in a loop for the same reason as {@link #expr}. */
         Node and() {
-            Node left = not();
+            List<Node> terms = new ArrayList<>();
+            terms.add(not());
             while (acceptKeyword("AND")) {
-                Node l = left;
-                Node r = not();
-                left = p -> {
-                    Boolean a = truth(l.eval(p));
-                    if (a == Boolean.FALSE) {
-                        return false;
-                    }
-                    Boolean b = truth(r.eval(p));
+                terms.add(not());
+            }
+            if (terms.size() == 1) {
+                return terms.get(0);
+            }
+            Node[] t = terms.toArray(Node[]::new);
+            return p -> {
+                boolean unknown = false;
+                for (Node n : t) {
+                    Boolean b = truth(n.eval(p));
                     if (b == Boolean.FALSE) {
                         return false;
                     }
-                    return a == null || b == null ? null : Boolean.TRUE;
-                };
-            }
-            return left;
+                    unknown |= b == null;
+                }
+                return unknown ? null : Boolean.TRUE;
+            };
         }
 
         Node not() {
             if (acceptKeyword("NOT")) {
+                enter();
                 Node inner = not();
+                depth--;
                 return p -> negate(truth(inner.eval(p)));
             }
             return predicate();
+        }
+
+        /**
+         * One more level of parentheses or NOT: refused past {@link #MAX_DEPTH}, before the
+         * parser's (and later each evaluation's) recursion could exhaust the thread's stack.
+         */
+        private void enter() {
+            if (++depth > MAX_DEPTH) {
+                throw new SqlFilterException("sql: nested deeper than " + MAX_DEPTH + " levels of parentheses or NOT at position "
+                        + peek().position + " in: " + src);
+            }
         }
 
         Node predicate() {
@@ -363,13 +392,13 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
                     next--;
                     throw error("a 'pattern' after LIKE");
                 }
-                Pattern regex = like(pat.text);
+                int[] pattern = pat.text.codePoints().toArray();
                 return p -> {
                     Object v = left.eval(p);
                     if (v == null) {
                         return null;
                     }
-                    return regex.matcher(v.toString()).matches() != negated;
+                    return like(v.toString().codePoints().toArray(), pattern) != negated;
                 };
             }
             if (negated) {
@@ -407,7 +436,9 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
             Token t = take();
             switch (t.kind) {
                 case LPAREN -> {
+                    enter();
                     Node inner = expr();
+                    depth--;
                     if (take().kind != Kind.RPAREN) {
                         next--;
                         throw error(")");
@@ -446,16 +477,36 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
             }
         }
 
-        private static Pattern like(String pattern) {
-            StringBuilder re = new StringBuilder();
-            for (char c : pattern.toCharArray()) {
-                switch (c) {
-                    case '%' -> re.append(".*");
-                    case '_' -> re.append('.');
-                    default -> re.append(Pattern.quote(String.valueOf(c)));
+        /**
+         * LIKE matching ({@code %} any run, {@code _} any one character) in O(value x pattern)
+         * steps at worst. A regular expression built from the pattern ({@code %} as {@code .*})
+         * backtracks exponentially on patterns like {@code '%a%a%a%a%a%a%b'}, and a consumer could
+         * stall a broker thread with one. The only backtracking here is to the last {@code %}
+         * seen: a later {@code %} can match whatever an earlier one would have.
+         */
+        static boolean like(int[] value, int[] pattern) {
+            int v = 0;
+            int q = 0;
+            int starQ = -1;
+            int starV = 0;
+            while (v < value.length) {
+                if (q < pattern.length && pattern[q] == '%') {
+                    starQ = q++;
+                    starV = v;
+                } else if (q < pattern.length && (pattern[q] == '_' || pattern[q] == value[v])) {
+                    q++;
+                    v++;
+                } else if (starQ >= 0) {
+                    q = starQ + 1;
+                    v = ++starV;
+                } else {
+                    return false;
                 }
             }
-            return Pattern.compile(re.toString(), Pattern.DOTALL);
+            while (q < pattern.length && pattern[q] == '%') {
+                q++;
+            }
+            return q == pattern.length;
         }
     }
 }

@@ -2,8 +2,10 @@ package dev.ferry.broker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -53,5 +55,46 @@ class SqlFilterTest {
         assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse("a > 5 b")).getMessage().contains("unexpected 'b' at position 6"));
         assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse("a # 5")).getMessage().contains("'#' at position 2"));
         assertThrows(SqlFilterException.class, () -> SqlFilter.parse(" "));
+    }
+
+    @Test
+    void likeMatchesRunsAndSingleCharactersInLinearTime() {
+        Map<String, String> p = Map.of("s", "abcabd", "e", "", "u", "a\uD83D\uDE00b", "pct", "50%");
+        String[] yes = {"s LIKE 'abcabd'", "s LIKE '%'", "s LIKE '%%'", "s LIKE 'ab%'", "s LIKE '%abd'", "s LIKE '%ca%'",
+                "s LIKE 'a%b%d'", "s LIKE '______'", "s LIKE '_%_'", "s LIKE '%c_b%'", "e LIKE '%'", "e LIKE ''",
+                "u LIKE 'a_b'", "pct LIKE '50%'", "s NOT LIKE 'abc'"};
+        for (String s : yes) {
+            assertTrue(t(s, p), s);
+        }
+        String[] no = {"s LIKE 'abc'", "s LIKE '_____'", "s LIKE '%abc'", "s LIKE 'b%'", "s LIKE '%x%'", "e LIKE '_'",
+                "u LIKE 'a__b'", "s LIKE 'a%b%c%d%e'"};
+        for (String s : no) {
+            assertTrue(!t(s, p), s);
+        }
+        // a regular expression built from this pattern backtracks for hours on this value
+        String value = "a".repeat(5_000);
+        SqlFilter hostile = SqlFilter.parse("v LIKE '" + "%a".repeat(40) + "%b'");
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertTrue(!hostile.test(Map.of("v", value))));
+    }
+
+    @Test
+    void deepNestingIsRefusedAndLongChainsEvaluate() {
+        String deep = "(".repeat(5_000) + "a > 5" + ")".repeat(5_000);
+        assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse(deep)).getMessage().contains("nested deeper than 100"));
+        assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse("NOT ".repeat(5_000) + "a > 5")).getMessage()
+                .contains("nested deeper than 100"));
+        assertTrue(t("(".repeat(99) + "a > 5" + ")".repeat(99), M));
+        assertTrue(t("NOT ".repeat(100) + "a > 5", M));
+
+        // 20,000 terms: before, each AND or OR wrapped the chain so far in one more node, and an evaluation recursed once per term
+        String ands = "a > 5" + " AND a > 5".repeat(20_000);
+        assertTrue(t(ands, M));
+        assertTrue(!t(ands + " AND zz = 1", M));
+        String ors = "a > 100" + " OR a > 100".repeat(20_000);
+        assertTrue(!t(ors, M));
+        assertTrue(t(ors + " OR region = 'eu'", M));
+        assertTrue(!t("zz = 1" + " OR a > 100".repeat(20_000), M), "UNKNOWN OR FALSE ... is UNKNOWN, not a match");
+        assertTrue(t("NOT (a > 100" + " OR a > 100".repeat(20_000) + ")", M));
+        assertTrue(!t("NOT (zz = 1" + " OR a > 100".repeat(20_000) + ")", M), "NOT UNKNOWN is UNKNOWN");
     }
 }
