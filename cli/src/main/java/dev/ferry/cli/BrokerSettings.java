@@ -127,6 +127,8 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
             new Key("connection.write.low.bytes", Type.INT, 1, I, "1048576", "writeLowWaterMark", "A connection paused for unsent replies is read again below this."),
             new Key("connection.write.high.bytes", Type.INT, 1, I, "4194304", "writeHighWaterMark", "A connection is not read while its unsent replies exceed this; at least connection.write.low.bytes."),
             new Key("connection.max.parked.fetches", Type.INT, 1, I, "1024", "maxParkedFetchesPerConnection", "Long-polling fetches one connection may have waiting; more get BUSY."),
+            new Key("connections.max", Type.INT, 1, I, "10000", "maxConnections", "Open connections the broker admits; a client past it is refused at its hello with TOO_MANY_CONNECTIONS."),
+            new Key("connections.max.per.ip", Type.INT, 1, I, "10000", "maxConnectionsPerIp", "Open connections admitted from one client address; past it, TOO_MANY_CONNECTIONS."),
             new Key("connection.handshake.timeout.ms", Type.LONG, 1, L, "10000", "handshakeTimeoutMs", "A connection that has not sent its hello by then is closed."),
             new Key("connection.frame.timeout.ms", Type.LONG, 1, L, "60000", "frameTimeoutMs", "A frame begun but not complete this long after (while the broker reads the connection; four times this in all) closes it with BAD_REQUEST."),
             new Key("sends.max.in.flight", Type.INT, 1, I, "20000", "maxInFlightSends", "Sends waiting for their flush beyond this get a retryable BUSY."),
@@ -256,6 +258,8 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
                     .maxParkedFetchesPerConnection(r.integer("connection.max.parked.fetches"))
                     .handshakeTimeoutMs(r.number("connection.handshake.timeout.ms"))
                     .frameTimeoutMs(r.number("connection.frame.timeout.ms"))
+                    .maxConnections(r.integer("connections.max"))
+                    .maxConnectionsPerIp(r.integer("connections.max.per.ip"))
                     .maxInFlightSends(r.integer("sends.max.in.flight"))
                     .maxUnflushedBytes(r.number("sends.max.unflushed.bytes"))
                     .drainMs(r.number("shutdown.drain.ms"))

@@ -200,7 +200,8 @@ final class Connection {
             }
             in.skipBytes(view.position());
             if (!reply.accepted()) {
-                fail(ctx, "broker " + remote + " refused codec " + codec.name() + ": " + reply.result() + ": " + reply.text());
+                fail(ctx, "broker " + remote + " refused the connection (codec offered: " + codec.name() + "): " + reply.result() + ": "
+                        + reply.text());
                 return;
             }
             if (!reply.text().equals(codec.name())) {

@@ -62,6 +62,7 @@ public final class Gateway implements AutoCloseable {
     private final Channel server;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final LoadGate load;
+    private final ConnectionLimiter limiter;
     private final String transport;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -69,6 +70,7 @@ public final class Gateway implements AutoCloseable {
         this.broker = broker;
         this.config = config;
         this.load = new LoadGate(config);
+        this.limiter = new ConnectionLimiter(config.maxConnections(), config.maxConnectionsPerIp());
         boolean epoll = config.nativeTransport() && Epoll.isAvailable();
         this.transport = epoll ? "epoll" : "nio";
         this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
@@ -87,7 +89,16 @@ public final class Gateway implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        ch.pipeline().addLast("handshake", new HandshakeHandler(codecs, metrics, config.handshakeTimeoutMs(),
+                        InetSocketAddress remote = ch.remoteAddress();
+                        if (remote == null) {
+                            ch.close(); // reset before it was set up: nothing to count or answer
+                            return;
+                        }
+                        String refusal = limiter.admit(remote.getAddress());
+                        if (refusal == null) {
+                            ch.closeFuture().addListener(f -> limiter.release(remote.getAddress()));
+                        }
+                        ch.pipeline().addLast("handshake", new HandshakeHandler(codecs, metrics, config.handshakeTimeoutMs(), refusal,
                                 codec -> new FrameDecoder(config.limits(), config.frameTimeoutMs(), ConnectionHandler.replier(codec, metrics)),
                                 codec -> new ConnectionHandler(codec, requests, load, config, metrics)));
                     }
@@ -121,6 +132,11 @@ public final class Gateway implements AutoCloseable {
 
     public int port() {
         return address().getPort();
+    }
+
+    /** Connections open and counted against {@code connections.max} (refused ones are not). */
+    public int openConnections() {
+        return limiter.open();
     }
 
     /** "epoll" or "nio". */

@@ -23,10 +23,14 @@ import java.util.Objects;
  * @param frameTimeoutMs        a frame begun but not complete this long after (while the connection is read; four
  *                              times that in all) closes the connection with an error (default 60,000): a
  *                              half-sent frame holds its buffer
+ * @param maxConnections        open connections the gateway admits; past it a hello is refused with
+ *                              TOO_MANY_CONNECTIONS (default 10,000): each costs a file descriptor and buffers
+ * @param maxConnectionsPerIp   open connections admitted from one client address (default 10,000)
  */
 public record GatewayConfig(String host, int port, Limits limits, int ioThreads, int writeLowWaterMark, int writeHighWaterMark,
                             int maxInFlightSends, long maxUnflushedBytes, int maxParkedFetchesPerConnection,
-                            boolean nativeTransport, boolean zeroCopy, long drainMs, long handshakeTimeoutMs, long frameTimeoutMs) {
+                            boolean nativeTransport, boolean zeroCopy, long drainMs, long handshakeTimeoutMs, long frameTimeoutMs,
+                            int maxConnections, int maxConnectionsPerIp) {
     public GatewayConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(limits, "limits");
@@ -40,6 +44,8 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         check("drainMs", drainMs, 0, Long.MAX_VALUE);
         check("handshakeTimeoutMs", handshakeTimeoutMs, 1, Long.MAX_VALUE);
         check("frameTimeoutMs", frameTimeoutMs, 1, Long.MAX_VALUE);
+        check("maxConnections", maxConnections, 1, Integer.MAX_VALUE);
+        check("maxConnectionsPerIp", maxConnectionsPerIp, 1, Integer.MAX_VALUE);
     }
 
     private static void check(String name, long value, long min, long max) {
@@ -68,6 +74,8 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         private long drainMs = 5_000;
         private long handshakeTimeoutMs = 10_000;
         private long frameTimeoutMs = 60_000;
+        private int maxConnections = 10_000;
+        private int maxConnectionsPerIp = 10_000;
 
         public Builder host(String v) { host = v; return this; }
         public Builder port(int v) { port = v; return this; }
@@ -82,10 +90,13 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         public Builder drainMs(long v) { drainMs = v; return this; }
         public Builder handshakeTimeoutMs(long v) { handshakeTimeoutMs = v; return this; }
         public Builder frameTimeoutMs(long v) { frameTimeoutMs = v; return this; }
+        public Builder maxConnections(int v) { maxConnections = v; return this; }
+        public Builder maxConnectionsPerIp(int v) { maxConnectionsPerIp = v; return this; }
 
         public GatewayConfig build() {
             return new GatewayConfig(host, port, limits, ioThreads, writeLowWaterMark, writeHighWaterMark, maxInFlightSends,
-                    maxUnflushedBytes, maxParkedFetchesPerConnection, nativeTransport, zeroCopy, drainMs, handshakeTimeoutMs, frameTimeoutMs);
+                    maxUnflushedBytes, maxParkedFetchesPerConnection, nativeTransport, zeroCopy, drainMs, handshakeTimeoutMs, frameTimeoutMs,
+                    maxConnections, maxConnectionsPerIp);
         }
     }
 }

@@ -25,26 +25,36 @@ import org.slf4j.LoggerFactory;
  * chose (or why it refuses, then closes), and on success replaces itself with the frame
  * decoder and the connection handler for that codec. Bytes that followed the hello in the same
  * read are passed on to them. A connection that has not sent its hello within the handshake
- * timeout is closed: an open socket costs the broker a file descriptor and a channel. Not
- * sharable: one per connection.
+ * timeout is closed: an open socket costs the broker a file descriptor and a channel.
+ *
+ * <p>A connection the {@link ConnectionLimiter} did not admit is still read up to its hello, and
+ * only then refused with TOO_MANY_CONNECTIONS: closing a socket that holds unread bytes resets it,
+ * and a client would then see a reset instead of the reason. It gets at most
+ * {@value #REFUSED_HELLO_WAIT_MS} ms for that, since it is not counted. Not sharable: one per
+ * connection.
  */
 final class HandshakeHandler extends ByteToMessageDecoder {
     private static final Logger LOG = LoggerFactory.getLogger(HandshakeHandler.class);
+    /** How long a connection refused for the connection limits may take to send its hello. */
+    static final long REFUSED_HELLO_WAIT_MS = 1_000;
 
     private final Codecs codecs;
     private final GatewayMetrics metrics;
     private final Function<Codec, ConnectionHandler> connections;
     private final Function<Codec, FrameDecoder> frames;
     private final long timeoutMs;
+    /** Null if the connection limits admitted this connection, else why not. */
+    private final String refusal;
     /** Set once the hello is answered (accepted or refused); event loop only. */
     private boolean answered;
     private ScheduledFuture<?> timeout;
 
-    HandshakeHandler(Codecs codecs, GatewayMetrics metrics, long timeoutMs, Function<Codec, FrameDecoder> frames,
+    HandshakeHandler(Codecs codecs, GatewayMetrics metrics, long timeoutMs, String refusal, Function<Codec, FrameDecoder> frames,
                      Function<Codec, ConnectionHandler> connections) {
         this.codecs = codecs;
         this.metrics = metrics;
-        this.timeoutMs = timeoutMs;
+        this.timeoutMs = refusal == null ? timeoutMs : Math.min(timeoutMs, REFUSED_HELLO_WAIT_MS);
+        this.refusal = refusal;
         this.frames = frames;
         this.connections = connections;
     }
@@ -79,7 +89,8 @@ final class HandshakeHandler extends ByteToMessageDecoder {
             return;
         }
         in.skipBytes(view.position());
-        HelloReply reply = Handshake.negotiate(hello, codecs);
+        HelloReply reply = refusal != null ? new HelloReply(Handshake.VERSION, HandshakeResult.TOO_MANY_CONNECTIONS, truncate(refusal))
+                : Handshake.negotiate(hello, codecs);
         if (reply.result() != HandshakeResult.ACCEPTED) {
             refuse(ctx, in, reply);
             return;

@@ -12,7 +12,9 @@ public enum HandshakeResult {
     /** The hello's protocol version is not supported; the reply carries the server's version. */
     UNSUPPORTED_VERSION(2),
     /** The hello was malformed (a bad count or name); the text says what. */
-    BAD_HELLO(3);
+    BAD_HELLO(3),
+    /** The server has as many connections open as it admits, in all or from this address; the text says which limit. Retry later. */
+    TOO_MANY_CONNECTIONS(4);
 
     private final int code;
 
