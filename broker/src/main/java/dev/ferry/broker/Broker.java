@@ -51,7 +51,7 @@ public final class Broker implements AutoCloseable {
         this.topics = new TopicRegistry(config.log().dir());
         this.offsets = new OffsetStore(config.log().dir());
         for (String t : store.topics()) {
-            if (topics.queues(t).isEmpty() && !t.equals(DelayedDelivery.TOPIC) && !Transactions.isInternal(t)) {
+            if (topics.queues(t).isEmpty() && !topics.wasDeleted(t) && !t.equals(DelayedDelivery.TOPIC) && !Transactions.isInternal(t)) {
                 int queues = store.queueIds(t).stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
                 LOG.warn("topic {} has data but no metadata; registering it with {} queues", t, queues);
                 topics.createIfAbsent(t, Math.max(queues, 1));
@@ -373,10 +373,11 @@ public final class Broker implements AutoCloseable {
      * The message with this id, unless it is a record of an internal topic: a transaction's half
      * message or decision record, or a delayed message's schedule record (whose id its SEND
      * answered): those stay invisible to queries as to consumers (a rolled-back message is never
-     * seen, a delayed one not before it is due, under the id of its delivered copy).
+     * seen, a delayed one not before it is due, under the id of its delivered copy); nor is a
+     * message of a deleted topic.
      */
     public Optional<StoredMessage> messageById(String id) {
-        return store.readById(id).filter(m -> !isReservedTopic(m.topic()));
+        return store.readById(id).filter(m -> !isReservedTopic(m.topic()) && topics.queues(m.topic()).isPresent());
     }
 
     /**
@@ -387,6 +388,9 @@ public final class Broker implements AutoCloseable {
     public List<StoredMessage> messagesByKey(String topic, String key, int max, long maxBytes) {
         if (isReservedTopic(topic)) {
             return List.of();
+        }
+        if (topics.queues(topic).isEmpty()) {
+            throw new TopicNotFoundException(topic); // as for a query by time: a deleted topic's records are not served
         }
         return store.lookupByKey(topic, key, max, maxBytes);
     }

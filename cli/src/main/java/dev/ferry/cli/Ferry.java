@@ -1,6 +1,8 @@
 package dev.ferry.cli;
 
+import dev.ferry.client.FerryException;
 import dev.ferry.connect.ConnectConfigException;
+import dev.ferry.protocol.Status;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -25,6 +27,9 @@ public final class Ferry {
         CommandLine cl = new CommandLine(new Ferry());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("ferry: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            if (e instanceof FerryException f && f.status().orElse(null) == Status.NOT_FOUND) {
+                return EXIT_NOT_FOUND; // a topic, group or message the broker does not have, whichever command asked
+            }
             return e instanceof BrokerSettings.ConfigException || e instanceof ConnectConfigException ? EXIT_BAD_CONFIG : EXIT_FAILED;
         });
         return cl;

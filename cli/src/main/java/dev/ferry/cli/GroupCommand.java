@@ -110,7 +110,10 @@ final class GroupCommand {
         @Override
         public Integer call() {
             try (FerryClient client = server.connect()) {
-                client.describeTopic(topic).orElseThrow(() -> new IllegalArgumentException("--topic: " + topic + " does not exist"));
+                if (client.describeTopic(topic).isEmpty()) {
+                    System.err.println("ferry: topic " + topic + " does not exist (list them with: ferry topic list)");
+                    return Ferry.EXIT_NOT_FOUND;
+                }
                 String kind = to.toLowerCase(Locale.ROOT);
                 // RESET_OFFSETS: live members of the group restart the queues from the new offsets
                 Map<Integer, Long> done = switch (kind) {

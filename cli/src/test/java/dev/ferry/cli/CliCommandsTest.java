@@ -151,6 +151,13 @@ class CliCommandsTest {
         Run missing = run("", "topic", "describe", "orders");
         assertThat(missing.exit).isEqualTo(Ferry.EXIT_NOT_FOUND);
         assertThat(missing.err.strip()).isEqualTo("ferry: topic orders does not exist (list them with: ferry topic list)");
+        for (String[] args : new String[][] {{"topic", "delete", "orders"}, {"group", "reset", "billing", "--topic", "orders", "--to", "latest"},
+                {"message", "get", "--topic", "orders", "--key", "k-1"}}) {
+            Run gone = run("", args);
+            assertThat(gone.exit).as(String.join(" ", args) + ": " + gone.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
+            assertThat(gone.err.lines()).as(String.join(" ", args)).hasSize(1);
+            assertThat(gone.err).as(String.join(" ", args)).contains("orders");
+        }
     }
 
     @Test
