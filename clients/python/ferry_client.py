@@ -12,7 +12,11 @@ allows many requests in flight, so a faster client would pipeline.
         resp = c.fetch("orders", 0, offset=0, max_wait_ms=1000)
         c.commit("billing", "orders", 0, resp.next_offset)
 
-Not thread-safe: use one FerryClient per thread.
+Errors: FerryError for an error status from the broker (the client stays usable);
+FerryConnectionError, and its subclass FerryProtocolError for bytes that do not decode, when the
+exchange itself failed: the client then closes its connection, since the stream may be cut
+mid-frame, and every later request raises FerryConnectionError. Not thread-safe: use one
+FerryClient per thread.
 """
 
 import base64
@@ -26,16 +30,40 @@ RETRYABLE = ("BUSY", "TIMEOUT")
 
 
 class FerryError(Exception):
-    """The broker answered with an error status (or the connection failed)."""
+    """A request failed. Raised as itself when the broker answered with an error status; the
+    subclasses below say the connection failed. status is the broker's status name (or one of the
+    client's, below), message its text, code the request code ("FETCH", ...) or "handshake"."""
 
     def __init__(self, status, message, code=None):
         super().__init__("%s: %s%s" % (code or "request", status, (": " + message) if message else ""))
         self.status = status
         self.message = message
+        self.code = code
 
     @property
     def retryable(self):
+        """True if the same request, sent again on this client after a pause, may succeed."""
         return self.status in RETRYABLE
+
+
+class FerryConnectionError(FerryError):
+    """The connection failed, so the client closed it: it could not be opened, the broker refused
+    the handshake (status "REFUSED") or closed the connection, a send or receive failed or timed
+    out, or the broker reported a connection-level error (request id 0: "BAD_REQUEST",
+    "FRAME_TOO_LARGE", after which it closes). status is "CONNECTION" unless the broker gave one.
+    The original exception, if any, is __cause__. Every later request on this client raises a
+    FerryConnectionError too; open a new FerryClient to go on. The request that failed may or may
+    not have been carried out (a SEND may have stored its message)."""
+
+    @property
+    def retryable(self):
+        return False  # not on this client, which is closed
+
+
+class FerryProtocolError(FerryConnectionError):
+    """The broker's bytes did not make sense: a bad handshake reply ("BAD_HELLO"), a frame longer
+    than max_frame_bytes ("FRAME_TOO_LARGE"), or a frame that is not a JSON command or lacks a
+    field ("BAD_RESPONSE"). The client closed the connection, as for any FerryConnectionError."""
 
 
 class Message:
@@ -78,21 +106,42 @@ def _encode_body(data):
 
 def _decode_body(text, encoding):
     if encoding == "base64":
-        return base64.b64decode(text)
+        return base64.b64decode(text, validate=True)
     if encoding == "utf8":
         return text.encode("utf-8")
-    raise FerryError("BAD_RESPONSE", "bodyEncoding: %r (expected: utf8 or base64)" % encoding)
+    raise ValueError("bodyEncoding: %r (expected: utf8 or base64)" % encoding)
 
 
 class FerryClient:
-    """One connection to a Ferry broker using the JSON codec."""
+    """One connection to a Ferry broker using the JSON codec.
+
+    timeout is the longest wait, in seconds, for the broker at any one time: to connect, to send,
+    for the next bytes of a response (None: wait forever). A request that lets the broker hold its
+    answer (a FETCH's maxWaitMs, the long poll) adds that wait to it, so a long poll ends on the
+    broker, never on the client first. A failed connection is closed, not repaired: see
+    FerryConnectionError.
+    """
 
     def __init__(self, host="127.0.0.1", port=9876, timeout=30.0, max_frame_bytes=16 << 20):
+        if timeout is not None and not timeout > 0:
+            raise ValueError("timeout: %r (expected: seconds > 0, or None)" % (timeout,))
+        self.host = host
+        self.port = port
+        self.timeout = timeout
         self.max_frame_bytes = max_frame_bytes
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.next_id = 1
-        self._handshake()
+        self._closed = False
+        self._broken_by = None  # the FerryConnectionError that closed the connection, if one did
+        try:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        except OSError as e:
+            raise FerryConnectionError("CONNECTION", "cannot connect to %s:%s: %s" % (host, port, e), "handshake") from e
+        try:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._handshake()
+        except BaseException:
+            self.sock.close()
+            raise
 
     def __enter__(self):
         return self
@@ -101,70 +150,148 @@ class FerryClient:
         self.close()
 
     def close(self):
+        """Closes the connection; later requests raise FerryConnectionError. Closing twice is fine."""
+        self._closed = True
         self.sock.close()
 
     # ---- wire ----
 
-    def _read_exactly(self, n):
-        chunks = []
-        while n > 0:
-            chunk = self.sock.recv(min(n, 1 << 20))
+    def _peer(self):
+        return "%s:%s" % (self.host, self.port)
+
+    def _send_all(self, data, what, code):
+        try:
+            self.sock.sendall(data)
+        except socket.timeout as e:
+            raise FerryConnectionError("CONNECTION", "%s (%d bytes): %s took none for %s s"
+                                       % (what, len(data), self._peer(), self.sock.gettimeout()), code) from e
+        except OSError as e:
+            raise FerryConnectionError("CONNECTION", "%s (%d bytes) to %s: %s" % (what, len(data), self._peer(), e), code) from e
+
+    def _read_exactly(self, n, what, code):
+        data = bytearray()
+        while len(data) < n:
+            try:
+                chunk = self.sock.recv(min(n - len(data), 1 << 20))
+            except socket.timeout as e:
+                raise FerryConnectionError("CONNECTION", "%s: %d of %d bytes read, then nothing from %s for %s s"
+                                           % (what, len(data), n, self._peer(), self.sock.gettimeout()), code) from e
+            except OSError as e:
+                raise FerryConnectionError("CONNECTION", "%s: %d of %d bytes read, then %s"
+                                           % (what, len(data), n, e), code) from e
             if not chunk:
-                raise FerryError("CONNECTION", "connection closed by the broker")
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
+                raise FerryConnectionError("CONNECTION", "%s: %d of %d bytes read, then %s closed the connection"
+                                           % (what, len(data), n, self._peer()), code)
+            data += chunk
+        return bytes(data)
 
     def _handshake(self):
+        code = "handshake"
         name = b"json"
-        self.sock.sendall(MAGIC + bytes([VERSION, 1, len(name)]) + name)
-        head = self._read_exactly(7)
+        self._send_all(MAGIC + bytes([VERSION, 1, len(name)]) + name, "hello", code)
+        head = self._read_exactly(7, "handshake reply", code)
         if head[:4] != MAGIC:
-            raise FerryError("BAD_HELLO", "reply magic: %r (expected: b'FRRY')" % head[:4])
+            raise FerryProtocolError("BAD_HELLO", "reply magic: %r (expected: b'FRRY')" % head[:4], code)
         result, length = head[5], head[6]
-        text = self._read_exactly(length).decode("ascii")
+        text = self._read_exactly(length, "handshake reply text", code).decode("ascii", "replace")
         if result != 0:
-            raise FerryError("REFUSED", "handshake result %d: %s" % (result, text))
+            raise FerryConnectionError("REFUSED", "handshake result %d: %s" % (result, text), code)
         if text != "json":
-            raise FerryError("REFUSED", "broker chose codec %r (expected: 'json')" % text)
+            raise FerryProtocolError("BAD_HELLO", "broker chose codec %r (expected: 'json')" % text, code)
+
+    def _read_command(self, code):
+        """The next frame's command, as a dict."""
+        (length,) = struct.unpack(">I", self._read_exactly(4, "response frame length", code))
+        if length > self.max_frame_bytes:
+            raise FerryProtocolError("FRAME_TOO_LARGE", "response frame: %d bytes (expected: <= %d)"
+                                     % (length, self.max_frame_bytes), code)
+        payload = self._read_exactly(length, "response frame", code)
+        try:
+            command = json.loads(payload.decode("utf-8"))
+        except ValueError as e:  # UnicodeDecodeError and json.JSONDecodeError both are
+            raise FerryProtocolError("BAD_RESPONSE", "response frame (%d bytes) is not UTF-8 JSON: %s"
+                                     % (length, e), code) from e
+        if not isinstance(command, dict):
+            raise FerryProtocolError("BAD_RESPONSE", "response frame: a JSON %s (expected: an object)"
+                                     % type(command).__name__, code)
+        return command
+
+    def _fail(self, error):
+        """Closes the connection because of error (a FerryConnectionError) and returns error."""
+        if self._broken_by is None:
+            self._broken_by = error
+        self.close()
+        return error
+
+    def _check_open(self, code):
+        if self._broken_by is not None:
+            raise FerryConnectionError("CONNECTION", "connection closed after an earlier error (%s); open a new FerryClient"
+                                       % self._broken_by, code) from self._broken_by
+        if self._closed:
+            raise FerryConnectionError("CONNECTION", "client closed", code)
 
     def request(self, code, headers=None, messages=None):
-        """Sends one request and returns the response dict; raises FerryError on a non-OK status."""
+        """Sends one request and returns the response dict.
+
+        Raises FerryError on a non-OK status, FerryConnectionError (closing this client) when the
+        exchange failed; a maxWaitMs header extends the timeout for this request by that much.
+        """
+        self._check_open(code)
+        headers = {k: str(v) for k, v in (headers or {}).items()}
+        wait_s = max(int(headers.get("maxWaitMs", 0)), 0) / 1000.0
         request_id = self.next_id
         self.next_id = self.next_id % 0x7FFFFFFF + 1
         command = {"kind": "REQUEST", "code": code, "requestId": request_id, "status": "OK", "message": "",
-                   "headers": {k: str(v) for k, v in (headers or {}).items()},
-                   "messages": messages or [], "bodyEncoding": "utf8", "body": ""}
+                   "headers": headers, "messages": messages or [], "bodyEncoding": "utf8", "body": ""}
         payload = json.dumps(command, separators=(",", ":")).encode("utf-8")
-        self.sock.sendall(struct.pack(">I", len(payload)) + payload)
-        while True:
-            (length,) = struct.unpack(">I", self._read_exactly(4))
-            if length > self.max_frame_bytes:
-                raise FerryError("FRAME_TOO_LARGE", "response frame: %d bytes (expected: <= %d)" % (length, self.max_frame_bytes))
-            response = json.loads(self._read_exactly(length).decode("utf-8"))
-            if response.get("requestId") == request_id:
-                break
-            if response.get("requestId") == 0 and response.get("status", "OK") != "OK":
-                raise FerryError(response["status"], response.get("message", ""), code)
-            # an answer to something else (none expected: one request at a time); skip it
+        # From the first byte sent to the last byte of the response read, the stream is mid-exchange:
+        # any failure in between leaves it out of step (half a frame sent or read), so it is closed.
+        try:
+            self.sock.settimeout(None if self.timeout is None else self.timeout + wait_s)
+            self._send_all(struct.pack(">I", len(payload)) + payload, "request frame", code)
+            while True:
+                response = self._read_command(code)
+                if response.get("requestId") == request_id:
+                    break
+                if response.get("requestId") == 0 and response.get("status", "OK") != "OK":
+                    # a connection-level error: the broker closes the connection after it
+                    raise FerryConnectionError(response["status"], response.get("message", ""), code)
+                # an answer to something else (none expected: one request at a time); skip it
+            self.sock.settimeout(self.timeout)
+        except FerryConnectionError as e:
+            self._fail(e)
+            raise
+        except BaseException as e:  # e.g. KeyboardInterrupt mid-read
+            self._fail(FerryConnectionError("CONNECTION", "interrupted mid-request by %r" % (e,), code))
+            raise
         status = response.get("status", "OK")
         if status != "OK":
             raise FerryError(status, response.get("message", ""), code)
         return response
 
+    def _decode(self, code, response, decode):
+        """decode(response); a response it cannot decode is a FerryProtocolError and closes the connection."""
+        try:
+            return decode(response)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+            what = "missing field %s" % e if isinstance(e, KeyError) else "%s: %s" % (type(e).__name__, e)
+            raise self._fail(FerryProtocolError("BAD_RESPONSE", "undecodable response: " + what, code)) from e
+
     # ---- requests ----
 
     def create_topic(self, topic, queues):
-        return int(self.request("CREATE_TOPIC", {"topic": topic, "queues": queues})["headers"]["queues"])
+        r = self.request("CREATE_TOPIC", {"topic": topic, "queues": queues})
+        return self._decode("CREATE_TOPIC", r, lambda r: int(r["headers"]["queues"]))
 
     def describe_topic(self, topic):
         """The topic's queue count, or None if it does not exist."""
         try:
-            return int(self.request("DESCRIBE_TOPIC", {"topic": topic})["headers"]["queues"])
+            r = self.request("DESCRIBE_TOPIC", {"topic": topic})
         except FerryError as e:
             if e.status == "NOT_FOUND":
                 return None
             raise
+        return self._decode("DESCRIBE_TOPIC", r, lambda r: int(r["headers"]["queues"]))
 
     def send(self, topic, body, queue_id=-1, keys=(), tags="", properties=None, born_timestamp=0):
         """Stores one message; returns (msg_id, queue_id, queue_offset)."""
@@ -172,8 +299,9 @@ class FerryClient:
         message = {"topic": topic, "queueId": queue_id, "keys": list(keys), "tags": tags,
                    "properties": dict(properties or {}), "bornTimestamp": born_timestamp,
                    "bodyEncoding": encoding, "body": text}
-        h = self.request("SEND", messages=[message])["headers"]
-        return h["msgId"], int(h["queueId"]), int(h["queueOffset"])
+        r = self.request("SEND", messages=[message])
+        return self._decode("SEND", r, lambda r: (r["headers"]["msgId"], int(r["headers"]["queueId"]),
+                                                  int(r["headers"]["queueOffset"])))
 
     def fetch(self, topic, queue_id, offset, max_messages=32, max_bytes=1 << 20, max_wait_ms=0, group=None, tags=None):
         """Messages of one queue from offset on; waits up to max_wait_ms for the first (long poll)."""
@@ -184,7 +312,7 @@ class FerryClient:
         if tags:
             headers["tags"] = tags
         r = self.request("FETCH", headers)
-        return FetchResult(r["headers"], [Message(m) for m in r.get("messages", [])])
+        return self._decode("FETCH", r, lambda r: FetchResult(r["headers"], [Message(m) for m in r.get("messages", [])]))
 
     def commit(self, group, topic, queue_id, offset):
         """Stores offset (the next one to consume) as the group's position in the queue."""
@@ -192,6 +320,6 @@ class FerryClient:
 
     def committed_offset(self, group, topic, queue_id):
         """The group's committed offset, or None if it never committed."""
-        h = self.request("GET_OFFSET", {"topic": topic, "queueId": queue_id, "group": group})["headers"]
-        offset = int(h["offset"])
+        r = self.request("GET_OFFSET", {"topic": topic, "queueId": queue_id, "group": group})
+        offset = self._decode("GET_OFFSET", r, lambda r: int(r["headers"]["offset"]))
         return None if offset < 0 else offset

@@ -11,8 +11,16 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Runs clients/python/smoke_test.py (the standard-library JSON client) against a real broker. */
+/**
+ * Runs clients/python/smoke_test.py (the standard-library JSON client) against a real broker. The
+ * script also runs the client against fake brokers of its own that break frames on purpose (long
+ * poll past the client's timeout, stalls and drops mid-frame, undecodable frames), so this test
+ * takes a few seconds.
+ */
 class PythonClientTest {
+    /** The script needs about 4 s (a 3 s long poll, 0.5 s client timeouts); this is the hang guard. */
+    private static final long SCRIPT_TIMEOUT_SECONDS = 60;
+
     @TempDir
     Path dir;
 
@@ -45,11 +53,17 @@ class PythonClientTest {
     void pythonClientTalksJsonToTheGateway() throws Exception {
         assumeTrue(python3Available(), "python3 is not installed: skipping the Python client test");
         Path script = script();
-        try (BrokerFixture server = BrokerFixture.start(dir)) {
-            Process p = new ProcessBuilder("python3", script.toString(), "--port", Integer.toString(server.port()))
-                    .redirectErrorStream(true).start();
-            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("python finished; output: %s", output).isTrue();
+        Path log = dir.resolve("python.log");
+        try (BrokerFixture server = BrokerFixture.start(dir.resolve("broker"))) {
+            // Output to a file, not a pipe: reading a pipe to its end would wait for a hung script forever.
+            Process p = new ProcessBuilder("python3", "-u", script.toString(), "--port", Integer.toString(server.port()))
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            boolean finished = p.waitFor(SCRIPT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            if (!finished) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            String output = Files.readString(log, StandardCharsets.UTF_8);
+            assertThat(finished).as("python finished within %d s; output: %s", SCRIPT_TIMEOUT_SECONDS, output).isTrue();
             assertThat(p.exitValue()).as("exit code; output: %s", output).isZero();
             assertThat(output).contains("OK python client");
         }
