@@ -121,6 +121,11 @@ class MetricsEndpointTest {
             assertThat(sample(second, "ferry_errors_total{kind=\"request\",reason=\"NOT_FOUND\"}")).isEqualTo(1);
             assertThat(sample(second, "ferry_log_disk_bytes")).isEqualTo(8 << 20);
             assertThat(sample(second, "ferry_log_unindexed_bytes")).as("the index dispatcher's lag").isBetween(0.0, sample(second, "ferry_log_written_offset"));
+
+            Command deleted = c.call(Command.request(RequestCode.DELETE_TOPIC, c.nextId()).header(Headers.TOPIC, "orders").build());
+            assertThat(deleted.status()).isEqualTo(Status.OK);
+            String third = scrape();
+            assertThat(third).as("a deleted topic's meters").doesNotContain("topic=\"orders\"");
         }
         // the connection's close is seen by the server a moment later
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();

@@ -41,4 +41,7 @@ public interface GatewayMetrics {
      * {@link dev.ferry.protocol.HandshakeResult} name, or {@code exception}).
      */
     default void connectionError(String kind, String reason) {}
+
+    /** {@code topic} was deleted: meters kept per topic can go (a sink that keeps them grows with every topic ever deleted). */
+    default void topicDeleted(String topic) {}
 }

@@ -204,7 +204,9 @@ final class Requests {
     }
 
     private Command deleteTopic(Command req) {
-        broker.deleteTopic(required(req, Headers.TOPIC));
+        String topic = required(req, Headers.TOPIC);
+        broker.deleteTopic(topic);
+        metrics.topicDeleted(topic);
         return Command.response(req, Status.OK).build();
     }
 

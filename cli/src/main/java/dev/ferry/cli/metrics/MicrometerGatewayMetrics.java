@@ -125,6 +125,18 @@ public final class MicrometerGatewayMetrics implements GatewayMetrics {
         return Counter.builder(name).description(description).tag("topic", topic).register(registry);
     }
 
+    /** Drops the topic's meters; a send or fetch that raced the deletion may make them again (the next deletion drops them). */
+    @Override
+    public void topicDeleted(String topic) {
+        TopicMeters m = topics.remove(topic);
+        if (m != null) {
+            registry.remove(m.messagesIn);
+            registry.remove(m.bytesIn);
+            registry.remove(m.messagesOut);
+            registry.remove(m.bytesOut);
+        }
+    }
+
     @Override
     public void connectionError(String kind, String reason) {
         String key = kind + '/' + reason; // rare: not on the request path
