@@ -104,7 +104,9 @@ final class Requests {
                 default -> throw new RequestException(Status.UNSUPPORTED, "code: " + req.code() + " (not served by this broker)");
             };
             return f.exceptionally(t -> new Reply.Plain(error(req, t)));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            // the two errors a request's own input can cause (a deep structure, a huge allocation) fail that request
+            // only: escaping to Netty they closed the connection and left the request counted as in flight for good
             return CompletableFuture.completedFuture(new Reply.Plain(error(req, e)));
         }
     }

@@ -797,9 +797,29 @@ public final class MessageStore implements AutoCloseable {
         }
     }
 
-    /** Looks a message up by its id ({@link MessageIds}). */
+    /** Looks a message up by its id ({@link MessageIds}), as {@link #readMessage} does. */
     public Optional<StoredMessage> readById(String messageId) {
-        return readAt(MessageIds.parse(messageId));
+        return readMessage(MessageIds.parse(messageId));
+    }
+
+    /**
+     * The message whose id is the position {@code physicalOffset}, if its queue's offset index
+     * points at that position. A client names ids (a query by id, a transaction's decision), and
+     * a position inside another record's body can hold bytes shaped like a whole record, with a
+     * CRC that matches, written by whoever sent that body; only a position the offset index holds
+     * is a message. Empty also when the queue no longer holds that offset (retention).
+     */
+    public Optional<StoredMessage> readMessage(long physicalOffset) {
+        return readAt(physicalOffset).filter(m -> indexedAt(m.topic(), m.queueId(), m.queueOffset(), physicalOffset));
+    }
+
+    private boolean indexedAt(String topic, int queueId, long queueOffset, long physicalOffset) {
+        OffsetIndex q = queues.get(topic, queueId);
+        if (q == null || queueOffset < q.minOffset() || queueOffset >= q.nextOffset()) {
+            return false;
+        }
+        dispatcher.awaitIndexed(q, queueOffset); // assigned, so indexed soon: the caller runs a pass if one is due
+        return q.physicalOffset(queueOffset) == physicalOffset;
     }
 
     /** Messages of {@code topic} carrying {@code key}, newest first, at most {@code max}; every append that returned before is seen. */

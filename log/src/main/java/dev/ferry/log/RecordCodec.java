@@ -114,7 +114,36 @@ final class RecordCodec {
         if ((flags & MessageFlags.BATCH) != 0) {
             return new Torn("flags 0x" + Integer.toHexString(flags) + ": batch records are not readable by format version 1");
         }
-        return new Whole(length);
+        String layout = layoutMismatch(buf, pos, length, flags);
+        return layout == null ? new Whole(length) : new Torn(layout);
+    }
+
+    /**
+     * Null if the record's own lengths (topic, properties, body) add up to its length, else what
+     * does not. A record that passes its CRC but not this was not written by {@link RecordWriter}:
+     * bytes shaped like a record inside another record's body, at a position a client named as a
+     * message id. Decoding it would trust a body length of up to 2 GiB.
+     */
+    private static String layoutMismatch(ByteBuffer buf, int pos, int length, int flags) {
+        int topicAt = topicLengthOffset(flags);
+        if (topicAt + 1 + 2 + 4 > length) {
+            return "length " + length + " (expected: room for the " + (topicAt + 7) + " fixed bytes of its flags 0x" + Integer.toHexString(flags) + ")";
+        }
+        int topicLength = buf.get(pos + topicAt) & 0xFF;
+        int propertiesAt = topicAt + 1 + topicLength;
+        if (propertiesAt + 2 + 4 > length) {
+            return "topic length " + topicLength + " (expected: within the record's " + length + " bytes)";
+        }
+        int propertiesLength = Short.toUnsignedInt(buf.getShort(pos + propertiesAt));
+        int bodyAt = propertiesAt + 2 + propertiesLength;
+        if (bodyAt + 4 > length) {
+            return "properties length " + propertiesLength + " (expected: within the record's " + length + " bytes)";
+        }
+        int bodyLength = buf.getInt(pos + bodyAt);
+        if ((long) bodyAt + 4 + bodyLength != length) {
+            return "body length " + bodyLength + " (expected: " + (length - bodyAt - 4) + ", the rest of the record's " + length + " bytes)";
+        }
+        return null;
     }
 
     /** Decodes a record already known to be whole into a heap copy. */
