@@ -10,8 +10,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
@@ -209,14 +211,14 @@ final class KeyIndex {
     /** Positions of records that may carry {@code key} in {@code topic}, newest first, distinct. */
     List<Long> lookup(String topic, String key, int max) {
         long hash = hash(topic, key);
-        List<Long> out = new ArrayList<>();
+        LinkedHashSet<Long> out = new LinkedHashSet<>(); // a set: a client may ask for 20,000
         for (KeyFile f : files.descendingMap().values()) {
             f.lookup(hash, max, out);
             if (out.size() >= max) {
                 break;
             }
         }
-        return out;
+        return new ArrayList<>(out);
     }
 
     /** Retention: deletes files whose every record lies below {@code minPhysical}. */
@@ -462,7 +464,7 @@ final class KeyIndex {
             map.putLong(END_TIMESTAMP_OFFSET, storeTimestamp);
         }
 
-        synchronized void lookup(long hash, int max, List<Long> out) {
+        synchronized void lookup(long hash, int max, Set<Long> out) {
             if (released) {
                 return; // deleted by retention since the caller listed it: its records are gone too
             }
@@ -472,10 +474,7 @@ final class KeyIndex {
             while (number > 0 && number <= capacity && out.size() < max && guard++ < capacity) {
                 int p = entriesStart + (number - 1) * ENTRY_SIZE;
                 if (map.getLong(p) == hash) {
-                    long phys = map.getLong(p + 8);
-                    if (!out.contains(phys)) {
-                        out.add(phys);
-                    }
+                    out.add(map.getLong(p + 8));
                 }
                 int previous = map.getInt(p + 24);
                 number = previous < number ? previous : 0;
