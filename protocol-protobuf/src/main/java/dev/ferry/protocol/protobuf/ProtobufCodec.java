@@ -36,8 +36,10 @@ import java.util.Map;
  *       protobuf against the bytes remaining before it allocates. The counts of the repeated
  *       fields (headers, messages, keys, properties) and of unknown fields are checked by a scan
  *       of the tags ({@link #checkCounts}), since each element protobuf builds costs far more heap
- *       than its bytes on the wire; groups are refused. So a parse allocates a small multiple of
- *       the frame's size at most.</li>
+ *       than its bytes on the wire; groups are refused. So a parse builds no more elements than
+ *       the limits' counts allow, plus at most {@value #MAX_UNKNOWN_FIELDS_PER_FRAME} unknown
+ *       fields in all, however the frame nests them: with the default limits that is a few times
+ *       a full frame's size at most.</li>
  *   <li><b>after</b>: string lengths are checked against {@link Limits} while mapping to the
  *       model, before the model is built.</li>
  * </ul>
@@ -108,11 +110,24 @@ public final class ProtobufCodec implements Codec {
     }
 
     /**
-     * Unknown fields (a newer peer's) kept per command, message or entry: protobuf keeps each as
-     * an object, so they are counted like the repeated fields. A field whose number is known but
-     * whose wire type is not the schema's is unknown to the parser too.
+     * Unknown fields (a newer peer's) kept per frame, the command's, its messages' and its
+     * entries' together: protobuf keeps each as an object, so they are counted like the repeated
+     * fields. A field whose number is known but whose wire type is not the schema's is unknown to
+     * the parser too.
+     *
+     * <p>One budget for the frame, not one per message or entry: a cap per level multiplies by the
+     * number of messages and entries, and 64 unknown fields in each of 64 entries of each of the
+     * 2,000 messages that fit in 16 MiB took some 385 MB to parse. An unknown field costs about
+     * 375 bytes allocated and 145 kept beside others in the same message or entry, and about 520
+     * and 190 alone (the first one builds the set that holds them; measured with protobuf-java
+     * 4.36), so the whole budget costs at most some 9 MB allocated and 3 MB kept, about half a
+     * default frame, and still lets a newer peer add a field to every message of a full default
+     * batch (10,000).
      */
-    static final int MAX_UNKNOWN_FIELDS = 64;
+    static final int MAX_UNKNOWN_FIELDS_PER_FRAME = 16_384;
+
+    /** The field name in the error for too many unknown fields. */
+    static final String UNKNOWN_FIELDS = "unknown fields in the frame";
 
     private static final Descriptors.Descriptor COMMAND = WireCommand.getDescriptor();
     private static final Descriptors.Descriptor MESSAGE = WireMessage.getDescriptor();
@@ -120,24 +135,28 @@ public final class ProtobufCodec implements Codec {
 
     /**
      * Counts the repeated fields (headers and messages, each message's keys and properties) and
-     * the unknown fields at every level by their tags, without building anything, and refuses a
-     * frame over a limit before protobuf parses it: each element it builds takes some 50-100 bytes
-     * of heap for 2 or 3 bytes of frame (an empty message or entry, an unknown field), so a 16 MiB
-     * frame of them would otherwise take most of a gigabyte before a count could be checked.
-     * Groups (a deprecated wire type our schema does not use) are refused: protobuf would keep
-     * everything inside an unknown one.
+     * the unknown fields of all levels together by their tags, without building anything, and
+     * refuses a frame over a limit before protobuf parses it: each element it builds takes some
+     * 50-100 bytes of heap for 2 or 3 bytes of frame (an empty message or entry, an unknown
+     * field), so a 16 MiB frame of them would otherwise take most of a gigabyte before a count
+     * could be checked. Groups (a deprecated wire type our schema does not use) are refused:
+     * protobuf would keep everything inside an unknown one.
      */
     static void checkCounts(ByteBuffer payload, Limits limits) throws CodecException, java.io.IOException {
-        checkFields(CodedInputStream.newInstance(payload.duplicate()), limits, COMMAND);
+        checkFields(CodedInputStream.newInstance(payload.duplicate()), limits, COMMAND, 0);
     }
 
-    private static void checkFields(CodedInputStream in, Limits limits, Descriptors.Descriptor schema)
+    /**
+     * Scans the fields of one {@code schema} message up to {@code in}'s limit, and those nested in
+     * it; returns {@code unknown}, the frame's unknown fields before this message, plus its own
+     * and its nested messages'.
+     */
+    private static int checkFields(CodedInputStream in, Limits limits, Descriptors.Descriptor schema, int unknown)
             throws CodecException, java.io.IOException {
         int headers = 0;
         int messages = 0;
         int keys = 0;
         int properties = 0;
-        int unknown = 0;
         for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
             int field = WireFormat.getTagFieldNumber(tag);
             int type = WireFormat.getTagWireType(tag);
@@ -146,31 +165,37 @@ public final class ProtobufCodec implements Codec {
             }
             Descriptors.FieldDescriptor known = schema.findFieldByNumber(field);
             if (known == null || known.getLiteType().getWireType() != type) { // as the parser sees it: unknown, and kept
-                Limits.checkCount("unknown fields", ++unknown, MAX_UNKNOWN_FIELDS);
+                Limits.checkCount(UNKNOWN_FIELDS, ++unknown, MAX_UNKNOWN_FIELDS_PER_FRAME);
                 in.skipField(tag);
             } else if (schema == COMMAND && field == WireCommand.HEADERS_FIELD_NUMBER) {
                 Limits.checkCount(Limits.HEADERS, ++headers, limits.maxHeaders());
-                nested(in, limits, ENTRY);
+                unknown = nested(in, limits, ENTRY, unknown);
             } else if (schema == COMMAND && field == WireCommand.MESSAGES_FIELD_NUMBER) {
                 Limits.checkCount(Limits.MESSAGES, ++messages, limits.maxMessagesPerCommand());
-                nested(in, limits, MESSAGE);
+                unknown = nested(in, limits, MESSAGE, unknown);
             } else if (schema == MESSAGE && field == WireMessage.KEYS_FIELD_NUMBER) {
                 Limits.checkCount(Limits.KEYS, ++keys, limits.maxKeysPerMessage());
                 in.skipField(tag);
             } else if (schema == MESSAGE && field == WireMessage.PROPERTIES_FIELD_NUMBER) {
                 Limits.checkCount(Limits.PROPERTIES, ++properties, limits.maxPropertiesPerMessage());
-                nested(in, limits, ENTRY);
+                unknown = nested(in, limits, ENTRY, unknown);
             } else {
                 in.skipField(tag);
             }
         }
+        return unknown;
     }
 
-    /** Scans the length-delimited message of {@code schema} whose length is next in {@code in}. */
-    private static void nested(CodedInputStream in, Limits limits, Descriptors.Descriptor schema) throws CodecException, java.io.IOException {
+    /**
+     * Scans the length-delimited message of {@code schema} whose length is next in {@code in};
+     * returns the frame's unknown fields so far, as {@link #checkFields} does.
+     */
+    private static int nested(CodedInputStream in, Limits limits, Descriptors.Descriptor schema, int unknown)
+            throws CodecException, java.io.IOException {
         int outer = in.pushLimit(in.readRawVarint32());
-        checkFields(in, limits, schema);
+        unknown = checkFields(in, limits, schema, unknown);
         in.popLimit(outer);
+        return unknown;
     }
 
     private static Command toModel(WireCommand w, Limits limits) throws CodecException {

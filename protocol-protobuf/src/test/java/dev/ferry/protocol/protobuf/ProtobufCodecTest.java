@@ -2,7 +2,9 @@ package dev.ferry.protocol.protobuf;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
+import com.google.protobuf.UnknownFieldSet;
 import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.CodecContractTest;
 import dev.ferry.protocol.CodecException;
@@ -10,7 +12,10 @@ import dev.ferry.protocol.Command;
 import dev.ferry.protocol.Limits;
 import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
+import dev.ferry.protocol.protobuf.wire.Entry;
 import dev.ferry.protocol.protobuf.wire.WireCommand;
+import dev.ferry.protocol.protobuf.wire.WireMessage;
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -65,20 +70,89 @@ class ProtobufCodecTest extends CodecContractTest {
         int frame = Limits.DEFAULT.maxFrameBytes();
         assertAllocatesLittle(repeated(frame, (byte) 0x3A), "messages: count 10001");           // field 7, empty WireMessage
         assertAllocatesLittle(repeated(frame, (byte) 0x32), "headers: count");                  // field 6, empty Entry
-        assertAllocatesLittle(repeated(frame, (byte) 0x48), "unknown fields: count 65");        // field 9 (unknown), varint 0
-        assertAllocatesLittle(triples(frame, (byte) 0x28, (byte) 0x80, (byte) 0x01), "unknown fields: count 65"); // field 5 as a varint
+        assertAllocatesLittle(repeated(frame, (byte) 0x48), "unknown fields in the frame: count 16385");  // field 9 (unknown), varint 0
+        assertAllocatesLittle(triples(frame, (byte) 0x28, (byte) 0x80, (byte) 0x01), "unknown fields in the frame: count 16385"); // field 5 as a varint
         assertAllocatesLittle(repeated(frame, (byte) 0x0B, (byte) 0x0C), "is a group");          // empty groups on field 1
         // one message (field 7) holding empty keys (field 5 of WireMessage)
-        byte[] keys = repeated(1 << 20, (byte) 0x2A);
-        ByteBuffer oneMessage = ByteBuffer.allocate(keys.length + 8).put((byte) 0x3A);
-        int n = keys.length;
+        assertAllocatesLittle(lengthDelimited((byte) 0x3A, repeated(1 << 20, (byte) 0x2A)), "keys: count");
+    }
+
+    /**
+     * Unknown fields are counted for the whole frame, not per message or entry: 64 in each of 64
+     * entries (properties) of each of the 2,000 messages that fit in 16 MiB passed a cap of 64 per
+     * level and took some 385 MB to parse, 23 times the frame.
+     */
+    @Test
+    void unknownFieldsAreCountedForTheWholeFrameBeforeProtobufKeepsThem() {
+        byte[] entry = lengthDelimited((byte) 0x3A, repeated(128, (byte) 0x18));  // a property: field 3 of Entry (unknown), varint 0, 64 times
+        byte[] message = lengthDelimited((byte) 0x3A, concat(64, entry));         // a message of 64 of them
+        byte[] frame = concat(Limits.DEFAULT.maxFrameBytes() / message.length, message);
+        CodecException e = assertAllocatesLittle(frame, "unknown fields in the frame: count 16385 (expected: <= 16384)");
+        assertThat(e.limitExceeded()).as("answered LIMIT_EXCEEDED, not BAD_REQUEST").isTrue();
+    }
+
+    /** The budget is the sum over the command, its headers, its messages and their properties. */
+    @Test
+    void theUnknownFieldBudgetAddsUpTheCommandsMessagesAndEntries() throws CodecException {
+        int budget = ProtobufCodec.MAX_UNKNOWN_FIELDS_PER_FRAME;
+        int messages = 64;
+        int properties = 64;
+        int perEntry = 3;
+        int perMessage = 32;
+        int inHeader = 32;
+        int inCommand = budget - messages * properties * perEntry - messages * perMessage - inHeader;
+        assertThat(inCommand).as("unknown fields left for the command itself").isPositive();
+        WireCommand.Builder full = WireCommand.newBuilder().setCodeValue(RequestCode.SEND.id()).setRequestId(1)
+                .setUnknownFields(unknownFields(inCommand))
+                .addHeaders(Entry.newBuilder().setKey("h").setValue("v").setUnknownFields(unknownFields(inHeader)));
+        for (int m = 0; m < messages; m++) {
+            WireMessage.Builder message = WireMessage.newBuilder().setTopic("t").setUnknownFields(unknownFields(perMessage));
+            for (int p = 0; p < properties; p++) {
+                message.addProperties(Entry.newBuilder().setKey("p" + p).setUnknownFields(unknownFields(perEntry)));
+            }
+            full.addMessages(message);
+        }
+
+        Command decoded = codec.decode(ByteBuffer.wrap(full.build().toByteArray()), Limits.DEFAULT);
+        assertThat(decoded.messages()).hasSize(messages).allSatisfy(m -> assertThat(m.properties()).hasSize(properties));
+
+        WireMessage.Builder last = full.getMessagesBuilder(messages - 1);
+        last.getPropertiesBuilder(properties - 1).setUnknownFields(unknownFields(perEntry + 1));
+        byte[] oneMore = full.build().toByteArray();
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(oneMore), Limits.DEFAULT)).isInstanceOf(CodecException.class)
+                .hasMessage("unknown fields in the frame: count " + (budget + 1) + " (expected: <= " + budget + ")");
+    }
+
+    /** {@code count} varints on field 100, which no message of ours has. */
+    private static UnknownFieldSet unknownFields(int count) {
+        UnknownFieldSet.Field.Builder field = UnknownFieldSet.Field.newBuilder();
+        for (int i = 0; i < count; i++) {
+            field.addVarint(i);
+        }
+        return UnknownFieldSet.newBuilder().addField(100, field.build()).build();
+    }
+
+    /** The one-byte {@code tag} of a length-delimited field, the varint length, then {@code body}. */
+    private static byte[] lengthDelimited(byte tag, byte[] body) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(body.length + 6);
+        out.write(tag);
+        int n = body.length;
         while ((n & ~0x7F) != 0) {
-            oneMessage.put((byte) ((n & 0x7F) | 0x80));
+            out.write((n & 0x7F) | 0x80);
             n >>>= 7;
         }
-        oneMessage.put((byte) n).put(keys).flip();
-        byte[] b = Arrays.copyOf(oneMessage.array(), oneMessage.limit());
-        assertAllocatesLittle(b, "keys: count");
+        out.write(n);
+        out.writeBytes(body);
+        return out.toByteArray();
+    }
+
+    /** {@code times} copies of {@code part}, one after the other. */
+    private static byte[] concat(int times, byte[] part) {
+        byte[] out = new byte[times * part.length];
+        for (int i = 0; i < times; i++) {
+            System.arraycopy(part, 0, out, i * part.length, part.length);
+        }
+        return out;
     }
 
     /** {@code size / 2} times the two bytes {@code tag}, {@code second} (0: an empty length or a varint 0). */
@@ -106,13 +180,19 @@ class ProtobufCodecTest extends CodecContractTest {
         return out;
     }
 
-    private void assertAllocatesLittle(byte[] frame, String error) {
+    /**
+     * Decodes {@code frame}, expecting a refusal containing {@code error} after this thread
+     * allocated less than 4 times the frame; the allocation is checked first, so a frame that
+     * protobuf parsed whole before something else refused it fails on what it cost.
+     */
+    private CodecException assertAllocatesLittle(byte[] frame, String error) {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         long before = threads.getCurrentThreadAllocatedBytes();
-        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(frame), Limits.DEFAULT)).isInstanceOf(CodecException.class)
-                .hasMessageContaining(error);
+        Throwable thrown = catchThrowable(() -> codec.decode(ByteBuffer.wrap(frame), Limits.DEFAULT));
         long allocated = threads.getCurrentThreadAllocatedBytes() - before;
         assertThat(allocated).as("bytes allocated decoding a %d-byte frame", frame.length).isLessThan(4L * frame.length);
+        assertThat(thrown).isInstanceOf(CodecException.class).hasMessageContaining(error);
+        return (CodecException) thrown;
     }
 
     @Test
