@@ -26,8 +26,11 @@ import java.util.function.Predicate;
  *
  * Keywords are case-insensitive; identifiers are property names ({@code TAGS} is the tags;
  * letters, digits, {@code _ . $}, not starting with a digit). Strings are single-quoted, a quote
- * doubled inside. Numbers are decimal, optionally signed, with fraction or exponent. Parentheses
- * and NOT nest at most 100 levels deep; AND and OR chains may be as long as the header allows.
+ * doubled inside. Numbers are decimal, optionally signed, with fraction or exponent. Limits, each
+ * refused at parse with {@link SqlFilterException#limitExceeded()}: parentheses and NOT nest at
+ * most 100 levels deep, an expression holds at most 1,000 operands and IN values, a LIKE pattern
+ * at most 256 characters. A property value of more than 100 characters is not read as a number
+ * (UNKNOWN against one). What one message costs is then bounded, whatever the expression.
  *
  * <p><b>Three-valued logic</b>, as in SQL and RocketMQ: a missing property is NULL, a comparison
  * with NULL (or of a non-numeric property with a number) is UNKNOWN, {@code NOT UNKNOWN} is
@@ -94,13 +97,30 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
             return d;
         }
         if (v instanceof String s) {
+            String t = s.trim();
+            if (t.isEmpty() || t.length() > MAX_NUMBER_CHARS || !numberLike(t)) {
+                return null; // not a number, without the cost of an exception (or of arithmetic on 30,000 digits)
+            }
             try {
-                return new BigDecimal(s.trim());
+                return new BigDecimal(t);
             } catch (NumberFormatException e) {
                 return null;
             }
         }
         return null;
+    }
+
+    /** Longest property value read as a number; a longer one compares as UNKNOWN with numbers. */
+    static final int MAX_NUMBER_CHARS = 100;
+
+    private static boolean numberLike(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Compares two values: negative, zero, positive, or null when they cannot be compared. */
@@ -125,6 +145,60 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         return s.equalsIgnoreCase("true") ? Boolean.TRUE : s.equalsIgnoreCase("false") ? Boolean.FALSE : null;
     }
 
+    /**
+     * An IN list's values as sets: a string is looked for among the strings, its value as a
+     * number among the numbers (by value: {@code 1.0} is {@code 1}), once each, instead of one
+     * comparison (and one parse of the value) per listed value. TRUE if found; else UNKNOWN if a
+     * listed number could not be compared (the value is not a number); else FALSE.
+     */
+    private static final class InList {
+        private final java.util.Set<String> strings = new java.util.HashSet<>();
+        private final java.util.Set<BigDecimal> numbers = new java.util.HashSet<>();
+        private final List<Object> all;
+
+        InList(List<Object> values) {
+            this.all = values;
+            for (Object v : values) {
+                if (v instanceof BigDecimal d) {
+                    numbers.add(canonical(d));
+                } else {
+                    strings.add((String) v);
+                }
+            }
+        }
+
+        Boolean contains(Object v) {
+            if (!(v instanceof String s)) {
+                return slowContains(v); // a literal or a TRUE/FALSE on the left: rare, and as long as the list
+            }
+            if (strings.contains(s)) {
+                return true;
+            }
+            if (numbers.isEmpty()) {
+                return false;
+            }
+            BigDecimal n = number(s);
+            return n == null ? null : numbers.contains(canonical(n)) ? Boolean.TRUE : Boolean.FALSE;
+        }
+
+        private Boolean slowContains(Object v) {
+            Boolean found = false;
+            for (Object x : all) {
+                Integer c = compare(v, x);
+                if (c == null) {
+                    found = null;
+                } else if (c == 0) {
+                    return true;
+                }
+            }
+            return found;
+        }
+
+        private static BigDecimal canonical(BigDecimal d) {
+            return d.signum() == 0 ? BigDecimal.ZERO : d.stripTrailingZeros();
+        }
+    }
+
     // ---- parsing ------------------------------------------------------------------------------
 
     private enum Kind { IDENT, STRING, NUMBER, OP, LPAREN, RPAREN, COMMA, END }
@@ -142,11 +216,16 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
     private static final class Parser {
         /** Levels of parentheses and NOT an expression may nest. */
         static final int MAX_DEPTH = 100;
+        /** Operands (names, literals) and IN values an expression may hold. */
+        static final int MAX_TERMS = 1_000;
+        /** Longest LIKE pattern: matching costs up to (value length x pattern length) steps per message. */
+        static final int MAX_LIKE_PATTERN_CHARS = 256;
 
         private final String src;
         private final List<Token> tokens = new ArrayList<>();
         private int next;
         private int depth;
+        private int terms;
 
         Parser(String src) {
             this.src = src;
@@ -315,9 +394,21 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
          * One more level of parentheses or NOT: refused past {@link #MAX_DEPTH}, before the
          * parser's (and later each evaluation's) recursion could exhaust the thread's stack.
          */
+        /**
+         * One more operand or IN value: refused past {@link #MAX_TERMS}. Every message a filtered
+         * fetch examines is tested against the whole expression, and a parsed expression stays in
+         * the gateway's cache: both grow with its terms.
+         */
+        private void countTerm() {
+            if (++terms > MAX_TERMS) {
+                throw SqlFilterException.limit("sql: more than " + MAX_TERMS + " operands and IN values at position " + peek().position
+                        + " in: " + (src.length() > 200 ? src.substring(0, 200) + "..." : src));
+            }
+        }
+
         private void enter() {
             if (++depth > MAX_DEPTH) {
-                throw new SqlFilterException("sql: nested deeper than " + MAX_DEPTH + " levels of parentheses or NOT at position "
+                throw SqlFilterException.limit("sql: nested deeper than " + MAX_DEPTH + " levels of parentheses or NOT at position "
                         + peek().position + " in: " + src);
             }
         }
@@ -352,22 +443,13 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
             }
             boolean negated = acceptKeyword("NOT");
             if (acceptKeyword("IN")) {
-                List<Object> values = inList();
+                InList values = new InList(inList());
                 return p -> {
                     Object v = left.eval(p);
                     if (v == null) {
                         return null;
                     }
-                    Boolean found = false;
-                    for (Object x : values) {
-                        Integer c = compare(v, x);
-                        if (c == null) {
-                            found = found == Boolean.FALSE ? null : found;
-                        } else if (c == 0) {
-                            found = true;
-                            break;
-                        }
-                    }
+                    Boolean found = values.contains(v);
                     return negated ? negate(found) : found;
                 };
             }
@@ -392,6 +474,10 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
                     next--;
                     throw error("a 'pattern' after LIKE");
                 }
+                if (pat.text.length() > MAX_LIKE_PATTERN_CHARS) {
+                    throw SqlFilterException.limit("sql: LIKE pattern of " + pat.text.length() + " characters at position " + pat.position
+                            + " (expected: at most " + MAX_LIKE_PATTERN_CHARS + ")");
+                }
                 int[] pattern = pat.text.codePoints().toArray();
                 return p -> {
                     Object v = left.eval(p);
@@ -414,6 +500,7 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
             }
             List<Object> values = new ArrayList<>();
             do {
+                countTerm();
                 Token v = take();
                 switch (v.kind) {
                     case STRING -> values.add(v.text);
@@ -433,6 +520,7 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         }
 
         Node operand() {
+            countTerm();
             Token t = take();
             switch (t.kind) {
                 case LPAREN -> {

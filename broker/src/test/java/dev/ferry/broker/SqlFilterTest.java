@@ -86,15 +86,46 @@ class SqlFilterTest {
         assertTrue(t("(".repeat(99) + "a > 5" + ")".repeat(99), M));
         assertTrue(t("NOT ".repeat(100) + "a > 5", M));
 
-        // 20,000 terms: before, each AND or OR wrapped the chain so far in one more node, and an evaluation recursed once per term
-        String ands = "a > 5" + " AND a > 5".repeat(20_000);
+        // 499 comparisons (998 operands, under the limit of 1,000): each AND and OR is one loop, not one nested node per term
+        String ands = "a > 5" + " AND a > 5".repeat(498);
         assertTrue(t(ands, M));
-        assertTrue(!t(ands + " AND zz = 1", M));
-        String ors = "a > 100" + " OR a > 100".repeat(20_000);
+        assertTrue(!t("a > 5" + " AND a > 5".repeat(497) + " AND zz = 1", M));
+        String ors = "a > 100" + " OR a > 100".repeat(497);
         assertTrue(!t(ors, M));
         assertTrue(t(ors + " OR region = 'eu'", M));
-        assertTrue(!t("zz = 1" + " OR a > 100".repeat(20_000), M), "UNKNOWN OR FALSE ... is UNKNOWN, not a match");
-        assertTrue(t("NOT (a > 100" + " OR a > 100".repeat(20_000) + ")", M));
-        assertTrue(!t("NOT (zz = 1" + " OR a > 100".repeat(20_000) + ")", M), "NOT UNKNOWN is UNKNOWN");
+        assertTrue(!t("zz = 1" + " OR a > 100".repeat(498), M), "UNKNOWN OR FALSE ... is UNKNOWN, not a match");
+        assertTrue(t("NOT (a > 100" + " OR a > 100".repeat(498) + ")", M));
+        assertTrue(!t("NOT (zz = 1" + " OR a > 100".repeat(498) + ")", M), "NOT UNKNOWN is UNKNOWN");
+    }
+
+    @Test
+    void inListsMatchStringsAndNumbersByValue() {
+        Map<String, String> p = Map.of("n", "1.50", "z", "-0.0", "s", "eu", "big", "1" + "0".repeat(150));
+        String[] yes = {"n IN (3, 1.5, 'x')", "n IN ('1.50')", "z IN (0)", "s IN ('us', 'eu', 1)", "s NOT IN ('us', 'x')",
+                "n NOT IN (1.49, 1.51)", "1.5 IN (1.50)", "'eu' IN ('eu')"};
+        for (String sql : yes) {
+            assertTrue(t(sql, p), sql);
+        }
+        String[] noOrUnknown = {"n IN (1.49, 1.51)", "s IN (1, 2)", "s NOT IN (1, 2)", "zz IN (1)", "n IN ('1.5')",
+                "big IN (1" + "0".repeat(150) + ")", "big > 5"};
+        for (String sql : noOrUnknown) {
+            assertTrue(!t(sql, p), sql);
+        }
+        assertTrue(t("s IN (1, 'eu')", p), "a string match wins over an UNKNOWN number comparison");
+        assertTrue(t("NOT (big > 5)", p) == false, "a value of more than 100 characters is UNKNOWN against a number, and so is NOT of it");
+    }
+
+    @Test
+    void expressionsPastTheTermAndPatternLimitsAreRefused() {
+        String inList = "a IN (" + "1, ".repeat(1_000) + "1)";
+        assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse(inList)).getMessage()
+                .contains("more than 1000 operands and IN values"));
+        String chain = "a > 1" + " OR a > 1".repeat(500);
+        assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse(chain)).getMessage().contains("more than 1000"));
+        assertTrue(t("a IN (" + "8, ".repeat(997) + "7)", M), "999 values and the name: 1000 terms");
+        String pattern = "%".repeat(257);
+        assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse("region LIKE '" + pattern + "'")).getMessage()
+                .contains("LIKE pattern of 257 characters"));
+        assertTrue(t("region LIKE '" + "%".repeat(256) + "'", M));
     }
 }

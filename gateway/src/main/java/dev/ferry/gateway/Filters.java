@@ -23,10 +23,15 @@ import java.util.function.Predicate;
  *
  * <p><b>Thread safety.</b> Safe for any threads: the caches are concurrent maps, the filters
  * immutable. Each cache is cleared when it exceeds {@value #MAX_CACHED} entries (a crude bound
- * against a client sending endless distinct expressions).
+ * against a client sending endless distinct expressions). What one entry holds is bounded too:
+ * at most {@value #MAX_TAGS} tags, and a SQL expression's own limits ({@link SqlFilter}: 1,000
+ * operands), so the caches hold a few tens of megabytes at worst, not the 1.5 GB that 1,024
+ * entries of 32 KiB expressions each took before.
  */
 final class Filters {
-    static final int MAX_CACHED = 1_024;
+    static final int MAX_CACHED = 256;
+    /** Tags one expression may name. */
+    static final int MAX_TAGS = 256;
 
     /** No filter. */
     static final Filter NONE = new Filter(null, null);
@@ -64,7 +69,12 @@ final class Filters {
     static Filter tagFilter(String expression) {
         Set<Long> hashes = new HashSet<>();
         Set<String> names = new HashSet<>();
-        for (String tag : expression.split("\\|\\|", -1)) {
+        String[] tags = expression.split("\\|\\|", -1);
+        if (tags.length > MAX_TAGS) {
+            throw new Requests.RequestException(Status.LIMIT_EXCEEDED, "tags: " + tags.length + " in one expression (expected: at most "
+                    + MAX_TAGS + ")");
+        }
+        for (String tag : tags) {
             String t = tag.trim();
             if (t.isEmpty()) {
                 throw new Requests.RequestException(Status.BAD_REQUEST, "tags: '" + expression + "' (expected: tag || tag ..., or *)");

@@ -8,6 +8,7 @@ import dev.ferry.broker.UnknownMemberException;
 import dev.ferry.broker.UnknownTransactionException;
 import dev.ferry.broker.TopicExistsException;
 import dev.ferry.broker.TopicInfo;
+import dev.ferry.broker.SqlFilterException;
 import dev.ferry.broker.TopicNotFoundException;
 import dev.ferry.log.AppendResult;
 import dev.ferry.log.FlushNotConfirmedException;
@@ -142,6 +143,8 @@ final class Requests {
             status = Status.NOT_FOUND;
         } else if (e instanceof InvalidMessageException i) {
             status = i.limitExceeded() ? Status.LIMIT_EXCEEDED : Status.BAD_REQUEST;
+        } else if (e instanceof SqlFilterException f && f.limitExceeded()) {
+            status = Status.LIMIT_EXCEEDED;
         } else if (e instanceof BrokerException) {
             status = Status.BAD_REQUEST;
         } else if (e instanceof FlushNotConfirmedException f && f.timedOut()) {

@@ -140,6 +140,18 @@ class RequestsTest {
             assertThat(TestClient.fetched(tagged)).extracting(Fetched::queueOffset).containsExactly(0L);
             assertThat(tagged.header(Headers.NEXT_OFFSET)).as("filtered-out messages still advance").isEqualTo("4");
 
+            Command manyTags = c.call(c.request(RequestCode.FETCH).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 1)
+                    .header(Headers.OFFSET, 0).header(Headers.TAGS, "t || ".repeat(256) + "t").build());
+            assertThat(manyTags.status()).isEqualTo(Status.LIMIT_EXCEEDED);
+            assertThat(manyTags.message()).isEqualTo("tags: 257 in one expression (expected: at most 256)");
+            Command bigIn = c.call(c.request(RequestCode.FETCH).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 1)
+                    .header(Headers.OFFSET, 0).header(Headers.SQL, "a IN (" + "1, ".repeat(1_000) + "1)").build());
+            assertThat(bigIn.status()).isEqualTo(Status.LIMIT_EXCEEDED);
+            assertThat(bigIn.message()).contains("more than 1000 operands and IN values");
+            Command malformed = c.call(c.request(RequestCode.FETCH).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 1)
+                    .header(Headers.OFFSET, 0).header(Headers.SQL, "a IN (1").build());
+            assertThat(malformed.status()).isEqualTo(Status.BAD_REQUEST);
+
             Command emptyQueue = c.fetch(topic, 0, 0, 10);
             assertThat(emptyQueue.status()).isEqualTo(Status.OK);
             assertThat(TestClient.fetched(emptyQueue)).isEmpty();

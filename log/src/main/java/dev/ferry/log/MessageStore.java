@@ -557,6 +557,9 @@ public final class MessageStore implements AutoCloseable {
         }
     }
 
+    /** How long one read runs its property filter before it answers with the entries examined so far. */
+    static final long FILTER_BUDGET_NANOS = 10_000_000;
+
     /** Reads up to {@code maxMessages} / about {@code maxBytes} (at least one message) from {@code offset}. */
     public ReadResult read(String topic, int queueId, long offset, int maxMessages, int maxBytes) {
         return read(topic, queueId, offset, maxMessages, maxBytes, null);
@@ -578,7 +581,10 @@ public final class MessageStore implements AutoCloseable {
      * {@link LogMessage#KEYS}): this is where a tag match is confirmed exactly and where SQL
      * filters run. The returned regions hold only accepted records; rejected ones still advance
      * {@link ReadResult#nextOffset()}. At most about 1,024 entries are examined per read when
-     * filtering, so a read may return no message and a {@code nextOffset} past the start.
+     * filtering, and the property filter runs for at most {@value #FILTER_BUDGET_NANOS} ns (past
+     * that the read ends after the entry under test), so a read may return no message and a
+     * {@code nextOffset} past the start. The budget bounds what a client's expression can cost
+     * the thread that reads for it: an event loop, or the thread whose append wakes a long poll.
      */
     public ReadResult read(String topic, int queueId, long offset, int maxMessages, int maxBytes, LongPredicate tagFilter,
                            Predicate<Map<String, String>> propertyFilter) {
@@ -618,8 +624,12 @@ public final class MessageStore implements AutoCloseable {
         int count = 0;
         long bytes = 0;
         long nextOffset = offset;
+        long filterStart = propertyFilter == null ? 0 : System.nanoTime();
         try {
             for (int i = 0; i < n && count < want; i++) {
+                if (propertyFilter != null && i > 0 && System.nanoTime() - filterStart > FILTER_BUDGET_NANOS) {
+                    break; // the entries before i are answered for: the next read goes on from there
+                }
                 if ((tagFilter != null && !tagFilter.test(tags[i]))
                         || (propertyFilter != null && !propertyFilter.test(propertiesAt(phys[i])))) {
                     nextOffset = offset + i + 1;

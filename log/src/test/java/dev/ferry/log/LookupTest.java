@@ -331,4 +331,42 @@ class LookupTest {
             }
         }
     }
+
+    /**
+     * A property filter that is slow per record (a client's expression can be) ends the read once
+     * it has run for the budget, answering the entries examined so far; the next read goes on
+     * from there, so every record is still seen exactly once.
+     */
+    @Test
+    void aSlowPropertyFilterEndsTheReadAtItsBudgetAndTheNextReadGoesOn() {
+        try (MessageStore store = MessageStore.open(config())) {
+            for (int i = 0; i < 200; i++) {
+                store.append(LogMessage.builder("t", 0, ("m" + i).getBytes()).property("n", Integer.toString(i)).build());
+            }
+            long perRecordNanos = MessageStore.FILTER_BUDGET_NANOS / 4;
+            java.util.function.Predicate<java.util.Map<String, String>> slowEven = p -> {
+                java.util.concurrent.locks.LockSupport.parkNanos(perRecordNanos);
+                return Integer.parseInt(p.get("n")) % 2 == 0;
+            };
+            List<String> read = new ArrayList<>();
+            long offset = 0;
+            int reads = 0;
+            while (offset < 200) {
+                try (ReadResult r = store.read("t", 0, offset, 1_000, Integer.MAX_VALUE, null, slowEven)) {
+                    assertThat(r.nextOffset()).as("each read examines at least one entry").isGreaterThan(offset);
+                    for (int i = 0; i < r.messageCount(); i++) {
+                        read.add(text(r.message(i)));
+                    }
+                    offset = r.nextOffset();
+                    reads++;
+                }
+            }
+            assertThat(reads).as("reads of 200 entries, each filter call taking a quarter of the budget").isGreaterThanOrEqualTo(10);
+            List<String> even = new ArrayList<>();
+            for (int i = 0; i < 200; i += 2) {
+                even.add("m" + i);
+            }
+            assertThat(read).containsExactlyElementsOf(even);
+        }
+    }
 }
