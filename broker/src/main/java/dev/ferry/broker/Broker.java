@@ -13,7 +13,9 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,6 +46,8 @@ public final class Broker implements AutoCloseable {
     private final GroupCoordinator groups;
     private final Transactions transactions;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
+    /** Runs the reads of woken long polls that carry a property filter (SQL, tag confirmation). */
+    private final ExecutorService filteredReads;
 
     private Broker(BrokerConfig config, GroupConfig groupConfig, TransactionConfig transactionConfig) {
         this.config = config;
@@ -59,6 +63,11 @@ public final class Broker implements AutoCloseable {
         }
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ferry-broker-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        this.filteredReads = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "ferry-filtered-fetch");
             t.setDaemon(true);
             return t;
         });
@@ -323,11 +332,20 @@ public final class Broker implements AutoCloseable {
             return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter));
         }
         CompletableFuture<ReadResult> f = new CompletableFuture<>();
-        longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), () -> {
+        Runnable read = () -> {
             try {
                 f.complete(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter));
             } catch (RuntimeException e) {
                 f.completeExceptionally(e);
+            }
+        };
+        // a parked fetch fires on the thread whose append (or flush, under SYNC) woke it: a read with a client's
+        // filter (up to MessageStore's filter budget, 10 ms) goes to a thread of its own instead of holding that one
+        longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), propertyFilter == null ? read : () -> {
+            try {
+                filteredReads.execute(read);
+            } catch (RejectedExecutionException e) {
+                read.run(); // closing
             }
         });
         return f;
@@ -435,12 +453,18 @@ public final class Broker implements AutoCloseable {
         groups.close();
         transactions.close();
         longPolls.fireAll();
+        filteredReads.shutdown(); // the woken filtered reads it holds still run, before the store closes below
         delayed.close();
         timer.shutdown(); // not shutdownNow: an interrupt would break an offset flush in progress
         try {
             if (!timer.awaitTermination(5, TimeUnit.SECONDS)) {
                 timer.shutdownNow();
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            filteredReads.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -159,6 +159,37 @@ class RequestsTest {
         }
     }
 
+    /**
+     * A long poll with a SQL filter is woken by a send like any other (its read runs on the broker's
+     * filtered-fetch thread, not on the sender's): a message that does not match answers it empty,
+     * past that message; one that matches answers it with the message.
+     */
+    @Test
+    void aFilteredLongPollIsAnsweredWhenMessagesArrive() throws IOException {
+        String topic = "poll-sql";
+        try (TestClient consumer = server.connect("json"); TestClient producer = server.connect("binary")) {
+            producer.createTopic(topic, 1);
+            for (String[] round : new String[][] {{"0", "us", "1", ""}, {"1", "eu", "2", "eu"}}) {
+                Command fetch = consumer.fetchRequest(topic, 0, Long.parseLong(round[0]), 10, 20_000).toBuilder()
+                        .header(Headers.SQL, "region = 'eu'").build();
+                consumer.write(fetch);
+                assertThat(consumer.call(consumer.request(RequestCode.HEARTBEAT).build()).code())
+                        .as("the fetch must still be waiting").isEqualTo(RequestCode.HEARTBEAT);
+
+                Message m = Message.builder(topic).queueId(0).bornTimestamp(1_700_000_000_000L).properties(Map.of("region", round[1]))
+                        .body(utf8(round[1])).build();
+                assertThat(producer.send(m).status()).isEqualTo(Status.OK);
+
+                Command answer = consumer.read();
+                assertThat(answer.requestId()).isEqualTo(fetch.requestId());
+                assertThat(answer.status()).isEqualTo(Status.OK);
+                assertThat(answer.header(Headers.NEXT_OFFSET)).isEqualTo(round[2]);
+                assertThat(TestClient.fetched(answer)).extracting(f -> new String(f.body(), StandardCharsets.UTF_8))
+                        .containsExactlyElementsOf(round[3].isEmpty() ? List.of() : List.of(round[3]));
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
     void longPollReturnsWhenAMessageArrivesFromAnotherConnection(String codec) throws IOException {
