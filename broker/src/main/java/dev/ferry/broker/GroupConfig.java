@@ -14,10 +14,16 @@ import java.util.Objects;
  * @param retryDelaysMs       backoff before redelivery number 1, 2, ...; the last one repeats (default 1s 5s 10s 30s 1m 2m ... 10m 20m 30m, RocketMQ's levels 3..18)
  * @param lockTimeoutMs       an orderly member's queue lock expires this long after it was last renewed (default 30,000)
  * @param sweepIntervalMs     how often sessions, locks and ack deadlines are checked (default 200)
+ * @param maxTopicsPerMember  topics one JOIN_GROUP may subscribe to, its retry topic not counted (default 256)
+ * @param maxMembersPerGroup  members of one group; a join beyond is refused, a known member's join again is not (default 1,000)
  * @param clock               the clock of sessions, locks and ack deadlines; null = the log's clock
  */
 public record GroupConfig(long sessionTimeoutMs, long invisibleTimeMs, int maxReconsumeTimes, List<Long> retryDelaysMs,
-                          long lockTimeoutMs, long sweepIntervalMs, Clock clock) {
+                          long lockTimeoutMs, long sweepIntervalMs, int maxTopicsPerMember, int maxMembersPerGroup, Clock clock) {
+    /** Default {@link #maxTopicsPerMember()}. */
+    public static final int DEFAULT_MAX_TOPICS_PER_MEMBER = 256;
+    /** Default {@link #maxMembersPerGroup()}. */
+    public static final int DEFAULT_MAX_MEMBERS_PER_GROUP = 1_000;
     public static final List<Long> DEFAULT_RETRY_DELAYS_MS = List.of(1_000L, 5_000L, 10_000L, 30_000L, 60_000L, 120_000L, 180_000L,
             240_000L, 300_000L, 360_000L, 420_000L, 480_000L, 540_000L, 600_000L, 1_200_000L, 1_800_000L);
 
@@ -27,6 +33,8 @@ public record GroupConfig(long sessionTimeoutMs, long invisibleTimeMs, int maxRe
         check("maxReconsumeTimes", maxReconsumeTimes, 0);
         check("lockTimeoutMs", lockTimeoutMs, 1);
         check("sweepIntervalMs", sweepIntervalMs, 1);
+        check("maxTopicsPerMember", maxTopicsPerMember, 1);
+        check("maxMembersPerGroup", maxMembersPerGroup, 1);
         retryDelaysMs = List.copyOf(Objects.requireNonNull(retryDelaysMs, "retryDelaysMs"));
         if (retryDelaysMs.isEmpty() || retryDelaysMs.stream().anyMatch(d -> d < 0)) {
             throw new IllegalArgumentException("retryDelaysMs: " + retryDelaysMs + " (expected: at least one delay, none negative)");
@@ -60,6 +68,8 @@ public record GroupConfig(long sessionTimeoutMs, long invisibleTimeMs, int maxRe
         private List<Long> retryDelaysMs = DEFAULT_RETRY_DELAYS_MS;
         private long lockTimeoutMs = 30_000;
         private long sweepIntervalMs = 200;
+        private int maxTopicsPerMember = DEFAULT_MAX_TOPICS_PER_MEMBER;
+        private int maxMembersPerGroup = DEFAULT_MAX_MEMBERS_PER_GROUP;
         private Clock clock;
 
         public Builder sessionTimeoutMs(long v) { sessionTimeoutMs = v; return this; }
@@ -68,11 +78,13 @@ public record GroupConfig(long sessionTimeoutMs, long invisibleTimeMs, int maxRe
         public Builder retryDelaysMs(List<Long> v) { retryDelaysMs = v; return this; }
         public Builder lockTimeoutMs(long v) { lockTimeoutMs = v; return this; }
         public Builder sweepIntervalMs(long v) { sweepIntervalMs = v; return this; }
+        public Builder maxTopicsPerMember(int v) { maxTopicsPerMember = v; return this; }
+        public Builder maxMembersPerGroup(int v) { maxMembersPerGroup = v; return this; }
         public Builder clock(Clock v) { clock = v; return this; }
 
         public GroupConfig build() {
             return new GroupConfig(sessionTimeoutMs, invisibleTimeMs, maxReconsumeTimes, retryDelaysMs, lockTimeoutMs, sweepIntervalMs,
-                    clock);
+                    maxTopicsPerMember, maxMembersPerGroup, clock);
         }
     }
 }

@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -45,6 +46,16 @@ import org.slf4j.LoggerFactory;
  * the old one may have in hand when it hears. Groups live
  * in memory: after a broker restart members find their session unknown and join again.
  *
+ * <p><b>What a join may ask.</b> A join names at most {@link GroupConfig#maxTopicsPerMember()}
+ * topics and a group has at most {@link GroupConfig#maxMembersPerGroup()} members
+ * ({@link GroupLimitException}); group names follow the rule of client ids (they become part of
+ * the topic {@code %RETRY%GROUP} and of the offset-store group {@code GROUP%CLIENT_ID}). Everything
+ * is checked before anything is created. A join creates no topic it subscribes to, as in RocketMQ:
+ * a topic that does not exist yet (allowed while the broker auto-creates topics) has no queues to
+ * share until a send or CREATE_TOPIC creates it, and the first heartbeat after that rebalances. The
+ * one topic a join does create is the group's retry topic, at the first join of a clustering group.
+ * A rebalance indexes the subscriptions once, so it costs about members x topics-per-member.
+ *
  * <p><b>Acks.</b> For each queue of a clustering group the coordinator keeps the offsets it handed
  * out (in-flight, each with a deadline {@link GroupConfig#invisibleTimeMs()} ahead) and the end of
  * what it handed out. ACK removes offsets; NACK, or a deadline passing, copies the message to the
@@ -68,7 +79,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class GroupCoordinator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCoordinator.class);
+    /** Group names and client ids; no '%', which joins them in {@link #broadcastOffsetGroup}. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._|-]{1,128}");
+    /** Topic names: the broker's rule for the topics it creates (Broker.checkName). */
+    private static final Pattern TOPIC_NAME = Pattern.compile("[A-Za-z0-9._%|-]{1,200}");
 
     /** Properties of a retried or dead-lettered message. */
     public static final String ORIGIN_TOPIC = "ORIGIN_TOPIC";
@@ -83,6 +97,19 @@ public final class GroupCoordinator implements AutoCloseable {
 
     public static String deadLetterTopic(String group) {
         return "%DLQ%" + group;
+    }
+
+    /**
+     * A join beyond a limit of {@link GroupConfig}: more topics than
+     * {@link GroupConfig#maxTopicsPerMember()}, or a new member of a group that has
+     * {@link GroupConfig#maxMembersPerGroup()} already. Nothing was created or changed.
+     */
+    public static final class GroupLimitException extends BrokerException {
+        private static final long serialVersionUID = 1L;
+
+        GroupLimitException(String what, int count, int limit, String scope) {
+            super(what + ": count " + count + " (expected: <= " + limit + " " + scope + ")");
+        }
     }
 
     /** A queue of a topic. */
@@ -119,6 +146,7 @@ public final class GroupCoordinator implements AutoCloseable {
 
     private static final class Member {
         final String clientId;
+        /** Distinct, in the order the member named them, its retry topic last. */
         final List<String> topics;
         final boolean orderly;
         long lastSeen;
@@ -188,39 +216,80 @@ public final class GroupCoordinator implements AutoCloseable {
 
     // ---- membership ----------------------------------------------------------------------------
 
-    /** Adds or refreshes a member and rebalances; returns its assignment. */
+    /**
+     * Adds or refreshes a member and rebalances; returns its assignment. Refused, with nothing
+     * created, for a bad group, client or topic name, an internal topic, a missing topic while
+     * the broker does not auto-create topics ({@link TopicNotFoundException}), a mode other than
+     * the group's, or beyond a limit ({@link GroupLimitException}). Creates no topic but the
+     * group's retry topic (see the class comment).
+     */
     public Assignment join(String group, String clientId, List<String> topics, MessageModel model, String strategy, boolean orderly) {
+        checkName("group", group);
         checkName("clientId", clientId);
         Objects.requireNonNull(model, "model");
         if (topics.isEmpty()) {
             throw new BrokerException("topics: empty (expected: at least one topic)");
         }
-        for (String t : topics) {
-            broker.queueCount(t); // exists, or auto-created, or TopicNotFoundException
+        if (topics.size() > config.maxTopicsPerMember()) {
+            throw new GroupLimitException("topics", topics.size(), config.maxTopicsPerMember(), "per member");
+        }
+        Set<String> subscribed = new LinkedHashSet<>(topics);
+        for (String t : subscribed) {
+            checkSubscribable(t);
         }
         AllocationStrategy s = AllocationStrategy.named(strategy);
-        List<String> all = new ArrayList<>(topics);
-        if (model == MessageModel.CLUSTERING && !orderly) {
-            String retry = retryTopic(group);
-            broker.ensureTopic(retry, 1);
-            if (!all.contains(retry)) {
-                all.add(retry);
+        String retry = model == MessageModel.CLUSTERING && !orderly ? retryTopic(group) : null;
+        if (retry != null) {
+            subscribed.add(retry);
+            synchronized (this) {
+                expireSessions();
+                admit(groups.get(group), clientId, model);
             }
+            broker.ensureTopic(retry, 1); // file work, outside the monitor; once per group
         }
+        List<String> all = List.copyOf(subscribed);
         synchronized (this) {
             expireSessions();
             Group g = groups.get(group);
-            if (g != null && g.model != model) {
-                throw new BrokerException("mode: " + model + " (expected: " + g.model + ", the mode of group " + group + "'s members)");
-            }
+            admit(g, clientId, model); // again: the group may have changed while the retry topic was made
             if (g == null) {
                 g = new Group(group, model, s);
                 groups.put(group, g);
             }
-            g.members.put(clientId, new Member(clientId, List.copyOf(all), orderly, clock.millis()));
+            g.members.put(clientId, new Member(clientId, all, orderly, clock.millis()));
             rebalance(g, "join of " + clientId);
             confirmHandovers(g, clientId);
             return assignment(g, clientId);
+        }
+    }
+
+    /** Refuses a join to {@code g} (null: a new group) in another mode, or by a new member beyond the limit. */
+    private void admit(Group g, String clientId, MessageModel model) {
+        if (g == null) {
+            return;
+        }
+        if (g.model != model) {
+            throw new BrokerException("mode: " + model + " (expected: " + g.model + ", the mode of group " + g.name + "'s members)");
+        }
+        if (!g.members.containsKey(clientId) && g.members.size() >= config.maxMembersPerGroup()) {
+            throw new GroupLimitException("group '" + g.name + "': members", g.members.size() + 1, config.maxMembersPerGroup(),
+                    "per group; a member that leaves or expires makes room");
+        }
+    }
+
+    /**
+     * A topic a member may subscribe to: a valid name, not one of the broker's internal topics, and
+     * existing unless the broker auto-creates topics (then it may come later: it is not created here).
+     */
+    private void checkSubscribable(String topic) {
+        if (topic == null || !TOPIC_NAME.matcher(topic).matches()) {
+            throw new BrokerException("topic: '" + topic + "' (expected: 1..200 characters of [A-Za-z0-9._%|-])");
+        }
+        if (Broker.isReservedTopic(topic)) {
+            throw new BrokerException("topic: '" + topic + "' (expected: not one of the broker's internal topics)");
+        }
+        if (!broker.config().autoCreateTopics() && broker.describeTopic(topic).isEmpty()) {
+            throw new TopicNotFoundException(topic);
         }
     }
 
@@ -298,9 +367,15 @@ public final class GroupCoordinator implements AutoCloseable {
     private void rebalance(Group g, String why) {
         g.generation++;
         g.queueCounts.clear();
-        Set<String> topics = new TreeSet<>();
-        g.members.values().forEach(m -> topics.addAll(m.topics));
-        for (String t : topics) {
+        // every topic's subscribers, in client-id order (the members map's), from one pass over the
+        // subscriptions: members x topics-per-member, under the monitor
+        Map<String, List<String>> subscribers = new TreeMap<>();
+        for (Member m : g.members.values()) {
+            for (String t : m.topics) {
+                subscribers.computeIfAbsent(t, k -> new ArrayList<>()).add(m.clientId);
+            }
+        }
+        for (String t : subscribers.keySet()) {
             g.queueCounts.put(t, broker.describeTopic(t).map(TopicInfo::queueCount).orElse(0));
         }
         if (g.model == MessageModel.BROADCASTING) {
@@ -308,14 +383,13 @@ public final class GroupCoordinator implements AutoCloseable {
             return;
         }
         Map<TopicQueue, Owner> next = new HashMap<>();
-        for (String t : topics) {
-            List<String> subscribers = new ArrayList<>();
-            g.members.values().forEach(m -> {
-                if (m.topics.contains(t)) {
-                    subscribers.add(m.clientId);
-                }
-            });
-            Map<String, List<Integer>> shares = g.strategy.allocate(t, g.queueCounts.get(t), subscribers);
+        for (Map.Entry<String, List<String>> e : subscribers.entrySet()) {
+            String t = e.getKey();
+            int queueCount = g.queueCounts.get(t);
+            if (queueCount == 0) {
+                continue; // not created yet (or deleted): nothing to share; its creation is noticed by a heartbeat
+            }
+            Map<String, List<Integer>> shares = g.strategy.allocate(t, queueCount, e.getValue());
             shares.forEach((member, queues) -> {
                 for (int q : queues) {
                     TopicQueue tq = new TopicQueue(t, q);

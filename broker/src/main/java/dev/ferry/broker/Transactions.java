@@ -27,6 +27,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,6 +90,8 @@ public final class Transactions implements AutoCloseable {
     /** Property of a committed message: its transaction id (the half message's msgId). */
     public static final String TX_ID = "%TX_ID";
     private static final int LOAD_CHUNK = 65_536;
+    /** A registering producer group's name: the broker's rule for topic and group names. */
+    private static final Pattern PRODUCER_GROUP_NAME = Pattern.compile("[A-Za-z0-9._%|-]{1,200}");
 
     private final MessageStore store;
     private final TransactionConfig config;
@@ -159,9 +162,13 @@ public final class Transactions implements AutoCloseable {
 
     // ---- producers ---------------------------------------------------------------------------------
 
-    /** {@code channel} belongs to {@code group} and may be sent its check-backs; registering twice is harmless. */
+    /**
+     * {@code channel} belongs to {@code group} and may be sent its check-backs; registering twice is
+     * harmless. A registration names a group by the broker's name rule ({@link #checkProducerGroupName});
+     * the caller bounds how many groups one channel registers (the gateway: per connection).
+     */
     public void registerProducer(String group, ProducerChannel channel) {
-        checkGroup(group);
+        checkProducerGroupName(group);
         producers.compute(group, (g, list) -> {
             CopyOnWriteArrayList<ProducerChannel> l = list != null ? list : new CopyOnWriteArrayList<>();
             l.addIfAbsent(channel);
@@ -175,6 +182,17 @@ public final class Transactions implements AutoCloseable {
             list.remove(channel);
             return list.isEmpty() ? null : list; // atomic with a registration of the same group
         });
+    }
+
+    /**
+     * The rule for a producer group that registers: that of the broker's topic and group names,
+     * 1..200 characters of {@code [A-Za-z0-9._%|-]}. (END_TRANSACTION checks only the looser
+     * {@code checkGroup}, so halves stored under names from before this rule can still be decided.)
+     */
+    public static void checkProducerGroupName(String group) {
+        if (group == null || !PRODUCER_GROUP_NAME.matcher(group).matches()) {
+            throw new BrokerException("producerGroup: '" + group + "' (expected: 1..200 characters of [A-Za-z0-9._%|-])");
+        }
     }
 
     private static void checkGroup(String group) {
@@ -234,7 +252,7 @@ public final class Transactions implements AutoCloseable {
         } catch (InvalidMessageException e) {
             throw new BrokerException("transactionId: '" + transactionId + "' (expected: 16 hex digits, as SEND_HALF answered)");
         }
-        StoredMessage half = store.readAt(physical).filter(s -> s.topic().equals(HALF_TOPIC))
+        StoredMessage half = store.readMessage(physical).filter(s -> s.topic().equals(HALF_TOPIC))
                 .orElseThrow(() -> new UnknownTransactionException("transactionId: " + transactionId
                         + " (no half message with this id; expected the transactionId of a SEND_HALF response)"));
         String owner = half.properties().get(PRODUCER_GROUP);

@@ -65,6 +65,11 @@ final class GroupRequests {
         };
     }
 
+    /**
+     * JOIN_GROUP. The {@code topics} header is at most a header value long (the codec checked it), so
+     * its list is bounded before the coordinator checks it against its limit of topics per member,
+     * before it creates anything; a join beyond a limit is LIMIT_EXCEEDED.
+     */
     private Command join(Command req) {
         String topics = required(req, Headers.TOPICS);
         List<String> list = Arrays.stream(topics.split(",")).map(String::trim).filter(t -> !t.isEmpty()).distinct().toList();
@@ -77,8 +82,12 @@ final class GroupRequests {
         }
         String strategy = header(req, Headers.STRATEGY, "AVERAGE").toUpperCase(Locale.ROOT);
         boolean orderly = Boolean.parseBoolean(header(req, Headers.ORDERLY, "false"));
-        GroupCoordinator.Assignment a = groups.join(required(req, Headers.GROUP), required(req, Headers.CLIENT_ID), list, model, strategy,
-                orderly);
+        GroupCoordinator.Assignment a;
+        try {
+            a = groups.join(required(req, Headers.GROUP), required(req, Headers.CLIENT_ID), list, model, strategy, orderly);
+        } catch (GroupCoordinator.GroupLimitException e) {
+            throw new Requests.RequestException(Status.LIMIT_EXCEEDED, e.getMessage());
+        }
         return assignment(req, a).header(Headers.SESSION_TIMEOUT_MS, groups.config().sessionTimeoutMs()).build();
     }
 
