@@ -33,10 +33,12 @@ import org.slf4j.LoggerFactory;
  * {@code cp}; the checksum and the rename-after-verify rule stay
  * ({@link ArchiveDir#ArchiveDir(java.nio.file.Path, boolean)}).
  *
- * <p>Failures: a target that cannot be reached or written is logged and retried at the next
- * scan (the task keeps running: a standby being down must not stop the broker's backups from
- * resuming by themselves); a file deleted by retention before it was shipped is skipped with
- * a log line; a checksum mismatch is retried once at once, then at the next scan. A target that
+ * <p>Failures: a target that cannot be reached or written, or a receiver that does not answer
+ * within {@code read.timeout.ms} or does not read within {@code write.timeout.ms}
+ * ({@link SocketTarget}), is logged and retried at the next scan (the task keeps running: a
+ * standby being down must not stop the broker's backups from resuming by themselves); a file
+ * deleted by retention before it was shipped is skipped with a log line; a checksum mismatch
+ * is retried once at once, then at the next scan. A target that
  * already holds a file of the same name and length but, with {@code verify}, another checksum
  * than the source's, or lists a file of the same name with another length, is another store's
  * archive ({@link ForeignArchiveException}): the task fails rather than ship nothing into it or
@@ -111,8 +113,8 @@ public final class SegmentShipTask implements ServiceTask {
         if (settings.targetDir().isPresent()) {
             target = new DirectoryTarget(settings.targetDir().get(), transfer, settings.verify(), settings.force());
         } else {
-            target = new SocketTarget(settings.target().get(), (int) settings.connectTimeout().toMillis(),
-                    (int) settings.readTimeout().toMillis(), transfer, settings.verify());
+            target = new SocketTarget(settings.target().get(), settings.connectTimeout(), settings.readTimeout(),
+                    settings.writeTimeout(), transfer, settings.verify(), clock);
         }
         LOG.info("{}: shipping sealed files of {} to {} every {} ms (indexes: {}, verify: {}{})", name, settings.logDir(),
                 target.describe(), settings.interval().toMillis(), settings.includeIndexes(), settings.verify(),

@@ -22,12 +22,14 @@ import java.util.Optional;
  * @param connectTimeout  {@code connect.timeout.ms}: socket connect timeout (default 10,000)
  * @param readTimeout     {@code read.timeout.ms}: how long to wait for each answer of a receiver (default 60,000);
  *                        past it the attempt fails and is retried at the next scan
+ * @param writeTimeout    {@code write.timeout.ms}: how long a write to a receiver may make no progress (default 60,000);
+ *                        past it the connection is closed, the attempt fails and is retried at the next scan
  * @param force           {@code force}: fsync shipped files, their directory and the manifest (default true);
  *                        {@code false} only with {@code target.dir} (a receiver has its own {@code force})
  */
 record ShipSettings(Path logDir, Optional<Path> targetDir, Optional<InetSocketAddress> target, Duration interval,
                     boolean includeIndexes, boolean verify, long maxBytesPerSecond, Duration connectTimeout,
-                    Duration readTimeout, boolean force) {
+                    Duration readTimeout, Duration writeTimeout, boolean force) {
 
     static ShipSettings of(ConnectorConfig c) {
         Path logDir = existingDirectory(c, "log.dir", c.string("log.dir", "the broker's data directory (bin/ferry broker --data)"));
@@ -64,13 +66,14 @@ record ShipSettings(Path logDir, Optional<Path> targetDir, Optional<InetSocketAd
         }
         Duration connectTimeout = c.millis("connect.timeout.ms", 10_000, 1, 600_000);
         Duration readTimeout = c.millis("read.timeout.ms", 60_000, 1, 3_600_000);
+        Duration writeTimeout = c.millis("write.timeout.ms", 60_000, 1, 3_600_000);
         boolean force = c.bool("force", true);
         if (!force && target.isPresent()) {
             throw c.invalid("force", "false", "true with target.host (the receiver writes the files: set force=false on "
                     + "the segment-receive connector)");
         }
         return new ShipSettings(logDir, targetDir, target, interval, indexes, verify, rate, connectTimeout, readTimeout,
-                force);
+                writeTimeout, force);
     }
 
     static Path existingDirectory(ConnectorConfig c, String key, String value) {

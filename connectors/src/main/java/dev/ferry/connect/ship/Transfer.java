@@ -5,7 +5,6 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.function.LongConsumer;
 
 /**
  * The zero-copy copy loop: {@link FileChannel#transferTo} from a source file into a file or a
@@ -15,7 +14,10 @@ import java.util.function.LongConsumer;
  *
  * <p>Between chunks it checks the stop signal (so a task stops within one chunk), reports
  * progress, and, if a rate limit is set, waits until the bytes moved so far are within it
- * (waiting on the stop signal, never sleeping blindly).
+ * (waiting on the stop signal, never sleeping blindly). Into a blocking socket one
+ * {@code transferTo} call returns only once its whole count is in the socket's send buffer, so
+ * the chunk size is also how often a socket target sees progress
+ * ({@link #withMaxChunkBytes}, {@link SocketTarget}).
  *
  * <p><b>Thread safety.</b> Immutable settings; {@link #copy} may run on several threads.
  */
@@ -36,15 +38,34 @@ final class Transfer {
         this.stop = stop;
     }
 
+    /** This transfer with chunks of at most {@code maxChunkBytes} (the same limit, clock and stop signal). */
+    Transfer withMaxChunkBytes(long maxChunkBytes) {
+        return new Transfer(Math.min(chunkBytes, maxChunkBytes), maxBytesPerSecond, clock, stop);
+    }
+
+    /** What a copy reports as it goes; a lambda is enough when only {@link #moved} matters. */
+    @FunctionalInterface
+    interface Progress {
+        /** {@code n} more bytes moved: called after every {@code transferTo} call. */
+        void moved(long n);
+
+        /**
+         * The copy waits for the rate limit ({@code true}, before the wait) or goes on
+         * ({@code false}, after it); no byte moves in between, and none is asked to.
+         */
+        default void throttled(boolean waiting) {
+        }
+    }
+
     /**
      * Copies bytes {@code [from, to)} of {@code source} to {@code target}, which writes
      * sequentially (a file channel positioned at {@code from}, or a socket).
      *
-     * @param moved told the byte count after every chunk
+     * @param progress told the byte count after every {@code transferTo} call, and each wait for the rate limit
      * @return the position reached: {@code to}, or less when stopped
      * @throws IOException from either channel; also when the source is shorter than {@code to}
      */
-    long copy(FileChannel source, long from, long to, WritableByteChannel target, LongConsumer moved)
+    long copy(FileChannel source, long from, long to, WritableByteChannel target, Progress progress)
             throws IOException, InterruptedException {
         long start = clock.millis();
         long position = from;
@@ -59,13 +80,18 @@ final class Transfer {
                     throw new IOException("source shrank to " + source.size() + " bytes while shipping (expected: " + to + ")");
                 }
                 position += n;
-                moved.accept(n);
+                progress.moved(n);
             }
             if (maxBytesPerSecond > 0) {
                 long due = start + (position - from) * 1000 / maxBytesPerSecond;
                 long now = clock.millis();
-                if (due > now && stop.await(Duration.ofMillis(due - now))) {
-                    return position;
+                if (due > now) {
+                    progress.throttled(true);
+                    boolean stopped = stop.await(Duration.ofMillis(due - now));
+                    progress.throttled(false);
+                    if (stopped) {
+                        return position;
+                    }
                 }
             }
         }

@@ -40,6 +40,8 @@ class ShipSettingsTest {
         failsOn("interval.ms", "an integer", "log.dir", data.toString(), "target.dir", archive, "interval.ms", "soon");
         failsOn("read.timeout.ms", "an integer in [1, 3600000]", "log.dir", data.toString(), "target.host", "standby",
                 "target.port", "7070", "read.timeout.ms", "0");
+        failsOn("write.timeout.ms", "an integer in [1, 3600000]", "log.dir", data.toString(), "target.host", "standby",
+                "target.port", "7070", "write.timeout.ms", "0");
         failsOn("verify", "true or false", "log.dir", data.toString(), "target.dir", archive, "verify", "yes");
     }
 
@@ -54,6 +56,7 @@ class ShipSettingsTest {
         assertThat(s.target()).isEmpty();
         assertThat(s.force()).as("durable by default").isTrue();
         assertThat(s.readTimeout().toMillis()).as("a receiver's answer waited for").isEqualTo(60_000);
+        assertThat(s.writeTimeout().toMillis()).as("a write to a receiver without progress").isEqualTo(60_000);
         assertThat(ShipSettings.of(config("log.dir", data.toString(), "target.dir", tmp.resolve("a").toString(),
                 "force", "false")).force()).isFalse();
     }
