@@ -374,6 +374,11 @@ public final class Broker implements AutoCloseable {
         return offsets.ofGroup(group);
     }
 
+    /** Forgets {@code group}'s committed offsets, its broadcasting members' too; true if it had any (see {@link GroupCoordinator#deleteGroup}). */
+    boolean forgetGroupOffsets(String group) {
+        return offsets.forgetGroup(group);
+    }
+
     /** Every committed offset of every group (a snapshot; for metrics and tools). */
     public List<CommittedOffset> committedOffsets() {
         return offsets.all();

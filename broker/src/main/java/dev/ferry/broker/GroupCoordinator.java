@@ -853,7 +853,7 @@ public final class GroupCoordinator implements AutoCloseable {
             }
         }
         if (g == null && queues.isEmpty()) {
-            throw new BrokerException("group '" + group + "': unknown (expected: a group with live members or committed offsets)");
+            throw new GroupNotFoundException(group);
         }
         return new GroupDescription(group, g == null ? null : g.model, g == null ? null : g.strategy.name(),
                 g == null ? 0 : g.generation, members, queues);
@@ -866,6 +866,36 @@ public final class GroupCoordinator implements AutoCloseable {
         OptionalLong c = broker.committedOffset(offsetGroup, topic, queueId);
         long lag = Math.max(0, max - Math.max(min, c.orElse(min)));
         return new GroupDescription.QueueState(topic, queueId, owner, c.orElse(-1), max, lag, lockedBy);
+    }
+
+    /**
+     * Deletes a group that has no live member, as Kafka's and RocketMQ's tools do: its committed
+     * offsets (its broadcasting members' too) and its retry topic, which only its members read.
+     * Its dead-letter topic {@code %DLQ%GROUP} stays: it holds what failed, for someone to look at
+     * (delete it as a topic). A group that joins again later starts where a new group starts.
+     * Refused while a member is live; {@link GroupNotFoundException} if there is nothing to delete.
+     */
+    public void deleteGroup(String group) {
+        checkName("group", group);
+        String retry = retryTopic(group);
+        boolean deleted;
+        synchronized (this) {
+            expireSessions();
+            Group g = groups.get(group);
+            if (g != null) {
+                throw new BrokerException("group '" + group + "': " + g.members.size() + " live members (expected: none; stop them, or"
+                        + " wait " + config.sessionTimeoutMs() + " ms for their sessions to expire)");
+            }
+            deleted = broker.forgetGroupOffsets(group);
+            if (broker.describeTopic(retry).isPresent()) {
+                broker.deleteTopic(retry); // a first join racing this one may have made it just now: it makes it again at its next join
+                deleted = true;
+            }
+        }
+        if (!deleted) {
+            throw new GroupNotFoundException(group);
+        }
+        LOG.info("deleted group {} (its committed offsets and retry topic {})", group, retry);
     }
 
     /** The offset-store group name under which a broadcasting member keeps its positions: {@code GROUP%CLIENT_ID}. */

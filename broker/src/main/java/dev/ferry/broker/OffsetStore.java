@@ -71,6 +71,18 @@ final class OffsetStore {
         return out;
     }
 
+    /**
+     * Forgets every committed offset of {@code group}, and of its broadcasting members
+     * ({@code GROUP%CLIENT_ID}); true if there was any.
+     */
+    boolean forgetGroup(String group) {
+        boolean removed = offsets.keySet().removeIf(k -> k.startsWith(group + "/") || k.startsWith(group + "%"));
+        if (removed) {
+            dirty = true;
+        }
+        return removed;
+    }
+
     /** Forgets every committed offset of {@code topic} (topic deleted). */
     void forgetTopic(String topic) {
         offsets.keySet().removeIf(k -> k.contains("/" + topic + "/") && k.indexOf('/') == k.indexOf("/" + topic + "/"));

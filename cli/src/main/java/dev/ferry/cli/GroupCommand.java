@@ -15,9 +15,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code ferry group describe|reset}: a group's committed offsets and lag; moving them. */
-@Command(name = "group", mixinStandardHelpOptions = true, description = "List consumer groups; show and reset their offsets.",
-        subcommands = {GroupCommand.ListGroups.class, GroupCommand.Describe.class, GroupCommand.Reset.class})
+/** {@code ferry group list|describe|reset|delete}: a group's committed offsets and lag; moving them; deleting the group. */
+@Command(name = "group", mixinStandardHelpOptions = true, description = "List consumer groups; show and reset their offsets; delete them.",
+        subcommands = {GroupCommand.ListGroups.class, GroupCommand.Describe.class, GroupCommand.Reset.class, GroupCommand.Delete.class})
 final class GroupCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List the consumer groups the broker knows.")
@@ -130,6 +130,22 @@ final class GroupCommand {
                 return Long.parseLong(s);
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("--to: '" + s + "' (expected: earliest, latest, or an offset)");
+            }
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Delete a group with no live member: its committed offsets and its retry topic (its dead-letter topic stays).")
+    static final class Delete implements Callable<Integer> {
+        @Mixin ServerOptions server;
+        @Parameters(paramLabel = "GROUP") String group;
+
+        @Override
+        public Integer call() {
+            try (FerryClient client = server.connect()) {
+                client.deleteGroup(group); // a missing group: NOT_FOUND, exit 3 (Ferry's handler); live members: exit 1
+                System.out.println("deleted group " + group);
+                return 0;
             }
         }
     }

@@ -146,6 +146,15 @@ class CliCommandsTest {
         assertThat(filtered.exit).as(filtered.err).isZero();
         assertThat(filtered.out).isEmpty();
 
+        Run groupDeleted = run("", "group", "delete", "billing");
+        assertThat(groupDeleted.exit).as(groupDeleted.err).isZero();
+        assertThat(groupDeleted.out.strip()).isEqualTo("deleted group billing");
+        assertThat(run("", "group", "list").out.lines()).doesNotContain("billing");
+        Run groupGone = run("", "group", "delete", "billing");
+        assertThat(groupGone.exit).as(groupGone.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
+        assertThat(groupGone.err.strip())
+                .isEqualTo("ferry: DELETE_GROUP billing: NOT_FOUND: group 'billing': unknown (expected: a group with live members or committed offsets)");
+
         Run deleted = run("", "topic", "delete", "orders");
         assertThat(deleted.exit).isZero();
         Run missing = run("", "topic", "describe", "orders");

@@ -205,7 +205,17 @@ public final class FerryClient implements AutoCloseable {
         return out;
     }
 
-    /** Members, assignment, committed offsets, lag and locks of a group; NOT_FOUND-free: fails with BAD_REQUEST if unknown. */
+    /**
+     * Deletes a group that has no live member: its committed offsets and its retry topic (its
+     * dead-letter topic stays). Fails while a member is live (BAD_REQUEST), and with NOT_FOUND
+     * for a group the broker knows nothing of.
+     */
+    public void deleteGroup(String group) {
+        call(Command.builder().code(RequestCode.DELETE_GROUP).header(Headers.GROUP, Checks.nonEmpty("group", group)),
+                "DELETE_GROUP " + group);
+    }
+
+    /** Members, assignment, committed offsets, lag and locks of a group; fails with NOT_FOUND if unknown. */
     public GroupInfo describeGroup(String group) {
         Command r = call(Command.builder().code(RequestCode.DESCRIBE_GROUP).header(Headers.GROUP, Checks.nonEmpty("group", group)),
                 "DESCRIBE_GROUP " + group);

@@ -19,7 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
 /**
- * The consumer-group request codes (JOIN_GROUP .. UNLOCK_QUEUE, ACK, NACK) and the group part of
+ * The consumer-group request codes (JOIN_GROUP .. DELETE_GROUP, ACK, NACK) and the group part of
  * FETCH and COMMIT_OFFSET: a member's fetch is checked against its assignment (FENCED if it does
  * not own the queue at its generation) and what it hands out is tracked for acks
  * ({@link GroupCoordinator}). docs/PROTOCOL.md, "Consumer groups", has the formats.
@@ -50,6 +50,10 @@ final class GroupRequests {
                         .body(String.join("\n", names).getBytes(StandardCharsets.UTF_8)).build();
             }
             case DESCRIBE_GROUP -> describe(req);
+            case DELETE_GROUP -> {
+                groups.deleteGroup(required(req, Headers.GROUP));
+                yield Command.response(req, Status.OK).build();
+            }
             case RESET_OFFSETS -> reset(req);
             case ACK -> ack(req);
             case LOCK_QUEUE -> {

@@ -4,6 +4,7 @@ import dev.ferry.broker.Broker;
 import dev.ferry.broker.BrokerException;
 import dev.ferry.broker.FencedException;
 import dev.ferry.broker.QueueLockedException;
+import dev.ferry.broker.GroupNotFoundException;
 import dev.ferry.broker.UnknownMemberException;
 import dev.ferry.broker.UnknownTransactionException;
 import dev.ferry.broker.TopicExistsException;
@@ -98,7 +99,7 @@ final class Requests {
                 }
                 case NACK -> groupRequests.nack(req);
                 case ACK, JOIN_GROUP, LEAVE_GROUP, GROUP_HEARTBEAT, LIST_GROUPS, DESCRIBE_GROUP, RESET_OFFSETS, LOCK_QUEUE,
-                        UNLOCK_QUEUE -> plain(groupRequests.handle(req));
+                        UNLOCK_QUEUE, DELETE_GROUP -> plain(groupRequests.handle(req));
                 case GET_OFFSET -> plain(getOffset(req));
                 case QUERY_MESSAGE -> plain(query(req));
                 case SEND_HALF, END_TRANSACTION, CHECK_TRANSACTION, REGISTER_PRODUCER -> transactionRequests.handle(req, client, producer);
@@ -139,7 +140,7 @@ final class Requests {
             status = Status.FENCED;
         } else if (e instanceof QueueLockedException) {
             status = Status.LOCKED;
-        } else if (e instanceof UnknownMemberException || e instanceof UnknownTransactionException) {
+        } else if (e instanceof UnknownMemberException || e instanceof UnknownTransactionException || e instanceof GroupNotFoundException) {
             status = Status.NOT_FOUND;
         } else if (e instanceof InvalidMessageException i) {
             status = i.limitExceeded() ? Status.LIMIT_EXCEEDED : Status.BAD_REQUEST;

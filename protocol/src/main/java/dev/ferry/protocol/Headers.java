@@ -35,6 +35,7 @@ package dev.ferry.protocol;
  * RESET_OFFSETS   group, topic, queueId?, to, timestamp? / offset?  count; body = "queueId offset" lines
  * LOCK_QUEUE      group, clientId, generation, topic, queueId       lockExpiresAt
  * UNLOCK_QUEUE    group, clientId, topic, queueId                   -
+ * DELETE_GROUP    group                                             -
  * SEND_HALF       producerGroup (one message in messages)           transactionId, msgId, queueId
  * END_TRANSACTION producerGroup, transactionId, decision,           transactionId, decision, applied;
  *                 fromCheck?                                        topic, msgId, queueId, queueOffset (if committed now)

@@ -17,7 +17,7 @@ import java.util.Arrays;
  * 40-49  query             QUERY_MESSAGE
  * 50-59  transactions      SEND_HALF, END_TRANSACTION, CHECK_TRANSACTION (broker to producer, one-way),
  *                          REGISTER_PRODUCER
- * 60-69  groups            JOIN_GROUP, LEAVE_GROUP, GROUP_HEARTBEAT, LIST_GROUPS, DESCRIBE_GROUP,
+ * 60-69  groups            JOIN_GROUP, LEAVE_GROUP, GROUP_HEARTBEAT, LIST_GROUPS, DESCRIBE_GROUP, DELETE_GROUP,
  *                          RESET_OFFSETS, LOCK_QUEUE, UNLOCK_QUEUE
  * </pre>
  * The header names each code uses are in {@link Headers}; docs/PROTOCOL.md has an example per code.
@@ -57,7 +57,9 @@ public enum RequestCode {
     RESET_OFFSETS(65),
     /** An orderly member takes the broker-side lock of a queue before fetching it. */
     LOCK_QUEUE(66),
-    UNLOCK_QUEUE(67);
+    UNLOCK_QUEUE(67),
+    /** Deletes a group without live members: its committed offsets and its retry topic. */
+    DELETE_GROUP(68);
 
     private static final RequestCode[] BY_ID = new RequestCode[128];
 

@@ -127,7 +127,7 @@ class HandshakeTest {
                 .isInstanceOf(CodecException.class)
                 .hasMessageStartingWith("codec name: '?A'");
         assertThatThrownBy(() -> Handshake.decodeReply(ByteBuffer.wrap(HEX.parseHex("46525259" + "01" + "09" + "00"))))
-                .hasMessage("handshake result: 9 (expected: 0..3)");
+                .hasMessage("handshake result: 9 (expected: 0..4)");
     }
 
     @Test

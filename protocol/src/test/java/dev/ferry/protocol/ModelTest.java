@@ -19,7 +19,7 @@ class ModelTest {
                         "GET_OFFSET=32", "ACK=33", "NACK=34", "QUERY_MESSAGE=40", "SEND_HALF=50", "END_TRANSACTION=51",
                         "CHECK_TRANSACTION=52", "REGISTER_PRODUCER=53", "JOIN_GROUP=60",
                         "LEAVE_GROUP=61", "GROUP_HEARTBEAT=62", "LIST_GROUPS=63", "DESCRIBE_GROUP=64", "RESET_OFFSETS=65",
-                        "LOCK_QUEUE=66", "UNLOCK_QUEUE=67");
+                        "LOCK_QUEUE=66", "UNLOCK_QUEUE=67", "DELETE_GROUP=68");
         assertThat(Arrays.stream(Status.values()).map(s -> s + "=" + s.id() + (s.retryable() ? " retryable" : "")))
                 .containsExactly("OK=0", "BAD_REQUEST=1", "NOT_FOUND=2", "TOPIC_EXISTS=3", "BUSY=4 retryable",
                         "TIMEOUT=5 retryable", "OFFSET_OUT_OF_RANGE=6", "FRAME_TOO_LARGE=7", "LIMIT_EXCEEDED=8",
