@@ -46,7 +46,7 @@ public final class Broker implements AutoCloseable {
     private final GroupCoordinator groups;
     private final Transactions transactions;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
-    /** Runs the reads of woken long polls that carry a property filter (SQL, tag confirmation). */
+    /** Runs the reads of woken long polls that carry a property filter (SQL, tag confirmation): one a core, at least two. */
     private final ExecutorService filteredReads;
 
     private Broker(BrokerConfig config, GroupConfig groupConfig, TransactionConfig transactionConfig) {
@@ -66,8 +66,9 @@ public final class Broker implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.filteredReads = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "ferry-filtered-fetch");
+        AtomicInteger filteredReadThreads = new AtomicInteger();
+        this.filteredReads = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+            Thread t = new Thread(r, "ferry-filtered-fetch-" + filteredReadThreads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -335,12 +336,12 @@ public final class Broker implements AutoCloseable {
         Runnable read = () -> {
             try {
                 f.complete(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter));
-            } catch (RuntimeException e) {
-                f.completeExceptionally(e);
+            } catch (RuntimeException | Error e) {
+                f.completeExceptionally(e); // answered either way: an unanswered fetch holds its connection's parking place
             }
         };
         // a parked fetch fires on the thread whose append (or flush, under SYNC) woke it: a read with a client's
-        // filter (up to MessageStore's filter budget, 10 ms) goes to a thread of its own instead of holding that one
+        // filter (up to MessageStore's filter budget, 10 ms) goes to the filtered-read threads instead of holding that one
         longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), propertyFilter == null ? read : () -> {
             try {
                 filteredReads.execute(read);

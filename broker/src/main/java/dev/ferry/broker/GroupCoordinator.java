@@ -245,7 +245,13 @@ public final class GroupCoordinator implements AutoCloseable {
                 expireSessions();
                 admit(groups.get(group), clientId, model);
             }
+            boolean madeNow = broker.describeTopic(retry).isEmpty();
             broker.ensureTopic(retry, 1); // file work, outside the monitor; once per group
+            if (madeNow && broker.committedOffset(group, retry, 0).isEmpty()) {
+                // a deleted group's retry topic, made again, continues its offsets and holds its old copies
+                // (DELETE_TOPIC keeps records): the group starts after them, as a new group
+                broker.commitOffset(group, retry, 0, broker.store().nextOffset(retry, 0));
+            }
         }
         List<String> all = List.copyOf(subscribed);
         synchronized (this) {
@@ -290,6 +296,24 @@ public final class GroupCoordinator implements AutoCloseable {
         }
         if (!broker.config().autoCreateTopics() && broker.describeTopic(topic).isEmpty()) {
             throw new TopicNotFoundException(topic);
+        }
+    }
+
+    /**
+     * A topic the group subscribed to before it existed has just been created (a join does not
+     * create it; the first send does): its messages so far were sent for this group, so where the
+     * group has no position yet it gets the queues' start, not the end a member starting from
+     * LATEST would pick, which would skip what was sent before the heartbeat that noticed it.
+     */
+    private void startFromTheBeginning(Group g, String topic, int queues) {
+        List<String> offsetGroups = g.model == MessageModel.BROADCASTING
+                ? g.members.keySet().stream().map(m -> broadcastOffsetGroup(g.name, m)).toList() : List.of(g.name);
+        for (String offsetGroup : offsetGroups) {
+            for (int q = 0; q < queues; q++) {
+                if (broker.committedOffset(offsetGroup, topic, q).isEmpty()) {
+                    broker.commitOffset(offsetGroup, topic, q, broker.store().minOffset(topic, q));
+                }
+            }
         }
     }
 
@@ -366,6 +390,7 @@ public final class GroupCoordinator implements AutoCloseable {
 
     private void rebalance(Group g, String why) {
         g.generation++;
+        Map<String, Integer> before = new HashMap<>(g.queueCounts);
         g.queueCounts.clear();
         // every topic's subscribers, in client-id order (the members map's), from one pass over the
         // subscriptions: members x topics-per-member, under the monitor
@@ -376,7 +401,11 @@ public final class GroupCoordinator implements AutoCloseable {
             }
         }
         for (String t : subscribers.keySet()) {
-            g.queueCounts.put(t, broker.describeTopic(t).map(TopicInfo::queueCount).orElse(0));
+            int queues = broker.describeTopic(t).map(TopicInfo::queueCount).orElse(0);
+            g.queueCounts.put(t, queues);
+            if (queues > 0 && Integer.valueOf(0).equals(before.get(t))) {
+                startFromTheBeginning(g, t, queues);
+            }
         }
         if (g.model == MessageModel.BROADCASTING) {
             LOG.info("group {} generation {}: {} broadcasting members ({})", g.name, g.generation, g.members.size(), why);
@@ -874,11 +903,12 @@ public final class GroupCoordinator implements AutoCloseable {
      * Its dead-letter topic {@code %DLQ%GROUP} stays: it holds what failed, for someone to look at
      * (delete it as a topic). A group that joins again later starts where a new group starts.
      * Refused while a member is live; {@link GroupNotFoundException} if there is nothing to delete.
+     * Returns true if the retry topic was deleted.
      */
-    public void deleteGroup(String group) {
+    public boolean deleteGroup(String group) {
         checkName("group", group);
         String retry = retryTopic(group);
-        boolean deleted;
+        boolean hadOffsets;
         synchronized (this) {
             expireSessions();
             Group g = groups.get(group);
@@ -886,16 +916,22 @@ public final class GroupCoordinator implements AutoCloseable {
                 throw new BrokerException("group '" + group + "': " + g.members.size() + " live members (expected: none; stop them, or"
                         + " wait " + config.sessionTimeoutMs() + " ms for their sessions to expire)");
             }
-            deleted = broker.forgetGroupOffsets(group);
-            if (broker.describeTopic(retry).isPresent()) {
-                broker.deleteTopic(retry); // a first join racing this one may have made it just now: it makes it again at its next join
-                deleted = true;
-            }
+            hadOffsets = broker.forgetGroupOffsets(group);
         }
-        if (!deleted) {
+        // file work outside the monitor; a first join racing this one may have made the retry topic just now: it makes it
+        // again at its next join (starting at its end, as after any deletion)
+        boolean hadRetry = false;
+        try {
+            broker.deleteTopic(retry);
+            hadRetry = true;
+        } catch (TopicNotFoundException e) {
+            // never made (an orderly or broadcasting group), or deleted already
+        }
+        if (!hadOffsets && !hadRetry) {
             throw new GroupNotFoundException(group);
         }
-        LOG.info("deleted group {} (its committed offsets and retry topic {})", group, retry);
+        LOG.info("deleted group {} (its committed offsets{})", group, hadRetry ? " and retry topic " + retry : "");
+        return hadRetry;
     }
 
     /** The offset-store group name under which a broadcasting member keeps its positions: {@code GROUP%CLIENT_ID}. */

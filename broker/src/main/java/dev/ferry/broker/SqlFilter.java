@@ -218,7 +218,11 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         static final int MAX_DEPTH = 100;
         /** Operands (names, literals) and IN values an expression may hold. */
         static final int MAX_TERMS = 1_000;
-        /** Longest LIKE pattern: matching costs up to (value length x pattern length) steps per message. */
+        /**
+         * Characters of all of an expression's LIKE patterns together: matching costs up to (value
+         * length x pattern length) steps per message, so this bounds a message's LIKE work at
+         * about 8 million steps (a 32 KiB property) however the patterns are split.
+         */
         static final int MAX_LIKE_PATTERN_CHARS = 256;
 
         private final String src;
@@ -226,6 +230,7 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         private int next;
         private int depth;
         private int terms;
+        private int likeChars;
 
         Parser(String src) {
             this.src = src;
@@ -474,17 +479,18 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
                     next--;
                     throw error("a 'pattern' after LIKE");
                 }
-                if (pat.text.length() > MAX_LIKE_PATTERN_CHARS) {
-                    throw SqlFilterException.limit("sql: LIKE pattern of " + pat.text.length() + " characters at position " + pat.position
-                            + " (expected: at most " + MAX_LIKE_PATTERN_CHARS + ")");
+                likeChars += pat.text.length();
+                if (likeChars > MAX_LIKE_PATTERN_CHARS) {
+                    throw SqlFilterException.limit("sql: LIKE patterns of " + likeChars + " characters in all at position " + pat.position
+                            + " (expected: at most " + MAX_LIKE_PATTERN_CHARS + " in one expression)");
                 }
-                int[] pattern = pat.text.codePoints().toArray();
+                String pattern = pat.text;
                 return p -> {
                     Object v = left.eval(p);
                     if (v == null) {
                         return null;
                     }
-                    return like(v.toString().codePoints().toArray(), pattern) != negated;
+                    return like(v.toString(), pattern) != negated;
                 };
             }
             if (negated) {
@@ -566,35 +572,46 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         }
 
         /**
-         * LIKE matching ({@code %} any run, {@code _} any one character) in O(value x pattern)
-         * steps at worst. A regular expression built from the pattern ({@code %} as {@code .*})
+         * LIKE matching ({@code %} any run, {@code _} any one character, a surrogate pair being
+         * one) in O(value x pattern) steps at worst, without allocating. A regular expression built from the pattern ({@code %} as {@code .*})
          * backtracks exponentially on patterns like {@code '%a%a%a%a%a%a%b'}, and a consumer could
          * stall a broker thread with one. The only backtracking here is to the last {@code %}
          * seen: a later {@code %} can match whatever an earlier one would have.
          */
-        static boolean like(int[] value, int[] pattern) {
+        static boolean like(String value, String pattern) {
+            int n = value.length();
+            int m = pattern.length();
             int v = 0;
             int q = 0;
             int starQ = -1;
             int starV = 0;
-            while (v < value.length) {
-                if (q < pattern.length && pattern[q] == '%') {
+            while (v < n) {
+                char c = q < m ? pattern.charAt(q) : 0;
+                if (q < m && c == '%') {
                     starQ = q++;
                     starV = v;
-                } else if (q < pattern.length && (pattern[q] == '_' || pattern[q] == value[v])) {
+                } else if (q < m && c == '_') {
+                    q++;
+                    v = nextCharacter(value, v); // one character: both halves of a surrogate pair
+                } else if (q < m && c == value.charAt(v)) {
                     q++;
                     v++;
                 } else if (starQ >= 0) {
                     q = starQ + 1;
-                    v = ++starV;
+                    starV = nextCharacter(value, starV); // the run grows by whole characters
+                    v = starV;
                 } else {
                     return false;
                 }
             }
-            while (q < pattern.length && pattern[q] == '%') {
+            while (q < m && pattern.charAt(q) == '%') {
                 q++;
             }
-            return q == pattern.length;
+            return q == m;
+        }
+
+        private static int nextCharacter(String s, int i) {
+            return i + 1 < s.length() && Character.isHighSurrogate(s.charAt(i)) && Character.isLowSurrogate(s.charAt(i + 1)) ? i + 2 : i + 1;
         }
     }
 }

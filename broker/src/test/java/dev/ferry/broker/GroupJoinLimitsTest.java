@@ -89,6 +89,10 @@ class GroupJoinLimitsTest {
         assertThat(after.generation()).as("the new topic's queues are a rebalance").isGreaterThan(a.generation());
         assertThat(queuesOf(after, "later")).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
         groups.checkConsume("g", "a", after.generation(), "later", 1);
+        for (int q = 0; q < 8; q++) {
+            // a member starting from LATEST would otherwise begin after the message that created the topic
+            assertThat(broker.committedOffset("g", "later", q)).as("queue " + q + " starts at its beginning").hasValue(0);
+        }
     }
 
     @Test

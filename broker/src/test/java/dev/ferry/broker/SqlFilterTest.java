@@ -125,7 +125,10 @@ class SqlFilterTest {
         assertTrue(t("a IN (" + "8, ".repeat(997) + "7)", M), "999 values and the name: 1000 terms");
         String pattern = "%".repeat(257);
         assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse("region LIKE '" + pattern + "'")).getMessage()
-                .contains("LIKE pattern of 257 characters"));
+                .contains("LIKE patterns of 257 characters in all"));
         assertTrue(t("region LIKE '" + "%".repeat(256) + "'", M));
+        String split = "region LIKE '" + "%".repeat(200) + "' OR region LIKE '" + "_".repeat(57) + "'";
+        assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse(split)).getMessage()
+                .contains("LIKE patterns of 257 characters in all"), "the limit is on all patterns together");
     }
 }

@@ -112,7 +112,10 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
             new Key("retention.bytes", Type.LONG_OR_UNLIMITED, LogConfig.MIN_SEGMENT_BYTES, L, "-1", "retentionBytes", "Commit-log size kept; the oldest segments are deleted beyond it. At least segment.bytes."),
             new Key("retention.check.interval.ms", Type.LONG, 1, L, "10000", "retentionCheckIntervalMs", "How often retention runs."),
             // topics, consumers
-            new Key("topics.auto.create", Type.BOOLEAN, 0, 0, "true", "autoCreateTopics", "Sending to an unknown topic creates it with topics.default.queues queues; false answers NOT_FOUND."),
+            new Key("topics.auto.create", Type.BOOLEAN, 0, 0, "true", "autoCreateTopics", "Sending to an unknown topic creates it with topics.default.queues queues; false answers NOT_FOUND."
+                    + " A JOIN_GROUP never creates the topics it subscribes to: an unknown one is accepted (and assigned once a send"
+                    + " creates it), or NOT_FOUND when false. A clustering group's `%RETRY%GROUP` topic is created at its first join"
+                    + " either way."),
             new Key("topics.default.queues", Type.INT, 1, 65_536, "8", "defaultQueues", "Queues of a topic auto-created or created without a count; at most limits.topic.queues."),
             new Key("fetch.max.wait.ms", Type.LONG, 0, L, "30000", "maxFetchWaitMs", "Longest long-poll a FETCH may ask for; longer waits are cut to this."),
             new Key("offsets.flush.interval.ms", Type.LONG, 1, L, "1000", "offsetFlushIntervalMs", "How often committed consumer offsets are written to disk; a crash can lose this much of commits (consumers re-read, never skip)."),

@@ -29,10 +29,12 @@ import java.util.function.Function;
 final class GroupRequests {
     private final Broker broker;
     private final GroupCoordinator groups;
+    private final GatewayMetrics metrics;
 
-    GroupRequests(Broker broker) {
+    GroupRequests(Broker broker, GatewayMetrics metrics) {
         this.broker = broker;
         this.groups = broker.groups();
+        this.metrics = metrics;
     }
 
     Command handle(Command req) {
@@ -51,7 +53,10 @@ final class GroupRequests {
             }
             case DESCRIBE_GROUP -> describe(req);
             case DELETE_GROUP -> {
-                groups.deleteGroup(required(req, Headers.GROUP));
+                String group = required(req, Headers.GROUP);
+                if (groups.deleteGroup(group)) {
+                    metrics.topicDeleted(GroupCoordinator.retryTopic(group));
+                }
                 yield Command.response(req, Status.OK).build();
             }
             case RESET_OFFSETS -> reset(req);

@@ -61,7 +61,7 @@ final class Requests {
         this.config = config;
         this.load = load;
         this.metrics = metrics;
-        this.groupRequests = new GroupRequests(broker);
+        this.groupRequests = new GroupRequests(broker, metrics);
         this.transactionRequests = new TransactionRequests(broker, load, metrics);
     }
 

@@ -50,6 +50,10 @@ class DeleteGroupTest {
             assertThat(commit(c, "audit", 5).status()).isEqualTo(Status.OK);
             assertThat(commit(c, GroupCoordinator.broadcastOffsetGroup("billing", "m2"), 7).status()).isEqualTo(Status.OK);
             server.broker.createTopic(GroupCoordinator.deadLetterTopic("billing"), 1);
+            for (int i = 0; i < 2; i++) {
+                assertThat(c.send(TestClient.message("%RETRY%billing", 0, ("retry" + i).getBytes(StandardCharsets.UTF_8))).status())
+                        .isEqualTo(Status.OK);
+            }
             assertThat(server.broker.describeTopic(GroupCoordinator.retryTopic("billing"))).isPresent();
 
             Command live = call(c, RequestCode.DELETE_GROUP, "billing");
@@ -75,6 +79,13 @@ class DeleteGroupTest {
             assertThat(again.status()).isEqualTo(Status.NOT_FOUND);
             assertThat(again.message()).isEqualTo("group 'billing': unknown (expected: a group with live members or committed offsets)");
             assertThat(call(c, RequestCode.DELETE_GROUP, "a b").status()).as("a malformed name").isEqualTo(Status.BAD_REQUEST);
+
+            // joining again makes the retry topic again, which continues its offsets: the new group starts after the old copies
+            Command rejoined = c.call(c.request(RequestCode.JOIN_GROUP).header(Headers.GROUP, "billing").header(Headers.CLIENT_ID, "m3")
+                    .header(Headers.TOPICS, "orders").build());
+            assertThat(rejoined.status()).as(rejoined.message()).isEqualTo(Status.OK);
+            assertThat(server.broker.committedOffset("billing", "%RETRY%billing", 0)).hasValue(2);
+            assertThat(server.broker.committedOffset("billing", "orders", 0)).as("its topics start as a new group's").isEmpty();
         }
     }
 }

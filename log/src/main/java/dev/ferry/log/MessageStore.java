@@ -627,13 +627,18 @@ public final class MessageStore implements AutoCloseable {
         long filterStart = propertyFilter == null ? 0 : System.nanoTime();
         try {
             for (int i = 0; i < n && count < want; i++) {
-                if (propertyFilter != null && i > 0 && System.nanoTime() - filterStart > FILTER_BUDGET_NANOS) {
-                    break; // the entries before i are answered for: the next read goes on from there
-                }
-                if ((tagFilter != null && !tagFilter.test(tags[i]))
-                        || (propertyFilter != null && !propertyFilter.test(propertiesAt(phys[i])))) {
+                if (tagFilter != null && !tagFilter.test(tags[i])) {
                     nextOffset = offset + i + 1;
                     continue;
+                }
+                if (propertyFilter != null) {
+                    if (i > 0 && System.nanoTime() - filterStart > FILTER_BUDGET_NANOS) {
+                        break; // the entries before i are answered for: the next read goes on from there
+                    }
+                    if (!propertyFilter.test(propertiesAt(phys[i]))) {
+                        nextOffset = offset + i + 1;
+                        continue;
+                    }
                 }
                 if (count > 0 && bytes + sizes[i] > maxBytes) {
                     break;
