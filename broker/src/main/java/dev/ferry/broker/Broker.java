@@ -43,6 +43,8 @@ public final class Broker implements AutoCloseable {
     private final LongPolls longPolls;
     private final DelayedDelivery delayed;
     private final ScheduledExecutorService timer;
+    /** Writes the committed offsets every offsetFlushIntervalMs. */
+    private final ScheduledExecutorService offsetFlusher;
     private final GroupCoordinator groups;
     private final Transactions transactions;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
@@ -66,6 +68,11 @@ public final class Broker implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.offsetFlusher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ferry-offsets-flush");
+            t.setDaemon(true);
+            return t;
+        });
         AtomicInteger filteredReadThreads = new AtomicInteger();
         this.filteredReads = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
             Thread t = new Thread(r, "ferry-filtered-fetch-" + filteredReadThreads.incrementAndGet());
@@ -75,7 +82,9 @@ public final class Broker implements AutoCloseable {
         this.longPolls = new LongPolls(timer);
         this.delayed = new DelayedDelivery(store, config.log().dir().resolve("schedule"), config.log().clock(), longPolls::arrived,
                 60_000, 1L << 23); // minute buckets: ~30 B per pending message with millions spread over 30 days
-        timer.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),
+        // on a thread of its own: the file is rewritten and forced whole, which grows with the groups, and the timer
+        // thread ends the long polls on time
+        offsetFlusher.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),
                 TimeUnit.MILLISECONDS);
         this.groups = new GroupCoordinator(this, groupConfig, config.log().clock());
         this.transactions = new Transactions(store, config.log().dir().resolve("transactions"), transactionConfig,
@@ -461,10 +470,14 @@ public final class Broker implements AutoCloseable {
         longPolls.fireAll();
         filteredReads.shutdown(); // the woken filtered reads it holds still run, before the store closes below
         delayed.close();
-        timer.shutdown(); // not shutdownNow: an interrupt would break an offset flush in progress
+        timer.shutdown();
+        offsetFlusher.shutdown(); // not shutdownNow: an interrupt would break an offset flush in progress
         try {
             if (!timer.awaitTermination(5, TimeUnit.SECONDS)) {
                 timer.shutdownNow();
+            }
+            if (!offsetFlusher.awaitTermination(5, TimeUnit.SECONDS)) {
+                offsetFlusher.shutdownNow();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -247,10 +247,11 @@ public final class GroupCoordinator implements AutoCloseable {
             }
             boolean madeNow = broker.describeTopic(retry).isEmpty();
             broker.ensureTopic(retry, 1); // file work, outside the monitor; once per group
-            if (madeNow && broker.committedOffset(group, retry, 0).isEmpty()) {
+            long oldCopies = madeNow ? broker.store().nextOffset(retry, 0) : 0;
+            if (oldCopies > 0 && broker.committedOffset(group, retry, 0).isEmpty()) {
                 // a deleted group's retry topic, made again, continues its offsets and holds its old copies
                 // (DELETE_TOPIC keeps records): the group starts after them, as a new group
-                broker.commitOffset(group, retry, 0, broker.store().nextOffset(retry, 0));
+                broker.commitOffset(group, retry, 0, oldCopies);
             }
         }
         List<String> all = List.copyOf(subscribed);

@@ -91,6 +91,9 @@ class GroupCoordinatorTest {
             moved += (int) before.get(m).stream().filter(q -> !kept.contains(q)).count();
         }
         assertThat(moved).as("queues moved by a 4th member; all moved ones go to it").isEqualTo(after.get("m4").size()).isLessThan(32);
+        // the ring is kept between calls: going back to three members gives the first answer again, for any topic
+        assertThat(s.allocate("t", 64, new ArrayList<>(three))).isEqualTo(before);
+        assertThat(s.allocate("u", 64, three)).isEqualTo(new AllocationStrategy.ConsistentHash().allocate("u", 64, three));
     }
 
     @Test
