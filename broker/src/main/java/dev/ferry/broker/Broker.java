@@ -177,6 +177,15 @@ public final class Broker implements AutoCloseable {
         return new TopicInfo(topic, queues, qs);
     }
 
+    /**
+     * Queue count of {@code topic}, 0 if it does not exist; creates nothing. A lookup in the topic
+     * table, for callers that check often (every group heartbeat checks each subscribed topic),
+     * where {@link #describeTopic} also reads every queue's offsets.
+     */
+    public int queueCountOf(String topic) {
+        return topics.queues(topic).orElse(0);
+    }
+
     /** Queue count of {@code topic}, creating the topic if auto-creation is on. */
     public int queueCount(String topic) {
         if (Transactions.isInternal(topic)) {

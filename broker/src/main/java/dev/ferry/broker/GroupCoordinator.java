@@ -382,7 +382,7 @@ public final class GroupCoordinator implements AutoCloseable {
 
     private boolean queueCountsChanged(Group g) {
         for (Map.Entry<String, Integer> e : g.queueCounts.entrySet()) {
-            if (broker.describeTopic(e.getKey()).map(TopicInfo::queueCount).orElse(0).intValue() != e.getValue()) {
+            if (broker.queueCountOf(e.getKey()) != e.getValue()) {
                 return true;
             }
         }
@@ -402,7 +402,7 @@ public final class GroupCoordinator implements AutoCloseable {
             }
         }
         for (String t : subscribers.keySet()) {
-            int queues = broker.describeTopic(t).map(TopicInfo::queueCount).orElse(0);
+            int queues = broker.queueCountOf(t);
             g.queueCounts.put(t, queues);
             if (queues > 0 && Integer.valueOf(0).equals(before.get(t))) {
                 startFromTheBeginning(g, t, queues);
