@@ -442,8 +442,16 @@ public final class Consumer implements AutoCloseable {
         }
         switch (r.status()) {
             case OK -> {
-                long next = FerryClient.number(r, Headers.NEXT_OFFSET);
-                long bytes = r.bodyLength() + (long) r.messages().size() * 64;
+                long next;
+                try {
+                    next = FerryClient.number(r, Headers.NEXT_OFFSET);
+                } catch (FerryException e) {
+                    // a broker answer this client cannot read: said at poll, and asked again later, never a silent stop
+                    ready.add(new Fetched(q, epoch, r, offset, 0, e));
+                    retryLater(q, Math.max(1_000, config.retryBackoffMs()));
+                    return;
+                }
+                long bytes = bufferedBytes(r);
                 if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
                     q.buffered.addAndGet(bytes);
                     ready.add(new Fetched(q, epoch, r, next, bytes, null));
@@ -479,6 +487,19 @@ public final class Consumer implements AutoCloseable {
                 retryLater(q, e.retryable() ? config.retryBackoffMs() : Math.max(1_000, config.retryBackoffMs()));
             }
         }
+    }
+
+    /**
+     * What a fetched answer counts toward the consumer's buffer: the binary codec's records are
+     * in the body, the other codecs' in {@code messages} with an empty body; each message also
+     * costs its objects (about 64 bytes).
+     */
+    static long bufferedBytes(Command r) {
+        long bytes = r.bodyLength();
+        for (Message m : r.messages()) {
+            bytes += m.bodyLength() + 64;
+        }
+        return bytes;
     }
 
     private static long optional(Command r, String header, long otherwise) {

@@ -168,10 +168,17 @@ public final class GroupConsumer implements AutoCloseable {
         loop.execute(() -> {
             conn = c;
             c.onClose(this::connectionLost);
-            renewLease(joined, joinSent);
-            apply(joined);
+            // heartbeats first: an answer that cannot be read below must not leave the member without them (its
+            // session would expire unseen); the next heartbeat's answer carries the assignment again
             heartbeat = loop.scheduleWithFixedDelay(this::heartbeat, config.heartbeatIntervalMs(), config.heartbeatIntervalMs(),
                     TimeUnit.MILLISECONDS);
+            try {
+                renewLease(joined, joinSent);
+                apply(joined);
+            } catch (RuntimeException e) {
+                LOG.error("group {}: cannot read the JOIN_GROUP answer ({}); waiting for the next heartbeat's", config.group(),
+                        e.toString());
+            }
         });
     }
 
@@ -662,41 +669,56 @@ public final class GroupConsumer implements AutoCloseable {
                 }
                 return;
             }
-            switch (r.status()) {
-                case OK -> {
-                    q.fetchOffset = FerryClient.number(r, Headers.NEXT_OFFSET);
-                    if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
-                        ready.add(new Fetched(q, epoch, r)); // the next FETCH is sent when this batch is polled
-                    } else if (config.maxWaitMs() < Consumer.MIN_IDLE_REFETCH_MS && q.fetchOffset == offset) {
-                        loop.schedule(() -> { // nothing new and (almost) no long poll: do not ask again at once
-                            if (q.epoch == epoch) {
-                                fetch(q);
-                            }
-                        }, Consumer.MIN_IDLE_REFETCH_MS, TimeUnit.MILLISECONDS);
-                    } else {
+            try {
+                fetched(q, epoch, offset, r);
+            } catch (RuntimeException e) {
+                // an answer this client cannot read (a header missing or malformed): asked again later, never a silent stop
+                LOG.warn("group {}: FETCH {}: {}; fetching again in 1 s", config.group(), q.key, e.getMessage());
+                loop.schedule(() -> {
+                    if (q.epoch == epoch) {
                         fetch(q);
                     }
-                }
-                case OFFSET_OUT_OF_RANGE -> {
-                    long min = FerryClient.number(r, Headers.MIN_OFFSET);
-                    q.fetchOffset = offset < min ? min : FerryClient.number(r, Headers.MAX_OFFSET);
-                    fetch(q);
-                }
-                case FENCED -> {
-                    LOG.debug("group {}: {} fenced on {}: {}", config.group(), config.clientId(), q.key, r.message());
-                    restart(q);
-                    heartbeat();
-                }
-                default -> {
-                    LOG.warn("group {}: FETCH {} {} {}", config.group(), q.key, r.status(), r.message());
-                    loop.schedule(() -> {
+                }, Math.max(1_000, config.retryBackoffMs()), TimeUnit.MILLISECONDS);
+            }
+        });
+    }
+
+    /** Handles a FETCH answer for {@code q} (fetched from {@code offset}); an unreadable answer throws. */
+    private void fetched(QueueState q, int epoch, long offset, Command r) {
+        switch (r.status()) {
+            case OK -> {
+                q.fetchOffset = FerryClient.number(r, Headers.NEXT_OFFSET);
+                if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
+                    ready.add(new Fetched(q, epoch, r)); // the next FETCH is sent when this batch is polled
+                } else if (config.maxWaitMs() < Consumer.MIN_IDLE_REFETCH_MS && q.fetchOffset == offset) {
+                    loop.schedule(() -> { // nothing new and (almost) no long poll: do not ask again at once
                         if (q.epoch == epoch) {
                             fetch(q);
                         }
-                    }, config.retryBackoffMs(), TimeUnit.MILLISECONDS);
+                    }, Consumer.MIN_IDLE_REFETCH_MS, TimeUnit.MILLISECONDS);
+                } else {
+                    fetch(q);
                 }
             }
-        });
+            case OFFSET_OUT_OF_RANGE -> {
+                long min = FerryClient.number(r, Headers.MIN_OFFSET);
+                q.fetchOffset = offset < min ? min : FerryClient.number(r, Headers.MAX_OFFSET);
+                fetch(q);
+            }
+            case FENCED -> {
+                LOG.debug("group {}: {} fenced on {}: {}", config.group(), config.clientId(), q.key, r.message());
+                restart(q);
+                heartbeat();
+            }
+            default -> {
+                LOG.warn("group {}: FETCH {} {} {}", config.group(), q.key, r.status(), r.message());
+                loop.schedule(() -> {
+                    if (q.epoch == epoch) {
+                        fetch(q);
+                    }
+                }, config.retryBackoffMs(), TimeUnit.MILLISECONDS);
+            }
+        }
     }
 
     private void connectionLost() {
