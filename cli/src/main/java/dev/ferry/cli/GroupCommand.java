@@ -5,6 +5,7 @@ import dev.ferry.client.FerryException;
 import dev.ferry.client.GroupInfo;
 import dev.ferry.client.QueueOffsets;
 import dev.ferry.client.TopicDescription;
+import dev.ferry.protocol.Status;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -63,26 +64,34 @@ final class GroupCommand {
                         rows++;
                     }
                 }
+                if (!printMembers(client) && rows == 0) {
+                    System.err.println("ferry: group " + group + " does not exist: no live member and no committed offset"
+                            + " (list them with: ferry group list)");
+                    return Ferry.EXIT_NOT_FOUND;
+                }
                 if (rows == 0) {
                     System.err.println("ferry: group " + group + " has no committed offsets" + (topic == null ? "" : " on " + topic));
                 }
-                printMembers(client);
                 return 0;
             }
         }
 
         /** Live members and who reads (and locks) which queue, from DESCRIBE_GROUP. */
-        private void printMembers(FerryClient client) {
+        /** Prints the live members; false if the broker knows no such group (no live member, no committed offset). */
+        private boolean printMembers(FerryClient client) {
             GroupInfo info;
             try {
                 info = client.describeGroup(group);
             } catch (FerryException e) {
-                return; // no live members and no offsets: nothing more to show
+                if (e.status().orElse(null) == Status.NOT_FOUND) {
+                    return false;
+                }
+                throw e;
             }
             if (info.members().isEmpty()) {
                 System.out.println();
                 System.out.println("no live members");
-                return;
+                return true;
             }
             System.out.println();
             System.out.printf("%s, %s, generation %d%n", info.mode(), info.strategy(), info.generation());
@@ -97,6 +106,7 @@ final class GroupCommand {
                 }
                 System.out.printf("%-24s %-8s %s%n", m.clientId(), m.orderly(), qs);
             }
+            return true;
         }
     }
 

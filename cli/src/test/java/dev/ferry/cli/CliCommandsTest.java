@@ -150,6 +150,10 @@ class CliCommandsTest {
         assertThat(groupDeleted.exit).as(groupDeleted.err).isZero();
         assertThat(groupDeleted.out.strip()).isEqualTo("deleted group billing");
         assertThat(run("", "group", "list").out.lines()).doesNotContain("billing");
+        Run describedGone = run("", "group", "describe", "billing");
+        assertThat(describedGone.exit).as(describedGone.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
+        assertThat(describedGone.err.strip())
+                .isEqualTo("ferry: group billing does not exist: no live member and no committed offset (list them with: ferry group list)");
         Run groupGone = run("", "group", "delete", "billing");
         assertThat(groupGone.exit).as(groupGone.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
         assertThat(groupGone.err.strip())
