@@ -57,7 +57,7 @@ class ConnectCommandTest {
         Files.writeString(f, "{\"connector\": \"file-source\", \"file\": \"x.log\", \"topic\": \"t\", \"chunk.bytes\": \"big\"}");
         Run r = run("connect", f.toString(), "--server", "127.0.0.1:1", "--state-dir", dir.resolve("state").toString());
         assertThat(r.exit).isEqualTo(Ferry.EXIT_BAD_CONFIG);
-        assertThat(r.err).isEqualTo("ferry: connector 'bad': chunk.bytes: 'big' (expected: an integer in [1, 67108864])"
+        assertThat(r.err).isEqualTo("ferry: connector 'bad': chunk.bytes: 'big' (expected: an integer in [1, 4194304])"
                 + System.lineSeparator());
         assertThat(dir.resolve("state")).as("nothing started").doesNotExist();
 

@@ -1,7 +1,11 @@
 package dev.ferry.connect;
 
 import dev.ferry.protocol.Message;
+import dev.ferry.protocol.Utf8;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -10,7 +14,18 @@ import java.util.Map;
  * the default) or goes to {@code errors.topic} (default {@code connect-NAME-errors}) with its
  * original body and properties plus {@code connect.error.reason}, {@code connect.connector}
  * and, for sinks, {@code connect.error.topic}, {@code connect.error.queue},
- * {@code connect.error.offset}; the task then continues. Immutable.
+ * {@code connect.error.offset}; the task then continues.
+ *
+ * <p><b>The error record always fits the limits</b> ({@link RecordLimits}): otherwise the broker
+ * would refuse it and the task would stop on the record it wanted to set aside. What does not
+ * fit is left out, in this order, and the reason says what ({@code [error record: ...]}):
+ * original keys that are invalid or beyond the count; tags that are too long; original
+ * properties beyond the count (the added ones first take their places), too long, or beyond
+ * {@link #MAX_PROPERTIES_BYTES} encoded; and, last, the end of the body, beyond
+ * {@link RecordLimits#MAX_BODY_BYTES} or when the whole record would not fit the producer's
+ * buffer (a source record refused for its size; a sink's message stored by a broker configured
+ * for larger bodies, which keeps it in its topic).
+ * Immutable.
  *
  * @param tolerance what to do with a bad record
  * @param topic     where bad records go under {@code tolerance=all}
@@ -24,6 +39,16 @@ record ErrorHandling(Tolerance tolerance, String topic) {
     static final String ORIGINAL_OFFSET = "connect.error.offset";
     /** A reason longer than this is cut: property values are limited on the wire (32 KiB by default). */
     static final int MAX_REASON_CHARS = 2_000;
+    /** The longest note on what the error record left out, appended to the reason. */
+    static final int MAX_NOTE_CHARS = 400;
+    /**
+     * The most bytes an error record's properties area takes (each property 2 + name + 2 + value
+     * bytes, tags and keys included): the broker's default {@code maxPropertiesBytes}
+     * ({@code LogConfig}), which the client cannot ask for.
+     */
+    static final int MAX_PROPERTIES_BYTES = 32_767;
+    /** How many left-out property names the note lists. */
+    private static final int NOTE_NAMES = 5;
 
     enum Tolerance { NONE, ALL }
 
@@ -33,16 +58,107 @@ record ErrorHandling(Tolerance tolerance, String topic) {
         return new ErrorHandling(t, topic);
     }
 
-    /** The error record for {@code original}: its body and properties, and where it came from. */
-    Message errorRecord(String connector, Message original, String reason, boolean fromTopic) {
-        Map<String, String> props = new LinkedHashMap<>(original.properties());
-        props.put(REASON, reason.length() > MAX_REASON_CHARS ? reason.substring(0, MAX_REASON_CHARS) + "..." : reason);
-        props.put(CONNECTOR, connector);
-        if (fromTopic) {
-            props.put(ORIGINAL_TOPIC, original.topic());
-            props.put(ORIGINAL_QUEUE, Integer.toString(original.queueId()));
-            props.put(ORIGINAL_OFFSET, Long.toString(original.queueOffset()));
+    /**
+     * The error record for {@code original}: its body, keys, tags and properties, the reason and
+     * where it came from, cut down to fit {@code limits} (see the class comment).
+     */
+    Message errorRecord(String connector, Message original, String reason, boolean fromTopic, RecordLimits limits) {
+        List<String> notes = new ArrayList<>();
+
+        List<String> keys = new ArrayList<>();
+        int badKeys = 0;
+        for (String k : original.keys()) {
+            if (limits.keyProblem(k) != null) {
+                badKeys++;
+            } else if (keys.size() < limits.limits().maxKeysPerMessage()) {
+                keys.add(k);
+            }
         }
-        return Message.builder(topic).keys(original.keys()).tags(original.tags()).properties(props).body(original.body()).build();
+        if (badKeys > 0) {
+            notes.add("left out " + badKeys + " invalid key(s)");
+        }
+        if (original.keys().size() - badKeys > keys.size()) {
+            notes.add("left out " + (original.keys().size() - badKeys - keys.size()) + " key(s) beyond "
+                    + limits.limits().maxKeysPerMessage());
+        }
+        String tags = original.tags();
+        if (!limits.tagsFit(tags)) {
+            notes.add("left out the tags (" + Utf8.length(tags) + " bytes)");
+            tags = "";
+        }
+
+        Map<String, String> added = new LinkedHashMap<>();
+        added.put(CONNECTOR, connector);
+        if (fromTopic) {
+            added.put(ORIGINAL_TOPIC, original.topic());
+            added.put(ORIGINAL_QUEUE, Integer.toString(original.queueId()));
+            added.put(ORIGINAL_OFFSET, Long.toString(original.queueOffset()));
+        }
+        String base = reason.length() > MAX_REASON_CHARS ? reason.substring(0, MAX_REASON_CHARS) + "..." : reason;
+        // room left for the original's properties: the reason (with the longest note), the added ones, tags and keys
+        int slots = limits.limits().maxPropertiesPerMessage()
+                - RecordLimits.propertyCount(added.size() + 1, !tags.isEmpty(), !keys.isEmpty());
+        long bytes = MAX_PROPERTIES_BYTES - areaBytes(REASON, base) - 3L * MAX_NOTE_CHARS
+                - (tags.isEmpty() ? 0 : areaBytes(RecordLimits.RESERVED_TAGS, tags))
+                - (keys.isEmpty() ? 0 : areaBytes(RecordLimits.RESERVED_KEYS, String.join(" ", keys)));
+        for (Map.Entry<String, String> e : added.entrySet()) {
+            bytes -= areaBytes(e.getKey(), e.getValue());
+        }
+        Map<String, String> props = new LinkedHashMap<>();
+        List<String> leftOut = new ArrayList<>();
+        for (Map.Entry<String, String> e : original.properties().entrySet()) {
+            String name = e.getKey();
+            if (name.equals(REASON) || added.containsKey(name)) {
+                continue; // replaced by this error record's own (an error record sent to a sink's topics again)
+            }
+            long size = areaBytes(name, e.getValue());
+            if (props.size() < slots && size <= bytes && limits.propertyProblem(name, e.getValue()) == null) {
+                props.put(name, e.getValue());
+                bytes -= size;
+            } else {
+                leftOut.add(name);
+            }
+        }
+        if (!leftOut.isEmpty()) {
+            notes.add("left out " + leftOut.size() + " of the original's " + original.properties().size()
+                    + " properties to fit the limits: " + String.join(", ", names(leftOut)));
+        }
+
+        ByteBuffer body = original.body();
+        Message.Builder b = Message.builder(topic).keys(keys).tags(tags);
+        Map<String, String> withAdded = new LinkedHashMap<>(props);
+        withAdded.putAll(added);
+        long over = RecordLimits.size(b.properties(withAdded).body(new byte[0]).build()) + body.remaining()
+                + RecordLimits.propertySize(REASON, base) + 3L * MAX_NOTE_CHARS - limits.maxRecordBytes();
+        over = Math.max(over, body.remaining() - (long) RecordLimits.MAX_BODY_BYTES);
+        if (over > 0) {
+            int keep = (int) Math.max(0, body.remaining() - over);
+            notes.add("body cut to its first " + keep + " of " + body.remaining() + " bytes");
+            body.limit(body.position() + keep);
+        }
+        String note = notes.isEmpty() ? "" : " [error record: " + String.join("; ", notes) + "]";
+        if (note.length() > MAX_NOTE_CHARS) {
+            note = note.substring(0, MAX_NOTE_CHARS - 4) + "...]";
+        }
+        Map<String, String> all = new LinkedHashMap<>(props);
+        all.put(REASON, base + note);
+        all.putAll(added);
+        return b.properties(all).body(body.slice()).build();
+    }
+
+    /** What one property takes in the broker's properties area: two lengths, its name and its value. */
+    private static long areaBytes(String name, String value) {
+        return 4L + Utf8.length(name) + Utf8.length(value);
+    }
+
+    private static List<String> names(List<String> names) {
+        List<String> shown = new ArrayList<>();
+        for (int i = 0; i < names.size() && i < NOTE_NAMES; i++) {
+            shown.add(RecordLimits.shorten(names.get(i)));
+        }
+        if (names.size() > NOTE_NAMES) {
+            shown.add("and " + (names.size() - NOTE_NAMES) + " more");
+        }
+        return shown;
     }
 }

@@ -42,6 +42,8 @@ final class SinkWorker extends Worker {
     private final From from;
     private final ErrorHandling errorHandling;
     private final long commitIntervalMs;
+    /** What an error record is cut down to fit (the original's properties and the ones added may be too many). */
+    private final RecordLimits recordLimits;
     private final List<Consumer> consumers = new ArrayList<>();
     private Producer errorProducer;
     private long lastCommitNanos = System.nanoTime();
@@ -56,6 +58,7 @@ final class SinkWorker extends Worker {
         this.from = from;
         this.errorHandling = errorHandling;
         this.commitIntervalMs = commitIntervalMs;
+        this.recordLimits = RecordLimits.of(services.client().config().limits());
     }
 
     static String group(String name) {
@@ -191,9 +194,9 @@ final class SinkWorker extends Worker {
         LOG.warn("connector {}: bad record {}/{}@{} to {}: {}", name, bad.topic(), bad.queueId(), bad.queueOffset(),
                 errorHandling.topic(), e.getMessage());
         if (errorProducer == null) {
-            errorProducer = services.client().producer();
+            errorProducer = services.client().producer(RecordLimits.PRODUCER);
         }
-        errorProducer.send(errorHandling.errorRecord(name, bad, e.getMessage(), true));
+        errorProducer.send(errorHandling.errorRecord(name, bad, e.getMessage(), true, recordLimits));
         errors.incrementAndGet(); // counted once it is in the error topic, so the status never runs ahead of it
     }
 

@@ -1,12 +1,17 @@
 package dev.ferry.connect;
 
+import dev.ferry.client.FerryException;
 import dev.ferry.client.Producer;
 import dev.ferry.client.SendResult;
 import dev.ferry.protocol.Message;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -27,6 +32,12 @@ import org.slf4j.LoggerFactory;
  * send (after the producer's own retries) fails the task without committing past it (and
  * restarts it, see {@link Worker}). On stop the acknowledgements are awaited until the runtime's
  * settle deadline only; what is unacknowledged then is failed and sent again after a restart.
+ *
+ * <p><b>Records the broker would refuse.</b> Each record is checked against {@link RecordLimits}
+ * before it is sent (its keys, tags, properties, body and size): one that fails is a bad record,
+ * handled as one the task reported ({@code errors.tolerance}), so a record the broker would answer
+ * BAD_REQUEST or LIMIT_EXCEEDED, or one that never fits the producer's buffer, neither fails its
+ * batch-mates nor sends the task into a restart loop over it.
  *
  * <p>Messages of one queue are stored in send order unless the producer resends a batch after
  * a failure while later batches were in flight (see {@link Producer}).
@@ -54,6 +65,8 @@ final class SourceWorker extends Worker {
     private final String topic;
     private final ErrorHandling errorHandling;
     private final long commitIntervalMs;
+    /** What each record is checked against before it is sent: the client's limits and the producer's buffer. */
+    private final RecordLimits recordLimits;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private Producer producer;
     private Map<String, String> acked;
@@ -67,13 +80,14 @@ final class SourceWorker extends Worker {
         this.topic = topic;
         this.errorHandling = errorHandling;
         this.commitIntervalMs = commitIntervalMs;
+        this.recordLimits = RecordLimits.of(services.client().config().limits());
     }
 
     @Override
     void loop() throws Exception {
         committed = services.positions().load(name);
         acked = committed;
-        producer = services.client().producer();
+        producer = services.client().producer(RecordLimits.PRODUCER);
         boolean clean = false;
         try {
             task.start(context(committed));
@@ -136,17 +150,61 @@ final class SourceWorker extends Worker {
         lastCommitNanos = System.nanoTime();
     }
 
+    /**
+     * Sends one poll's records. Each is first checked against the limits ({@link RecordLimits}):
+     * one that fails is a bad record, so the records before it are sent as one entry, the bad one
+     * is handled ({@link #badRecord}), and the rest follow as another.
+     */
     private void send(List<SourceRecord> records) {
+        List<Message> messages = new ArrayList<>(records.size());
+        int from = 0;
+        for (int i = 0; i < records.size(); i++) {
+            SourceRecord r = records.get(i);
+            Message m = withTopic(r.message());
+            Optional<String> problem = recordLimits.problem(m, r.shardingKey());
+            if (problem.isPresent()) {
+                sendAll(records.subList(from, i), messages);
+                messages.clear();
+                badRecord(new BadRecordException(r, "record refused before sending: " + problem.get()));
+                from = i + 1;
+            } else {
+                messages.add(m);
+            }
+        }
+        sendAll(records.subList(from, records.size()), messages);
+    }
+
+    /** Sends {@code records} (as {@code messages}, with their topic) as one pending entry. */
+    private void sendAll(List<SourceRecord> records, List<Message> messages) {
+        if (records.isEmpty()) {
+            return;
+        }
         @SuppressWarnings("unchecked")
         CompletableFuture<SendResult>[] futures = new CompletableFuture[records.size()];
         for (int i = 0; i < futures.length; i++) {
-            SourceRecord r = records.get(i);
-            Message m = withTopic(r.message());
-            futures[i] = r.shardingKey() == null ? producer.sendAsync(m) : producer.sendAsync(m, r.shardingKey());
+            futures[i] = sendAsync(messages.get(i), records.get(i).shardingKey());
         }
         recordsIn.addAndGet(futures.length);
         pending.add(new Pending(futures.length == 1 ? futures[0] : CompletableFuture.allOf(futures),
                 records.get(records.size() - 1).position(), futures.length));
+    }
+
+    /**
+     * {@link Producer#sendAsync}, for a message that passed {@link RecordLimits}: it fits the
+     * producer's buffer by itself, so a send that found no room within {@code maxBlockMs} means the
+     * broker does not acknowledge what is in flight (slow or unreachable), which is worth a restart
+     * ({@link Retriable}), unlike the client's other refusals.
+     */
+    private CompletableFuture<SendResult> sendAsync(Message m, String shardingKey) {
+        try {
+            return shardingKey == null ? producer.sendAsync(m) : producer.sendAsync(m, shardingKey);
+        } catch (FerryException e) {
+            if (e.reason() == FerryException.Reason.CLIENT && !stopRequested && !Thread.currentThread().isInterrupted()) {
+                throw new UncheckedIOException(new IOException("no room in the producer's buffer: " + e.getMessage()
+                        + " (the broker does not acknowledge in time, or is unreachable)", e));
+            }
+            throw e;
+        }
     }
 
     private Message withTopic(Message m) {
@@ -169,9 +227,9 @@ final class SourceWorker extends Worker {
         if (!(e.record() instanceof SourceRecord r)) {
             throw new IllegalStateException("bad record without a SourceRecord (cannot know its position): " + e.getMessage(), e);
         }
-        Message error = errorHandling.errorRecord(name, withTopicOrSelf(r.message()), e.getMessage(), false);
+        Message error = errorHandling.errorRecord(name, withTopicOrSelf(r.message()), e.getMessage(), false, recordLimits);
         LOG.warn("connector {}: bad record to {}: {}", name, errorHandling.topic(), e.getMessage());
-        pending.add(new Pending(producer.sendAsync(error), r.position(), 0));
+        pending.add(new Pending(sendAsync(error, null), r.position(), 0));
     }
 
     private Message withTopicOrSelf(Message m) {

@@ -1,9 +1,5 @@
 package dev.ferry.connect;
 
-import dev.ferry.client.FerryException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.sql.SQLException;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -97,11 +93,12 @@ abstract class Worker {
 
     /**
      * Runs {@link #loop()}; a failure on a broker or I/O error (the broker unreachable, a send
-     * that failed after the producer's retries, a database connection lost) restarts it after
-     * {@link #RESTART_MIN_MS}, doubling up to {@link #RESTART_MAX_MS} (back to the minimum once an
-     * attempt ran that long): meanwhile the state is FAILED with the reason and the time left. A
-     * bad record (errors.tolerance=none), a configuration error or any other exception fails the
-     * task for good.
+     * that failed after the producer's retries, a database connection lost: {@link Retriable})
+     * restarts it after {@link #RESTART_MIN_MS}, doubling up to {@link #RESTART_MAX_MS} (back to
+     * the minimum once an attempt ran that long): meanwhile the state is FAILED with the reason and
+     * the time left. A bad record (errors.tolerance=none), a configuration error, a request the
+     * broker refuses (BAD_REQUEST, LIMIT_EXCEEDED), a database error other than an unreachable
+     * database, or any other exception fails the task for good.
      */
     private void runSafely() {
         long backoffMs = RESTART_MIN_MS;
@@ -113,7 +110,7 @@ abstract class Worker {
                 return;
             } catch (Throwable t) {
                 reason = describe(t);
-                if (stopRequested || !restartable() || !retriable(t)) {
+                if (stopRequested || !restartable() || !Retriable.failure(t)) {
                     state = TaskState.FAILED;
                     LOG.error("connector {}: failed: {}", name, reason, t);
                     return;
@@ -154,25 +151,6 @@ abstract class Worker {
             }
         }
         return !stopRequested;
-    }
-
-    /**
-     * A failure worth a restart: caused by an I/O, broker or database error, and not by a bad
-     * record or a configuration error (those would fail again the same way).
-     */
-    static boolean retriable(Throwable t) {
-        boolean io = false;
-        int depth = 0;
-        for (Throwable c = t; c != null && depth < 32; c = c.getCause(), depth++) {
-            if (c instanceof BadRecordException || c instanceof ConnectConfigException || c instanceof Error) {
-                return false;
-            }
-            if (c instanceof IOException || c instanceof UncheckedIOException || c instanceof FerryException
-                    || c instanceof SQLException) {
-                io = true;
-            }
-        }
-        return io;
     }
 
     static String describe(Throwable t) {

@@ -46,7 +46,23 @@ class ConnectConfigTest {
         ConnectConfigException e = invalid(Configs.of("name", "a", "connector", "file-source", "file", "x", "topic", "t",
                 "max.line.bytes", "lots"));
         assertThat(e.field()).isEqualTo("max.line.bytes");
-        assertThat(e.getMessage()).isEqualTo("connector 'a': max.line.bytes: 'lots' (expected: an integer in [1, 67108864])");
+        assertThat(e.getMessage()).isEqualTo("connector 'a': max.line.bytes: 'lots' (expected: an integer in [1, 4194304])");
+    }
+
+    @Test
+    void aFileSourceRecordMustFitWhatTheBrokerAndTheProducerTake() {
+        for (String key : List.of("max.line.bytes", "chunk.bytes")) {
+            ConnectConfigException e = invalid(Configs.of("name", "a", "connector", "file-source", "file", "x", "topic", "t",
+                    key, Integer.toString((4 << 20) + 1)));
+            assertThat(e.getMessage()).isEqualTo("connector 'a': " + key + ": '4194305' (expected: an integer in [1, 4194304])");
+        }
+        ConnectConfigException space = invalid(Configs.of("name", "a", "connector", "file-source", "file", "x", "topic", "t",
+                "key", "app log"));
+        assertThat(space.getMessage()).isEqualTo("connector 'a': key: 'app log' (expected: a message key: non-empty, without spaces,"
+                + " at most 1024 bytes)");
+        ConnectConfigException tag = invalid(Configs.of("name", "a", "connector", "file-source", "file", "x", "topic", "t",
+                "tag", "t".repeat(1_025)));
+        assertThat(tag.field()).isEqualTo("tag");
     }
 
     @Test

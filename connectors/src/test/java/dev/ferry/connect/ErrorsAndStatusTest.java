@@ -97,6 +97,42 @@ class ErrorsAndStatusTest extends RuntimeTestCase {
     }
 
     @Test
+    void aSinkErrorRecordOfAMessageWithManyPropertiesLeavesOutWhatDoesNotFitAndSaysSo() throws IOException {
+        java.util.Map<String, String> props = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 62; i++) {
+            props.put("p" + i, "v" + i);
+        }
+        try (Producer p = client.producer()) {
+            // 62 properties, the tags and the key: 64, the most the broker takes; the error record adds 5
+            p.send(Message.builder("lines").properties(props).tags("t").keys(List.of("k1")).body("two\nlines".getBytes(UTF_8))
+                    .build());
+            p.send("lines", "after".getBytes(UTF_8));
+        }
+        ConnectorConfig sink = Configs.of("name", "copy", "connector", "file-sink", "file", dir.resolve("copy.log").toString(),
+                "topics", "lines", "errors.tolerance", "all", "errors.topic", "bad-lines", "commit.interval.ms", "50");
+        try (ConnectRuntime rt = start(sink)) {
+            Await.until("the next message written after the bad one", Duration.ofSeconds(15),
+                    () -> status(rt, "copy").recordsOut() == 1 && status(rt, "copy").errors() == 1, () -> rt.status());
+            assertThat(status(rt, "copy").state()).isEqualTo(TaskState.RUNNING);
+        }
+        Message e = readAll("bad-lines", 1).get(0);
+        assertThat(e.properties()).as("57 of the original's, the reason and the 4 others added: 64 with the tags and the key")
+                .hasSize(62).containsEntry("connect.error.offset", "0").containsEntry("connect.connector", "copy");
+        assertThat(e.keys()).containsExactly("k1");
+        assertThat(e.tags()).isEqualTo("t");
+        List<String> leftOut = new ArrayList<>(props.keySet());
+        leftOut.removeAll(e.properties().keySet());
+        assertThat(leftOut).hasSize(5);
+        String reason = e.properties().get("connect.error.reason");
+        assertThat(reason).startsWith("body holds a newline (format=lines would split it; use format=raw) [error record: left out 5"
+                + " of the original's 62 properties to fit the limits: ");
+        assertThat(reason.substring(reason.lastIndexOf(": ") + 2, reason.length() - 1).split(", ")).containsExactlyInAnyOrderElementsOf(leftOut);
+        props.keySet().stream().filter(k -> !leftOut.contains(k)).forEach(k -> assertThat(e.properties()).containsEntry(k, props.get(k)));
+        assertThat(UTF_8.decode(e.body()).toString()).isEqualTo("two\nlines");
+        assertThat(client.committedOffset("connect-copy", "lines", 0)).hasValue(2);
+    }
+
+    @Test
     void aRowTheDatabaseRejectsAtFlushGoesToTheErrorTopicAndTheSinkGoesOn() throws Exception {
         String url = "jdbc:h2:" + dir.resolve("h2/db").toAbsolutePath();
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);

@@ -100,13 +100,4 @@ class RestartTest extends RuntimeTestCase {
             }
         }
     }
-
-    @Test
-    void retriableOnlyForIoBrokerAndDatabaseErrors() {
-        assertThat(Worker.retriable(new IOException("disk"))).isTrue();
-        assertThat(Worker.retriable(new IllegalStateException("send failed", new java.sql.SQLException("gone")))).isTrue();
-        assertThat(Worker.retriable(new IllegalStateException("bad record (errors.tolerance=none): x",
-                new BadRecordException("r", "x")))).isFalse();
-        assertThat(Worker.retriable(new IllegalStateException("a bug"))).isFalse();
-    }
 }

@@ -165,10 +165,18 @@ public final class FileSinkTask implements SinkTask {
         }
     }
 
+    /**
+     * Writes the buffer to the file. A write that fails part-way leaves in the buffer exactly the
+     * bytes it did not write, in write mode, so a later drain (the close after the failure) writes
+     * those and never again the ones already in the file.
+     */
     private void drain() throws IOException {
         pending.flip();
-        writeFully(pending);
-        pending.clear();
+        try {
+            writeFully(pending);
+        } finally {
+            pending.compact();
+        }
     }
 
     private void writeFully(ByteBuffer b) throws IOException {

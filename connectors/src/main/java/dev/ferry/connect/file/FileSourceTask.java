@@ -5,7 +5,9 @@ import dev.ferry.connect.ConnectorConfig;
 import dev.ferry.connect.SourceRecord;
 import dev.ferry.connect.SourceTask;
 import dev.ferry.connect.TaskContext;
+import dev.ferry.protocol.Limits;
 import dev.ferry.protocol.Message;
+import dev.ferry.protocol.Utf8;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -79,6 +81,14 @@ public final class FileSourceTask implements SourceTask {
     private long pollIntervalMs;
     private int bufferBytes;
 
+    /**
+     * The largest {@code max.line.bytes} and {@code chunk.bytes}: the broker's default largest
+     * body ({@code maxBodyBytes}), which a source record may not exceed (the runtime refuses a
+     * larger one before sending it); a line or chunk of this size with its key and tag also fits
+     * the producer's 8 MiB buffer.
+     */
+    static final int MAX_BODY_BYTES = 4 << 20;
+
     /** How many of a file's first bytes its fingerprint covers (see {@link #fingerprint}). */
     static final int FINGERPRINT_BYTES = 1024;
 
@@ -106,11 +116,18 @@ public final class FileSourceTask implements SourceTask {
         path = Path.of(config.string("file", "the path of the file to follow"));
         config.string("topic", "the topic to send the file's records to");
         mode = config.choice("mode", Mode.class, Mode.LINES);
-        maxLineBytes = config.intValue("max.line.bytes", 1 << 20, 1, 64 << 20);
-        chunkBytes = config.intValue("chunk.bytes", 64 << 10, 1, 64 << 20);
+        maxLineBytes = config.intValue("max.line.bytes", 1 << 20, 1, MAX_BODY_BYTES);
+        chunkBytes = config.intValue("chunk.bytes", 64 << 10, 1, MAX_BODY_BYTES);
         start = config.choice("start", Start.class, Start.BEGINNING);
         key = config.optional("key").orElse(null);
+        if (key != null && (key.isEmpty() || key.indexOf(' ') >= 0 || Utf8.length(key) > Limits.DEFAULT.maxKeyBytes())) {
+            throw config.invalid("key", key, "a message key: non-empty, without spaces, at most "
+                    + Limits.DEFAULT.maxKeyBytes() + " bytes");
+        }
         tag = config.optional("tag").orElse("");
+        if (Utf8.length(tag) > Limits.DEFAULT.maxTagsBytes()) {
+            throw config.invalid("tag", tag, "at most " + Limits.DEFAULT.maxTagsBytes() + " bytes");
+        }
         pollIntervalMs = config.longValue("poll.interval.ms", 100, 1, 60_000);
         int unit = mode == Mode.LINES ? maxLineBytes : chunkBytes;
         bufferBytes = config.intValue("read.buffer.bytes", Math.max(1 << 20, unit + 2), unit + 2, 256 << 20);

@@ -26,7 +26,8 @@ import java.util.Base64;
  * values and JSON: {@link #toJdbc} for the sink (a JSON field to a statement parameter),
  * {@link #putJson} for the source (a result-set value to a JSON field).
  *
- * <p>JSON forms: numbers for integer, decimal and floating columns; {@code true}/{@code false}
+ * <p>JSON forms: numbers for integer, decimal and floating columns (a decimal column takes the
+ * number exactly, a floating one refuses what is not finite as a double: 1e400, "NaN"); {@code true}/{@code false}
  * for booleans; ISO-8601 text for dates and times ({@code 2026-01-31}, {@code 10:15:30},
  * {@code 2026-01-31T10:15:30.5} without a zone, {@code 2026-01-31T10:15:30.5Z} with one; the
  * sink also takes epoch milliseconds); base64 text for binary columns; text for the rest (a
@@ -75,13 +76,19 @@ record Column(String name, int sqlType, String typeName) {
                     throw wrong(value, "an integer");
                 }
                 case Types.REAL, Types.FLOAT, Types.DOUBLE -> {
+                    double d;
                     if (value.isNumber()) {
-                        yield value.doubleValue();
+                        d = value.doubleValue();
+                    } else if (value.isTextual()) {
+                        d = Double.parseDouble(value.textValue().trim());
+                    } else {
+                        throw wrong(value, "a number");
                     }
-                    if (value.isTextual()) {
-                        yield Double.parseDouble(value.textValue().trim());
+                    if (!Double.isFinite(d)) {
+                        // 1e400 would be stored as Infinity, "NaN" as NaN: not what the message says
+                        throw wrong(value, "a finite number within a double's range, about 1.8e308");
                     }
-                    throw wrong(value, "a number");
+                    yield d;
                 }
                 case Types.NUMERIC, Types.DECIMAL -> {
                     if (value.isNumber()) {
@@ -135,6 +142,11 @@ record Column(String name, int sqlType, String typeName) {
                     Types.JAVA_OBJECT -> false;
             default -> true;
         };
+    }
+
+    /** Whether the column holds binary floating point numbers (a finite {@code double} binds as it is). */
+    boolean isFloating() {
+        return sqlType == Types.REAL || sqlType == Types.FLOAT || sqlType == Types.DOUBLE;
     }
 
     /** Whether {@link #toJdbc} makes a JSON integer that fits a long this column's value as a {@code Long}. */

@@ -2,7 +2,7 @@ package dev.ferry.connect.jdbc;
 
 import dev.ferry.connect.ConnectConfigException;
 import dev.ferry.connect.ConnectorConfig;
-import java.io.IOException;
+import dev.ferry.connect.Retriable;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -76,30 +76,9 @@ record JdbcSettings(String connector, String url, String user, String password, 
         }
     }
 
-    /**
-     * Whether a failure means the database could not be reached (or the connection to it was lost),
-     * rather than that a setting is wrong: SQL state class 08 (connection exception, which also
-     * covers a host name that does not resolve or a refused TLS handshake: retried all the same, the
-     * task's status shows why), PostgreSQL's 57P01-57P03 (shutting down, starting up) and 53300 (too
-     * many connections), a {@link SQLTransientConnectionException}, or an
-     * {@link IOException} (connection refused, reset, timed out, unknown host) among its causes or
-     * chained exceptions. Such a failure is worth a restart; the others would fail the same way again.
-     */
+    /** Whether a failure means the database could not be reached: {@link Retriable#databaseUnreachable}. */
     static boolean unreachable(SQLException e) {
-        for (SQLException s = e; s != null; s = s.getNextException()) {
-            String state = s.getSQLState() == null ? "" : s.getSQLState();
-            if (state.startsWith("08") || state.equals("57P01") || state.equals("57P02") || state.equals("57P03")
-                    || state.equals("53300") || s instanceof SQLTransientConnectionException) {
-                return true;
-            }
-            int depth = 0;
-            for (Throwable c = s.getCause(); c != null && depth < 32; c = c.getCause(), depth++) {
-                if (c instanceof IOException) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return Retriable.databaseUnreachable(e);
     }
 
     /** The innermost cause's message: "Connection refused" rather than the driver's wrapper text. */

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.BigIntegerNode;
 import com.fasterxml.jackson.databind.node.BooleanNode;
-import com.fasterxml.jackson.databind.node.DoubleNode;
+import com.fasterxml.jackson.databind.node.DecimalNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -799,7 +799,17 @@ public final class JdbcSinkTask implements SinkTask {
                     default -> BigIntegerNode.valueOf(p.getBigIntegerValue());
                 }, db.dialect());
             case VALUE_NUMBER_FLOAT:
-                return c.toJdbc(DoubleNode.valueOf(p.getDoubleValue()), db.dialect());
+                if (c.isText()) {
+                    return p.getText(); // as written: through a double, 12345678901234567.89 would become 1.2345678901234568E16
+                }
+                if (c.isFloating()) {
+                    double d = p.getDoubleValue();
+                    if (Double.isFinite(d)) {
+                        return d;
+                    }
+                }
+                // exact (a NUMERIC/DECIMAL column keeps every digit); one beyond a double's range is refused by toJdbc
+                return c.toJdbc(DecimalNode.valueOf(p.getDecimalValue()), db.dialect());
             case VALUE_TRUE:
                 return c.toJdbc(BooleanNode.TRUE, db.dialect());
             case VALUE_FALSE:

@@ -7,6 +7,7 @@ import dev.ferry.connect.SourceRecord;
 import dev.ferry.connect.SourceTask;
 import dev.ferry.connect.TaskContext;
 import dev.ferry.protocol.Message;
+import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -32,7 +33,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Connector type {@code jdbc-source}: polls a table (or a query) for rows whose increasing
- * column ({@code incrementing.column}: an integer id or a time stamp) is past the last one
+ * column ({@code incrementing.column}: an integer or decimal id, or a time stamp) is past the last one
  * sent, {@code batch.rows} at a time, every {@code poll.interval.ms} (at once again while a
  * batch came back full), and makes each row one message: the body is a JSON object of the
  * row's columns (forms as in {@link Column}), and {@code key.column}, if set, gives the
@@ -42,7 +43,15 @@ import org.slf4j.LoggerFactory;
  * ({@code {"incrementing": "41"}}), plus the {@code tiebreak.column} value when one is set
  * ({@code {"incrementing": "2026-01-31T10:15:30.5", "tiebreak": "41"}}): rows are read in
  * order of (increasing, tiebreak) and a restart resumes after the last committed pair, so rows
- * sharing a time stamp are neither skipped nor repeated.
+ * sharing a time stamp are neither skipped nor repeated. A NUMERIC/DECIMAL id is read and kept
+ * exactly, as the database gives it ({@code "2.50"}, {@code "100000000000000000000"}). The tiebreak column must be NOT NULL:
+ * a table's is checked at start; a query's (databases do not all tell its nullability) fails the
+ * task at its first NULL.
+ *
+ * <p><b>Rows sharing a value without a tiebreak.</b> A full batch that ends on a value T is cut
+ * before T, and the rows with T are read by one more query, at most {@code same.value.max.rows}
+ * of them: more fail the task for good, asking for a {@code tiebreak.column}, rather than
+ * loading an unbounded group into memory.
  *
  * <p><b>Caveat (as for Kafka Connect's JDBC source).</b> The query sees committed rows only.
  * A row committed <em>after</em> a row with a larger increasing value was read is never sent:
@@ -62,7 +71,16 @@ public final class JdbcSourceTask implements SourceTask {
     static final String POSITION_INCREMENTING = "incrementing";
     static final String POSITION_TIEBREAK = "tiebreak";
 
-    private enum Kind { ID, TIMESTAMP, TIMESTAMP_TZ }
+    /**
+     * How the increasing column is read, bound and written into the position: {@code ID} an
+     * integer column as a {@code long}; {@code DECIMAL} a NUMERIC/DECIMAL column as a
+     * {@link BigDecimal}, exactly (fractions, and values beyond a {@code long}); time stamps as
+     * {@link LocalDateTime} or {@link OffsetDateTime}.
+     */
+    private enum Kind { ID, DECIMAL, TIMESTAMP, TIMESTAMP_TZ }
+
+    /** Default of {@code same.value.max.rows}. */
+    static final int SAME_VALUE_MAX_ROWS = 100_000;
 
     private JdbcSettings db;
     private String topic;
@@ -73,8 +91,12 @@ public final class JdbcSourceTask implements SourceTask {
     private Connection conn;
     private PreparedStatement first;
     private PreparedStatement next;
-    /** Without a tiebreak: every row whose increasing column equals the last value of a full batch (no limit). */
+    /**
+     * Without a tiebreak: the rows whose increasing column equals the last value of a full batch,
+     * at most {@code sameValueMaxRows} + 1 (one more tells that there are too many).
+     */
     private PreparedStatement sameValue;
+    private int sameValueMaxRows;
     private Kind kind;
     private boolean tiebreak;
     private List<Column> columns;
@@ -82,6 +104,8 @@ public final class JdbcSourceTask implements SourceTask {
     private List<String> fields;
     private int incrementingIndex;
     private int tiebreakIndex;
+    /** {@link ResultSetMetaData#isNullable} of each column. */
+    private int[] nullability;
     private int keyIndex = -1;
 
     /** Position of the last row returned, or null before the first. */
@@ -120,6 +144,7 @@ public final class JdbcSourceTask implements SourceTask {
         tiebreakColumn = config.optional("tiebreak.column").orElse(null);
         keyColumn = config.optional("key.column").orElse(null);
         batchRows = config.intValue("batch.rows", 1000, 1, 1_000_000);
+        sameValueMaxRows = config.intValue("same.value.max.rows", SAME_VALUE_MAX_ROWS, 1, 10_000_000);
         pollInterval = config.millis("poll.interval.ms", 1000, 1, 86_400_000);
     }
 
@@ -134,7 +159,8 @@ public final class JdbcSourceTask implements SourceTask {
             describe(config, from, fromTable ? "table" : "query");
             incrementingIndex = columnIndex(config, "incrementing.column", incrementing);
             kind = switch (columns.get(incrementingIndex).sqlType()) {
-                case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT, Types.NUMERIC, Types.DECIMAL -> Kind.ID;
+                case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> Kind.ID;
+                case Types.NUMERIC, Types.DECIMAL -> Kind.DECIMAL;
                 case Types.TIMESTAMP, Types.DATE -> Kind.TIMESTAMP;
                 case Types.TIMESTAMP_WITH_TIMEZONE -> Kind.TIMESTAMP_TZ;
                 default -> throw config.invalid("incrementing.column", incrementing,
@@ -145,6 +171,13 @@ public final class JdbcSourceTask implements SourceTask {
                 tiebreakIndex = columnIndex(config, "tiebreak.column", tiebreakColumn);
                 if (!isInteger(columns.get(tiebreakIndex).sqlType())) {
                     throw config.invalid("tiebreak.column", tiebreakColumn, "an integer column, such as the id");
+                }
+                if (fromTable && nullability[tiebreakIndex] == ResultSetMetaData.columnNullable) {
+                    // A NULL would be read as 0, order first or last depending on the database and compare as unknown: rows
+                    // skipped or repeated. Only a table's column: H2 reports every column of a query as nullable, so a
+                    // query's tiebreak is checked row by row (read).
+                    throw config.invalid("tiebreak.column", tiebreakColumn, "a NOT NULL integer column, such as the id ("
+                            + columns.get(tiebreakIndex).name() + " may be NULL)");
                 }
             }
             if (keyColumn != null) {
@@ -214,21 +247,32 @@ public final class JdbcSourceTask implements SourceTask {
         read(ps, rows);
         if (!tiebreak && rows.size() >= batchRows) {
             // A full batch may end in the middle of the rows sharing its last value T (the LIMIT cuts an unordered
-            // group): drop its rows with T and read every row with T, so the next query (> T) skips none of them.
+            // group): drop its rows with T and read every row with T, so the next query (> T) skips none of them; at most
+            // same.value.max.rows of them, since all are held in memory (one more row tells there are too many).
             Object t = rows.get(rows.size() - 1).incrementing();
             rows.removeIf(r -> same(r.incrementing(), t));
             if (sameValue == null) {
-                sameValue = conn.prepareStatement("SELECT * FROM " + from + " WHERE " + columns.get(incrementingIndex).name() + " = ?");
+                sameValue = conn.prepareStatement(db.dialect().limit("SELECT * FROM " + from + " WHERE "
+                        + columns.get(incrementingIndex).name() + " = ?", sameValueMaxRows + 1));
+                sameValue.setMaxRows(sameValueMaxRows + 1);
             }
             bindIncrementing(sameValue, 1, t);
+            int groupStart = rows.size();
             read(sameValue, rows);
+            if (rows.size() - groupStart > sameValueMaxRows) {
+                // not retried: the same rows are there after a restart
+                throw new IllegalStateException("more than same.value.max.rows=" + sameValueMaxRows + " rows have "
+                        + incrementing + " = " + text(t) + " (expected: at most that many rows sharing one value, since"
+                        + " without tiebreak.column they are read in one query; set tiebreak.column to an integer NOT NULL"
+                        + " column such as the id, so they are read batch.rows at a time)");
+            }
         }
         List<SourceRecord> records = new ArrayList<>(rows.size());
         for (int i = 0; i < rows.size(); i++) {
             Read r = rows.get(i);
             Map<String, String> position = new HashMap<>(2);
             if (tiebreak) {
-                position.put(POSITION_INCREMENTING, r.incrementing().toString());
+                position.put(POSITION_INCREMENTING, text(r.incrementing()));
                 position.put(POSITION_TIEBREAK, Long.toString(r.tiebreak()));
             } else {
                 // Without a tiebreak the position moves to a value only with the last row having it: a restart
@@ -238,7 +282,7 @@ public final class JdbcSourceTask implements SourceTask {
                     before = r.incrementing();
                 }
                 if (before != null) {
-                    position.put(POSITION_INCREMENTING, before.toString());
+                    position.put(POSITION_INCREMENTING, text(before));
                 }
             }
             records.add(new SourceRecord(r.message(), r.key(), position));
@@ -251,9 +295,23 @@ public final class JdbcSourceTask implements SourceTask {
         return records;
     }
 
-    /** Whether two increasing values are equal as the database compares them (time stamps with a zone: the same instant). */
+    /**
+     * Whether two increasing values are equal as the database compares them (time stamps with a
+     * zone: the same instant; decimals: the same number, 2.5 and 2.50 alike).
+     */
     private static boolean same(Object a, Object b) {
-        return a instanceof OffsetDateTime x && b instanceof OffsetDateTime y ? x.isEqual(y) : a.equals(b);
+        if (a instanceof OffsetDateTime x && b instanceof OffsetDateTime y) {
+            return x.isEqual(y);
+        }
+        if (a instanceof BigDecimal x && b instanceof BigDecimal y) {
+            return x.compareTo(y) == 0;
+        }
+        return a.equals(b);
+    }
+
+    /** An increasing value as the position holds it: decimals without an exponent ({@code 100000000000000000000}, not {@code 1E+20}). */
+    private static String text(Object value) {
+        return value instanceof BigDecimal d ? d.toPlainString() : value.toString();
     }
 
     /** Adds every row of {@code ps}'s result (in its order) to {@code rows}. */
@@ -266,10 +324,20 @@ public final class JdbcSourceTask implements SourceTask {
                 }
                 Object inc = switch (kind) {
                     case ID -> rs.getLong(incrementingIndex + 1);
+                    case DECIMAL -> rs.getBigDecimal(incrementingIndex + 1);
                     case TIMESTAMP -> rs.getTimestamp(incrementingIndex + 1).toLocalDateTime();
                     case TIMESTAMP_TZ -> rs.getObject(incrementingIndex + 1, OffsetDateTime.class);
                 };
-                long tb = tiebreak ? rs.getLong(tiebreakIndex + 1) : 0;
+                long tb = 0;
+                if (tiebreak) {
+                    tb = rs.getLong(tiebreakIndex + 1);
+                    if (rs.wasNull()) {
+                        // a query's column whose nullability the database did not tell at start; not retried: the row stays
+                        throw new IllegalStateException("tiebreak.column " + tiebreakColumn + " is NULL in a row with "
+                                + incrementing + " = " + text(inc) + " (expected: never NULL; a NULL would be read as 0 and rows"
+                                + " skipped; use a NOT NULL column such as the id, or filter the NULLs out in the query)");
+                    }
+                }
                 String key = keyIndex < 0 ? null : rs.getString(keyIndex + 1);
                 Message.Builder m = Message.builder(topic).body(JSON.writeValueAsBytes(json));
                 if (key != null) {
@@ -285,6 +353,7 @@ public final class JdbcSourceTask implements SourceTask {
     private void bindIncrementing(PreparedStatement ps, int index, Object value) throws SQLException {
         switch (kind) {
             case ID -> ps.setLong(index, (Long) value);
+            case DECIMAL -> ps.setBigDecimal(index, (BigDecimal) value);
             case TIMESTAMP -> ps.setTimestamp(index, Timestamp.valueOf((LocalDateTime) value));
             case TIMESTAMP_TZ -> ps.setObject(index, value);
         }
@@ -298,6 +367,7 @@ public final class JdbcSourceTask implements SourceTask {
         try {
             lastIncrementing = switch (kind) {
                 case ID -> Long.parseLong(inc);
+                case DECIMAL -> new BigDecimal(inc);
                 case TIMESTAMP -> LocalDateTime.parse(inc);
                 case TIMESTAMP_TZ -> OffsetDateTime.parse(inc);
             };
@@ -318,8 +388,10 @@ public final class JdbcSourceTask implements SourceTask {
             boolean upperFolded = conn.getMetaData().storesUpperCaseIdentifiers();
             columns = new ArrayList<>();
             fields = new ArrayList<>();
+            nullability = new int[md.getColumnCount()];
             for (int i = 1; i <= md.getColumnCount(); i++) {
                 String name = md.getColumnLabel(i);
+                nullability[i - 1] = md.isNullable(i);
                 columns.add(new Column(name, md.getColumnType(i), md.getColumnTypeName(i)));
                 // an unquoted name that H2 folded to upper case comes out as it was most likely written: lower case
                 fields.add(upperFolded && name.equals(name.toUpperCase(Locale.ROOT)) ? name.toLowerCase(Locale.ROOT) : name);

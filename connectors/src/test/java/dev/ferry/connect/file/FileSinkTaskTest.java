@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,6 +44,36 @@ class FileSinkTaskTest {
         task.configure(c);
         task.start(new Context(c, Map.of(), dir, Clock.systemUTC(), "-"));
         return task;
+    }
+
+    /**
+     * A flush whose write fails part-way (a real short write: the child JVM's file size limit),
+     * then a close, as the runtime closes a sink after a failure: the close writes what the failed
+     * write left, never again what it wrote (it wrote the first {@code limit} bytes once more, a
+     * garbled line in the middle of the file).
+     */
+    @Test
+    void aWriteThatFailedPartWayIsNotWrittenAgainByClose() throws Exception {
+        try {
+            new ProcessBuilder("prlimit", "--version").redirectErrorStream(true).start().waitFor();
+        } catch (IOException e) {
+            Assumptions.abort("prlimit (util-linux) not found: " + e.getMessage());
+        }
+        int lines = 100;
+        int bytes = 99; // 100 with the newline
+        int limit = 4_050; // inside line 40
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-Xmx64m", "-cp", System.getProperty("java.class.path"),
+                FileSinkWriteFailureChild.class.getName(), file().toString(), Integer.toString(limit), Integer.toString(lines),
+                Integer.toString(bytes)).redirectErrorStream(true).start();
+        String output = new String(child.getInputStream().readAllBytes(), UTF_8);
+        assertThat(child.waitFor()).as("child exit code; its output: %s", output).isZero();
+        assertThat(output).contains("flush failed: File too large").contains("closed");
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < lines; i++) {
+            expected.append(FileSinkWriteFailureChild.line(i, bytes)).append('\n');
+        }
+        assertThat(Files.readString(file())).as("every line once, in order").isEqualTo(expected.toString());
     }
 
     private static Message message(byte[] body) {

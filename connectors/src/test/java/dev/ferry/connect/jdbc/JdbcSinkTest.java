@@ -129,6 +129,44 @@ class JdbcSinkTest {
     }
 
     @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void keepsEveryDigitOfAFractionalNumberAndRefusesOneThatIsNotFinite(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_num");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL, amount NUMERIC(30, 2), ratio DOUBLE PRECISION, t TEXT)");
+        try (JdbcSinkTask task = start(url, table, Map.of("batch.rows", "100"))) {
+            List<String> reasons = putAll(task, List.of(
+                    msg(0, "{\"id\":1,\"amount\":12345678901234567.89,\"ratio\":0.5,\"t\":12345678901234567.89}"),
+                    msg(1, "{\"id\":2,\"ratio\":1e400}"),
+                    msg(2, "{\"id\":3,\"ratio\":\"NaN\"}"),
+                    msg(3, "{\"id\":4,\"amount\":1.5e1,\"ratio\":-2.5e-3,\"t\":1.50}"),
+                    msg(4, "{\"id\":5,\"amount\":1e400}")));
+            assertThat(reasons).containsExactly(
+                    "offset 1: column " + ratio(target) + "): 1E+400 (expected: a finite number within a double's range,"
+                            + " about 1.8e308)",
+                    "offset 2: column " + ratio(target) + "): \"NaN\" (expected: a finite number within a double's range,"
+                            + " about 1.8e308)");
+            BadRecordException overflow = catchThrowableOfType(BadRecordException.class, task::flush);
+            assertThat(overflow).as("1e400 does not fit NUMERIC(30, 2): the database rejects the row").isNotNull();
+            assertThat(((Message) overflow.record()).queueOffset()).isEqualTo(4);
+            task.flush(); // the runtime handled the record: the sink moves past it
+            assertThat(rows(url, "SELECT id, amount, ratio, t FROM " + table)).as("through a double the amount was 12345678901234568")
+                    .containsExactly("1|12345678901234567.89|0.5|12345678901234567.89", "4|15.00|-0.0025|1.50");
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    /** Column ratio as the database describes it: its name (H2 folds to upper case) and type. */
+    private static String ratio(Target target) {
+        return switch (target) {
+            case POSTGRESQL -> "ratio (float8";
+            case MARIADB -> "ratio (DOUBLE";
+            default -> "RATIO (DOUBLE PRECISION";
+        };
+    }
+
+    @ParameterizedTest
     @EnumSource(value = Target.class, names = {"H2"})
     void missingTableWithoutAutoCreateNamesTheField(Target target) {
         String url = target.url(tmp);
