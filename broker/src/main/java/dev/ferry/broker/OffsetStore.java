@@ -96,7 +96,12 @@ final class OffsetStore {
         dirty = false;
         Map<String, String> out = new TreeMap<>();
         offsets.forEach((k, v) -> out.put(k, Long.toString(v)));
-        file.write(out, "Ferry committed offsets: group/topic/queue=offset");
+        try {
+            file.write(out, "Ferry committed offsets: group/topic/queue=offset");
+        } catch (RuntimeException | Error e) {
+            dirty = true; // not written: the next flush (or the one at close) writes it again
+            throw e;
+        }
     }
 
     private static String key(String group, String topic, int queueId) {

@@ -249,7 +249,7 @@ public final class Consumer implements AutoCloseable {
                     }
                     // not skipped: the queue is read again from its position, and every poll reports it until a seek past it
                     seek(q.queueId, q.position);
-                    throw FerryException.broker(Status.INTERNAL_ERROR, q.label, "the record at offset " + q.position
+                    throw FerryException.damagedRecord(q.label, "the record at offset " + q.position
                             + " cannot be decoded: " + e + " (seek past it to go on)");
                 }
                 currentFetched = f;

@@ -21,7 +21,7 @@ public class FerryException extends RuntimeException {
         TIMEOUT,
         /** The connection closed or could not be opened. */
         CONNECTION,
-        /** The client itself gave up (closed, or out of buffer memory in time). */
+        /** The client itself gave up (closed, or out of buffer memory in time), or found a fetched record damaged. */
         CLIENT
     }
 
@@ -36,6 +36,15 @@ public class FerryException extends RuntimeException {
 
     static FerryException broker(Status status, String what, String message) {
         return new FerryException(Reason.BROKER, status, what + ": " + status + (message.isEmpty() ? "" : ": " + message), null);
+    }
+
+    /**
+     * A fetched record that fails its checks (its CRC): the client's own finding, so reason
+     * {@link Reason#CLIENT} and not retryable (fetching it again gives the same bytes), status
+     * INTERNAL_ERROR as the broker would say.
+     */
+    static FerryException damagedRecord(String what, String message) {
+        return new FerryException(Reason.CLIENT, Status.INTERNAL_ERROR, what + ": " + Status.INTERNAL_ERROR + ": " + message, null);
     }
 
     static FerryException timeout(String message) {

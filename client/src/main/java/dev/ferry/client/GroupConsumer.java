@@ -269,7 +269,7 @@ public final class GroupConsumer implements AutoCloseable {
                         }
                     });
                 }
-                bad = FerryException.broker(Status.INTERNAL_ERROR, "FETCH " + f.queue().topic + "/" + f.queue().queueId,
+                bad = FerryException.damagedRecord("FETCH " + f.queue().topic + "/" + f.queue().queueId,
                         "a record after offset " + (decoded.isEmpty() ? "(none decoded)" : decoded.get(decoded.size() - 1).queueOffset())
                                 + " cannot be decoded: " + e);
             }
@@ -603,7 +603,10 @@ public final class GroupConsumer implements AutoCloseable {
                     long min = FerryClient.number(r, Headers.MIN_OFFSET);
                     long max = FerryClient.number(r, Headers.MAX_OFFSET);
                     boolean latest = config.startFrom() == StartPosition.LATEST || config.startFrom() == StartPosition.COMMITTED_ELSE_LATEST;
-                    q.fetchOffset = committed >= 0 ? Math.max(min, Math.min(committed, max)) : latest ? max : min;
+                    // a retry queue without a position starts at its beginning whatever startFrom says: its copies are this
+                    // group's own, made for messages it failed (a member that crashed before committing one must not skip them)
+                    boolean retry = q.topic.startsWith("%RETRY%");
+                    q.fetchOffset = committed >= 0 ? Math.max(min, Math.min(committed, max)) : latest && !retry ? max : min;
                     q.committed = committed;
                     q.started = true;
                     fetch(q);

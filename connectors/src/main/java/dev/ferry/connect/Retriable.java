@@ -42,6 +42,9 @@ public final class Retriable {
      * exception's class cannot tell them apart.
      */
     private static final Set<String> H2_CONNECTION_LOST = Set.of("90067", "90098", "90121");
+    /** MariaDB's and MySQL's lock wait timeout and deadlock, which its driver may report with state HY000. */
+    private static final int MARIADB_LOCK_WAIT_TIMEOUT = 1205;
+    private static final int MARIADB_DEADLOCK = 1213;
     /** Causes looked at, at most: a cycle in a cause chain must not hang the worker. */
     private static final int MAX_DEPTH = 32;
 
@@ -59,7 +62,8 @@ public final class Retriable {
         depth = 0;
         for (Throwable c = t; c != null && depth < MAX_DEPTH; c = c.getCause(), depth++) {
             if (c instanceof FerryException f) {
-                return f.retryable() || f.status().orElse(null) == Status.INTERNAL_ERROR;
+                // INTERNAL_ERROR from the broker (not the client's finding of a damaged record, reason CLIENT)
+                return f.retryable() || (f.reason() == FerryException.Reason.BROKER && f.status().orElse(null) == Status.INTERNAL_ERROR);
             }
             if (c instanceof SQLException s) {
                 return databaseUnreachable(s) || transientInDatabase(s);
@@ -75,12 +79,14 @@ public final class Retriable {
      * Whether a database failure is one the same statement may not meet again: SQL state class 40
      * (transaction rollback: a deadlock, a serialization failure), 57014 (a statement timeout or
      * cancel), 55P03 (a lock not available), or a {@link SQLTransientException} (which JDBC drivers
-     * use for timeouts and rollbacks), in the chain of chained exceptions.
+     * use for timeouts and rollbacks), or MariaDB's lock wait timeout (1205) or deadlock (1213)
+     * whatever their state, in the chain of chained exceptions.
      */
     public static boolean transientInDatabase(SQLException e) {
         for (SQLException s = e; s != null; s = s.getNextException()) {
             String state = s.getSQLState() == null ? "" : s.getSQLState();
-            if (state.startsWith("40") || state.equals("57014") || state.equals("55P03") || s instanceof SQLTransientException) {
+            if (state.startsWith("40") || state.equals("57014") || state.equals("55P03") || s instanceof SQLTransientException
+                    || s.getErrorCode() == MARIADB_LOCK_WAIT_TIMEOUT || s.getErrorCode() == MARIADB_DEADLOCK) {
                 return true;
             }
         }

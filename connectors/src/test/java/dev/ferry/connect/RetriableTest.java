@@ -31,6 +31,8 @@ class RetriableTest {
                 .isTrue();
         assertThat(Retriable.failure(sendFailed(broker(Status.BUSY)))).isTrue();
         assertThat(Retriable.failure(sendFailed(broker(Status.INTERNAL_ERROR)))).as("a fetch that lost a race with retention").isTrue();
+        assertThat(Retriable.failure(new FerryException(FerryException.Reason.CLIENT, Status.INTERNAL_ERROR,
+                "FETCH lines/0: INTERNAL_ERROR: the record at offset 5 cannot be decoded", null))).as("a damaged record").isFalse();
     }
 
     @Test
@@ -63,6 +65,8 @@ class RetriableTest {
         assertThat(Retriable.failure(new SQLException("canceling statement due to statement timeout", "57014"))).isTrue();
         assertThat(Retriable.failure(new java.sql.SQLTransactionRollbackException("Deadlock found when trying to get lock")))
                 .isTrue();
+        assertThat(Retriable.failure(new SQLException("Lock wait timeout exceeded; try restarting transaction", "HY000", 1205)))
+                .as("MariaDB's lock wait timeout").isTrue();
     }
 
     @Test

@@ -44,9 +44,9 @@ import org.slf4j.LoggerFactory;
  * ({@code {"incrementing": "2026-01-31T10:15:30.5", "tiebreak": "41"}}): rows are read in
  * order of (increasing, tiebreak) and a restart resumes after the last committed pair, so rows
  * sharing a time stamp are neither skipped nor repeated. A NUMERIC/DECIMAL id is read and kept
- * exactly, as the database gives it ({@code "2.50"}, {@code "100000000000000000000"}). The tiebreak column must be NOT NULL:
- * a table's is checked at start; a query's (databases do not all tell its nullability) fails the
- * task at its first NULL.
+ * exactly, as the database gives it ({@code "2.50"}, {@code "100000000000000000000"}). The tiebreak column must hold no
+ * NULL: the task fails at the first one (databases do not all tell a column's nullability: H2
+ * reports a query's columns as nullable, PostgreSQL a view's).
  *
  * <p><b>Rows sharing a value without a tiebreak.</b> A full batch that ends on a value T is cut
  * before T, and the rows with T are read by one more query, at most {@code same.value.max.rows}
@@ -104,8 +104,6 @@ public final class JdbcSourceTask implements SourceTask {
     private List<String> fields;
     private int incrementingIndex;
     private int tiebreakIndex;
-    /** {@link ResultSetMetaData#isNullable} of each column. */
-    private int[] nullability;
     private int keyIndex = -1;
 
     /** Position of the last row returned, or null before the first. */
@@ -172,13 +170,9 @@ public final class JdbcSourceTask implements SourceTask {
                 if (!isInteger(columns.get(tiebreakIndex).sqlType())) {
                     throw config.invalid("tiebreak.column", tiebreakColumn, "an integer column, such as the id");
                 }
-                if (fromTable && nullability[tiebreakIndex] == ResultSetMetaData.columnNullable) {
-                    // A NULL would be read as 0, order first or last depending on the database and compare as unknown: rows
-                    // skipped or repeated. Only a table's column: H2 reports every column of a query as nullable, so a
-                    // query's tiebreak is checked row by row (read).
-                    throw config.invalid("tiebreak.column", tiebreakColumn, "a NOT NULL integer column, such as the id ("
-                            + columns.get(tiebreakIndex).name() + " may be NULL)");
-                }
+                // A NULL would be read as 0, order first or last depending on the database and compare as unknown: rows
+                // skipped or repeated. It is checked row by row (read), not refused here for a column that may be NULL:
+                // H2 reports every column of a query as nullable, and PostgreSQL every column of a view.
             }
             if (keyColumn != null) {
                 keyIndex = columnIndex(config, "key.column", keyColumn);
@@ -332,7 +326,7 @@ public final class JdbcSourceTask implements SourceTask {
                 if (tiebreak) {
                     tb = rs.getLong(tiebreakIndex + 1);
                     if (rs.wasNull()) {
-                        // a query's column whose nullability the database did not tell at start; not retried: the row stays
+                        // not retried: the row stays, and would be read the same way again
                         throw new IllegalStateException("tiebreak.column " + tiebreakColumn + " is NULL in a row with "
                                 + incrementing + " = " + text(inc) + " (expected: never NULL; a NULL would be read as 0 and rows"
                                 + " skipped; use a NOT NULL column such as the id, or filter the NULLs out in the query)");
@@ -388,10 +382,8 @@ public final class JdbcSourceTask implements SourceTask {
             boolean upperFolded = conn.getMetaData().storesUpperCaseIdentifiers();
             columns = new ArrayList<>();
             fields = new ArrayList<>();
-            nullability = new int[md.getColumnCount()];
             for (int i = 1; i <= md.getColumnCount(); i++) {
                 String name = md.getColumnLabel(i);
-                nullability[i - 1] = md.isNullable(i);
                 columns.add(new Column(name, md.getColumnType(i), md.getColumnTypeName(i)));
                 // an unquoted name that H2 folded to upper case comes out as it was most likely written: lower case
                 fields.add(upperFolded && name.equals(name.toUpperCase(Locale.ROOT)) ? name.toLowerCase(Locale.ROOT) : name);
