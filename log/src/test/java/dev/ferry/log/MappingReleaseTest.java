@@ -221,12 +221,14 @@ class MappingReleaseTest {
      * createQueues makes the new queues' files after it lets go of the append lock, so a close can
      * run in the middle of it: the close lets go of every file made before, and none is made after.
      * The close lands during the creation most times, not always (the creation may finish first,
-     * while the close's checkpoint syncs the folders made so far); such an attempt proves nothing
-     * and is repeated on a fresh store, up to 10 times.
+     * while the close's checkpoint syncs the folders made so far: on the CI machine, 10 attempts in a
+     * row once); such an attempt checks only that nothing stays mapped, and is repeated on a fresh
+     * store, up to 40 times; if none lands the test is reported skipped, not passed.
      */
     @Test
     void aCloseDuringQueueCreationLeavesNothingMapped() throws Exception {
-        for (int attempt = 1; attempt <= 10; attempt++) {
+        final int attempts = 40;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
             Path storeDir = dir.resolve("attempt-" + attempt);
             LogConfig config = LogConfig.builder(storeDir).segmentBytes(4096).indexEntriesPerFile(4).keyIndexSlots(64)
                     .keyIndexEntries(8).preTouch(false).build();
@@ -254,7 +256,8 @@ class MappingReleaseTest {
             }
             return;
         }
-        throw new AssertionError("in 10 attempts the close never ran while createQueues was creating files");
+        // every attempt checked that nothing stayed mapped; what needs the close inside the creation could not be arranged here
+        org.junit.jupiter.api.Assumptions.abort("in " + attempts + " attempts the close never ran while createQueues was creating files");
     }
 
     @Test
