@@ -453,7 +453,8 @@ public final class Broker implements AutoCloseable {
         }
     }
 
-    private static void checkName(String what, String name) {
+    /** The broker's rule for topic and group names (also a producer group's, and a subscribed topic's). */
+    static void checkName(String what, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new BrokerException(what + ": '" + name + "' (expected: 1..200 characters of [A-Za-z0-9._%|-])");
         }

@@ -81,8 +81,6 @@ public final class GroupCoordinator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCoordinator.class);
     /** Group names and client ids; no '%', which joins them in {@link #broadcastOffsetGroup}. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._|-]{1,128}");
-    /** Topic names: the broker's rule for the topics it creates (Broker.checkName). */
-    private static final Pattern TOPIC_NAME = Pattern.compile("[A-Za-z0-9._%|-]{1,200}");
 
     /** Properties of a retried or dead-lettered message. */
     public static final String ORIGIN_TOPIC = "ORIGIN_TOPIC";
@@ -245,7 +243,7 @@ public final class GroupCoordinator implements AutoCloseable {
                 expireSessions();
                 admit(groups.get(group), clientId, model);
             }
-            boolean madeNow = broker.describeTopic(retry).isEmpty();
+            boolean madeNow = broker.queueCountOf(retry) == 0;
             broker.ensureTopic(retry, 1); // file work, outside the monitor; once per group
             long oldCopies = madeNow ? broker.store().nextOffset(retry, 0) : 0;
             if (oldCopies > 0 && broker.committedOffset(group, retry, 0).isEmpty()) {
@@ -289,13 +287,11 @@ public final class GroupCoordinator implements AutoCloseable {
      * existing unless the broker auto-creates topics (then it may come later: it is not created here).
      */
     private void checkSubscribable(String topic) {
-        if (topic == null || !TOPIC_NAME.matcher(topic).matches()) {
-            throw new BrokerException("topic: '" + topic + "' (expected: 1..200 characters of [A-Za-z0-9._%|-])");
-        }
+        Broker.checkName("topic", topic);
         if (Broker.isReservedTopic(topic)) {
             throw new BrokerException("topic: '" + topic + "' (expected: not one of the broker's internal topics)");
         }
-        if (!broker.config().autoCreateTopics() && broker.describeTopic(topic).isEmpty()) {
+        if (!broker.config().autoCreateTopics() && broker.queueCountOf(topic) == 0) {
             throw new TopicNotFoundException(topic);
         }
     }

@@ -333,55 +333,43 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
             }
         }
 
-        /**
-         * OR terms, evaluated in a loop rather than as a chain of nested nodes: a flat chain of
-         * thousands of terms (a header holds tens of kilobytes) would otherwise recurse once per
-         * term at every evaluation.
-         */
+        /** OR terms: {@link #chain}, where TRUE decides. */
         Node expr() {
-            List<Node> terms = new ArrayList<>();
-            terms.add(and());
-            while (acceptKeyword("OR")) {
-                terms.add(and());
-            }
-            if (terms.size() == 1) {
-                return terms.get(0);
-            }
-            Node[] t = terms.toArray(Node[]::new);
-            return p -> {
-                boolean unknown = false;
-                for (Node n : t) {
-                    Boolean b = truth(n.eval(p));
-                    if (b == Boolean.TRUE) {
-                        return true;
-                    }
-                    unknown |= b == null;
-                }
-                return unknown ? null : Boolean.FALSE;
-            };
+            return chain("OR", this::and, Boolean.TRUE);
         }
 
-        /** AND terms, in a loop for the same reason as {@link #expr}. */
+        /** AND terms: {@link #chain}, where FALSE decides. */
         Node and() {
+            return chain("AND", this::not, Boolean.FALSE);
+        }
+
+        /**
+         * Terms joined by {@code keyword}, evaluated in a loop rather than as a chain of nested
+         * nodes (a chain of hundreds of terms would recurse once per term at every evaluation):
+         * the first term that is {@code decisive} decides; else UNKNOWN if one was, else the
+         * opposite of {@code decisive}. Three-valued AND (FALSE decides) and OR (TRUE decides).
+         */
+        private Node chain(String keyword, java.util.function.Supplier<Node> term, Boolean decisive) {
             List<Node> terms = new ArrayList<>();
-            terms.add(not());
-            while (acceptKeyword("AND")) {
-                terms.add(not());
+            terms.add(term.get());
+            while (acceptKeyword(keyword)) {
+                terms.add(term.get());
             }
             if (terms.size() == 1) {
                 return terms.get(0);
             }
             Node[] t = terms.toArray(Node[]::new);
+            Boolean otherwise = !decisive;
             return p -> {
                 boolean unknown = false;
                 for (Node n : t) {
                     Boolean b = truth(n.eval(p));
-                    if (b == Boolean.FALSE) {
-                        return false;
+                    if (decisive.equals(b)) {
+                        return decisive;
                     }
                     unknown |= b == null;
                 }
-                return unknown ? null : Boolean.TRUE;
+                return unknown ? null : otherwise;
             };
         }
 

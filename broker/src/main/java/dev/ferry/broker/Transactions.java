@@ -27,7 +27,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,8 +89,6 @@ public final class Transactions implements AutoCloseable {
     /** Property of a committed message: its transaction id (the half message's msgId). */
     public static final String TX_ID = "%TX_ID";
     private static final int LOAD_CHUNK = 65_536;
-    /** A registering producer group's name: the broker's rule for topic and group names. */
-    private static final Pattern PRODUCER_GROUP_NAME = Pattern.compile("[A-Za-z0-9._%|-]{1,200}");
 
     private final MessageStore store;
     private final TransactionConfig config;
@@ -190,9 +187,7 @@ public final class Transactions implements AutoCloseable {
      * {@code checkGroup}, so halves stored under names from before this rule can still be decided.)
      */
     public static void checkProducerGroupName(String group) {
-        if (group == null || !PRODUCER_GROUP_NAME.matcher(group).matches()) {
-            throw new BrokerException("producerGroup: '" + group + "' (expected: 1..200 characters of [A-Za-z0-9._%|-])");
-        }
+        Broker.checkName("producerGroup", group);
     }
 
     private static void checkGroup(String group) {

@@ -1,5 +1,6 @@
 package dev.ferry.connect;
 
+import dev.ferry.log.LogMessage;
 import dev.ferry.protocol.Message;
 import dev.ferry.protocol.Utf8;
 import java.nio.ByteBuffer;
@@ -99,8 +100,8 @@ record ErrorHandling(Tolerance tolerance, String topic) {
         int slots = limits.limits().maxPropertiesPerMessage()
                 - RecordLimits.propertyCount(added.size() + 1, !tags.isEmpty(), !keys.isEmpty());
         long bytes = MAX_PROPERTIES_BYTES - areaBytes(REASON, base) - 3L * MAX_NOTE_CHARS
-                - (tags.isEmpty() ? 0 : areaBytes(RecordLimits.RESERVED_TAGS, tags))
-                - (keys.isEmpty() ? 0 : areaBytes(RecordLimits.RESERVED_KEYS, String.join(" ", keys)));
+                - (tags.isEmpty() ? 0 : areaBytes(LogMessage.TAGS, tags))
+                - (keys.isEmpty() ? 0 : areaBytes(LogMessage.KEYS, String.join(" ", keys)));
         for (Map.Entry<String, String> e : added.entrySet()) {
             bytes -= areaBytes(e.getKey(), e.getValue());
         }

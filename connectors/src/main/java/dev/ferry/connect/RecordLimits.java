@@ -1,6 +1,7 @@
 package dev.ferry.connect;
 
 import dev.ferry.client.ProducerConfig;
+import dev.ferry.log.LogMessage;
 import dev.ferry.protocol.Limits;
 import dev.ferry.protocol.Message;
 import dev.ferry.protocol.Utf8;
@@ -58,9 +59,6 @@ final class RecordLimits {
     static final int KEY_OVERHEAD = 4;
     /** What the producer counts for each property besides its name's and value's characters. */
     static final int PROPERTY_OVERHEAD = 8;
-    /** Property names the log keeps for the tags and the keys. */
-    static final String RESERVED_TAGS = "TAGS";
-    static final String RESERVED_KEYS = "KEYS";
 
     private final Limits limits;
     private final long maxRecordBytes;
@@ -154,7 +152,7 @@ final class RecordLimits {
         if (nameBytes == 0 || nameBytes > limits.maxPropertyKeyBytes()) {
             return "property name: '" + shorten(name) + "' is " + nameBytes + " bytes (expected: 1.." + limits.maxPropertyKeyBytes() + ")";
         }
-        if (name.equals(RESERVED_TAGS) || name.equals(RESERVED_KEYS)) {
+        if (name.equals(LogMessage.TAGS) || name.equals(LogMessage.KEYS)) {
             return "property name: '" + name + "' (expected: not TAGS or KEYS, which hold the tags and keys)";
         }
         int valueBytes = Utf8.length(value);
