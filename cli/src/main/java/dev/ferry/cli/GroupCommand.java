@@ -44,13 +44,23 @@ final class GroupCommand {
         @Override
         public Integer call() {
             try (FerryClient client = server.connect()) {
+                GroupInfo info = describeGroup(client);
+                if (info == null) {
+                    System.err.println("ferry: group " + group + " does not exist: no live member and no committed offset"
+                            + " (list them with: ferry group list)");
+                    return Ferry.EXIT_NOT_FOUND;
+                }
+                if (topic != null && client.describeTopic(topic).isEmpty()) {
+                    System.err.println("ferry: topic " + topic + " does not exist (list them with: ferry topic list)");
+                    return Ferry.EXIT_NOT_FOUND;
+                }
                 List<String> topics = topic != null ? List.of(topic) : client.listTopics();
                 System.out.printf("%-30s %6s %16s %16s %10s%n", "TOPIC", "QUEUE", "COMMITTED", "END", "LAG");
-                int rows = 0;
+                int committedRows = 0;
                 for (String t : topics) {
                     TopicDescription d = client.describeTopic(t).orElse(null);
                     if (d == null) {
-                        continue;
+                        continue; // deleted since the listing
                     }
                     for (int q = 0; q < d.queues(); q++) {
                         OptionalLong committed = client.committedOffset(group, t, q);
@@ -61,39 +71,36 @@ final class GroupCommand {
                         long c = committed.orElse(o.minOffset());
                         System.out.printf("%-30s %6d %16s %16d %10d%n", t, q, committed.isPresent() ? Long.toString(c) : "-",
                                 o.maxOffset(), o.maxOffset() - c);
-                        rows++;
+                        committedRows += committed.isPresent() ? 1 : 0;
                     }
                 }
-                if (!printMembers(client) && rows == 0) {
-                    System.err.println("ferry: group " + group + " does not exist: no live member and no committed offset"
-                            + " (list them with: ferry group list)");
-                    return Ferry.EXIT_NOT_FOUND;
-                }
-                if (rows == 0) {
+                printMembers(info);
+                if (committedRows == 0) {
                     System.err.println("ferry: group " + group + " has no committed offsets" + (topic == null ? "" : " on " + topic));
                 }
                 return 0;
             }
         }
 
-        /** Live members and who reads (and locks) which queue, from DESCRIBE_GROUP. */
-        /** Prints the live members; false if the broker knows no such group (no live member, no committed offset). */
-        private boolean printMembers(FerryClient client) {
-            GroupInfo info;
+        /** DESCRIBE_GROUP; null if the broker knows no such group (no live member, no committed offset). */
+        private GroupInfo describeGroup(FerryClient client) {
             try {
-                info = client.describeGroup(group);
+                return client.describeGroup(group);
             } catch (FerryException e) {
                 if (e.status().orElse(null) == Status.NOT_FOUND) {
-                    return false;
+                    return null;
                 }
                 throw e;
             }
-            if (info.members().isEmpty()) {
-                System.out.println();
-                System.out.println("no live members");
-                return true;
-            }
+        }
+
+        /** Live members and who reads (and locks) which queue. */
+        private void printMembers(GroupInfo info) {
             System.out.println();
+            if (info.members().isEmpty()) {
+                System.out.println("no live members");
+                return;
+            }
             System.out.printf("%s, %s, generation %d%n", info.mode(), info.strategy(), info.generation());
             System.out.printf("%-24s %-8s %s%n", "MEMBER", "ORDERLY", "QUEUES");
             for (GroupInfo.Member m : info.members()) {
@@ -106,7 +113,6 @@ final class GroupCommand {
                 }
                 System.out.printf("%-24s %-8s %s%n", m.clientId(), m.orderly(), qs);
             }
-            return true;
         }
     }
 

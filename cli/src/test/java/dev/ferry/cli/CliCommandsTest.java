@@ -128,6 +128,9 @@ class CliCommandsTest {
         Run lag = run("", "group", "describe", "billing");
         assertThat(lag.exit).as(lag.err).isZero();
         assertThat(lag.out).containsPattern("orders\\s+\\d\\s+2\\s+3\\s+1");
+        Run onMissingTopic = run("", "group", "describe", "billing", "--topic", "no-such-topic");
+        assertThat(onMissingTopic.exit).as(onMissingTopic.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
+        assertThat(onMissingTopic.err.strip()).isEqualTo("ferry: topic no-such-topic does not exist (list them with: ferry topic list)");
 
         Run rest = run("", "consume", "--topic", "orders", "--group", "billing", "--timeout-ms", "500");
         assertThat(rest.out.lines()).as("resumes after what it printed and committed").containsExactly("gamma");
@@ -154,6 +157,9 @@ class CliCommandsTest {
         assertThat(describedGone.exit).as(describedGone.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
         assertThat(describedGone.err.strip())
                 .isEqualTo("ferry: group billing does not exist: no live member and no committed offset (list them with: ferry group list)");
+        Run describedGoneOnTopic = run("", "group", "describe", "billing", "--topic", "orders");
+        assertThat(describedGoneOnTopic.exit).as(describedGoneOnTopic.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
+        assertThat(describedGoneOnTopic.out).as("nothing printed for a group that does not exist").isEmpty();
         Run groupGone = run("", "group", "delete", "billing");
         assertThat(groupGone.exit).as(groupGone.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
         assertThat(groupGone.err.strip())
