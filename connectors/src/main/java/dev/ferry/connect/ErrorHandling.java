@@ -20,7 +20,7 @@ import java.util.Map;
  * <p><b>The error record always fits the limits</b> ({@link RecordLimits}): otherwise the broker
  * would refuse it and the task would stop on the record it wanted to set aside. What does not
  * fit is left out, in this order, and the reason says what ({@code [error record: ...]}):
- * original keys that are invalid or beyond the count; tags that are too long; original
+ * original keys that are invalid, beyond the count or beyond {@link #MAX_KEYS_BYTES}; tags that are too long; original
  * properties beyond the count (the added ones first take their places), too long, or beyond
  * {@link #MAX_PROPERTIES_BYTES} encoded; and, last, the end of the body, beyond
  * {@link RecordLimits#MAX_BODY_BYTES} or when the whole record would not fit the producer's
@@ -47,7 +47,13 @@ record ErrorHandling(Tolerance tolerance, String topic) {
      * bytes, tags and keys included): the broker's default {@code maxPropertiesBytes}
      * ({@code LogConfig}), which the client cannot ask for.
      */
-    static final int MAX_PROPERTIES_BYTES = 32_767;
+    static final int MAX_PROPERTIES_BYTES = RecordLimits.MAX_PROPERTIES_BYTES;
+    /**
+     * The most bytes an error record's keys take, joined by spaces: 32 keys of 1,024 bytes would
+     * fill the properties area alone, and beside them come the longest reason (2,000 characters),
+     * its note, the tags (1,024 bytes) and the added properties.
+     */
+    static final int MAX_KEYS_BYTES = 16_384;
     /** How many left-out property names the note lists. */
     private static final int NOTE_NAMES = 5;
 
@@ -68,19 +74,24 @@ record ErrorHandling(Tolerance tolerance, String topic) {
 
         List<String> keys = new ArrayList<>();
         int badKeys = 0;
+        int tooMany = 0;
+        long keysBytes = 0;
         for (String k : original.keys()) {
             if (limits.keyProblem(k) != null) {
                 badKeys++;
-            } else if (keys.size() < limits.limits().maxKeysPerMessage()) {
+            } else if (keys.size() < limits.limits().maxKeysPerMessage() && keysBytes + Utf8.length(k) + 1 <= MAX_KEYS_BYTES) {
                 keys.add(k);
+                keysBytes += Utf8.length(k) + 1;
+            } else {
+                tooMany++;
             }
         }
         if (badKeys > 0) {
             notes.add("left out " + badKeys + " invalid key(s)");
         }
-        if (original.keys().size() - badKeys > keys.size()) {
-            notes.add("left out " + (original.keys().size() - badKeys - keys.size()) + " key(s) beyond "
-                    + limits.limits().maxKeysPerMessage());
+        if (tooMany > 0) {
+            notes.add("left out " + tooMany + " key(s) beyond " + limits.limits().maxKeysPerMessage() + " or "
+                    + MAX_KEYS_BYTES + " bytes");
         }
         String tags = original.tags();
         if (!limits.tagsFit(tags)) {

@@ -30,6 +30,9 @@ import java.util.Optional;
  * <tr><td>each property</td><td>name 1..{@link Limits#maxPropertyKeyBytes()} bytes (256), not {@code TAGS} or
  *     {@code KEYS}; value at most {@link Limits#maxPropertyValueBytes()} bytes (32 KiB)</td>
  *     <td>wire limits; the log stores tags and keys under those names (BAD_REQUEST)</td></tr>
+ * <tr><td>properties area</td><td>tags, keys and properties as the log encodes them
+ *     ({@link LogMessage#propertiesAreaBytes}): at most {@link #MAX_PROPERTIES_BYTES} (32,767)</td>
+ *     <td>the broker's default {@code maxPropertiesBytes} (LIMIT_EXCEEDED), which the client cannot ask for</td></tr>
  * <tr><td>body</td><td>at most {@link #MAX_BODY_BYTES} (4 MiB)</td>
  *     <td>the broker's default {@code maxBodyBytes} (LIMIT_EXCEEDED), which the client cannot ask for</td></tr>
  * <tr><td>sharding key</td><td>non-empty when given</td><td>the producer's check (IllegalArgumentException)</td></tr>
@@ -38,13 +41,11 @@ import java.util.Optional;
  *     <td>a larger message never fits the producer's buffer: its send blocks {@code maxBlockMs}, then fails</td></tr>
  * </table>
  *
- * <p>The body limit is the broker's default, not its setting: a broker configured for larger
- * bodies still gets at most 4 MiB from a source connector. That is deliberate: a record the broker
- * refuses fails the task for good (the producer sends records in batches, so the refused one is
- * not known), while one refused here goes to the error topic under {@code errors.tolerance=all}.
- * Not checked: the broker's encoded properties area ({@code maxPropertiesBytes}, default 32,767
- * bytes), which only records with many long keys or properties reach; the broker refuses those
- * with LIMIT_EXCEEDED and the task fails for good with its reason.
+ * <p>The body and properties-area limits are the broker's defaults, not its settings: a broker
+ * configured for larger ones still gets at most these from a source connector. That is
+ * deliberate: a record the broker refuses fails the task for good (the producer sends records in
+ * batches, so the refused one is not known), while one refused here goes to the error topic under
+ * {@code errors.tolerance=all}.
  *
  * <p>Immutable, so thread-safe.
  */
@@ -53,6 +54,8 @@ final class RecordLimits {
     static final ProducerConfig PRODUCER = ProducerConfig.defaults();
     /** The largest body: the broker's default {@code maxBodyBytes} ({@code LogConfig}). */
     static final int MAX_BODY_BYTES = 4 << 20;
+    /** The largest properties area, tags and keys included: the broker's default {@code maxPropertiesBytes} ({@code LogConfig}). */
+    static final int MAX_PROPERTIES_BYTES = 32_767;
     /** What the producer counts for a message besides its fields ({@code PendingRecord.estimateSize}). */
     static final int MESSAGE_OVERHEAD = 64;
     /** What the producer counts for each key besides its characters. */
@@ -118,6 +121,11 @@ final class RecordLimits {
             if (p != null) {
                 return Optional.of(p);
             }
+        }
+        long area = LogMessage.propertiesAreaBytes(m.tags(), m.keys(), m.properties());
+        if (area > MAX_PROPERTIES_BYTES) {
+            return Optional.of("properties: " + area + " bytes encoded, tags and keys included (expected: at most "
+                    + MAX_PROPERTIES_BYTES + ", the broker's default maxPropertiesBytes)");
         }
         if (m.bodyLength() > MAX_BODY_BYTES) {
             return Optional.of("body: " + m.bodyLength() + " bytes (expected: at most " + MAX_BODY_BYTES

@@ -72,13 +72,32 @@ class ErrorHandlingTest {
                         Message e = ALL.errorRecord("c", o, "r".repeat(5_000), fromTopic, LIMITS);
                         assertFits(e);
                         assertThat(e.properties().get(ErrorHandling.REASON)).startsWith("r".repeat(2_000) + "... [error record: ")
-                                .contains("left out 3 invalid key(s); left out 8 key(s) beyond 32; left out the tags (2000 bytes)");
+                                .contains("left out 3 invalid key(s); left out 8 key(s) beyond 32 or 16384 bytes; left out the tags (2000 bytes)");
                         assertThat(e.keys()).hasSize(32).startsWith("key0");
                         assertThat(e.bodyLength()).isEqualTo(Math.min(bodyBytes, RecordLimits.MAX_BODY_BYTES));
                     }
                 }
             }
         }
+    }
+
+    @Test
+    void aPropertiesAreaOverTheBrokersIsRefusedBeforeSendingAndItsErrorRecordFits() {
+        List<String> longKeys = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            longKeys.add(Integer.toString(i % 10).repeat(1_024)); // each key valid, all 32 together over 32,767 bytes encoded
+        }
+        Message o = original(0, 0, longKeys, "", 10);
+        assertThat(LIMITS.problem(o, null)).contains("properties: 32807 bytes encoded, tags and keys included (expected: at most"
+                + " 32767, the broker's default maxPropertiesBytes)");
+        Message e = ALL.errorRecord("c", o, "why", true, LIMITS);
+        assertFits(e);
+        assertThat(e.keys()).as("as many whole keys as fit 16,384 bytes").hasSize(15).isEqualTo(longKeys.subList(0, 15));
+        assertThat(e.properties().get(ErrorHandling.REASON)).isEqualTo("why [error record: left out 17 key(s) beyond 32 or 16384 bytes]");
+
+        Message twoLongProperties = original(2, 20_000, List.of(), "", 10);
+        assertThat(LIMITS.problem(twoLongProperties, null)).hasValueSatisfying(p -> assertThat(p).startsWith("properties: 40012 bytes encoded"));
+        assertFits(ALL.errorRecord("c", twoLongProperties, "why", false, LIMITS));
     }
 
     @Test

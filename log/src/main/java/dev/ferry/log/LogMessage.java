@@ -119,6 +119,15 @@ public final class LogMessage {
         return utf8;
     }
 
+    /**
+     * The bytes of the properties area a message with these tags, keys and properties stores
+     * (tags and keys are stored as properties), which the store's {@code maxPropertiesBytes}
+     * limits; for a client that wants to check before it sends.
+     */
+    public static long propertiesAreaBytes(String tags, List<String> keys, Map<String, String> properties) {
+        return PropertiesCodec.areaBytes(tags, keys, properties);
+    }
+
     public static Builder builder(String topic, int queueId, byte[] body) {
         return new Builder(topic, queueId, ByteBuffer.wrap(body));
     }

@@ -84,6 +84,33 @@ final class PropertiesCodec {
         return out.array();
     }
 
+    /**
+     * The size of the area {@link LogMessage} encodes for these tags, keys and properties (what
+     * {@code maxPropertiesBytes} limits), computed without encoding it: {@link LogMessage#TAGS}
+     * when {@code tags} is non-empty, {@link LogMessage#KEYS} (the keys joined by spaces) when
+     * there are keys, then every property.
+     */
+    static long areaBytes(String tags, List<String> keys, Map<String, String> properties) {
+        long size = 0;
+        if (tags != null && !tags.isEmpty()) {
+            size += 4 + TAGS_NAME.length + utf8Length(tags);
+        }
+        if (!keys.isEmpty()) {
+            size += 4 + KEYS_NAME.length + keys.size() - 1;
+            for (String k : keys) {
+                size += utf8Length(k);
+            }
+        }
+        for (Map.Entry<String, String> e : properties.entrySet()) {
+            size += 4 + utf8Length(e.getKey()) + utf8Length(e.getValue());
+        }
+        return size;
+    }
+
+    private static int utf8Length(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
+    }
+
     /** The area's size with one more entry, after checking the entry's and the area's limits; {@code key} names it in the error. */
     private static long checked(long size, int keyLength, String key, long valueLength) {
         if (keyLength == 0 || keyLength > 0xFFFF || valueLength > 0xFFFF) {

@@ -66,4 +66,28 @@ class PropertiesCodecTest {
                     .isInstanceOf(InvalidMessageException.class).hasMessage(general.getMessage());
         }
     }
+
+    @Test
+    void theAreaSizeWithoutEncodingIsTheEncodedMessagesArea() {
+        String[] tagsCases = {null, "", "TagA", "ünïcødé"};
+        List<List<String>> keysCases = List.of(List.of(), List.of("order-1"), List.of("κλειδί", "鍵", "k"));
+        List<Map<String, String>> propertyCases = List.of(Map.of(), Map.of("region", "eu"), Map.of("名前", "値", "empty", ""));
+        for (String tags : tagsCases) {
+            for (List<String> keys : keysCases) {
+                for (Map<String, String> properties : propertyCases) {
+                    LogMessage.Builder b = LogMessage.builder("t", 0, new byte[0]);
+                    keys.forEach(b::key);
+                    if (tags != null) {
+                        b.tags(tags);
+                    }
+                    if (!properties.isEmpty()) {
+                        b.properties(properties);
+                    }
+                    LogMessage m = b.build();
+                    assertThat(LogMessage.propertiesAreaBytes(tags, keys, properties))
+                            .as("tags %s, keys %s, properties %s", tags, keys, properties).isEqualTo(m.encodedProperties.length);
+                }
+            }
+        }
+    }
 }
