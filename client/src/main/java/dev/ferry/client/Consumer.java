@@ -187,6 +187,9 @@ public final class Consumer implements AutoCloseable {
      *
      * @throws FerryException if fetching a queue failed for a reason other than load or a lost
      *     connection (for example the topic was deleted); the consumer keeps retrying it
+     * @throws DamagedRecordException if the next record of a queue fails its check (damaged on
+     *     the broker's disk); the records before it were returned, and it is reported again at
+     *     every poll until a seek past it
      */
     public List<Message> poll(Duration timeout) {
         checkOpen();
@@ -249,8 +252,8 @@ public final class Consumer implements AutoCloseable {
                     }
                     // not skipped: the queue is read again from its position, and every poll reports it until a seek past it
                     seek(q.queueId, q.position);
-                    throw FerryException.damagedRecord(q.label, "the record at offset " + q.position
-                            + " cannot be decoded: " + e + " (seek past it to go on)");
+                    throw new DamagedRecordException(config.topic(), q.queueId, q.position, "the record at offset " + q.position
+                            + " cannot be decoded: " + e.getMessage() + " (seek past it to go on)");
                 }
                 currentFetched = f;
                 current = decoded;

@@ -59,6 +59,11 @@ class CorruptRecordTest {
                 assertThat(got).as("the records before the bad one").containsExactly("m0", "m1", "m2", "m3", "m4");
                 assertThat(reported).isNotNull();
                 assertThat(reported.getMessage()).contains("offset 5").contains("cannot be decoded");
+                assertThat(reported).isInstanceOfSatisfying(DamagedRecordException.class, d -> {
+                    assertThat(d.topic()).isEqualTo("damaged");
+                    assertThat(d.queueId()).isZero();
+                    assertThat(d.offset()).isEqualTo(5);
+                });
                 assertThat(consumer.position(0)).as("not skipped").isEqualTo(5);
 
                 FerryException again = null;

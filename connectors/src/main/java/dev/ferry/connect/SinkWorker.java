@@ -2,6 +2,7 @@ package dev.ferry.connect;
 
 import dev.ferry.client.Consumer;
 import dev.ferry.client.ConsumerConfig;
+import dev.ferry.client.DamagedRecordException;
 import dev.ferry.client.Producer;
 import dev.ferry.client.StartPosition;
 import dev.ferry.protocol.Message;
@@ -92,7 +93,13 @@ final class SinkWorker extends Worker {
                     continue;
                 }
                 for (Consumer c : consumers) {
-                    List<Message> batch = c.poll(wait);
+                    List<Message> batch;
+                    try {
+                        batch = c.poll(wait);
+                    } catch (DamagedRecordException e) {
+                        handleDamaged(c, e);
+                        continue;
+                    }
                     if (!batch.isEmpty()) {
                         recordsIn.addAndGet(batch.size());
                         deliver(batch);
@@ -198,6 +205,20 @@ final class SinkWorker extends Worker {
         }
         errorProducer.send(errorHandling.errorRecord(name, bad, e.getMessage(), true, recordLimits));
         errors.incrementAndGet(); // counted once it is in the error topic, so the status never runs ahead of it
+    }
+
+    /**
+     * A record damaged on the broker's disk (it fails its CRC32C): a bad record like one the sink
+     * could not write, except that its bytes cannot be trusted, so its error record has an empty
+     * body and only the place it was at. Under {@code errors.tolerance=all} the consumer then
+     * seeks past it; under {@code none} the task fails (the consumer would report it again at
+     * every poll, and a restart would meet it again).
+     */
+    private void handleDamaged(Consumer c, DamagedRecordException e) {
+        Message placeholder = Message.builder(e.topic()).queueId(e.queueId()).queueOffset(e.offset()).body(new byte[0]).build();
+        handleBad(placeholder, new BadRecordException(placeholder, "damaged record: " + e.getMessage(), e));
+        c.seek(e.queueId(), e.offset() + 1);
+        uncommitted = true;
     }
 
     private static int indexOf(List<Message> batch, Object record) {

@@ -50,6 +50,11 @@ public final class BrokerFixture implements AutoCloseable {
         return gateway.port();
     }
 
+    /** The broker itself, for a test that looks at or damages what it stored. */
+    public Broker broker() {
+        return broker;
+    }
+
     public FerryClient client() {
         return FerryClient.connect(ClientConfig.builder().server(server()).requestTimeoutMs(10_000).build());
     }

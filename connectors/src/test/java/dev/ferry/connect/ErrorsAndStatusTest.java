@@ -6,8 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ferry.client.Consumer;
 import dev.ferry.client.ConsumerConfig;
 import dev.ferry.client.Producer;
+import dev.ferry.client.SendResult;
+import dev.ferry.log.MessageIds;
 import dev.ferry.protocol.Message;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -94,6 +98,57 @@ class ErrorsAndStatusTest extends RuntimeTestCase {
                 .containsEntry("connect.error.offset", "1").containsEntry("connect.connector", "copy");
         assertThat(e.properties().get("connect.error.reason")).contains("body holds a newline");
         assertThat(client.committedOffset("connect-copy", "lines", 0)).hasValue(3);
+    }
+
+    /** Sends one, two, three to lines and changes the last byte of two's body on the broker's disk (its CRC no longer matches). */
+    private void sendThreeAndDamageTheSecond() throws IOException {
+        List<SendResult> sent = new ArrayList<>();
+        try (Producer p = client.producer()) {
+            for (String body : List.of("one", "two", "three")) {
+                sent.add(p.send("lines", body.getBytes(UTF_8)));
+            }
+        }
+        long physical = MessageIds.parse(sent.get(1).msgId());
+        int size = broker.broker().store().readAt(physical).orElseThrow().size(); // also puts it in the segment file
+        Path segment = dir.resolve("broker").resolve("commitlog").resolve(String.format("%020d", 0));
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {'X'}), physical + size - 1);
+        }
+    }
+
+    @Test
+    void aSinkSetsARecordDamagedOnTheBrokersDiskAsideAndGoesOn() throws IOException {
+        sendThreeAndDamageTheSecond();
+        ConnectorConfig sink = Configs.of("name", "copy", "connector", "file-sink", "file", dir.resolve("copy.log").toString(),
+                "topics", "lines", "errors.tolerance", "all", "errors.topic", "bad-lines", "commit.interval.ms", "50");
+        try (ConnectRuntime rt = start(sink)) {
+            Await.until("the lines around it written and it set aside", Duration.ofSeconds(15),
+                    () -> status(rt, "copy").recordsOut() == 2 && status(rt, "copy").errors() == 1, () -> rt.status());
+            assertThat(status(rt, "copy").state()).isEqualTo(TaskState.RUNNING);
+            Await.until("the offset past the last line committed", Duration.ofSeconds(10),
+                    () -> client.committedOffset("connect-copy", "lines", 0).orElse(-1) == 3, () -> rt.status());
+        }
+        assertThat(Files.readString(dir.resolve("copy.log"))).isEqualTo("one\nthree\n");
+        Message e = readAll("bad-lines", 1).get(0);
+        assertThat(e.properties()).containsEntry("connect.error.topic", "lines").containsEntry("connect.error.queue", "0")
+                .containsEntry("connect.error.offset", "1").containsEntry("connect.connector", "copy");
+        assertThat(e.properties().get("connect.error.reason")).startsWith("damaged record: FETCH lines/0: INTERNAL_ERROR: the record"
+                + " at offset 1 cannot be decoded");
+        assertThat(e.bodyLength()).as("its bytes cannot be trusted").isZero();
+    }
+
+    @Test
+    void aRecordDamagedOnTheBrokersDiskFailsTheSinkUnderToleranceNone() throws IOException {
+        sendThreeAndDamageTheSecond();
+        ConnectorConfig sink = Configs.of("name", "copy", "connector", "file-sink", "file", dir.resolve("copy.log").toString(),
+                "topics", "lines", "commit.interval.ms", "50");
+        try (ConnectRuntime rt = start(sink)) {
+            Await.until("the task to fail", Duration.ofSeconds(15), () -> status(rt, "copy").state() == TaskState.FAILED,
+                    () -> rt.status());
+            assertThat(status(rt, "copy").reason()).startsWith("bad record lines/0@1 (errors.tolerance=none): damaged record: ")
+                    .contains("cannot be decoded").doesNotContain("restarting");
+        }
+        assertThat(client.committedOffset("connect-copy", "lines", 0).orElse(0)).as("not committed past it").isLessThanOrEqualTo(1);
     }
 
     @Test

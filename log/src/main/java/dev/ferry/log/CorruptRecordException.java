@@ -9,7 +9,7 @@ public final class CorruptRecordException extends LogException {
     private final long physicalOffset;
 
     public CorruptRecordException(Path file, long physicalOffset, String reason) {
-        super(file + " @" + physicalOffset + ": " + reason);
+        super(file == null ? reason : file + " @" + physicalOffset + ": " + reason);
         this.file = file;
         this.physicalOffset = physicalOffset;
     }

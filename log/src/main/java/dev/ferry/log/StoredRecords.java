@@ -34,7 +34,8 @@ public final class StoredRecords {
             long phys = b.getLong(pos + RecordLayout.PHYSICAL_OFFSET_OFFSET);
             RecordCodec.Check c = RecordCodec.check(b, pos, b.limit(), phys - pos);
             if (!(c instanceof RecordCodec.Whole w)) {
-                throw new CorruptRecordException(null, pos, "record at byte " + pos + ": " + c);
+                throw new CorruptRecordException(null, pos, "record at byte " + pos + " of the fetched bytes: "
+                        + (c instanceof RecordCodec.Torn t ? t.reason() : c.toString()));
             }
             out.add(RecordCodec.decode(b, pos, cache));
             pos += w.length();
