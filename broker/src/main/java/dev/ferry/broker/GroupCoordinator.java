@@ -46,6 +46,15 @@ import org.slf4j.LoggerFactory;
  * the old one may have in hand when it hears. Groups live
  * in memory: after a broker restart members find their session unknown and join again.
  *
+ * <p><b>Generations are never reused for a group name</b>, not by a group made again after its
+ * last member left or expired, nor after a restart: a new group starts at the largest
+ * generation this coordinator handed out and at the wall clock in microseconds, whichever is
+ * higher. A member that missed its group's end (its session expired while its connection stayed
+ * up, or the broker restarted) and joins again therefore sees every queue with a new
+ * {@code since} and restarts it at the committed offset. With generations counted from 1 again it
+ * saw the same {@code since}, kept reading from its own position, and the new group's fresh
+ * acknowledgement state committed that position, past messages handed out and never acked.
+ *
  * <p><b>What a join may ask.</b> A join names at most {@link GroupConfig#maxTopicsPerMember()}
  * topics and a group has at most {@link GroupConfig#maxMembersPerGroup()} members
  * ({@link GroupLimitException}); group names follow the rule of client ids (they become part of
@@ -194,6 +203,8 @@ public final class GroupCoordinator implements AutoCloseable {
     private final GroupConfig config;
     private final Clock clock;
     private final Map<String, Group> groups = new TreeMap<>();
+    /** The largest generation any group of this coordinator reached; under this (see the class comment). */
+    private long lastGeneration;
     private final ScheduledExecutorService sweeper;
 
     GroupCoordinator(Broker broker, GroupConfig config, Clock clock) {
@@ -259,6 +270,7 @@ public final class GroupCoordinator implements AutoCloseable {
             admit(g, clientId, model); // again: the group may have changed while the retry topic was made
             if (g == null) {
                 g = new Group(group, model, s);
+                g.generation = Math.max(lastGeneration, System.currentTimeMillis() * 1_000L);
                 groups.put(group, g);
             }
             g.members.put(clientId, new Member(clientId, all, orderly, clock.millis()));
@@ -386,7 +398,7 @@ public final class GroupCoordinator implements AutoCloseable {
     }
 
     private void rebalance(Group g, String why) {
-        g.generation++;
+        advance(g);
         Map<String, Integer> before = new HashMap<>(g.queueCounts);
         g.queueCounts.clear();
         // every topic's subscribers, in client-id order (the members map's), from one pass over the
@@ -568,6 +580,12 @@ public final class GroupCoordinator implements AutoCloseable {
         }
     }
 
+    /** The next generation of {@code g}: a rebalance or an offset reset. Under this. */
+    private void advance(Group g) {
+        g.generation++;
+        lastGeneration = Math.max(lastGeneration, g.generation);
+    }
+
     // ---- acks ----------------------------------------------------------------------------------
 
     /**
@@ -578,7 +596,9 @@ public final class GroupCoordinator implements AutoCloseable {
      * <p>Returns false, recording nothing, when the member must not be handed the messages (the
      * caller answers FENCED instead): a member that left (also the last one, with its group); an
      * orderly member that is neither the queue's reader (its owner, or the member it is being
-     * handed over from) nor holds its lock; or a fetch of an earlier tenure of the queue's owner (a
+     * handed over from) nor holds its lock; a non-orderly member that no longer owns the queue (a
+     * long poll parked before the handover: handing it the messages too gave two members the same
+     * batch); or a fetch of an earlier tenure of the queue's owner (a
      * long poll sent before the generation it got the queue again at, answered after). Counting
      * such offsets as in flight would pull the committed offset back below what the member handled
      * and acked since; and handing them out untracked let a member that had not heard of its new
@@ -602,9 +622,9 @@ public final class GroupCoordinator implements AutoCloseable {
                 return false;
             }
             boolean reader = o != null && (o.pendingFrom != null ? o.pendingFrom.equals(clientId) : o.clientId.equals(clientId));
-            // A non-orderly member's long poll may answer after its queue was handed over: still
-            // track what it got, since its acks count and the new owner starts at the lowest unacked.
-            if (m == null || !(reader || holdsLock(g, tq, clientId) || !m.orderly)) {
+            // a long poll that answers after its queue was handed over is fenced, orderly or not:
+            // the new owner starts at the lowest unacked offset, so it reads these messages too
+            if (m == null || !(reader || holdsLock(g, tq, clientId))) {
                 return false;
             }
             QueueAcks a = g.acks.computeIfAbsent(tq, k -> new QueueAcks());
@@ -954,7 +974,7 @@ public final class GroupCoordinator implements AutoCloseable {
         synchronized (this) {
             Group g = groups.get(group);
             if (g != null) {
-                g.generation++;
+                advance(g);
             }
             for (int q = queueId < 0 ? 0 : queueId; q < (queueId < 0 ? queues : queueId + 1); q++) {
                 long min = broker.store().minOffset(topic, q);

@@ -216,14 +216,42 @@ class GroupCoordinatorTest {
     }
 
     @Test
-    void aNonOrderlyFetchAnsweredAfterItsQueueMovedIsStillHandedOutAndItsAcksCount() {
+    void aNonOrderlyFetchAnsweredAfterItsQueueMovedIsFencedAndTheNewOwnerReadsItsMessages() {
         GroupCoordinator.Assignment a = groups.join("n", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
         groups.join("n", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false); // 4-7 to b, pending from a
         groups.heartbeat("n", "a"); // a heard: b reads queue 6 now
         assertThat(groups.delivered("n", "a", a.generation(), "t", 6, 0, 2, new long[] {0, 1}))
-                .as("a's long poll answered after queue 6 went to b").isTrue();
-        groups.ack("n", "a", a.generation(), "t", 6, new long[] {0, 1});
-        assertThat(broker.committedOffset("n", "t", 6)).as("a's late acks count").hasValue(2);
+                .as("a's long poll answered after queue 6 went to b: not handed out, or a and b both get 0 and 1").isFalse();
+        assertThat(broker.committedOffset("n", "t", 6).orElse(0)).as("nothing tracked for a").isZero();
+        long bGeneration = groups.heartbeat("n", "b").generation();
+        assertThat(groups.delivered("n", "b", bGeneration, "t", 6, 0, 2, new long[] {0, 1}))
+                .as("the new owner's fetch from the start").isTrue();
+        groups.ack("n", "b", bGeneration, "t", 6, new long[] {0, 1});
+        assertThat(broker.committedOffset("n", "t", 6)).hasValue(2);
+    }
+
+    /**
+     * The last member's session expires while it is handling messages (a GC pause, a stalled
+     * connection): its group goes. When it joins again, every queue has a new {@code since}, so it
+     * restarts at the committed offset, and its NACK of a message of the old group is fenced.
+     * Before, generations counted from 1 again: the same {@code since} told it to read on from its
+     * own position, the new group committed that position past 0..2, never acked, and a NACK of
+     * one of them was answered OK and dropped.
+     */
+    @Test
+    void aGroupMadeAgainAfterItsLastMemberExpiredNeverReusesAGeneration() {
+        broker.createTopic("one", 1);
+        GroupCoordinator.Assignment first = groups.join("x", "m1", List.of("one"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(groups.delivered("x", "m1", first.generation(), "one", 0, 0, 3, new long[] {0, 1, 2})).isTrue();
+        clock.advance(10_001);
+        GroupCoordinator.Assignment again = groups.join("x", "m1", List.of("one"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(again.generation()).isGreaterThan(first.generation());
+        long sinceBefore = first.queues().stream().filter(q -> q.topic().equals("one")).findFirst().orElseThrow().since();
+        long sinceNow = again.queues().stream().filter(q -> q.topic().equals("one")).findFirst().orElseThrow().since();
+        assertThat(sinceNow).as("a new since: restart at the committed offset").isGreaterThan(sinceBefore);
+        assertThat(broker.committedOffset("x", "one", 0).orElse(0)).as("0..2 were never acked").isZero();
+        assertThatThrownBy(() -> groups.nack("x", "m1", first.generation(), "one", 0, 1, -1))
+                .as("a NACK sent at the old group's generation").isInstanceOf(FencedException.class);
     }
 
     @Test
