@@ -1,5 +1,8 @@
 package dev.ferry.log;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +26,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * bytes to readers and the flusher, the second tells writers and retention what is durable.
  */
 final class CommitLog {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CommitLog.class);
     private final Path dir;
     private final int segmentBytes;
     private final boolean preTouch;
@@ -50,9 +54,21 @@ final class CommitLog {
         this.fillAheadBytes = fillAheadBytes;
         this.wholeSegments = wholeSegments;
         try {
-            for (long base : FileNames.list(dir)) {
-                segments.put(base, Segment.open(dir.resolve(FileNames.name(base))));
+            List<Long> bases = FileNames.list(dir);
+            for (long base : bases) {
+                Path path = dir.resolve(FileNames.name(base));
+                if (base == bases.get(bases.size() - 1) && Files.size(path) == 0) {
+                    // the next segment, created ahead of the appender: a power loss right after left it empty. It holds
+                    // no record (the log's data ends before it), so it goes, and the filler makes it again.
+                    LOG.warn("commit log segment {} is empty (a power loss soon after it was created); deleting it", path);
+                    Files.delete(path);
+                    continue;
+                }
+                segments.put(base, Segment.open(path));
             }
+        } catch (IOException e) {
+            segments.values().forEach(Segment::close);
+            throw new UncheckedIOException("cannot open commit log " + dir + ": " + e.getMessage(), e);
         } catch (RuntimeException | Error e) {
             segments.values().forEach(Segment::close); // a damaged segment: the ones opened before it are not left open
             throw e;

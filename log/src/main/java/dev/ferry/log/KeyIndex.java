@@ -71,6 +71,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * {@link SharedMapping}.
  */
 final class KeyIndex {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyIndex.class);
     static final int MAGIC = 0x464B4559;
     static final short VERSION = 1;
     static final int HEADER_SIZE = 64;
@@ -100,13 +101,36 @@ final class KeyIndex {
     private int claimed;
     private long claimFilled;
 
+    /** Why the index lost a file at open (its newest, damaged), or null: recovery then indexes the whole log again. */
+    private String damageAtOpen;
+
     KeyIndex(Path dir, int slots, int capacity) {
         this.dir = dir;
         this.slots = slots;
         this.capacity = capacity;
         try {
-            for (long base : FileNames.list(dir)) {
-                KeyFile f = KeyFile.open(dir.resolve(FileNames.name(base)), base);
+            List<Long> bases = FileNames.list(dir);
+            for (long base : bases) {
+                Path path = dir.resolve(FileNames.name(base));
+                KeyFile f;
+                try {
+                    f = KeyFile.open(path, base);
+                } catch (CorruptRecordException e) {
+                    if (base != bases.get(bases.size() - 1)) {
+                        throw e;
+                    }
+                    // the newest file, made less than a checkpoint ago: a power loss can leave it empty or short (its size
+                    // reaches the disk with its blocks). The key index is derived data: the checkpoint's key end is then
+                    // past the index's, and recovery indexes the log again.
+                    LOG.warn("key index file {} is damaged ({}); deleting it, recovery indexes its keys again", path, e.getMessage());
+                    damageAtOpen = "key index file " + path.getFileName() + " was damaged (" + e.getMessage() + ")";
+                    try {
+                        Files.delete(path);
+                    } catch (IOException deleting) {
+                        throw new UncheckedIOException("cannot delete damaged key index file " + path, deleting);
+                    }
+                    continue;
+                }
                 files.put(base, f);
             }
             Map.Entry<Long, KeyFile> last = files.lastEntry();
@@ -129,6 +153,11 @@ final class KeyIndex {
         if (last != null) {
             last.getValue().dropUncounted();
         }
+    }
+
+    /** Why the index lost its newest file at open, or null (see the constructor). */
+    String damageAtOpen() {
+        return damageAtOpen;
     }
 
     /** End of the last record indexed: records below it need not be indexed again. */
@@ -389,6 +418,7 @@ final class KeyIndex {
                     ch.write(h, 0);
                     Zeros.write(ch, HEADER_SIZE, HEADER_SIZE + (long) slots * SLOT_SIZE); // slots are written anywhere: reserve them all
                     ch.write(java.nio.ByteBuffer.allocate(1), size - 1); // the entries stay a hole until reserve() fills them ahead
+                    ch.force(true); // the header and the size reach the disk before the name does
                 }
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 FileNames.fsyncDirectory(dir);
@@ -407,15 +437,35 @@ final class KeyIndex {
             try {
                 FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, ch.size());
-                if (ch.size() < HEADER_SIZE || map.getInt(0) != MAGIC || map.getShort(4) != VERSION) {
+                String bad = headerProblem(ch.size(), map);
+                if (bad != null) {
                     new SharedMapping(ch, map).releaseOwner();
-                    throw new CorruptRecordException(path, 0, "key index header (expected: magic 0x"
-                            + Integer.toHexString(MAGIC) + ", version " + VERSION + ")");
+                    throw new CorruptRecordException(path, 0, "key index header: " + bad);
                 }
                 return new KeyFile(base, path, ch, map);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot open key index " + path, e);
             }
+        }
+
+        /**
+         * What is wrong with a key file's header, checked before any of its numbers is used, or
+         * null: the magic and version, and slot and entry counts that fit the file's size.
+         */
+        private static String headerProblem(long size, MappedByteBuffer map) {
+            if (size < HEADER_SIZE || map.getInt(0) != MAGIC || map.getShort(4) != VERSION) {
+                return size + " bytes (expected: at least " + HEADER_SIZE + ", magic 0x" + Integer.toHexString(MAGIC) + ", version "
+                        + VERSION + ")";
+            }
+            int slots = map.getInt(SLOT_COUNT_OFFSET);
+            int capacity = map.getInt(ENTRY_CAPACITY_OFFSET);
+            int count = map.getInt(ENTRY_COUNT_OFFSET);
+            if (slots <= 0 || capacity <= 0 || count < 0 || count > capacity
+                    || HEADER_SIZE + (long) slots * SLOT_SIZE + (long) capacity * ENTRY_SIZE > size) {
+                return "slots " + slots + ", capacity " + capacity + ", count " + count + " in a file of " + size
+                        + " bytes (expected: positive slots and capacity, count <= capacity, and all of them within the file)";
+            }
+            return null;
         }
 
         synchronized boolean full(int more) {

@@ -136,6 +136,16 @@ public final class MessageStore implements AutoCloseable {
         try {
             Path abort = dir.resolve("abort");
             boolean crashed = Files.exists(abort);
+            // the marker goes down before recovery starts: an open that is killed or fails halfway (a key
+            // index rebuilt after the operator deleted it, cut short inside an entry) is a crash to the next
+            if (!crashed) {
+                try {
+                    Files.createFile(abort);
+                    FileNames.fsyncDirectory(dir);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot create " + abort + ": " + e.getMessage(), e);
+                }
+            }
             log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
                     config.flushMode() == FlushMode.SYNC, config.staged() ? config.stagingRingBytes() : 0, config.commitIntervalMs());
             queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
@@ -154,6 +164,9 @@ public final class MessageStore implements AutoCloseable {
             }
             Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
             String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : queues.damageAtOpen();
+            if (missing == null) {
+                missing = keys.damageAtOpen();
+            }
             if (missing == null && checkpoint.isPresent() && checkpoint.get().rebuilding()) {
                 missing = "a rebuild of the indexes was cut short";
             }
@@ -170,14 +183,6 @@ public final class MessageStore implements AutoCloseable {
             keys.recovered(log.writtenOffset());
             if (missing != null && checkpoint.isPresent()) {
                 continueShortQueues(checkpoint.get(), log, queues);
-            }
-            try {
-                if (!crashed) {
-                    Files.createFile(abort);
-                }
-                FileNames.fsyncDirectory(dir);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot create " + abort + ": " + e.getMessage(), e);
             }
             try {
                 writeCheckpoint(config, log, queues, keys, log.writtenOffset()); // recovery indexed everything

@@ -151,6 +151,10 @@ final class Recovery {
             reason = (reason.isEmpty() ? "" : reason + "; ") + "incomplete append batch from " + batchStart;
             end = batchStart;
         }
+        if (crashed) {
+            discardAfter(end);
+        }
+        forceRecovered(start, end);
         log.setEnd(end);
         long dropped = 0;
         for (OffsetIndex q : queues.all()) {
@@ -170,6 +174,32 @@ final class Recovery {
 
     private long replayedRecords;
     private long replayedBytes;
+
+    /**
+     * Forces the log's bytes from {@code from} (the scan start: below it the checkpoint had the
+     * log on disk) to {@code end}. The log is declared flushed up to its end once it opens, so the
+     * next SYNC group commit forces only what comes after; the records a killed process left in
+     * the page cache, unforced, were acknowledged to no one yet, but a power loss before the
+     * kernel wrote them back would have cut the log there and taken every SYNC-acknowledged record
+     * after them with it.
+     */
+    private void forceRecovered(long from, long end) {
+        for (Segment s : log.segments()) {
+            long a = Math.max(from, s.baseOffset);
+            long b = Math.min(end, s.endOffset());
+            if (a < b) {
+                s.force((int) (a - s.baseOffset), (int) (b - s.baseOffset));
+            }
+        }
+    }
+
+    /** After a crash: the end segment's bytes past {@code end} are given back, whatever they held ({@link Segment#discardAfter}). */
+    private void discardAfter(long end) {
+        Segment s = log.segmentFor(end);
+        if (s != null) {
+            s.discardAfter((int) (end - s.baseOffset));
+        }
+    }
 
     /**
      * Where the segment's data ends (or is torn) at {@code pos}: if the staging ring holds the

@@ -69,6 +69,9 @@ final class Segment {
                     StandardOpenOption.WRITE);
             try {
                 Zeros.write(ch, zeroFill ? 0 : size - 1L, size); // without zeroFill, only the last byte: the size
+                // the size reaches the disk with the blocks (delayed allocation): without this a power loss soon after
+                // left a file of 0 bytes under the segment's name, and the store refused to open
+                ch.force(true);
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 FileNames.fsyncDirectory(dir);
@@ -146,6 +149,24 @@ final class Segment {
             commitChannel = c;
         }
         return c;
+    }
+
+    /**
+     * Recovery, after a crash: gives back every block of the file from {@code pos} on and makes
+     * the file whole again (truncate, then the last byte), so the bytes after the log's end read
+     * as zeros on disk too. A power loss can lose a page of the last run's records and keep later
+     * ones; without this, appends that came to end exactly at one of those stale records made
+     * the next open scan on into them and index them again. Nothing else may use the segment
+     * meanwhile (its mapping past {@code pos} faults while the file is short).
+     */
+    void discardAfter(int pos) {
+        try {
+            channel.truncate(pos);
+            Zeros.write(channel, size - 1L, size);
+            channel.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot discard the bytes of " + path + " from " + pos + ": " + e.getMessage(), e);
+        }
     }
 
     /** Forces bytes [from, to) of this segment to disk. */

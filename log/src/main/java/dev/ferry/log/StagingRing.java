@@ -278,6 +278,12 @@ final class StagingRing {
         if (lengthField < RecordLayout.MIN_RECORD_SIZE || lengthField > Math.min(maxLength, ringBytes)) {
             return null;
         }
+        // magic and position before the whole length is allocated: stale ring bytes can hold any length up to the ring's
+        ByteBuffer head = ByteBuffer.allocate(RecordLayout.MIN_RECORD_SIZE);
+        copyOut(phys, head);
+        if (head.getShort(RecordLayout.MAGIC_OFFSET) != RecordLayout.MAGIC || head.getLong(RecordLayout.PHYSICAL_OFFSET_OFFSET) != phys) {
+            return null;
+        }
         ByteBuffer copy = ByteBuffer.allocate(lengthField);
         copyOut(phys, copy);
         copy.clear();

@@ -72,9 +72,11 @@ class OpenFailureTest {
         assertThatThrownBy(() -> MessageStore.open(config)).isInstanceOf(CorruptRecordException.class)
                 .hasMessageContaining(damaged.toString()).hasMessageContaining("index header");
         assertThat(openFilesUnder(dir)).as("descriptors open on the store's files after the failed open").isEqualTo(openBefore);
+        assertThat(dir.resolve("abort")).as("an open that did not finish counts as a crash").exists();
 
         Files.write(damaged, original);
         try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.recoveryReport().crashed()).isTrue();
             assertThat(StoreTestSupport.readAll(store, "t", 0)).hasSize(250);
             assertThat(StoreTestSupport.readAll(store, "t", 1)).hasSize(50);
         }

@@ -1,0 +1,184 @@
+package dev.ferry.log;
+
+import static dev.ferry.log.StoreTestSupport.body;
+import static dev.ferry.log.StoreTestSupport.smallConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a power loss (or an OS crash) leaves on disk, which a {@code kill -9} does not: pages of
+ * the last run that never reached the disk, in any order, and new files whose size never did.
+ * The machine cannot be power-cycled here, so each case writes to the files the state such a
+ * loss leaves (a page of zeros, a file of 0 bytes), or checks with {@code cachestat(2)} that no
+ * recovered page is left unwritten; then the store must open, keep every record it acknowledged,
+ * and serve no record twice or from a stale page.
+ */
+class PowerLossTest {
+    private static final int BODY = 1024 - StoreTestSupport.HEADER_FOR_TOPIC_T; // 1 KiB records: 4 a page
+
+    @TempDir
+    Path dir;
+
+    /**
+     * Records a killed process left in the page cache are forced to disk by recovery: the log is
+     * declared flushed up to its end once it opens, so the next SYNC group commit forces only what
+     * comes after, and a power loss would otherwise cut the log inside the recovered part and take
+     * every SYNC-acknowledged record after it with it.
+     */
+    @Test
+    void theRecordsAKilledProcessLeftInThePageCacheAreOnDiskOnceTheStoreOpens() throws Exception {
+        Process child = StoreTestSupport.childJvm(UnflushedWriter.class, dir.toString()).redirectErrorStream(true).start();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null && !line.startsWith("DONE")) {
+                // the child's log lines
+            }
+            assertThat(line).as("the child's last line").startsWith("DONE");
+        }
+        child.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // kill -9
+        Path segment = dir.resolve("commitlog").resolve(FileNames.name(0));
+        long dirtyAfterKill = dirtyPages(segment, 0, 8 << 20);
+        try (MessageStore s = MessageStore.open(UnflushedWriter.config(dir, FlushMode.SYNC))) {
+            assertThat(s.recoveryReport().crashed()).isTrue();
+            assertThat(s.writtenOffset()).isEqualTo(8 << 20);
+            assertThat(dirtyPages(segment, 0, 8 << 20)).as("dirty pages of the recovered records once the store is open (%d after"
+                    + " the kill)", dirtyAfterKill).isZero();
+        }
+    }
+
+    /**
+     * A lost page followed by kept ones: the log ends at the lost page, and the kept records after
+     * it must not come back. Before, they stayed on disk; appends of the same sizes that ended on
+     * one of their boundaries made the next open scan on into them, index them again, and leave
+     * entries of 0 bytes at position 0 for the offsets between.
+     */
+    @Test
+    void recordsKeptAfterALostPageDoNotComeBackWhenAppendsReachThem() throws Exception {
+        for (int otherQueue = 0; otherQueue < 2; otherQueue++) {
+            Path store = dir.resolve("q" + otherQueue);
+            LogConfig config = smallConfig(store).build();
+            try (MessageStore s = MessageStore.open(config)) {
+                for (int i = 0; i < 12; i++) {
+                    s.append(LogMessage.builder("t", 0, body(BODY, i)).build());
+                }
+            }
+            loseSecondPage(store);
+            try (MessageStore s = MessageStore.open(config)) {
+                assertThat(s.writtenOffset()).as("the log ends at the lost page").isEqualTo(4096);
+                assertThat(s.nextOffset("t", 0)).isEqualTo(4);
+                for (int i = 0; i < 4; i++) {
+                    s.append(LogMessage.builder("t", otherQueue, body(BODY, 100 + i)).build()); // ending where record 8 began
+                }
+            }
+            try (MessageStore s = MessageStore.open(config)) {
+                assertThat(s.writtenOffset()).as("queue %d: the log end after a clean stop", otherQueue).isEqualTo(8192);
+                assertThat(s.nextOffset("t", 0)).as("queue %d: t/0", otherQueue).isEqualTo(otherQueue == 1 ? 4 : 8);
+                assertThat(StoreTestSupport.readAll(s, "t", 0)).as("queue %d", otherQueue).hasSize(otherQueue == 1 ? 4 : 8);
+            }
+        }
+    }
+
+    /** The next segment, made ahead of the appender, of 0 bytes (its size had not reached the disk): deleted at open. */
+    @Test
+    void anEmptyNextSegmentFileIsDeletedAtOpen() throws Exception {
+        LogConfig config = smallConfig(dir).build();
+        try (MessageStore s = MessageStore.open(config)) {
+            for (int i = 0; i < 10; i++) {
+                s.append(StoreTestSupport.message("t", 0, "m" + i));
+            }
+            s.flush();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (StoreTestSupport.filesOnDisk(dir.resolve("commitlog")).size() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(20); // the filler makes the active segment's successor
+            }
+        }
+        TreeSet<Long> segments = StoreTestSupport.filesOnDisk(dir.resolve("commitlog"));
+        assertThat(segments).hasSize(2);
+        try (FileChannel ch = FileChannel.open(dir.resolve("commitlog").resolve(FileNames.name(segments.last())),
+                StandardOpenOption.WRITE)) {
+            ch.truncate(0);
+        }
+        Files.createFile(dir.resolve("abort"));
+        try (MessageStore s = MessageStore.open(config)) {
+            assertThat(StoreTestSupport.readAll(s, "t", 0)).extracting(StoreTestSupport::text)
+                    .containsExactly("m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9");
+            s.append(StoreTestSupport.message("t", 0, "m10"));
+        }
+    }
+
+    /** The newest key index file of 0 bytes: deleted, and its keys indexed again from the log. */
+    @Test
+    void anEmptyKeyIndexFileIsIndexedAgain() throws Exception {
+        LogConfig config = smallConfig(dir).build();
+        try (MessageStore s = MessageStore.open(config)) {
+            s.append(LogMessage.builder("t", 0, new byte[10]).key("k1").build());
+            s.append(LogMessage.builder("t", 0, new byte[10]).key("k2").build());
+        }
+        Path keyFile;
+        try (var files = Files.list(dir.resolve("keyindex"))) {
+            keyFile = files.filter(p -> !p.getFileName().toString().endsWith(".tmp")).findFirst().orElseThrow();
+        }
+        try (FileChannel ch = FileChannel.open(keyFile, StandardOpenOption.WRITE)) {
+            ch.truncate(0);
+        }
+        Files.createFile(dir.resolve("abort"));
+        try (MessageStore s = MessageStore.open(config)) {
+            assertThat(s.nextOffset("t", 0)).isEqualTo(2);
+            assertThat(s.lookupByKey("t", "k1", 10)).hasSize(1);
+            assertThat(s.lookupByKey("t", "k2", 10)).hasSize(1);
+        }
+    }
+
+    /** Records 4..7 (bytes 4096-8191) lost, 8..11 kept, and the staging ring's pages lost too. */
+    private static void loseSecondPage(Path store) throws Exception {
+        try (FileChannel ch = FileChannel.open(store.resolve("commitlog").resolve(FileNames.name(0)), StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(4096), 4096);
+        }
+        Files.deleteIfExists(store.resolve("staging"));
+        Files.createFile(store.resolve("abort"));
+    }
+
+    /** Pages of {@code file} in [off, off + len) that are dirty in the page cache, by cachestat(2) (Linux 6.5+, through python3). */
+    private static long dirtyPages(Path file, long off, long len) throws Exception {
+        String script = String.join("\n",
+                "import ctypes, os, sys",
+                "libc = ctypes.CDLL(None, use_errno=True)",
+                "class R(ctypes.Structure): _fields_ = [('off', ctypes.c_uint64), ('len', ctypes.c_uint64)]",
+                "class S(ctypes.Structure): _fields_ = [(n, ctypes.c_uint64) for n in ('cache', 'dirty', 'writeback', 'evicted', 'recent')]",
+                "fd = os.open(sys.argv[1], os.O_RDONLY)",
+                "r = R(int(sys.argv[2]), int(sys.argv[3])); s = S()",
+                "rc = libc.syscall(451, fd, ctypes.byref(r), ctypes.byref(s), 0)",
+                "print(s.dirty + s.writeback if rc == 0 else -1)");
+        Process p;
+        try {
+            p = new ProcessBuilder("python3", "-c", script, file.toString(), Long.toString(off), Long.toString(len))
+                    .redirectErrorStream(true).start();
+        } catch (java.io.IOException e) {
+            Assumptions.abort("no python3 to call cachestat(2): " + e.getMessage());
+            return -1;
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        p.waitFor(30, TimeUnit.SECONDS);
+        long n;
+        try {
+            n = Long.parseLong(out);
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        Assumptions.assumeTrue(n >= 0, "cachestat(2) not available here: " + out);
+        return n;
+    }
+}
