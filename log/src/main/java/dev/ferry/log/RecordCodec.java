@@ -211,6 +211,11 @@ final class RecordCodec {
         Map<String, String> properties = propertiesLength == 0 ? Map.of() : PropertiesCodec.decode(buf, p + 2, propertiesLength);
         p += 2 + propertiesLength;
         int bodyLength = buf.getInt(p);
+        if (bodyLength < 0 || p + 4L + bodyLength > pos + (long) length) {
+            // "known to be whole" by the caller's word only (an index entry pointing elsewhere): never allocate on it
+            throw new CorruptRecordException(null, pos, "body of " + bodyLength + " bytes at byte " + (p - pos)
+                    + " of a record of " + length + " (expected: within the record)");
+        }
         byte[] body = new byte[bodyLength];
         buf.get(p + 4, body);
         String tags = propertiesLength == 0 ? null : properties.remove(LogMessage.TAGS);
