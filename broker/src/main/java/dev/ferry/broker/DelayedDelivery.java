@@ -6,6 +6,7 @@ import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageFlags;
 import dev.ferry.log.MessageStore;
 import dev.ferry.log.OffsetOutOfRangeException;
+import dev.ferry.log.ReadResult;
 import dev.ferry.log.StoredMessage;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -31,17 +32,26 @@ import org.slf4j.LoggerFactory;
  *
  * <p>One delivery thread takes due entries in (deliverAt, offset) order and re-appends each to its
  * real topic and queue (body, tags, keys, properties, born time and host kept; DELAYED cleared;
- * property {@value #SCHEDULE_ID} added, the schedule message's id), marks it delivered and wakes
+ * property {@value #SCHEDULE_ID} added, the schedule message's id), marks it delivered, then wakes
  * the long polls of that queue.
+ *
+ * <p><b>Retention.</b> The schedule records live in the commit log, whose retention deletes whole
+ * segments by age and size, and a message may be due {@code maxDelayMs} (30 days) ahead, far past
+ * the default 72 h. So the broker gives the store a retention floor, {@link #retentionFloor}: the
+ * position of the lowest schedule record not yet delivered. Retention deletes only segments below
+ * it, and a delayed message (a consumer group's retry too) is never deleted before it is delivered.
+ * The price: while one waits, the commit log after it (every topic's records) stays on disk, which
+ * retention's warning says.
  *
  * <p><b>Restart.</b> Pending = schedule offsets from the delivered watermark to the topic's end
  * whose bit is clear, read from the index (no record is decoded). Overdue ones are delivered at
  * once. Exactly once for a process crash: the one message whose re-append may have happened
- * without its bit ({@link DeliveredLog#inFlight()}) is looked for at the end of its target queue
- * by its {@value #SCHEDULE_ID} before it is delivered again. After a machine crash under ASYNC
- * flush the bit and the re-appended record are lost together or kept together as far as the page
- * cache made it to disk; a duplicate is possible there and is counted ({@link #duplicatesAvoided}
- * counts the in-flight hits).
+ * without its bit ({@link DeliveredLog#inFlight()}) is looked for by its {@value #SCHEDULE_ID}
+ * among the last {@value #IN_FLIGHT_SEARCH} messages of its target queue before it is delivered
+ * again (not only the last: other producers may append to the queue between the copy and its bit).
+ * After a machine crash under ASYNC flush the bit and the re-appended record are lost together or
+ * kept together as far as the page cache made it to disk; a duplicate is possible there and is
+ * counted ({@link #duplicatesAvoided} counts the in-flight hits).
  *
  * <p><b>Thread safety.</b> {@link #schedule} and {@link #scheduled} may be called from any thread;
  * the index is guarded by {@code lock}, the delivered log is the delivery thread's own.
@@ -58,6 +68,14 @@ final class DelayedDelivery implements AutoCloseable {
     /** Longest the thread sleeps without looking at the clock (an injected clock may jump). */
     private static final long MAX_SLEEP_MS = 50;
     private static final int LOAD_CHUNK = 65_536;
+    /**
+     * How many of its target queue's last messages a restart searches for the copy of the delivery
+     * in flight at a crash. Between the copy's append and its bit are a few stores into a mapping,
+     * or, once every {@code bitsPerChunk} deliveries, the creation of a bitmap chunk (a 1 MiB write
+     * and an fsync): room for a few appends of other producers, or thousands. The search reads
+     * properties only; 10,000 take milliseconds, once, at a start after a crash.
+     */
+    static final int IN_FLIGHT_SEARCH = 10_000;
 
     /** Called after a delivery with the target queue and its new end. */
     interface Arrivals {
@@ -151,6 +169,25 @@ final class DelayedDelivery implements AutoCloseable {
         }
     }
 
+    /**
+     * The store's retention floor for the delayed messages: the commit-log position of the lowest
+     * schedule record not yet delivered, {@link Long#MAX_VALUE} if there is none. Retention keeps it
+     * and everything after it: the pending messages, the retries' copies, and the one in flight,
+     * whose record a restart reads to look for its copy. Called by retention under the store's
+     * append lock (see {@link MessageStore#open(dev.ferry.log.LogConfig, java.util.function.LongSupplier, String)}):
+     * no schedule record is appended meanwhile, so "none pending" holds for the whole pass.
+     */
+    long retentionFloor() {
+        // below the topic's minimum nothing is left to keep (an older version's retention deleted it)
+        long lowest = Math.max(delivered.lowWatermark(), store.minOffset(TOPIC, 0));
+        if (lowest >= store.nextOffset(TOPIC, 0)) {
+            return Long.MAX_VALUE;
+        }
+        long[] physical = new long[1];
+        store.readIndex(TOPIC, 0, lowest, 1, physical, new int[1], new long[1]);
+        return physical[0];
+    }
+
     long pending() {
         lock.lock();
         try {
@@ -186,7 +223,8 @@ final class DelayedDelivery implements AutoCloseable {
             duplicatesAvoided++;
         }
         delivered.setInFlight(-1);
-        delivered.forgetBelow(store.minOffset(TOPIC, 0)); // what retention deleted is never due
+        // schedule records deleted before retention had a floor (an older version) are never due
+        delivered.forgetBelow(store.minOffset(TOPIC, 0));
         long from = delivered.lowWatermark();
         long end = store.nextOffset(TOPIC, 0);
         long[] phys = new long[LOAD_CHUNK];
@@ -198,7 +236,8 @@ final class DelayedDelivery implements AutoCloseable {
             try {
                 n = store.readIndex(TOPIC, 0, off, (int) Math.min(LOAD_CHUNK, end - off), phys, sizes, times);
             } catch (OffsetOutOfRangeException e) {
-                delivered.forgetBelow(e.earliest()); // retention deleted them meanwhile: nothing of them to deliver
+                // gone meanwhile (which the broker's retention floor, everything during the load, rules out): none to deliver
+                delivered.forgetBelow(e.earliest());
                 off = e.earliest();
                 continue;
             }
@@ -219,7 +258,11 @@ final class DelayedDelivery implements AutoCloseable {
         }
     }
 
-    /** True if the message at schedule offset {@code off} is already the last message of its target queue. */
+    /**
+     * True if a copy of the message at schedule offset {@code off} (its {@value #SCHEDULE_ID}) is
+     * among the last {@value #IN_FLIGHT_SEARCH} messages of its target queue. Reads properties
+     * only, through the store's filtered read.
+     */
     private boolean alreadyAppended(long off) {
         Optional<StoredMessage> s = store.readMessage(TOPIC, 0, off);
         if (s.isEmpty()) {
@@ -228,12 +271,19 @@ final class DelayedDelivery implements AutoCloseable {
         StoredMessage m = s.get();
         String topic = m.properties().get(REAL_TOPIC);
         int queue = Integer.parseInt(m.properties().getOrDefault(REAL_QUEUE_ID, "0"));
-        long next = store.nextOffset(topic, queue);
-        if (next == 0) {
-            return false;
+        String id = m.messageId();
+        long end = store.nextOffset(topic, queue);
+        for (long from = Math.max(end - IN_FLIGHT_SEARCH, store.minOffset(topic, queue)); from < end; ) {
+            // a filtered read examines at most about 1,024 entries, or 10 ms of them: one or more reads
+            try (ReadResult r = store.read(topic, queue, from, IN_FLIGHT_SEARCH, Integer.MAX_VALUE, null,
+                    p -> id.equals(p.get(SCHEDULE_ID)))) {
+                if (r.messageCount() > 0) {
+                    return true;
+                }
+                from = r.nextOffset();
+            }
         }
-        Optional<StoredMessage> last = store.readMessage(topic, queue, next - 1);
-        return last.isPresent() && m.messageId().equals(last.get().properties().get(SCHEDULE_ID));
+        return false;
     }
 
     private void run() {
@@ -350,7 +400,7 @@ final class DelayedDelivery implements AutoCloseable {
         }
         Optional<StoredMessage> found = store.readMessage(TOPIC, 0, off);
         if (found.isEmpty()) {
-            LOG.warn("delayed message at schedule offset {} is gone (retention?); skipping it", off);
+            LOG.warn("delayed message at schedule offset {} is gone from the commit log; skipping it", off);
             delivered.markDelivered(off);
             return;
         }
@@ -371,10 +421,15 @@ final class DelayedDelivery implements AutoCloseable {
         }
         appendedUnmarked = off; // from here on, a failure retries only the bit
         deliveredCount.incrementAndGet();
-        arrivals.arrived(r.topic(), r.queueId(), r.queueOffset() + 1);
-        delivered.markDelivered(off);
-        delivered.setInFlight(-1);
-        appendedUnmarked = -1;
+        try {
+            delivered.markDelivered(off);
+            delivered.setInFlight(-1);
+            appendedUnmarked = -1;
+        } finally {
+            // after the bit: the long polls it wakes read on this thread, and a crash between the copy and
+            // its bit leaves a restart to search for the copy, among what other producers appended meanwhile
+            arrivals.arrived(r.topic(), r.queueId(), r.queueOffset() + 1);
+        }
     }
 
     /** The message to append to its real topic and queue for the schedule record {@code s}. */

@@ -48,11 +48,13 @@ import java.util.stream.Stream;
  *
  * <p><b>Commit rule.</b> The delivery thread sets {@code inFlight}, re-appends the message, sets
  * its bit, then clears {@code inFlight}: a crash between re-append and bit leaves {@code inFlight}
- * set, and the next start checks the target queue's last message before delivering again.
+ * set, and the next start looks for the copy among the target queue's last messages before
+ * delivering again.
  *
  * <p><b>Thread safety.</b> The delivery thread (and start-up, before it runs) reads and writes
  * it; {@link #force()} may run on another thread (DelayedDelivery's forcer): the chunk table's
- * changes and force's snapshot of it are guarded by this object's monitor.
+ * changes and force's snapshot of it are guarded by this object's monitor. {@link #lowWatermark()}
+ * may be read by any thread (the store's retention, through DelayedDelivery's retention floor).
  */
 final class DeliveredLog implements AutoCloseable {
     static final int STATE_MAGIC = 0x46534348;
@@ -70,6 +72,12 @@ final class DeliveredLog implements AutoCloseable {
     private final FileChannel stateChannel;
     private final MappedByteBuffer state;
     private final TreeMap<Long, Chunk> chunks = new TreeMap<>();
+    /**
+     * The state's lowWatermark, also readable by other threads (the store's retention asks for the
+     * lowest undelivered offset): the mapping's field gives them no ordering. It only grows, so a
+     * stale read is lower and errs on the side of keeping.
+     */
+    private volatile long lowWatermark;
 
     private record Chunk(long base, Path path, FileChannel channel, MappedByteBuffer map) {
     }
@@ -100,6 +108,7 @@ final class DeliveredLog implements AutoCloseable {
                 throw new BrokerException(statePath + ": magic 0x" + Integer.toHexString(state.getInt(0)) + " version "
                         + state.getShort(4) + " (expected: 0x" + Integer.toHexString(STATE_MAGIC) + " version " + VERSION + ")");
             }
+            lowWatermark = state.getLong(LOW_WATERMARK_OFFSET);
             try (Stream<Path> files = Files.list(chunkDir)) {
                 for (Path p : files.sorted().toList()) {
                     long base = Long.parseLong(p.getFileName().toString());
@@ -111,8 +120,14 @@ final class DeliveredLog implements AutoCloseable {
         }
     }
 
+    /** Every offset below it is delivered; the offset at it is not (or is the schedule topic's end). Any thread. */
     long lowWatermark() {
-        return state.getLong(LOW_WATERMARK_OFFSET);
+        return lowWatermark;
+    }
+
+    private void setLowWatermark(long low) {
+        state.putLong(LOW_WATERMARK_OFFSET, low);
+        lowWatermark = low;
     }
 
     long inFlight() {
@@ -160,7 +175,7 @@ final class DeliveredLog implements AutoCloseable {
      */
     void forgetBelow(long min) {
         if (min > lowWatermark()) {
-            state.putLong(LOW_WATERMARK_OFFSET, min);
+            setLowWatermark(min);
             moveWatermark();
         }
     }
@@ -170,7 +185,7 @@ final class DeliveredLog implements AutoCloseable {
         long low = lowWatermark();
         while (isDelivered(low)) {
             low++;
-            state.putLong(LOW_WATERMARK_OFFSET, low);
+            setLowWatermark(low);
         }
         if (!chunks.isEmpty() && chunks.firstKey() + bitsPerChunk <= low) {
             // the watermark that makes the chunk unnecessary must be on disk before the chunk is

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongPredicate;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -78,7 +79,8 @@ public final class MessageStore implements AutoCloseable {
     private volatile boolean closed;
 
     private MessageStore(LogConfig config, FileChannel lockChannel, FileLock fileLock, CommitLog log, QueueTable queues,
-                         KeyIndex keys, RecoveryReport recoveryReport, long lastStoreTimestamp) {
+                         KeyIndex keys, RecoveryReport recoveryReport, long lastStoreTimestamp, LongSupplier retentionFloor,
+                         String floorHolder) {
         this.config = config;
         this.lockChannel = lockChannel;
         this.fileLock = fileLock;
@@ -92,7 +94,8 @@ public final class MessageStore implements AutoCloseable {
         this.recordWriter = new RecordWriter(storeHost);
         this.flusher = new Flusher(config, log);
         this.dispatcher = new IndexDispatcher(log.writtenOffset(), config.maxBatchMessages(), keys);
-        this.retention = new Retention(config, log, queues, keys, appendLock, dispatcher::position, () -> closed);
+        this.retention = new Retention(config, log, queues, keys, appendLock, dispatcher::position, () -> closed, retentionFloor,
+                floorHolder);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ferry-checkpoint-retention");
             t.setDaemon(true);
@@ -111,6 +114,25 @@ public final class MessageStore implements AutoCloseable {
      * retried in the same process once the cause is gone.
      */
     public static MessageStore open(LogConfig config) {
+        return open(config, () -> Long.MAX_VALUE, "nothing");
+    }
+
+    /**
+     * As {@link #open(LogConfig)}, with a retention floor: {@code retentionFloor} returns the lowest
+     * commit-log position that the store's user still needs ({@link Long#MAX_VALUE}: none), and
+     * retention deletes only segments wholly below it, whatever {@code retentionMs} and {@code
+     * retentionBytes} ask. The broker's delayed messages need one: their schedule records must stay
+     * until they are delivered, which may be after the time limit. While the floor holds back
+     * segments the limits ask to delete, retention logs one warning naming them and {@code
+     * floorHolder} (what needs the floor, as a noun phrase), and one line when it no longer does.
+     *
+     * <p>The floor is asked by retention (on its thread, or {@link #runRetention}'s caller's), under
+     * the append lock, once a pass that would delete something: no append runs meanwhile, so a floor
+     * computed from a queue's end holds for the pass. It may read the store, never append to it; an
+     * exception fails the pass, which then deletes nothing. Retention may run as soon as the store is open, so the floor must be valid
+     * from then on (0 keeps everything, for a user that finds its floor only once it has loaded).
+     */
+    public static MessageStore open(LogConfig config, LongSupplier retentionFloor, String floorHolder) {
         Path dir = config.dir();
         FileChannel lockChannel;
         FileLock fileLock;
@@ -200,7 +222,7 @@ public final class MessageStore implements AutoCloseable {
                 LOG.error("cannot write the checkpoint at open ({}): the disk is full; opening with the last one, a new one"
                         + " is retried in the background", e.getMessage());
             }
-            return new MessageStore(config, lockChannel, fileLock, log, queues, keys, report, lastTs[0]);
+            return new MessageStore(config, lockChannel, fileLock, log, queues, keys, report, lastTs[0], retentionFloor, floorHolder);
         } catch (RuntimeException | Error e) {
             RuntimeException failure = releaseParts(dir, log, queues, true, keys, lockChannel, fileLock, null);
             if (failure != null) {
@@ -977,7 +999,10 @@ public final class MessageStore implements AutoCloseable {
         return log.spaceWaitNanos();
     }
 
-    /** Runs retention now (it also runs every {@code retentionCheckIntervalMs}); returns segments deleted. */
+    /**
+     * Runs retention now (it also runs every {@code retentionCheckIntervalMs}), down to the retention
+     * floor at most; returns segments deleted.
+     */
     public int runRetention() {
         return retention.run();
     }

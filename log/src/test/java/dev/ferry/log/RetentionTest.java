@@ -7,6 +7,10 @@ import static dev.ferry.log.StoreTestSupport.smallConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.ferry.log.StoreTestSupport.MutableClock;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,14 +21,17 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.slf4j.LoggerFactory;
 
 /**
  * Retention with an injected clock: which segment files it deletes (checked on disk), that the
- * active one survives, size-based deletion, how the offset indexes follow, and what readers see.
+ * active one survives, size-based deletion, the retention floor, how the offset indexes follow,
+ * and what readers see.
  *
  * <p>Layout used throughout: 4 KiB segments and 1,000-byte bodies on topic "t", so each segment
  * holds exactly three records; segment k (base 4096 k) holds t/0 offsets 3k..3k+2, all appended at
@@ -121,6 +128,78 @@ class RetentionTest {
                     .contains(12288L, 16384L, 20480L);
             assertThat(store.minOffset("t", 0)).isEqualTo(9);
             assertThat(store.runRetention()).as("second run under the limit").isZero();
+        }
+    }
+
+    /**
+     * A retention floor (the lowest commit-log position the store's user still needs, as the
+     * broker's oldest undelivered delayed message): retention deletes only segments wholly below
+     * it, by age and by size alike, and the rest once it moves. Floor inside segment 2, then at
+     * segment 3's first byte, then none.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"retentionMs", "retentionBytes"})
+    void deletesOnlySegmentsWhollyBelowTheFloor(String limit) {
+        AtomicLong floor = new AtomicLong(Long.MAX_VALUE);
+        LogConfig.Builder config = limit.equals("retentionMs") ? config()
+                : config().retentionMs(Long.MAX_VALUE).retentionBytes(2L * SEGMENT);
+        try (MessageStore store = MessageStore.open(config.build(), floor::get, "the test")) {
+            List<AppendResult> written = fill(store, 5); // segments 0..4 full, 5 active: every limit asks for 0..3 at least
+            clock.set(T0 + 1000 * HOUR);
+            floor.set(written.get(7).physicalOffset()); // t/0 offset 7, in segment 2
+            assertThat(store.runRetention()).as("segments deleted below a floor inside segment 2").isEqualTo(2);
+            assertThat(segmentFiles()).as("segment files on disk").doesNotContain(0L, 4096L).contains(8192L, 12288L, 16384L, 20480L);
+            assertThat(store.minOffset("t", 0)).as("t/0 minOffset").isEqualTo(6);
+            assertThat(store.readMessage("t", 0, 7)).as("the record at the floor").get().extracting(StoredMessage::body)
+                    .isEqualTo(body(BODY, 7));
+            assertThat(store.runRetention()).as("segments deleted by a second pass, the floor unmoved").isZero();
+
+            floor.set(3L * SEGMENT); // segment 3's first byte: segment 2 ends there, wholly below
+            assertThat(store.runRetention()).as("segments deleted below a floor at segment 3's start").isEqualTo(1);
+            assertThat(segmentFiles()).as("segment files on disk").doesNotContain(8192L).contains(12288L, 16384L, 20480L);
+
+            floor.set(Long.MAX_VALUE); // nothing needed any more: the limit alone decides
+            assertThat(store.runRetention()).as("segments deleted without a floor").isEqualTo(limit.equals("retentionMs") ? 2 : 1);
+            assertThat(segmentFiles()).as("segment files on disk").doesNotContain(12288L).contains(20480L);
+        }
+    }
+
+    /**
+     * While the floor holds back segments the limits ask to delete, one WARN says so, not one a
+     * pass (the broker checks every 10 s, for up to the 30 days a delayed message may wait); one
+     * INFO line when it no longer does.
+     */
+    @Test
+    void warnsOnceWhileTheFloorHoldsBackSegments() {
+        Logger logger = (Logger) LoggerFactory.getLogger(Retention.class);
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        logger.addAppender(lines);
+        Level level = logger.getLevel();
+        logger.setLevel(Level.INFO);
+        AtomicLong floor = new AtomicLong(Long.MAX_VALUE);
+        try (MessageStore store = MessageStore.open(config().build(), floor::get, "the test's oldest record")) {
+            List<AppendResult> written = fill(store, 4); // segments 0..3 full, 4 active
+            long position = written.get(4).physicalOffset(); // t/0 offset 4, in segment 1
+            floor.set(position);
+            clock.set(T0 + 1000 * HOUR);
+            for (int pass = 0; pass < 3; pass++) {
+                assertThat(store.runRetention()).as("segments deleted by pass %d", pass).isEqualTo(pass == 0 ? 1 : 0);
+            }
+            assertThat(lines.list).filteredOn(e -> e.getLevel() == Level.WARN).extracting(ILoggingEvent::getFormattedMessage)
+                    .as("warnings of three passes held back by the floor").containsExactly("retention: keeping 3 segment(s), 12288 bytes"
+                            + " from segment 00000000000000004096 on, that retentionMs asks to delete: the test's oldest record needs"
+                            + " commit-log position " + position + " and on (the retention floor); they are deleted once the floor moves"
+                            + " past them");
+
+            floor.set(Long.MAX_VALUE);
+            assertThat(store.runRetention()).as("segments deleted once the floor is gone").isEqualTo(3);
+            assertThat(lines.list).filteredOn(e -> e.getLevel() == Level.WARN).as("warnings in all").hasSize(1);
+            assertThat(lines.list).extracting(ILoggingEvent::getFormattedMessage).as("lines logged").contains("retention: the retention"
+                    + " floor no longer holds back segments that the limits ask to delete (3 segment(s) deleted now)");
+        } finally {
+            logger.detachAppender(lines);
+            logger.setLevel(level);
         }
     }
 
