@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -403,6 +404,14 @@ public final class Broker implements AutoCloseable {
     /** Forgets {@code group}'s committed offsets, its broadcasting members' too; true if it had any (see {@link GroupCoordinator#deleteGroup}). */
     boolean forgetGroupOffsets(String group) {
         return offsets.forgetGroup(group);
+    }
+
+    /**
+     * Forgets the committed offsets of exactly the offset-store groups {@code groups} (broadcasting
+     * members' positions, {@code GROUP%CLIENT_ID}); true if any had some.
+     */
+    boolean forgetOffsetGroups(Set<String> groups) {
+        return offsets.forgetExactly(groups);
     }
 
     /** Every committed offset of every group (a snapshot; for metrics and tools). */

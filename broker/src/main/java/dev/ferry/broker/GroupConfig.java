@@ -16,14 +16,21 @@ import java.util.Objects;
  * @param sweepIntervalMs     how often sessions, locks and ack deadlines are checked (default 200)
  * @param maxTopicsPerMember  topics one JOIN_GROUP may subscribe to, its retry topic not counted (default 256)
  * @param maxMembersPerGroup  members of one group; a join beyond is refused, a known member's join again is not (default 1,000)
+ * @param broadcastPositionRetentionMs the positions of a broadcasting member ({@code GROUP%CLIENT_ID}) that has not been live
+ *                            for this long are forgotten, as Kafka's offsets.retention.minutes forgets a group's: a client
+ *                            id is often new at every start, and each one's positions would otherwise stay for good
+ *                            (default 7 days; {@link Long#MAX_VALUE} = kept until DELETE_GROUP)
  * @param clock               the clock of sessions, locks and ack deadlines; null = the log's clock
  */
 public record GroupConfig(long sessionTimeoutMs, long invisibleTimeMs, int maxReconsumeTimes, List<Long> retryDelaysMs,
-                          long lockTimeoutMs, long sweepIntervalMs, int maxTopicsPerMember, int maxMembersPerGroup, Clock clock) {
+                          long lockTimeoutMs, long sweepIntervalMs, int maxTopicsPerMember, int maxMembersPerGroup,
+                          long broadcastPositionRetentionMs, Clock clock) {
     /** Default {@link #maxTopicsPerMember()}. */
     public static final int DEFAULT_MAX_TOPICS_PER_MEMBER = 256;
     /** Default {@link #maxMembersPerGroup()}. */
     public static final int DEFAULT_MAX_MEMBERS_PER_GROUP = 1_000;
+    /** Default {@link #broadcastPositionRetentionMs()}: 7 days. */
+    public static final long DEFAULT_BROADCAST_POSITION_RETENTION_MS = 7 * 24 * 3_600_000L;
     public static final List<Long> DEFAULT_RETRY_DELAYS_MS = List.of(1_000L, 5_000L, 10_000L, 30_000L, 60_000L, 120_000L, 180_000L,
             240_000L, 300_000L, 360_000L, 420_000L, 480_000L, 540_000L, 600_000L, 1_200_000L, 1_800_000L);
 
@@ -35,6 +42,7 @@ public record GroupConfig(long sessionTimeoutMs, long invisibleTimeMs, int maxRe
         check("sweepIntervalMs", sweepIntervalMs, 1);
         check("maxTopicsPerMember", maxTopicsPerMember, 1);
         check("maxMembersPerGroup", maxMembersPerGroup, 1);
+        check("broadcastPositionRetentionMs", broadcastPositionRetentionMs, 1);
         retryDelaysMs = List.copyOf(Objects.requireNonNull(retryDelaysMs, "retryDelaysMs"));
         if (retryDelaysMs.isEmpty() || retryDelaysMs.stream().anyMatch(d -> d < 0)) {
             throw new IllegalArgumentException("retryDelaysMs: " + retryDelaysMs + " (expected: at least one delay, none negative)");
@@ -70,6 +78,7 @@ public record GroupConfig(long sessionTimeoutMs, long invisibleTimeMs, int maxRe
         private long sweepIntervalMs = 200;
         private int maxTopicsPerMember = DEFAULT_MAX_TOPICS_PER_MEMBER;
         private int maxMembersPerGroup = DEFAULT_MAX_MEMBERS_PER_GROUP;
+        private long broadcastPositionRetentionMs = DEFAULT_BROADCAST_POSITION_RETENTION_MS;
         private Clock clock;
 
         public Builder sessionTimeoutMs(long v) { sessionTimeoutMs = v; return this; }
@@ -80,11 +89,12 @@ public record GroupConfig(long sessionTimeoutMs, long invisibleTimeMs, int maxRe
         public Builder sweepIntervalMs(long v) { sweepIntervalMs = v; return this; }
         public Builder maxTopicsPerMember(int v) { maxTopicsPerMember = v; return this; }
         public Builder maxMembersPerGroup(int v) { maxMembersPerGroup = v; return this; }
+        public Builder broadcastPositionRetentionMs(long v) { broadcastPositionRetentionMs = v; return this; }
         public Builder clock(Clock v) { clock = v; return this; }
 
         public GroupConfig build() {
             return new GroupConfig(sessionTimeoutMs, invisibleTimeMs, maxReconsumeTimes, retryDelaysMs, lockTimeoutMs, sweepIntervalMs,
-                    maxTopicsPerMember, maxMembersPerGroup, clock);
+                    maxTopicsPerMember, maxMembersPerGroup, broadcastPositionRetentionMs, clock);
         }
     }
 }

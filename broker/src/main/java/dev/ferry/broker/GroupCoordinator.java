@@ -76,6 +76,16 @@ import org.slf4j.LoggerFactory;
  * store's flush). After a restart or a rebalance the queue is re-read from there, so messages acked
  * above a still-unacked one are delivered again: at-least-once.
  *
+ * <p><b>Broadcasting positions.</b> A broadcasting member keeps its own positions under the
+ * offset-store group {@code GROUP%CLIENT_ID}; they outlive its membership, so that it reads on
+ * where it stopped when it comes back, and an offset reset with the consumers stopped (the usual
+ * practice) moves them too. As a client id is often new at every start of a consumer, the
+ * positions of a member not live for {@link GroupConfig#broadcastPositionRetentionMs()} are
+ * forgotten, as Kafka forgets a group's offsets after offsets.retention.minutes: each start
+ * otherwise left an entry per queue in the offsets file (rewritten whole at every flush) and a
+ * lag gauge, for good. When a member was last live is kept in memory only; positions found
+ * without a record (after a restart) count from when the sweep first sees them.
+ *
  * <p><b>Locks.</b> An orderly member must hold the lock of a queue to fetch it; a lock is granted to
  * the queue's owner when free or expired, renewed by each heartbeat, expires
  * {@link GroupConfig#lockTimeoutMs()} after the last renewal and is released by UNLOCK_QUEUE, a
@@ -90,6 +100,11 @@ public final class GroupCoordinator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCoordinator.class);
     /** Group names and client ids; no '%', which joins them in {@link #broadcastOffsetGroup}. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._|-]{1,128}");
+    /**
+     * How often the sweep looks for broadcasting positions past their retention: it reads every
+     * committed offset, too much for every sweep, and a retention is counted in days.
+     */
+    private static final long POSITION_CHECK_INTERVAL_MS = 60_000;
 
     /** Properties of a retried or dead-lettered message. */
     public static final String ORIGIN_TOPIC = "ORIGIN_TOPIC";
@@ -151,6 +166,27 @@ public final class GroupCoordinator implements AutoCloseable {
     private record Lock(String clientId, long expiresAt) {
     }
 
+    /**
+     * A broadcasting member whose positions are stored under {@link #broadcastOffsetGroup}. Read
+     * back from offset-store group names: a name that is not two valid names joined by one '%'
+     * (a COMMIT_OFFSET may store one) is no member's.
+     */
+    private record BroadcastMember(String group, String clientId) {
+        static BroadcastMember of(String offsetGroup) {
+            int cut = offsetGroup.indexOf('%');
+            if (cut < 0) {
+                return null;
+            }
+            String group = offsetGroup.substring(0, cut);
+            String clientId = offsetGroup.substring(cut + 1);
+            return NAME.matcher(group).matches() && NAME.matcher(clientId).matches() ? new BroadcastMember(group, clientId) : null;
+        }
+
+        String offsetGroup() {
+            return broadcastOffsetGroup(group, clientId);
+        }
+    }
+
     private static final class Member {
         final String clientId;
         /** Distinct, in the order the member named them, its retry topic last. */
@@ -205,6 +241,14 @@ public final class GroupCoordinator implements AutoCloseable {
     private final Map<String, Group> groups = new TreeMap<>();
     /** The largest generation any group of this coordinator reached; under this (see the class comment). */
     private long lastGeneration;
+    /**
+     * When each broadcasting member not live was last live, as far as this coordinator knows: set
+     * when it leaves or expires, or when the sweep first sees positions of a member it has no
+     * record of (stored before a restart). Under this.
+     */
+    private final Map<BroadcastMember, Long> lastLive = new HashMap<>();
+    /** When the sweep next looks for broadcasting positions past their retention; under this. */
+    private long nextPositionCheck;
     private final ScheduledExecutorService sweeper;
 
     GroupCoordinator(Broker broker, GroupConfig config, Clock clock) {
@@ -364,6 +408,9 @@ public final class GroupCoordinator implements AutoCloseable {
 
     private void removed(Group g, String clientId, String why) {
         g.locks.values().removeIf(l -> l.clientId.equals(clientId));
+        if (g.model == MessageModel.BROADCASTING) {
+            lastLive.put(new BroadcastMember(g.name, clientId), clock.millis());
+        }
         if (g.members.isEmpty()) {
             groups.remove(g.name);
             LOG.info("group {}: last member left ({}); group is empty", g.name, why);
@@ -818,7 +865,10 @@ public final class GroupCoordinator implements AutoCloseable {
 
     // ---- the sweep -----------------------------------------------------------------------------
 
-    /** Expires sessions and locks and moves messages whose ack deadline passed; runs every sweep interval. */
+    /**
+     * Expires sessions and locks and moves messages whose ack deadline passed; runs every sweep
+     * interval. About once a minute it also forgets broadcasting positions past their retention.
+     */
     public void tick() {
         record Due(String group, TopicQueue tq, long offset) {
         }
@@ -826,6 +876,10 @@ public final class GroupCoordinator implements AutoCloseable {
         synchronized (this) {
             expireSessions();
             long now = clock.millis();
+            if (now >= nextPositionCheck) {
+                nextPositionCheck = now + POSITION_CHECK_INTERVAL_MS;
+                forgetPositionsPastRetention(now);
+            }
             for (Group g : groups.values()) {
                 g.locks.values().removeIf(l -> l.expiresAt <= now);
                 g.acks.forEach((tq, a) -> {
@@ -845,6 +899,40 @@ public final class GroupCoordinator implements AutoCloseable {
         }
     }
 
+    /**
+     * Forgets the positions of every broadcasting member that has not been live for
+     * {@link GroupConfig#broadcastPositionRetentionMs()} (see the class comment). Exactly its own:
+     * {@code GROUP%CLIENT_ID/...}, not those of a longer name it begins. Under this.
+     */
+    private void forgetPositionsPastRetention(long now) {
+        Set<BroadcastMember> stored = new HashSet<>();
+        for (CommittedOffset c : broker.committedOffsets()) {
+            BroadcastMember m = BroadcastMember.of(c.group());
+            if (m != null) {
+                stored.add(m);
+            }
+        }
+        lastLive.keySet().retainAll(stored); // the others' positions went with their group or topic
+        Set<String> past = new HashSet<>();
+        for (BroadcastMember m : stored) {
+            Group g = groups.get(m.group());
+            if (g != null && g.model == MessageModel.BROADCASTING && g.members.containsKey(m.clientId())) {
+                lastLive.remove(m);
+                continue;
+            }
+            long since = lastLive.computeIfAbsent(m, k -> now);
+            if (now - since >= config.broadcastPositionRetentionMs()) {
+                past.add(m.offsetGroup());
+                lastLive.remove(m);
+                LOG.info("group {}: forgetting the positions of broadcasting member {} ({}), not live for {} ms", m.group(),
+                        m.clientId(), m.offsetGroup(), now - since);
+            }
+        }
+        if (!past.isEmpty()) {
+            broker.forgetOffsetGroups(past); // one pass over the offsets, however many members
+        }
+    }
+
     private void tickQuietly() {
         try {
             tick();
@@ -855,19 +943,51 @@ public final class GroupCoordinator implements AutoCloseable {
 
     // ---- admin ---------------------------------------------------------------------------------
 
-    /** Names of live groups and of groups with committed offsets, sorted. */
+    /**
+     * Names of live groups and of groups with committed offsets, sorted; a broadcasting group's
+     * members' positions ({@code GROUP%CLIENT_ID}) list it under GROUP, also when no member is live.
+     */
     public synchronized List<String> listGroups() {
         expireSessions();
         Set<String> names = new TreeSet<>(groups.keySet());
         broker.committedOffsets().forEach(c -> {
-            if (c.group().indexOf('%') < 0) { // GROUP%CLIENT_ID: a broadcasting member's positions, listed under GROUP
+            if (c.group().indexOf('%') < 0) {
                 names.add(c.group());
+            } else {
+                BroadcastMember m = BroadcastMember.of(c.group());
+                if (m != null) {
+                    names.add(m.group());
+                }
             }
         });
         return new ArrayList<>(names);
     }
 
-    /** Members, assignment, committed offsets and lag of {@code group}. */
+    /**
+     * If {@code group} is a broadcasting group — live ({@code g}) in that mode, or not live with
+     * its members' positions stored — the queues of those positions by client id, members live or
+     * not, sorted; else null.
+     */
+    private Map<String, Set<TopicQueue>> broadcastPositions(String group, Group g) {
+        if (g != null && g.model != MessageModel.BROADCASTING) {
+            return null;
+        }
+        Map<String, Set<TopicQueue>> out = new TreeMap<>();
+        for (CommittedOffset c : broker.committedOffsets()) {
+            BroadcastMember m = BroadcastMember.of(c.group());
+            if (m != null && m.group().equals(group)) {
+                out.computeIfAbsent(m.clientId(), k -> new TreeSet<>()).add(new TopicQueue(c.topic(), c.queueId()));
+            }
+        }
+        return g == null && out.isEmpty() ? null : out;
+    }
+
+    /**
+     * Members, assignment, committed offsets and lag of {@code group}. A broadcasting group (live
+     * in that mode, or not live with its members' positions stored) has a queue line per live
+     * member's assigned queue and per stored member position, members not live included, each
+     * owned by its member; when not live, also a line per offset of its own (owner "").
+     */
     public synchronized GroupDescription describe(String group) {
         expireSessions();
         Group g = groups.get(group);
@@ -876,13 +996,21 @@ public final class GroupCoordinator implements AutoCloseable {
         if (g != null) {
             g.members.values().forEach(m -> members.add(new GroupDescription.Member(m.clientId, m.topics, m.orderly, m.lastSeen)));
         }
-        if (g != null && g.model == MessageModel.BROADCASTING) {
-            for (Member m : g.members.values()) {
-                for (AssignedQueue a : assignment(g, m.clientId).queues()) {
-                    queues.add(queueState(broadcastOffsetGroup(group, m.clientId), a.topic(), a.queueId(), m.clientId, ""));
+        Map<String, Set<TopicQueue>> positions = broadcastPositions(group, g);
+        if (positions != null) {
+            // a live member's assigned queues first, in its assignment's order, then its other positions
+            Map<String, Set<TopicQueue>> byMember = new TreeMap<>();
+            if (g != null) {
+                for (Member m : g.members.values()) {
+                    Set<TopicQueue> assigned = byMember.computeIfAbsent(m.clientId, k -> new LinkedHashSet<>());
+                    assignment(g, m.clientId).queues().forEach(a -> assigned.add(new TopicQueue(a.topic(), a.queueId())));
                 }
             }
-        } else {
+            positions.forEach((clientId, stored) -> byMember.computeIfAbsent(clientId, k -> new LinkedHashSet<>()).addAll(stored));
+            byMember.forEach((clientId, memberQueues) -> memberQueues.forEach(tq ->
+                    queues.add(queueState(broadcastOffsetGroup(group, clientId), tq.topic(), tq.queueId(), clientId, ""))));
+        }
+        if (positions == null || g == null) { // a group not live shows every offset stored for it, its own too
             Set<TopicQueue> all = new TreeSet<>();
             if (g != null) {
                 all.addAll(g.owners.keySet());
@@ -964,6 +1092,14 @@ public final class GroupCoordinator implements AutoCloseable {
      * >= 0) to the earliest, the latest, the first at or after {@code value} ms, or offset
      * {@code value} (clamped to what is stored). Live members restart those queues there: their
      * queues get a new {@code since} generation (and in-flight acks are dropped). Returns queue id to new offset.
+     *
+     * <p>A broadcasting group — live in that mode, or not live with its members' positions stored —
+     * has no offsets of its own: what moves is the position of every member that has one on
+     * {@code topic} or is live and subscribes to it, live or not (resetting with the consumers
+     * stopped is the usual practice, and a member that comes back reads from its own position).
+     * Nothing is moved, and nothing returned, if there is no such member. A group not live that has
+     * offsets of its own on {@code topic} as well (a group that was broadcasting, then clustering)
+     * has those moved too.
      */
     public Map<Integer, Long> resetOffsets(String group, String topic, int queueId, ResetTarget target, long value) {
         int queues = broker.describeTopic(topic).orElseThrow(() -> new TopicNotFoundException(topic)).queueCount();
@@ -973,10 +1109,29 @@ public final class GroupCoordinator implements AutoCloseable {
         Map<Integer, Long> out = new TreeMap<>();
         synchronized (this) {
             Group g = groups.get(group);
+            Map<String, Set<TopicQueue>> positions = broadcastPositions(group, g);
+            List<String> offsetGroups; // none for a broadcasting group none of whose members reads the topic
+            if (positions != null) {
+                Set<String> readers = new TreeSet<>();
+                positions.forEach((clientId, stored) -> {
+                    if (stored.stream().anyMatch(tq -> tq.topic().equals(topic))) {
+                        readers.add(clientId);
+                    }
+                });
+                if (g != null) {
+                    g.members.values().stream().filter(m -> m.topics.contains(topic)).forEach(m -> readers.add(m.clientId));
+                }
+                offsetGroups = new ArrayList<>(readers.stream().map(clientId -> broadcastOffsetGroup(group, clientId)).toList());
+                if (g == null && broker.committedOffsets(group).keySet().stream().anyMatch(k -> k.startsWith(topic + "/"))) {
+                    offsetGroups.add(group); // not live, with offsets of its own too: it may be a clustering group now
+                }
+            } else {
+                offsetGroups = List.of(group);
+            }
             if (g != null) {
                 advance(g);
             }
-            for (int q = queueId < 0 ? 0 : queueId; q < (queueId < 0 ? queues : queueId + 1); q++) {
+            for (int q = queueId < 0 ? 0 : queueId; q < (queueId < 0 ? queues : queueId + 1) && !offsetGroups.isEmpty(); q++) {
                 long min = broker.store().minOffset(topic, q);
                 long max = broker.store().nextOffset(topic, q);
                 long to = switch (target) {
@@ -985,7 +1140,9 @@ public final class GroupCoordinator implements AutoCloseable {
                     case TIMESTAMP -> broker.store().offsetForTimestamp(topic, q, value);
                     case OFFSET -> Math.max(min, Math.min(max, value));
                 };
-                broker.commitOffset(group, topic, q, to);
+                for (String offsetGroup : offsetGroups) {
+                    broker.commitOffset(offsetGroup, topic, q, to);
+                }
                 out.put(q, to);
                 if (g != null) {
                     TopicQueue tq = new TopicQueue(topic, q);
@@ -996,9 +1153,6 @@ public final class GroupCoordinator implements AutoCloseable {
                     }
                     if (g.model == MessageModel.BROADCASTING) {
                         g.resetSince.put(tq, g.generation);
-                        for (String member : g.members.keySet()) {
-                            broker.commitOffset(broadcastOffsetGroup(group, member), topic, q, to);
-                        }
                     }
                 }
             }

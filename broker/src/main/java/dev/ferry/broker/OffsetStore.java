@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -77,6 +78,20 @@ final class OffsetStore {
      */
     boolean forgetGroup(String group) {
         boolean removed = offsets.keySet().removeIf(k -> k.startsWith(group + "/") || k.startsWith(group + "%"));
+        if (removed) {
+            dirty = true;
+        }
+        return removed;
+    }
+
+    /**
+     * Forgets the committed offsets of exactly {@code groups}, in one pass; true if there was any.
+     * For broadcasting members' positions ({@code GROUP%CLIENT_ID}): {@link #forgetGroup} of such a
+     * name would also take those of any name it begins, {@code GROUP%CLIENT_ID%...}, which a
+     * COMMIT_OFFSET may have stored for someone else.
+     */
+    boolean forgetExactly(Set<String> groups) {
+        boolean removed = offsets.keySet().removeIf(k -> k.indexOf('/') > 0 && groups.contains(k.substring(0, k.indexOf('/'))));
         if (removed) {
             dirty = true;
         }

@@ -2,8 +2,12 @@ package dev.ferry.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.ferry.log.LogConfig;
+import dev.ferry.log.LogMessage;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -273,5 +277,179 @@ class GroupCoordinatorTest {
         assertThat(broker.committedOffset("o", "t", 6)).hasValue(3);
         groups.ack("o", "a", a.generation(), "t", 6, new long[] {3});
         assertThat(broker.committedOffset("o", "t", 6)).hasValue(4);
+    }
+
+    // ---- broadcasting members' positions ---------------------------------------------------------
+
+    private void send(String topic, int queueId, int count) {
+        for (int i = 0; i < count; i++) {
+            broker.send(List.of(LogMessage.builder(topic, queueId, ("m" + i).getBytes(StandardCharsets.UTF_8)).build())).join();
+        }
+    }
+
+    private GroupCoordinator.Assignment broadcasting(String group, String clientId, String topic) {
+        return groups.join(group, clientId, List.of(topic), MessageModel.BROADCASTING, "AVERAGE", false);
+    }
+
+    /**
+     * RESET_OFFSETS of a broadcasting group moves the positions of its members that are not live
+     * too (resetting with the consumers stopped is the usual practice), with a member live and with
+     * none, and writes nothing under the group's own name, which no broadcasting member reads.
+     */
+    @Test
+    void aResetOfABroadcastingGroupMovesThePositionsOfMembersNotLive() {
+        broker.createTopic("orders", 2);
+        send("orders", 0, 5);
+        broadcasting("b", "m1", "orders");
+        broadcasting("b", "m2", "orders");
+        broker.commitOffset("b%m1", "orders", 0, 1);
+        broker.commitOffset("b%m2", "orders", 0, 2);
+        groups.leave("b", "m1");
+
+        // m2 live: a reset to the latest skips the backlog for m1 as well
+        assertThat(groups.resetOffsets("b", "orders", -1, GroupCoordinator.ResetTarget.LATEST, 0))
+                .containsExactly(entry(0, 5L), entry(1, 0L));
+        assertThat(broker.committedOffset("b%m1", "orders", 0)).as("the member not live").hasValue(5);
+        assertThat(broker.committedOffset("b%m2", "orders", 0)).as("the live member").hasValue(5);
+        assertThat(broker.committedOffset("b%m1", "orders", 1)).as("every queue of the topic").hasValue(0);
+
+        // no member live
+        groups.leave("b", "m2");
+        assertThat(groups.resetOffsets("b", "orders", 0, GroupCoordinator.ResetTarget.OFFSET, 3)).containsExactly(entry(0, 3L));
+        assertThat(broker.committedOffset("b%m1", "orders", 0)).hasValue(3);
+        assertThat(broker.committedOffset("b%m2", "orders", 0)).hasValue(3);
+        assertThat(broker.committedOffsets("b")).as("offsets under the group's own name").isEmpty();
+        assertThat(groups.join("b", "m1", List.of("orders"), MessageModel.BROADCASTING, "AVERAGE", false).queues()).hasSize(2);
+        assertThat(broker.committedOffset("b%m1", "orders", 0)).as("where m1 reads on when it comes back").hasValue(3);
+
+        // a topic none of its members reads: nothing to move, and nothing written
+        broker.createTopic("other", 1);
+        assertThat(groups.resetOffsets("b", "other", -1, GroupCoordinator.ResetTarget.EARLIEST, 0)).isEmpty();
+        assertThat(broker.committedOffsets().stream().filter(c -> c.topic().equals("other"))).isEmpty();
+    }
+
+    /**
+     * A group not live with offsets of its own beside its members' positions (broadcasting once,
+     * clustering now) has both moved: its reset is no less than a clustering group's. A clustering
+     * group's, live or unknown, is as it was.
+     */
+    @Test
+    void aGroupNotLiveWithOffsetsOfItsOwnAndMembersPositionsHasBothMoved() {
+        broker.createTopic("orders", 1);
+        send("orders", 0, 4);
+        broker.commitOffset("c", "orders", 0, 1);
+        broker.commitOffset("c%old", "orders", 0, 2);
+        assertThat(groups.resetOffsets("c", "orders", -1, GroupCoordinator.ResetTarget.LATEST, 0)).containsExactly(entry(0, 4L));
+        assertThat(broker.committedOffset("c", "orders", 0)).hasValue(4);
+        assertThat(broker.committedOffset("c%old", "orders", 0)).hasValue(4);
+        assertThat(groups.describe("c").queues()).as("both, the member's position owned by it")
+                .extracting(GroupDescription.QueueState::owner, GroupDescription.QueueState::committed)
+                .containsExactly(tuple("old", 4L), tuple("", 4L));
+
+        groups.join("k", "a", List.of("orders"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(groups.resetOffsets("k", "orders", -1, GroupCoordinator.ResetTarget.OFFSET, 2)).containsExactly(entry(0, 2L));
+        assertThat(broker.committedOffset("k", "orders", 0)).hasValue(2);
+        assertThat(groups.resetOffsets("unknown", "orders", 0, GroupCoordinator.ResetTarget.EARLIEST, 0)).containsExactly(entry(0, 0L));
+        assertThat(broker.committedOffset("unknown", "orders", 0)).hasValue(0);
+    }
+
+    /** Moves the clock by {@code ms} in sweeps 5 s apart, each after a heartbeat of the {@code live} members of {@code group}. */
+    private void sweepFor(long ms, String group, String... live) {
+        for (long t = 0; t < ms; t += 5_000) {
+            clock.advance(5_000);
+            for (String m : live) {
+                groups.heartbeat(group, m);
+            }
+            groups.tick();
+        }
+    }
+
+    /**
+     * The positions of a broadcasting member not live for longer than the retention are forgotten
+     * (exactly its own: not another name's that begins with it); a live member's, and those of one
+     * gone for less, stay. Positions with no record of when their member was live (stored before a
+     * restart) count from when the sweep first sees them.
+     */
+    @Test
+    void thePositionsOfABroadcastingMemberNotLiveForTheRetentionAreForgotten() {
+        broker.close();
+        broker = Broker.open(BrokerConfig.defaults(LogConfig.builder(dir).segmentBytes(4 << 20).preTouch(false).build()),
+                GroupConfig.builder().sessionTimeoutMs(10_000).sweepIntervalMs(3_600_000).broadcastPositionRetentionMs(600_000)
+                        .clock(clock).build());
+        groups = broker.groups();
+        broadcasting("b", "gone", "t");
+        broadcasting("b", "brief", "t");
+        broadcasting("b", "live", "t");
+        broker.commitOffset("b%gone", "t", 0, 1);
+        broker.commitOffset("b%gone", "t", 1, 1);
+        broker.commitOffset("b%brief", "t", 0, 2);
+        broker.commitOffset("b%live", "t", 0, 3);
+        broker.commitOffset("b%gone%x", "t", 0, 4); // any COMMIT_OFFSET name: no broadcasting member's
+        groups.tick();
+        groups.leave("b", "gone");
+
+        sweepFor(300_000, "b", "brief", "live");
+        groups.leave("b", "brief");
+        broker.commitOffset("b%restarted", "t", 0, 5); // no record of when its member was live: counts from the next check
+        sweepFor(360_000, "b", "live"); // 11 min: gone 11 min, brief 6 min, restarted seen for 5 min
+        assertThat(broker.committedOffsets("b%gone")).as("not live for 11 min").isEmpty();
+        assertThat(broker.committedOffset("b%brief", "t", 0)).as("not live for 6 min").hasValue(2);
+        assertThat(broker.committedOffset("b%restarted", "t", 0)).as("seen for 5 min").hasValue(5);
+        assertThat(broker.committedOffset("b%live", "t", 0)).hasValue(3);
+        assertThat(broker.committedOffset("b%gone%x", "t", 0)).as("another name's").hasValue(4);
+
+        sweepFor(360_000, "b", "live"); // 17 min
+        assertThat(broker.committedOffsets("b%brief")).as("not live for 12 min").isEmpty();
+        assertThat(broker.committedOffsets("b%restarted")).as("seen for 11 min").isEmpty();
+        assertThat(broker.committedOffset("b%live", "t", 0)).as("live all along").hasValue(3);
+        assertThat(broker.committedOffset("b%gone%x", "t", 0)).hasValue(4);
+        assertThat(groups.listGroups()).containsExactly("b");
+    }
+
+    /** The sweep looks for positions past their retention about once a minute, not at every sweep. */
+    @Test
+    void positionsPastTheirRetentionAreLookedForAboutOnceAMinute() {
+        long retention = GroupConfig.DEFAULT_BROADCAST_POSITION_RETENTION_MS;
+        groups.tick();
+        broadcasting("b", "m", "t");
+        broker.commitOffset("b%m", "t", 0, 7);
+        groups.leave("b", "m");
+        clock.advance(retention - 1);
+        groups.tick();
+        assertThat(broker.committedOffset("b%m", "t", 0)).as("1 ms short of the retention").hasValue(7);
+        clock.advance(2);
+        groups.tick();
+        assertThat(broker.committedOffset("b%m", "t", 0)).as("past the retention, 2 ms after the last check").hasValue(7);
+        clock.advance(60_000);
+        groups.tick();
+        assertThat(broker.committedOffsets("b%m")).isEmpty();
+    }
+
+    /**
+     * LIST_GROUPS and DESCRIBE_GROUP show a broadcasting member's positions when it is not live:
+     * beside a live member, and with no member live (where DESCRIBE_GROUP was NOT_FOUND).
+     */
+    @Test
+    void aBroadcastingMemberNotLiveIsListedAndDescribedByItsPositions() {
+        broker.createTopic("orders", 2);
+        send("orders", 1, 3);
+        broadcasting("b", "m1", "orders");
+        broadcasting("b", "m2", "orders");
+        broker.commitOffset("b%m1", "orders", 1, 2);
+        groups.leave("b", "m1");
+
+        GroupDescription d = groups.describe("b");
+        assertThat(d.members()).extracting(GroupDescription.Member::clientId).containsExactly("m2");
+        assertThat(d.queues()).containsExactly(
+                new GroupDescription.QueueState("orders", 1, "m1", 2, 3, 1, ""),
+                new GroupDescription.QueueState("orders", 0, "m2", -1, 0, 0, ""),
+                new GroupDescription.QueueState("orders", 1, "m2", -1, 3, 3, ""));
+
+        groups.leave("b", "m2");
+        assertThat(groups.listGroups()).containsExactly("b");
+        d = groups.describe("b");
+        assertThat(d.model()).isNull();
+        assertThat(d.members()).isEmpty();
+        assertThat(d.queues()).containsExactly(new GroupDescription.QueueState("orders", 1, "m1", 2, 3, 1, ""));
     }
 }

@@ -68,7 +68,7 @@ final class BrokerServer implements AutoCloseable {
     }
 
     private static BrokerServer open(BrokerSettings settings) {
-        Broker broker = Broker.open(settings.broker(), dev.ferry.broker.GroupConfig.defaults(), settings.transactions());
+        Broker broker = Broker.open(settings.broker(), settings.groups(), settings.transactions());
         Gateway gateway = null;
         JvmGcMetrics gc = null;
         try {

@@ -1,6 +1,7 @@
 package dev.ferry.cli;
 
 import dev.ferry.broker.BrokerConfig;
+import dev.ferry.broker.GroupConfig;
 import dev.ferry.broker.TransactionConfig;
 import dev.ferry.gateway.GatewayConfig;
 import dev.ferry.log.FlushMode;
@@ -24,7 +25,8 @@ import java.util.TreeSet;
 /**
  * The broker's settings as one flat set of keys — a {@code java.util.Properties} file plus
  * command-line overrides — mapped onto the modules' own configuration records
- * ({@link LogConfig}, {@link BrokerConfig}, {@link GatewayConfig} with its {@link Limits}).
+ * ({@link LogConfig}, {@link BrokerConfig}, {@link GroupConfig}, {@link TransactionConfig},
+ * {@link GatewayConfig} with its {@link Limits}).
  *
  * <p>Keys are lower case, dot separated, grouped by subject ({@code flush.*}, {@code retention.*},
  * {@code limits.*}, ...), with the unit last ({@code .ms}, {@code .bytes}). {@link #KEYS} is the
@@ -39,12 +41,14 @@ import java.util.TreeSet;
  * record's field, is rewritten to name the key.
  *
  * @param broker      the broker's settings; {@code broker.log()} is the storage engine's
+ * @param groups      the consumer-group coordinator's settings
+ * @param transactions the transaction coordinator's settings
  * @param gateway     the network front's settings
  * @param metricsPort port of the Prometheus endpoint on the gateway's listen host; 0 = off
  * @param connectConfigs connector configuration files to run inside the broker (empty: none)
  * @param connectStateDir the embedded connect runtime's state directory
  */
-record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, GatewayConfig gateway, int metricsPort,
+record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig transactions, GatewayConfig gateway, int metricsPort,
                       List<Path> connectConfigs, Path connectStateDir) {
 
     /** A value that the broker cannot start with: unknown key, wrong type, out of range. */
@@ -119,6 +123,7 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
             new Key("topics.default.queues", Type.INT, 1, 65_536, "8", "defaultQueues", "Queues of a topic auto-created or created without a count; at most limits.topic.queues."),
             new Key("fetch.max.wait.ms", Type.LONG, 0, L, "30000", "maxFetchWaitMs", "Longest long-poll a FETCH may ask for; longer waits are cut to this."),
             new Key("offsets.flush.interval.ms", Type.LONG, 1, L, "1000", "offsetFlushIntervalMs", "How often committed consumer offsets are written to disk; a crash can lose this much of commits (consumers re-read, never skip)."),
+            new Key("groups.broadcast.position.retention.ms", Type.LONG_OR_UNLIMITED, 1, L, "604800000", "broadcastPositionRetentionMs", "A broadcasting consumer's own positions (offset group GROUP%CLIENT_ID) are forgotten once it has not been live (left, or its session expired) for this long (default 7 days), as Kafka's offsets.retention.minutes; checked about once a minute. When it was last live is kept in memory: after a restart, positions count from when the broker first sees them."),
             // transactions
             new Key("transactions.check.timeout.ms", Type.LONG, 1, L, "6000", "checkTimeoutMs", "A half message still undecided this long after it was stored is checked back with its producer group."),
             new Key("transactions.check.interval.ms", Type.LONG, 1, L, "30000", "checkIntervalMs", "While a half message stays undecided, it is checked again this often."),
@@ -245,6 +250,9 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
                     .build();
             BrokerConfig broker = new BrokerConfig(log.build(), r.integer("topics.default.queues"), r.bool("topics.auto.create"),
                     r.number("fetch.max.wait.ms"), r.number("offsets.flush.interval.ms"));
+            GroupConfig groups = GroupConfig.builder()
+                    .broadcastPositionRetentionMs(r.number("groups.broadcast.position.retention.ms"))
+                    .build();
             TransactionConfig transactions = TransactionConfig.builder()
                     .checkTimeoutMs(r.number("transactions.check.timeout.ms"))
                     .checkIntervalMs(r.number("transactions.check.interval.ms"))
@@ -274,7 +282,7 @@ record BrokerSettings(BrokerConfig broker, TransactionConfig transactions, Gatew
                 }
             }
             String stateDir = r.string("connect.state.dir");
-            BrokerSettings settings = new BrokerSettings(broker, transactions, gateway, r.integer("metrics.port"), List.copyOf(connectConfigs),
+            BrokerSettings settings = new BrokerSettings(broker, groups, transactions, gateway, r.integer("metrics.port"), List.copyOf(connectConfigs),
                     stateDir.isEmpty() ? broker.log().dir().resolve("connect") : Path.of(stateDir).toAbsolutePath());
             r.checkAllRead();
             return settings;

@@ -34,6 +34,7 @@ class BrokerSettingsTest {
         BrokerSettings s = from();
         LogConfig log = LogConfig.builder(Path.of("data").toAbsolutePath()).build();
         assertThat(s.broker()).isEqualTo(BrokerConfig.defaults(log));
+        assertThat(s.groups()).isEqualTo(dev.ferry.broker.GroupConfig.defaults());
         assertThat(s.transactions()).isEqualTo(dev.ferry.broker.TransactionConfig.defaults());
         assertThat(s.gateway()).isEqualTo(GatewayConfig.builder().build());
         assertThat(s.metricsPort()).isZero();
@@ -57,6 +58,7 @@ class BrokerSettingsTest {
                 "limits.topic.bytes=100",
                 "topics.default.queues=3",
                 "topics.auto.create=false",
+                "groups.broadcast.position.retention.ms=-1",
                 "connection.write.low.bytes=1000",
                 "connection.write.high.bytes=2000"), StandardCharsets.UTF_8);
         BrokerSettings s = BrokerSettings.from(BrokerSettings.readFile(file));
@@ -77,6 +79,7 @@ class BrokerSettingsTest {
         assertThat(s.gateway().writeHighWaterMark()).isEqualTo(2000);
         assertThat(s.broker().defaultQueues()).isEqualTo(3);
         assertThat(s.broker().autoCreateTopics()).isFalse();
+        assertThat(s.groups().broadcastPositionRetentionMs()).as("-1: kept until the group is deleted").isEqualTo(Long.MAX_VALUE);
         assertThat(s.metricsPort()).isEqualTo(9100);
     }
 
