@@ -3,13 +3,9 @@ package dev.ferry.cli;
 import dev.ferry.client.FerryClient;
 import dev.ferry.client.FerryException;
 import dev.ferry.client.GroupInfo;
-import dev.ferry.client.QueueOffsets;
-import dev.ferry.client.TopicDescription;
 import dev.ferry.protocol.Status;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -54,25 +50,18 @@ final class GroupCommand {
                     System.err.println("ferry: topic " + topic + " does not exist (list them with: ferry topic list)");
                     return Ferry.EXIT_NOT_FOUND;
                 }
-                List<String> topics = topic != null ? List.of(topic) : client.listTopics();
-                System.out.printf("%-30s %6s %16s %16s %10s%n", "TOPIC", "QUEUE", "COMMITTED", "END", "LAG");
+                // the broker's queue lines: a clustering group's owned and committed queues, a broadcasting group's
+                // positions per member (members not live included)
+                System.out.printf("%-30s %6s %16s %16s %10s  %s%n", "TOPIC", "QUEUE", "COMMITTED", "END", "LAG", "MEMBER");
                 int committedRows = 0;
-                for (String t : topics) {
-                    TopicDescription d = client.describeTopic(t).orElse(null);
-                    if (d == null) {
-                        continue; // deleted since the listing
+                for (GroupInfo.Queue q : info.queues()) {
+                    if (topic != null && !q.topic().equals(topic)) {
+                        continue;
                     }
-                    for (int q = 0; q < d.queues(); q++) {
-                        OptionalLong committed = client.committedOffset(group, t, q);
-                        if (committed.isEmpty() && topic == null) {
-                            continue;
-                        }
-                        QueueOffsets o = client.queueOffsets(t, q);
-                        long c = committed.orElse(o.minOffset());
-                        System.out.printf("%-30s %6d %16s %16d %10d%n", t, q, committed.isPresent() ? Long.toString(c) : "-",
-                                o.maxOffset(), o.maxOffset() - c);
-                        committedRows += committed.isPresent() ? 1 : 0;
-                    }
+                    System.out.printf("%-30s %6d %16s %16d %10d  %s%n", q.topic(), q.queueId(),
+                            q.committed() < 0 ? "-" : Long.toString(q.committed()), q.maxOffset(), q.lag(),
+                            q.owner().isEmpty() ? "-" : q.owner());
+                    committedRows += q.committed() < 0 ? 0 : 1;
                 }
                 printMembers(info);
                 if (committedRows == 0) {

@@ -102,6 +102,27 @@ class CliCommandsTest {
         assertThat(again.out.lines()).as("nothing was committed for what could not be written").containsExactly("a", "b", "c");
     }
 
+    /** A broadcasting group keeps a position per member: describe shows each, also of members not live. */
+    @Test
+    void describeOfABroadcastingGroupShowsEachMembersPosition() {
+        assertThat(run("", "topic", "create", "news", "--queues", "1").exit).isZero();
+        assertThat(run("a\nb\nc\n", "produce", "--topic", "news").exit).isZero();
+        broker.groups().join("radio", "m1", List.of("news"), dev.ferry.broker.MessageModel.BROADCASTING, "AVERAGE", false);
+        broker.groups().join("radio", "m2", List.of("news"), dev.ferry.broker.MessageModel.BROADCASTING, "AVERAGE", false);
+        broker.commitOffset(dev.ferry.broker.GroupCoordinator.broadcastOffsetGroup("radio", "m1"), "news", 0, 3);
+        broker.commitOffset(dev.ferry.broker.GroupCoordinator.broadcastOffsetGroup("radio", "m2"), "news", 0, 1);
+        broker.groups().leave("radio", "m2");
+
+        Run described = run("", "group", "describe", "radio");
+        assertThat(described.exit).as(described.err).isZero();
+        assertThat(described.out).containsPattern("news\\s+0\\s+3\\s+3\\s+0\\s+m1")
+                .as("a member not live keeps its position").containsPattern("news\\s+0\\s+1\\s+3\\s+2\\s+m2");
+        broker.groups().leave("radio", "m1");
+        Run noneLive = run("", "group", "describe", "radio", "--topic", "news");
+        assertThat(noneLive.exit).as(noneLive.err).isZero();
+        assertThat(noneLive.out).containsPattern("news\\s+0\\s+3\\s+3\\s+0\\s+m1").contains("no live members");
+    }
+
     @Test
     void createProduceConsumeDescribeLagAndReset() {
         Run created = run("", "topic", "create", "orders", "--queues", "2");
