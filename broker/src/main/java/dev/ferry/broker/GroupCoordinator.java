@@ -298,14 +298,7 @@ public final class GroupCoordinator implements AutoCloseable {
                 expireSessions();
                 admit(groups.get(group), clientId, model);
             }
-            boolean madeNow = broker.queueCountOf(retry) == 0;
-            broker.ensureTopic(retry, 1); // file work, outside the monitor; once per group
-            long oldCopies = madeNow ? broker.store().nextOffset(retry, 0) : 0;
-            if (oldCopies > 0 && broker.committedOffset(group, retry, 0).isEmpty()) {
-                // a deleted group's retry topic, made again, continues its offsets and holds its old copies
-                // (DELETE_TOPIC keeps records): the group starts after them, as a new group
-                broker.commitOffset(group, retry, 0, oldCopies);
-            }
+            ensureRetryTopic(group); // file work, outside the monitor; once per group
         }
         List<String> all = List.copyOf(subscribed);
         synchronized (this) {
@@ -807,7 +800,11 @@ public final class GroupCoordinator implements AutoCloseable {
 
     private CompletableFuture<Void> sendBack(String group, StoredMessage s, int failures, boolean dead, boolean withOrigin) {
         String target = dead ? deadLetterTopic(group) : retryTopic(group);
-        broker.ensureTopic(target, 1);
+        if (dead) {
+            broker.ensureTopic(target, 1);
+        } else {
+            ensureRetryTopic(group); // a DELETE_GROUP may have run since the member joined
+        }
         Map<String, String> props = new LinkedHashMap<>(s.properties());
         props.remove(LogMessage.TAGS);
         props.remove(LogMessage.KEYS);
@@ -833,6 +830,24 @@ public final class GroupCoordinator implements AutoCloseable {
             LOG.info("group {}: {}/{}@{} failed {} times; moved to {}", group, s.topic(), s.queueId(), s.queueOffset(), failures, target);
         }
         return stored;
+    }
+
+    /**
+     * Makes {@code group}'s retry topic if it has none. A deleted group's retry topic, made again,
+     * continues its offsets and holds its old copies (DELETE_TOPIC keeps records): the group starts
+     * after them, as a new group, unless it already has an offset there. Besides a join, a move to
+     * the retry topic makes it: a DELETE_GROUP can run between a join's two steps, or between a
+     * sweep that collected a group's expired messages and their moves, and the group's members
+     * then started the topic made again at its beginning, among the deleted group's copies.
+     */
+    private void ensureRetryTopic(String group) {
+        String retry = retryTopic(group);
+        boolean madeNow = broker.queueCountOf(retry) == 0;
+        broker.ensureTopic(retry, 1);
+        long oldCopies = madeNow ? broker.store().nextOffset(retry, 0) : 0;
+        if (oldCopies > 0 && broker.committedOffset(group, retry, 0).isEmpty()) {
+            broker.commitOffset(group, retry, 0, oldCopies);
+        }
     }
 
     private long newFloor(QueueAcks a) {
@@ -1063,8 +1078,8 @@ public final class GroupCoordinator implements AutoCloseable {
             }
             hadOffsets = broker.forgetGroupOffsets(group);
         }
-        // file work outside the monitor; a first join racing this one may have made the retry topic just now: it makes it
-        // again at its next join (starting at its end, as after any deletion)
+        // file work outside the monitor; a first join racing this one may have made the retry topic just now: the
+        // topic is made again by that group's next join or move to it, starting at its end (ensureRetryTopic)
         boolean hadRetry = false;
         try {
             broker.deleteTopic(retry);

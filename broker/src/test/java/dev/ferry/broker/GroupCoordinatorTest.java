@@ -235,6 +235,27 @@ class GroupCoordinatorTest {
     }
 
     /**
+     * A DELETE_GROUP that ran while the group was being joined (between the join's two steps)
+     * leaves a live member without a retry topic; its first NACK makes the topic again, and the
+     * group starts it after the deleted group's copies, as a join does. Before, the move made it
+     * with no offset, and the member's next heartbeat started it at its beginning, among them.
+     */
+    @Test
+    void aRetryTopicMadeAgainByAMoveStartsAfterTheDeletedGroupsCopies() {
+        broker.createTopic("one", 1);
+        broker.send(List.of(LogMessage.builder("one", 0, new byte[] {1}).build())).join();
+        GroupCoordinator.Assignment a = groups.join("r", "m1", List.of("one"), MessageModel.CLUSTERING, "AVERAGE", false);
+        String retry = GroupCoordinator.retryTopic("r");
+        for (int i = 0; i < 3; i++) {
+            broker.send(List.of(LogMessage.builder(retry, 0, new byte[] {2}).build())).join(); // the old group's copies
+        }
+        broker.deleteTopic(retry); // what the racing DELETE_GROUP left: a live member, no retry topic
+        assertThat(groups.delivered("r", "m1", a.generation(), "one", 0, 0, 1, new long[] {0})).isTrue();
+        groups.nack("r", "m1", a.generation(), "one", 0, 0, -1).join();
+        assertThat(broker.committedOffset("r", retry, 0)).as("the group starts the retry topic after the old copies").hasValue(3);
+    }
+
+    /**
      * The last member's session expires while it is handling messages (a GC pause, a stalled
      * connection): its group goes. When it joins again, every queue has a new {@code since}, so it
      * restarts at the committed offset, and its NACK of a message of the old group is fenced.
