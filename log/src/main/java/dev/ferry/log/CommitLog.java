@@ -54,17 +54,17 @@ final class CommitLog {
         this.fillAheadBytes = fillAheadBytes;
         this.wholeSegments = wholeSegments;
         try {
-            List<Long> bases = FileNames.list(dir);
+            List<Long> bases = new ArrayList<>(FileNames.list(dir));
+            // Empty files at the end: the next segment, created ahead of the appender, that a power loss soon after
+            // left with 0 bytes (its size reaches the disk with its blocks), or one a crash left so while recovery
+            // gave back its blocks (Segment.discardAfter). They hold no record, so they go; the filler makes them again.
+            while (!bases.isEmpty() && Files.size(dir.resolve(FileNames.name(bases.get(bases.size() - 1)))) == 0) {
+                Path path = dir.resolve(FileNames.name(bases.remove(bases.size() - 1)));
+                LOG.warn("commit log segment {} is empty (a power loss or crash soon after it was created); deleting it", path);
+                Files.delete(path);
+            }
             for (long base : bases) {
-                Path path = dir.resolve(FileNames.name(base));
-                if (base == bases.get(bases.size() - 1) && Files.size(path) == 0) {
-                    // the next segment, created ahead of the appender: a power loss right after left it empty. It holds
-                    // no record (the log's data ends before it), so it goes, and the filler makes it again.
-                    LOG.warn("commit log segment {} is empty (a power loss soon after it was created); deleting it", path);
-                    Files.delete(path);
-                    continue;
-                }
-                segments.put(base, Segment.open(path));
+                segments.put(base, Segment.open(dir.resolve(FileNames.name(base))));
             }
         } catch (IOException e) {
             segments.values().forEach(Segment::close);

@@ -416,9 +416,9 @@ final class KeyIndex {
                     h.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putInt(slots).putInt(capacity).putInt(0).putInt(FLAG_BLOCKS_RESERVED)
                             .putLong(base).putLong(base).putLong(timestamp).putLong(timestamp).putLong(0).flip();
                     ch.write(h, 0);
-                    Zeros.write(ch, HEADER_SIZE, HEADER_SIZE + (long) slots * SLOT_SIZE); // slots are written anywhere: reserve them all
                     ch.write(java.nio.ByteBuffer.allocate(1), size - 1); // the entries stay a hole until reserve() fills them ahead
                     ch.force(true); // the header and the size reach the disk before the name does
+                    Zeros.write(ch, HEADER_SIZE, HEADER_SIZE + (long) slots * SLOT_SIZE); // slots are written anywhere: reserve them all
                 }
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 FileNames.fsyncDirectory(dir);

@@ -72,7 +72,14 @@ public final class ReadResult implements AutoCloseable {
                 if (decodeCache == null) {
                     decodeCache = new RecordCodec.DecodeCache();
                 }
-                return RecordCodec.decode(r.segment.map, (int) (phys - r.segment.baseOffset), decodeCache);
+                int pos = (int) (phys - r.segment.baseOffset);
+                int length = r.segment.map.getInt(pos + RecordLayout.LENGTH_OFFSET);
+                if (length != sizes[i]) {
+                    // the index entry does not point at the start of its record: decoding there would trust any bytes
+                    throw new CorruptRecordException(r.segment.path, phys, "record length " + length + " (expected: " + sizes[i]
+                            + ", the size its index entry gives)");
+                }
+                return RecordCodec.decode(r.segment.map, pos, decodeCache);
             }
         }
         throw new IllegalArgumentException("message " + i + " (expected: 0.." + (count - 1) + ")");

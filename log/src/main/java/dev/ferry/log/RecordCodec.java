@@ -198,6 +198,10 @@ final class RecordCodec {
     /** As {@link #decode(ByteBuffer, int)}, sharing {@code cache} with the records decoded before. */
     static StoredMessage decode(ByteBuffer buf, int pos, DecodeCache cache) {
         int length = buf.getInt(pos + LENGTH_OFFSET);
+        if (length < MIN_RECORD_SIZE || pos + (long) length > buf.limit()) {
+            throw new CorruptRecordException(null, pos, "record length " + length + " at byte " + pos + " of " + buf.limit()
+                    + " (expected: a whole record within them)");
+        }
         int flags = buf.getInt(pos + FLAGS_OFFSET);
         int hostSize = hostSize(flags);
         int p = pos + BORN_HOST_OFFSET;
@@ -213,6 +217,7 @@ final class RecordCodec {
         int bodyLength = buf.getInt(p);
         if (bodyLength < 0 || p + 4L + bodyLength > pos + (long) length) {
             // "known to be whole" by the caller's word only (an index entry pointing elsewhere): never allocate on it
+            // beyond the record, whose length was checked against the buffer above
             throw new CorruptRecordException(null, pos, "body of " + bodyLength + " bytes at byte " + (p - pos)
                     + " of a record of " + length + " (expected: within the record)");
         }

@@ -193,12 +193,27 @@ final class Recovery {
         }
     }
 
-    /** After a crash: the end segment's bytes past {@code end} are given back, whatever they held ({@link Segment#discardAfter}). */
+    /**
+     * After a crash: the end segment's bytes past {@code end} are given back, whatever they held
+     * ({@link Segment#discardAfter}). Not a segment that starts at {@code end} after one that ends
+     * there: {@link CommitLog#setEnd} deletes it, and a crash between the discard's truncation and
+     * its re-extension would leave it empty before the segments after it.
+     */
     private void discardAfter(long end) {
         Segment s = log.segmentFor(end);
-        if (s != null) {
-            s.discardAfter((int) (end - s.baseOffset));
+        if (s == null) {
+            return;
         }
+        Segment previous = null;
+        for (Segment each : log.segments()) {
+            if (each.baseOffset < s.baseOffset) {
+                previous = each;
+            }
+        }
+        if (end == s.baseOffset && previous != null && previous.endOffset() == end) {
+            return;
+        }
+        s.discardAfter((int) (end - s.baseOffset));
     }
 
     /**

@@ -68,10 +68,14 @@ final class Segment {
             FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
             try {
-                Zeros.write(ch, zeroFill ? 0 : size - 1L, size); // without zeroFill, only the last byte: the size
-                // the size reaches the disk with the blocks (delayed allocation): without this a power loss soon after
-                // left a file of 0 bytes under the segment's name, and the store refused to open
+                // the size first, forced: with delayed allocation it reaches the disk with the blocks, and without this a
+                // power loss soon after left a file of 0 bytes under the segment's name. Then, with zeroFill, the zeros,
+                // not forced (the kernel writes them back; a force would hold the filler for a whole segment's writes)
+                Zeros.write(ch, size - 1L, size);
                 ch.force(true);
+                if (zeroFill) {
+                    Zeros.write(ch, 0, size - 1L);
+                }
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
                 FileNames.fsyncDirectory(dir);
