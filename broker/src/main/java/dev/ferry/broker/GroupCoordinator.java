@@ -223,7 +223,10 @@ public final class GroupCoordinator implements AutoCloseable {
         final Map<TopicQueue, Owner> owners = new HashMap<>();
         final Map<TopicQueue, Lock> locks = new HashMap<>();
         final Map<TopicQueue, QueueAcks> acks = new HashMap<>();
-        /** Broadcasting: the generation of the last offset reset per queue (members restart such queues). */
+        /**
+         * The generation of the last offset reset per queue. Broadcasting: members restart such
+         * queues. Clustering: a fetch sent at an earlier generation is fenced when it answers.
+         */
         final Map<TopicQueue, Long> resetSince = new HashMap<>();
         final Map<String, Integer> queueCounts = new HashMap<>();
         long generation;
@@ -638,8 +641,10 @@ public final class GroupCoordinator implements AutoCloseable {
      * orderly member that is neither the queue's reader (its owner, or the member it is being
      * handed over from) nor holds its lock; a non-orderly member that no longer owns the queue (a
      * long poll parked before the handover: handing it the messages too gave two members the same
-     * batch); or a fetch of an earlier tenure of the queue's owner (a
-     * long poll sent before the generation it got the queue again at, answered after). Counting
+     * batch); a fetch of an earlier tenure of the queue's owner (a
+     * long poll sent before the generation it got the queue again at, answered after); or any
+     * fetch sent before the queue's last offset reset (it would commit the old position over the
+     * reset). Counting
      * such offsets as in flight would pull the committed offset back below what the member handled
      * and acked since; and handing them out untracked let a member that had not heard of its new
      * tenure (an offset reset gives one without a rebalance) handle them and ack them in vain, and
@@ -659,6 +664,11 @@ public final class GroupCoordinator implements AutoCloseable {
             Owner o = g.owners.get(tq);
             Member m = g.members.get(clientId);
             if (o != null && o.clientId.equals(clientId) && o.pendingFrom == null && generation < o.since) {
+                return false;
+            }
+            if (generation < g.resetSince.getOrDefault(tq, Long.MIN_VALUE)) {
+                // sent before an offset reset of the queue (by the member being handed it over from, or one holding its
+                // lock): counting it would commit the old position again over the reset
                 return false;
             }
             boolean reader = o != null && (o.pendingFrom != null ? o.pendingFrom.equals(clientId) : o.clientId.equals(clientId));
@@ -1166,9 +1176,7 @@ public final class GroupCoordinator implements AutoCloseable {
                     if (o != null) {
                         g.owners.put(tq, new Owner(o.clientId, g.generation, o.pendingFrom, g.generation));
                     }
-                    if (g.model == MessageModel.BROADCASTING) {
-                        g.resetSince.put(tq, g.generation);
-                    }
+                    g.resetSince.put(tq, g.generation);
                 }
             }
         }

@@ -234,6 +234,24 @@ class GroupCoordinatorTest {
         assertThat(broker.committedOffset("n", "t", 6)).hasValue(2);
     }
 
+    /** A long poll of the member a queue is being handed over from, sent before an offset reset, must not undo the reset. */
+    @Test
+    void aLongPollSentBeforeAnOffsetResetDoesNotCommitTheOldPosition() {
+        for (int i = 0; i < 10; i++) {
+            broker.send(List.of(LogMessage.builder("t", 6, new byte[] {(byte) i}).build())).join();
+        }
+        GroupCoordinator.Assignment a = groups.join("n", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(groups.delivered("n", "a", a.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4})).isTrue();
+        groups.ack("n", "a", a.generation(), "t", 6, new long[] {0, 1, 2, 3, 4});
+        assertThat(broker.committedOffset("n", "t", 6)).hasValue(5);
+        groups.join("n", "b", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false); // 4-7 to b, pending from a
+        groups.resetOffsets("n", "t", 6, GroupCoordinator.ResetTarget.EARLIEST, 0);
+        assertThat(broker.committedOffset("n", "t", 6)).hasValue(0);
+        assertThat(groups.delivered("n", "a", a.generation(), "t", 6, 5, 6, new long[] {5}))
+                .as("a's long poll from 5, parked before the reset, answering now").isFalse();
+        assertThat(broker.committedOffset("n", "t", 6)).as("the reset to 0 stays").hasValue(0);
+    }
+
     /**
      * A DELETE_GROUP that ran while the group was being joined (between the join's two steps)
      * leaves a live member without a retry topic; its first NACK makes the topic again, and the
