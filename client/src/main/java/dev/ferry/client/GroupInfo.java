@@ -7,7 +7,8 @@ import java.util.List;
  *
  * @param mode       CLUSTERING or BROADCASTING; "-" for a group without live members
  * @param strategy   allocation strategy; "-" if none
- * @param generation rebalance count of the live group; 0 without live members
+ * @param generation the live group's generation (up by one at each rebalance or offset reset; a
+ *                   group made again starts above any it had before); 0 without live members
  */
 public record GroupInfo(String group, String mode, String strategy, long generation, List<Member> members, List<Queue> queues) {
     public GroupInfo {

@@ -98,7 +98,10 @@ public final class Headers {
     /** HEARTBEAT: the client's self-chosen id, for the broker's logs and group membership. */
     public static final String CLIENT_ID = "clientId";
 
-    /** A group member's generation: the group's rebalance count as the member last heard it (GROUP_HEARTBEAT). */
+    /**
+     * A group member's generation as it last heard it (GROUP_HEARTBEAT): goes up by one at each
+     * rebalance or offset reset; a group made again starts above any generation it had before.
+     */
     public static final String GENERATION = "generation";
     /** JOIN_GROUP: the topics a member consumes, comma-separated. */
     public static final String TOPICS = "topics";

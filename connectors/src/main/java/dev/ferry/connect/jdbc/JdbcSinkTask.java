@@ -202,6 +202,11 @@ public final class JdbcSinkTask implements SinkTask {
             conn.setAutoCommit(false);
             offsets.create(conn);
             conn.commit();
+            if (!offsets.refusesDuplicates(conn)) {
+                throw config.invalid("offsets.table", offsets.name(), "a table whose primary key or unique key is (connector, topic,"
+                        + " queue_id), as the sink creates it; " + offsets.name() + " takes two rows for one queue, so a second"
+                        + " instance of a connector would not be stopped from writing the same rows (drop it to have it made again)");
+            }
             stored.putAll(offsets.read(conn, connector));
             conn.commit();
             tableColumns = describe(table).orElse(null);

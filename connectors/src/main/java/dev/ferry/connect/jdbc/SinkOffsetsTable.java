@@ -73,6 +73,33 @@ final class SinkOffsetsTable {
         }
     }
 
+    /**
+     * Whether the table refuses a second row for one (connector, topic, queue), tried rather than
+     * read from the catalogue: two inserts of a probe row no connector can have (its name holds a
+     * '%'), rolled back. The commit rule depends on it ({@link #write}); a table of that name made
+     * by someone else without the key took both instances' rows. Leaves no transaction open.
+     */
+    boolean refusesDuplicates(Connection conn) throws SQLException {
+        try (PreparedStatement insert = conn.prepareStatement(Dialect.insert(name, COLUMNS))) {
+            insert.setString(1, "%key-check");
+            insert.setString(2, "%");
+            insert.setInt(3, -1);
+            insert.setLong(4, 0);
+            insert.executeUpdate();
+            try {
+                insert.executeUpdate();
+                return false;
+            } catch (SQLException e) {
+                if (e.getSQLState() != null && e.getSQLState().startsWith("23")) {
+                    return true;
+                }
+                throw e;
+            }
+        } finally {
+            conn.rollback();
+        }
+    }
+
     /** Every stored position of {@code connector}: (topic, queue) to next offset. */
     Map<JdbcSinkTask.QueueKey, Long> read(Connection conn, String connector) throws SQLException {
         Map<JdbcSinkTask.QueueKey, Long> positions = new HashMap<>();

@@ -174,6 +174,28 @@ class JdbcSinkTest {
                 .hasMessageContaining("table: 'no_such_table' (expected: an existing table, or auto.create=true");
     }
 
+    /**
+     * An offsets table someone else made without the key on (connector, topic, queue_id) would take
+     * two instances' positions and rows alike: the sink refuses to start on it, naming it.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void anOffsetsTableWithoutItsKeyIsRefused(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sink_nokey");
+        String offsetsTable = Target.uniqueTable("offsets_nokey");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER NOT NULL, note VARCHAR(20))",
+                "CREATE TABLE " + offsetsTable + " (connector VARCHAR(255), topic VARCHAR(255), queue_id INTEGER, next_offset BIGINT)");
+        try {
+            assertThatThrownBy(() -> start(url, table, Map.of("offsets.table", offsetsTable)))
+                    .hasMessageContaining("offsets.table").hasMessageContaining("takes two rows for one queue");
+            assertThat(Target.queryLong(url, "SELECT COUNT(*) FROM " + offsetsTable)).as("the probe rolled back").isZero();
+        } finally {
+            Target.exec(url, "DROP TABLE IF EXISTS " + offsetsTable);
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
     void twoInstancesOfOneConnectorCannotBothWrite(Target target) throws Exception {

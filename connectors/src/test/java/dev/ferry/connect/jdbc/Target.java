@@ -101,8 +101,10 @@ enum Target {
     /** Drops a test's table and its connector's positions; cleanup failures must not hide the test's own. */
     static void dropQuietly(String url, String table, String connector) {
         try {
-            exec(url, "DROP TABLE IF EXISTS " + table, "CREATE TABLE IF NOT EXISTS " + SinkOffsetsTable.DEFAULT_NAME
-                    + " (connector VARCHAR(255), topic VARCHAR(255), queue_id INTEGER, next_offset BIGINT)",
+            // made as the sink makes it (with its key) if no test made it yet: one made here without the key once
+            // stayed in the shared databases, and every later sink wrote into a table that takes duplicate positions
+            exec(url, "DROP TABLE IF EXISTS " + table,
+                    new SinkOffsetsTable(SinkOffsetsTable.DEFAULT_NAME, Dialect.of(url)).createSql(),
                     "DELETE FROM " + SinkOffsetsTable.DEFAULT_NAME + " WHERE connector = '" + connector + "'");
         } catch (SQLException e) {
             System.err.println("cleanup of " + table + " failed: " + e);
