@@ -110,16 +110,16 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
             new Key("flush.commit.interval.ms", Type.INT, 1, 3_600_000, "100", "commitIntervalMs", "async, staged writes: the committer copies the ring into the segments every 256 KiB appended and at least this often; readers and the flusher commit what they need themselves."),
             new Key("flush.min.dirty.pages", Type.INT, 0, I, "4", "flushMinDirtyPages", "async: flush only when at least this many 4 KiB pages are dirty, except every 10th interval, which flushes whatever is dirty."),
             new Key("flush.sync.timeout.ms", Type.LONG, 1, L, "5000", "syncFlushTimeoutMs", "sync: a send whose fsync has not returned by then fails with TIMEOUT (its records are written)."),
-            new Key("checkpoint.interval.ms", Type.INT, 1, 3_600_000, "10000", "checkpointIntervalMs", "How often indexes are forced and the checkpoint written; bounds how much of the log recovery re-verifies after a crash."),
+            new Key("checkpoint.interval.ms", Type.INT, 1, 3_600_000, "10000", "checkpointIntervalMs", "How often indexes are forced and the checkpoint written; recovery re-verifies the log from the checkpoint or from the start of the last segment holding data, whichever is lower."),
             // retention
-            new Key("retention.ms", Type.LONG_OR_UNLIMITED, 1, L, "259200000", "retentionMs", "Segments whose records are all older than this are deleted (default 72 h)."),
-            new Key("retention.bytes", Type.LONG_OR_UNLIMITED, LogConfig.MIN_SEGMENT_BYTES, L, "-1", "retentionBytes", "Commit-log size kept; the oldest segments are deleted beyond it. At least segment.bytes."),
+            new Key("retention.ms", Type.LONG_OR_UNLIMITED, 1, L, "259200000", "retentionMs", "Segments whose records are all older than this are deleted (default 72 h), except from the oldest delayed message not yet delivered on (see Retention in docs/OPERATIONS.md)."),
+            new Key("retention.bytes", Type.LONG_OR_UNLIMITED, LogConfig.MIN_SEGMENT_BYTES, L, "-1", "retentionBytes", "Commit-log size kept; the oldest segments are deleted beyond it, except from the oldest delayed message not yet delivered on (see Retention in docs/OPERATIONS.md). At least segment.bytes."),
             new Key("retention.check.interval.ms", Type.LONG, 1, L, "10000", "retentionCheckIntervalMs", "How often retention runs."),
             // topics, consumers
             new Key("topics.auto.create", Type.BOOLEAN, 0, 0, "true", "autoCreateTopics", "Sending to an unknown topic creates it with topics.default.queues queues; false answers NOT_FOUND."
                     + " A JOIN_GROUP never creates the topics it subscribes to: an unknown one is accepted (and assigned once a send"
-                    + " creates it), or NOT_FOUND when false. A clustering group's `%RETRY%GROUP` topic is created at its first join"
-                    + " either way."),
+                    + " creates it), or NOT_FOUND when false. A clustering group's `%RETRY%GROUP` topic is created at the first join of a"
+                    + " non-orderly member (and again by a move to it, if it was deleted) either way."),
             new Key("topics.default.queues", Type.INT, 1, 65_536, "8", "defaultQueues", "Queues of a topic auto-created or created without a count; at most limits.topic.queues."),
             new Key("fetch.max.wait.ms", Type.LONG, 0, L, "30000", "maxFetchWaitMs", "Longest long-poll a FETCH may ask for; longer waits are cut to this."),
             new Key("offsets.flush.interval.ms", Type.LONG, 1, L, "1000", "offsetFlushIntervalMs", "How often committed consumer offsets are written to disk; a crash can lose this much of commits (consumers re-read, never skip)."),
