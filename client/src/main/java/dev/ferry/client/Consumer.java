@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * offsets; with {@code autoCommit}, {@link #poll} does so every {@code autoCommitIntervalMs}
  * (committing what earlier polls returned, so processing before the next poll gives
  * at-least-once), and {@link #close()} once more. A FETCH answered OFFSET_OUT_OF_RANGE (retention
- * removed the data) moves the queue to the nearest stored offset.
+ * removed the data, or a seek went past the queue's end) moves the queue, and its position, to the
+ * nearest stored offset.
  *
  * <p><b>Thread safety.</b> Not thread-safe: one thread polls, seeks, commits and closes, as with
  * Kafka's consumer. Internally the event loop owns the fetch state of each queue; polled
@@ -70,8 +71,13 @@ public final class Consumer implements AutoCloseable {
         }
     }
 
-    /** A FETCH response waiting to be polled, or an error to report from poll. */
-    private record Fetched(QueueState queue, int epoch, Command response, long nextOffset, long bytes, FerryException error) {
+    /**
+     * A FETCH response waiting to be polled, or an error to report from poll. {@code outOfRange}:
+     * an OFFSET_OUT_OF_RANGE answer moved the queue to {@code nextOffset}, down too (the offset was
+     * past the queue's end), so the polling position goes there, not only up.
+     */
+    private record Fetched(QueueState queue, int epoch, Command response, long nextOffset, long bytes, FerryException error,
+                           boolean outOfRange) {
     }
 
     private final FerryClient client;
@@ -277,16 +283,25 @@ public final class Consumer implements AutoCloseable {
     /** A fetch whose records proved corrupt after this poll had taken others: reported by the next poll. Polling thread only. */
     private Fetched deferred;
 
+    /**
+     * Done with the fetch in hand. If poll handed out all its messages, the position moves to the
+     * fetch's end (past what a filter skipped after the last of them; to wherever an
+     * OFFSET_OUT_OF_RANGE answer moved the queue). A fetch left part-way (close() after a poll that
+     * stopped at maxPollMessages) leaves the position after the last message handed out: close()
+     * commits it, and must not pass messages poll never returned.
+     */
     private void finishCurrent() {
         Fetched f = currentFetched;
         if (f == null) {
             return;
         }
+        boolean handedOut = currentIndex >= current.size();
         currentFetched = null;
         current = List.of();
         currentIndex = 0;
-        if (f.epoch() == f.queue().pollEpoch) {
-            f.queue().position = Math.max(f.queue().position, f.nextOffset());
+        QueueState q = f.queue();
+        if (handedOut && f.epoch() == q.pollEpoch) {
+            q.position = f.outOfRange() ? f.nextOffset() : Math.max(q.position, f.nextOffset());
         }
         release(f);
     }
@@ -450,16 +465,16 @@ public final class Consumer implements AutoCloseable {
                     next = FerryClient.number(r, Headers.NEXT_OFFSET);
                 } catch (FerryException e) {
                     // a broker answer this client cannot read: said at poll, and asked again later, never a silent stop
-                    ready.add(new Fetched(q, epoch, r, offset, 0, e));
+                    ready.add(new Fetched(q, epoch, r, offset, 0, e, false));
                     retryLater(q, Math.max(1_000, config.retryBackoffMs()));
                     return;
                 }
                 long bytes = bufferedBytes(r);
                 if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
                     q.buffered.addAndGet(bytes);
-                    ready.add(new Fetched(q, epoch, r, next, bytes, null));
+                    ready.add(new Fetched(q, epoch, r, next, bytes, null, false));
                 } else if (next != offset) {
-                    ready.add(new Fetched(q, epoch, r, next, 0, null)); // everything skipped by the tag filter
+                    ready.add(new Fetched(q, epoch, r, next, 0, null, false)); // everything skipped by the tag filter
                 }
                 q.fetchOffset = next;
                 if (next == offset && config.maxWaitMs() < MIN_IDLE_REFETCH_MS) {
@@ -479,13 +494,13 @@ public final class Consumer implements AutoCloseable {
                 LOG.warn("{}: offset {} out of range [{}, {}]; moving to {}", q.label, offset, min, max, to);
                 q.fetchOffset = to;
                 ready.add(new Fetched(q, epoch, Command.builder().code(RequestCode.FETCH).kind(dev.ferry.protocol.Kind.RESPONSE)
-                        .build(), to, 0, null));
+                        .build(), to, 0, null, true));
                 fetch(q);
             }
             default -> {
                 FerryException e = FerryException.broker(r.status(), q.label, r.message());
                 if (!e.retryable()) {
-                    ready.add(new Fetched(q, epoch, r, offset, 0, e));
+                    ready.add(new Fetched(q, epoch, r, offset, 0, e, false));
                 }
                 retryLater(q, e.retryable() ? config.retryBackoffMs() : Math.max(1_000, config.retryBackoffMs()));
             }

@@ -90,6 +90,57 @@ class ConsumerCommitTest {
         }
     }
 
+    /**
+     * A poll that stops part-way through a fetch (maxPollMessages) leaves the rest of it unreturned:
+     * close() commits the position after the last message returned. Before, close() moved the
+     * position to the fetch's end and committed 100.
+     */
+    @Test
+    void closeCommitsOnlyWhatPollReturned() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary");
+             Producer p = client.producer()) {
+            client.createTopic("part", 1);
+            for (int i = 0; i < 100; i++) {
+                p.sendAsync("part", ("m" + i).getBytes());
+            }
+            p.flush();
+            try (Consumer c = client.consumer(ConsumerConfig.builder("part", "g").maxPollMessages(10).build())) {
+                List<Message> got = pollN(c, 10);
+                assertThat(got).extracting(Message::queueOffset).containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L);
+            }
+            assertThat(client.committedOffset("g", "part", 0)).hasValue(10);
+        }
+    }
+
+    /**
+     * A seek past a queue's end is answered OFFSET_OUT_OF_RANGE and moves the queue to its end, the
+     * nearest stored offset, and the polling position with it: the messages sent then come. Before,
+     * only the fetch moved; the position stayed at 1,000 and every message below it was dropped.
+     */
+    @Test
+    void aSeekPastTheEndReadsOnFromTheEnd() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary");
+             Producer p = client.producer(ProducerConfig.builder().lingerMs(0).build())) {
+            client.createTopic("past", 1);
+            for (int i = 0; i < 10; i++) {
+                p.send("past", ("m" + i).getBytes());
+            }
+            try (Consumer c = client.consumer(ConsumerConfig.builder("past", "g").autoCommit(false).build())) {
+                assertThat(pollN(c, 10)).hasSize(10);
+                c.seek(0, 1_000);
+                ConsumerGroupTest.await("the position moved to the queue's end", Duration.ofSeconds(10), () -> {
+                    assertThat(c.poll(Duration.ofMillis(50))).isEmpty();
+                    return c.position(0) == 10;
+                });
+                for (int i = 10; i < 15; i++) {
+                    p.send("past", ("m" + i).getBytes());
+                }
+                assertThat(pollN(c, 5)).extracting(Message::queueOffset).containsExactly(10L, 11L, 12L, 13L, 14L);
+                assertThat(c.position(0)).isEqualTo(15);
+            }
+        }
+    }
+
     @Test
     void subscriptionRedeliversAfterAHandlerFailureAndCommits() throws Exception {
         try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("hessian");
