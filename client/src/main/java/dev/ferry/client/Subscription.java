@@ -80,8 +80,10 @@ public final class Subscription implements AutoCloseable {
                     continue;
                 }
                 Set<Integer> stalled = new HashSet<>();
-                for (Message m : batch) {
+                for (int i = 0; i < batch.size(); i++) {
+                    Message m = batch.get(i);
                     if (!running) {
+                        rewind(batch.subList(i, batch.size()), stalled);
                         break;
                     }
                     if (stalled.contains(m.queueId())) {
@@ -107,6 +109,20 @@ public final class Subscription implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             consumer.close();
+        }
+    }
+
+    /**
+     * Closing in the middle of a batch: each queue goes back to its first message not handled, so
+     * that the commits (below, and close()'s) stop there; the consumer's positions covered the whole
+     * batch. A stalled queue went back to its failed message already.
+     */
+    private void rewind(List<Message> unhandled, Set<Integer> stalled) {
+        Set<Integer> rewound = new HashSet<>(stalled);
+        for (Message m : unhandled) {
+            if (rewound.add(m.queueId())) {
+                consumer.seek(m.queueId(), m.queueOffset());
+            }
         }
     }
 

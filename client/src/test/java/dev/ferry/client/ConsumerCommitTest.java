@@ -113,6 +113,33 @@ class ConsumerCommitTest {
     }
 
     /**
+     * A subscription closed while its handler works through a batch commits only what the handler
+     * returned from: close() stops after the message in hand. Before, it committed the whole batch
+     * (the consumer's position covered it), 200 here, and the messages not handled were lost to
+     * the group.
+     */
+    @Test
+    void aSubscriptionClosedMidBatchCommitsOnlyWhatItsHandlerSaw() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary");
+             Producer p = client.producer()) {
+            client.createTopic("slow", 1);
+            for (int i = 0; i < 200; i++) {
+                p.sendAsync("slow", ("m" + i).getBytes());
+            }
+            p.flush();
+            List<Long> handled = new CopyOnWriteArrayList<>();
+            Subscription s = client.subscribe("slow", "sg", m -> {
+                Thread.sleep(20);
+                handled.add(m.queueOffset());
+            });
+            ConsumerGroupTest.await("5 handled", Duration.ofSeconds(20), () -> handled.size() >= 5);
+            s.close();
+            assertThat(handled.size()).as("closed mid-batch").isLessThan(200);
+            assertThat(client.committedOffset("sg", "slow", 0)).hasValue(handled.size());
+        }
+    }
+
+    /**
      * A seek past a queue's end is answered OFFSET_OUT_OF_RANGE and moves the queue to its end, the
      * nearest stored offset, and the polling position with it: the messages sent then come. Before,
      * only the fetch moved; the position stayed at 1,000 and every message below it was dropped.
