@@ -305,12 +305,18 @@ public final class GroupConsumer implements AutoCloseable {
      * broker takes it also for a queue a rebalance took away since the poll (from an orderly member
      * until it unlocks the queue, at its next poll); a refused ack (the member left, or an orderly
      * member's lock was gone) is logged, and the queue's owner reads the message again.
-     * Broadcasting: advances this member's position, committed at the next poll or close.
+     * Broadcasting: advances this member's position, committed at the next poll or close; not for
+     * a message of the last poll whose queue is read again since (see {@link #owns}), as after a
+     * RESET_OFFSETS: it comes again.
      */
     public void ack(Message m) {
         String key = key(m.topic(), m.queueId());
         if (broadcasting) {
-            QueueState q = queues.get(key);
+            // Of the read the message was polled from (as owns goes by): once the queue is read again from its committed
+            // offset (a RESET_OFFSETS gave it a new state at a heartbeat, or fenced the fetch), the message comes again,
+            // and its ack applied to the new read would commit the old position over the reset
+            Fetched f = polled.get(m);
+            QueueState q = f == null ? queues.get(key) : f.current() ? f.queue() : null;
             if (q != null) {
                 q.acked = Math.max(q.acked, m.queueOffset() + 1);
             }

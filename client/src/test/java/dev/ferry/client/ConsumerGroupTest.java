@@ -240,6 +240,39 @@ class ConsumerGroupTest {
         }
     }
 
+    /**
+     * A broadcasting member that acks a batch polled before a RESET_OFFSETS of its queue, after it
+     * heard of the reset, does not commit the old position over the reset: the queue is read again
+     * from the reset, and those acks belong to the read they came from. Before, they moved the new
+     * read's position to 100 and the next poll committed it.
+     */
+    @Test
+    void aBroadcastingMembersAcksOfMessagesPolledBeforeAResetDoNotUndoIt() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary"); Producer p = client.producer()) {
+            client.createTopic("rb", 1);
+            send(p, "rb", 0, 100);
+            try (GroupConsumer c = client.groupConsumer(member("rb", "rbg", "b1").broadcasting().build())) {
+                List<Message> got = new ArrayList<>();
+                await("the batch polled", Duration.ofSeconds(10), () -> {
+                    got.addAll(c.poll(Duration.ofMillis(50)));
+                    return !got.isEmpty();
+                });
+                assertThat(got).as("one fetch, one poll").hasSize(100);
+                long before = c.generation();
+                client.resetOffsets("rbg", "rb", "earliest", 0);
+                await("a heartbeat brought the reset", Duration.ofSeconds(10), () -> c.generation() != before && !c.owns(got.get(0)));
+                got.forEach(c::ack);
+                List<Message> again = new ArrayList<>();
+                await("read again from the reset", Duration.ofSeconds(10), () -> {
+                    again.addAll(c.poll(Duration.ofMillis(50)));
+                    return !again.isEmpty();
+                });
+                assertThat(again.get(0).queueOffset()).isZero();
+            } // close commits the member's positions, then leaves
+            assertThat(client.committedOffset("rbg%b1", "rb", 0)).as("the reset stays").hasValue(0);
+        }
+    }
+
     @Test
     void committedOffsetsOfAGroupSurviveABrokerRestart() {
         try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary"); Producer p = client.producer()) {
