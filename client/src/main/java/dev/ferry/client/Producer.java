@@ -57,6 +57,14 @@ import org.slf4j.LoggerFactory;
 public final class Producer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Producer.class);
 
+    /**
+     * Most messages in one SEND_BATCH. The broker's store refuses more with LIMIT_EXCEEDED, which
+     * is not retried ({@link dev.ferry.log.LogConfig#maxBatchMessages()}, default 4,096;
+     * docs/PROTOCOL.md, "What the broker does with each request"), though a frame may carry up to
+     * the protocol's {@code maxMessagesPerCommand} (10,000).
+     */
+    static final int MAX_BATCH_MESSAGES = 4_096;
+
     private final FerryClient client;
     private final ClientConfig clientConfig;
     private final ProducerConfig config;
@@ -111,7 +119,7 @@ public final class Producer implements AutoCloseable {
         this.codec = client.codecInstance();
         this.loop = client.transport().nextLoop();
         this.lingerNanos = TimeUnit.MILLISECONDS.toNanos(config.lingerMs());
-        this.maxMessagesPerBatch = clientConfig.limits().maxMessagesPerCommand();
+        this.maxMessagesPerBatch = Math.min(MAX_BATCH_MESSAGES, clientConfig.limits().maxMessagesPerCommand());
         this.batchBytes = Math.min(config.batchSizeBytes(), clientConfig.limits().maxFrameBytes() / 2);
         this.reconnectBackoffMs = config.retryBackoffMs();
         // fail fast when the broker is unreachable
@@ -224,8 +232,8 @@ public final class Producer implements AutoCloseable {
      * delayed ({@code deliverAt}), every result's queue offset is -1: the broker answers the first
      * message's offset, from which the others cannot be counted then.
      *
-     * @throws IllegalArgumentException if the messages are empty, of several topics or queues, too many, or more than
-     *     {@link ProducerConfig#bufferBytes()}
+     * @throws IllegalArgumentException if the messages are empty, of several topics or queues, more than
+     *     {@link #MAX_BATCH_MESSAGES} (4,096), or more than {@link ProducerConfig#bufferBytes()}
      */
     public CompletableFuture<List<SendResult>> sendBatch(List<Message> messages) {
         checkOpen();

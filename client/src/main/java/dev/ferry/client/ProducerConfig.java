@@ -6,7 +6,8 @@ package dev.ferry.client;
  * SEND_BATCH once it holds {@code batchSizeBytes}, once its oldest message has waited
  * {@code lingerMs}, or at once when {@code lingerMs} is 0 and the connection has room.
  *
- * @param batchSizeBytes      target bytes of messages per SEND_BATCH (default 64 KiB; also the most)
+ * @param batchSizeBytes      target bytes of messages per SEND_BATCH (default 64 KiB; also the most); a batch
+ *                            holds at most 4,096 messages either way, what the broker stores in one
  * @param lingerMs            how long a batch waits to fill before it is sent (default 5, as Kafka 4's
  *                            linger.ms; 0 sends as soon as a request slot is free, which under load makes
  *                            many small requests: 100-byte records went ~25 % slower in ferry perf produce)

@@ -101,6 +101,37 @@ class ProducerRetryTest {
     }
 
     /**
+     * A batch holds at most the 4,096 messages the broker's store takes in one SEND_BATCH: 6,000
+     * small messages of one queue, flushed at once, go as two batches and are all stored; sendBatch
+     * refuses 4,097. Before, the producer sent all 6,000 as one batch (up to the protocol's 10,000 a
+     * command), and the broker refused it with LIMIT_EXCEEDED, not retried.
+     */
+    @Test
+    void batchesHoldAtMostWhatTheBrokerStoresInOne() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary")) {
+            client.createTopic("many", 1);
+            ProducerConfig config = ProducerConfig.builder().batchSizeBytes(1 << 20).lingerMs(60_000).build();
+            try (Producer producer = client.producer(config)) {
+                List<CompletableFuture<SendResult>> acks = new ArrayList<>();
+                for (int i = 0; i < 6_000; i++) {
+                    acks.add(producer.sendAsync(Message.builder("many").queueId(0).body(new byte[10]).build()));
+                }
+                producer.flush();
+                acks.forEach(a -> assertThat(a).isCompleted().isNotCompletedExceptionally());
+
+                List<Message> tooMany = new ArrayList<>();
+                for (int i = 0; i < 4_097; i++) {
+                    tooMany.add(Message.builder("many").queueId(0).body(new byte[10]).build());
+                }
+                assertThatThrownBy(() -> producer.sendBatch(tooMany)).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("count 4097 (expected: 1..4096)");
+                assertThat(producer.sendBatch(tooMany.subList(0, 4_096)).join()).hasSize(4_096);
+            }
+            assertThat(client.queueOffsets("many", 0).maxOffset()).isEqualTo(6_000 + 4_096);
+        }
+    }
+
+    /**
      * A delayed message has no queue offset until it is due; the messages sent around it keep
      * consecutive offsets. Before, a delayed message shared a batch with them, and the offsets
      * counted from the batch's first were off by one after it (or started at -1).
