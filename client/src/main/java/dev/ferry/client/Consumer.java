@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +55,13 @@ public final class Consumer implements AutoCloseable {
         final String label;
         /** Fetched, unpolled bytes; both threads. */
         final AtomicLong buffered = new AtomicLong();
+        /**
+         * An error of this queue waits in {@code ready}: set by the event loop when it queues one,
+         * cleared by the polling thread when poll reports it. One is enough: poll reports one per
+         * call, and a queue failing every second (a deleted topic) must not leave a backlog of
+         * stale errors for its messages to wait behind once it is back.
+         */
+        final AtomicBoolean errorQueued = new AtomicBoolean();
         // event loop
         long fetchOffset;
         boolean fetchInFlight;
@@ -225,6 +233,7 @@ public final class Consumer implements AutoCloseable {
                 }
                 if (f.error() != null) {
                     if (out.isEmpty()) {
+                        f.queue().errorQueued.set(false);
                         throw f.error();
                     }
                     ready.add(f); // report it on the next poll
@@ -465,7 +474,7 @@ public final class Consumer implements AutoCloseable {
                     next = FerryClient.number(r, Headers.NEXT_OFFSET);
                 } catch (FerryException e) {
                     // a broker answer this client cannot read: said at poll, and asked again later, never a silent stop
-                    ready.add(new Fetched(q, epoch, r, offset, 0, e, false));
+                    reportLater(q, epoch, r, offset, e);
                     retryLater(q, Math.max(1_000, config.retryBackoffMs()));
                     return;
                 }
@@ -500,10 +509,17 @@ public final class Consumer implements AutoCloseable {
             default -> {
                 FerryException e = FerryException.broker(r.status(), q.label, r.message());
                 if (!e.retryable()) {
-                    ready.add(new Fetched(q, epoch, r, offset, 0, e, false));
+                    reportLater(q, epoch, r, offset, e);
                 }
                 retryLater(q, e.retryable() ? config.retryBackoffMs() : Math.max(1_000, config.retryBackoffMs()));
             }
+        }
+    }
+
+    /** Queues {@code error} for poll to report, unless one of {@code q}'s waits there already. */
+    private void reportLater(QueueState q, int epoch, Command r, long offset, FerryException error) {
+        if (q.errorQueued.compareAndSet(false, true)) {
+            ready.add(new Fetched(q, epoch, r, offset, 0, error, false));
         }
     }
 
