@@ -8,7 +8,8 @@ import dev.ferry.protocol.Status;
  * application seeks past it ({@code seek(queueId(), offset() + 1)}), as a Kafka consumer stops at
  * a corrupt record. Reason {@link Reason#CLIENT} (it is the client's own finding) and not
  * retryable: fetching it again gives the same bytes. A connector's sink uses the place to set the
- * record aside under {@code errors.tolerance=all}.
+ * record aside under {@code errors.tolerance=all}. {@link GroupConsumer#poll} reports it too, and
+ * what comes of the record then depends on the group's model (see there).
  *
  * <p>Immutable, so thread-safe.
  */

@@ -90,7 +90,8 @@ public final class GroupConsumer implements AutoCloseable {
         }
     }
 
-    private record Fetched(QueueState queue, int epoch, Command response) {
+    /** A FETCH answer waiting to be polled; {@code offset} is the one the FETCH asked for. */
+    private record Fetched(QueueState queue, int epoch, long offset, Command response) {
         /** Still the current read of a queue this member owns. */
         boolean current() {
             return queue.owned && queue.epoch == epoch;
@@ -222,7 +223,16 @@ public final class GroupConsumer implements AutoCloseable {
 
     // ---- polling thread -------------------------------------------------------------------------
 
-    /** Messages fetched so far from the owned queues, waiting up to {@code timeout} for the first. */
+    /**
+     * Messages fetched so far from the owned queues, waiting up to {@code timeout} for the first.
+     *
+     * @throws DamagedRecordException if the next record of a queue fails its check (damaged on the
+     *     broker's disk; with a tag filter a plain {@link FerryException} of reason CLIENT, the
+     *     record being at or after the offset it names). Orderly, it is reported at every poll
+     *     until the group's offset is reset past it; broadcasting, it is skipped and the queue reads
+     *     on from the record after it; clustering, the queue reads on, and the broker redelivers the
+     *     records after it that are not acked
+     */
     public List<Message> poll(Duration timeout) {
         if (closed) {
             throw new IllegalStateException("consumer closed");
@@ -252,30 +262,43 @@ public final class GroupConsumer implements AutoCloseable {
             }
             List<Message> decoded = new ArrayList<>();
             boolean readable = true;
+            long readFrom = -1; // where the queue is read again from, if not from the fetch's end
             try {
                 FetchedMessages.of(f.response(), storedRecords, decoded);
             } catch (RuntimeException e) { // a record that fails its check (or cannot be decoded at all)
                 readable = false;
+                // Where it is: first in the fetch, or after the last record decoded. Exactly there without a tag filter;
+                // with one, at or after it (the records that do not match are left out of the fetch, not counted).
+                long at = decoded.isEmpty() ? f.offset() : decoded.get(decoded.size() - 1).queueOffset() + 1;
                 // The messages before it, and those taken so far, are returned. Orderly: the queue is read again from its
                 // committed offset, so it stops at the bad record (reported at every poll) and nothing after it is handled
-                // out of order; reset the group's offset past it to go on. Otherwise the queue reads on: clustering, at the
-                // ack timeout the broker moves the unacked records after it to the retry topic, from which they come again,
-                // and counts the damaged one as done with an ERROR line (it is never copied under a fresh checksum);
-                // broadcasting, they are skipped.
+                // out of order; reset the group's offset past it to go on. Clustering: the queue reads on; at the ack timeout
+                // the broker moves the unacked records after it to the retry topic, from which they come again, and counts
+                // the damaged one as done with an ERROR line (it is never copied under a fresh checksum). Broadcasting: the
+                // queue is read again from the record after it, so the intact ones after it come and it alone is skipped;
+                // if records before it were decoded, from it, so that it comes first in a fetch and is reported with its
+                // offset (as the plain Consumer does).
                 if (config.orderly()) {
                     loop.execute(() -> {
                         if (f.current()) {
                             restart(f.queue());
                         }
                     });
+                } else if (broadcasting) {
+                    readFrom = decoded.isEmpty() ? at + 1 : at;
                 }
-                bad = FerryException.damagedRecord("FETCH " + f.queue().topic + "/" + f.queue().queueId,
-                        "a record after offset " + (decoded.isEmpty() ? "(none decoded)" : decoded.get(decoded.size() - 1).queueOffset())
-                                + " cannot be decoded: " + e);
+                String what = "the record at offset " + at + (config.tags().isEmpty() ? "" : " or after it (tags " + config.tags() + ")")
+                        + " cannot be decoded: " + e.getMessage() + (broadcasting && decoded.isEmpty() ? " (skipped)" : "");
+                bad = config.tags().isEmpty() ? new DamagedRecordException(f.queue().topic, f.queue().queueId, at, what)
+                        : FerryException.damagedRecord("FETCH " + f.queue().topic + "/" + f.queue().queueId, what);
             }
             if (readable || !config.orderly()) { // an orderly queue with a bad record is restarted instead, above
+                long from = readFrom;
                 loop.execute(() -> {
                     if (f.current()) {
+                        if (from >= 0) {
+                            f.queue().fetchOffset = from; // no FETCH of the queue is in flight: the next is sent here
+                        }
                         fetch(f.queue());
                     }
                 });
@@ -698,7 +721,7 @@ public final class GroupConsumer implements AutoCloseable {
             case OK -> {
                 q.fetchOffset = FerryClient.number(r, Headers.NEXT_OFFSET);
                 if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
-                    ready.add(new Fetched(q, epoch, r)); // the next FETCH is sent when this batch is polled
+                    ready.add(new Fetched(q, epoch, offset, r)); // the next FETCH is sent when this batch is polled
                 } else if (config.maxWaitMs() < Consumer.MIN_IDLE_REFETCH_MS && q.fetchOffset == offset) {
                     loop.schedule(() -> { // nothing new and (almost) no long poll: do not ask again at once
                         if (q.epoch == epoch) {
