@@ -107,6 +107,11 @@ public final class Producer implements AutoCloseable {
     private int inFlight;
     private int cursor;
     private final ArrayDeque<Batch> retries = new ArrayDeque<>();
+    /**
+     * Batches waiting out their backoff before they go to {@link #retries}: they are in no queue
+     * meanwhile, only in a scheduled task, so a close fails them from here.
+     */
+    private final List<Batch> backingOff = new ArrayList<>();
     private ScheduledFuture<?> lingerTimer;
     private long lingerTimerAt;
     /** Batches resent after a retryable failure; written by the event loop only, volatile for tests and metrics. */
@@ -411,6 +416,11 @@ public final class Producer implements AutoCloseable {
             b.partition.resending--;
             fail(b, gone);
         }
+        for (Batch waiting : backingOff) {
+            waiting.partition.resending--;
+            fail(waiting, gone);
+        }
+        backingOff.clear();
         while ((b = explicit.poll()) != null) {
             fail(b, gone);
         }
@@ -790,9 +800,12 @@ public final class Producer implements AutoCloseable {
                 LOG.debug("{}: attempt {} failed ({}), resending in {} ms", b.partition.label, b.attempts, e.getMessage(), backoff);
                 resends = resends + 1; // single writer: the event loop
                 b.partition.resending++;
+                backingOff.add(b);
                 loop.schedule(() -> {
-                    retries.add(b);
-                    drain();
+                    if (backingOff.remove(b)) { // else a close failed it meanwhile
+                        retries.add(b);
+                        drain();
+                    }
                 }, backoff, TimeUnit.MILLISECONDS);
             } else {
                 fail(b, e);

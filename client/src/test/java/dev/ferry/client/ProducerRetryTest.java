@@ -8,9 +8,11 @@ import dev.ferry.gateway.GatewayConfig;
 import dev.ferry.protocol.Message;
 import dev.ferry.protocol.Status;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -128,6 +130,33 @@ class ProducerRetryTest {
                 assertThat(producer.sendBatch(tooMany.subList(0, 4_096)).join()).hasSize(4_096);
             }
             assertThat(client.queueOffsets("many", 0).maxOffset()).isEqualTo(6_000 + 4_096);
+        }
+    }
+
+    /**
+     * close(timeout) fails a batch that is waiting out its backoff after a BUSY: it is in no queue
+     * then, only in a scheduled resend. Before, close() missed it: its future stayed pending until
+     * the backoff ended (30 s here), and for good if the client closed meanwhile.
+     */
+    @Test
+    void closeFailsABatchWaitingToBeResent() {
+        // the background flusher never runs: once a send is stored, every later one is answered BUSY
+        try (BrokerFixture server = BrokerFixture.start(dir, l -> l.flushIntervalMs(3_600_000), g -> g.maxUnflushedBytes(1));
+             FerryClient client = server.client("binary")) {
+            client.createTopic("backoff", 1);
+            Producer producer = client.producer(ProducerConfig.builder().lingerMs(0).retries(1_000).retryBackoffMs(30_000)
+                    .maxRetryBackoffMs(30_000).deliveryTimeoutMs(600_000).build());
+            CompletableFuture<SendResult> waiting = null;
+            for (int i = 0; i < 20 && producer.resends() == 0; i++) { // one at a time, until one is answered BUSY
+                CompletableFuture<SendResult> sent = producer.sendAsync("backoff", ("m" + i).getBytes());
+                ConsumerGroupTest.await("stored or answered BUSY", Duration.ofSeconds(10), () -> sent.isDone() || producer.resends() > 0);
+                waiting = sent;
+            }
+            assertThat(producer.resends()).as("a send answered BUSY").isPositive();
+            assertThat(waiting).as("waiting to be resent").isNotDone();
+            assertThat(producer.close(Duration.ofMillis(100))).as("not flushed").isFalse();
+            assertThat(waiting).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+                    .withCauseInstanceOf(FerryException.class).withMessageContaining("producer closed");
         }
     }
 
