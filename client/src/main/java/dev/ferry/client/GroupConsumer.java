@@ -78,9 +78,10 @@ public final class GroupConsumer implements AutoCloseable {
          * Written on the event loop, read by the polling thread.
          */
         volatile int epoch;
-        /** Broadcasting: next offset to commit (acked position) and the last committed; polling thread. */
+        /** Broadcasting: next offset to commit (acked position); polling thread. */
         long acked = -1;
-        long committed = -1;
+        /** Broadcasting: the last offset the broker confirmed committed; written by the event loop, read by the polling thread. */
+        volatile long committed = -1;
 
         QueueState(String topic, int queueId, long since) {
             this.topic = topic;
@@ -403,9 +404,10 @@ public final class GroupConsumer implements AutoCloseable {
         for (QueueState q : queues.values()) {
             long position = q.acked;
             if (position >= 0 && position != q.committed) {
-                q.committed = position;
+                // marked committed once the broker confirms it: a commit that failed is sent again at the next poll
                 send(Command.builder().code(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, offsetGroup).header(Headers.TOPIC, q.topic)
-                        .header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position), "COMMIT_OFFSET " + q.key);
+                        .header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position), "COMMIT_OFFSET " + q.key)
+                        .thenRun(() -> q.committed = position);
             }
         }
     }
