@@ -143,7 +143,11 @@ public final class Producer implements AutoCloseable {
         return await(sendAsync(message));
     }
 
-    /** Sends {@code message} to the queue its sharding key hashes to, and waits. */
+    /**
+     * Sends {@code message} to the queue its sharding key hashes to, and waits. In order with the
+     * key's other messages only with {@link ProducerConfig#maxInFlight()} 1: see
+     * {@link #sendAsync(Message, String)}.
+     */
     public SendResult send(Message message, String shardingKey) {
         return await(sendAsync(message, shardingKey));
     }
@@ -194,6 +198,12 @@ public final class Producer implements AutoCloseable {
     /**
      * Sends {@code message} to the queue {@code shardingKey} hashes to, so that every message of
      * one key goes to one queue and is consumed in order. Needs the topic to exist.
+     *
+     * <p>In order as sent only with {@link ProducerConfig#maxInFlight()} 1 (build the producer
+     * with {@code maxInFlight(1)} for ordered messages): with more in flight, the default 16, a
+     * batch answered BUSY or lost with its connection is resent after a backoff and can be stored
+     * behind a later batch of the same queue that was already sent (see the class description,
+     * "Failures"). Messages of one key in one batch keep their order either way.
      */
     public CompletableFuture<SendResult> sendAsync(Message message, String shardingKey) {
         Checks.nonEmpty("shardingKey", shardingKey);
