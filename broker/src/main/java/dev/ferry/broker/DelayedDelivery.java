@@ -2,6 +2,7 @@ package dev.ferry.broker;
 
 import dev.ferry.log.AppendResult;
 import dev.ferry.log.FlushNotConfirmedException;
+import dev.ferry.log.InvalidMessageException;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageFlags;
 import dev.ferry.log.MessageStore;
@@ -281,6 +282,11 @@ final class DelayedDelivery implements AutoCloseable {
                     return true;
                 }
                 from = r.nextOffset();
+            } catch (RuntimeException e) {
+                // a record whose properties cannot be read (damaged): not the copy; the broker must still start
+                LOG.warn("looking for the copy of delayed message {} in {}/{} at offset {}: {}; going on after it", id, topic, queue,
+                        from, e.toString());
+                from++;
             }
         }
         return false;
@@ -414,6 +420,13 @@ final class DelayedDelivery implements AutoCloseable {
         AppendResult r;
         try {
             r = store.append(delivery(found.get()));
+        } catch (InvalidMessageException e) {
+            // refused for good (a limit lowered since it was stored): retrying would hold it, and the retention floor
+            // with it, for ever
+            LOG.error("delayed message at schedule offset {} cannot be delivered: {}; skipping it", off, e.getMessage());
+            delivered.markDelivered(off);
+            delivered.setInFlight(-1);
+            return;
         } catch (FlushNotConfirmedException e) {
             // written (and readable) all the same: appending it again would deliver it twice
             LOG.warn("delayed message at schedule offset {} delivered, its flush not confirmed: {}", off, e.getMessage());

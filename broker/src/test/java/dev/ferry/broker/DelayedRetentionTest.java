@@ -21,8 +21,6 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Delayed messages against the commit log's retention and a crash. A delayed message waits as a
@@ -44,16 +42,14 @@ class DelayedRetentionTest {
 
     /**
      * Segments 0 and 1 of filler, the delayed message's schedule record in segment 2, segments 2-4
-     * filled, 5 active; then everything is past the limit (five hours old, against one; or six
-     * segments against two), with the message due in ten hours.
+     * filled, 5 active; then everything is past the age limit (five hours old, against one), with
+     * the message due in ten hours. (Retention by size wins over the floor: RetentionTest.)
      */
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"retentionMs", "retentionBytes"})
-    void aDelayedMessageWhoseSegmentIsPastTheLimitIsKeptUntilItIsDelivered(String limit) {
-        LogConfig.Builder log = LogConfig.builder(dir).segmentBytes(SEGMENT).preTouch(false).clock(clock)
-                .retentionCheckIntervalMs(24 * HOUR); // only runRetention() deletes here
-        LogConfig config = (limit.equals("retentionMs") ? log.retentionMs(HOUR)
-                : log.retentionMs(Long.MAX_VALUE).retentionBytes(2L * SEGMENT)).build();
+    @Test
+    void aDelayedMessageWhoseSegmentIsPastTheAgeLimitIsKeptUntilItIsDelivered() {
+        LogConfig config = LogConfig.builder(dir).segmentBytes(SEGMENT).preTouch(false).clock(clock)
+                .retentionCheckIntervalMs(24 * HOUR) // only runRetention() deletes here
+                .retentionMs(HOUR).build();
         long floorSegment;
         try (Broker broker = Broker.open(BrokerConfig.defaults(config))) {
             broker.createTopic("orders", 1);
@@ -87,11 +83,30 @@ class DelayedRetentionTest {
             // its delivered bit is set just after the copy is appended: from then on retention deletes what the limit asks
             await(() -> broker.store().runRetention() > 0);
             assertThat(segmentFiles()).as("segment files on disk once it is delivered").doesNotContain(floorSegment);
-            if (limit.equals("retentionBytes")) {
-                assertThat(broker.store().commitLogBytes()).as("commit log bytes").isLessThanOrEqualTo(2L * SEGMENT);
-            }
             assertThat(broker.store().readMessages("orders", 0, 0, 10)).as("the delivered copy, in the active segment")
                     .extracting(StoredMessage::queueOffset).containsExactly(0L);
+        }
+    }
+
+    /**
+     * A delayed message the store now refuses for good (its body over a limit lowered since it
+     * was stored) is skipped when due, with an ERROR: retried for ever, it held the retention
+     * floor, and with it every later segment, for ever.
+     */
+    @Test
+    void aDelayedMessageRefusedForGoodWhenDueIsSkippedAndLetsRetentionGo() {
+        LogConfig.Builder log = LogConfig.builder(dir).segmentBytes(SEGMENT).preTouch(false).clock(clock).retentionCheckIntervalMs(24 * HOUR);
+        try (Broker broker = Broker.open(BrokerConfig.defaults(log.build()))) {
+            broker.createTopic("orders", 1);
+            broker.send(List.of(LogMessage.builder("orders", 0, new byte[2048]).build()), new long[] {clock.millis() + HOUR}).join();
+            assertThat(broker.pendingDelayed()).isEqualTo(1);
+        }
+        try (Broker broker = Broker.open(BrokerConfig.defaults(log.maxBodyBytes(1024).build()))) {
+            assertThat(broker.pendingDelayed()).isEqualTo(1);
+            clock.advance(HOUR + 1);
+            broker.wakeDelayedDelivery();
+            await(() -> broker.pendingDelayed() == 0);
+            assertThat(broker.store().nextOffset("orders", 0)).as("not delivered").isZero();
         }
     }
 

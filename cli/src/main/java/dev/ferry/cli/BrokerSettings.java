@@ -113,7 +113,7 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
             new Key("checkpoint.interval.ms", Type.INT, 1, 3_600_000, "10000", "checkpointIntervalMs", "How often indexes are forced and the checkpoint written; recovery re-verifies the log from the checkpoint or from the start of the last segment holding data, whichever is lower."),
             // retention
             new Key("retention.ms", Type.LONG_OR_UNLIMITED, 1, L, "259200000", "retentionMs", "Segments whose records are all older than this are deleted (default 72 h), except from the oldest delayed message not yet delivered on (see Retention in docs/OPERATIONS.md)."),
-            new Key("retention.bytes", Type.LONG_OR_UNLIMITED, LogConfig.MIN_SEGMENT_BYTES, L, "-1", "retentionBytes", "Commit-log size kept; the oldest segments are deleted beyond it, except from the oldest delayed message not yet delivered on (see Retention in docs/OPERATIONS.md). At least segment.bytes."),
+            new Key("retention.bytes", Type.LONG_OR_UNLIMITED, LogConfig.MIN_SEGMENT_BYTES, L, "-1", "retentionBytes", "Commit-log size kept; the oldest segments are deleted beyond it, even one holding a delayed message not yet delivered (lost, with an ERROR; see Retention in docs/OPERATIONS.md). At least segment.bytes."),
             new Key("retention.check.interval.ms", Type.LONG, 1, L, "10000", "retentionCheckIntervalMs", "How often retention runs."),
             // topics, consumers
             new Key("topics.auto.create", Type.BOOLEAN, 0, 0, "true", "autoCreateTopics", "Sending to an unknown topic creates it with topics.default.queues queues; false answers NOT_FOUND."

@@ -18,9 +18,11 @@ import org.slf4j.LoggerFactory;
  * <p>A segment's age is the store time of the first record of the segment after it: store
  * times never go backwards, so every record of the segment is at least that old.
  *
- * <p><b>Floor.</b> Nor does it delete a segment that reaches the retention floor, the lowest
+ * <p><b>Floor.</b> Nor does age delete a segment that reaches the retention floor, the lowest
  * commit-log position the store's user still needs (see {@link MessageStore#open(LogConfig,
- * LongSupplier, String)}): the limits are a wish, the floor a need. The floor is read once a pass,
+ * LongSupplier, String)}). Size does, with an {@code ERROR}: {@code retentionBytes} is what keeps
+ * the disk from filling, and on a full disk nothing is appended, so what holds the floor (a delayed
+ * message waiting to be appended to its topic) could never let go. The floor is read once a pass,
  * when the limits first ask for a deletion. While it holds back segments the limits ask to delete,
  * one {@code WARN} says so (how many, their bytes, which limit, what needs them), not one a pass:
  * a broker with a delayed message 30 days ahead would log it every ten seconds for 30 days.
@@ -84,11 +86,19 @@ final class Retention {
                     floorPosition = floor.getAsLong();
                 }
                 if (oldest.endOffset() > floorPosition) {
-                    held = true;
-                    if (!holding) {
-                        warnHeld(oldest, now, floorPosition);
+                    if (limit.equals(OVER_SIZE)) {
+                        // retentionBytes guards the disk: it wins over the floor, or one message could fill the disk for good
+                        // (on a full disk nothing is appended, and the message holding the floor needs an append to go)
+                        LOG.error("retention: deleting segment {} over retentionBytes although {} needs commit-log position {}"
+                                + " and on (the retention floor): what it needs in this segment is lost", oldest.path.getFileName(),
+                                floorHolder, floorPosition);
+                    } else {
+                        held = true;
+                        if (!holding) {
+                            warnHeld(oldest, now, floorPosition);
+                        }
+                        break;
                     }
-                    break;
                 }
                 LOG.info("retention: deleting segment {} ({})", oldest.path.getFileName(), limit);
                 log.deleteOldest(oldest);

@@ -133,17 +133,14 @@ class RetentionTest {
 
     /**
      * A retention floor (the lowest commit-log position the store's user still needs, as the
-     * broker's oldest undelivered delayed message): retention deletes only segments wholly below
-     * it, by age and by size alike, and the rest once it moves. Floor inside segment 2, then at
-     * segment 3's first byte, then none.
+     * broker's oldest undelivered delayed message): retention by age deletes only segments wholly
+     * below it, and the rest once it moves. Floor inside segment 2, then at segment 3's first
+     * byte, then none.
      */
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"retentionMs", "retentionBytes"})
-    void deletesOnlySegmentsWhollyBelowTheFloor(String limit) {
+    @Test
+    void deletesByAgeOnlySegmentsWhollyBelowTheFloor() {
         AtomicLong floor = new AtomicLong(Long.MAX_VALUE);
-        LogConfig.Builder config = limit.equals("retentionMs") ? config()
-                : config().retentionMs(Long.MAX_VALUE).retentionBytes(2L * SEGMENT);
-        try (MessageStore store = MessageStore.open(config.build(), floor::get, "the test")) {
+        try (MessageStore store = MessageStore.open(config().build(), floor::get, "the test")) {
             List<AppendResult> written = fill(store, 5); // segments 0..4 full, 5 active: every limit asks for 0..3 at least
             clock.set(T0 + 1000 * HOUR);
             floor.set(written.get(7).physicalOffset()); // t/0 offset 7, in segment 2
@@ -159,8 +156,34 @@ class RetentionTest {
             assertThat(segmentFiles()).as("segment files on disk").doesNotContain(8192L).contains(12288L, 16384L, 20480L);
 
             floor.set(Long.MAX_VALUE); // nothing needed any more: the limit alone decides
-            assertThat(store.runRetention()).as("segments deleted without a floor").isEqualTo(limit.equals("retentionMs") ? 2 : 1);
+            assertThat(store.runRetention()).as("segments deleted without a floor").isEqualTo(2);
             assertThat(segmentFiles()).as("segment files on disk").doesNotContain(12288L).contains(20480L);
+        }
+    }
+
+    /**
+     * Retention by size wins over the floor, with an ERROR: it is what keeps the disk from
+     * filling, and on a full disk nothing is appended, so what holds the floor could never let go.
+     */
+    @Test
+    void deletesBySizeEvenBelowTheFloorAndSaysWhatIsLost() {
+        Logger logger = (Logger) LoggerFactory.getLogger(Retention.class);
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        logger.addAppender(lines);
+        AtomicLong floor = new AtomicLong(Long.MAX_VALUE);
+        try (MessageStore store = MessageStore.open(config().retentionMs(Long.MAX_VALUE).retentionBytes(2L * SEGMENT).build(),
+                floor::get, "the test's oldest record")) {
+            List<AppendResult> written = fill(store, 5); // segments 0..4 full, 5 active
+            floor.set(written.get(7).physicalOffset()); // in segment 2
+            assertThat(store.runRetention()).as("segments deleted over the size limit, the floor inside segment 2").isEqualTo(4);
+            assertThat(store.commitLogBytes()).isLessThanOrEqualTo(2L * SEGMENT);
+            assertThat(lines.list).filteredOn(e -> e.getLevel() == Level.ERROR).extracting(ILoggingEvent::getFormattedMessage)
+                    .as("one error per segment deleted at or past the floor").hasSize(2)
+                    .allSatisfy(m -> assertThat(m).contains("over retentionBytes although the test's oldest record needs commit-log"
+                            + " position " + written.get(7).physicalOffset()));
+        } finally {
+            logger.detachAppender(lines);
         }
     }
 
