@@ -96,6 +96,11 @@ public final class Subscription implements AutoCloseable {
                                 m.queueOffset(), e.toString());
                         stalled.add(m.queueId());
                         consumer.seek(m.queueId(), m.queueOffset());
+                    } catch (Error e) {
+                        // the thread ends with it; close() below commits, and must not pass this message and the rest
+                        LOG.error("subscription: handler failed on {}/{}@{}; stopping", m.topic(), m.queueId(), m.queueOffset(), e);
+                        rewind(batch.subList(i, batch.size()), stalled);
+                        throw e;
                     }
                 }
                 if (!batch.isEmpty()) {

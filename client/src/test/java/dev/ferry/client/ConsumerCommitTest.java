@@ -139,6 +139,31 @@ class ConsumerCommitTest {
         }
     }
 
+    /** A handler that throws an Error (not an Exception) stops the subscription; its close commits only what was handled. */
+    @Test
+    void aSubscriptionStoppedByAnErrorCommitsOnlyWhatItsHandlerSaw() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary");
+             Producer p = client.producer()) {
+            client.createTopic("fatal", 1);
+            for (int i = 0; i < 50; i++) {
+                p.sendAsync("fatal", ("m" + i).getBytes());
+            }
+            p.flush();
+            List<Long> handled = new CopyOnWriteArrayList<>();
+            Subscription s = client.subscribe("fatal", "eg", m -> {
+                if (m.queueOffset() == 5) {
+                    throw new LinkageError("the handler's own fault");
+                }
+                handled.add(m.queueOffset());
+            });
+            ConsumerGroupTest.await("the stopped subscription's commit", Duration.ofSeconds(20),
+                    () -> client.committedOffset("eg", "fatal", 0).isPresent());
+            s.close();
+            assertThat(handled).containsExactly(0L, 1L, 2L, 3L, 4L);
+            assertThat(client.committedOffset("eg", "fatal", 0)).as("not past the message whose handler failed").hasValue(5);
+        }
+    }
+
     /**
      * A seek past a queue's end is answered OFFSET_OUT_OF_RANGE and moves the queue to its end, the
      * nearest stored offset, and the polling position with it: the messages sent then come. Before,
