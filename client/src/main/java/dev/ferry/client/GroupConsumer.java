@@ -80,6 +80,12 @@ public final class GroupConsumer implements AutoCloseable {
         volatile int epoch;
         /** Broadcasting: next offset to commit (acked position); polling thread. */
         long acked = -1;
+        /**
+         * Broadcasting: the read ({@link #epoch}) {@link #acked} belongs to; polling thread. A read
+         * started again (a FENCED fetch after a RESET_OFFSETS) starts its acked position afresh, and
+         * a position of the read before is never committed over the one it read back.
+         */
+        int ackedEpoch;
         /** Broadcasting: the last offset the broker confirmed committed; written by the event loop, read by the polling thread. */
         volatile long committed = -1;
 
@@ -342,7 +348,13 @@ public final class GroupConsumer implements AutoCloseable {
             Fetched f = polled.get(m);
             QueueState q = f == null ? queues.get(key) : f.current() ? f.queue() : null;
             if (q != null) {
-                q.acked = Math.max(q.acked, m.queueOffset() + 1);
+                int epoch = f == null ? q.epoch : f.epoch();
+                if (q.ackedEpoch != epoch) {
+                    q.acked = m.queueOffset() + 1;
+                    q.ackedEpoch = epoch;
+                } else {
+                    q.acked = Math.max(q.acked, m.queueOffset() + 1);
+                }
             }
             return;
         }
@@ -403,7 +415,7 @@ public final class GroupConsumer implements AutoCloseable {
     private void commitPositions() {
         for (QueueState q : queues.values()) {
             long position = q.acked;
-            if (position >= 0 && position != q.committed) {
+            if (position >= 0 && q.ackedEpoch == q.epoch && position != q.committed) {
                 // marked committed once the broker confirms it: a commit that failed is sent again at the next poll
                 send(Command.builder().code(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, offsetGroup).header(Headers.TOPIC, q.topic)
                         .header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position), "COMMIT_OFFSET " + q.key)
