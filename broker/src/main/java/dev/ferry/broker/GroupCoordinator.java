@@ -250,8 +250,8 @@ public final class GroupCoordinator implements AutoCloseable {
      * record of (stored before a restart). Under this.
      */
     private final Map<BroadcastMember, Long> lastLive = new HashMap<>();
-    /** When the sweep next looks for broadcasting positions past their retention; under this. */
-    private long nextPositionCheck;
+    /** When the sweep next looks for broadcasting positions past their retention; written under this, read before it. */
+    private volatile long nextPositionCheck;
     private final ScheduledExecutorService sweeper;
 
     GroupCoordinator(Broker broker, GroupConfig config, Clock clock) {
@@ -898,12 +898,14 @@ public final class GroupCoordinator implements AutoCloseable {
         record Due(String group, TopicQueue tq, long offset) {
         }
         List<Due> due = new ArrayList<>();
+        // the pass over every committed offset runs outside the monitor: heartbeats, fetches and acks wait on it
+        Set<BroadcastMember> stored = clock.millis() >= nextPositionCheck ? storedBroadcastMembers() : null;
         synchronized (this) {
             expireSessions();
             long now = clock.millis();
-            if (now >= nextPositionCheck) {
+            if (stored != null && now >= nextPositionCheck) {
                 nextPositionCheck = now + POSITION_CHECK_INTERVAL_MS;
-                forgetPositionsPastRetention(now);
+                forgetPositionsPastRetention(now, stored);
             }
             for (Group g : groups.values()) {
                 g.locks.values().removeIf(l -> l.expiresAt <= now);
@@ -929,7 +931,8 @@ public final class GroupCoordinator implements AutoCloseable {
      * {@link GroupConfig#broadcastPositionRetentionMs()} (see the class comment). Exactly its own:
      * {@code GROUP%CLIENT_ID/...}, not those of a longer name it begins. Under this.
      */
-    private void forgetPositionsPastRetention(long now) {
+    /** The broadcasting members with positions stored, from one pass over every committed offset. Any thread. */
+    private Set<BroadcastMember> storedBroadcastMembers() {
         Set<BroadcastMember> stored = new HashSet<>();
         for (CommittedOffset c : broker.committedOffsets()) {
             BroadcastMember m = BroadcastMember.of(c.group());
@@ -937,6 +940,10 @@ public final class GroupCoordinator implements AutoCloseable {
                 stored.add(m);
             }
         }
+        return stored;
+    }
+
+    private void forgetPositionsPastRetention(long now, Set<BroadcastMember> stored) {
         lastLive.keySet().retainAll(stored); // the others' positions went with their group or topic
         Set<String> past = new HashSet<>();
         for (BroadcastMember m : stored) {
