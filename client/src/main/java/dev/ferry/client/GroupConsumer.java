@@ -88,6 +88,10 @@ public final class GroupConsumer implements AutoCloseable {
         int ackedEpoch;
         /** Broadcasting: the last offset the broker confirmed committed; written by the event loop, read by the polling thread. */
         volatile long committed = -1;
+        /** Broadcasting: the offset of the COMMIT_OFFSET on its way, or -1; both threads. */
+        volatile long committing = -1;
+        /** Broadcasting: the last offset whose COMMIT_OFFSET the broker refused for good (not retryable), or -1; both threads. */
+        volatile long refused = -1;
 
         QueueState(String topic, int queueId, long since) {
             this.topic = topic;
@@ -415,11 +419,26 @@ public final class GroupConsumer implements AutoCloseable {
     private void commitPositions() {
         for (QueueState q : queues.values()) {
             long position = q.acked;
-            if (position >= 0 && q.ackedEpoch == q.epoch && position != q.committed) {
-                // marked committed once the broker confirms it: a commit that failed is sent again at the next poll
+            if (position >= 0 && q.ackedEpoch == q.epoch && position != q.committed && position != q.committing
+                    && position != q.refused) {
+                // marked committed once the broker confirms it. A commit that failed is sent again at the next poll, but
+                // not while one is on its way (every poll of its round trip sent it again), and not a position the broker
+                // refused for good (a deleted topic; sent again at every poll for ever): the next ack moves on from it
+                q.committing = position;
+                String what = "COMMIT_OFFSET " + q.key + " " + position;
                 send(Command.builder().code(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, offsetGroup).header(Headers.TOPIC, q.topic)
-                        .header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position), "COMMIT_OFFSET " + q.key)
-                        .thenRun(() -> q.committed = position);
+                        .header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position), what)
+                        .whenComplete((v, t) -> {
+                            Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+                                    ? t.getCause() : t;
+                            if (cause == null) {
+                                q.committed = position;
+                            } else if (!(cause instanceof FerryException e && e.retryable())) {
+                                q.refused = position;
+                                LOG.warn("group {}: {} refused: {}", config.group(), what, cause.getMessage());
+                            }
+                            q.committing = -1;
+                        });
             }
         }
     }
