@@ -807,7 +807,12 @@ public final class Producer implements AutoCloseable {
             long deadline = b.oldestNanos() + TimeUnit.MILLISECONDS.toNanos(config.deliveryTimeoutMs());
             if (!closed && e.retryable() && b.attempts <= config.retries()
                     && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) - deadline < 0) {
-                LOG.debug("{}: attempt {} failed ({}), resending in {} ms", b.partition.label, b.attempts, e.getMessage(), backoff);
+                if (b.attempts % 5 == 0) {
+                    // one line a few attempts: a batch the broker keeps refusing (BUSY) or not answering is visible
+                    LOG.warn("{}: attempt {} failed ({}), resending in {} ms", b.partition.label, b.attempts, e.getMessage(), backoff);
+                } else {
+                    LOG.debug("{}: attempt {} failed ({}), resending in {} ms", b.partition.label, b.attempts, e.getMessage(), backoff);
+                }
                 resends = resends + 1; // single writer: the event loop
                 b.partition.resending++;
                 backingOff.add(b);
