@@ -17,6 +17,15 @@ class ConsumerCommitTest {
     @TempDir
     Path dir;
 
+    /** Creates {@code topic} with one queue holding messages m0 .. m{n-1}. */
+    private static void oneQueueWith(FerryClient client, Producer p, String topic, int n) {
+        client.createTopic(topic, 1);
+        for (int i = 0; i < n; i++) {
+            p.sendAsync(topic, ("m" + i).getBytes());
+        }
+        p.flush();
+    }
+
     private static List<Message> pollN(Consumer c, int n) {
         List<Message> out = new ArrayList<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
@@ -99,11 +108,7 @@ class ConsumerCommitTest {
     void closeCommitsOnlyWhatPollReturned() {
         try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary");
              Producer p = client.producer()) {
-            client.createTopic("part", 1);
-            for (int i = 0; i < 100; i++) {
-                p.sendAsync("part", ("m" + i).getBytes());
-            }
-            p.flush();
+            oneQueueWith(client, p, "part", 100);
             try (Consumer c = client.consumer(ConsumerConfig.builder("part", "g").maxPollMessages(10).build())) {
                 List<Message> got = pollN(c, 10);
                 assertThat(got).extracting(Message::queueOffset).containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L);
@@ -122,11 +127,7 @@ class ConsumerCommitTest {
     void aSubscriptionClosedMidBatchCommitsOnlyWhatItsHandlerSaw() throws Exception {
         try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary");
              Producer p = client.producer()) {
-            client.createTopic("slow", 1);
-            for (int i = 0; i < 200; i++) {
-                p.sendAsync("slow", ("m" + i).getBytes());
-            }
-            p.flush();
+            oneQueueWith(client, p, "slow", 200);
             List<Long> handled = new CopyOnWriteArrayList<>();
             Subscription s = client.subscribe("slow", "sg", m -> {
                 Thread.sleep(20);
@@ -144,11 +145,7 @@ class ConsumerCommitTest {
     void aSubscriptionStoppedByAnErrorCommitsOnlyWhatItsHandlerSaw() throws Exception {
         try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary");
              Producer p = client.producer()) {
-            client.createTopic("fatal", 1);
-            for (int i = 0; i < 50; i++) {
-                p.sendAsync("fatal", ("m" + i).getBytes());
-            }
-            p.flush();
+            oneQueueWith(client, p, "fatal", 50);
             List<Long> handled = new CopyOnWriteArrayList<>();
             Subscription s = client.subscribe("fatal", "eg", m -> {
                 if (m.queueOffset() == 5) {
@@ -197,11 +194,7 @@ class ConsumerCommitTest {
     void subscriptionRedeliversAfterAHandlerFailureAndCommits() throws Exception {
         try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("hessian");
              Producer p = client.producer()) {
-            client.createTopic("sub", 1);
-            for (int i = 0; i < 20; i++) {
-                p.sendAsync("sub", ("m" + i).getBytes());
-            }
-            p.flush();
+            oneQueueWith(client, p, "sub", 20);
             List<String> handled = new CopyOnWriteArrayList<>();
             AtomicBoolean failedOnce = new AtomicBoolean();
             try (Subscription s = client.subscribe("sub", "sg", m -> {

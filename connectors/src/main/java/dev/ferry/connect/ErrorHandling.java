@@ -111,8 +111,7 @@ record ErrorHandling(Tolerance tolerance, String topic) {
         int slots = limits.limits().maxPropertiesPerMessage()
                 - RecordLimits.propertyCount(added.size() + 1, !tags.isEmpty(), !keys.isEmpty());
         long bytes = MAX_PROPERTIES_BYTES - areaBytes(REASON, base) - 3L * MAX_NOTE_CHARS
-                - (tags.isEmpty() ? 0 : areaBytes(LogMessage.TAGS, tags))
-                - (keys.isEmpty() ? 0 : areaBytes(LogMessage.KEYS, String.join(" ", keys)));
+                - LogMessage.propertiesAreaBytes(tags, keys, Map.of());
         for (Map.Entry<String, String> e : added.entrySet()) {
             bytes -= areaBytes(e.getKey(), e.getValue());
         }
@@ -158,9 +157,9 @@ record ErrorHandling(Tolerance tolerance, String topic) {
         return b.properties(all).body(body.slice()).build();
     }
 
-    /** What one property takes in the broker's properties area: two lengths, its name and its value. */
+    /** What one property takes in the broker's properties area (as the log encodes it). */
     private static long areaBytes(String name, String value) {
-        return 4L + Utf8.length(name) + Utf8.length(value);
+        return LogMessage.propertiesAreaBytes(null, List.of(), Map.of(name, value));
     }
 
     private static List<String> names(List<String> names) {

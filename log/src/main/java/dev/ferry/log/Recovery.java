@@ -151,10 +151,10 @@ final class Recovery {
             reason = (reason.isEmpty() ? "" : reason + "; ") + "incomplete append batch from " + batchStart;
             end = batchStart;
         }
-        if (crashed) {
+        if (crashed) { // a clean stop forced everything and left nothing after its end
             discardAfter(end);
+            forceRecovered(start, end);
         }
-        forceRecovered(start, end);
         log.setEnd(end);
         long dropped = 0;
         for (OffsetIndex q : queues.all()) {
@@ -201,16 +201,8 @@ final class Recovery {
      */
     private void discardAfter(long end) {
         Segment s = log.segmentFor(end);
-        if (s == null) {
-            return;
-        }
-        Segment previous = null;
-        for (Segment each : log.segments()) {
-            if (each.baseOffset < s.baseOffset) {
-                previous = each;
-            }
-        }
-        if (end == s.baseOffset && previous != null && previous.endOffset() == end) {
+        Segment previous = end == 0 ? null : log.segmentFor(end - 1);
+        if (s == null || end == s.baseOffset && previous != null && previous.endOffset() == end) {
             return;
         }
         s.discardAfter((int) (end - s.baseOffset));

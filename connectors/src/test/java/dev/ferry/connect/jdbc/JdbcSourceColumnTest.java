@@ -53,6 +53,15 @@ class JdbcSourceColumnTest {
         return out;
     }
 
+    /** The "note" field of each record's JSON body, in order. */
+    private static List<String> notes(List<SourceRecord> records) throws Exception {
+        List<String> notes = new ArrayList<>();
+        for (SourceRecord r : records) {
+            notes.add(note(r));
+        }
+        return notes;
+    }
+
     private static String note(SourceRecord r) throws Exception {
         ByteBuffer b = r.message().body();
         byte[] a = new byte[b.remaining()];
@@ -73,11 +82,7 @@ class JdbcSourceColumnTest {
             try (JdbcSourceTask task = new JdbcSourceTask()) {
                 task.start(TestContext.of(s));
                 List<SourceRecord> records = poll(task, 10);
-                List<String> notes = new ArrayList<>();
-                for (SourceRecord r : records) {
-                    notes.add(note(r));
-                }
-                assertThat(notes).as("each row once, in id order (1.5 was read as 1 and sent again and again)")
+                assertThat(notes(records)).as("each row once, in id order (1.5 was read as 1 and sent again and again)")
                         .containsExactly("a", "b", "c", "d", "e");
                 assertThat(records).extracting(r -> r.position().get("incrementing"))
                         .containsExactly("1.50", "2.25", "2.50", "3.00", "10.75");
@@ -85,11 +90,7 @@ class JdbcSourceColumnTest {
             }
             try (JdbcSourceTask task = new JdbcSourceTask()) {
                 task.start(TestContext.of(s, afterB)); // a restart after 2.25
-                List<String> notes = new ArrayList<>();
-                for (SourceRecord r : poll(task, 5)) {
-                    notes.add(note(r));
-                }
-                assertThat(notes).containsExactly("c", "d", "e");
+                assertThat(notes(poll(task, 5))).containsExactly("c", "d", "e");
             }
         } finally {
             Target.dropQuietly(url, table, table);
@@ -108,11 +109,7 @@ class JdbcSourceColumnTest {
         try (JdbcSourceTask task = new JdbcSourceTask()) {
             task.start(TestContext.of(s));
             List<SourceRecord> records = poll(task, 5);
-            List<String> notes = new ArrayList<>();
-            for (SourceRecord r : records) {
-                notes.add(note(r));
-            }
-            assertThat(notes).containsExactly("max", "max+1", "1e20");
+            assertThat(notes(records)).containsExactly("max", "max+1", "1e20");
             assertThat(records.get(2).position()).containsEntry("incrementing", "100000000000000000000");
         } finally {
             Target.dropQuietly(url, table, table);
