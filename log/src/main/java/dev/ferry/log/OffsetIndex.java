@@ -143,11 +143,14 @@ final class OffsetIndex {
      * {@code write()} before a page is touched through the mapping, because a first fault on a
      * hole of a large mapping costs milliseconds here: the kernel reads around it).
      *
-     * <p>The filling runs ahead of the appender on the {@link #FILLER} thread: when the appender
-     * reserves an entry within half a step of {@code filled}, the next step is queued there. If the
-     * filler falls behind, the appender fills itself. Fills are serialized by the file's monitor;
-     * {@code filled} is volatile because the appender and the dispatcher read it without the
-     * monitor, and it only grows.
+     * <p>The index dispatcher fills ahead: when it writes an entry within {@link #fillLead} of
+     * {@code filled}, it writes the next step of zeros itself, in its pass ({@link #fillAhead}). The
+     * appender, which reserves entries before the dispatcher writes them, fills only when it finds
+     * its entry in a hole ({@link #fillTo}): the first entries of a file, or a dispatcher far
+     * behind. Until session 17 the appender queued each step on a filler thread, and waking that
+     * thread cost the append path more than the step: 29 of 710 samples of the writer in a
+     * 1,000-queue run. Fills are serialized by the file's monitor; {@code filled} is volatile
+     * because the appender and the dispatcher read it without the monitor, and it only grows.
      */
     private static final class IndexFile {
         final long base;
@@ -155,8 +158,6 @@ final class OffsetIndex {
         final FileChannel channel;
         final MappedByteBuffer map;
         volatile long filled;
-        /** A step is queued on the filler; set by the appender or the dispatcher, cleared by the filler. */
-        volatile boolean fillQueued;
         /** Readers' references to {@link #map}: released when the index deleted or closed the file and the last reader is done. */
         final SharedMapping mapping;
 
@@ -169,34 +170,35 @@ final class OffsetIndex {
             this.mapping = new SharedMapping(channel, map);
         }
 
-        /**
-         * Makes sure bytes below {@code end} are not a hole, and keeps the filler a step ahead. Called by the
-         * appender (reserving) and the dispatcher (writing): if both queue a step at once, the second fill finds
-         * it done (fills are serialized and only move {@code filled} up).
-         */
+        /** The appender's reservation: makes sure bytes below {@code end} are not a hole, filling them itself if needed. */
         void fillTo(long end) {
-            long f = filled;
-            if (end > f) {
+            if (end > filled) {
                 fill(end);
-                f = filled;
-            }
-            if (end > f - FILL_STEP / 2 && f < map.capacity() && !fillQueued) {
-                fillQueued = true;
-                FILLER.execute(() -> {
-                    try {
-                        fill(filled + FILL_STEP);
-                    } catch (UncheckedIOException e) {
-                        // the file was deleted or closed meanwhile (retention, close): nothing to fill
-                    } finally {
-                        fillQueued = false;
-                    }
-                });
             }
         }
 
-        /** Writes zeros from {@code filled} up to at least {@code end}, in whole steps, capped at the file's size. */
+        /**
+         * The dispatcher's write (and recovery's): as {@link #fillTo}, and when {@code end} comes within
+         * {@link #fillLead} of the zeros, writes the next step now, so that the appender finds its next
+         * entries filled. The step ahead is best effort: if it fails (a full disk), the appender meets
+         * the hole and its append fails before anything is written; the dispatcher's entry is safe.
+         */
+        void fillAhead(long end) {
+            fillTo(end);
+            long f = filled;
+            if (end > f - fillLead(f) && f < map.capacity()) {
+                try {
+                    fill(f + fillStep(f));
+                } catch (UncheckedIOException e) {
+                    // left to the appender, which reports it with the append that needs the space
+                }
+            }
+        }
+
+        /** Writes zeros from {@code filled} up to at least {@code end}, a whole step at least, capped at the file's size. */
         synchronized void fill(long end) {
-            filled = Zeros.fillAhead(channel, filled, end, FILL_STEP, map.capacity(), "index file", path);
+            long f = filled;
+            filled = Zeros.fillAhead(channel, f, end, fillStep(f), map.capacity(), "index file", path);
         }
 
         /** Takes a reader reference; false if the file was already deleted or closed and released. */
@@ -209,23 +211,32 @@ final class OffsetIndex {
         }
     }
 
-    /**
-     * Zero-fills index files ahead of their writers, for every store of the process: one daemon
-     * thread, as a fill is one {@code write()} of 64 KiB. Tasks for a file closed meanwhile fail
-     * harmlessly.
-     */
-    private static final java.util.concurrent.ExecutorService FILLER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "ferry-index-filler");
-        t.setDaemon(true);
-        return t;
-    });
+    /** The largest zero-fill step of an index file: one {@code write()} of 64 KiB (3,276 entries). */
+    private static final int FILL_STEP = 64 * 1024;
+    /** The smallest: one page. */
+    private static final int MIN_FILL_STEP = 4096;
 
-    /** Returns once every fill queued so far has run (one thread, in order): for tests. */
-    static void awaitQueuedFills() throws java.util.concurrent.ExecutionException, InterruptedException {
-        FILLER.submit(() -> { }).get();
+    /**
+     * How far a file filled up to {@code filled} bytes is filled at its next step: as far again,
+     * from one page up to {@link #FILL_STEP}. A queue's file grows in steps that double, so a queue
+     * holding a few hundred entries gets a few pages of zeros, not 64 KiB: a topic of 1,000 queues
+     * of 1,000 entries each (20 KB) filled 72 KiB per queue before (70 MiB of zeros written and
+     * kept in the page cache, for 20 MiB of entries), 32 KiB now. A busy queue reaches 64 KiB steps
+     * after its first 1,600 entries.
+     */
+    private static long fillStep(long filled) {
+        return Math.min(FILL_STEP, Math.max(MIN_FILL_STEP, filled));
     }
 
-    private static final int FILL_STEP = 64 * 1024;
+    /**
+     * How close to {@code filled} the dispatcher's entries come before it writes the next step: a
+     * quarter of the step (16 KiB, 819 entries, for a busy queue; the dispatcher follows the
+     * appender by a few dozen records). Half a step would fill a file to four times its entries
+     * while the steps double.
+     */
+    private static long fillLead(long filled) {
+        return fillStep(filled) / 4;
+    }
 
     OffsetIndex(Path dir, String topic, int queueId, int entriesPerFile) {
         this.dir = dir;
@@ -357,10 +368,11 @@ final class OffsetIndex {
 
     /**
      * A queue without files: creates the file its first entry goes to, so the first append does
-     * not pay for it. Only the file's first page is written (its first 204 entries); the first
-     * append queues the zero-fill of the next 64 KiB on the filler thread, so a queue that is
-     * never written keeps 8 KiB of disk (that page, and the one the file's last byte is in), not
-     * 72 (a topic of 1,000 idle queues: 12 MiB with its folders, instead of 75).
+     * not pay for it. Only the file's first page is written (its first 204 entries); the index
+     * dispatcher writes further zeros ahead of the queue's entries in steps that double up to 64 KiB
+     * ({@link #fillStep}), so a queue that is never written keeps 8 KiB of disk (that page, and
+     * the one the file's last byte is in), not 72 (a topic of 1,000 idle queues: 12 MiB with its
+     * folders, instead of 75).
      *
      * <p>Any thread: it leaves the appender's fields alone and decides under the monitor, where
      * files are created. A queue that has files is left as it is (its appender makes the next one
@@ -389,12 +401,9 @@ final class OffsetIndex {
             appendTail = f;
         }
         f.fillTo(position(f, queueOffset) + ENTRY_SIZE);
-        // entries up to `filled` are safe; come back half a fill step before that, so that fillTo
-        // queues the next step on the filler thread well before the appender needs it
-        long filled = f.filled;
-        long safeEntries = (filled - HEADER_SIZE) / ENTRY_SIZE;
-        long comeBack = filled < f.map.capacity() ? safeEntries - FILL_STEP / 2 / ENTRY_SIZE : safeEntries;
-        reservedEnd = f.base + Math.max(queueOffset + 1 - f.base, comeBack);
+        // entries below `filled` are safe, and the dispatcher moves it on ahead of them: come back once past it
+        long safeEntries = (f.filled - HEADER_SIZE) / ENTRY_SIZE;
+        reservedEnd = f.base + Math.max(queueOffset + 1 - f.base, safeEntries);
     }
 
     /**
@@ -409,7 +418,7 @@ final class OffsetIndex {
         }
         MappedByteBuffer map = f.map;
         int p = position(f, queueOffset);
-        f.fillTo(p + ENTRY_SIZE); // the appender reserved it: a volatile read; recovery did not
+        f.fillAhead(p + ENTRY_SIZE); // the appender reserved it: a volatile read; recovery did not
         map.putLong(p + ENTRY_PHYSICAL_OFFSET, physicalOffset);
         map.putInt(p + ENTRY_SIZE_OFFSET, size);
         map.putLong(p + ENTRY_TAG_HASH_OFFSET, tagHash);

@@ -50,33 +50,40 @@ class QueueCreationTest {
     }
 
     /**
-     * A created queue's index file has only its first page written until the queue is first
-     * appended to: a topic of many idle queues does not take 64 KiB of zeros per queue. Disk use
-     * as {@code du} reports it (blocks of at most 4 KiB; skipped elsewhere). The index
-     * filler runs fills one at a time, in the order they were asked for: once a task queued after
-     * the append has run, every fill asked for by the creation or the append has run too.
+     * A created queue's index file has only its first page written until the queue's entries come
+     * near its end, and then grows in steps that double (one page, two, four, ... up to 64 KiB): a
+     * topic of many idle or small queues does not take 64 KiB of zeros per queue. Queue 0 takes
+     * 1,000 entries (20 KB), queue 1 stays idle, queue 2 takes 10,000 (200 KB, past the largest
+     * step). Disk use as {@code du} reports it (blocks of at most 4 KiB; skipped elsewhere). The
+     * index dispatcher writes the zeros ahead of an entry before it makes the entry readable: once
+     * every entry reads back, every fill they asked for has been written.
      */
     @Test
-    void idleQueuesKeepOnlyTheirFirstIndexPage() throws Exception {
+    void indexFilesGrowWithTheirQueues() throws Exception {
         long block = Files.getFileStore(dir).getBlockSize();
         assumeTrue(block <= 4096, "needs file-system blocks of at most 4 KiB (here " + block + ")");
-        try (MessageStore store = MessageStore.open(LogConfig.builder(dir).segmentBytes(1 << 20).build())) {
+        try (MessageStore store = MessageStore.open(LogConfig.builder(dir).segmentBytes(8 << 20).build())) {
             store.createQueues("t", 10);
-            store.append(LogMessage.builder("t", 0, body(100, 0)).build());
-            OffsetIndex.awaitQueuedFills();
-            long written = allocatedKiB(indexFile("t", 0));
-            assumeTrue(written >= 64, "the file system keeps written zeros as blocks (queue 0's index: " + written + " KiB)");
-            for (int q = 1; q < 10; q++) {
-                assertThat(allocatedKiB(indexFile("t", q))).as("disk used by idle queue t/%d's index file, KiB", q)
-                        .isLessThanOrEqualTo(8);
+            for (int i = 0; i < 1_000; i++) {
+                store.append(LogMessage.builder("t", 0, body(10, i)).build());
             }
+            for (int i = 0; i < 10_000; i++) {
+                store.append(LogMessage.builder("t", 2, body(10, i)).build());
+            }
+            assertThat(readAll(store, "t", 0)).hasSize(1_000);
+            assertThat(readAll(store, "t", 2)).hasSize(10_000);
+            long small = allocatedKiB(indexFile("t", 0));
+            assumeTrue(small >= 20, "the file system keeps written zeros as blocks (queue 0's index: " + small + " KiB)");
+            // 1,000 entries: 20,016 bytes with the header; zeros to 32 KiB, and the page of the file's last byte
+            assertThat(small).as("disk used by t/0's index file (1,000 entries), KiB").isLessThanOrEqualTo(36);
+            assertThat(allocatedKiB(indexFile("t", 1))).as("disk used by idle queue t/1's index file, KiB").isLessThanOrEqualTo(8);
+            // 10,000 entries: 200,016 bytes; zeros at most a 64 KiB step past them, and the last page
+            assertThat(allocatedKiB(indexFile("t", 2))).as("disk used by t/2's index file (10,000 entries), KiB")
+                    .isBetween(196L, 200_016L / 1024 + 64 + 4 + 1);
+            assertThat(readAll(store, "t", 2).get(9_999).body()).isEqualTo(body(10, 9_999));
             store.append(LogMessage.builder("t", 5, body(100, 5)).build());
             assertThat(readAll(store, "t", 5)).hasSize(1);
         }
-    }
-
-    private Path indexFile(String topic, int queue) {
-        return dir.resolve("index/" + topic + "/" + queue).resolve(FileNames.name(0));
     }
 
     @Test
@@ -100,5 +107,9 @@ class QueueCreationTest {
                 assertThat(readAll(reopened, "t", q).get(0).body()).isEqualTo(body(100, q));
             }
         }
+    }
+
+    private Path indexFile(String topic, int queue) {
+        return dir.resolve("index/" + topic + "/" + queue).resolve(FileNames.name(0));
     }
 }
