@@ -57,10 +57,12 @@ public final class Broker implements AutoCloseable {
      * keeping everything, until they are loaded, so that no schedule record goes during the load.
      */
     private volatile LongSupplier retentionFloor = () -> 0;
+    /** What holds {@link #retentionFloor}, for the store's warning when it keeps segments the limits ask to delete. */
+    private volatile String retentionFloorHolder = "the broker's start (everything is kept until its delayed messages are loaded)";
 
     private Broker(BrokerConfig config, GroupConfig groupConfig, TransactionConfig transactionConfig) {
         this.config = config;
-        this.store = MessageStore.open(config.log(), () -> retentionFloor.getAsLong(), "the oldest delayed message not yet delivered");
+        this.store = MessageStore.open(config.log(), () -> retentionFloor.getAsLong(), () -> retentionFloorHolder);
         this.topics = new TopicRegistry(config.log().dir());
         this.offsets = new OffsetStore(config.log().dir());
         for (String t : store.topics()) {
@@ -89,6 +91,7 @@ public final class Broker implements AutoCloseable {
         this.longPolls = new LongPolls(timer);
         this.delayed = new DelayedDelivery(store, config.log().dir().resolve("schedule"), config.log().clock(), longPolls::arrived,
                 60_000, 1L << 23); // minute buckets: ~30 B per pending message with millions spread over 30 days
+        retentionFloorHolder = "the oldest delayed message not yet delivered";
         retentionFloor = delayed::retentionFloor;
         // on a thread of its own: the file is rewritten and forced whole, which grows with the groups, and the timer
         // thread ends the long polls on time

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongPredicate;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -80,7 +81,7 @@ public final class MessageStore implements AutoCloseable {
 
     private MessageStore(LogConfig config, FileChannel lockChannel, FileLock fileLock, CommitLog log, QueueTable queues,
                          KeyIndex keys, RecoveryReport recoveryReport, long lastStoreTimestamp, LongSupplier retentionFloor,
-                         String floorHolder) {
+                         Supplier<String> floorHolder) {
         this.config = config;
         this.lockChannel = lockChannel;
         this.fileLock = fileLock;
@@ -133,6 +134,15 @@ public final class MessageStore implements AutoCloseable {
      * from then on (0 keeps everything, for a user that finds its floor only once it has loaded).
      */
     public static MessageStore open(LogConfig config, LongSupplier retentionFloor, String floorHolder) {
+        return open(config, retentionFloor, () -> floorHolder);
+    }
+
+    /**
+     * As {@link #open(LogConfig, LongSupplier, String)}, with what holds the floor asked each time
+     * the warning is logged: a user whose floor is 0 while it loads says so then, not what holds it
+     * once loaded (the broker: its delayed messages).
+     */
+    public static MessageStore open(LogConfig config, LongSupplier retentionFloor, Supplier<String> floorHolder) {
         Path dir = config.dir();
         FileChannel lockChannel;
         FileLock fileLock;

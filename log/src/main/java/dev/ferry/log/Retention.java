@@ -5,6 +5,7 @@ import static dev.ferry.log.RecordLayout.STORE_TIMESTAMP_OFFSET;
 import java.util.concurrent.locks.Lock;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,13 +48,13 @@ final class Retention {
     private final BooleanSupplier storeClosed;
     /** The lowest commit-log position still needed (Long.MAX_VALUE: none); called under the append lock. */
     private final LongSupplier floor;
-    /** What needs the floor, for the warning. */
-    private final String floorHolder;
+    /** What needs the floor, for the warning: asked when it is logged, as the holder may change (a broker's start). */
+    private final Supplier<String> floorHolder;
     /** The last pass stopped at the floor, and the warning was logged; guarded by the append lock. */
     private boolean holding;
 
     Retention(LogConfig config, CommitLog log, QueueTable queues, KeyIndex keys, Lock appendLock, LongSupplier indexedPosition,
-              BooleanSupplier storeClosed, LongSupplier floor, String floorHolder) {
+              BooleanSupplier storeClosed, LongSupplier floor, Supplier<String> floorHolder) {
         this.config = config;
         this.log = log;
         this.queues = queues;
@@ -91,7 +92,7 @@ final class Retention {
                         // (on a full disk nothing is appended, and the message holding the floor needs an append to go)
                         LOG.error("retention: deleting segment {} over retentionBytes although {} needs commit-log position {}"
                                 + " and on (the retention floor): what it needs in this segment is lost", oldest.path.getFileName(),
-                                floorHolder, floorPosition);
+                                floorHolder.get(), floorPosition);
                     } else {
                         held = true;
                         if (!holding) {
@@ -161,6 +162,6 @@ final class Retention {
         String limits = bySize && byTime ? "retentionBytes and retentionMs ask" : bySize ? "retentionBytes asks" : "retentionMs asks";
         LOG.warn("retention: keeping {} segment(s), {} bytes from segment {} on, that {} to delete: {} needs commit-log position {}"
                 + " and on (the retention floor); they are deleted once the floor moves past them", segments, bytes,
-                first.path.getFileName(), limits, floorHolder, floorPosition);
+                first.path.getFileName(), limits, floorHolder.get(), floorPosition);
     }
 }

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -201,10 +202,12 @@ class RetentionTest {
         Level level = logger.getLevel();
         logger.setLevel(Level.INFO);
         AtomicLong floor = new AtomicLong(Long.MAX_VALUE);
-        try (MessageStore store = MessageStore.open(config().build(), floor::get, "the test's oldest record")) {
+        AtomicReference<String> holder = new AtomicReference<>("the test's start");
+        try (MessageStore store = MessageStore.open(config().build(), floor::get, holder::get)) {
             List<AppendResult> written = fill(store, 4); // segments 0..3 full, 4 active
             long position = written.get(4).physicalOffset(); // t/0 offset 4, in segment 1
             floor.set(position);
+            holder.set("the test's oldest record"); // asked when the warning is logged, not at open
             clock.set(T0 + 1000 * HOUR);
             for (int pass = 0; pass < 3; pass++) {
                 assertThat(store.runRetention()).as("segments deleted by pass %d", pass).isEqualTo(pass == 0 ? 1 : 0);
