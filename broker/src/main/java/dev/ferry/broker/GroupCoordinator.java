@@ -84,7 +84,10 @@ import org.slf4j.LoggerFactory;
  * forgotten, as Kafka forgets a group's offsets after offsets.retention.minutes: each start
  * otherwise left an entry per queue in the offsets file (rewritten whole at every flush) and a
  * lag gauge, for good. When a member was last live is kept in memory only; positions found
- * without a record (after a restart) count from when the sweep first sees them.
+ * without a record (after a restart) count from when the sweep first sees them. A member's commit
+ * of its position says the generation its read began at, and is fenced if that is before the
+ * queue's last offset reset or before the member's join ({@link #checkPositionCommit}): committed
+ * after the reset, it put the position the reset moved back.
  *
  * <p><b>Locks.</b> An orderly member must hold the lock of a queue to fetch it; a lock is granted to
  * the queue's owner when free or expired, renewed by each heartbeat, expires
@@ -193,6 +196,12 @@ public final class GroupCoordinator implements AutoCloseable {
         final List<String> topics;
         final boolean orderly;
         long lastSeen;
+        /**
+         * The group's generation right after this member's last JOIN_GROUP: a broadcasting member's
+         * commit of a position read before it comes from an earlier session (see
+         * {@link #checkPositionCommit}).
+         */
+        long joinedAt;
 
         Member(String clientId, List<String> topics, boolean orderly, long now) {
             this.clientId = clientId;
@@ -225,7 +234,8 @@ public final class GroupCoordinator implements AutoCloseable {
         final Map<TopicQueue, QueueAcks> acks = new HashMap<>();
         /**
          * The generation of the last offset reset per queue. Broadcasting: members restart such
-         * queues. Clustering: a fetch sent at an earlier generation is fenced when it answers.
+         * queues, and a member's commit of a position read since an earlier generation is fenced.
+         * Clustering: a fetch sent at an earlier generation is fenced when it answers.
          */
         final Map<TopicQueue, Long> resetSince = new HashMap<>();
         final Map<String, Integer> queueCounts = new HashMap<>();
@@ -313,8 +323,10 @@ public final class GroupCoordinator implements AutoCloseable {
                 g.generation = Math.max(lastGeneration, System.currentTimeMillis() * 1_000L);
                 groups.put(group, g);
             }
-            g.members.put(clientId, new Member(clientId, all, orderly, clock.millis()));
+            Member m = new Member(clientId, all, orderly, clock.millis());
+            g.members.put(clientId, m);
             rebalance(g, "join of " + clientId);
+            m.joinedAt = g.generation;
             confirmHandovers(g, clientId);
             return assignment(g, clientId);
         }
@@ -569,6 +581,42 @@ public final class GroupCoordinator implements AutoCloseable {
         }
         if (m.orderly && !holdsLock(g, tq, clientId)) {
             throw new FencedException(topic + "/" + queueId + ": not locked by '" + clientId + "' (expected: LOCK_QUEUE before an orderly fetch)");
+        }
+    }
+
+    /**
+     * Checks a broadcasting member's COMMIT_OFFSET of its own position: {@code offsetGroup}
+     * {@code GROUP%CLIENT_ID} sent by {@code clientId} CLIENT_ID, from a read of the queue that
+     * began (with its GET_OFFSET) at {@code generation}. Refused ({@link FencedException}) unless
+     * the member is live in the broadcasting group GROUP and the read began in its current session
+     * (at or after its join) and at or after the queue's last offset reset. A RESET_OFFSETS moves
+     * every member's position, and a position acked from a read of the old one, committed after
+     * the reset (sent before the member heard of it, or on its way meanwhile), put the old position
+     * back: the reset was undone without a word. A reset while the group was not live is recorded
+     * nowhere, hence the session: a member that heard of no reset before its session ended may
+     * have missed one. A commit under another name, or without {@code clientId} (a plain
+     * consumer's, an older client's), is not checked.
+     */
+    public synchronized void checkPositionCommit(String offsetGroup, String clientId, long generation, String topic, int queueId) {
+        BroadcastMember bm = BroadcastMember.of(offsetGroup);
+        if (bm == null || !bm.clientId().equals(clientId)) {
+            return;
+        }
+        Group g = groups.get(bm.group());
+        Member m = g == null || g.model != MessageModel.BROADCASTING ? null : g.members.get(clientId);
+        if (m == null) {
+            throw new FencedException("member '" + clientId + "' of broadcasting group '" + bm.group() + "': unknown (expected: "
+                    + "JOIN_GROUP, then read the position again with GET_OFFSET)");
+        }
+        if (generation < m.joinedAt) {
+            throw new FencedException(topic + "/" + queueId + ": a position read since generation " + generation + ", before the "
+                    + "member's join at generation " + m.joinedAt + " (expected: read the position again with GET_OFFSET; an "
+                    + "offset reset may have moved it)");
+        }
+        long reset = g.resetSince.getOrDefault(new TopicQueue(topic, queueId), Long.MIN_VALUE);
+        if (generation < reset) {
+            throw new FencedException(topic + "/" + queueId + ": a position read since generation " + generation + ", before the "
+                    + "offset reset at generation " + reset + " (expected: heartbeat, read the position again with GET_OFFSET)");
         }
     }
 

@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * (a message not acked within the broker's invisible time is redelivered too). The broker keeps
  * the committed offset (the lowest unacked one). <b>Broadcasting</b>: every member reads every
  * queue; {@link #ack} advances this member's own position, committed under the group name
- * {@code GROUP%CLIENT_ID}. <b>Orderly</b>: the member locks each queue on the broker before
+ * {@code GROUP%CLIENT_ID} with the generation its read began at, so that the broker refuses a
+ * position read before a RESET_OFFSETS of the queue (the member then reads the queue again from
+ * where the reset put it). <b>Orderly</b>: the member locks each queue on the broker before
  * reading it; a queue taken away by a rebalance is unlocked at the next {@link #poll}, so
  * handle (ack or nack) a whole batch before polling again.
  *
@@ -92,6 +94,14 @@ public final class GroupConsumer implements AutoCloseable {
         volatile long committing = -1;
         /** Broadcasting: the last offset whose COMMIT_OFFSET the broker refused for good (not retryable), or -1; both threads. */
         volatile long refused = -1;
+        /**
+         * Broadcasting: the member's generation when the current read ({@link #epoch}) began, that
+         * is when it asked for the committed offset it reads on from. Its COMMIT_OFFSETs carry it,
+         * so the broker refuses (FENCED) a position of a read begun before an offset reset, or in
+         * an earlier session, instead of letting it put back the position the reset moved. Written
+         * on the event loop before the read's first FETCH, read by the polling thread.
+         */
+        volatile long readGeneration;
 
         QueueState(String topic, int queueId, long since) {
             this.topic = topic;
@@ -416,10 +426,20 @@ public final class GroupConsumer implements AutoCloseable {
         }).thenApply(r -> null);
     }
 
+    /**
+     * Broadcasting: commits the acked position of each queue's current read, as the member's own
+     * (group {@code GROUP%CLIENT_ID}), with {@code clientId} and the {@code generation} the read
+     * began at (docs/PROTOCOL.md, "Consumer groups", Broadcasting). A commit the broker fences (the
+     * read began before an offset reset of the queue, or in an earlier session) is not sent again:
+     * the queue is read again from the committed offset, as after a fenced fetch.
+     */
     private void commitPositions() {
         for (QueueState q : queues.values()) {
+            // read before the epoch: a read started since has a newer generation, never to be sent with this read's position
+            long readGeneration = q.readGeneration;
+            int epoch = q.epoch;
             long position = q.acked;
-            if (position >= 0 && q.ackedEpoch == q.epoch && position != q.committed && position != q.committing
+            if (position >= 0 && q.ackedEpoch == epoch && position != q.committed && position != q.committing
                     && position != q.refused) {
                 // marked committed once the broker confirms it. A commit that failed is sent again at the next poll, but
                 // not while one is on its way (every poll of its round trip sent it again), and not a position the broker
@@ -427,12 +447,25 @@ public final class GroupConsumer implements AutoCloseable {
                 q.committing = position;
                 String what = "COMMIT_OFFSET " + q.key + " " + position;
                 send(Command.builder().code(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, offsetGroup).header(Headers.TOPIC, q.topic)
-                        .header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position), what)
+                        .header(Headers.QUEUE_ID, q.queueId).header(Headers.OFFSET, position).header(Headers.CLIENT_ID, config.clientId())
+                        .header(Headers.GENERATION, readGeneration), what)
                         .whenComplete((v, t) -> {
                             Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
                                     ? t.getCause() : t;
                             if (cause == null) {
                                 q.committed = position;
+                            } else if (cause instanceof FerryException e && e.status().orElse(null) == Status.FENCED) {
+                                // the broker's position is newer than the read this one came from (an offset reset moved it,
+                                // or our session ended meanwhile): read the queue again from it, and hear the reset's
+                                // assignment; what was acked since the last commit comes again
+                                LOG.warn("group {}: {}; reading {} again from the committed offset", config.group(), e.getMessage(),
+                                        q.key);
+                                loop.execute(() -> {
+                                    if (q.owned && queues.get(q.key) == q && q.epoch == epoch) {
+                                        restart(q);
+                                    }
+                                    heartbeat();
+                                });
                             } else if (!(cause instanceof FerryException e && e.retryable())) {
                                 q.refused = position;
                                 LOG.warn("group {}: {} refused: {}", config.group(), what, cause.getMessage());
@@ -652,6 +685,7 @@ public final class GroupConsumer implements AutoCloseable {
                     });
             return;
         }
+        long readGeneration = generation; // as heard before the read's GET_OFFSET: a reset after it fences the read's commits
         c.send(Command.builder().code(RequestCode.GET_OFFSET).header(Headers.TOPIC, q.topic).header(Headers.QUEUE_ID, q.queueId)
                 .header(Headers.GROUP, offsetGroup), clientConfig.requestTimeoutMs(), "GET_OFFSET " + q.key, (r, t) -> {
                     if (q.epoch != epoch) {
@@ -661,6 +695,7 @@ public final class GroupConsumer implements AutoCloseable {
                         later(q);
                         return;
                     }
+                    q.readGeneration = readGeneration;
                     long committed = FerryClient.number(r, Headers.OFFSET);
                     long min = FerryClient.number(r, Headers.MIN_OFFSET);
                     long max = FerryClient.number(r, Headers.MAX_OFFSET);

@@ -273,6 +273,48 @@ class ConsumerGroupTest {
         }
     }
 
+    /**
+     * A broadcasting member that acked a batch before a RESET_OFFSETS of its queue, and polls
+     * (committing the acks) before a heartbeat told it of the reset, does not undo the reset: the
+     * broker fences the commit of a position read before the reset, and the member reads the queue
+     * again from the reset. Before, the commit was stored over the reset, and the member, hearing
+     * of it later, read on from the old position it had just put back. Heartbeats are 30 s apart
+     * here, so the member hears of the reset only through the fenced commit.
+     */
+    @Test
+    void aBroadcastingMembersCommitSentBeforeItHeardOfAResetIsFencedAndTheResetStays() {
+        GroupConfig groups = GroupConfig.builder().sessionTimeoutMs(120_000).build();
+        try (BrokerFixture server = BrokerFixture.start(dir, groups); FerryClient client = server.client("binary");
+             Producer p = client.producer()) {
+            client.createTopic("rc", 1);
+            send(p, "rc", 0, 100);
+            try (GroupConsumer c = client.groupConsumer(member("rc", "rcg", "b1").broadcasting().heartbeatIntervalMs(30_000).build())) {
+                List<Message> got = new ArrayList<>();
+                await("the batch polled", Duration.ofSeconds(10), () -> {
+                    got.addAll(c.poll(Duration.ofMillis(50)));
+                    return !got.isEmpty();
+                });
+                assertThat(got).as("one fetch, one poll").hasSize(100);
+                got.forEach(c::ack); // position 100, committed at the next poll
+                long before = c.generation();
+                client.resetOffsets("rcg", "rc", "earliest", 0);
+                assertThat(c.generation()).as("no heartbeat told the member of the reset").isEqualTo(before);
+                List<Message> again = new ArrayList<>();
+                await("read again from the reset", Duration.ofSeconds(10), () -> {
+                    again.addAll(c.poll(Duration.ofMillis(50))); // the first poll commits 100
+                    assertThat(client.committedOffset("rcg%b1", "rc", 0)).as("the reset stays").hasValue(0);
+                    return !again.isEmpty();
+                });
+                assertThat(again.get(0).queueOffset()).isZero();
+                again.forEach(c::ack);
+                await("the read begun after the reset commits", Duration.ofSeconds(10), () -> {
+                    c.poll(Duration.ofMillis(50)).forEach(c::ack);
+                    return client.committedOffset("rcg%b1", "rc", 0).orElse(-1) == 100;
+                });
+            }
+        }
+    }
+
     @Test
     void committedOffsetsOfAGroupSurviveABrokerRestart() {
         try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary"); Producer p = client.producer()) {

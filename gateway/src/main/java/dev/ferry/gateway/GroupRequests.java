@@ -232,12 +232,22 @@ final class GroupRequests {
         });
     }
 
-    /** COMMIT_OFFSET by a member ({@code clientId} given) of a live clustering group: only on a queue it owns. */
+    /**
+     * COMMIT_OFFSET by a member ({@code clientId} given): of a live clustering group, only on a
+     * queue it owns; of a broadcasting group, its own position ({@code group} GROUP%CLIENT_ID) only
+     * from a read begun at a {@code generation} of its current session and not before the queue's
+     * last offset reset ({@link GroupCoordinator#checkPositionCommit}).
+     */
     void checkCommit(Command req) {
         String group = req.header(Headers.GROUP);
         String clientId = req.header(Headers.CLIENT_ID);
-        if (group != null && clientId != null && groups.model(group) == MessageModel.CLUSTERING) {
+        if (group == null || clientId == null) {
+            return;
+        }
+        if (groups.model(group) == MessageModel.CLUSTERING) {
             groups.checkConsume(group, clientId, generation(req), required(req, Headers.TOPIC), queueId(req));
+        } else {
+            groups.checkPositionCommit(group, clientId, generation(req), required(req, Headers.TOPIC), queueId(req));
         }
     }
 

@@ -18,7 +18,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * A broadcasting group's members' own positions ({@code GROUP%CLIENT_ID}) over a real socket, for
  * members that are not live: RESET_OFFSETS moves them (resetting with the consumers stopped is the
- * usual practice), and LIST_GROUPS and DESCRIBE_GROUP show them.
+ * usual practice), and LIST_GROUPS and DESCRIBE_GROUP show them; and a member's commit of a
+ * position it read before a reset, or in an earlier session, is fenced.
  */
 class BroadcastPositionsTest {
     @TempDir
@@ -36,6 +37,18 @@ class BroadcastPositionsTest {
     private static Command commit(TestClient c, String offsetGroup, int queueId, long offset) throws IOException {
         return c.call(c.request(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, offsetGroup).header(Headers.TOPIC, "orders")
                 .header(Headers.QUEUE_ID, queueId).header(Headers.OFFSET, offset).build());
+    }
+
+    /** A member's COMMIT_OFFSET of its own position, from a read that began at {@code readGeneration}. */
+    private static Command memberCommit(TestClient c, String clientId, long readGeneration, long offset) throws IOException {
+        return c.call(c.request(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, "b%" + clientId).header(Headers.TOPIC, "orders")
+                .header(Headers.QUEUE_ID, 0).header(Headers.OFFSET, offset).header(Headers.CLIENT_ID, clientId)
+                .header(Headers.GENERATION, readGeneration).build());
+    }
+
+    private static long generation(Command response) {
+        assertThat(response.status()).as(response.message()).isEqualTo(Status.OK);
+        return Long.parseLong(response.header(Headers.GENERATION));
     }
 
     private static Command position(TestClient c, String offsetGroup) throws IOException {
@@ -84,6 +97,48 @@ class BroadcastPositionsTest {
 
             assertThat(join(c, "m1").status()).isEqualTo(Status.OK);
             assertThat(Long.parseLong(position(c, "b%m1").header(Headers.OFFSET))).as("m1's position after the reset").isZero();
+        }
+    }
+
+    /**
+     * The gap a reviewer left open: a member's position read before a RESET_OFFSETS, committed
+     * after it (sent before the member heard of the reset), put the old position back and undid
+     * the reset without a word. Now it is FENCED and the reset stays, as is a commit from a
+     * session the broker no longer has (the member left, or joined again since the read began),
+     * while one from a read begun after the reset is stored, and one without clientId (a plain
+     * consumer's, an older client's) is stored unchecked as before.
+     */
+    @Test
+    void aMembersCommitOfAPositionReadBeforeAResetIsFenced() throws IOException {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("json")) {
+            c.createTopic("orders", 1);
+            sendFive(c, 0);
+            long joined = generation(join(c, "m1"));
+            assertThat(memberCommit(c, "m1", joined, 5).status()).isEqualTo(Status.OK);
+
+            Command reset = c.call(c.request(RequestCode.RESET_OFFSETS).header(Headers.GROUP, "b").header(Headers.TOPIC, "orders")
+                    .header(Headers.TO, "earliest").build());
+            assertThat(reset.status()).as(reset.message()).isEqualTo(Status.OK);
+            Command stale = memberCommit(c, "m1", joined, 5);
+            assertThat(stale.status()).as("a position read before the reset: " + stale.message()).isEqualTo(Status.FENCED);
+            assertThat(stale.message()).contains("before the offset reset");
+            assertThat(Long.parseLong(position(c, "b%m1").header(Headers.OFFSET))).as("the reset stays").isZero();
+
+            Command heard = c.call(c.request(RequestCode.GROUP_HEARTBEAT).header(Headers.GROUP, "b").header(Headers.CLIENT_ID, "m1")
+                    .build());
+            long afterReset = generation(heard);
+            assertThat(body(heard)).as("the queue's new since").isEqualTo("orders 0 " + afterReset + "\n");
+            assertThat(memberCommit(c, "m1", afterReset, 3).status()).as("a read begun after the reset").isEqualTo(Status.OK);
+            assertThat(Long.parseLong(position(c, "b%m1").header(Headers.OFFSET))).isEqualTo(3);
+
+            assertThat(leave(c, "m1").status()).isEqualTo(Status.OK);
+            assertThat(memberCommit(c, "m1", afterReset, 4).status()).as("the member left").isEqualTo(Status.FENCED);
+            long rejoined = generation(join(c, "m1"));
+            assertThat(memberCommit(c, "m1", afterReset, 4).status()).as("a read of the session before").isEqualTo(Status.FENCED);
+            assertThat(Long.parseLong(position(c, "b%m1").header(Headers.OFFSET))).isEqualTo(3);
+            assertThat(memberCommit(c, "m1", rejoined, 4).status()).isEqualTo(Status.OK);
+            assertThat(commit(c, "b%m1", 0, 2).status()).as("without clientId: unchecked").isEqualTo(Status.OK);
+            assertThat(Long.parseLong(position(c, "b%m1").header(Headers.OFFSET))).isEqualTo(2);
         }
     }
 

@@ -42,7 +42,10 @@ package dev.ferry.protocol;
  * CHECK_TRANSACTION (one-way, broker to producer) producerGroup,    (none: the producer answers with
  *                 transactionId, checkTimes; the half message       END_TRANSACTION)
  * REGISTER_PRODUCER producerGroup, clientId?                        -
- * (FETCH and COMMIT_OFFSET of a group member add clientId and generation.)
+ * (FETCH and COMMIT_OFFSET of a group member add clientId and generation; a broadcasting
+ * member's COMMIT_OFFSET of its own position, group GROUP%CLIENT_ID, sends the generation its
+ * read of the queue began at, and is FENCED if that is before the queue's last offset reset or
+ * the member's join.)
  * </pre>
  * A header marked ? is optional. Unknown headers are ignored by the receiver.
  *
@@ -101,6 +104,8 @@ public final class Headers {
     /**
      * A group member's generation as it last heard it (GROUP_HEARTBEAT): goes up by one at each
      * rebalance or offset reset; a group made again starts above any generation it had before.
+     * A broadcasting member's COMMIT_OFFSET sends the one it had heard when its read of the queue
+     * began (its GET_OFFSET).
      */
     public static final String GENERATION = "generation";
     /** JOIN_GROUP: the topics a member consumes, comma-separated. */

@@ -36,7 +36,9 @@ public enum Status {
     INTERNAL_ERROR(10, false),
     /**
      * A group member's fetch, ack, nack, commit or lock on a queue it does not own at its
-     * generation (or, orderly, without its lock): heartbeat and follow the new assignment.
+     * generation (or, orderly, without its lock): heartbeat and follow the new assignment. Also a
+     * broadcasting member's commit of a position read since before the queue's last offset reset
+     * or the member's join: read the committed position again.
      */
     FENCED(11, false),
     /** LOCK_QUEUE of a queue another member holds locked; retry after it is released or expires. */
