@@ -974,11 +974,6 @@ public final class GroupCoordinator implements AutoCloseable {
         }
     }
 
-    /**
-     * Forgets the positions of every broadcasting member that has not been live for
-     * {@link GroupConfig#broadcastPositionRetentionMs()} (see the class comment). Exactly its own:
-     * {@code GROUP%CLIENT_ID/...}, not those of a longer name it begins. Under this.
-     */
     /** The broadcasting members with positions stored, from one pass over every committed offset. Any thread. */
     private Set<BroadcastMember> storedBroadcastMembers() {
         Set<BroadcastMember> stored = new HashSet<>();
@@ -991,6 +986,11 @@ public final class GroupCoordinator implements AutoCloseable {
         return stored;
     }
 
+    /**
+     * Forgets the positions of every broadcasting member that has not been live for
+     * {@link GroupConfig#broadcastPositionRetentionMs()} (see the class comment). Exactly its own:
+     * {@code GROUP%CLIENT_ID/...}, not those of a longer name it begins. Under this.
+     */
     private void forgetPositionsPastRetention(long now, Set<BroadcastMember> stored) {
         lastLive.keySet().retainAll(stored); // the others' positions went with their group or topic
         Set<String> past = new HashSet<>();
