@@ -28,6 +28,9 @@ import java.util.Objects;
  * <p>Immutable, so thread-safe; the body is held as a read-only view of the buffer it was
  * built from, without a copy (see {@link Message} for what that implies). {@code equals}
  * compares bodies by content.
+ *
+ * <p>Its strings must be well-formed Unicode: {@code build()} refuses an unpaired surrogate with an
+ * {@link IllegalArgumentException} naming the field, since UTF-8 cannot carry it (see {@link Utf8}).
  */
 public final class Command {
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0).asReadOnlyBuffer();
@@ -46,7 +49,7 @@ public final class Command {
         this.code = Objects.requireNonNull(b.code, "code");
         this.requestId = b.requestId;
         this.status = Objects.requireNonNull(b.status, "status");
-        this.message = Objects.requireNonNull(b.message, "message");
+        this.message = Utf8.requireWellFormed("message", Objects.requireNonNull(b.message, "message"));
         this.headers = b.headers.isEmpty()
                 ? Map.of()
                 : Collections.unmodifiableMap(Message.checkEntries(new LinkedHashMap<>(b.headers)));

@@ -120,15 +120,26 @@ public record Limits(
     }
 
     /**
-     * Throws unless {@code value} is at most {@code max} bytes in UTF-8. For codecs whose parser
-     * has already produced the string (bounded by the frame size); cheap when the string is
-     * short, since no UTF-16 char takes more than 3 UTF-8 bytes.
+     * Throws unless {@code value} is at most {@code max} bytes in UTF-8 and has no unpaired
+     * surrogate (which UTF-8 cannot carry: storing it would turn it into {@code '?'}, see
+     * {@link Utf8}). For codecs whose parser has already produced the string (bounded by the
+     * frame size); the length is cheap when the string is short, since no UTF-16 char takes
+     * more than 3 UTF-8 bytes.
      */
     public static void checkString(String field, String value, int max) throws CodecException {
+        checkWellFormed(field, value);
         if ((long) value.length() * 3 <= max) {
             return;
         }
         checkLength(field, Utf8.length(value), max);
+    }
+
+    /** Throws unless {@code value} has no unpaired surrogate: "tags: unpaired surrogate U+D800 at char 0 (...)". */
+    public static void checkWellFormed(String field, String value) throws CodecException {
+        String error = Utf8.unpairedSurrogateError(field, value);
+        if (error != null) {
+            throw new CodecException(error);
+        }
     }
 
     /** Builds {@link Limits}; not thread-safe. */

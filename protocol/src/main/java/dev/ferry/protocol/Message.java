@@ -19,6 +19,9 @@ import java.util.Objects;
  * must not be reused while the message is in use. {@link #body()} returns a fresh duplicate
  * each call, so callers may move its position freely. {@code equals} and {@code hashCode}
  * compare bodies by content.
+ *
+ * <p>Its strings must be well-formed Unicode: {@code build()} refuses an unpaired surrogate with an
+ * {@link IllegalArgumentException} naming the field, since UTF-8 cannot carry it (see {@link Utf8}).
  */
 public final class Message {
     /** {@link #queueId()} value that lets the broker choose the queue. */
@@ -42,12 +45,13 @@ public final class Message {
     private final ByteBuffer body;
 
     private Message(Builder b) {
-        this.topic = Objects.requireNonNull(b.topic, "topic");
+        this.topic = Utf8.requireWellFormed("topic", Objects.requireNonNull(b.topic, "topic"));
         this.queueId = b.queueId;
         this.queueOffset = b.queueOffset;
-        this.msgId = Objects.requireNonNull(b.msgId, "msgId");
+        this.msgId = Utf8.requireWellFormed("msgId", Objects.requireNonNull(b.msgId, "msgId"));
         this.keys = List.copyOf(b.keys);
-        this.tags = Objects.requireNonNull(b.tags, "tags");
+        this.keys.forEach(k -> Utf8.requireWellFormed("key", k));
+        this.tags = Utf8.requireWellFormed("tags", Objects.requireNonNull(b.tags, "tags"));
         this.properties = b.properties.isEmpty()
                 ? Map.of()
                 : Collections.unmodifiableMap(checkEntries(new LinkedHashMap<>(b.properties)));
@@ -58,10 +62,15 @@ public final class Message {
         this.body = b.body.hasRemaining() ? b.body.slice().asReadOnlyBuffer() : EMPTY;
     }
 
+    /**
+     * Throws unless every key and value is non-null and well-formed Unicode: a string with an
+     * unpaired surrogate is refused here, where a program hands it over, rather than written as
+     * {@code '?'} by an encoder (see {@link Utf8}).
+     */
     static <M extends Map<String, String>> M checkEntries(M map) {
         map.forEach((k, v) -> {
-            Objects.requireNonNull(k, "key");
-            Objects.requireNonNull(v, "value");
+            Utf8.requireWellFormed("key", Objects.requireNonNull(k, "key"));
+            Utf8.requireWellFormed("value of '" + k + "'", Objects.requireNonNull(v, "value"));
         });
         return map;
     }

@@ -2,10 +2,15 @@ package dev.ferry.protocol;
 
 /**
  * UTF-8 length of a string without encoding it, so encoders can size a buffer in one pass and
- * decoders can check {@link Limits} on strings a parser produced.
+ * decoders can check {@link Limits} on strings a parser produced; and the check that a string
+ * can be carried in UTF-8 at all.
  *
- * <p>An unpaired surrogate counts as one byte, as {@link String#getBytes} replaces it with
- * {@code '?'}. Stateless, so thread-safe.
+ * <p>A Java string may hold an unpaired surrogate (a lone {@code '\uD800'}, from a JSON escape
+ * such as {@code "\ud800"} or from application code), which UTF-8 cannot encode:
+ * {@link String#getBytes} would silently write {@code '?'} instead, so what is stored would differ
+ * from what was sent. The {@link Message} and {@link Command} builders and every decoder refuse such
+ * strings ({@link #unpairedSurrogateAt}); {@link #length} still counts one as one byte, as
+ * {@link String#getBytes} replaces it with {@code '?'}. Stateless, so thread-safe.
  */
 public final class Utf8 {
     private Utf8() {
@@ -32,5 +37,47 @@ public final class Utf8 {
             }
         }
         return bytes;
+    }
+
+    /** Index of the first char of {@code s} that is a surrogate not part of a pair, or -1 if there is none. */
+    public static int unpairedSurrogateAt(CharSequence s) {
+        int n = s.length();
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c < Character.MIN_SURROGATE) {
+                continue;
+            }
+            if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * "tags: unpaired surrogate U+D800 at char 3 (expected: ...)" for the first unpaired surrogate
+     * of {@code s}, or null if {@code s} can be carried in UTF-8.
+     */
+    public static String unpairedSurrogateError(String field, CharSequence s) {
+        int at = unpairedSurrogateAt(s);
+        if (at < 0) {
+            return null;
+        }
+        return field + ": unpaired surrogate U+" + Integer.toHexString(s.charAt(at)).toUpperCase(java.util.Locale.ROOT)
+                + " at char " + at + " (expected: well-formed Unicode, which UTF-8 can carry)";
+    }
+
+    /**
+     * Throws {@link IllegalArgumentException} if {@code s} holds an unpaired surrogate; for values
+     * a program hands to the builders, which would otherwise be stored as {@code '?'}.
+     */
+    public static String requireWellFormed(String field, String s) {
+        String error = s == null ? null : unpairedSurrogateError(field, s);
+        if (error != null) {
+            throw new IllegalArgumentException(error);
+        }
+        return s;
     }
 }

@@ -49,4 +49,15 @@ class LimitsTest {
         }
         assertThat(Utf8.length("a\uD800b")).isEqualTo("a\uD800b".getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
     }
+
+    @Test
+    void checkStringRefusesAnUnpairedSurrogateThatUtf8CannotCarry() throws CodecException {
+        assertThatThrownBy(() -> Limits.checkString(Limits.TAGS, "ab\uD800", 1024))
+                .isInstanceOf(CodecException.class)
+                .hasMessage("tags: unpaired surrogate U+D800 at char 2 (expected: well-formed Unicode, which UTF-8 can carry)");
+        assertThatThrownBy(() -> Limits.checkString(Limits.TAGS, "\uDE00\uD83D", 1024)).hasMessageContaining("U+DE00 at char 0");
+        Limits.checkString(Limits.TAGS, "\uD83D\uDE00", 1024);
+        assertThat(Utf8.unpairedSurrogateAt("a\uD83D\uDE00b")).isEqualTo(-1);
+        assertThat(Utf8.unpairedSurrogateAt("a\uD83D")).isEqualTo(1);
+    }
 }

@@ -88,4 +88,26 @@ class ModelTest {
         Command c = Command.request(RequestCode.COMMIT_OFFSET, 1).header("z", "1").header("a", "2").header("m", "3").build();
         assertThat(c.headers().keySet()).containsExactly("z", "a", "m");
     }
+
+    /**
+     * UTF-8 cannot carry an unpaired surrogate: {@code String.getBytes} and protobuf write it as
+     * '?', so a program's tags "a\uD800" were stored as "a?". The builders refuse it, naming the field.
+     */
+    @Test
+    void buildersRefuseAnUnpairedSurrogateNamingTheField() {
+        assertThatThrownBy(() -> Message.builder("t").tags("a\uD800").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("tags: unpaired surrogate U+D800 at char 1 (expected: well-formed Unicode, which UTF-8 can carry)");
+        assertThatThrownBy(() -> Message.builder("\uDC00").build()).hasMessageStartingWith("topic: unpaired surrogate U+DC00 at char 0");
+        assertThatThrownBy(() -> Message.builder("t").msgId("\uD800x").build()).hasMessageStartingWith("msgId: unpaired surrogate");
+        assertThatThrownBy(() -> Message.builder("t").keys(List.of("k\uD800")).build()).hasMessageStartingWith("key: unpaired surrogate");
+        assertThatThrownBy(() -> Message.builder("t").properties(Map.of("p", "\uD800")).build())
+                .hasMessageStartingWith("value of 'p': unpaired surrogate");
+        assertThatThrownBy(() -> Command.request(RequestCode.FETCH, 1).header("\uD800", "v").build())
+                .hasMessageStartingWith("key: unpaired surrogate");
+        assertThatThrownBy(() -> Command.request(RequestCode.FETCH, 1).message("\uDFFF").build())
+                .hasMessageStartingWith("message: unpaired surrogate U+DFFF");
+        // a pair is one code point, and fine
+        assertThat(Message.builder("t").tags("\uD83D\uDE00").build().tags()).isEqualTo("\uD83D\uDE00");
+    }
 }

@@ -43,7 +43,9 @@ package dev.ferry.protocol.binary;
  * ..      4     bodyLength       i32
  * ..      b     body             opaque
  * </pre>
- * Strings are UTF-8; invalid sequences decode to U+FFFD. Header and property keys are unique
+ * Strings are UTF-8 and must be valid: an invalid sequence (a stray byte, a truncated or overlong
+ * sequence, an encoded surrogate) is refused as "tags: invalid UTF-8 at byte 0 of 1024", never
+ * replaced with U+FFFD, which would store something other than what was sent. Header and property keys are unique
  * within their map; a duplicate is refused.
  *
  * <p>Constants only; thread-safe.

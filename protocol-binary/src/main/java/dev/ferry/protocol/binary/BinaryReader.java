@@ -12,6 +12,10 @@ import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,7 +27,8 @@ import java.util.Map;
  * view so the caller's buffer is never moved. Every length and count is checked, before anything
  * is allocated for it, against both the {@link Limits} and the bytes that actually remain, so a
  * frame cannot make the reader allocate more than about its own size. Bodies are read-only slices
- * of the payload, not copies.
+ * of the payload, not copies. Strings must be valid UTF-8: an invalid sequence is refused, naming
+ * the field and the byte, never replaced.
  *
  * <p>Not thread-safe; one instance per decode call.
  */
@@ -33,6 +38,8 @@ final class BinaryReader {
     private final int end;
     private final int start;
     private int pos;
+    /** Strict UTF-8 decoder, made on the first string that is not ASCII. */
+    private CharsetDecoder utf8;
 
     BinaryReader(ByteBuffer payload, Limits limits) {
         this.in = payload.duplicate().order(ByteOrder.BIG_ENDIAN);
@@ -131,18 +138,50 @@ final class BinaryReader {
     private String string(String field, int length, int max) throws CodecException {
         Limits.checkLength(field, length, max);
         need(field, length);
-        String s;
-        if (length == 0) {
-            s = "";
-        } else if (in.hasArray()) {
-            s = new String(in.array(), in.arrayOffset() + pos, length, StandardCharsets.UTF_8);
-        } else {
-            byte[] bytes = new byte[length];
-            in.get(pos, bytes);
-            s = new String(bytes, StandardCharsets.UTF_8);
-        }
+        String s = length == 0 ? "" : utf8(field, length);
         pos += length;
         return s;
+    }
+
+    /**
+     * The {@code length} bytes at {@code pos} as a string, refusing invalid UTF-8 (a stray byte,
+     * a truncated or overlong sequence, an encoded surrogate) rather than replacing it with
+     * U+FFFD: a replaced string differs from what was sent and can be three times its limit in
+     * UTF-8, which the other codecs then refuse to carry. ASCII, the common case, takes the fast
+     * path of {@link String}'s own decoder.
+     */
+    private String utf8(String field, int length) throws CodecException {
+        ByteBuffer bytes = in.slice(pos, length);
+        if (isAscii(bytes)) {
+            return in.hasArray()
+                    ? new String(in.array(), in.arrayOffset() + pos, length, StandardCharsets.US_ASCII)
+                    : StandardCharsets.US_ASCII.decode(bytes).toString();
+        }
+        if (utf8 == null) {
+            utf8 = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT);
+        }
+        CharBuffer out = CharBuffer.allocate(length); // UTF-8 never takes fewer bytes than UTF-16 chars
+        utf8.reset();
+        CoderResult r = utf8.decode(bytes, out, true);
+        if (!r.isError()) {
+            r = utf8.flush(out);
+        }
+        if (r.isError()) {
+            throw new CodecException(field + ": invalid UTF-8 at byte " + bytes.position() + " of " + length
+                    + " (expected: valid UTF-8)");
+        }
+        return out.flip().toString();
+    }
+
+    private static boolean isAscii(ByteBuffer bytes) {
+        for (int i = bytes.position(); i < bytes.limit(); i++) {
+            if (bytes.get(i) < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private int readU16(String field) throws CodecException {

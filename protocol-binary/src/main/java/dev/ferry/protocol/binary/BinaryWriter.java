@@ -173,7 +173,10 @@ final class BinaryWriter {
         INT.set(out, start, pos - start - I32);
     }
 
-    /** UTF-8 as {@link String#getBytes} writes it: an unpaired surrogate becomes '?'. */
+    /**
+     * UTF-8 as {@link String#getBytes} writes it. An unpaired surrogate would become '?', but the
+     * {@link Message} and {@link Command} builders refuse one, so none reaches here.
+     */
     private void putUtf8(String s) {
         byte[] b = out;
         int p = pos;

@@ -131,4 +131,63 @@ class BinaryCodecTest extends CodecContractTest {
         assertThatThrownBy(() -> codec.encode(c)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("topic: length 70000 bytes (expected: <= 65535 in the binary codec)");
     }
+
+    /**
+     * Every string the reader decodes refuses invalid UTF-8, naming the field and the byte: before,
+     * each bad byte became U+FFFD (3 bytes in UTF-8), so 1,024 bytes of 0xFF in tags were stored
+     * as 3,072 bytes that the JSON codec then refused to carry to any consumer.
+     */
+    @Test
+    void invalidUtf8InAnyStringIsRefusedNamingTheFieldAndTheByte() {
+        String mark = "QQQ";
+        Map<String, Command> commands = new java.util.LinkedHashMap<>();
+        commands.put("message", Command.response(Command.request(RequestCode.SEND, 1).build(), Status.BUSY).message("x" + mark).build());
+        commands.put("header key", Command.request(RequestCode.FETCH, 1).header("x" + mark, "v").build());
+        commands.put("header value", Command.request(RequestCode.FETCH, 1).header("k", "x" + mark).build());
+        for (String field : List.of("topic", "msgId", "tags", "key", "property key", "property value")) {
+            Message.Builder m = Message.builder("t");
+            switch (field) {
+                case "topic" -> m.topic("x" + mark);
+                case "msgId" -> m.msgId("x" + mark);
+                case "tags" -> m.tags("x" + mark);
+                case "key" -> m.keys(List.of("x" + mark));
+                case "property key" -> m.properties(Map.of("x" + mark, "v"));
+                default -> m.properties(Map.of("k", "x" + mark));
+            }
+            commands.put(field, Command.request(RequestCode.SEND, 1).messages(List.of(m.build())).build());
+        }
+        // a stray byte, a lead byte without its continuation, an overlong '/', an encoded surrogate
+        List<byte[]> invalid = List.of(new byte[] {(byte) 0xFF, 'a', 'a'}, new byte[] {(byte) 0xC3, 'a', 'a'},
+                new byte[] {(byte) 0xC0, (byte) 0xAF, 'a'}, new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80});
+        commands.forEach((field, c) -> {
+            for (byte[] bad : invalid) {
+                byte[] b = bytes(codec.encode(c));
+                String text = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+                int at = text.indexOf(mark);
+                System.arraycopy(bad, 0, b, at, bad.length);
+                assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                        .as("%s with %s", field, HEX.formatHex(bad))
+                        .isInstanceOf(CodecException.class)
+                        .hasMessage(field + ": invalid UTF-8 at byte 1 of 4 (expected: valid UTF-8)");
+            }
+        });
+    }
+
+    @Test
+    void tagsOfInvalidUtf8AtTheirLimitAreRefusedNotStoredThreeTimesLonger() throws CodecException {
+        String tags = "Q".repeat(Limits.DEFAULT.maxTagsBytes());
+        byte[] b = bytes(codec.encode(Command.request(RequestCode.SEND, 1)
+                .messages(List.of(Message.builder("t").tags(tags).build())).build()));
+        int at = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf(tags);
+        java.util.Arrays.fill(b, at, at + tags.length(), (byte) 0xFF);
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                .hasMessage("tags: invalid UTF-8 at byte 0 of 1024 (expected: valid UTF-8)");
+        // valid multi-byte text still decodes, from a heap or a direct buffer
+        Command ok = Command.request(RequestCode.SEND, 1)
+                .messages(List.of(Message.builder("t").tags("\u00e9\u4e2d\ud83d\ude00").build())).build();
+        byte[] okBytes = bytes(codec.encode(ok));
+        ByteBuffer direct = ByteBuffer.allocateDirect(okBytes.length).put(okBytes).flip();
+        assertThat(codec.decode(ByteBuffer.wrap(okBytes), Limits.DEFAULT)).isEqualTo(ok);
+        assertThat(codec.decode(direct, Limits.DEFAULT)).isEqualTo(ok);
+    }
 }

@@ -26,7 +26,8 @@ import java.util.Map;
  * <p>Fixed-length lists declare their length, which is checked against {@link Limits} before
  * anything is read for it; maps and variable-length lists are counted as entries arrive. Strings
  * and binary are read by Hessian in chunks of at most 64 KiB, so their size is bounded by the
- * frame, and checked against their limit once read.
+ * frame, and checked against their limit once read. Hessian carries each UTF-16 char on its own,
+ * so a string may hold an unpaired surrogate, which UTF-8 cannot store; it is refused.
  *
  * <p>Not thread-safe; one instance per decode call.
  */

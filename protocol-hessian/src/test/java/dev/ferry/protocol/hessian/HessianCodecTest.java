@@ -215,4 +215,26 @@ class HessianCodecTest extends CodecContractTest {
         assertThat(c.messages()).hasSize(1);
         assertThat(c.messages().get(0).topic()).isEqualTo("t");
     }
+
+    /**
+     * Hessian carries each UTF-16 char on its own, so a lone surrogate arrives intact, and
+     * storing it in UTF-8 wrote '?'. Every string field refuses it, naming the field.
+     */
+    @Test
+    void anUnpairedSurrogateIsRefusedNamingTheField() throws IOException {
+        byte[] b = hessian(out -> {
+            sendHeader(out, 1);
+            out.writeListBegin(1, null);
+            out.writeMapBegin(null);
+            out.writeString("topic");
+            out.writeString("t");
+            out.writeString("tags");
+            out.writeString("a\uD800");
+            out.writeMapEnd();
+            out.writeMapEnd();
+        });
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                .isInstanceOf(CodecException.class)
+                .hasMessage("tags: unpaired surrogate U+D800 at char 1 (expected: well-formed Unicode, which UTF-8 can carry)");
+    }
 }

@@ -29,7 +29,9 @@ import java.util.Map;
  * <p>JSON declares no counts, so counts are checked as elements arrive: the element past a limit
  * is refused before it is parsed ("count" in the error is the count reached). Strings are checked
  * once the parser has produced them; their size is bounded by the frame, which {@link Limits#maxFrameBytes()}
- * bounds before anything is parsed.
+ * bounds before anything is parsed. A string with an unpaired surrogate (an escape such as
+ * {@code "\ud800"}, which UTF-8 cannot carry) is refused, as is a {@code utf8} body holding one:
+ * stored, it would have become {@code '?'}.
  *
  * <p>Not thread-safe; one instance per decode call.
  */
@@ -179,6 +181,8 @@ final class JsonReader {
         }
         switch (encoding) {
             case UTF8:
+                // getBytes would write an unpaired surrogate (a "\ud800" escape) as '?': refused instead
+                Limits.checkWellFormed(field, text);
                 return ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
             case BASE64:
                 try {

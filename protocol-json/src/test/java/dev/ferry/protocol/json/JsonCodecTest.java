@@ -125,4 +125,29 @@ class JsonCodecTest extends CodecContractTest {
         assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(many.getBytes(StandardCharsets.UTF_8)), two))
                 .hasMessage("messages: count 3 (expected: <= 2)");
     }
+
+    /**
+     * JSON can escape a lone surrogate ("\\ud800") that UTF-8 cannot carry; stored, it became '?'.
+     * Every string field and a utf8 body refuse it, naming the field.
+     */
+    @Test
+    void anUnpairedSurrogateIsRefusedNamingTheField() throws CodecException {
+        String send = "{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":7,\"messages\":[{\"topic\":\"t\",%s}]}";
+        assertThatThrownBy(() -> decode(send.formatted("\"tags\":\"a\\ud800\"")))
+                .isInstanceOf(CodecException.class)
+                .hasMessage("tags: unpaired surrogate U+D800 at char 1 (expected: well-formed Unicode, which UTF-8 can carry)");
+        assertThatThrownBy(() -> decode(send.formatted("\"keys\":[\"\\udc00\"]"))).hasMessageStartingWith("key: unpaired surrogate U+DC00");
+        assertThatThrownBy(() -> decode(send.formatted("\"properties\":{\"p\":\"\\ud800\"}")))
+                .hasMessageStartingWith("property value: unpaired surrogate");
+        assertThatThrownBy(() -> decode(send.formatted("\"body\":\"x\\ud800\"")))
+                .hasMessageStartingWith("message body: unpaired surrogate U+D800 at char 1");
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"FETCH\",\"requestId\":7,\"headers\":{\"\\ud800\":\"v\"}}"))
+                .hasMessageStartingWith("json: Broken surrogate pair in field name"); // Jackson's own check, for names
+        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"FETCH\",\"requestId\":7,\"body\":\"\\ud800\"}"))
+                .hasMessageStartingWith("body: unpaired surrogate");
+        // an escaped pair is one code point
+        Message m = decode(send.formatted("\"tags\":\"\\ud83d\\ude00\",\"body\":\"\\ud83d\\ude00\"")).messages().get(0);
+        assertThat(m.tags()).isEqualTo("\ud83d\ude00");
+        assertThat(m.body()).isEqualTo(ByteBuffer.wrap("\ud83d\ude00".getBytes(StandardCharsets.UTF_8)));
+    }
 }

@@ -1,0 +1,58 @@
+package dev.ferry.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Message;
+import dev.ferry.protocol.Status;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Strings the broker cannot store as they were sent are refused over a real socket, not stored
+ * altered: a binary string of invalid UTF-8 used to be stored with U+FFFD for each bad byte, up
+ * to three times its limit, and every JSON consumer then failed on that message.
+ */
+class WireStringsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aBinarySendWithInvalidUtf8TagsIsRefusedAndNothingIsStored() throws Exception {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("binary")) {
+            c.createTopic("utf", 1);
+            String tags = "Q".repeat(1024);
+            byte[] frame = TestClient.bytes(c.codec.encodeFrame(c.sendRequest(
+                    Message.builder("utf").queueId(0).tags(tags).body(new byte[] {1}).build())));
+            int at = new String(frame, StandardCharsets.ISO_8859_1).indexOf(tags);
+            Arrays.fill(frame, at, at + tags.length(), (byte) 0xFF);
+            c.writeRaw(frame);
+            Command r = c.closingAnswer(Status.BAD_REQUEST);
+            assertThat(r.message()).isEqualTo("bad frame: tags: invalid UTF-8 at byte 0 of 1024 (expected: valid UTF-8)");
+            try (TestClient json = server.connect("json")) {
+                Command f = json.fetch("utf", 0, 0, 10);
+                assertThat(f.status()).isEqualTo(Status.OK);
+                assertThat(f.messages()).as("nothing stored for a JSON consumer to choke on").isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void aJsonSendWithAnUnpairedSurrogateIsRefusedNotStoredAsAQuestionMark() throws Exception {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("json")) {
+            c.createTopic("sur", 1);
+            String json = "{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":5,"
+                    + "\"messages\":[{\"topic\":\"sur\",\"queueId\":0,\"tags\":\"a\\ud800\",\"body\":\"x\"}]}";
+            byte[] payload = json.getBytes(StandardCharsets.UTF_8);
+            c.writeRaw(TestClient.bytes(dev.ferry.protocol.Frames.frame(java.nio.ByteBuffer.wrap(payload))));
+            Command r = c.closingAnswer(Status.BAD_REQUEST);
+            assertThat(r.message()).startsWith("bad frame: tags: unpaired surrogate U+D800 at char 1");
+            try (TestClient other = server.connect("binary")) {
+                assertThat(TestClient.fetched(other.fetch("sur", 0, 0, 10))).isEmpty();
+            }
+        }
+    }
+}
