@@ -77,6 +77,12 @@ final class HandshakeHandler extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (answered) {
+            // refused, and closing once the reply is written: bytes that arrive before the close are
+            // discarded, not read as another hello (which answered BAD_HELLO again and counted it twice)
+            in.skipBytes(in.readableBytes());
+            return;
+        }
         ByteBuffer view = in.nioBuffer(in.readerIndex(), Math.min(in.readableBytes(), Handshake.MAX_HELLO_BYTES));
         Hello hello;
         try {
