@@ -21,7 +21,8 @@ import java.util.Map;
  * only values it accepts are untyped maps ({@code 'H'}), untyped lists ({@code 'X'}, {@code 0x78-0x7f},
  * {@code 'W'}), strings, numbers and binary; a class definition, object instance, typed map or
  * list, or reference anywhere is refused. Unknown map keys are refused too, since skipping a value
- * of unknown type would mean deserializing it.
+ * of unknown type would mean deserializing it. A field given twice in one map is refused, as in
+ * JSON, rather than the last one winning.
  *
  * <p>Fixed-length lists declare their length, which is checked against {@link Limits} before
  * anything is read for it; maps and variable-length lists are counted as entries arrive. Strings
@@ -52,8 +53,10 @@ final class HessianReader {
         mapStart("command");
         Command.Builder b = Command.builder();
         boolean hasKind = false, hasCode = false, hasRequestId = false;
+        int seen = 0;
         while (!in.isEnd()) {
             String field = string("field name");
+            seen = once(seen, COMMAND_FIELDS, field);
             switch (field) {
                 case KIND -> { b.kind(Kind.fromName(string(field))); hasKind = true; }
                 case CODE -> { b.code(RequestCode.fromName(string(field))); hasCode = true; }
@@ -95,8 +98,10 @@ final class HessianReader {
         mapStart("message");
         Message.Builder b = Message.builder(null);
         boolean hasTopic = false;
+        int seen = 0;
         while (!in.isEnd()) {
             String field = string("field name");
+            seen = once(seen, MESSAGE_FIELDS, field);
             switch (field) {
                 case TOPIC -> { b.topic(string(Limits.TOPIC, limits.maxTopicBytes())); hasTopic = true; }
                 case QUEUE_ID -> b.queueId(in.int32(QUEUE_ID));
@@ -120,6 +125,26 @@ final class HessianReader {
         }
         return b.build();
     }
+
+    /**
+     * Refuses a field that came before in the same map, as the JSON codec does: with a last-wins
+     * map, {@code {"topic":"a","topic":"b"}} would mean whatever the reader happened to keep, and
+     * two readers may not agree. A bit per known field; an unknown one is refused by the caller.
+     */
+    private static int once(int seen, List<String> known, String field) throws CodecException {
+        int i = known.indexOf(field);
+        if (i < 0) {
+            return seen;
+        }
+        if ((seen & (1 << i)) != 0) {
+            throw new CodecException(field + ": duplicate field (expected: each field once)");
+        }
+        return seen | (1 << i);
+    }
+
+    private static final List<String> COMMAND_FIELDS = List.of(KIND, CODE, REQUEST_ID, STATUS, MESSAGE, HEADERS, MESSAGES, BODY);
+    private static final List<String> MESSAGE_FIELDS = List.of(TOPIC, QUEUE_ID, QUEUE_OFFSET, MSG_ID, KEYS, TAGS, PROPERTIES,
+            BORN_TIMESTAMP, STORE_TIMESTAMP, DELIVER_AT, FLAGS, BODY);
 
     private List<String> keys() throws IOException, CodecException {
         int length = listLength(Limits.KEYS, limits.maxKeysPerMessage());

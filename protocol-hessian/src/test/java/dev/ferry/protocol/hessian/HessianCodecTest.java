@@ -237,4 +237,32 @@ class HessianCodecTest extends CodecContractTest {
                 .isInstanceOf(CodecException.class)
                 .hasMessage("tags: unpaired surrogate U+D800 at char 1 (expected: well-formed Unicode, which UTF-8 can carry)");
     }
+
+    /** A field given twice meant the last one; JSON refuses it, and so does Hessian now. */
+    @Test
+    void aFieldGivenTwiceIsRefused() throws IOException {
+        byte[] twiceInCommand = hessian(out -> {
+            sendHeader(out, 1);
+            out.writeListBegin(0, null);
+            out.writeString("requestId");
+            out.writeInt(2);
+            out.writeMapEnd();
+        });
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(twiceInCommand), Limits.DEFAULT))
+                .isInstanceOf(CodecException.class)
+                .hasMessage("requestId: duplicate field (expected: each field once)");
+        byte[] twiceInMessage = hessian(out -> {
+            sendHeader(out, 1);
+            out.writeListBegin(1, null);
+            out.writeMapBegin(null);
+            out.writeString("topic");
+            out.writeString("a");
+            out.writeString("topic");
+            out.writeString("b");
+            out.writeMapEnd();
+            out.writeMapEnd();
+        });
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(twiceInMessage), Limits.DEFAULT))
+                .hasMessage("topic: duplicate field (expected: each field once)");
+    }
 }
