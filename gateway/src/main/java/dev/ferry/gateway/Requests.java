@@ -103,6 +103,8 @@ final class Requests {
                 case GET_OFFSET -> plain(getOffset(req));
                 case QUERY_MESSAGE -> plain(query(req));
                 case SEND_HALF, END_TRANSACTION, CHECK_TRANSACTION, REGISTER_PRODUCER -> transactionRequests.handle(req, client, producer);
+                // a code the codec did not know: its message, set by the codec, names the code that arrived
+                case UNKNOWN -> throw new RequestException(Status.UNSUPPORTED, req.message());
                 default -> throw new RequestException(Status.UNSUPPORTED, "code: " + req.code() + " (not served by this broker)");
             };
             return f.exceptionally(t -> new Reply.Plain(error(req, t)));

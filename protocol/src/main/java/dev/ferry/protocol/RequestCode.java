@@ -10,6 +10,7 @@ import java.util.Arrays;
  * <p>Ids are grouped by tens so later issues can add codes next to their kin without
  * renumbering anything:
  * <pre>
+ *  0     none              UNKNOWN: a code the decoder does not know (never sent as a request)
  *  1- 9  connection        HEARTBEAT
  * 10-19  topic admin       CREATE_TOPIC, DESCRIBE_TOPIC, LIST_TOPICS, DELETE_TOPIC
  * 20-29  produce           SEND, SEND_BATCH
@@ -25,6 +26,15 @@ import java.util.Arrays;
  * <p>Immutable, so thread-safe.
  */
 public enum RequestCode {
+    /**
+     * Not a request: what a decoder gives a command whose code it does not know (a newer
+     * client's, or a typo), so the broker can answer it UNSUPPORTED with its request id and go on
+     * serving the connection, instead of refusing the whole frame. On a request or one-way command
+     * the decoder sets the message (which requests otherwise leave empty) to what arrived, from
+     * {@link #unknown}: "code: 69 (expected: one of [1, 10, ...])". Carried as 0 (binary,
+     * protobuf's REQUEST_CODE_UNSPECIFIED) or "UNKNOWN" (JSON, Hessian) in the response.
+     */
+    UNKNOWN(0),
     HEARTBEAT(1),
     CREATE_TOPIC(10),
     DESCRIBE_TOPIC(11),
@@ -65,7 +75,9 @@ public enum RequestCode {
 
     static {
         for (RequestCode c : values()) {
-            BY_ID[c.id] = c;
+            if (c != UNKNOWN) {
+                BY_ID[c.id] = c;
+            }
         }
     }
 
@@ -82,24 +94,50 @@ public enum RequestCode {
 
     /** The code with numeric id {@code id} (read as unsigned 16 bits). */
     public static RequestCode of(int id) throws CodecException {
-        RequestCode c = id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
-        if (c == null) {
-            throw new CodecException("code: " + id + " (expected: one of " + Arrays.toString(ids()) + ")");
+        RequestCode c = orUnknown(id);
+        if (c == UNKNOWN) {
+            throw new CodecException(unknown(id));
         }
         return c;
     }
 
+    /** The code with numeric id {@code id} (read as unsigned 16 bits), or {@link #UNKNOWN} if no code has it. */
+    public static RequestCode orUnknown(int id) {
+        RequestCode c = id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
+        return c == null ? UNKNOWN : c;
+    }
+
     /** The code named {@code name}, as the JSON and Hessian codecs carry it. */
     public static RequestCode fromName(String name) throws CodecException {
+        RequestCode c = fromNameOrUnknown(name);
+        if (c == UNKNOWN) {
+            throw new CodecException(unknown(name));
+        }
+        return c;
+    }
+
+    /** The code named {@code name}, or {@link #UNKNOWN} if no code has that name. */
+    public static RequestCode fromNameOrUnknown(String name) {
         for (RequestCode c : values()) {
             if (c.name().equals(name)) {
                 return c;
             }
         }
-        throw new CodecException("code: '" + name + "' (expected: one of " + Arrays.toString(values()) + ")");
+        return UNKNOWN;
+    }
+
+    /** "code: 69 (expected: one of [1, 10, ...])": what the message of an {@link #UNKNOWN} request says. */
+    public static String unknown(int id) {
+        return "code: " + id + " (expected: one of " + Arrays.toString(ids()) + ")";
+    }
+
+    /** "code: 'PUBLISH' (expected: one of [HEARTBEAT, ...])": what the message of an {@link #UNKNOWN} request says. */
+    public static String unknown(String name) {
+        return "code: '" + name + "' (expected: one of "
+                + Arrays.toString(Arrays.stream(values()).filter(c -> c != UNKNOWN).toArray()) + ")";
     }
 
     private static int[] ids() {
-        return Arrays.stream(values()).mapToInt(RequestCode::id).toArray();
+        return Arrays.stream(values()).filter(c -> c != UNKNOWN).mapToInt(RequestCode::id).toArray();
     }
 }

@@ -14,7 +14,7 @@ class ModelTest {
     @Test
     void numericIdsAreStable() {
         assertThat(Arrays.stream(RequestCode.values()).map(c -> c + "=" + c.id()))
-                .containsExactly("HEARTBEAT=1", "CREATE_TOPIC=10", "DESCRIBE_TOPIC=11", "LIST_TOPICS=12",
+                .containsExactly("UNKNOWN=0", "HEARTBEAT=1", "CREATE_TOPIC=10", "DESCRIBE_TOPIC=11", "LIST_TOPICS=12",
                         "DELETE_TOPIC=13", "SEND=20", "SEND_BATCH=21", "FETCH=30", "COMMIT_OFFSET=31",
                         "GET_OFFSET=32", "ACK=33", "NACK=34", "QUERY_MESSAGE=40", "SEND_HALF=50", "END_TRANSACTION=51",
                         "CHECK_TRANSACTION=52", "REGISTER_PRODUCER=53", "JOIN_GROUP=60",
@@ -33,6 +33,11 @@ class ModelTest {
         assertThat(RequestCode.of(20)).isEqualTo(RequestCode.SEND);
         assertThatThrownBy(() -> RequestCode.of(2)).isInstanceOf(CodecException.class).hasMessageStartingWith("code: 2 (expected: one of [1, 10,");
         assertThatThrownBy(() -> RequestCode.of(65535)).isInstanceOf(CodecException.class);
+        assertThatThrownBy(() -> RequestCode.of(0)).isInstanceOf(CodecException.class);
+        assertThat(RequestCode.orUnknown(69)).isEqualTo(RequestCode.UNKNOWN);
+        assertThat(RequestCode.orUnknown(0)).isEqualTo(RequestCode.UNKNOWN);
+        assertThat(RequestCode.fromNameOrUnknown("PUBLISH")).isEqualTo(RequestCode.UNKNOWN);
+        assertThat(RequestCode.unknown(69)).startsWith("code: 69 (expected: one of [1, 10,");
         assertThatThrownBy(() -> Status.of(13)).isInstanceOf(CodecException.class).hasMessage("status: 13 (expected: 0..12)");
         assertThatThrownBy(() -> Kind.fromFlags(3)).isInstanceOf(CodecException.class);
         assertThatThrownBy(() -> RequestCode.fromName("send")).isInstanceOf(CodecException.class);

@@ -9,7 +9,7 @@ package dev.ferry.protocol.binary;
  * <pre>
  * offset  size  field
  * 0       1     flags            bits 0-1: kind (0 request, 1 response, 2 oneway); bits 2-7 reserved, 0
- * 1       2     code             u16, RequestCode id
+ * 1       2     code             u16, RequestCode id; one not known decodes as UNKNOWN (0), answered UNSUPPORTED
  * 3       4     requestId        i32
  * 7       2     status           u16, Status id (0 = OK on requests)
  * 9       4     messageLength    i32, UTF-8 bytes of the error text that follows

@@ -53,7 +53,8 @@ final class BinaryReader {
         Limits.checkLength(Limits.FRAME, end - start, limits.maxFrameBytes());
         need("command", BinaryLayout.MIN_COMMAND_SIZE);
         Kind kind = Kind.fromFlags(in.get(pos + BinaryLayout.FLAGS_OFFSET));
-        RequestCode code = RequestCode.of(Short.toUnsignedInt(in.getShort(pos + BinaryLayout.CODE_OFFSET)));
+        int codeId = Short.toUnsignedInt(in.getShort(pos + BinaryLayout.CODE_OFFSET));
+        RequestCode code = RequestCode.orUnknown(codeId);
         int requestId = in.getInt(pos + BinaryLayout.REQUEST_ID_OFFSET);
         Status status = Status.of(Short.toUnsignedInt(in.getShort(pos + BinaryLayout.STATUS_OFFSET)));
         pos += BinaryLayout.MESSAGE_LENGTH_OFFSET;
@@ -70,6 +71,9 @@ final class BinaryReader {
         ByteBuffer body = body("body");
         if (pos != end) {
             throw new CodecException("payload: " + (end - pos) + " bytes after the body (expected: 0)");
+        }
+        if (code == RequestCode.UNKNOWN && kind != Kind.RESPONSE) {
+            message = RequestCode.unknown(codeId); // answered UNSUPPORTED with this id; the connection goes on
         }
         return Command.builder().kind(kind).code(code).requestId(requestId).status(status).message(message)
                 .headers(headers).messages(messages).body(body).build();

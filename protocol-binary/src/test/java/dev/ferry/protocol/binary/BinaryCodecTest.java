@@ -1,6 +1,7 @@
 package dev.ferry.protocol.binary;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.protocol.Codec;
@@ -116,7 +117,13 @@ class BinaryCodecTest extends CodecContractTest {
         byte[] b = bytes(codec.encode(Command.request(RequestCode.SEND, 1).build()));
         byte[] badCode = b.clone();
         badCode[2] = 99;
-        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(badCode), Limits.DEFAULT)).hasMessageStartingWith("code: 99");
+        // an unknown code is not refused: the broker answers it UNSUPPORTED with its request id
+        assertThatCode(() -> {
+            Command c = codec.decode(ByteBuffer.wrap(badCode), Limits.DEFAULT);
+            assertThat(c.code()).isEqualTo(RequestCode.UNKNOWN);
+            assertThat(c.requestId()).isEqualTo(1);
+            assertThat(c.message()).startsWith("code: 99 (expected: one of [1, 10,");
+        }).doesNotThrowAnyException();
         byte[] badStatus = b.clone();
         badStatus[8] = 77;
         assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(badStatus), Limits.DEFAULT)).hasMessageStartingWith("status: 77");

@@ -22,7 +22,8 @@ import java.util.Map;
  * {@code 'W'}), strings, numbers and binary; a class definition, object instance, typed map or
  * list, or reference anywhere is refused. Unknown map keys are refused too, since skipping a value
  * of unknown type would mean deserializing it. A field given twice in one map is refused, as in
- * JSON, rather than the last one winning.
+ * JSON, rather than the last one winning. A code name this side does not know decodes as
+ * {@link RequestCode#UNKNOWN}, which the broker answers UNSUPPORTED with the request's id.
  *
  * <p>Fixed-length lists declare their length, which is checked against {@link Limits} before
  * anything is read for it; maps and variable-length lists are counted as entries arrive. Strings
@@ -53,13 +54,18 @@ final class HessianReader {
         mapStart("command");
         Command.Builder b = Command.builder();
         boolean hasKind = false, hasCode = false, hasRequestId = false;
+        String codeName = null;
         int seen = 0;
         while (!in.isEnd()) {
             String field = string("field name");
             seen = once(seen, COMMAND_FIELDS, field);
             switch (field) {
                 case KIND -> { b.kind(Kind.fromName(string(field))); hasKind = true; }
-                case CODE -> { b.code(RequestCode.fromName(string(field))); hasCode = true; }
+                case CODE -> {
+                    codeName = string(field);
+                    b.code(RequestCode.fromNameOrUnknown(codeName));
+                    hasCode = true;
+                }
                 case REQUEST_ID -> { b.requestId(in.int32(REQUEST_ID)); hasRequestId = true; }
                 case STATUS -> b.status(Status.fromName(string(field)));
                 case MESSAGE -> b.message(string(Limits.ERROR_MESSAGE, limits.maxErrorMessageBytes()));
@@ -78,7 +84,11 @@ final class HessianReader {
             String missing = !hasKind ? KIND : !hasCode ? CODE : REQUEST_ID;
             throw new CodecException(missing + ": missing (expected: kind, code and requestId in every command)");
         }
-        return b.build();
+        Command c = b.build();
+        if (c.code() == RequestCode.UNKNOWN && c.kind() != Kind.RESPONSE) {
+            c = c.toBuilder().message(RequestCode.unknown(codeName)).build(); // answered UNSUPPORTED, connection kept
+        }
+        return c;
     }
 
     private List<Message> messages() throws IOException, CodecException {

@@ -24,7 +24,8 @@ import java.util.Map;
 /**
  * Reads one command from a JSON object with Jackson's streaming parser. Fields may come in any
  * order; unknown fields are skipped; missing ones take their defaults except {@code kind},
- * {@code code} and {@code requestId}, which are required.
+ * {@code code} and {@code requestId}, which are required. A code name this side does not know
+ * decodes as {@link RequestCode#UNKNOWN}, which the broker answers UNSUPPORTED with the request's id.
  *
  * <p>JSON declares no counts, so counts are checked as elements arrive: the element past a limit
  * is refused before it is parsed ("count" in the error is the count reached). Strings are checked
@@ -48,7 +49,7 @@ final class JsonReader {
         expect(p.nextToken(), JsonToken.START_OBJECT, "command");
         Command.Builder b = Command.builder();
         boolean hasKind = false, hasCode = false, hasRequestId = false;
-        String body = null, encoding = UTF8;
+        String body = null, encoding = UTF8, codeName = null;
         int seen = 0;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
@@ -56,7 +57,11 @@ final class JsonReader {
             seen = once(seen, COMMAND_FIELDS, field);
             switch (field) {
                 case KIND -> { b.kind(Kind.fromName(string(t, field))); hasKind = true; }
-                case CODE -> { b.code(RequestCode.fromName(string(t, field))); hasCode = true; }
+                case CODE -> {
+                    codeName = string(t, field);
+                    b.code(RequestCode.fromNameOrUnknown(codeName));
+                    hasCode = true;
+                }
                 case REQUEST_ID -> { b.requestId(integer(t, field)); hasRequestId = true; }
                 case STATUS -> b.status(Status.fromName(string(t, field)));
                 case MESSAGE -> b.message(checked(Limits.ERROR_MESSAGE, string(t, field), limits.maxErrorMessageBytes()));
@@ -76,7 +81,11 @@ final class JsonReader {
             String missing = !hasKind ? KIND : !hasCode ? CODE : REQUEST_ID;
             throw new CodecException(missing + ": missing (expected: kind, code and requestId in every command)");
         }
-        return b.body(body(BODY, body, encoding)).build();
+        Command c = b.body(body(BODY, body, encoding)).build();
+        if (c.code() == RequestCode.UNKNOWN && c.kind() != Kind.RESPONSE) {
+            c = c.toBuilder().message(RequestCode.unknown(codeName)).build(); // answered UNSUPPORTED, connection kept
+        }
+        return c;
     }
 
     private List<Message> messages(JsonToken t) throws IOException, CodecException {

@@ -98,11 +98,13 @@ class JsonCodecTest extends CodecContractTest {
     }
 
     @Test
-    void wrongTypesUnknownNamesAndMissingFieldsAreRefused() {
+    void wrongTypesUnknownNamesAndMissingFieldsAreRefused() throws CodecException {
         assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":\"7\"}"))
                 .hasMessageStartingWith("requestId: VALUE_STRING (expected: an integer) at line 1");
-        assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"PUBLISH\",\"requestId\":7}"))
-                .hasMessageStartingWith("code: 'PUBLISH'");
+        Command publish = decode("{\"kind\":\"REQUEST\",\"code\":\"PUBLISH\",\"requestId\":7}");
+        assertThat(publish.code()).as("an unknown code is answered UNSUPPORTED, not refused").isEqualTo(RequestCode.UNKNOWN);
+        assertThat(publish.requestId()).isEqualTo(7);
+        assertThat(publish.message()).startsWith("code: 'PUBLISH' (expected: one of [HEARTBEAT,");
         assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"requestId\":7}"))
                 .hasMessage("code: missing (expected: kind, code and requestId in every command)");
         assertThatThrownBy(() -> decode("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":7,\"messages\":[{}]}"))

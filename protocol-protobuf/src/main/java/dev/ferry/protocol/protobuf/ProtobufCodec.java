@@ -207,12 +207,15 @@ public final class ProtobufCodec implements Codec {
         for (WireMessage m : w.getMessagesList()) {
             messages.add(toModel(m, limits));
         }
+        Kind kind = Kind.fromFlags(checkedKind(w.getKindValue()));
+        RequestCode code = RequestCode.orUnknown(w.getCodeValue());
         return Command.builder()
-                .kind(Kind.fromFlags(checkedKind(w.getKindValue())))
-                .code(RequestCode.of(w.getCodeValue()))
+                .kind(kind)
+                .code(code)
                 .requestId(w.getRequestId())
                 .status(Status.of(w.getStatusValue()))
-                .message(w.getMessage())
+                // an unknown code is answered UNSUPPORTED with this id, the connection kept; the message says which
+                .message(code == RequestCode.UNKNOWN && kind != Kind.RESPONSE ? RequestCode.unknown(w.getCodeValue()) : w.getMessage())
                 .headers(headers)
                 .messages(messages)
                 .body(body(w.getBody()))

@@ -31,6 +31,11 @@ class ProtobufCodecTest extends CodecContractTest {
     @Test
     void protoEnumsCarryTheModelsIdsAndNames() {
         for (RequestCode c : RequestCode.values()) {
+            if (c == RequestCode.UNKNOWN) {
+                assertThat(dev.ferry.protocol.protobuf.wire.RequestCode.forNumber(c.id()))
+                        .isEqualTo(dev.ferry.protocol.protobuf.wire.RequestCode.REQUEST_CODE_UNSPECIFIED);
+                continue;
+            }
             assertThat(dev.ferry.protocol.protobuf.wire.RequestCode.forNumber(c.id())).as(c.name())
                     .hasToString(c.name());
         }
@@ -38,14 +43,20 @@ class ProtobufCodecTest extends CodecContractTest {
             assertThat(dev.ferry.protocol.protobuf.wire.Status.forNumber(s.id())).as(s.name()).hasToString(s.name());
         }
         assertThat(Arrays.stream(dev.ferry.protocol.protobuf.wire.RequestCode.values())
-                .filter(c -> c != dev.ferry.protocol.protobuf.wire.RequestCode.UNRECOGNIZED)).hasSize(RequestCode.values().length + 1);
+                .filter(c -> c != dev.ferry.protocol.protobuf.wire.RequestCode.UNRECOGNIZED)).hasSize(RequestCode.values().length);
     }
 
     @Test
-    void unknownEnumNumbersAreRefused() {
+    void unknownEnumNumbersAreRefusedButAnUnknownCodeIsDecodedToBeAnsweredUnsupported() throws CodecException {
         byte[] unspecified = WireCommand.newBuilder().setRequestId(1).build().toByteArray();
-        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(unspecified), Limits.DEFAULT))
-                .isInstanceOf(CodecException.class).hasMessageStartingWith("code: 0 (expected: one of");
+        Command zero = codec.decode(ByteBuffer.wrap(unspecified), Limits.DEFAULT);
+        assertThat(zero.code()).isEqualTo(RequestCode.UNKNOWN);
+        assertThat(zero.message()).startsWith("code: 0 (expected: one of [1, 10,");
+        Command newer = codec.decode(ByteBuffer.wrap(WireCommand.newBuilder().setCodeValue(69).setRequestId(8).build().toByteArray()),
+                Limits.DEFAULT);
+        assertThat(newer.code()).isEqualTo(RequestCode.UNKNOWN);
+        assertThat(newer.requestId()).isEqualTo(8);
+        assertThat(newer.message()).startsWith("code: 69 (expected: one of [1, 10,");
         byte[] future = WireCommand.newBuilder().setCodeValue(20).setStatusValue(99).build().toByteArray();
         assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(future), Limits.DEFAULT))
                 .hasMessage("status: 99 (expected: 0..12)");
