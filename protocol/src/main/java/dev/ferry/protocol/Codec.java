@@ -25,7 +25,9 @@ public interface Codec {
 
     /**
      * Decodes one frame payload, the bytes from {@code payload}'s position to its limit, checking
-     * every length and count against {@code limits} before allocating for it. Does not move the
+     * every length and count the payload declares against {@code limits} before allocating for it
+     * (a string a text parser builds before its length is known is checked once built, bounded
+     * meanwhile by the frame limit; docs/PROTOCOL.md, "Limits"). Does not move the
      * buffer's position or limit. The command may share bytes with {@code payload} (the binary
      * codec slices bodies out of it), so the caller must not overwrite it while the command is used.
      *
