@@ -14,6 +14,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -352,6 +353,25 @@ public final class Broker implements AutoCloseable {
      */
     public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs,
                                                LongPredicate tagFilter, Predicate<Map<String, String>> propertyFilter) {
+        return fetch(topic, queueId, offset, maxMessages, maxBytes, maxWaitMs, tagFilter, propertyFilter, null);
+    }
+
+    /**
+     * As {@link #fetch(String, int, long, int, int, long, LongPredicate, Predicate)}; a fetch that
+     * waits reads, once woken (or at its deadline), on {@code wokenReads} if given. Without it the
+     * read runs on the thread whose append woke it, or the timer's: a network front passes the
+     * fetching connection's own thread, so that a producer's append does not do the reads (and
+     * their encoding) of every fetch waiting on its queue, and so that a connection can put off
+     * the read while its client is not reading its replies. An executor that rejects the read
+     * fails the fetch.
+     *
+     * <p>Cancelling the returned future ({@link CompletableFuture#cancel}) unparks a waiting fetch
+     * at once: its client is gone. Left parked, it would hold its place until its deadline and be
+     * read for nobody when a message arrives.
+     */
+    public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs,
+                                               LongPredicate tagFilter, Predicate<Map<String, String>> propertyFilter,
+                                               Executor wokenReads) {
         checkNotReserved(topic); // also where an earlier version let a client create one: it holds undecided and rolled-back halves
         int queues = topics.queues(topic).orElseThrow(() -> new TopicNotFoundException(topic));
         if (queueId < 0 || queueId >= queues) {
@@ -363,22 +383,50 @@ public final class Broker implements AutoCloseable {
         }
         CompletableFuture<ReadResult> f = new CompletableFuture<>();
         Runnable read = () -> {
+            if (f.isDone()) {
+                return; // cancelled while the read waited for its thread
+            }
             try {
-                f.complete(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter));
+                ReadResult r = store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter);
+                if (!f.complete(r)) {
+                    r.close(); // cancelled meanwhile: nobody will send it, and it holds its segments
+                }
             } catch (RuntimeException | Error e) {
                 f.completeExceptionally(e); // answered either way: an unanswered fetch holds its connection's parking place
             }
         };
-        // a parked fetch fires on the thread whose append (or flush, under SYNC) woke it: a read with a client's
-        // filter (up to MessageStore's filter budget, 10 ms) goes to the filtered-read threads instead of holding that one
-        longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), propertyFilter == null ? read : () -> {
-            try {
-                filteredReads.execute(read);
-            } catch (RejectedExecutionException e) {
-                read.run(); // closing
+        Runnable fire;
+        if (wokenReads != null) {
+            fire = () -> {
+                try {
+                    wokenReads.execute(read);
+                } catch (RejectedExecutionException e) {
+                    f.completeExceptionally(e); // the connection's thread is gone: so is its client
+                }
+            };
+        } else {
+            // a parked fetch fires on the thread whose append (or flush, under SYNC) woke it: a read with a client's
+            // filter (up to MessageStore's filter budget, 10 ms) goes to the filtered-read threads instead of holding that one
+            fire = propertyFilter == null ? read : () -> {
+                try {
+                    filteredReads.execute(read);
+                } catch (RejectedExecutionException e) {
+                    read.run(); // closing
+                }
+            };
+        }
+        LongPolls.Parked parked = longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), fire);
+        f.whenComplete((r, t) -> {
+            if (f.isCancelled()) {
+                parked.cancel();
             }
         });
         return f;
+    }
+
+    /** Fetches waiting for a message now (long polls), on every queue. */
+    public int waitingFetches() {
+        return longPolls.parked();
     }
 
     public void commitOffset(String group, String topic, int queueId, long offset) {

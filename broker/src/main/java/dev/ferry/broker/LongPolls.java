@@ -15,6 +15,9 @@ import java.util.function.LongSupplier;
  * <p>No lost wake-up: a fetch registers first and then checks the queue's end again, so an
  * append that slips in between is seen by one or the other.
  *
+ * <p>A parked fetch can be cancelled ({@link Parked#cancel}): its client is gone, and left parked
+ * it would hold its place (and be woken, and read for nobody) until its wait ends.
+ *
  * <p><b>Thread safety.</b> Safe for any threads; the waiting sets are concurrent and each
  * parked fetch fires through a compare-and-set.
  */
@@ -26,7 +29,7 @@ final class LongPolls {
         this.timer = timer;
     }
 
-    /** A parked fetch; {@code fire} runs exactly once, on arrival or timeout. */
+    /** A parked fetch; {@code fire} runs at most once, on arrival or timeout, never after {@link #cancel}. */
     final class Parked {
         private final String key;
         private final long offset;
@@ -41,24 +44,37 @@ final class LongPolls {
         }
 
         void fire() {
-            if (fired.compareAndSet(false, true)) {
-                Set<Parked> set = byQueue.get(key);
-                if (set != null) {
-                    set.remove(this);
-                }
-                if (timeout != null) {
-                    timeout.cancel(false);
-                }
+            if (unpark()) {
                 fire.run();
             }
+        }
+
+        /** Unparks this fetch without firing it (its client is gone); nothing if it fired already. */
+        void cancel() {
+            unpark();
+        }
+
+        /** Takes this fetch out of its queue's waiting set, once: true for the caller that did. */
+        private boolean unpark() {
+            if (!fired.compareAndSet(false, true)) {
+                return false;
+            }
+            Set<Parked> set = byQueue.get(key);
+            if (set != null) {
+                set.remove(this);
+            }
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            return true;
         }
     }
 
     /**
      * Parks a fetch of {@code topic}/{@code queueId} at {@code offset} for up to {@code waitMs};
-     * {@code end} gives the queue's current end.
+     * {@code end} gives the queue's current end. Returns the parked fetch, to cancel it.
      */
-    void park(String topic, int queueId, long offset, long waitMs, LongSupplier end, Runnable fire) {
+    Parked park(String topic, int queueId, long offset, long waitMs, LongSupplier end, Runnable fire) {
         String key = key(topic, queueId);
         Parked p = new Parked(key, offset, fire);
         byQueue.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(p);
@@ -66,6 +82,16 @@ final class LongPolls {
         if (end.getAsLong() > offset) {
             p.fire();
         }
+        return p;
+    }
+
+    /** Fetches parked now, on every queue (for tests and metrics; counts the waiting sets). */
+    int parked() {
+        int n = 0;
+        for (Set<Parked> set : byQueue.values()) {
+            n += set.size();
+        }
+        return n;
     }
 
     /** Wakes the fetches of {@code topic}/{@code queueId} waiting below {@code end}. */

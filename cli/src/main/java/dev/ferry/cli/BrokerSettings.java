@@ -135,6 +135,8 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
             new Key("connection.write.low.bytes", Type.INT, 1, I, "1048576", "writeLowWaterMark", "A connection paused for unsent replies is read again below this."),
             new Key("connection.write.high.bytes", Type.INT, 1, I, "4194304", "writeHighWaterMark", "A connection is not read while its unsent replies exceed this; at least connection.write.low.bytes."),
             new Key("connection.max.parked.fetches", Type.INT, 1, I, "1024", "maxParkedFetchesPerConnection", "Long-polling fetches one connection may have waiting; more get BUSY."),
+            new Key("fetches.max.parked", Type.INT, 1, I, "100000", "maxParkedFetches", "Long-polling fetches waiting on the whole broker, all connections together; past it a fetch that would wait gets BUSY."),
+            new Key("connection.write.stall.timeout.ms", Type.LONG, 1, L, "60000", "writeStallTimeoutMs", "A connection whose unsent replies make no progress this long (its client reads nothing; checked this often, so closed within twice this) is closed, freeing them and the segments they hold."),
             new Key("connections.max", Type.INT, 1, I, "10000", "maxConnections", "Open connections the broker admits; a client past it is refused at its hello with TOO_MANY_CONNECTIONS."),
             new Key("connections.max.per.ip", Type.INT, 1, I, "10000", "maxConnectionsPerIp", "Open connections admitted from one client address; past it, TOO_MANY_CONNECTIONS."),
             new Key("connection.handshake.timeout.ms", Type.LONG, 1, L, "10000", "handshakeTimeoutMs", "A connection that has not sent its hello by then is closed."),
@@ -267,6 +269,8 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
                     .zeroCopy(r.bool("transport.zero.copy"))
                     .writeWaterMarks(r.integer("connection.write.low.bytes"), r.integer("connection.write.high.bytes"))
                     .maxParkedFetchesPerConnection(r.integer("connection.max.parked.fetches"))
+                    .maxParkedFetches(r.integer("fetches.max.parked"))
+                    .writeStallTimeoutMs(r.number("connection.write.stall.timeout.ms"))
                     .handshakeTimeoutMs(r.number("connection.handshake.timeout.ms"))
                     .frameTimeoutMs(r.number("connection.frame.timeout.ms"))
                     .maxConnections(r.integer("connections.max"))

@@ -21,9 +21,19 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.FileChannel;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +50,20 @@ import org.slf4j.LoggerFactory;
  * {@code zeroCopy=false} (a TLS pipeline would need it), the mapped bytes as a buffer.
  *
  * <p>A frame that cannot be decoded is answered with an error whose request id is 0 (the id
- * could not be read) and the connection is closed; other connections are not affected.
+ * could not be read) and the connection is closed; other connections are not affected. So is a
+ * byte stream the {@link FrameDecoder} cannot split ({@link FrameDecoder.BadStream}), after the
+ * frames before it: their replies, also those still to come (a SEND waiting for its flush), are
+ * written before the error.
+ *
+ * <p><b>Bounded replies.</b> A client that does not read its replies must not make the server
+ * hold unbounded memory (or segments, which zero-copy replies pin) for it. While the channel is
+ * not writable (its unsent replies passed the write high-water mark), the connection is not read,
+ * frames already read are held unhandled, and the read of a woken long poll is put off: all of
+ * them are carried out in arrival order once the replies drain below the low-water mark. So the
+ * unsent replies exceed the high-water mark by one reply at most. A woken long poll reads on this
+ * connection's event loop, never on the thread of the append that woke it. A connection whose
+ * unsent replies make no progress for {@code writeStallTimeoutMs} is closed, releasing them.
+ * Long polls still waiting when the connection closes are cancelled.
  *
  * <p>Not sharable; all methods run on the connection's event loop except completions, which
  * hop onto it.
@@ -60,6 +83,24 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final GatewayConfig config;
     private final GatewayMetrics metrics;
     private final AtomicInteger parkedFetches = new AtomicInteger();
+    /** Long polls waiting on the whole gateway, this connection's among them. */
+    private final AtomicInteger gatewayParkedFetches;
+    /** The broker's side of this connection's waiting long polls: cancelled when it closes. */
+    private final Set<CompletableFuture<?>> waitingFetches = ConcurrentHashMap.newKeySet();
+    /**
+     * What is put off while the channel is not writable, in arrival order: frames (ByteBuf), a
+     * {@link FrameDecoder.BadStream}, the reads of woken long polls (Runnable). Event loop only.
+     */
+    private final ArrayDeque<Object> deferred = new ArrayDeque<>();
+    /** Requests of this connection answered later (long polls, SENDs awaiting their flush): the close for a bad frame waits for them. */
+    private int repliesAwaited;
+    /** The error to write, and close with, once {@link #repliesAwaited} is 0; null if none. Event loop only. */
+    private Command closingError;
+    private ChannelHandlerContext ctx;
+    private ScheduledFuture<?> writeStallCheck;
+    /** The outbound message at the head of the last write-stall check and its progress; 0/-1 if none was pending. */
+    private int stallCheckMessage;
+    private long stallCheckProgress = -1;
     /** This connection as a transactional producer; set in handlerAdded, used on the event loop. */
     private ProducerConnection producer;
     private boolean inRead;
@@ -70,14 +111,44 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
      * cannot tell which of them ran, and would send them again). Event loop only.
      */
     private boolean closing;
+    /** The reads of this connection's woken long polls: on its event loop, and put off while it is not writable. */
+    private final Requests.FetchWaits fetchWaits = new Requests.FetchWaits() {
+        private final Executor reads = this::wokenRead;
 
-    ConnectionHandler(Codec codec, Requests requests, LoadGate load, GatewayConfig config, GatewayMetrics metrics) {
+        @Override
+        public Executor wokenReads() {
+            return reads;
+        }
+
+        @Override
+        public void waiting(CompletableFuture<?> fetch) {
+            waitingFetches.add(fetch);
+            fetch.whenComplete((r, t) -> waitingFetches.remove(fetch));
+        }
+
+        private void wokenRead(Runnable read) {
+            ctx.executor().execute(() -> {
+                if (closing || !ctx.channel().isActive()) {
+                    read.run(); // its fetch is (or is about to be) cancelled: the read returns at once
+                } else if (!deferred.isEmpty() || !ctx.channel().isWritable()) {
+                    deferred.add(read);
+                } else {
+                    read.run(); // writes its reply (see complete): the channel's writability counts it before the next
+                    ctx.flush();
+                }
+            });
+        }
+    };
+
+    ConnectionHandler(Codec codec, Requests requests, LoadGate load, GatewayConfig config, GatewayMetrics metrics,
+                      AtomicInteger gatewayParkedFetches) {
         this.codec = codec;
         this.binary = codec instanceof BinaryCodec b ? b : null;
         this.requests = requests;
         this.load = load;
         this.config = config;
         this.metrics = metrics;
+        this.gatewayParkedFetches = gatewayParkedFetches;
     }
 
     static Replier replier(Codec codec, GatewayMetrics metrics) {
@@ -90,12 +161,90 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        ByteBuf frame = (ByteBuf) msg;
         if (closing) {
-            frame.release();
+            ReferenceCountUtil.release(msg);
             return;
         }
         inRead = true;
+        if (!deferred.isEmpty() || !ctx.channel().isWritable()) {
+            // the client is not taking its replies: answering this one too would queue them without bound
+            deferred.add(msg);
+            return;
+        }
+        carryOut(ctx, msg);
+    }
+
+    /** Carries out what was read or put off: a frame, a bad stream, the read of a woken long poll. */
+    private void carryOut(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof FrameDecoder.BadStream bad) {
+            failConnection(ctx, bad.error());
+        } else if (msg instanceof Runnable wokenRead) {
+            wokenRead.run();
+        } else {
+            handleFrame(ctx, (ByteBuf) msg);
+        }
+    }
+
+    /**
+     * Carries out what was put off while the channel was not writable, in arrival order, until it
+     * is all done or the channel is not writable again; flushes what that wrote.
+     */
+    private void resume(ChannelHandlerContext ctx) {
+        boolean wasInRead = inRead;
+        inRead = true; // one flush at the end, as for a read
+        try {
+            while (!closing && !deferred.isEmpty() && ctx.channel().isWritable()) {
+                carryOut(ctx, deferred.poll());
+            }
+        } finally {
+            inRead = wasInRead;
+        }
+        if (!inRead && flushPending) {
+            flushPending = false;
+            ctx.flush();
+        }
+    }
+
+    /**
+     * Closes the connection with {@code error} (request id 0): after the replies still to come of
+     * the requests read before it, so that a client is told how each of them went. Frames read
+     * behind it are dropped, waiting long polls cancelled (answered BUSY).
+     */
+    private void failConnection(ChannelHandlerContext ctx, Command error) {
+        closing = true;
+        ctx.channel().config().setAutoRead(false);
+        closingError = error;
+        cancelWaitingFetches(); // before the deferred reads are dropped: those then return without reading
+        releaseDeferred();
+        if (repliesAwaited == 0 && closingError != null) { // not written already by the last cancelled fetch's reply
+            writeClosingError(ctx);
+        }
+    }
+
+    private void writeClosingError(ChannelHandlerContext ctx) {
+        Command error = closingError;
+        closingError = null;
+        replier(codec, metrics).replyAndClose(ctx, error);
+    }
+
+    private void cancelWaitingFetches() {
+        for (CompletableFuture<?> fetch : waitingFetches.toArray(new CompletableFuture<?>[0])) {
+            fetch.cancel(false); // its reply, if the channel is open, says why (see Requests.error)
+        }
+    }
+
+    private void releaseDeferred() {
+        Object msg;
+        while ((msg = deferred.poll()) != null) {
+            if (msg instanceof Runnable wokenRead) {
+                wokenRead.run(); // the read of a cancelled fetch: returns at once
+            } else {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+    }
+
+    private void handleFrame(ChannelHandlerContext ctx, ByteBuf frame) {
         Command req;
         try {
             req = codec.decode(frame.nioBuffer(), config.limits());
@@ -105,10 +254,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 LOG.warn("{} codec failed on a frame (expected: CodecException)", codec.name(), e);
             }
             frame.release();
-            closing = true;
-            ctx.channel().config().setAutoRead(false);
             Status status = e instanceof CodecException c && c.limitExceeded() ? Status.LIMIT_EXCEEDED : Status.BAD_REQUEST;
-            replier(codec, metrics).replyAndClose(ctx, connectionError(status, "bad frame: " + e.getMessage()));
+            failConnection(ctx, connectionError(status, "bad frame: " + e.getMessage()));
             return;
         }
         long start = System.nanoTime();
@@ -127,23 +274,44 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                                 + config.maxParkedFetchesPerConnection() + "); retry later"))));
                 return;
             }
+            if (parks && gatewayParkedFetches.get() >= config.maxParkedFetches()) {
+                write(ctx, req, start, new Reply.Plain(requests.error(req, new Requests.RequestException(Status.BUSY,
+                        "fetches waiting on this broker: " + gatewayParkedFetches.get() + " (limit "
+                                + config.maxParkedFetches() + "); retry later"))));
+                return;
+            }
             CompletableFuture<Reply> reply = requests.handle(req, binary != null, (InetSocketAddress) ctx.channel().remoteAddress(),
-                    producer);
+                    producer, fetchWaits);
             if (reply.isDone()) {
                 write(ctx, req, start, reply.join());
             } else {
                 if (parks) {
                     parkedFetches.incrementAndGet();
+                    gatewayParkedFetches.incrementAndGet();
                 }
+                repliesAwaited++;
                 reply.whenComplete((r, t) -> {
-                    try {
-                        ctx.executor().execute(() -> {
-                            if (parks) {
-                                parkedFetches.decrementAndGet();
-                            }
-                            write(ctx, req, start, r != null ? r : new Reply.Plain(requests.error(req, t)));
+                    if (parks) {
+                        parkedFetches.decrementAndGet();
+                        gatewayParkedFetches.decrementAndGet();
+                    }
+                    Runnable answer = () -> {
+                        write(ctx, req, start, r != null ? r : new Reply.Plain(requests.error(req, t)));
+                        if (!inRead) {
                             ctx.flush();
-                        });
+                        }
+                        if (--repliesAwaited == 0 && closingError != null) {
+                            writeClosingError(ctx);
+                        }
+                    };
+                    if (ctx.executor().inEventLoop()) {
+                        // at once, not as a task: a woken long poll's reply must count against the
+                        // channel's writability before the next one is read (see wokenRead)
+                        answer.run();
+                        return;
+                    }
+                    try {
+                        ctx.executor().execute(answer);
                     } catch (RejectedExecutionException e) {
                         // the event loop is gone (gateway closed): nobody can be answered, but the
                         // records' segment references and the in-flight count must still be released
@@ -293,22 +461,70 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
         producer = requests.producerConnection(ctx.channel(), codec);
         metrics.connectionOpened(codec.name());
+        scheduleWriteStallCheck(ctx);
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         // called once, when the channel closes (the handler is never removed otherwise)
+        if (writeStallCheck != null) {
+            writeStallCheck.cancel(false);
+        }
+        // nobody to answer: unparked now, they neither hold their places until their deadline nor are read for nobody
+        cancelWaitingFetches();
+        releaseDeferred();
         producer.closed();
         metrics.connectionClosed(codec.name());
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        // stop reading requests while replies pile up unsent; resume once they drain
-        ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+        // stop reading requests while replies pile up unsent; resume once they drain, first with what was put off
+        if (ctx.channel().isWritable()) {
+            resume(ctx);
+        }
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable() && deferred.isEmpty() && !closing);
         ctx.fireChannelWritabilityChanged();
+    }
+
+    private void scheduleWriteStallCheck(ChannelHandlerContext ctx) {
+        writeStallCheck = ctx.executor().schedule(() -> checkWriteStall(ctx), config.writeStallTimeoutMs(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Closes the connection if the reply at the head of its unsent ones is the same, and no further
+     * sent, as at the last check: its client has read nothing for {@code writeStallTimeoutMs} (up
+     * to twice that since it stopped). Closing releases the unsent replies, and the segments their
+     * file regions hold, which retention could otherwise never delete; the backpressure above stops
+     * the memory growing, this frees it.
+     */
+    private void checkWriteStall(ChannelHandlerContext ctx) {
+        writeStallCheck = null;
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        Object head = out == null ? null : out.current();
+        if (head == null) {
+            stallCheckMessage = 0;
+            stallCheckProgress = -1;
+        } else {
+            int message = System.identityHashCode(head);
+            long progress = out.currentProgress();
+            if (message == stallCheckMessage && progress == stallCheckProgress) {
+                metrics.connectionError("io", "write_stall");
+                LOG.info("closing connection from {}: {} bytes of replies unsent, none taken for {} ms (connection.write.stall.timeout.ms)",
+                        ctx.channel().remoteAddress(), out.totalPendingWriteBytes(), config.writeStallTimeoutMs());
+                ctx.close();
+                return;
+            }
+            stallCheckMessage = message;
+            stallCheckProgress = progress;
+        }
+        scheduleWriteStallCheck(ctx);
     }
 
     @Override

@@ -19,7 +19,10 @@ import java.util.concurrent.TimeUnit;
  * against the frame limit as soon as its 4 bytes are there, before any buffer grows for the
  * payload; a frame over the limit is answered with {@link Status#FRAME_TOO_LARGE} (request id 0:
  * the request was never read) and the connection is closed, since the stream cannot be
- * resynchronised.
+ * resynchronised. The error goes down the pipeline as a {@link BadStream}, behind the frames
+ * read before it: the connection handler answers those first and only then writes the error and
+ * closes. Written from here at once, the error closed the connection before a SEND in the same
+ * read was answered, and a message that was stored looked lost to its client, which sent it again.
  *
  * <p><b>Incomplete frames.</b> A frame begun is held in memory (up to a whole frame's size) until
  * its last byte, so a client that stops half-way through one, or sends it a few bytes at a time,
@@ -35,7 +38,6 @@ final class FrameDecoder extends ByteToMessageDecoder {
 
     private final Limits limits;
     private final long frameTimeoutNanos;
-    private final ConnectionHandler.Replier replier;
     private boolean failed;
     /** When the incomplete frame now held began, -1 if none; event loop only (as every field below). */
     private long frameStart = -1;
@@ -45,10 +47,21 @@ final class FrameDecoder extends ByteToMessageDecoder {
     private long pausedSince = -1;
     private ScheduledFuture<?> stallCheck;
 
-    FrameDecoder(Limits limits, long frameTimeoutMs, ConnectionHandler.Replier replier) {
+    FrameDecoder(Limits limits, long frameTimeoutMs) {
         this.limits = limits;
         this.frameTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(frameTimeoutMs);
-        this.replier = replier;
+    }
+
+    /**
+     * The byte stream cannot be split into frames any further: the connection handler answers the
+     * frames passed on before this, then answers this as a connection-level error (request id 0)
+     * and closes the connection.
+     */
+    record BadStream(Status status, String message) {
+        Command error() {
+            return Command.builder().kind(dev.ferry.protocol.Kind.RESPONSE).code(RequestCode.HEARTBEAT).requestId(0)
+                    .status(status).message(message).build();
+        }
     }
 
     @Override
@@ -63,7 +76,11 @@ final class FrameDecoder extends ByteToMessageDecoder {
             try {
                 Frames.checkLength(length, limits);
             } catch (CodecException e) {
-                fail(ctx, in, Status.FRAME_TOO_LARGE, e.getMessage());
+                // behind the frames already in out: they are answered first
+                failed = true;
+                in.skipBytes(in.readableBytes());
+                frameStart = -1;
+                out.add(new BadStream(Status.FRAME_TOO_LARGE, e.getMessage()));
                 return;
             }
             if (in.readableBytes() < Frames.LENGTH_FIELD_SIZE + length) {
@@ -99,19 +116,10 @@ final class FrameDecoder extends ByteToMessageDecoder {
             stallCheck = ctx.executor().schedule(() -> checkStalled(ctx), Math.max(next, 1), TimeUnit.NANOSECONDS);
             return;
         }
-        fail(ctx, null, Status.BAD_REQUEST, "frame incomplete: " + actualReadableBytes() + " bytes received, the rest not within "
-                + TimeUnit.NANOSECONDS.toMillis(reading >= frameTimeoutNanos ? frameTimeoutNanos : cap) + " ms"
-                + (reading >= frameTimeoutNanos ? "" : " while the client did not read its replies") + " (expected: a whole frame)");
-    }
-
-    private void fail(ChannelHandlerContext ctx, ByteBuf in, Status status, String message) {
         failed = true;
-        if (in != null) {
-            in.skipBytes(in.readableBytes());
-        }
-        Command error = Command.builder().kind(dev.ferry.protocol.Kind.RESPONSE).code(RequestCode.HEARTBEAT).requestId(0)
-                .status(status).message(message).build();
-        replier.replyAndClose(ctx, error);
+        ctx.fireChannelRead(new BadStream(Status.BAD_REQUEST, "frame incomplete: " + actualReadableBytes() + " bytes received, the rest not within "
+                + TimeUnit.NANOSECONDS.toMillis(reading >= frameTimeoutNanos ? frameTimeoutNanos : cap) + " ms"
+                + (reading >= frameTimeoutNanos ? "" : " while the client did not read its replies") + " (expected: a whole frame)"));
     }
 
     @Override

@@ -62,6 +62,8 @@ public final class Gateway implements AutoCloseable {
     private final Channel server;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final LoadGate load;
+    /** Long-polling fetches waiting, over all connections (bounded by {@code maxParkedFetches}). */
+    private final java.util.concurrent.atomic.AtomicInteger parkedFetches = new java.util.concurrent.atomic.AtomicInteger();
     private final ConnectionLimiter limiter;
     private final String transport;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -99,8 +101,8 @@ public final class Gateway implements AutoCloseable {
                             ch.closeFuture().addListener(f -> limiter.release(remote.getAddress()));
                         }
                         ch.pipeline().addLast("handshake", new HandshakeHandler(codecs, metrics, config.handshakeTimeoutMs(), refusal,
-                                codec -> new FrameDecoder(config.limits(), config.frameTimeoutMs(), ConnectionHandler.replier(codec, metrics)),
-                                codec -> new ConnectionHandler(codec, requests, load, config, metrics)));
+                                codec -> new FrameDecoder(config.limits(), config.frameTimeoutMs()),
+                                codec -> new ConnectionHandler(codec, requests, load, config, metrics, parkedFetches)));
                     }
                 });
         try {
@@ -137,6 +139,22 @@ public final class Gateway implements AutoCloseable {
     /** Connections open and counted against {@code connections.max} (refused ones are not). */
     public int openConnections() {
         return limiter.open();
+    }
+
+    /**
+     * The most reply bytes one connection has queued unsent now (written to its channel, not yet
+     * taken by the socket): what flow control bounds (about the write high-water mark plus one
+     * reply). For tests and diagnostics.
+     */
+    long largestUnsentReplyBytes() {
+        long largest = 0;
+        for (Channel ch : connections) {
+            io.netty.channel.ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+            if (out != null) {
+                largest = Math.max(largest, out.totalPendingWriteBytes());
+            }
+        }
+        return largest;
     }
 
     /** "epoll" or "nio". */

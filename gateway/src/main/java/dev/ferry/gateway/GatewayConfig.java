@@ -26,11 +26,16 @@ import java.util.Objects;
  * @param maxConnections        open connections the gateway admits; past it a hello is refused with
  *                              TOO_MANY_CONNECTIONS (default 10,000): each costs a file descriptor and buffers
  * @param maxConnectionsPerIp   open connections admitted from one client address (default 10,000)
+ * @param maxParkedFetches      long-polling fetches waiting on the whole gateway; past it (as past
+ *                              {@code maxParkedFetchesPerConnection}) a FETCH that would wait gets a retryable BUSY
+ *                              (default 100,000): each holds memory and is read when its queue gets a message
+ * @param writeStallTimeoutMs   a connection whose unsent replies make no progress this long (its client reads
+ *                              nothing) is closed, releasing them and the segments they hold (default 60,000)
  */
 public record GatewayConfig(String host, int port, Limits limits, int ioThreads, int writeLowWaterMark, int writeHighWaterMark,
                             int maxInFlightSends, long maxUnflushedBytes, int maxParkedFetchesPerConnection,
                             boolean nativeTransport, boolean zeroCopy, long drainMs, long handshakeTimeoutMs, long frameTimeoutMs,
-                            int maxConnections, int maxConnectionsPerIp) {
+                            int maxConnections, int maxConnectionsPerIp, int maxParkedFetches, long writeStallTimeoutMs) {
     public GatewayConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(limits, "limits");
@@ -46,6 +51,8 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         check("frameTimeoutMs", frameTimeoutMs, 1, Long.MAX_VALUE);
         check("maxConnections", maxConnections, 1, Integer.MAX_VALUE);
         check("maxConnectionsPerIp", maxConnectionsPerIp, 1, Integer.MAX_VALUE);
+        check("maxParkedFetches", maxParkedFetches, 1, Integer.MAX_VALUE);
+        check("writeStallTimeoutMs", writeStallTimeoutMs, 1, Long.MAX_VALUE);
     }
 
     private static void check(String name, long value, long min, long max) {
@@ -76,6 +83,8 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         private long frameTimeoutMs = 60_000;
         private int maxConnections = 10_000;
         private int maxConnectionsPerIp = 10_000;
+        private int maxParkedFetches = 100_000;
+        private long writeStallTimeoutMs = 60_000;
 
         public Builder host(String v) { host = v; return this; }
         public Builder port(int v) { port = v; return this; }
@@ -92,11 +101,13 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         public Builder frameTimeoutMs(long v) { frameTimeoutMs = v; return this; }
         public Builder maxConnections(int v) { maxConnections = v; return this; }
         public Builder maxConnectionsPerIp(int v) { maxConnectionsPerIp = v; return this; }
+        public Builder maxParkedFetches(int v) { maxParkedFetches = v; return this; }
+        public Builder writeStallTimeoutMs(long v) { writeStallTimeoutMs = v; return this; }
 
         public GatewayConfig build() {
             return new GatewayConfig(host, port, limits, ioThreads, writeLowWaterMark, writeHighWaterMark, maxInFlightSends,
                     maxUnflushedBytes, maxParkedFetchesPerConnection, nativeTransport, zeroCopy, drainMs, handshakeTimeoutMs, frameTimeoutMs,
-                    maxConnections, maxConnectionsPerIp);
+                    maxConnections, maxConnectionsPerIp, maxParkedFetches, writeStallTimeoutMs);
         }
     }
 }

@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
@@ -82,8 +83,25 @@ final class Requests {
         }
     }
 
-    /** Answers {@code req} from {@code client}; {@code producer} is its connection as a transactional producer. */
-    CompletableFuture<Reply> handle(Command req, boolean rawRecords, InetSocketAddress client, ProducerConnection producer) {
+    /**
+     * Where the long-polling fetches of one connection wait: the connection reads a woken one on
+     * its own thread, when its client takes replies, and cancels those still waiting when it
+     * closes (see {@link ConnectionHandler}).
+     */
+    interface FetchWaits {
+        /** Runs the read of a woken (or timed out) fetch. */
+        java.util.concurrent.Executor wokenReads();
+
+        /** {@code fetch} waits for a message; it is cancelled if the connection closes first. */
+        void waiting(CompletableFuture<?> fetch);
+    }
+
+    /**
+     * Answers {@code req} from {@code client}; {@code producer} is its connection as a
+     * transactional producer, {@code waits} where its long-polling fetches wait.
+     */
+    CompletableFuture<Reply> handle(Command req, boolean rawRecords, InetSocketAddress client, ProducerConnection producer,
+                                    FetchWaits waits) {
         try {
             CompletableFuture<Reply> f = switch (req.code()) {
                 case HEARTBEAT -> plain(heartbeat(req));
@@ -92,7 +110,7 @@ final class Requests {
                 case LIST_TOPICS -> plain(listTopics(req));
                 case DELETE_TOPIC -> plain(deleteTopic(req));
                 case SEND, SEND_BATCH -> send(req, client);
-                case FETCH -> groupRequests.fetch(req, r -> fetch(r, rawRecords));
+                case FETCH -> groupRequests.fetch(req, r -> fetch(r, rawRecords, waits));
                 case COMMIT_OFFSET -> {
                     groupRequests.checkCommit(req);
                     yield plain(commitOffset(req));
@@ -131,6 +149,9 @@ final class Requests {
         Status status;
         if (e instanceof RequestException r) {
             status = r.status;
+        } else if (e instanceof CancellationException) {
+            // a waiting fetch of a connection that closes, or is being closed for a bad frame it sent later
+            return b.status(Status.BUSY).message("not answered: the connection is closing (expected: retry on a new connection)").build();
         } else if (e instanceof TopicNotFoundException) {
             status = Status.NOT_FOUND;
         } else if (e instanceof TopicExistsException) {
@@ -306,7 +327,7 @@ final class Requests {
         return b.header(Headers.COUNT, results.size()).body(ids.toString().getBytes(StandardCharsets.US_ASCII)).build();
     }
 
-    private CompletableFuture<Reply> fetch(Command req, boolean rawRecords) {
+    private CompletableFuture<Reply> fetch(Command req, boolean rawRecords, FetchWaits waits) {
         String topic = required(req, Headers.TOPIC);
         int queueId = intNumber(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
         long offset = number(req, Headers.OFFSET, required(req, Headers.OFFSET));
@@ -318,8 +339,12 @@ final class Requests {
             throw new RequestException(Status.BAD_REQUEST, "maxMessages/maxBytes: " + maxMessages + "/" + maxBytes + " (expected: >= 1)");
         }
         Filters.Filter filter = filters.of(req.header(Headers.TAGS), req.header(Headers.SQL));
-        return broker.fetch(topic, queueId, offset, (int) maxMessages, (int) maxBytes, maxWaitMs, filter.tagHashes(),
-                filter.properties()).thenApply(r -> {
+        CompletableFuture<ReadResult> read = broker.fetch(topic, queueId, offset, (int) maxMessages, (int) maxBytes, maxWaitMs,
+                filter.tagHashes(), filter.properties(), waits.wokenReads());
+        if (!read.isDone()) {
+            waits.waiting(read);
+        }
+        return read.thenApply(r -> {
             if (r.messageCount() > 0) {
                 metrics.messagesOut(topic, r.messageCount(), r.totalBytes());
             }

@@ -103,6 +103,32 @@ class FuzzTest {
         }
     }
 
+    /**
+     * A SEND read in the same go as an over-limit frame length is stored and answered before the
+     * FRAME_TOO_LARGE that closes the connection: its client must not take it for lost and send it
+     * again. Under SYNC flush its answer comes after the flush, and the close waits for it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"ASYNC", "SYNC"})
+    void aSendBeforeAnOversizedFrameIsAnsweredBeforeTheClose(String flush) throws IOException {
+        try (TestServer server = TestServer.start(dir, log -> log.flushMode(dev.ferry.log.FlushMode.valueOf(flush)), gw -> gw);
+             TestClient c = server.connect("binary")) {
+            assertThat(c.createTopic("before", 1).status()).isEqualTo(Status.OK);
+            Command send = c.sendRequest(TestClient.message("before", 0, new byte[] {1}));
+            byte[] frame = TestClient.bytes(c.codec.encodeFrame(send));
+            byte[] both = Arrays.copyOf(frame, frame.length + 4);
+            ByteBuffer.wrap(both, frame.length, 4).putInt(0x7FFFFFFF);
+            c.writeRaw(both);
+            List<Command> replies = c.readUntilEof();
+            assertThat(replies).extracting(Command::requestId, Command::status)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple(send.requestId(), Status.OK),
+                            org.assertj.core.groups.Tuple.tuple(0, Status.FRAME_TOO_LARGE));
+            try (TestClient other = server.connect("binary")) {
+                assertThat(TestClient.fetched(other.fetch("before", 0, 0, 10))).as("the SEND, stored once").hasSize(1);
+            }
+        }
+    }
+
     /** A frame over a count limit is answered LIMIT_EXCEEDED (not BAD_REQUEST: it is well formed), then closed. */
     @Test
     void aFrameOverACountLimitIsAnsweredLimitExceeded() throws IOException {
