@@ -84,11 +84,23 @@ def check_long_poll_outlasts_timeout(host, port, topic):
 
 
 def check_connection_level_error(host, port):
-    """A frame the broker cannot decode is answered with request id 0, then the broker closes."""
+    """A frame the broker cannot decode is answered with request id 0, then the broker closes.
+
+    A lone surrogate makes one: json.dumps escapes it as \\ud800, which no UTF-8 string can carry.
+    """
     c = FerryClient(host, port)
-    first = expect(FerryConnectionError, lambda: c.request("NO_SUCH_CODE"))
+    first = expect(FerryConnectionError, lambda: c.request("HEARTBEAT", {"note": "\ud800"}))
     assert first.status == "BAD_REQUEST", first.status
+    assert "unpaired surrogate" in str(first), str(first)
     expect_closed_after(c, first)
+
+
+def check_unknown_code(host, port):
+    """A request code this broker does not serve is answered UNSUPPORTED; the connection stays usable."""
+    with FerryClient(host, port) as c:
+        e = expect(FerryError, lambda: c.request("NO_SUCH_CODE"))
+        assert e.status == "UNSUPPORTED", e.status
+        assert c.describe_topic("py-absent-" + uuid.uuid4().hex[:8]) is None
 
 
 def check_refused_connection():
@@ -205,6 +217,7 @@ def main():
     topic, count, offset = check_round_trip(args.host, args.port)
     check_long_poll_outlasts_timeout(args.host, args.port, topic)
     check_connection_level_error(args.host, args.port)
+    check_unknown_code(args.host, args.port)
     check_refused_connection()
     check_broken_peer(stall_mid_frame, FerryConnectionError, "CONNECTION", socket.timeout, "18 of 100 bytes read, then nothing")
     check_broken_peer(close_mid_frame, FerryConnectionError, "CONNECTION", None, "18 of 100 bytes read, then 127.0.0.1")
