@@ -114,6 +114,15 @@ public final class Producer implements AutoCloseable {
     private final List<Batch> backingOff = new ArrayList<>();
     private ScheduledFuture<?> lingerTimer;
     private long lingerTimerAt;
+    /**
+     * What the linger timer runs: it forgets the timer before it drains, since a timer is not done
+     * while it runs, and the drain's {@link #armLinger} would take it for one still to come and arm
+     * none for a message that has not lingered yet (sent then only by a later send's drain, or never).
+     */
+    private final Runnable lingerTask = () -> {
+        lingerTimer = null;
+        drain();
+    };
     /** Batches resent after a retryable failure; written by the event loop only, volatile for tests and metrics. */
     private volatile long resends;
 
@@ -703,7 +712,7 @@ public final class Producer implements AutoCloseable {
             lingerTimer.cancel(false);
         }
         lingerTimerAt = at;
-        lingerTimer = loop.schedule(drainTask, Math.max(0, at - now), TimeUnit.NANOSECONDS);
+        lingerTimer = loop.schedule(lingerTask, Math.max(0, at - now), TimeUnit.NANOSECONDS);
     }
 
     /** True if a connection is open; otherwise starts (re)connecting when the backoff allows. */
