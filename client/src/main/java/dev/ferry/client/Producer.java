@@ -123,6 +123,15 @@ public final class Producer implements AutoCloseable {
         lingerTimer = null;
         drain();
     };
+    /**
+     * A drain every {@link #SWEEP_MS} while anything is buffered, whatever woke the event loop or
+     * not: a wakeup lost by some path (as the linger timer's was, see {@link #lingerTask}) then
+     * costs a second instead of the batch, and the delivery timeout is looked at even when nothing
+     * else drains (it is looked at by drains only), so a stalled message fails instead of waiting
+     * silently for good. Cancelled by close.
+     */
+    private final ScheduledFuture<?> sweeper;
+    private static final long SWEEP_MS = 1_000;
     /** Batches resent after a retryable failure; written by the event loop only, volatile for tests and metrics. */
     private volatile long resends;
 
@@ -140,6 +149,11 @@ public final class Producer implements AutoCloseable {
         this.conn = client.await(Connection.open(client.transport(), loop, clientConfig, codec), clientConfig.connectTimeoutMs() * 2,
                 "connect to " + clientConfig.host() + ":" + clientConfig.port());
         conn.onClose(this::scheduleDrain);
+        this.sweeper = loop.scheduleWithFixedDelay(() -> {
+            if (!closed && bufferedBytes.get() > 0) {
+                drain();
+            }
+        }, SWEEP_MS, SWEEP_MS, TimeUnit.MILLISECONDS);
     }
 
     /** Sends {@code body} to {@code topic}, the queue chosen round-robin; waits for the acknowledgement. */
@@ -410,6 +424,7 @@ public final class Producer implements AutoCloseable {
             if (lingerTimer != null) {
                 lingerTimer.cancel(false);
             }
+            sweeper.cancel(false);
             failUnsent();
             Connection c = conn;
             if (c != null) {
@@ -627,8 +642,7 @@ public final class Producer implements AutoCloseable {
 
     /** Asks the broker for the topic's queue count and installs it; one request per topic at a time. */
     private CompletableFuture<TopicState> refresh(String topic) {
-        return refreshing.computeIfAbsent(topic, k -> {
-            CompletableFuture<TopicState> f = client.describeAsync(topic).thenApply(d -> {
+        CompletableFuture<TopicState> refresh = refreshing.computeIfAbsent(topic, k -> client.describeAsync(topic).thenApply(d -> {
                 int queues = d.map(TopicDescription::queues).orElse(0);
                 TopicState old = topics.get(topic);
                 if (old != null && old.queues == queues) {
@@ -638,10 +652,11 @@ public final class Producer implements AutoCloseable {
                 TopicState fresh = new TopicState(topic, queues, any);
                 topics.put(topic, fresh);
                 return fresh;
-            });
-            f.whenComplete((s, e) -> refreshing.remove(topic));
-            return f;
-        });
+            }));
+        // outside computeIfAbsent: a future already complete runs this at once, and a removal of the key
+        // inside its own computeIfAbsent throws IllegalStateException (recursive update)
+        refresh.whenComplete((s, e) -> refreshing.remove(topic, refresh));
+        return refresh;
     }
 
     // ------------------------------------------------------------------------------------------
