@@ -55,4 +55,23 @@ class WireStringsTest {
             }
         }
     }
+
+    /**
+     * An error reply quotes the bad value and is cut to a length; cut inside an emoji, it held half
+     * a surrogate pair, which the reply's builder refused: the request went unanswered and the
+     * connection was dropped. Now the half pair is replaced, the request answered BAD_REQUEST, and
+     * the connection serves the next request.
+     */
+    @Test
+    void anErrorQuotingAnEmojiCutInHalfIsAnswered() throws Exception {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("json")) {
+            c.createTopic("emo", 1);
+            String offset = "a" + "\uD83D\uDE00".repeat(4_100); // the message is cut to maxErrorMessageBytes / 4 chars
+            Command r = c.call(Command.request(dev.ferry.protocol.RequestCode.FETCH, 77).header("topic", "emo")
+                    .header("queueId", "0").header("offset", offset).header("maxMessages", "1").build());
+            assertThat(r.status()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(r.message()).contains("offset").doesNotContain("?");
+            assertThat(c.fetch("emo", 0, 0, 1).status()).as("the next request on the same connection").isEqualTo(Status.OK);
+        }
+    }
 }

@@ -29,8 +29,9 @@ import java.util.Objects;
  * built from, without a copy (see {@link Message} for what that implies). {@code equals}
  * compares bodies by content.
  *
- * <p>Its strings must be well-formed Unicode: {@code build()} refuses an unpaired surrogate with an
- * {@link IllegalArgumentException} naming the field, since UTF-8 cannot carry it (see {@link Utf8}).
+ * <p>Its header strings must be well-formed Unicode: {@code build()} refuses an unpaired surrogate
+ * with an {@link IllegalArgumentException} naming the field, since UTF-8 cannot carry it (see
+ * {@link Utf8}). The message, diagnostic text, has each one replaced by U+FFFD instead.
  */
 public final class Command {
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0).asReadOnlyBuffer();
@@ -49,7 +50,9 @@ public final class Command {
         this.code = Objects.requireNonNull(b.code, "code");
         this.requestId = b.requestId;
         this.status = Objects.requireNonNull(b.status, "status");
-        this.message = Utf8.requireWellFormed("message", Objects.requireNonNull(b.message, "message"));
+        // diagnostic text quoting what it was given, maybe cut short: half a surrogate pair is replaced, not refused,
+        // or an error reply quoting a client's emoji could not be built at all
+        this.message = Utf8.wellFormed(Objects.requireNonNull(b.message, "message"));
         this.headers = b.headers.isEmpty()
                 ? Map.of()
                 : Collections.unmodifiableMap(Message.checkEntries(new LinkedHashMap<>(b.headers)));

@@ -70,6 +70,28 @@ public final class Utf8 {
     }
 
     /**
+     * {@code s} with each unpaired surrogate replaced by U+FFFD; {@code s} itself if it has none.
+     * For diagnostic text (a reply's message), which quotes what it was given and may be cut to a
+     * length: half a surrogate pair there must not stop the reply from being sent.
+     */
+    public static String wellFormed(String s) {
+        int at = unpairedSurrogateAt(s);
+        if (at < 0) {
+            return s;
+        }
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                b.append(c).append(s.charAt(++i));
+            } else {
+                b.append(Character.isSurrogate(c) ? '\uFFFD' : c);
+            }
+        }
+        return b.toString();
+    }
+
+    /**
      * Throws {@link IllegalArgumentException} if {@code s} holds an unpaired surrogate; for values
      * a program hands to the builders, which would otherwise be stored as {@code '?'}.
      */

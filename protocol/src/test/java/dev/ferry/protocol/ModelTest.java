@@ -110,9 +110,21 @@ class ModelTest {
                 .hasMessageStartingWith("value of 'p': unpaired surrogate");
         assertThatThrownBy(() -> Command.request(RequestCode.FETCH, 1).header("\uD800", "v").build())
                 .hasMessageStartingWith("key: unpaired surrogate");
-        assertThatThrownBy(() -> Command.request(RequestCode.FETCH, 1).message("\uDFFF").build())
-                .hasMessageStartingWith("message: unpaired surrogate U+DFFF");
         // a pair is one code point, and fine
         assertThat(Message.builder("t").tags("\uD83D\uDE00").build().tags()).isEqualTo("\uD83D\uDE00");
+    }
+
+    /**
+     * A reply's message is diagnostic text that quotes what it was given, and may be cut to a
+     * length: half a surrogate pair there is replaced by U+FFFD, so that the reply can still be
+     * built (refusing it left a client's request unanswered and closed its connection).
+     */
+    @Test
+    void aMessageWithHalfASurrogatePairIsMendedNotRefused() {
+        String emoji = "\uD83D\uDE00";
+        String cut = ("offset: 'a" + emoji + emoji).substring(0, 13); // ends inside the second pair
+        assertThat(Command.request(RequestCode.FETCH, 1).message(cut).build().message()).isEqualTo("offset: 'a" + emoji.charAt(0)
+                + emoji.charAt(1) + "\uFFFD");
+        assertThat(Command.request(RequestCode.FETCH, 1).message("\uDFFFx" + emoji).build().message()).isEqualTo("\uFFFDx" + emoji);
     }
 }
