@@ -151,21 +151,23 @@ final class BinaryReader {
      * The {@code length} bytes at {@code pos} as a string, refusing invalid UTF-8 (a stray byte,
      * a truncated or overlong sequence, an encoded surrogate) rather than replacing it with
      * U+FFFD: a replaced string differs from what was sent and can be three times its limit in
-     * UTF-8, which the other codecs then refuse to carry. ASCII, the common case, takes the fast
-     * path of {@link String}'s own decoder.
+     * UTF-8, which the other codecs then refuse to carry. The bytes are copied once into an array
+     * (the gateway's frames are off-heap); ASCII, the common case, then becomes a string with one
+     * more array copy (ISO-8859-1 is how a compact string holds ASCII), the rest goes through a
+     * strict decoder.
      */
     private String utf8(String field, int length) throws CodecException {
-        ByteBuffer bytes = in.slice(pos, length);
-        if (isAscii(bytes)) {
-            return in.hasArray()
-                    ? new String(in.array(), in.arrayOffset() + pos, length, StandardCharsets.US_ASCII)
-                    : StandardCharsets.US_ASCII.decode(bytes).toString();
+        byte[] b = new byte[length];
+        in.get(pos, b);
+        if (isAscii(b)) {
+            return new String(b, StandardCharsets.ISO_8859_1);
         }
         if (utf8 == null) {
             utf8 = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT);
         }
+        ByteBuffer bytes = ByteBuffer.wrap(b);
         CharBuffer out = CharBuffer.allocate(length); // UTF-8 never takes fewer bytes than UTF-16 chars
         utf8.reset();
         CoderResult r = utf8.decode(bytes, out, true);
@@ -179,9 +181,9 @@ final class BinaryReader {
         return out.flip().toString();
     }
 
-    private static boolean isAscii(ByteBuffer bytes) {
-        for (int i = bytes.position(); i < bytes.limit(); i++) {
-            if (bytes.get(i) < 0) {
+    private static boolean isAscii(byte[] b) {
+        for (byte x : b) {
+            if (x < 0) {
                 return false;
             }
         }
