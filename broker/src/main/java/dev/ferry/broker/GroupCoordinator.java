@@ -545,6 +545,17 @@ public final class GroupCoordinator implements AutoCloseable {
     }
 
     /** The model of a live group, or null. */
+    /**
+     * Runs {@code commit} under this coordinator's monitor, which RESET_OFFSETS and the fencing
+     * checks ({@link #checkConsume}, {@link #checkPositionCommit}) hold too: a COMMIT_OFFSET checked
+     * against the queue's last reset and stored under one hold cannot have a reset land between its
+     * check and its store (it then put the position the reset moved back). {@code commit} must not
+     * block: every group's requests wait meanwhile.
+     */
+    public synchronized <T> T checkedCommit(java.util.function.Supplier<T> commit) {
+        return commit.get();
+    }
+
     public synchronized MessageModel model(String group) {
         Group g = groups.get(group);
         return g == null ? null : g.model;

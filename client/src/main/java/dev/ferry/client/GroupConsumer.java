@@ -95,6 +95,12 @@ public final class GroupConsumer implements AutoCloseable {
         /** Broadcasting: the last offset whose COMMIT_OFFSET the broker refused for good (not retryable), or -1; both threads. */
         volatile long refused = -1;
         /**
+         * Broadcasting: the read ({@link #epoch}) whose commit the broker FENCED, or -1: nothing more
+         * of it is sent (the poll between the refusal and the read's restart sent its position again,
+         * for another FENCED), while the next read commits as usual. Both threads.
+         */
+        volatile int fencedEpoch = -1;
+        /**
          * Broadcasting: the member's generation when the current read ({@link #epoch}) began, that
          * is when it asked for the committed offset it reads on from. Its COMMIT_OFFSETs carry it,
          * so the broker refuses (FENCED) a position of a read begun before an offset reset, or in
@@ -440,7 +446,7 @@ public final class GroupConsumer implements AutoCloseable {
             int epoch = q.epoch;
             long position = q.acked;
             if (position >= 0 && q.ackedEpoch == epoch && position != q.committed && position != q.committing
-                    && position != q.refused) {
+                    && position != q.refused && epoch != q.fencedEpoch) {
                 // marked committed once the broker confirms it. A commit that failed is sent again at the next poll, but
                 // not while one is on its way (every poll of its round trip sent it again), and not a position the broker
                 // refused for good (a deleted topic; sent again at every poll for ever): the next ack moves on from it
@@ -455,6 +461,7 @@ public final class GroupConsumer implements AutoCloseable {
                             if (cause == null) {
                                 q.committed = position;
                             } else if (cause instanceof FerryException e && e.status().orElse(null) == Status.FENCED) {
+                                q.fencedEpoch = epoch;
                                 // the broker's position is newer than the read this one came from (an offset reset moved it,
                                 // or our session ended meanwhile): read the queue again from it, and hear the reset's
                                 // assignment; what was acked since the last commit comes again

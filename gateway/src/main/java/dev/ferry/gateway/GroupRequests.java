@@ -236,19 +236,28 @@ final class GroupRequests {
      * COMMIT_OFFSET by a member ({@code clientId} given): of a live clustering group, only on a
      * queue it owns; of a broadcasting group, its own position ({@code group} GROUP%CLIENT_ID) only
      * from a read begun at a {@code generation} of its current session and not before the queue's
-     * last offset reset ({@link GroupCoordinator#checkPositionCommit}).
+     * last offset reset ({@link GroupCoordinator#checkPositionCommit}). The check and {@code commit}
+     * (the store) run under one hold of the coordinator ({@link GroupCoordinator#checkedCommit}):
+     * checked first and stored after, a reset could land between and be undone by the store.
      */
-    void checkCommit(Command req) {
+    Command checkedCommit(Command req, java.util.function.Supplier<Command> commit) {
         String group = req.header(Headers.GROUP);
         String clientId = req.header(Headers.CLIENT_ID);
         if (group == null || clientId == null) {
-            return;
+            return commit.get();
         }
-        if (groups.model(group) == MessageModel.CLUSTERING) {
-            groups.checkConsume(group, clientId, generation(req), required(req, Headers.TOPIC), queueId(req));
-        } else {
-            groups.checkPositionCommit(group, clientId, generation(req), required(req, Headers.TOPIC), queueId(req));
-        }
+        long generation = generation(req);
+        String topic = required(req, Headers.TOPIC);
+        int queueId = queueId(req);
+        // checked and stored under one hold of the coordinator, so that no offset reset lands between them
+        return groups.checkedCommit(() -> {
+            if (groups.model(group) == MessageModel.CLUSTERING) {
+                groups.checkConsume(group, clientId, generation, topic, queueId);
+            } else {
+                groups.checkPositionCommit(group, clientId, generation, topic, queueId);
+            }
+            return commit.get();
+        });
     }
 
     private static long generation(Command req) {

@@ -111,10 +111,7 @@ final class Requests {
                 case DELETE_TOPIC -> plain(deleteTopic(req));
                 case SEND, SEND_BATCH -> send(req, client);
                 case FETCH -> groupRequests.fetch(req, r -> fetch(r, rawRecords, waits));
-                case COMMIT_OFFSET -> {
-                    groupRequests.checkCommit(req);
-                    yield plain(commitOffset(req));
-                }
+                case COMMIT_OFFSET -> plain(groupRequests.checkedCommit(req, () -> commitOffset(req)));
                 case NACK -> groupRequests.nack(req);
                 case ACK, JOIN_GROUP, LEAVE_GROUP, GROUP_HEARTBEAT, LIST_GROUPS, DESCRIBE_GROUP, RESET_OFFSETS, LOCK_QUEUE,
                         UNLOCK_QUEUE, DELETE_GROUP -> plain(groupRequests.handle(req));
