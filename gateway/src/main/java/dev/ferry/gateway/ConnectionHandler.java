@@ -187,7 +187,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * Carries out what was put off while the channel was not writable, in arrival order, until it
-     * is all done or the channel is not writable again; flushes what that wrote.
+     * is all done or the channel is not writable again; flushes what that wrote, also when called
+     * inside a read. Left to the end of a read that never came, the replies it wrote stayed
+     * unflushed: if they made the channel unwritable again nothing ever drained it, and the
+     * connection hung with the client waiting for them.
      */
     private void resume(ChannelHandlerContext ctx) {
         boolean wasInRead = inRead;
@@ -199,8 +202,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         } finally {
             inRead = wasInRead;
         }
-        if (!inRead && flushPending) {
-            flushPending = false;
+        if (flushPending) {
+            flushPending = false; // a read in progress flushes what it writes after this at its end, as usual
             ctx.flush();
         }
     }
@@ -499,7 +502,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
      * sent, as at the last check: its client has read nothing for {@code writeStallTimeoutMs} (up
      * to twice that since it stopped). Closing releases the unsent replies, and the segments their
      * file regions hold, which retention could otherwise never delete; the backpressure above stops
-     * the memory growing, this frees it.
+     * the memory growing, this frees it. Replies written but left unflushed (a missed flush, which
+     * no progress check could see) are flushed first.
      */
     private void checkWriteStall(ChannelHandlerContext ctx) {
         writeStallCheck = null;
@@ -507,6 +511,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        if (out != null && out.current() == null && out.totalPendingWriteBytes() > 0) {
+            // written but never flushed: no flush is coming (one was missed), and current() sees flushed
+            // replies only, so left alone they would never count as stalled and the connection would hang
+            // with them unsent. Flushed now; from the next check they are timed like any other.
+            LOG.warn("connection from {}: {} bytes of replies written but not flushed; flushing them", ctx.channel().remoteAddress(),
+                    out.totalPendingWriteBytes());
+            ctx.flush();
+        }
         Object head = out == null ? null : out.current();
         if (head == null) {
             stallCheckMessage = 0;

@@ -120,6 +120,10 @@ final class FrameDecoder extends ByteToMessageDecoder {
         ctx.fireChannelRead(new BadStream(Status.BAD_REQUEST, "frame incomplete: " + actualReadableBytes() + " bytes received, the rest not within "
                 + TimeUnit.NANOSECONDS.toMillis(reading >= frameTimeoutNanos ? frameTimeoutNanos : cap) + " ms"
                 + (reading >= frameTimeoutNanos ? "" : " while the client did not read its replies") + " (expected: a whole frame)"));
+        // fired from a timer, not a socket read: end it as a read ends, or the connection handler takes
+        // itself to be inside a read for good and leaves what it writes unflushed (its client, reading
+        // again, then waited for ever for replies that were never sent)
+        ctx.fireChannelReadComplete();
     }
 
     @Override

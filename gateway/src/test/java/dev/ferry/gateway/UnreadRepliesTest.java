@@ -152,6 +152,62 @@ class UnreadRepliesTest {
         }
     }
 
+    /**
+     * A frame left half sent behind requests held unanswered (their client reads nothing) times out
+     * while they are held; once the client reads, every reply comes, then the error for the half
+     * frame, and the connection closes. The timeout's error, raised by a timer and not by a read,
+     * once left the connection taking itself to be inside a read for good: what it carried out when
+     * the client read was never flushed, and the client waited for ever.
+     */
+    @Test
+    void aHalfFrameTimedOutBehindHeldRequestsIsAnsweredAfterThemOnceTheClientReads() throws Exception {
+        long frameTimeoutMs = 100;
+        try (TestServer server = TestServer.start(dir, l -> l,
+                gw -> gw.writeWaterMarks(HIGH_WATER / 2, HIGH_WATER).frameTimeoutMs(frameTimeoutMs));
+             TestClient producer = server.connect("binary")) {
+            producer.createTopic("half", 1);
+            // 4 MiB to fetch, about 5.6 MB as a JSON reply: far more than the sockets' buffers take, so one
+            // unread reply keeps the channel unwritable
+            byte[] body = new byte[64 << 10];
+            Arrays.fill(body, (byte) 'h');
+            for (int batch = 0; batch < 4; batch++) {
+                List<Message> ms = new ArrayList<>();
+                for (int i = 0; i < 16; i++) {
+                    ms.add(TestClient.message("half", 0, body));
+                }
+                assertThat(producer.call(producer.request(RequestCode.SEND_BATCH).messages(ms).build()).status()).isEqualTo(Status.OK);
+            }
+            TestClient c = nonReading(server);
+            List<Command> fetches = new ArrayList<>();
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            for (int i = 0; i < 4; i++) {
+                Command f = c.request(RequestCode.FETCH).header(Headers.TOPIC, "half").header(Headers.QUEUE_ID, 0)
+                        .header(Headers.OFFSET, 0).header(Headers.MAX_MESSAGES, 1000).header(Headers.MAX_BYTES, 8 << 20).build();
+                fetches.add(f);
+                all.write(TestClient.bytes(c.codec.encodeFrame(f)));
+            }
+            byte[] heartbeat = TestClient.bytes(c.codec.encodeFrame(c.request(RequestCode.HEARTBEAT).build()));
+            all.write(heartbeat, 0, heartbeat.length / 2);
+            // under 2 KB in one write: read by the server in one go, the half frame with the rest; the first
+            // FETCH's reply makes the channel unwritable, the other three are held
+            c.writeRaw(all.toByteArray());
+
+            // the half frame times out while they are held: its time runs on paused, capped at 4 frame timeouts
+            Thread.sleep(frameTimeoutMs * (FrameDecoder.MAX_PAUSED_TIMEOUTS + 4));
+
+            for (Command f : fetches) { // now it reads: every reply, in request order
+                Command r = c.read();
+                assertThat(r.requestId()).isEqualTo(f.requestId());
+                assertThat(r.status()).as(r.message()).isEqualTo(Status.OK);
+                assertThat(r.messages()).hasSize(64);
+            }
+            Command error = c.closingAnswer(Status.BAD_REQUEST);
+            assertThat(error.requestId()).isZero();
+            assertThat(error.message()).contains("frame incomplete");
+            c.close();
+        }
+    }
+
     @Test
     void aConnectionWhoseRepliesMakeNoProgressIsClosedAfterTheWriteStallTimeout() throws Exception {
         try (TestServer server = start(dir, 300); TestClient producer = server.connect("binary");
