@@ -357,13 +357,12 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
-     * As {@link #fetch(String, int, long, int, int, long, LongPredicate, Predicate)}; a fetch that
-     * waits reads, once woken (or at its deadline), on {@code wokenReads} if given. Without it the
-     * read runs on the thread whose append woke it, or the timer's: a network front passes the
-     * fetching connection's own thread, so that a producer's append does not do the reads (and
-     * their encoding) of every fetch waiting on its queue, and so that a connection can put off
-     * the read while its client is not reading its replies. An executor that rejects the read
-     * fails the fetch.
+     * As {@link #fetch(String, int, long, int, int, long, LongPredicate, Predicate)}, for a network
+     * front that bounds and places its waiting fetches ({@link FetchParking}; null for neither): a
+     * fetch that is about to wait asks {@code parking} first, and throws what it throws if refused
+     * (only a fetch that would wait is refused: one with messages to read is answered), and reads,
+     * once woken (or at its deadline), on its {@link FetchParking#wokenReads}. Without it the read
+     * runs on the thread whose append woke it, or the timer's.
      *
      * <p>Cancelling the returned future ({@link CompletableFuture#cancel}) unparks a waiting fetch
      * at once: its client is gone. Left parked, it would hold its place until its deadline and be
@@ -371,7 +370,7 @@ public final class Broker implements AutoCloseable {
      */
     public CompletableFuture<ReadResult> fetch(String topic, int queueId, long offset, int maxMessages, int maxBytes, long maxWaitMs,
                                                LongPredicate tagFilter, Predicate<Map<String, String>> propertyFilter,
-                                               Executor wokenReads) {
+                                               FetchParking parking) {
         checkNotReserved(topic); // also where an earlier version let a client create one: it holds undecided and rolled-back halves
         int queues = topics.queues(topic).orElseThrow(() -> new TopicNotFoundException(topic));
         if (queueId < 0 || queueId >= queues) {
@@ -381,7 +380,13 @@ public final class Broker implements AutoCloseable {
         if (wait == 0 || store.nextOffset(topic, queueId) != offset) {
             return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter));
         }
+        if (parking != null) {
+            parking.parking(); // here, not before: a fetch that does not wait is never refused for the waiting ones
+        }
         CompletableFuture<ReadResult> f = new CompletableFuture<>();
+        if (parking != null) {
+            f.whenComplete((r, t) -> parking.unparked());
+        }
         Runnable read = () -> {
             if (f.isDone()) {
                 return; // cancelled while the read waited for its thread
@@ -396,7 +401,8 @@ public final class Broker implements AutoCloseable {
             }
         };
         Runnable fire;
-        if (wokenReads != null) {
+        if (parking != null) {
+            Executor wokenReads = parking.wokenReads();
             fire = () -> {
                 try {
                     wokenReads.execute(read);
@@ -415,7 +421,13 @@ public final class Broker implements AutoCloseable {
                 }
             };
         }
-        LongPolls.Parked parked = longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), fire);
+        LongPolls.Parked parked;
+        try {
+            parked = longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), fire);
+        } catch (RuntimeException e) {
+            f.completeExceptionally(e); // not parked after all (the timer is shut down): the place parking gave is freed
+            throw e;
+        }
         f.whenComplete((r, t) -> {
             if (f.isCancelled()) {
                 parked.cancel();

@@ -5,7 +5,6 @@ import dev.ferry.protocol.Codec;
 import dev.ferry.protocol.CodecException;
 import dev.ferry.protocol.Command;
 import dev.ferry.protocol.Frames;
-import dev.ferry.protocol.Headers;
 import dev.ferry.protocol.Kind;
 import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
@@ -82,6 +81,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final LoadGate load;
     private final GatewayConfig config;
     private final GatewayMetrics metrics;
+    /** This connection's long polls waiting now (see {@link Requests.FetchWaits#parking}): taken on the event loop, freed anywhere. */
     private final AtomicInteger parkedFetches = new AtomicInteger();
     /** Long polls waiting on the whole gateway, this connection's among them. */
     private final AtomicInteger gatewayParkedFetches;
@@ -118,6 +118,35 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         @Override
         public Executor wokenReads() {
             return reads;
+        }
+
+        /**
+         * Both limits on waiting fetches, asked by the broker only for a fetch that is about to
+         * wait: a FETCH with messages to read is answered whatever the limits (a consumer with a
+         * backlog must not be stalled by other clients' waiting fetches), and a fetch counts
+         * against them only while it waits. Runs on the event loop, with the request.
+         */
+        @Override
+        public void parking() {
+            if (parkedFetches.get() >= config.maxParkedFetchesPerConnection()) {
+                throw new Requests.RequestException(Status.BUSY, "fetches waiting on this connection: " + parkedFetches.get()
+                        + " (limit " + config.maxParkedFetchesPerConnection() + "); retry later");
+            }
+            int parked;
+            do { // other connections take places concurrently: the limit holds exactly
+                parked = gatewayParkedFetches.get();
+                if (parked >= config.maxParkedFetches()) {
+                    throw new Requests.RequestException(Status.BUSY, "fetches waiting on this broker: " + parked
+                            + " (limit " + config.maxParkedFetches() + "); retry later");
+                }
+            } while (!gatewayParkedFetches.compareAndSet(parked, parked + 1));
+            parkedFetches.incrementAndGet();
+        }
+
+        @Override
+        public void unparked() {
+            parkedFetches.decrementAndGet();
+            gatewayParkedFetches.decrementAndGet();
         }
 
         @Override
@@ -269,35 +298,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                         "kind: RESPONSE (expected: REQUEST or ONEWAY from a client)"))));
                 return;
             }
-            boolean parks = req.code() == RequestCode.FETCH && req.header(Headers.MAX_WAIT_MS) != null
-                    && !"0".equals(req.header(Headers.MAX_WAIT_MS));
-            if (parks && parkedFetches.get() >= config.maxParkedFetchesPerConnection()) {
-                write(ctx, req, start, new Reply.Plain(requests.error(req, new Requests.RequestException(Status.BUSY,
-                        "fetches waiting on this connection: " + parkedFetches.get() + " (limit "
-                                + config.maxParkedFetchesPerConnection() + "); retry later"))));
-                return;
-            }
-            if (parks && gatewayParkedFetches.get() >= config.maxParkedFetches()) {
-                write(ctx, req, start, new Reply.Plain(requests.error(req, new Requests.RequestException(Status.BUSY,
-                        "fetches waiting on this broker: " + gatewayParkedFetches.get() + " (limit "
-                                + config.maxParkedFetches() + "); retry later"))));
-                return;
-            }
             CompletableFuture<Reply> reply = requests.handle(req, binary != null, (InetSocketAddress) ctx.channel().remoteAddress(),
                     producer, fetchWaits);
             if (reply.isDone()) {
                 write(ctx, req, start, reply.join());
             } else {
-                if (parks) {
-                    parkedFetches.incrementAndGet();
-                    gatewayParkedFetches.incrementAndGet();
-                }
                 repliesAwaited++;
                 reply.whenComplete((r, t) -> {
-                    if (parks) {
-                        parkedFetches.decrementAndGet();
-                        gatewayParkedFetches.decrementAndGet();
-                    }
                     Runnable answer = () -> {
                         write(ctx, req, start, r != null ? r : new Reply.Plain(requests.error(req, t)));
                         if (!inRead) {

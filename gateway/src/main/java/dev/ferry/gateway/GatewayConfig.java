@@ -14,7 +14,8 @@ import java.util.Objects;
  * @param writeHighWaterMark    a connection is not read while its unsent replies exceed this (default 4 MiB)
  * @param maxInFlightSends      sends waiting for their flush beyond this get a retryable BUSY (default 20,000)
  * @param maxUnflushedBytes     sends get BUSY while the store has more than this not yet on disk (default 2 GiB)
- * @param maxParkedFetchesPerConnection long-polling fetches one connection may have waiting (default 1,024)
+ * @param maxParkedFetchesPerConnection long-polling fetches one connection may have waiting (default 1,024); past it a
+ *                              FETCH that would wait gets a retryable BUSY, one with messages to read is answered
  * @param nativeTransport       use epoll where available (default true)
  * @param zeroCopy              send binary FETCH records as file regions (sendfile); false copies them through
  *                              Netty buffers, as a TLS pipeline would need (default true)
@@ -27,7 +28,8 @@ import java.util.Objects;
  *                              TOO_MANY_CONNECTIONS (default 10,000): each costs a file descriptor and buffers
  * @param maxConnectionsPerIp   open connections admitted from one client address (default 10,000)
  * @param maxParkedFetches      long-polling fetches waiting on the whole gateway; past it (as past
- *                              {@code maxParkedFetchesPerConnection}) a FETCH that would wait gets a retryable BUSY
+ *                              {@code maxParkedFetchesPerConnection}) a FETCH that would wait gets a retryable BUSY,
+ *                              one with messages to read is answered; only fetches that wait count
  *                              (default 100,000): each holds memory and is read when its queue gets a message
  * @param writeStallTimeoutMs   a connection whose unsent replies make no progress this long (its client reads
  *                              nothing) is closed, releasing them and the segments they hold (default 60,000)

@@ -85,13 +85,11 @@ final class Requests {
 
     /**
      * Where the long-polling fetches of one connection wait: the connection reads a woken one on
-     * its own thread, when its client takes replies, and cancels those still waiting when it
-     * closes (see {@link ConnectionHandler}).
+     * its own thread, when its client takes replies, bounds how many wait (its own and the
+     * gateway's limit, refusing with BUSY from {@link #parking}), and cancels those still waiting
+     * when it closes (see {@link ConnectionHandler}).
      */
-    interface FetchWaits {
-        /** Runs the read of a woken (or timed out) fetch. */
-        java.util.concurrent.Executor wokenReads();
-
+    interface FetchWaits extends dev.ferry.broker.FetchParking {
         /** {@code fetch} waits for a message; it is cancelled if the connection closes first. */
         void waiting(CompletableFuture<?> fetch);
     }
@@ -337,7 +335,7 @@ final class Requests {
         }
         Filters.Filter filter = filters.of(req.header(Headers.TAGS), req.header(Headers.SQL));
         CompletableFuture<ReadResult> read = broker.fetch(topic, queueId, offset, (int) maxMessages, (int) maxBytes, maxWaitMs,
-                filter.tagHashes(), filter.properties(), waits.wokenReads());
+                filter.tagHashes(), filter.properties(), waits);
         if (!read.isDone()) {
             waits.waiting(read);
         }

@@ -81,4 +81,72 @@ class ParkedFetchesTest {
             await("the woken fetches gone", () -> server.broker.waitingFetches() == 0);
         }
     }
+
+    /**
+     * The limits refuse only a FETCH that would wait (docs/PROTOCOL.md, "Long-poll limits"): with
+     * the gateway's waiting places all taken, a consumer with messages to read, which asks to wait
+     * as every long-polling consumer does, still gets them; one at its queue's end gets BUSY.
+     */
+    @Test
+    void pastTheGatewaysLimitAFetchWithMessagesToReadIsAnswered() throws Exception {
+        try (TestServer server = TestServer.start(dir, l -> l, gw -> gw.maxParkedFetches(4));
+             TestClient waiter = server.connect("json"); TestClient consumer = server.connect("binary")) {
+            waiter.createTopic("idle", 1);
+            waiter.createTopic("backlog", 1);
+            assertThat(consumer.send(TestClient.message("backlog", 0, new byte[] {7})).status()).isEqualTo(Status.OK);
+            for (int i = 0; i < 4; i++) {
+                waiter.writeNoFlush(waiter.fetchRequest("idle", 0, 0, 32, 30_000));
+            }
+            waiter.flush();
+            await("the gateway's 4 places taken", () -> server.broker.waitingFetches() == 4);
+
+            Command backlog = consumer.call(consumer.fetchRequest("backlog", 0, 0, 32, 30_000));
+            assertThat(backlog.status()).as(backlog.message()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(backlog)).as("the backlog's message").hasSize(1);
+
+            Command atTheEnd = consumer.call(consumer.fetchRequest("backlog", 0, 1, 32, 30_000));
+            assertThat(atTheEnd.status()).isEqualTo(Status.BUSY);
+            assertThat(atTheEnd.message()).contains("fetches waiting on this broker: 4 (limit 4)");
+            assertThat(server.broker.waitingFetches()).isEqualTo(4);
+        }
+    }
+
+    /** As the gateway's limit, a connection's own refuses only a FETCH that would wait, and counts only fetches that wait. */
+    @Test
+    void pastAConnectionsLimitAFetchWithMessagesToReadIsAnswered() throws Exception {
+        try (TestServer server = TestServer.start(dir, l -> l, gw -> gw.maxParkedFetchesPerConnection(2));
+             TestClient c = server.connect("binary")) {
+            c.createTopic("idle", 1);
+            c.createTopic("backlog", 1);
+            assertThat(c.send(TestClient.message("backlog", 0, new byte[] {7})).status()).isEqualTo(Status.OK);
+            // answered at once: they do not count against the limit
+            for (int i = 0; i < 3; i++) {
+                Command r = c.call(c.fetchRequest("backlog", 0, 0, 32, 30_000));
+                assertThat(r.status()).as(r.message()).isEqualTo(Status.OK);
+            }
+            Command first = c.fetchRequest("idle", 0, 0, 32, 30_000);
+            Command second = c.fetchRequest("idle", 0, 0, 32, 30_000);
+            c.writeNoFlush(first);
+            c.writeNoFlush(second);
+            c.flush();
+            await("the connection's 2 places taken", () -> server.broker.waitingFetches() == 2);
+
+            Command backlog = c.call(c.fetchRequest("backlog", 0, 0, 32, 30_000));
+            assertThat(backlog.status()).as(backlog.message()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(backlog)).hasSize(1);
+            Command atTheEnd = c.call(c.fetchRequest("backlog", 0, 1, 32, 30_000));
+            assertThat(atTheEnd.status()).isEqualTo(Status.BUSY);
+            assertThat(atTheEnd.message()).contains("fetches waiting on this connection: 2 (limit 2)");
+
+            // a message answers the waiting two, which frees their places
+            try (TestClient producer = server.connect("binary")) {
+                assertThat(producer.send(TestClient.message("idle", 0, new byte[] {1})).status()).isEqualTo(Status.OK);
+            }
+            assertThat(List.of(c.read().requestId(), c.read().requestId())).as("both answered, in the order they were woken")
+                    .containsExactlyInAnyOrder(first.requestId(), second.requestId());
+            await("the woken fetches gone", () -> server.broker.waitingFetches() == 0);
+            c.write(c.fetchRequest("idle", 0, 1, 32, 30_000));
+            await("a place free again: the next fetch waits", () -> server.broker.waitingFetches() == 1);
+        }
+    }
 }
