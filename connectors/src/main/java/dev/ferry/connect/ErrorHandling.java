@@ -106,7 +106,9 @@ record ErrorHandling(Tolerance tolerance, String topic) {
             added.put(ORIGINAL_QUEUE, Integer.toString(original.queueId()));
             added.put(ORIGINAL_OFFSET, Long.toString(original.queueOffset()));
         }
-        String base = reason.length() > MAX_REASON_CHARS ? reason.substring(0, MAX_REASON_CHARS) + "..." : reason;
+        // whole code points: half a surrogate pair would make the error record unbuildable, failing the task on the very
+        // record it was told to set aside (and a reason quoting cut text from elsewhere is mended)
+        String base = Utf8.wellFormed(reason.length() > MAX_REASON_CHARS ? Utf8.prefix(reason, MAX_REASON_CHARS) + "..." : reason);
         // room left for the original's properties: the reason (with the longest note), the added ones, tags and keys
         int slots = limits.limits().maxPropertiesPerMessage()
                 - RecordLimits.propertyCount(added.size() + 1, !tags.isEmpty(), !keys.isEmpty());
@@ -149,7 +151,7 @@ record ErrorHandling(Tolerance tolerance, String topic) {
         }
         String note = notes.isEmpty() ? "" : " [error record: " + String.join("; ", notes) + "]";
         if (note.length() > MAX_NOTE_CHARS) {
-            note = note.substring(0, MAX_NOTE_CHARS - 4) + "...]";
+            note = Utf8.prefix(note, MAX_NOTE_CHARS - 4) + "...]";
         }
         Map<String, String> all = new LinkedHashMap<>(props);
         all.put(REASON, base + note);

@@ -203,6 +203,6 @@ final class RecordLimits {
 
     /** {@code s}, cut to 40 characters for an error message. */
     static String shorten(String s) {
-        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+        return s.length() <= 40 ? s : Utf8.prefix(s, 40) + "..."; // whole code points: the text goes into a message
     }
 }

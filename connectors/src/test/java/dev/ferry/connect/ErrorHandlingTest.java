@@ -44,6 +44,25 @@ class ErrorHandlingTest {
         assertThat(area(error)).as("properties area").isLessThanOrEqualTo(ErrorHandling.MAX_PROPERTIES_BYTES);
     }
 
+    /**
+     * A reason is cut to a length; cut inside an emoji it held half a surrogate pair, which the
+     * message builder refuses: the task failed on the very record errors.tolerance=all was to set
+     * aside. A reason quoting text cut elsewhere (a value shown to 60 chars) is mended too.
+     */
+    @Test
+    void aReasonCutInsideAnEmojiStillMakesAnErrorRecord() {
+        String emoji = "\uD83D\uDE00";
+        Message o = original(1, 10, List.of(), "", 10);
+        String longReason = "column qty (int4): \"" + "a" + emoji.repeat(ErrorHandling.MAX_REASON_CHARS) + "\"";
+        Message e = ALL.errorRecord("c", o, longReason, true, LIMITS);
+        assertFits(e);
+        String reason = e.properties().get(ErrorHandling.REASON);
+        assertThat(Utf8.unpairedSurrogateAt(reason)).as("unpaired surrogate in the reason").isEqualTo(-1);
+        assertThat(reason).startsWith("column qty (int4): \"a" + emoji).contains("...");
+        Message half = ALL.errorRecord("c", o, "shown: " + emoji.charAt(0) + "...", true, LIMITS);
+        assertThat(half.properties().get(ErrorHandling.REASON)).isEqualTo("shown: \uFFFD...");
+    }
+
     @Test
     void anOriginalThatFitsWithRoomToSpareKeepsEverything() {
         Message o = original(3, 10, List.of("k1", "k2"), "tag", 100);

@@ -182,7 +182,7 @@ final class Requests {
         String message = e.getMessage() == null ? e.toString() : e.getMessage();
         int max = config.limits().maxErrorMessageBytes();
         if (message.length() > max / 4) {
-            message = message.substring(0, max / 4);
+            message = dev.ferry.protocol.Utf8.prefix(message, max / 4);
         }
         return b.status(status).message(message).build();
     }

@@ -70,6 +70,19 @@ public final class Utf8 {
     }
 
     /**
+     * The first {@code maxChars} chars of {@code s} (all of it if shorter), one fewer if the cut
+     * would split a surrogate pair: for text cut to a length for an error message, which must stay
+     * well-formed to be carried at all.
+     */
+    public static String prefix(String s, int maxChars) {
+        if (s.length() <= maxChars) {
+            return s;
+        }
+        int end = maxChars > 0 && Character.isHighSurrogate(s.charAt(maxChars - 1)) ? maxChars - 1 : maxChars;
+        return s.substring(0, end);
+    }
+
+    /**
      * {@code s} with each unpaired surrogate replaced by U+FFFD; {@code s} itself if it has none.
      * For diagnostic text (a reply's message), which quotes what it was given and may be cut to a
      * length: half a surrogate pair there must not stop the reply from being sent.

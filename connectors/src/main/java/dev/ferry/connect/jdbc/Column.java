@@ -236,7 +236,7 @@ record Column(String name, int sqlType, String typeName) {
     private IllegalArgumentException wrong(JsonNode value, String expected) {
         String shown = value.toString();
         if (shown.length() > 60) {
-            shown = shown.substring(0, 60) + "...";
+            shown = dev.ferry.protocol.Utf8.prefix(shown, 60) + "...";
         }
         return new IllegalArgumentException("column " + name + " (" + typeName + "): " + shown + " (expected: " + expected + ")");
     }
