@@ -102,8 +102,8 @@ public final class PositionStore {
         }
     }
 
-    /** Forces a directory's entries (a rename) to disk; a no-op where directories cannot be opened. */
-    static void forceDirectory(Path dir) {
+    /** Forces a directory's entries (a rename, a new file) to disk; a no-op where directories cannot be opened. */
+    public static void forceDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException | UnsupportedOperationException ignored) {
