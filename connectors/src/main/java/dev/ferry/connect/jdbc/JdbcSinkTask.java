@@ -141,6 +141,13 @@ public final class JdbcSinkTask implements SinkTask {
     private int writeAt;
     /** Next offset per queue as committed in the offsets table. */
     private final Map<QueueKey, Long> stored = new HashMap<>();
+    /**
+     * Queues whose messages below the stored position were skipped in this run, logged once each:
+     * after a restart a few are expected (the group's offset trails the table's), but a topic
+     * deleted and made again restarts its offsets at 0 under a stored position far ahead, and
+     * every new message would be skipped without a word.
+     */
+    private final java.util.Set<QueueKey> skipLogged = new java.util.HashSet<>();
     /** Next offsets past bad records the runtime has handled; stored with the next transaction. */
     private final Map<QueueKey, Long> handled = new HashMap<>();
     /** A message reported by put as a BadRecordException; handled once the runtime calls again. */
@@ -273,7 +280,13 @@ public final class JdbcSinkTask implements SinkTask {
                 }
             }
             if (next != null && m.queueOffset() < next) {
-                continue; // already in the table (or being written): the runtime started before the stored position
+                // already in the table (or being written): the runtime started before the stored position
+                if (skipLogged.add(q)) {
+                    LOG.warn("jdbc-sink {}: skipping messages of {}/{} from offset {} on, below the table's stored position {}"
+                            + " (already written); if the topic was deleted and made again, delete this connector's rows from"
+                            + " {} to write its messages", connector, q.topic(), q.queue(), m.queueOffset(), next, offsets.name());
+                }
+                continue;
             }
             Row row;
             try {
