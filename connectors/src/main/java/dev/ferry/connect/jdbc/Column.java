@@ -10,7 +10,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Time;
-import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -30,7 +29,9 @@ import java.util.Base64;
  * number exactly, a floating one refuses what is not finite as a double: 1e400, "NaN"); {@code true}/{@code false}
  * for booleans; ISO-8601 text for dates and times ({@code 2026-01-31}, {@code 10:15:30},
  * {@code 2026-01-31T10:15:30.5} without a zone, {@code 2026-01-31T10:15:30.5Z} with one; the
- * sink also takes epoch milliseconds); base64 text for binary columns; text for the rest (a
+ * sink also takes epoch milliseconds). A time stamp without a zone is a wall time, read and bound
+ * as a {@link LocalDateTime} so that the JVM's zone never moves it; an instant (a {@code Z} or
+ * offset, epoch milliseconds) given for such a column is stored as its UTC wall time; base64 text for binary columns; text for the rest (a
  * JSON object or array bound to a text or JSON column is its JSON text).
  *
  * <p>Immutable, so thread-safe.
@@ -102,13 +103,16 @@ record Column(String name, int sqlType, String typeName) {
                 case Types.DATE -> Date.valueOf(LocalDate.parse(text(value, "a date such as 2026-01-31")));
                 case Types.TIME -> Time.valueOf(LocalTime.parse(text(value, "a time such as 10:15:30")));
                 case Types.TIMESTAMP -> {
+                    // bound as a LocalDateTime, never a java.sql.Timestamp: a Timestamp is an instant in the JVM's zone, so
+                    // a wall time in that zone's daylight-saving gap (02:30 on a spring-forward day in Europe/Berlin)
+                    // was stored an hour later, and instants were stored as JVM-local wall time
                     if (value.isIntegralNumber()) {
-                        yield new Timestamp(value.longValue());
+                        yield LocalDateTime.ofInstant(Instant.ofEpochMilli(value.longValue()), ZoneOffset.UTC);
                     }
                     String t = text(value, "epoch milliseconds or a time stamp such as 2026-01-31T10:15:30.5");
                     yield t.endsWith("Z") || t.matches(".*[+-]\\d\\d:\\d\\d$")
-                            ? Timestamp.from(OffsetDateTime.parse(t).toInstant())
-                            : Timestamp.valueOf(LocalDateTime.parse(t));
+                            ? OffsetDateTime.parse(t).withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime()
+                            : LocalDateTime.parse(t);
                 }
                 case Types.TIMESTAMP_WITH_TIMEZONE -> {
                     if (value.isIntegralNumber()) {
@@ -197,8 +201,10 @@ record Column(String name, int sqlType, String typeName) {
                 json.put(field, t == null ? null : t.toLocalTime().toString());
             }
             case Types.TIMESTAMP -> {
-                Timestamp t = rs.getTimestamp(index);
-                json.put(field, t == null ? null : t.toLocalDateTime().toString());
+                // read as the wall time the column holds; through java.sql.Timestamp a value in the JVM zone's
+                // daylight-saving gap (02:10 on a spring-forward day in Europe/Berlin) came out an hour later
+                LocalDateTime t = rs.getObject(index, LocalDateTime.class);
+                json.put(field, t == null ? null : t.toString());
             }
             case Types.TIMESTAMP_WITH_TIMEZONE -> {
                 OffsetDateTime t = rs.getObject(index, OffsetDateTime.class);

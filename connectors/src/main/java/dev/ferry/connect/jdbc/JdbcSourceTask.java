@@ -14,10 +14,10 @@ import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -319,7 +319,7 @@ public final class JdbcSourceTask implements SourceTask {
                 Object inc = switch (kind) {
                     case ID -> rs.getLong(incrementingIndex + 1);
                     case DECIMAL -> rs.getBigDecimal(incrementingIndex + 1);
-                    case TIMESTAMP -> rs.getTimestamp(incrementingIndex + 1).toLocalDateTime();
+                    case TIMESTAMP -> increasingWallTime(rs, incrementingIndex + 1);
                     case TIMESTAMP_TZ -> rs.getObject(incrementingIndex + 1, OffsetDateTime.class);
                 };
                 long tb = 0;
@@ -344,11 +344,27 @@ public final class JdbcSourceTask implements SourceTask {
         }
     }
 
+    /**
+     * The increasing value of a {@code TIMESTAMP} or {@code DATE} column as the wall time it holds.
+     * Not through {@link java.sql.Timestamp}: that is an instant in the JVM's zone, and moved a value
+     * in the zone's daylight-saving gap (02:10 on a spring-forward day in Europe/Berlin) to 03:10; the
+     * moved value became the position, and the rows between were skipped without an error.
+     */
+    private LocalDateTime increasingWallTime(ResultSet rs, int index) throws SQLException {
+        if (columns.get(index - 1).sqlType() == Types.DATE) {
+            // not every driver converts a date to a LocalDateTime
+            LocalDate d = rs.getObject(index, LocalDate.class);
+            return d == null ? null : d.atStartOfDay();
+        }
+        return rs.getObject(index, LocalDateTime.class);
+    }
+
     private void bindIncrementing(PreparedStatement ps, int index, Object value) throws SQLException {
         switch (kind) {
             case ID -> ps.setLong(index, (Long) value);
             case DECIMAL -> ps.setBigDecimal(index, (BigDecimal) value);
-            case TIMESTAMP -> ps.setTimestamp(index, Timestamp.valueOf((LocalDateTime) value));
+            // a LocalDateTime, not Timestamp.valueOf: that moved a wall time in the JVM zone's daylight-saving gap an hour on
+            case TIMESTAMP -> ps.setObject(index, value);
             case TIMESTAMP_TZ -> ps.setObject(index, value);
         }
     }
