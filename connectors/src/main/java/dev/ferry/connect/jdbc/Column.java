@@ -26,7 +26,8 @@ import java.util.Base64;
  * {@link #putJson} for the source (a result-set value to a JSON field).
  *
  * <p>JSON forms: numbers for integer, decimal and floating columns (a decimal column takes the
- * number exactly, a floating one refuses what is not finite as a double: 1e400, "NaN"); {@code true}/{@code false}
+ * number exactly; the source gives a PostgreSQL NUMERIC {@code NaN}, {@code Infinity},
+ * {@code -Infinity} as those strings, a floating one refuses what is not finite as a double: 1e400, "NaN"); {@code true}/{@code false}
  * for booleans; ISO-8601 text for dates and times ({@code 2026-01-31}, {@code 10:15:30},
  * {@code 2026-01-31T10:15:30.5} without a zone, {@code 2026-01-31T10:15:30.5Z} with one; the
  * sink also takes epoch milliseconds). A time stamp without a zone is a wall time, read and bound
@@ -189,7 +190,17 @@ record Column(String name, int sqlType, String typeName) {
                 putOrNull(rs, json, field, JsonNodeFactory.instance.numberNode(v));
             }
             case Types.NUMERIC, Types.DECIMAL -> {
-                BigDecimal v = rs.getBigDecimal(index);
+                BigDecimal v;
+                try {
+                    v = rs.getBigDecimal(index);
+                } catch (SQLException e) {
+                    String special = nonFiniteDecimal(rs, index);
+                    if (special == null) {
+                        throw e;
+                    }
+                    json.put(field, special);
+                    return;
+                }
                 json.put(field, v);
             }
             case Types.DATE -> {
@@ -216,6 +227,18 @@ record Column(String name, int sqlType, String typeName) {
             }
             default -> json.put(field, rs.getString(index));
         }
+    }
+
+    /**
+     * A PostgreSQL {@code NUMERIC} that is no number, {@code "NaN"}, {@code "Infinity"} or
+     * {@code "-Infinity"} (PostgreSQL 14+), as its text; null for anything else. Asked only after
+     * {@code getBigDecimal} failed (a {@link BigDecimal} cannot hold them: SQL state 22003, not
+     * retried and not a bad record, so one such row stopped the source for good). JSON has no
+     * number for them either: they are emitted as these strings.
+     */
+    static String nonFiniteDecimal(ResultSet rs, int index) throws SQLException {
+        String text = rs.getString(index);
+        return text != null && (text.equals("NaN") || text.equals("Infinity") || text.equals("-Infinity")) ? text : null;
     }
 
     private static void putOrNull(ResultSet rs, ObjectNode json, String field, JsonNode value) throws SQLException {

@@ -318,7 +318,7 @@ public final class JdbcSourceTask implements SourceTask {
                 }
                 Object inc = switch (kind) {
                     case ID -> rs.getLong(incrementingIndex + 1);
-                    case DECIMAL -> rs.getBigDecimal(incrementingIndex + 1);
+                    case DECIMAL -> increasingDecimal(rs, incrementingIndex + 1);
                     case TIMESTAMP -> increasingWallTime(rs, incrementingIndex + 1);
                     case TIMESTAMP_TZ -> rs.getObject(incrementingIndex + 1, OffsetDateTime.class);
                 };
@@ -341,6 +341,26 @@ public final class JdbcSourceTask implements SourceTask {
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot write a row as JSON", e);
+        }
+    }
+
+    /**
+     * The increasing value of a {@code NUMERIC}/{@code DECIMAL} column. A PostgreSQL {@code NaN} or
+     * {@code Infinity} there cannot be a position (no {@link BigDecimal} holds it, and PostgreSQL sorts
+     * it after every number, so the row would be read again at every poll): the task fails for good
+     * with a message that names it, instead of the driver's "Bad value for type BigDecimal".
+     */
+    private BigDecimal increasingDecimal(ResultSet rs, int index) throws SQLException {
+        try {
+            return rs.getBigDecimal(index);
+        } catch (SQLException e) {
+            String special = Column.nonFiniteDecimal(rs, index);
+            if (special == null) {
+                throw e;
+            }
+            // not retried: the row stays, and would be read the same way again
+            throw new IllegalStateException("incrementing.column " + incrementing + " is " + special + " in a row (expected: a"
+                    + " number; NaN and Infinity cannot be a position: filter such rows out with a query)", e);
         }
     }
 
