@@ -161,6 +161,13 @@ public final class JdbcSinkTask implements SinkTask {
 
     /** Wait for a write in flight in {@link #close} before aborting the connection. */
     static final long CLOSE_WAIT_MS = 30_000;
+    /** Wait in {@link #close} for a writer whose write {@link #awaitWrite} gave up on (its connection is being aborted). */
+    static final long ABANDONED_WRITER_WAIT_MS = 2_000;
+    /**
+     * Set when {@link #awaitWrite} gave up on a write whose database did not answer: the
+     * connection is being aborted, so {@link #close} does not wait for the writer again.
+     */
+    private boolean writeAbandoned;
     /** The writer thread; null until the first full buffer. */
     private ExecutorService writer;
     /** The writer's one thread, once started: close joins it (the executor reports termination just before it ends). */
@@ -405,10 +412,23 @@ public final class JdbcSinkTask implements SinkTask {
             return;
         }
         Throwable failure = null;
+        long waitMs = db.unansweredMs();
         try {
-            w.result().get();
+            w.result().get(waitMs, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             failure = e.getCause() == null ? e : e.getCause();
+        } catch (TimeoutException e) {
+            // The database stopped answering and the driver did not time out: abort the connection, from another thread
+            // (an abort here could wait on the writer's lock of the connection), and fail with an IOException, which the
+            // runtime restarts the task on; the write is rolled back with the connection, and its rows are read again from
+            // the stored positions. close waits no more for the writer.
+            writeAbandoned = true;
+            LOG.warn("jdbc-sink {}: a write of {} rows got no answer from {} in {} ms ({} x jdbc.timeout.ms); aborting the connection",
+                    connector, w.rows().size(), db.url(), waitMs, JdbcSettings.UNANSWERED_TIMEOUTS);
+            JdbcSettings.abortInBackground(conn);
+            throw new IOException("connector '" + connector + "': the database at " + db.url() + " did not answer a write of "
+                    + w.rows().size() + " rows in " + waitMs + " ms (expected: an answer within " + JdbcSettings.UNANSWERED_TIMEOUTS
+                    + " x jdbc.timeout.ms; retried)", e);
         } // an InterruptedException leaves the write in flight: close waits for it
         inFlight = null;
         if (failure == null) {
@@ -446,7 +466,7 @@ public final class JdbcSinkTask implements SinkTask {
         boolean interrupted = false;
         InFlight w = inFlight;
         inFlight = null;
-        if (w != null) {
+        if (w != null && !writeAbandoned) {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MS);
             while (!w.result().isDone()) {
                 try {
@@ -468,11 +488,14 @@ public final class JdbcSinkTask implements SinkTask {
         }
         writer.shutdownNow();
         boolean stopped = false;
+        long waitMs = CLOSE_WAIT_MS;
         try {
-            stopped = writer.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS);
+            // a write given up on: its connection is being aborted, which ends it at once, or never (a driver that ignores it)
+            waitMs = writeAbandoned ? ABANDONED_WRITER_WAIT_MS : CLOSE_WAIT_MS;
+            stopped = writer.awaitTermination(waitMs, TimeUnit.MILLISECONDS);
             Thread t = writerThread;
             if (stopped && t != null) {
-                t.join(CLOSE_WAIT_MS); // terminated: the thread is past its last task and ends at once
+                t.join(waitMs); // terminated: the thread is past its last task and ends at once
                 stopped = !t.isAlive();
             }
         } catch (InterruptedException e) {
@@ -480,7 +503,7 @@ public final class JdbcSinkTask implements SinkTask {
         }
         if (!stopped) {
             LOG.error("jdbc-sink {}: the writer thread did not stop within {} ms after the connection was aborted; "
-                    + "abandoning it (its connection is not closed under it)", connector, CLOSE_WAIT_MS);
+                    + "abandoning it (its connection is not closed under it)", connector, waitMs);
         }
         writer = null;
         if (interrupted) {

@@ -7,6 +7,7 @@ import dev.ferry.connect.SourceRecord;
 import dev.ferry.connect.SourceTask;
 import dev.ferry.connect.TaskContext;
 import dev.ferry.protocol.Message;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -209,7 +211,21 @@ public final class JdbcSourceTask implements SourceTask {
                 }
             }
         }
-        List<SourceRecord> records = query();
+        List<SourceRecord> records;
+        ScheduledFuture<?> abort = db.abortUnlessDone(conn, "a poll of " + from);
+        try {
+            records = query();
+        } catch (SQLException e) {
+            if (abort.isDone() && !abort.isCancelled()) {
+                // an IOException: the runtime restarts the task, as for any lost connection
+                throw new IOException("connector '" + db.connector() + "': the database at " + db.url() + " did not answer a poll"
+                        + " in " + db.unansweredMs() + " ms (expected: an answer within " + JdbcSettings.UNANSWERED_TIMEOUTS
+                        + " x jdbc.timeout.ms; retried)", e);
+            }
+            throw e;
+        } finally {
+            abort.cancel(false);
+        }
         lastBatchFull = records.size() >= batchRows;
         nextPollAtMs = clock.millis() + pollInterval.toMillis();
         return records;

@@ -85,6 +85,8 @@ class JdbcConfigTest {
                 .contains("mode: 'merge' (expected: one of insert upsert)");
         assertThat(startSource(Map.of("jdbc.url", h2(), "table", "t", "topic", "x", "incrementing.column", "id")).getMessage())
                 .contains("table: 't' (expected: a readable table or query:");
+        assertThat(startSink(Map.of("jdbc.url", h2(), "table", "t", "jdbc.timeout.ms", "500")).field())
+                .as("below a second").isEqualTo("jdbc.timeout.ms");
     }
 
     @Test
