@@ -38,6 +38,18 @@ public interface SourceTask extends AutoCloseable {
     }
 
     /**
+     * Whether this task's records carry sharding keys. A send with a sharding key needs the
+     * topic's queue count, so it fails (NOT_FOUND, for good) while the topic does not exist,
+     * where a send without one creates it on a broker that auto-creates topics; so the runtime
+     * waits at start for the connector's {@code topic} to exist when this says yes, and the
+     * missing topic shows in the log at start rather than as a failure at the first record.
+     * Called after {@link #start}. Default: no.
+     */
+    default boolean sendsShardingKeys() {
+        return false;
+    }
+
+    /**
      * How far behind the source this task is, in the task's own unit (the file source: bytes
      * not read yet), or -1 when it cannot say. Called on the task's thread after each poll.
      */

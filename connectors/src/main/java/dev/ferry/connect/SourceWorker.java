@@ -92,6 +92,10 @@ final class SourceWorker extends Worker {
         try {
             task.start(context(committed));
             checkKeysAfterStart();
+            if (topic != null && task.sendsShardingKeys() && !awaitTopicForShardingKeys()) {
+                clean = true;
+                return; // stopped while waiting: nothing was read
+            }
             while (!stopRequested) {
                 if (pauseRequested) {
                     settleAll(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_TIMEOUT_MS));
@@ -187,6 +191,36 @@ final class SourceWorker extends Worker {
         recordsIn.addAndGet(futures.length);
         pending.add(new Pending(futures.length == 1 ? futures[0] : CompletableFuture.allOf(futures),
                 records.get(records.size() - 1).position(), futures.length));
+    }
+
+    /**
+     * Waits for the {@code topic} setting's topic to exist, logging once that it does not; false
+     * if stopped first. A sharding key needs the topic's queue count, which the broker does not
+     * give for a topic that does not exist (the producer fails the send with NOT_FOUND, for good),
+     * and the client cannot create it with the broker's default queue count, as a keyless send
+     * does: the queue count is the operator's choice, as for a sink's topics.
+     */
+    private boolean awaitTopicForShardingKeys() throws InterruptedException {
+        boolean logged = false;
+        while (!stopRequested) {
+            if (pauseRequested) {
+                pauseUntilResumed();
+                continue;
+            }
+            if (services.client().describeTopic(topic).isPresent()) {
+                if (logged) {
+                    LOG.info("connector {}: topic {} exists; starting", name, topic);
+                }
+                return true;
+            }
+            if (!logged) {
+                LOG.warn("connector {}: waiting for topic {} to exist: its records carry sharding keys, which need the topic's"
+                        + " queue count (create it: ferry topic create {} --queues N)", name, topic, topic);
+                logged = true;
+            }
+            idle(1_000);
+        }
+        return false;
     }
 
     /**

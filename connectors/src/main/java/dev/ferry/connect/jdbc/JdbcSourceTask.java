@@ -231,6 +231,12 @@ public final class JdbcSourceTask implements SourceTask {
         return records;
     }
 
+    /** With {@code key.column}: its value is each message's sharding key, so the runtime waits for the topic at start. */
+    @Override
+    public boolean sendsShardingKeys() {
+        return keyColumn != null;
+    }
+
     @Override
     public void close() throws Exception {
         closed.countDown();
