@@ -544,7 +544,6 @@ public final class GroupCoordinator implements AutoCloseable {
         return groups.containsKey(group);
     }
 
-    /** The model of a live group, or null. */
     /**
      * Runs {@code commit} under this coordinator's monitor, which RESET_OFFSETS and the fencing
      * checks ({@link #checkConsume}, {@link #checkPositionCommit}) hold too: a COMMIT_OFFSET checked
@@ -556,6 +555,7 @@ public final class GroupCoordinator implements AutoCloseable {
         return commit.get();
     }
 
+    /** The model of a live group, or null. */
     public synchronized MessageModel model(String group) {
         Group g = groups.get(group);
         return g == null ? null : g.model;

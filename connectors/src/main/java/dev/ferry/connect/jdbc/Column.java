@@ -42,6 +42,19 @@ import java.util.Base64;
  * @param typeName the database's own type name (e.g. {@code jsonb})
  */
 record Column(String name, int sqlType, String typeName) {
+    /**
+     * PostgreSQL's driver reports a {@code timestamptz} column as {@link Types#TIMESTAMP}, and
+     * refuses to read one as a {@link LocalDateTime}: such a column is taken for what it is, a
+     * {@link Types#TIMESTAMP_WITH_TIMEZONE}, read and bound as an {@link OffsetDateTime} (an
+     * instant), never as a wall time that the server would place in the session's zone.
+     */
+    Column {
+        if (sqlType == Types.TIMESTAMP && typeName != null
+                && (typeName.equalsIgnoreCase("timestamptz") || typeName.toLowerCase(java.util.Locale.ROOT).startsWith("timestamp with time zone"))) {
+            sqlType = Types.TIMESTAMP_WITH_TIMEZONE;
+        }
+    }
+
     /** A parameter PostgreSQL must receive untyped ({@code json}, {@code jsonb}, {@code uuid}, ...): bound with {@link Types#OTHER}. */
     record Untyped(String text) {}
 

@@ -128,6 +128,52 @@ class JdbcTimeZoneTest {
         }
     }
 
+    /**
+     * PostgreSQL's driver reports a {@code timestamptz} column as {@link java.sql.Types#TIMESTAMP}
+     * and refuses to read it as a wall time: taken for a wall-time column, every row failed the
+     * source, and the sink bound instants as UTC wall times that the server placed in the JVM's
+     * zone (an hour off in Berlin). Read and written as instants, they round-trip exactly.
+     */
+    @org.junit.jupiter.api.Test
+    void aPostgresqlTimestamptzColumnIsReadAndWrittenAsAnInstant() throws Exception {
+        Target target = Target.POSTGRESQL;
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("tz_tstz");
+        try {
+            Target.exec(url, "CREATE TABLE " + table + " (id INT NOT NULL PRIMARY KEY, ts TIMESTAMPTZ NOT NULL)");
+            JdbcSinkTask sink = new JdbcSinkTask();
+            try {
+                sink.start(TestContext.of(Map.of("name", table, "connector", "jdbc-sink", "jdbc.url", url, "table", table)));
+                sink.put(List.of(message(0, "{\"id\":1,\"ts\":\"2026-01-31T10:00:00Z\"}"),
+                        message(1, "{\"id\":2,\"ts\":\"2026-03-29T04:30:00+02:00\"}")));
+                sink.flush();
+            } finally {
+                sink.close();
+            }
+            List<String> stored = new ArrayList<>();
+            try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT id, ts FROM " + table + " ORDER BY id")) {
+                while (rs.next()) {
+                    stored.add(rs.getInt(1) + " " + rs.getObject(2, java.time.OffsetDateTime.class).toInstant());
+                }
+            }
+            assertThat(stored).containsExactly("1 2026-01-31T10:00:00Z", "2 2026-03-29T02:30:00Z");
+            List<String> read = new ArrayList<>();
+            try (JdbcSourceTask task = new JdbcSourceTask()) {
+                task.start(TestContext.of(Map.of("name", table, "connector", "jdbc-source", "jdbc.url", url, "table", table,
+                        "topic", "rows", "poll.interval.ms", "1", "incrementing.column", "ts")));
+                for (int i = 0; i < 4; i++) {
+                    for (SourceRecord r : task.poll(Duration.ofMillis(20))) {
+                        read.add(body(r).get("id").asInt() + " " + java.time.OffsetDateTime.parse(body(r).get("ts").textValue()).toInstant());
+                    }
+                }
+            }
+            assertThat(read).containsExactly("1 2026-01-31T10:00:00Z", "2 2026-03-29T02:30:00Z");
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
     private static Message message(long offset, String body) {
         return Message.builder("t").queueId(0).queueOffset(offset).body(body.getBytes(StandardCharsets.UTF_8)).build();
     }
