@@ -22,7 +22,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongPredicate;
-import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -54,16 +53,19 @@ public final class Broker implements AutoCloseable {
     /** Runs the reads of woken long polls that carry a property filter (SQL, tag confirmation): one a core, at least two. */
     private final ExecutorService filteredReads;
     /**
-     * The store's retention floor: the delayed messages' ({@link DelayedDelivery#retentionFloor}); 0,
-     * keeping everything, until they are loaded, so that no schedule record goes during the load.
+     * The delayed messages once loaded, which give the store its retention floor
+     * ({@link DelayedDelivery#retentionFloor}); until then (null) the floor is 0, keeping
+     * everything, so that no schedule record goes during the load.
      */
-    private volatile LongSupplier retentionFloor = () -> 0;
-    /** What holds {@link #retentionFloor}, for the store's warning when it keeps segments the limits ask to delete. */
-    private volatile String retentionFloorHolder = "the broker's start (everything is kept until its delayed messages are loaded)";
+    private volatile DelayedDelivery loadedDelayed;
 
     private Broker(BrokerConfig config, GroupConfig groupConfig, TransactionConfig transactionConfig) {
         this.config = config;
-        this.store = MessageStore.open(config.log(), () -> retentionFloor.getAsLong(), () -> retentionFloorHolder);
+        this.store = MessageStore.open(config.log(), () -> {
+            DelayedDelivery d = loadedDelayed;
+            return d == null ? 0 : d.retentionFloor();
+        }, () -> loadedDelayed == null ? "the broker's start (everything is kept until its delayed messages are loaded)"
+                : "the oldest delayed message not yet delivered");
         this.topics = new TopicRegistry(config.log().dir());
         this.offsets = new OffsetStore(config.log().dir());
         for (String t : store.topics()) {
@@ -92,8 +94,7 @@ public final class Broker implements AutoCloseable {
         this.longPolls = new LongPolls(timer);
         this.delayed = new DelayedDelivery(store, config.log().dir().resolve("schedule"), config.log().clock(), longPolls::arrived,
                 60_000, 1L << 23); // minute buckets: ~30 B per pending message with millions spread over 30 days
-        retentionFloorHolder = "the oldest delayed message not yet delivered";
-        retentionFloor = delayed::retentionFloor;
+        loadedDelayed = delayed;
         // on a thread of its own: the file is rewritten and forced whole, which grows with the groups, and the timer
         // thread ends the long polls on time
         offsetFlusher.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),

@@ -92,8 +92,8 @@ public final class Utf8 {
         if (at < 0) {
             return s;
         }
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
+        StringBuilder b = new StringBuilder(s.length()).append(s, 0, at); // well-formed up to the first
+        for (int i = at; i < s.length(); i++) {
             char c = s.charAt(i);
             if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
                 b.append(c).append(s.charAt(++i));

@@ -3,14 +3,12 @@ package dev.ferry.connect.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.client.FerryClient;
-import dev.ferry.client.Producer;
 import dev.ferry.connect.Await;
 import dev.ferry.connect.BrokerFixture;
 import dev.ferry.connect.ConnectRuntime;
 import dev.ferry.connect.ConnectorConfig;
 import dev.ferry.connect.ConnectorStatus;
 import dev.ferry.connect.TaskState;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -73,10 +71,10 @@ class JdbcSilentDatabaseTest {
             settings.put("jdbc.url", proxy.through(direct));
             client.createTopic("rows", 1);
             try (ConnectRuntime rt = broker.startRuntime(tmp.resolve("state"), new ConnectorConfig(settings))) {
-                send(client, 0, 4);
+                JdbcSinkFailureTest.send(client, 0, 4);
                 Await.until("4 rows written", Duration.ofSeconds(15), () -> status(rt).recordsOut() == 4, rt::status);
                 proxy.goSilent();
-                send(client, 4, 40); // full buffers: the writes run on the sink's writer thread
+                JdbcSinkFailureTest.send(client, 4, 40); // full buffers: the writes run on the sink's writer thread
                 Await.until("the sink to fail", FAILURE_WAIT, () -> status(rt).state() == TaskState.FAILED, rt::status);
                 assertThat(status(rt).reason()).as("a lost connection: retried").contains("restarting");
             }
@@ -96,13 +94,5 @@ class JdbcSilentDatabaseTest {
 
     private static ConnectorStatus status(ConnectRuntime rt) {
         return rt.status().get(0);
-    }
-
-    private static void send(FerryClient client, int from, int to) throws Exception {
-        try (Producer p = client.producer()) {
-            for (int i = from; i < to; i++) {
-                p.send("rows", ("{\"id\":" + i + ",\"note\":\"row " + i + "\"}").getBytes(StandardCharsets.UTF_8));
-            }
-        }
     }
 }

@@ -155,7 +155,8 @@ class JdbcSinkFailureTest {
         return rt.status().get(0);
     }
 
-    private static void send(FerryClient client, int from, int to) throws Exception {
+    /** Sends rows {@code from}..{@code to}-1 to topic {@code rows} as {"id":i,"note":"row i"}; other JDBC sink tests use it too. */
+    static void send(FerryClient client, int from, int to) throws Exception {
         try (Producer p = client.producer()) {
             for (int i = from; i < to; i++) {
                 p.send("rows", ("{\"id\":" + i + ",\"note\":\"row " + i + "\"}").getBytes(StandardCharsets.UTF_8));
