@@ -28,8 +28,14 @@ import org.slf4j.LoggerFactory;
  * of 100 B records the entry write cost the appender ~260 ns per record (a TLB and a cache miss on
  * the queue's page, in a VM whose page walks are nested), more than the rest of the append. The
  * dispatcher takes that off the appender and makes it cheaper: each pass takes every published
- * slot, links each queue's slots into a chain, and writes each queue's entries as one run, so a
- * page is visited once per pass instead of once per record.
+ * slot, sorts their entries by queue (a counting sort into run arrays) and writes each queue's
+ * entries as one run, so a page is visited once per pass instead of once per record.
+ *
+ * <p><b>Why a counting sort.</b> Until session 18 a pass linked each queue's slots into a chain
+ * and followed it. With 1,000 queues a chain's next slot lies 1,000 slots further on, so each
+ * entry cost four dependent cache misses (the link and the three fields): half the dispatcher's
+ * samples in a 1,000-queue run, and ~100 ns per record more than with 8 queues. The sort reads the
+ * slots twice in order, and its scattered writes stay within the pass's runs.
  *
  * <p><b>Why slots and not the records' headers.</b> Reading each record's header back from the log
  * (its queue id, offset and tag hash, and the topic, on a second cache line) cost the dispatcher two
@@ -37,8 +43,9 @@ import org.slf4j.LoggerFactory;
  * sequentially, read back from cache, and cost the appender a few stores.
  *
  * <p><b>Visibility.</b> A queue's entries are readable once a pass has written them and moved the
- * queue's {@link OffsetIndex#indexedOffset()}. The thread runs a pass, then sleeps 5 ms
- * unless more was published meanwhile, so that under load passes are long. A
+ * queue's {@link OffsetIndex#indexedOffset()}. The thread runs a pass, then sleeps 5 ms (20 ms
+ * after a pass over 256 queues or more) unless a quarter of the ring was published meanwhile, so
+ * that under load passes are long. A
  * reader that asks for an offset the appender has assigned but no pass has indexed yet runs a pass
  * itself ({@link #awaitIndexed}), so a message is readable as soon as its append has returned,
  * without waiting for a thread to wake (tens of microseconds on this VM). An appender that finds the
@@ -59,7 +66,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Thread safety.</b> {@link #reserveSlots}, {@link #add} and {@link #publish} are the
  * appender's (under the store's append lock). A pass runs under {@code passLock}, on the dispatcher
- * thread, a helping reader or the appender: the consumer's side of the ring, the chain fields of
+ * thread, a helping reader or the appender: the consumer's side of the ring, the pass fields of
  * {@link OffsetIndex}, the entry writes and {@code position} belong to the lock's holder (recovery
  * writes entries before the dispatcher exists). {@code published}, {@code consumed} and
  * {@code position} are read by anyone.
@@ -68,6 +75,15 @@ final class IndexDispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IndexDispatcher.class);
     /** How long the thread sleeps when it has caught up. */
     private static final long IDLE_PARK_NS = 5_000_000L;
+    /** How long it sleeps instead after a pass that wrote to at least {@link #MANY_QUEUES} queues. */
+    private static final long MANY_QUEUES_IDLE_PARK_NS = 20_000_000L;
+    /**
+     * A pass over this many queues writes a few entries to each, a page (a TLB miss) and a cache
+     * line or two for each: the thread sleeps longer after it, so that the next pass writes longer
+     * runs. With 1,000 queues of 1 KiB records, a 20 ms sleep instead of 5 ms cut the dispatcher's
+     * CPU by ~50 ns per record (PERFORMANCE.md, session 18).
+     */
+    private static final int MANY_QUEUES = 256;
     private static final long RETRY_PARK_NS = 1_000_000_000L;
     /** A reader gives up after an offset it waits for stays unpublished this long (the appender is stuck). */
     private static final long AWAIT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
@@ -106,8 +122,13 @@ final class IndexDispatcher implements AutoCloseable {
      */
     @SuppressWarnings("unused") // through KEYED_END
     private long keyedEnd;
-    /** Links slot s to the next slot of the same queue in the current pass (-1: last). */
-    private final int[] next;
+    /**
+     * A pass's entries sorted by queue: each touched queue's entries lie together, in offset order,
+     * from its {@code passStart}; a pass's only.
+     */
+    private final long[] runPhysical;
+    private final int[] runSize;
+    private final long[] runTagHash;
     /** Queues with slots in the current pass, in the order first seen. */
     private final OffsetIndex[] touched;
     /** Slots written; appender only. */
@@ -118,6 +139,8 @@ final class IndexDispatcher implements AutoCloseable {
     private volatile long consumed;
     /** The appender may write slots below it without checking {@code consumed} again; appender only. */
     private long room;
+    /** How many queues the last pass wrote to; under {@code passLock}. */
+    private int lastPassQueues;
     /** Runs passes one at a time, whichever thread runs them. */
     private final ReentrantLock passLock = new ReentrantLock();
     /** Every record below it is indexed; written under {@code passLock}, read by anyone. */
@@ -145,7 +168,9 @@ final class IndexDispatcher implements AutoCloseable {
         this.slotKeys = new List[ring];
         this.slotStoreTimestamp = new long[ring];
         this.keys = keys;
-        this.next = new int[ring];
+        this.runPhysical = new long[ring];
+        this.runSize = new int[ring];
+        this.runTagHash = new long[ring];
         this.touched = new OffsetIndex[ring];
         this.room = ring;
         this.position = position;
@@ -274,16 +299,20 @@ final class IndexDispatcher implements AutoCloseable {
         while (!stopping) {
             try {
                 boolean more;
+                long idle;
                 passLock.lock();
                 try {
-                    more = !stopping && pass() && published > consumed;
+                    // what was published during the pass waits for the next sleep too, unless the thread falls behind:
+                    // passing it at once made passes short, and with many queues a short pass writes a page per entry
+                    more = !stopping && pass() && published - consumed > (mask + 1) / 4;
+                    idle = lastPassQueues >= MANY_QUEUES ? MANY_QUEUES_IDLE_PARK_NS : IDLE_PARK_NS;
                 } finally {
                     passLock.unlock();
                 }
                 failure = null;
                 if (!more) {
-                    // caught up: sleep, so that passes are long under load; a reader that cannot wait runs a pass itself
-                    LockSupport.parkNanos(this, IDLE_PARK_NS);
+                    // caught up, or nearly: sleep, so that passes are long under load; a reader that cannot wait runs a pass itself
+                    LockSupport.parkNanos(this, idle);
                 }
             } catch (RuntimeException | Error e) {
                 // the thread keeps going: without it checkpoints and retention would stall at its position
@@ -311,6 +340,7 @@ final class IndexDispatcher implements AutoCloseable {
         int touchedCount = 0;
         boolean keyed = (long) KEYED_END.getOpaque(this) > from; // read after `published`, which the appender wrote after it
         try {
+            // 1: in log order, key entries, and each queue's count (its offsets must follow on)
             for (long n = from; n < to; n++) {
                 int s = (int) (n & mask);
                 List<String> recordKeys = keyed ? slotKeys[s] : null;
@@ -321,8 +351,8 @@ final class IndexDispatcher implements AutoCloseable {
                 }
                 OffsetIndex q = slotQueue[s];
                 long queueOffset = slotQueueOffset[s];
-                boolean first = q.chainTail < 0;
-                long expected = first ? q.indexedOffset() : q.chainNextOffset;
+                boolean first = q.passCount == 0;
+                long expected = first ? q.indexedOffset() : q.passNext;
                 if (first && queueOffset < expected) {
                     continue; // indexed by an earlier pass that failed before it moved `consumed`
                 }
@@ -330,27 +360,42 @@ final class IndexDispatcher implements AutoCloseable {
                     throw new LogException("record at " + slotPhysical[s] + " has offset " + queueOffset + " of " + q.topic + "/"
                             + q.queueId + " (expected: " + expected + ")");
                 }
-                next[s] = -1;
                 if (first) {
-                    q.chainHead = s;
+                    q.passFirst = queueOffset;
                     touched[touchedCount++] = q;
-                } else {
-                    next[q.chainTail] = s;
                 }
-                q.chainTail = s;
-                q.chainNextOffset = queueOffset + 1;
+                q.passCount++;
+                q.passNext = queueOffset + 1;
             }
+            // 2: each queue's run in the run arrays, in the order the queues were first seen
+            int runEnd = 0;
+            for (int t = 0; t < touchedCount; t++) {
+                touched[t].passStart = runEnd;
+                runEnd += touched[t].passCount;
+            }
+            // 3: each entry's fields to its place in its queue's run (reads in slot order, writes within the pass's runs)
+            for (long n = from; n < to; n++) {
+                int s = (int) (n & mask);
+                OffsetIndex q = slotQueue[s];
+                long queueOffset = slotQueueOffset[s];
+                if (queueOffset >= q.passFirst) { // below it: skipped in 1
+                    int r = q.passStart + (int) (queueOffset - q.passFirst);
+                    runPhysical[r] = slotPhysical[s];
+                    runSize[r] = slotSize[s];
+                    runTagHash[r] = slotTagHash[s];
+                }
+            }
+            // 4: each queue's run to its file, then its new end
             for (int t = 0; t < touchedCount; t++) {
                 OffsetIndex q = touched[t];
-                long off = q.indexedOffset();
-                for (int s = q.chainHead; s >= 0; s = next[s]) {
-                    q.write(off++, slotPhysical[s], slotSize[s], slotTagHash[s]);
-                }
-                q.publishIndexed(off);
+                q.writeRun(q.passFirst, runPhysical, runSize, runTagHash, q.passStart, q.passCount);
+                q.publishIndexed(q.passFirst + q.passCount);
             }
         } finally {
+            lastPassQueues = touchedCount;
             for (int t = 0; t < touchedCount; t++) {
-                touched[t].chainTail = -1;
+                touched[t].passCount = 0;
+                touched[t].passFirst = Long.MAX_VALUE;
                 touched[t] = null;
             }
         }

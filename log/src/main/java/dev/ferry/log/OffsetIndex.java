@@ -87,7 +87,7 @@ final class OffsetIndex {
     /*
      * The appender's two fields, written or read on every append to the queue, lie between 64 bytes
      * of padding on either side, so that no other field shares their cache line: the dispatcher,
-     * on the other core, writes indexedOffset and the chain fields once per pass, and with more
+     * on the other core, writes indexedOffset and the pass fields once per pass, and with more
      * queues than records in a pass, a shared line moved between the two cores on every append
      * (1,000 queues, 100-byte records: 7-15 ns more per append for the writer). HotSpot lays
      * out long fields in declaration order, ahead of narrower ones; OffsetIndexLayoutTest checks
@@ -121,10 +121,12 @@ final class OffsetIndex {
      * Retention clears it if it deletes that file, which it never does while a pass writes there.
      */
     private IndexFile tail;
-    // the dispatcher's chain of this queue's records in its current pass (see IndexDispatcher): the pass only
-    int chainHead = -1;
-    int chainTail = -1;
-    long chainNextOffset;
+    // this queue's entries in the dispatcher's current pass (see IndexDispatcher.pass), the pass's only:
+    // the first queue offset (MAX_VALUE: none yet), how many, the next expected, and where the run starts
+    long passFirst = Long.MAX_VALUE;
+    int passCount;
+    long passNext;
+    int passStart;
 
     private static final java.lang.invoke.VarHandle APPEND_OFFSET;
     private static final java.lang.invoke.VarHandle INDEXED_OFFSET;
@@ -407,8 +409,38 @@ final class OffsetIndex {
     }
 
     /**
+     * Writes the entries of queue offsets {@code first} to {@code first + count - 1}, whose fields are
+     * {@code physical}, {@code sizes} and {@code tagHashes} at {@code from} to {@code from + count - 1},
+     * without publishing them ({@link #publishIndexed} does). A dispatcher pass only: it writes each
+     * queue's entries of the pass as one run, so a file's fill and tail are checked once per run, not
+     * per entry.
+     */
+    void writeRun(long first, long[] physical, int[] sizes, long[] tagHashes, int from, int count) {
+        long queueOffset = first;
+        int i = from;
+        int end = from + count;
+        while (i < end) {
+            IndexFile f = tail;
+            if (!holds(f, queueOffset)) {
+                f = fileFor(queueOffset, true);
+                tail = f;
+            }
+            int n = (int) Math.min(end - i, f.base + entriesPerFile - queueOffset); // the rest of the run, or of the file
+            int p = position(f, queueOffset);
+            f.fillAhead(p + (long) n * ENTRY_SIZE);
+            MappedByteBuffer map = f.map;
+            for (int last = i + n; i < last; i++, p += ENTRY_SIZE) {
+                map.putLong(p + ENTRY_PHYSICAL_OFFSET, physical[i]);
+                map.putInt(p + ENTRY_SIZE_OFFSET, sizes[i]);
+                map.putLong(p + ENTRY_TAG_HASH_OFFSET, tagHashes[i]);
+            }
+            queueOffset += n;
+        }
+    }
+
+    /**
      * Writes the entry for {@code queueOffset} without publishing it ({@link #publishIndexed} does).
-     * A dispatcher pass (or recovery) only.
+     * Recovery only (dispatcher passes write runs: {@link #writeRun}).
      */
     void write(long queueOffset, long physicalOffset, int size, long tagHash) {
         IndexFile f = tail;

@@ -82,6 +82,40 @@ class IndexDispatcherTest {
     }
 
     @Test
+    void aBatchWhoseEntriesCrossIndexFilesIsIndexedWhole() {
+        // one batch is published at once, so one pass writes its 250 entries of queue 0 as one run,
+        // across two ends of index files of 100 entries, between the entries of queue 1
+        LogConfig config = smallConfig(dir).segmentBytes(1 << 20).build();
+        try (MessageStore store = MessageStore.open(config)) {
+            store.append(LogMessage.builder("t", 0, body(20, 0)).build());
+            List<LogMessage> batch = new ArrayList<>();
+            for (int i = 1; i <= 250; i++) {
+                batch.add(LogMessage.builder("t", 0, body(20, i)).build());
+                batch.add(LogMessage.builder("t", 1, body(20, -i)).build());
+            }
+            store.appendBatchAsync(batch).join();
+            assertRun(store);
+        }
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.recoveryReport().crashed()).isFalse();
+            assertRun(store);
+        }
+    }
+
+    private static void assertRun(MessageStore store) {
+        List<StoredMessage> q0 = readAll(store, "t", 0);
+        List<StoredMessage> q1 = readAll(store, "t", 1);
+        assertThat(q0).hasSize(251);
+        assertThat(q1).hasSize(250);
+        for (int i = 0; i <= 250; i++) {
+            assertThat(q0.get(i).body()).as("queue 0, offset %d", i).isEqualTo(body(20, i));
+        }
+        for (int i = 1; i <= 250; i++) {
+            assertThat(q1.get(i - 1).body()).as("queue 1, offset %d", i - 1).isEqualTo(body(20, -i));
+        }
+    }
+
+    @Test
     void aFilteredReadAtTheEndOfAQueueFindsNothingWhileTheIndexTrailsTheAppender() {
         try (MessageStore store = MessageStore.open(smallConfig(dir).build())) {
             for (int i = 0; i < 2000; i++) {

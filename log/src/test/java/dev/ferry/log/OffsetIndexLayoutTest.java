@@ -31,7 +31,7 @@ class OffsetIndexLayoutTest {
             (APPENDER_FIELDS.contains(f.getName()) ? appender : others).add(f);
         }
         assertThat(appender).hasSize(APPENDER_FIELDS.size());
-        assertThat(others).extracting(Field::getName).contains("indexedOffset", "chainHead", "chainTail", "chainNextOffset", "tail");
+        assertThat(others).extracting(Field::getName).contains("indexedOffset", "passFirst", "passCount", "passNext", "passStart", "tail");
         for (Field a : appender) {
             long aStart = unsafe.objectFieldOffset(a);
             long aEnd = aStart + size(a, unsafe); // exclusive
