@@ -7,16 +7,20 @@ import dev.ferry.connect.SinkTask;
 import dev.ferry.connect.TaskContext;
 import dev.ferry.protocol.Message;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,9 +39,22 @@ import org.slf4j.LoggerFactory;
  * forces the file ({@link FileChannel#force}); the runtime commits the consumer offsets only
  * after that. A crash after a write but before the commit makes the runtime deliver the
  * messages since the last commit again, so the file can repeat its tail: at-least-once.
- * A body and its {@code \n} are always written together, and in lines mode {@link #start} cuts
- * a last line without its {@code \n} (part of a record a crash cut short, which comes again), so
- * the repeated records always start on a line of their own.
+ * A body and its {@code \n} are always written together.
+ *
+ * <p><b>What it wrote, and what it did not.</b> After each flush (and when it opens a file) the
+ * sink records {@code FILE}'s length and identity in its task's state directory
+ * ({@code file-sink.json}, a {@link PositionStore} file: {@code {"file": absolute path, "fileKey":
+ * inode, "length": bytes, "fingerprint": CRC32C of the 64 bytes before length, in hex}}), forced
+ * after the file itself. On start, bytes past the recorded length of the same file (same path,
+ * inode and fingerprint) were written after the last flush, so their records were not committed and come
+ * again: they are cut (a partial line a crash left among them), and the repeated records start
+ * where the last flush ended. Nothing else is ever cut: a file the sink did not write (an existing
+ * file, another one made at the path, or its state lost), or one shorter than recorded, is
+ * appended to as it is. In lines mode, a
+ * file that does not end with {@code \n} (someone else's last line, or the end of raw output) gets
+ * one first, so the records start on a line of their own. Until session 18 the sink cut any file
+ * after its last {@code \n} on start: a file it had written with {@code format=raw}, or one it did
+ * not write, lost its committed tail (all of it, with no newline in it).
  *
  * <p><b>Thread safety.</b> Not thread-safe; the runtime calls it from one thread.
  */
@@ -48,6 +65,10 @@ public final class FileSinkTask implements SinkTask {
 
     private static final Pattern ROLLED = Pattern.compile("\\.(\\d+)$");
     private static final byte[] NEWLINE = {'\n'};
+    /** The name of the sink's record in its task's state directory: {@code file-sink.json}. */
+    private static final String STATE = "file-sink";
+    /** How many of FILE's bytes before a recorded length are checksummed with it, to know the file again. */
+    private static final int FINGERPRINT_BYTES = 64;
 
     private Path path;
     private Format format;
@@ -55,6 +76,13 @@ public final class FileSinkTask implements SinkTask {
     private FileChannel channel;
     private long size;
     private ByteBuffer pending;
+    /** Where the sink records what it flushed (see the class javadoc). */
+    private PositionStore state;
+    /** FILE's identity, as {@link FileSourceTask#fileKey} gives it. */
+    private String fileKey;
+    /** The length and identity last recorded; -1: none yet. */
+    private long recordedLength = -1;
+    private String recordedKey;
 
     @Override
     public void configure(ConnectorConfig config) {
@@ -73,51 +101,86 @@ public final class FileSinkTask implements SinkTask {
             Files.createDirectories(parent);
         }
         pending = ByteBuffer.allocate(1 << 20);
+        state = new PositionStore(context.stateDir());
         openCurrent();
-        if (format == Format.LINES) {
-            cutPartialLine();
-        }
+        resumeAfterLastFlush();
     }
 
     /**
-     * In lines mode the sink only ever flushes (and so commits offsets after) whole lines, so a
-     * file that does not end with {@code \n} ends with part of a record a crash cut short; that
-     * record comes again (it was not committed). Cuts the file after its last {@code \n} (to 0
-     * if it has none) and forces it, so the replay starts on a line of its own.
+     * On start: cuts what was written to FILE after the last flush (see the class javadoc), adds a
+     * newline in lines mode if FILE does not end with one, and records where the sink starts.
      */
-    private void cutPartialLine() throws IOException {
-        if (size == 0) {
-            return;
+    private void resumeAfterLastFlush() throws IOException {
+        Map<String, String> last;
+        try {
+            last = state.load(STATE);
+        } catch (UncheckedIOException e) {
+            LOG.warn("file-sink {}: {}; nothing is cut", path, e.getMessage());
+            last = Map.of();
         }
-        ByteBuffer b = ByteBuffer.allocate(64 << 10);
-        long end = size;
-        long keep = 0;
-        search:
-        while (end > 0) {
-            long from = Math.max(0, end - b.capacity());
-            b.clear().limit((int) (end - from));
-            while (b.hasRemaining()) {
-                if (channel.read(b, from + b.position()) < 0) {
-                    throw new IOException(path + ": shrank while being read at start");
-                }
-            }
-            for (int i = b.limit() - 1; i >= 0; i--) {
-                if (b.get(i) == '\n') {
-                    keep = from + i + 1;
-                    break search;
-                }
-            }
-            end = from;
+        long flushed = parseLength(last.get("length"));
+        // the inode alone does not tell: a file deleted and made again often gets its number back
+        boolean written = path.toAbsolutePath().toString().equals(last.get("file")) && fileKey.equals(last.get("fileKey")) && flushed >= 0
+                && flushed <= size && fingerprint(flushed).equals(last.get("fingerprint"));
+        if (written && size > flushed) {
+            LOG.warn("file-sink {}: {} bytes written after the last flush (not committed: their messages come again); cut", path,
+                    size - flushed);
+            channel.truncate(flushed);
+            size = flushed;
+            channel.position(size);
+        } else if (!written && size > 0) {
+            LOG.info("file-sink {}: appending to a file of {} bytes the sink has no record of writing; nothing is cut", path, size);
         }
-        if (keep == size) {
-            return;
+        if (format == Format.LINES && size > 0 && lastByte() != '\n') {
+            LOG.warn("file-sink {}: does not end with a newline; one is added, so that the records start on a line of their own", path);
+            writeFully(ByteBuffer.wrap(NEWLINE));
         }
-        LOG.warn("file-sink {}: ends with {} bytes of a line without its newline (a crash while writing it); cut, the record "
-                + "is written again", path, size - keep);
-        channel.truncate(keep);
         channel.force(false);
-        size = keep;
-        channel.position(size);
+        recordFlushed();
+    }
+
+    private static long parseLength(String s) {
+        try {
+            return s == null ? -1 : Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** CRC32C of FILE's last (up to) {@value #FINGERPRINT_BYTES} bytes before {@code end}, in hex. */
+    private String fingerprint(long end) {
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(FINGERPRINT_BYTES, end));
+        try {
+            while (b.hasRemaining()) {
+                if (channel.read(b, end - b.capacity() + b.position()) < 0) {
+                    return "shorter";
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(path + ": cannot read " + b.capacity() + " bytes before " + end, e);
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(b.flip());
+        return Long.toHexString(crc.getValue());
+    }
+
+    private byte lastByte() throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(1);
+        if (channel.read(b, size - 1) != 1) {
+            throw new IOException(path + ": shrank while being read at start");
+        }
+        return b.get(0);
+    }
+
+    /** Records FILE's length as flushed, once its bytes are forced; only when it changed (an idle flush writes nothing). */
+    private void recordFlushed() {
+        if (size == recordedLength && fileKey.equals(recordedKey)) {
+            return;
+        }
+        state.save(STATE, Map.of("file", path.toAbsolutePath().toString(), "fileKey", fileKey, "length", Long.toString(size),
+                "fingerprint", fingerprint(size)));
+        recordedLength = size;
+        recordedKey = fileKey;
     }
 
     /**
@@ -133,6 +196,7 @@ public final class FileSinkTask implements SinkTask {
         }
         size = channel.size();
         channel.position(size);
+        fileKey = FileSourceTask.fileKey(Files.readAttributes(path, BasicFileAttributes.class));
     }
 
     @Override
@@ -155,7 +219,7 @@ public final class FileSinkTask implements SinkTask {
      * they do not fit the buffer. Never splits them: a body goes to the file only in the same
      * write call as its newline, so a crash cannot leave a complete body without its {@code \n}
      * that the replayed records would then run into (a crash in the middle of that write can still
-     * leave a partial line: {@link #cutPartialLine} removes it on start).
+     * leave a partial line: the next start cuts it, with whatever else followed the last flush).
      */
     private void write(ByteBuffer body, boolean newline) throws IOException {
         int length = body.remaining() + (newline ? 1 : 0);
@@ -206,7 +270,8 @@ public final class FileSinkTask implements SinkTask {
 
     /**
      * Forces the current file, renames it to FILE.N and starts an empty FILE; the rename is
-     * forced with the new FILE's entry (see {@link #openCurrent}).
+     * forced with the new FILE's entry (see {@link #openCurrent}). The new FILE is recorded (empty)
+     * before anything is written to it, so a crash after the roll cuts it back to empty.
      */
     private void roll() throws IOException {
         drain();
@@ -215,6 +280,7 @@ public final class FileSinkTask implements SinkTask {
         Path rolled = path.resolveSibling(path.getFileName() + "." + (highestRolled() + 1));
         Files.move(path, rolled, StandardCopyOption.ATOMIC_MOVE);
         openCurrent();
+        recordFlushed();
     }
 
     private long highestRolled() throws IOException {
@@ -239,6 +305,7 @@ public final class FileSinkTask implements SinkTask {
     public void flush() throws IOException {
         drain();
         channel.force(false);
+        recordFlushed();
     }
 
     @Override

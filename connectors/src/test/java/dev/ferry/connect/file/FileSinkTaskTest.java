@@ -126,9 +126,21 @@ class FileSinkTaskTest {
         }
     }
 
+    /** A sink that flushed {@code flushed} and then wrote {@code after} to the file itself (as a crash in a write leaves it), abandoned. */
+    private void flushedThenCrashedWriting(List<String> flushed, String after) throws Exception {
+        FileSinkTask crashed = start();
+        List<Message> ms = new ArrayList<>();
+        for (String f : flushed) {
+            ms.add(message(f.getBytes(UTF_8)));
+        }
+        crashed.put(ms);
+        crashed.flush();
+        Files.writeString(file(), after, java.nio.file.StandardOpenOption.APPEND); // written, not flushed, then kill -9
+    }
+
     @Test
     void aPartialLastLineIsCutOnStart() throws Exception {
-        Files.writeString(file(), "one\ntwo\nthr");
+        flushedThenCrashedWriting(List.of("one", "two"), "thr");
         FileSinkTask task = start();
         assertThat(Files.readString(file())).as("cut at start").isEqualTo("one\ntwo\n");
         task.put(List.of(message("three".getBytes(UTF_8))));
@@ -137,19 +149,60 @@ class FileSinkTaskTest {
     }
 
     @Test
-    void aFileThatIsOnePartialLineLongerThanTheSearchWindowIsCutToEmpty() throws Exception {
-        Files.write(file(), filled(200_000, 'p'));
+    void wholeLinesWrittenAfterTheLastFlushAreCutWithThePartialOne() throws Exception {
+        // their messages were not committed and come again: cutting them spares the duplicates
+        flushedThenCrashedWriting(List.of("one"), "two\nthree\n" + "f".repeat(150_000));
         start().close();
-        assertThat(Files.size(file())).isZero();
+        assertThat(Files.readString(file())).isEqualTo("one\n");
     }
 
     @Test
-    void aPartialLineFarBackIsFoundAcrossSearchWindows() throws Exception {
-        byte[] b = filled(150_000, 'q');
-        b[10] = '\n';
-        Files.write(file(), b);
-        start().close();
-        assertThat(Files.size(file())).isEqualTo(11);
+    void aFileTheSinkDidNotWriteKeepsEveryByte() throws Exception {
+        byte[] existing = filled(200_000, 'p'); // no newline at all: the sink used to cut all of it
+        Files.write(file(), existing);
+        FileSinkTask task = start();
+        task.put(List.of(message("first".getBytes(UTF_8))));
+        task.close();
+        assertThat(Files.readString(file())).as("kept, and the records on a line of their own")
+                .isEqualTo(new String(existing, UTF_8) + "\nfirst\n");
+    }
+
+    @Test
+    void aFileWrittenRawAndThenAsLinesKeepsItsCommittedTail() throws Exception {
+        FileSinkTask raw = start("format", "raw");
+        raw.put(List.of(message("abc".getBytes(UTF_8)), message("def".getBytes(UTF_8))));
+        raw.close(); // flushed: its offsets are committed
+        FileSinkTask lines = start();
+        lines.put(List.of(message("ghi".getBytes(UTF_8))));
+        lines.close();
+        assertThat(Files.readString(file())).isEqualTo("abcdef\nghi\n");
+    }
+
+    @Test
+    void aFileReplacedBetweenRunsIsNotCutToTheOldOnesLength() throws Exception {
+        FileSinkTask task = start();
+        task.put(List.of(message("one".getBytes(UTF_8))));
+        task.close();
+        Files.delete(file());
+        Files.writeString(file(), "someone else's\nlines\n"); // another file at the path: longer than the recorded length
+        FileSinkTask again = start();
+        again.put(List.of(message("two".getBytes(UTF_8))));
+        again.close();
+        assertThat(Files.readString(file())).isEqualTo("someone else's\nlines\ntwo\n");
+    }
+
+    @Test
+    void aCrashAfterARollCutsTheNewFileNotTheRolledOne() throws Exception {
+        FileSinkTask crashed = start("roll.bytes", "8");
+        crashed.put(List.of(message("aaaa".getBytes(UTF_8))));
+        crashed.flush();
+        crashed.put(List.of(message("bbbb".getBytes(UTF_8)))); // rolls: out.log.1 holds aaaa, forced
+        Files.writeString(file(), "bb", java.nio.file.StandardOpenOption.APPEND); // part of bbbb in the new file, then kill -9
+        FileSinkTask restarted = start("roll.bytes", "8");
+        restarted.put(List.of(message("bbbb".getBytes(UTF_8))));
+        restarted.close();
+        assertThat(Files.readString(dir.resolve("out.log.1"))).isEqualTo("aaaa\n");
+        assertThat(Files.readString(file())).isEqualTo("bbbb\n");
     }
 
     @Test
