@@ -226,6 +226,9 @@ public final class JdbcSourceTask implements SourceTask {
         } finally {
             abort.cancel(false);
         }
+        // A batch cut before its last value T is full here too: the rows with T it lost come back with every other row
+        // with T (query), so it holds at least batch.rows rows and the position has moved to T; a group larger than
+        // the batch likewise. Fewer only if rows with T were deleted between the two queries: then one wait, no spin.
         lastBatchFull = records.size() >= batchRows;
         nextPollAtMs = clock.millis() + pollInterval.toMillis();
         return records;
