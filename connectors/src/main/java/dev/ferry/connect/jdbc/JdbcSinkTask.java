@@ -121,7 +121,12 @@ public final class JdbcSinkTask implements SinkTask {
     private Connection conn;
     /** The target table's columns by upper-cased name; null until the table exists (auto.create from the first message). */
     private Map<String, Column> tableColumns;
-    private final Map<List<Column>, PreparedStatement> statements = new HashMap<>();
+    /**
+     * The insert (or upsert) statement of each column list, least recently used first (access order). Without a
+     * fields mapping each distinct set of fields in the bodies has its own list, so sparse bodies make many; the
+     * cache is trimmed to {@link #MAX_CACHED_STATEMENTS} after every write ({@link #trimStatements}).
+     */
+    private final LinkedHashMap<List<Column>, PreparedStatement> statements = new LinkedHashMap<>(16, 0.75f, true);
     private SinkOffsetsTable.Statements positionStatements;
     /** Column of each body field name seen (no fields mapping); filled as fields come. */
     private final Map<String, Column> columnsByField = new HashMap<>();
@@ -159,6 +164,16 @@ public final class JdbcSinkTask implements SinkTask {
     private boolean rejectedReported;
     private long rowsWritten;
 
+    /**
+     * The most prepared statements the task keeps open between writes, one per column list (set of fields). Bodies
+     * with sparse fields have as many column lists as field combinations; every statement kept open holds driver
+     * memory and, with server-side preparation, a statement on the server (MariaDB/MySQL refuse to prepare more than
+     * max_prepared_stmt_count, shared by every session), so an unbounded cache grew with each new combination until
+     * the task stopped. 64 covers the few field sets of ordinary topics, which keep their statements; with more, a
+     * field set whose statement was evicted has it prepared again when it comes back (once per run of such rows in a
+     * write, not per row).
+     */
+    static final int MAX_CACHED_STATEMENTS = 64;
     /** Wait for a write in flight in {@link #close} before aborting the connection. */
     static final long CLOSE_WAIT_MS = 30_000;
     /** Wait in {@link #close} for a writer whose write {@link #awaitWrite} gave up on (its connection is being aborted). */
@@ -399,6 +414,8 @@ public final class JdbcSinkTask implements SinkTask {
             rollbackQuietly();
             clearBatches();
             throw e;
+        } finally {
+            trimStatements(); // here, on the writer thread: the task thread does not use the statements until it takes the outcome
         }
     }
 
@@ -548,6 +565,8 @@ public final class JdbcSinkTask implements SinkTask {
             rollbackQuietly();
             clearBatches();
             throw e;
+        } finally {
+            trimStatements();
         }
         writeAt = buffer.size() + batchRows;
     }
@@ -599,6 +618,8 @@ public final class JdbcSinkTask implements SinkTask {
             rollbackQuietly();
             clearBatches();
             throw e;
+        } finally {
+            trimStatements();
         }
         rowsWritten += written;
         kept.sort(java.util.Comparator.comparing((Row r) -> r.queue().topic()).thenComparingInt(r -> r.queue().queue())
@@ -625,6 +646,32 @@ public final class JdbcSinkTask implements SinkTask {
                 LOG.debug("clearBatch failed", e);
             }
         }
+    }
+
+    /**
+     * Closes the least recently used statements beyond {@link #MAX_CACHED_STATEMENTS}. Called only when a write has
+     * ended, on the thread that ran it: its rows were executed and committed, or it failed and was rolled back, so no
+     * statement holds a row that is still to be executed (a failed write's leftovers are discarded anyway). Not on a
+     * miss in {@link #statement}: that is the middle of a write, where the evicted statement could be one whose batch
+     * is still being built (today each run's batch is executed before the next statement is asked for, but nothing
+     * there would check it). So during one write the cache may exceed the limit by the field sets of that write's
+     * rows (at most one per row); it is back at the limit when the write ends.
+     */
+    private void trimStatements() {
+        for (Iterator<PreparedStatement> it = statements.values().iterator(); statements.size() > MAX_CACHED_STATEMENTS; ) {
+            PreparedStatement ps = it.next();
+            it.remove();
+            try {
+                ps.close();
+            } catch (SQLException e) {
+                LOG.debug("closing an evicted statement failed", e); // the connection releases it when it closes
+            }
+        }
+    }
+
+    /** The number of prepared statements cached; for tests, on the task thread while no write is in flight. */
+    int cachedStatements() {
+        return statements.size();
     }
 
     /** Adds the handled positions of unblocked queues, stores all positions and commits. */
