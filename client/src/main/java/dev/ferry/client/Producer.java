@@ -703,6 +703,9 @@ public final class Producer implements AutoCloseable {
                 }
                 PendingRecord head = p.queue.peek();
                 if (head == null) {
+                    // counted but not yet in the queue: a send between its two steps (Partition.append), which saw
+                    // bytes already queued and so asks for no drain; come back when it would be due (at least 1 ms on)
+                    nextDeadline = Math.min(nextDeadline, now + Math.max(lingerNanos, TimeUnit.MILLISECONDS.toNanos(1)));
                     continue;
                 }
                 if (bytes >= batchBytes || everything || now - head.enqueuedNanos >= lingerNanos) {

@@ -335,6 +335,7 @@ final class IndexDispatcher implements AutoCloseable {
         long from = consumed;
         long to = (long) PUBLISHED.getAcquire(this); // a published end: never inside a batch
         if (from >= to) {
+            lastPassQueues = 0;
             return false;
         }
         int touchedCount = 0;

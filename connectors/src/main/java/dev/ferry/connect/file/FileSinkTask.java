@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -45,16 +47,21 @@ import org.slf4j.LoggerFactory;
  * sink records {@code FILE}'s length and identity in its task's state directory
  * ({@code file-sink.json}, a {@link PositionStore} file: {@code {"file": absolute path, "fileKey":
  * inode, "length": bytes, "fingerprint": CRC32C of the 64 bytes before length, in hex}}), forced
- * after the file itself. On start, bytes past the recorded length of the same file (same path,
- * inode and fingerprint) were written after the last flush, so their records were not committed and come
- * again: they are cut (a partial line a crash left among them), and the repeated records start
- * where the last flush ended. Nothing else is ever cut: a file the sink did not write (an existing
- * file, another one made at the path, or its state lost), or one shorter than recorded, is
- * appended to as it is. In lines mode, a
- * file that does not end with {@code \n} (someone else's last line, or the end of raw output) gets
- * one first, so the records start on a line of their own. Until session 18 the sink cut any file
- * after its last {@code \n} on start: a file it had written with {@code format=raw}, or one it did
- * not write, lost its committed tail (all of it, with no newline in it).
+ * after the file itself. Before its first bytes go into an empty FILE it records them too
+ * ({@code "head"}: up to 64 bytes, in hex, with length 0), since no bytes before length 0 can tell
+ * the file apart. On start, bytes past the recorded length of the same file (same path and inode,
+ * and the same fingerprint, or at length 0 the same first bytes) were written after the last
+ * flush, so their messages were not committed and come again: they are cut (a partial line a
+ * crash left among them), and the repeated records start where the last flush ended. Nothing
+ * before the recorded length is ever cut, and nothing of a file the sink did not write (an
+ * existing file, another one made at the path, or its state lost) or one shorter than recorded:
+ * those are appended to as they are. Bytes that something else appends to the sink's own file
+ * while the sink is stopped are taken for the sink's, and cut. In lines mode, a file that does not
+ * end with {@code \n} (someone else's last line, or the end of raw output) gets one first, so the
+ * records start on a line of their own. After a failed write nothing more is recorded (see
+ * {@link #close}). Until session 18 the sink cut any file after its last {@code \n} on start: a
+ * file it had written with {@code format=raw}, or one it did not write, lost its committed tail
+ * (all of it, with no newline in it).
  *
  * <p><b>Thread safety.</b> Not thread-safe; the runtime calls it from one thread.
  */
@@ -83,6 +90,10 @@ public final class FileSinkTask implements SinkTask {
     /** The length and identity last recorded; -1: none yet. */
     private long recordedLength = -1;
     private String recordedKey;
+    /** The first bytes of the empty FILE were recorded (see {@link #recordHead}). */
+    private boolean headRecorded;
+    /** A write (or a flush) failed: nothing is recorded as flushed any more (see {@link #close}). */
+    private boolean failed;
 
     @Override
     public void configure(ConnectorConfig config) {
@@ -119,9 +130,11 @@ public final class FileSinkTask implements SinkTask {
             last = Map.of();
         }
         long flushed = parseLength(last.get("length"));
-        // the inode alone does not tell: a file deleted and made again often gets its number back
+        // the inode alone does not tell: a file deleted and made again often gets its number back, and one
+        // rewritten in place keeps it. Past a flushed length the 64 bytes before it must match; at length 0
+        // (nothing flushed yet), the first bytes the sink wrote, recorded before it wrote them
         boolean written = path.toAbsolutePath().toString().equals(last.get("file")) && fileKey.equals(last.get("fileKey")) && flushed >= 0
-                && flushed <= size && fingerprint(flushed).equals(last.get("fingerprint"));
+                && flushed <= size && (flushed > 0 ? fingerprint(flushed).equals(last.get("fingerprint")) : startsWithHead(last.get("head")));
         if (written && size > flushed) {
             LOG.warn("file-sink {}: {} bytes written after the last flush (not committed: their messages come again); cut", path,
                     size - flushed);
@@ -137,6 +150,26 @@ public final class FileSinkTask implements SinkTask {
         }
         channel.force(false);
         recordFlushed();
+    }
+
+    /** True if FILE starts with (as much as it holds of) {@code head}, hex of the first bytes the sink was about to write; false if null. */
+    private boolean startsWithHead(String head) throws IOException {
+        if (head == null || head.isEmpty() || head.length() % 2 != 0) {
+            return false;
+        }
+        byte[] expected;
+        try {
+            expected = HexFormat.of().parseHex(head);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(expected.length, size));
+        while (b.hasRemaining()) {
+            if (channel.read(b, b.position()) < 0) {
+                return false;
+            }
+        }
+        return Arrays.equals(b.array(), 0, b.capacity(), expected, 0, b.capacity());
     }
 
     private static long parseLength(String s) {
@@ -172,15 +205,45 @@ public final class FileSinkTask implements SinkTask {
         return b.get(0);
     }
 
-    /** Records FILE's length as flushed, once its bytes are forced; only when it changed (an idle flush writes nothing). */
+    /**
+     * Records FILE's length as flushed, once its bytes are forced; only when it changed (an idle
+     * flush writes nothing). Not after a write failed: the runtime commits nothing then, and the
+     * close that follows would record a record cut short as flushed.
+     */
     private void recordFlushed() {
-        if (size == recordedLength && fileKey.equals(recordedKey)) {
+        if (failed || size == recordedLength && fileKey.equals(recordedKey)) {
             return;
         }
         state.save(STATE, Map.of("file", path.toAbsolutePath().toString(), "fileKey", fileKey, "length", Long.toString(size),
                 "fingerprint", fingerprint(size)));
         recordedLength = size;
         recordedKey = fileKey;
+        headRecorded = false;
+    }
+
+    /**
+     * Before the first bytes go into an empty FILE: records them (up to 64, as hex) with length 0,
+     * so that the next start knows FILE for the sink's if it holds them, and cuts it back to empty
+     * (a fingerprint of the zero bytes before length 0 would match any file). Once per file.
+     */
+    private void recordHead(ByteBuffer... parts) {
+        if (size > 0 || headRecorded || failed) {
+            return;
+        }
+        ByteBuffer head = ByteBuffer.allocate(FINGERPRINT_BYTES);
+        for (ByteBuffer part : parts) {
+            ByteBuffer d = part.duplicate();
+            d.limit(d.position() + Math.min(d.remaining(), head.remaining()));
+            head.put(d);
+        }
+        if (head.position() == 0) {
+            return;
+        }
+        state.save(STATE, Map.of("file", path.toAbsolutePath().toString(), "fileKey", fileKey, "length", "0", "fingerprint",
+                fingerprint(0), "head", HexFormat.of().formatHex(head.array(), 0, head.position())));
+        recordedLength = 0;
+        recordedKey = fileKey;
+        headRecorded = true;
     }
 
     /**
@@ -201,6 +264,15 @@ public final class FileSinkTask implements SinkTask {
 
     @Override
     public void put(List<Message> messages) throws IOException, BadRecordException {
+        try {
+            putAll(messages);
+        } catch (IOException | RuntimeException e) {
+            failed = true;
+            throw e;
+        }
+    }
+
+    private void putAll(List<Message> messages) throws IOException, BadRecordException {
         for (Message m : messages) {
             ByteBuffer body = m.body();
             if (format == Format.LINES && contains(body, (byte) '\n')) {
@@ -227,6 +299,7 @@ public final class FileSinkTask implements SinkTask {
             drain();
             if (length > pending.capacity()) {
                 ByteBuffer[] parts = newline ? new ByteBuffer[] {body, ByteBuffer.wrap(NEWLINE)} : new ByteBuffer[] {body};
+                recordHead(parts);
                 while (parts[parts.length - 1].hasRemaining()) {
                     size += channel.write(parts);
                 }
@@ -247,6 +320,7 @@ public final class FileSinkTask implements SinkTask {
     private void drain() throws IOException {
         pending.flip();
         try {
+            recordHead(pending);
             writeFully(pending);
         } finally {
             pending.compact();
@@ -303,11 +377,21 @@ public final class FileSinkTask implements SinkTask {
 
     @Override
     public void flush() throws IOException {
-        drain();
-        channel.force(false);
-        recordFlushed();
+        try {
+            drain();
+            channel.force(false);
+            recordFlushed();
+        } catch (IOException | RuntimeException e) {
+            failed = true;
+            throw e;
+        }
     }
 
+    /**
+     * Writes and forces what is buffered. After a failed write (the runtime closes the task then,
+     * and commits nothing) the bytes written are not recorded as flushed, so the next start cuts
+     * them, a record the failed write cut short with them, and the messages come again.
+     */
     @Override
     public void close() throws IOException {
         if (channel != null) {

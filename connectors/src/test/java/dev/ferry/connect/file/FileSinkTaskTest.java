@@ -54,11 +54,7 @@ class FileSinkTaskTest {
      */
     @Test
     void aWriteThatFailedPartWayIsNotWrittenAgainByClose() throws Exception {
-        try {
-            new ProcessBuilder("prlimit", "--version").redirectErrorStream(true).start().waitFor();
-        } catch (IOException e) {
-            Assumptions.abort("prlimit (util-linux) not found: " + e.getMessage());
-        }
+        assumePrlimit();
         int lines = 100;
         int bytes = 99; // 100 with the newline
         int limit = 4_050; // inside line 40
@@ -74,6 +70,38 @@ class FileSinkTaskTest {
             expected.append(FileSinkWriteFailureChild.line(i, bytes)).append('\n');
         }
         assertThat(Files.readString(file())).as("every line once, in order").isEqualTo(expected.toString());
+    }
+
+    /**
+     * A line larger than the sink's buffer, whose write by the put fails part-way (the child's
+     * file size limit), then the runtime's close, then a start that gets the message again (its
+     * offset was never committed): the file holds it once, whole. The close used to record the
+     * cut-short line as flushed, so the start kept it: a line that was no message.
+     */
+    @Test
+    void aLineCutShortByAFailedWriteIsCutOnTheNextStart() throws Exception {
+        assumePrlimit();
+        int bytes = 2 * BUFFER;
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-Xmx64m", "-cp", System.getProperty("java.class.path"),
+                FileSinkWriteFailureChild.class.getName(), file().toString(), Integer.toString(BUFFER), "1", Integer.toString(bytes), "put")
+                .redirectErrorStream(true).start();
+        String output = new String(child.getInputStream().readAllBytes(), UTF_8);
+        assertThat(child.waitFor()).as("child exit code; its output: %s", output).isZero();
+        assertThat(output).contains("put failed: File too large").contains("closed");
+        assertThat(Files.size(file())).as("the child wrote part of the line").isEqualTo(BUFFER);
+        FileSinkTask again = start(); // the child's state dir is FILE's folder, as here
+        again.put(FileSinkWriteFailureChild.lines(1, bytes));
+        again.close();
+        assertThat(Files.readString(file())).isEqualTo(FileSinkWriteFailureChild.line(0, bytes) + "\n");
+    }
+
+    private static void assumePrlimit() throws InterruptedException {
+        try {
+            new ProcessBuilder("prlimit", "--version").redirectErrorStream(true).start().waitFor();
+        } catch (IOException e) {
+            Assumptions.abort("prlimit (util-linux) not found: " + e.getMessage());
+        }
     }
 
     private static Message message(byte[] body) {
@@ -192,17 +220,45 @@ class FileSinkTaskTest {
     }
 
     @Test
+    void aFileRewrittenInPlaceAfterARunThatWroteNothingIsNotCut() throws Exception {
+        start().close(); // FILE made and recorded at length 0: nothing before that length can tell it apart
+        Files.writeString(file(), "someone else's\nlines\n"); // same inode, content the sink never wrote
+        FileSinkTask again = start();
+        again.put(List.of(message("two".getBytes(UTF_8))));
+        again.close();
+        assertThat(Files.readString(file())).isEqualTo("someone else's\nlines\ntwo\n");
+    }
+
+    @Test
+    void aFileWrittenAfterARollAndNeverFlushedIsCutToEmpty() throws Exception {
+        FileSinkTask crashed = start();
+        crashed.put(List.of(message("one".getBytes(UTF_8)), message("two".getBytes(UTF_8))));
+        crashed.put(List.of(message(filled(BUFFER, 'x')))); // written by the put: FILE holds one, two and part of it
+        // kill -9: nothing was flushed; the first bytes were recorded before they were written
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file(), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(BUFFER / 2); // as if the crash came in the middle of that write
+        }
+        start().close();
+        assertThat(Files.size(file())).isZero();
+    }
+
+    @Test
     void aCrashAfterARollCutsTheNewFileNotTheRolledOne() throws Exception {
         FileSinkTask crashed = start("roll.bytes", "8");
         crashed.put(List.of(message("aaaa".getBytes(UTF_8))));
         crashed.flush();
         crashed.put(List.of(message("bbbb".getBytes(UTF_8)))); // rolls: out.log.1 holds aaaa, forced
-        Files.writeString(file(), "bb", java.nio.file.StandardOpenOption.APPEND); // part of bbbb in the new file, then kill -9
+        // a line over roll.bytes rolls again (bbbb to out.log.2, forced) and gets the new FILE to itself, written by the put
+        crashed.put(List.of(message(filled(BUFFER, 'y'))));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file(), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(7); // kill -9 in the middle of that write: FILE holds seven y's
+        }
         FileSinkTask restarted = start("roll.bytes", "8");
-        restarted.put(List.of(message("bbbb".getBytes(UTF_8))));
+        restarted.put(List.of(message("bbbb".getBytes(UTF_8)))); // not committed: it comes again
         restarted.close();
         assertThat(Files.readString(dir.resolve("out.log.1"))).isEqualTo("aaaa\n");
-        assertThat(Files.readString(file())).isEqualTo("bbbb\n");
+        assertThat(Files.readString(dir.resolve("out.log.2"))).isEqualTo("bbbb\n");
+        assertThat(Files.readString(file())).as("the y line's part cut; bbbb again (its offset was not committed)").isEqualTo("bbbb\n");
     }
 
     @Test

@@ -17,8 +17,9 @@ import java.util.Map;
  * ({@code RLIMIT_FSIZE}, with {@code prlimit}; the JVM ignores SIGXFSZ, so a write past the limit
  * writes up to it and the next one fails with EFBIG), has a {@code file-sink} flush more than
  * that, lifts the limit again and closes the sink, as the runtime does after a failure.
- * Arguments: file, limit in bytes, lines, bytes per line. Prints what happened; exit code 0 when
- * the flush failed as intended.
+ * Arguments: file, limit in bytes, lines, bytes per line, and optionally {@code put}: the limit is
+ * then lowered before the put, whose own write fails (a line larger than the sink's buffer is
+ * written by the put itself). Prints what happened; exit code 0 when the write failed as intended.
  */
 final class FileSinkWriteFailureChild {
     private FileSinkWriteFailureChild() {
@@ -34,14 +35,21 @@ final class FileSinkWriteFailureChild {
         FileSinkTask task = new FileSinkTask();
         task.configure(c);
         task.start(new Context(c, Map.of(), file.getParent(), Clock.systemUTC(), "-"));
-        task.put(lines(Integer.parseInt(args[2]), Integer.parseInt(args[3])));
+        boolean failingPut = args.length > 4 && args[4].equals("put");
+        List<Message> lines = lines(Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+        if (!failingPut) {
+            task.put(lines);
+        }
         fileSizeLimit(Long.toString(limit));
         try {
+            if (failingPut) {
+                task.put(lines);
+            }
             task.flush();
-            System.out.println("flush did not fail");
+            System.out.println("write did not fail");
             System.exit(1);
         } catch (IOException e) {
-            System.out.println("flush failed: " + e.getMessage());
+            System.out.println((failingPut ? "put" : "flush") + " failed: " + e.getMessage());
         }
         fileSizeLimit("unlimited");
         try {
