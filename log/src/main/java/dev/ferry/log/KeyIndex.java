@@ -200,8 +200,26 @@ final class KeyIndex {
      * crash took records whose keys were written) is set to end there, so that recovery at a later
      * open indexes the keys of records appended there since (it indexes keys only past the key
      * index's end). The appender claims from the last file's written entries on.
+     *
+     * <p>Files that start past the log's end are deleted first: a key file is forced when it is
+     * made, the records before it under ASYNC flush need not be, so a power loss can keep a file
+     * whose every entry is of a record the log lost. Kept, it stayed the last file with its end at
+     * its name, above the log's: the dispatcher, which writes to the last file, found it full and
+     * made a new file for every keyed record until the log passed it, and recovery after a later
+     * crash added no keys below its end (found by a reviewer; {@code KeyIndexPowerLossTest}).
      */
     void recovered(long logEnd) {
+        boolean deleted = false;
+        for (Map.Entry<Long, KeyFile> e = files.lastEntry(); e != null && e.getKey() > logEnd; e = files.lastEntry()) {
+            LOG.warn("recovery: key index file {} starts past the commit log's end {} (a machine crash lost the records it "
+                    + "indexed); deleted", e.getValue().path, logEnd);
+            files.remove(e.getKey());
+            e.getValue().delete();
+            deleted = true;
+        }
+        if (deleted) {
+            FileNames.fsyncDirectory(dir); // before anything is appended below the deleted files' names
+        }
         Map.Entry<Long, KeyFile> last = files.lastEntry();
         claimFile = last == null ? null : last.getValue();
         claimed = 0;

@@ -1,8 +1,11 @@
 package dev.ferry.log;
 
 /**
- * Message ids: the physical offset of the record as 16 upper-case hex digits. Unique for the
- * life of a store (the commit log only grows), and a lookup by id is one read at that offset.
+ * Message ids: the physical offset of the record as 16 upper-case hex digits. Unique among the
+ * records a store holds: the commit log only grows, except after a machine crash under ASYNC flush
+ * that lost acknowledged records not yet on disk, whose positions, and so ids, the next appends
+ * take again (an id acknowledged for a lost message may then name a later one). A lookup by id is
+ * one read at that offset.
  */
 public final class MessageIds {
     private MessageIds() {}

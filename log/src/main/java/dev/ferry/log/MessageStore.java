@@ -862,7 +862,21 @@ public final class MessageStore implements AutoCloseable {
      * is a message. Empty also when the queue no longer holds that offset (retention).
      */
     public Optional<StoredMessage> readMessage(long physicalOffset) {
-        return readAt(physicalOffset).filter(m -> indexedAt(m.topic(), m.queueId(), m.queueOffset(), physicalOffset));
+        Optional<StoredMessage> m = readAt(physicalOffset).filter(found -> indexedAt(found.topic(), found.queueId(), found.queueOffset(),
+                physicalOffset));
+        return answeredOpen(m);
+    }
+
+    /**
+     * {@code answer}, unless the store closed while it was being found: a segment or index file
+     * released by the close reads as absent, so a lookup racing a close would answer "nothing" or
+     * "the queue's end" (a group reset by time would skip messages) instead of failing as a read does.
+     */
+    private <T> T answeredOpen(T answer) {
+        if (closed) {
+            throw new LogException("store " + config.dir() + " is closed");
+        }
+        return answer;
     }
 
     private boolean indexedAt(String topic, int queueId, long queueOffset, long physicalOffset) {
@@ -887,7 +901,10 @@ public final class MessageStore implements AutoCloseable {
         dispatcher.awaitAll(); // the key index is the dispatcher's: as for an offset, the caller runs a pass if one is due
         List<StoredMessage> out = new ArrayList<>();
         long bytes = 0;
-        for (long phys : keys.lookup(topic, key, max * 2 + 8)) {
+        // twice as many candidates as asked for (hash collisions share chains), saturated: max * 2 + 8 overflowed
+        // for a max near Integer.MAX_VALUE (asking for "all") and the lookup found nothing
+        int candidates = (int) Math.min(Integer.MAX_VALUE, (long) max * 2 + 8);
+        for (long phys : keys.lookup(topic, key, candidates)) {
             Optional<StoredMessage> m = readAt(phys).filter(found -> found.topic().equals(topic) && found.keys().contains(key));
             if (m.isPresent()) {
                 if (!out.isEmpty() && bytes + m.get().size() > maxBytes) {
@@ -900,7 +917,7 @@ public final class MessageStore implements AutoCloseable {
                 break;
             }
         }
-        return out;
+        return answeredOpen(out);
     }
 
     /**
@@ -927,7 +944,7 @@ public final class MessageStore implements AutoCloseable {
                 hi = mid;
             }
         }
-        return lo;
+        return answeredOpen(lo);
     }
 
     private long storeTimestampAt(long phys) {

@@ -369,4 +369,69 @@ class LookupTest {
             assertThat(read).containsExactlyElementsOf(even);
         }
     }
+
+    /** Store times stay monotonic across a restart after a kill with the clock stepped back, so a time lookup stays right. */
+    @Test
+    void storeTimesStayMonotonicAcrossARestartWithTheClockSteppedBack() throws IOException {
+        clock.set(T0 + 10_000);
+        try (MessageStore store = MessageStore.open(config())) {
+            for (int i = 0; i < 3; i++) {
+                store.append(StoreTestSupport.message("t", 0, "a" + i));
+            }
+        }
+        Files.createFile(dir.resolve("abort"));
+        clock.set(T0);
+        try (MessageStore store = MessageStore.open(config())) {
+            store.append(StoreTestSupport.message("t", 0, "b"));
+            assertThat(store.readMessages("t", 0, 3, 1).get(0).storeTimestamp()).isEqualTo(T0 + 10_000);
+            assertThat(store.offsetForTimestamp("t", 0, T0 + 10_000)).isZero();
+            assertThat(store.offsetForTimestamp("t", 0, T0 + 10_001)).isEqualTo(4);
+        }
+    }
+
+    /**
+     * Lookups on a closed store fail as a read does: the time lookup answered the queue's end
+     * (every store time read as Long.MIN_VALUE), so a group reset by time racing a shutdown could
+     * skip messages, and the key and id lookups answered "nothing" (found by a reviewer).
+     */
+    @Test
+    void lookupsOnAClosedStoreFailInsteadOfAnsweringTheEnd() {
+        MessageStore store = MessageStore.open(config());
+        String id = null;
+        for (int i = 0; i < 3; i++) {
+            clock.set(T0 + i * 1_000L);
+            AppendResult r = store.append(keyedMessage("m" + i, "k"));
+            id = id == null ? r.messageId() : id;
+        }
+        store.close();
+        String firstId = id;
+        assertThat(safe(() -> store.offsetForTimestamp("t", 0, T0))).as("time lookup").contains("closed");
+        assertThat(safe(() -> store.lookupByKey("t", "k", 10))).as("key lookup").contains("closed");
+        assertThat(safe(() -> store.readById(firstId))).as("id lookup").contains("closed");
+    }
+
+    /** lookupByKey with a large max ("all of them"): max * 2 + 8 overflowed (1.5e9: negative, nothing found; MAX_VALUE: 6). */
+    @Test
+    void lookupByKeyWithALargeMaxFindsTheMessages() {
+        try (MessageStore store = MessageStore.open(config())) {
+            for (int i = 0; i < 10; i++) {
+                store.append(keyedMessage("m" + i, "k"));
+            }
+            assertThat(store.lookupByKey("t", "k", 100)).hasSize(10);
+            assertThat(store.lookupByKey("t", "k", 1_500_000_000)).as("max = 1.5e9").hasSize(10);
+            assertThat(store.lookupByKey("t", "k", Integer.MAX_VALUE)).as("max = Integer.MAX_VALUE").hasSize(10);
+        }
+    }
+
+    private static String safe(java.util.concurrent.Callable<?> c) {
+        try {
+            return String.valueOf(c.call());
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
+    private static LogMessage keyedMessage(String body, String key) {
+        return LogMessage.builder("t", 0, body.getBytes(java.nio.charset.StandardCharsets.UTF_8)).key(key).build();
+    }
 }
