@@ -93,7 +93,7 @@ public final class Broker implements AutoCloseable {
         });
         this.longPolls = new LongPolls(timer);
         this.delayed = new DelayedDelivery(store, config.log().dir().resolve("schedule"), config.log().clock(), longPolls::arrived,
-                60_000, 1L << 23); // minute buckets: ~30 B per pending message with millions spread over 30 days
+                topic -> GroupCoordinator.beforeRetryCopy(this, topic), 60_000, 1L << 23); // minute buckets: ~30 B per pending message with millions spread over 30 days
         loadedDelayed = delayed;
         // on a thread of its own: the file is rewritten and forced whole, which grows with the groups, and the timer
         // thread ends the long polls on time

@@ -83,9 +83,15 @@ final class DelayedDelivery implements AutoCloseable {
         void arrived(String topic, int queueId, long end);
     }
 
+    /** Called on the delivery thread with a copy's topic before the copy is stored there. */
+    interface BeforeDelivery {
+        void delivering(String topic);
+    }
+
     private final MessageStore store;
     private final Clock clock;
     private final Arrivals arrivals;
+    private final BeforeDelivery beforeDelivery;
     private final DeliveredLog delivered;
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when an entry is added that may be due before the thread's planned wake-up. */
@@ -112,10 +118,12 @@ final class DelayedDelivery implements AutoCloseable {
     /** Set by close(); volatile so the delivery loop sees it without the lock. */
     private volatile boolean stopping;
 
-    DelayedDelivery(MessageStore store, Path dir, Clock clock, Arrivals arrivals, long bucketMs, long bitsPerChunk) {
+    DelayedDelivery(MessageStore store, Path dir, Clock clock, Arrivals arrivals, BeforeDelivery beforeDelivery, long bucketMs,
+                    long bitsPerChunk) {
         this.store = store;
         this.clock = clock;
         this.arrivals = arrivals;
+        this.beforeDelivery = beforeDelivery;
         this.delivered = new DeliveredLog(dir, bitsPerChunk);
         this.index = new TimerIndex(bucketMs);
         load();
@@ -416,10 +424,12 @@ final class DelayedDelivery implements AutoCloseable {
             delivered.markDelivered(off);
             return;
         }
+        LogMessage copy = delivery(found.get());
+        beforeDelivery.delivering(copy.topic());
         delivered.setInFlight(off);
         AppendResult r;
         try {
-            r = store.append(delivery(found.get()));
+            r = store.append(copy);
         } catch (InvalidMessageException e) {
             // refused for good (a limit lowered since it was stored): retrying would hold it, and the retention floor
             // with it, for ever

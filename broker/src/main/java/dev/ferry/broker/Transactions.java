@@ -223,11 +223,21 @@ public final class Transactions implements AutoCloseable {
         });
     }
 
+    /**
+     * {@code time + delayMs}, at most Long.MAX_VALUE: the settings take delays up to Long.MAX_VALUE
+     * (an operator's "never"), and a sum that wrapped to a negative time made a half due at once,
+     * checked at every scan and rolled back after max.checks scans (found by a reviewer).
+     */
+    private static long later(long time, long delayMs) {
+        long sum = time + delayMs;
+        return ((time ^ sum) & (delayMs ^ sum)) < 0 ? Long.MAX_VALUE : sum;
+    }
+
     private void halfWritten(AppendResult r, String group) {
         synchronized (lock) {
             long h = r.queueOffset();
             if (h >= halfDone && !decided.containsKey(h) && !deciding.containsKey(h)) {
-                pending.put(h, new Pending(h, r.messageId(), group, r.storeTimestamp() + config.checkTimeoutMs()));
+                pending.put(h, new Pending(h, r.messageId(), group, later(r.storeTimestamp(), config.checkTimeoutMs())));
             }
         }
         prepared.incrementAndGet();
@@ -436,7 +446,7 @@ public final class Transactions implements AutoCloseable {
                     expired.add(p);
                 } else {
                     p.checks++;
-                    p.nextCheckAt = now + config.checkIntervalMs();
+                    p.nextCheckAt = later(now, config.checkIntervalMs());
                     due.add(p);
                     times.add(p.checks);
                 }
@@ -600,7 +610,7 @@ public final class Transactions implements AutoCloseable {
                 }
                 StoredMessage m = s.get();
                 pending.put(half, new Pending(half, m.messageId(), m.properties().getOrDefault(PRODUCER_GROUP, ""),
-                        m.storeTimestamp() + config.checkTimeoutMs()));
+                        later(m.storeTimestamp(), config.checkTimeoutMs())));
             }
             off += n;
         }
