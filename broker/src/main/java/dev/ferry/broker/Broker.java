@@ -543,7 +543,8 @@ public final class Broker implements AutoCloseable {
     private void flushOffsetsQuietly() {
         try {
             offsets.flush();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // an Error too: one escaping a scheduleWithFixedDelay task cancels it silently, and offsets would stay unwritten
             LOG.error("cannot write committed offsets; will retry", e);
         }
     }

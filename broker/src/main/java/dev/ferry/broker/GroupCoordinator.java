@@ -1050,7 +1050,9 @@ public final class GroupCoordinator implements AutoCloseable {
     private void tickQuietly() {
         try {
             tick();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // an Error too: one escaping a scheduleWithFixedDelay task cancels it silently, and sessions would never
+            // expire nor nacked messages be retried again
             LOG.error("group sweep failed; will run again", e);
         }
     }
@@ -1280,7 +1282,19 @@ public final class GroupCoordinator implements AutoCloseable {
     }
 
     @Override
+    /**
+     * Stops the sweeper, waiting up to 5 s for a sweep under way: it may be moving messages to a
+     * retry topic, and the broker closes the store next. Not shutdownNow at once: an interrupt in
+     * the middle of a file write closes the channel (ClosedByInterruptException) under the store.
+     */
     public void close() {
-        sweeper.shutdownNow();
+        sweeper.shutdown();
+        try {
+            if (!sweeper.awaitTermination(5, TimeUnit.SECONDS)) {
+                sweeper.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -426,7 +426,8 @@ public final class Transactions implements AutoCloseable {
         try {
             checkDue();
             writeWatermark();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // an Error too: one escaping a scheduled task cancels it silently, and no half would be checked again
             LOG.error("transaction check failed; retrying at the next scan", e);
         }
     }
