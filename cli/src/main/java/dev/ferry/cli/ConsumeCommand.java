@@ -40,7 +40,7 @@ final class ConsumeCommand implements Callable<Integer> {
         StartPosition start = switch (from.toLowerCase(Locale.ROOT)) {
             case "earliest" -> StartPosition.COMMITTED_ELSE_EARLIEST;
             case "latest" -> StartPosition.COMMITTED_ELSE_LATEST;
-            default -> throw new IllegalArgumentException("--from: " + from + " (expected: earliest or latest)");
+            default -> throw new BadCommandLineException("--from: " + from + " (expected: earliest or latest)");
         };
         ConsumerConfig.Builder cb = ConsumerConfig.builder(topic, group).startFrom(start).autoCommit(false);
         if (sql != null) {

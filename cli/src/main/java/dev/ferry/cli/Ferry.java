@@ -30,6 +30,9 @@ public final class Ferry {
             if (e instanceof FerryException f && f.status().orElse(null) == Status.NOT_FOUND) {
                 return EXIT_NOT_FOUND; // a topic, group or message the broker does not have, whichever command asked
             }
+            if (e instanceof BadCommandLineException) {
+                return CommandLine.ExitCode.USAGE; // 2, as picocli's own usage errors
+            }
             return e instanceof BrokerSettings.ConfigException || e instanceof ConnectConfigException ? EXIT_BAD_CONFIG : EXIT_FAILED;
         });
         return cl;

@@ -114,16 +114,17 @@ final class GroupCommand {
 
         @Override
         public Integer call() {
+            String kind = to.toLowerCase(Locale.ROOT);
+            long offset = kind.equals("earliest") || kind.equals("latest") ? 0 : parse(to); // before asking the broker anything
             try (FerryClient client = server.connect()) {
                 if (client.describeTopic(topic).isEmpty()) {
                     System.err.println("ferry: topic " + topic + " does not exist (list them with: ferry topic list)");
                     return Ferry.EXIT_NOT_FOUND;
                 }
-                String kind = to.toLowerCase(Locale.ROOT);
                 // RESET_OFFSETS: live members of the group restart the queues from the new offsets
                 Map<Integer, Long> done = switch (kind) {
                     case "earliest", "latest" -> client.resetOffsets(group, topic, kind, 0);
-                    default -> client.resetOffsets(group, topic, "offset", parse(to));
+                    default -> client.resetOffsets(group, topic, "offset", offset);
                 };
                 done.forEach((q, target) -> System.out.printf("%s %s queue %d -> %d%n", group, topic, q, target));
                 return 0;
@@ -134,7 +135,7 @@ final class GroupCommand {
             try {
                 return Long.parseLong(s);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--to: '" + s + "' (expected: earliest, latest, or an offset)");
+                throw new BadCommandLineException("--to: '" + s + "' (expected: earliest, latest, or an offset)");
             }
         }
     }

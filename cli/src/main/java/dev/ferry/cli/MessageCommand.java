@@ -38,7 +38,7 @@ final class MessageCommand {
                     found = client.queryById(which.id).map(List::of).orElse(List.of());
                 } else {
                     if (topic == null) {
-                        throw new IllegalArgumentException("--key needs --topic");
+                        throw new BadCommandLineException("--key needs --topic");
                     }
                     found = client.queryByKey(topic, which.key, max);
                 }

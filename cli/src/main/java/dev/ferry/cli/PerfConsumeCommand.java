@@ -55,7 +55,7 @@ final class PerfConsumeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (numRecords <= 0) {
-            throw new IllegalArgumentException("--num-records: " + numRecords + " (expected: > 0)");
+            throw new BadCommandLineException("--num-records: " + numRecords + " (expected: > 0)");
         }
         ClientConfig cc = ClientConfig.builder().server(server).codec(codec).ioThreads(ioThreads).build();
         Histogram micros = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);

@@ -59,7 +59,7 @@ final class PerfDelayCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (messages <= 0 || spreadS <= 0 || leadS < 0) {
-            throw new IllegalArgumentException("--messages and --spread-s must be > 0, --lead-s >= 0");
+            throw new BadCommandLineException("--messages and --spread-s must be > 0, --lead-s >= 0");
         }
         String t = topic != null ? topic : "perf-delay-" + System.currentTimeMillis();
         ClientConfig cc = ClientConfig.builder().server(server).codec(codec).ioThreads(2).build();

@@ -50,7 +50,7 @@ final class PerfE2eCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (numRecords <= 0 || recordSize < 8) {
-            throw new IllegalArgumentException("--num-records must be > 0 and --record-size >= 8");
+            throw new BadCommandLineException("--num-records must be > 0 and --record-size >= 8");
         }
         ClientConfig cc = ClientConfig.builder().server(server).codec(codec).ioThreads(2).build();
         Histogram micros = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);

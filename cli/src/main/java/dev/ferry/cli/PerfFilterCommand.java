@@ -49,7 +49,7 @@ final class PerfFilterCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (messages <= 0 || matchEvery <= 0) {
-            throw new IllegalArgumentException("--messages and --match-every must be > 0");
+            throw new BadCommandLineException("--messages and --match-every must be > 0");
         }
         String topic = "perf-filter-" + System.currentTimeMillis();
         ClientConfig cc = ClientConfig.builder().server(server).codec(codec).ioThreads(2).build();

@@ -183,18 +183,18 @@ final class PerfLogCommand implements Callable<Integer> {
         FlushMode mode = switch (flush.toLowerCase(Locale.ROOT)) {
             case "async" -> FlushMode.ASYNC;
             case "sync" -> FlushMode.SYNC;
-            default -> throw new IllegalArgumentException("--flush: " + flush + " (expected: async or sync)");
+            default -> throw new BadCommandLineException("--flush: " + flush + " (expected: async or sync)");
         };
         if (referenceCreatesAll && referenceQueues == 0) {
-            throw new IllegalArgumentException("--reference-creates-all needs --reference-queues N");
+            throw new BadCommandLineException("--reference-creates-all needs --reference-queues N");
         }
         if (records <= 0 || queues <= 0 || threads <= 0 || recordSize < 0 || referenceQueues < 0 || settleMs < 0) {
-            throw new IllegalArgumentException("--records, --queues, --threads must be positive, --record-size, --reference-queues and --settle-ms >= 0");
+            throw new BadCommandLineException("--records, --queues, --threads must be positive, --record-size, --reference-queues and --settle-ms >= 0");
         }
         if (Files.exists(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
                 if (s.findAny().isPresent()) {
-                    throw new IllegalArgumentException("--dir " + dir + " is not empty (expected: an empty or absent folder)");
+                    throw new BadCommandLineException("--dir " + dir + " is not empty (expected: an empty or absent folder)");
                 }
             }
         }

@@ -73,7 +73,7 @@ final class PerfProduceCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (numRecords <= 0 || recordSize < 0 || threads < 1 || keys < 0) {
-            throw new IllegalArgumentException("--num-records must be > 0, --record-size >= 0, --threads >= 1, --keys >= 0");
+            throw new BadCommandLineException("--num-records must be > 0, --record-size >= 0, --threads >= 1, --keys >= 0");
         }
         ClientConfig cc = ClientConfig.builder().server(server).codec(codec).ioThreads(ioThreads).build();
         ProducerConfig pc = ProducerConfig.builder().batchSizeBytes(batchSize).lingerMs(lingerMs).maxInFlight(maxInFlight)

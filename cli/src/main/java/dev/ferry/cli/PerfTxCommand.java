@@ -60,7 +60,7 @@ final class PerfTxCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (numRecords <= 0 || recordSize < 0 || threads < 1) {
-            throw new IllegalArgumentException("--num-records must be > 0, --record-size >= 0, --threads >= 1");
+            throw new BadCommandLineException("--num-records must be > 0, --record-size >= 0, --threads >= 1");
         }
         byte[] payload = PerfResults.payload(recordSize, 42);
         ClientConfig cc = ClientConfig.builder().server(server).codec(codec).build();

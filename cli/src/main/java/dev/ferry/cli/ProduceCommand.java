@@ -34,7 +34,7 @@ final class ProduceCommand implements Callable<Integer> {
         for (String p : properties) {
             int eq = p.indexOf('=');
             if (eq <= 0) {
-                throw new IllegalArgumentException("--property: '" + p + "' (expected: key=value)");
+                throw new BadCommandLineException("--property: '" + p + "' (expected: key=value)");
             }
             props.put(p.substring(0, eq), p.substring(eq + 1));
         }

@@ -203,8 +203,14 @@ class CliCommandsTest {
     @Test
     void badInputIsOneClearLine() {
         Run badProperty = run("x\n", "produce", "--topic", "t", "--property", "novalue");
-        assertThat(badProperty.exit).isEqualTo(Ferry.EXIT_FAILED);
+        assertThat(badProperty.exit).as("a bad command line").isEqualTo(CommandLine.ExitCode.USAGE);
         assertThat(badProperty.err.strip()).isEqualTo("ferry: --property: 'novalue' (expected: key=value)");
+        Run badFrom = run("", "consume", "--topic", "t", "--group", "g", "--from", "middle");
+        assertThat(badFrom.exit).isEqualTo(CommandLine.ExitCode.USAGE);
+        assertThat(badFrom.err.strip()).isEqualTo("ferry: --from: middle (expected: earliest or latest)");
+        Run badTo = run("", "group", "reset", "g", "--topic", "t", "--to", "abc");
+        assertThat(badTo.exit).isEqualTo(CommandLine.ExitCode.USAGE);
+        assertThat(badTo.err.strip()).isEqualTo("ferry: --to: 'abc' (expected: earliest, latest, or an offset)");
 
         assertThat(run("", "topic", "create", "t", "--queues", "1").exit).isZero();
         Run badSql = run("", "consume", "--topic", "t", "--group", "g", "--sql", "a >", "--timeout-ms", "100");
