@@ -87,7 +87,9 @@ final class BrokerServer implements AutoCloseable {
             gateway = Gateway.start(broker, settings.gateway(), new MicrometerGatewayMetrics(registry));
             MetricsServer http = MetricsServer.start(settings.gateway().host(), settings.metricsPort(), registry, store::refresh);
             return new BrokerServer(settings, broker, gateway, http, gc);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
+            // any failure, also one thrown undeclared (a checked exception from Netty, an Error): with the
+            // broker left open its abort marker stayed and the next start ran crash recovery
             if (gc != null) {
                 gc.close();
             }

@@ -183,8 +183,14 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             p.load(r);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ConfigException(file + ": cannot read (no such file)");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new ConfigException(file + ": cannot read (permission denied)");
         } catch (IOException e) {
-            throw new ConfigException(file + ": cannot read (" + e.getMessage() + ")");
+            // a file system exception's message is the path alone: "cannot read (/x.properties)" said nothing
+            String reason = e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason() : e.getMessage();
+            throw new ConfigException(file + ": cannot read (" + (reason == null || reason.equals(file.toString()) ? e.getClass().getSimpleName() : reason) + ")");
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": not a properties file (" + e.getMessage() + ")");
         }

@@ -106,14 +106,18 @@ public final class Gateway implements AutoCloseable {
                     }
                 });
         try {
-            this.server = b.bind(config.host(), config.port()).sync().channel();
+            // resolved here: Netty binds an unresolved name as an UnresolvedAddressException with no message
+            InetSocketAddress address = new InetSocketAddress(java.net.InetAddress.getByName(config.host()), config.port());
+            this.server = b.bind(address).sync().channel();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             shutdownGroups();
             throw new IllegalStateException("interrupted while binding " + config.host() + ":" + config.port(), e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // sync() rethrows the bind's own failure, a checked java.net.BindException or Netty's native IOException,
+            // undeclared: catching RuntimeException only let it pass unwrapped, without the address
             shutdownGroups();
-            throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": " + bindFailure(e), e);
         }
         LOG.info("listening on {} ({}; codecs {})", server.localAddress(), transport, codecs.names());
     }
@@ -184,6 +188,23 @@ public final class Gateway implements AutoCloseable {
         }
         connections.close().syncUninterruptibly();
         shutdownGroups();
+    }
+
+    /**
+     * Why a bind failed, in the operating system's words: "Address already in use", "Cannot
+     * assign requested address" (a host not on this machine), "unknown host". Netty's native
+     * transport prefixes the call and errno ("bind(..) failed with error(-98): "), which says
+     * nothing more to an operator.
+     */
+    static String bindFailure(Throwable e) {
+        if (e instanceof java.net.UnknownHostException || e instanceof java.nio.channels.UnresolvedAddressException) {
+            return "unknown host";
+        }
+        String message = e.getMessage();
+        if (message == null || message.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        return message.replaceFirst("^\\w+\\(\\.\\.\\) failed with error\\(-?\\d+\\): ", "");
     }
 
     private void shutdownGroups() {

@@ -138,6 +138,27 @@ public final class MessageStore implements AutoCloseable {
     }
 
     /**
+     * Why the store's folder or its lock file could not be made or opened, for an operator: a file
+     * system exception's message is often just the path (the folder is a regular file, a parent is
+     * not writable), which says nothing the path before it did not.
+     */
+    static String openFailure(Path dir, IOException e) {
+        if (e instanceof java.nio.file.FileAlreadyExistsException f) {
+            return dir.toString().equals(f.getFile()) ? "it exists and is not a directory" : f.getFile() + " exists and is not a directory";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException f) {
+            return "permission denied on " + f.getFile();
+        }
+        if (e instanceof java.nio.file.NoSuchFileException f) {
+            return "no such file or directory: " + f.getFile();
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getFile() == null ? f.getReason() : f.getFile() + ": " + f.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    /**
      * As {@link #open(LogConfig, LongSupplier, String)}, with what holds the floor asked each time
      * the warning is logged: a user whose floor is 0 while it loads says so then, not what holds it
      * once loaded (the broker: its delayed messages).
@@ -160,7 +181,7 @@ public final class MessageStore implements AutoCloseable {
                 throw new LogException(dir + " is in use by another process (lock held on " + dir.resolve("lock") + ")");
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open store " + dir, e);
+            throw new UncheckedIOException("cannot open store " + dir + ": " + openFailure(dir, e), e);
         }
         CommitLog log = null;
         QueueTable queues = null;
