@@ -18,12 +18,13 @@ final class TopicCommand {
     static final class Create implements Callable<Integer> {
         @Mixin ServerOptions server;
         @Parameters(paramLabel = "NAME") String name;
-        @Option(names = "--queues", description = "Number of queues (default ${DEFAULT-VALUE}).", defaultValue = "8") int queues;
+        /** Null when not given: the broker then picks its {@code topics.default.queues}, and its reply says how many. */
+        @Option(names = "--queues", description = "Number of queues (default: the broker's topics.default.queues).") Integer queues;
 
         @Override
         public Integer call() {
             try (FerryClient client = server.connect()) {
-                TopicDescription t = client.createTopic(name, queues);
+                TopicDescription t = queues == null ? client.createTopic(name) : client.createTopic(name, queues);
                 System.out.printf("created topic %s with %d queues%n", t.name(), t.queues());
                 return 0;
             }
