@@ -5,20 +5,39 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
  * Renders a storage file as text, one line per record or entry: the {@code ferry dump} command,
  * golden-file tests and bug reports use it. Reads the file read-only; never changes it.
+ *
+ * <p>Each stops as soon as {@code out} reports an error ({@link PrintStream#checkError()}): a
+ * PrintStream never throws, so {@code ferry dump segment FILE | head} kept rendering all of a
+ * 1 GiB segment into the closed pipe after head had exited. The methods answer whether all of
+ * the text reached {@code out}.
  */
 public final class Dump {
     private Dump() {}
 
-    /** Prints every record of a commit-log segment file, and where and why the data ends. */
-    public static void segment(Path file, PrintStream out) {
-        long base = Long.parseLong(file.getFileName().toString());
-        MappedByteBuffer map = mapReadOnly(file);
+    /**
+     * Prints every record of a commit-log segment file, and where and why the data ends; false if
+     * {@code out} failed and it stopped early.
+     *
+     * @throws IllegalArgumentException if the file's name is not a segment's (its base offset)
+     * @throws UncheckedIOException if it is missing or cannot be read
+     */
+    public static boolean segment(Path file, PrintStream out) {
+        MappedByteBuffer map = mapReadOnly(file); // first: a missing file is that, whatever its name
+        String name = file.getFileName() == null ? "" : file.getFileName().toString();
+        if (!FileNames.isSegmentName(name)) {
+            throw new IllegalArgumentException(file + ": not a segment file name (expected 20 digits, the segment's base offset, "
+                    + "as in commitlog/00000000000000000000)");
+        }
+        long base = Long.parseLong(name);
         int size = map.capacity();
         out.printf("segment %s base=%d size=%d%n", file.getFileName(), base, size);
         int pos = 0;
@@ -32,6 +51,9 @@ public final class Dump {
                         m.storeTimestamp(), m.tags(), m.keys(), m.properties(), m.body().length);
                 pos += w.length();
                 records++;
+                if (out.checkError()) {
+                    return false;
+                }
             } else if (c instanceof RecordCodec.EndOfSegment) {
                 out.printf("@%d end-of-segment marker (%d bytes left)%n", base + pos, size - pos);
                 break;
@@ -44,14 +66,20 @@ public final class Dump {
             }
         }
         out.printf("%d records%n", records);
+        return !out.checkError();
     }
 
-    /** Prints the header and the written entries of an offset-index file. */
-    public static void index(Path file, PrintStream out) {
+    /**
+     * Prints the header and the written entries of an offset-index file; false if {@code out}
+     * failed and it stopped early.
+     *
+     * @throws UncheckedIOException if the file is missing or cannot be read
+     */
+    public static boolean index(Path file, PrintStream out) {
         MappedByteBuffer map = mapReadOnly(file);
         if (map.capacity() < OffsetIndex.HEADER_SIZE) {
             out.printf("%s: %d bytes, shorter than the %d-byte header%n", file, map.capacity(), OffsetIndex.HEADER_SIZE);
-            return;
+            return !out.checkError();
         }
         long base = map.getLong(8);
         out.printf("index %s magic=0x%x version=%d base=%d%n", file.getFileName(), map.getInt(0), map.getShort(4), base);
@@ -66,15 +94,26 @@ public final class Dump {
             out.printf("offset=%d physical=%d size=%d tagHash=0x%x%n", base + i, map.getLong(p + OffsetIndex.ENTRY_PHYSICAL_OFFSET),
                     size, map.getLong(p + OffsetIndex.ENTRY_TAG_HASH_OFFSET));
             written++;
+            if (out.checkError()) {
+                return false;
+            }
         }
         out.printf("%d entries (capacity %d)%n", written, entries);
+        return !out.checkError();
     }
 
     private static MappedByteBuffer mapReadOnly(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new UncheckedIOException(file + ": is a directory, not a file", new IOException("is a directory"));
+        }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+        } catch (NoSuchFileException e) {
+            throw new UncheckedIOException(file + ": no such file", e);
+        } catch (AccessDeniedException e) {
+            throw new UncheckedIOException(file + ": permission denied", e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 
