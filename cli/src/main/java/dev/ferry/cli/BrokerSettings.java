@@ -175,14 +175,44 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
         }
     }
 
+    /**
+     * Properties that refuse a key given twice: {@link Properties#load} keeps the last value
+     * without a word, and a file that sets {@code flush.mode=sync} and, further down, {@code
+     * flush.mode=async} ran ASYNC. Unknown keys are refused for the same reason (a typo would be
+     * ignored).
+     */
+    private static final class OnceEachProperties extends Properties {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public synchronized Object put(Object key, Object value) {
+            if (containsKey(key)) {
+                throw new KeyGivenTwice(String.valueOf(key));
+            }
+            return super.put(key, value);
+        }
+    }
+
+    private static final class KeyGivenTwice extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final String key;
+
+        KeyGivenTwice(String key) {
+            super(key, null, false, false);
+            this.key = key;
+        }
+    }
+
     /** Where a value came from, for error messages: a file's path, or the command line (the key is then its flag). */
     record Value(String text, String source) {}
 
     /** Reads {@code file} as properties, each value tagged with the file as its source. */
     static Map<String, Value> readFile(Path file) {
-        Properties p = new Properties();
+        Properties p = new OnceEachProperties();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             p.load(r);
+        } catch (KeyGivenTwice e) {
+            throw new ConfigException(file + ": " + e.key + ": given twice (expected: each key once; the last would win unseen)");
         } catch (java.nio.file.NoSuchFileException e) {
             throw new ConfigException(file + ": cannot read (no such file)");
         } catch (java.nio.file.AccessDeniedException e) {

@@ -97,6 +97,14 @@ class BrokerSettingsTest {
     }
 
     @Test
+    void aKeyGivenTwiceInTheFileIsRefused() throws IOException {
+        Path file = dir.resolve("broker.properties");
+        Files.writeString(file, "flush.mode=SYNC\nsegment.bytes=1048576\nflush.mode=async\n");
+        assertThatThrownBy(() -> BrokerSettings.readFile(file)).isInstanceOf(BrokerSettings.ConfigException.class)
+                .hasMessage(file + ": flush.mode: given twice (expected: each key once; the last would win unseen)");
+    }
+
+    @Test
     void unknownKeyIsNamedWithItsNeighbours() {
         assertThatThrownBy(() -> from("flush.modee", "sync"))
                 .isInstanceOf(BrokerSettings.ConfigException.class)
