@@ -1,8 +1,10 @@
 package dev.ferry.connect;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +28,8 @@ import java.util.Properties;
  * Stateless and thread-safe.
  */
 public final class ConnectorFiles {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** A field given twice is refused: Jackson would keep the last one without a word (as a typo in a key would be ignored). */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private ConnectorFiles() {
     }
@@ -98,7 +101,18 @@ public final class ConnectorFiles {
     }
 
     private static Map<String, String> readProperties(Path file) {
-        Properties p = new Properties();
+        Properties p = new Properties() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public synchronized Object put(Object key, Object value) {
+                if (containsKey(key)) { // load would keep the last value without a word
+                    throw new ConnectConfigException(file.getFileName().toString(), String.valueOf(key),
+                            file + ": " + key + ": given twice (expected: each key once)");
+                }
+                return super.put(key, value);
+            }
+        };
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             p.load(r);
         } catch (IOException | IllegalArgumentException e) {

@@ -140,4 +140,16 @@ class ConnectConfigTest {
         assertThatThrownBy(() -> ConnectorFiles.load(List.of(), List.of("novalue"))).isInstanceOf(ConnectConfigException.class)
                 .hasMessage("connector '?': --set: 'novalue' (expected: key=value)");
     }
+
+    @Test
+    void aKeyGivenTwiceIsRefused() throws IOException {
+        Path json = dir.resolve("twice.json");
+        Files.writeString(json, "{\"connector\": \"file-sink\", \"file\": \"a.log\", \"file\": \"b.log\"}");
+        assertThatThrownBy(() -> ConnectorFiles.load(List.of(json), List.of())).isInstanceOf(ConnectConfigException.class)
+                .hasMessageContaining("Duplicate field 'file'");
+        Path props = dir.resolve("twice.properties");
+        Files.writeString(props, "connector=file-sink\nfile=a.log\nfile=b.log\n");
+        assertThatThrownBy(() -> ConnectorFiles.load(List.of(props), List.of())).isInstanceOf(ConnectConfigException.class)
+                .hasMessageContaining(props + ": file: given twice (expected: each key once)");
+    }
 }
