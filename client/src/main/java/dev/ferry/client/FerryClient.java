@@ -80,7 +80,7 @@ public final class FerryClient implements AutoCloseable {
 
     // ---- admin --------------------------------------------------------------------------------
 
-        /**
+    /**
      * Creates {@code topic} with the broker's default queue count ({@code topics.default.queues});
      * returns the topic as created, with the count the broker chose.
      */
@@ -90,7 +90,7 @@ public final class FerryClient implements AutoCloseable {
         return new TopicDescription(topic, (int) number(r, Headers.QUEUES));
     }
 
-/** Creates {@code topic} with {@code queues} queues; fails with status TOPIC_EXISTS if it exists. */
+    /** Creates {@code topic} with {@code queues} queues; fails with status TOPIC_EXISTS if it exists. */
     public TopicDescription createTopic(String topic, int queues) {
         Checks.topic(topic);
         Checks.range("queues", queues, 1, Integer.MAX_VALUE);
