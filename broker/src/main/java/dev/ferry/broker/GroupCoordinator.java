@@ -127,7 +127,9 @@ public final class GroupCoordinator implements AutoCloseable {
      * DELETE_GROUP deleted while the copy's delay ran is made again first, as a join makes it, so
      * the copy lands past the offset the group starts at and a group that joins again reads it (as
      * docs/PROTOCOL.md promises for such copies). Stored first, it was below that offset, which a
-     * join then set past it: nobody read it (found by a reviewer; DeletedGroupRetryCopyTest).
+     * join then set past it: nobody read it (found by a reviewer; DeletedGroupRetryCopyTest). The
+     * offset committed for the group makes it listed again (LIST_GROUPS), whether or not it ever
+     * joins again: its copy waits for it there, until the group is deleted again.
      */
     static void beforeRetryCopy(Broker broker, String topic) {
         if (topic.startsWith(RETRY_PREFIX) && broker.queueCountOf(topic) == 0) {
@@ -1281,12 +1283,12 @@ public final class GroupCoordinator implements AutoCloseable {
         }
     }
 
-    @Override
     /**
      * Stops the sweeper, waiting up to 5 s for a sweep under way: it may be moving messages to a
      * retry topic, and the broker closes the store next. Not shutdownNow at once: an interrupt in
      * the middle of a file write closes the channel (ClosedByInterruptException) under the store.
      */
+    @Override
     public void close() {
         sweeper.shutdown();
         try {

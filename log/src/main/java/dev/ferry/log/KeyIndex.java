@@ -201,7 +201,7 @@ final class KeyIndex {
      * open indexes the keys of records appended there since (it indexes keys only past the key
      * index's end). The appender claims from the last file's written entries on.
      *
-     * <p>Files that start past the log's end are deleted first: a key file is forced when it is
+     * <p>Files that start at or past the log's end are deleted first: a key file is forced when it is
      * made, the records before it under ASYNC flush need not be, so a power loss can keep a file
      * whose every entry is of a record the log lost. Kept, it stayed the last file with its end at
      * its name, above the log's: the dispatcher, which writes to the last file, found it full and
@@ -210,7 +210,9 @@ final class KeyIndex {
      */
     void recovered(long logEnd) {
         boolean deleted = false;
-        for (Map.Entry<Long, KeyFile> e = files.lastEntry(); e != null && e.getKey() > logEnd; e = files.lastEntry()) {
+        // at the log's end too: a file is named by the first record it indexes, so one named logEnd holds only lost
+        // records' entries (or none); kept, it filled with them, and the next file, named the same, replaced it
+        for (Map.Entry<Long, KeyFile> e = files.lastEntry(); e != null && e.getKey() >= logEnd; e = files.lastEntry()) {
             LOG.warn("recovery: key index file {} starts past the commit log's end {} (a machine crash lost the records it "
                     + "indexed); deleted", e.getValue().path, logEnd);
             files.remove(e.getKey());
