@@ -328,7 +328,7 @@ public final class GroupCoordinator implements AutoCloseable {
                 expireSessions();
                 admit(groups.get(group), clientId, model);
             }
-            ensureRetryTopic(group); // file work, outside the monitor; once per group
+            ensureRetryTopic(broker, group); // file work, outside the monitor; once per group
         }
         List<String> all = List.copyOf(subscribed);
         synchronized (this) {
@@ -889,7 +889,7 @@ public final class GroupCoordinator implements AutoCloseable {
         if (dead) {
             broker.ensureTopic(target, 1);
         } else {
-            ensureRetryTopic(group); // a DELETE_GROUP may have run since the member joined
+            ensureRetryTopic(broker, group); // a DELETE_GROUP may have run since the member joined
         }
         Map<String, String> props = new LinkedHashMap<>(s.properties());
         props.remove(LogMessage.TAGS);
@@ -924,15 +924,9 @@ public final class GroupCoordinator implements AutoCloseable {
      * after them, as a new group, unless it already has an offset there. Besides a join, a move to
      * the retry topic makes it: a DELETE_GROUP can run between a join's two steps, or between a
      * sweep that collected a group's expired messages and their moves, and the group's members
-     * then started the topic made again at its beginning, among the deleted group's copies.
-     */
-    private void ensureRetryTopic(String group) {
-        ensureRetryTopic(broker, group);
-    }
-
-    /**
-     * {@link #ensureRetryTopic(String)} for {@code broker}, before the coordinator exists: the
-     * delayed delivery, which starts first, calls it ({@link #beforeRetryCopy}).
+     * then started the topic made again at its beginning, among the deleted group's copies. Static:
+     * the delayed delivery, which starts before the coordinator exists, calls it too
+     * ({@link #beforeRetryCopy}).
      */
     private static void ensureRetryTopic(Broker broker, String group) {
         String retry = retryTopic(group);

@@ -416,7 +416,7 @@ public final class MessageStore implements AutoCloseable {
      */
     private List<AppendResult> writeBatchLocked(List<LogMessage> batch, int[] lengths, int[] hostFlags) {
         if (closed) {
-            throw new LogException("store " + config.dir() + " is closed");
+            throw closedError();
         }
         log.checkWritable();
         int n = batch.size();
@@ -520,7 +520,7 @@ public final class MessageStore implements AutoCloseable {
     /** Writes one record (its index entries are the dispatcher's); the caller holds the append lock. */
     private AppendResult writeLocked(LogMessage m, int length, int hostFlags) {
         if (closed) {
-            throw new LogException("store " + config.dir() + " is closed");
+            throw closedError();
         }
         log.checkWritable();
         OffsetIndex q = queues.get(m.topic, m.queueId);
@@ -572,7 +572,7 @@ public final class MessageStore implements AutoCloseable {
         appendLock.lock();
         try {
             if (closed) {
-                throw new LogException("store " + config.dir() + " is closed");
+                throw closedError();
             }
             for (int q = 0; q < count; q++) {
                 created[q] = queues.getOrCreate(topic, q);
@@ -797,7 +797,7 @@ public final class MessageStore implements AutoCloseable {
      * below the queue's minimum).
      */
     private LogException indexGone(String topic, int queueId, long offset, OffsetIndex q) {
-        return closed ? new LogException("store " + config.dir() + " is closed") : gone(topic, queueId, offset, q);
+        return closed ? closedError() : gone(topic, queueId, offset, q);
     }
 
     private LogException gone(String topic, int queueId, long offset, OffsetIndex q) {
@@ -895,9 +895,13 @@ public final class MessageStore implements AutoCloseable {
      */
     private <T> T answeredOpen(T answer) {
         if (closed) {
-            throw new LogException("store " + config.dir() + " is closed");
+            throw closedError();
         }
         return answer;
+    }
+
+    private LogException closedError() {
+        return new LogException("store " + config.dir() + " is closed");
     }
 
     private boolean indexedAt(String topic, int queueId, long queueOffset, long physicalOffset) {

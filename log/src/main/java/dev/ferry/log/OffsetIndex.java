@@ -420,22 +420,31 @@ final class OffsetIndex {
         int i = from;
         int end = from + count;
         while (i < end) {
-            IndexFile f = tail;
-            if (!holds(f, queueOffset)) {
-                f = fileFor(queueOffset, true);
-                tail = f;
-            }
+            IndexFile f = tailFor(queueOffset);
             int n = (int) Math.min(end - i, f.base + entriesPerFile - queueOffset); // the rest of the run, or of the file
             int p = position(f, queueOffset);
             f.fillAhead(p + (long) n * ENTRY_SIZE);
-            MappedByteBuffer map = f.map;
             for (int last = i + n; i < last; i++, p += ENTRY_SIZE) {
-                map.putLong(p + ENTRY_PHYSICAL_OFFSET, physical[i]);
-                map.putInt(p + ENTRY_SIZE_OFFSET, sizes[i]);
-                map.putLong(p + ENTRY_TAG_HASH_OFFSET, tagHashes[i]);
+                putEntry(f.map, p, physical[i], sizes[i], tagHashes[i]);
             }
             queueOffset += n;
         }
+    }
+
+    /** The file of {@code queueOffset}, made if missing, kept as the writers' {@link #tail}. */
+    private IndexFile tailFor(long queueOffset) {
+        IndexFile f = tail;
+        if (!holds(f, queueOffset)) {
+            f = fileFor(queueOffset, true);
+            tail = f;
+        }
+        return f;
+    }
+
+    private static void putEntry(MappedByteBuffer map, int p, long physicalOffset, int size, long tagHash) {
+        map.putLong(p + ENTRY_PHYSICAL_OFFSET, physicalOffset);
+        map.putInt(p + ENTRY_SIZE_OFFSET, size);
+        map.putLong(p + ENTRY_TAG_HASH_OFFSET, tagHash);
     }
 
     /**
@@ -443,17 +452,10 @@ final class OffsetIndex {
      * Recovery only (dispatcher passes write runs: {@link #writeRun}).
      */
     void write(long queueOffset, long physicalOffset, int size, long tagHash) {
-        IndexFile f = tail;
-        if (!holds(f, queueOffset)) {
-            f = fileFor(queueOffset, true);
-            tail = f;
-        }
-        MappedByteBuffer map = f.map;
+        IndexFile f = tailFor(queueOffset);
         int p = position(f, queueOffset);
-        f.fillAhead(p + ENTRY_SIZE); // the appender reserved it: a volatile read; recovery did not
-        map.putLong(p + ENTRY_PHYSICAL_OFFSET, physicalOffset);
-        map.putInt(p + ENTRY_SIZE_OFFSET, size);
-        map.putLong(p + ENTRY_TAG_HASH_OFFSET, tagHash);
+        f.fillAhead(p + ENTRY_SIZE); // recovery did not reserve it
+        putEntry(f.map, p, physicalOffset, size, tagHash);
     }
 
     /**

@@ -16,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -163,13 +164,8 @@ public final class FileSinkTask implements SinkTask {
         } catch (IllegalArgumentException e) {
             return false;
         }
-        ByteBuffer b = ByteBuffer.allocate((int) Math.min(expected.length, size));
-        while (b.hasRemaining()) {
-            if (channel.read(b, b.position()) < 0) {
-                return false;
-            }
-        }
-        return Arrays.equals(b.array(), 0, b.capacity(), expected, 0, b.capacity());
+        int n = (int) Math.min(expected.length, size);
+        return Arrays.equals(bytesAt(0, n), 0, n, expected, 0, n);
     }
 
     private static long parseLength(String s) {
@@ -182,27 +178,29 @@ public final class FileSinkTask implements SinkTask {
 
     /** CRC32C of FILE's last (up to) {@value #FINGERPRINT_BYTES} bytes before {@code end}, in hex. */
     private String fingerprint(long end) {
-        ByteBuffer b = ByteBuffer.allocate((int) Math.min(FINGERPRINT_BYTES, end));
-        try {
-            while (b.hasRemaining()) {
-                if (channel.read(b, end - b.capacity() + b.position()) < 0) {
-                    return "shorter";
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(path + ": cannot read " + b.capacity() + " bytes before " + end, e);
-        }
+        int n = (int) Math.min(FINGERPRINT_BYTES, end);
         CRC32C crc = new CRC32C();
-        crc.update(b.flip());
+        try {
+            crc.update(bytesAt(end - n, n));
+        } catch (IOException e) {
+            throw new UncheckedIOException(path + ": cannot read " + n + " bytes before " + end, e);
+        }
         return Long.toHexString(crc.getValue());
     }
 
     private byte lastByte() throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(1);
-        if (channel.read(b, size - 1) != 1) {
-            throw new IOException(path + ": shrank while being read at start");
+        return bytesAt(size - 1, 1)[0];
+    }
+
+    /** FILE's {@code n} bytes from {@code position}, which lie below its end. */
+    private byte[] bytesAt(long position, int n) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        while (b.hasRemaining()) {
+            if (channel.read(b, position + b.position()) < 0) {
+                throw new IOException(path + ": shrank while being read");
+            }
         }
-        return b.get(0);
+        return b.array();
     }
 
     /**
@@ -214,11 +212,18 @@ public final class FileSinkTask implements SinkTask {
         if (failed || size == recordedLength && fileKey.equals(recordedKey)) {
             return;
         }
-        state.save(STATE, Map.of("file", path.toAbsolutePath().toString(), "fileKey", fileKey, "length", Long.toString(size),
+        saveState(Map.of());
+        headRecorded = false;
+    }
+
+    /** Records FILE as {@code size} bytes long (see the class javadoc), with {@code extra} fields. */
+    private void saveState(Map<String, String> extra) {
+        Map<String, String> fields = new HashMap<>(extra);
+        fields.putAll(Map.of("file", path.toAbsolutePath().toString(), "fileKey", fileKey, "length", Long.toString(size),
                 "fingerprint", fingerprint(size)));
+        state.save(STATE, fields);
         recordedLength = size;
         recordedKey = fileKey;
-        headRecorded = false;
     }
 
     /**
@@ -239,10 +244,7 @@ public final class FileSinkTask implements SinkTask {
         if (head.position() == 0) {
             return;
         }
-        state.save(STATE, Map.of("file", path.toAbsolutePath().toString(), "fileKey", fileKey, "length", "0", "fingerprint",
-                fingerprint(0), "head", HexFormat.of().formatHex(head.array(), 0, head.position())));
-        recordedLength = 0;
-        recordedKey = fileKey;
+        saveState(Map.of("head", HexFormat.of().formatHex(head.array(), 0, head.position()))); // size is 0 here
         headRecorded = true;
     }
 
