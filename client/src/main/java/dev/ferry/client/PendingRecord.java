@@ -45,8 +45,7 @@ final class PendingRecord extends CompletableFuture<SendResult> {
         if (message != null) {
             return message;
         }
-        return Message.builder(partition.topic).queueId(partition.queueId).bornTimestamp(bornTimestamp)
-                .body(java.nio.ByteBuffer.wrap(body)).build();
+        return Message.ofBody(partition.topic, partition.queueId, bornTimestamp, body);
     }
 
     /** {@link #estimateSize} of a message of {@code topic} with only a body. */

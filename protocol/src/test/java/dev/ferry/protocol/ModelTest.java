@@ -72,6 +72,19 @@ class ModelTest {
     }
 
     @Test
+    void aMessageOfOnlyABodyEqualsTheOneABuilderMakes() {
+        byte[] bytes = {1, 2, 3};
+        Message m = Message.ofBody("orders", 3, 1_700_000_000_000L, bytes);
+        assertThat(m).isEqualTo(Message.builder("orders").queueId(3).bornTimestamp(1_700_000_000_000L).body(bytes).build())
+                .hasSameHashCodeAs(Message.builder("orders").queueId(3).bornTimestamp(1_700_000_000_000L).body(bytes).build());
+        assertThat(m.body().isReadOnly()).isTrue();
+        assertThat(m.queueOffset()).isEqualTo(Message.NO_OFFSET);
+        assertThat(Message.ofBody("t", 0, 0, new byte[0])).isEqualTo(Message.builder("t").queueId(0).build());
+        assertThatThrownBy(() -> Message.ofBody("a\uD800", 0, 0, bytes)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("topic: unpaired surrogate");
+    }
+
+    @Test
     void defaultsAndResponses() {
         Command req = Command.request(RequestCode.FETCH, 42).header(Headers.TOPIC, "t").header(Headers.QUEUE_ID, 3).build();
         assertThat(req.status()).isEqualTo(Status.OK);

@@ -71,6 +71,22 @@ class BinaryCodecTest extends CodecContractTest {
         assertThat(decoded.body().get(2)).isEqualTo((byte) 9);
     }
 
+    /**
+     * The reader gives a message the previous message's topic String when the bytes are the same
+     * (a batch's messages share one): topics that differ only in their bytes, in their length, or
+     * in UTF-8 must still come out as sent.
+     */
+    @Test
+    void messagesOfABatchKeepTheirOwnTopics() throws CodecException {
+        List<String> topics = List.of("orders", "orders", "orderz", "orders", "order", "order", "", "commandes-\u00e9t\u00e9",
+                "commandes-\u00e9t\u00e9", "commandes-ete", "orders");
+        List<Message> sent = topics.stream().map(t -> Message.builder(t).body(new byte[] {1}).build()).toList();
+        Command decoded = codec.decode(codec.encode(Command.request(RequestCode.SEND_BATCH, 1).messages(sent).build()), Limits.DEFAULT);
+        assertThat(decoded.messages()).containsExactlyElementsOf(sent);
+        assertThat(decoded.messages().get(1).topic()).as("a repeated topic is the same String, hashed once")
+                .isSameAs(decoded.messages().get(0).topic());
+    }
+
     @Test
     void encodeWithoutBodyIsTheFramePrefixOfTheFullEncoding() throws CodecException {
         Command response = Command.response(Command.request(RequestCode.FETCH, 3).build(), Status.OK)
