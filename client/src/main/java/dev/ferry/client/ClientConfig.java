@@ -14,7 +14,8 @@ import java.util.Objects;
  * @param connectTimeoutMs TCP connect plus handshake (default 5,000)
  * @param requestTimeoutMs how long a request waits for its response, beyond any long-poll wait (default 30,000)
  * @param ioThreads        Netty event-loop threads shared by every connection of the client (default 1)
- * @param limits           limits checked when decoding responses (default {@link Limits#DEFAULT})
+ * @param limits           limits checked when decoding responses, and by the producer on each message before it is
+ *                         queued (default {@link Limits#DEFAULT}, the broker's defaults)
  * @param nativeTransport  use epoll where it loads (default true)
  */
 public record ClientConfig(String host, int port, String codec, String clientId, long connectTimeoutMs,

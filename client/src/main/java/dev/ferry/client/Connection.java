@@ -50,6 +50,11 @@ import org.slf4j.LoggerFactory;
  * <p>Request timeouts are checked by a sweep every {@value #SWEEP_MS} ms rather than a timer per
  * request, so a producer with thousands of batches per second schedules nothing per batch.
  *
+ * <p>The broker answers a frame it cannot read on request id 0 and closes the connection. A
+ * status that sending the same bytes again cannot change (LIMIT_EXCEEDED, FRAME_TOO_LARGE,
+ * BAD_REQUEST) fails the requests in flight with that status, reason BROKER, so that none of them
+ * is resent for good; any other is a lost connection.
+ *
  * <p><b>Thread safety.</b> {@link #send} and {@link #request} may be called from any thread: the
  * request id comes from an atomic counter, the command is encoded by the caller, and the
  * registration and write hop onto the connection's event loop. The table of pending requests and
@@ -454,9 +459,12 @@ final class Connection {
             if (p != null) {
                 complete(p, response, null);
             } else if (response.requestId() == 0 && response.status() != Status.OK) {
-                // the broker could not read a request and is closing the connection
-                closedCause = FerryException.connection("broker " + remote + " closed the connection: " + response.status()
-                        + ": " + response.message(), null);
+                // the broker could not read a request and is closing the connection; which request it was is not known,
+                // so every one in flight fails with the status: resent, the unreadable one would close the next connection too
+                String what = "broker " + remote + " closed the connection";
+                closedCause = response.status().retryable()
+                        ? FerryException.connection(what + ": " + response.status() + ": " + response.message(), null)
+                        : FerryException.broker(response.status(), what, response.message());
                 ctx.close();
             }
             // otherwise: the answer to a request that already timed out; dropped

@@ -46,6 +46,13 @@ import org.slf4j.LoggerFactory;
  * {@code max.in.flight > 1}). Records not sent within {@link ProducerConfig#deliveryTimeoutMs()}
  * (connected or not) fail with a timeout, unsent.
  *
+ * <p><b>Limits.</b> A message over a protocol limit ({@link ClientConfig#limits()}: topic, tags,
+ * keys, properties), larger than half a frame, or larger than the whole buffer is refused by the
+ * send call with an {@link IllegalArgumentException} and never queued ({@link SendLimits}): sent,
+ * the broker would close the connection on it, failing the batches in flight with it. If the broker
+ * does so all the same (its limits are smaller than the client's), the batches in flight fail with
+ * its status, LIMIT_EXCEEDED or FRAME_TOO_LARGE, without a resend.
+ *
  * <p><b>Back-pressure.</b> Messages buffered or in flight beyond
  * {@link ProducerConfig#bufferBytes()} block the sending thread up to
  * {@link ProducerConfig#maxBlockMs()}.
@@ -73,6 +80,7 @@ public final class Producer implements AutoCloseable {
     private final long lingerNanos;
     private final int maxMessagesPerBatch;
     private final long batchBytes;
+    private final SendLimits sendLimits;
 
     private final ConcurrentHashMap<String, TopicState> topics = new ConcurrentHashMap<>();
     /** Every partition ever created, in creation order; appended rarely, read by each drain. */
@@ -144,6 +152,7 @@ public final class Producer implements AutoCloseable {
         this.lingerNanos = TimeUnit.MILLISECONDS.toNanos(config.lingerMs());
         this.maxMessagesPerBatch = Math.min(MAX_BATCH_MESSAGES, clientConfig.limits().maxMessagesPerCommand());
         this.batchBytes = Math.min(config.batchSizeBytes(), clientConfig.limits().maxFrameBytes() / 2);
+        this.sendLimits = new SendLimits(clientConfig.limits(), config.bufferBytes());
         this.reconnectBackoffMs = config.retryBackoffMs();
         // fail fast when the broker is unreachable
         this.conn = client.await(Connection.open(client.transport(), loop, clientConfig, codec), clientConfig.connectTimeoutMs() * 2,
@@ -175,25 +184,49 @@ public final class Producer implements AutoCloseable {
         return await(sendAsync(message, shardingKey));
     }
 
-    /** Sends {@code body} to {@code topic}, the queue chosen round-robin; the future completes on acknowledgement. */
+    /**
+     * Sends {@code body} to {@code topic}, the queue chosen round-robin; the future completes on acknowledgement.
+     *
+     * @throws IllegalArgumentException if the topic or the message is over a limit, as for {@link #sendAsync(Message)}
+     */
     public CompletableFuture<SendResult> sendAsync(String topic, byte[] body) {
         Checks.topic(topic);
         java.util.Objects.requireNonNull(body, "body");
+        int size = PendingRecord.estimateSize(topic, body.length);
+        sendLimits.checkBody(topic, size);
         TopicState t = topic(topic, false);
         Partition p = t.roundRobin(roundRobin);
         checkOpen();
-        return append(p, new PendingRecord(body, System.currentTimeMillis(), PendingRecord.estimateSize(topic, body.length),
-                System.nanoTime()));
+        return append(p, new PendingRecord(body, System.currentTimeMillis(), size, System.nanoTime()));
     }
 
     /**
      * Sends {@code message}: to its {@code queueId} if it has one (>= 0), else to a queue chosen
      * round-robin. The future completes on the producer's event loop.
+     *
+     * @throws IllegalArgumentException if a field of the message is over its protocol limit
+     *     ({@link ClientConfig#limits()}: topic, tags, keys, properties), or the message is larger
+     *     than half a frame or than {@link ProducerConfig#bufferBytes()}; the message names the
+     *     field, its size and the limit. Nothing is queued then.
      */
     public CompletableFuture<SendResult> sendAsync(Message message) {
-        TopicState t = topic(Checks.topic(message.topic()), false);
+        int size = checked(message);
+        TopicState t = topic(message.topic(), false);
         Partition p = message.queueId() >= 0 ? t.exactly(message.queueId()) : t.roundRobin(roundRobin);
-        return delayed(message) ? sendDelayed(p, message) : append(p, stamped(message, p.queueId));
+        return delayed(message) ? sendDelayed(p, message, size) : append(p, stamped(message, p.queueId), size);
+    }
+
+    /**
+     * Checks {@code message} against the protocol's limits and the buffer ({@link SendLimits});
+     * returns its estimated size (which {@link #stamped} does not change).
+     *
+     * @throws IllegalArgumentException naming the field over its limit, or the size
+     */
+    private int checked(Message message) {
+        Checks.topic(message.topic());
+        int size = PendingRecord.estimateSize(message);
+        sendLimits.check(message, size);
+        return size;
     }
 
     /** A delivery time in the future (by this machine's clock): one in the past is sent at once, in order with the others. */
@@ -206,10 +239,10 @@ public final class Producer implements AutoCloseable {
      * offset, from which the others are counted, and a delayed message has none yet (it is stored
      * in the schedule), so a batch mixing both would report wrong offsets.
      */
-    private CompletableFuture<SendResult> sendDelayed(Partition p, Message message) {
+    private CompletableFuture<SendResult> sendDelayed(Partition p, Message message, int size) {
         checkOpen();
         Message s = stamped(message, p.queueId);
-        PendingRecord r = new PendingRecord(s, PendingRecord.estimateSize(s), System.nanoTime());
+        PendingRecord r = new PendingRecord(s, size, System.nanoTime());
         reserveAcked(r.size);
         Batch b = new Batch(p, 1);
         b.add(r);
@@ -230,9 +263,10 @@ public final class Producer implements AutoCloseable {
      */
     public CompletableFuture<SendResult> sendAsync(Message message, String shardingKey) {
         Checks.nonEmpty("shardingKey", shardingKey);
-        TopicState t = topic(Checks.topic(message.topic()), true);
+        int size = checked(message);
+        TopicState t = topic(message.topic(), true);
         Partition p = t.exactly(Math.floorMod(spread(shardingKey.hashCode()), t.queues));
-        return delayed(message) ? sendDelayed(p, message) : append(p, stamped(message, p.queueId));
+        return delayed(message) ? sendDelayed(p, message, size) : append(p, stamped(message, p.queueId), size);
     }
 
     /**
@@ -243,13 +277,12 @@ public final class Producer implements AutoCloseable {
      */
     public void sendOneway(Message message) {
         checkOpen();
-        Checks.topic(message.topic());
+        int size = checked(message);
         Connection c = conn;
         if (c == null || !c.isOpen()) {
             throw FerryException.connection("sendOneway: not connected to " + clientConfig.host() + ":" + clientConfig.port(), null);
         }
         Message s = stamped(message, message.queueId());
-        int size = PendingRecord.estimateSize(s);
         reserve(size); // counted in the buffer until written to the socket: a stalled broker blocks the sender, not the heap
         onewayBytes.addAndGet(size);
         Runnable written = () -> {
@@ -271,7 +304,8 @@ public final class Producer implements AutoCloseable {
      * message's offset, from which the others cannot be counted then.
      *
      * @throws IllegalArgumentException if the messages are empty, of several topics or queues, more than
-     *     {@link #MAX_BATCH_MESSAGES} (4,096), or more than {@link ProducerConfig#bufferBytes()}
+     *     {@link #MAX_BATCH_MESSAGES} (4,096), together more than {@link ProducerConfig#bufferBytes()} or half
+     *     a frame, or if one of them is over a limit (see {@link #sendAsync(Message)})
      */
     public CompletableFuture<List<SendResult>> sendBatch(List<Message> messages) {
         checkOpen();
@@ -286,20 +320,23 @@ public final class Producer implements AutoCloseable {
                         + " (expected: one topic and queueId per batch, " + first.topic() + "/" + first.queueId() + ")");
             }
         }
-        TopicState t = topic(Checks.topic(first.topic()), false);
+        int[] sizes = new int[messages.size()];
+        long total = 0;
+        for (int i = 0; i < sizes.length; i++) {
+            sizes[i] = checked(messages.get(i));
+            total += sizes[i];
+        }
+        // the batch is one frame, and waits in the buffer whole
+        sendLimits.checkSize("messages", total);
+        TopicState t = topic(first.topic(), false);
         Partition p = first.queueId() >= 0 ? t.exactly(first.queueId()) : t.roundRobin(roundRobin);
         Batch b = new Batch(p, messages.size());
         long now = System.nanoTime();
-        for (Message m : messages) {
-            Message s = stamped(m, p.queueId);
-            b.add(new PendingRecord(s, PendingRecord.estimateSize(s), now));
+        for (int i = 0; i < sizes.length; i++) {
+            b.add(new PendingRecord(stamped(messages.get(i), p.queueId), sizes[i], now));
         }
         for (Message m : messages) {
             b.offsetsUnknown |= messages.size() > 1 && delayed(m);
-        }
-        if (b.bytes > config.bufferBytes()) {
-            throw new IllegalArgumentException("messages: about " + b.bytes + " bytes (expected: <= bufferBytes " + config.bufferBytes()
-                    + ", what the producer buffers)");
         }
         reserveAcked(b.bytes); // at once: one that fails leaves nothing reserved
         explicit.add(b);
@@ -478,9 +515,9 @@ public final class Producer implements AutoCloseable {
         return b.build();
     }
 
-    private CompletableFuture<SendResult> append(Partition p, Message m) {
+    private CompletableFuture<SendResult> append(Partition p, Message m, int size) {
         checkOpen();
-        return append(p, new PendingRecord(m, PendingRecord.estimateSize(m), System.nanoTime()));
+        return append(p, new PendingRecord(m, size, System.nanoTime()));
     }
 
     private CompletableFuture<SendResult> append(Partition p, PendingRecord r) {

@@ -15,7 +15,8 @@ package dev.ferry.client;
  * @param bufferBytes         messages buffered and unacknowledged beyond this block the sender (default 8 MiB:
  *                            buffered messages are live heap objects, about twice their estimated size, that
  *                            every young GC copies; with 32 MiB, G1 pauses of 50-200 ms cost a third of the
- *                            producer benchmark's throughput on 2 cores)
+ *                            producer benchmark's throughput on 2 cores); a message larger than this is
+ *                            refused at once
  * @param maxBlockMs          how long a send may block for buffer space or topic metadata (default 60,000)
  * @param retries             resends of a batch that failed retryably: BUSY, TIMEOUT, no response, lost
  *                            connection (default 10)

@@ -13,7 +13,7 @@ import java.util.Optional;
  * it, as far as the client can know. {@link SourceWorker} checks every source record with
  * {@link #problem} before sending it: one that fails is a bad record (errors.tolerance /
  * errors.topic) with the reason, instead of a send the broker refuses (which would fail the task)
- * or one that blocks for the producer's {@code maxBlockMs} and fails again after every restart.
+ * or one the producer refuses, again after every restart.
  * {@link ErrorHandling} uses the same limits to cut an error record down until it fits.
  *
  * <table>
@@ -38,7 +38,8 @@ import java.util.Optional;
  * <tr><td>sharding key</td><td>non-empty when given</td><td>the producer's check (IllegalArgumentException)</td></tr>
  * <tr><td>size</td><td>{@link #size} at most {@link #maxRecordBytes()}: the producer's {@code bufferBytes}
  *     (8 MiB), and half a frame (8 MiB)</td>
- *     <td>a larger message never fits the producer's buffer: its send blocks {@code maxBlockMs}, then fails</td></tr>
+ *     <td>a larger message never fits the producer's buffer, nor half a frame: the producer refuses it
+     (IllegalArgumentException)</td></tr>
  * </table>
  *
  * <p>The body and properties-area limits are the broker's defaults, not its settings: a broker
