@@ -1,6 +1,7 @@
 package dev.ferry.client;
 
 import dev.ferry.protocol.Message;
+import dev.ferry.protocol.Utf8;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -50,20 +51,24 @@ final class PendingRecord extends CompletableFuture<SendResult> {
 
     /** {@link #estimateSize} of a message of {@code topic} with only a body. */
     static int estimateSize(String topic, int bodyLength) {
-        return 64 + bodyLength + topic.length();
+        return 64 + bodyLength + Utf8.length(topic);
     }
 
-    /** A size estimate of {@code m} encoded: body, topic, and what keys, tags and properties add. */
+    /**
+     * A size estimate of {@code m} encoded: body, topic, and what keys, tags and properties add.
+     * Strings count in UTF-8 bytes, as they are encoded: counted in chars, a batch of non-ASCII
+     * tags or properties would grow up to three times past batchSizeBytes and the buffer.
+     */
     static int estimateSize(Message m) {
-        int size = 64 + m.bodyLength() + m.topic().length() + m.tags().length();
+        int size = 64 + m.bodyLength() + Utf8.length(m.topic()) + Utf8.length(m.tags());
         if (!m.keys().isEmpty()) {
             for (String k : m.keys()) {
-                size += 4 + k.length();
+                size += 4 + Utf8.length(k);
             }
         }
         if (!m.properties().isEmpty()) {
             for (var e : m.properties().entrySet()) {
-                size += 8 + e.getKey().length() + e.getValue().length();
+                size += 8 + Utf8.length(e.getKey()) + Utf8.length(e.getValue());
             }
         }
         return size;
