@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param codec            wire codec offered in the handshake: binary (default), json, hessian or protobuf
  * @param clientId         sent with heartbeats, for the broker's logs (default "ferry-java")
  * @param connectTimeoutMs TCP connect plus handshake (default 5,000)
- * @param requestTimeoutMs how long a request waits for its response, beyond any long-poll wait (default 30,000)
+ * @param requestTimeoutMs how long a request waits for its response, beyond any long-poll wait (default 30,000);
+ *                         one not answered in time closes its connection (a silent peer), which is opened again
  * @param ioThreads        Netty event-loop threads shared by every connection of the client (default 1)
  * @param limits           limits checked when decoding responses, and by the producer on each message before it is
  *                         queued (default {@link Limits#DEFAULT}, the broker's defaults)

@@ -48,7 +48,12 @@ import org.slf4j.LoggerFactory;
  * reuses the array.
  *
  * <p>Request timeouts are checked by a sweep every {@value #SWEEP_MS} ms rather than a timer per
- * request, so a producer with thousands of batches per second schedules nothing per batch.
+ * request, so a producer with thousands of batches per second schedules nothing per batch. A
+ * request not answered in time fails with reason TIMEOUT and closes the connection, as Kafka's
+ * client does: a peer that went silent (its host powered off, a NAT entry dropped, a frozen broker)
+ * sends no FIN or RST, and a connection kept would take every later request into the void; closed,
+ * its other requests fail with reason CONNECTION and each user's close listener reconnects. A
+ * long-poll FETCH is given its {@code maxWaitMs} on top of the request timeout by its sender.
  *
  * <p>The broker answers a frame it cannot read on request id 0 and closes the connection. A
  * status that sending the same bytes again cannot change (LIMIT_EXCEEDED, FRAME_TOO_LARGE,
@@ -423,9 +428,17 @@ final class Connection {
             }
         }
         if (expired != null) {
+            List<Pending> timedOut = new ArrayList<>(expired.size());
             for (int id : expired) {
-                Pending p = pending.remove(id);
-                complete(p, null, FerryException.timeout(p.what + ": no response from " + remote + " in time"));
+                timedOut.add(pending.remove(id));
+            }
+            // closed before the callbacks run, so that none sends again on this connection
+            Pending first = timedOut.get(0);
+            closedCause = FerryException.connection("connection to " + remote + " closed: " + first.what + " got no response in time",
+                    null);
+            channel.close();
+            for (Pending p : timedOut) {
+                complete(p, null, FerryException.timeout(p.what + ": no response from " + remote + " in time; connection closed"));
             }
         }
     }

@@ -542,7 +542,7 @@ public final class GroupConsumer implements AutoCloseable {
         c.send(Command.builder().code(RequestCode.GROUP_HEARTBEAT).header(Headers.GROUP, config.group())
                 .header(Headers.CLIENT_ID, config.clientId()), clientConfig.requestTimeoutMs(), "GROUP_HEARTBEAT", (r, t) -> {
                     if (t != null || stopping) {
-                        return;
+                        return; // no answer in time closed the connection: connectionLost joins again on a new one
                     }
                     if (r.status() == Status.OK) {
                         boolean lapsed = config.orderly() && sessionTimeoutNanos > 0 && System.nanoTime() - lockLeaseUntil > 0;
@@ -767,7 +767,9 @@ public final class GroupConsumer implements AutoCloseable {
                 return;
             }
             if (t != null) {
-                if (c.isOpen()) { // a timeout: try again (a lost connection restarts every queue once it is back)
+                // a timeout closed the connection (Connection.sweep), and a lost connection restarts every queue once it is
+                // back; one still open failed here (the request could not be encoded): try again
+                if (c.isOpen()) {
                     loop.schedule(() -> {
                         if (q.epoch == epoch) {
                             fetch(q);

@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * <p><b>Failures.</b> A batch answered BUSY or TIMEOUT, not answered in time, or lost with its
  * connection is resent whole after an exponential backoff, up to {@link ProducerConfig#retries()}
  * times and within {@link ProducerConfig#deliveryTimeoutMs()}; the connection is re-opened as
- * needed. Any other status fails the batch's futures with a {@link FerryException}. While a batch
+ * needed (a request not answered in time closes its connection: see {@link Connection}). Any other status fails the batch's futures with a {@link FerryException}. While a batch
  * of a queue waits to be resent, no later batch of that queue is sent, so with
  * {@code maxInFlight = 1} messages of one queue are stored in the order they were sent; with more
  * in flight, a resend can still land behind a later batch that was already sent (as with Kafka's
