@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,6 +81,11 @@ public final class GroupConsumer implements AutoCloseable {
          * Written on the event loop, read by the polling thread.
          */
         volatile int epoch;
+        /**
+         * An error of this queue waits in {@code ready}: set by the event loop when it queues one,
+         * cleared by the polling thread when poll reports it; one at a time, as in {@link Consumer}.
+         */
+        final AtomicBoolean errorQueued = new AtomicBoolean();
         /** Broadcasting: next offset to commit (acked position); polling thread. */
         long acked = -1;
         /**
@@ -117,8 +123,11 @@ public final class GroupConsumer implements AutoCloseable {
         }
     }
 
-    /** A FETCH answer waiting to be polled; {@code offset} is the one the FETCH asked for. */
-    private record Fetched(QueueState queue, int epoch, long offset, Command response) {
+    /**
+     * A FETCH answer waiting to be polled; {@code offset} is the one the FETCH asked for. Or, with
+     * {@code error} set (and no response), a refusal for poll to report.
+     */
+    private record Fetched(QueueState queue, int epoch, long offset, Command response, FerryException error) {
         /** Still the current read of a queue this member owns. */
         boolean current() {
             return queue.owned && queue.epoch == epoch;
@@ -253,6 +262,9 @@ public final class GroupConsumer implements AutoCloseable {
     /**
      * Messages fetched so far from the owned queues, waiting up to {@code timeout} for the first.
      *
+     * @throws FerryException if the broker refused a queue's FETCH for a reason other than load
+     *     (BUSY, TIMEOUT), for example BAD_REQUEST for a malformed tag expression; the member keeps
+     *     asking, once a second at most, and reports it again
      * @throws DamagedRecordException if the next record of a queue fails its check (damaged on the
      *     broker's disk; with a tag filter a plain {@link FerryException} of reason CLIENT, the
      *     record being at or after the offset it names). Orderly, it is reported at every poll
@@ -285,7 +297,18 @@ public final class GroupConsumer implements AutoCloseable {
                 break;
             }
             if (!f.current()) {
+                if (f.error() != null) {
+                    f.queue().errorQueued.set(false); // of a read gone by: a restarted one reports its own
+                }
                 continue; // a restarted read has its own fetch going: this one must not start a second
+            }
+            if (f.error() != null) {
+                if (out.isEmpty()) {
+                    f.queue().errorQueued.set(false);
+                    throw f.error();
+                }
+                ready.add(f); // the messages taken so far are returned first; the next poll reports it
+                break;
             }
             List<Message> decoded = new ArrayList<>();
             boolean readable = true;
@@ -798,7 +821,7 @@ public final class GroupConsumer implements AutoCloseable {
             case OK -> {
                 q.fetchOffset = FerryClient.number(r, Headers.NEXT_OFFSET);
                 if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
-                    ready.add(new Fetched(q, epoch, offset, r)); // the next FETCH is sent when this batch is polled
+                    ready.add(new Fetched(q, epoch, offset, r, null)); // the next FETCH is sent when this batch is polled
                 } else if (config.maxWaitMs() < Consumer.MIN_IDLE_REFETCH_MS && q.fetchOffset == offset) {
                     loop.schedule(() -> { // nothing new and (almost) no long poll: do not ask again at once
                         if (q.epoch == epoch) {
@@ -820,12 +843,24 @@ public final class GroupConsumer implements AutoCloseable {
                 heartbeat();
             }
             default -> {
-                LOG.warn("group {}: FETCH {} {} {}", config.group(), q.key, r.status(), r.message());
+                // BUSY or TIMEOUT: asked again after the backoff. Any other status would come again for the same FETCH
+                // (a malformed tag expression, a deleted topic): poll reports it, as the plain Consumer's does, and the
+                // queue is asked again every second at most, in case it was a passing state of the broker
+                FerryException e = FerryException.broker(r.status(), "FETCH " + q.key, r.message());
+                long backoff = config.retryBackoffMs();
+                if (e.retryable()) {
+                    LOG.debug("group {}: {}", config.group(), e.getMessage());
+                } else {
+                    backoff = Math.max(1_000, backoff);
+                    if (q.errorQueued.compareAndSet(false, true)) {
+                        ready.add(new Fetched(q, epoch, offset, null, e));
+                    }
+                }
                 loop.schedule(() -> {
                     if (q.epoch == epoch) {
                         fetch(q);
                     }
-                }, config.retryBackoffMs(), TimeUnit.MILLISECONDS);
+                }, backoff, TimeUnit.MILLISECONDS);
             }
         }
     }

@@ -1,0 +1,60 @@
+package dev.ferry.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.protocol.Status;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A FETCH the broker refuses for good (here BAD_REQUEST for a malformed tag expression) is
+ * reported by poll, by a group member as by a plain {@link Consumer}: before, the group member
+ * only logged a WARN and sent the same FETCH again every retryBackoffMs for ever, and poll
+ * returned empty lists without saying why.
+ */
+class GroupConsumerFetchErrorsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(60)
+    void aFetchTheBrokerRefusesForGoodIsReportedByPollOfBothConsumers() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary")) {
+            client.createTopic("tg", 1);
+            try (Producer p = client.producer()) {
+                p.send("tg", "m".getBytes());
+            }
+            // the plain consumer reports it
+            FerryException plain = null;
+            try (Consumer c = client.consumer(ConsumerConfig.builder("tg", "pg").tags("a || || b").build())) {
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (plain == null && System.nanoTime() < deadline) {
+                    try {
+                        c.poll(Duration.ofMillis(200));
+                    } catch (FerryException e) {
+                        plain = e;
+                    }
+                }
+            }
+            assertThat(plain).as("Consumer.poll reports the refused FETCH").isNotNull();
+
+            FerryException group = null;
+            try (GroupConsumer g = client.groupConsumer(GroupConsumerConfig.builder("tg", "gg").tags("a || || b")
+                    .heartbeatIntervalMs(100).retryBackoffMs(100).maxWaitMs(100).build())) {
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (group == null && System.nanoTime() < deadline) {
+                    try {
+                        g.poll(Duration.ofMillis(200));
+                    } catch (FerryException e) {
+                        group = e;
+                    }
+                }
+            }
+            assertThat(group).as("GroupConsumer.poll reports the refused FETCH too, instead of returning nothing for ever").isNotNull();
+            assertThat(group.status()).as(group.getMessage()).contains(Status.BAD_REQUEST);
+        }
+    }
+}
