@@ -19,6 +19,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -200,15 +201,22 @@ public final class Consumer implements AutoCloseable {
      * none came. Messages of one queue come in offset order.
      *
      * @throws FerryException if fetching a queue failed for a reason other than load or a lost
-     *     connection (for example the topic was deleted); the consumer keeps retrying it
+     *     connection (for example the topic was deleted); the consumer keeps retrying it. Or if the
+     *     broker refused the last auto-commit for good (BAD_REQUEST, NOT_FOUND, ...): the positions
+     *     polled stay uncommitted; every auto-commit failure is also logged at WARN
+
      * @throws DamagedRecordException if the next record of a queue fails its check (damaged on
      *     the broker's disk); the records before it were returned, and it is reported again at
      *     every poll until a seek past it
      */
     public List<Message> poll(Duration timeout) {
         checkOpen();
+        FerryException refused = autoCommitRefused.getAndSet(null);
+        if (refused != null) {
+            throw refused;
+        }
         if (config.autoCommit() && System.nanoTime() - lastCommitNanos >= TimeUnit.MILLISECONDS.toNanos(config.autoCommitIntervalMs())) {
-            commitAsync();
+            autoCommit();
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         List<Message> out = new ArrayList<>();
@@ -358,6 +366,37 @@ public final class Consumer implements AutoCloseable {
             fetch(q);
         });
     }
+
+    /**
+     * The commit of {@link #poll} (and of a {@link Subscription} after each batch): its failure
+     * is logged at WARN, once per distinct error (an unreachable broker fails every commit alike,
+     * one per poll), and one the broker refuses for good (not {@link FerryException#retryable()})
+     * is thrown by the next poll as well, as a refused FETCH is: committing nothing, silently,
+     * would have every restart read everything again. A retryable one is committed by a later
+     * auto-commit, the positions having only moved on.
+     */
+    void autoCommit() {
+        commitAsync().whenComplete((v, t) -> {
+            Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+            if (cause == null) {
+                lastCommitWarning.set(null);
+                return;
+            }
+            String text = String.valueOf(cause.getMessage());
+            String before = lastCommitWarning.getAndSet(text);
+            if (!text.equals(before)) {
+                LOG.warn("consumer {}/{}: auto-commit (COMMIT_OFFSET) failed: {}", config.topic(), config.group(), text);
+            }
+            if (cause instanceof FerryException e && !e.retryable()) {
+                autoCommitRefused.set(e);
+            }
+        });
+    }
+
+    /** The text of the last auto-commit failure logged, cleared by a commit that succeeds; both threads. */
+    private final AtomicReference<String> lastCommitWarning = new AtomicReference<>();
+    /** An auto-commit the broker refused for good, for the next poll to throw; set on the event loop. */
+    private final AtomicReference<FerryException> autoCommitRefused = new AtomicReference<>();
 
     /** Commits every queue's position and waits for the broker to store them. */
     public void commitSync() {

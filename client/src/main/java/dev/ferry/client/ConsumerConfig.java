@@ -2,12 +2,14 @@ package dev.ferry.client;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Settings of a {@link Consumer}. Immutable; validated when built.
  *
  * @param topic                   topic to consume
- * @param group                   consumer group whose offsets are read and committed
+ * @param group                   consumer group whose offsets are read and committed: 1..200 characters of
+ *                                [A-Za-z0-9._%|-], as the broker wants it
  * @param queues                  queue ids to consume; empty = every queue of the topic (default)
  * @param startFrom               where to start each queue (default {@link StartPosition#COMMITTED_ELSE_EARLIEST})
  * @param autoCommit              commit consumed positions from {@link Consumer#poll} every
@@ -30,6 +32,11 @@ public record ConsumerConfig(String topic, String group, List<Integer> queues, S
     public ConsumerConfig {
         Checks.topic(topic);
         Checks.nonEmpty("group", group);
+        if (!GROUP_NAME.matcher(group).matches()) {
+            // the broker checks it only in COMMIT_OFFSET (GET_OFFSET and FETCH take any name): a consumer of a name it
+            // refuses would read everything and commit nothing, and read everything again at each restart
+            throw new IllegalArgumentException("group: '" + group + "' (expected: 1..200 characters of [A-Za-z0-9._%|-], the broker's rule)");
+        }
         queues = List.copyOf(Objects.requireNonNull(queues, "queues"));
         for (int q : queues) {
             Checks.range("queues[]", q, 0, Integer.MAX_VALUE);
@@ -48,6 +55,9 @@ public record ConsumerConfig(String topic, String group, List<Integer> queues, S
         Checks.range("maxPollMessages", maxPollMessages, 1, Integer.MAX_VALUE);
         Checks.range("retryBackoffMs", retryBackoffMs, 1, 3_600_000);
     }
+
+    /** The broker's rule for a group name whose offsets are committed. */
+    private static final Pattern GROUP_NAME = Pattern.compile("[A-Za-z0-9._%|-]{1,200}");
 
     public static Builder builder(String topic, String group) {
         return new Builder(topic, group);

@@ -104,7 +104,7 @@ public final class Subscription implements AutoCloseable {
                     }
                 }
                 if (!batch.isEmpty()) {
-                    consumer.commitAsync();
+                    consumer.autoCommit(); // a failure is logged, and one refused for good thrown by the next poll
                 }
                 if (!stalled.isEmpty()) {
                     Thread.sleep(100);
