@@ -31,6 +31,17 @@ public interface SourceTask extends AutoCloseable {
     List<SourceRecord> poll(Duration maxWait) throws Exception;
 
     /**
+     * The position the task opened the source at when it started without a committed position,
+     * if that is not the source's beginning (the file source with {@code start=end}): the runtime
+     * commits it at once, before any record, so the next start resumes there rather than applying
+     * the configured start again and skipping what came in between. Called after {@link #start};
+     * empty (the default) when there is nothing to commit.
+     */
+    default java.util.Map<String, String> startPosition() {
+        return java.util.Map.of();
+    }
+
+    /**
      * Called after a position was committed (every record up to it is stored in the broker),
      * for sources that can release something then. Default: nothing.
      */

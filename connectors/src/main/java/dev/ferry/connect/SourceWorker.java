@@ -28,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * order. A position becomes <em>acknowledged</em> when its entry and every earlier entry
  * completed; the latest acknowledged position is committed to the {@link PositionStore} every
  * {@code commit.interval.ms}, on pause and on stop. A restart resumes from the committed
- * position, so records after it may be sent twice (at-least-once), none is skipped. A failed
+ * position, so records after it may be sent twice (at-least-once), none is skipped. A task's
+ * {@link SourceTask#startPosition()} (a start other than the source's beginning, without a
+ * committed position) is committed right after its start, before any record. A failed
  * send (after the producer's own retries) fails the task without committing past it (and
  * restarts it, see {@link Worker}). On stop the acknowledgements are awaited until the runtime's
  * settle deadline only; what is unacknowledged then is failed and sent again after a restart.
@@ -92,6 +94,10 @@ final class SourceWorker extends Worker {
         try {
             task.start(context(committed));
             checkKeysAfterStart();
+            if (committed.isEmpty() && !task.startPosition().isEmpty()) {
+                acked = task.startPosition();
+                commit(); // at once: a start before the first acknowledged record must resume here, not start over
+            }
             if (topic != null && task.sendsShardingKeys() && !awaitTopicForShardingKeys()) {
                 clean = true;
                 return; // stopped while waiting: nothing was read

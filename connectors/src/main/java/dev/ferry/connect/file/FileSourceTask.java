@@ -50,7 +50,13 @@ import org.slf4j.LoggerFactory;
  * at the path: if it names a different file (renamed and recreated), the old file, still open,
  * is read to its end first — a last line without a newline becomes a record then — and the new
  * file is followed from 0; if it is the same file but shorter than what was read, it was
- * truncated and is read again from 0. While the path does not exist the task waits.
+ * truncated and is read again from 0. After each read of new data the file's first bytes are
+ * compared with the last fingerprint taken ({@link #headChanged}): a file truncated and written
+ * again past the old position is read from 0 too, not from the middle of a line. While the path
+ * does not exist the task waits.
+ *
+ * <p><b>{@code start=end}</b> applies to the first start only: the end the file was opened at is
+ * handed to the runtime as {@link #startPosition()}, which commits it at once.
  *
  * <p><b>Bad lines.</b> A line longer than {@code max.line.bytes} is reported as a
  * {@link BadRecordException} once its end is found, with the first {@code max.line.bytes} bytes
@@ -110,6 +116,15 @@ public final class FileSourceTask implements SourceTask {
     private boolean draining;
     /** A bad line found after good records in the same poll: thrown by the next poll. */
     private BadRecordException deferred;
+    /** See {@link #startPosition()}. */
+    private Map<String, String> startPosition = Map.of();
+    /**
+     * The last fingerprint computed from the open file ({@link #fingerprint}): the CRC32C of its
+     * first {@code knownHeadLength} bytes (0: none yet). Checked again after each read of new data,
+     * to tell a file truncated and refilled past the position ({@link #headChanged}).
+     */
+    private int knownHeadLength;
+    private String knownHead;
 
     @Override
     public void configure(ConnectorConfig config) {
@@ -167,7 +182,21 @@ public final class FileSourceTask implements SourceTask {
             }
         } else if (open() && start == Start.END) {
             bufferStart = channel.size();
+            // committed at once by the runtime: without it every start before the first acknowledged
+            // record would seek to the end again, skipping what was appended while the task was not running
+            startPosition = position(bufferStart);
         }
+    }
+
+    /**
+     * With {@code start=end} and no committed position: the end of the file as it was opened, for
+     * the runtime to commit at once (later starts resume there, so {@code start=end} applies only
+     * the first time). Empty otherwise (a start from 0, or the file not there yet: it is then read
+     * from 0 when it appears).
+     */
+    @Override
+    public Map<String, String> startPosition() {
+        return startPosition;
     }
 
     /** Whether the open file holds the committed position: at least {@code offset} bytes and, if given, the fingerprint. */
@@ -226,6 +255,7 @@ public final class FileSourceTask implements SourceTask {
             channel = atPath;
             fileKey = atPathKey;
             headFingerprint = null;
+            knownHeadLength = 0;
         }
         return false;
     }
@@ -248,6 +278,7 @@ public final class FileSourceTask implements SourceTask {
         channel = ch;
         fileKey = key;
         headFingerprint = null;
+        knownHeadLength = 0;
         bufferStart = 0;
         filled = 0;
         badLineStart = -1;
@@ -270,6 +301,12 @@ public final class FileSourceTask implements SourceTask {
         while (true) {
             if (channel != null || open()) {
                 int read = fill();
+                if (read > 0 && headChanged()) {
+                    LOG.info("file-source {}: its first {} bytes changed (truncated and written again, {} bytes now; had read {}); "
+                            + "reading it from 0", path, knownHeadLength, channel.size(), bufferStart + filled);
+                    readAgainFromZero();
+                    continue;
+                }
                 if (filled > 0) {
                     parse(out, read < 0 && draining);
                 }
@@ -346,13 +383,20 @@ public final class FileSourceTask implements SourceTask {
         }
         if (now.size() < bufferStart + filled) {
             LOG.info("file-source {}: truncated to {} bytes (had read {}); reading it from 0", path, now.size(), bufferStart + filled);
-            headFingerprint = null; // new content
-            bufferStart = 0;
-            filled = 0;
-            badLineStart = -1;
+            readAgainFromZero();
             return true;
         }
         return false;
+    }
+
+    /** After a truncation: the open file holds new content, read from 0; what the buffer holds is dropped. */
+    private void readAgainFromZero() {
+        headFingerprint = null;
+        knownHeadLength = 0;
+        bufferStart = 0;
+        filled = 0;
+        badLineStart = -1;
+        badLinePrefix = null;
     }
 
     /** Turns the buffer's complete records into {@code out}; {@code endOfFile}: the rest is a record too. */
@@ -452,8 +496,12 @@ public final class FileSourceTask implements SourceTask {
         if (key != null) {
             m.keys(List.of(key));
         }
-        return new SourceRecord(m.build(), null, Map.of("file", path.toString(), "fileKey", fileKey, "offset",
-                Long.toString(positionAfter), "fingerprint", fingerprintOrEmpty(positionAfter)));
+        return new SourceRecord(m.build(), null, position(positionAfter));
+    }
+
+    private Map<String, String> position(long offset) {
+        return Map.of("file", path.toString(), "fileKey", fileKey, "offset", Long.toString(offset), "fingerprint",
+                fingerprintOrEmpty(offset));
     }
 
     private String fingerprintOrEmpty(long offset) {
@@ -476,6 +524,19 @@ public final class FileSourceTask implements SourceTask {
         if (n == FINGERPRINT_BYTES && headFingerprint != null) {
             return headFingerprint;
         }
+        String hex = headCrc(n);
+        if (n == FINGERPRINT_BYTES) {
+            headFingerprint = hex;
+        }
+        if (n > 0) {
+            knownHeadLength = n;
+            knownHead = hex;
+        }
+        return hex;
+    }
+
+    /** CRC32C of the open file's first {@code n} bytes as they are now, as 8 hex digits; "short" if it has fewer. */
+    private String headCrc(int n) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(n);
         while (b.hasRemaining()) {
             if (channel.read(b, b.position()) < 0) {
@@ -484,11 +545,19 @@ public final class FileSourceTask implements SourceTask {
         }
         CRC32C crc = new CRC32C();
         crc.update(b.flip());
-        String hex = String.format("%08x", crc.getValue());
-        if (n == FINGERPRINT_BYTES) {
-            headFingerprint = hex;
-        }
-        return hex;
+        return String.format("%08x", crc.getValue());
+    }
+
+    /**
+     * Whether the open file's first bytes are no longer those of the last fingerprint: truncated
+     * ({@code copytruncate}, {@code > app.log}) and written again, perhaps past the position before
+     * the task looked, so the size alone does not tell. Called after a read of new data: if the
+     * file changed before that read, the bytes read are the new content's, not the old one's
+     * continuation; if after, they were read right and the next read's check sees it. (New content
+     * whose first bytes equal the old ones is not told apart.)
+     */
+    private boolean headChanged() throws IOException {
+        return knownHeadLength > 0 && !headCrc(knownHeadLength).equals(knownHead);
     }
 
     private static int indexOf(byte[] b, byte v, int from, int to) {

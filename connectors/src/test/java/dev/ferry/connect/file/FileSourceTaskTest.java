@@ -209,6 +209,21 @@ class FileSourceTaskTest {
         assertThat(bodies(take(1))).containsExactly("c");
     }
 
+    /**
+     * copytruncate (or {@code > app.log}) of a small file that the application writes past the old
+     * position before the task looks: the size alone does not show the truncation; the first bytes
+     * (the fingerprint) do, and the file is read from 0 rather than from the middle of a line.
+     */
+    @Test
+    void aTruncatedFileRefilledPastThePositionIsReadFromZero() throws Exception {
+        append("app.log", "aaaa\nbbbb\n");
+        start(Map.of());
+        assertThat(bodies(take(2))).containsExactly("aaaa", "bbbb");
+        Files.writeString(dir.resolve("app.log"), "cccccccccccc\ndd\n", UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
+        assertThat(bodies(take(2))).containsExactly("cccccccccccc", "dd");
+        assertThat(take(0)).isEmpty();
+    }
+
     @Test
     void aTooLongLineIsABadRecordAfterTheGoodOnes() throws Exception {
         append("app.log", "ok\n" + "x".repeat(20) + "\nafter\n");
