@@ -8,8 +8,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.stream.Stream;
 
 /**
  * The receiving end of shipping, shared by the directory target and the socket receiver: an
@@ -223,6 +225,34 @@ final class ArchiveDir implements Closeable {
     /** Deletes the part of a file that will not come (deleted by retention before it was shipped). */
     void discard(String name) throws IOException {
         Files.deleteIfExists(partPath(name));
+    }
+
+    /**
+     * Whether {@code name} of {@code length} bytes is in the archive as {@link #status} would find
+     * it ({@link Status.Have}): a manifest line of that length and a final file of that length. A
+     * stat and a map lookup; changes nothing.
+     */
+    boolean has(String name, long length) throws IOException {
+        var entry = manifest.get(name);
+        return entry.isPresent() && entry.get().length() == length && sizeOrMinusOne(finalPath(name)) == length;
+    }
+
+    /** The names ({@link ShipFile#name()}) of every {@code .part} in the archive, in no particular order. */
+    List<String> partNames() throws IOException {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.walk(root)) {
+            return files.filter(p -> p.getFileName().toString().endsWith(PART_SUFFIX) && Files.isRegularFile(p))
+                    .map(p -> {
+                        String relative = root.relativize(p).toString().replace(java.io.File.separatorChar, '/');
+                        return relative.substring(0, relative.length() - PART_SUFFIX.length());
+                    })
+                    .filter(ShipFile::isValidName)
+                    .toList();
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause(); // a directory that vanished or cannot be read during the walk
+        }
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.ferry.connect.ship;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.LongConsumer;
 
@@ -118,8 +119,18 @@ final class DirectoryTarget implements ShipTarget {
     }
 
     @Override
-    public void discard(ShipFile file) throws IOException {
-        archive.discard(file.name());
+    public void discard(String name) throws IOException {
+        archive.discard(name);
+    }
+
+    @Override
+    public List<String> partNames() throws IOException {
+        return archive.partNames();
+    }
+
+    @Override
+    public boolean stillHas(ShipFile file) throws IOException {
+        return archive.has(file.name(), file.length());
     }
 
     @Override

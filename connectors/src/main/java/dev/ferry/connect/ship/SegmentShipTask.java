@@ -33,11 +33,15 @@ import org.slf4j.LoggerFactory;
  * {@code cp}; the checksum and the rename-after-verify rule stay
  * ({@link ArchiveDir#ArchiveDir(java.nio.file.Path, boolean)}).
  *
- * <p>Failures: a target that cannot be reached or written, or a receiver that does not answer
+ * <p>Failures: a target that cannot be reached, opened (an archive directory that cannot be
+ * created yet, also at start) or written, or a receiver that does not answer
  * within {@code read.timeout.ms} or does not read within {@code write.timeout.ms}
  * ({@link SocketTarget}), is logged and retried at the next scan (the task keeps running: a
  * standby being down must not stop the broker's backups from resuming by themselves); a file
- * deleted by retention before it was shipped is skipped with a log line; a checksum mismatch
+ * deleted by retention before it was shipped is skipped with a log line, its part in an archive
+ * directory deleted, also when that happened while the task was not running
+ * ({@link #discardOrphanedParts}); a file shipped before that is no longer in the archive
+ * directory (deleted by an operator) is shipped again ({@link ShipTarget#stillHas}); a checksum mismatch
  * is retried once at once, then at the next scan. A target that
  * already holds a file of the same name and length but, with {@code verify}, another checksum
  * than the source's, or lists a file of the same name with another length, is another store's
@@ -64,26 +68,39 @@ public final class SegmentShipTask implements ServiceTask {
     private final AtomicLong lastSegmentOffset = new AtomicLong(-1);
     /** For status; written by the task thread, read by anyone. */
     private volatile String lastFile = "";
-    /** Set by start(), read by close() on another thread to abort a socket transfer. */
+    /** Set when opened (start(), or run()'s loop, null until then), read by close() on another thread to abort a socket transfer. */
     private volatile ShipTarget target;
     private ShipSettings settings;
     private String name = "?";
     /** Names the target confirmed (shipped or already there); task thread only. */
     private final Set<String> shipped = new HashSet<>();
+    /** The names the last scan listed, to discard the parts of those retention deleted since; task thread only. */
+    private Set<String> listed = Set.of();
+    /** Whether the target's parts were looked at since it was opened ({@link #discardOrphanedParts}); task thread only. */
+    private boolean partsChecked;
     private boolean warnedNoCheckpoint;
+    private Clock clock;
 
     @Override
     public void run(TaskContext context) throws Exception {
-        start(context);
+        readSettings(context);
         try {
             while (!stop.isStopped()) {
                 try {
+                    if (target == null) {
+                        // here, not before the loop: an archive directory that cannot be created or opened yet (a
+                        // mount not there, a full disk) is a target failure like any other, retried every interval.ms
+                        openTarget();
+                    }
                     shipOnce();
                 } catch (IOException | java.io.UncheckedIOException e) {
-                    target.abort();
+                    ShipTarget t = target;
+                    if (t != null) {
+                        t.abort();
+                    }
                     if (!stop.isStopped()) { // closing a socket to stop is not an error
                         errors.incrementAndGet();
-                        LOG.warn("{}: shipping to {} failed, will retry in {} ms: {}", name, target.describe(),
+                        LOG.warn("{}: shipping to {} failed, will retry in {} ms: {}", name, describeTarget(),
                                 settings.interval().toMillis(), e.toString());
                     }
                 }
@@ -92,7 +109,10 @@ public final class SegmentShipTask implements ServiceTask {
                 }
             }
         } finally {
-            target.close();
+            ShipTarget t = target;
+            if (t != null) {
+                t.close();
+            }
         }
     }
 
@@ -106,9 +126,21 @@ public final class SegmentShipTask implements ServiceTask {
 
     /** Reads the settings and opens the target; separate from {@link #run} so tests can drive {@link #shipOnce} directly. */
     void start(TaskContext context) throws IOException {
+        readSettings(context);
+        openTarget();
+    }
+
+    private void readSettings(TaskContext context) {
         this.name = context.config().name();
         this.settings = ShipSettings.of(context.config());
-        Clock clock = context.clock();
+        this.clock = context.clock();
+        LOG.info("{}: shipping sealed files of {} to {} every {} ms (indexes: {}, verify: {}{})", name, settings.logDir(),
+                describeTarget(), settings.interval().toMillis(), settings.includeIndexes(), settings.verify(),
+                settings.force() ? "" : ", force: false (nothing is fsynced: durability is left to the OS's write-back)");
+    }
+
+    /** Opens the target (an archive directory: creates it and opens its manifest); the next scan then looks for orphaned parts. */
+    private void openTarget() throws IOException {
         Transfer transfer = new Transfer(Transfer.DEFAULT_CHUNK_BYTES, settings.maxBytesPerSecond(), clock, stop);
         if (settings.targetDir().isPresent()) {
             target = new DirectoryTarget(settings.targetDir().get(), transfer, settings.verify(), settings.force());
@@ -116,9 +148,17 @@ public final class SegmentShipTask implements ServiceTask {
             target = new SocketTarget(settings.target().get(), settings.connectTimeout(), settings.readTimeout(),
                     settings.writeTimeout(), transfer, settings.verify(), clock);
         }
-        LOG.info("{}: shipping sealed files of {} to {} every {} ms (indexes: {}, verify: {}{})", name, settings.logDir(),
-                target.describe(), settings.interval().toMillis(), settings.includeIndexes(), settings.verify(),
-                settings.force() ? "" : ", force: false (nothing is fsynced: durability is left to the OS's write-back)");
+        partsChecked = false;
+    }
+
+    /** For logs, also before the target is open: "directory /backup/broker-a" or "receiver 10.0.0.7:7070". */
+    private String describeTarget() {
+        ShipTarget t = target;
+        if (t != null) {
+            return t.describe();
+        }
+        return settings.targetDir().map(d -> "directory " + d)
+                .orElseGet(() -> "receiver " + settings.target().get().getHostString() + ":" + settings.target().get().getPort());
     }
 
     /**
@@ -138,12 +178,18 @@ public final class SegmentShipTask implements ServiceTask {
         int pending = 0;
         for (ShipFile f : files) {
             current.add(f.name());
+            if (shipped.contains(f.name()) && !target.stillHas(f)) {
+                // deleted from the archive since (by an operator, after ArchiveCheck found it BAD or SHORT): ship it again
+                LOG.info("{}: {} is no longer in {} (deleted?): shipping it again", name, f.name(), target.describe());
+                shipped.remove(f.name());
+            }
             if (!shipped.contains(f.name())) {
                 lag += f.length();
                 pending++;
             }
         }
         shipped.retainAll(current); // forget files retention deleted
+        discardOrphanedParts(files, current);
         lagBytes.set(lag);
         lagFiles.set(pending);
         int count = 0;
@@ -181,6 +227,37 @@ public final class SegmentShipTask implements ServiceTask {
         return count;
     }
 
+    /**
+     * Deletes the parts of files retention deleted before they were shipped, which no scan lists
+     * any more (a part is otherwise deleted only when the file is found gone as it is about to be
+     * shipped): those of the files the last scan listed and this one does not, and, at the first
+     * scan after the target was opened, every part whose source is not in the data directory (left
+     * by a shipper that was stopped, crashed or failing while retention deleted its file). Skipped
+     * while the scan lists nothing (no checkpoint, or the data directory not there): every part
+     * would look orphaned then.
+     */
+    private void discardOrphanedParts(List<ShipFile> files, Set<String> current) throws IOException {
+        if (files.isEmpty()) {
+            return;
+        }
+        for (String gone : listed) {
+            if (!current.contains(gone)) {
+                target.discard(gone);
+            }
+        }
+        listed = current;
+        if (!partsChecked) {
+            for (String part : target.partNames()) {
+                if (!current.contains(part) && !java.nio.file.Files.exists(settings.logDir().resolve(part))) {
+                    LOG.info("{}: deleting {}{} in {}: its file is no longer in {} (retention)", name, part, ArchiveDir.PART_SUFFIX,
+                            target.describe(), settings.logDir());
+                    target.discard(part);
+                }
+            }
+            partsChecked = true;
+        }
+    }
+
     /** Ships one file, retrying once at once on a checksum mismatch; a deleted source is skipped. */
     private ShipTarget.Outcome shipOne(ShipFile f) throws IOException, InterruptedException {
         FileChannel source;
@@ -189,7 +266,7 @@ public final class SegmentShipTask implements ServiceTask {
         } catch (NoSuchFileException e) {
             LOG.info("{}: {} was deleted (retention) before it was shipped: skipped", name, f.name());
             filesSkipped.incrementAndGet();
-            target.discard(f);
+            target.discard(f.name());
             return new ShipTarget.Outcome.AlreadyThere();
         }
         try (source) {

@@ -3,6 +3,7 @@ package dev.ferry.connect.ship;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.function.LongConsumer;
 
@@ -38,8 +39,29 @@ interface ShipTarget extends Closeable {
      */
     Outcome ship(ShipFile file, FileChannel source, LongConsumer moved) throws IOException, InterruptedException;
 
-    /** Forgets a partial copy of a file that will never come (retention deleted it); a no-op where unsupported. */
-    void discard(ShipFile file) throws IOException;
+    /**
+     * Forgets the partial copy of {@code name} ({@link ShipFile#name()}), a file that will never
+     * come (retention deleted it); a no-op where unsupported.
+     */
+    void discard(String name) throws IOException;
+
+    /**
+     * The names of the partial copies the target holds, where it can list them (an archive
+     * directory's {@code .part} files); empty where it cannot (a receiver's are left to its operator).
+     */
+    default List<String> partNames() throws IOException {
+        return List.of();
+    }
+
+    /**
+     * Whether a file this task found in the target before (shipped, or already there) is still
+     * there, as {@link #ship} would find it — for a file an operator deleted from the archive
+     * (docs/CONNECTORS.md, Restore), to be shipped again by the next scan. Must be cheap (it is
+     * asked for every such file at every scan); where it cannot be (a receiver), {@code true}.
+     */
+    default boolean stillHas(ShipFile file) throws IOException {
+        return true;
+    }
 
     /** Aborts a transfer in progress from another thread (closes a socket); the default does nothing. */
     default void abort() {

@@ -269,7 +269,7 @@ final class SocketTarget implements ShipTarget {
     }
 
     @Override
-    public void discard(ShipFile file) {
+    public void discard(String name) {
         // the receiver's part stays; it is an operator's to delete (see docs/CONNECTORS.md)
     }
 

@@ -235,6 +235,91 @@ class ArchiveShippingTest {
         return archive;
     }
 
+    /**
+     * A part left by a stopped, crashed or failing shipper whose segment retention deleted
+     * meanwhile: no scan lists the segment any more, so only the look at the archive's parts after
+     * the target opens finds it (it used to stay forever, up to a segment's size each).
+     */
+    @Test
+    void aPartWhoseSegmentRetentionDeletedWhileTheShipperWasDownIsDeleted() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("archive");
+        try (MessageStore store = MessageStore.open(storeConfig(data).retentionBytes(2L * SEGMENT_BYTES).build())) {
+            store.createQueues(TOPIC, QUEUES);
+            fill(store, 4 * SEGMENT_BYTES + 1000, 0);
+            byte[] seg0 = Files.readAllBytes(data.resolve("commitlog/00000000000000000000"));
+            Files.createDirectories(archive.resolve("commitlog"));
+            // the shipper stopped (or crashed) 300,000 bytes into segment 0
+            Files.write(archive.resolve("commitlog/00000000000000000000.part"), Arrays.copyOf(seg0, 300_000));
+            // while it is down, retention deletes segment 0
+            assertThat(store.runRetention()).isGreaterThanOrEqualTo(1);
+            assertThat(data.resolve("commitlog/00000000000000000000")).doesNotExist();
+
+            SegmentShipTask task = new SegmentShipTask();
+            task.start(new Context(config("log.dir", data.toString(), "target.dir", archive.toString(), "include.indexes", "false"),
+                    tmp.resolve("state")));
+            task.shipOnce();
+            task.shipOnce();
+            task.close();
+            assertThat(archive.resolve("commitlog/00000000000000000000.part"))
+                    .as("the part of a segment retention deleted").doesNotExist();
+        }
+    }
+
+    /**
+     * An archive directory that cannot be created when the task starts (a mount not there yet) is
+     * a target failure like any other: counted in errors and retried every interval.ms, and
+     * shipping starts once it is usable (run() used to throw: the service FAILED for good).
+     */
+    @Test
+    void anArchiveDirectoryUnusableAtStartIsRetriedLikeAnyOtherTargetFailure() throws Exception {
+        Path data = tmp.resolve("data");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 2 * SEGMENT_BYTES + 1000, 0);
+        }
+        Path blocker = tmp.resolve("mnt");
+        Files.writeString(blocker, "not a directory yet"); // (as root, permissions cannot make it unwritable)
+        Path archive = blocker.resolve("archive");
+        SegmentShipTask task = new SegmentShipTask();
+        Throwable[] failure = new Throwable[1];
+        Thread t = start("ship", task, new Context(config("log.dir", data.toString(), "target.dir", archive.toString(),
+                "interval.ms", "50", "include.indexes", "false"), tmp.resolve("state")), failure);
+        Thread.sleep(500);
+        Files.delete(blocker); // the target becomes usable
+        try {
+            await(Duration.ofSeconds(10), "segment 0 shipped once the archive directory is usable",
+                    () -> Files.exists(archive.resolve("commitlog/00000000000000000000")));
+        } finally {
+            task.close();
+            t.join(5_000);
+        }
+        assertThat(failure[0]).as("run() kept going").isNull();
+        assertThat(task.progress().get("errors")).as("the failed opens, counted").isPositive();
+    }
+
+    /**
+     * docs "Restore", step 2: a file ArchiveCheck reports BAD or SHORT is shipped again "while the
+     * broker still has it (delete the archived file; the next scan ships it)" — by the running
+     * task, not only after a restart (its in-memory set of shipped names used to hide it).
+     */
+    @Test
+    void anArchivedFileDeletedByTheOperatorIsShippedAgainAtTheNextScan() throws Exception {
+        Path data = tmp.resolve("data");
+        Path archive = tmp.resolve("archive");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 3 * SEGMENT_BYTES + 1000, 0);
+        }
+        SegmentShipTask task = new SegmentShipTask();
+        task.start(new Context(config("log.dir", data.toString(), "target.dir", archive.toString(), "include.indexes", "false"),
+                tmp.resolve("state")));
+        assertThat(task.shipOnce()).isEqualTo(3);
+        Path seg1 = archive.resolve("commitlog/00000000000001048576");
+        Files.delete(seg1); // ArchiveCheck said BAD: the operator deletes it, as docs say
+        task.shipOnce();
+        task.close();
+        assertThat(seg1).as("shipped again by the next scan").exists();
+    }
+
     @Test
     void anotherStoresArchiveWithTheSameSegmentNamesFailsTheTask() throws Exception {
         Path archive = archiveOfStoreA();
