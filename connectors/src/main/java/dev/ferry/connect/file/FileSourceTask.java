@@ -16,6 +16,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,8 +49,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Rotation and truncation.</b> When the read reaches the end of the data, the task looks
  * at the path: if it names a different file (renamed and recreated), the old file, still open,
- * is read to its end first — a last line without a newline becomes a record then — and the new
- * file is followed from 0; if it is the same file but shorter than what was read, it was
+ * is read on until it was not written for {@code rotate.wait.ms} ({@link #oldFileDone}: the
+ * application writes to it until it reopens its log) — a last line without a newline becomes a
+ * record then — and the new file is followed from 0; if it is the same file but shorter than what was read, it was
  * truncated and is read again from 0. After each read of new data the file's first bytes are
  * compared with the last fingerprint taken ({@link #headChanged}): a file truncated and written
  * again past the old position is read from 0 too, not from the middle of a line. While the path
@@ -86,6 +88,8 @@ public final class FileSourceTask implements SourceTask {
     private String tag;
     private long pollIntervalMs;
     private int bufferBytes;
+    private long rotateWaitMs;
+    private Clock clock = Clock.systemUTC();
 
     /**
      * The largest {@code max.line.bytes} and {@code chunk.bytes}: the broker's default largest
@@ -112,8 +116,16 @@ public final class FileSourceTask implements SourceTask {
     private long badLineStart = -1;
     private byte[] badLinePrefix;
     private long badLineLength;
-    /** The path names a new file: the open (old) one is read to its end, then the new one opened. */
+    /**
+     * The path names a new file: the open (old) one is read on until it was not written for
+     * {@code rotate.wait.ms} ({@link #oldFileDone}), then the new one opened.
+     */
     private boolean draining;
+    /**
+     * When the open file was last seen written, in {@code clock} millis: its modification time
+     * when opened, then each read that found new bytes, and the moment a rotation was seen.
+     */
+    private long lastWrittenMillis;
     /** A bad line found after good records in the same poll: thrown by the next poll. */
     private BadRecordException deferred;
     /** See {@link #startPosition()}. */
@@ -144,6 +156,7 @@ public final class FileSourceTask implements SourceTask {
             throw config.invalid("tag", tag, "at most " + Limits.DEFAULT.maxTagsBytes() + " bytes");
         }
         pollIntervalMs = config.longValue("poll.interval.ms", 100, 1, 60_000);
+        rotateWaitMs = config.longValue("rotate.wait.ms", 5_000, 0, 3_600_000);
         int unit = mode == Mode.LINES ? maxLineBytes : chunkBytes;
         bufferBytes = config.intValue("read.buffer.bytes", Math.max(1 << 20, unit + 2), unit + 2, 256 << 20);
     }
@@ -154,6 +167,7 @@ public final class FileSourceTask implements SourceTask {
             configure(context.config());
         }
         buffer = new byte[bufferBytes];
+        clock = context.clock();
         Map<String, String> pos = context.committedPosition();
         if (!pos.isEmpty()) {
             long offset = Long.parseLong(pos.getOrDefault("offset", "0"));
@@ -170,6 +184,10 @@ public final class FileSourceTask implements SourceTask {
                 }
             } else if (oldKey != null && openRotated(oldKey, offset, fingerprint)) {
                 bufferStart = offset; // the poll reads the old file to its end, then follows the path, as at a rotation
+                // with a new file at the path, the rotation is known: the old file is finished once it was not written
+                // for rotate.wait.ms, counted from its modification time (set by open), not from now as when one is seen
+                // while running. With none there yet, the rotation is seen when it appears.
+                draining = opened;
             } else if (opened) {
                 LOG.warn("file-source {}: the path names another file since position {} (rotated while stopped) and no file "
                         + "next to it whose name starts with {} is the old one: reading the new file from 0; the old file's "
@@ -267,16 +285,17 @@ public final class FileSourceTask implements SourceTask {
 
     /** Opens {@code file} as the file being read, from 0; false if it does not exist. */
     private boolean open(Path file) throws IOException {
-        String key;
+        BasicFileAttributes attributes;
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);
-            key = fileKey(Files.readAttributes(file, BasicFileAttributes.class));
+            attributes = Files.readAttributes(file, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
             return false;
         }
         channel = ch;
-        fileKey = key;
+        fileKey = fileKey(attributes);
+        lastWrittenMillis = attributes.lastModifiedTime().toMillis();
         headFingerprint = null;
         knownHeadLength = 0;
         bufferStart = 0;
@@ -307,8 +326,9 @@ public final class FileSourceTask implements SourceTask {
                     readAgainFromZero();
                     continue;
                 }
+                boolean finishing = read < 0 && draining && oldFileDone();
                 if (filled > 0) {
-                    parse(out, read < 0 && draining);
+                    parse(out, finishing); // the old file's last line without a newline becomes a record once it is done
                 }
                 if (deferred != null && out.isEmpty()) {
                     throw takeDeferred();
@@ -318,9 +338,9 @@ public final class FileSourceTask implements SourceTask {
                 }
                 if (read < 0) { // at the end of the data for now
                     if (draining) {
-                        if (filled == 0 && badLineStart < 0) {
-                            LOG.info("file-source {}: rotated; finished the old file at {} bytes, following the new one", path,
-                                    bufferStart);
+                        if (finishing && filled == 0 && badLineStart < 0) {
+                            LOG.info("file-source {}: rotated; finished the old file at {} bytes (not written for {} ms), "
+                                    + "following the new one", path, bufferStart, rotateWaitMs);
                             channel.close();
                             channel = null;
                             draining = false;
@@ -362,7 +382,21 @@ public final class FileSourceTask implements SourceTask {
             total += n;
         }
         filled += total;
+        if (total > 0) {
+            lastWrittenMillis = clock.millis();
+        }
         return total == 0 ? -1 : total;
+    }
+
+    /**
+     * Whether the old file of a rotation is done: not written for {@code rotate.wait.ms}. The
+     * application writes to the renamed file until it reopens its log (logrotate's postrotate
+     * signal, or never, with {@code copytruncate}'s counterpart {@code create} and no signal): the
+     * grace period lets those lines be read, in order, before the new file's (Filebeat's
+     * {@code close_inactive}). The new file's lines wait that long after every rotation.
+     */
+    private boolean oldFileDone() {
+        return clock.millis() - lastWrittenMillis >= rotateWaitMs;
     }
 
     /**
@@ -379,6 +413,8 @@ public final class FileSourceTask implements SourceTask {
         }
         if (!fileKey(now).equals(fileKey)) {
             draining = true;
+            // the writer may not have reopened yet: the old file's grace period starts now at the earliest
+            lastWrittenMillis = Math.max(lastWrittenMillis, clock.millis());
             return true;
         }
         if (now.size() < bufferStart + filled) {

@@ -33,7 +33,8 @@ class FileRoundTripTest extends RuntimeTestCase {
 
     private List<ConnectorConfig> configs() {
         return List.of(
-                Configs.of("name", "tail", "connector", "file-source", "file", dir.resolve("app.log").toString(), "topic", "lines"),
+                Configs.of("name", "tail", "connector", "file-source", "file", dir.resolve("app.log").toString(), "topic", "lines",
+                        "rotate.wait.ms", "1000"),
                 Configs.of("name", "copy", "connector", "file-sink", "file", dir.resolve("out/copy.log").toString(), "topics", "lines"));
     }
 
