@@ -28,7 +28,8 @@ import java.util.OptionalInt;
  * </pre>
  * A file shipped again (after an operator deleted it from the archive) gets a second line; the
  * last line for a name wins. A last line without its {@code \n} (a crash while appending) is
- * ignored and cut off when the manifest is opened, as is everything from a first NUL byte on
+ * ignored and cut off when the manifest is opened (an append that fails part-way is cut off at
+ * once, {@link #write}), as is everything from a first NUL byte on
  * (a tail that never reached the disk: see {@code force=false}); dropping lines is always safe,
  * a listed-no-more final file is verified again.
  *
@@ -185,11 +186,26 @@ final class Manifest {
         return Map.copyOf(entries);
     }
 
+    /**
+     * Appends {@code text}. A write that fails part-way (disk full, file size limit) is cut off
+     * again, so the manifest still ends after a complete line: left there, the next line would be
+     * appended to the partial one and read back as one garbled line.
+     */
     private void write(String text) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
-        long at = channel.size();
-        while (b.hasRemaining()) {
-            at += channel.write(b, at);
+        long before = channel.size();
+        long at = before;
+        try {
+            while (b.hasRemaining()) {
+                at += channel.write(b, at);
+            }
+        } catch (IOException e) {
+            try {
+                channel.truncate(before);
+            } catch (IOException again) {
+                e.addSuppressed(again); // the partial line stays; open() cuts a torn last line, but not one followed by more
+            }
+            throw e;
         }
         if (force) {
             channel.force(false);

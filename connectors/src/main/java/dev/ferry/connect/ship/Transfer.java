@@ -24,6 +24,12 @@ import java.time.Duration;
 final class Transfer {
     /** Default bytes per {@code transferTo} call: large enough that the call overhead is noise. */
     static final long DEFAULT_CHUNK_BYTES = 16L << 20;
+    /**
+     * How many {@code transferTo} calls in a row may move nothing before the copy fails. Into a
+     * blocking target a call moves at least a byte or throws; one that keeps returning 0 (a
+     * non-blocking or otherwise stuck target) would spin forever, a core at 100%, with no error.
+     */
+    static final int MAX_EMPTY_CALLS = 100;
 
     private final long chunkBytes;
     private final long maxBytesPerSecond;
@@ -63,7 +69,8 @@ final class Transfer {
      *
      * @param progress told the byte count after every {@code transferTo} call, and each wait for the rate limit
      * @return the position reached: {@code to}, or less when stopped
-     * @throws IOException from either channel; also when the source is shorter than {@code to}
+     * @throws IOException from either channel; also when the source is shorter than {@code to}, or
+     *                     when {@value #MAX_EMPTY_CALLS} calls in a row moved nothing
      */
     long copy(FileChannel source, long from, long to, WritableByteChannel target, Progress progress)
             throws IOException, InterruptedException {
@@ -74,10 +81,18 @@ final class Transfer {
                 return position;
             }
             long chunkEnd = Math.min(to, position + chunkBytes);
+            int emptyCalls = 0;
             while (position < chunkEnd) {
                 long n = source.transferTo(position, chunkEnd - position, target);
                 if (n <= 0 && source.size() < to) {
                     throw new IOException("source shrank to " + source.size() + " bytes while shipping (expected: " + to + ")");
+                }
+                if (n <= 0 && ++emptyCalls >= MAX_EMPTY_CALLS) {
+                    throw new IOException("transferTo moved no byte " + emptyCalls + " times in a row at byte " + position + " of "
+                            + to + " (expected: a target that takes bytes or fails)");
+                }
+                if (n > 0) {
+                    emptyCalls = 0;
                 }
                 position += n;
                 progress.moved(n);

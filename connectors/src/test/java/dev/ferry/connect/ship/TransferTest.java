@@ -1,12 +1,17 @@
 package dev.ferry.connect.ship;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.Pipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -14,7 +19,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What {@link Transfer#copy} reports to its {@link Transfer.Progress}. */
+/** What {@link Transfer#copy} reports to its {@link Transfer.Progress}, and how it ends when the target takes nothing. */
 class TransferTest {
     @TempDir
     Path tmp;
@@ -60,5 +65,27 @@ class TransferTest {
         assertThat(movedSinceEvent[0]).as("bytes moved after the last wait").isZero();
         assertThat(events).containsExactly("moved 4096", "wait", "go on", "moved 4096", "wait", "go on");
         assertThat(Files.readAllBytes(copy)).isEqualTo(bytes);
+    }
+
+    /**
+     * A target that keeps taking nothing — here a real non-blocking pipe nobody reads, full after
+     * its buffer — fails the copy with an error rather than spinning on {@code transferTo}
+     * returning 0 forever.
+     */
+    @Test
+    void aTargetThatKeepsTakingNothingFailsTheCopy() throws Exception {
+        Path source = Files.write(tmp.resolve("source"), new byte[1 << 20]);
+        Pipe pipe = Pipe.open();
+        try (FileChannel src = FileChannel.open(source, StandardOpenOption.READ); Pipe.SinkChannel sink = pipe.sink();
+             Pipe.SourceChannel unread = pipe.source()) {
+            sink.configureBlocking(false);
+            Transfer transfer = new Transfer(Transfer.DEFAULT_CHUNK_BYTES, 0, Clock.systemUTC(), new StopSignal());
+            long[] moved = {0};
+            assertTimeoutPreemptively(Duration.ofSeconds(10), () ->
+                    assertThatThrownBy(() -> transfer.copy(src, 0, src.size(), sink, n -> moved[0] += n))
+                            .isInstanceOf(IOException.class)
+                            .hasMessageContaining("transferTo moved no byte " + Transfer.MAX_EMPTY_CALLS + " times in a row"));
+            assertThat(moved[0]).as("what the pipe's buffer took").isLessThan(1 << 20);
+        }
     }
 }
