@@ -60,6 +60,11 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * every record appended before is indexed, so the dispatcher always writes to the last file and
  * a file's name stays at or below every record it indexes.
  *
+ * <p><b>Durability.</b> A new file is forced when it is made; entries reach the disk when a checkpoint
+ * forces every file (before it records its index offset). A power loss between can keep a new file and
+ * lose the last entries of the one before: recovery first deletes the files from there on
+ * ({@link #dropAfterFirstGap}), then indexes keys past {@link #indexedEnd}.
+ *
  * <p><b>Thread safety.</b> Each file's entries, count and fill are guarded by its monitor (the
  * dispatcher writes under it; lookups are rare). The appender's claim state is its own (under
  * the store's append lock) and takes the monitor only to fill ahead: taking it for every keyed
@@ -160,10 +165,64 @@ final class KeyIndex {
         return damageAtOpen;
     }
 
-    /** End of the last record indexed: records below it need not be indexed again. */
+    /**
+     * End of the last record the last file indexed. Records below it need not be indexed again
+     * once {@link #dropAfterFirstGap} has run (recovery): before, an earlier file may lack entries.
+     */
     long indexedEnd() {
         Map.Entry<Long, KeyFile> last = files.lastEntry();
         return last == null ? 0 : last.getValue().endPhysical();
+    }
+
+    /**
+     * Before recovery: deletes every file from the first place the index may lack entries on, so
+     * that it is whole up to {@link #indexedEnd} (returned), past which recovery indexes keys again.
+     *
+     * <p>A new file is forced when it is made, the one before it only at the next checkpoint: a power
+     * loss under ASYNC flush can keep the new file and lose the last entries of the one before (found
+     * by a reviewer; {@code KeyIndexPowerLossTest}). Recovery indexed keys only past the last file's
+     * end, so the records whose entries were lost, still in the log, were never found by key. A file's
+     * entries cover the records from its name to the next file's name, those past its end being
+     * records without keys; where a file ends below the next one's name, at or past
+     * {@code durableEnd}, it may instead have lost entries. The files from there on are deleted
+     * (their records lie past there, and the scan, which starts at or below {@code durableEnd},
+     * indexes their keys again), rather than the lost keys added to the last file: that kept each file
+     * to one stretch of the log, and a last file deleted later for starting past the log's end
+     * ({@link #recovered}) would take the added entries with it.
+     *
+     * <p>At most the files made since the last checkpoint go, usually the last one or none; after
+     * a clean stop none (the checkpoint covers every file). The last file left drops entries an add
+     * cut short ({@link KeyFile#dropUncounted}): it is written to again. A crash before the open's
+     * checkpoint can then find the index ending below the last checkpoint's key end, and the next
+     * open rebuilds the indexes from the whole log: slower, not wrong.
+     *
+     * @param durableEnd every record below it has its entries on disk: the checkpoint's
+     *                   indexFlushedOffset (the key files are forced before it is written), 0 if no
+     *                   checkpoint is trusted (none, or a rebuild: it may have made files below it since)
+     */
+    long dropAfterFirstGap(long durableEnd) {
+        long cut = -1;
+        KeyFile previous = null;
+        for (KeyFile f : files.values()) {
+            if (previous != null && Math.max(previous.endPhysical(), durableEnd) < f.base) {
+                cut = Math.max(previous.endPhysical(), durableEnd);
+                break;
+            }
+            previous = f;
+        }
+        if (cut < 0) {
+            return indexedEnd();
+        }
+        LOG.warn("recovery: key index file {} ends at {}, below the next file's name {}: a power loss may have lost its "
+                + "last entries; deleting the files from {} on ({}), recovery indexes their keys again", previous.path,
+                previous.endPhysical(), files.higherKey(previous.base), cut, files.tailMap(cut, true).keySet());
+        for (Map.Entry<Long, KeyFile> e = files.lastEntry(); e != null && e.getKey() >= cut; e = files.lastEntry()) {
+            files.remove(e.getKey());
+            e.getValue().delete();
+        }
+        FileNames.fsyncDirectory(dir); // before files are made again below the deleted ones' names
+        dropUncounted();
+        return indexedEnd();
     }
 
     /**

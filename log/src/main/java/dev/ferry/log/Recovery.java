@@ -24,6 +24,12 @@ import org.slf4j.LoggerFactory;
  * when the checkpoint shows index data missing (files deleted by hand, see
  * {@link Checkpoint#missingIndexData}), it starts at the first segment. From there every record must pass
  * {@link RecordCodec#check}; the first that does not ends the log.
+ *
+ * <p>Keys are indexed for the records past the key index's end, once the key files from the first
+ * place one may have lost entries on are deleted ({@link KeyIndex#dropAfterFirstGap}): a power loss
+ * can keep a new key file and lose the last entries of the one before. That place is at or past the
+ * checkpoint's indexFlushedOffset (key files are forced before a checkpoint is written), so the scan,
+ * which starts at or below it, reaches every record whose keys may be missing.
  */
 final class Recovery {
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
@@ -83,7 +89,10 @@ final class Recovery {
         java.util.Set<Segment> replayed = new java.util.LinkedHashSet<>();
         long lastWrittenBack = -1;
         String reason = "";
-        long keysIndexedEnd = keys.indexedEnd();
+        // a power loss can keep a new key file and lose the last entries of the one before: the files from
+        // there on go, and keys are indexed again from there (the scan starts at or below the checkpoint's index offset)
+        long keysIndexedEnd = keys.dropAfterFirstGap(
+                missingIndexData != null ? 0 : checkpoint.map(Checkpoint::indexFlushedOffset).orElse(0L));
         // where the open append batch began (records flagged "batch continues"), or -1; scan
         // starts are batch boundaries (checkpoint offsets are published ends, see MessageStore)
         long batchStart = -1;

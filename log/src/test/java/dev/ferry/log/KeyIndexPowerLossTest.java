@@ -25,6 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
  * their keys again. Found by a reviewer; each test failed before {@link KeyIndex#recovered} deleted
  * such files. The power loss is emulated by zeroing the segment's tail and deleting the staging
  * ring, the kill by putting back the key index and checkpoint as they were.
+ *
+ * <p>Also a power loss that keeps a new key file and loses the last entries of the one before
+ * (only the new file is forced when it is made): the keys of those records are indexed again
+ * ({@link KeyIndex#dropAfterFirstGap}). Found by a reviewer; both such tests failed before (their
+ * records readable but not found by key).
  */
 class KeyIndexPowerLossTest {
     private static final long T0 = 1_700_000_000_000L;
@@ -179,6 +184,122 @@ class KeyIndexPowerLossTest {
         try (Stream<Path> files = Files.list(dir.resolve("keyindex"))) {
             assertThat(files.count()).as("key files for 21 keys, 4 a file").isLessThanOrEqualTo(8);
         }
+    }
+
+    /**
+     * Store level, the reviewer's shape: key file A fills, B is made (and forced) for the next keyed
+     * record; a power loss keeps B and the whole log but loses A's last entries, which were only in
+     * the page cache (no checkpoint forced them). Recovery indexed keys only past B's end, so the
+     * records whose entries A lost were readable but not found by key.
+     */
+    @Test
+    void keysAPreviousKeyFileLostAreIndexedAgainWhenTheNewFileSurvived() throws IOException {
+        LogConfig small = smallConfig(dir).clock(clock).keyIndexEntries(4).build();
+        Path backup = dir.resolve("backup");
+        try (MessageStore store = MessageStore.open(small)) {
+            store.append(StoreTestSupport.message("t", 0, "plain"));
+            store.append(keyed("v0", "k0")); // key file A, 1 of 4 entries
+            store.append(keyed("v1", "k1"));
+            store.awaitIndexed();
+            // what a power loss can keep of A: its state before its last entries (checkpoint first: it claims no more than A holds)
+            Files.createDirectories(backup);
+            Files.copy(dir.resolve("checkpoint"), backup.resolve("checkpoint"));
+            copyTree(dir.resolve("keyindex"), backup.resolve("keyindex"));
+            store.append(keyed("v2", "k2"));
+            store.append(keyed("v3", "k3")); // A full
+            store.append(keyed("v4", "k4")); // key file B, forced when made
+            store.append(StoreTestSupport.message("t", 0, "plain after"));
+            store.append(keyed("v5", "k5"));
+            store.awaitIndexed();
+            assertThat(keyFiles()).as("key files A and B").hasSize(2);
+            copyFile(dir.resolve("keyindex"), backup.resolve("keyindex"), keyFiles().get(1)); // B as it is now
+        }
+        powerLoss(backup, -1);
+
+        try (MessageStore store = MessageStore.open(small)) {
+            for (int i = 0; i <= 5; i++) {
+                assertThat(store.lookupByKey("t", "k" + i, 10)).as("lookup of k%d after the power loss", i)
+                        .extracting(StoreTestSupport::text).containsExactly("v" + i);
+            }
+            store.append(keyed("v6", "k6"));
+            assertThat(store.lookupByKey("t", "k6", 10)).as("k6, appended after recovery").hasSize(1);
+        }
+        try (MessageStore store = MessageStore.open(small)) {
+            for (int i = 0; i <= 6; i++) {
+                assertThat(store.lookupByKey("t", "k" + i, 10)).as("lookup of k%d after a clean reopen", i)
+                        .extracting(StoreTestSupport::text).containsExactly("v" + i);
+            }
+        }
+    }
+
+    /**
+     * The second shape: as above, and the power loss also cut the log below B's name (after k2).
+     * {@link KeyIndex#recovered} deletes B, but recovery had already skipped keys below B's end, so
+     * k2, which survived in the log and whose entry A lost, was not found by key.
+     */
+    @Test
+    void keysAPreviousKeyFileLostAreIndexedAgainWhenTheLogEndsBelowTheNewFile() throws IOException {
+        LogConfig small = smallConfig(dir).clock(clock).keyIndexEntries(4).build();
+        Path backup = dir.resolve("backup");
+        long cut;
+        try (MessageStore store = MessageStore.open(small)) {
+            store.append(keyed("v0", "k0"));
+            store.append(keyed("v1", "k1"));
+            store.awaitIndexed();
+            Files.createDirectories(backup);
+            Files.copy(dir.resolve("checkpoint"), backup.resolve("checkpoint"));
+            copyTree(dir.resolve("keyindex"), backup.resolve("keyindex"));
+            store.append(keyed("v2", "k2"));
+            cut = store.append(keyed("v3", "k3")).physicalOffset(); // A full
+            store.append(keyed("v4", "k4")); // key file B
+            store.awaitIndexed();
+            assertThat(keyFiles()).as("key files A and B").hasSize(2);
+            copyFile(dir.resolve("keyindex"), backup.resolve("keyindex"), keyFiles().get(1));
+        }
+        powerLoss(backup, cut);
+
+        try (MessageStore store = MessageStore.open(small)) {
+            assertThat(store.recoveryReport().end()).as("log end after the power loss").isEqualTo(cut);
+            for (int i = 0; i <= 2; i++) {
+                assertThat(store.lookupByKey("t", "k" + i, 10)).as("lookup of k%d, kept by the log", i)
+                        .extracting(StoreTestSupport::text).containsExactly("v" + i);
+            }
+            for (int i = 3; i <= 4; i++) {
+                assertThat(store.lookupByKey("t", "k" + i, 10)).as("lookup of k%d, lost with the log's tail", i).isEmpty();
+            }
+            store.append(keyed("v3 again", "k3"));
+            assertThat(store.lookupByKey("t", "k3", 10)).extracting(StoreTestSupport::text).as("k3 appended again")
+                    .containsExactly("v3 again");
+        }
+    }
+
+    /**
+     * Puts the disk in the state a power loss leaves: the key index and checkpoint from {@code backup},
+     * the log cut at {@code cut} (-1: kept whole), no staging ring, the abort marker down.
+     */
+    private void powerLoss(Path backup, long cut) throws IOException {
+        if (cut >= 0) {
+            Path segment = dir.resolve("commitlog").resolve(FileNames.name(0));
+            try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.allocate((int) (ch.size() - cut)), cut);
+            }
+        }
+        deleteTree(dir.resolve("keyindex"));
+        copyTree(backup.resolve("keyindex"), dir.resolve("keyindex"));
+        Files.copy(backup.resolve("checkpoint"), dir.resolve("checkpoint"), StandardCopyOption.REPLACE_EXISTING);
+        Files.deleteIfExists(dir.resolve("staging"));
+        Files.createFile(dir.resolve("abort"));
+    }
+
+    /** The key index's file names, oldest first. */
+    private List<String> keyFiles() throws IOException {
+        try (Stream<Path> files = Files.list(dir.resolve("keyindex"))) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> !n.endsWith(".tmp")).sorted().toList();
+        }
+    }
+
+    private static void copyFile(Path fromDir, Path toDir, String name) throws IOException {
+        Files.copy(fromDir.resolve(name), toDir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static void copyTree(Path from, Path to) throws IOException {
