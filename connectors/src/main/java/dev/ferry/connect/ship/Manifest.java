@@ -64,6 +64,20 @@ final class Manifest {
     }
 
     /** Opens (or creates) the manifest of {@code archive}, dropping a torn last line; every write is forced. */
+    /**
+     * The manifest's content is not a manifest (a wrong first line, a line not NAME LENGTH CRC): no
+     * retry reads it better, so the shipping task fails on it rather than retrying every interval.
+     */
+    static final class DamagedException extends IOException {
+        DamagedException(String message) {
+            super(message);
+        }
+
+        DamagedException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     static Manifest open(Path archive) throws IOException {
         return open(archive, true);
     }
@@ -148,7 +162,7 @@ final class Manifest {
     private static Map<String, Entry> parseAll(Path path, byte[] bytes, int end) throws IOException {
         String[] lines = new String(bytes, 0, end, StandardCharsets.UTF_8).split("\n");
         if (lines.length == 0 || !lines[0].equals(HEADER)) {
-            throw new IOException(path + ": first line: '" + (lines.length == 0 ? "" : lines[0])
+            throw new DamagedException(path + ": first line: '" + (lines.length == 0 ? "" : lines[0])
                     + "' (expected: '" + HEADER + "')");
         }
         Map<String, Entry> entries = new LinkedHashMap<>();
@@ -168,7 +182,7 @@ final class Manifest {
             OptionalInt crc = f[2].equals(NO_CRC) ? OptionalInt.empty() : OptionalInt.of(Integer.parseUnsignedInt(f[2], 16));
             return new Entry(f[0], Long.parseLong(f[1]), crc);
         } catch (IllegalArgumentException e) {
-            throw new IOException(path + ": line " + lineNumber + ": '" + line + "' (expected: NAME LENGTH CRC32C-HEX|-)", e);
+            throw new DamagedException(path + ": line " + lineNumber + ": '" + line + "' (expected: NAME LENGTH CRC32C-HEX|-)", e);
         }
     }
 

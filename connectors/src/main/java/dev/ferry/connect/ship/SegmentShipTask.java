@@ -93,6 +93,8 @@ public final class SegmentShipTask implements ServiceTask {
                         openTarget();
                     }
                     shipOnce();
+                } catch (Manifest.DamagedException e) {
+                    throw e; // for good: it takes someone to look at the manifest
                 } catch (IOException | java.io.UncheckedIOException e) {
                     ShipTarget t = target;
                     if (t != null) {

@@ -297,6 +297,27 @@ class ArchiveShippingTest {
         assertThat(task.progress().get("errors")).as("the failed opens, counted").isPositive();
     }
 
+    /** Unlike a directory that cannot be opened yet, a manifest that is not one fails the task: no retry reads it better. */
+    @Test
+    void aDamagedManifestFailsTheTaskInsteadOfBeingRetried() throws Exception {
+        Path data = tmp.resolve("data");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 2 * SEGMENT_BYTES + 1000, 0);
+        }
+        Path archive = tmp.resolve("archive");
+        Files.createDirectories(archive);
+        Files.writeString(archive.resolve(Manifest.FILE), "not a manifest\n");
+        SegmentShipTask task = new SegmentShipTask();
+        Throwable[] failure = new Throwable[1];
+        Thread t = start("ship", task, new Context(config("log.dir", data.toString(), "target.dir", archive.toString(),
+                "interval.ms", "50", "include.indexes", "false"), tmp.resolve("state")), failure);
+        t.join(10_000);
+        task.close();
+        assertThat(t.isAlive()).as("run() ended").isFalse();
+        assertThat(failure[0]).as("the task failed, naming the manifest's first line").isNotNull()
+                .hasMessageContaining("first line: 'not a manifest'");
+    }
+
     /**
      * docs "Restore", step 2: a file ArchiveCheck reports BAD or SHORT is shipped again "while the
      * broker still has it (delete the archived file; the next scan ships it)" — by the running
