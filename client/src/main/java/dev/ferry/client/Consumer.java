@@ -251,7 +251,7 @@ public final class Consumer implements AutoCloseable {
                     release(f);
                     continue;
                 }
-                List<Message> decoded = new ArrayList<>();
+                List<Message> decoded = FetchedMessages.listFor(f.response());
                 try {
                     FetchedMessages.of(f.response(), storedRecords, decoded);
                 } catch (RuntimeException e) { // a record that fails its check (or cannot be decoded at all)

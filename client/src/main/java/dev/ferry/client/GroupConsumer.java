@@ -310,7 +310,7 @@ public final class GroupConsumer implements AutoCloseable {
                 ready.add(f); // the messages taken so far are returned first; the next poll reports it
                 break;
             }
-            List<Message> decoded = new ArrayList<>();
+            List<Message> decoded = FetchedMessages.listFor(f.response());
             boolean readable = true;
             long readFrom = -1; // where the queue is read again from, if not from the fetch's end
             try {

@@ -61,7 +61,7 @@ public final class Message {
         this.storeTimestamp = b.storeTimestamp;
         this.deliverAt = b.deliverAt;
         this.flags = b.flags;
-        this.body = b.body.hasRemaining() ? b.body.slice().asReadOnlyBuffer() : EMPTY;
+        this.body = !b.body.hasRemaining() ? EMPTY : whole(b.body) ? b.body.asReadOnlyBuffer() : b.body.slice().asReadOnlyBuffer();
     }
 
     /**
@@ -94,6 +94,11 @@ public final class Message {
      */
     public static Message ofBody(String topic, int queueId, long bornTimestamp, byte[] body) {
         return new Message(topic, queueId, bornTimestamp, body.length == 0 ? EMPTY : ByteBuffer.wrap(body).asReadOnlyBuffer());
+    }
+
+    /** A buffer whose remaining bytes are all of it, as {@code ByteBuffer.wrap(array)} makes: its read-only view needs no slice first. */
+    private static boolean whole(ByteBuffer b) {
+        return b.position() == 0 && b.limit() == b.capacity();
     }
 
     static <M extends Map<String, String>> M checkEntries(M map) {
