@@ -114,6 +114,11 @@ final class Manifest {
                 if (force) {
                     ch.force(true);
                 }
+                if (end == 0) {
+                    // nothing of it reached the disk, its first line neither: a manifest not yet written, not a damaged one
+                    m.write(HEADER + '\n');
+                    return m;
+                }
             }
             m.entries.putAll(parseAll(path, bytes, end));
             ch.position(ch.size());

@@ -319,6 +319,34 @@ class ArchiveShippingTest {
     }
 
     /**
+     * With force=false a power loss can leave the manifest at its length but all NUL bytes, its first
+     * line too: a manifest not yet written, not a damaged one. It is cut and written anew, and the task
+     * ships (found by a reviewer: it was cut to nothing and then refused as damaged, for good).
+     */
+    @Test
+    void aManifestAPowerLossLeftAllZerosIsWrittenAnew() throws Exception {
+        Path data = tmp.resolve("data");
+        try (MessageStore store = openStore(data)) {
+            fill(store, 2 * SEGMENT_BYTES + 1000, 0);
+        }
+        Path archive = tmp.resolve("archive");
+        Files.createDirectories(archive);
+        Files.write(archive.resolve(Manifest.FILE), new byte[200]);
+        SegmentShipTask task = new SegmentShipTask();
+        Throwable[] failure = new Throwable[1];
+        Thread t = start("ship", task, new Context(config("log.dir", data.toString(), "target.dir", archive.toString(),
+                "interval.ms", "50", "include.indexes", "false", "force", "false"), tmp.resolve("state")), failure);
+        try {
+            await(Duration.ofSeconds(10), "segment 0 shipped", () -> Files.exists(archive.resolve("commitlog/00000000000000000000")));
+        } finally {
+            task.close();
+            t.join(5_000);
+        }
+        assertThat(failure[0]).as("the task kept going").isNull();
+        assertThat(Files.readAllLines(archive.resolve(Manifest.FILE)).get(0)).isEqualTo(Manifest.HEADER);
+    }
+
+    /**
      * docs "Restore", step 2: a file ArchiveCheck reports BAD or SHORT is shipped again "while the
      * broker still has it (delete the archived file; the next scan ships it)" — by the running
      * task, not only after a restart (its in-memory set of shipped names used to hide it).
