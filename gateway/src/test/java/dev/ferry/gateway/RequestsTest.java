@@ -111,6 +111,7 @@ class RequestsTest {
                     .containsEntry(Headers.COUNT, "3");
             String[] batchIds = new String(TestClient.bytes(batchSent.body()), StandardCharsets.UTF_8).split("\n");
             assertThat(batchIds).hasSize(3).doesNotHaveDuplicates().doesNotContain(msgId);
+            assertThat(batchSent.bodyLength()).as("three ids, one a line, no newline after the last").isEqualTo(3 * 17 - 1);
 
             Command fetched = c.fetch(topic, 1, 0, 10);
             assertThat(fetched.status()).as(fetched.message()).isEqualTo(Status.OK);

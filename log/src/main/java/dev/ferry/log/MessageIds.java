@@ -12,13 +12,24 @@ public final class MessageIds {
 
     private static final byte[] HEX = "0123456789ABCDEF".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
+    /** Bytes of an id in US-ASCII. */
+    public static final int LENGTH = 16;
+
     public static String of(long physicalOffset) {
-        byte[] out = new byte[16];
-        for (int i = 15; i >= 0; i--) {
+        byte[] out = new byte[LENGTH];
+        write(physicalOffset, out, 0);
+        return new String(out, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * Writes the id of {@code physicalOffset} as {@link #LENGTH} US-ASCII bytes at {@code at}: for a
+     * reply listing many ids, without a String for each.
+     */
+    public static void write(long physicalOffset, byte[] out, int at) {
+        for (int i = at + LENGTH - 1; i >= at; i--) {
             out[i] = HEX[(int) (physicalOffset & 0xF)];
             physicalOffset >>>= 4;
         }
-        return new String(out, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
     /** The physical offset named by {@code id}; {@link InvalidMessageException} if it is not an id. */

@@ -426,7 +426,10 @@ public final class MessageStore implements AutoCloseable {
         int keyCount = 0;
         for (int i = 0; i < n; i++) {
             LogMessage m = batch.get(i);
-            OffsetIndex q = queues.get(m.topic, m.queueId);
+            LogMessage before = i == 0 ? null : batch.get(i - 1);
+            OffsetIndex q = before != null && before.topic.equals(m.topic) && before.queueId == m.queueId
+                    ? indexes[i - 1] // a producer's batch is one queue's: its topic is one String, equals at its first test
+                    : queues.get(m.topic, m.queueId);
             if (q == null) {
                 validateTopic(m);
                 q = queues.getOrCreate(m.topic, m.queueId);
