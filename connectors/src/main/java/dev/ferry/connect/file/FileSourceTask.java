@@ -122,6 +122,14 @@ public final class FileSourceTask implements SourceTask {
      */
     private boolean draining;
     /**
+     * While draining: the file that was at the path when the rotation was seen, opened then and
+     * followed after the old one, wherever it is by then (a busy log rotated again within
+     * {@code rotate.wait.ms} is renamed on, and its lines would be skipped were the path opened
+     * instead; found by a reviewer). Null if none was there yet: the path is opened then.
+     */
+    private FileChannel next;
+    private String nextKey;
+    /**
      * When the open file was last seen written, in {@code clock} millis: its modification time
      * when opened, then each read that found new bytes, and the moment a rotation was seen.
      */
@@ -265,7 +273,8 @@ public final class FileSourceTask implements SourceTask {
                             + "first", path, offset, p);
                 }
                 if (atPath != null) {
-                    atPath.close();
+                    next = atPath; // followed after the old one, even if renamed on meanwhile
+                    nextKey = atPathKey;
                 }
                 return true;
             }
@@ -344,6 +353,10 @@ public final class FileSourceTask implements SourceTask {
                             channel.close();
                             channel = null;
                             draining = false;
+                            if (next != null) {
+                                follow(next, nextKey);
+                                next = null;
+                            }
                             continue;
                         }
                     } else if (rotatedOrTruncated()) {
@@ -396,7 +409,8 @@ public final class FileSourceTask implements SourceTask {
      * {@code close_inactive}). The new file's lines wait that long after every rotation.
      */
     private boolean oldFileDone() {
-        return clock.millis() - lastWrittenMillis >= rotateWaitMs;
+        // 0: at once, as before the setting, also for a file whose modification time lies ahead of this clock
+        return rotateWaitMs == 0 || clock.millis() - lastWrittenMillis >= rotateWaitMs;
     }
 
     /**
@@ -413,6 +427,7 @@ public final class FileSourceTask implements SourceTask {
         }
         if (!fileKey(now).equals(fileKey)) {
             draining = true;
+            holdNext();
             // the writer may not have reopened yet: the old file's grace period starts now at the earliest
             lastWrittenMillis = Math.max(lastWrittenMillis, clock.millis());
             return true;
@@ -423,6 +438,36 @@ public final class FileSourceTask implements SourceTask {
             return true;
         }
         return false;
+    }
+
+    /** Opens the file now at the path as {@link #next}, if it is still there and another than the open one. */
+    private void holdNext() throws IOException {
+        FileChannel ch;
+        BasicFileAttributes a;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ);
+            a = Files.readAttributes(path, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            return; // renamed on already: the path is opened once the old file is done
+        }
+        if (fileKey(a).equals(fileKey)) {
+            ch.close();
+            return;
+        }
+        next = ch;
+        nextKey = fileKey(a);
+    }
+
+    /**
+     * Makes {@code ch}, opened earlier, the file read, from 0. It was last written at the latest now
+     * (its modification time is not known from the channel): a later rotation of it waits the whole
+     * {@code rotate.wait.ms} from here at least.
+     */
+    private void follow(FileChannel ch, String key) {
+        channel = ch;
+        fileKey = key;
+        lastWrittenMillis = clock.millis();
+        readAgainFromZero();
     }
 
     /** After a truncation: the open file holds new content, read from 0; what the buffer holds is dropped. */
@@ -616,6 +661,10 @@ public final class FileSourceTask implements SourceTask {
 
     @Override
     public void close() throws IOException {
+        if (next != null) {
+            next.close();
+            next = null;
+        }
         if (channel != null) {
             channel.close();
             channel = null;

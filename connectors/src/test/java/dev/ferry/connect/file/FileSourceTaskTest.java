@@ -185,6 +185,38 @@ class FileSourceTaskTest {
                 .isGreaterThanOrEqualTo(Duration.ofMillis(900));
     }
 
+    /**
+     * Size-based rotation of a busy log: the new file is itself rotated (renamed on) while the task
+     * still waits out rotate.wait.ms on the first old file. Its lines are read after the old file's,
+     * then the newest file's (found by a reviewer: the task opened whatever was at the path once the
+     * old file was done, and skipped the middle file whole, without a word).
+     */
+    @Test
+    void aFileRotatedAgainWithinTheWaitIsReadBeforeTheNextOne() throws Exception {
+        append("app.log", "A1\n");
+        start(Map.of(), "rotate.wait.ms", "1000");
+        assertThat(bodies(take(1))).containsExactly("A1");
+        Files.move(dir.resolve("app.log"), dir.resolve("app.log.1"));
+        append("app.log", "B1\nB2\n");
+        assertThat(task.poll(Duration.ofMillis(300))).as("waiting on the old file").isEmpty();
+        Files.move(dir.resolve("app.log.1"), dir.resolve("app.log.2"));
+        Files.move(dir.resolve("app.log"), dir.resolve("app.log.1"));
+        append("app.log", "C1\n");
+        assertThat(bodies(take(3))).as("every line, file by file").containsExactly("B1", "B2", "C1");
+    }
+
+    /** rotate.wait.ms=0 is the behaviour from before the setting: the old file is done at its end, whatever its modification time says. */
+    @Test
+    void withNoWaitAnOldFileDatedInTheFutureIsDoneAtItsEnd() throws Exception {
+        append("app.log", "1\n");
+        Files.setLastModifiedTime(dir.resolve("app.log"), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 3_600_000));
+        start(Map.of(), "rotate.wait.ms", "0", "start", "end"); // nothing read: the file's last write is its modification time
+        assertThat(task.poll(Duration.ofMillis(100))).isEmpty();
+        Files.move(dir.resolve("app.log"), dir.resolve("app.log.1"));
+        append("app.log", "new\n");
+        assertThat(bodies(task.poll(Duration.ofSeconds(2)))).as("read within one poll, not an hour later").containsExactly("new");
+    }
+
     /** 20 lines read, the position committed after line 10 (the rest unacknowledged), and the task gone. */
     private Map<String, String> twentyLinesCommittedAfterTen() throws Exception {
         for (int i = 1; i <= 20; i++) {
