@@ -218,9 +218,15 @@ public final class Broker implements AutoCloseable {
 
     /**
      * The queue a message goes to: {@code requested} if it is a valid queue id, round-robin
-     * over the topic's queues if it is negative.
+     * over the topic's queues if it is -1 ({@code Message.ANY_QUEUE}). Any other negative id is
+     * refused, before an unknown topic is auto-created: it is a client's bug, not a choice.
      */
     public int chooseQueue(String topic, int requested) {
+        if (requested < -1) {
+            Optional<Integer> known = Transactions.isInternal(topic) ? Optional.empty() : topics.queues(topic);
+            throw new BrokerException("queueId: " + requested + " (expected: -1 for the broker's choice, or "
+                    + known.map(q -> "0.." + (q - 1) + " for topic " + topic).orElse("a queue of topic " + topic) + ")");
+        }
         int queues = queueCount(topic);
         if (requested >= 0) {
             if (requested >= queues) {

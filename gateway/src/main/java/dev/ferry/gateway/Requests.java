@@ -328,7 +328,7 @@ final class Requests {
     private CompletableFuture<Reply> fetch(Command req, boolean rawRecords, FetchWaits waits) {
         String topic = required(req, Headers.TOPIC);
         int queueId = intNumber(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
-        long offset = number(req, Headers.OFFSET, required(req, Headers.OFFSET));
+        long offset = offset(req);
         long maxMessages = Math.min(optionalNumber(req, Headers.MAX_MESSAGES, DEFAULT_MAX_MESSAGES),
                 config.limits().maxMessagesPerCommand());
         long maxBytes = Math.min(optionalNumber(req, Headers.MAX_BYTES, DEFAULT_MAX_BYTES), config.limits().maxFrameBytes() / 2);
@@ -365,7 +365,7 @@ final class Requests {
         String group = required(req, Headers.GROUP);
         String topic = required(req, Headers.TOPIC);
         int queueId = intNumber(req, Headers.QUEUE_ID, required(req, Headers.QUEUE_ID));
-        long offset = number(req, Headers.OFFSET, required(req, Headers.OFFSET));
+        long offset = offset(req);
         TopicInfo t = broker.describeTopic(topic).orElseThrow(() -> new TopicNotFoundException(topic));
         if (queueId < 0 || queueId >= t.queueCount()) {
             throw new RequestException(Status.BAD_REQUEST, "queueId: " + queueId + " (expected: 0.." + (t.queueCount() - 1) + ")");
@@ -457,6 +457,19 @@ final class Requests {
             throw new RequestException(Status.BAD_REQUEST, "header " + name + ": missing (expected for " + req.code() + ")");
         }
         return v;
+    }
+
+    /**
+     * The {@code offset} header of FETCH and COMMIT_OFFSET: a queue offset, so not negative. A
+     * negative one is a client's bug, not a position retention deleted (OFFSET_OUT_OF_RANGE would
+     * say "deleted by retention" and send a client to minOffset).
+     */
+    private static long offset(Command req) {
+        long offset = number(req, Headers.OFFSET, required(req, Headers.OFFSET));
+        if (offset < 0) {
+            throw new RequestException(Status.BAD_REQUEST, "offset: " + offset + " (expected: >= 0)");
+        }
+        return offset;
     }
 
     private static long number(Command req, String name, String value) {

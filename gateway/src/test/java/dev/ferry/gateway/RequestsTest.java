@@ -452,4 +452,93 @@ class RequestsTest {
             assertThat(TestClient.fetched(stillThere)).as("nothing refused was stored").hasSize(1);
         }
     }
+
+    /**
+     * A negative queueId other than -1 is a client's bug, not "the broker chooses": refused, and
+     * an unknown topic is not auto-created for it. docs/PROTOCOL.md, "Request codes".
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json"})
+    void aNegativeQueueIdOtherThanMinusOneIsRefused(String codec) throws IOException {
+        String topic = "negq-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            Command unknownTopic = c.send(TestClient.message(topic + "-new", -2, utf8("x")));
+            assertThat(unknownTopic.status()).as(unknownTopic.message()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(unknownTopic.message()).startsWith("queueId: -2 (expected: -1 for the broker's choice, or ");
+            Command notCreated = c.call(c.request(RequestCode.DESCRIBE_TOPIC).header(Headers.TOPIC, topic + "-new").build());
+            assertThat(notCreated.status()).as("a refused send creates no topic").isEqualTo(Status.NOT_FOUND);
+
+            c.createTopic(topic, 2);
+            Command single = c.send(TestClient.message(topic, -2, utf8("x")));
+            assertThat(single.status()).as(single.message()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(single.message()).isEqualTo("queueId: -2 (expected: -1 for the broker's choice, or 0..1 for topic " + topic + ")");
+            Command batch = c.call(c.request(RequestCode.SEND_BATCH).messages(List.of(TestClient.message(topic, Integer.MIN_VALUE,
+                    utf8("a")), TestClient.message(topic, Integer.MIN_VALUE, utf8("b")))).build());
+            assertThat(batch.status()).as(batch.message()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(batch.message()).startsWith("queueId: " + Integer.MIN_VALUE + " (expected: -1 for the broker's choice");
+
+            Command chosen = c.send(TestClient.message(topic, -1, utf8("y")));
+            assertThat(chosen.status()).as(chosen.message()).isEqualTo(Status.OK);
+            Command described = c.call(c.request(RequestCode.DESCRIBE_TOPIC).header(Headers.TOPIC, topic).build());
+            assertThat(new String(TestClient.bytes(described.body()), StandardCharsets.UTF_8)).as("only the -1 send was stored")
+                    .isEqualTo(chosen.header(Headers.QUEUE_ID).equals("0") ? "0 0 1\n1 0 0\n" : "0 0 0\n1 0 1\n");
+        }
+    }
+
+    /**
+     * A negative offset in FETCH or COMMIT_OFFSET is BAD_REQUEST, not OFFSET_OUT_OF_RANGE "deleted
+     * by retention" (which sends a client to minOffset); RESET_OFFSETS still clamps one.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json"})
+    void aNegativeOffsetIsABadRequest(String codec) throws IOException {
+        String topic = "nego-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            c.createTopic(topic, 1);
+            c.send(TestClient.message(topic, 0, utf8("m")));
+
+            Command fetch = c.fetch(topic, 0, -1, 10);
+            assertThat(fetch.status()).as(fetch.message()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(fetch.message()).isEqualTo("offset: -1 (expected: >= 0)");
+            Command commit = c.call(c.request(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, "nego").header(Headers.TOPIC, topic)
+                    .header(Headers.QUEUE_ID, 0).header(Headers.OFFSET, Long.MIN_VALUE).build());
+            assertThat(commit.status()).as(commit.message()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(commit.message()).isEqualTo("offset: " + Long.MIN_VALUE + " (expected: >= 0)");
+            Command none = c.call(c.request(RequestCode.GET_OFFSET).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0)
+                    .header(Headers.GROUP, "nego").build());
+            assertThat(none.header(Headers.OFFSET)).as("nothing committed").isEqualTo("-1");
+
+            Command past = c.fetch(topic, 0, 2, 10);
+            assertThat(past.status()).as("past the end stays out of range").isEqualTo(Status.OFFSET_OUT_OF_RANGE);
+
+            Command reset = c.call(c.request(RequestCode.RESET_OFFSETS).header(Headers.GROUP, "nego").header(Headers.TOPIC, topic)
+                    .header(Headers.TO, "offset").header(Headers.OFFSET, -5).build());
+            assertThat(reset.status()).as(reset.message()).isEqualTo(Status.OK);
+            assertThat(new String(TestClient.bytes(reset.body()), StandardCharsets.UTF_8)).as("clamped to the queue's first offset")
+                    .isEqualTo("0 0\n");
+        }
+    }
+
+    /** QUERY_MESSAGE returns at most maxMessagesPerCommand messages, whatever maxMessages asks (as FETCH). */
+    @Test
+    void queryMessageIsClampedToTheMessagesPerCommandLimit(@TempDir Path own) throws IOException {
+        try (TestServer small = TestServer.start(own, log -> log,
+                gw -> gw.limits(dev.ferry.protocol.Limits.builder().maxMessagesPerCommand(5).build()));
+             TestClient c = small.connect("json")) {
+            String topic = "qclamp";
+            c.createTopic(topic, 1);
+            for (int i = 0; i < 8; i++) {
+                c.send(Message.builder(topic).queueId(0).keys(List.of("same")).body(utf8("m" + i)).build());
+            }
+            Command byKey = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, topic).header(Headers.KEY, "same")
+                    .header(Headers.MAX_MESSAGES, 100_000).build());
+            assertThat(byKey.status()).as(byKey.message()).isEqualTo(Status.OK);
+            assertThat(byKey.messages()).hasSize(5);
+            Command byTime = c.call(c.request(RequestCode.QUERY_MESSAGE).header(Headers.TOPIC, topic).header(Headers.BEGIN_TIMESTAMP, 0)
+                    .header(Headers.END_TIMESTAMP, Long.MAX_VALUE).header(Headers.MAX_MESSAGES, 100_000).build());
+            assertThat(byTime.messages()).hasSize(5);
+            Command fetch = c.fetch(topic, 0, 0, 100_000);
+            assertThat(TestClient.fetched(fetch)).as("as FETCH").hasSize(5);
+        }
+    }
 }
