@@ -201,6 +201,10 @@ public final class Broker implements AutoCloseable {
 
     /** Queue count of {@code topic}, creating the topic if auto-creation is on. */
     public int queueCount(String topic) {
+        if (topic.equals(DelayedDelivery.TOPIC)) {
+            // before the auto-create below: a refused SEND to it registered it as a topic of 8 queues (a reviewer found it)
+            throw new BrokerException("topic: '" + topic + "' (expected: not an internal topic; set deliverAt to delay a message)");
+        }
         if (Transactions.isInternal(topic)) {
             throw new BrokerException("topic: '" + topic + "' (expected: not an internal topic; use SEND_HALF for a transaction)");
         }

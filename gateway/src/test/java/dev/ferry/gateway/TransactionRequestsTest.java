@@ -100,6 +100,12 @@ class TransactionRequestsTest {
             assertThat(fromClient.status()).isEqualTo(Status.BAD_REQUEST);
             Command internal = c.send(TestClient.message("%TRANS_OP%", 0, new byte[1]));
             assertThat(internal.status()).isEqualTo(Status.BAD_REQUEST);
+            Command schedule = c.send(TestClient.message("%SCHEDULE%", 0, new byte[1]));
+            assertThat(schedule.status()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(schedule.message()).contains("set deliverAt to delay a message");
+            Command listed = c.call(c.request(RequestCode.LIST_TOPICS).header(Headers.PREFIX, "%").build());
+            assertThat(new String(TestClient.bytes(listed.body()), java.nio.charset.StandardCharsets.UTF_8))
+                    .as("a refused SEND to an internal topic does not make it a topic").doesNotContain("%SCHEDULE%");
             // the internal topics cannot be created, and so read, by a client: a rolled-back half is never seen,
             // nor a delayed message before it is due (its schedule record keeps its keys)
             Command later = c.send(Message.builder("orders").queueId(0).keys(List.of("later-key"))
