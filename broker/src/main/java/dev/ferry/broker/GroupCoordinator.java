@@ -670,6 +670,12 @@ public final class GroupCoordinator implements AutoCloseable {
         if (g == null || !g.members.containsKey(clientId)) {
             throw new FencedException("member '" + clientId + "' of group '" + group + "': unknown (expected: JOIN_GROUP first)");
         }
+        if (!g.members.get(clientId).orderly) {
+            // it needs none, and a lock it held (renewed by its heartbeats, never released) kept the queue's next orderly
+            // owner LOCKED until it left; in a broadcasting group it could lock any queue (found by a reviewer)
+            throw new BrokerException("member '" + clientId + "' of group '" + group + "': joined not orderly (expected: "
+                    + "LOCK_QUEUE only from a member that joined with orderly=true)");
+        }
         TopicQueue tq = new TopicQueue(topic, queueId);
         Owner o = g.owners.get(tq);
         if (g.model == MessageModel.CLUSTERING && (o == null || !o.clientId.equals(clientId) || o.pendingFrom != null

@@ -162,6 +162,19 @@ class GroupCoordinatorTest {
         groups.checkConsume("o", "b", b.generation(), "t", 6);
     }
 
+    /**
+     * A member that joined not orderly gets no lock: it needs none, and one it held, renewed by its
+     * heartbeats and never released, kept the queue's next orderly owner LOCKED (found by a reviewer).
+     */
+    @Test
+    void onlyAnOrderlyMemberMayLockAQueue() {
+        GroupCoordinator.Assignment a = groups.join("g", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThatThrownBy(() -> groups.lock("g", "a", a.generation(), "t", 5)).isInstanceOf(BrokerException.class)
+                .isNotInstanceOf(FencedException.class).hasMessageContaining("joined not orderly");
+        GroupCoordinator.Assignment b = groups.join("b", "x", List.of("t"), MessageModel.BROADCASTING, "AVERAGE", false);
+        assertThatThrownBy(() -> groups.lock("b", "x", b.generation(), "t", 5)).hasMessageContaining("joined not orderly");
+    }
+
     @Test
     void aQueueThatComesBackToItsReaderBeforeItHeardKeepsItsTenure() {
         GroupCoordinator.Assignment a1 = groups.join("g", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", true);
