@@ -50,6 +50,11 @@ public final class Broker implements AutoCloseable {
     private final GroupCoordinator groups;
     private final Transactions transactions;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
+    /**
+     * Topics created again after a deletion, since this start: their queues' ends at the creation,
+     * where a group that notices the topic starts ({@link #startOffset}). In memory only.
+     */
+    private final ConcurrentHashMap<String, long[]> recreatedAt = new ConcurrentHashMap<>();
     /** Runs the reads of woken long polls that carry a property filter (SQL, tag confirmation): one a core, at least two. */
     private final ExecutorService filteredReads;
     /**
@@ -135,8 +140,34 @@ public final class Broker implements AutoCloseable {
             return q.get();
         }
         checkName("topic", topic);
+        boolean again = topics.wasDeleted(topic);
         store.createQueues(topic, queues);
-        return topics.createIfAbsent(topic, queues);
+        return created(topic, topics.createIfAbsent(topic, queues), again);
+    }
+
+    /** After {@code topic} was created with {@code queues} queues: if it existed before ({@code again}), remembers where its queues ended. */
+    private int created(String topic, int queues, boolean again) {
+        if (again) {
+            long[] ends = new long[queues];
+            for (int q = 0; q < queues; q++) {
+                ends[q] = store.nextOffset(topic, q);
+            }
+            recreatedAt.put(topic, ends);
+        }
+        return queues;
+    }
+
+    /**
+     * Where a group without a committed offset starts reading a topic it subscribed to before the
+     * topic existed: the queue's first offset, or, for a topic deleted and created again since this
+     * broker started, the queue's end at that creation. A topic created again continues its old
+     * offsets (see {@link #deleteTopic}), and its first offset is the deleted topic's first record: a
+     * group started there got the deleted topic's messages again, acked ones too (found by a reviewer).
+     */
+    public long startOffset(String topic, int queueId) {
+        long min = store.minOffset(topic, queueId);
+        long[] ends = recreatedAt.get(topic);
+        return ends == null || queueId >= ends.length ? min : Math.max(min, ends[queueId]);
     }
 
     public BrokerConfig config() {
@@ -154,8 +185,9 @@ public final class Broker implements AutoCloseable {
         if (queues < 1 || queues > config.log().maxQueuesPerTopic()) {
             throw new BrokerException("queues: " + queues + " (expected: 1.." + config.log().maxQueuesPerTopic() + ")");
         }
+        boolean again = topics.wasDeleted(topic);
         store.createQueues(topic, queues);
-        topics.create(topic, queues);
+        created(topic, topics.create(topic, queues), again);
         LOG.info("created topic {} with {} queues", topic, queues);
         return describe(topic, queues);
     }
@@ -178,6 +210,7 @@ public final class Broker implements AutoCloseable {
      */
     public void deleteTopic(String topic) {
         topics.delete(topic);
+        recreatedAt.remove(topic);
         offsets.forgetTopic(topic);
         LOG.info("deleted topic {}", topic);
     }
@@ -216,8 +249,9 @@ public final class Broker implements AutoCloseable {
             throw new TopicNotFoundException(topic);
         }
         checkName("topic", topic);
+        boolean again = topics.wasDeleted(topic);
         store.createQueues(topic, config.defaultQueues());
-        return topics.createIfAbsent(topic, config.defaultQueues());
+        return created(topic, topics.createIfAbsent(topic, config.defaultQueues()), again);
     }
 
     /**

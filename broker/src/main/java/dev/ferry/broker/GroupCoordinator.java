@@ -389,7 +389,7 @@ public final class GroupCoordinator implements AutoCloseable {
         for (String offsetGroup : offsetGroups) {
             for (int q = 0; q < queues; q++) {
                 if (broker.committedOffset(offsetGroup, topic, q).isEmpty()) {
-                    broker.commitOffset(offsetGroup, topic, q, broker.store().minOffset(topic, q));
+                    broker.commitOffset(offsetGroup, topic, q, broker.startOffset(topic, q));
                 }
             }
         }
@@ -407,17 +407,28 @@ public final class GroupCoordinator implements AutoCloseable {
         long now = clock.millis();
         m.lastSeen = now;
         confirmHandovers(g, clientId);
-        g.locks.replaceAll((tq, l) -> l.clientId.equals(clientId) && l.expiresAt > now ? new Lock(clientId, now + config.lockTimeoutMs()) : l);
+        // only the locks of queues it still reads: one on a queue that moved away (its handover confirmed just above)
+        // lapses a lock timeout after its last renewal, unless released before; renewed, it kept the new owner LOCKED
+        // for as long as the old one lived without sending UNLOCK_QUEUE (found by a reviewer)
+        g.locks.replaceAll((tq, l) -> l.clientId.equals(clientId) && l.expiresAt > now && stillReads(g, tq, clientId)
+                ? new Lock(clientId, now + config.lockTimeoutMs()) : l);
         if (queueCountsChanged(g)) {
             rebalance(g, "queue count change");
         }
         return assignment(g, clientId);
     }
 
+    /** Whether {@code clientId} owns {@code tq} or is handing it over: its lock there is renewed. Under this. */
+    private static boolean stillReads(Group g, TopicQueue tq, String clientId) {
+        Owner o = g.owners.get(tq);
+        return o != null && (o.clientId.equals(clientId) || clientId.equals(o.pendingFrom));
+    }
+
     /**
      * {@code clientId} now hears its new assignment, without the queues that moved away from it:
      * their new owners get them at their next heartbeat. (A non-orderly member may still finish
-     * the message in hand; an orderly one keeps the lock until it did.)
+     * the message in hand; an orderly one keeps the lock until it did, or at most a lock timeout,
+     * as its heartbeats no longer renew it.)
      */
     private static void confirmHandovers(Group g, String clientId) {
         g.owners.replaceAll((tq, o) -> clientId.equals(o.pendingFrom) ? new Owner(o.clientId, o.since) : o);
@@ -676,6 +687,13 @@ public final class GroupCoordinator implements AutoCloseable {
             throw new BrokerException("member '" + clientId + "' of group '" + group + "': joined not orderly (expected: "
                     + "LOCK_QUEUE only from a member that joined with orderly=true)");
         }
+        long now = clock.millis();
+        if (g.model == MessageModel.BROADCASTING) {
+            // every member reads every queue: none is kept from it, and one lock for the group made the first orderly
+            // member's heartbeats keep the others LOCKED for good (found by a reviewer). Orderly is then the member's own
+            // one message at a time; nothing is recorded.
+            return now + config.lockTimeoutMs();
+        }
         TopicQueue tq = new TopicQueue(topic, queueId);
         Owner o = g.owners.get(tq);
         if (g.model == MessageModel.CLUSTERING && (o == null || !o.clientId.equals(clientId) || o.pendingFrom != null
@@ -683,7 +701,6 @@ public final class GroupCoordinator implements AutoCloseable {
             throw new FencedException(topic + "/" + queueId + ": not assigned to '" + clientId + "' at generation " + generation
                     + " (expected: a queue of the member's current assignment)");
         }
-        long now = clock.millis();
         Lock l = g.locks.get(tq);
         if (l != null && !l.clientId.equals(clientId) && l.expiresAt > now) {
             throw new QueueLockedException(topic + "/" + queueId + ": locked by '" + l.clientId + "' for " + (l.expiresAt - now)
