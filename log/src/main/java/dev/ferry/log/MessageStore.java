@@ -1164,7 +1164,9 @@ public final class MessageStore implements AutoCloseable {
         } finally {
             appendLock.unlock();
         }
-        scheduler.shutdownNow();
+        // not shutdownNow: its interrupt closed the channel of a checkpoint under way (ClosedByInterruptException, logged
+        // as a failed checkpoint on a clean close); shutdown cancels the periodic tasks and lets a run under way finish
+        scheduler.shutdown();
         try {
             // a retention pass or a checkpoint under way must not run on into the files closed below
             if (!scheduler.awaitTermination(10, TimeUnit.SECONDS)) {
