@@ -140,21 +140,34 @@ public final class Broker implements AutoCloseable {
             return q.get();
         }
         checkName("topic", topic);
-        boolean again = topics.wasDeleted(topic);
         store.createQueues(topic, queues);
-        return created(topic, topics.createIfAbsent(topic, queues), again);
+        return register(topic, queues, () -> topics.createIfAbsent(topic, queues));
     }
 
-    /** After {@code topic} was created with {@code queues} queues: if it existed before ({@code again}), remembers where its queues ended. */
-    private int created(String topic, int queues, boolean again) {
-        if (again) {
+    /**
+     * Registers {@code topic} through {@code register} (its queue count back); for a topic that
+     * was deleted, first notes where its queues end ({@link #startOffset}). Under a lock, and the
+     * ends read before the topic is registered, so that they are those of the deleted topic: read
+     * after, a send to the new topic could already be below them, and a second creator racing the
+     * first (two producers auto-creating it) replaced them with later ends; a group then skipped
+     * the first messages (found by a reviewer).
+     */
+    private int register(String topic, int queues, java.util.function.IntSupplier register) {
+        if (!topics.wasDeleted(topic)) {
+            return register.getAsInt();
+        }
+        synchronized (recreatedAt) {
+            if (!topics.wasDeleted(topic)) {
+                return register.getAsInt(); // created by another call meanwhile
+            }
             long[] ends = new long[queues];
             for (int q = 0; q < queues; q++) {
                 ends[q] = store.nextOffset(topic, q);
             }
+            int registered = register.getAsInt(); // every creator of a deleted topic comes through here: this one made it
             recreatedAt.put(topic, ends);
+            return registered;
         }
-        return queues;
     }
 
     /**
@@ -185,9 +198,8 @@ public final class Broker implements AutoCloseable {
         if (queues < 1 || queues > config.log().maxQueuesPerTopic()) {
             throw new BrokerException("queues: " + queues + " (expected: 1.." + config.log().maxQueuesPerTopic() + ")");
         }
-        boolean again = topics.wasDeleted(topic);
         store.createQueues(topic, queues);
-        created(topic, topics.create(topic, queues), again);
+        register(topic, queues, () -> topics.create(topic, queues));
         LOG.info("created topic {} with {} queues", topic, queues);
         return describe(topic, queues);
     }
@@ -249,9 +261,8 @@ public final class Broker implements AutoCloseable {
             throw new TopicNotFoundException(topic);
         }
         checkName("topic", topic);
-        boolean again = topics.wasDeleted(topic);
         store.createQueues(topic, config.defaultQueues());
-        return created(topic, topics.createIfAbsent(topic, config.defaultQueues()), again);
+        return register(topic, config.defaultQueues(), () -> topics.createIfAbsent(topic, config.defaultQueues()));
     }
 
     /**

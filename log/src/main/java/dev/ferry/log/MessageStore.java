@@ -1170,7 +1170,12 @@ public final class MessageStore implements AutoCloseable {
         try {
             // a retention pass or a checkpoint under way must not run on into the files closed below
             if (!scheduler.awaitTermination(10, TimeUnit.SECONDS)) {
-                LOG.warn("retention / checkpoint thread still busy after 10 s; closing anyway");
+                // now the interrupt: a long retention pass stops at its next file operation rather than run on into
+                // the files closed below
+                scheduler.shutdownNow();
+                if (!scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
+                    LOG.warn("retention / checkpoint thread still busy after 15 s; closing anyway");
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -294,17 +294,13 @@ public final class FileSourceTask implements SourceTask {
 
     /** Opens {@code file} as the file being read, from 0; false if it does not exist. */
     private boolean open(Path file) throws IOException {
-        BasicFileAttributes attributes;
-        FileChannel ch;
-        try {
-            ch = FileChannel.open(file, StandardOpenOption.READ);
-            attributes = Files.readAttributes(file, BasicFileAttributes.class);
-        } catch (NoSuchFileException e) {
+        Opened o = openFile(file);
+        if (o == null) {
             return false;
         }
-        channel = ch;
-        fileKey = fileKey(attributes);
-        lastWrittenMillis = attributes.lastModifiedTime().toMillis();
+        channel = o.channel();
+        fileKey = fileKey(o.attributes());
+        lastWrittenMillis = o.attributes().lastModifiedTime().toMillis();
         headFingerprint = null;
         knownHeadLength = 0;
         bufferStart = 0;
@@ -442,20 +438,51 @@ public final class FileSourceTask implements SourceTask {
 
     /** Opens the file now at the path as {@link #next}, if it is still there and another than the open one. */
     private void holdNext() throws IOException {
-        FileChannel ch;
-        BasicFileAttributes a;
+        Opened o;
         try {
-            ch = FileChannel.open(path, StandardOpenOption.READ);
-            a = Files.readAttributes(path, BasicFileAttributes.class);
-        } catch (NoSuchFileException e) {
-            return; // renamed on already: the path is opened once the old file is done
-        }
-        if (fileKey(a).equals(fileKey)) {
-            ch.close();
+            o = openFile(path);
+        } catch (IOException e) {
+            // not readable yet (logrotate sets the new file's owner after creating it): the path is opened once the
+            // old file is done, as when nothing was there, rather than fail the task at the moment of rotation
+            LOG.debug("file-source {}: cannot open the new file yet: {}", path, e.toString());
             return;
         }
-        next = ch;
-        nextKey = fileKey(a);
+        if (o == null) {
+            return; // renamed on already: the path is opened once the old file is done
+        }
+        if (fileKey(o.attributes()).equals(fileKey)) {
+            o.channel().close();
+            return;
+        }
+        next = o.channel();
+        nextKey = fileKey(o.attributes());
+    }
+
+    /** An open file and its attributes as read right after the open. */
+    private record Opened(FileChannel channel, BasicFileAttributes attributes) {
+    }
+
+    /**
+     * Opens {@code file} for reading; null if it does not exist, also when it goes between the
+     * open and the read of its attributes (the channel is then closed: a path renamed and deleted
+     * quickly leaked an open, deleted file each time, found by a reviewer).
+     */
+    private static Opened openFile(Path file) throws IOException {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        try {
+            return new Opened(ch, Files.readAttributes(file, BasicFileAttributes.class));
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            if (e instanceof NoSuchFileException) {
+                return null;
+            }
+            throw e;
+        }
     }
 
     /**
