@@ -50,6 +50,8 @@ import java.util.TreeSet;
  */
 record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig transactions, GatewayConfig gateway, int metricsPort,
                       List<Path> connectConfigs, Path connectStateDir) {
+    /** An integer as the file may write it: digits, '_' only between two of them, an optional leading '-'. */
+    private static final java.util.regex.Pattern DIGIT_GROUPS = java.util.regex.Pattern.compile("-?[0-9]+(_[0-9]+)*");
 
     /** A value that the broker cannot start with: unknown key, wrong type, out of range. */
     static final class ConfigException extends RuntimeException {
@@ -102,7 +104,7 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
             new Key("segment.fill.ahead.bytes", Type.LONG, 16L << 20, 1L << 40, Long.toString(64L << 20), "fillAheadBytes", "Writes through mappings (sync flush, or flush.staged.writes=false): commit-log space kept prepared ahead of the appender by a background thread; an append that outruns it waits."),
             new Key("index.entries.per.file", Type.INT, 1, (I - 16) / 20, "300000", "indexEntriesPerFile", "Entries per offset-index file (20 bytes each; default 6 MB files)."),
             new Key("keyindex.slots", Type.INT, 1, 64 << 20, "1048576", "keyIndexSlots", "Hash slots per key-index file."),
-            new Key("keyindex.entries", Type.INT, 1, 64 << 20, "4194304", "keyIndexEntries", "Entries per key-index file."),
+            new Key("keyindex.entries", Type.INT, 1, 64 << 20, "4194304", "keyIndexEntries", "Entries per key-index file; also the most keys one send (a batch's messages' keys together) may carry (LIMIT_EXCEEDED beyond)."),
             // flush
             new Key("flush.mode", Type.FLUSH_MODE, 0, 0, "async", "flushMode", "async: acknowledge once in the page cache; sync: acknowledge after an fsync covering the message (group commit)."),
             new Key("flush.interval.ms", Type.INT, 1, 3_600_000, "500", "flushIntervalMs", "async: how often the flusher looks at dirty pages."),
@@ -404,6 +406,10 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
             Value v = raw(k);
             long n;
             try {
+                // '_' only between digits, as OPERATIONS.md says (and Java's literals): "_4096_" or "-1_" is a typo, not a number
+                if (!DIGIT_GROUPS.matcher(v.text).matches()) {
+                    throw new NumberFormatException(v.text);
+                }
                 n = Long.parseLong(v.text.replace("_", ""));
             } catch (NumberFormatException e) {
                 throw bad(k, v, "an integer, " + k.range());

@@ -104,9 +104,11 @@ final class PerfProduceCommand implements Callable<Integer> {
                     th.join();
                 }
                 double seconds = (end - start) / 1e9;
-                System.out.printf(Locale.ROOT, "%d records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency.%n",
-                        numRecords, numRecords / seconds, numRecords * (double) recordSize / 1048576 / seconds, micros.getMean() / 1000,
-                        micros.getMaxValue() / 1000.0);
+                // the records acknowledged, as the RESULT line counts them (it said every record sent when all had failed)
+                long ok = acked.get();
+                System.out.printf(Locale.ROOT, "%d records sent (%d failed), %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, "
+                        + "%.2f ms max latency.%n", ok, failed.get(), ok / seconds, ok * (double) recordSize / 1048576 / seconds,
+                        micros.getMean() / 1000, micros.getMaxValue() / 1000.0);
                 System.out.println(PerfResults.line("produce", acked.get(), acked.get() * recordSize, seconds, micros,
                         "errors=" + failed.get() + " codec=" + codec + " record_size=" + recordSize + " batch_size=" + batchSize
                                 + " linger_ms=" + lingerMs + " threads=" + threads + " keys=" + keys));

@@ -123,6 +123,11 @@ class BrokerSettingsTest {
                 .hasMessage("test.properties: flush.mode: 'sometimes' (expected: async or sync)");
         assertThatThrownBy(() -> from("retention.ms", "0"))
                 .hasMessage("test.properties: retention.ms: 0 (expected: -1 (no limit) or 1..9223372036854775807)");
+        // '_' only between digits (found by a reviewer: every '_' was dropped, so these were taken)
+        assertThatThrownBy(() -> from("segment.bytes", "_4096_"))
+                .hasMessage("test.properties: segment.bytes: '_4096_' (expected: an integer, 4096..2147483647)");
+        assertThatThrownBy(() -> from("retention.ms", "-1_")).hasMessageContaining("'-1_' (expected: an integer");
+        assertThatThrownBy(() -> from("segment.bytes", "4__096")).hasMessageContaining("'4__096' (expected: an integer");
     }
 
     @Test
