@@ -908,7 +908,12 @@ public final class Producer implements AutoCloseable {
         if (b.partition.queueId == Message.ANY_QUEUE) {
             TopicState t = topics.get(topic);
             if (t != null && t.queues == 0) {
-                refresh(topic); // the broker may have created the topic on this send
+                try {
+                    refresh(topic); // the broker may have created the topic on this send
+                } catch (IllegalStateException e) {
+                    // the client closed meanwhile (a flush that returned on these futures, then close): nothing to refresh
+                    // for; it surfaced as a WARN "the callback of SEND_BATCH failed" after a successful `ferry produce`
+                }
             }
         }
     }
