@@ -20,6 +20,7 @@ FerryClient per thread.
 """
 
 import base64
+import collections
 import json
 import socket
 import struct
@@ -27,6 +28,8 @@ import struct
 MAGIC = b"FRRY"
 VERSION = 1
 RETRYABLE = ("BUSY", "TIMEOUT")
+# handshake result codes (PROTOCOL.md); 4 TOO_MANY_CONNECTIONS is worth a retry after a pause, the others are not
+TOO_MANY_CONNECTIONS = 4
 
 
 class FerryError(Exception):
@@ -34,11 +37,13 @@ class FerryError(Exception):
     subclasses below say the connection failed. status is the broker's status name (or one of the
     client's, below), message its text, code the request code ("FETCH", ...) or "handshake"."""
 
-    def __init__(self, status, message, code=None):
+    def __init__(self, status, message, code=None, headers=None):
         super().__init__("%s: %s%s" % (code or "request", status, (": " + message) if message else ""))
         self.status = status
         self.message = message
         self.code = code
+        # the error response's headers: OFFSET_OUT_OF_RANGE carries minOffset and maxOffset to go on from
+        self.headers = dict(headers or {})
 
     @property
     def retryable(self):
@@ -58,6 +63,19 @@ class FerryConnectionError(FerryError):
     @property
     def retryable(self):
         return False  # not on this client, which is closed
+
+
+class FerryRefusedError(FerryConnectionError):
+    """The broker refused the handshake (status "REFUSED"). retryable is true, with a new client
+    after a pause, when it had too many connections (result 4); a codec or version refusal is not."""
+
+    def __init__(self, status, message, code=None, result=None):
+        super().__init__(status, message, code)
+        self.result = result
+
+    @property
+    def retryable(self):
+        return self.result == TOO_MANY_CONNECTIONS
 
 
 class FerryProtocolError(FerryConnectionError):
@@ -96,12 +114,37 @@ class FetchResult:
 
 
 def _encode_body(data):
+    """("utf8", text) when data is valid UTF-8 whose JSON string is at most 1.5 times its size (or
+    base64's, for short bodies), else ("base64", text): PROTOCOL.md's rule. A body of control
+    characters, six characters each as JSON text, goes as base64 (as text, 3 MiB of them made a
+    frame over the broker's 16 MiB)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    encoded = base64.b64encode(data).decode("ascii")
     try:
-        return "utf8", data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return "base64", base64.b64encode(data).decode("ascii")
+        return "base64", encoded
+    if len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2 <= max(len(data) * 3 // 2, len(encoded)):
+        return "utf8", text
+    return "base64", encoded
+
+
+def _check_text(field, value):
+    """value must be a str that UTF-8 can carry (no lone surrogate): else ValueError/TypeError, before anything is sent."""
+    if not isinstance(value, str):
+        raise TypeError("%s: %r (expected: a string)" % (field, value))
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError("%s: unpaired surrogate at char %d (expected: text UTF-8 can carry)" % (field, e.start)) from None
+    return value
+
+
+def _check_int(field, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s: %r (expected: an int)" % (field, value))
+    return value
 
 
 def _decode_body(text, encoding):
@@ -130,6 +173,8 @@ class FerryClient:
         self.timeout = timeout
         self.max_frame_bytes = max_frame_bytes
         self.next_id = 1
+        # one-way commands the broker sent (CHECK_TRANSACTION): never answers to a request; see take_oneways()
+        self.oneways = collections.deque(maxlen=1000)
         self._closed = False
         self._broken_by = None  # the FerryConnectionError that closed the connection, if one did
         try:
@@ -195,7 +240,7 @@ class FerryClient:
         result, length = head[5], head[6]
         text = self._read_exactly(length, "handshake reply text", code).decode("ascii", "replace")
         if result != 0:
-            raise FerryConnectionError("REFUSED", "handshake result %d: %s" % (result, text), code)
+            raise FerryRefusedError("REFUSED", "handshake result %d: %s" % (result, text), code, result)
         if text != "json":
             raise FerryProtocolError("BAD_HELLO", "broker chose codec %r (expected: 'json')" % text, code)
 
@@ -243,7 +288,14 @@ class FerryClient:
         self.next_id = self.next_id % 0x7FFFFFFF + 1
         command = {"kind": "REQUEST", "code": code, "requestId": request_id, "status": "OK", "message": "",
                    "headers": headers, "messages": messages or [], "bodyEncoding": "utf8", "body": ""}
-        payload = json.dumps(command, separators=(",", ":")).encode("utf-8")
+        try:
+            payload = json.dumps(command, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError("%s: unpaired surrogate in the request (expected: text UTF-8 can carry): %s" % (code, e)) from None
+        if len(payload) > self.max_frame_bytes:
+            # the broker would answer FRAME_TOO_LARGE and close the connection, the answer often lost in the reset
+            raise ValueError("%s: request frame of %d bytes (expected: <= max_frame_bytes %d)"
+                             % (code, len(payload), self.max_frame_bytes))
         # From the first byte sent to the last byte of the response read, the stream is mid-exchange:
         # any failure in between leaves it out of step (half a frame sent or read), so it is closed.
         try:
@@ -251,6 +303,11 @@ class FerryClient:
             self._send_all(struct.pack(">I", len(payload)) + payload, "request frame", code)
             while True:
                 response = self._read_command(code)
+                if response.get("kind", "RESPONSE") != "RESPONSE":
+                    # a one-way command (CHECK_TRANSACTION), numbered by the broker in the same range as the requests:
+                    # matched by id alone, it was taken for the answer, and every later answer was one behind
+                    self.oneways.append(response)
+                    continue
                 if response.get("requestId") == request_id:
                     break
                 if response.get("requestId") == 0 and response.get("status", "OK") != "OK":
@@ -266,8 +323,15 @@ class FerryClient:
             raise
         status = response.get("status", "OK")
         if status != "OK":
-            raise FerryError(status, response.get("message", ""), code)
+            raise FerryError(status, response.get("message", ""), code, response.get("headers"))
         return response
+
+    def take_oneways(self):
+        """The one-way commands the broker sent since the last call (CHECK_TRANSACTION, as dicts),
+        oldest first; they arrive while a request waits for its answer. At most the last 1,000 are kept."""
+        out = list(self.oneways)
+        self.oneways.clear()
+        return out
 
     def _decode(self, code, response, decode):
         """decode(response); a response it cannot decode is a FerryProtocolError and closes the connection."""
@@ -294,11 +358,17 @@ class FerryClient:
         return self._decode("DESCRIBE_TOPIC", r, lambda r: int(r["headers"]["queues"]))
 
     def send(self, topic, body, queue_id=-1, keys=(), tags="", properties=None, born_timestamp=0):
-        """Stores one message; returns (msg_id, queue_id, queue_offset)."""
+        """Stores one message; returns (msg_id, queue_id, queue_offset). Bad arguments (a key or property
+        that is not a string, a timestamp that is not an int, text UTF-8 cannot carry) raise
+        TypeError/ValueError before anything is sent: the broker would close the connection on them."""
+        if isinstance(keys, str):
+            raise TypeError("keys: %r (expected: a list of strings, not a string)" % (keys,))
+        keys = [_check_text("key", k) for k in keys]
+        properties = {_check_text("property key", k): _check_text("value of %r" % (k,), v) for k, v in dict(properties or {}).items()}
         encoding, text = _encode_body(body)
-        message = {"topic": topic, "queueId": queue_id, "keys": list(keys), "tags": tags,
-                   "properties": dict(properties or {}), "bornTimestamp": born_timestamp,
-                   "bodyEncoding": encoding, "body": text}
+        message = {"topic": _check_text("topic", topic), "queueId": _check_int("queue_id", queue_id), "keys": keys,
+                   "tags": _check_text("tags", tags), "properties": properties,
+                   "bornTimestamp": _check_int("born_timestamp", born_timestamp), "bodyEncoding": encoding, "body": text}
         r = self.request("SEND", messages=[message])
         return self._decode("SEND", r, lambda r: (r["headers"]["msgId"], int(r["headers"]["queueId"]),
                                                   int(r["headers"]["queueOffset"])))
