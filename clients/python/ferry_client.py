@@ -374,7 +374,9 @@ class FerryClient:
                                                   int(r["headers"]["queueOffset"])))
 
     def fetch(self, topic, queue_id, offset, max_messages=32, max_bytes=1 << 20, max_wait_ms=0, group=None, tags=None):
-        """Messages of one queue from offset on; waits up to max_wait_ms for the first (long poll)."""
+        """Messages of one queue from offset on; waits up to max_wait_ms for the first (long poll).
+        group is sent as the FETCH's group header, which the broker ignores without a group member's
+        clientId and generation (this client does not join groups): commit with commit()."""
         headers = {"topic": topic, "queueId": queue_id, "offset": offset, "maxMessages": max_messages,
                    "maxBytes": max_bytes, "maxWaitMs": max_wait_ms}
         if group:
