@@ -9,7 +9,6 @@ import java.sql.Date;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Time;
 import java.sql.Types;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -28,7 +27,7 @@ import java.util.Base64;
  * <p>JSON forms: numbers for integer, decimal and floating columns (a decimal column takes the
  * number exactly; the source gives a PostgreSQL NUMERIC {@code NaN}, {@code Infinity},
  * {@code -Infinity} as those strings, a floating one refuses what is not finite as a double: 1e400, "NaN"); {@code true}/{@code false}
- * for booleans; ISO-8601 text for dates and times ({@code 2026-01-31}, {@code 10:15:30},
+ * for booleans; ISO-8601 text for dates and times ({@code 2026-01-31}, {@code 10:15:30}, {@code 10:15:30.500},
  * {@code 2026-01-31T10:15:30.5} without a zone, {@code 2026-01-31T10:15:30.5Z} with one; the
  * sink also takes epoch milliseconds). A time stamp without a zone is a wall time, read and bound
  * as a {@link LocalDateTime} so that the JVM's zone never moves it; an instant (a {@code Z} or
@@ -115,7 +114,8 @@ record Column(String name, int sqlType, String typeName) {
                     throw wrong(value, "a number");
                 }
                 case Types.DATE -> Date.valueOf(LocalDate.parse(text(value, "a date such as 2026-01-31")));
-                case Types.TIME -> Time.valueOf(LocalTime.parse(text(value, "a time such as 10:15:30")));
+                // a LocalTime, bound with setObject: a java.sql.Time has no fraction of a second (10:15:30.5 was stored as 10:15:30)
+                case Types.TIME -> LocalTime.parse(text(value, "a time such as 10:15:30 or 10:15:30.5"));
                 case Types.TIMESTAMP -> {
                     // bound as a LocalDateTime, never a java.sql.Timestamp: a Timestamp is an instant in the JVM's zone, so
                     // a wall time in that zone's daylight-saving gap (02:30 on a spring-forward day in Europe/Berlin)
@@ -198,7 +198,15 @@ record Column(String name, int sqlType, String typeName) {
                 long v = rs.getLong(index);
                 putOrNull(rs, json, field, JsonNodeFactory.instance.numberNode(v));
             }
-            case Types.REAL, Types.FLOAT, Types.DOUBLE -> {
+            case Types.REAL -> {
+                // a 32-bit float, as such: widened to a double, REAL 0.1 came out as 0.10000000149011612; its shortest
+                // decimal text (Float.toString) is the number that was stored
+                float f = rs.getFloat(index);
+                putOrNull(rs, json, field, Float.isFinite(f)
+                        ? JsonNodeFactory.instance.numberNode(new BigDecimal(Float.toString(f)))
+                        : JsonNodeFactory.instance.numberNode((double) f));
+            }
+            case Types.FLOAT, Types.DOUBLE -> {
                 double v = rs.getDouble(index);
                 putOrNull(rs, json, field, JsonNodeFactory.instance.numberNode(v));
             }
@@ -221,8 +229,9 @@ record Column(String name, int sqlType, String typeName) {
                 json.put(field, d == null ? null : d.toLocalDate().toString());
             }
             case Types.TIME -> {
-                Time t = rs.getTime(index);
-                json.put(field, t == null ? null : t.toLocalTime().toString());
+                // a LocalTime, not a java.sql.Time: that has no fraction of a second (10:15:30.5 came out as 10:15:30)
+                LocalTime t = rs.getObject(index, LocalTime.class);
+                json.put(field, t == null ? null : timeText(t));
             }
             case Types.TIMESTAMP -> {
                 // read as the wall time the column holds; through java.sql.Timestamp a value in the JVM zone's
@@ -254,6 +263,15 @@ record Column(String name, int sqlType, String typeName) {
         return text != null && (text.equals("NaN") || text.equals("Infinity") || text.equals("-Infinity")) ? text : null;
     }
 
+    /**
+     * A TIME value as JSON text: {@code HH:mm:ss}, with the fraction when there is one in groups of three digits
+     * ({@code 10:15:30.500}, {@code 10:15:30.123456}); seconds always ({@link LocalTime#toString} leaves out zero seconds).
+     */
+    static String timeText(LocalTime t) {
+        String s = t.toString();
+        return s.length() == 5 ? s + ":00" : s;
+    }
+
     private static void putOrNull(ResultSet rs, ObjectNode json, String field, JsonNode value) throws SQLException {
         json.set(field, rs.wasNull() ? JsonNodeFactory.instance.nullNode() : value);
     }
@@ -270,7 +288,7 @@ record Column(String name, int sqlType, String typeName) {
             case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> "an integer";
             case Types.REAL, Types.FLOAT, Types.DOUBLE, Types.NUMERIC, Types.DECIMAL -> "a number";
             case Types.DATE -> "a date such as 2026-01-31";
-            case Types.TIME -> "a time such as 10:15:30";
+            case Types.TIME -> "a time such as 10:15:30 or 10:15:30.5";
             default -> "a time stamp such as 2026-01-31T10:15:30.5 or epoch milliseconds";
         };
     }

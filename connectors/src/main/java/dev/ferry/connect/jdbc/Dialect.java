@@ -7,9 +7,12 @@ import java.util.stream.Collectors;
  * The few SQL phrasings that differ between the databases the JDBC connectors know: upsert,
  * the column types of auto-created tables, the row limit of a query. Chosen from the JDBC URL.
  *
- * <p>Identifiers are never quoted: names are checked to be plain SQL identifiers
+ * <p>The table name is never quoted: it is checked to be a plain SQL identifier
  * ({@link #isIdentifier}) so that {@code orders} means the same table the user created
- * unquoted, whichever way the database folds case (H2 to upper, PostgreSQL to lower).
+ * unquoted, whichever way the database folds case (H2 to upper, PostgreSQL to lower). Column
+ * names are quoted ({@link #quote}) as the database reports them, so that a mixed-case column
+ * ({@code "orderId"}) or one named like a reserved word ({@code order}) is written and read;
+ * the statements below take column names already quoted.
  *
  * <p>Immutable, so thread-safe.
  */
@@ -88,13 +91,25 @@ enum Dialect {
         return this == OTHER ? query : query + " LIMIT " + rows;
     }
 
+    /**
+     * {@code name} quoted with {@code quote} (as {@link java.sql.DatabaseMetaData#getIdentifierQuoteString} gives it:
+     * {@code "} for PostgreSQL and H2, a backtick for MariaDB/MySQL unless ANSI_QUOTES), a quote inside doubled; as it
+     * is when the driver has no quoting (a blank or null quote string).
+     */
+    static String quote(String quote, String name) {
+        if (quote == null || quote.isBlank()) {
+            return name;
+        }
+        return quote + name.replace(quote, quote + quote) + quote;
+    }
+
     /** Whether {@code name} is a plain identifier, optionally schema-qualified: {@code orders}, {@code sales.orders}. */
     static boolean isIdentifier(String name) {
         return name.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?");
     }
 
     private static List<String> nonKey(List<String> columns, List<String> keys) {
-        return columns.stream().filter(c -> keys.stream().noneMatch(k -> k.equalsIgnoreCase(c))).toList();
+        return columns.stream().filter(c -> !keys.contains(c)).toList();
     }
 
     private static String placeholders(int n) {

@@ -119,6 +119,10 @@ public final class JdbcSinkTask implements SinkTask {
     private SinkOffsetsTable offsets;
 
     private Connection conn;
+    /** The driver's identifier quote ({@code "}, or a backtick for MariaDB/MySQL); column names are quoted with it. */
+    private String quote = "\"";
+    /** How the database stores unquoted names: 'U' upper case (H2), 'L' lower case (PostgreSQL), 'M' as written. */
+    private char fold = 'M';
     /** The target table's columns by upper-cased name; null until the table exists (auto.create from the first message). */
     private Map<String, Column> tableColumns;
     /**
@@ -229,6 +233,9 @@ public final class JdbcSinkTask implements SinkTask {
         conn = db.connect();
         try {
             conn.setAutoCommit(false);
+            java.sql.DatabaseMetaData meta = conn.getMetaData();
+            quote = meta.getIdentifierQuoteString();
+            fold = meta.storesUpperCaseIdentifiers() ? 'U' : meta.storesLowerCaseIdentifiers() ? 'L' : 'M';
             offsets.create(conn);
             conn.commit();
             if (!offsets.refusesDuplicates(conn)) {
@@ -716,8 +723,11 @@ public final class JdbcSinkTask implements SinkTask {
     private PreparedStatement statement(List<Column> columns) throws SQLException {
         PreparedStatement ps = statements.get(columns);
         if (ps == null) {
-            List<String> names = columns.stream().map(Column::name).toList();
-            ps = conn.prepareStatement(mode == Mode.UPSERT ? db.dialect().upsert(table, names, keyColumns) : Dialect.insert(table, names));
+            // the names as the database reports them, quoted: a mixed-case column ("orderId") or a reserved word (order)
+            List<String> names = columns.stream().map(c -> Dialect.quote(quote, c.name())).toList();
+            ps = conn.prepareStatement(mode == Mode.UPSERT
+                    ? db.dialect().upsert(table, names, keyColumnsResolved.stream().map(c -> Dialect.quote(quote, c.name())).toList())
+                    : Dialect.insert(table, names));
             statements.put(columns, ps);
         }
         return ps;
@@ -765,7 +775,8 @@ public final class JdbcSinkTask implements SinkTask {
      * more than the database write per row), each field to its column's value. Errors keep the precedence of a
      * whole-body parse: a body that is not JSON is reported as such even if a field before the fault had no column.
      */
-    private Row toRow(Message m, QueueKey q) throws BadRecordException {
+    private Row toRow(Message m, QueueKey q) throws BadRecordException, SQLException {
+        boolean refreshed = false;
         if (tableColumns == null) {
             createFrom(m, tree(m)); // auto.create from the first message's fields
         }
@@ -806,6 +817,12 @@ public final class JdbcSinkTask implements SinkTask {
                     c = mappedColumns.get(index);
                 } else {
                     c = columnOf(name);
+                    if (c == null && !refreshed) {
+                        refreshed = true; // once per message: a column may have been added since the table was read
+                        if (refreshColumns()) {
+                            c = columnOf(name);
+                        }
+                    }
                     if (c == null) {
                         if (problem == null) {
                             problem = "field '" + name + "' has no column in " + table + " (expected: one of " + names()
@@ -921,6 +938,28 @@ public final class JdbcSinkTask implements SinkTask {
         return c;
     }
 
+    /**
+     * Reads the table's columns again (on a connection of its own: a write may be in flight on the task's), for a field
+     * with no column: one added by ALTER TABLE while the task runs is then written, not reported as a bad record.
+     *
+     * @return whether the columns changed
+     */
+    private boolean refreshColumns() throws SQLException {
+        Optional<Map<String, Column>> now;
+        try (Connection c = db.connect()) {
+            c.setAutoCommit(false);
+            now = describe(c, table);
+        }
+        if (now.isEmpty() || now.get().equals(tableColumns)) {
+            return false;
+        }
+        LOG.info("jdbc-sink {}: the columns of {} changed: now {}", connector, table, now.get().values().stream().map(Column::name)
+                .toList());
+        tableColumns = now.get();
+        resolveColumns();
+        return true;
+    }
+
     /** Resolves the fields mapping and the key columns against the table's columns, once they are known. */
     private void resolveColumns() {
         columnsByField.clear();
@@ -983,6 +1022,10 @@ public final class JdbcSinkTask implements SinkTask {
 
     /** The table's columns by upper-cased name, or empty when it does not exist. */
     private Optional<Map<String, Column>> describe(String name) throws SQLException {
+        return describe(conn, name);
+    }
+
+    private static Optional<Map<String, Column>> describe(Connection conn, String name) throws SQLException {
         try (Statement s = conn.createStatement();
              ResultSet rs = s.executeQuery("SELECT * FROM " + name + " WHERE 1 = 0")) {
             ResultSetMetaData md = rs.getMetaData();
@@ -993,7 +1036,11 @@ public final class JdbcSinkTask implements SinkTask {
             conn.commit();
             return Optional.of(columns);
         } catch (SQLException e) {
-            rollbackQuietly();
+            try {
+                conn.rollback();
+            } catch (SQLException r) {
+                LOG.debug("rollback failed", r);
+            }
             String state = e.getSQLState() == null ? "" : e.getSQLState();
             if (state.equals("42P01") || state.equals("42S02") || state.equals("42S04") || state.equals("42102")) {
                 return Optional.empty();
@@ -1022,8 +1069,28 @@ public final class JdbcSinkTask implements SinkTask {
             tableColumns = create(names);
             resolveColumns();
         } catch (SQLException e) {
+            rollbackQuietly();
+            if (isNamingProblem(e)) {
+                // the database refused the CREATE TABLE for what the message's field names make of it (a name too long,
+                // two fields one column): this message's fault, not the task's; the next message tries again
+                throw new BadRecordException(m, "auto.create: " + table + " cannot be created with the columns of this"
+                        + " message's fields " + names + ": " + JdbcSettings.rootMessage(e), e);
+            }
             throw new IllegalStateException("auto.create: creating " + table + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Whether a failed CREATE TABLE is the column names' fault: SQL state class 42 (syntax error or access rule) or 22,
+     * except a missing privilege (PostgreSQL 42501; MariaDB/MySQL 42000 with error 1044, 1142, 1227).
+     */
+    private static boolean isNamingProblem(SQLException e) {
+        String state = sqlState(e);
+        if (state == null || !(state.startsWith("42") || state.startsWith("22")) || state.equals("42501")) {
+            return false;
+        }
+        int code = e.getErrorCode();
+        return code != 1044 && code != 1142 && code != 1227;
     }
 
     /**
@@ -1045,11 +1112,11 @@ public final class JdbcSinkTask implements SinkTask {
         for (int i = 0; i < all.size(); i++) {
             String c = all.get(i);
             boolean key = keyColumns.stream().anyMatch(c::equalsIgnoreCase);
-            sql.append(i == 0 ? "" : ", ").append(c).append(' ')
+            sql.append(i == 0 ? "" : ", ").append(createName(c)).append(' ')
                     .append(key ? db.dialect().keyType + (mode == Mode.UPSERT ? " NOT NULL" : "") : db.dialect().textType);
         }
         if (mode == Mode.UPSERT) {
-            sql.append(", PRIMARY KEY (").append(String.join(", ", keyColumns)).append(')');
+            sql.append(", PRIMARY KEY (").append(String.join(", ", keyColumns.stream().map(this::createName).toList())).append(')');
         }
         sql.append(')');
         try (Statement s = conn.createStatement()) {
@@ -1058,6 +1125,20 @@ public final class JdbcSinkTask implements SinkTask {
         conn.commit();
         LOG.info("jdbc-sink {}: auto.create: {}", connector, sql);
         return describe(table).orElseThrow(() -> new SQLException(table + " not found right after CREATE TABLE"));
+    }
+
+    /**
+     * A column name of auto.create, quoted (a field named like a reserved word, user or order, makes a column) and in
+     * the case the database gives an unquoted name (H2 upper, PostgreSQL lower), so that the table's columns are named
+     * as they were when auto.create did not quote them, and plain SQL reaches them unquoted.
+     */
+    private String createName(String field) {
+        String name = switch (fold) {
+            case 'U' -> field.toUpperCase(Locale.ROOT);
+            case 'L' -> field.toLowerCase(Locale.ROOT);
+            default -> field;
+        };
+        return Dialect.quote(quote, name);
     }
 
     private List<String> names() {

@@ -117,6 +117,9 @@ public final class JdbcSourceTask implements SourceTask {
     private final CountDownLatch closed = new CountDownLatch(1);
 
     private String from;
+    /** The driver's identifier quote; the column names in the queries are quoted with it. */
+    private String quote;
+    private boolean upperFolded;
     private String incrementing;
     private String tiebreakColumn;
     private String keyColumn;
@@ -179,11 +182,12 @@ public final class JdbcSourceTask implements SourceTask {
             if (keyColumn != null) {
                 keyIndex = columnIndex(config, "key.column", keyColumn);
             }
-            String inc = columns.get(incrementingIndex).name();
-            String order = tiebreak ? inc + ", " + columns.get(tiebreakIndex).name() : inc;
-            String where = tiebreak
-                    ? "(" + inc + " > ? OR (" + inc + " = ? AND " + columns.get(tiebreakIndex).name() + " > ?))"
-                    : inc + " > ?";
+            // the names as the database reports them, quoted: a mixed-case column ("updatedAt") or a reserved word
+            quote = conn.getMetaData().getIdentifierQuoteString();
+            String inc = Dialect.quote(quote, columns.get(incrementingIndex).name());
+            String tb = tiebreak ? Dialect.quote(quote, columns.get(tiebreakIndex).name()) : null;
+            String order = tiebreak ? inc + ", " + tb : inc;
+            String where = tiebreak ? "(" + inc + " > ? OR (" + inc + " = ? AND " + tb + " > ?))" : inc + " > ?";
             first = conn.prepareStatement(db.dialect().limit("SELECT * FROM " + from + " WHERE " + inc + " IS NOT NULL ORDER BY "
                     + order, batchRows));
             next = conn.prepareStatement(db.dialect().limit("SELECT * FROM " + from + " WHERE " + where + " ORDER BY " + order,
@@ -272,7 +276,7 @@ public final class JdbcSourceTask implements SourceTask {
             rows.removeIf(r -> same(r.incrementing(), t));
             if (sameValue == null) {
                 sameValue = conn.prepareStatement(db.dialect().limit("SELECT * FROM " + from + " WHERE "
-                        + columns.get(incrementingIndex).name() + " = ?", sameValueMaxRows + 1));
+                        + Dialect.quote(quote, columns.get(incrementingIndex).name()) + " = ?", sameValueMaxRows + 1));
                 sameValue.setMaxRows(sameValueMaxRows + 1);
             }
             bindIncrementing(sameValue, 1, t);
@@ -336,6 +340,7 @@ public final class JdbcSourceTask implements SourceTask {
     /** Adds every row of {@code ps}'s result (in its order) to {@code rows}. */
     private void read(PreparedStatement ps, List<Read> rows) throws SQLException {
         try (ResultSet rs = ps.executeQuery()) {
+            columnsOf(rs.getMetaData());
             while (rs.next()) {
                 ObjectNode json = JSON.createObjectNode();
                 for (int i = 0; i < columns.size(); i++) {
@@ -439,22 +444,76 @@ public final class JdbcSourceTask implements SourceTask {
 
     private void describe(ConnectorConfig config, String from, String key) throws SQLException {
         try (Statement s = conn.createStatement(); ResultSet rs = s.executeQuery("SELECT * FROM " + from + " WHERE 1 = 0")) {
-            ResultSetMetaData md = rs.getMetaData();
-            boolean upperFolded = conn.getMetaData().storesUpperCaseIdentifiers();
-            columns = new ArrayList<>();
-            fields = new ArrayList<>();
-            for (int i = 1; i <= md.getColumnCount(); i++) {
-                String name = md.getColumnLabel(i);
-                columns.add(new Column(name, md.getColumnType(i), md.getColumnTypeName(i)));
-                // an unquoted name that H2 folded to upper case comes out as it was most likely written: lower case
-                fields.add(upperFolded && name.equals(name.toUpperCase(Locale.ROOT)) ? name.toLowerCase(Locale.ROOT) : name);
-            }
+            upperFolded = conn.getMetaData().storesUpperCaseIdentifiers();
+            columns = columnList(rs.getMetaData());
+            fields = fieldNames(columns);
         } catch (SQLException e) {
             if (JdbcSettings.unreachable(e)) {
                 throw e; // the connection, not the table: the runtime restarts the task
             }
             throw config.invalid(key, from, "a readable table or query: " + JdbcSettings.rootMessage(e));
         }
+    }
+
+    private static List<Column> columnList(ResultSetMetaData md) throws SQLException {
+        List<Column> list = new ArrayList<>(md.getColumnCount());
+        for (int i = 1; i <= md.getColumnCount(); i++) {
+            list.add(new Column(md.getColumnLabel(i), md.getColumnType(i), md.getColumnTypeName(i)));
+        }
+        return list;
+    }
+
+    private List<String> fieldNames(List<Column> cols) {
+        List<String> names = new ArrayList<>(cols.size());
+        for (Column c : cols) {
+            String name = c.name();
+            // an unquoted name that H2 folded to upper case comes out as it was most likely written: lower case
+            names.add(upperFolded && name.equals(name.toUpperCase(Locale.ROOT)) ? name.toLowerCase(Locale.ROOT) : name);
+        }
+        return names;
+    }
+
+    /**
+     * Takes the columns of a result set as its metadata gives them, when they differ from those known: {@code SELECT *}
+     * after an ALTER TABLE while the task runs (a column added, dropped, or added in the middle with MariaDB's
+     * {@code ADD COLUMN ... AFTER}) returns other columns than the table had at start, and reading them by the old
+     * positions put values under the wrong field names. The increasing, tiebreak and key columns are found again by name.
+     */
+    private void columnsOf(ResultSetMetaData md) throws SQLException {
+        int n = md.getColumnCount();
+        boolean same = n == columns.size();
+        for (int i = 0; same && i < n; i++) {
+            Column c = columns.get(i);
+            same = c.name().equals(md.getColumnLabel(i + 1)) && c.sqlType() == md.getColumnType(i + 1);
+        }
+        if (same) {
+            return;
+        }
+        List<Column> now = columnList(md);
+        int inc = indexOf(now, columns.get(incrementingIndex).name());
+        int tb = tiebreak ? indexOf(now, columns.get(tiebreakIndex).name()) : -1;
+        int key = keyIndex >= 0 ? indexOf(now, columns.get(keyIndex).name()) : -1;
+        if (inc < 0 || (tiebreak && tb < 0) || (keyIndex >= 0 && key < 0)) {
+            // not retried: the table lacks a column the settings name
+            throw new IllegalStateException("the columns of " + from + " changed to " + now.stream().map(Column::name).toList()
+                    + ", without a column named in incrementing.column, tiebreak.column or key.column (expected: those columns"
+                    + " kept; fix the table or the settings and restart)");
+        }
+        LOG.info("jdbc-source: the columns of {} changed: now {}", from, now.stream().map(Column::name).toList());
+        columns = now;
+        fields = fieldNames(now);
+        incrementingIndex = inc;
+        tiebreakIndex = tiebreak ? tb : tiebreakIndex;
+        keyIndex = key;
+    }
+
+    private static int indexOf(List<Column> cols, String name) {
+        for (int i = 0; i < cols.size(); i++) {
+            if (cols.get(i).name().equals(name)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private int columnIndex(ConnectorConfig config, String key, String name) {

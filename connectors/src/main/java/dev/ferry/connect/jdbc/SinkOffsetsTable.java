@@ -22,6 +22,7 @@ import java.util.Map;
  * column        type           meaning
  * connector     VARCHAR(255)   the connector's name (config key {@code name}); primary key part 1
  * topic         VARCHAR(255)   the topic the rows came from;                   primary key part 2
+ *                              (both case-sensitive: MariaDB/MySQL utf8mb4_bin)
  * queue_id      INTEGER        the queue within the topic;                     primary key part 3
  * next_offset   BIGINT         the queue offset of the first message NOT yet in the target table
  * </pre>
@@ -35,6 +36,7 @@ import java.util.Map;
  * <p>Immutable; the methods use the connection (or its {@link Statements}) they are given and do not commit.
  */
 final class SinkOffsetsTable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SinkOffsetsTable.class);
     /** Default name of the table, config key {@code offsets.table}. */
     static final String DEFAULT_NAME = "ferry_connect_offsets";
 
@@ -62,14 +64,51 @@ final class SinkOffsetsTable {
     }
 
     String createSql() {
-        return "CREATE TABLE IF NOT EXISTS " + name + " (" + CONNECTOR + " VARCHAR(255) NOT NULL, " + TOPIC
-                + " VARCHAR(255) NOT NULL, " + QUEUE_ID + " INTEGER NOT NULL, " + NEXT_OFFSET + " BIGINT NOT NULL, PRIMARY KEY ("
+        // MariaDB/MySQL compare VARCHAR case-insensitively by default: connectors orders and ORDERS (topics t and T) would
+        // share one position, so the key's text columns are made binary-collated there
+        String text = dialect == Dialect.MARIADB ? "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" : "VARCHAR(255)";
+        return "CREATE TABLE IF NOT EXISTS " + name + " (" + CONNECTOR + " " + text + " NOT NULL, " + TOPIC
+                + " " + text + " NOT NULL, " + QUEUE_ID + " INTEGER NOT NULL, " + NEXT_OFFSET + " BIGINT NOT NULL, PRIMARY KEY ("
                 + String.join(", ", KEY) + "))";
     }
 
     void create(Connection conn) throws SQLException {
         try (Statement s = conn.createStatement()) {
             s.execute(createSql());
+        }
+        if (dialect == Dialect.MARIADB) {
+            warnIfCaseInsensitive(conn);
+        }
+    }
+
+    /**
+     * A MariaDB/MySQL table made by an older version (before the key columns were binary-collated) is kept as it is,
+     * not altered behind the operator's back: it works as before, but compares connector and topic names without case.
+     * Said once at start, with the statement that changes it.
+     */
+    private void warnIfCaseInsensitive(Connection conn) throws SQLException {
+        int dot = name.indexOf('.');
+        String sql = "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                + (dot < 0 ? "DATABASE()" : "?") + " AND TABLE_NAME = ? AND COLUMN_NAME IN ('" + CONNECTOR + "', '" + TOPIC + "')";
+        boolean insensitive = false;
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            int i = 1;
+            if (dot >= 0) {
+                ps.setString(i++, name.substring(0, dot));
+            }
+            ps.setString(i, dot < 0 ? name : name.substring(dot + 1));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String collation = rs.getString(1);
+                    insensitive |= collation != null && !collation.endsWith("_bin");
+                }
+            }
+        }
+        if (insensitive) {
+            LOG.warn("offsets table {} compares connector and topic names without case (made by an older version): connectors"
+                    + " or topics whose names differ only in case share positions; to change it: ALTER TABLE {} MODIFY {} {} NOT NULL,"
+                    + " MODIFY {} {} NOT NULL", name, name, CONNECTOR, "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", TOPIC,
+                    "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
         }
     }
 
