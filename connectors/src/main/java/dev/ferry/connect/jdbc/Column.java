@@ -229,6 +229,13 @@ record Column(String name, int sqlType, String typeName) {
                 json.put(field, d == null ? null : d.toLocalDate().toString());
             }
             case Types.TIME -> {
+                if (typeName != null && (typeName.equalsIgnoreCase("timetz") || typeName.toLowerCase(java.util.Locale.ROOT)
+                        .startsWith("time with time zone"))) {
+                    // PostgreSQL reports a timetz as TIME but refuses it as a LocalTime (every poll failed): its text,
+                    // offset included (10:15:30.5+02)
+                    json.put(field, rs.getString(index));
+                    return;
+                }
                 // a LocalTime, not a java.sql.Time: that has no fraction of a second (10:15:30.5 came out as 10:15:30)
                 LocalTime t = rs.getObject(index, LocalTime.class);
                 json.put(field, t == null ? null : timeText(t));

@@ -123,6 +123,10 @@ public final class JdbcSinkTask implements SinkTask {
     private String quote = "\"";
     /** How the database stores unquoted names: 'U' upper case (H2), 'L' lower case (PostgreSQL), 'M' as written. */
     private char fold = 'M';
+    /** At most this many names are remembered in {@link #unknownFields}. */
+    private static final int MAX_UNKNOWN_FIELDS = 1024;
+    /** Field names found without a column since the table's columns were last read (cleared when they change), at most {@link #MAX_UNKNOWN_FIELDS}. */
+    private final java.util.Set<String> unknownFields = new java.util.HashSet<>();
     /** The target table's columns by upper-cased name; null until the table exists (auto.create from the first message). */
     private Map<String, Column> tableColumns;
     /**
@@ -235,7 +239,10 @@ public final class JdbcSinkTask implements SinkTask {
             conn.setAutoCommit(false);
             java.sql.DatabaseMetaData meta = conn.getMetaData();
             quote = meta.getIdentifierQuoteString();
-            fold = meta.storesUpperCaseIdentifiers() ? 'U' : meta.storesLowerCaseIdentifiers() ? 'L' : 'M';
+            // MariaDB's driver answers storesLowerCaseIdentifiers from lower_case_table_names, which is about tables: its
+            // column names keep their case whatever that is
+            fold = db.dialect() == Dialect.MARIADB ? 'M'
+                    : meta.storesUpperCaseIdentifiers() ? 'U' : meta.storesLowerCaseIdentifiers() ? 'L' : 'M';
             offsets.create(conn);
             conn.commit();
             if (!offsets.refusesDuplicates(conn)) {
@@ -817,8 +824,14 @@ public final class JdbcSinkTask implements SinkTask {
                     c = mappedColumns.get(index);
                 } else {
                     c = columnOf(name);
-                    if (c == null && !refreshed) {
-                        refreshed = true; // once per message: a column may have been added since the table was read
+                    if (c == null && unknownFields.size() >= MAX_UNKNOWN_FIELDS) {
+                        unknownFields.clear(); // bodies with ever new field names: at worst a re-read per 1,024 of them
+                    }
+                    if (c == null && !refreshed && unknownFields.add(name)) {
+                        // a field not seen missing since the table was last read: a column may have been added for it. Once
+                        // per name until the columns change, not per message: a topic that keeps carrying an extra field
+                        // opened a connection for every message (found by a reviewer)
+                        refreshed = true;
                         if (refreshColumns()) {
                             c = columnOf(name);
                         }
@@ -944,15 +957,20 @@ public final class JdbcSinkTask implements SinkTask {
      *
      * @return whether the columns changed
      */
-    private boolean refreshColumns() throws SQLException {
+    private boolean refreshColumns() {
         Optional<Map<String, Column>> now;
         try (Connection c = db.connect()) {
             c.setAutoCommit(false);
             now = describe(c, table);
+        } catch (SQLException e) {
+            // not reachable now (a connection limit, an outage): the field stays unknown, the message a bad record as before
+            LOG.debug("jdbc-sink {}: cannot read the columns of {} again: {}", connector, table, e.toString());
+            return false;
         }
         if (now.isEmpty() || now.get().equals(tableColumns)) {
             return false;
         }
+        unknownFields.clear(); // the columns changed: a name missing before may have one now
         LOG.info("jdbc-sink {}: the columns of {} changed: now {}", connector, table, now.get().values().stream().map(Column::name)
                 .toList());
         tableColumns = now.get();
@@ -1084,13 +1102,15 @@ public final class JdbcSinkTask implements SinkTask {
      * Whether a failed CREATE TABLE is the column names' fault: SQL state class 42 (syntax error or access rule) or 22,
      * except a missing privilege (PostgreSQL 42501; MariaDB/MySQL 42000 with error 1044, 1142, 1227).
      */
-    private static boolean isNamingProblem(SQLException e) {
-        String state = sqlState(e);
-        if (state == null || !(state.startsWith("42") || state.startsWith("22")) || state.equals("42501")) {
-            return false;
+    private boolean isNamingProblem(SQLException e) {
+        if (db.dialect() == Dialect.MARIADB) {
+            // its 42000 covers everything from a bad column name to an unknown database (1049): only errors about a
+            // column's name are the message's (a missing database made every message a bad record, found by a reviewer)
+            int code = e.getErrorCode();
+            return code == 1059 || code == 1060 || code == 1166;
         }
-        int code = e.getErrorCode();
-        return code != 1044 && code != 1142 && code != 1227;
+        String state = sqlState(e);
+        return state != null && (state.startsWith("42") || state.startsWith("22")) && !state.equals("42501");
     }
 
     /**
