@@ -1,22 +1,19 @@
 package dev.ferry.connect.jdbc;
 
+import static dev.ferry.connect.jdbc.JdbcTasks.body;
+import static dev.ferry.connect.jdbc.JdbcTasks.message;
+import static dev.ferry.connect.jdbc.JdbcTasks.poll;
+import static dev.ferry.connect.jdbc.JdbcTasks.sinkSettings;
+import static dev.ferry.connect.jdbc.JdbcTasks.sourceSettings;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ferry.connect.SourceRecord;
 import dev.ferry.protocol.Message;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,56 +22,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /** Column names as the database has them (mixed case, reserved words), schema changes while running, TIME and REAL values. */
 class JdbcSchemaAndTypesTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @TempDir
     Path tmp;
-
-    private static Message msg(long offset, String body) {
-        return Message.builder("t").queueId(0).queueOffset(offset).body(body.getBytes(StandardCharsets.UTF_8)).build();
-    }
-
-    private static Map<String, String> sink(String url, String table, String... extra) {
-        Map<String, String> m = new HashMap<>(Map.of("name", table, "connector", "jdbc-sink", "jdbc.url", url, "table", table));
-        for (int i = 0; i < extra.length; i += 2) {
-            m.put(extra[i], extra[i + 1]);
-        }
-        return m;
-    }
-
-    private static Map<String, String> source(String url, String table, String... extra) {
-        Map<String, String> m = new HashMap<>(Map.of("name", table, "connector", "jdbc-source", "jdbc.url", url, "table", table,
-                "topic", "rows", "poll.interval.ms", "1"));
-        for (int i = 0; i < extra.length; i += 2) {
-            m.put(extra[i], extra[i + 1]);
-        }
-        return m;
-    }
-
-    private static List<String> strings(String url, String sql) throws Exception {
-        List<String> out = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            while (rs.next()) {
-                out.add(rs.getString(1));
-            }
-        }
-        return out;
-    }
-
-    private static JsonNode body(SourceRecord r) throws Exception {
-        ByteBuffer b = r.message().body();
-        byte[] a = new byte[b.remaining()];
-        b.get(a);
-        return JSON.readTree(a);
-    }
-
-    private static List<SourceRecord> poll(JdbcSourceTask task, int polls) throws Exception {
-        List<SourceRecord> out = new ArrayList<>();
-        for (int i = 0; i < polls; i++) {
-            out.addAll(task.poll(Duration.ofMillis(20)));
-        }
-        return out;
-    }
 
     /** A PostgreSQL table with a quoted mixed-case column (as many ORMs make): the sink cannot write it at all. */
     @ParameterizedTest
@@ -85,11 +34,11 @@ class JdbcSchemaAndTypesTest {
         Target.exec(url, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, \"orderId\" INTEGER)");
         JdbcSinkTask task = new JdbcSinkTask();
         try {
-            task.start(TestContext.of(sink(url, table)));
-            task.put(List.of(msg(0, "{\"id\":1,\"orderId\":7}")));
+            task.start(TestContext.of(sinkSettings(url, table)));
+            task.put(List.of(message(0, "{\"id\":1,\"orderId\":7}")));
             Throwable t = catchThrowable(task::flush);
             assertThat(t).as("flush of a row for an existing column").isNull();
-            assertThat(strings(url, "SELECT \"orderId\" FROM " + table)).containsExactly("7");
+            assertThat(Target.strings(url, "SELECT \"orderId\" FROM " + table)).containsExactly("7");
         } finally {
             task.close();
             Target.dropQuietly(url, table, table);
@@ -107,8 +56,8 @@ class JdbcSchemaAndTypesTest {
                 + " VARCHAR(10))");
         JdbcSinkTask task = new JdbcSinkTask();
         try {
-            task.start(TestContext.of(sink(url, table)));
-            task.put(List.of(msg(0, "{\"id\":1,\"order\":\"x\"}")));
+            task.start(TestContext.of(sinkSettings(url, table)));
+            task.put(List.of(message(0, "{\"id\":1,\"order\":\"x\"}")));
             Throwable t = catchThrowable(task::flush);
             assertThat(t).as("flush of a row with a column named order").isNull();
         } finally {
@@ -125,9 +74,9 @@ class JdbcSchemaAndTypesTest {
         String table = Target.uniqueTable("sat_autores");
         JdbcSinkTask task = new JdbcSinkTask();
         try {
-            task.start(TestContext.of(sink(url, table, "auto.create", "true")));
+            task.start(TestContext.of(sinkSettings(url, table, "auto.create", "true")));
             Throwable t = catchThrowable(() -> {
-                task.put(List.of(msg(0, "{\"id\":\"1\",\"user\":\"bob\"}")));
+                task.put(List.of(message(0, "{\"id\":\"1\",\"user\":\"bob\"}")));
                 task.flush();
             });
             assertThat(t).as("auto.create from {id, user}").isNull();
@@ -146,16 +95,16 @@ class JdbcSchemaAndTypesTest {
         Target.exec(url, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, name VARCHAR(10))");
         JdbcSinkTask task = new JdbcSinkTask();
         try {
-            task.start(TestContext.of(sink(url, table)));
-            task.put(List.of(msg(0, "{\"id\":1,\"name\":\"a\"}")));
+            task.start(TestContext.of(sinkSettings(url, table)));
+            task.put(List.of(message(0, "{\"id\":1,\"name\":\"a\"}")));
             task.flush();
             Target.exec(url, "ALTER TABLE " + table + " ADD COLUMN note VARCHAR(10)");
             Throwable t = catchThrowable(() -> {
-                task.put(List.of(msg(1, "{\"id\":2,\"name\":\"b\",\"note\":\"n\"}")));
+                task.put(List.of(message(1, "{\"id\":2,\"name\":\"b\",\"note\":\"n\"}")));
                 task.flush();
             });
             assertThat(t).as("a message using the column added by ALTER TABLE").isNull();
-            assertThat(strings(url, "SELECT note FROM " + table + " WHERE id = 2")).containsExactly("n");
+            assertThat(Target.strings(url, "SELECT note FROM " + table + " WHERE id = 2")).containsExactly("n");
         } finally {
             task.close();
             Target.dropQuietly(url, table, table);
@@ -171,7 +120,7 @@ class JdbcSchemaAndTypesTest {
         Target.exec(url, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, name VARCHAR(10))",
                 "INSERT INTO " + table + " VALUES (1, 'alice')");
         try (JdbcSourceTask task = new JdbcSourceTask()) {
-            task.start(TestContext.of(source(url, table, "incrementing.column", "id")));
+            task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "id")));
             assertThat(poll(task, 3)).hasSize(1);
             Target.exec(url, "ALTER TABLE " + table + " ADD COLUMN secret VARCHAR(10) AFTER id",
                     "INSERT INTO " + table + " (id, secret, name) VALUES (2, 'pw123', 'bob')");
@@ -195,7 +144,7 @@ class JdbcSchemaAndTypesTest {
         JdbcSinkTask sinkTask = new JdbcSinkTask();
         try {
             try (JdbcSourceTask task = new JdbcSourceTask()) {
-                task.start(TestContext.of(source(url, table, "incrementing.column", "id")));
+                task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "id")));
                 List<SourceRecord> rows = poll(task, 2);
                 assertThat(body(rows.get(0)).get("t").asText()).as("source: TIME '10:15:30.5'").isEqualTo("10:15:30.500");
             }
@@ -216,10 +165,10 @@ class JdbcSchemaAndTypesTest {
         Target.exec(url, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, t TIME(3))");
         JdbcSinkTask task = new JdbcSinkTask();
         try {
-            task.start(TestContext.of(sink(url, table)));
-            task.put(List.of(msg(0, "{\"id\":1,\"t\":\"10:15:30.5\"}")));
+            task.start(TestContext.of(sinkSettings(url, table)));
+            task.put(List.of(message(0, "{\"id\":1,\"t\":\"10:15:30.5\"}")));
             task.flush();
-            assertThat(strings(url, "SELECT CAST(t AS VARCHAR(20)) FROM " + table)).singleElement().asString().startsWith("10:15:30.5");
+            assertThat(Target.strings(url, "SELECT CAST(t AS VARCHAR(20)) FROM " + table)).singleElement().asString().startsWith("10:15:30.5");
         } finally {
             task.close();
             Target.dropQuietly(url, table, table);
@@ -240,7 +189,7 @@ class JdbcSchemaAndTypesTest {
         Target.exec(url, ins.toString());
         try (JdbcSourceTask task = new JdbcSourceTask()) {
             // batch.rows 1: eight executions, so PostgreSQL's driver switches to a server-prepared (binary) statement too
-            task.start(TestContext.of(source(url, table, "incrementing.column", "id", "batch.rows", "1")));
+            task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "id", "batch.rows", "1")));
             List<SourceRecord> rows = poll(task, 12);
             assertThat(rows).hasSize(8);
             for (SourceRecord r : rows) {
@@ -262,7 +211,7 @@ class JdbcSchemaAndTypesTest {
                 "INSERT INTO " + table + " VALUES (1, '2026-01-31 10:00:00.000001'), (2, '2026-01-31 10:00:00.000002'),"
                         + " (3, '2026-01-31 10:00:00.5'), (4, '2026-01-31 10:00:01')");
         try (JdbcSourceTask task = new JdbcSourceTask()) {
-            task.start(TestContext.of(source(url, table, "incrementing.column", "updated", "batch.rows", "1")));
+            task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "updated", "batch.rows", "1")));
             List<SourceRecord> rows = poll(task, 8);
             List<Integer> ids = new ArrayList<>();
             for (SourceRecord r : rows) {
@@ -288,12 +237,12 @@ class JdbcSchemaAndTypesTest {
         String nameB = nameA.toUpperCase(java.util.Locale.ROOT);
         JdbcSinkTask first = new JdbcSinkTask();
         try {
-            Map<String, String> ca = sink(url, a, "offsets.table", offsetsTable);
+            Map<String, String> ca = sinkSettings(url, a, "offsets.table", offsetsTable);
             ca.put("name", nameA);
             first.start(TestContext.of(ca));
             List<Message> ms = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
-                ms.add(msg(i, "{\"id\":" + i + "}"));
+                ms.add(message(i, "{\"id\":" + i + "}"));
             }
             first.put(ms);
             first.flush();
@@ -302,7 +251,7 @@ class JdbcSchemaAndTypesTest {
         }
         JdbcSinkTask second = new JdbcSinkTask();
         try {
-            Map<String, String> cb = sink(url, b, "offsets.table", offsetsTable);
+            Map<String, String> cb = sinkSettings(url, b, "offsets.table", offsetsTable);
             cb.put("name", nameB);
             second.start(TestContext.of(cb));
             assertThat(second.storedPositions("t")).as("positions of a new connector " + nameB + " (" + nameA + " wrote 5)").isEmpty();
@@ -328,23 +277,23 @@ class JdbcSchemaAndTypesTest {
         try {
             JdbcSinkTask first = new JdbcSinkTask();
             try {
-                first.start(TestContext.of(sink(url, table, "offsets.table", offsetsTable)));
-                first.put(List.of(msg(0, "{\"id\":1}"), msg(1, "{\"id\":2}")));
+                first.start(TestContext.of(sinkSettings(url, table, "offsets.table", offsetsTable)));
+                first.put(List.of(message(0, "{\"id\":1}"), message(1, "{\"id\":2}")));
                 first.flush();
             } finally {
                 first.close();
             }
             JdbcSinkTask second = new JdbcSinkTask();
             try {
-                second.start(TestContext.of(sink(url, table, "offsets.table", offsetsTable)));
+                second.start(TestContext.of(sinkSettings(url, table, "offsets.table", offsetsTable)));
                 assertThat(second.storedPositions("t")).containsValue(2L);
-                second.put(List.of(msg(1, "{\"id\":2}"), msg(2, "{\"id\":3}")));
+                second.put(List.of(message(1, "{\"id\":2}"), message(2, "{\"id\":3}")));
                 second.flush();
             } finally {
                 second.close();
             }
-            assertThat(strings(url, "SELECT id FROM " + table + " ORDER BY id")).containsExactly("1", "2", "3");
-            assertThat(strings(url, "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+            assertThat(Target.strings(url, "SELECT id FROM " + table + " ORDER BY id")).containsExactly("1", "2", "3");
+            assertThat(Target.strings(url, "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
                     + " AND TABLE_NAME = '" + offsetsTable + "' AND COLUMN_NAME = 'connector'")).containsExactly("utf8mb4_general_ci");
         } finally {
             Target.exec(url, "DROP TABLE IF EXISTS " + table, "DROP TABLE IF EXISTS " + offsetsTable);
@@ -360,7 +309,7 @@ class JdbcSchemaAndTypesTest {
         Target.exec(url, "CREATE TABLE " + table + " (\"rowId\" INTEGER PRIMARY KEY, note VARCHAR(10))",
                 "INSERT INTO " + table + " VALUES (1, 'a'), (2, 'b')");
         try (JdbcSourceTask task = new JdbcSourceTask()) {
-            task.start(TestContext.of(source(url, table, "incrementing.column", "rowId")));
+            task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "rowId")));
             Throwable t = catchThrowable(() -> assertThat(poll(task, 3)).hasSize(2));
             assertThat(t).as("polling by \"rowId\"").isNull();
         } finally {
@@ -380,10 +329,10 @@ class JdbcSchemaAndTypesTest {
                 + " INTEGER)");
         JdbcSinkTask task = new JdbcSinkTask();
         try {
-            task.start(TestContext.of(sink(url, table, "mode", "upsert", "key.columns", "user")));
-            task.put(List.of(msg(0, "{\"user\":\"bob\",\"lastSeen\":1}"), msg(1, "{\"user\":\"bob\",\"lastSeen\":2}")));
+            task.start(TestContext.of(sinkSettings(url, table, "mode", "upsert", "key.columns", "user")));
+            task.put(List.of(message(0, "{\"user\":\"bob\",\"lastSeen\":1}"), message(1, "{\"user\":\"bob\",\"lastSeen\":2}")));
             task.flush();
-            assertThat(strings(url, "SELECT " + q + "lastSeen" + q + " FROM " + table)).containsExactly("2");
+            assertThat(Target.strings(url, "SELECT " + q + "lastSeen" + q + " FROM " + table)).containsExactly("2");
         } finally {
             task.close();
             Target.dropQuietly(url, table, table);
@@ -399,12 +348,12 @@ class JdbcSchemaAndTypesTest {
         String longName = "f".repeat(70);
         JdbcSinkTask task = new JdbcSinkTask();
         try {
-            task.start(TestContext.of(sink(url, table, "auto.create", "true")));
-            Throwable t = catchThrowable(() -> task.put(List.of(msg(0, "{\"id\":\"1\",\"" + longName + "\":\"x\"}"))));
+            task.start(TestContext.of(sinkSettings(url, table, "auto.create", "true")));
+            Throwable t = catchThrowable(() -> task.put(List.of(message(0, "{\"id\":\"1\",\"" + longName + "\":\"x\"}"))));
             assertThat(t).isInstanceOf(dev.ferry.connect.BadRecordException.class).hasMessageContaining("auto.create");
-            task.put(List.of(msg(1, "{\"id\":\"2\",\"name\":\"x\"}")));
+            task.put(List.of(message(1, "{\"id\":\"2\",\"name\":\"x\"}")));
             task.flush();
-            assertThat(strings(url, "SELECT id FROM " + table)).containsExactly("2");
+            assertThat(Target.strings(url, "SELECT id FROM " + table)).containsExactly("2");
         } finally {
             task.close();
             Target.dropQuietly(url, table, table);
@@ -420,7 +369,7 @@ class JdbcSchemaAndTypesTest {
         Target.exec(url, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, t TIME, r REAL)",
                 "INSERT INTO " + table + " VALUES (1, TIME '10:15:00', NULL), (2, TIME '10:15:30', 2.5)");
         try (JdbcSourceTask task = new JdbcSourceTask()) {
-            task.start(TestContext.of(source(url, table, "incrementing.column", "id")));
+            task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "id")));
             List<SourceRecord> rows = poll(task, 2);
             assertThat(rows).hasSize(2);
             assertThat(body(rows.get(0)).get("t").asText()).isEqualTo("10:15:00");
@@ -441,7 +390,7 @@ class JdbcSchemaAndTypesTest {
         Target.exec(url, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, secret VARCHAR(10), name VARCHAR(10))",
                 "INSERT INTO " + table + " VALUES (1, 'pw', 'alice')");
         try (JdbcSourceTask task = new JdbcSourceTask()) {
-            task.start(TestContext.of(source(url, table, "incrementing.column", "id")));
+            task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "id")));
             assertThat(poll(task, 3)).hasSize(1);
             Target.exec(url, "ALTER TABLE " + table + " DROP COLUMN secret", "INSERT INTO " + table + " (id, name) VALUES (2, 'bob')");
             List<SourceRecord> after = poll(task, 3);

@@ -1,13 +1,12 @@
 package dev.ferry.connect.jdbc;
 
+import static dev.ferry.connect.jdbc.JdbcTasks.poll;
+import static dev.ferry.connect.jdbc.JdbcTasks.sourceSettings;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ferry.connect.ConnectConfigException;
 import dev.ferry.connect.SourceRecord;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -16,7 +15,6 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,28 +28,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * up to a bound.
  */
 class JdbcSourceColumnTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @TempDir
     Path tmp;
-
-    private static Map<String, String> settings(String url, String table, String... extra) {
-        Map<String, String> m = new HashMap<>(Map.of("name", table, "connector", "jdbc-source", "jdbc.url", url, "table", table,
-                "topic", "rows", "poll.interval.ms", "1"));
-        for (int i = 0; i < extra.length; i += 2) {
-            m.put(extra[i], extra[i + 1]);
-        }
-        return m;
-    }
-
-    /** Polls {@code polls} times and returns every record, in order (a task that repeats rows returns them again). */
-    private static List<SourceRecord> poll(JdbcSourceTask task, int polls) throws Exception {
-        List<SourceRecord> out = new ArrayList<>();
-        for (int i = 0; i < polls; i++) {
-            out.addAll(task.poll(Duration.ofMillis(20)));
-        }
-        return out;
-    }
 
     /** The "note" field of each record's JSON body, in order. */
     private static List<String> notes(List<SourceRecord> records) throws Exception {
@@ -63,10 +41,7 @@ class JdbcSourceColumnTest {
     }
 
     private static String note(SourceRecord r) throws Exception {
-        ByteBuffer b = r.message().body();
-        byte[] a = new byte[b.remaining()];
-        b.get(a);
-        return JSON.readTree(a).get("note").textValue();
+        return JdbcTasks.body(r).get("note").textValue();
     }
 
     @ParameterizedTest
@@ -76,7 +51,7 @@ class JdbcSourceColumnTest {
         String table = Target.uniqueTable("src_dec");
         Target.exec(url, "CREATE TABLE " + table + " (id NUMERIC(12,2) NOT NULL PRIMARY KEY, note VARCHAR(10))",
                 "INSERT INTO " + table + " VALUES (1.5, 'a'), (2.25, 'b'), (2.5, 'c'), (3, 'd'), (10.75, 'e')");
-        Map<String, String> s = settings(url, table, "incrementing.column", "id", "batch.rows", "2");
+        Map<String, String> s = sourceSettings(url, table, "incrementing.column", "id", "batch.rows", "2");
         try {
             Map<String, String> afterB;
             try (JdbcSourceTask task = new JdbcSourceTask()) {
@@ -105,7 +80,7 @@ class JdbcSourceColumnTest {
         Target.exec(url, "CREATE TABLE " + table + " (id NUMERIC(30,0) NOT NULL PRIMARY KEY, note VARCHAR(10))",
                 "INSERT INTO " + table + " VALUES (9223372036854775807, 'max'), (9223372036854775808, 'max+1'),"
                         + " (100000000000000000000, '1e20')");
-        Map<String, String> s = settings(url, table, "incrementing.column", "id", "batch.rows", "2");
+        Map<String, String> s = sourceSettings(url, table, "incrementing.column", "id", "batch.rows", "2");
         try (JdbcSourceTask task = new JdbcSourceTask()) {
             task.start(TestContext.of(s));
             List<SourceRecord> records = poll(task, 5);
@@ -125,7 +100,7 @@ class JdbcSourceColumnTest {
         Target.exec(url, "CREATE TABLE " + table + " (updated TIMESTAMP NOT NULL, seq BIGINT, note VARCHAR(10))");
         Target.exec(url, "INSERT INTO " + table + " (updated, seq, note) VALUES (TIMESTAMP '2026-01-31 10:00:00', 1, 'a'), "
                 + "(TIMESTAMP '2026-01-31 10:00:00', NULL, 'b')");
-        Map<String, String> s = settings(url, table, "incrementing.column", "updated", "tiebreak.column", "seq");
+        Map<String, String> s = sourceSettings(url, table, "incrementing.column", "updated", "tiebreak.column", "seq");
         try (JdbcSourceTask task = new JdbcSourceTask()) {
             task.start(TestContext.of(s));
             Throwable e = catchThrowable(() -> poll(task, 3));
@@ -143,7 +118,7 @@ class JdbcSourceColumnTest {
         String table = Target.uniqueTable("src_qnull");
         Target.exec(url, "CREATE TABLE " + table + " (id BIGINT NOT NULL PRIMARY KEY, updated TIMESTAMP NOT NULL, note VARCHAR(10))");
         insertSameTimeStamp(url, table, 5);
-        Map<String, String> s = settings(url, table, "incrementing.column", "updated", "tiebreak.column", "tb");
+        Map<String, String> s = sourceSettings(url, table, "incrementing.column", "updated", "tiebreak.column", "tb");
         s.remove("table");
         s.put("query", "SELECT updated, CASE WHEN id = 3 THEN NULL ELSE id END AS tb, note FROM " + table);
         try (JdbcSourceTask task = new JdbcSourceTask()) {
@@ -165,13 +140,13 @@ class JdbcSourceColumnTest {
         Target.exec(url, "CREATE TABLE " + table + " (id BIGINT NOT NULL PRIMARY KEY, updated TIMESTAMP NOT NULL, note VARCHAR(10))");
         insertSameTimeStamp(url, table, 50);
         try {
-            Map<String, String> within = settings(url, table, "incrementing.column", "updated", "batch.rows", "10",
+            Map<String, String> within = sourceSettings(url, table, "incrementing.column", "updated", "batch.rows", "10",
                     "same.value.max.rows", "50");
             try (JdbcSourceTask task = new JdbcSourceTask()) {
                 task.start(TestContext.of(within));
                 assertThat(poll(task, 3)).as("a group of 50 within a bound of 50: read whole").hasSize(50);
             }
-            Map<String, String> beyond = settings(url, table, "incrementing.column", "updated", "batch.rows", "10",
+            Map<String, String> beyond = sourceSettings(url, table, "incrementing.column", "updated", "batch.rows", "10",
                     "same.value.max.rows", "49");
             try (JdbcSourceTask task = new JdbcSourceTask()) {
                 task.start(TestContext.of(beyond));

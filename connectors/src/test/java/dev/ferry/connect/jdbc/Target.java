@@ -120,6 +120,17 @@ enum Target {
         }
     }
 
+    /** The first column of every row of {@code sql}, as strings. */
+    static java.util.List<String> strings(String url, String sql) throws SQLException {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement(); var rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
     /** A table name no other run uses, so runs against a shared server never see each other's rows. */
     static String uniqueTable(String prefix) {
         return prefix + "_" + Long.toString(System.nanoTime(), 36) + "_" + (int) (Math.random() * 1000);
