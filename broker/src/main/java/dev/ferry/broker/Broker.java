@@ -302,13 +302,7 @@ public final class Broker implements AutoCloseable {
      */
     public CompletableFuture<List<AppendResult>> send(List<LogMessage> messages, long[] deliverAt) {
         for (LogMessage m : messages) {
-            if (m.topic().equals(DelayedDelivery.TOPIC)) {
-                throw new BrokerException("topic: '" + m.topic() + "' (expected: not an internal topic; set deliverAt to delay a message)");
-            }
-            if (Transactions.isInternal(m.topic())) {
-                throw new BrokerException("topic: '" + m.topic() + "' (expected: not an internal topic; use SEND_HALF for a transaction)");
-            }
-            int queues = queueCount(m.topic());
+            int queues = queueCount(m.topic()); // refuses the internal topics, before anything is created
             if (m.queueId() < 0 || m.queueId() >= queues) {
                 throw new BrokerException("queueId: " + m.queueId() + " (expected: 0.." + (queues - 1) + " for topic " + m.topic() + ")");
             }
