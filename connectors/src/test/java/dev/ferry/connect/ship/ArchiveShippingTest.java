@@ -4,6 +4,7 @@ import static dev.ferry.connect.ship.ShipTestSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.log.MessageStore;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -282,8 +283,7 @@ class ArchiveShippingTest {
         Path archive = blocker.resolve("archive");
         SegmentShipTask task = new SegmentShipTask();
         Throwable[] failure = new Throwable[1];
-        Thread t = start("ship", task, new Context(config("log.dir", data.toString(), "target.dir", archive.toString(),
-                "interval.ms", "50", "include.indexes", "false"), tmp.resolve("state")), failure);
+        Thread t = ship(task, data, archive, failure);
         Thread.sleep(500);
         Files.delete(blocker); // the target becomes usable
         try {
@@ -297,6 +297,22 @@ class ArchiveShippingTest {
         assertThat(task.progress().get("errors")).as("the failed opens, counted").isPositive();
     }
 
+    /** Runs {@code task} shipping {@code data}'s segments to {@code archive} every 50 ms on a thread of its own; {@code extra}: more settings. */
+    private Thread ship(SegmentShipTask task, Path data, Path archive, Throwable[] failure, String... extra) {
+        List<String> settings = new java.util.ArrayList<>(List.of("log.dir", data.toString(), "target.dir", archive.toString(),
+                "interval.ms", "50", "include.indexes", "false"));
+        settings.addAll(List.of(extra));
+        return start("ship", task, new Context(config(settings.toArray(String[]::new)), tmp.resolve("state")), failure);
+    }
+
+    /** An archive directory whose MANIFEST holds {@code manifest}. */
+    private Path archiveWithManifest(byte[] manifest) throws IOException {
+        Path archive = tmp.resolve("archive");
+        Files.createDirectories(archive);
+        Files.write(archive.resolve(Manifest.FILE), manifest);
+        return archive;
+    }
+
     /** Unlike a directory that cannot be opened yet, a manifest that is not one fails the task: no retry reads it better. */
     @Test
     void aDamagedManifestFailsTheTaskInsteadOfBeingRetried() throws Exception {
@@ -304,13 +320,10 @@ class ArchiveShippingTest {
         try (MessageStore store = openStore(data)) {
             fill(store, 2 * SEGMENT_BYTES + 1000, 0);
         }
-        Path archive = tmp.resolve("archive");
-        Files.createDirectories(archive);
-        Files.writeString(archive.resolve(Manifest.FILE), "not a manifest\n");
+        Path archive = archiveWithManifest("not a manifest\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         SegmentShipTask task = new SegmentShipTask();
         Throwable[] failure = new Throwable[1];
-        Thread t = start("ship", task, new Context(config("log.dir", data.toString(), "target.dir", archive.toString(),
-                "interval.ms", "50", "include.indexes", "false"), tmp.resolve("state")), failure);
+        Thread t = ship(task, data, archive, failure);
         t.join(10_000);
         task.close();
         assertThat(t.isAlive()).as("run() ended").isFalse();
@@ -329,13 +342,10 @@ class ArchiveShippingTest {
         try (MessageStore store = openStore(data)) {
             fill(store, 2 * SEGMENT_BYTES + 1000, 0);
         }
-        Path archive = tmp.resolve("archive");
-        Files.createDirectories(archive);
-        Files.write(archive.resolve(Manifest.FILE), new byte[200]);
+        Path archive = archiveWithManifest(new byte[200]);
         SegmentShipTask task = new SegmentShipTask();
         Throwable[] failure = new Throwable[1];
-        Thread t = start("ship", task, new Context(config("log.dir", data.toString(), "target.dir", archive.toString(),
-                "interval.ms", "50", "include.indexes", "false", "force", "false"), tmp.resolve("state")), failure);
+        Thread t = ship(task, data, archive, failure, "force", "false");
         try {
             await(Duration.ofSeconds(10), "segment 0 shipped", () -> Files.exists(archive.resolve("commitlog/00000000000000000000")));
         } finally {
