@@ -37,6 +37,7 @@ import org.slf4j.LoggerFactory;
 public final class Broker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._%|-]{1,200}");
+    private static final Pattern OFFSET_GROUP = Pattern.compile("[A-Za-z0-9._%|-]{1,257}");
 
     private final BrokerConfig config;
     private final MessageStore store;
@@ -492,7 +493,7 @@ public final class Broker implements AutoCloseable {
     }
 
     public void commitOffset(String group, String topic, int queueId, long offset) {
-        checkName("group", group);
+        checkOffsetGroup(group);
         if (offset < 0) {
             throw new BrokerException("offset: " + offset + " (expected: >= 0)");
         }
@@ -506,6 +507,7 @@ public final class Broker implements AutoCloseable {
     }
 
     public OptionalLong committedOffset(String group, String topic, int queueId) {
+        checkOffsetGroup(group);
         return offsets.committed(group, topic, queueId);
     }
 
@@ -586,6 +588,18 @@ public final class Broker implements AutoCloseable {
     static void checkName(String what, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new BrokerException(what + ": '" + name + "' (expected: 1..200 characters of [A-Za-z0-9._%|-])");
+        }
+    }
+
+    /**
+     * The rule for the group an offset is committed under: a group's name, or a broadcasting
+     * member's own {@code GROUP%CLIENT_ID} (see {@link GroupCoordinator}), whose two parts may be
+     * 128 characters each. Checked as a topic name (at most 200), a member whose names came to
+     * more than 199 could join but never commit its position.
+     */
+    static void checkOffsetGroup(String group) {
+        if (group == null || !OFFSET_GROUP.matcher(group).matches()) {
+            throw new BrokerException("group: '" + group + "' (expected: 1..257 characters of [A-Za-z0-9._%|-])");
         }
     }
 

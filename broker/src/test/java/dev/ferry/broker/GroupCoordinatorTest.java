@@ -178,6 +178,24 @@ class GroupCoordinatorTest {
     }
 
     /**
+     * A broadcasting member's position is kept under {@code GROUP%CLIENT_ID}, up to 128 + 1 + 128
+     * characters. Checked as a topic name (1..200), a member whose two names came to more than 199
+     * joined but could not commit its position: each commit was refused, and it read everything
+     * again after a restart.
+     */
+    @Test
+    void aBroadcastingMemberWithTheLongestNamesKeepsItsPosition() {
+        String group = "g".repeat(128);
+        String client = "c".repeat(128);
+        groups.join(group, client, List.of("t"), MessageModel.BROADCASTING, "AVERAGE", false);
+        String offsetGroup = group + "%" + client;
+        broker.commitOffset(offsetGroup, "t", 3, 0);
+        assertThat(broker.committedOffset(offsetGroup, "t", 3)).hasValue(0);
+        assertThatThrownBy(() -> broker.commitOffset(offsetGroup + "x", "t", 3, 0)).isInstanceOf(BrokerException.class)
+                .hasMessageContaining("1..257 characters");
+    }
+
+    /**
      * Orderly broadcasting members each read every queue: each gets the lock at once. One lock for
      * the group kept every member but the first LOCKED for as long as it heartbeated (found by a
      * reviewer; end to end: the client's OrderlyBroadcastTest).
