@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.ferry.connect.BadRecordException;
+import dev.ferry.connect.SourceRecord;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -35,6 +36,32 @@ class JdbcSchemaRegressionTest {
             task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "id")));
             Throwable t = catchThrowable(() -> poll(task, 3));
             assertThat(t).as("poll of a timetz column").isNull();
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    /**
+     * PostgreSQL prepares a statement on the server after its fifth run; a column added or
+     * retyped later makes that plan's result type wrong ("cached plan must not change result
+     * type"). The source polls on: the new row arrives, with the new column.
+     */
+    @Test
+    void sourcePollsOnAfterAlterTableOnPostgres() throws Exception {
+        String url = Target.POSTGRESQL.url(tmp);
+        String table = Target.uniqueTable("rev_altered");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, name VARCHAR(10))",
+                "INSERT INTO " + table + " VALUES (1, 'a')");
+        try (JdbcSourceTask task = new JdbcSourceTask()) {
+            task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "id", "poll.interval.ms", "1")));
+            List<SourceRecord> first = poll(task, 12);
+            assertThat(first).hasSize(1);
+            Target.exec(url, "ALTER TABLE " + table + " ALTER COLUMN name TYPE VARCHAR(20)",
+                    "ALTER TABLE " + table + " ADD COLUMN note TEXT",
+                    "INSERT INTO " + table + " VALUES (2, 'b', 'added')");
+            List<SourceRecord> next = poll(task, 3);
+            assertThat(next).hasSize(1);
+            assertThat(JdbcTasks.body(next.get(0)).get("note").asText()).isEqualTo("added");
         } finally {
             Target.dropQuietly(url, table, table);
         }
