@@ -39,6 +39,7 @@ import org.slf4j.LoggerFactory;
  * DIR/keyindex/NNNNNNNNNNNNNNNNNNNN         key index files ({@link KeyIndex})
  * DIR/staging                               staged writes: the ring appends go into first ({@link StagingRing})
  * DIR/checkpoint                            {@link Checkpoint}
+ * DIR/queue-floors                          first offsets of topics created again ({@link QueueFloors})
  * DIR/abort                                 exists while the store is open: found at open = last run crashed
  * DIR/lock                                  held (file lock) while open, so two processes never share a store
  * </pre>
@@ -64,6 +65,11 @@ public final class MessageStore implements AutoCloseable {
     private final FileLock fileLock;
     private final CommitLog log;
     private final QueueTable queues;
+    /**
+     * Where queues of topics created again start: every read takes its first offset from {@link #firstOffset}.
+     * (Queue offsets; unrelated to the retention floor, a commit-log position.)
+     */
+    private final QueueFloors floors;
     private final KeyIndex keys;
     private final Flusher flusher;
     private final IndexDispatcher dispatcher;
@@ -80,13 +86,14 @@ public final class MessageStore implements AutoCloseable {
     private volatile boolean closed;
 
     private MessageStore(LogConfig config, FileChannel lockChannel, FileLock fileLock, CommitLog log, QueueTable queues,
-                         KeyIndex keys, RecoveryReport recoveryReport, long lastStoreTimestamp, LongSupplier retentionFloor,
-                         Supplier<String> floorHolder) {
+                         QueueFloors floors, KeyIndex keys, RecoveryReport recoveryReport, long lastStoreTimestamp,
+                         LongSupplier retentionFloor, Supplier<String> floorHolder) {
         this.config = config;
         this.lockChannel = lockChannel;
         this.fileLock = fileLock;
         this.log = log;
         this.queues = queues;
+        this.floors = floors;
         this.keys = keys;
         this.recoveryReport = recoveryReport;
         this.lastStoreTimestamp = lastStoreTimestamp;
@@ -253,13 +260,30 @@ public final class MessageStore implements AutoCloseable {
                 LOG.error("cannot write the checkpoint at open ({}): the disk is full; opening with the last one, a new one"
                         + " is retried in the background", e.getMessage());
             }
-            return new MessageStore(config, lockChannel, fileLock, log, queues, keys, report, lastTs[0], retentionFloor, floorHolder);
+            QueueFloors floors = QueueFloors.read(dir);
+            dropPassedFloors(floors, queues); // before any append: a floor lowered here must be on disk first
+            return new MessageStore(config, lockChannel, fileLock, log, queues, floors, keys, report, lastTs[0], retentionFloor,
+                    floorHolder);
         } catch (RuntimeException | Error e) {
             RuntimeException failure = releaseParts(dir, log, queues, true, keys, lockChannel, fileLock, null);
             if (failure != null) {
                 e.addSuppressed(failure);
             }
             throw e;
+        }
+    }
+
+    /** {@link QueueFloors#dropPassed} with the queues' first indexed offsets and ends. */
+    private static void dropPassedFloors(QueueFloors floors, QueueTable queues) {
+        boolean lowered = floors.dropPassed((topic, q) -> {
+            OffsetIndex index = queues.get(topic, q);
+            return index == null ? -1 : index.minOffset();
+        }, (topic, q) -> {
+            OffsetIndex index = queues.get(topic, q);
+            return index == null ? 0 : index.nextOffset();
+        });
+        if (lowered) {
+            LOG.warn("queue floors above their queue's end (the end was lost in a machine crash) were lowered to it: {}", floors.all());
         }
     }
 
@@ -657,7 +681,7 @@ public final class MessageStore implements AutoCloseable {
             return new ReadResult(0, 0, 0, new long[0], new long[0], new int[0], 0, List.of());
         }
         long assigned = q.nextOffset();
-        long min = q.minOffset();
+        long min = firstOffset(q);
         if (offset < min || offset > assigned) {
             throw new OffsetOutOfRangeException(topic, queueId, offset, min, assigned);
         }
@@ -741,7 +765,7 @@ public final class MessageStore implements AutoCloseable {
             }
             throw e;
         }
-        return new ReadResult(nextOffset, q.minOffset(), q.nextOffset(), outOffsets, outPhys, outSizes, count, regions);
+        return new ReadResult(nextOffset, firstOffset(q), q.nextOffset(), outOffsets, outPhys, outSizes, count, regions);
     }
 
     /**
@@ -774,8 +798,9 @@ public final class MessageStore implements AutoCloseable {
         if (q == null || from >= q.nextOffset()) {
             return 0;
         }
-        if (from < q.minOffset()) {
-            throw new OffsetOutOfRangeException(topic, queueId, from, q.minOffset(), q.nextOffset());
+        long min = firstOffset(q);
+        if (from < min) {
+            throw new OffsetOutOfRangeException(topic, queueId, from, min, q.nextOffset());
         }
         dispatcher.awaitIndexed(q, Math.min(q.nextOffset(), from + Math.max(max, 1)) - 1);
         return readEntries(q, topic, queueId, from, max, physical, sizes, tagHashes);
@@ -804,7 +829,7 @@ public final class MessageStore implements AutoCloseable {
     }
 
     private LogException gone(String topic, int queueId, long offset, OffsetIndex q) {
-        long min = q.minOffset();
+        long min = firstOffset(q);
         if (offset < min) {
             return new OffsetOutOfRangeException(topic, queueId, offset, min, q.nextOffset());
         }
@@ -909,7 +934,7 @@ public final class MessageStore implements AutoCloseable {
 
     private boolean indexedAt(String topic, int queueId, long queueOffset, long physicalOffset) {
         OffsetIndex q = queues.get(topic, queueId);
-        if (q == null || queueOffset < q.minOffset() || queueOffset >= q.nextOffset()) {
+        if (q == null || queueOffset < firstOffset(q) || queueOffset >= q.nextOffset()) {
             return false;
         }
         dispatcher.awaitIndexed(q, queueOffset); // assigned, so indexed soon: the caller runs a pass if one is due
@@ -933,7 +958,8 @@ public final class MessageStore implements AutoCloseable {
         // for a max near Integer.MAX_VALUE (asking for "all") and the lookup found nothing
         int candidates = (int) Math.min(Integer.MAX_VALUE, (long) max * 2 + 8);
         for (long phys : keys.lookup(topic, key, candidates)) {
-            Optional<StoredMessage> m = readAt(phys).filter(found -> found.topic().equals(topic) && found.keys().contains(key));
+            Optional<StoredMessage> m = readAt(phys).filter(found -> found.topic().equals(topic) && found.keys().contains(key)
+                    && found.queueOffset() >= floors.of(topic, found.queueId()));
             if (m.isPresent()) {
                 if (!out.isEmpty() && bytes + m.get().size() > maxBytes) {
                     break;
@@ -962,7 +988,7 @@ public final class MessageStore implements AutoCloseable {
             dispatcher.awaitIndexed(q, hi - 1);
             log.ensureWritten(q.physicalOffset(hi - 1) + 1);
         }
-        long lo = q.minOffset();
+        long lo = firstOffset(q);
         while (lo < hi) {
             long mid = (lo + hi) >>> 1;
             long ts = storeTimestampAt(q.physicalOffset(mid));
@@ -987,10 +1013,50 @@ public final class MessageStore implements AutoCloseable {
         }
     }
 
-    /** Earliest offset {@code topic}/{@code queueId} still holds (0 for an unknown queue). */
+    /**
+     * Earliest offset {@code topic}/{@code queueId} still holds (0 for an unknown queue): where
+     * retention left its records, or its floor ({@link #startQueuesAtEnd}) if that is higher.
+     */
     public long minOffset(String topic, int queueId) {
         OffsetIndex q = queues.get(topic, queueId);
-        return q == null ? 0 : q.minOffset();
+        return q == null ? 0 : firstOffset(q);
+    }
+
+    /**
+     * The queue's first offset as every reader sees it: its first indexed offset, or its floor if
+     * that is higher (the offset index itself, and recovery and retention, know nothing of floors).
+     */
+    private long firstOffset(OffsetIndex q) {
+        return Math.max(q.minOffset(), floors.of(q.topic, q.queueId));
+    }
+
+    /**
+     * Makes {@code topic} start empty: every queue of it the store has an index of gets its current
+     * end as its first offset, so that the records it holds now are served to nobody (reads below
+     * are {@link OffsetOutOfRangeException}, as for records retention deleted; queries by id, key
+     * and time skip them), although they stay on disk until retention deletes them. Replaces the
+     * floors the topic had; queues without records below their end get none. The floors are on
+     * disk ({@link QueueFloors}: written whole, forced, renamed, folder forced) when this returns,
+     * so a caller that makes the topic visible after it, as a broker re-creating a deleted topic
+     * does, never shows the old records, whatever crash comes between. Messages appended to the
+     * topic while this runs may fall on either side.
+     *
+     * @return the floors set, queue id to first offset
+     */
+    public Map<Integer, Long> startQueuesAtEnd(String topic) {
+        if (closed) {
+            throw closedError();
+        }
+        Map<Integer, Long> set = new java.util.TreeMap<>();
+        for (int queueId : queues.queueIds(topic)) {
+            OffsetIndex q = queues.get(topic, queueId);
+            long end = q.nextOffset();
+            if (end > q.minOffset()) {
+                set.put(queueId, Math.max(end, floors.of(topic, queueId)));
+            }
+        }
+        floors.replace(topic, set);
+        return set;
     }
 
     /**
@@ -1059,12 +1125,21 @@ public final class MessageStore implements AutoCloseable {
      * floor at most; returns segments deleted.
      */
     public int runRetention() {
-        return retention.run();
+        return retentionPass();
+    }
+
+    /** A retention pass; one that deleted something also drops the queue floors it passed. */
+    private int retentionPass() {
+        int deleted = retention.run();
+        if (deleted > 0 && !floors.all().isEmpty()) {
+            dropPassedFloors(floors, queues);
+        }
+        return deleted;
     }
 
     private void runRetentionQuietly() {
         try {
-            retention.run();
+            retentionPass();
         } catch (RuntimeException e) {
             LOG.error("retention failed; will retry", e);
         }
