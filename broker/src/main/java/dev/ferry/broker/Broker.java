@@ -51,11 +51,8 @@ public final class Broker implements AutoCloseable {
     private final GroupCoordinator groups;
     private final Transactions transactions;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
-    /**
-     * Topics created again after a deletion, since this start: their queues' ends at the creation,
-     * where a group that notices the topic starts ({@link #startOffset}). In memory only.
-     */
-    private final ConcurrentHashMap<String, long[]> recreatedAt = new ConcurrentHashMap<>();
+    /** Held while a deleted topic is created again ({@link #register}). */
+    private final Object recreating = new Object();
     /** Runs the reads of woken long polls that carry a property filter (SQL, tag confirmation): one a core, at least two. */
     private final ExecutorService filteredReads;
     /**
@@ -146,42 +143,45 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
-     * Registers {@code topic} through {@code register} (its queue count back); for a topic that
-     * was deleted, first notes where its queues end ({@link #startOffset}). Under a lock, and the
-     * ends read before the topic is registered, so that they are those of the deleted topic: read
-     * after, a send to the new topic could already be below them, and a second creator racing the
-     * first (two producers auto-creating it) replaced them with later ends; a group then skipped
-     * the first messages (found by a reviewer).
+     * Registers {@code topic} through {@code register} (its queue count back); a topic that was
+     * deleted first starts empty: the store sets each of its queues' first offset to the queue's
+     * end ({@link MessageStore#startQueuesAtEnd}), a floor every read respects (FETCH, GET_OFFSET,
+     * DESCRIBE, queries, a group's start), so the deleted topic's records, which stay until
+     * retention, are never served as the new topic's.
+     *
+     * <p><b>Crash ordering.</b> The floors are on disk ({@code DATA/queue-floors}, written whole and
+     * forced) before the topic is written to {@code topics.properties} and so becomes visible. A
+     * crash between the two leaves the topic deleted, its records hidden; the next creation sets
+     * the floors again (at the same ends, or later ones). A crash after both has the topic start at
+     * its floors after the restart, which before this (an in-memory map of the ends) started a new
+     * group at the deleted topic's first record.
+     *
+     * <p>Under a lock, and the ends read before the topic is registered, so that they are those of
+     * the deleted topic: read after, a send to the new topic could already be below them, and a
+     * second creator racing the first (two producers auto-creating it) replaced them with later
+     * ends; a group then skipped the first messages (found by a reviewer).
      */
     private int register(String topic, int queues, java.util.function.IntSupplier register) {
         if (!topics.wasDeleted(topic)) {
             return register.getAsInt();
         }
-        synchronized (recreatedAt) {
+        synchronized (recreating) {
             if (!topics.wasDeleted(topic)) {
                 return register.getAsInt(); // created by another call meanwhile
             }
-            long[] ends = new long[queues];
-            for (int q = 0; q < queues; q++) {
-                ends[q] = store.nextOffset(topic, q);
-            }
-            int registered = register.getAsInt(); // every creator of a deleted topic comes through here: this one made it
-            recreatedAt.put(topic, ends);
-            return registered;
+            Map<Integer, Long> floors = store.startQueuesAtEnd(topic); // on disk before the topic is registered below
+            LOG.info("topic {} was deleted: created again, its queues start at {} (queue=offset)", topic, floors);
+            return register.getAsInt(); // every creator of a deleted topic comes through here: this one made it
         }
     }
 
     /**
      * Where a group without a committed offset starts reading a topic it subscribed to before the
-     * topic existed: the queue's first offset, or, for a topic deleted and created again since this
-     * broker started, the queue's end at that creation. A topic created again continues its old
-     * offsets (see {@link #deleteTopic}), and its first offset is the deleted topic's first record: a
-     * group started there got the deleted topic's messages again, acked ones too (found by a reviewer).
+     * topic existed: the queue's first offset. For a topic deleted and created again that is where
+     * the new topic starts ({@link #register}), after a restart too.
      */
     public long startOffset(String topic, int queueId) {
-        long min = store.minOffset(topic, queueId);
-        long[] ends = recreatedAt.get(topic);
-        return ends == null || queueId >= ends.length ? min : Math.max(min, ends[queueId]);
+        return store.minOffset(topic, queueId);
     }
 
     public BrokerConfig config() {
@@ -219,11 +219,11 @@ public final class Broker implements AutoCloseable {
     /**
      * Deletes a topic's metadata and committed offsets. Its records stay in the commit log
      * until retention removes them; its offset indexes stay too, so re-creating the topic
-     * continues its offsets rather than reusing them.
+     * continues its offsets rather than reusing them, and starts empty: each queue's first offset
+     * is its end at the re-creation, below which nothing is served ({@link #register}).
      */
     public void deleteTopic(String topic) {
         topics.delete(topic);
-        recreatedAt.remove(topic);
         offsets.forgetTopic(topic);
         LOG.info("deleted topic {}", topic);
     }

@@ -16,7 +16,9 @@ import java.util.TreeMap;
  * queues and saving it here); the list tells it which topics not to bring back. The list is
  * written before the topic leaves {@code topics.properties}, and cleared after it comes back, so
  * a crash between the two leaves the topic registered: the state the client was last told of
- * or the one it asked for.
+ * or the one it asked for. A topic created again starts empty at its queues' ends, which the
+ * store writes to {@code DATA/queue-floors} before the topic is saved here (see
+ * {@link Broker#deleteTopic} and the store's {@code QueueFloors}).
  *
  * <p><b>Thread safety.</b> All methods are synchronized: topic changes are rare.
  */
