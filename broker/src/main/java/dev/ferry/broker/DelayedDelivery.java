@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * ones; {@link DeliveredLog} records, one bit per message, which were delivered.
  *
  * <p>One delivery thread takes due entries in (deliverAt, offset) order and re-appends each to its
- * real topic and queue (body, tags, keys, properties, born time and host kept; DELAYED cleared;
+ * real topic and queue (the queue as sent, unless the topic was created again with fewer queues
+ * meanwhile: see {@link QueueChoice}; body, tags, keys, properties, born time and host kept; DELAYED cleared;
  * property {@value #SCHEDULE_ID} added, the schedule message's id), marks it delivered, then wakes
  * the long polls of that queue.
  *
@@ -88,10 +89,21 @@ final class DelayedDelivery implements AutoCloseable {
         void delivering(String topic);
     }
 
+    /**
+     * The queue of {@code topic} that a message sent for queue {@code queueId} is stored in now:
+     * {@code queueId} itself unless the topic was deleted and created again with fewer queues
+     * since the message was sent ({@link Broker#landingQueue}). No side effects: a restart asks it
+     * again to find the copy in flight at a crash.
+     */
+    interface QueueChoice {
+        int queue(String topic, int queueId);
+    }
+
     private final MessageStore store;
     private final Clock clock;
     private final Arrivals arrivals;
     private final BeforeDelivery beforeDelivery;
+    private final QueueChoice queueChoice;
     private final DeliveredLog delivered;
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when an entry is added that may be due before the thread's planned wake-up. */
@@ -118,12 +130,13 @@ final class DelayedDelivery implements AutoCloseable {
     /** Set by close(); volatile so the delivery loop sees it without the lock. */
     private volatile boolean stopping;
 
-    DelayedDelivery(MessageStore store, Path dir, Clock clock, Arrivals arrivals, BeforeDelivery beforeDelivery, long bucketMs,
-                    long bitsPerChunk) {
+    DelayedDelivery(MessageStore store, Path dir, Clock clock, Arrivals arrivals, BeforeDelivery beforeDelivery,
+                    QueueChoice queueChoice, long bucketMs, long bitsPerChunk) {
         this.store = store;
         this.clock = clock;
         this.arrivals = arrivals;
         this.beforeDelivery = beforeDelivery;
+        this.queueChoice = queueChoice;
         this.delivered = new DeliveredLog(dir, bitsPerChunk);
         this.index = new TimerIndex(bucketMs);
         load();
@@ -279,7 +292,7 @@ final class DelayedDelivery implements AutoCloseable {
         }
         StoredMessage m = s.get();
         String topic = m.properties().get(REAL_TOPIC);
-        int queue = Integer.parseInt(m.properties().getOrDefault(REAL_QUEUE_ID, "0"));
+        int queue = queueChoice.queue(topic, Integer.parseInt(m.properties().getOrDefault(REAL_QUEUE_ID, "0")));
         String id = m.messageId();
         long end = store.nextOffset(topic, queue);
         for (long from = Math.max(end - IN_FLIGHT_SEARCH, store.minOffset(topic, queue)); from < end; ) {
@@ -424,8 +437,10 @@ final class DelayedDelivery implements AutoCloseable {
             delivered.markDelivered(off);
             return;
         }
-        LogMessage copy = delivery(found.get());
-        beforeDelivery.delivering(copy.topic());
+        String topic = found.get().properties().get(REAL_TOPIC);
+        beforeDelivery.delivering(topic);
+        // chosen after beforeDelivery, which may have made the topic (a retry topic) again
+        LogMessage copy = delivery(found.get(), queueChoice.queue(topic, Integer.parseInt(found.get().properties().get(REAL_QUEUE_ID))));
         delivered.setInFlight(off);
         AppendResult r;
         try {
@@ -455,11 +470,11 @@ final class DelayedDelivery implements AutoCloseable {
         }
     }
 
-    /** The message to append to its real topic and queue for the schedule record {@code s}. */
-    private static LogMessage delivery(StoredMessage s) {
+    /** The message to append to its real topic, in {@code queueId}, for the schedule record {@code s}. */
+    private static LogMessage delivery(StoredMessage s, int queueId) {
         Map<String, String> props = new HashMap<>(s.properties());
         String topic = props.remove(REAL_TOPIC);
-        int queueId = Integer.parseInt(props.remove(REAL_QUEUE_ID));
+        props.remove(REAL_QUEUE_ID);
         props.remove(DELIVER_AT);
         props.put(SCHEDULE_ID, s.messageId());
         LogMessage.Builder b = LogMessage.builder(topic, queueId, s.body())

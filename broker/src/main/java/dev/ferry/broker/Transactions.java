@@ -94,6 +94,7 @@ public final class Transactions implements AutoCloseable {
     private final TransactionConfig config;
     private final Clock clock;
     private final DelayedDelivery.Arrivals arrivals;
+    private final DelayedDelivery.QueueChoice queueChoice;
     private final TransactionWatermark watermark;
     private final ScheduledExecutorService checker;
     private final ConcurrentHashMap<String, CopyOnWriteArrayList<ProducerChannel>> producers = new ConcurrentHashMap<>();
@@ -137,11 +138,13 @@ public final class Transactions implements AutoCloseable {
 
     private record Decided(long opOffset, TransactionDecision decision) {}
 
-    Transactions(MessageStore store, Path dir, TransactionConfig config, Clock clock, DelayedDelivery.Arrivals arrivals) {
+    Transactions(MessageStore store, Path dir, TransactionConfig config, Clock clock, DelayedDelivery.Arrivals arrivals,
+                 DelayedDelivery.QueueChoice queueChoice) {
         this.store = store;
         this.config = config;
         this.clock = clock;
         this.arrivals = arrivals;
+        this.queueChoice = queueChoice;
         this.watermark = new TransactionWatermark(dir);
         load();
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -375,12 +378,16 @@ public final class Transactions implements AutoCloseable {
         return List.of(realMessage(found.get(), transactionId), op);
     }
 
-    /** The message a commit stores into the real topic and queue. */
-    private static LogMessage realMessage(StoredMessage half, String transactionId) {
+    /**
+     * The message a commit stores into the real topic and queue: the queue the half was sent for,
+     * unless its topic was deleted and created again with fewer queues since ({@link Broker#landingQueue}).
+     */
+    private LogMessage realMessage(StoredMessage half, String transactionId) {
         Map<String, String> props = userProperties(half);
         props.put(TX_ID, transactionId);
-        LogMessage.Builder b = LogMessage.builder(half.properties().get(DelayedDelivery.REAL_TOPIC),
-                        Integer.parseInt(half.properties().get(DelayedDelivery.REAL_QUEUE_ID)), half.body())
+        String topic = half.properties().get(DelayedDelivery.REAL_TOPIC);
+        LogMessage.Builder b = LogMessage.builder(topic,
+                        queueChoice.queue(topic, Integer.parseInt(half.properties().get(DelayedDelivery.REAL_QUEUE_ID))), half.body())
                 .flags(half.flags() & ~MessageFlags.TX_PREPARED)
                 .bornTimestamp(half.bornTimestamp())
                 .bornHost(half.bornHost())
