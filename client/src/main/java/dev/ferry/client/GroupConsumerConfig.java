@@ -17,7 +17,8 @@ import java.util.UUID;
  * @param heartbeatIntervalMs how often the member heartbeats and picks up assignment changes (default 3,000)
  * @param startFrom           where a queue the group never committed on starts: EARLIEST or LATEST (default earliest)
  * @param maxReconsumeTimes   orderly and broadcasting members: in-place retries of a failing message before it is
- *                            given up (orderly: sent to the dead-letter topic; broadcasting: skipped) (default 16)
+ *                            given up (orderly clustering: sent to the dead-letter topic; broadcasting, orderly or not:
+ *                            skipped) (default 16)
  * @param retryBackoffMs      pause before an in-place retry, and after a failed fetch (default 1,000)
  * @param maxWaitMs           long-poll wait of one FETCH (default 1,000)
  * @param maxFetchMessages    most messages per FETCH (default 256)

@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * failures moves it to the dead-letter topic {@code %DLQ%GROUP}). An orderly or broadcasting
  * member instead retries a failed message in place after
  * {@link GroupConsumerConfig#retryBackoffMs()}, blocking its queue (and, one thread, the others), up
- * to {@link GroupConsumerConfig#maxReconsumeTimes()} times; then an orderly member nacks it to the
- * dead-letter topic and a broadcasting one skips it.
+ * to {@link GroupConsumerConfig#maxReconsumeTimes()} times; then an orderly clustering member nacks it
+ * to the dead-letter topic and a broadcasting one, orderly or not, skips it (acks it): a
+ * broadcasting group has no retry or dead-letter topic, as in RocketMQ.
  *
  * <p><b>Thread safety.</b> {@link #close()} may be called from any thread (but not from the
  * handler); the consumer is used only by the subscription's thread.
@@ -133,7 +134,13 @@ public final class Subscription implements AutoCloseable {
 
     private void runMember() {
         GroupConsumerConfig config = member.config();
-        boolean inPlace = config.orderly() || config.model() == GroupConsumerConfig.Model.BROADCASTING;
+        boolean broadcasting = config.model() == GroupConsumerConfig.Model.BROADCASTING;
+        boolean inPlace = config.orderly() || broadcasting;
+        // An orderly broadcasting member skips too: its NACK, which the broker answers OK and ignores in a
+        // broadcasting group, left the message unacked, so the member's position stayed before it when it was
+        // the last of its queue, and the member got it again (and failed it as often again) when it came back
+        // (found by a reviewer; BroadcastFailureTest)
+        boolean deadLetter = config.orderly() && !broadcasting;
         try {
             while (running) {
                 List<Message> batch;
@@ -170,8 +177,8 @@ public final class Subscription implements AutoCloseable {
                             failures++;
                             if (failures > config.maxReconsumeTimes()) {
                                 LOG.warn("subscription: {}/{}@{} failed {} times, {}: {}", m.topic(), m.queueId(), m.queueOffset(), failures,
-                                        config.orderly() ? "moving it to the dead-letter topic" : "skipping it", e.toString());
-                                if (config.orderly()) {
+                                        deadLetter ? "moving it to the dead-letter topic" : "skipping it", e.toString());
+                                if (deadLetter) {
                                     // waited for: the broker moves the queue's committed offset past it only once the
                                     // dead-letter copy is stored, and an unlock before that would let the next owner
                                     // start at it, under the messages acked after it
