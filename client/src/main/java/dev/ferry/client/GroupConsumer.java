@@ -424,7 +424,12 @@ public final class GroupConsumer implements AutoCloseable {
         return now - last >= 1_000_000_000L && lastRefusalWarning.compareAndSet(last, now);
     }
 
-    /** The message failed: the broker sends it to the group's retry topic (redelivered after a growing delay) or, after too many, to its dead-letter topic. */
+    /**
+     * The message failed. Clustering: the broker sends it to the group's retry topic (redelivered
+     * after a growing delay) or, after too many, to its dead-letter topic. Broadcasting: there is
+     * neither, and the broker ignores a NACK; the message is skipped, as RocketMQ drops a failed
+     * broadcast message: this member's position moves past it as {@link #ack} moves it.
+     */
     public CompletableFuture<Void> nack(Message m) {
         return nack(m, -1);
     }
@@ -432,9 +437,16 @@ public final class GroupConsumer implements AutoCloseable {
     /**
      * As {@link #nack(Message)}, saying that {@code reconsumeTimes} deliveries failed (an orderly
      * member that retried in place); above the broker's maxReconsumeTimes the message goes to the
-     * dead-letter topic.
+     * dead-letter topic. Broadcasting: skipped, as {@link #nack(Message)} says.
      */
     public CompletableFuture<Void> nack(Message m, int reconsumeTimes) {
+        if (broadcasting) {
+            // the broker answers a broadcasting member's NACK OK and does nothing; left where it was, the member's
+            // position stayed before the message when it was the last of its queue (a later ack moved past it
+            // otherwise), and the member got it again when it came back (found by a reviewer; BroadcastFailureTest)
+            ack(m);
+            return CompletableFuture.completedFuture(null);
+        }
         Command.Builder b = memberRequest(RequestCode.NACK, m).header(Headers.OFFSET, m.queueOffset());
         if (reconsumeTimes >= 0) {
             b.header(Headers.RECONSUME_TIMES, reconsumeTimes);

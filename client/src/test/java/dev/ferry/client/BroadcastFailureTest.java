@@ -54,4 +54,46 @@ class BroadcastFailureTest {
             assertThat(again).as("what the member gets when it comes back").isEmpty();
         }
     }
+
+    /**
+     * A broadcasting member's NACK does not retry the message (the broker ignores it: there is no
+     * retry topic), so it skips it as RocketMQ drops a failed broadcast message: the member's position
+     * moves past it whether or not a later message is acked, and it does not come back.
+     */
+    @Test
+    void aNackedMessageOfABroadcastingMemberIsNotDeliveredAgain() {
+        try (BrokerFixture b = BrokerFixture.start(dir); FerryClient client = b.client("binary"); Producer p = client.producer()) {
+            client.createTopic("bn", 1);
+            p.send("bn", "ok".getBytes(StandardCharsets.UTF_8));
+            p.send("bn", "failed".getBytes(StandardCharsets.UTF_8));
+            GroupConsumerConfig config = GroupConsumerConfig.builder("bn", "bng").clientId("m1").broadcasting()
+                    .heartbeatIntervalMs(50).maxWaitMs(100).build();
+            List<String> first = new CopyOnWriteArrayList<>();
+            try (GroupConsumer c = client.groupConsumer(config)) {
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (first.size() < 2 && System.nanoTime() < deadline) {
+                    for (Message m : c.poll(Duration.ofMillis(50))) {
+                        first.add(text(m));
+                        if (text(m).equals("failed")) {
+                            c.nack(m).join();
+                        } else {
+                            c.ack(m);
+                        }
+                    }
+                }
+            }
+            assertThat(first).containsExactly("ok", "failed");
+            List<String> again = new CopyOnWriteArrayList<>();
+            try (GroupConsumer c = client.groupConsumer(config)) {
+                long deadline = System.nanoTime() + 1_500_000_000L;
+                while (System.nanoTime() < deadline) {
+                    c.poll(Duration.ofMillis(50)).forEach(m -> {
+                        again.add(text(m));
+                        c.ack(m);
+                    });
+                }
+            }
+            assertThat(again).as("what the member gets when it comes back").isEmpty();
+        }
+    }
 }
