@@ -246,6 +246,7 @@ final class DeliveredLog implements AutoCloseable {
                 ch.force(true);
             }
             Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+            Directories.force(path.getParent()); // else a power loss may take the chunk, and the bits set in it, away
             return map(path, base);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + path, e);
@@ -276,6 +277,7 @@ final class DeliveredLog implements AutoCloseable {
             ch.force(true);
         }
         Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+        Directories.force(path.getParent());
     }
 
     private static void close(Chunk c) {

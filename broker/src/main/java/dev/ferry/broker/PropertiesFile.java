@@ -16,8 +16,14 @@ import java.util.TreeMap;
 
 /**
  * A small key=value file (java.util.Properties syntax, UTF-8) replaced atomically:
- * written to a temp file, forced, renamed over the old one. A reader sees the old or the new
- * content, never a mix. Used for the broker's metadata (topics, committed offsets).
+ * written to a temp file, forced, renamed over the old one, and the folder forced. A reader sees
+ * the old or the new content, never a mix. Used for the broker's metadata (topics, committed
+ * offsets).
+ *
+ * <p>The folder is forced because the rename is a change of the folder: until it is on disk, a
+ * power loss can bring back the old file although {@link #write} returned. Where one file is
+ * written before another on purpose (a deleted topic is listed in {@code deleted-topics.properties}
+ * before it leaves {@code topics.properties}), only this keeps that order after a power loss.
  */
 final class PropertiesFile {
     private final Path path;
@@ -54,6 +60,7 @@ final class PropertiesFile {
                 ch.force(true);
             }
             Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Directories.force(path.getParent());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + path, e);
         }

@@ -61,6 +61,7 @@ final class TransactionWatermark implements AutoCloseable {
                     ch.force(true);
                 }
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+                Directories.force(dir);
             }
             channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
             if (channel.size() != SIZE) {

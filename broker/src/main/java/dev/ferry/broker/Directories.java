@@ -1,0 +1,24 @@
+package dev.ferry.broker;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Forcing a folder's entries to disk. A file created or renamed into place is only durable once
+ * its folder is forced too: until then a power loss can take the new name away (the file is
+ * gone, or the old one is back) although its bytes were forced. The broker's metadata files are
+ * written to a temp file, forced, renamed, then their folder forced with {@link #force}.
+ */
+final class Directories {
+    private Directories() {
+    }
+
+    /** Forces {@code dir}'s entries (its files' names) to disk. */
+    static void force(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+}
