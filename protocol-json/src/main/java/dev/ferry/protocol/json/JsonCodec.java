@@ -21,7 +21,9 @@ import java.nio.ByteBuffer;
  * and {@link JsonFields}.
  *
  * <p>Malformed JSON is a {@link CodecException} carrying Jackson's message and location. Jackson's
- * own read constraints bound nesting depth (our deepest value is 4 levels) and numbers.
+ * own read constraints bound nesting depth (our deepest value is 4 levels) and numbers; string
+ * values and object keys (header and property keys) are bounded by the frame and checked against
+ * {@link Limits} by {@link JsonReader}, as in every codec, not by Jackson's own length defaults.
  *
  * <p>Uses Jackson's streaming API only; the {@link JsonFactory} is configured once and is
  * thread-safe, so this codec is stateless and thread-safe.
@@ -35,6 +37,11 @@ public final class JsonCodec implements Codec {
                     .maxNestingDepth(16)
                     .maxNumberLength(32)
                     .maxStringLength(Integer.MAX_VALUE) // bounded by Limits.maxFrameBytes instead
+                    // object keys are header and property keys, checked against their Limits once read: Jackson's
+                    // own 50,000-char default refused a longer one first, as BAD_REQUEST with its words, where
+                    // every other codec answered LIMIT_EXCEEDED naming the field, and refused it even when the
+                    // limits allowed it (maxHeaderKeyBytes and maxPropertyKeyBytes go up to 65,535)
+                    .maxNameLength(Integer.MAX_VALUE)
                     .build())
             .build();
 
