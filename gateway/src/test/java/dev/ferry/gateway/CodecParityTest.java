@@ -2,11 +2,15 @@ package dev.ferry.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.caucho.hessian.io.Hessian2Output;
 import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Frames;
 import dev.ferry.protocol.Limits;
 import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -52,6 +56,54 @@ class CodecParityTest {
             Command r = c.call(c.request(RequestCode.HEARTBEAT).header(LONG_KEY, "v").build());
             assertThat(r.status()).as(r.message()).isEqualTo(Status.OK);
             assertThat(c.call(c.request(RequestCode.HEARTBEAT).build()).status()).isEqualTo(Status.OK);
+        }
+    }
+
+    /**
+     * A Hessian string field sent as another type is refused, as JSON refuses {@code "tags":5}:
+     * the stock reader's readString() turned an int, long, double or boolean into its text, so a
+     * SEND whose tags were the int 5 stored the tags "5", and a property value {@code true} the
+     * text "true".
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"int", "long", "double", "boolean"})
+    void aHessianStringFieldSentAsAnotherTypeIsRefusedAndNothingIsStored(String type) throws IOException {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("hessian")) {
+            assertThat(c.createTopic("typed", 1).status()).isEqualTo(Status.OK);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            Hessian2Output out = new Hessian2Output(bytes);
+            out.writeMapBegin(null);
+            out.writeString("kind");
+            out.writeString("REQUEST");
+            out.writeString("code");
+            out.writeString("SEND");
+            out.writeString("requestId");
+            out.writeInt(9);
+            out.writeString("messages");
+            out.writeListBegin(1, null);
+            out.writeMapBegin(null);
+            out.writeString("topic");
+            out.writeString("typed");
+            out.writeString("queueId");
+            out.writeInt(0);
+            out.writeString("tags");
+            switch (type) {
+                case "int" -> out.writeInt(5);
+                case "long" -> out.writeLong(5L << 40);
+                case "double" -> out.writeDouble(1e20);
+                default -> out.writeBoolean(true);
+            }
+            out.writeString("body");
+            out.writeBytes(new byte[] {1});
+            out.writeMapEnd();
+            out.writeMapEnd();
+            out.flush();
+            c.writeRaw(TestClient.bytes(Frames.frame(ByteBuffer.wrap(bytes.toByteArray()))));
+            Command r = c.closingAnswer(Status.BAD_REQUEST);
+            assertThat(r.message()).startsWith("bad frame: ").contains("tags").contains("expected: string");
+            try (TestClient other = server.connect("binary")) {
+                assertThat(TestClient.fetched(other.fetch("typed", 0, 0, 10))).as("nothing stored").isEmpty();
+            }
         }
     }
 }

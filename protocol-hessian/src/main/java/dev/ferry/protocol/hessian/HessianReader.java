@@ -25,6 +25,10 @@ import java.util.Map;
  * JSON, rather than the last one winning. A code name this side does not know decodes as
  * {@link RequestCode#UNKNOWN}, which the broker answers UNSUPPORTED with the request's id.
  *
+ * <p>Types are strict, as in JSON: a string field takes a Hessian string only (the stock
+ * {@code readString()} would take a number or boolean as its text), an int or long field an
+ * integer only ({@link StrictHessianInput#int32}).
+ *
  * <p>Fixed-length lists declare their length, which is checked against {@link Limits} before
  * anything is read for it; maps and variable-length lists are counted as entries arrive. Strings
  * and binary are read by Hessian in chunks of at most 64 KiB, so their size is bounded by the
@@ -212,7 +216,7 @@ final class HessianReader {
     }
 
     private String string(String field) throws IOException, CodecException {
-        String s = in.readString();
+        String s = in.string(field);
         if (s == null) {
             throw new CodecException(field + ": null (expected: a string)");
         }

@@ -57,6 +57,24 @@ final class StrictHessianInput extends Hessian2Input {
         return (int) v;
     }
 
+    /**
+     * A string field: a Hessian string, or null (which the caller refuses), nothing else. The stock
+     * {@code readString()} also takes an int, long, double or boolean and returns its text: a SEND
+     * whose tags were the int 5 stored the tags "5", and a property value {@code true} the text
+     * "true", where JSON refuses {@code "tags":5}.
+     */
+    String string(String field) throws IOException {
+        int tag = read();
+        if (tag == 'N') {
+            return null;
+        }
+        if (tag <= 0x1f && tag >= 0 || tag >= 0x30 && tag <= 0x33 || tag == 'S' || tag == 'R') { // the string encodings
+            unread(); // readString() reads the tag itself; read() just took a byte, so this is within the buffer
+            return readString();
+        }
+        throw new HessianProtocolException(field + ": " + expect("string", tag).getMessage());
+    }
+
     /** A long field: any Hessian integer encoding (long or int), nothing else. */
     long int64(String field) throws IOException {
         return integral(field, "a long or int");
