@@ -3,6 +3,7 @@ package dev.ferry.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.caucho.hessian.io.Hessian2Output;
+import com.google.protobuf.CodedOutputStream;
 import dev.ferry.protocol.Command;
 import dev.ferry.protocol.Frames;
 import dev.ferry.protocol.Limits;
@@ -103,6 +104,40 @@ class CodecParityTest {
             assertThat(r.message()).startsWith("bad frame: ").contains("tags").contains("expected: string");
             try (TestClient other = server.connect("binary")) {
                 assertThat(TestClient.fetched(other.fetch("typed", 0, 0, 10))).as("nothing stored").isEmpty();
+            }
+        }
+    }
+
+    /**
+     * A protobuf 32-bit field (queue_id, request_id, flags, the enums) whose varint holds a value
+     * past 32 bits is refused, as Hessian and JSON refuse such a queueId: protobuf's parser kept
+     * the low 32 bits, so a SEND to queue 2^32 + 1 was stored in queue 1.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"queueId", "requestId"})
+    void aProtobufInt32PastThirtyTwoBitsIsRefusedNotCutToItsLowBits(String field) throws IOException {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("protobuf")) {
+            assertThat(c.createTopic("wide", 2).status()).isEqualTo(Status.OK);
+            ByteArrayOutputStream message = new ByteArrayOutputStream();
+            CodedOutputStream m = CodedOutputStream.newInstance(message);
+            m.writeString(1, "wide");
+            long queueId = field.equals("queueId") ? (1L << 32) + 1 : 1;
+            m.writeUInt64(2, queueId << 1); // sint32 queue_id: zigzag of a positive n is 2n
+            m.writeByteArray(12, new byte[] {1});
+            m.flush();
+            ByteArrayOutputStream command = new ByteArrayOutputStream();
+            CodedOutputStream o = CodedOutputStream.newInstance(command);
+            o.writeEnum(1, 0); // REQUEST
+            o.writeEnum(2, RequestCode.SEND.id());
+            o.writeUInt64(3, field.equals("requestId") ? (1L << 32) + 7 : 7);
+            o.writeByteArray(7, message.toByteArray());
+            o.flush();
+            c.writeRaw(TestClient.bytes(Frames.frame(ByteBuffer.wrap(command.toByteArray()))));
+            Command r = c.closingAnswer(Status.BAD_REQUEST);
+            assertThat(r.message()).startsWith("bad frame: ").contains(field).contains("4294967")
+                    .contains("(expected: a 32-bit");
+            try (TestClient other = server.connect("binary")) {
+                assertThat(TestClient.fetched(other.fetch("wide", 1, 0, 10))).as("nothing stored in queue 1").isEmpty();
             }
         }
     }

@@ -39,7 +39,9 @@ import java.util.Map;
  *       than its bytes on the wire; groups are refused. So a parse builds no more elements than
  *       the limits' counts allow, plus at most {@value #MAX_UNKNOWN_FIELDS_PER_FRAME} unknown
  *       fields in all, however the frame nests them: with the default limits that is a few times
- *       a full frame's size at most.</li>
+ *       a full frame's size at most. The same scan refuses a 32-bit field (ints, enums) whose
+ *       varint holds a value past 32 bits, which protobuf would cut to its low 32 bits
+ *       ({@link #check32Bit}).</li>
  *   <li><b>after</b>: string lengths are checked against {@link Limits} while mapping to the
  *       model, before the model is built.</li>
  * </ul>
@@ -179,11 +181,51 @@ public final class ProtobufCodec implements Codec {
             } else if (schema == MESSAGE && field == WireMessage.PROPERTIES_FIELD_NUMBER) {
                 Limits.checkCount(Limits.PROPERTIES, ++properties, limits.maxPropertiesPerMessage());
                 unknown = nested(in, limits, ENTRY, unknown);
+            } else if (type == WireFormat.WIRETYPE_VARINT && is32Bit(known)) {
+                check32Bit(known, in.readRawVarint64());
             } else {
                 in.skipField(tag);
             }
         }
         return unknown;
+    }
+
+    private static boolean is32Bit(Descriptors.FieldDescriptor field) {
+        return switch (field.getType()) {
+            case INT32, SINT32, UINT32, ENUM -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Refuses a 32-bit field (queue_id, request_id, flags, the enums) whose varint holds a value
+     * past 32 bits, as the Hessian and JSON codecs refuse such a number: protobuf's parser keeps
+     * its low 32 bits, so a SEND to queue 2^32 + 1 was stored in queue 1, and a request id came
+     * back as another. An int32 or enum is written sign-extended to 64 bits, a sint32 as its
+     * 32-bit zigzag, a uint32 as is.
+     */
+    private static void check32Bit(Descriptors.FieldDescriptor field, long raw) throws CodecException {
+        long value;
+        boolean fits;
+        switch (field.getType()) {
+            case SINT32 -> {
+                value = (raw >>> 1) ^ -(raw & 1); // zigzag, decoded as 64 bits
+                fits = (raw & 0xFFFFFFFF00000000L) == 0;
+            }
+            case UINT32 -> {
+                value = raw;
+                fits = (raw & 0xFFFFFFFF00000000L) == 0;
+            }
+            default -> {
+                value = raw;
+                fits = raw == (int) raw;
+            }
+        }
+        if (!fits) {
+            throw new CodecException("protobuf: " + field.getJsonName() + ": "
+                    + (field.getType() == Descriptors.FieldDescriptor.Type.UINT32 ? Long.toUnsignedString(value) : value)
+                    + " (expected: a 32-bit " + (field.getType() == Descriptors.FieldDescriptor.Type.ENUM ? "enum number" : "int") + ")");
+        }
     }
 
     /**
