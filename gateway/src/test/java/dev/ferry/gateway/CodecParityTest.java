@@ -109,6 +109,51 @@ class CodecParityTest {
     }
 
     /**
+     * A Hessian string whose bytes are not valid UTF-8 is refused, as the binary codec refuses one
+     * ("tags: invalid UTF-8 ..."): the stock reader did not check continuation bytes nor overlong
+     * forms, so tags sent as the bytes C3 28 (a lead byte, then '(') were stored as "\u00e8",
+     * swallowing the '(', and C0 80 (an overlong NUL) as a NUL.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"c328", "c080", "e08080", "c3"})
+    void aHessianStringOfInvalidUtf8IsRefusedAndNothingIsStored(String utf8) throws IOException {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("hessian")) {
+            assertThat(c.createTopic("bytes", 1).status()).isEqualTo(Status.OK);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            Hessian2Output out = new Hessian2Output(bytes);
+            out.writeMapBegin(null);
+            out.writeString("kind");
+            out.writeString("REQUEST");
+            out.writeString("code");
+            out.writeString("SEND");
+            out.writeString("requestId");
+            out.writeInt(9);
+            out.writeString("messages");
+            out.writeListBegin(1, null);
+            out.writeMapBegin(null);
+            out.writeString("topic");
+            out.writeString("bytes");
+            out.writeString("queueId");
+            out.writeInt(0);
+            out.writeString("tags");
+            out.flush();
+            bytes.write(0x01); // a string of one char, its bytes:
+            bytes.write(java.util.HexFormat.of().parseHex(utf8));
+            out.writeString("body");
+            out.writeBytes(new byte[] {1});
+            out.writeMapEnd();
+            out.writeMapEnd();
+            out.flush();
+            c.writeRaw(TestClient.bytes(Frames.frame(ByteBuffer.wrap(bytes.toByteArray()))));
+            Command r = c.closingAnswer(Status.BAD_REQUEST);
+            assertThat(r.message()).startsWith("bad frame: ").contains("tags: invalid UTF-8");
+            try (TestClient other = server.connect("binary")) {
+                assertThat(TestClient.fetched(other.fetch("bytes", 0, 0, 10))).as("nothing stored").isEmpty();
+            }
+        }
+    }
+
+    /**
      * A protobuf 32-bit field (queue_id, request_id, flags, the enums) whose varint holds a value
      * past 32 bits is refused, as Hessian and JSON refuse such a queueId: protobuf's parser kept
      * the low 32 bits, so a SEND to queue 2^32 + 1 was stored in queue 1.

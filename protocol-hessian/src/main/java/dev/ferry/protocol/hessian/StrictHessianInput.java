@@ -62,17 +62,78 @@ final class StrictHessianInput extends Hessian2Input {
      * {@code readString()} also takes an int, long, double or boolean and returns its text: a SEND
      * whose tags were the int 5 stored the tags "5", and a property value {@code true} the text
      * "true", where JSON refuses {@code "tags":5}.
+     *
+     * <p>Its chars are read here, not by {@code readString()}, which checks only lead bytes: a
+     * continuation byte that is not {@code 10xxxxxx} was taken as one (the bytes C3 28, a lead
+     * byte then '(', became U+00E8 and the '(' was lost), and overlong forms were decoded (C0 80
+     * became a NUL). Those are refused, as the binary codec refuses invalid UTF-8. Hessian carries
+     * each UTF-16 char on its own, a supplementary char as two 3-byte surrogates; an unpaired one is
+     * refused by the caller ({@link dev.ferry.protocol.Limits#checkString}). Each chunk declares
+     * its length in chars; the string grows as they arrive, bounded by the frame.
      */
     String string(String field) throws IOException {
         int tag = read();
         if (tag == 'N') {
             return null;
         }
-        if (tag <= 0x1f && tag >= 0 || tag >= 0x30 && tag <= 0x33 || tag == 'S' || tag == 'R') { // the string encodings
-            unread(); // readString() reads the tag itself; read() just took a byte, so this is within the buffer
-            return readString();
+        StringBuilder s = new StringBuilder();
+        boolean first = true;
+        while (true) {
+            int length;
+            boolean last = true;
+            if (tag >= 0x00 && tag <= 0x1f) {
+                length = tag; // short string
+            } else if (tag >= 0x30 && tag <= 0x33) {
+                length = ((tag - 0x30) << 8) + octet(); // medium string
+            } else if (tag == 'S' || tag == 'R') {
+                last = tag == 'S'; // 'R': a chunk, another follows
+                length = (octet() << 8) + octet();
+            } else {
+                throw new HessianProtocolException(field + ": " + expect(first ? "string" : "the next chunk of a string", tag).getMessage());
+            }
+            for (int i = 0; i < length; i++) {
+                s.append(utf8Char(field, s.length()));
+            }
+            if (last) {
+                return s.toString();
+            }
+            first = false;
+            tag = read();
         }
-        throw new HessianProtocolException(field + ": " + expect("string", tag).getMessage());
+    }
+
+    /** One char of a string in Hessian's UTF-8 (1 to 3 bytes, no overlong form), {@code at} its index for errors. */
+    private char utf8Char(String field, int at) throws IOException {
+        int b0 = read();
+        if (b0 < 0x80) {
+            if (b0 < 0) {
+                throw new HessianProtocolException("truncated: end of input in " + field);
+            }
+            return (char) b0;
+        }
+        if (b0 >= 0xc2 && b0 <= 0xdf) { // 0xc0, 0xc1 would be overlong
+            return (char) (((b0 & 0x1f) << 6) | continuation(field, at));
+        }
+        if (b0 >= 0xe0 && b0 <= 0xef) {
+            int c = ((b0 & 0x0f) << 12) | (continuation(field, at) << 6) | continuation(field, at);
+            if (c >= 0x800) {
+                return (char) c;
+            }
+        }
+        throw invalidUtf8(field, at);
+    }
+
+    private int continuation(String field, int at) throws IOException {
+        int b = read();
+        if ((b & 0xc0) != 0x80) { // also end of input, -1
+            throw invalidUtf8(field, at);
+        }
+        return b & 0x3f;
+    }
+
+    private static HessianProtocolException invalidUtf8(String field, int at) {
+        return new HessianProtocolException(field + ": invalid UTF-8 at char " + at
+                + " (expected: valid UTF-8, 1 to 3 bytes a char; a char past U+FFFF as two 3-byte surrogates)");
     }
 
     /** A long field: any Hessian integer encoding (long or int), nothing else. */
