@@ -111,6 +111,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
      * cannot tell which of them ran, and would send them again). Event loop only.
      */
     private boolean closing;
+    /**
+     * The client shut its output (a TCP half-close, as {@code nc} does at the end of its input): no
+     * request comes any more, and the connection is closed once every request read is answered
+     * ({@link #closeOnceAnswered}). Event loop only.
+     */
+    private boolean inputShutdown;
     /** The reads of this connection's woken long polls: on its event loop, and put off while it is not writable. */
     private final Requests.FetchWaits fetchWaits = new Requests.FetchWaits() {
         private final Executor reads = this::wokenRead;
@@ -235,6 +241,33 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             flushPending = false; // a read in progress flushes what it writes after this at its end, as usual
             ctx.flush();
         }
+        closeOnceAnswered(ctx);
+    }
+
+    /**
+     * The client shut its output: answers every request read (those put off, those awaited: a SEND
+     * waiting for its flush), then closes. Closed at once, as Netty does without half-closure, the
+     * SENDs still waiting for a SYNC flush were stored but never answered, and a client that read
+     * on after shutting its output (a script piping frames through {@code nc}) took them for lost
+     * and sent them again. Long polls still waiting are answered at once (BUSY, the connection
+     * closing) rather than held for a client that may have gone.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+            inputShutdown = true;
+            cancelWaitingFetches();
+            closeOnceAnswered(ctx);
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    /** After the client shut its output: closes once nothing read is left unanswered; a bad stream closes itself. */
+    private void closeOnceAnswered(ChannelHandlerContext ctx) {
+        if (inputShutdown && !closing && repliesAwaited == 0 && deferred.isEmpty()) {
+            closing = true;
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     /**
@@ -312,6 +345,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                         }
                         if (--repliesAwaited == 0 && closingError != null) {
                             writeClosingError(ctx);
+                        } else {
+                            closeOnceAnswered(ctx);
                         }
                     };
                     if (ctx.executor().inEventLoop()) {

@@ -101,6 +101,24 @@ final class FrameDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /**
+     * The input ended (the client shut its output, or the connection closed): a frame begun and not
+     * complete never will be. While the channel is still open (a half-close) it is answered as a
+     * bad stream, behind the frames before it, so the client is told why the rest went unanswered.
+     */
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        decode(ctx, in, out);
+        if (!failed && in.isReadable() && ctx.channel().isActive()) {
+            failed = true;
+            int received = in.readableBytes();
+            in.skipBytes(received);
+            frameStart = -1;
+            out.add(new BadStream(Status.BAD_REQUEST, "frame incomplete: " + received
+                    + " bytes received, then the client shut its output (expected: a whole frame)"));
+        }
+    }
+
     private void checkStalled(ChannelHandlerContext ctx) {
         stallCheck = null;
         if (failed || frameStart < 0 || !ctx.channel().isActive()) {

@@ -84,6 +84,9 @@ public final class Gateway implements AutoCloseable {
                 .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                // a client that shuts its output (a TCP half-close) still reads: its requests are answered
+                // before the close (ConnectionHandler.userEventTriggered), not dropped with the connection
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.MESSAGE_SIZE_ESTIMATOR, SIZE_ESTIMATOR)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(config.writeLowWaterMark(), config.writeHighWaterMark()))

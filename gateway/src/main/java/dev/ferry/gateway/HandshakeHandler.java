@@ -109,6 +109,20 @@ final class HandshakeHandler extends ByteToMessageDecoder {
         ctx.pipeline().remove(this);
     }
 
+    /**
+     * The client shut its output (the channel allows half-closure, see {@link Gateway}): the bytes
+     * left are decoded (a hello and frames behind it are served, then the connection handler closes
+     * once they are answered); a hello still incomplete never will be, so the connection is closed.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        super.userEventTriggered(ctx, evt);
+        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent && !answered) {
+            LOG.debug("closing connection from {}: it shut its output before its hello was complete", ctx.channel().remoteAddress());
+            ctx.close();
+        }
+    }
+
     private void refuse(ChannelHandlerContext ctx, ByteBuf in, HelloReply reply) {
         answered = true;
         metrics.connectionError("handshake", reply.result().name());
