@@ -57,6 +57,29 @@ class WireStringsTest {
     }
 
     /**
+     * A JSON frame must be UTF-8 (docs/PROTOCOL.md): one in UTF-16 or UTF-32 is refused. Jackson
+     * detects those from the first bytes and decoded them with a decoder that replaces malformed
+     * input: tags sent in UTF-16 as 'a', a lone U+D800, 'b' were stored as "a\uFFFD", the 'b' lost.
+     */
+    @Test
+    void aJsonFrameInUtf16IsRefusedNotStoredWithReplacementChars() throws Exception {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("json")) {
+            c.createTopic("wide", 1);
+            java.io.ByteArrayOutputStream json = new java.io.ByteArrayOutputStream();
+            json.write("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":5,\"messages\":[{\"topic\":\"wide\",\"queueId\":0,\"tags\":\"a"
+                    .getBytes(StandardCharsets.UTF_16BE));
+            json.write(new byte[] {(byte) 0xD8, 0x00}); // a lone high surrogate
+            json.write("b\",\"body\":\"x\"}]}".getBytes(StandardCharsets.UTF_16BE));
+            c.writeRaw(TestClient.bytes(dev.ferry.protocol.Frames.frame(java.nio.ByteBuffer.wrap(json.toByteArray()))));
+            Command r = c.closingAnswer(Status.BAD_REQUEST);
+            assertThat(r.message()).startsWith("bad frame: json: not UTF-8");
+            try (TestClient other = server.connect("binary")) {
+                assertThat(TestClient.fetched(other.fetch("wide", 0, 0, 10))).isEmpty();
+            }
+        }
+    }
+
+    /**
      * An error reply quotes the bad value and is cut to a length; cut inside an emoji, it held half
      * a surrogate pair, which the reply's builder refused: the request went unanswered and the
      * connection was dropped. Now the half pair is replaced, the request answered BAD_REQUEST, and

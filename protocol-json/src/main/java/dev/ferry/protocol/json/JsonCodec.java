@@ -69,6 +69,7 @@ public final class JsonCodec implements Codec {
             payload.duplicate().get(array);
             offset = 0;
         }
+        checkUtf8Start(array, offset, length);
         try (JsonParser p = factory.createParser(array, offset, length)) {
             return new JsonReader(p, limits).command();
         } catch (JsonProcessingException e) {
@@ -77,6 +78,23 @@ public final class JsonCodec implements Codec {
                     + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()), e);
         } catch (IOException e) {
             throw new CodecException("json: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses a payload that Jackson would read as UTF-16 or UTF-32: it picks the encoding from a
+     * byte order mark or the 0x00 bytes among the first four, and decodes those with a decoder that
+     * replaces malformed input, so tags sent in UTF-16 as 'a', a lone U+D800, 'b' were stored as
+     * "a\uFFFD", the 'b' lost. A frame is UTF-8 JSON (docs/PROTOCOL.md), where no byte is 0x00
+     * (control characters are escaped), 0xFE or 0xFF; a UTF-8 byte order mark is still skipped.
+     */
+    private static void checkUtf8Start(byte[] array, int offset, int length) throws CodecException {
+        for (int i = 0; i < Math.min(length, 4); i++) {
+            int b = array[offset + i] & 0xFF;
+            if (b == 0x00 || b == 0xFE || b == 0xFF) {
+                throw new CodecException("json: not UTF-8: byte 0x" + String.format("%02x", b) + " at " + i
+                        + " (expected: one UTF-8 JSON object; UTF-16 and UTF-32 are refused)");
+            }
         }
     }
 
