@@ -155,12 +155,19 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         private final java.util.Set<String> strings = new java.util.HashSet<>();
         private final java.util.Set<BigDecimal> numbers = new java.util.HashSet<>();
         private final List<Object> all;
+        /** A listed number has no canonical form ({@link #canonical}): every lookup compares one by one. */
+        private boolean slowOnly;
 
         InList(List<Object> values) {
             this.all = values;
             for (Object v : values) {
                 if (v instanceof BigDecimal d) {
-                    numbers.add(canonical(d));
+                    BigDecimal c = canonical(d);
+                    if (c == null) {
+                        slowOnly = true;
+                    } else {
+                        numbers.add(c);
+                    }
                 } else {
                     strings.add((String) v);
                 }
@@ -168,7 +175,7 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         }
 
         Boolean contains(Object v) {
-            if (!(v instanceof String s)) {
+            if (!(v instanceof String s) || slowOnly) {
                 return slowContains(v); // a literal or a TRUE/FALSE on the left: rare, and as long as the list
             }
             if (strings.contains(s)) {
@@ -178,7 +185,14 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
                 return false;
             }
             BigDecimal n = number(s);
-            return n == null ? null : numbers.contains(canonical(n)) ? Boolean.TRUE : Boolean.FALSE;
+            if (n == null) {
+                return null;
+            }
+            BigDecimal c = canonical(n);
+            if (c == null) {
+                return slowContains(v); // by compareTo, which takes any scale
+            }
+            return numbers.contains(c) ? Boolean.TRUE : Boolean.FALSE;
         }
 
         private Boolean slowContains(Object v) {
@@ -194,8 +208,21 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
             return found;
         }
 
+        /**
+         * {@code d} with its trailing zeros stripped (so that equal values are equal keys), or null
+         * if that form's scale does not fit an int: {@code 100e2147483647} is a valid decimal, a
+         * property value or a literal, but stripping its zeros throws ArithmeticException, which
+         * failed every FETCH over a message holding such a value.
+         */
         private static BigDecimal canonical(BigDecimal d) {
-            return d.signum() == 0 ? BigDecimal.ZERO : d.stripTrailingZeros();
+            if (d.signum() == 0) {
+                return BigDecimal.ZERO;
+            }
+            try {
+                return d.stripTrailingZeros();
+            } catch (ArithmeticException e) {
+                return null;
+            }
         }
     }
 

@@ -131,4 +131,22 @@ class SqlFilterTest {
         assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse(split)).getMessage()
                 .contains("LIKE patterns of 257 characters in all"), "the limit is on all patterns together");
     }
+
+    /**
+     * A property value read as a number may have a huge exponent ({@code 100e2147483647} is a valid
+     * decimal): IN looked it up by its value with trailing zeros stripped, whose scale overflows,
+     * and threw ArithmeticException out of the filter (a FETCH over such a message failed every
+     * time, INTERNAL_ERROR). Such a value is compared as any other, and such an IN literal parses.
+     */
+    @Test
+    void inListsTakeNumbersWithHugeExponentsWithoutThrowing() {
+        Map<String, String> p = Map.of("a", "100e2147483647", "b", "1");
+        assertTrue(!t("a IN (1, 2)", p));
+        assertTrue(t("a NOT IN (1, 2)", p));
+        assertTrue(t("a IN (1, 100e2147483647)", p), "equal to itself, by value");
+        assertTrue(t("a IN (1, 1000e2147483646)", p), "and to the same value written otherwise");
+        assertTrue(!t("b IN (100e2147483647)", p));
+        assertTrue(t("b IN (100e2147483647, 1.0)", p));
+        assertTrue(t("b NOT IN (100e2147483647)", p));
+    }
 }
