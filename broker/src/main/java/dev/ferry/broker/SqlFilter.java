@@ -477,15 +477,15 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
                 Node lo = operand();
                 expectKeyword("AND");
                 Node hi = operand();
+                // v >= lo AND v <= hi in three-valued logic (NOT BETWEEN: its negation, v < lo OR v > hi): one
+                // half that is FALSE decides even when the other is UNKNOWN (a NULL bound), as in SQL and RocketMQ
                 return p -> {
                     Object v = left.eval(p);
                     Integer a = compare(v, lo.eval(p));
                     Integer b = compare(v, hi.eval(p));
-                    if (a == null || b == null) {
-                        return null;
-                    }
-                    boolean in = a >= 0 && b <= 0;
-                    return in != negated;
+                    Boolean in = (a != null && a < 0) || (b != null && b > 0) ? Boolean.FALSE
+                            : a == null || b == null ? null : Boolean.TRUE;
+                    return negated ? negate(in) : in;
                 };
             }
             if (acceptKeyword("LIKE")) {

@@ -149,4 +149,22 @@ class SqlFilterTest {
         assertTrue(t("b IN (100e2147483647, 1.0)", p));
         assertTrue(t("b NOT IN (100e2147483647)", p));
     }
+
+    /**
+     * NOT BETWEEN is {@code v < lo OR v > hi} (and BETWEEN {@code v >= lo AND v <= hi}) under the
+     * three-valued logic: a bound that is NULL makes its half UNKNOWN, but the other half may still
+     * decide, as in SQL and RocketMQ (which rewrites BETWEEN so). Both answered UNKNOWN whenever
+     * either comparison was.
+     */
+    @Test
+    void betweenWithOneUnknownBoundIsDecidedByTheOther() {
+        Map<String, String> p = Map.of("a", "0", "five", "5");
+        assertTrue(t("a NOT BETWEEN 1 AND zz", p), "0 < 1 is TRUE: TRUE OR UNKNOWN");
+        assertTrue(t("NOT (a BETWEEN 1 AND zz)", p), "0 >= 1 is FALSE: FALSE AND UNKNOWN is FALSE, NOT of it TRUE");
+        assertTrue(t("five NOT BETWEEN zz AND 4", p), "5 > 4");
+        assertTrue(!t("a NOT BETWEEN zz AND 4", p), "0 > 4 is FALSE: FALSE OR UNKNOWN is UNKNOWN");
+        assertTrue(!t("a BETWEEN zz AND 4", p) && !t("NOT (a BETWEEN zz AND 4)", p), "TRUE AND UNKNOWN is UNKNOWN");
+        assertTrue(!t("zz BETWEEN 1 AND 4", p) && !t("zz NOT BETWEEN 1 AND 4", p));
+        assertTrue(t("five BETWEEN 5 AND 5", p) && !t("five NOT BETWEEN 5 AND 5", p));
+    }
 }
