@@ -66,10 +66,15 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         return expression;
     }
 
-    /** True only if the expression is TRUE for these properties (UNKNOWN and FALSE do not match). */
+    /**
+     * True only if the expression is TRUE for these properties (UNKNOWN and FALSE do not match).
+     * Its value is read as AND, OR and NOT read their terms: an expression that is only a property
+     * ({@code flag}) matches when the property is {@code true}, as {@code flag AND TRUE} does (it
+     * matched never: its value was the string, not TRUE).
+     */
     @Override
     public boolean test(Map<String, String> properties) {
-        return root.eval(properties) == Boolean.TRUE;
+        return truth(root.eval(properties)) == Boolean.TRUE;
     }
 
     @Override

@@ -167,4 +167,19 @@ class SqlFilterTest {
         assertTrue(!t("zz BETWEEN 1 AND 4", p) && !t("zz NOT BETWEEN 1 AND 4", p));
         assertTrue(t("five BETWEEN 5 AND 5", p) && !t("five NOT BETWEEN 5 AND 5", p));
     }
+
+    /**
+     * A bare property (or a parenthesized one) is read as a truth value wherever it stands: AND, OR
+     * and NOT read {@code 'true'}/{@code 'false'} so, but a whole expression that was only the
+     * property matched never ({@code flag} did not match flag=true while {@code flag AND TRUE} did).
+     */
+    @Test
+    void aBarePropertyIsATruthValueAlsoAsTheWholeExpression() {
+        Map<String, String> p = Map.of("flag", "true", "off", "FALSE", "n", "7");
+        assertTrue(t("flag", p));
+        assertTrue(t("(flag)", p));
+        assertTrue(t("flag AND TRUE", p));
+        assertTrue(!t("off", p) && t("NOT off", p));
+        assertTrue(!t("n", p) && !t("zz", p), "neither true nor false: UNKNOWN");
+    }
 }
