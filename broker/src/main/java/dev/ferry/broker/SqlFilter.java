@@ -422,7 +422,8 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         /**
          * One more operand or IN value: refused past {@link #MAX_TERMS}. Every message a filtered
          * fetch examines is tested against the whole expression, and a parsed expression stays in
-         * the gateway's cache: both grow with its terms.
+         * the gateway's cache: both grow with its terms. A parenthesis is not one (it adds no node,
+         * and what it holds is counted): {@code (a = 1) OR (a = 2) ...} of 800 operands was refused.
          */
         private void countTerm() {
             if (++terms > MAX_TERMS) {
@@ -546,7 +547,9 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         }
 
         Node operand() {
-            countTerm();
+            if (peek().kind != Kind.LPAREN) {
+                countTerm(); // not a parenthesis: it is no operand (and no node once parsed); what it holds is counted
+            }
             Token t = take();
             switch (t.kind) {
                 case LPAREN -> {

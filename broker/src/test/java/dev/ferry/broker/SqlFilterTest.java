@@ -182,4 +182,19 @@ class SqlFilterTest {
         assertTrue(!t("off", p) && t("NOT off", p));
         assertTrue(!t("n", p) && !t("zz", p), "neither true nor false: UNKNOWN");
     }
+
+    /**
+     * The limit is on operands and IN values (README, docs/PROTOCOL.md): parentheses are not
+     * operands, and cost nothing once parsed (a parenthesized expression is its inner node). They
+     * were counted as one each, so 400 parenthesized comparisons (800 operands) were refused.
+     */
+    @Test
+    void parenthesesDoNotCountAsOperands() {
+        String ors = "(a = 1)" + " OR (a = 7)".repeat(399);
+        assertTrue(t(ors, M), "800 operands in 400 pairs of parentheses");
+        String nested = "((((a = 1))))" + " OR ((((a = 7))))".repeat(499);
+        assertTrue(t(nested, M), "1000 operands, each comparison in 4 pairs of parentheses");
+        String over = "(a = 1)" + " OR (a = 7)".repeat(500);
+        assertTrue(assertThrows(SqlFilterException.class, () -> SqlFilter.parse(over)).getMessage().contains("more than 1000"));
+    }
 }
