@@ -114,6 +114,24 @@ public final class GroupConsumer implements AutoCloseable {
          * on the event loop before the read's first FETCH, read by the polling thread.
          */
         volatile long readGeneration;
+        /**
+         * Broadcasting: where the current read ({@link #epoch}) began, the committed offset it reads
+         * on from; written on the event loop before the read's first FETCH, read by the polling thread.
+         */
+        volatile long readStart = -1;
+        /**
+         * Broadcasting: the last run of FETCH answers that had no message but moved {@code nextOffset}
+         * on (the broker skipped those offsets for the tag filter); event loop writes, polling thread
+         * reads. See {@link #skipFiltered}.
+         */
+        volatile Skipped skipped;
+        /**
+         * Broadcasting, polling thread: the offsets after the last message of the last batch polled up
+         * to its {@code nextOffset} (skipped by the tag filter), of read {@link #tailEpoch}.
+         */
+        long tailFrom = -1;
+        long tailTo = -1;
+        int tailEpoch = -1;
 
         QueueState(String topic, int queueId, long since) {
             this.topic = topic;
@@ -127,6 +145,10 @@ public final class GroupConsumer implements AutoCloseable {
      * A FETCH answer waiting to be polled; {@code offset} is the one the FETCH asked for. Or, with
      * {@code error} set (and no response), a refusal for poll to report.
      */
+    /** Offsets {@code from} (inclusive) to {@code to} of read {@code epoch} that held no message for this member. */
+    private record Skipped(int epoch, long from, long to) {
+    }
+
     private record Fetched(QueueState queue, int epoch, long offset, Command response, FerryException error) {
         /** Still the current read of a queue this member owns. */
         boolean current() {
@@ -357,6 +379,12 @@ public final class GroupConsumer implements AutoCloseable {
                 out.add(m);
                 polled.put(m, f);
             }
+            if (broadcasting && readable && !decoded.isEmpty()) {
+                QueueState q = f.queue();
+                q.tailFrom = decoded.get(decoded.size() - 1).queueOffset() + 1;
+                q.tailTo = FerryClient.number(f.response(), Headers.NEXT_OFFSET);
+                q.tailEpoch = f.epoch();
+            }
             if (bad != null) {
                 break;
             }
@@ -479,6 +507,7 @@ public final class GroupConsumer implements AutoCloseable {
             // read before the epoch: a read started since has a newer generation, never to be sent with this read's position
             long readGeneration = q.readGeneration;
             int epoch = q.epoch;
+            skipFiltered(q, epoch);
             long position = q.acked;
             if (position >= 0 && q.ackedEpoch == epoch && position != q.committed && position != q.committing
                     && position != q.refused && epoch != q.fencedEpoch) {
@@ -515,6 +544,34 @@ public final class GroupConsumer implements AutoCloseable {
                             q.committing = -1;
                         });
             }
+        }
+    }
+
+    /**
+     * Broadcasting: moves the acked position of read {@code epoch} (or, nothing acked yet, where
+     * the read began) past offsets the broker skipped for the tag filter right after it: the tail
+     * of the last batch after its last message, then a run of FETCH answers with no message. Such
+     * offsets hold nothing for this member, so they are as done as in a clustering group (whose
+     * committed offset the broker moves past them). Without this, a member whose filter matched
+     * only now and then kept its position at its last matching message: its lag grew with every
+     * message of other tags, and each start scanned them all again.
+     */
+    private static void skipFiltered(QueueState q, int epoch) {
+        Skipped s = q.skipped; // before readStart: the loop writes a read's start before its runs
+        long start = q.ackedEpoch == epoch && q.acked >= 0 ? q.acked : q.readStart;
+        if (start < 0) {
+            return;
+        }
+        long p = start;
+        if (q.tailEpoch == epoch && p >= q.tailFrom && p < q.tailTo) {
+            p = q.tailTo;
+        }
+        if (s != null && s.epoch() == epoch && p >= s.from() && p < s.to()) {
+            p = s.to();
+        }
+        if (p != start) {
+            q.acked = p;
+            q.ackedEpoch = epoch;
         }
     }
 
@@ -747,6 +804,7 @@ public final class GroupConsumer implements AutoCloseable {
                     boolean retry = q.topic.startsWith("%RETRY%");
                     q.fetchOffset = committed >= 0 ? Math.max(min, Math.min(committed, max)) : latest && !retry ? max : min;
                     q.committed = committed;
+                    q.readStart = q.fetchOffset;
                     q.started = true;
                     fetch(q);
                 });
@@ -832,6 +890,11 @@ public final class GroupConsumer implements AutoCloseable {
         switch (r.status()) {
             case OK -> {
                 q.fetchOffset = FerryClient.number(r, Headers.NEXT_OFFSET);
+                if (broadcasting && r.bodyLength() == 0 && r.messages().isEmpty() && q.fetchOffset > offset) {
+                    Skipped s = q.skipped; // no message, yet past offset: the tag filter skipped these (see skipFiltered)
+                    q.skipped = s != null && s.epoch() == epoch && s.to() == offset ? new Skipped(epoch, s.from(), q.fetchOffset)
+                            : new Skipped(epoch, offset, q.fetchOffset);
+                }
                 if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
                     ready.add(new Fetched(q, epoch, offset, r, null)); // the next FETCH is sent when this batch is polled
                 } else if (config.maxWaitMs() < Consumer.MIN_IDLE_REFETCH_MS && q.fetchOffset == offset) {
