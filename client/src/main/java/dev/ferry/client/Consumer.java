@@ -154,7 +154,9 @@ public final class Consumer implements AutoCloseable {
 
     /**
      * Subscribe-time check of the filter: a FETCH of one message that does not wait, so a malformed
-     * SQL expression fails here with the broker's message rather than in a later poll.
+     * SQL expression (BAD_REQUEST), or one past the broker's limits (LIMIT_EXCEEDED: operands,
+     * nesting, LIKE characters), fails here with the broker's message rather than in every later
+     * poll. LIMIT_EXCEEDED passed this check before.
      */
     private void checkFilter(Connection c, int queueId) {
         Command.Builder b = Command.builder().code(RequestCode.FETCH).header(Headers.TOPIC, config.topic())
@@ -162,7 +164,7 @@ public final class Consumer implements AutoCloseable {
                 .header(Headers.MAX_BYTES, 1).header(Headers.MAX_WAIT_MS, 0).header(Headers.SQL, config.sql());
         String what = "FETCH " + config.topic() + "/" + queueId + " (sql check)";
         Command r = client.await(c.request(b, clientConfig.requestTimeoutMs(), what), clientConfig.requestTimeoutMs() * 2, what);
-        if (r.status() == Status.BAD_REQUEST) {
+        if (r.status() == Status.BAD_REQUEST || r.status() == Status.LIMIT_EXCEEDED) {
             throw FerryException.broker(r.status(), "subscribe " + config.topic() + " with sql '" + config.sql() + "'", r.message());
         }
     }

@@ -128,6 +128,25 @@ class DelayedAndFilteredTest {
         }
     }
 
+    /**
+     * ConsumerConfig promises the SQL filter is checked by the broker when the consumer is
+     * created; an expression past the broker's limits (LIMIT_EXCEEDED: 1,000 operands, 100 levels,
+     * 256 LIKE characters) passed that check, as only BAD_REQUEST failed it, and every poll then
+     * threw instead.
+     */
+    @Test
+    void anSqlFilterPastTheBrokersLimitsFailsWhenTheConsumerIsCreated() {
+        try (BrokerFixture b = BrokerFixture.start(dir); FerryClient client = b.client("binary")) {
+            client.createTopic("lim", 1);
+            for (String sql : List.of("a IN (" + "1, ".repeat(1_000) + "1)", "(".repeat(101) + "a = 1" + ")".repeat(101),
+                    "a LIKE '" + "%".repeat(257) + "'")) {
+                assertThatThrownBy(() -> client.consumer(ConsumerConfig.builder("lim", "g").sql(sql).build()).close())
+                        .as(sql.substring(0, 20)).isInstanceOf(FerryException.class)
+                        .satisfies(e -> assertThat(((FerryException) e).status()).hasValue(dev.ferry.protocol.Status.LIMIT_EXCEEDED));
+            }
+        }
+    }
+
     private static void sleepUntil(long ms) {
         long left;
         while ((left = ms - System.currentTimeMillis()) > 0) {
