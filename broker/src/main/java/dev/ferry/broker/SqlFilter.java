@@ -35,7 +35,9 @@ import java.util.function.Predicate;
  * <p><b>Three-valued logic</b>, as in SQL and RocketMQ: a missing property is NULL, a comparison
  * with NULL (or of a non-numeric property with a number) is UNKNOWN, {@code NOT UNKNOWN} is
  * UNKNOWN, {@code FALSE AND UNKNOWN} is FALSE, {@code TRUE OR UNKNOWN} is TRUE; a message matches
- * only when the whole expression is TRUE. Property values are strings: compared with a number,
+ * only when the whole expression is TRUE. {@code x BETWEEN lo AND hi} is {@code x >= lo AND x <= hi}
+ * (NOT BETWEEN its negation). A property standing alone is TRUE or FALSE if its value is
+ * {@code true} or {@code false} (any case), else UNKNOWN. Property values are strings: compared with a number,
  * the value is read as a decimal number; with a string, compared as text.
  *
  * <p><b>Thread safety.</b> Immutable once parsed; {@link #test} may run on any number of threads.
