@@ -141,14 +141,14 @@ public final class GroupConsumer implements AutoCloseable {
         }
     }
 
-    /**
-     * A FETCH answer waiting to be polled; {@code offset} is the one the FETCH asked for. Or, with
-     * {@code error} set (and no response), a refusal for poll to report.
-     */
     /** Offsets {@code from} (inclusive) to {@code to} of read {@code epoch} that held no message for this member. */
     private record Skipped(int epoch, long from, long to) {
     }
 
+    /**
+     * A FETCH answer waiting to be polled; {@code offset} is the one the FETCH asked for. Or, with
+     * {@code error} set (and no response), a refusal for poll to report.
+     */
     private record Fetched(QueueState queue, int epoch, long offset, Command response, FerryException error) {
         /** Still the current read of a queue this member owns. */
         boolean current() {
