@@ -51,7 +51,7 @@ public final class Broker implements AutoCloseable {
     private final GroupCoordinator groups;
     private final Transactions transactions;
     private final ConcurrentHashMap<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
-    /** Held while a deleted topic is created again ({@link #register}). */
+    /** Held while a topic is registered ({@link #register}) or deleted ({@link #deleteTopic}). */
     private final Object recreating = new Object();
     /** Runs the reads of woken long polls that carry a property filter (SQL, tag confirmation): one a core, at least two. */
     private final ExecutorService filteredReads;
@@ -161,14 +161,18 @@ public final class Broker implements AutoCloseable {
      * the deleted topic: read after, a send to the new topic could already be below them, and a
      * second creator racing the first (two producers auto-creating it) replaced them with later
      * ends; a group then skipped the first messages (found by a reviewer).
+     *
+     * <p>Every registration takes the lock, not only that of a topic deleted when asked, and
+     * {@link #deleteTopic} takes it too: "was it deleted?" and the registration are one step
+     * against a deletion. Asked without the lock, a CREATE_TOPIC of a topic that existed, racing
+     * its DELETE_TOPIC (two admin clients), found it not deleted, the deletion ran, and the create
+     * then registered the deleted topic as a new one, without floors: its records were served as
+     * the new topic's (RecreatedTopicDeleteRaceTest). Registrations are rare (a topic's creation).
      */
     private int register(String topic, int queues, java.util.function.IntSupplier register) {
-        if (!topics.wasDeleted(topic)) {
-            return register.getAsInt();
-        }
         synchronized (recreating) {
             if (!topics.wasDeleted(topic)) {
-                return register.getAsInt(); // created by another call meanwhile
+                return register.getAsInt(); // a new topic, or one created by another call meanwhile (or existing: refused)
             }
             Map<Integer, Long> floors = store.startQueuesAtEnd(topic); // on disk before the topic is registered below
             LOG.info("topic {} was deleted: created again, its queues start at {} (queue=offset)", topic, floors);
@@ -224,7 +228,9 @@ public final class Broker implements AutoCloseable {
      * is its end at the re-creation, below which nothing is served ({@link #register}).
      */
     public void deleteTopic(String topic) {
-        topics.delete(topic);
+        synchronized (recreating) { // never between a registration's "was it deleted?" and the registration: see register
+            topics.delete(topic);
+        }
         offsets.forgetTopic(topic);
         LOG.info("deleted topic {}", topic);
     }
