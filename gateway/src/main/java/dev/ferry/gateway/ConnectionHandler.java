@@ -130,10 +130,20 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
          * Both limits on waiting fetches, asked by the broker only for a fetch that is about to
          * wait: a FETCH with messages to read is answered whatever the limits (a consumer with a
          * backlog must not be stalled by other clients' waiting fetches), and a fetch counts
-         * against them only while it waits. Runs on the event loop, with the request.
+         * against them only while it waits. Runs on the event loop, with the request. Once the
+         * client shut its output no fetch waits: one carried out after that (put off while the
+         * channel was not writable; epoll reports the half-close while reading is paused) is
+         * answered BUSY at once, as those waiting at the half-close are, rather than holding the
+         * close for its whole maxWait.
          */
         @Override
         public void parking() {
+            if (inputShutdown) {
+                // carried out after the half-close (held while the channel was not writable, then resumed): it would
+                // hold the close for its whole maxWait, where one waiting at the half-close is answered at once
+                throw new Requests.RequestException(Status.BUSY,
+                        "not answered: the connection is closing (expected: retry on a new connection)");
+            }
             if (parkedFetches.get() >= config.maxParkedFetchesPerConnection()) {
                 throw new Requests.RequestException(Status.BUSY, "fetches waiting on this connection: " + parkedFetches.get()
                         + " (limit " + config.maxParkedFetchesPerConnection() + "); retry later");
