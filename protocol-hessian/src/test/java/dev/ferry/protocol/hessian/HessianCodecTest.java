@@ -238,6 +238,43 @@ class HessianCodecTest extends CodecContractTest {
                 .hasMessage("tags: unpaired surrogate U+D800 at char 1 (expected: well-formed Unicode, which UTF-8 can carry)");
     }
 
+    /**
+     * Review: strings as the Java Hessian library writes them are read back intact by the strict
+     * reader: 2- and 3-byte chars, a char past U+FFFF (two 3-byte surrogates), and strings long
+     * enough to be chunked ('R' chunks of 0x8000 chars), with multi-byte chars and surrogate pairs
+     * at and across the chunk boundaries.
+     */
+    @Test
+    void stringsAsJavaHessianWritesThemAreReadIntact() throws IOException, CodecException {
+        StringBuilder longOne = new StringBuilder();
+        for (int i = 0; i < 0x8000 - 1; i++) {
+            longOne.append('\u00e9');
+        }
+        longOne.append("\uD83D\uDE00"); // a pair at the first chunk's boundary
+        for (int i = 0; i < 0x8000; i++) {
+            longOne.append(i % 3 == 0 ? "\u20ac" : i % 3 == 1 ? "\uD83D\uDE00" : "x");
+        }
+        Limits big = Limits.builder().maxFrameBytes(16 << 20).maxPropertyValueBytes(1 << 20).build();
+        for (String value : List.of("caf\u00e9", "\u20ac", "\uD83D\uDE00", "a\uD83D\uDE00b\uD83C\uDF89", longOne.toString())) {
+            byte[] b = hessian(out -> {
+                sendHeader(out, 1);
+                out.writeListBegin(1, null);
+                out.writeMapBegin(null);
+                out.writeString("topic");
+                out.writeString("t");
+                out.writeString("properties");
+                out.writeMapBegin(null);
+                out.writeString("p\uD83D\uDE00");
+                out.writeString(value);
+                out.writeMapEnd();
+                out.writeMapEnd();
+                out.writeMapEnd();
+            });
+            Command c = codec.decode(ByteBuffer.wrap(b), big);
+            assertThat(c.messages().get(0).properties().get("p\uD83D\uDE00")).as("length %d", value.length()).isEqualTo(value);
+        }
+    }
+
     /** A field given twice meant the last one; JSON refuses it, and so does Hessian now. */
     @Test
     void aFieldGivenTwiceIsRefused() throws IOException {

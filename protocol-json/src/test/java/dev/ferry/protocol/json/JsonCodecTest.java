@@ -33,6 +33,15 @@ class JsonCodecTest extends CodecContractTest {
         return StandardCharsets.UTF_8.decode(codec.encode(c)).toString();
     }
 
+    /** Review: a UTF-8 byte order mark and leading whitespace are still taken. */
+    @Test
+    void aUtf8BomAndLeadingWhitespaceAreTaken() throws CodecException {
+        for (String prefix : List.of("\uFEFF", " ", "\n\r\t ", "\uFEFF  ")) {
+            Command c = decode(prefix + "{\"kind\":\"REQUEST\",\"code\":\"HEARTBEAT\",\"requestId\":3}");
+            assertThat(c.requestId()).as("prefix %s", prefix.length()).isEqualTo(3);
+        }
+    }
+
     @Test
     void writesTheDocumentedShape() {
         Command c = Command.request(RequestCode.SEND, 7)

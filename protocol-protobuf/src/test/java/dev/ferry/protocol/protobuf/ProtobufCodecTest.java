@@ -62,6 +62,19 @@ class ProtobufCodecTest extends CodecContractTest {
                 .hasMessage("status: 99 (expected: 0..12)");
     }
 
+    /** Review: negative 32-bit values in protobuf's standard forms (int32 sign-extended to 10 bytes, sint32 zigzag) are read. */
+    @Test
+    void negativeThirtyTwoBitValuesInTheirStandardFormsAreRead() throws CodecException {
+        for (int v : new int[] {-1, -7, Integer.MIN_VALUE}) {
+            byte[] b = WireCommand.newBuilder().setCodeValue(RequestCode.SEND.id()).setRequestId(v)
+                    .addMessages(WireMessage.newBuilder().setTopic("t").setQueueId(v).setFlags(v)).build().toByteArray();
+            Command c = codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT);
+            assertThat(c.requestId()).isEqualTo(v);
+            assertThat(c.messages().get(0).queueId()).isEqualTo(v);
+            assertThat(c.messages().get(0).flags()).isEqualTo(v);
+        }
+    }
+
     @Test
     void aHugeDeclaredLengthIsRefusedWithoutAllocating() {
         // field 8 (body), wire type 2, length varint 0x7fffffff, then nothing
