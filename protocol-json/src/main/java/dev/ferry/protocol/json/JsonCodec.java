@@ -24,6 +24,8 @@ import java.nio.ByteBuffer;
  * own read constraints bound nesting depth (our deepest value is 4 levels) and numbers; string
  * values and object keys (header and property keys) are bounded by the frame and checked against
  * {@link Limits} by {@link JsonReader}, as in every codec, not by Jackson's own length defaults.
+ * Object keys are not canonicalized: Jackson's shared symbol table would keep every distinct key a
+ * client ever sent (up to 6,000, each up to a frame long), refused or not.
  *
  * <p>Uses Jackson's streaming API only; the {@link JsonFactory} is configured once and is
  * thread-safe, so this codec is stateless and thread-safe.
@@ -43,6 +45,11 @@ public final class JsonCodec implements Codec {
                     // limits allowed it (maxHeaderKeyBytes and maxPropertyKeyBytes go up to 65,535)
                     .maxNameLength(Integer.MAX_VALUE)
                     .build())
+            // object keys are client data (header and property keys): canonicalized, Jackson kept each distinct one
+            // (interned, and its bytes) in a symbol table shared by every parser of this factory, up to 6,000 of them,
+            // also those of frames refused for them; with keys as long as a frame that let any client fill the heap
+            // (48 refused 2 MiB keys held 275 MB). Our few field names gain little from it: a String per key is made
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .build();
 
     @Override
