@@ -135,6 +135,26 @@ class MetricsEndpointTest {
         }
     }
 
+    /**
+     * A group's lag counts only messages it can still read: a committed offset below the queue's
+     * first offset (retention deleted the records, or the topic was deleted and created again)
+     * counts from that first offset, as DESCRIBE_GROUP counts it. From the committed offset, the
+     * gauge counted the deleted topic's records too.
+     */
+    @Test
+    void lagCountsFromTheQueuesFirstOffset() throws Exception {
+        try (WireClient c = WireClient.connect(server.gateway().port(), "json")) {
+            send(c, "orders", 3);
+            assertThat(c.call(Command.request(RequestCode.DELETE_TOPIC, c.nextId()).header(Headers.TOPIC, "orders").build()).status())
+                    .isEqualTo(Status.OK);
+            send(c, "orders", 2); // created again: it starts at offset 3
+            Command committed = c.call(Command.request(RequestCode.COMMIT_OFFSET, c.nextId()).header(Headers.GROUP, "late")
+                    .header(Headers.TOPIC, "orders").header(Headers.QUEUE_ID, 0).header(Headers.OFFSET, 0).build());
+            assertThat(committed.status()).isEqualTo(Status.OK);
+            assertThat(sample(scrape(), "ferry_consumer_lag{group=\"late\",queue=\"0\",topic=\"orders\"}")).isEqualTo(2);
+        }
+    }
+
     @Test
     void otherPathsAreNotFound() throws Exception {
         assertThat(get("/").statusCode()).isEqualTo(404);

@@ -67,7 +67,8 @@ public final class StoreMetrics {
             CommittedOffset key = new CommittedOffset(c.group(), c.topic(), c.queueId(), 0);
             seen.add(key);
             lag.computeIfAbsent(key, k -> Gauge.builder("ferry.consumer.lag", k, this::lagOf)
-                    .description("Messages of a queue a consumer group has not committed yet: end offset - committed offset")
+                    .description("Messages of a queue a consumer group has not committed yet: end offset - committed offset "
+                            + "(or the queue's first offset, if higher)")
                     .tag("group", k.group())
                     .tag("topic", k.topic())
                     .tag("queue", Integer.toString(k.queueId()))
@@ -88,6 +89,9 @@ public final class StoreMetrics {
         if (committed.isEmpty()) {
             return Double.NaN;
         }
-        return Math.max(0, broker.store().nextOffset(k.topic(), k.queueId()) - committed.getAsLong());
+        // from the queue's first offset at the lowest, as DESCRIBE_GROUP counts: records below it (retention deleted
+        // them, or the topic was deleted and created again) are nothing the group can still read
+        long first = broker.store().minOffset(k.topic(), k.queueId());
+        return Math.max(0, broker.store().nextOffset(k.topic(), k.queueId()) - Math.max(first, committed.getAsLong()));
     }
 }
