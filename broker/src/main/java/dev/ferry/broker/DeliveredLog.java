@@ -90,7 +90,7 @@ final class DeliveredLog implements AutoCloseable {
         this.chunkDir = dir.resolve("delivered");
         this.bitsPerChunk = bitsPerChunk;
         try {
-            Files.createDirectories(chunkDir);
+            Directories.create(chunkDir);
             try (Stream<Path> tmp = Files.list(chunkDir)) {
                 for (Path p : tmp.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) {
                     Files.delete(p);

@@ -2,6 +2,7 @@ package dev.ferry.broker;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -13,6 +14,23 @@ import java.nio.file.StandardOpenOption;
  */
 final class Directories {
     private Directories() {
+    }
+
+    /**
+     * Creates {@code dir} and its missing parents, and forces the folder each new one was made in:
+     * a folder created and not forced can vanish in a power loss with everything written into it
+     * since.
+     */
+    static void create(Path dir) throws IOException {
+        Path target = dir.toAbsolutePath();
+        Path existing = target;
+        while (existing != null && !Files.isDirectory(existing)) {
+            existing = existing.getParent();
+        }
+        Files.createDirectories(target);
+        for (Path p = target; p != null && !p.equals(existing); p = p.getParent()) {
+            force(p.getParent());
+        }
     }
 
     /** Forces {@code dir}'s entries (its files' names) to disk. */

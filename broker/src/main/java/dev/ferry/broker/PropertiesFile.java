@@ -52,7 +52,7 @@ final class PropertiesFile {
         Properties p = new Properties();
         p.putAll(values);
         try {
-            Files.createDirectories(path.getParent());
+            Directories.create(path.getParent());
             try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
                 p.store(w, comment);
             }

@@ -418,10 +418,6 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
         }
 
         /**
-         * One more level of parentheses or NOT: refused past {@link #MAX_DEPTH}, before the
-         * parser's (and later each evaluation's) recursion could exhaust the thread's stack.
-         */
-        /**
          * One more operand or IN value: refused past {@link #MAX_TERMS}. Every message a filtered
          * fetch examines is tested against the whole expression, and a parsed expression stays in
          * the gateway's cache: both grow with its terms. A parenthesis is not one (it adds no node,
@@ -434,6 +430,10 @@ public final class SqlFilter implements Predicate<Map<String, String>> {
             }
         }
 
+        /**
+         * One more level of parentheses or NOT: refused past {@link #MAX_DEPTH}, before the
+         * parser's (and later each evaluation's) recursion could exhaust the thread's stack.
+         */
         private void enter() {
             if (++depth > MAX_DEPTH) {
                 throw SqlFilterException.limit("sql: nested deeper than " + MAX_DEPTH + " levels of parentheses or NOT at position "

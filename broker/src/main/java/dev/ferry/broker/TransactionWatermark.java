@@ -50,7 +50,7 @@ final class TransactionWatermark implements AutoCloseable {
     TransactionWatermark(Path dir) {
         this.path = dir.resolve("state");
         try {
-            Files.createDirectories(dir);
+            Directories.create(dir);
             if (!Files.exists(path)) {
                 ByteBuffer b = ByteBuffer.allocate(SIZE);
                 b.putInt(0, MAGIC).putShort(VERSION_OFFSET, VERSION);

@@ -175,7 +175,10 @@ public final class MessageStore implements AutoCloseable {
         FileChannel lockChannel;
         FileLock fileLock;
         try {
-            Files.createDirectories(dir);
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                FileNames.fsyncDirectory(dir.toAbsolutePath().getParent()); // else a power loss can take the new store's folder away
+            }
             lockChannel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             try {
                 fileLock = lockChannel.tryLock();
