@@ -955,7 +955,9 @@ public final class GroupCoordinator implements AutoCloseable {
         String retry = retryTopic(group);
         boolean madeNow = broker.queueCountOf(retry) == 0;
         broker.ensureTopic(retry, 1);
-        long oldCopies = madeNow ? broker.store().nextOffset(retry, 0) : 0;
+        // where the topic made again starts (its floor, the old copies' end), not its end now: a copy appended since
+        // the creation (a delayed retry copy due at that moment) lies between the two, and was skipped
+        long oldCopies = madeNow ? broker.store().minOffset(retry, 0) : 0;
         if (oldCopies > 0 && broker.committedOffset(group, retry, 0).isEmpty()) {
             broker.commitOffset(group, retry, 0, oldCopies);
         }
