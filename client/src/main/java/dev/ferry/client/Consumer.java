@@ -132,7 +132,7 @@ public final class Consumer implements AutoCloseable {
         Connection c = client.await(Connection.open(client.transport(), loop, clientConfig, codec), clientConfig.connectTimeoutMs() * 2,
                 "connect to " + clientConfig.host() + ":" + clientConfig.port());
         try {
-            if (!config.sql().isEmpty() && !ids.isEmpty()) {
+            if ((!config.sql().isEmpty() || !config.tags().isEmpty()) && !ids.isEmpty()) {
                 checkFilter(c, ids.get(0));
             }
             for (int q : ids) {
@@ -154,18 +154,25 @@ public final class Consumer implements AutoCloseable {
 
     /**
      * Subscribe-time check of the filter: a FETCH of one message that does not wait, so a malformed
-     * SQL expression (BAD_REQUEST), or one past the broker's limits (LIMIT_EXCEEDED: operands,
-     * nesting, LIKE characters), fails here with the broker's message rather than in every later
-     * poll. LIMIT_EXCEEDED passed this check before.
+     * SQL or tag expression (BAD_REQUEST), or one past the broker's limits (LIMIT_EXCEEDED: operands,
+     * nesting, LIKE characters, tags), fails here with the broker's message rather than in every later
+     * poll. LIMIT_EXCEEDED, and tag expressions, passed this check before.
      */
     private void checkFilter(Connection c, int queueId) {
         Command.Builder b = Command.builder().code(RequestCode.FETCH).header(Headers.TOPIC, config.topic())
                 .header(Headers.QUEUE_ID, queueId).header(Headers.OFFSET, 0).header(Headers.MAX_MESSAGES, 1)
-                .header(Headers.MAX_BYTES, 1).header(Headers.MAX_WAIT_MS, 0).header(Headers.SQL, config.sql());
-        String what = "FETCH " + config.topic() + "/" + queueId + " (sql check)";
+                .header(Headers.MAX_BYTES, 1).header(Headers.MAX_WAIT_MS, 0);
+        if (!config.sql().isEmpty()) {
+            b.header(Headers.SQL, config.sql());
+        }
+        if (!config.tags().isEmpty()) {
+            b.header(Headers.TAGS, config.tags());
+        }
+        String what = "FETCH " + config.topic() + "/" + queueId + " (filter check)";
         Command r = client.await(c.request(b, clientConfig.requestTimeoutMs(), what), clientConfig.requestTimeoutMs() * 2, what);
         if (r.status() == Status.BAD_REQUEST || r.status() == Status.LIMIT_EXCEEDED) {
-            throw FerryException.broker(r.status(), "subscribe " + config.topic() + " with sql '" + config.sql() + "'", r.message());
+            String filter = (config.sql().isEmpty() ? "" : " sql '" + config.sql() + "'") + (config.tags().isEmpty() ? "" : " tags '" + config.tags() + "'");
+            throw FerryException.broker(r.status(), "subscribe " + config.topic() + " with" + filter, r.message());
         }
     }
 

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * @param maxFetchBytes           most record bytes one FETCH returns (default 1 MiB)
  * @param maxBufferedBytesPerQueue fetched but not yet polled bytes per queue beyond which fetching pauses (default 4 MiB)
  * @param maxPollMessages         most messages one {@link Consumer#poll} returns (default 8,192)
- * @param tags                    broker-side tag filter such as {@code a || b}; empty = all (default)
+ * @param tags                    broker-side tag filter such as {@code a || b}; empty = all (default). Checked by the broker
+ *                                when the consumer is created.
  * @param retryBackoffMs          pause after a failed fetch or a lost connection (default 100)
  * @param sql                     broker-side SQL92 filter over properties such as {@code a > 5 AND region IN ('eu','us')};
  *                                empty = none (default). Checked by the broker when the consumer is created.

@@ -147,6 +147,20 @@ class DelayedAndFilteredTest {
         }
     }
 
+    /** A malformed tag expression fails the consumer's creation, as a malformed SQL one does; it failed every poll instead. */
+    @Test
+    void aMalformedTagExpressionFailsWhenTheConsumerIsCreated() {
+        try (BrokerFixture b = BrokerFixture.start(dir); FerryClient client = b.client("binary")) {
+            client.createTopic("tagged", 1);
+            for (String tags : List.of("A || || B", "||", "A ||")) {
+                assertThatThrownBy(() -> client.consumer(ConsumerConfig.builder("tagged", "g").tags(tags).build()).close())
+                        .as(tags).isInstanceOf(FerryException.class)
+                        .satisfies(e -> assertThat(((FerryException) e).status()).hasValue(dev.ferry.protocol.Status.BAD_REQUEST));
+            }
+            client.consumer(ConsumerConfig.builder("tagged", "g").tags(" A || B ").build()).close();
+        }
+    }
+
     private static void sleepUntil(long ms) {
         long left;
         while ((left = ms - System.currentTimeMillis()) > 0) {
