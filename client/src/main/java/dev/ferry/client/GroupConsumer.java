@@ -359,9 +359,11 @@ public final class GroupConsumer implements AutoCloseable {
                 } else if (broadcasting) {
                     readFrom = decoded.isEmpty() ? at + 1 : at;
                 }
-                String what = "the record at offset " + at + (config.tags().isEmpty() ? "" : " or after it (tags " + config.tags() + ")")
+                boolean filtered = !config.tags().isEmpty() || !config.sql().isEmpty(); // the answer skips offsets: not exact
+                String what = "the record at offset " + at + (filtered ? " or after it (filter" + (config.tags().isEmpty() ? "" : " tags "
+                        + config.tags()) + (config.sql().isEmpty() ? "" : " sql " + config.sql()) + ")" : "")
                         + " cannot be decoded: " + e.getMessage() + (broadcasting && decoded.isEmpty() ? " (skipped)" : "");
-                bad = config.tags().isEmpty() ? new DamagedRecordException(f.queue().topic, f.queue().queueId, at, what)
+                bad = !filtered ? new DamagedRecordException(f.queue().topic, f.queue().queueId, at, what)
                         : FerryException.damagedRecord("FETCH " + f.queue().topic + "/" + f.queue().queueId, what);
             }
             if (readable || !config.orderly()) { // an orderly queue with a bad record is restarted instead, above
@@ -854,6 +856,9 @@ public final class GroupConsumer implements AutoCloseable {
                 .header(Headers.CLIENT_ID, config.clientId()).header(Headers.GENERATION, generation);
         if (!config.tags().isEmpty()) {
             b.header(Headers.TAGS, config.tags());
+        }
+        if (!config.sql().isEmpty()) {
+            b.header(Headers.SQL, config.sql());
         }
         c.send(b, config.maxWaitMs() + clientConfig.requestTimeoutMs(), "FETCH " + q.key, (r, t) -> {
             if (stopping || !q.owned || q.epoch != epoch) {

@@ -23,10 +23,15 @@ import java.util.UUID;
  * @param maxWaitMs           long-poll wait of one FETCH (default 1,000)
  * @param maxFetchMessages    most messages per FETCH (default 256)
  * @param tags                broker-side tag filter; empty = all
+ * @param sql                 broker-side SQL92 filter over the messages' properties, such as {@code a > 5 AND region IN
+ *                            ('eu','us')} (docs/PROTOCOL.md, FETCH); empty = none (default). Applied to the group's
+ *                            retry topic too (a retry copy keeps the properties). A clustering group's committed offset
+ *                            moves past what it filters out, as past what a tag filter skips. An expression the broker
+ *                            refuses (malformed, or past its limits) makes {@link GroupConsumer#poll} throw.
  */
 public record GroupConsumerConfig(List<String> topics, String group, String clientId, Model model, Allocation allocation, boolean orderly,
                                   long heartbeatIntervalMs, StartPosition startFrom, int maxReconsumeTimes, long retryBackoffMs,
-                                  long maxWaitMs, int maxFetchMessages, String tags) {
+                                  long maxWaitMs, int maxFetchMessages, String tags, String sql) {
     /** How a group shares messages. */
     public enum Model { CLUSTERING, BROADCASTING }
 
@@ -48,6 +53,7 @@ public record GroupConsumerConfig(List<String> topics, String group, String clie
         Objects.requireNonNull(allocation, "allocation");
         Objects.requireNonNull(startFrom, "startFrom");
         Objects.requireNonNull(tags, "tags");
+        Objects.requireNonNull(sql, "sql");
         Checks.range("heartbeatIntervalMs", heartbeatIntervalMs, 1, 600_000);
         Checks.range("maxReconsumeTimes", maxReconsumeTimes, 0, 10_000);
         Checks.range("retryBackoffMs", retryBackoffMs, 1, 3_600_000);
@@ -78,6 +84,7 @@ public record GroupConsumerConfig(List<String> topics, String group, String clie
         private long maxWaitMs = 1_000;
         private int maxFetchMessages = 256;
         private String tags = "";
+        private String sql = "";
 
         private Builder(List<String> topics, String group) {
             this.topics = topics;
@@ -96,10 +103,11 @@ public record GroupConsumerConfig(List<String> topics, String group, String clie
         public Builder maxWaitMs(long v) { maxWaitMs = v; return this; }
         public Builder maxFetchMessages(int v) { maxFetchMessages = v; return this; }
         public Builder tags(String v) { tags = v; return this; }
+        public Builder sql(String v) { sql = v; return this; }
 
         public GroupConsumerConfig build() {
             return new GroupConsumerConfig(topics, group, clientId, model, allocation, orderly, heartbeatIntervalMs, startFrom,
-                    maxReconsumeTimes, retryBackoffMs, maxWaitMs, maxFetchMessages, tags);
+                    maxReconsumeTimes, retryBackoffMs, maxWaitMs, maxFetchMessages, tags, sql);
         }
     }
 }

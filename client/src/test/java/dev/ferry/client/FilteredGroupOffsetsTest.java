@@ -64,6 +64,33 @@ class FilteredGroupOffsetsTest {
         }
     }
 
+    /**
+     * A group member with an SQL filter gets only the messages it matches, and the group's
+     * committed offset moves past the others; GroupConsumer had no SQL filter (a plain Consumer
+     * had), so a group could not filter by properties at all.
+     */
+    @Test
+    void aClusteringMemberWithAnSqlFilterGetsOnlyWhatItMatches() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary"); Producer p = client.producer()) {
+            client.createTopic("fs", 1);
+            for (int n = 0; n < 10; n++) {
+                p.send(Message.builder("fs").queueId(0).properties(java.util.Map.of("n", Integer.toString(n))).body(("m" + n).getBytes(StandardCharsets.UTF_8))
+                        .build());
+            }
+            try (GroupConsumer c = client.groupConsumer(GroupConsumerConfig.builder("fs", "gs").clientId("m1").sql("n >= 5 AND n <> 7")
+                    .heartbeatIntervalMs(50).maxWaitMs(200).retryBackoffMs(50).build())) {
+                List<Message> got = new ArrayList<>();
+                await("the committed offset past every message", Duration.ofSeconds(10), () -> {
+                    List<Message> polled = c.poll(Duration.ofMillis(50));
+                    polled.forEach(c::ack);
+                    got.addAll(polled);
+                    return client.committedOffset("gs", "fs", 0).orElse(-1) == 10;
+                });
+                assertThat(got).extracting(m -> m.properties().get("n")).containsExactly("5", "6", "8", "9");
+            }
+        }
+    }
+
     @Test
     void clusteringFilteredOutMessagesAdvanceTheGroupsCommittedOffset() {
         filteredOutMessagesAdvanceTheCommittedOffset(false);
