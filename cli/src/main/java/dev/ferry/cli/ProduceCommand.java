@@ -4,9 +4,10 @@ import dev.ferry.client.FerryClient;
 import dev.ferry.client.Producer;
 import dev.ferry.client.SendResult;
 import dev.ferry.protocol.Message;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +20,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ferry produce}: sends one message per line of standard input; prints a summary to stderr. */
-@Command(name = "produce", mixinStandardHelpOptions = true, description = "Send one message per line of standard input.")
+@Command(name = "produce", mixinStandardHelpOptions = true,
+        description = "Send one message per line of standard input: the line's bytes as they are (any bytes, not only UTF-8), "
+                + "without its \\n or \\r\\n.")
 final class ProduceCommand implements Callable<Integer> {
     @Mixin ServerOptions server;
     @Option(names = "--topic", required = true, description = "Topic to send to (created with the broker's default queue count if missing).") String topic;
@@ -42,10 +45,10 @@ final class ProduceCommand implements Callable<Integer> {
         AtomicLong failed = new AtomicLong();
         List<String> errors = new ArrayList<>();
         try (FerryClient client = server.connect(); Producer producer = client.producer()) {
-            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            String line;
-            while ((line = in.readLine()) != null) {
-                Message.Builder b = Message.builder(topic).body(line.getBytes(StandardCharsets.UTF_8))
+            InputStream in = new BufferedInputStream(System.in, 1 << 16);
+            byte[] line;
+            while ((line = readLine(in)) != null) {
+                Message.Builder b = Message.builder(topic).body(line)
                         .bornTimestamp(System.currentTimeMillis()).properties(props);
                 if (key != null) {
                     b.keys(List.of(key));
@@ -76,5 +79,27 @@ final class ProduceCommand implements Callable<Integer> {
         System.err.printf("sent %d, failed %d%n", sent.get(), failed.get());
         errors.forEach(e -> System.err.println("ferry: send failed: " + e));
         return failed.get() == 0 ? 0 : Ferry.EXIT_FAILED;
+    }
+
+    /**
+     * The next line of {@code in} as its bytes, without its '\n' (or "\r\n"); null at the end of
+     * input. Bytes, not text: a body is sent exactly as it was read, also when it is not UTF-8
+     * (decoding replaced such bytes with U+FFFD), and a lone '\r' stays in the body (a Reader
+     * ended the line there).
+     */
+    static byte[] readLine(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        int c;
+        while ((c = in.read()) != -1 && c != '\n') {
+            line.write(c);
+        }
+        if (c == -1 && line.size() == 0) {
+            return null;
+        }
+        byte[] bytes = line.toByteArray();
+        if (c == '\n' && bytes.length > 0 && bytes[bytes.length - 1] == '\r') {
+            return java.util.Arrays.copyOf(bytes, bytes.length - 1);
+        }
+        return bytes;
     }
 }
