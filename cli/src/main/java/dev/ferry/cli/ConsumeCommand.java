@@ -29,7 +29,8 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--group", required = true, description = "Consumer group (its committed offsets are where it resumes).") String group;
     @Option(names = "--from", description = "earliest or latest, for queues the group never committed (default ${DEFAULT-VALUE}).",
             defaultValue = "earliest") String from;
-    @Option(names = "--max", description = "Stop after this many messages.", defaultValue = "-1") long max;
+    /** Null when not given: no limit. */
+    @Option(names = "--max", description = "Stop after this many messages (default: no limit).") Long maxGiven;
     @Option(names = "--timeout-ms", description = "Stop when nothing new arrives for this long (default ${DEFAULT-VALUE}).",
             defaultValue = "5000") long timeoutMs;
     @Option(names = "--tags", description = "Tag filter, e.g. 'A || B'.") String tags;
@@ -37,6 +38,13 @@ final class ConsumeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (maxGiven != null && maxGiven < 0) { // before, any negative count meant "no limit"
+            throw new BadCommandLineException("--max: " + maxGiven + " (expected: a count >= 0; without --max there is no limit)");
+        }
+        long max = maxGiven == null ? -1 : maxGiven;
+        if (timeoutMs < 0) {
+            throw new BadCommandLineException("--timeout-ms: " + timeoutMs + " (expected: >= 0)");
+        }
         StartPosition start = switch (from.toLowerCase(Locale.ROOT)) {
             case "earliest" -> StartPosition.COMMITTED_ELSE_EARLIEST;
             case "latest" -> StartPosition.COMMITTED_ELSE_LATEST;

@@ -32,14 +32,17 @@ final class MessageCommand {
 
         @Override
         public Integer call() {
+            if (which.key != null && topic == null) {
+                throw new BadCommandLineException("--key needs --topic");
+            }
+            if (which.key != null && max < 1) { // before connecting: a bad command line, named as the user typed it
+                throw new BadCommandLineException("--max: " + max + " (expected: >= 1)");
+            }
             try (FerryClient client = server.connect()) {
                 List<Message> found;
                 if (which.id != null) {
                     found = client.queryById(which.id).map(List::of).orElse(List.of());
                 } else {
-                    if (topic == null) {
-                        throw new BadCommandLineException("--key needs --topic");
-                    }
                     found = client.queryByKey(topic, which.key, max);
                 }
                 if (found.isEmpty()) {

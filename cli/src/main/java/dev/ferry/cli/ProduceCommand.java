@@ -33,6 +33,13 @@ final class ProduceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // before connecting, and before reading any input: refused by the broker, each line would fail on its own
+        if (key != null && (key.isEmpty() || key.indexOf(' ') >= 0)) {
+            throw new BadCommandLineException("--key: '" + key + "' (expected: non-empty, without spaces)");
+        }
+        if (delayMs < 0) {
+            throw new BadCommandLineException("--delay-ms: " + delayMs + " (expected: >= 0)");
+        }
         Map<String, String> props = new LinkedHashMap<>();
         for (String p : properties) {
             int eq = p.indexOf('=');

@@ -23,6 +23,9 @@ final class TopicCommand {
 
         @Override
         public Integer call() {
+            if (queues != null && queues < 1) { // before connecting: a bad command line, named as the user typed it
+                throw new BadCommandLineException("--queues: " + queues + " (expected: >= 1)");
+            }
             try (FerryClient client = server.connect()) {
                 TopicDescription t = queues == null ? client.createTopic(name) : client.createTopic(name, queues);
                 System.out.printf("created topic %s with %d queues%n", t.name(), t.queues());

@@ -23,7 +23,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** What the data commands make of unusual input: bodies that are not UTF-8 text. */
+/**
+ * What the data commands make of unusual input: bodies that are not UTF-8 text, and numbers and
+ * keys a command cannot take (refused before anything is sent, as a bad command line: exit 2,
+ * naming the flag as typed).
+ */
 class CliInputTest {
     @TempDir
     Path dir;
@@ -111,5 +115,72 @@ class CliInputTest {
         expected.writeBytes("a\rb\ncrlf\n".getBytes(StandardCharsets.US_ASCII));
         expected.writeBytes("h\u00e9llo \ud83d\ude00\n".getBytes(StandardCharsets.UTF_8));
         assertThat(consumed.out).as("the bodies as sent, one a line").isEqualTo(expected.toByteArray());
+    }
+
+    /** Before, any --max below 0 meant "no limit" (-1 was the hidden default): --max -5 printed the whole topic. */
+    @Test
+    void consumeRefusesANegativeMaxAndTimeout() {
+        assertThat(run("topic", "create", "t", "--queues", "1").exit).isZero();
+        assertThat(run("a\nb\n".getBytes(StandardCharsets.UTF_8), "produce", "--topic", "t").exit).isZero();
+        Run negative = run("consume", "--topic", "t", "--group", "g", "--max", "-5", "--timeout-ms", "500");
+        assertThat(negative.exit).as(negative.err).isEqualTo(2);
+        assertThat(negative.err).contains("--max: -5");
+        assertThat(negative.out).isEmpty();
+        Run minusOne = run("consume", "--topic", "t", "--group", "g", "--max", "-1", "--timeout-ms", "500");
+        assertThat(minusOne.exit).as(minusOne.err).isEqualTo(2);
+        Run timeout = run("consume", "--topic", "t", "--group", "g", "--timeout-ms", "-1");
+        assertThat(timeout.exit).as(timeout.err).isEqualTo(2);
+        assertThat(timeout.err).contains("--timeout-ms: -1");
+        Run nothingMoved = run("consume", "--topic", "t", "--group", "g", "--max", "5", "--timeout-ms", "500");
+        assertThat(nothingMoved.text().lines()).as("the refused runs committed nothing").containsExactly("a", "b");
+    }
+
+    /**
+     * Counts and keys a command cannot take are a bad command line (exit 2) naming the flag. Before,
+     * they went to the client or the broker and came back as exit 1 naming an internal field
+     * ({@code queues: 0}, {@code maxMessages: 0}, {@code shardingKey: ''}), or, for a key with a space
+     * or a negative delay, every line was refused one by one, or sent at once.
+     */
+    @Test
+    void badCountsAndKeysAreUsageErrorsNamingTheFlag() {
+        Run queues = run("topic", "create", "x", "--queues", "0");
+        assertThat(queues.exit).as(queues.err).isEqualTo(2);
+        assertThat(queues.err).contains("--queues: 0");
+        assertThat(run("topic", "list").text()).doesNotContain("x");
+
+        assertThat(run("topic", "create", "t", "--queues", "1").exit).isZero();
+        Run max = run("message", "get", "--topic", "t", "--key", "k", "--max", "0");
+        assertThat(max.exit).as(max.err).isEqualTo(2);
+        assertThat(max.err).contains("--max: 0");
+
+        byte[] line = "x\n".getBytes(StandardCharsets.UTF_8);
+        for (String key : List.of("", "a b")) {
+            Run bad = run(line, "produce", "--topic", "t", "--key", key);
+            assertThat(bad.exit).as(bad.err).isEqualTo(2);
+            assertThat(bad.err).contains("--key: '" + key + "'");
+        }
+        Run delay = run(line, "produce", "--topic", "t", "--delay-ms", "-5");
+        assertThat(delay.exit).as(delay.err).isEqualTo(2);
+        assertThat(delay.err).contains("--delay-ms: -5");
+        assertThat(run("message", "get", "--topic", "t", "--key", "k").exit).as("nothing was sent").isEqualTo(3);
+    }
+
+    /** --key without --topic is a bad command line also when the broker is not there to ask. */
+    @Test
+    void keyWithoutTopicIsAUsageErrorWithoutABroker() {
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        StringWriter picocliErr = new StringWriter();
+        int exit;
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            CommandLine cl = Ferry.commandLine();
+            cl.setErr(new PrintWriter(picocliErr, true));
+            exit = cl.execute("message", "get", "--key", "k", "--server", "127.0.0.1:1");
+        } finally {
+            System.setErr(oldErr);
+        }
+        assertThat(exit).as(picocliErr.toString()).isEqualTo(2);
+        assertThat(picocliErr.toString()).contains("--key needs --topic");
     }
 }
