@@ -20,7 +20,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code ferry consume}: prints one message body per line, and commits exactly what it printed
  * for its group. Stops after {@code --max} messages or when {@code --timeout-ms} passes with
- * nothing new.
+ * nothing new. It is not a member of the group (it reads every queue); when someone else moves the
+ * group's committed offsets while it runs ({@code group reset}, {@code group delete}, another
+ * {@code consume} of the group), it stops with exit code 1 rather than commit over them.
  */
 @Command(name = "consume", mixinStandardHelpOptions = true, description = "Print messages of a topic, one body per line.")
 final class ConsumeCommand implements Callable<Integer> {
@@ -59,33 +61,57 @@ final class ConsumeCommand implements Callable<Integer> {
         }
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         long printed = 0;
-        try (FerryClient client = server.connect(); Consumer consumer = client.consumer(cb.build())) {
-            long idleSince = System.nanoTime();
-            Map<Integer, Long> toCommit = new HashMap<>();
-            while (max < 0 || printed < max) {
-                List<Message> batch = consumer.poll(Duration.ofMillis(Math.min(500, Math.max(timeoutMs, 1))));
-                if (batch.isEmpty()) {
-                    if (System.nanoTime() - idleSince >= timeoutMs * 1_000_000L) {
-                        break;
+        try (FerryClient client = server.connect()) {
+            // The group's committed offsets as this command last saw or stored them (-1: none). It is not a member of
+            // the group (describe lists no live member for it), so a `group reset` or `group delete` while it runs does
+            // not reach it: it read on from where it was and committed over the reset. Before printing a batch it
+            // checks that nobody else moved them, and stops if someone did.
+            Map<Integer, Long> committed = new HashMap<>();
+            client.describeTopic(topic).ifPresent(t -> {
+                for (int q = 0; q < t.queues(); q++) {
+                    committed.put(q, client.committedOffset(group, topic, q).orElse(-1));
+                }
+            });
+            try (Consumer consumer = client.consumer(cb.build())) {
+                long idleSince = System.nanoTime();
+                Map<Integer, Long> toCommit = new HashMap<>();
+                while (max < 0 || printed < max) {
+                    List<Message> batch = consumer.poll(Duration.ofMillis(Math.min(500, Math.max(timeoutMs, 1))));
+                    if (batch.isEmpty()) {
+                        if (System.nanoTime() - idleSince >= timeoutMs * 1_000_000L) {
+                            break;
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                idleSince = System.nanoTime();
-                for (Message m : batch) {
-                    if (max >= 0 && printed >= max) {
-                        break;
+                    idleSince = System.nanoTime();
+                    for (int q : batch.stream().map(Message::queueId).distinct().toList()) {
+                        long now = client.committedOffset(group, topic, q).orElse(-1);
+                        if (now != committed.getOrDefault(q, -1L)) {
+                            System.err.printf("ferry consume: group %s's committed offset of %s queue %d was moved to %s by someone"
+                                    + " else (group reset or delete, or another consume of the group); stopping, consumed %d%n",
+                                    group, topic, q, now < 0 ? "none" : Long.toString(now), printed);
+                            return Ferry.EXIT_FAILED;
+                        }
                     }
-                    ByteBufferText.write(m, out);
-                    printed++;
-                    toCommit.put(m.queueId(), m.queueOffset() + 1);
+                    for (Message m : batch) {
+                        if (max >= 0 && printed >= max) {
+                            break;
+                        }
+                        ByteBufferText.write(m, out);
+                        printed++;
+                        toCommit.put(m.queueId(), m.queueOffset() + 1);
+                    }
+                    out.flush();
+                    if (out.checkError()) { // stdout closed (a pipe's reader gone): what was "printed" reached no one
+                        System.err.println("ferry consume: cannot write to standard output; stopping without committing the last batch");
+                        return 1;
+                    }
+                    toCommit.forEach((q, o) -> {
+                        client.commitOffset(group, topic, q, o);
+                        committed.put(q, o);
+                    });
+                    toCommit.clear();
                 }
-                out.flush();
-                if (out.checkError()) { // stdout closed (a pipe's reader gone): what was "printed" reached no one
-                    System.err.println("ferry consume: cannot write to standard output; stopping without committing the last batch");
-                    return 1;
-                }
-                toCommit.forEach((q, o) -> client.commitOffset(group, topic, q, o));
-                toCommit.clear();
             }
         }
         out.flush();

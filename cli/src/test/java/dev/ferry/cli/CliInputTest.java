@@ -183,4 +183,38 @@ class CliInputTest {
         assertThat(exit).as(picocliErr.toString()).isEqualTo(2);
         assertThat(picocliErr.toString()).contains("--key needs --topic");
     }
+
+    /**
+     * consume is not a member of its group, so a {@code group reset} while it runs does not reach
+     * it. Before, it read on from where it was and committed over the reset (reset to 0, then a new
+     * message: committed 4, a..c never read again), and exited 0. Now it sees the move before
+     * printing the next batch, stops with a line saying so (exit 1), and the reset stands.
+     */
+    @Test
+    void consumeStopsWhenItsGroupIsResetUnderIt() throws Exception {
+        assertThat(run("topic", "create", "live", "--queues", "1").exit).isZero();
+        assertThat(run("a\nb\nc\n".getBytes(StandardCharsets.UTF_8), "produce", "--topic", "live").exit).isZero();
+        java.util.concurrent.atomic.AtomicReference<Run> consumed = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = new Thread(() -> consumed.set(run("consume", "--topic", "live", "--group", "g", "--timeout-ms", "5000")));
+        try (dev.ferry.client.FerryClient client = dev.ferry.client.FerryClient.connect(
+                dev.ferry.client.ClientConfig.builder().server(server.substring("--server=".length())).build())) {
+            t.start();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (client.committedOffset("g", "live", 0).orElse(-1) != 3 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(client.committedOffset("g", "live", 0)).hasValue(3);
+            assertThat(client.resetOffsets("g", "live", "earliest", 0)).containsEntry(0, 0L);
+            try (dev.ferry.client.Producer producer = client.producer()) {
+                producer.send("live", "d".getBytes(StandardCharsets.UTF_8));
+            }
+            t.join(15_000);
+            assertThat(consumed.get()).as("consume returned").isNotNull();
+            assertThat(consumed.get().exit).as(consumed.get().err).isEqualTo(1);
+            assertThat(consumed.get().err).contains("was moved to 0 by someone else");
+            assertThat(client.committedOffset("g", "live", 0)).as("the reset stands").hasValue(0);
+        }
+        Run again = run("consume", "--topic", "live", "--group", "g", "--timeout-ms", "500");
+        assertThat(again.text().lines()).containsExactly("a", "b", "c", "d");
+    }
 }
