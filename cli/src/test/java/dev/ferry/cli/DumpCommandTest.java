@@ -111,6 +111,21 @@ class DumpCommandTest {
                 + "as in commitlog/00000000000000000000)" + System.lineSeparator());
     }
 
+    /**
+     * Before, dump index printed any file as an index: a segment (or a key index) gave a header of
+     * garbage ({@code magic=0x86 version=-495 base=-3015487806853070848}), entries made of
+     * record bytes or none, and exit 0.
+     */
+    @Test
+    void aFileThatIsNotAnOffsetIndexSaysSo() {
+        Path segment = file("segment");
+        Run r = run(new ByteArrayOutputStream(), "dump", "index", segment.toString());
+        assertThat(r.exit).isEqualTo(Ferry.EXIT_FAILED);
+        assertThat(r.out).isEmpty();
+        assertThat(r.err).startsWith("ferry: " + segment + ": not an offset-index file (magic 0x")
+                .contains("expected: magic 0x46494458 version 1").hasLineCount(1);
+    }
+
     @ParameterizedTest(name = "dump {0}")
     @ValueSource(strings = {"segment", "index"})
     void aMissingFileSaysSo(String kind) {

@@ -73,6 +73,7 @@ public final class Dump {
      * Prints the header and the written entries of an offset-index file; false if {@code out}
      * failed and it stopped early.
      *
+     * @throws IllegalArgumentException if the file's header is not an offset index's (magic, version)
      * @throws UncheckedIOException if the file is missing or cannot be read
      */
     public static boolean index(Path file, PrintStream out) {
@@ -80,6 +81,11 @@ public final class Dump {
         if (map.capacity() < OffsetIndex.HEADER_SIZE) {
             out.printf("%s: %d bytes, shorter than the %d-byte header%n", file, map.capacity(), OffsetIndex.HEADER_SIZE);
             return !out.checkError();
+        }
+        if (map.getInt(0) != OffsetIndex.MAGIC || map.getShort(4) != OffsetIndex.VERSION) { // a segment, a key index, ...
+            throw new IllegalArgumentException(String.format("%s: not an offset-index file (magic 0x%x version %d, expected: magic 0x%x"
+                    + " version %d, as in index/TOPIC/QUEUE/00000000000000000000)", file, map.getInt(0), map.getShort(4),
+                    OffsetIndex.MAGIC, OffsetIndex.VERSION));
         }
         long base = map.getLong(8);
         out.printf("index %s magic=0x%x version=%d base=%d%n", file.getFileName(), map.getInt(0), map.getShort(4), base);
