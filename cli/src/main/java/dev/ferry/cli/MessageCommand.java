@@ -2,6 +2,7 @@ package dev.ferry.cli;
 
 import dev.ferry.client.FerryClient;
 import dev.ferry.protocol.Message;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -49,15 +50,16 @@ final class MessageCommand {
                     System.err.println("ferry: no message found");
                     return Ferry.EXIT_NOT_FOUND;
                 }
+                // UTF-8 whatever the locale, and the body's bytes as they are, as consume prints them: decoded and encoded
+                // again, a body that is not UTF-8 came out as U+FFFD, and with LANG=C every non-ASCII character as '?'
+                PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
                 for (Message m : found) {
-                    java.nio.ByteBuffer b = m.body();
-                    byte[] bytes = new byte[b.remaining()];
-                    b.get(bytes);
-                    System.out.printf("id=%s topic=%s queue=%d offset=%d stored=%d keys=%s tags=%s properties=%s%n%s%n", m.msgId(),
-                            m.topic(), m.queueId(), m.queueOffset(), m.storeTimestamp(), m.keys(), m.tags(), m.properties(),
-                            new String(bytes, StandardCharsets.UTF_8));
+                    out.printf("id=%s topic=%s queue=%d offset=%d stored=%d keys=%s tags=%s properties=%s%n", m.msgId(),
+                            m.topic(), m.queueId(), m.queueOffset(), m.storeTimestamp(), m.keys(), m.tags(), m.properties());
+                    ConsumeCommand.ByteBufferText.write(m, out);
                 }
-                return 0;
+                out.flush();
+                return out.checkError() ? Ferry.EXIT_FAILED : 0;
             }
         }
     }

@@ -217,4 +217,23 @@ class CliInputTest {
         Run again = run("consume", "--topic", "live", "--group", "g", "--timeout-ms", "500");
         assertThat(again.text().lines()).containsExactly("a", "b", "c", "d");
     }
+
+    /**
+     * message get prints a body's bytes as they are, as consume does. Before, it decoded the body
+     * as UTF-8 and printed it through System.out: bytes that are not UTF-8 came out as U+FFFD
+     * (EF BF BD), and under LANG=C every non-ASCII character as '?'.
+     */
+    @Test
+    void messageGetPrintsTheBodysBytesUnchanged() {
+        assertThat(run("topic", "create", "bin", "--queues", "1").exit).isZero();
+        byte[] body = {'c', 'a', 'f', (byte) 0xe9, (byte) 0xff, 0, 'x'};
+        byte[] line = java.util.Arrays.copyOf(body, body.length + 1);
+        line[body.length] = '\n';
+        assertThat(run(line, "produce", "--topic", "bin", "--key", "k").exit).isZero();
+        Run got = run("message", "get", "--topic", "bin", "--key", "k");
+        assertThat(got.exit).as(got.err).isZero();
+        assertThat(got.text()).startsWith("id=").contains(" keys=[k] ");
+        byte[] tail = java.util.Arrays.copyOfRange(got.out, got.out.length - line.length, got.out.length);
+        assertThat(tail).as("the body, then a newline").isEqualTo(line);
+    }
 }
