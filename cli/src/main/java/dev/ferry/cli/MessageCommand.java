@@ -33,6 +33,13 @@ final class MessageCommand {
 
         @Override
         public Integer call() {
+            if (which.id != null) {
+                try {
+                    dev.ferry.log.MessageIds.parse(which.id);
+                } catch (RuntimeException e) { // before connecting: a malformed id is a bad command line, not a failure
+                    throw new BadCommandLineException("--id: '" + which.id + "' (expected: 16 hex digits, as send printed it)");
+                }
+            }
             if (which.key != null && topic == null) {
                 throw new BadCommandLineException("--key needs --topic");
             }

@@ -236,4 +236,15 @@ class CliInputTest {
         byte[] tail = java.util.Arrays.copyOfRange(got.out, got.out.length - line.length, got.out.length);
         assertThat(tail).as("the body, then a newline").isEqualTo(line);
     }
+
+    /** Before, a malformed --id went to the broker and came back as BAD_REQUEST, exit 1 (and with no broker, "connection refused"). */
+    @Test
+    void aMalformedMessageIdIsAUsageError() {
+        for (String id : List.of("zz", "00000000000000000", "000000000000000g")) {
+            Run r = run("message", "get", "--id", id);
+            assertThat(r.exit).as(r.err).isEqualTo(2);
+            assertThat(r.err).contains("--id: '" + id + "' (expected: 16 hex digits");
+        }
+        assertThat(run("message", "get", "--id", "00000000000000ff").exit).as("well formed, no such message").isEqualTo(3);
+    }
 }
