@@ -47,6 +47,8 @@ final class ConsumeCommand implements Callable<Integer> {
         if (timeoutMs < 0) {
             throw new BadCommandLineException("--timeout-ms: " + timeoutMs + " (expected: >= 0)");
         }
+        // saturated: a huge --timeout-ms ("wait for ever") overflowed to a negative time and stopped at the first empty poll
+        long timeoutNs = timeoutMs >= Long.MAX_VALUE / 1_000_000L ? Long.MAX_VALUE : timeoutMs * 1_000_000L;
         StartPosition start = switch (from.toLowerCase(Locale.ROOT)) {
             case "earliest" -> StartPosition.COMMITTED_ELSE_EARLIEST;
             case "latest" -> StartPosition.COMMITTED_ELSE_LATEST;
@@ -78,7 +80,7 @@ final class ConsumeCommand implements Callable<Integer> {
                 while (max < 0 || printed < max) {
                     List<Message> batch = consumer.poll(Duration.ofMillis(Math.min(500, Math.max(timeoutMs, 1))));
                     if (batch.isEmpty()) {
-                        if (System.nanoTime() - idleSince >= timeoutMs * 1_000_000L) {
+                        if (System.nanoTime() - idleSince >= timeoutNs) {
                             break;
                         }
                         continue;

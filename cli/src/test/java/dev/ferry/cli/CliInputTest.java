@@ -247,4 +247,28 @@ class CliInputTest {
         }
         assertThat(run("message", "get", "--id", "00000000000000ff").exit).as("well formed, no such message").isEqualTo(3);
     }
+
+    /**
+     * A --timeout-ms too large to wait out means "wait". Before, timeoutMs * 1,000,000 overflowed to
+     * a negative number of nanoseconds, so consume stopped at its first empty poll (0 consumed).
+     */
+    @Test
+    void aHugeTimeoutWaitsForMessages() throws Exception {
+        assertThat(run("topic", "create", "later", "--queues", "1").exit).isZero();
+        Thread sender = new Thread(() -> {
+            try (dev.ferry.client.FerryClient client = dev.ferry.client.FerryClient.connect(
+                    dev.ferry.client.ClientConfig.builder().server(server.substring("--server=".length())).build());
+                 dev.ferry.client.Producer producer = client.producer()) {
+                Thread.sleep(1500);
+                producer.send("later", "late".getBytes(StandardCharsets.UTF_8));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        sender.start();
+        Run r = run("consume", "--topic", "later", "--group", "g", "--max", "1", "--timeout-ms", Long.toString(Long.MAX_VALUE));
+        sender.join();
+        assertThat(r.exit).as(r.err).isZero();
+        assertThat(r.text().lines()).containsExactly("late");
+    }
 }
