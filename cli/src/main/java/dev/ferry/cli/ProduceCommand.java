@@ -4,11 +4,11 @@ import dev.ferry.client.FerryClient;
 import dev.ferry.client.Producer;
 import dev.ferry.client.SendResult;
 import dev.ferry.protocol.Message;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,9 +52,9 @@ final class ProduceCommand implements Callable<Integer> {
         AtomicLong failed = new AtomicLong();
         List<String> errors = new ArrayList<>();
         try (FerryClient client = server.connect(); Producer producer = client.producer()) {
-            InputStream in = new BufferedInputStream(System.in, 1 << 16);
+            LineReader in = new LineReader(System.in);
             byte[] line;
-            while ((line = readLine(in)) != null) {
+            while ((line = in.next()) != null) {
                 Message.Builder b = Message.builder(topic).body(line)
                         .bornTimestamp(System.currentTimeMillis()).properties(props);
                 if (key != null) {
@@ -89,24 +89,55 @@ final class ProduceCommand implements Callable<Integer> {
     }
 
     /**
-     * The next line of {@code in} as its bytes, without its '\n' (or "\r\n"); null at the end of
-     * input. Bytes, not text: a body is sent exactly as it was read, also when it is not UTF-8
-     * (decoding replaced such bytes with U+FFFD), and a lone '\r' stays in the body (a Reader
-     * ended the line there).
+     * Reads standard input line by line as bytes, not text: a body is sent exactly as it was read,
+     * also when it is not UTF-8 (decoding replaced such bytes with U+FFFD), and a lone '\r' stays
+     * in the body (a Reader ended the line there). A line ends at '\n' (a '\r' before it is dropped)
+     * or at the end of input.
      */
-    static byte[] readLine(InputStream in) throws IOException {
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        int c;
-        while ((c = in.read()) != -1 && c != '\n') {
-            line.write(c);
+    static final class LineReader {
+        private final InputStream in;
+        private final byte[] buf = new byte[1 << 16];
+        private int pos;
+        private int end;
+
+        LineReader(InputStream in) {
+            this.in = in;
         }
-        if (c == -1 && line.size() == 0) {
-            return null;
+
+        /** The next line's bytes, without its ending; null at the end of input. */
+        byte[] next() throws IOException {
+            ByteArrayOutputStream longLine = null; // only for a line that crosses the buffer's end
+            while (true) {
+                if (pos == end) {
+                    int n = in.read(buf);
+                    if (n < 0) {
+                        return longLine == null || longLine.size() == 0 ? null : longLine.toByteArray();
+                    }
+                    pos = 0;
+                    end = n;
+                }
+                int nl = pos;
+                while (nl < end && buf[nl] != '\n') {
+                    nl++;
+                }
+                if (nl == end) {
+                    if (longLine == null) {
+                        longLine = new ByteArrayOutputStream();
+                    }
+                    longLine.write(buf, pos, end - pos);
+                    pos = end;
+                    continue;
+                }
+                byte[] line;
+                if (longLine == null) {
+                    line = Arrays.copyOfRange(buf, pos, nl);
+                } else {
+                    longLine.write(buf, pos, nl - pos);
+                    line = longLine.toByteArray();
+                }
+                pos = nl + 1;
+                return line.length > 0 && line[line.length - 1] == '\r' ? Arrays.copyOf(line, line.length - 1) : line;
+            }
         }
-        byte[] bytes = line.toByteArray();
-        if (c == '\n' && bytes.length > 0 && bytes[bytes.length - 1] == '\r') {
-            return java.util.Arrays.copyOf(bytes, bytes.length - 1);
-        }
-        return bytes;
     }
 }

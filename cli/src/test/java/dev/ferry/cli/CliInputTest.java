@@ -271,4 +271,22 @@ class CliInputTest {
         assertThat(r.exit).as(r.err).isZero();
         assertThat(r.text().lines()).containsExactly("late");
     }
+
+    /** Lines longer than produce's 64 KiB read buffer, and a "\r\n" split across two reads, come out whole. */
+    @Test
+    void produceReadsLinesAcrossItsBuffer() throws Exception {
+        byte[] longLine = new byte[(1 << 16) - 1]; // its '\r' is the buffer's last byte, its '\n' the next read's first
+        java.util.Arrays.fill(longLine, (byte) 'x');
+        ByteArrayOutputStream in = new ByteArrayOutputStream();
+        in.writeBytes(longLine);
+        in.writeBytes("\r\nshort\n".getBytes(StandardCharsets.US_ASCII));
+        byte[] big = new byte[200_000];
+        java.util.Arrays.fill(big, (byte) 'y');
+        in.writeBytes(big);
+        ProduceCommand.LineReader r = new ProduceCommand.LineReader(new ByteArrayInputStream(in.toByteArray()));
+        assertThat(r.next()).isEqualTo(longLine);
+        assertThat(r.next()).isEqualTo("short".getBytes(StandardCharsets.US_ASCII));
+        assertThat(r.next()).isEqualTo(big);
+        assertThat(r.next()).isNull();
+    }
 }
