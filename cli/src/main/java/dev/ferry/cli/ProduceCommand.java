@@ -52,7 +52,7 @@ final class ProduceCommand implements Callable<Integer> {
         AtomicLong failed = new AtomicLong();
         List<String> errors = new ArrayList<>();
         try (FerryClient client = server.connect(); Producer producer = client.producer()) {
-            LineReader in = new LineReader(System.in);
+            LineReader in = new LineReader(System.in, MAX_LINE_BYTES);
             byte[] line;
             while ((line = in.next()) != null) {
                 Message.Builder b = Message.builder(topic).body(line)
@@ -89,6 +89,13 @@ final class ProduceCommand implements Callable<Integer> {
     }
 
     /**
+     * The longest line read: a message's body must fit a frame (the protocol's default limit), and
+     * a line read whole before the producer refused it would hold all of a file without line ends
+     * in memory first.
+     */
+    private static final int MAX_LINE_BYTES = dev.ferry.protocol.Limits.DEFAULT.maxFrameBytes();
+
+    /**
      * Reads standard input line by line as bytes, not text: a body is sent exactly as it was read,
      * also when it is not UTF-8 (decoding replaced such bytes with U+FFFD), and a lone '\r' stays
      * in the body (a Reader ended the line there). A line ends at '\n' (a '\r' before it is dropped)
@@ -96,12 +103,15 @@ final class ProduceCommand implements Callable<Integer> {
      */
     static final class LineReader {
         private final InputStream in;
+        private final int maxLineBytes;
         private final byte[] buf = new byte[1 << 16];
         private int pos;
         private int end;
+        private long lines;
 
-        LineReader(InputStream in) {
+        LineReader(InputStream in, int maxLineBytes) {
             this.in = in;
+            this.maxLineBytes = maxLineBytes;
         }
 
         /** The next line's bytes, without its ending; null at the end of input. */
@@ -124,6 +134,10 @@ final class ProduceCommand implements Callable<Integer> {
                     if (longLine == null) {
                         longLine = new ByteArrayOutputStream();
                     }
+                    if (longLine.size() + (end - pos) > maxLineBytes + 1L) { // + 1: its '\r'
+                        throw new IOException("line " + (lines + 1) + ": more than " + maxLineBytes + " bytes (expected: at most "
+                                + maxLineBytes + ", a frame's payload; a binary file without line ends?)");
+                    }
                     longLine.write(buf, pos, end - pos);
                     pos = end;
                     continue;
@@ -136,6 +150,7 @@ final class ProduceCommand implements Callable<Integer> {
                     line = longLine.toByteArray();
                 }
                 pos = nl + 1;
+                lines++;
                 return line.length > 0 && line[line.length - 1] == '\r' ? Arrays.copyOf(line, line.length - 1) : line;
             }
         }

@@ -272,6 +272,18 @@ class CliInputTest {
         assertThat(r.text().lines()).containsExactly("late");
     }
 
+    /** A line past the limit is refused once it passes it, naming the line, not read whole into memory first. */
+    @Test
+    void produceRefusesALineLongerThanItsLimitAsItPassesIt() throws Exception {
+        byte[] in = new byte[300_000];
+        java.util.Arrays.fill(in, (byte) 'z');
+        in[10] = '\n';
+        ProduceCommand.LineReader r = new ProduceCommand.LineReader(new ByteArrayInputStream(in), 100_000);
+        assertThat(r.next()).hasSize(10);
+        org.assertj.core.api.Assertions.assertThatThrownBy(r::next).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("line 2: more than 100000 bytes");
+    }
+
     /** Lines longer than produce's 64 KiB read buffer, and a "\r\n" split across two reads, come out whole. */
     @Test
     void produceReadsLinesAcrossItsBuffer() throws Exception {
@@ -283,7 +295,7 @@ class CliInputTest {
         byte[] big = new byte[200_000];
         java.util.Arrays.fill(big, (byte) 'y');
         in.writeBytes(big);
-        ProduceCommand.LineReader r = new ProduceCommand.LineReader(new ByteArrayInputStream(in.toByteArray()));
+        ProduceCommand.LineReader r = new ProduceCommand.LineReader(new ByteArrayInputStream(in.toByteArray()), 1 << 20);
         assertThat(r.next()).isEqualTo(longLine);
         assertThat(r.next()).isEqualTo("short".getBytes(StandardCharsets.US_ASCII));
         assertThat(r.next()).isEqualTo(big);
