@@ -172,8 +172,14 @@ final class GroupRequests {
     }
 
     CompletableFuture<Reply> nack(Command req) {
-        int reconsume = req.header(Headers.RECONSUME_TIMES) == null ? -1
-                : (int) Math.min(Integer.MAX_VALUE, Math.max(0, number(req, Headers.RECONSUME_TIMES, req.header(Headers.RECONSUME_TIMES))));
+        int reconsume = -1;
+        if (req.header(Headers.RECONSUME_TIMES) != null) {
+            long n = number(req, Headers.RECONSUME_TIMES, req.header(Headers.RECONSUME_TIMES));
+            if (n < 0) { // taken as 0 it restarted the count: a client sending it kept a failing message retrying for ever
+                throw new Requests.RequestException(Status.BAD_REQUEST, "header " + Headers.RECONSUME_TIMES + ": " + n + " (expected: >= 0)");
+            }
+            reconsume = (int) Math.min(Integer.MAX_VALUE, n);
+        }
         return groups.nack(required(req, Headers.GROUP), required(req, Headers.CLIENT_ID), generation(req), required(req, Headers.TOPIC),
                 queueId(req), number(req, Headers.OFFSET, required(req, Headers.OFFSET)), reconsume)
                 .thenApply(v -> new Reply.Plain(Command.response(req, Status.OK).build()));

@@ -87,6 +87,26 @@ class GroupTenureTest {
         }
     }
 
+    /**
+     * A NACK whose reconsumeTimes is negative is refused, nothing moved: it was taken as 0, so a
+     * client sending it kept a failing message retrying for ever, never reaching the dead-letter topic.
+     */
+    @Test
+    void aNackWithANegativeReconsumeTimesIsRefused() throws IOException {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("json")) {
+            c.createTopic("orders", 1);
+            c.send(TestClient.message("orders", 0, "m".getBytes(StandardCharsets.UTF_8)));
+            long generation = Long.parseLong(join(c, "m1").header(Headers.GENERATION));
+            assertThat(TestClient.fetched(c.call(fetch(c, "m1", generation, 0, 0)))).hasSize(1);
+            Command nack = c.call(c.request(RequestCode.NACK).header(Headers.GROUP, "g").header(Headers.CLIENT_ID, "m1")
+                    .header(Headers.GENERATION, generation).header(Headers.TOPIC, "orders").header(Headers.QUEUE_ID, 0)
+                    .header(Headers.OFFSET, 0).header(Headers.RECONSUME_TIMES, -3).build());
+            assertThat(nack.status()).as(nack.message()).isEqualTo(Status.BAD_REQUEST);
+            assertThat(nack.message()).contains("reconsumeTimes");
+            assertThat(server.broker.pendingDelayed()).as("no retry copy").isZero();
+        }
+    }
+
     @Test
     void aLongPollParkedBeforeItsQueueMovedIsFencedAndOnlyTheNewOwnerGetsTheBatch() throws Exception {
         try (TestServer server = TestServer.start(dir); TestClient admin = server.connect("json"); TestClient old = server.connect("json");
