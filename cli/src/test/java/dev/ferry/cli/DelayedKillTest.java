@@ -9,9 +9,6 @@ import dev.ferry.client.ConsumerConfig;
 import dev.ferry.client.FerryClient;
 import dev.ferry.client.Producer;
 import dev.ferry.protocol.Message;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,8 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
  * them: after a restart on the same data every one is delivered exactly once, none before its time.
  */
 class DelayedKillTest {
-    private static final Pattern LISTENING = Pattern.compile("listening on [^:]+:(\\d+)");
     private static final int COUNT = 4_000;
 
     @TempDir
@@ -41,9 +35,9 @@ class DelayedKillTest {
         Path config = dir.resolve("broker.properties");
         Files.writeString(config, "");
         long due;
-        Process broker = startBroker(config);
+        Process broker = ChildBroker.start(dir, "--config", config.toString());
         try {
-            int port = port(broker);
+            int port = ChildBroker.port(broker, dir);
             try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(port).build()); Producer p = client.producer()) {
                 client.createTopic("later", 2);
                 due = System.currentTimeMillis() + 3_000;
@@ -69,9 +63,9 @@ class DelayedKillTest {
             assertThat(broker.waitFor(20, TimeUnit.SECONDS)).isTrue();
         }
 
-        broker = startBroker(config);
+        broker = ChildBroker.start(dir, "--config", config.toString());
         try {
-            int port = port(broker);
+            int port = ChildBroker.port(broker, dir);
             try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(port).build())) {
                 Map<String, Integer> seen = new HashMap<>();
                 List<String> early = new ArrayList<>();
@@ -103,32 +97,4 @@ class DelayedKillTest {
         }
     }
 
-    private Process startBroker(Path config) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), "dev.ferry.cli.Ferry", "broker",
-                "--config", config.toString(), "--data", dir.resolve("data").toString(), "--port", "0")
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.err").toFile())).start();
-    }
-
-    private int port(Process broker) throws IOException {
-        BufferedReader out = new BufferedReader(new InputStreamReader(broker.getInputStream(), UTF_8));
-        for (String line; (line = out.readLine()) != null; ) {
-            Matcher m = LISTENING.matcher(line);
-            if (m.find()) {
-                Thread drain = new Thread(() -> {
-                    try {
-                        while (out.readLine() != null) {
-                            // keep the pipe from filling
-                        }
-                    } catch (IOException ignored) {
-                        // the broker is gone
-                    }
-                });
-                drain.setDaemon(true);
-                drain.start();
-                return Integer.parseInt(m.group(1));
-            }
-        }
-        throw new AssertionError("the broker exited before listening; stderr: " + Files.readString(dir.resolve("broker.err")));
-    }
 }

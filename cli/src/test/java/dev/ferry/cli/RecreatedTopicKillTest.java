@@ -8,17 +8,11 @@ import dev.ferry.client.Consumer;
 import dev.ferry.client.ConsumerConfig;
 import dev.ferry.client.FerryClient;
 import dev.ferry.client.Producer;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  * close; where the topic starts must already be on disk when CREATE_TOPIC is answered.
  */
 class RecreatedTopicKillTest {
-    private static final Pattern LISTENING = Pattern.compile("listening on [^:]+:(\\d+)");
 
     @TempDir
     Path dir;
@@ -38,9 +31,9 @@ class RecreatedTopicKillTest {
     @Test
     void aTopicCreatedAgainStillStartsEmptyAfterAKill9() throws Exception {
         long start;
-        Process broker = startBroker();
+        Process broker = ChildBroker.start(dir);
         try {
-            try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(port(broker)).build())) {
+            try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(ChildBroker.port(broker, dir)).build())) {
                 client.createTopic("orders", 1);
                 try (Producer p = client.producer()) {
                     for (int i = 0; i < 5; i++) {
@@ -58,9 +51,9 @@ class RecreatedTopicKillTest {
         }
         assertThat(broker.exitValue()).as("killed by SIGKILL").isEqualTo(137);
 
-        broker = startBroker();
+        broker = ChildBroker.start(dir);
         try {
-            try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(port(broker)).build())) {
+            try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(ChildBroker.port(broker, dir)).build())) {
                 assertThat(client.queueOffsets("orders", 0).minOffset()).as("after the kill").isEqualTo(start);
                 try (Producer p = client.producer()) {
                     p.send("orders", "new-0".getBytes(UTF_8));
@@ -82,22 +75,4 @@ class RecreatedTopicKillTest {
         }
     }
 
-    private Process startBroker() throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), "dev.ferry.cli.Ferry", "broker",
-                "--data", dir.resolve("data").toString(), "--port", "0")
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.err").toFile())).start();
-    }
-
-    /** The port the broker printed it listens on. */
-    private int port(Process broker) throws IOException {
-        BufferedReader out = new BufferedReader(new InputStreamReader(broker.getInputStream(), UTF_8));
-        for (String line; (line = out.readLine()) != null; ) {
-            Matcher m = LISTENING.matcher(line);
-            if (m.find()) {
-                return Integer.parseInt(m.group(1));
-            }
-        }
-        throw new AssertionError("the broker exited before listening; stderr: " + Files.readString(dir.resolve("broker.err")));
-    }
 }

@@ -12,9 +12,6 @@ import dev.ferry.client.TransactionState;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import dev.ferry.protocol.Message;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,8 +20,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,7 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
  * transaction the producer meant to commit is visible exactly once, none meant to roll back is.
  */
 class TransactionKillStressTest {
-    private static final Pattern LISTENING = Pattern.compile("listening on [^:]+:(\\d+)");
 
     @TempDir
     Path dir;
@@ -47,9 +41,9 @@ class TransactionKillStressTest {
         Path config = dir.resolve("broker.properties");
         Files.writeString(config, "transactions.check.timeout.ms=500\ntransactions.check.interval.ms=200\n");
         Map<String, Boolean> acked = new ConcurrentHashMap<>(); // body -> half acknowledged
-        Process broker = startBroker(config);
+        Process broker = ChildBroker.start(dir, "--config", config.toString());
         try {
-            int port = port(broker);
+            int port = ChildBroker.port(broker, dir);
             try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(port).build())) {
                 client.createTopic("orders", 2);
                 AtomicBoolean stop = new AtomicBoolean();
@@ -89,9 +83,9 @@ class TransactionKillStressTest {
         }
         assertThat(acked.size()).as("transactions begun").isGreaterThan(20);
 
-        broker = startBroker(config);
+        broker = ChildBroker.start(dir, "--config", config.toString());
         try {
-            int port = port(broker);
+            int port = ChildBroker.port(broker, dir);
             try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(port).build());
                  TransactionProducer p = client.transactionProducer("tx", (m, id) -> intent(m))) {
                 // check-backs decide what was left undecided: read until every commit meant is there, then a while more
@@ -120,32 +114,4 @@ class TransactionKillStressTest {
         }
     }
 
-    private Process startBroker(Path config) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), "dev.ferry.cli.Ferry", "broker",
-                "--config", config.toString(), "--data", dir.resolve("data").toString(), "--port", "0")
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.err").toFile())).start();
-    }
-
-    private int port(Process broker) throws IOException {
-        BufferedReader out = new BufferedReader(new InputStreamReader(broker.getInputStream(), UTF_8));
-        for (String line; (line = out.readLine()) != null; ) {
-            Matcher m = LISTENING.matcher(line);
-            if (m.find()) {
-                Thread drain = new Thread(() -> {
-                    try {
-                        while (out.readLine() != null) {
-                            // keep the pipe from filling
-                        }
-                    } catch (IOException ignored) {
-                        // the broker is gone
-                    }
-                });
-                drain.setDaemon(true);
-                drain.start();
-                return Integer.parseInt(m.group(1));
-            }
-        }
-        throw new AssertionError("the broker exited before listening; stderr: " + Files.readString(dir.resolve("broker.err")));
-    }
 }

@@ -10,17 +10,12 @@ import dev.ferry.client.FerryClient;
 import dev.ferry.client.TransactionProducer;
 import dev.ferry.client.TransactionState;
 import dev.ferry.protocol.Message;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,7 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
  * The broker is a real child JVM ({@code ferry broker}), killed with SIGKILL.
  */
 class TransactionKillTest {
-    private static final Pattern LISTENING = Pattern.compile("listening on [^:]+:(\\d+)");
 
     @TempDir
     Path dir;
@@ -42,9 +36,9 @@ class TransactionKillTest {
         Files.writeString(config, "transactions.check.timeout.ms=300\ntransactions.check.interval.ms=200\n");
         String committed;
         String rolledBack;
-        Process broker = startBroker(config);
+        Process broker = ChildBroker.start(dir, "--config", config.toString());
         try {
-            int port = port(broker);
+            int port = ChildBroker.port(broker, dir);
             try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(port).build());
                  TransactionProducer p = client.transactionProducer("tx", (m, id) -> TransactionState.UNKNOWN)) {
                 client.createTopic("orders", 2);
@@ -59,9 +53,9 @@ class TransactionKillTest {
         }
         assertThat(broker.exitValue()).as("killed by SIGKILL").isEqualTo(137);
 
-        broker = startBroker(config);
+        broker = ChildBroker.start(dir, "--config", config.toString());
         try {
-            int port = port(broker);
+            int port = ChildBroker.port(broker, dir);
             try (FerryClient client = FerryClient.connect(ClientConfig.builder().port(port).build());
                  TransactionProducer p = client.transactionProducer("tx", (m, id) ->
                          UTF_8.decode(m.body()).toString().equals("to-check") ? TransactionState.COMMIT : TransactionState.UNKNOWN)) {
@@ -80,25 +74,6 @@ class TransactionKillTest {
             broker.waitFor(20, TimeUnit.SECONDS);
             broker.destroyForcibly();
         }
-    }
-
-    private Process startBroker(Path config) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), "dev.ferry.cli.Ferry", "broker",
-                "--config", config.toString(), "--data", dir.resolve("data").toString(), "--port", "0")
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.err").toFile())).start();
-    }
-
-    /** The port the broker printed it listens on. */
-    private int port(Process broker) throws IOException {
-        BufferedReader out = new BufferedReader(new InputStreamReader(broker.getInputStream(), UTF_8));
-        for (String line; (line = out.readLine()) != null; ) {
-            Matcher m = LISTENING.matcher(line);
-            if (m.find()) {
-                return Integer.parseInt(m.group(1));
-            }
-        }
-        throw new AssertionError("the broker exited before listening; stderr: " + Files.readString(dir.resolve("broker.err")));
     }
 
     private static Message message(String body) {

@@ -3,12 +3,9 @@ package dev.ferry.log;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -195,21 +192,6 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, size - 4);
         b.putInt((int) crc.getValue()).flip();
-        Path tmp = dir.resolve(FILE + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + tmp + ": " + e, e);
-        }
-        try {
-            Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot rename " + tmp + ": " + e, e);
-        }
-        FileNames.fsyncDirectory(dir);
+        FileNames.replaceAtomically(dir, FILE, b);
     }
 }

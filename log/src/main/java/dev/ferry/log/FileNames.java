@@ -45,6 +45,31 @@ final class FileNames {
     }
 
     /** Makes a directory entry (a created, renamed or deleted file) durable. */
+    /**
+     * Replaces {@code dir/file} with {@code content} so that it is always the old or the new whole
+     * file, and durable when this returns: written to {@code file.tmp}, forced, renamed over it, and
+     * {@code dir} forced (the rename is a change of the folder).
+     */
+    static void replaceAtomically(Path dir, String file, java.nio.ByteBuffer content) {
+        Path tmp = dir.resolve(file + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            while (content.hasRemaining()) {
+                ch.write(content);
+            }
+            ch.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + tmp + ": " + e, e);
+        }
+        try {
+            Files.move(tmp, dir.resolve(file), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot rename " + tmp + ": " + e, e);
+        }
+        fsyncDirectory(dir);
+    }
+
     static void fsyncDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);

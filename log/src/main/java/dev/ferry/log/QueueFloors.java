@@ -3,13 +3,10 @@ package dev.ferry.log;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -184,23 +181,7 @@ final class QueueFloors {
         StringBuilder text = new StringBuilder(HEADER);
         new TreeMap<>(all).forEach((topic, qs) -> new TreeMap<>(qs).forEach((q, floor) ->
                 text.append(topic).append(' ').append(q).append(' ').append(floor).append('\n')));
-        Path tmp = dir.resolve(FILE + ".tmp");
-        ByteBuffer b = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + tmp + ": " + e, e);
-        }
-        try {
-            Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot rename " + tmp + ": " + e, e);
-        }
-        FileNames.fsyncDirectory(dir);
+        FileNames.replaceAtomically(dir, FILE, ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8)));
     }
 
     private static Map<String, Map<Integer, Long>> freeze(Map<String, Map<Integer, Long>> m) {
