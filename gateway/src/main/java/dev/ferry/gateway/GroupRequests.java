@@ -90,7 +90,7 @@ final class GroupRequests {
                     + "' (expected: CLUSTERING or BROADCASTING)");
         }
         String strategy = header(req, Headers.STRATEGY, "AVERAGE").toUpperCase(Locale.ROOT);
-        boolean orderly = Boolean.parseBoolean(header(req, Headers.ORDERLY, "false"));
+        boolean orderly = orderly(req);
         GroupCoordinator.Assignment a;
         try {
             a = groups.join(required(req, Headers.GROUP), required(req, Headers.CLIENT_ID), list, model, strategy, orderly);
@@ -276,6 +276,23 @@ final class GroupRequests {
             throw new Requests.RequestException(Status.BAD_REQUEST, "header queueId: " + v + " (expected: 0.." + Integer.MAX_VALUE + ")");
         }
         return (int) v;
+    }
+
+    /**
+     * JOIN_GROUP's {@code orderly}: {@code true} or {@code false} (any case), absent = false. Anything
+     * else is BAD_REQUEST, as a bad {@code mode} or {@code strategy} is: it was read with
+     * {@code Boolean.parseBoolean}, so a client sending {@code yes} or {@code 1} joined as a
+     * non-orderly member, without queue locks and with a retry topic, and was never told.
+     */
+    private static boolean orderly(Command req) {
+        String v = header(req, Headers.ORDERLY, "false");
+        if (v.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (v.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new Requests.RequestException(Status.BAD_REQUEST, "header orderly: '" + v + "' (expected: true or false)");
     }
 
     private static String header(Command req, String name, String otherwise) {
