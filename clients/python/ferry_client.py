@@ -55,7 +55,7 @@ class FerryConnectionError(FerryError):
     """The connection failed, so the client closed it: it could not be opened, the broker refused
     the handshake (status "REFUSED") or closed the connection, a send or receive failed or timed
     out, or the broker reported a connection-level error (request id 0: "BAD_REQUEST",
-    "FRAME_TOO_LARGE", after which it closes). status is "CONNECTION" unless the broker gave one.
+    "LIMIT_EXCEEDED", "FRAME_TOO_LARGE", after which it closes). status is "CONNECTION" unless the broker gave one.
     The original exception, if any, is __cause__. Every later request on this client raises a
     FerryConnectionError too; open a new FerryClient to go on. The request that failed may or may
     not have been carried out (a SEND may have stored its message)."""
@@ -376,7 +376,7 @@ class FerryClient:
     def fetch(self, topic, queue_id, offset, max_messages=32, max_bytes=1 << 20, max_wait_ms=0, group=None, tags=None):
         """Messages of one queue from offset on; waits up to max_wait_ms for the first (long poll).
         group is sent as the FETCH's group header, which the broker ignores without a group member's
-        clientId and generation (this client does not join groups): commit with commit()."""
+        clientId (this client sends none: it does not join groups): commit with commit()."""
         headers = {"topic": topic, "queueId": queue_id, "offset": offset, "maxMessages": max_messages,
                    "maxBytes": max_bytes, "maxWaitMs": max_wait_ms}
         if group:

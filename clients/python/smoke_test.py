@@ -2,7 +2,8 @@
 
 Against the broker at --port: creates a topic, sends text and binary messages, fetches them back
 byte-equal and in order, commits an offset and reads it back; long-polls an empty queue for longer
-than the client's own timeout; and sends a frame the broker cannot decode. Against fake brokers in
+than the client's own timeout; sends a frame the broker cannot decode, and messages over a
+stored-message limit (an error, the client usable) and over a codec limit (the client closed). Against fake brokers in
 this process (sockets that answer the handshake, then break the response frame on purpose): checks
 that a stall or a drop mid-frame, an undecodable frame and a response without its fields raise the
 client's own errors and close the connection. Prints "OK ..." and exits 0, or prints why and exits 1.
@@ -105,6 +106,21 @@ def check_unknown_code(host, port):
         e = expect(FerryError, lambda: c.request("NO_SUCH_CODE"))
         assert e.status == "UNSUPPORTED", e.status
         assert c.describe_topic("py-absent-" + uuid.uuid4().hex[:8]) is None
+
+
+def check_limits(host, port, topic):
+    """The two kinds of limit of the README's send(): a message the store refuses (a key with a
+    space, a body over 4 MiB) is a FerryError and the client stays usable; one over a codec limit
+    (33 keys) is a connection-level LIMIT_EXCEEDED, and the client is closed."""
+    c = FerryClient(host, port)
+    e = expect(FerryError, lambda: c.send(topic, b"x", keys=["a b"]))
+    assert e.status == "BAD_REQUEST" and "without spaces" in e.message, e
+    e = expect(FerryError, lambda: c.send(topic, b"x" * ((4 << 20) + 1)))
+    assert e.status == "LIMIT_EXCEEDED" and "body: 4194305 bytes" in e.message, e
+    assert c.describe_topic(topic) == 2, "the client is still usable after a stored-message limit"
+    first = expect(FerryConnectionError, lambda: c.send(topic, b"x", keys=["k%d" % i for i in range(33)]))
+    assert first.status == "LIMIT_EXCEEDED" and "keys: count 33" in first.message, first
+    expect_closed_after(c, first)
 
 
 def check_refused_connection():
@@ -222,6 +238,7 @@ def main():
     check_long_poll_outlasts_timeout(args.host, args.port, topic)
     check_connection_level_error(args.host, args.port)
     check_unknown_code(args.host, args.port)
+    check_limits(args.host, args.port, topic)
     check_refused_connection()
     check_broken_peer(stall_mid_frame, FerryConnectionError, "CONNECTION", socket.timeout, "18 of 100 bytes read, then nothing")
     check_broken_peer(close_mid_frame, FerryConnectionError, "CONNECTION", None, "18 of 100 bytes read, then 127.0.0.1")
