@@ -189,7 +189,7 @@ public final class GroupCoordinator implements AutoCloseable {
     /**
      * A broadcasting member whose positions are stored under {@link #broadcastOffsetGroup}. Read
      * back from offset-store group names: a name that is not two valid names joined by one '%'
-     * (a COMMIT_OFFSET may store one) is no member's.
+     * (stored by a COMMIT_OFFSET before the gateway refused such names, or through Broker.commitOffset) is no member's.
      */
     private record BroadcastMember(String group, String clientId) {
         static BroadcastMember of(String offsetGroup) {

@@ -273,6 +273,35 @@ class RequestsTest {
         }
     }
 
+    /**
+     * COMMIT_OFFSET stores under a group's name or a broadcasting member's GROUP%CLIENT_ID only: a
+     * name that is neither (a lone %, two of them, an empty half, a name over 128 characters) was
+     * stored, and no LIST_GROUPS, DESCRIBE_GROUP or DELETE_GROUP could ever see or remove it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"binary", "json"})
+    void aCommitUnderANameThatIsNoGroupNorMemberIsRefusedAndStoresNothing(String codec) throws IOException {
+        String topic = "offset-names-" + codec;
+        try (TestClient c = server.connect(codec)) {
+            c.createTopic(topic, 1);
+            c.send(TestClient.message(topic, 0, utf8("m")));
+            for (String name : List.of("%", "a%b%c", "g%", "%c", "g".repeat(129), "g".repeat(127) + "%" + "c".repeat(129))) {
+                Command refused = c.call(c.request(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, name).header(Headers.TOPIC, topic)
+                        .header(Headers.QUEUE_ID, 0).header(Headers.OFFSET, 1).build());
+                assertThat(refused.status()).as("group '%s': %s", name, refused.message()).isEqualTo(Status.BAD_REQUEST);
+                assertThat(refused.message()).startsWith("group: '" + name + "' (expected: a group's name");
+                Command read = c.call(c.request(RequestCode.GET_OFFSET).header(Headers.TOPIC, topic).header(Headers.QUEUE_ID, 0)
+                        .header(Headers.GROUP, name).build());
+                assertThat(read.header(Headers.OFFSET)).as("stored under '%s'", name).isEqualTo("-1");
+            }
+            for (String name : List.of("g".repeat(128), "g".repeat(128) + "%" + "c".repeat(128), "billing%member-1")) {
+                Command taken = c.call(c.request(RequestCode.COMMIT_OFFSET).header(Headers.GROUP, name).header(Headers.TOPIC, topic)
+                        .header(Headers.QUEUE_ID, 0).header(Headers.OFFSET, 1).build());
+                assertThat(taken.status()).as("group '%s': %s", name, taken.message()).isEqualTo(Status.OK);
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
     void heartbeatsIncludingOneWay(String codec) throws IOException {
