@@ -27,7 +27,8 @@ import struct
 
 MAGIC = b"FRRY"
 VERSION = 1
-RETRYABLE = ("BUSY", "TIMEOUT")
+# PROTOCOL.md's status table: the statuses whose request, sent again unchanged, may succeed
+RETRYABLE = ("BUSY", "TIMEOUT", "LOCKED")
 # handshake result codes (PROTOCOL.md); 4 TOO_MANY_CONNECTIONS is worth a retry after a pause, the others are not
 TOO_MANY_CONNECTIONS = 4
 
