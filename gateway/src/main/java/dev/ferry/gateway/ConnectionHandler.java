@@ -9,7 +9,6 @@ import dev.ferry.protocol.Kind;
 import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
 import dev.ferry.protocol.binary.BinaryCodec;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -88,7 +87,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     /** The broker's side of this connection's waiting long polls: cancelled when it closes. */
     private final Set<CompletableFuture<?>> waitingFetches = ConcurrentHashMap.newKeySet();
     /**
-     * What is put off while the channel is not writable, in arrival order: frames (ByteBuf), a
+     * What is put off while the channel is not writable, in arrival order: frames ({@link Frame}), a
      * {@link FrameDecoder.BadStream}, the reads of woken long polls (Runnable). Event loop only.
      */
     private final ArrayDeque<Object> deferred = new ArrayDeque<>();
@@ -117,6 +116,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
      * ({@link #closeOnceAnswered}). Event loop only.
      */
     private boolean inputShutdown;
+    /** The frame decoder waits for memory of the gateway's {@link FrameBudget}: not read meanwhile. Event loop only. */
+    private boolean waitingForMemory;
     /** The reads of this connection's woken long polls: on its event loop, and put off while it is not writable. */
     private final Requests.FetchWaits fetchWaits = new Requests.FetchWaits() {
         private final Executor reads = this::wokenRead;
@@ -226,7 +227,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         } else if (msg instanceof Runnable wokenRead) {
             wokenRead.run();
         } else {
-            handleFrame(ctx, (ByteBuf) msg);
+            handleFrame(ctx, (Frame) msg);
         }
     }
 
@@ -264,6 +265,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
      */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof FrameDecoder.ReadPause pause) {
+            waitingForMemory = pause == FrameDecoder.ReadPause.WAITING_FOR_MEMORY;
+            updateAutoRead(ctx);
+            return;
+        }
         if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
             inputShutdown = true;
             cancelWaitingFetches();
@@ -319,10 +325,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void handleFrame(ChannelHandlerContext ctx, ByteBuf frame) {
+    private void handleFrame(ChannelHandlerContext ctx, Frame frame) {
         Command req;
         try {
-            req = codec.decode(frame.nioBuffer(), config.limits());
+            req = codec.decode(frame.payload().nioBuffer(), config.limits());
         } catch (CodecException | RuntimeException e) {
             // a codec must throw only CodecException, but a bug there must not leak the frame
             if (e instanceof RuntimeException) {
@@ -541,8 +547,20 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         if (ctx.channel().isWritable()) {
             resume(ctx);
         }
-        ctx.channel().config().setAutoRead(ctx.channel().isWritable() && deferred.isEmpty() && !closing);
+        updateAutoRead(ctx);
         ctx.fireChannelWritabilityChanged();
+    }
+
+    /**
+     * Reads the connection only while none of its reasons not to holds: replies piling up unsent
+     * (and what was put off for them), closing, the frame decoder waiting for memory, or the input
+     * shut (nothing left to read). The last matters with epoll (Netty 4.2): a half-close seen while
+     * reading was off takes the socket out of epoll, and turning reading on again then failed the
+     * connection ("epoll_ctl(..) failed: No such file or directory") before its requests were answered.
+     */
+    private void updateAutoRead(ChannelHandlerContext ctx) {
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable() && deferred.isEmpty() && !closing && !waitingForMemory
+                && !inputShutdown);
     }
 
     private void scheduleWriteStallCheck(ChannelHandlerContext ctx) {

@@ -7,9 +7,12 @@ import dev.ferry.protocol.Limits;
 import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -30,16 +33,49 @@ import java.util.concurrent.TimeUnit;
  * time after its first byte: time the broker does not read the connection (its replies are
  * piling up unsent, see {@link ConnectionHandler#channelWritabilityChanged}) does not count, up to
  * {@value #MAX_PAUSED_TIMEOUTS} timeouts in all, after which a client that neither finishes its
- * frame nor reads its replies is closed too. Not sharable: one per connection.
+ * frame nor reads its replies is closed too.
+ *
+ * <p><b>Memory for frames, all connections together.</b> A frame's announced length is reserved
+ * from the gateway's {@link FrameBudget} as soon as its length prefix is read (and checked), before
+ * the buffer grows for its payload; the frame is passed on as a {@link Frame}, which returns the
+ * reservation when it is released: when its request has been decoded, or when it is dropped. So the
+ * budget also covers frames put off while a connection's replies are not read, which returning it
+ * at hand-on would have missed (a client can have a maximum frame put off that way). A frame
+ * abandoned half read (the connection closed, failed or timed out) returns its reservation at once.
+ * If the budget cannot cover a frame, the connection is not read ({@link ReadPause#WAITING_FOR_MEMORY}
+ * tells the connection handler, which owns autoRead) until the budget grants it, first come first
+ * served; then the bytes already here are decoded and reading resumes. Meanwhile it holds at most
+ * what the read that brought the length prefix had read (one socket read), the rest stays in the
+ * kernel, and the client sees TCP back-pressure, not an error. Time waiting for memory is not the
+ * client's: a frame's timeout runs from when its memory was granted, and a half-close read while
+ * waiting is taken up only after the frame was given its chance to complete. Not sharable: one per
+ * connection.
  */
 final class FrameDecoder extends ByteToMessageDecoder {
     /** An incomplete frame is given at most this many frame timeouts of wall time, paused or not. */
     static final int MAX_PAUSED_TIMEOUTS = 4;
 
+    /**
+     * Told to the connection handler (a user event) as this connection stops and may resume being
+     * read for want of {@link FrameBudget} memory: it owns the channel's autoRead, also paused
+     * for unsent replies.
+     */
+    enum ReadPause { WAITING_FOR_MEMORY, MEMORY_GRANTED }
+
     private final Limits limits;
     private final long frameTimeoutNanos;
+    private final FrameBudget budget;
+    private ChannelHandlerContext ctx;
     private boolean failed;
-    /** When the incomplete frame now held began, -1 if none; event loop only (as every field below). */
+    /** Bytes reserved for the frame at the head of the buffer, -1 if none; event loop only (as every field below). */
+    private long reservation = -1;
+    /** This connection's place in the budget's queue, null if not waiting. */
+    private Wait waiting;
+    /** The client shut its output while this connection waited for memory: taken up once it is granted. */
+    private ChannelInputShutdownEvent shutdownWhileWaiting;
+    /** The channel closed or this decoder left it: a grant arriving now is returned at once. */
+    private boolean gone;
+    /** When the incomplete frame now held began (its memory granted), -1 if none. */
     private long frameStart = -1;
     /** Time the connection was not read since {@link #frameStart}, pauses that ended. */
     private long pausedNanos;
@@ -47,9 +83,33 @@ final class FrameDecoder extends ByteToMessageDecoder {
     private long pausedSince = -1;
     private ScheduledFuture<?> stallCheck;
 
-    FrameDecoder(Limits limits, long frameTimeoutMs) {
+    FrameDecoder(Limits limits, long frameTimeoutMs, FrameBudget budget) {
         this.limits = limits;
         this.frameTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(frameTimeoutMs);
+        this.budget = budget;
+    }
+
+    /** A place in the budget's queue: the grant is taken up on the connection's event loop. */
+    private final class Wait implements FrameBudget.Waiter {
+        private final long bytes;
+
+        Wait(long bytes) {
+            this.bytes = bytes;
+        }
+
+        @Override
+        public long bytes() {
+            return bytes;
+        }
+
+        @Override
+        public void granted() {
+            try {
+                ctx.executor().execute(() -> memoryGranted(this));
+            } catch (RejectedExecutionException e) {
+                budget.release(bytes); // the event loop is gone (gateway closed): nobody will read the frame
+            }
+        }
     }
 
     /**
@@ -66,9 +126,13 @@ final class FrameDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        this.ctx = ctx;
         if (failed) {
             in.skipBytes(in.readableBytes());
             return;
+        }
+        if (waiting != null) {
+            return; // the rest of the last read: held, not decoded, until the head frame's memory is granted
         }
         boolean completed = false;
         while (in.readableBytes() >= Frames.LENGTH_FIELD_SIZE) {
@@ -77,17 +141,29 @@ final class FrameDecoder extends ByteToMessageDecoder {
                 Frames.checkLength(length, limits);
             } catch (CodecException e) {
                 // behind the frames already in out: they are answered first
-                failed = true;
+                fail();
                 in.skipBytes(in.readableBytes());
-                frameStart = -1;
                 out.add(new BadStream(Status.FRAME_TOO_LARGE, e.getMessage()));
                 return;
+            }
+            if (reservation < 0) {
+                Wait wait = new Wait(length);
+                if (!budget.reserve(wait)) {
+                    // not read until granted: the connection handler turns autoRead off now, so the read
+                    // loop stops after this read and the rest of the frame stays in the kernel
+                    waiting = wait;
+                    frameStart = -1; // its time runs once its memory is granted
+                    ctx.fireUserEventTriggered(ReadPause.WAITING_FOR_MEMORY);
+                    return;
+                }
+                reservation = length;
             }
             if (in.readableBytes() < Frames.LENGTH_FIELD_SIZE + length) {
                 break; // the rest of this frame is yet to come
             }
             in.skipBytes(Frames.LENGTH_FIELD_SIZE);
-            out.add(in.readRetainedSlice(length));
+            out.add(new Frame(in.readRetainedSlice(length), budget, reservation));
+            reservation = -1; // the frame's now: returned when it is released
             completed = true;
         }
         if (!in.isReadable()) {
@@ -109,11 +185,10 @@ final class FrameDecoder extends ByteToMessageDecoder {
     @Override
     protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         decode(ctx, in, out);
-        if (!failed && in.isReadable() && ctx.channel().isActive()) {
-            failed = true;
+        if (!failed && waiting == null && in.isReadable() && ctx.channel().isActive()) {
+            fail();
             int received = in.readableBytes();
             in.skipBytes(received);
-            frameStart = -1;
             out.add(new BadStream(Status.BAD_REQUEST, "frame incomplete: " + received
                     + " bytes received, then the client shut its output (expected: a whole frame)"));
         }
@@ -134,14 +209,105 @@ final class FrameDecoder extends ByteToMessageDecoder {
             stallCheck = ctx.executor().schedule(() -> checkStalled(ctx), Math.max(next, 1), TimeUnit.NANOSECONDS);
             return;
         }
-        failed = true;
-        ctx.fireChannelRead(new BadStream(Status.BAD_REQUEST, "frame incomplete: " + actualReadableBytes() + " bytes received, the rest not within "
+        int received = actualReadableBytes();
+        fail();
+        ctx.fireChannelRead(new BadStream(Status.BAD_REQUEST, "frame incomplete: " + received + " bytes received, the rest not within "
                 + TimeUnit.NANOSECONDS.toMillis(reading >= frameTimeoutNanos ? frameTimeoutNanos : cap) + " ms"
                 + (reading >= frameTimeoutNanos ? "" : " while the client did not read its replies") + " (expected: a whole frame)"));
         // fired from a timer, not a socket read: end it as a read ends, or the connection handler takes
         // itself to be inside a read for good and leaves what it writes unflushed (its client, reading
         // again, then waited for ever for replies that were never sent)
         ctx.fireChannelReadComplete();
+    }
+
+    /** Bytes read and not yet passed on as frames; event loop only. */
+    int bufferedBytes() {
+        return actualReadableBytes();
+    }
+
+    /**
+     * The budget granted this connection's head frame its memory (on the event loop): its time
+     * starts now, the connection handler may read again, and the bytes already here are decoded at
+     * once, since the frame may be complete and no read would come for it. A grant that finds the
+     * connection gone (or its wait withdrawn) is returned.
+     */
+    private void memoryGranted(Wait wait) {
+        if (wait != waiting || gone || failed) {
+            budget.release(wait.bytes);
+            return;
+        }
+        waiting = null;
+        reservation = wait.bytes;
+        frameStart = System.nanoTime();
+        pausedNanos = 0;
+        if (stallCheck == null) {
+            stallCheck = ctx.executor().schedule(() -> checkStalled(ctx), frameTimeoutNanos, TimeUnit.NANOSECONDS);
+        }
+        try {
+            channelRead(ctx, Unpooled.EMPTY_BUFFER); // decodes what is here, and passes the frames on
+            ChannelInputShutdownEvent shutdown = shutdownWhileWaiting;
+            if (shutdown != null && waiting == null) {
+                // before the grant is told: the connection handler must not turn reading on again once
+                // the input is shut (epoll then fails the connection, see ConnectionHandler.updateAutoRead)
+                shutdownWhileWaiting = null;
+                userEventTriggered(ctx, shutdown);
+            }
+            if (waiting == null) {
+                ctx.fireUserEventTriggered(ReadPause.MEMORY_GRANTED);
+            }
+            // as a read ends (see checkStalled): the connection handler flushes what it wrote
+            channelReadComplete(ctx);
+        } catch (Exception e) {
+            ctx.fireExceptionCaught(e);
+        }
+    }
+
+    /**
+     * Not while waiting for memory: ByteToMessageDecoder asks for one more read at the end of a
+     * read that passed nothing on while autoRead is off (it takes the frame to need more bytes),
+     * and the waiting connection was read on, its whole frame into memory.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (waiting != null) {
+            discardSomeReadBytes();
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
+    }
+
+    /**
+     * A half-close read while this connection waits for memory is held back: the frames before it,
+     * already here, are still to be decoded (and may be complete), which only the grant allows.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof ChannelInputShutdownEvent shutdown && waiting != null && !failed) {
+            shutdownWhileWaiting = shutdown;
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    /** The stream cannot be read further: what the head frame holds of the budget, or waits for, is given up. */
+    private void fail() {
+        failed = true;
+        frameStart = -1;
+        abandonFrame();
+    }
+
+    private void abandonFrame() {
+        if (reservation >= 0) {
+            long bytes = reservation;
+            reservation = -1;
+            budget.release(bytes);
+        }
+        Wait wait = waiting;
+        if (wait != null) {
+            waiting = null;
+            budget.withdraw(wait); // if it was granted meanwhile, memoryGranted returns it, not finding it waiting
+        }
     }
 
     @Override
@@ -167,6 +333,17 @@ final class FrameDecoder extends ByteToMessageDecoder {
             stallCheck.cancel(false); // else the closed channel stays referenced until it runs
             stallCheck = null;
         }
-        super.channelInactive(ctx);
+        try {
+            super.channelInactive(ctx); // decodes what is left (complete frames are passed on) first
+        } finally {
+            gone = true;
+            abandonFrame();
+        }
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        gone = true;
+        abandonFrame();
     }
 }

@@ -65,6 +65,8 @@ public final class Gateway implements AutoCloseable {
     /** Long-polling fetches waiting, over all connections (bounded by {@code maxParkedFetches}). */
     private final java.util.concurrent.atomic.AtomicInteger parkedFetches = new java.util.concurrent.atomic.AtomicInteger();
     private final ConnectionLimiter limiter;
+    /** Memory for request frames being read, over all connections ({@code maxBufferedFrameBytes}). */
+    private final FrameBudget frameBudget;
     private final String transport;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -73,6 +75,8 @@ public final class Gateway implements AutoCloseable {
         this.config = config;
         this.load = new LoadGate(config);
         this.limiter = new ConnectionLimiter(config.maxConnections(), config.maxConnectionsPerIp());
+        this.frameBudget = new FrameBudget(config.maxBufferedFrameBytes());
+        metrics.frameBudget(frameBudget::reserved, frameBudget::waiting);
         boolean epoll = config.nativeTransport() && Epoll.isAvailable();
         this.transport = epoll ? "epoll" : "nio";
         this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
@@ -104,7 +108,7 @@ public final class Gateway implements AutoCloseable {
                             ch.closeFuture().addListener(f -> limiter.release(remote.getAddress()));
                         }
                         ch.pipeline().addLast("handshake", new HandshakeHandler(codecs, metrics, config.handshakeTimeoutMs(), refusal,
-                                codec -> new FrameDecoder(config.limits(), config.frameTimeoutMs()),
+                                codec -> new FrameDecoder(config.limits(), config.frameTimeoutMs(), frameBudget),
                                 codec -> new ConnectionHandler(codec, requests, load, config, metrics, parkedFetches)));
                     }
                 });
@@ -146,6 +150,39 @@ public final class Gateway implements AutoCloseable {
     /** Connections open and counted against {@code connections.max} (refused ones are not). */
     public int openConnections() {
         return limiter.open();
+    }
+
+    /** Bytes of request frames being read or held, reserved from {@code maxBufferedFrameBytes}; for tests and diagnostics. */
+    long bufferedFrameBytes() {
+        return frameBudget.reserved();
+    }
+
+    /**
+     * Bytes the frame decoders of all connections hold read and not yet passed on (frames begun,
+     * and what was read behind a frame waiting for memory), each read on its connection's event
+     * loop. For tests and diagnostics.
+     */
+    long frameBytesHeldInDecoders() {
+        long held = 0;
+        for (Channel ch : connections) {
+            FrameDecoder decoder = ch.pipeline().get(FrameDecoder.class);
+            if (decoder != null) {
+                try {
+                    held += ch.eventLoop().submit(decoder::bufferedBytes).get();
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
+                    // closed meanwhile: holds nothing
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return held;
+    }
+
+    /** Connections not read now because {@code maxBufferedFrameBytes} cannot cover their next frame. */
+    int connectionsWaitingForFrameMemory() {
+        return frameBudget.waiting();
     }
 
     /**

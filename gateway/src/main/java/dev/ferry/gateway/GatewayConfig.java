@@ -23,7 +23,8 @@ import java.util.Objects;
  * @param handshakeTimeoutMs    a connection that has not completed its handshake by then is closed (default 10,000)
  * @param frameTimeoutMs        a frame begun but not complete this long after (while the connection is read; four
  *                              times that in all) closes the connection with an error (default 60,000): a
- *                              half-sent frame holds its buffer
+ *                              half-sent frame holds its buffer. A frame's time starts once its memory is granted
+ *                              from {@code maxBufferedFrameBytes}: waiting for that is not the client's doing
  * @param maxConnections        open connections the gateway admits; past it a hello is refused with
  *                              TOO_MANY_CONNECTIONS (default 10,000): each costs a file descriptor and buffers
  * @param maxConnectionsPerIp   open connections admitted from one client address (default 10,000)
@@ -33,11 +34,23 @@ import java.util.Objects;
  *                              (default 100,000): each holds memory and is read when its queue gets a message
  * @param writeStallTimeoutMs   a connection whose unsent replies make no progress this long (its client reads
  *                              nothing) is closed, releasing them and the segments they hold (default 60,000)
+ * @param maxBufferedFrameBytes memory for request frames being read and not yet handled, all connections
+ *                              together ({@link FrameBudget}): a connection whose next frame it cannot cover is
+ *                              not read until it can. At least {@code limits.maxFrameBytes()}, so that any frame
+ *                              can be read once the others are done. Default 256 MiB, raised to the frame limit
+ *                              when that is larger and this is not set: 16 frames of the default 16 MiB being
+ *                              read at once, a fixed figure rather than a share of the heap because frames are
+ *                              read into Netty's direct buffers, whose own limit (by default the heap's size)
+ *                              this must stay well under, next to replies and other buffers
  */
 public record GatewayConfig(String host, int port, Limits limits, int ioThreads, int writeLowWaterMark, int writeHighWaterMark,
                             int maxInFlightSends, long maxUnflushedBytes, int maxParkedFetchesPerConnection,
                             boolean nativeTransport, boolean zeroCopy, long drainMs, long handshakeTimeoutMs, long frameTimeoutMs,
-                            int maxConnections, int maxConnectionsPerIp, int maxParkedFetches, long writeStallTimeoutMs) {
+                            int maxConnections, int maxConnectionsPerIp, int maxParkedFetches, long writeStallTimeoutMs,
+                            long maxBufferedFrameBytes) {
+    /** The default of {@code maxBufferedFrameBytes} when the frame limit is at most this. */
+    public static final long DEFAULT_MAX_BUFFERED_FRAME_BYTES = 256L << 20;
+
     public GatewayConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(limits, "limits");
@@ -55,6 +68,11 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         check("maxConnectionsPerIp", maxConnectionsPerIp, 1, Integer.MAX_VALUE);
         check("maxParkedFetches", maxParkedFetches, 1, Integer.MAX_VALUE);
         check("writeStallTimeoutMs", writeStallTimeoutMs, 1, Long.MAX_VALUE);
+        if (maxBufferedFrameBytes < limits.maxFrameBytes()) {
+            // below one frame, a connection waiting for room for a maximum frame would wait for ever
+            throw new IllegalArgumentException("maxBufferedFrameBytes: " + maxBufferedFrameBytes + " (expected: at least the frame limit, "
+                    + limits.maxFrameBytes() + " bytes (limits.frame.bytes), so that a largest frame can be read)");
+        }
     }
 
     private static void check(String name, long value, long min, long max) {
@@ -87,6 +105,8 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         private int maxConnectionsPerIp = 10_000;
         private int maxParkedFetches = 100_000;
         private long writeStallTimeoutMs = 60_000;
+        /** Null: the default, raised to the frame limit. */
+        private Long maxBufferedFrameBytes;
 
         public Builder host(String v) { host = v; return this; }
         public Builder port(int v) { port = v; return this; }
@@ -105,11 +125,14 @@ public record GatewayConfig(String host, int port, Limits limits, int ioThreads,
         public Builder maxConnectionsPerIp(int v) { maxConnectionsPerIp = v; return this; }
         public Builder maxParkedFetches(int v) { maxParkedFetches = v; return this; }
         public Builder writeStallTimeoutMs(long v) { writeStallTimeoutMs = v; return this; }
+        public Builder maxBufferedFrameBytes(long v) { maxBufferedFrameBytes = v; return this; }
 
         public GatewayConfig build() {
             return new GatewayConfig(host, port, limits, ioThreads, writeLowWaterMark, writeHighWaterMark, maxInFlightSends,
                     maxUnflushedBytes, maxParkedFetchesPerConnection, nativeTransport, zeroCopy, drainMs, handshakeTimeoutMs, frameTimeoutMs,
-                    maxConnections, maxConnectionsPerIp, maxParkedFetches, writeStallTimeoutMs);
+                    maxConnections, maxConnectionsPerIp, maxParkedFetches, writeStallTimeoutMs,
+                    maxBufferedFrameBytes != null ? maxBufferedFrameBytes
+                            : Math.max(DEFAULT_MAX_BUFFERED_FRAME_BYTES, limits.maxFrameBytes()));
         }
     }
 }

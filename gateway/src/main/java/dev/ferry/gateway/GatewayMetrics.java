@@ -42,6 +42,14 @@ public interface GatewayMetrics {
      */
     default void connectionError(String kind, String reason) {}
 
+    /**
+     * Called once, as the gateway starts: {@code reservedBytes} reads the bytes of request frames
+     * being read or held now (at most {@code maxBufferedFrameBytes}), {@code waitingConnections}
+     * the connections not read now because that budget cannot cover their next frame. Both are
+     * safe to read from any thread at any time (gauges); neither must be called from a callback above.
+     */
+    default void frameBudget(java.util.function.LongSupplier reservedBytes, java.util.function.IntSupplier waitingConnections) {}
+
     /** {@code topic} was deleted: meters kept per topic can go (a sink that keeps them grows with every topic ever deleted). */
     default void topicDeleted(String topic) {}
 }

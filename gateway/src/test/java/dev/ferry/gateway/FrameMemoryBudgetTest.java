@@ -1,0 +1,218 @@
+package dev.ferry.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Limits;
+import dev.ferry.protocol.Status;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The gateway-wide memory budget for request frames being read ({@code maxBufferedFrameBytes},
+ * {@link FrameBudget}), on a real gateway and raw sockets: many clients each sending most of a
+ * large frame no longer make the broker hold all of them; those the budget cannot cover are not
+ * read (their bytes stay in the kernel) until memory is returned, then are read and answered as
+ * usual, first come first served. Nothing here depends on timing: each step waits for the state
+ * it needs.
+ */
+class FrameMemoryBudgetTest {
+    private static final int MAX_FRAME = 1 << 20;
+    /** One maximum frame: two of the frames below fit, a third does not. */
+    private static final long BUDGET = MAX_FRAME;
+    private static final int BODY = 450 << 10;
+    /** What each client sends of its frame at first: the length prefix and part of the payload. */
+    private static final int FIRST_PART = 4 + (300 << 10);
+    /** Generous bound on what one socket read brings (Netty reads at most 64 KiB at a time). */
+    private static final int ONE_READ = 128 << 10;
+    private static final String TOPIC = "budget";
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "native transport: {0}")
+    @ValueSource(booleans = {true, false})
+    void clientsTheBudgetCannotCoverAreNotReadUntilMemoryReturnsThenAllAreAnswered(boolean nativeTransport) throws Exception {
+        ExecutorService writers = Executors.newCachedThreadPool();
+        AtomicBoolean sampling = new AtomicBoolean(true);
+        AtomicLong mostReserved = new AtomicLong();
+        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
+                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
+                        .nativeTransport(nativeTransport))) {
+            Thread sampler = new Thread(() -> {
+                while (sampling.get()) {
+                    mostReserved.accumulateAndGet(server.gateway.bufferedFrameBytes(), Math::max);
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                }
+            });
+            sampler.start();
+            List<TestClient> clients = new ArrayList<>();
+            List<byte[]> frames = new ArrayList<>();
+            List<Future<?>> firstParts = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                TestClient c = server.connect("binary");
+                clients.add(c);
+                byte[] body = new byte[BODY];
+                Arrays.fill(body, (byte) ('a' + i));
+                frames.add(TestClient.bytes(c.codec.encodeFrame(c.sendRequest(TestClient.message(TOPIC, 0, body)))));
+            }
+            long frameLength = frames.get(0).length - 4;
+            assertThat(2 * frameLength).isLessThanOrEqualTo(BUDGET);
+            assertThat(3 * frameLength).isGreaterThan(BUDGET);
+
+            // one after the other, so that the order they queue in is known: 0 and 1 fit, 2, 3, 4 wait in that order
+            for (int i = 0; i < 5; i++) {
+                TestClient c = clients.get(i);
+                byte[] part = Arrays.copyOf(frames.get(i), FIRST_PART);
+                firstParts.add(writers.submit(() -> { c.writeRaw(part); return null; })); // may block: the server may not read it
+                int started = i;
+                if (i < 2) {
+                    await("frame " + i + " reserved", () -> server.gateway.bufferedFrameBytes() == (started + 1) * frameLength);
+                } else {
+                    await("connection " + i + " waiting", () -> server.gateway.connectionsWaitingForFrameMemory() == started - 1);
+                }
+            }
+            await("the first parts of frames 0 and 1 read", () -> server.gateway.frameBytesHeldInDecoders() >= 2L * FIRST_PART);
+            assertThat(server.gateway.bufferedFrameBytes()).isEqualTo(2 * frameLength);
+            // the three waiting connections hold at most the read that brought their length prefix; the rest stays in the kernel
+            assertThat(server.gateway.frameBytesHeldInDecoders()).as("bytes held by the frame decoders")
+                    .isLessThanOrEqualTo(2L * FIRST_PART + 3L * ONE_READ);
+
+            // frame 0 completes and is answered: its memory goes to the first waiter, 2
+            firstParts.get(0).get();
+            clients.get(0).writeRaw(Arrays.copyOfRange(frames.get(0), FIRST_PART, frames.get(0).length));
+            assertThat(clients.get(0).read().status()).isEqualTo(Status.OK);
+            await("connection 2 granted", () -> server.gateway.connectionsWaitingForFrameMemory() == 2
+                    && server.gateway.bufferedFrameBytes() == 2 * frameLength);
+
+            // client 1 goes away mid-frame: its reservation is returned, and goes to 3
+            firstParts.get(1).get();
+            clients.get(1).close();
+            await("connection 3 granted", () -> server.gateway.connectionsWaitingForFrameMemory() == 1
+                    && server.gateway.bufferedFrameBytes() == 2 * frameLength);
+
+            for (int i : new int[] {2, 3}) {
+                firstParts.get(i).get();
+                clients.get(i).writeRaw(Arrays.copyOfRange(frames.get(i), FIRST_PART, frames.get(i).length));
+                assertThat(clients.get(i).read().status()).as("send of client " + i).isEqualTo(Status.OK);
+            }
+            await("connection 4 granted", () -> server.gateway.connectionsWaitingForFrameMemory() == 0);
+            firstParts.get(4).get();
+            clients.get(4).writeRaw(Arrays.copyOfRange(frames.get(4), FIRST_PART, frames.get(4).length));
+            assertThat(clients.get(4).read().status()).isEqualTo(Status.OK);
+            await("every reservation returned", () -> server.gateway.bufferedFrameBytes() == 0);
+
+            Set<Byte> stored = new HashSet<>();
+            try (TestClient reader = server.connect("binary")) {
+                for (long offset = 0; offset < 4; offset++) {
+                    Command r = reader.fetch(TOPIC, 0, offset, 1);
+                    assertThat(r.status()).isEqualTo(Status.OK);
+                    List<TestClient.Fetched> got = TestClient.fetched(r);
+                    assertThat(got).hasSize(1);
+                    byte[] body = got.get(0).body();
+                    assertThat(body).hasSize(BODY);
+                    byte first = body[0];
+                    assertThat(body).containsOnly(first);
+                    stored.add(first);
+                }
+            }
+            assertThat(stored).containsExactlyInAnyOrder((byte) 'a', (byte) 'c', (byte) 'd', (byte) 'e');
+            for (TestClient c : clients) {
+                c.close();
+            }
+            sampling.set(false);
+            sampler.join();
+            assertThat(mostReserved.get()).as("most bytes reserved at any time").isLessThanOrEqualTo(BUDGET);
+        } finally {
+            sampling.set(false);
+            writers.shutdownNow();
+        }
+    }
+
+    @Test
+    void aWaitingConnectionIsReadOnceGrantedEvenIfItsFrameIsAlreadyWhole() throws Exception {
+        // the waiter's whole frame arrived with its length prefix: no further read would come, the grant must decode it
+        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
+                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET));
+             TestClient holder = server.connect("binary");
+             TestClient small = server.connect("json")) {
+            byte[] big = maximumFrame(holder);
+            holder.writeRaw(Arrays.copyOf(big, 1024));
+            await("the big frame reserved", () -> server.gateway.bufferedFrameBytes() == BUDGET);
+            Command heartbeat = small.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build();
+            small.write(heartbeat);
+            await("the small frame waiting", () -> server.gateway.connectionsWaitingForFrameMemory() == 1);
+            holder.writeRaw(Arrays.copyOfRange(big, 1024, big.length));
+            assertThat(holder.read().status()).isEqualTo(Status.OK);
+            Command reply = small.read();
+            assertThat(reply.requestId()).isEqualTo(heartbeat.requestId());
+            assertThat(reply.status()).isEqualTo(Status.OK);
+        }
+    }
+
+    @ParameterizedTest(name = "native transport: {0}")
+    @ValueSource(booleans = {true, false})
+    void aClientThatShutsItsOutputWhileWaitingIsStillAnswered(boolean nativeTransport) throws Exception {
+        // nc-style: the whole request, then a half-close, all while the budget is taken; answered once memory returns
+        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
+                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
+                        .nativeTransport(nativeTransport));
+             TestClient holder = server.connect("binary");
+             TestClient small = server.connect("binary")) {
+            byte[] big = maximumFrame(holder);
+            holder.writeRaw(Arrays.copyOf(big, 1024));
+            await("the big frame reserved", () -> server.gateway.bufferedFrameBytes() == BUDGET);
+            Command heartbeat = small.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build();
+            small.write(heartbeat);
+            small.socket.shutdownOutput();
+            await("the small frame waiting", () -> server.gateway.connectionsWaitingForFrameMemory() == 1);
+            holder.writeRaw(Arrays.copyOfRange(big, 1024, big.length));
+            assertThat(holder.read().status()).isEqualTo(Status.OK);
+            List<Command> replies = small.readUntilEof();
+            assertThat(replies).hasSize(1);
+            assertThat(replies.get(0).requestId()).isEqualTo(heartbeat.requestId());
+            assertThat(replies.get(0).status()).isEqualTo(Status.OK);
+            await("every reservation returned", () -> server.gateway.bufferedFrameBytes() == 0);
+        }
+    }
+
+    @Test
+    void aBudgetBelowOneFrameIsRefused() {
+        Limits limits = Limits.builder().maxFrameBytes(MAX_FRAME).build();
+        assertThatThrownBy(() -> GatewayConfig.builder().limits(limits).maxBufferedFrameBytes(MAX_FRAME - 1).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("maxBufferedFrameBytes: " + (MAX_FRAME - 1) + " (expected: at least the frame limit, " + MAX_FRAME);
+        assertThat(GatewayConfig.builder().build().maxBufferedFrameBytes()).isEqualTo(GatewayConfig.DEFAULT_MAX_BUFFERED_FRAME_BYTES);
+        int huge = 512 << 20;
+        assertThat(GatewayConfig.builder().limits(Limits.builder().maxFrameBytes(huge).build()).build().maxBufferedFrameBytes())
+                .as("the default follows a frame limit above it").isEqualTo(huge);
+    }
+
+    /** A SEND frame whose payload is exactly the frame limit (and the budget). */
+    private static byte[] maximumFrame(TestClient c) {
+        int overhead = c.codec.encodeFrame(c.sendRequest(TestClient.message(TOPIC, 0, new byte[BODY]))).remaining() - 4 - BODY;
+        byte[] frame = TestClient.bytes(c.codec.encodeFrame(c.sendRequest(TestClient.message(TOPIC, 0, new byte[MAX_FRAME - overhead]))));
+        assertThat(frame.length - 4).isEqualTo(MAX_FRAME);
+        return frame;
+    }
+
+    private static void await(String what, java.util.function.BooleanSupplier condition) {
+        TestServer.await(what, Duration.ofSeconds(20), condition);
+    }
+}
