@@ -143,6 +143,7 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
             new Key("connections.max.per.ip", Type.INT, 1, I, "10000", "maxConnectionsPerIp", "Open connections admitted from one client address; past it, TOO_MANY_CONNECTIONS."),
             new Key("connection.handshake.timeout.ms", Type.LONG, 1, L, "10000", "handshakeTimeoutMs", "A connection that has not sent its hello by then is closed."),
             new Key("connection.frame.timeout.ms", Type.LONG, 1, L, "60000", "frameTimeoutMs", "A frame begun but not complete this long after (while the broker reads the connection; four times this in all) closes it with BAD_REQUEST."),
+            new Key("frames.max.buffered.bytes", Type.LONG, 1, L, "268435456", "maxBufferedFrameBytes", "Memory for request frames being read and not yet handled, all connections together; a connection whose next frame it cannot cover is not read until others' frames are done (back-pressure, no error). At least limits.frame.bytes; when not set, raised to it if that is larger."),
             new Key("sends.max.in.flight", Type.INT, 1, I, "20000", "maxInFlightSends", "Sends waiting for their flush beyond this get a retryable BUSY."),
             new Key("sends.max.unflushed.bytes", Type.LONG, 1, L, "2147483648", "maxUnflushedBytes", "Sends get BUSY while the store has more than this not yet on disk."),
             new Key("shutdown.drain.ms", Type.LONG, 0, L, "5000", "drainMs", "On stop, how long to wait for requests in flight before closing connections."),
@@ -298,7 +299,7 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
                     .checkIntervalMs(r.number("transactions.check.interval.ms"))
                     .maxChecks(r.integer("transactions.max.checks"))
                     .build();
-            GatewayConfig gateway = GatewayConfig.builder()
+            GatewayConfig.Builder gatewayBuilder = GatewayConfig.builder()
                     .host(r.string("listen.host"))
                     .port(r.integer("listen.port"))
                     .limits(limits)
@@ -315,8 +316,12 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
                     .maxConnectionsPerIp(r.integer("connections.max.per.ip"))
                     .maxInFlightSends(r.integer("sends.max.in.flight"))
                     .maxUnflushedBytes(r.number("sends.max.unflushed.bytes"))
-                    .drainMs(r.number("shutdown.drain.ms"))
-                    .build();
+                    .drainMs(r.number("shutdown.drain.ms"));
+            long bufferedFrames = r.number("frames.max.buffered.bytes");
+            if (r.isSet("frames.max.buffered.bytes")) {
+                gatewayBuilder.maxBufferedFrameBytes(bufferedFrames); // otherwise the builder's default, raised to the frame limit
+            }
+            GatewayConfig gateway = gatewayBuilder.build();
             List<Path> connectConfigs = new ArrayList<>();
             for (String f : r.string("connect.configs").split(",")) {
                 if (!f.isBlank()) {

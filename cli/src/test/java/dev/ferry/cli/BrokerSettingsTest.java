@@ -140,6 +140,15 @@ class BrokerSettingsTest {
                 .hasMessage("configuration: topics.default.queues (default): 8 (expected: 1..4)");
         assertThatThrownBy(() -> from("segment.bytes", "8192", "limits.record.body.bytes", "10000"))
                 .hasMessage("test.properties: limits.record.body.bytes: 10000 (expected: 0..8192)");
+        assertThatThrownBy(() -> from("limits.frame.bytes", "2000", "frames.max.buffered.bytes", "1999"))
+                .hasMessageStartingWith("test.properties: frames.max.buffered.bytes: 1999 (expected: at least the frame limit, 2000 bytes");
+    }
+
+    @Test
+    void theFrameMemoryBudgetFollowsALargerFrameLimitUnlessSet() throws Exception {
+        assertThat(from("limits.frame.bytes", "536870912").gateway().maxBufferedFrameBytes()).isEqualTo(536870912L);
+        assertThat(from("limits.frame.bytes", "1000", "frames.max.buffered.bytes", "5000").gateway().maxBufferedFrameBytes())
+                .isEqualTo(5000L);
     }
 
     /** Every numeric key refuses one past each end of its stated range, naming itself: the docs' ranges are the code's. */

@@ -99,6 +99,8 @@ class MetricsEndpointTest {
             assertThat(bytes).as("stored record bytes").isGreaterThan(3 * 96);
             assertThat(sample(first, "ferry_requests_seconds_count{code=\"SEND\"}")).isEqualTo(3);
             assertThat(sample(first, "ferry_connections{codec=\"json\"}")).isEqualTo(1);
+            assertThat(sample(first, "ferry_frames_buffered_bytes")).as("every request read is decoded").isZero();
+            assertThat(sample(first, "ferry_frames_waiting_connections")).isZero();
             assertThat(sample(first, "ferry_log_fsyncs_total")).as("sync flush: one fsync per acknowledged send at least").isGreaterThanOrEqualTo(1);
             assertThat(sample(first, "ferry_log_written_offset")).isEqualTo(bytes);
             assertThat(sample(first, "ferry_log_flushed_offset")).isEqualTo(bytes);

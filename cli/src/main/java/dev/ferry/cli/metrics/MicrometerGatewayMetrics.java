@@ -91,6 +91,19 @@ public final class MicrometerGatewayMetrics implements GatewayMetrics {
     }
 
     @Override
+    public void frameBudget(java.util.function.LongSupplier reservedBytes, java.util.function.IntSupplier waitingConnections) {
+        Gauge.builder("ferry.frames.buffered", reservedBytes, s -> s.getAsLong())
+                .description("Bytes of request frames being read or not yet decoded, set aside from frames.max.buffered.bytes")
+                .baseUnit("bytes")
+                .strongReference(true)
+                .register(registry);
+        Gauge.builder("ferry.frames.waiting.connections", waitingConnections, s -> s.getAsInt())
+                .description("Connections not read now because frames.max.buffered.bytes cannot cover their next frame")
+                .strongReference(true)
+                .register(registry);
+    }
+
+    @Override
     public void requestCompleted(RequestCode code, Status status, long nanos) {
         requests[code.ordinal()].record(nanos, TimeUnit.NANOSECONDS);
         if (status != Status.OK) {
