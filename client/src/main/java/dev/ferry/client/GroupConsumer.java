@@ -407,8 +407,11 @@ public final class GroupConsumer implements AutoCloseable {
      * The message is handled. Clustering (orderly or not): ACK to the broker, asynchronously. The
      * broker takes it also for a queue a rebalance took away since the poll (from an orderly member
      * until it unlocks the queue, at its next poll); a refused ack (the member left, or an orderly
-     * member's lock was gone) is logged, and the queue's owner reads the message again.
-     * Broadcasting: advances this member's position, committed at the next poll or close; not for
+     * member's lock was gone) is logged, and the queue's owner reads the message again. Not sent
+     * for a message of the last poll whose queue this member reads again since from the committed
+     * offset ({@link #owns} false, the queue still assigned: after a RESET_OFFSETS, a fenced fetch,
+     * or a rebalance that gave it back): the message comes again, and the ack would count for the
+     * new read's copy (so ack a batch before polling again). Broadcasting: advances this member's position, committed at the next poll or close; not for
      * a message of the last poll whose queue is read again since (see {@link #owns}), as after a
      * RESET_OFFSETS: it comes again.
      */
@@ -429,6 +432,15 @@ public final class GroupConsumer implements AutoCloseable {
                     q.acked = Math.max(q.acked, m.queueOffset() + 1);
                 }
             }
+            return;
+        }
+        Fetched f = polled.get(m);
+        if (f != null && !f.current() && queues.containsKey(key)) {
+            // This member reads the queue again from its committed offset (an offset reset gave it a new state, a fenced
+            // fetch restarted it, or a rebalance gave it back): the message comes again in that read. The broker takes
+            // a clustering member's late ack whatever its generation, so sent now it would count against the new
+            // read's copy of the offset and move the committed offset past it before it was handled again: a reset
+            // to earliest, then a stop, left the group committed past messages handled only before the reset.
             return;
         }
         // sent also when a rebalance took the queue away since the message was polled (the message
