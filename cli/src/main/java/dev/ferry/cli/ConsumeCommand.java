@@ -1,34 +1,45 @@
 package dev.ferry.cli;
 
-import dev.ferry.client.Consumer;
-import dev.ferry.client.ConsumerConfig;
 import dev.ferry.client.FerryClient;
+import dev.ferry.client.GroupConsumer;
+import dev.ferry.client.GroupConsumerConfig;
 import dev.ferry.client.StartPosition;
 import dev.ferry.protocol.Message;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ferry consume}: prints one message body per line, and commits exactly what it printed
- * for its group. Stops after {@code --max} messages or when {@code --timeout-ms} passes with
- * nothing new. It is not a member of the group (it reads every queue); when someone else moves the
- * group's committed offsets while it runs ({@code group reset}, {@code group delete}, another
- * {@code consume} of the group), it stops with exit code 1 rather than commit over them.
+ * {@code ferry consume}: prints one message body per line as a member of its consumer group
+ * ({@link GroupConsumer}, clustering), as {@code kafka-console-consumer --group} does: the broker
+ * shares the topic's queues among the group's live members, so two {@code consume} of one group
+ * split the messages, and a rebalance (a member joining or leaving) moves queues between them.
+ * Each printed message is acked once written, and only then: the group's committed offset of a
+ * queue is the lowest message handed out and not acked, so nothing printed is read again by the
+ * group and nothing left unprinted (past {@code --max}, or a batch of a queue taken away) is
+ * skipped. A {@code group reset} while it runs reaches it as any member: the broker fences the
+ * reads begun before it and the member reads those queues again from the new offsets.
+ *
+ * <p>Stops after {@code --max} messages, when {@code --timeout-ms} passes with nothing new, or on
+ * Ctrl-C, and then leaves the group, so the other members take its queues at their next heartbeat
+ * rather than after its session timeout.
  */
 @Command(name = "consume", mixinStandardHelpOptions = true, description = "Print messages of a topic, one body per line.")
 final class ConsumeCommand implements Callable<Integer> {
     @Mixin ServerOptions server;
     @Option(names = "--topic", required = true) String topic;
-    @Option(names = "--group", required = true, description = "Consumer group (its committed offsets are where it resumes).") String group;
+    @Option(names = "--group", required = true,
+            description = "Consumer group: joined as a member; its committed offsets are where it resumes.") String group;
     @Option(names = "--from", description = "earliest or latest, for queues the group never committed (default ${DEFAULT-VALUE}).",
             defaultValue = "earliest") String from;
     /** Null when not given: no limit. */
@@ -37,6 +48,9 @@ final class ConsumeCommand implements Callable<Integer> {
             defaultValue = "5000") long timeoutMs;
     @Option(names = "--tags", description = "Tag filter, e.g. 'A || B'.") String tags;
     @Option(names = "--sql", description = "SQL92 filter over properties.") String sql;
+
+    /** Set by the shutdown hook (Ctrl-C, SIGTERM): stop after the message in hand, ack what was printed, leave. */
+    private volatile boolean stopRequested;
 
     @Override
     public Integer call() {
@@ -54,7 +68,9 @@ final class ConsumeCommand implements Callable<Integer> {
             case "latest" -> StartPosition.COMMITTED_ELSE_LATEST;
             default -> throw new BadCommandLineException("--from: " + from + " (expected: earliest or latest)");
         };
-        ConsumerConfig.Builder cb = ConsumerConfig.builder(topic, group).startFrom(start).autoCommit(false);
+        // the process id tells the members apart in `group describe`; the random part the ones of one JVM (tests)
+        String clientId = "consume-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
+        GroupConsumerConfig.Builder cb = GroupConsumerConfig.builder(topic, group).clientId(clientId).startFrom(start);
         if (sql != null) {
             cb.sql(sql);
         }
@@ -63,62 +79,57 @@ final class ConsumeCommand implements Callable<Integer> {
         }
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         long printed = 0;
-        try (FerryClient client = server.connect()) {
-            // The group's committed offsets as this command last saw or stored them (-1: none). It is not a member of
-            // the group (describe lists no live member for it), so a `group reset` or `group delete` while it runs does
-            // not reach it: it read on from where it was and committed over the reset. Before printing a batch it
-            // checks that nobody else moved them, and stops if someone did.
-            Map<Integer, Long> committed = new HashMap<>();
-            client.describeTopic(topic).ifPresent(t -> {
-                for (int q = 0; q < t.queues(); q++) {
-                    committed.put(q, client.committedOffset(group, topic, q).orElse(-1));
-                }
-            });
-            try (Consumer consumer = client.consumer(cb.build())) {
+        CountDownLatch left = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            stopRequested = true;
+            try {
+                left.await(15, TimeUnit.SECONDS); // the JVM exits when the hook returns: wait for the acks and the leave
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "ferry-consume-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            try (FerryClient client = server.connect(); GroupConsumer member = client.groupConsumer(cb.build())) {
                 long idleSince = System.nanoTime();
-                Map<Integer, Long> toCommit = new HashMap<>();
-                while (max < 0 || printed < max) {
-                    List<Message> batch = consumer.poll(Duration.ofMillis(Math.min(500, Math.max(timeoutMs, 1))));
-                    if (batch.isEmpty()) {
-                        if (System.nanoTime() - idleSince >= timeoutNs) {
-                            break;
-                        }
-                        continue;
-                    }
-                    idleSince = System.nanoTime();
-                    for (int q : batch.stream().map(Message::queueId).distinct().toList()) {
-                        long now = client.committedOffset(group, topic, q).orElse(-1);
-                        if (now != committed.getOrDefault(q, -1L)) {
-                            System.err.printf("ferry consume: group %s's committed offset of %s queue %d was moved to %s by someone"
-                                    + " else (group reset or delete, or another consume of the group); stopping, consumed %d%n",
-                                    group, topic, q, now < 0 ? "none" : Long.toString(now), printed);
-                            return Ferry.EXIT_FAILED;
-                        }
-                    }
+                while ((max < 0 || printed < max) && !stopRequested) {
+                    List<Message> batch = member.poll(Duration.ofMillis(Math.min(500, Math.max(timeoutMs, 1))));
+                    List<Message> written = new ArrayList<>();
                     for (Message m : batch) {
-                        if (max >= 0 && printed >= max) {
-                            break;
+                        if ((max >= 0 && printed >= max) || stopRequested) {
+                            break; // not acked: the group reads them again (its committed offset stays below them)
+                        }
+                        if (!member.owns(m)) {
+                            continue; // a rebalance or a reset since the poll: the queue's reader reads it from the committed offset
                         }
                         ByteBufferText.write(m, out);
+                        written.add(m);
                         printed++;
-                        toCommit.put(m.queueId(), m.queueOffset() + 1);
                     }
                     out.flush();
                     if (out.checkError()) { // stdout closed (a pipe's reader gone): what was "printed" reached no one
-                        System.err.println("ferry consume: cannot write to standard output; stopping without committing the last batch");
-                        return 1;
+                        System.err.println("ferry consume: cannot write to standard output; stopping without acking the last batch");
+                        return Ferry.EXIT_FAILED;
                     }
-                    toCommit.forEach((q, o) -> {
-                        client.commitOffset(group, topic, q, o);
-                        committed.put(q, o);
-                    });
-                    toCommit.clear();
+                    written.forEach(member::ack); // sent before close's LEAVE_GROUP on the same connection, so counted first
+                    if (!written.isEmpty()) {
+                        idleSince = System.nanoTime();
+                    } else if (System.nanoTime() - idleSince >= timeoutNs) {
+                        break;
+                    }
                 }
+            } // close: leaves the group, so that the other members take its queues at their next heartbeat
+            out.flush();
+            System.err.printf("consumed %d%n", printed);
+            return 0;
+        } finally {
+            left.countDown(); // after the summary line: on Ctrl-C the JVM exits as soon as the hook returns
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running (Ctrl-C): it returns now
             }
         }
-        out.flush();
-        System.err.printf("consumed %d%n", printed);
-        return 0;
     }
 
     /** Writes a message body as one line. */
