@@ -49,6 +49,8 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--tags", description = "Tag filter, e.g. 'A || B'.") String tags;
     @Option(names = "--sql", description = "SQL92 filter over properties.") String sql;
 
+    static final long HEARTBEAT_MS = 1_000;
+
     /** Set by the shutdown hook (Ctrl-C, SIGTERM): stop after the message in hand, ack what was printed, leave. */
     private volatile boolean stopRequested;
 
@@ -70,7 +72,11 @@ final class ConsumeCommand implements Callable<Integer> {
         };
         // the process id tells the members apart in `group describe`; the random part the ones of one JVM (tests)
         String clientId = "consume-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
-        GroupConsumerConfig.Builder cb = GroupConsumerConfig.builder(topic, group).clientId(clientId).startFrom(start);
+        // Heartbeats every second, not the client's default 3 s: a queue moves to a joining member only after its old
+        // owner heard of the rebalance at a heartbeat and then the new one at its own, and with 3 s a second consume
+        // could spend its whole default --timeout-ms (5 s) waiting for its queues.
+        GroupConsumerConfig.Builder cb = GroupConsumerConfig.builder(topic, group).clientId(clientId).startFrom(start)
+                .heartbeatIntervalMs(HEARTBEAT_MS);
         if (sql != null) {
             cb.sql(sql);
         }
@@ -92,6 +98,7 @@ final class ConsumeCommand implements Callable<Integer> {
         try {
             try (FerryClient client = server.connect(); GroupConsumer member = client.groupConsumer(cb.build())) {
                 long idleSince = System.nanoTime();
+                List<String> queues = member.assignment();
                 while ((max < 0 || printed < max) && !stopRequested) {
                     List<Message> batch = member.poll(Duration.ofMillis(Math.min(500, Math.max(timeoutMs, 1))));
                     List<Message> written = new ArrayList<>();
@@ -112,7 +119,9 @@ final class ConsumeCommand implements Callable<Integer> {
                         return Ferry.EXIT_FAILED;
                     }
                     written.forEach(member::ack); // sent before close's LEAVE_GROUP on the same connection, so counted first
-                    if (!written.isEmpty()) {
+                    List<String> now = member.assignment();
+                    if (!written.isEmpty() || !now.equals(queues)) { // queues just given have not been read yet
+                        queues = now;
                         idleSince = System.nanoTime();
                     } else if (System.nanoTime() - idleSince >= timeoutNs) {
                         break;

@@ -182,7 +182,7 @@ class ConsumeGroupTest {
 
     /**
      * Waits until {@code members} members are in the group, each owning some of the topic's queues,
-     * and each heartbeated more than a heartbeat interval (3 s) after the last of them joined: by
+     * and each heartbeated more than a heartbeat interval after the last of them joined: by
      * then every member that lost a queue to the join heard of it, and its new owner got it, so
      * nothing is sent while a queue is being handed over.
      */
@@ -199,7 +199,7 @@ class ConsumeGroupTest {
             long owners = d.queues().stream().filter(q -> q.topic().equals(TOPIC)).map(GroupDescription.QueueState::owner).distinct()
                     .filter(o -> !o.isEmpty()).count();
             return owners == members
-                    && d.members().stream().allMatch(m -> m.lastHeartbeatMs() > joined[0] + 3_500);
+                    && d.members().stream().allMatch(m -> m.lastHeartbeatMs() > joined[0] + ConsumeCommand.HEARTBEAT_MS + 500);
         }, alive);
     }
 
