@@ -799,7 +799,9 @@ public final class GroupCoordinator implements AutoCloseable {
     /**
      * Acknowledges offsets: they are consumed. Offsets not in flight (already moved, or acked) are
      * ignored. Accepted from any live member of a clustering group, even for a queue it lost (the
-     * message was handled); an orderly member must hold the queue's lock or own it.
+     * message was handled); an orderly member must hold the queue's lock or own it. Ignored when
+     * sent at a generation before the queue's last offset reset: what it acks was handed out
+     * before the reset, and is to be read again.
      */
     public void ack(String group, String clientId, long generation, String topic, int queueId, long[] offsets) {
         synchronized (this) {
@@ -809,6 +811,12 @@ public final class GroupCoordinator implements AutoCloseable {
             if (m == null || m.orderly) {
                 checkAck(g, clientId, generation, tq);
             } // a clustering member's ack after its queue moved still reports a consumed message: taking it saves a redelivery
+            if (generation < g.resetSince.getOrDefault(tq, Long.MIN_VALUE)) {
+                // sent before the member heard of an offset reset of the queue: the message was handed out before the reset,
+                // which asked for it again; taken, the ack would count against the copy of the offset a read begun since
+                // the reset has in flight, and move the committed offset past a message not handled since the reset
+                return;
+            }
             QueueAcks a = g.acks.get(tq);
             if (a == null) {
                 return;

@@ -351,6 +351,30 @@ class GroupCoordinatorTest {
     }
 
     /**
+     * An ACK sent before its member heard of an offset reset of the queue, arriving after the read
+     * begun since the reset has the same offsets in flight, must not undo the reset. Before, the
+     * broker took it against the new read's copies (a late ack is taken whatever its generation):
+     * committed 5, with nothing handled since the reset.
+     */
+    @Test
+    void anAckSentBeforeAnOffsetResetDoesNotCountForTheReadSinceTheReset() {
+        for (int i = 0; i < 10; i++) {
+            broker.send(List.of(LogMessage.builder("t", 6, new byte[] {(byte) i}).build())).join();
+        }
+        GroupCoordinator.Assignment a = groups.join("r", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(groups.delivered("r", "a", a.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4})).isTrue();
+        groups.resetOffsets("r", "t", 6, GroupCoordinator.ResetTarget.EARLIEST, 0);
+        GroupCoordinator.Assignment heard = groups.heartbeat("r", "a");
+        assertThat(heard.generation()).isGreaterThan(a.generation());
+        assertThat(groups.delivered("r", "a", heard.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4}))
+                .as("the read since the reset").isTrue();
+        groups.ack("r", "a", a.generation(), "t", 6, new long[] {0, 1, 2, 3, 4});
+        assertThat(broker.committedOffset("r", "t", 6)).as("the reset to 0 stays").hasValue(0);
+        groups.ack("r", "a", heard.generation(), "t", 6, new long[] {0, 1});
+        assertThat(broker.committedOffset("r", "t", 6)).as("the new read's acks count").hasValue(2);
+    }
+
+    /**
      * A DELETE_GROUP that ran while the group was being joined (between the join's two steps)
      * leaves a live member without a retry topic; its first NACK makes the topic again, and the
      * group starts it after the deleted group's copies, as a join does. Before, the move made it
