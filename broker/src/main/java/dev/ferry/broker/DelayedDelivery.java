@@ -173,9 +173,9 @@ final class DelayedDelivery implements AutoCloseable {
     static LogMessage schedule(LogMessage m, long deliverAt) {
         return m.toBuilder(TOPIC, 0)
                 .flags(m.flags() | MessageFlags.DELAYED)
-                .property(REAL_TOPIC, m.topic())
-                .property(REAL_QUEUE_ID, Integer.toString(m.queueId()))
-                .property(DELIVER_AT, Long.toString(deliverAt))
+                .internalProperty(REAL_TOPIC, m.topic())
+                .internalProperty(REAL_QUEUE_ID, Integer.toString(m.queueId()))
+                .internalProperty(DELIVER_AT, Long.toString(deliverAt))
                 .tagHash(deliverAt)
                 .build();
     }
@@ -476,13 +476,13 @@ final class DelayedDelivery implements AutoCloseable {
         String topic = props.remove(REAL_TOPIC);
         props.remove(REAL_QUEUE_ID);
         props.remove(DELIVER_AT);
-        props.put(SCHEDULE_ID, s.messageId());
         LogMessage.Builder b = LogMessage.builder(topic, queueId, s.body())
                 .flags(s.flags() & ~MessageFlags.DELAYED)
                 .bornTimestamp(s.bornTimestamp())
                 .bornHost(s.bornHost())
                 .reconsumeTimes(s.reconsumeTimes())
-                .properties(props);
+                .properties(props)
+                .internalProperty(SCHEDULE_ID, s.messageId());
         if (!s.tags().isEmpty()) {
             b.tags(s.tags());
         }

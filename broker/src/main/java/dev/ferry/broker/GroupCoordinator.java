@@ -897,8 +897,9 @@ public final class GroupCoordinator implements AutoCloseable {
     /**
      * Appends a copy of {@code s} to the group's retry topic (delayed) or dead-letter topic
      * ({@code deadLetter}: at once, whatever its count). The copy carries the {@code ORIGIN_*} and
-     * {@code RECONSUME_TIMES} properties, and a retry copy the schedule's three more: a message
-     * stored close to the properties limits has no room for them, and its copy is refused. Such a
+     * {@code RECONSUME_TIMES} properties (a retry copy the schedule's three more, which the limits do
+     * not count): a message stored close to the properties limits has no room for them, and its copy
+     * is refused. Such a
      * message goes to the dead-letter topic with its own properties only (its record's
      * reconsumeTimes field still counts), where it can be read, rather than being retried forever.
      */

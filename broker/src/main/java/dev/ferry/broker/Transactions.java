@@ -212,9 +212,9 @@ public final class Transactions implements AutoCloseable {
         }
         LogMessage half = m.toBuilder(HALF_TOPIC, 0)
                 .flags(m.flags() | MessageFlags.TX_PREPARED)
-                .property(DelayedDelivery.REAL_TOPIC, m.topic())
-                .property(DelayedDelivery.REAL_QUEUE_ID, Integer.toString(m.queueId()))
-                .property(PRODUCER_GROUP, group)
+                .internalProperty(DelayedDelivery.REAL_TOPIC, m.topic())
+                .internalProperty(DelayedDelivery.REAL_QUEUE_ID, Integer.toString(m.queueId()))
+                .internalProperty(PRODUCER_GROUP, group)
                 .build();
         // a half whose flush is not confirmed is written all the same: it is pending (checked back
         // if the producer does not decide), and the producer hears that durability is not confirmed
@@ -384,14 +384,14 @@ public final class Transactions implements AutoCloseable {
      */
     private LogMessage realMessage(StoredMessage half, String transactionId) {
         Map<String, String> props = userProperties(half);
-        props.put(TX_ID, transactionId);
         String topic = half.properties().get(DelayedDelivery.REAL_TOPIC);
         LogMessage.Builder b = LogMessage.builder(topic,
                         queueChoice.queue(topic, Integer.parseInt(half.properties().get(DelayedDelivery.REAL_QUEUE_ID))), half.body())
                 .flags(half.flags() & ~MessageFlags.TX_PREPARED)
                 .bornTimestamp(half.bornTimestamp())
                 .bornHost(half.bornHost())
-                .properties(props);
+                .properties(props)
+                .internalProperty(TX_ID, transactionId);
         if (!half.tags().isEmpty()) {
             b.tags(half.tags());
         }

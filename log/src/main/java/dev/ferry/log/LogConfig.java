@@ -38,7 +38,8 @@ import java.util.Objects;
  *                               flusher commit what they need themselves
  * @param maxTopicBytes          longest topic name in UTF-8 bytes (default and maximum 200)
  * @param maxProperties          most properties per message, tags and keys included (default 64)
- * @param maxPropertiesBytes     largest encoded properties area (default 32,767)
+ * @param maxPropertiesBytes     largest encoded properties area (default 32,767; at most 64,511, the rest of the
+ *                               format's 65,535 kept for the broker's internal properties, which neither limit counts)
  * @param maxBodyBytes           largest body (default 4 MiB); a whole record must also fit in one segment
  * @param maxQueuesPerTopic      queue ids are 0..this-1 (default 4096)
  * @param maxBatchMessages       most messages in one {@link MessageStore#appendBatchAsync} (default 4,096)
@@ -99,7 +100,7 @@ public record LogConfig(
         check("commitIntervalMs", commitIntervalMs, 1, 3_600_000);
         check("maxTopicBytes", maxTopicBytes, 1, RecordLayout.MAX_TOPIC_BYTES);
         check("maxProperties", maxProperties, 0, 10_000);
-        check("maxPropertiesBytes", maxPropertiesBytes, 0, PropertiesCodec.MAX_AREA_BYTES);
+        check("maxPropertiesBytes", maxPropertiesBytes, 0, LogMessage.MAX_USER_PROPERTIES_BYTES);
         check("maxBodyBytes", maxBodyBytes, 0, segmentBytes);
         check("maxQueuesPerTopic", maxQueuesPerTopic, 1, 65_536);
         check("maxBatchMessages", maxBatchMessages, 1, 1 << 20);

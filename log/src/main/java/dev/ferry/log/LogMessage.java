@@ -5,9 +5,11 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A message handed to {@link MessageStore#append}: what the producer decided (topic, queue,
@@ -21,6 +23,12 @@ import java.util.Objects;
 public final class LogMessage {
     public static final String TAGS = "TAGS";
     public static final String KEYS = "KEYS";
+    /**
+     * The largest properties area the user's properties may take ({@code maxPropertiesBytes}):
+     * the record format's 65,535 bytes less 1,024 kept for the broker's internal properties (at
+     * most about 450 bytes: a 200-byte topic and a 200-byte producer group among them).
+     */
+    public static final int MAX_USER_PROPERTIES_BYTES = PropertiesCodec.MAX_AREA_BYTES - 1024;
 
     final String topic;
     final byte[] topicBytes;
@@ -36,6 +44,14 @@ public final class LogMessage {
     final Map<String, String> properties;
     final byte[] encodedProperties;
     final int propertyCount;
+    /**
+     * How many of {@link #propertyCount}, and how many bytes of {@link #encodedProperties}, are the
+     * broker's own ({@link Builder#internalProperty}): the store's limits leave them out, so that a
+     * message the user may send plainly may also be sent delayed or as a transaction half.
+     */
+    final int internalPropertyCount;
+    final int internalPropertyBytes;
+    private final Set<String> internal;
     /**
      * The body, as the bytes between the given buffer's position and limit at build time: for a
      * buffer with an accessible array, that array ({@link #bodyOffset} is then an array index), so
@@ -61,6 +77,7 @@ public final class LogMessage {
         this.tagHash = b.tagHash != null ? b.tagHash : TagHash.of(b.tags);
         this.keys = b.keys == null ? List.of() : List.copyOf(b.keys);
         this.properties = b.properties == null ? Map.of() : Map.copyOf(b.properties);
+        this.internal = b.properties == null || b.internal == null ? Set.of() : Set.copyOf(b.internal);
         this.bodyLength = b.body.remaining();
         if (b.body.hasArray()) {
             this.bodyArray = b.body.array();
@@ -74,15 +91,25 @@ public final class LogMessage {
         boolean hasTags = b.tags != null && !b.tags.isEmpty();
         if (!hasTags && keys.isEmpty() && properties.isEmpty()) {
             this.propertyCount = 0;
+            this.internalPropertyCount = 0;
+            this.internalPropertyBytes = 0;
             this.encodedProperties = PropertiesCodec.encode(Map.of());
             return;
         }
         if (b.properties == null) {
             // the usual keyed or tagged message: encoded straight, without the map and the joined keys
             this.propertyCount = (hasTags ? 1 : 0) + (keys.isEmpty() ? 0 : 1);
+            this.internalPropertyCount = 0;
+            this.internalPropertyBytes = 0;
             this.encodedProperties = PropertiesCodec.encodeTagsAndKeys(hasTags ? b.tags : null, keys);
             return;
         }
+        this.internalPropertyCount = internal.size();
+        int internalBytes = 0;
+        for (String name : internal) {
+            internalBytes += (int) PropertiesCodec.areaBytes(null, List.of(), Map.of(name, properties.get(name)));
+        }
+        this.internalPropertyBytes = internalBytes;
         Map<String, String> all = new LinkedHashMap<>();
         if (hasTags) {
             all.put(TAGS, b.tags);
@@ -178,6 +205,7 @@ public final class LogMessage {
         b.tags = tags;
         b.keys = keys.isEmpty() ? null : new ArrayList<>(keys);
         b.properties = properties.isEmpty() ? null : new LinkedHashMap<>(properties);
+        b.internal = internalPropertyCount == 0 ? null : new LinkedHashSet<>(internal);
         return b;
     }
 
@@ -196,6 +224,8 @@ public final class LogMessage {
         private String tags;
         private List<String> keys;
         private Map<String, String> properties;
+        /** The names of {@link #internalProperty}s. */
+        private Set<String> internal;
         private Long tagHash;
 
         private Builder(String topic, int queueId, ByteBuffer body) {
@@ -252,6 +282,25 @@ public final class LogMessage {
 
         public Builder properties(Map<String, String> all) {
             all.forEach(this::property);
+            return this;
+        }
+
+        /**
+         * A property the broker adds for itself (a delayed message's real topic and delivery time,
+         * a half message's producer group, the {@code %SCHEDULE_ID} or {@code %TX_ID} of a copy it
+         * delivers). The store's {@code maxProperties} and {@code maxPropertiesBytes} do not count
+         * it: they are the user's limits, the same for a plain, a delayed and a transactional send,
+         * and a message taken at the limit must still fit when the broker stores it with its own
+         * properties, and again when it delivers it. Their room is kept by the format's reserve
+         * ({@link LogConfig} takes a {@code maxPropertiesBytes} of at most
+         * {@link #MAX_USER_PROPERTIES_BYTES}).
+         */
+        public Builder internalProperty(String name, String value) {
+            property(name, value);
+            if (internal == null) {
+                internal = new LinkedHashSet<>();
+            }
+            internal.add(name);
             return this;
         }
 

@@ -629,12 +629,15 @@ public final class MessageStore implements AutoCloseable {
         if (m.queueId < 0 || m.queueId >= config.maxQueuesPerTopic()) {
             throw new InvalidMessageException("queueId: " + m.queueId + " (expected: 0.." + (config.maxQueuesPerTopic() - 1) + ")");
         }
-        if (m.propertyCount > config.maxProperties()) {
-            throw InvalidMessageException.overLimit("properties: " + m.propertyCount + " (expected: <= " + config.maxProperties()
+        // the user's limits: the broker's internal properties are not counted (LogMessage.Builder.internalProperty)
+        int userProperties = m.propertyCount - m.internalPropertyCount;
+        if (userProperties > config.maxProperties()) {
+            throw InvalidMessageException.overLimit("properties: " + userProperties + " (expected: <= " + config.maxProperties()
                     + ", tags and keys included)");
         }
-        if (m.encodedProperties.length > config.maxPropertiesBytes()) {
-            throw InvalidMessageException.overLimit("properties: " + m.encodedProperties.length + " bytes encoded (expected: <= "
+        int userBytes = m.encodedProperties.length - m.internalPropertyBytes;
+        if (userBytes > config.maxPropertiesBytes()) {
+            throw InvalidMessageException.overLimit("properties: " + userBytes + " bytes encoded (expected: <= "
                     + config.maxPropertiesBytes() + ")");
         }
         if (m.keys.size() > config.keyIndexEntries()) {
