@@ -8,7 +8,7 @@ import dev.ferry.log.StoredMessage;
  *
  * @param transactionId the transaction, the id of its half message
  * @param producerGroup the group whose producer stored it
- * @param checkTimes    the number of this check, 1 for the first since the broker started
+ * @param checkTimes    the number of this check, 1 for the first (counted across broker restarts)
  * @param message       the half message as the producer sent it: its real topic and queue, user
  *                      properties only; its physical offset (so its message id) is the half's
  */

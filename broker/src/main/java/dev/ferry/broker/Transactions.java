@@ -66,7 +66,8 @@ import org.slf4j.LoggerFactory;
  * to one live {@link ProducerChannel} of the half's producer group (round-robin). Every attempt
  * counts, also when no producer of the group is connected; after
  * {@link TransactionConfig#maxChecks()} attempts the half is rolled back and a warning logged.
- * Check counts live in memory: a restart starts them again from zero.
+ * Check counts are saved before the checks they count are sent ({@link TransactionCheckCounts}),
+ * so a restart goes on counting: a broker restarted over and over still gives a half up.
  *
  * <p><b>Restart.</b> The pending set is rebuilt from the two topics: decisions from the op
  * topic's index from {@link TransactionWatermark#opFrom()}, then every half offset from
@@ -96,6 +97,7 @@ public final class Transactions implements AutoCloseable {
     private final DelayedDelivery.Arrivals arrivals;
     private final DelayedDelivery.QueueChoice queueChoice;
     private final TransactionWatermark watermark;
+    private final TransactionCheckCounts checkCounts;
     private final ScheduledExecutorService checker;
     private final ConcurrentHashMap<String, CopyOnWriteArrayList<ProducerChannel>> producers = new ConcurrentHashMap<>();
     private final AtomicInteger roundRobin = new AtomicInteger();
@@ -146,6 +148,7 @@ public final class Transactions implements AutoCloseable {
         this.arrivals = arrivals;
         this.queueChoice = queueChoice;
         this.watermark = new TransactionWatermark(dir);
+        this.checkCounts = new TransactionCheckCounts(dir);
         load();
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ferry-transaction-check");
@@ -445,6 +448,7 @@ public final class Transactions implements AutoCloseable {
         List<Pending> due = new ArrayList<>();
         List<Integer> times = new ArrayList<>();
         List<Pending> expired = new ArrayList<>();
+        Map<Long, Integer> counts;
         synchronized (lock) {
             for (Pending p : pending.values()) {
                 if (now < p.nextCheckAt) {
@@ -458,6 +462,15 @@ public final class Transactions implements AutoCloseable {
                     due.add(p);
                     times.add(p.checks);
                 }
+            }
+            counts = due.isEmpty() ? null : checkCountsLocked();
+        }
+        if (counts != null) {
+            // before the checks go out: a check sent is a check counted, also across a crash
+            try {
+                checkCounts.write(counts);
+            } catch (RuntimeException e) {
+                LOG.warn("cannot save the transaction check counts (a restart would count these checks again): {}", e.toString());
             }
         }
         for (Pending p : expired) {
@@ -477,6 +490,17 @@ public final class Transactions implements AutoCloseable {
         for (int i = 0; i < due.size(); i++) {
             send(due.get(i), times.get(i));
         }
+    }
+
+    /** The check counts of the undecided half messages checked at least once, by half offset. */
+    private Map<Long, Integer> checkCountsLocked() {
+        Map<Long, Integer> counts = new HashMap<>();
+        for (Pending p : pending.values()) {
+            if (p.checks > 0) {
+                counts.put(p.halfOffset, p.checks);
+            }
+        }
+        return counts;
     }
 
     private void send(Pending p, int checkTimes) {
@@ -589,6 +613,7 @@ public final class Transactions implements AutoCloseable {
             off += n;
         }
         long halfEnd = store.nextOffset(HALF_TOPIC, 0);
+        Map<Long, Integer> counts = checkCounts.read();
         for (long off = halfDone; off < halfEnd; ) {
             int n;
             try {
@@ -617,8 +642,10 @@ public final class Transactions implements AutoCloseable {
                     continue;
                 }
                 StoredMessage m = s.get();
-                pending.put(half, new Pending(half, m.messageId(), m.properties().getOrDefault(PRODUCER_GROUP, ""),
-                        later(m.storeTimestamp(), config.checkTimeoutMs())));
+                Pending p = new Pending(half, m.messageId(), m.properties().getOrDefault(PRODUCER_GROUP, ""),
+                        later(m.storeTimestamp(), config.checkTimeoutMs()));
+                p.checks = counts.getOrDefault(half, 0);
+                pending.put(half, p);
             }
             off += n;
         }

@@ -129,7 +129,7 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
             // transactions
             new Key("transactions.check.timeout.ms", Type.LONG, 1, L, "6000", "checkTimeoutMs", "A half message still undecided this long after it was stored is checked back with its producer group."),
             new Key("transactions.check.interval.ms", Type.LONG, 1, L, "30000", "checkIntervalMs", "While a half message stays undecided, it is checked again this often."),
-            new Key("transactions.max.checks", Type.INT, 0, I, "15", "maxChecks", "Checks (attempts, also with no producer connected) before a half message is rolled back and a warning logged; counted in memory, from 0 after a restart."),
+            new Key("transactions.max.checks", Type.INT, 0, I, "15", "maxChecks", "Checks (attempts, also with no producer connected) before a half message is rolled back and a warning logged; counted across restarts (DATA/transactions/checks), so a broker restarted over and over still gives a half up."),
             // network
             new Key("io.threads", Type.INT, 0, 1024, "0", "ioThreads", "Netty worker threads; 0 = one per core."),
             new Key("transport.native", Type.BOOLEAN, 0, 0, "true", "nativeTransport", "Use Linux epoll where it loads, NIO otherwise."),

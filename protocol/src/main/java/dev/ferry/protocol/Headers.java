@@ -139,7 +139,7 @@ public final class Headers {
     public static final String FROM_CHECK = "fromCheck";
     /** END_TRANSACTION response: {@code true} if this request applied the decision, {@code false} if it was already decided. */
     public static final String APPLIED = "applied";
-    /** CHECK_TRANSACTION: the number of this check of the transaction, 1 for the first (counted since the broker started). */
+    /** CHECK_TRANSACTION: the number of this check of the transaction, 1 for the first (counted across broker restarts). */
     public static final String CHECK_TIMES = "checkTimes";
 
     private Headers() {
