@@ -16,7 +16,7 @@ public final class Ferry {
     static final int EXIT_FAILED = 1;
     /** Exit code for a configuration the broker or a connector cannot start with (unknown key, bad value). */
     static final int EXIT_BAD_CONFIG = 4;
-    /** Exit code for "what you asked for does not exist" (topic, message). */
+    /** Exit code for "what you asked for does not exist" (topic, message, a file to dump). */
     static final int EXIT_NOT_FOUND = 3;
 
     public static void main(String[] args) {
@@ -27,7 +27,7 @@ public final class Ferry {
         CommandLine cl = new CommandLine(new Ferry());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("ferry: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            if (e instanceof FerryException f && f.status().orElse(null) == Status.NOT_FOUND) {
+            if (e instanceof FerryException f && f.status().orElse(null) == Status.NOT_FOUND || e instanceof NotFoundException) {
                 return EXIT_NOT_FOUND; // a topic, group or message the broker does not have, whichever command asked
             }
             if (e instanceof BadCommandLineException) {

@@ -3,6 +3,7 @@ package dev.ferry.cli;
 import dev.ferry.client.FerryClient;
 import dev.ferry.client.QueueOffsets;
 import dev.ferry.client.TopicDescription;
+import dev.ferry.log.LogConfig;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,8 +24,11 @@ final class TopicCommand {
 
         @Override
         public Integer call() {
-            if (queues != null && queues < 1) { // before connecting: a bad command line, named as the user typed it
-                throw new BadCommandLineException("--queues: " + queues + " (expected: >= 1)");
+            // before connecting: a bad command line, named as the user typed it. The upper bound is the most any
+            // broker takes (limits.topic.queues); one configured lower refuses more itself (exit 1, naming its limit)
+            if (queues != null && (queues < 1 || queues > LogConfig.MAX_QUEUES_PER_TOPIC)) {
+                throw new BadCommandLineException("--queues: " + queues + " (expected: 1.." + LogConfig.MAX_QUEUES_PER_TOPIC
+                        + ", at most the broker's limits.topic.queues)");
             }
             try (FerryClient client = server.connect()) {
                 TopicDescription t = queues == null ? client.createTopic(name) : client.createTopic(name, queues);

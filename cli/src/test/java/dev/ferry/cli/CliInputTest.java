@@ -274,6 +274,31 @@ class CliInputTest {
         assertThat(r.text().lines()).containsExactly("late");
     }
 
+    /**
+     * A queue count past the largest any broker takes ({@code limits.topic.queues} accepts at most
+     * 65,536) is a bad command line, refused before connecting. Before, it went to the broker and
+     * came back as exit 1 ({@code queues: 100000 (expected: 1..4096)}).
+     */
+    @Test
+    void tooManyQueuesIsAUsageErrorWithoutABroker() {
+        PrintStream oldErr = System.err;
+        StringWriter picocliErr = new StringWriter();
+        int exit;
+        try {
+            System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+            CommandLine cl = Ferry.commandLine();
+            cl.setErr(new PrintWriter(picocliErr, true));
+            exit = cl.execute("topic", "create", "x", "--queues", "100000", "--server", "127.0.0.1:1");
+        } finally {
+            System.setErr(oldErr);
+        }
+        assertThat(exit).as(picocliErr.toString()).isEqualTo(2);
+        assertThat(picocliErr.toString()).contains("--queues: 100000 (expected: 1..65536");
+        Run zero = run("topic", "create", "x", "--queues", "0");
+        assertThat(zero.exit).as(zero.err).isEqualTo(2);
+        assertThat(zero.err).contains("--queues: 0 (expected: 1..65536");
+    }
+
     /** A line past the limit is refused once it passes it, naming the line, not read whole into memory first. */
     @Test
     void produceRefusesALineLongerThanItsLimitAsItPassesIt() throws Exception {

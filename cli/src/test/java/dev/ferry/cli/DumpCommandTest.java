@@ -131,9 +131,21 @@ class DumpCommandTest {
     void aMissingFileSaysSo(String kind) {
         for (Path missing : new Path[] {dir.resolve("dmp").resolve("seg.bak"), dir.resolve("commitlog").resolve("00000000000000000042")}) {
             Run r = run(new ByteArrayOutputStream(), "dump", kind, missing.toString());
-            assertThat(r.exit).isEqualTo(Ferry.EXIT_FAILED);
+            assertThat(r.exit).as("docs/OPERATIONS.md: 3, what the command asked for does not exist").isEqualTo(Ferry.EXIT_NOT_FOUND);
             assertThat(r.err).isEqualTo("ferry: " + missing + ": no such file" + System.lineSeparator());
         }
+    }
+
+    /** Before, a file shorter than an index's header printed a line saying so, and exited 0 as if it had been dumped. */
+    @Test
+    void anIndexFileShorterThanItsHeaderIsAnError() throws IOException {
+        Path cut = dir.resolve("cut-index");
+        Files.write(cut, java.util.Arrays.copyOf(Files.readAllBytes(file("index")), 10));
+        Run r = run(new ByteArrayOutputStream(), "dump", "index", cut.toString());
+        assertThat(r.exit).isEqualTo(Ferry.EXIT_FAILED);
+        assertThat(r.out).isEmpty();
+        assertThat(r.err).isEqualTo("ferry: " + cut + ": 10 bytes, shorter than an offset index's 16-byte header (expected: an offset-index"
+                + " file, as in index/TOPIC/QUEUE/00000000000000000000)" + System.lineSeparator());
     }
 
     @ParameterizedTest(name = "dump {0}")

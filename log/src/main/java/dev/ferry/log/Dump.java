@@ -73,14 +73,15 @@ public final class Dump {
      * Prints the header and the written entries of an offset-index file; false if {@code out}
      * failed and it stopped early.
      *
-     * @throws IllegalArgumentException if the file's header is not an offset index's (magic, version)
+     * @throws IllegalArgumentException if the file's header is not an offset index's (magic, version), or
+     *     the file is shorter than the header
      * @throws UncheckedIOException if the file is missing or cannot be read
      */
     public static boolean index(Path file, PrintStream out) {
         MappedByteBuffer map = mapReadOnly(file);
-        if (map.capacity() < OffsetIndex.HEADER_SIZE) {
-            out.printf("%s: %d bytes, shorter than the %d-byte header%n", file, map.capacity(), OffsetIndex.HEADER_SIZE);
-            return !out.checkError();
+        if (map.capacity() < OffsetIndex.HEADER_SIZE) { // an error, not a dump: nothing of an index was printed
+            throw new IllegalArgumentException(file + ": " + map.capacity() + " bytes, shorter than an offset index's "
+                    + OffsetIndex.HEADER_SIZE + "-byte header (expected: an offset-index file, as in index/TOPIC/QUEUE/00000000000000000000)");
         }
         if (map.getInt(0) != OffsetIndex.MAGIC || map.getShort(4) != OffsetIndex.VERSION) { // a segment, a key index, ...
             throw new IllegalArgumentException(String.format("%s: not an offset-index file (magic 0x%x version %d, expected: magic 0x%x"

@@ -77,6 +77,12 @@ public record LogConfig(
         int keyIndexEntries,
         InetSocketAddress storeHost,
         Clock clock) {
+    /**
+     * The largest {@code maxQueuesPerTopic} accepted, so the most queues any broker gives a topic:
+     * tools check a queue count against it before they ask a broker (whose own limit may be lower).
+     */
+    public static final int MAX_QUEUES_PER_TOPIC = 65_536;
+
 
     public static final int MIN_SEGMENT_BYTES = 4096;
     /** The largest staging ring (staged writes); {@code maxBodyBytes} and {@code maxBatchBytes} must fit it. */
@@ -102,7 +108,7 @@ public record LogConfig(
         check("maxProperties", maxProperties, 0, 10_000);
         check("maxPropertiesBytes", maxPropertiesBytes, 0, LogMessage.MAX_USER_PROPERTIES_BYTES);
         check("maxBodyBytes", maxBodyBytes, 0, segmentBytes);
-        check("maxQueuesPerTopic", maxQueuesPerTopic, 1, 65_536);
+        check("maxQueuesPerTopic", maxQueuesPerTopic, 1, MAX_QUEUES_PER_TOPIC);
         check("maxBatchMessages", maxBatchMessages, 1, 1 << 20);
         check("maxBatchBytes", maxBatchBytes, 1, Long.MAX_VALUE);
         check("keyIndexSlots", keyIndexSlots, 1, 64 << 20);
