@@ -30,8 +30,8 @@ import picocli.CommandLine.Option;
  * skipped. A {@code group reset} while it runs reaches it as any member: the broker fences the
  * reads begun before it and the member reads those queues again from the new offsets.
  *
- * <p>Stops after {@code --max} messages, when {@code --timeout-ms} passes with nothing new, or on
- * Ctrl-C, and then leaves the group, so the other members take its queues at their next heartbeat
+ * <p>Stops after {@code --max} messages, when {@code --timeout-ms} passes with nothing new
+ * ({@code --timeout-ms 0}: as soon as a FETCH of each of its queues brought nothing), or on Ctrl-C, and then leaves the group, so the other members take its queues at their next heartbeat
  * rather than after its session timeout.
  */
 @Command(name = "consume", mixinStandardHelpOptions = true, description = "Print messages of a topic, one body per line.")
@@ -44,7 +44,8 @@ final class ConsumeCommand implements Callable<Integer> {
             defaultValue = "earliest") String from;
     /** Null when not given: no limit. */
     @Option(names = "--max", description = "Stop after this many messages (default: no limit).") Long maxGiven;
-    @Option(names = "--timeout-ms", description = "Stop when nothing new arrives for this long (default ${DEFAULT-VALUE}).",
+    @Option(names = "--timeout-ms", description = "Stop when nothing new arrives for this long; 0: read what is there, then stop "
+            + "(default ${DEFAULT-VALUE}).",
             defaultValue = "5000") long timeoutMs;
     @Option(names = "--tags", description = "Tag filter, e.g. 'A || B'.") String tags;
     @Option(names = "--sql", description = "SQL92 filter over properties.") String sql;
@@ -100,7 +101,10 @@ final class ConsumeCommand implements Callable<Integer> {
                 long idleSince = System.nanoTime();
                 List<String> queues = member.assignment();
                 while ((max < 0 || printed < max) && !stopRequested) {
-                    List<Message> batch = member.poll(Duration.ofMillis(Math.min(500, Math.max(timeoutMs, 1))));
+                    // --timeout-ms 0 is "read what is there, then stop": the first poll (1 ms) came back before any FETCH was
+                    // answered, and consume stopped having printed nothing. Read before the poll (see GroupConsumer.caughtUp).
+                    boolean caughtUp = timeoutMs == 0 && member.caughtUp();
+                    List<Message> batch = member.poll(Duration.ofMillis(Math.min(500, timeoutMs == 0 ? 10 : timeoutMs)));
                     List<Message> written = new ArrayList<>();
                     for (Message m : batch) {
                         if ((max >= 0 && printed >= max) || stopRequested) {
@@ -123,7 +127,7 @@ final class ConsumeCommand implements Callable<Integer> {
                     if (!written.isEmpty() || !now.equals(queues)) { // queues just given have not been read yet
                         queues = now;
                         idleSince = System.nanoTime();
-                    } else if (System.nanoTime() - idleSince >= timeoutNs) {
+                    } else if (timeoutMs == 0 ? caughtUp : System.nanoTime() - idleSince >= timeoutNs) {
                         break;
                     }
                 }

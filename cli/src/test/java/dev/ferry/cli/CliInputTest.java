@@ -299,6 +299,32 @@ class CliInputTest {
         assertThat(zero.err).contains("--queues: 0 (expected: 1..65536");
     }
 
+    /**
+     * {@code --timeout-ms 0}: read every queue until a FETCH of it brings nothing, then stop; what
+     * is there is printed and committed. Before, the first poll waited 1 ms, usually before any FETCH was answered,
+     * and consume stopped with nothing printed (consumed 0) though the topic had messages.
+     */
+    @Test
+    void aZeroTimeoutPrintsWhatIsThereThenStops() {
+        assertThat(run("topic", "create", "now", "--queues", "4").exit).isZero();
+        Run empty = run("consume", "--topic", "now", "--group", "g", "--timeout-ms", "0");
+        assertThat(empty.exit).as(empty.err).isZero();
+        assertThat(empty.text()).isEmpty();
+        assertThat(empty.err).contains("consumed 0");
+
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 300; i++) {
+            lines.append("m").append(i).append('\n');
+        }
+        assertThat(run(lines.toString().getBytes(StandardCharsets.UTF_8), "produce", "--topic", "now").exit).isZero();
+        Run all = run("consume", "--topic", "now", "--group", "g", "--timeout-ms", "0");
+        assertThat(all.exit).as(all.err).isZero();
+        assertThat(all.text().lines()).hasSize(300);
+        assertThat(all.err).contains("consumed 300");
+        Run again = run("consume", "--topic", "now", "--group", "g", "--timeout-ms", "0");
+        assertThat(again.text()).as("all committed").isEmpty();
+    }
+
     /** A line past the limit is refused once it passes it, naming the line, not read whole into memory first. */
     @Test
     void produceRefusesALineLongerThanItsLimitAsItPassesIt() throws Exception {

@@ -76,6 +76,12 @@ public final class GroupConsumer implements AutoCloseable {
         /** False once a rebalance took the queue away; volatile: read by the polling thread. */
         volatile boolean owned = true;
         /**
+         * The latest FETCH of the current read was answered with nothing new, every batch fetched
+         * before it being queued for poll already (the next FETCH of a queue is sent only once its
+         * batch is polled); set by the event loop, read by {@link #caughtUp()}.
+         */
+        volatile boolean caughtUp;
+        /**
          * Bumped when reading restarts at the committed offset without a rebalance (a FENCED
          * fetch); batches fetched before are then dropped, so an orderly queue never goes back.
          * Written on the event loop, read by the polling thread.
@@ -171,6 +177,8 @@ public final class GroupConsumer implements AutoCloseable {
     private final Map<Message, Fetched> polled = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
     /** The generation of the last assignment; volatile: acks are sent from any thread. */
     private volatile long generation;
+    /** An assignment (the JOIN_GROUP answer's, or a heartbeat's) has been applied; set by the event loop. */
+    private volatile boolean assignmentKnown;
     /** {@link System#nanoTime} of the last refused ack logged at WARN. */
     private final AtomicLong lastRefusalWarning = new AtomicLong(System.nanoTime() - 2_000_000_000L);
     /** Set by close; volatile because close runs on the polling thread. */
@@ -260,6 +268,25 @@ public final class GroupConsumer implements AutoCloseable {
     /** The queues this member reads now, as "topic/queueId", sorted. */
     public List<String> assignment() {
         return queues.keySet().stream().sorted().toList();
+    }
+
+    /**
+     * True once this member knows its assignment and the latest FETCH of each queue it owns brought
+     * nothing new: a {@link #poll} that starts after this returned true and returns nothing has
+     * returned everything those queues held when the broker answered. A member given no queue is
+     * caught up as soon as it knows it. What {@code ferry consume --timeout-ms 0} ("read what is
+     * there, then stop") waits for; a rebalance or a re-read makes it false again.
+     */
+    public boolean caughtUp() {
+        if (!assignmentKnown) {
+            return false;
+        }
+        for (QueueState q : queues.values()) {
+            if (!q.caughtUp) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -724,6 +751,7 @@ public final class GroupConsumer implements AutoCloseable {
                 start(q);
             }
         }
+        assignmentKnown = true;
     }
 
     /**
@@ -829,6 +857,7 @@ public final class GroupConsumer implements AutoCloseable {
      * losing the queue must still release it, so 'locked' stays); what was fetched before is dropped.
      */
     private void restart(QueueState q) {
+        q.caughtUp = false;
         q.lockGranted = false;
         q.started = false;
         q.epoch++;
@@ -912,7 +941,9 @@ public final class GroupConsumer implements AutoCloseable {
                     q.skipped = s != null && s.epoch() == epoch && s.to() == offset ? new Skipped(epoch, s.from(), q.fetchOffset)
                             : new Skipped(epoch, offset, q.fetchOffset);
                 }
-                if (r.bodyLength() > 0 || !r.messages().isEmpty()) {
+                boolean brought = r.bodyLength() > 0 || !r.messages().isEmpty();
+                q.caughtUp = !brought && q.fetchOffset == offset;
+                if (brought) {
                     ready.add(new Fetched(q, epoch, offset, r, null)); // the next FETCH is sent when this batch is polled
                 } else if (config.maxWaitMs() < Consumer.MIN_IDLE_REFETCH_MS && q.fetchOffset == offset) {
                     loop.schedule(() -> { // nothing new and (almost) no long poll: do not ask again at once
@@ -927,6 +958,7 @@ public final class GroupConsumer implements AutoCloseable {
             case OFFSET_OUT_OF_RANGE -> {
                 long min = FerryClient.number(r, Headers.MIN_OFFSET);
                 q.fetchOffset = offset < min ? min : FerryClient.number(r, Headers.MAX_OFFSET);
+                q.caughtUp = false;
                 fetch(q);
             }
             case FENCED -> {
