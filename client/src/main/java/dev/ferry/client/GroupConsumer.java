@@ -152,10 +152,11 @@ public final class GroupConsumer implements AutoCloseable {
     }
 
     /**
-     * A FETCH answer waiting to be polled; {@code offset} is the one the FETCH asked for. Or, with
-     * {@code error} set (and no response), a refusal for poll to report.
+     * A FETCH answer waiting to be polled; {@code offset} is the one the FETCH asked for, and
+     * {@code generation} the member's generation it was sent at (a clustering member's ACK of its
+     * messages carries it). Or, with {@code error} set (and no response), a refusal for poll to report.
      */
-    private record Fetched(QueueState queue, int epoch, long offset, Command response, FerryException error) {
+    private record Fetched(QueueState queue, int epoch, long offset, long generation, Command response, FerryException error) {
         /** Still the current read of a queue this member owns. */
         boolean current() {
             return queue.owned && queue.epoch == epoch;
@@ -434,11 +435,13 @@ public final class GroupConsumer implements AutoCloseable {
      * The message is handled. Clustering (orderly or not): ACK to the broker, asynchronously. The
      * broker takes it also for a queue a rebalance took away since the poll (from an orderly member
      * until it unlocks the queue, at its next poll); a refused ack (the member left, or an orderly
-     * member's lock was gone) is logged, and the queue's owner reads the message again. Not sent
-     * for a message of the last poll whose queue this member reads again since from the committed
-     * offset ({@link #owns} false, the queue still assigned: after a RESET_OFFSETS, a fenced fetch,
-     * or a rebalance that gave it back): the message comes again, and the ack would count for the
-     * new read's copy (so ack a batch before polling again). Broadcasting: advances this member's position, committed at the next poll or close; not for
+     * member's lock was gone) is logged, and the queue's owner reads the message again. A message of
+     * the last poll is acked at the generation its FETCH was sent at, so the broker ignores the ack
+     * if a RESET_OFFSETS of the queue came after that fetch (the message comes again), and takes it
+     * otherwise, also when the queue is read again since for another reason (a rebalance that gave
+     * it back, a fenced fetch): the message was handled (so ack a batch before polling again).
+     * Orderly: not sent for a message of the last poll whose queue this member reads again since
+     * from the committed offset ({@link #owns} false, the queue still assigned). Broadcasting: advances this member's position, committed at the next poll or close; not for
      * a message of the last poll whose queue is read again since (see {@link #owns}), as after a
      * RESET_OFFSETS: it comes again.
      */
@@ -462,19 +465,24 @@ public final class GroupConsumer implements AutoCloseable {
             return;
         }
         Fetched f = polled.get(m);
-        if (f != null && !f.current() && queues.containsKey(key)) {
-            // This member reads the queue again from its committed offset (an offset reset gave it a new state, a fenced
-            // fetch restarted it, or a rebalance gave it back): the message comes again in that read. The broker takes
-            // a clustering member's late ack whatever its generation, so sent now it would count against the new
-            // read's copy of the offset and move the committed offset past it before it was handled again: a reset
-            // to earliest, then a stop, left the group committed past messages handled only before the reset.
+        if (config.orderly() && f != null && !f.current() && queues.containsKey(key)) {
+            // Orderly: this member reads the queue again from its committed offset (an offset reset gave it a new state, a
+            // fenced fetch restarted it, or a rebalance gave it back), and its acks carry its current generation (the
+            // broker checks it against the lock): the message comes again in that read, and the ack would count against
+            // the new read's copy of the offset, past a message not handled since a reset.
             return;
         }
+        // Not orderly: sent with the generation the message's FETCH was sent at, so that the broker ignores it only if an
+        // offset reset of the queue came after the fetch (the reset asks for the message again; counted, the ack would
+        // move the committed offset past the new read's copy). A queue re-read for any other reason (a rebalance that
+        // took it away and gave it back, a long poll fenced by a handover) still has the handled message acked: dropped,
+        // it came again and was handled twice (ConsumerGroupTest.aClusteringMembersAcksOfABatchStillCount...).
+        long ackGeneration = f != null && !config.orderly() ? f.generation() : generation;
         // sent also when a rebalance took the queue away since the message was polled (the message
         // in hand): the broker takes the ack of a clustering member, and of an orderly one still
         // holding the lock, which it releases only at its next poll
         String what = "ACK " + key + "@" + m.queueOffset();
-        Connection.call(loop, () -> conn, memberRequest(RequestCode.ACK, m).header(Headers.OFFSET, m.queueOffset()),
+        Connection.call(loop, () -> conn, memberRequest(RequestCode.ACK, m, ackGeneration).header(Headers.OFFSET, m.queueOffset()),
                 clientConfig.requestTimeoutMs(), what).whenComplete((r, t) -> {
                     if (t instanceof FerryException e && e.status().isPresent() && config.orderly() && refusalToWarnOf()) {
                         // an orderly queue's next owner reads it again from below this message: out of order
@@ -524,6 +532,10 @@ public final class GroupConsumer implements AutoCloseable {
     }
 
     private Command.Builder memberRequest(RequestCode code, Message m) {
+        return memberRequest(code, m, generation);
+    }
+
+    private Command.Builder memberRequest(RequestCode code, Message m, long generation) {
         return Command.builder().code(code).header(Headers.GROUP, config.group()).header(Headers.CLIENT_ID, config.clientId())
                 .header(Headers.GENERATION, generation).header(Headers.TOPIC, m.topic()).header(Headers.QUEUE_ID, m.queueId());
     }
@@ -891,10 +903,11 @@ public final class GroupConsumer implements AutoCloseable {
         }
         long offset = q.fetchOffset;
         int epoch = q.epoch;
+        long fetchGeneration = generation;
         Command.Builder b = Command.builder().code(RequestCode.FETCH).header(Headers.TOPIC, q.topic).header(Headers.QUEUE_ID, q.queueId)
                 .header(Headers.OFFSET, offset).header(Headers.MAX_MESSAGES, config.maxFetchMessages())
                 .header(Headers.MAX_WAIT_MS, config.maxWaitMs()).header(Headers.GROUP, config.group())
-                .header(Headers.CLIENT_ID, config.clientId()).header(Headers.GENERATION, generation);
+                .header(Headers.CLIENT_ID, config.clientId()).header(Headers.GENERATION, fetchGeneration);
         if (!config.tags().isEmpty()) {
             b.header(Headers.TAGS, config.tags());
         }
@@ -918,7 +931,7 @@ public final class GroupConsumer implements AutoCloseable {
                 return;
             }
             try {
-                fetched(q, epoch, offset, r);
+                fetched(q, epoch, offset, fetchGeneration, r);
             } catch (RuntimeException e) {
                 // an answer this client cannot read (a header missing or malformed): asked again later, never a silent stop
                 LOG.warn("group {}: FETCH {}: {}; fetching again in 1 s", config.group(), q.key, e.getMessage());
@@ -932,7 +945,7 @@ public final class GroupConsumer implements AutoCloseable {
     }
 
     /** Handles a FETCH answer for {@code q} (fetched from {@code offset}); an unreadable answer throws. */
-    private void fetched(QueueState q, int epoch, long offset, Command r) {
+    private void fetched(QueueState q, int epoch, long offset, long generation, Command r) {
         switch (r.status()) {
             case OK -> {
                 q.fetchOffset = FerryClient.number(r, Headers.NEXT_OFFSET);
@@ -944,7 +957,7 @@ public final class GroupConsumer implements AutoCloseable {
                 boolean brought = r.bodyLength() > 0 || !r.messages().isEmpty();
                 q.caughtUp = !brought && q.fetchOffset == offset;
                 if (brought) {
-                    ready.add(new Fetched(q, epoch, offset, r, null)); // the next FETCH is sent when this batch is polled
+                    ready.add(new Fetched(q, epoch, offset, generation, r, null)); // the next FETCH is sent when this batch is polled
                 } else if (config.maxWaitMs() < Consumer.MIN_IDLE_REFETCH_MS && q.fetchOffset == offset) {
                     loop.schedule(() -> { // nothing new and (almost) no long poll: do not ask again at once
                         if (q.epoch == epoch) {
@@ -977,7 +990,7 @@ public final class GroupConsumer implements AutoCloseable {
                 } else {
                     backoff = Math.max(1_000, backoff);
                     if (q.errorQueued.compareAndSet(false, true)) {
-                        ready.add(new Fetched(q, epoch, offset, null, e));
+                        ready.add(new Fetched(q, epoch, offset, generation, null, e));
                     }
                 }
                 loop.schedule(() -> {

@@ -305,6 +305,36 @@ class ConsumerGroupTest {
     }
 
     /**
+     * A clustering member that handled a batch, then lost its queue to a member that joined and
+     * had it given back when that member left, still acks the batch: the messages were handled,
+     * and no reset asked for them again. Its acks were dropped once the queue had a new state
+     * (the rule meant for an offset reset took every re-read for one), so the committed offset
+     * stayed at 0 and the whole batch came again: handled twice.
+     */
+    @Test
+    void aClusteringMembersAcksOfABatchStillCountAfterARebalanceGaveItsQueueBack() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary"); Producer p = client.producer()) {
+            client.createTopic("gb", 1);
+            send(p, "gb", 0, 100);
+            try (GroupConsumer a = client.groupConsumer(member("gb", "gbg", "m2").build())) {
+                List<Message> got = new ArrayList<>();
+                await("the batch polled", Duration.ofSeconds(10), () -> {
+                    got.addAll(a.poll(Duration.ofMillis(50)));
+                    return !got.isEmpty();
+                });
+                assertThat(got).as("one fetch, one poll").hasSize(100);
+                try (GroupConsumer b = client.groupConsumer(member("gb", "gbg", "m1").build())) {
+                    await("the queue moved to the member that joined", Duration.ofSeconds(10),
+                            () -> !a.assignment().contains("gb/0") && b.assignment().contains("gb/0"));
+                } // leaves: the queue goes back to the first member
+                await("the queue given back", Duration.ofSeconds(10), () -> a.assignment().contains("gb/0"));
+                got.forEach(a::ack);
+            } // leaves: sent after the acks on the same connection, so the broker has taken them by then
+            assertThat(client.committedOffset("gbg", "gb", 0)).as("the handled batch is acked").hasValue(100);
+        }
+    }
+
+    /**
      * A broadcasting member that acked a batch before a RESET_OFFSETS of its queue, and polls
      * (committing the acks) before a heartbeat told it of the reset, does not undo the reset: the
      * broker fences the commit of a position read before the reset, and the member reads the queue
