@@ -97,7 +97,7 @@ final class ConsumeCommand implements Callable<Integer> {
         }, "ferry-consume-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            try (FerryClient client = server.connect(); GroupConsumer member = client.groupConsumer(cb.build())) {
+            try (FerryClient client = server.connect(); GroupConsumer member = join(client, cb.build())) {
                 long idleSince = System.nanoTime();
                 List<String> queues = member.assignment();
                 while ((max < 0 || printed < max) && !stopRequested) {
@@ -143,6 +143,18 @@ final class ConsumeCommand implements Callable<Integer> {
                 // the hook is running (Ctrl-C): it returns now
             }
         }
+    }
+
+    /**
+     * Joins the group, for a topic the broker has: a join subscribes to a missing topic without
+     * complaint (it has no queues yet), so a typo waited out {@code --timeout-ms}, exited 0 having
+     * printed nothing, and made the group's retry topic. Exit 3 instead, as before consume was a member.
+     */
+    private GroupConsumer join(FerryClient client, GroupConsumerConfig config) {
+        if (client.describeTopic(topic).isEmpty()) {
+            throw new NotFoundException("topic " + topic + " does not exist (list them with: ferry topic list)", null);
+        }
+        return client.groupConsumer(config);
     }
 
     /** Writes a message body as one line. */

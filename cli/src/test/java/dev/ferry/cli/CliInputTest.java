@@ -325,6 +325,20 @@ class CliInputTest {
         assertThat(again.text()).as("all committed").isEmpty();
     }
 
+    /**
+     * consume of a topic the broker does not have (a typo) says so and exits 3, as it did before it
+     * became a group member and as the exit-code table says: a join subscribes to a missing topic
+     * without complaint (it has no queues yet), so it waited out its --timeout-ms, printed
+     * "consumed 0" and exited 0, having made the group's retry topic for the typo.
+     */
+    @Test
+    void consumeOfAMissingTopicSaysSoAndExitsThree() {
+        Run missing = run("consume", "--topic", "nosuch", "--group", "typo", "--timeout-ms", "0");
+        assertThat(missing.exit).as(missing.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
+        assertThat(missing.err).contains("topic nosuch does not exist");
+        assertThat(run("topic", "list").text()).doesNotContain("%RETRY%typo");
+    }
+
     /** A line past the limit is refused once it passes it, naming the line, not read whole into memory first. */
     @Test
     void produceRefusesALineLongerThanItsLimitAsItPassesIt() throws Exception {
