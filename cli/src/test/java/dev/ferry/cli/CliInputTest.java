@@ -326,6 +326,47 @@ class CliInputTest {
     }
 
     /**
+     * {@code --timeout-ms 0} with a filter stops once it read what its queues hold, also while
+     * messages it skips keep arriving. A FETCH answer with nothing counted as "caught up" only if
+     * its next offset had not moved; with a filter every new message of another tag wakes the long
+     * poll and moves it, so on a busy queue no answer ever did and consume never stopped (the
+     * default timeout, counted from the last printed line, stops it after 5 s).
+     */
+    @Test
+    void aZeroTimeoutWithAFilterStopsWhileSkippedMessagesKeepArriving() throws Exception {
+        assertThat(run("topic", "create", "busy", "--queues", "1").exit).isZero();
+        assertThat(run("a1\na2\n".getBytes(StandardCharsets.UTF_8), "produce", "--topic", "busy", "--tag", "A").exit).isZero();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Run> consumed = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = new Thread(() -> consumed.set(run("consume", "--topic", "busy", "--group", "g", "--tags", "A", "--timeout-ms", "0")));
+        boolean busyWhenItStopped;
+        try (dev.ferry.client.FerryClient client = dev.ferry.client.FerryClient.connect(
+                dev.ferry.client.ClientConfig.builder().server(server.substring("--server=".length())).build());
+             dev.ferry.client.Producer producer = client.producer()) {
+            Thread others = new Thread(() -> {
+                while (!stop.get()) { // a message of another tag every 50 ms
+                    producer.send(dev.ferry.protocol.Message.builder("busy").body("b".getBytes(StandardCharsets.UTF_8)).tags("B").build());
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            others.start();
+            t.start();
+            t.join(30_000);
+            busyWhenItStopped = !t.isAlive();
+            stop.set(true);
+            others.join();
+        }
+        t.join();
+        assertThat(busyWhenItStopped).as("consume returned while messages it skips kept arriving").isTrue();
+        assertThat(consumed.get().exit).as(consumed.get().err).isZero();
+        assertThat(consumed.get().text().lines()).containsExactly("a1", "a2");
+    }
+
+    /**
      * consume of a topic the broker does not have (a typo) says so and exits 3, as it did before it
      * became a group member and as the exit-code table says: a join subscribes to a missing topic
      * without complaint (it has no queues yet), so it waited out its --timeout-ms, printed

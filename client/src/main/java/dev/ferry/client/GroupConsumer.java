@@ -76,7 +76,8 @@ public final class GroupConsumer implements AutoCloseable {
         /** False once a rebalance took the queue away; volatile: read by the polling thread. */
         volatile boolean owned = true;
         /**
-         * The latest FETCH of the current read was answered with nothing new, every batch fetched
+         * The latest FETCH of the current read was answered with nothing new and a next offset at
+         * the queue's end (what a filter skips counts as read), every batch fetched
          * before it being queued for poll already (the next FETCH of a queue is sent only once its
          * batch is polled); set by the event loop, read by {@link #caughtUp()}.
          */
@@ -955,7 +956,11 @@ public final class GroupConsumer implements AutoCloseable {
                             : new Skipped(epoch, offset, q.fetchOffset);
                 }
                 boolean brought = r.bodyLength() > 0 || !r.messages().isEmpty();
-                q.caughtUp = !brought && q.fetchOffset == offset;
+                // Caught up: nothing new, and the answer's next offset is the queue's end as the broker read it. Not "the next
+                // offset did not move": a filter's answer skips offsets without a message, and on a queue whose new messages
+                // it skips each of them woke the long poll and moved it, so no answer ever left it unmoved.
+                String end = r.header(Headers.MAX_OFFSET);
+                q.caughtUp = !brought && (end == null ? q.fetchOffset == offset : q.fetchOffset >= Long.parseLong(end));
                 if (brought) {
                     ready.add(new Fetched(q, epoch, offset, generation, r, null)); // the next FETCH is sent when this batch is polled
                 } else if (config.maxWaitMs() < Consumer.MIN_IDLE_REFETCH_MS && q.fetchOffset == offset) {
