@@ -8,8 +8,9 @@ import java.util.regex.Pattern;
  * Settings of a {@link Consumer}. Immutable; validated when built.
  *
  * @param topic                   topic to consume
- * @param group                   consumer group whose offsets are read and committed: 1..200 characters of
- *                                [A-Za-z0-9._%|-], as the broker wants it
+ * @param group                   consumer group whose offsets are read and committed, as the broker's COMMIT_OFFSET
+ *                                takes it: a group's name (1..128 characters of [A-Za-z0-9._|-]), or a broadcasting
+ *                                member's GROUP%CLIENT_ID (two such names joined by one '%')
  * @param queues                  queue ids to consume; empty = every queue of the topic (default)
  * @param startFrom               where to start each queue (default {@link StartPosition#COMMITTED_ELSE_EARLIEST})
  * @param autoCommit              commit consumed positions from {@link Consumer#poll} every
@@ -36,7 +37,8 @@ public record ConsumerConfig(String topic, String group, List<Integer> queues, S
         if (!GROUP_NAME.matcher(group).matches()) {
             // the broker checks it only in COMMIT_OFFSET (GET_OFFSET and FETCH take any name): a consumer of a name it
             // refuses would read everything and commit nothing, and read everything again at each restart
-            throw new IllegalArgumentException("group: '" + group + "' (expected: 1..200 characters of [A-Za-z0-9._%|-], the broker's rule)");
+            throw new IllegalArgumentException("group: '" + group + "' (expected: a group's name, 1..128 characters of [A-Za-z0-9._|-],"
+                    + " or GROUP%CLIENT_ID, two such names joined by one %: the broker's rule for COMMIT_OFFSET)");
         }
         queues = List.copyOf(Objects.requireNonNull(queues, "queues"));
         for (int q : queues) {
@@ -57,8 +59,14 @@ public record ConsumerConfig(String topic, String group, List<Integer> queues, S
         Checks.range("retryBackoffMs", retryBackoffMs, 1, 3_600_000);
     }
 
-    /** The broker's rule for a group name whose offsets are committed. */
-    private static final Pattern GROUP_NAME = Pattern.compile("[A-Za-z0-9._%|-]{1,200}");
+    /**
+     * The broker's rule for a group name whose offsets are committed (the gateway's COMMIT_OFFSET):
+     * a group's name, or a broadcasting member's GROUP%CLIENT_ID. It was 1..200 characters of
+     * [A-Za-z0-9._%|-], the broker's older, looser rule: since the gateway refuses a name that is
+     * neither (over 128 characters, two '%', an empty half), a consumer built with one read
+     * everything and committed nothing.
+     */
+    private static final Pattern GROUP_NAME = Pattern.compile("[A-Za-z0-9._|-]{1,128}(%[A-Za-z0-9._|-]{1,128})?");
 
     public static Builder builder(String topic, String group) {
         return new Builder(topic, group);

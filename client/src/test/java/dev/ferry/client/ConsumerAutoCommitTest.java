@@ -30,7 +30,44 @@ class ConsumerAutoCommitTest {
         assertThatThrownBy(() -> ConsumerConfig.builder("t", "billing:eu").build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("group").hasMessageContaining("billing:eu");
         assertThatThrownBy(() -> ConsumerConfig.builder("t", "g".repeat(201)).build()).isInstanceOf(IllegalArgumentException.class);
-        assertThat(ConsumerConfig.builder("t", "billing.eu_%RETRY%|x-1").build().group()).isEqualTo("billing.eu_%RETRY%|x-1");
+        assertThat(ConsumerConfig.builder("t", "billing.eu_%x-1").build().group()).isEqualTo("billing.eu_%x-1");
+    }
+
+    /**
+     * Every group name the config takes is one the broker commits under, and only those: since
+     * the gateway's COMMIT_OFFSET takes a group's name (1..128 characters) or a broadcasting
+     * member's GROUP%CLIENT_ID only, a config that still took the broker's older rule (1..200
+     * characters of [A-Za-z0-9._%|-]) built consumers that read everything and committed nothing,
+     * which is what the config's check is there to prevent. Failed before the config followed the
+     * gateway: a 129-character name was taken by the config and refused by the broker.
+     */
+    @Test
+    @Timeout(60)
+    void theConfigTakesExactlyTheGroupNamesTheBrokerCommitsUnder() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient c = server.client("binary")) {
+            c.createTopic("names", 1);
+            String name = "g".repeat(128);
+            String member = "c".repeat(128);
+            for (String group : List.of("g", name, name + "%" + member, "billing%member-1", "g".repeat(129), "g".repeat(200),
+                    "a%b%c", "g%", "%c", "%", "billing.eu_%RETRY%|x-1", name + "%" + member + "c", "billing:eu")) {
+                boolean configTakes;
+                try {
+                    ConsumerConfig.builder("names", group).build();
+                    configTakes = true;
+                } catch (IllegalArgumentException e) {
+                    configTakes = false;
+                }
+                boolean brokerTakes;
+                try {
+                    c.commitOffset(group, "names", 0, 0);
+                    brokerTakes = true;
+                } catch (FerryException e) {
+                    brokerTakes = false;
+                }
+                assertThat(configTakes).as("group '%s': the config takes it: %s, the broker commits under it: %s", group, configTakes,
+                        brokerTakes).isEqualTo(brokerTakes);
+            }
+        }
     }
 
     /**
