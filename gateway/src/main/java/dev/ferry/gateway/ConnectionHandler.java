@@ -213,8 +213,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         }
         inRead = true;
         if (!deferred.isEmpty() || !ctx.channel().isWritable()) {
-            // the client is not taking its replies: answering this one too would queue them without bound
-            deferred.add(msg);
+            // the client is not taking its replies: answering this one too would queue them without bound;
+            // a frame put off holds only its own bytes (Frame.compact), not its read buffer's
+            deferred.add(msg instanceof Frame f ? f.compact() : msg);
             return;
         }
         carryOut(ctx, msg);
@@ -323,6 +324,25 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(msg);
             }
         }
+    }
+
+    /**
+     * The frames put off now: {bytes of the frame budget they hold, bytes of memory they keep from
+     * being freed (each buffer counted once)}. For tests and diagnostics; event loop only.
+     */
+    long[] deferredFrameMemory() {
+        long reserved = 0;
+        long held = 0;
+        java.util.Set<Object> backing = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Object msg : deferred) {
+            if (msg instanceof Frame f) {
+                reserved += f.reserved();
+                if (backing.add(f.backing())) {
+                    held += f.heldCapacity();
+                }
+            }
+        }
+        return new long[] {reserved, held};
     }
 
     private void handleFrame(ChannelHandlerContext ctx, Frame frame) {

@@ -180,6 +180,30 @@ public final class Gateway implements AutoCloseable {
         return held;
     }
 
+    /**
+     * Frames put off by all connections (their clients do not read their replies): {bytes of the
+     * frame budget they hold, bytes of memory they keep from being freed}. For tests and diagnostics.
+     */
+    long[] deferredFrameMemory() {
+        long[] sum = new long[2];
+        for (Channel ch : connections) {
+            ConnectionHandler handler = ch.pipeline().get(ConnectionHandler.class);
+            if (handler != null) {
+                try {
+                    long[] one = ch.eventLoop().submit(handler::deferredFrameMemory).get();
+                    sum[0] += one[0];
+                    sum[1] += one[1];
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
+                    // closed meanwhile: holds nothing
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return sum;
+    }
+
     /** Connections not read now because {@code maxBufferedFrameBytes} cannot cover their next frame. */
     int connectionsWaitingForFrameMemory() {
         return frameBudget.waiting();

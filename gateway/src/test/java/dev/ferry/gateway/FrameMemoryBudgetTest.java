@@ -192,6 +192,59 @@ class FrameMemoryBudgetTest {
         }
     }
 
+    /**
+     * A frame put off while its client does not read its replies holds only about the memory it
+     * reserved. The decoder passes frames on as slices of its read buffer, so a small frame read
+     * together with the end of a large one kept that whole buffer (the large frame's size) alive
+     * while it was put off, once the large frame was done and its reservation returned: the budget
+     * counted a few bytes for about a megabyte here, and clients doing this on many connections held
+     * many times the budget. The large SEND's tail, FETCHes whose replies the client does not read
+     * (they fill the socket buffers, so the connection stays unwritable) and a HEARTBEAT arrive in
+     * one write, so in one read; the frames behind the replies that do not fit are put off.
+     */
+    @ParameterizedTest(name = "native transport: {0}")
+    @ValueSource(booleans = {true, false})
+    void framesPutOffHoldNoMoreMemoryThanTheyReserved(boolean nativeTransport) throws Exception {
+        String topic = "put-off";
+        int fetches = 64;
+        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
+                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(4L * MAX_FRAME)
+                        .writeWaterMarks(1 << 10, 2 << 10).nativeTransport(nativeTransport));
+             TestClient writer = server.connect("binary");
+             TestClient c = server.connect("binary")) {
+            assertThat(writer.createTopic(topic, 1).status()).isEqualTo(Status.OK);
+            assertThat(writer.send(TestClient.message(topic, 0, new byte[400 << 10])).status()).isEqualTo(Status.OK);
+
+            byte[] big = TestClient.bytes(c.codec.encodeFrame(c.sendRequest(TestClient.message(topic, 0, new byte[600 << 10]))));
+            int head = big.length - 64;
+            c.writeRaw(Arrays.copyOf(big, head));
+            await("the large frame's head read", () -> server.gateway.frameBytesHeldInDecoders() == head);
+
+            java.io.ByteArrayOutputStream rest = new java.io.ByteArrayOutputStream();
+            rest.write(big, head, big.length - head);
+            for (int i = 0; i < fetches; i++) {
+                rest.write(TestClient.bytes(c.codec.encodeFrame(c.fetchRequest(topic, 0, 0, 1, 0))));
+            }
+            Command heartbeat = c.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build();
+            rest.write(TestClient.bytes(c.codec.encodeFrame(heartbeat)));
+            c.writeRaw(rest.toByteArray());
+
+            await("frames put off", () -> server.gateway.deferredFrameMemory()[0] > 0);
+            long[] putOff = server.gateway.deferredFrameMemory();
+            assertThat(putOff[1]).as("memory kept by the frames put off, which reserved %d bytes", putOff[0])
+                    .isLessThanOrEqualTo(2 * putOff[0]);
+
+            assertThat(c.read().status()).as("the SEND").isEqualTo(Status.OK);
+            for (int i = 0; i < fetches; i++) {
+                assertThat(c.read().status()).as("FETCH %d", i).isEqualTo(Status.OK);
+            }
+            Command reply = c.read();
+            assertThat(reply.requestId()).isEqualTo(heartbeat.requestId());
+            assertThat(reply.status()).isEqualTo(Status.OK);
+            await("every reservation returned", () -> server.gateway.bufferedFrameBytes() == 0);
+        }
+    }
+
     @Test
     void aBudgetBelowOneFrameIsRefused() {
         Limits limits = Limits.builder().maxFrameBytes(MAX_FRAME).build();
