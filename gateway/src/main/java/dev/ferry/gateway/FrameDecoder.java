@@ -7,6 +7,7 @@ import dev.ferry.protocol.Limits;
 import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -87,6 +88,43 @@ final class FrameDecoder extends ByteToMessageDecoder {
         this.limits = limits;
         this.frameTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(frameTimeoutMs);
         this.budget = budget;
+        setCumulator(this::cumulate);
+    }
+
+    /** A read buffer larger than this and more than twice what it must hold is replaced by one of the right size. */
+    static final int COMPACT_ABOVE = 64 << 10;
+
+    /**
+     * As {@link #MERGE_CUMULATOR}, and an empty read (see {@link #compactIfOversized}) replaces an
+     * oversized read buffer by a copy of what it holds. The buffer grows to a frame's size while
+     * the frame is read; the next frame's first bytes, read with the frame's end, stayed in it, so
+     * a connection kept a frame limit's worth of memory (for as long as the next frame took, up to
+     * four frame timeouts) while the budget counted the next frame's few bytes, and connections
+     * doing so one after the other held many times the budget.
+     */
+    private ByteBuf cumulate(ByteBufAllocator alloc, ByteBuf cumulation, ByteBuf in) {
+        if (!in.isReadable() && cumulation.isReadable() && oversized(cumulation)) {
+            ByteBuf compact = alloc.buffer(cumulation.readableBytes());
+            compact.writeBytes(cumulation);
+            cumulation.release(); // frames passed on as slices of it hold their own references
+            in.release();
+            return compact;
+        }
+        return MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
+    }
+
+    /** More than {@link #COMPACT_ABOVE} and twice what it holds, or will once the head frame (reserved) is whole. */
+    private boolean oversized(ByteBuf b) {
+        long needed = Math.max(b.readableBytes(), reservation >= 0 ? Frames.LENGTH_FIELD_SIZE + reservation : 0);
+        return b.capacity() > COMPACT_ABOVE && b.capacity() > 2 * needed;
+    }
+
+    /** At the end of a read: an oversized read buffer is replaced (see {@link #cumulate}) by an empty read. */
+    private void compactIfOversized(ChannelHandlerContext ctx) throws Exception {
+        ByteBuf b = internalBuffer();
+        if (!failed && b.isReadable() && oversized(b)) {
+            channelRead(ctx, Unpooled.EMPTY_BUFFER); // decodes nothing new: what is held was decoded as far as it goes
+        }
     }
 
     /** A place in the budget's queue: the grant is taken up on the connection's event loop. */
@@ -220,6 +258,14 @@ final class FrameDecoder extends ByteToMessageDecoder {
         ctx.fireChannelReadComplete();
     }
 
+    /**
+     * {bytes of the budget reserved for the frame being read (0 if none), capacity of the buffer
+     * holding what was read and not yet passed on}; for tests and diagnostics, event loop only.
+     */
+    long[] heldMemory() {
+        return new long[] {Math.max(reservation, 0), internalBuffer().capacity()};
+    }
+
     /** Bytes read and not yet passed on as frames; event loop only. */
     int bufferedBytes() {
         return actualReadableBytes();
@@ -269,6 +315,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
      */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        compactIfOversized(ctx);
         if (waiting != null) {
             discardSomeReadBytes();
             ctx.fireChannelReadComplete();

@@ -204,6 +204,31 @@ public final class Gateway implements AutoCloseable {
         return sum;
     }
 
+    /**
+     * The frame decoders of all connections: {bytes of the budget reserved for the frames they are
+     * reading, capacity of the buffers holding what they read and did not pass on}. For tests and
+     * diagnostics.
+     */
+    long[] frameDecoderMemory() {
+        long[] sum = new long[2];
+        for (Channel ch : connections) {
+            FrameDecoder decoder = ch.pipeline().get(FrameDecoder.class);
+            if (decoder != null) {
+                try {
+                    long[] one = ch.eventLoop().submit(decoder::heldMemory).get();
+                    sum[0] += one[0];
+                    sum[1] += one[1];
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
+                    // closed meanwhile: holds nothing
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return sum;
+    }
+
     /** Connections not read now because {@code maxBufferedFrameBytes} cannot cover their next frame. */
     int connectionsWaitingForFrameMemory() {
         return frameBudget.waiting();

@@ -245,6 +245,49 @@ class FrameMemoryBudgetTest {
         }
     }
 
+    /**
+     * A frame begun behind a large one holds about its own size, not the large one's read buffer.
+     * The decoder gathers a frame's bytes in one buffer grown to the frame's size; the bytes of
+     * the next frame that came with the large one's end stayed in that buffer, which was kept (its
+     * read bytes discarded, its capacity not) for as long as the next frame took, up to four frame
+     * timeouts: a few bytes reserved, a frame limit's worth held. One connection after another can
+     * do that with the budget free again each time, so together they held many times the budget.
+     */
+    @ParameterizedTest(name = "native transport: {0}")
+    @ValueSource(booleans = {true, false})
+    void aFrameBegunBehindALargeOneHoldsNoMoreThanAboutItsSize(boolean nativeTransport) throws Exception {
+        String topic = "behind-large";
+        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
+                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
+                        .nativeTransport(nativeTransport));
+             TestClient c = server.connect("binary")) {
+            assertThat(c.createTopic(topic, 1).status()).isEqualTo(Status.OK);
+            byte[] big = TestClient.bytes(c.codec.encodeFrame(c.sendRequest(TestClient.message(topic, 0, new byte[600 << 10]))));
+            int head = big.length - 64;
+            c.writeRaw(Arrays.copyOf(big, head));
+            await("the large frame's head read", () -> server.gateway.frameBytesHeldInDecoders() == head);
+
+            Command heartbeat = c.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build();
+            byte[] next = TestClient.bytes(c.codec.encodeFrame(heartbeat));
+            byte[] rest = Arrays.copyOfRange(big, head, big.length + 10);
+            System.arraycopy(next, 0, rest, big.length - head, 10);
+            c.writeRaw(rest); // the large frame's end and the next frame's first 10 bytes, in one read
+            assertThat(c.read().status()).as("the SEND").isEqualTo(Status.OK);
+            await("the next frame's head read", () -> server.gateway.frameBytesHeldInDecoders() == 10);
+
+            long[] held = server.gateway.frameDecoderMemory();
+            assertThat(held[0]).as("reserved for the next frame").isEqualTo(next.length - 4);
+            assertThat(held[1]).as("memory held for the next frame, which reserved %d bytes", held[0])
+                    .isLessThanOrEqualTo(ONE_READ);
+
+            c.writeRaw(Arrays.copyOfRange(next, 10, next.length));
+            Command reply = c.read();
+            assertThat(reply.requestId()).isEqualTo(heartbeat.requestId());
+            assertThat(reply.status()).isEqualTo(Status.OK);
+            await("every reservation returned", () -> server.gateway.bufferedFrameBytes() == 0);
+        }
+    }
+
     @Test
     void aBudgetBelowOneFrameIsRefused() {
         Limits limits = Limits.builder().maxFrameBytes(MAX_FRAME).build();
