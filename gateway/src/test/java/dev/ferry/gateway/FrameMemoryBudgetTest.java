@@ -288,6 +288,33 @@ class FrameMemoryBudgetTest {
         }
     }
 
+    /**
+     * A client that shuts its output while waiting for memory, half-way through its frame, is told
+     * why once it is granted (the frame will never be whole), as it is without a budget.
+     */
+    @ParameterizedTest(name = "native transport: {0}")
+    @ValueSource(booleans = {true, false})
+    void aClientThatShutsItsOutputMidFrameWhileWaitingIsToldTheFrameIsIncomplete(boolean nativeTransport) throws Exception {
+        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
+                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
+                        .nativeTransport(nativeTransport));
+             TestClient holder = server.connect("binary");
+             TestClient small = server.connect("binary")) {
+            byte[] big = maximumFrame(holder);
+            holder.writeRaw(Arrays.copyOf(big, 1024));
+            await("the big frame reserved", () -> server.gateway.bufferedFrameBytes() == BUDGET);
+            byte[] heartbeat = TestClient.bytes(small.codec.encodeFrame(small.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build()));
+            small.writeRaw(Arrays.copyOf(heartbeat, heartbeat.length - 1));
+            small.socket.shutdownOutput();
+            await("the small frame waiting", () -> server.gateway.connectionsWaitingForFrameMemory() == 1);
+            holder.writeRaw(Arrays.copyOfRange(big, 1024, big.length));
+            assertThat(holder.read().status()).isEqualTo(Status.OK);
+            Command error = small.closingAnswer(Status.BAD_REQUEST);
+            assertThat(error.message()).startsWith("frame incomplete: " + (heartbeat.length - 1) + " bytes received");
+            await("every reservation returned", () -> server.gateway.bufferedFrameBytes() == 0);
+        }
+    }
+
     @Test
     void aBudgetBelowOneFrameIsRefused() {
         Limits limits = Limits.builder().maxFrameBytes(MAX_FRAME).build();
