@@ -315,6 +315,55 @@ class FrameMemoryBudgetTest {
         }
     }
 
+    /**
+     * Every way a connection's frames end returns their memory: a frame over the limit, a frame
+     * the codec cannot read behind one it can, a frame not complete within the frame timeout, and
+     * frames put off (the client does not read its replies) when the client goes away.
+     */
+    @ParameterizedTest(name = "native transport: {0}")
+    @ValueSource(booleans = {true, false})
+    void everyWayAConnectionsFramesEndReturnsTheirMemory(boolean nativeTransport) throws Exception {
+        String topic = "ends";
+        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
+                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
+                        .frameTimeoutMs(300).writeWaterMarks(1 << 10, 2 << 10).nativeTransport(nativeTransport))) {
+            try (TestClient c = server.connect("binary")) {
+                c.writeRaw(new byte[] {0, (byte) 0x10, 0, 1}); // MAX_FRAME + 1
+                c.closingAnswer(Status.FRAME_TOO_LARGE);
+            }
+            try (TestClient c = server.connect("binary")) {
+                Command heartbeat = c.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build();
+                java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+                frames.write(TestClient.bytes(c.codec.encodeFrame(heartbeat)));
+                frames.write(new byte[] {0, 0, 0, 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}); // no command
+                frames.write(TestClient.bytes(c.codec.encodeFrame(c.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build())));
+                c.writeRaw(frames.toByteArray());
+                assertThat(c.read().requestId()).isEqualTo(heartbeat.requestId());
+                c.closingAnswer(Status.BAD_REQUEST);
+            }
+            try (TestClient c = server.connect("binary")) {
+                c.writeRaw(new byte[] {0, 0, 1, 0, 1, 2, 3}); // 256 bytes announced, 3 sent
+                assertThat(c.closingAnswer(Status.BAD_REQUEST).message()).startsWith("frame incomplete");
+            }
+            await("the memory of the refused and abandoned frames returned", () -> server.gateway.bufferedFrameBytes() == 0);
+
+            try (TestClient writer = server.connect("binary")) {
+                assertThat(writer.createTopic(topic, 1).status()).isEqualTo(Status.OK);
+                assertThat(writer.send(TestClient.message(topic, 0, new byte[400 << 10])).status()).isEqualTo(Status.OK);
+            }
+            TestClient c = server.connect("binary");
+            java.io.ByteArrayOutputStream fetches = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < 64; i++) {
+                fetches.write(TestClient.bytes(c.codec.encodeFrame(c.fetchRequest(topic, 0, 0, 1, 0))));
+            }
+            c.writeRaw(fetches.toByteArray());
+            await("frames put off", () -> server.gateway.deferredFrameMemory()[0] > 0);
+            c.socket.setSoLinger(true, 0); // gone without reading: a reset
+            c.close();
+            await("the memory of the frames put off returned", () -> server.gateway.bufferedFrameBytes() == 0);
+        }
+    }
+
     @Test
     void aBudgetBelowOneFrameIsRefused() {
         Limits limits = Limits.builder().maxFrameBytes(MAX_FRAME).build();
