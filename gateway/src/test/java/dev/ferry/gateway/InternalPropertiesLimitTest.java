@@ -73,6 +73,38 @@ class InternalPropertiesLimitTest {
         }
     }
 
+    /**
+     * A client's property named like one the broker adds ({@code %REAL_QID}, {@code %PGROUP}) counts
+     * as the client's on every kind of send. The broker's own replaces it in the schedule record and
+     * the half message; before, the replaced ones were no longer counted, so a message two properties
+     * over the limit, refused plainly, was taken delayed and as a half (those properties silently gone).
+     */
+    @Test
+    void aPropertyNamedLikeTheBrokersOwnCountsOnEveryKindOfSend() throws IOException {
+        try (TestServer server = server(dir); TestClient c = server.connect("binary")) {
+            c.createTopic("t", 1);
+            Map<String, String> tooMany = new LinkedHashMap<>();
+            for (int i = 0; i < MAX_PROPERTIES - 1; i++) { // 7, and 3 named like the broker's: 10
+                tooMany.put("p" + i, "v");
+            }
+            tooMany.put("%REAL_QID", "7");
+            tooMany.put("%PGROUP", "mine");
+            tooMany.put("%DELIVER_AT", "1");
+            Message plain = Message.builder("t").queueId(0).properties(tooMany).body(new byte[] {1}).build();
+            Command sent = c.send(plain);
+            assertThat(sent.status()).as(sent.message()).isEqualTo(Status.LIMIT_EXCEEDED);
+            assertThat(sent.message()).contains("properties: 10 (expected: <= 8");
+            Command delayed = c.send(Message.builder("t").queueId(0).properties(tooMany).deliverAt(System.currentTimeMillis() + 60_000)
+                    .body(new byte[] {1}).build());
+            assertThat(delayed.status()).as(delayed.message()).isEqualTo(Status.LIMIT_EXCEEDED);
+            assertThat(delayed.message()).as("the client's count, as sent").contains("properties: 10 (expected: <= 8");
+            Command half = c.call(c.request(RequestCode.SEND_HALF).header(Headers.PRODUCER_GROUP, "g").messages(List.of(plain)).build());
+            assertThat(half.status()).as(half.message()).isEqualTo(Status.LIMIT_EXCEEDED);
+            assertThat(half.message()).contains("properties: 10 (expected: <= 8");
+            assertThat(server.broker.pendingDelayed()).as("nothing scheduled").isZero();
+        }
+    }
+
     @Test
     void aMessageAtThePropertyLimitsIsTakenAndDeliveredDelayedAndAsATransaction() throws IOException {
         Map<String, String> props = atTheLimits();

@@ -26,7 +26,8 @@ public final class LogMessage {
     /**
      * The largest properties area the user's properties may take ({@code maxPropertiesBytes}):
      * the record format's 65,535 bytes less 1,024 kept for the broker's internal properties (at
-     * most about 450 bytes: a 200-byte topic and a 200-byte producer group among them).
+     * most 844 bytes, a half message's: %REAL_TOPIC with a 200-byte topic, 215; %REAL_QID, 18;
+     * %PGROUP with a producer group of 200 characters, up to 600 bytes, 611).
      */
     public static final int MAX_USER_PROPERTIES_BYTES = PropertiesCodec.MAX_AREA_BYTES - 1024;
 
@@ -47,11 +48,16 @@ public final class LogMessage {
     /**
      * How many of {@link #propertyCount}, and how many bytes of {@link #encodedProperties}, are the
      * broker's own ({@link Builder#internalProperty}): the store's limits leave them out, so that a
-     * message the user may send plainly may also be sent delayed or as a transaction half.
+     * message the user may send plainly may also be sent delayed or as a transaction half. Net of
+     * the user's properties an internal one replaced (one of the same name, see
+     * {@link Builder#internalProperty}), which still count.
      */
     final int internalPropertyCount;
     final int internalPropertyBytes;
     private final Set<String> internal;
+    /** The user's properties an internal one of the same name replaced: how many, and their area bytes. */
+    private final int replacedCount;
+    private final int replacedBytes;
     /**
      * The body, as the bytes between the given buffer's position and limit at build time: for a
      * buffer with an accessible array, that array ({@link #bodyOffset} is then an array index), so
@@ -78,6 +84,8 @@ public final class LogMessage {
         this.keys = b.keys == null ? List.of() : List.copyOf(b.keys);
         this.properties = b.properties == null ? Map.of() : Map.copyOf(b.properties);
         this.internal = b.properties == null || b.internal == null ? Set.of() : Set.copyOf(b.internal);
+        this.replacedCount = this.internal.isEmpty() ? 0 : b.replacedCount;
+        this.replacedBytes = this.internal.isEmpty() ? 0 : (int) b.replacedBytes;
         this.bodyLength = b.body.remaining();
         if (b.body.hasArray()) {
             this.bodyArray = b.body.array();
@@ -104,12 +112,12 @@ public final class LogMessage {
             this.encodedProperties = PropertiesCodec.encodeTagsAndKeys(hasTags ? b.tags : null, keys);
             return;
         }
-        this.internalPropertyCount = internal.size();
+        this.internalPropertyCount = internal.size() - replacedCount;
         int internalBytes = 0;
         for (String name : internal) {
             internalBytes += (int) PropertiesCodec.areaBytes(null, List.of(), Map.of(name, properties.get(name)));
         }
-        this.internalPropertyBytes = internalBytes;
+        this.internalPropertyBytes = internalBytes - replacedBytes;
         Map<String, String> all = new LinkedHashMap<>();
         if (hasTags) {
             all.put(TAGS, b.tags);
@@ -205,7 +213,9 @@ public final class LogMessage {
         b.tags = tags;
         b.keys = keys.isEmpty() ? null : new ArrayList<>(keys);
         b.properties = properties.isEmpty() ? null : new LinkedHashMap<>(properties);
-        b.internal = internalPropertyCount == 0 ? null : new LinkedHashSet<>(internal);
+        b.internal = internal.isEmpty() ? null : new LinkedHashSet<>(internal);
+        b.replacedCount = replacedCount;
+        b.replacedBytes = replacedBytes;
         return b;
     }
 
@@ -226,6 +236,9 @@ public final class LogMessage {
         private Map<String, String> properties;
         /** The names of {@link #internalProperty}s. */
         private Set<String> internal;
+        /** The user's properties an {@link #internalProperty} of the same name replaced: how many, their area bytes. */
+        private int replacedCount;
+        private long replacedBytes;
         private Long tagHash;
 
         private Builder(String topic, int queueId, ByteBuffer body) {
@@ -294,8 +307,17 @@ public final class LogMessage {
          * properties, and again when it delivers it. Their room is kept by the format's reserve
          * ({@link LogConfig} takes a {@code maxPropertiesBytes} of at most
          * {@link #MAX_USER_PROPERTIES_BYTES}).
+         *
+         * <p>A user's property of the same name (a client may send any name, {@code %REAL_QID}
+         * too) is replaced, and still counts, with its own size: otherwise a message over the
+         * limits, refused plainly, was taken delayed or as a half, having lost the properties
+         * named like the broker's.
          */
         public Builder internalProperty(String name, String value) {
+            if (properties != null && properties.containsKey(name) && (internal == null || !internal.contains(name))) {
+                replacedCount++;
+                replacedBytes += PropertiesCodec.areaBytes(null, List.of(), Map.of(name, properties.get(name)));
+            }
             property(name, value);
             if (internal == null) {
                 internal = new LinkedHashSet<>();
