@@ -16,7 +16,16 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "dump", mixinStandardHelpOptions = true, description = "Render a storage file as text.")
 final class DumpCommand {
-    @Command(name = "segment", description = "Print the records of a commit-log segment file.")
+    /** The exit codes of a dump (docs/OPERATIONS.md, "Exit codes"; docs/STORAGE.md, "Tools"), in each one's --help. */
+    private static final String EXIT_CODES = "%nExit codes:%n"
+            + "  0   the whole file was printed (a torn or cut-short segment too: the last line says where its data ends)%n"
+            + "  1   the output was closed (| head); or the file cannot be dumped: a folder, unreadable, not a segment's"
+            + " 20-digit name (segment), not an offset index or shorter than its 16-byte header (index)%n"
+            + "  2   bad command line%n"
+            + "  3   the file does not exist%n";
+
+    @Command(name = "segment", mixinStandardHelpOptions = true, description = "Print the records of a commit-log segment file.",
+            footer = EXIT_CODES)
     int segment(@Parameters(paramLabel = "FILE") Path file) {
         try {
             return Dump.segment(file, System.out) ? 0 : Ferry.EXIT_FAILED;
@@ -25,7 +34,8 @@ final class DumpCommand {
         }
     }
 
-    @Command(name = "index", description = "Print the entries of an offset-index file.")
+    @Command(name = "index", mixinStandardHelpOptions = true, description = "Print the entries of an offset-index file.",
+            footer = EXIT_CODES)
     int index(@Parameters(paramLabel = "FILE") Path file) {
         try {
             return Dump.index(file, System.out) ? 0 : Ferry.EXIT_FAILED;

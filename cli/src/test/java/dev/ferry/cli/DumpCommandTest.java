@@ -156,4 +156,18 @@ class DumpCommandTest {
         assertThat(r.exit).isEqualTo(Ferry.EXIT_FAILED);
         assertThat(r.err).isEqualTo("ferry: " + folder + ": is a directory, not a file" + System.lineSeparator());
     }
+
+    /**
+     * {@code --help} prints the usage and exits 0 (docs/OPERATIONS.md, "Exit codes"), and names the
+     * exit codes of a dump. Before, {@code dump segment --help} and {@code dump index --help} were
+     * refused as a usage error ("Missing required parameter: 'FILE'", exit 2).
+     */
+    @ParameterizedTest(name = "dump {0} --help")
+    @ValueSource(strings = {"segment", "index"})
+    void helpPrintsTheUsageAndTheExitCodes(String kind) {
+        Run r = run(new ByteArrayOutputStream(), "dump", kind, "--help");
+        assertThat(r.exit).as(r.err).isZero();
+        assertThat(r.err).isEmpty();
+        assertThat(r.out).startsWith("Usage: ferry dump " + kind).contains("Exit codes:").contains("3   the file does not exist");
+    }
 }
