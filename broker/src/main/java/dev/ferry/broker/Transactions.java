@@ -66,8 +66,9 @@ import org.slf4j.LoggerFactory;
  * to one live {@link ProducerChannel} of the half's producer group (round-robin). Every attempt
  * counts, also when no producer of the group is connected; after
  * {@link TransactionConfig#maxChecks()} attempts the half is rolled back and a warning logged.
- * Check counts are saved before the checks they count are sent ({@link TransactionCheckCounts}),
- * so a restart goes on counting: a broker restarted over and over still gives a half up.
+ * Check counts are saved before the checks they count are sent ({@link TransactionCheckCounts}:
+ * a scan appends the counts it changed), so a restart goes on counting: a broker restarted over
+ * and over still gives a half up.
  *
  * <p><b>Restart.</b> The pending set is rebuilt from the two topics: decisions from the op
  * topic's index from {@link TransactionWatermark#opFrom()}, then every half offset from
@@ -463,12 +464,22 @@ public final class Transactions implements AutoCloseable {
                     times.add(p.checks);
                 }
             }
-            counts = due.isEmpty() ? null : checkCountsLocked();
+            boolean whole = !due.isEmpty() && checkCounts.rewriteDue(pending.size());
+            counts = whole ? checkCountsLocked() : null;
         }
-        if (counts != null) {
-            // before the checks go out: a check sent is a check counted, also across a crash
+        if (!due.isEmpty()) {
+            // before the checks go out: a check sent is a check counted, also across a crash. Only the counts this scan
+            // changed, unless the file is due for a rewrite: all of them, at every scan, cost as much as there are halves
             try {
-                checkCounts.write(counts);
+                if (counts != null) {
+                    checkCounts.write(counts);
+                } else {
+                    Map<Long, Integer> changed = new HashMap<>();
+                    for (int i = 0; i < due.size(); i++) {
+                        changed.put(due.get(i).halfOffset, times.get(i));
+                    }
+                    checkCounts.append(changed);
+                }
             } catch (RuntimeException e) {
                 LOG.warn("cannot save the transaction check counts (a restart would count these checks again): {}", e.toString());
             }
@@ -672,6 +683,15 @@ public final class Transactions implements AutoCloseable {
 
     /** Counters of {@link #stats()}. */
     public record Stats(long prepared, long committed, long rolledBack, long checksSent, long discarded) {}
+
+    /** Bytes the check thread wrote to DATA/transactions/checks since the start (tests: what a scan costs). */
+    long checkCountBytesWritten() {
+        try {
+            return checker.submit(checkCounts::bytesWritten).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     /** Runs a check scan now (tests with an injected clock). */
     public void checkNow() {
