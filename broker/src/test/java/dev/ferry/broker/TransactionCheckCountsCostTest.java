@@ -90,19 +90,9 @@ class TransactionCheckCountsCostTest {
         assertThat(Files.readString(checks)).isEqualTo("0 1\n");
         Files.writeString(checks, "0 1\n0 4", StandardCharsets.UTF_8); // "0 4\n" torn: its count may be any prefix
         try (Broker broker = open()) {
-            List<TransactionCheck> sent = new ArrayList<>();
-            broker.transactions().registerProducer("pg", new ProducerChannel() {
-                @Override
-                public boolean isActive() {
-                    return true;
-                }
-
-                @Override
-                public boolean sendCheck(TransactionCheck check) {
-                    sent.add(check);
-                    return true;
-                }
-            });
+            RecordingProducer recorder = new RecordingProducer();
+            List<TransactionCheck> sent = recorder.checks;
+            broker.transactions().registerProducer("pg", recorder);
             clock.advance(1_001_000);
             broker.transactions().checkNow();
             assertThat(sent).extracting(TransactionCheck::checkTimes).as("the count of the last whole line, 1, and one more").containsExactly(2);

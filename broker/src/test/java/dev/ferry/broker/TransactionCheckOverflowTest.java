@@ -7,7 +7,6 @@ import dev.ferry.log.LogMessage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,19 +33,9 @@ class TransactionCheckOverflowTest {
     void theLongestCheckIntervalDoesNotRollTheHalfBackWithinSeconds() throws Exception {
         try (Broker broker = open(TransactionConfig.builder().checkTimeoutMs(1).checkIntervalMs(Long.MAX_VALUE).maxChecks(3).build())) {
             Transactions tx = broker.transactions();
-            List<TransactionCheck> checks = new CopyOnWriteArrayList<>();
-            tx.registerProducer("pg", new ProducerChannel() {
-                @Override
-                public boolean isActive() {
-                    return true;
-                }
-
-                @Override
-                public boolean sendCheck(TransactionCheck check) {
-                    checks.add(check);
-                    return true;
-                }
-            });
+            RecordingProducer recorder = new RecordingProducer();
+            List<TransactionCheck> checks = recorder.checks;
+            tx.registerProducer("pg", recorder);
             String id = tx.prepare(LogMessage.builder("t", 0, "local tx still running".getBytes(StandardCharsets.UTF_8)).build(), "pg")
                     .join().messageId();
             Thread.sleep(1_000);

@@ -7,7 +7,6 @@ import dev.ferry.log.LogMessage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,24 +21,14 @@ class TransactionCheckRestartTest {
     Path dir;
 
     private final GroupCoordinatorTest.ManualClock clock = new GroupCoordinatorTest.ManualClock();
-    private final List<TransactionCheck> checks = new CopyOnWriteArrayList<>();
+    private final RecordingProducer recorder = new RecordingProducer();
+    private final List<TransactionCheck> checks = recorder.checks;
 
     private Broker open() {
         Broker b = Broker.open(BrokerConfig.defaults(LogConfig.builder(dir).segmentBytes(4 << 20).preTouch(false).clock(clock).build()),
                 GroupConfig.defaults(), TransactionConfig.builder().checkTimeoutMs(1_000).checkIntervalMs(1_000).maxChecks(2).build());
         b.ensureTopic("t", 1);
-        b.transactions().registerProducer("pg", new ProducerChannel() {
-            @Override
-            public boolean isActive() {
-                return true;
-            }
-
-            @Override
-            public boolean sendCheck(TransactionCheck check) {
-                checks.add(check);
-                return true;
-            }
-        });
+        b.transactions().registerProducer("pg", recorder);
         return b;
     }
 

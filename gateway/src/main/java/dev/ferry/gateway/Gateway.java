@@ -163,21 +163,7 @@ public final class Gateway implements AutoCloseable {
      * loop. For tests and diagnostics.
      */
     long frameBytesHeldInDecoders() {
-        long held = 0;
-        for (Channel ch : connections) {
-            FrameDecoder decoder = ch.pipeline().get(FrameDecoder.class);
-            if (decoder != null) {
-                try {
-                    held += ch.eventLoop().submit(decoder::bufferedBytes).get();
-                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
-                    // closed meanwhile: holds nothing
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        return held;
+        return sumOverConnections(FrameDecoder.class, d -> new long[] {d.bufferedBytes()})[0];
     }
 
     /**
@@ -185,23 +171,7 @@ public final class Gateway implements AutoCloseable {
      * frame budget they hold, bytes of memory they keep from being freed}. For tests and diagnostics.
      */
     long[] deferredFrameMemory() {
-        long[] sum = new long[2];
-        for (Channel ch : connections) {
-            ConnectionHandler handler = ch.pipeline().get(ConnectionHandler.class);
-            if (handler != null) {
-                try {
-                    long[] one = ch.eventLoop().submit(handler::deferredFrameMemory).get();
-                    sum[0] += one[0];
-                    sum[1] += one[1];
-                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
-                    // closed meanwhile: holds nothing
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        return sum;
+        return sumOverConnections(ConnectionHandler.class, ConnectionHandler::deferredFrameMemory);
     }
 
     /**
@@ -210,14 +180,25 @@ public final class Gateway implements AutoCloseable {
      * diagnostics.
      */
     long[] frameDecoderMemory() {
+        return sumOverConnections(FrameDecoder.class, FrameDecoder::heldMemory);
+    }
+
+    /**
+     * Sums, field by field, what {@code figures} reads from each open connection's handler of
+     * {@code type}, on the connection's event loop (the handlers' fields are the loop's); a
+     * connection closed meanwhile counts nothing.
+     */
+    private <H extends io.netty.channel.ChannelHandler> long[] sumOverConnections(Class<H> type,
+            java.util.function.Function<H, long[]> figures) {
         long[] sum = new long[2];
         for (Channel ch : connections) {
-            FrameDecoder decoder = ch.pipeline().get(FrameDecoder.class);
-            if (decoder != null) {
+            H handler = ch.pipeline().get(type);
+            if (handler != null) {
                 try {
-                    long[] one = ch.eventLoop().submit(decoder::heldMemory).get();
-                    sum[0] += one[0];
-                    sum[1] += one[1];
+                    long[] one = ch.eventLoop().submit(() -> figures.apply(handler)).get();
+                    for (int i = 0; i < one.length; i++) {
+                        sum[i] += one[i];
+                    }
                 } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
                     // closed meanwhile: holds nothing
                 } catch (InterruptedException e) {
