@@ -46,15 +46,22 @@ class FrameMemoryBudgetTest {
     @TempDir
     Path dir;
 
+    /**
+     * A broker whose frames are at most {@link #MAX_FRAME} bytes and whose frame budget is
+     * {@code budget}, with {@code more} applied to its gateway's settings.
+     */
+    private TestServer start(long budget, UnaryOperator<GatewayConfig.Builder> more) {
+        return TestServer.start(dir, UnaryOperator.identity(),
+                gw -> more.apply(gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(budget)));
+    }
+
     @ParameterizedTest(name = "native transport: {0}")
     @ValueSource(booleans = {true, false})
     void clientsTheBudgetCannotCoverAreNotReadUntilMemoryReturnsThenAllAreAnswered(boolean nativeTransport) throws Exception {
         ExecutorService writers = Executors.newCachedThreadPool();
         AtomicBoolean sampling = new AtomicBoolean(true);
         AtomicLong mostReserved = new AtomicLong();
-        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
-                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
-                        .nativeTransport(nativeTransport))) {
+        try (TestServer server = start(BUDGET, gw -> gw.nativeTransport(nativeTransport))) {
             Thread sampler = new Thread(() -> {
                 while (sampling.get()) {
                     mostReserved.accumulateAndGet(server.gateway.bufferedFrameBytes(), Math::max);
@@ -148,8 +155,7 @@ class FrameMemoryBudgetTest {
     @Test
     void aWaitingConnectionIsReadOnceGrantedEvenIfItsFrameIsAlreadyWhole() throws Exception {
         // the waiter's whole frame arrived with its length prefix: no further read would come, the grant must decode it
-        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
-                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET));
+        try (TestServer server = start(BUDGET, UnaryOperator.identity());
              TestClient holder = server.connect("binary");
              TestClient small = server.connect("json")) {
             byte[] big = maximumFrame(holder);
@@ -170,9 +176,7 @@ class FrameMemoryBudgetTest {
     @ValueSource(booleans = {true, false})
     void aClientThatShutsItsOutputWhileWaitingIsStillAnswered(boolean nativeTransport) throws Exception {
         // nc-style: the whole request, then a half-close, all while the budget is taken; answered once memory returns
-        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
-                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
-                        .nativeTransport(nativeTransport));
+        try (TestServer server = start(BUDGET, gw -> gw.nativeTransport(nativeTransport));
              TestClient holder = server.connect("binary");
              TestClient small = server.connect("binary")) {
             byte[] big = maximumFrame(holder);
@@ -207,9 +211,8 @@ class FrameMemoryBudgetTest {
     void framesPutOffHoldNoMoreMemoryThanTheyReserved(boolean nativeTransport) throws Exception {
         String topic = "put-off";
         int fetches = 64;
-        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
-                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(4L * MAX_FRAME)
-                        .writeWaterMarks(1 << 10, 2 << 10).nativeTransport(nativeTransport));
+        try (TestServer server = start(4L * MAX_FRAME,
+                gw -> gw.writeWaterMarks(1 << 10, 2 << 10).nativeTransport(nativeTransport));
              TestClient writer = server.connect("binary");
              TestClient c = server.connect("binary")) {
             assertThat(writer.createTopic(topic, 1).status()).isEqualTo(Status.OK);
@@ -257,9 +260,7 @@ class FrameMemoryBudgetTest {
     @ValueSource(booleans = {true, false})
     void aFrameBegunBehindALargeOneHoldsNoMoreThanAboutItsSize(boolean nativeTransport) throws Exception {
         String topic = "behind-large";
-        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
-                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
-                        .nativeTransport(nativeTransport));
+        try (TestServer server = start(BUDGET, gw -> gw.nativeTransport(nativeTransport));
              TestClient c = server.connect("binary")) {
             assertThat(c.createTopic(topic, 1).status()).isEqualTo(Status.OK);
             byte[] big = TestClient.bytes(c.codec.encodeFrame(c.sendRequest(TestClient.message(topic, 0, new byte[600 << 10]))));
@@ -295,9 +296,7 @@ class FrameMemoryBudgetTest {
     @ParameterizedTest(name = "native transport: {0}")
     @ValueSource(booleans = {true, false})
     void aClientThatShutsItsOutputMidFrameWhileWaitingIsToldTheFrameIsIncomplete(boolean nativeTransport) throws Exception {
-        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
-                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
-                        .nativeTransport(nativeTransport));
+        try (TestServer server = start(BUDGET, gw -> gw.nativeTransport(nativeTransport));
              TestClient holder = server.connect("binary");
              TestClient small = server.connect("binary")) {
             byte[] big = maximumFrame(holder);
@@ -324,9 +323,8 @@ class FrameMemoryBudgetTest {
     @ValueSource(booleans = {true, false})
     void everyWayAConnectionsFramesEndReturnsTheirMemory(boolean nativeTransport) throws Exception {
         String topic = "ends";
-        try (TestServer server = TestServer.start(dir, UnaryOperator.identity(),
-                gw -> gw.limits(Limits.builder().maxFrameBytes(MAX_FRAME).build()).maxBufferedFrameBytes(BUDGET)
-                        .frameTimeoutMs(300).writeWaterMarks(1 << 10, 2 << 10).nativeTransport(nativeTransport))) {
+        try (TestServer server = start(BUDGET,
+                gw -> gw.frameTimeoutMs(300).writeWaterMarks(1 << 10, 2 << 10).nativeTransport(nativeTransport))) {
             try (TestClient c = server.connect("binary")) {
                 c.writeRaw(new byte[] {0, (byte) 0x10, 0, 1}); // MAX_FRAME + 1
                 c.closingAnswer(Status.FRAME_TOO_LARGE);
