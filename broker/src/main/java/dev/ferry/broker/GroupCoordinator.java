@@ -834,7 +834,9 @@ public final class GroupCoordinator implements AutoCloseable {
      * Negative ack: the message goes to the retry topic (or, after too many redeliveries, to the
      * dead-letter topic) and then counts as done. {@code reconsumeTimes} >= 0 says how many
      * deliveries have failed (an orderly member retrying in place); -1 takes the record's count + 1.
-     * Completes when the copy is stored.
+     * Completes when the copy is stored. Ignored, as an ACK is, when sent at a generation before the
+     * queue's last offset reset: what it nacks was handed out before the reset, and is to be read
+     * again.
      */
     public CompletableFuture<Void> nack(String group, String clientId, long generation, String topic, int queueId, long offset,
                                         int reconsumeTimes) {
@@ -842,7 +844,19 @@ public final class GroupCoordinator implements AutoCloseable {
         synchronized (this) {
             Group g = live(group);
             TopicQueue tq = new TopicQueue(topic, queueId);
+            Member m = g.members.get(clientId);
+            boolean beforeReset = generation < g.resetSince.getOrDefault(tq, Long.MIN_VALUE);
+            if (m != null && !m.orderly && beforeReset) {
+                // sent before the member heard of an offset reset of the queue (it nacks at the generation of the message's
+                // FETCH): the message was handed out before the reset, which asked for it again. Checked, it was FENCED (the
+                // queue's 'since' is the reset's); taken, it moved the copy of the offset the read begun since the reset has
+                // in flight to the retry topic, and the message was handled twice (or that copy counted done unhandled)
+                return CompletableFuture.completedFuture(null);
+            }
             checkAck(g, clientId, generation, tq);
+            if (beforeReset) {
+                return CompletableFuture.completedFuture(null); // an orderly member holding the lock: as its ACK
+            }
             QueueAcks a = g.acks.get(tq);
             if (a == null || !a.inflight.containsKey(offset) || !a.moving.add(offset)) {
                 return CompletableFuture.completedFuture(null); // done already, or being moved

@@ -375,6 +375,37 @@ class GroupCoordinatorTest {
     }
 
     /**
+     * A NACK sent at the generation of a FETCH from before an offset reset of the queue (a message
+     * handed out before the reset, failed after it) is answered OK and ignored, as such an ACK is:
+     * the read begun since the reset has the same offset in flight, and moved to the retry topic it
+     * would be handled twice. Before, it was FENCED (the queue's {@code since} is the reset's); sent
+     * at the current generation, as clients did, it moved the new read's copy.
+     */
+    @Test
+    void aNackSentBeforeAnOffsetResetIsIgnoredAndLeavesTheReadSinceTheReset() {
+        for (int i = 0; i < 5; i++) {
+            broker.send(List.of(LogMessage.builder("t", 6, new byte[] {(byte) i}).build())).join();
+        }
+        GroupCoordinator.Assignment a = groups.join("rn", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(groups.delivered("rn", "a", a.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4})).isTrue();
+        groups.resetOffsets("rn", "t", 6, GroupCoordinator.ResetTarget.EARLIEST, 0);
+        GroupCoordinator.Assignment heard = groups.heartbeat("rn", "a");
+        assertThat(heard.generation()).isGreaterThan(a.generation());
+        assertThat(groups.delivered("rn", "a", heard.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4}))
+                .as("the read since the reset").isTrue();
+        groups.nack("rn", "a", a.generation(), "t", 6, 0, -1).join(); // answered OK
+        String retry = GroupCoordinator.retryTopic("rn");
+        int retryQueues = broker.describeTopic(retry).orElseThrow().queueCount();
+        for (int q = 0; q < retryQueues; q++) {
+            assertThat(broker.store().nextOffset(retry, q)).as("nothing moved to the retry topic").isZero();
+        }
+        groups.ack("rn", "a", heard.generation(), "t", 6, new long[] {1, 2, 3, 4});
+        assertThat(broker.committedOffset("rn", "t", 6)).as("the new read's copy of 0 is still in flight").hasValue(0);
+        groups.ack("rn", "a", heard.generation(), "t", 6, new long[] {0});
+        assertThat(broker.committedOffset("rn", "t", 6)).as("handled since the reset, then acked").hasValue(5);
+    }
+
+    /**
      * A DELETE_GROUP that ran while the group was being joined (between the join's two steps)
      * leaves a live member without a retry topic; its first NACK makes the topic again, and the
      * group starts it after the deleted group's copies, as a join does. Before, the move made it
