@@ -504,7 +504,10 @@ public final class GroupConsumer implements AutoCloseable {
 
     /**
      * The message failed. Clustering: the broker sends it to the group's retry topic (redelivered
-     * after a growing delay) or, after too many, to its dead-letter topic. Broadcasting: there is
+     * after a growing delay) or, after too many, to its dead-letter topic. A message of the last
+     * poll is nacked (not orderly) at the generation its FETCH was sent at, as {@link #ack} acks
+     * it: the broker ignores the nack if a RESET_OFFSETS of the queue came after that fetch (the
+     * message comes again from the committed offset). Broadcasting: there is
      * neither, and the broker ignores a NACK; the message is skipped, as RocketMQ drops a failed
      * broadcast message: this member's position moves past it as {@link #ack} moves it.
      */
@@ -525,7 +528,14 @@ public final class GroupConsumer implements AutoCloseable {
             ack(m);
             return CompletableFuture.completedFuture(null);
         }
-        Command.Builder b = memberRequest(RequestCode.NACK, m).header(Headers.OFFSET, m.queueOffset());
+        // Not orderly: sent, as an ack is, with the generation the message's FETCH was sent at, so that the broker ignores
+        // it if an offset reset of the queue came after the fetch. Sent at the current generation it moved the copy of the
+        // offset the read begun since the reset had in flight to the retry topic: the message was handled twice
+        // (ConsumerGroupTest.aClusteringMembersNackOfAMessagePolledBeforeAResetLeavesTheReRead). Orderly: the current
+        // generation, as its acks (the broker checks it against the lock).
+        Fetched f = polled.get(m);
+        long nackGeneration = f != null && !config.orderly() ? f.generation() : generation;
+        Command.Builder b = memberRequest(RequestCode.NACK, m, nackGeneration).header(Headers.OFFSET, m.queueOffset());
         if (reconsumeTimes >= 0) {
             b.header(Headers.RECONSUME_TIMES, reconsumeTimes);
         }

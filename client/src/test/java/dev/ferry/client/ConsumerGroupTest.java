@@ -13,7 +13,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
@@ -301,6 +303,51 @@ class ConsumerGroupTest {
                 got.forEach(c::ack);
             } // leaves: sent after the acks on the same connection, so the broker has taken them by then
             assertThat(client.committedOffset("rkg", "rk", 0)).as("the reset stays").hasValue(0);
+        }
+    }
+
+    /**
+     * A clustering member that nacks a message polled before a RESET_OFFSETS of its queue, after it
+     * heard of the reset and started reading the queue again, leaves the message to the new read:
+     * no copy is made for the retry topic (stored delayed until its retry delay passes), the
+     * re-read delivers every message, and the group ends committed past them all. Before, the NACK
+     * carried the member's current generation and the broker moved the new read's in-flight copy
+     * of the offset to the retry topic, so the message was handled twice. The pause lets the new
+     * read's FETCH reach the broker before the NACK, which the old code needed to go wrong; the
+     * assertions do not depend on it.
+     */
+    @Test
+    void aClusteringMembersNackOfAMessagePolledBeforeAResetLeavesTheReRead() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary"); Producer p = client.producer()) {
+            client.createTopic("nk", 1);
+            send(p, "nk", 0, 10);
+            Set<String> reread = new TreeSet<>();
+            try (GroupConsumer c = client.groupConsumer(member("nk", "nkg", "n1").build())) {
+                List<Message> got = new ArrayList<>();
+                await("the batch polled", Duration.ofSeconds(10), () -> {
+                    got.addAll(c.poll(Duration.ofMillis(50)));
+                    return !got.isEmpty();
+                });
+                assertThat(got).as("one fetch, one poll").hasSize(10);
+                long before = c.generation();
+                assertThat(client.resetOffsets("nkg", "nk", "earliest", 0)).containsEntry(0, 0L);
+                await("a heartbeat brought the reset", Duration.ofSeconds(10), () -> c.generation() != before && !c.owns(got.get(0)));
+                Thread.sleep(1_000);
+                c.nack(got.get(0)).get(10, TimeUnit.SECONDS); // answered once a copy would be stored
+                assertThat(server.broker.pendingDelayed() + server.broker.deliveredDelayed()).as("no retry copy").isZero();
+                await("the re-read delivered every message", Duration.ofSeconds(20), () -> {
+                    for (Message m : c.poll(Duration.ofMillis(50))) {
+                        if (m.topic().equals("nk")) {
+                            reread.add(text(m));
+                        }
+                        c.ack(m);
+                    }
+                    return reread.size() == 10;
+                });
+            } // leaves: sent after the acks on the same connection, so the broker has taken them by then
+            assertThat(server.broker.pendingDelayed() + server.broker.deliveredDelayed()).as("no retry copy").isZero();
+            assertThat(client.queueOffsets("%RETRY%nkg", 0).maxOffset()).as("nothing in the retry topic").isZero();
+            assertThat(client.committedOffset("nkg", "nk", 0)).as("all handled since the reset").hasValue(10);
         }
     }
 
