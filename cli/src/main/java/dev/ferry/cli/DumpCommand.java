@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
  * {@code ferry dump segment|index FILE}: renders a storage file as text. When standard output
  * fails (a pipe's reader gone: {@code | head}), it stops at once and exits 1 without a message:
  * the reader has what it asked for, and a line on the terminal would only be noise. A missing
- * file exits 3 (what was asked for does not exist); a file it cannot dump (a folder, unreadable,
+ * file exits 3 (what was asked for does not exist, a path through a regular file too); a file it cannot dump (a folder, unreadable,
  * not a segment or offset index, cut short) exits 1, with a line saying why.
  */
 @Command(name = "dump", mixinStandardHelpOptions = true, description = "Render a storage file as text.")

@@ -136,6 +136,20 @@ class DumpCommandTest {
         }
     }
 
+    /**
+     * A path through a regular file ({@code seg.bak/000...}) names a file that cannot exist: 3, as a
+     * missing one. Before, it exited 1 with the system's "Not a directory".
+     */
+    @ParameterizedTest(name = "dump {0}")
+    @ValueSource(strings = {"segment", "index"})
+    void aPathThroughARegularFileIsMissing(String kind) throws IOException {
+        Path bak = Files.copy(file("segment"), dir.resolve("seg.bak"));
+        Path through = bak.resolve(ZERO);
+        Run r = run(new ByteArrayOutputStream(), "dump", kind, through.toString());
+        assertThat(r.exit).as(r.err).isEqualTo(Ferry.EXIT_NOT_FOUND);
+        assertThat(r.err).isEqualTo("ferry: " + through + ": no such file" + System.lineSeparator());
+    }
+
     /** Before, a file shorter than an index's header printed a line saying so, and exited 0 as if it had been dumped. */
     @Test
     void anIndexFileShorterThanItsHeaderIsAnError() throws IOException {

@@ -120,8 +120,25 @@ public final class Dump {
         } catch (AccessDeniedException e) {
             throw new UncheckedIOException(file + ": permission denied", e);
         } catch (IOException e) {
+            if (throughARegularFile(file)) {
+                // ENOTDIR ("Not a directory"): the file cannot exist, as with a missing folder on its way
+                throw new UncheckedIOException(file + ": no such file", new NoSuchFileException(file.toString(), null, e.getMessage()));
+            }
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Whether one of the folders on {@code file}'s way is a regular file ({@code seg.bak/000...}):
+     * such a file does not exist, and is reported as missing rather than as the system's "Not a directory".
+     */
+    private static boolean throughARegularFile(Path file) {
+        for (Path p = file.toAbsolutePath().getParent(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p)) {
+                return true;
+            }
+        }
+        return false;
     }
 
 }
