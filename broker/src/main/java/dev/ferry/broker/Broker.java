@@ -64,48 +64,59 @@ public final class Broker implements AutoCloseable {
 
     private Broker(BrokerConfig config, GroupConfig groupConfig, TransactionConfig transactionConfig) {
         this.config = config;
-        this.store = MessageStore.open(config.log(), () -> {
-            DelayedDelivery d = loadedDelayed;
-            return d == null ? 0 : d.retentionFloor();
-        }, () -> loadedDelayed == null ? "the broker's start (everything is kept until its delayed messages are loaded)"
-                : "the oldest delayed message not yet delivered");
-        this.topics = new TopicRegistry(config.log().dir());
-        this.offsets = new OffsetStore(config.log().dir());
-        for (String t : store.topics()) {
-            if (topics.queues(t).isEmpty() && !topics.wasDeleted(t) && !t.equals(DelayedDelivery.TOPIC) && !Transactions.isInternal(t)) {
-                int queues = store.queueIds(t).stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
-                LOG.warn("topic {} has data but no metadata; registering it with {} queues", t, queues);
-                topics.createIfAbsent(t, Math.max(queues, 1));
+        // a step that fails (a bad file under DATA) closes what the steps before it opened: with the store
+        // left open its abort marker stayed, and the next start ran crash recovery
+        Opened opened = new Opened();
+        try {
+            this.store = opened.add(MessageStore.open(config.log(), () -> {
+                DelayedDelivery d = loadedDelayed;
+                return d == null ? 0 : d.retentionFloor();
+            }, () -> loadedDelayed == null ? "the broker's start (everything is kept until its delayed messages are loaded)"
+                    : "the oldest delayed message not yet delivered"));
+            this.topics = new TopicRegistry(config.log().dir());
+            this.offsets = new OffsetStore(config.log().dir());
+            for (String t : store.topics()) {
+                if (topics.queues(t).isEmpty() && !topics.wasDeleted(t) && !t.equals(DelayedDelivery.TOPIC) && !Transactions.isInternal(t)) {
+                    int queues = store.queueIds(t).stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
+                    LOG.warn("topic {} has data but no metadata; registering it with {} queues", t, queues);
+                    topics.createIfAbsent(t, Math.max(queues, 1));
+                }
             }
+            this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ferry-broker-timer");
+                t.setDaemon(true);
+                return t;
+            });
+            this.offsetFlusher = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ferry-offsets-flush");
+                t.setDaemon(true);
+                return t;
+            });
+            AtomicInteger filteredReadThreads = new AtomicInteger();
+            this.filteredReads = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+                Thread t = new Thread(r, "ferry-filtered-fetch-" + filteredReadThreads.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            opened.add(timer::shutdown); // a scheduled task does not run after shutdown, and its thread ends
+            opened.add(offsetFlusher::shutdown);
+            opened.add(filteredReads::shutdown);
+            this.longPolls = new LongPolls(timer);
+            this.delayed = opened.add(new DelayedDelivery(store, config.log().dir().resolve("schedule"), config.log().clock(), longPolls::arrived,
+                    topic -> GroupCoordinator.beforeRetryCopy(this, topic), this::landingQueue, 60_000, 1L << 23)); // minute buckets: ~30 B per pending message with millions spread over 30 days
+            loadedDelayed = delayed;
+            // on a thread of its own: the file is rewritten and forced whole, which grows with the groups, and the timer
+            // thread ends the long polls on time
+            offsetFlusher.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),
+                    TimeUnit.MILLISECONDS);
+            this.groups = opened.add(new GroupCoordinator(this, groupConfig, config.log().clock()));
+            this.transactions = new Transactions(store, config.log().dir().resolve("transactions"), transactionConfig,
+                    transactionConfig.clock() != null ? transactionConfig.clock() : config.log().clock(), longPolls::arrived,
+                    this::landingQueue);
+        } catch (RuntimeException | Error e) {
+            opened.closeAfter(e);
+            throw e;
         }
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "ferry-broker-timer");
-            t.setDaemon(true);
-            return t;
-        });
-        this.offsetFlusher = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "ferry-offsets-flush");
-            t.setDaemon(true);
-            return t;
-        });
-        AtomicInteger filteredReadThreads = new AtomicInteger();
-        this.filteredReads = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
-            Thread t = new Thread(r, "ferry-filtered-fetch-" + filteredReadThreads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        this.longPolls = new LongPolls(timer);
-        this.delayed = new DelayedDelivery(store, config.log().dir().resolve("schedule"), config.log().clock(), longPolls::arrived,
-                topic -> GroupCoordinator.beforeRetryCopy(this, topic), this::landingQueue, 60_000, 1L << 23); // minute buckets: ~30 B per pending message with millions spread over 30 days
-        loadedDelayed = delayed;
-        // on a thread of its own: the file is rewritten and forced whole, which grows with the groups, and the timer
-        // thread ends the long polls on time
-        offsetFlusher.scheduleWithFixedDelay(this::flushOffsetsQuietly, config.offsetFlushIntervalMs(), config.offsetFlushIntervalMs(),
-                TimeUnit.MILLISECONDS);
-        this.groups = new GroupCoordinator(this, groupConfig, config.log().clock());
-        this.transactions = new Transactions(store, config.log().dir().resolve("transactions"), transactionConfig,
-                transactionConfig.clock() != null ? transactionConfig.clock() : config.log().clock(), longPolls::arrived,
-                this::landingQueue);
     }
 
     public static Broker open(BrokerConfig config) {

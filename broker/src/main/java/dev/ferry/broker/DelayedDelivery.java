@@ -137,9 +137,15 @@ final class DelayedDelivery implements AutoCloseable {
         this.arrivals = arrivals;
         this.beforeDelivery = beforeDelivery;
         this.queueChoice = queueChoice;
-        this.delivered = new DeliveredLog(dir, bitsPerChunk);
-        this.index = new TimerIndex(bucketMs);
-        load();
+        Opened opened = new Opened();
+        try {
+            this.delivered = opened.add(new DeliveredLog(dir, bitsPerChunk));
+            this.index = new TimerIndex(bucketMs);
+            load();
+        } catch (RuntimeException | Error e) {
+            opened.closeAfter(e);
+            throw e;
+        }
         this.thread = new Thread(this::run, "ferry-delayed-delivery");
         thread.setDaemon(true);
         thread.start();

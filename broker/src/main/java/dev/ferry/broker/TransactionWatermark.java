@@ -64,9 +64,10 @@ final class TransactionWatermark implements AutoCloseable {
                 Directories.force(dir);
             }
             channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            if (channel.size() != SIZE) {
+            long size = channel.size(); // read before the close: after it, size() threw, and the reason was lost
+            if (size != SIZE) {
                 channel.close();
-                throw new BrokerException(path + ": " + channel.size() + " bytes (expected: " + SIZE + ")");
+                throw new BrokerException(path + ": " + size + " bytes (expected: " + SIZE + ")");
             }
             map = channel.map(FileChannel.MapMode.READ_WRITE, 0, SIZE);
         } catch (IOException e) {

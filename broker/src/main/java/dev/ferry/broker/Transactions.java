@@ -148,9 +148,15 @@ public final class Transactions implements AutoCloseable {
         this.clock = clock;
         this.arrivals = arrivals;
         this.queueChoice = queueChoice;
-        this.watermark = new TransactionWatermark(dir);
-        this.checkCounts = new TransactionCheckCounts(dir);
-        load();
+        Opened opened = new Opened();
+        try {
+            this.watermark = opened.add(new TransactionWatermark(dir));
+            this.checkCounts = new TransactionCheckCounts(dir); // a bad checks file fails here, the watermark open
+            load();
+        } catch (RuntimeException | Error e) {
+            opened.closeAfter(e);
+            throw e;
+        }
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "ferry-transaction-check");
             t.setDaemon(true);

@@ -90,13 +90,16 @@ final class BrokerServer implements AutoCloseable {
         } catch (Throwable e) {
             // any failure, also one thrown undeclared (a checked exception from Netty, an Error): with the
             // broker left open its abort marker stayed and the next start ran crash recovery
-            if (gc != null) {
-                gc.close();
+            // each closed even if one before it fails, whose failure goes with e (kept as the reason) as suppressed
+            for (AutoCloseable opened : new AutoCloseable[] {gc, gateway, broker}) {
+                try {
+                    if (opened != null) {
+                        opened.close();
+                    }
+                } catch (Throwable t) {
+                    e.addSuppressed(t);
+                }
             }
-            if (gateway != null) {
-                gateway.close();
-            }
-            broker.close();
             throw e;
         }
     }
