@@ -1,5 +1,6 @@
 package dev.ferry.gateway;
 
+import dev.ferry.log.InvalidMessageException;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.StoredMessage;
 import dev.ferry.protocol.Message;
@@ -10,8 +11,19 @@ import java.nio.ByteBuffer;
 final class MessageMapping {
     private MessageMapping() {}
 
-    /** The log message for {@code m}, sent to {@code queueId} by {@code client}; the body is not copied here. */
-    static LogMessage toLog(Message m, int queueId, InetSocketAddress client) {
+    /**
+     * The log message for {@code m}, sent to {@code queueId} by {@code client}; the body is not copied here.
+     * A properties area over {@code maxPropertiesBytes} (the store's limit) is refused here, with the store's
+     * text: building one over 65,535 bytes, the most the record format holds, failed naming that limit,
+     * not the configured one that applies.
+     *
+     * @throws InvalidMessageException over the limit
+     */
+    static LogMessage toLog(Message m, int queueId, InetSocketAddress client, int maxPropertiesBytes) {
+        long area = LogMessage.propertiesAreaBytes(m.tags().isEmpty() ? null : m.tags(), m.keys(), m.properties());
+        if (area > maxPropertiesBytes) {
+            throw InvalidMessageException.overLimit("properties: " + area + " bytes encoded (expected: <= " + maxPropertiesBytes + ")");
+        }
         LogMessage.Builder b = LogMessage.builder(m.topic(), queueId, m.body())
                 .bornTimestamp(m.bornTimestamp())
                 .bornHost(client)

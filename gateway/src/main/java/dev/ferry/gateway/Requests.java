@@ -271,13 +271,19 @@ final class Requests {
         try {
             queueId = broker.chooseQueue(first.topic(), first.queueId());
             List<LogMessage> batch = new ArrayList<>(messages.size());
-            for (Message m : messages) {
-                batch.add(MessageMapping.toLog(m, queueId, client));
+            int maxPropertiesBytes = broker.config().log().maxPropertiesBytes();
+            for (int i = 0; i < messages.size(); i++) {
+                try {
+                    batch.add(MessageMapping.toLog(messages.get(i), queueId, client, maxPropertiesBytes));
+                } catch (InvalidMessageException e) {
+                    throw InvalidMessageException.prefixed("batch message " + i + ": ", e); // as the store names it
+                }
             }
             appended = broker.send(batch, deliverAt);
         } catch (RuntimeException e) {
             load.sendDone();
-            throw e;
+            // a plain SEND sent no batch: its refusal names no message in one
+            throw single && e instanceof InvalidMessageException i ? i.withoutPrefix() : e;
         }
         if (appended.isDone() && !appended.isCompletedExceptionally()) { // ASYNC flush: answered at once
             load.sendDone();

@@ -70,7 +70,7 @@ final class TransactionRequests {
         }
         try {
             int queueId = broker.chooseQueue(m.topic(), m.queueId());
-            return transactions.prepare(MessageMapping.toLog(m, queueId, client), group).handle((r, t) -> {
+            return transactions.prepare(MessageMapping.toLog(m, queueId, client, broker.config().log().maxPropertiesBytes()), group).handle((r, t) -> {
                 load.sendDone();
                 if (t != null) {
                     throw t instanceof CompletionException ce ? ce : new CompletionException(t);
