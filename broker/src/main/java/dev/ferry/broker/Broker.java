@@ -37,7 +37,12 @@ import org.slf4j.LoggerFactory;
 public final class Broker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._%|-]{1,200}");
-    private static final Pattern OFFSET_GROUP = Pattern.compile("[A-Za-z0-9._%|-]{1,257}");
+    /** Characters and length of a group's name (JOIN_GROUP, DESCRIBE_GROUP, DELETE_GROUP take it so). */
+    private static final String GROUP_NAME = "[A-Za-z0-9._|-]{1,128}";
+    /** What offsets are committed under: a group's name, or a broadcasting member's GROUP%CLIENT_ID. */
+    private static final Pattern OFFSET_GROUP = Pattern.compile(GROUP_NAME + "(%" + GROUP_NAME + ")?");
+    /** What offsets are read under: any such name and more (a read of a name nothing is stored under answers none). */
+    private static final Pattern OFFSET_GROUP_READ = Pattern.compile("[A-Za-z0-9._%|-]{1,257}");
 
     private final BrokerConfig config;
     private final MessageStore store;
@@ -540,7 +545,9 @@ public final class Broker implements AutoCloseable {
     }
 
     public OptionalLong committedOffset(String group, String topic, int queueId) {
-        checkOffsetGroup(group);
+        if (group == null || !OFFSET_GROUP_READ.matcher(group).matches()) {
+            throw new BrokerException("group: '" + group + "' (expected: 1..257 characters of [A-Za-z0-9._%|-])");
+        }
         return offsets.committed(group, topic, queueId);
     }
 
@@ -628,11 +635,14 @@ public final class Broker implements AutoCloseable {
      * The rule for the group an offset is committed under: a group's name, or a broadcasting
      * member's own {@code GROUP%CLIENT_ID} (see {@link GroupCoordinator}), whose two parts may be
      * 128 characters each. Checked as a topic name (at most 200), a member whose names came to
-     * more than 199 could join but never commit its position.
+     * more than 199 could join but never commit its position; checked as the characters only, a
+     * client's {@code %}, {@code a%b%c} or 200-character name was stored: offsets no LIST_GROUPS
+     * or DESCRIBE_GROUP shows and no DELETE_GROUP (which takes group names only) can remove.
      */
     static void checkOffsetGroup(String group) {
         if (group == null || !OFFSET_GROUP.matcher(group).matches()) {
-            throw new BrokerException("group: '" + group + "' (expected: 1..257 characters of [A-Za-z0-9._%|-])");
+            throw new BrokerException("group: '" + group + "' (expected: a group's name, 1..128 characters of [A-Za-z0-9._|-], "
+                    + "or a broadcasting member's GROUP%CLIENT_ID, two such names joined by one %)");
         }
     }
 

@@ -110,10 +110,7 @@ final class Requests {
                 case DELETE_TOPIC -> plain(deleteTopic(req));
                 case SEND, SEND_BATCH -> send(req, client);
                 case FETCH -> groupRequests.fetch(req, r -> fetch(r, rawRecords, waits));
-                case COMMIT_OFFSET -> {
-                    checkOffsetGroupName(req.header(Headers.GROUP));
-                    yield plain(groupRequests.checkedCommit(req, () -> commitOffset(req)));
-                }
+                case COMMIT_OFFSET -> plain(groupRequests.checkedCommit(req, () -> commitOffset(req)));
                 case NACK -> groupRequests.nack(req);
                 case ACK, JOIN_GROUP, LEAVE_GROUP, GROUP_HEARTBEAT, LIST_GROUPS, DESCRIBE_GROUP, RESET_OFFSETS, LOCK_QUEUE,
                         UNLOCK_QUEUE, DELETE_GROUP -> plain(groupRequests.handle(req));
@@ -368,29 +365,6 @@ final class Requests {
                 return new Reply.Plain(b.messages(out).build());
             }
         });
-    }
-
-    /** A consumer group's name, as JOIN_GROUP, DESCRIBE_GROUP and DELETE_GROUP take it. */
-    private static final java.util.regex.Pattern GROUP_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._|-]{1,128}");
-
-    /**
-     * COMMIT_OFFSET's {@code group}: a group's name, or a broadcasting member's own
-     * {@code GROUP%CLIENT_ID} (two names joined by one {@code %}). The broker's own check is the
-     * character class only ({@code [A-Za-z0-9._%|-]}, 1..257), so a client's {@code %}, {@code a%b%c}
-     * or 200-character name was stored: offsets no LIST_GROUPS or DESCRIBE_GROUP shows and no
-     * DELETE_GROUP (which takes group names only) can ever remove. Absent: {@code required} says so.
-     */
-    private static void checkOffsetGroupName(String group) {
-        if (group == null) {
-            return;
-        }
-        int cut = group.indexOf('%');
-        boolean ok = cut < 0 ? GROUP_NAME.matcher(group).matches()
-                : GROUP_NAME.matcher(group.substring(0, cut)).matches() && GROUP_NAME.matcher(group.substring(cut + 1)).matches();
-        if (!ok) {
-            throw new RequestException(Status.BAD_REQUEST, "group: '" + group + "' (expected: a group's name, 1..128 characters of"
-                    + " [A-Za-z0-9._|-], or a broadcasting member's GROUP%CLIENT_ID, two such names joined by one %)");
-        }
     }
 
     private Command commitOffset(Command req) {
