@@ -12,6 +12,7 @@ import dev.ferry.log.StoredMessage;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -482,6 +483,19 @@ final class DelayedDelivery implements AutoCloseable {
         String topic = props.remove(REAL_TOPIC);
         props.remove(REAL_QUEUE_ID);
         props.remove(DELIVER_AT);
+        // a group's retry copy: its five retry properties were the broker's own (internal) in its schedule record, and
+        // are again here (the stored record keeps no such mark); counted, the copy of a message at the property limits
+        // would be refused, and the message lost. Only the broker writes to a retry topic through the schedule with
+        // them as its own; a client's delayed SEND there had them counted in its record, so the copy still fits.
+        Map<String, String> retry = new LinkedHashMap<>();
+        if (GroupCoordinator.isRetryTopic(topic)) {
+            for (String k : GroupCoordinator.RETRY_PROPERTIES) {
+                String v = props.remove(k);
+                if (v != null) {
+                    retry.put(k, v);
+                }
+            }
+        }
         LogMessage.Builder b = LogMessage.builder(topic, queueId, s.body())
                 .flags(s.flags() & ~MessageFlags.DELAYED)
                 .bornTimestamp(s.bornTimestamp())
@@ -489,6 +503,7 @@ final class DelayedDelivery implements AutoCloseable {
                 .reconsumeTimes(s.reconsumeTimes())
                 .properties(props)
                 .internalProperty(SCHEDULE_ID, s.messageId());
+        retry.forEach(b::internalProperty);
         if (!s.tags().isEmpty()) {
             b.tags(s.tags());
         }

@@ -115,12 +115,33 @@ public final class GroupCoordinator implements AutoCloseable {
     public static final String ORIGIN_QUEUE_OFFSET = "ORIGIN_QUEUE_OFFSET";
     public static final String ORIGIN_MSG_ID = "ORIGIN_MSG_ID";
     public static final String RECONSUME_TIMES = "RECONSUME_TIMES";
+    /**
+     * The properties a retry or dead-letter copy carries besides the user's, added as internal
+     * ({@link LogMessage.Builder#internalProperty}): the user's property limits do not count them, in
+     * the copy, its schedule record, or the copy the schedule delivers to the retry topic
+     * ({@link DelayedDelivery}). Their worst case, in the properties area (4 bytes per entry, then the
+     * name and value in UTF-8): ORIGIN_TOPIC with a 200-byte topic, 216; ORIGIN_QUEUE_ID with a queue
+     * id of 5 digits, 24; ORIGIN_QUEUE_OFFSET with a long of 19 digits, 42; ORIGIN_MSG_ID with a
+     * 16-character message id, 33; RECONSUME_TIMES with an int of 10 digits, 29: 344 bytes. A retry
+     * copy's schedule record adds %REAL_TOPIC (the retry topic, at most 200 bytes: 215), %REAL_QID
+     * (18) and %DELIVER_AT (a long: 34), 611 bytes in all; the delivered copy %SCHEDULE_ID (32), 376
+     * in all: within the format's 1,024 bytes kept beyond {@link LogMessage#MAX_USER_PROPERTIES_BYTES}.
+     * Kept from an earlier copy (a client's own ORIGIN_*, counted in its message, too), they were
+     * part of that message's properties area, of which the copy is no larger but for these.
+     */
+    static final List<String> RETRY_PROPERTIES = List.of(ORIGIN_TOPIC, ORIGIN_QUEUE_ID, ORIGIN_QUEUE_OFFSET, ORIGIN_MSG_ID,
+            RECONSUME_TIMES);
 
     public static String retryTopic(String group) {
         return RETRY_PREFIX + group;
     }
 
     private static final String RETRY_PREFIX = "%RETRY%";
+
+    /** True for a group's retry topic, {@code %RETRY%GROUP}. */
+    static boolean isRetryTopic(String topic) {
+        return topic.startsWith(RETRY_PREFIX);
+    }
 
     /**
      * The delayed delivery, before it stores a copy in {@code topic}: a retry topic that a
@@ -910,12 +931,15 @@ public final class GroupCoordinator implements AutoCloseable {
 
     /**
      * Appends a copy of {@code s} to the group's retry topic (delayed) or dead-letter topic
-     * ({@code deadLetter}: at once, whatever its count). The copy carries the {@code ORIGIN_*} and
-     * {@code RECONSUME_TIMES} properties (a retry copy the schedule's three more, which the limits do
-     * not count): a message stored close to the properties limits has no room for them, and its copy
-     * is refused. Such a
-     * message goes to the dead-letter topic with its own properties only (its record's
-     * reconsumeTimes field still counts), where it can be read, rather than being retried forever.
+     * ({@code deadLetter}: at once, whatever its count). The copy carries the {@code ORIGIN_*} (kept
+     * from an earlier copy) and {@code RECONSUME_TIMES} properties as the broker's own
+     * ({@link #RETRY_PROPERTIES}), and a retry copy the schedule's three more: the property limits
+     * count none of them, so a message at the limits is retried like any other (and its copy
+     * delivered to the retry topic, {@link DelayedDelivery}, keeps them uncounted). Kept for safety:
+     * should a copy with them be refused all the same, the message goes to the dead-letter topic
+     * with its own properties only (its record's reconsumeTimes field still counts), where it can be
+     * read, rather than being retried forever. (A limit lowered below the user's own properties
+     * since the message was stored refuses that copy too: the move fails and is retried.)
      */
     private CompletableFuture<Void> sendBack(String group, StoredMessage s, int reconsumeTimes, boolean deadLetter) {
         int failures = reconsumeTimes >= 0 ? reconsumeTimes : s.reconsumeTimes() + 1;
@@ -941,17 +965,29 @@ public final class GroupCoordinator implements AutoCloseable {
         props.remove(LogMessage.TAGS);
         props.remove(LogMessage.KEYS);
         props.keySet().removeIf(k -> k.startsWith("%")); // the broker's own (schedule) properties
+        // the five retry properties are the broker's own (internal: the user's limits do not count them), taken out of
+        // the ordinary ones: a message at the limits has room for them, in its retry copy as in its dead-letter copy
+        Map<String, String> retry = new LinkedHashMap<>();
         if (withOrigin) {
-            if (!props.containsKey(ORIGIN_TOPIC)) {
-                props.put(ORIGIN_TOPIC, s.topic());
-                props.put(ORIGIN_QUEUE_ID, Integer.toString(s.queueId()));
-                props.put(ORIGIN_QUEUE_OFFSET, Long.toString(s.queueOffset()));
-                props.put(ORIGIN_MSG_ID, s.messageId());
+            if (props.containsKey(ORIGIN_TOPIC)) { // an earlier copy's (or the client's own), kept
+                for (String k : RETRY_PROPERTIES) {
+                    String v = props.remove(k);
+                    if (v != null && !k.equals(RECONSUME_TIMES)) {
+                        retry.put(k, v);
+                    }
+                }
+            } else {
+                RETRY_PROPERTIES.forEach(props::remove);
+                retry.put(ORIGIN_TOPIC, s.topic());
+                retry.put(ORIGIN_QUEUE_ID, Integer.toString(s.queueId()));
+                retry.put(ORIGIN_QUEUE_OFFSET, Long.toString(s.queueOffset()));
+                retry.put(ORIGIN_MSG_ID, s.messageId());
             }
-            props.put(RECONSUME_TIMES, Integer.toString(failures));
+            retry.put(RECONSUME_TIMES, Integer.toString(failures));
         }
         LogMessage.Builder b = LogMessage.builder(target, 0, s.body()).bornTimestamp(s.bornTimestamp()).reconsumeTimes(failures)
                 .properties(props);
+        retry.forEach(b::internalProperty);
         if (s.tags() != null && !s.tags().isEmpty()) {
             b.tags(s.tags());
         }
