@@ -254,15 +254,8 @@ class ConsumerGroupTest {
             client.createTopic("rb", 1);
             send(p, "rb", 0, 100);
             try (GroupConsumer c = client.groupConsumer(member("rb", "rbg", "b1").broadcasting().build())) {
-                List<Message> got = new ArrayList<>();
-                await("the batch polled", Duration.ofSeconds(10), () -> {
-                    got.addAll(c.poll(Duration.ofMillis(50)));
-                    return !got.isEmpty();
-                });
-                assertThat(got).as("one fetch, one poll").hasSize(100);
-                long before = c.generation();
-                client.resetOffsets("rbg", "rb", "earliest", 0);
-                await("a heartbeat brought the reset", Duration.ofSeconds(10), () -> c.generation() != before && !c.owns(got.get(0)));
+                List<Message> got = firstBatch(c, 100);
+                resetAndHear(client, c, "rbg", "rb", got.get(0));
                 got.forEach(c::ack);
                 List<Message> again = new ArrayList<>();
                 await("read again from the reset", Duration.ofSeconds(10), () -> {
@@ -290,15 +283,8 @@ class ConsumerGroupTest {
             client.createTopic("rk", 1);
             send(p, "rk", 0, 100);
             try (GroupConsumer c = client.groupConsumer(member("rk", "rkg", "k1").build())) {
-                List<Message> got = new ArrayList<>();
-                await("the batch polled", Duration.ofSeconds(10), () -> {
-                    got.addAll(c.poll(Duration.ofMillis(50)));
-                    return !got.isEmpty();
-                });
-                assertThat(got).as("one fetch, one poll").hasSize(100);
-                long before = c.generation();
-                assertThat(client.resetOffsets("rkg", "rk", "earliest", 0)).containsEntry(0, 0L);
-                await("a heartbeat brought the reset", Duration.ofSeconds(10), () -> c.generation() != before && !c.owns(got.get(0)));
+                List<Message> got = firstBatch(c, 100);
+                resetAndHear(client, c, "rkg", "rk", got.get(0));
                 Thread.sleep(1_000);
                 got.forEach(c::ack);
             } // leaves: sent after the acks on the same connection, so the broker has taken them by then
@@ -323,15 +309,8 @@ class ConsumerGroupTest {
             send(p, "nk", 0, 10);
             Set<String> reread = new TreeSet<>();
             try (GroupConsumer c = client.groupConsumer(member("nk", "nkg", "n1").build())) {
-                List<Message> got = new ArrayList<>();
-                await("the batch polled", Duration.ofSeconds(10), () -> {
-                    got.addAll(c.poll(Duration.ofMillis(50)));
-                    return !got.isEmpty();
-                });
-                assertThat(got).as("one fetch, one poll").hasSize(10);
-                long before = c.generation();
-                assertThat(client.resetOffsets("nkg", "nk", "earliest", 0)).containsEntry(0, 0L);
-                await("a heartbeat brought the reset", Duration.ofSeconds(10), () -> c.generation() != before && !c.owns(got.get(0)));
+                List<Message> got = firstBatch(c, 10);
+                resetAndHear(client, c, "nkg", "nk", got.get(0));
                 Thread.sleep(1_000);
                 c.nack(got.get(0)).get(10, TimeUnit.SECONDS); // answered once a copy would be stored
                 assertThat(server.broker.pendingDelayed() + server.broker.deliveredDelayed()).as("no retry copy").isZero();
@@ -364,12 +343,7 @@ class ConsumerGroupTest {
             client.createTopic("gb", 1);
             send(p, "gb", 0, 100);
             try (GroupConsumer a = client.groupConsumer(member("gb", "gbg", "m2").build())) {
-                List<Message> got = new ArrayList<>();
-                await("the batch polled", Duration.ofSeconds(10), () -> {
-                    got.addAll(a.poll(Duration.ofMillis(50)));
-                    return !got.isEmpty();
-                });
-                assertThat(got).as("one fetch, one poll").hasSize(100);
+                List<Message> got = firstBatch(a, 100);
                 try (GroupConsumer b = client.groupConsumer(member("gb", "gbg", "m1").build())) {
                     await("the queue moved to the member that joined", Duration.ofSeconds(10),
                             () -> !a.assignment().contains("gb/0") && b.assignment().contains("gb/0"));
@@ -397,12 +371,7 @@ class ConsumerGroupTest {
             client.createTopic("rc", 1);
             send(p, "rc", 0, 100);
             try (GroupConsumer c = client.groupConsumer(member("rc", "rcg", "b1").broadcasting().heartbeatIntervalMs(30_000).build())) {
-                List<Message> got = new ArrayList<>();
-                await("the batch polled", Duration.ofSeconds(10), () -> {
-                    got.addAll(c.poll(Duration.ofMillis(50)));
-                    return !got.isEmpty();
-                });
-                assertThat(got).as("one fetch, one poll").hasSize(100);
+                List<Message> got = firstBatch(c, 100);
                 got.forEach(c::ack); // position 100, committed at the next poll
                 long before = c.generation();
                 client.resetOffsets("rcg", "rc", "earliest", 0);
@@ -463,5 +432,26 @@ class ConsumerGroupTest {
                 assertThat(client.listGroups()).contains("rg");
             }
         }
+    }
+
+    /** The first poll's messages of {@code c}, one fetch's worth: {@code count} of them. */
+    private static List<Message> firstBatch(GroupConsumer c, int count) {
+        List<Message> got = new ArrayList<>();
+        await("the batch polled", Duration.ofSeconds(10), () -> {
+            got.addAll(c.poll(Duration.ofMillis(50)));
+            return !got.isEmpty();
+        });
+        assertThat(got).as("one fetch, one poll").hasSize(count);
+        return got;
+    }
+
+    /**
+     * Resets {@code group}'s offsets of {@code topic} to the earliest, and waits until a heartbeat
+     * told {@code c}, which had polled {@code polled} before.
+     */
+    private static void resetAndHear(FerryClient client, GroupConsumer c, String group, String topic, Message polled) {
+        long before = c.generation();
+        assertThat(client.resetOffsets(group, topic, "earliest", 0)).containsEntry(0, 0L);
+        await("a heartbeat brought the reset", Duration.ofSeconds(10), () -> c.generation() != before && !c.owns(polled));
     }
 }
