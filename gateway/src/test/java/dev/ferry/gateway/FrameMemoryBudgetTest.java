@@ -166,9 +166,7 @@ class FrameMemoryBudgetTest {
             await("the small frame waiting", () -> server.gateway.connectionsWaitingForFrameMemory() == 1);
             holder.writeRaw(Arrays.copyOfRange(big, 1024, big.length));
             assertThat(holder.read().status()).isEqualTo(Status.OK);
-            Command reply = small.read();
-            assertThat(reply.requestId()).isEqualTo(heartbeat.requestId());
-            assertThat(reply.status()).isEqualTo(Status.OK);
+            assertAnswered(small, heartbeat);
         }
     }
 
@@ -241,9 +239,7 @@ class FrameMemoryBudgetTest {
             for (int i = 0; i < fetches; i++) {
                 assertThat(c.read().status()).as("FETCH %d", i).isEqualTo(Status.OK);
             }
-            Command reply = c.read();
-            assertThat(reply.requestId()).isEqualTo(heartbeat.requestId());
-            assertThat(reply.status()).isEqualTo(Status.OK);
+            assertAnswered(c, heartbeat);
             await("every reservation returned", () -> server.gateway.bufferedFrameBytes() == 0);
         }
     }
@@ -282,9 +278,7 @@ class FrameMemoryBudgetTest {
                     .isLessThanOrEqualTo(ONE_READ);
 
             c.writeRaw(Arrays.copyOfRange(next, 10, next.length));
-            Command reply = c.read();
-            assertThat(reply.requestId()).isEqualTo(heartbeat.requestId());
-            assertThat(reply.status()).isEqualTo(Status.OK);
+            assertAnswered(c, heartbeat);
             await("every reservation returned", () -> server.gateway.bufferedFrameBytes() == 0);
         }
     }
@@ -384,5 +378,12 @@ class FrameMemoryBudgetTest {
 
     private static void await(String what, java.util.function.BooleanSupplier condition) {
         TestServer.await(what, Duration.ofSeconds(20), condition);
+    }
+
+    /** The next reply {@code c} reads answers {@code request}, with OK. */
+    private static void assertAnswered(TestClient c, Command request) throws java.io.IOException {
+        Command reply = c.read();
+        assertThat(reply.requestId()).isEqualTo(request.requestId());
+        assertThat(reply.status()).isEqualTo(Status.OK);
     }
 }
