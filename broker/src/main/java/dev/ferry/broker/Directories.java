@@ -1,9 +1,11 @@
 package dev.ferry.broker;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -38,5 +40,23 @@ final class Directories {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         }
+    }
+
+    /**
+     * Replaces {@code path} with {@code content}, so that after a crash it holds either the old or
+     * the new bytes, whole: written to {@code path.tmp}, forced, renamed over {@code path}, then the
+     * folder forced.
+     */
+    static void replaceAtomically(Path path, ByteBuffer content) throws IOException {
+        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            while (content.hasRemaining()) {
+                ch.write(content);
+            }
+            ch.force(true);
+        }
+        Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        force(path.getParent());
     }
 }

@@ -2,14 +2,11 @@ package dev.ferry.broker;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
@@ -48,19 +45,13 @@ final class PropertiesFile {
     }
 
     void write(Map<String, String> values, String comment) {
-        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
         Properties p = new Properties();
         p.putAll(values);
+        StringWriter text = new StringWriter();
         try {
+            p.store(text, comment);
             Directories.create(path.getParent());
-            try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                p.store(w, comment);
-            }
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            Directories.force(path.getParent());
+            Directories.replaceAtomically(path, StandardCharsets.UTF_8.encode(text.toString()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + path, e);
         }

@@ -7,7 +7,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
@@ -43,7 +42,6 @@ final class TransactionCheckCounts {
     /** Below this many lines the file is never rewritten for its size. */
     static final int MIN_LINES_TO_COMPACT = 1_024;
 
-    private final Path dir;
     private final Path path;
     /** Lines in the file (as far as this instance wrote them); -1 until the first {@link #write}. */
     private long lines = -1;
@@ -51,7 +49,6 @@ final class TransactionCheckCounts {
     private long bytesWritten;
 
     TransactionCheckCounts(Path dir) {
-        this.dir = dir;
         this.path = dir.resolve("checks");
     }
 
@@ -111,18 +108,8 @@ final class TransactionCheckCounts {
 
     /** Replaces the file with {@code counts} (half offset to checks), durably. */
     void write(Map<Long, Integer> counts) {
-        ByteBuffer bytes = encode(counts);
-        Path tmp = dir.resolve("checks.tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
-                while (bytes.hasRemaining()) {
-                    ch.write(bytes);
-                }
-                ch.force(true);
-            }
-            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            Directories.force(dir);
+            Directories.replaceAtomically(path, encode(counts));
         } catch (IOException e) {
             lines = -1;
             throw new UncheckedIOException("cannot write " + path, e);
