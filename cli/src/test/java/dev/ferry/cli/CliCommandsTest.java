@@ -3,19 +3,10 @@ package dev.ferry.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.broker.Broker;
-import dev.ferry.broker.BrokerConfig;
 import dev.ferry.gateway.Gateway;
-import dev.ferry.gateway.GatewayConfig;
-import dev.ferry.log.LogConfig;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,6 +23,7 @@ class CliCommandsTest {
     @TempDir
     Path dir;
 
+    private InProcessFerry ferry;
     private Broker broker;
     private Gateway gateway;
     private String server;
@@ -40,39 +32,20 @@ class CliCommandsTest {
 
     @BeforeEach
     void start() {
-        broker = Broker.open(BrokerConfig.defaults(LogConfig.builder(dir).segmentBytes(8 << 20).preTouch(false).build()));
-        gateway = Gateway.start(broker, GatewayConfig.builder().host("127.0.0.1").port(0).build());
-        server = "--server=127.0.0.1:" + gateway.port();
+        ferry = InProcessFerry.start(dir);
+        broker = ferry.broker;
+        gateway = ferry.gateway;
+        server = ferry.server;
     }
 
     @AfterEach
     void stop() {
-        gateway.close();
-        broker.close();
+        ferry.close();
     }
 
     private Run run(String stdin, String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        InputStream oldIn = System.in;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        StringWriter picocliErr = new StringWriter();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
-            CommandLine cl = Ferry.commandLine();
-            cl.setErr(new PrintWriter(picocliErr, true));
-            List<String> all = new ArrayList<>(List.of(args));
-            all.add(server);
-            int exit = cl.execute(all.toArray(String[]::new));
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8) + picocliErr);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-            System.setIn(oldIn);
-        }
+        InProcessFerry.Run r = ferry.run(stdin.getBytes(StandardCharsets.UTF_8), args);
+        return new Run(r.exit(), r.text(), r.err());
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.ferry.protocol.Message;
 import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Path;
@@ -59,16 +60,8 @@ class HalfCloseFlowControlTest {
             producer.createTopic("empty", 1);
             byte[] body = new byte[64 << 10];
             Arrays.fill(body, (byte) 'h');
-            List<Message> ms = new ArrayList<>();
-            for (int i = 0; i < 16; i++) {
-                ms.add(TestClient.message("big", 0, body));
-            }
-            assertThat(producer.call(producer.request(RequestCode.SEND_BATCH).messages(ms).build()).status()).isEqualTo(Status.OK);
-            Socket s = new Socket();
-            s.setReceiveBufferSize(16 << 10);
-            s.setSoTimeout(60_000);
-            s.connect(new InetSocketAddress("127.0.0.1", server.port()));
-            TestClient.handshake(s, Hello.of("json"));
+            storeSixteen(producer, body);
+            Socket s = smallWindowJsonClient(server, 60_000);
             try (TestClient c = TestClient.wrap(s, "json")) {
                 ByteArrayOutputStream all = new ByteArrayOutputStream();
                 for (int i = 0; i < 4; i++) {
@@ -147,15 +140,8 @@ class HalfCloseFlowControlTest {
              TestClient producer = server.connect("binary")) {
             producer.createTopic("big", 1);
             byte[] body = new byte[64 << 10];
-            List<Message> ms = new ArrayList<>();
-            for (int i = 0; i < 16; i++) {
-                ms.add(TestClient.message("big", 0, body));
-            }
-            assertThat(producer.call(producer.request(RequestCode.SEND_BATCH).messages(ms).build()).status()).isEqualTo(Status.OK);
-            Socket s = new Socket();
-            s.setReceiveBufferSize(16 << 10);
-            s.connect(new InetSocketAddress("127.0.0.1", server.port()));
-            TestClient.handshake(s, Hello.of("json"));
+            storeSixteen(producer, body);
+            Socket s = smallWindowJsonClient(server, 0);
             TestClient c = TestClient.wrap(s, "json");
             for (int i = 0; i < 4; i++) {
                 c.writeNoFlush(c.request(RequestCode.FETCH).header(Headers.TOPIC, "big").header(Headers.QUEUE_ID, 0)
@@ -166,5 +152,28 @@ class HalfCloseFlowControlTest {
             TestServer.await("the stalled connection closed", Duration.ofSeconds(10), () -> server.gateway.openConnections() == 1);
             c.close();
         }
+    }
+
+    /** Stores 16 messages of {@code body} in topic "big" (queue 0) in one SEND_BATCH. */
+    private static void storeSixteen(TestClient producer, byte[] body) throws IOException {
+        List<Message> ms = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            ms.add(TestClient.message("big", 0, body));
+        }
+        assertThat(producer.call(producer.request(RequestCode.SEND_BATCH).messages(ms).build()).status()).isEqualTo(Status.OK);
+    }
+
+    /**
+     * A socket with a 16 KiB receive buffer (so that the broker's replies soon pile up unsent),
+     * connected to {@code server} and through the JSON handshake; {@code soTimeoutMs} 0: reads
+     * block for ever.
+     */
+    private static Socket smallWindowJsonClient(TestServer server, int soTimeoutMs) throws IOException {
+        Socket s = new Socket();
+        s.setReceiveBufferSize(16 << 10);
+        s.setSoTimeout(soTimeoutMs);
+        s.connect(new InetSocketAddress("127.0.0.1", server.port()));
+        TestClient.handshake(s, Hello.of("json"));
+        return s;
     }
 }
