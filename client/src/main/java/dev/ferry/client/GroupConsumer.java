@@ -39,7 +39,10 @@ import org.slf4j.LoggerFactory;
  * position read before a RESET_OFFSETS of the queue (the member then reads the queue again from
  * where the reset put it). <b>Orderly</b>: the member locks each queue on the broker before
  * reading it; a queue taken away by a rebalance is unlocked at the next {@link #poll}, so
- * handle (ack or nack) a whole batch before polling again.
+ * handle (ack or nack) a whole batch before polling again. A nack then gives the message up to
+ * the dead-letter topic: retry in place before it (see {@link #nack}). A lost connection stops
+ * the member's handling at once ({@link #owns} false): its queues are read again from the
+ * committed offsets once it has joined again.
  *
  * <p>A queue gets a new FETCH only when its previous batch was polled, so at most about two
  * batches per queue wait in the client and acks come soon after the broker handed messages out.
@@ -504,7 +507,11 @@ public final class GroupConsumer implements AutoCloseable {
 
     /**
      * The message failed. Clustering: the broker sends it to the group's retry topic (redelivered
-     * after a growing delay) or, after too many, to its dead-letter topic. A message of the last
+     * after a growing delay) or, after too many, to its dead-letter topic. Orderly: to the
+     * dead-letter topic at once, whatever its count: an orderly member reads no retry topic (a
+     * copy there would come after the queue's later messages), so retry a failing message in place
+     * first, as RocketMQ's orderly consumer suspends its queue and {@link Subscription} does, and
+     * nack it only to give it up. A message of the last
      * poll is nacked (not orderly) at the generation its FETCH was sent at, as {@link #ack} acks
      * it: the broker ignores the nack if a RESET_OFFSETS of the queue came after that fetch (the
      * message comes again from the committed offset). Broadcasting: there is
