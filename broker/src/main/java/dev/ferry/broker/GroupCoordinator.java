@@ -855,12 +855,24 @@ public final class GroupCoordinator implements AutoCloseable {
      * Negative ack: the message goes to the retry topic (or, after too many redeliveries, to the
      * dead-letter topic) and then counts as done. {@code reconsumeTimes} >= 0 says how many
      * deliveries have failed (an orderly member retrying in place); -1 takes the record's count + 1.
-     * Completes when the copy is stored. Ignored, as an ACK is, when sent at a generation before the
-     * queue's last offset reset: what it nacks was handed out before the reset, and is to be read
-     * again.
+     * More failures than the broker's {@link GroupConfig#maxReconsumeTimes()} go to the dead-letter
+     * topic. Completes when the copy is stored. Ignored, as an ACK is, when sent at a generation
+     * before the queue's last offset reset: what it nacks was handed out before the reset, and is to
+     * be read again.
      */
     public CompletableFuture<Void> nack(String group, String clientId, long generation, String topic, int queueId, long offset,
                                         int reconsumeTimes) {
+        return nack(group, clientId, generation, topic, queueId, offset, reconsumeTimes, -1);
+    }
+
+    /**
+     * As {@link #nack(String, String, long, String, int, long, int)}, with the member's own limit of
+     * failed deliveries before the dead-letter topic when {@code maxReconsumeTimes} >= 0: the
+     * consumer's setting, which RocketMQ's consumer sends with each send-back too. -1 takes the
+     * broker's, which also decides for a message whose invisible time ran out (no member spoke for it).
+     */
+    public CompletableFuture<Void> nack(String group, String clientId, long generation, String topic, int queueId, long offset,
+                                        int reconsumeTimes, int maxReconsumeTimes) {
         boolean orderly;
         synchronized (this) {
             Group g = live(group);
@@ -885,10 +897,11 @@ public final class GroupCoordinator implements AutoCloseable {
             orderly = a.orderly;
         }
         // an orderly member retried in place already, and reads no retry topic: a copy there would be lost
-        return move(group, new TopicQueue(topic, queueId), offset, reconsumeTimes, orderly);
+        return move(group, new TopicQueue(topic, queueId), offset, reconsumeTimes, maxReconsumeTimes, orderly);
     }
 
-    private CompletableFuture<Void> move(String group, TopicQueue tq, long offset, int reconsumeTimes, boolean deadLetter) {
+    private CompletableFuture<Void> move(String group, TopicQueue tq, long offset, int reconsumeTimes, int maxReconsumeTimes,
+                                         boolean deadLetter) {
         CompletableFuture<Void> stored;
         try {
             Optional<StoredMessage> found = broker.store().readMessage(tq.topic(), tq.queueId(), offset);
@@ -901,7 +914,7 @@ public final class GroupCoordinator implements AutoCloseable {
                         tq.queueId(), offset);
                 stored = CompletableFuture.completedFuture(null);
             } else {
-                stored = sendBack(group, found.get(), reconsumeTimes, deadLetter);
+                stored = sendBack(group, found.get(), reconsumeTimes, maxReconsumeTimes, deadLetter);
             }
         } catch (RuntimeException e) {
             stored = CompletableFuture.failedFuture(e);
@@ -941,9 +954,10 @@ public final class GroupCoordinator implements AutoCloseable {
      * read, rather than being retried forever. (A limit lowered below the user's own properties
      * since the message was stored refuses that copy too: the move fails and is retried.)
      */
-    private CompletableFuture<Void> sendBack(String group, StoredMessage s, int reconsumeTimes, boolean deadLetter) {
+    private CompletableFuture<Void> sendBack(String group, StoredMessage s, int reconsumeTimes, int maxReconsumeTimes,
+                                             boolean deadLetter) {
         int failures = reconsumeTimes >= 0 ? reconsumeTimes : s.reconsumeTimes() + 1;
-        boolean dead = deadLetter || failures > config.maxReconsumeTimes();
+        boolean dead = deadLetter || failures > (maxReconsumeTimes >= 0 ? maxReconsumeTimes : config.maxReconsumeTimes());
         try {
             return sendBack(group, s, failures, dead, true);
         } catch (InvalidMessageException e) {
@@ -1084,7 +1098,7 @@ public final class GroupCoordinator implements AutoCloseable {
             }
         }
         for (Due d : due) {
-            move(d.group, d.tq, d.offset, -1, false);
+            move(d.group, d.tq, d.offset, -1, -1, false); // invisible time out: the broker's limit
         }
     }
 

@@ -507,7 +507,8 @@ public final class GroupConsumer implements AutoCloseable {
 
     /**
      * The message failed. Clustering: the broker sends it to the group's retry topic (redelivered
-     * after a growing delay) or, after too many, to its dead-letter topic. Orderly: to the
+     * after a growing delay) or, after more than {@link GroupConsumerConfig#maxReconsumeTimes()} failed
+     * deliveries (if that is -1, the broker's limit), to its dead-letter topic. Orderly: to the
      * dead-letter topic at once, whatever its count: an orderly member reads no retry topic (a
      * copy there would come after the queue's later messages), so retry a failing message in place
      * first, as RocketMQ's orderly consumer suspends its queue and {@link Subscription} does, and
@@ -524,8 +525,8 @@ public final class GroupConsumer implements AutoCloseable {
 
     /**
      * As {@link #nack(Message)}, saying that {@code reconsumeTimes} deliveries failed (an orderly
-     * member that retried in place); above the broker's maxReconsumeTimes the message goes to the
-     * dead-letter topic. Broadcasting: skipped, as {@link #nack(Message)} says.
+     * member that retried in place; -1: the message's deliveries so far) for the broker's count.
+     * Broadcasting: skipped, as {@link #nack(Message)} says.
      */
     public CompletableFuture<Void> nack(Message m, int reconsumeTimes) {
         if (broadcasting) {
@@ -545,6 +546,9 @@ public final class GroupConsumer implements AutoCloseable {
         Command.Builder b = memberRequest(RequestCode.NACK, m, nackGeneration).header(Headers.OFFSET, m.queueOffset());
         if (reconsumeTimes >= 0) {
             b.header(Headers.RECONSUME_TIMES, reconsumeTimes);
+        }
+        if (config.maxReconsumeTimes() >= 0 && !config.orderly()) {
+            b.header(Headers.MAX_RECONSUME_TIMES, config.maxReconsumeTimes()); // an orderly member's nack is dead-lettered whatever
         }
         return send(b, "NACK " + key(m.topic(), m.queueId()) + "@" + m.queueOffset());
     }

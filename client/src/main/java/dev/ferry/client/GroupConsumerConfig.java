@@ -1,5 +1,6 @@
 package dev.ferry.client;
 
+import dev.ferry.protocol.Headers;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
@@ -16,9 +17,15 @@ import java.util.UUID;
  * @param orderly             lock each queue on the broker and handle its messages one at a time, retrying failures in place (default false)
  * @param heartbeatIntervalMs how often the member heartbeats and picks up assignment changes (default 3,000)
  * @param startFrom           where a queue the group never committed on starts: EARLIEST or LATEST (default earliest)
- * @param maxReconsumeTimes   orderly and broadcasting members: in-place retries of a failing message before it is
- *                            given up (orderly clustering: sent to the dead-letter topic; broadcasting, orderly or not:
- *                            skipped) (default 16)
+ * @param maxReconsumeTimes   failed deliveries of a message before it is given up. A clustering member that is not
+ *                            orderly sends it with each nack ({@link GroupConsumer#nack}), and the broker moves a message
+ *                            that failed more often to the dead-letter topic instead of the retry topic, as RocketMQ's
+ *                            consumer setting does; orderly and broadcasting members retry in place up to it, then
+ *                            give the message up (orderly clustering: sent to the dead-letter topic; broadcasting,
+ *                            orderly or not: skipped). Default -1: the broker's limit for a clustering member's nacks
+ *                            (16 unless its operator set another), {@value #DEFAULT_IN_PLACE_RETRIES} in place; 0..10,000
+ *                            else. A message whose invisible time runs out (a member that never answered) always
+ *                            counts against the broker's.
  * @param retryBackoffMs      pause before an in-place retry, and after a failed fetch (default 1,000)
  * @param maxWaitMs           long-poll wait of one FETCH (default 1,000)
  * @param maxFetchMessages    most messages per FETCH (default 256)
@@ -32,6 +39,9 @@ import java.util.UUID;
 public record GroupConsumerConfig(List<String> topics, String group, String clientId, Model model, Allocation allocation, boolean orderly,
                                   long heartbeatIntervalMs, StartPosition startFrom, int maxReconsumeTimes, long retryBackoffMs,
                                   long maxWaitMs, int maxFetchMessages, String tags, String sql) {
+    /** In-place retries of an orderly or broadcasting member whose {@code maxReconsumeTimes} is the default, -1. */
+    public static final int DEFAULT_IN_PLACE_RETRIES = 16;
+
     /** How a group shares messages. */
     public enum Model { CLUSTERING, BROADCASTING }
 
@@ -55,10 +65,15 @@ public record GroupConsumerConfig(List<String> topics, String group, String clie
         Objects.requireNonNull(tags, "tags");
         Objects.requireNonNull(sql, "sql");
         Checks.range("heartbeatIntervalMs", heartbeatIntervalMs, 1, 600_000);
-        Checks.range("maxReconsumeTimes", maxReconsumeTimes, 0, 10_000);
+        Checks.range("maxReconsumeTimes", maxReconsumeTimes, -1, Headers.MAX_RECONSUME_TIMES_LIMIT);
         Checks.range("retryBackoffMs", retryBackoffMs, 1, 3_600_000);
         Checks.range("maxWaitMs", maxWaitMs, 0, 30_000);
         Checks.range("maxFetchMessages", maxFetchMessages, 1, Integer.MAX_VALUE);
+    }
+
+    /** Failed deliveries an orderly or broadcasting member retries in place: {@code maxReconsumeTimes}, or its default. */
+    public int inPlaceRetries() {
+        return maxReconsumeTimes >= 0 ? maxReconsumeTimes : DEFAULT_IN_PLACE_RETRIES;
     }
 
     public static Builder builder(String topic, String group) {
@@ -79,7 +94,7 @@ public record GroupConsumerConfig(List<String> topics, String group, String clie
         private boolean orderly;
         private long heartbeatIntervalMs = 3_000;
         private StartPosition startFrom = StartPosition.EARLIEST;
-        private int maxReconsumeTimes = 16;
+        private int maxReconsumeTimes = -1;
         private long retryBackoffMs = 1_000;
         private long maxWaitMs = 1_000;
         private int maxFetchMessages = 256;

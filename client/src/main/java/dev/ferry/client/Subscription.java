@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * failures moves it to the dead-letter topic {@code %DLQ%GROUP}). An orderly or broadcasting
  * member instead retries a failed message in place after
  * {@link GroupConsumerConfig#retryBackoffMs()}, blocking its queue (and, one thread, the others), up
- * to {@link GroupConsumerConfig#maxReconsumeTimes()} times; then an orderly clustering member nacks it
+ * to {@link GroupConsumerConfig#inPlaceRetries()} times; then an orderly clustering member nacks it
  * to the dead-letter topic and a broadcasting one, orderly or not, skips it (acks it): a
  * broadcasting group has no retry or dead-letter topic, as in RocketMQ.
  *
@@ -175,7 +175,7 @@ public final class Subscription implements AutoCloseable {
                             break;
                         } catch (Exception | AssertionError e) {
                             failures++;
-                            if (failures > config.maxReconsumeTimes()) {
+                            if (failures > config.inPlaceRetries()) {
                                 LOG.warn("subscription: {}/{}@{} failed {} times, {}: {}", m.topic(), m.queueId(), m.queueOffset(), failures,
                                         deadLetter ? "moving it to the dead-letter topic" : "skipping it", e.toString());
                                 if (deadLetter) {

@@ -251,6 +251,31 @@ class RmqScenariosTest {
         }
     }
 
+    /**
+     * A clustering member's own maxReconsumeTimes decides when its failing message goes to the
+     * dead-letter topic, as RocketMQ's consumer setting does (the broker's limit here is the default,
+     * 16). The setting was used only for in-place retries: a member set to 1 saw 17 deliveries.
+     */
+    @Test
+    void aClusteringMembersMaxReconsumeTimesDecidesWhenItsMessageIsDeadLettered() {
+        GroupConfig groups = GroupConfig.builder().retryDelaysMs(List.of(50L)).build();
+        try (BrokerFixture server = BrokerFixture.start(dir, groups); FerryClient client = server.client("binary");
+             Producer p = client.producer()) {
+            client.createTopic("mr", 1);
+            p.send(Message.builder("mr").body(utf8("poison")).build());
+            AtomicInteger seen = new AtomicInteger();
+            Subscription s = client.subscribe(member("mr", "mrg", "m1").maxReconsumeTimes(1).build(), m -> {
+                seen.incrementAndGet();
+                throw new IllegalStateException("poison");
+            });
+            await("dead lettered", Duration.ofSeconds(10), () -> client.describeTopic("%DLQ%mrg").isPresent()
+                    && client.queueOffsets("%DLQ%mrg", 0).maxOffset() == 1);
+            await("group done", Duration.ofSeconds(10), () -> client.describeGroup("mrg").queues().stream().allMatch(q -> q.lag() == 0));
+            s.close();
+            assertThat(seen.get()).as("the first delivery and 1 retry").isEqualTo(2);
+        }
+    }
+
     // ---- delayed --------------------------------------------------------------------------------
 
     /**

@@ -180,8 +180,17 @@ final class GroupRequests {
             }
             reconsume = (int) Math.min(Integer.MAX_VALUE, n);
         }
+        int maxReconsume = -1; // the broker's
+        if (req.header(Headers.MAX_RECONSUME_TIMES) != null) {
+            long n = number(req, Headers.MAX_RECONSUME_TIMES, req.header(Headers.MAX_RECONSUME_TIMES));
+            if (n < 0 || n > Headers.MAX_RECONSUME_TIMES_LIMIT) {
+                throw new Requests.RequestException(Status.BAD_REQUEST, "header " + Headers.MAX_RECONSUME_TIMES + ": " + n
+                        + " (expected: 0.." + Headers.MAX_RECONSUME_TIMES_LIMIT + ")");
+            }
+            maxReconsume = (int) n;
+        }
         return groups.nack(required(req, Headers.GROUP), required(req, Headers.CLIENT_ID), generation(req), required(req, Headers.TOPIC),
-                queueId(req), number(req, Headers.OFFSET, required(req, Headers.OFFSET)), reconsume)
+                queueId(req), number(req, Headers.OFFSET, required(req, Headers.OFFSET)), reconsume, maxReconsume)
                 .thenApply(v -> new Reply.Plain(Command.response(req, Status.OK).build()));
     }
 

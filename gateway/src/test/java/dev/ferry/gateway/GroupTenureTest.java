@@ -107,6 +107,25 @@ class GroupTenureTest {
         }
     }
 
+    /** A NACK's maxReconsumeTimes outside 0..10,000 is refused, naming the range; nothing is moved. */
+    @Test
+    void aNackWithAMaxReconsumeTimesOutOfRangeIsRefused() throws IOException {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("json")) {
+            c.createTopic("orders", 1);
+            c.send(TestClient.message("orders", 0, "m".getBytes(StandardCharsets.UTF_8)));
+            long generation = Long.parseLong(join(c, "m1").header(Headers.GENERATION));
+            assertThat(TestClient.fetched(c.call(fetch(c, "m1", generation, 0, 0)))).hasSize(1);
+            for (long bad : new long[] {-1, 10_001}) {
+                Command nack = c.call(c.request(RequestCode.NACK).header(Headers.GROUP, "g").header(Headers.CLIENT_ID, "m1")
+                        .header(Headers.GENERATION, generation).header(Headers.TOPIC, "orders").header(Headers.QUEUE_ID, 0)
+                        .header(Headers.OFFSET, 0).header(Headers.MAX_RECONSUME_TIMES, bad).build());
+                assertThat(nack.status()).as(nack.message()).isEqualTo(Status.BAD_REQUEST);
+                assertThat(nack.message()).isEqualTo("header maxReconsumeTimes: " + bad + " (expected: 0..10000)");
+            }
+            assertThat(server.broker.pendingDelayed()).as("no retry copy").isZero();
+        }
+    }
+
     @Test
     void aLongPollParkedBeforeItsQueueMovedIsFencedAndOnlyTheNewOwnerGetsTheBatch() throws Exception {
         try (TestServer server = TestServer.start(dir); TestClient admin = server.connect("json"); TestClient old = server.connect("json");

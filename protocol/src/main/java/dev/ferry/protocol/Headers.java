@@ -24,7 +24,7 @@ package dev.ferry.protocol;
  * ACK             group, clientId, generation, topic, queueId,      -
  *                 offset or offsets
  * NACK            group, clientId, generation, topic, queueId,      -
- *                 offset, reconsumeTimes?
+ *                 offset, reconsumeTimes?, maxReconsumeTimes?
  * JOIN_GROUP      group, clientId, topics, mode?, strategy?,        generation, sessionTimeoutMs; body = assignment
  *                 orderly?
  * LEAVE_GROUP     group, clientId                                   -
@@ -120,6 +120,14 @@ public final class Headers {
     public static final String OFFSETS = "offsets";
     /** NACK: failed deliveries so far (an orderly member retrying in place); absent = the record's count + 1. */
     public static final String RECONSUME_TIMES = "reconsumeTimes";
+    /**
+     * NACK: failed deliveries after which the message goes to the dead-letter topic instead of the
+     * retry topic, as the consumer is configured (RocketMQ's consumer setting of that name); absent
+     * = the broker's. 0..{@value #MAX_RECONSUME_TIMES_LIMIT}.
+     */
+    public static final String MAX_RECONSUME_TIMES = "maxReconsumeTimes";
+    /** The largest {@link #MAX_RECONSUME_TIMES} a NACK may carry. */
+    public static final int MAX_RECONSUME_TIMES_LIMIT = 10_000;
     /** JOIN_GROUP response: after this many ms without a heartbeat the member is removed. */
     public static final String SESSION_TIMEOUT_MS = "sessionTimeoutMs";
     /** RESET_OFFSETS: {@code earliest}, {@code latest}, {@code timestamp} (with header timestamp) or {@code offset} (with header offset). */
