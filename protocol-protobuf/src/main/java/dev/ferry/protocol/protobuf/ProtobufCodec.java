@@ -32,8 +32,10 @@ import java.util.Map;
  * <ul>
  *   <li><b>before</b>: the payload length against {@link Limits#maxFrameBytes()}, also given to
  *       {@link CodedInputStream#setSizeLimit}; the recursion limit is {@value #RECURSION_LIMIT}
- *       (our deepest value is 3 levels). Every length-delimited field's length is checked by
- *       protobuf against the bytes remaining before it allocates. The counts of the repeated
+ *       (our deepest value is 3 levels). Every length-delimited field's length is checked against
+ *       the bytes left in the message that holds it, as a 64-bit number ({@link #length}), and a
+ *       known field sent with another wire type than the schema's is refused
+ *       ({@link #wrongWireType}), both by the scan below. The counts of the repeated
  *       fields (headers, messages, keys, properties) and of unknown fields are checked by a scan
  *       of the tags ({@link #checkCounts}), since each element protobuf builds costs far more heap
  *       than its bytes on the wire; groups are refused. So a parse builds no more elements than
@@ -114,8 +116,8 @@ public final class ProtobufCodec implements Codec {
     /**
      * Unknown fields (a newer peer's) kept per frame, the command's, its messages' and its
      * entries' together: protobuf keeps each as an object, so they are counted like the repeated
-     * fields. A field whose number is known but whose wire type is not the schema's is unknown to
-     * the parser too.
+     * fields. (A field whose number is known but whose wire type is not the schema's, which the
+     * parser would keep as unknown too, is refused instead: {@link #wrongWireType}.)
      *
      * <p>One budget for the frame, not one per message or entry: a cap per level multiplies by the
      * number of messages and entries, and 64 unknown fields in each of 64 entries of each of the
@@ -145,7 +147,9 @@ public final class ProtobufCodec implements Codec {
      * protobuf would keep everything inside an unknown one.
      */
     static void checkCounts(ByteBuffer payload, Limits limits) throws CodecException, java.io.IOException {
-        checkFields(CodedInputStream.newInstance(payload.duplicate()), limits, COMMAND, 0);
+        CodedInputStream in = CodedInputStream.newInstance(payload.duplicate());
+        in.pushLimit(payload.remaining()); // so that every length can be checked against the bytes left
+        checkFields(in, limits, COMMAND, 0);
     }
 
     /**
@@ -166,28 +170,72 @@ public final class ProtobufCodec implements Codec {
                 throw new CodecException("protobuf: field " + field + " is a group (expected: no groups; see ferry.proto)");
             }
             Descriptors.FieldDescriptor known = schema.findFieldByNumber(field);
-            if (known == null || known.getLiteType().getWireType() != type) { // as the parser sees it: unknown, and kept
+            if (known != null && known.getLiteType().getWireType() != type) {
+                throw wrongWireType(schema, known, type);
+            }
+            if (known == null) { // a newer peer's field: kept by the parser
                 Limits.checkCount(UNKNOWN_FIELDS, ++unknown, MAX_UNKNOWN_FIELDS_PER_FRAME);
-                in.skipField(tag);
+                skip(in, schema, field, type);
             } else if (schema == COMMAND && field == WireCommand.HEADERS_FIELD_NUMBER) {
                 Limits.checkCount(Limits.HEADERS, ++headers, limits.maxHeaders());
-                unknown = nested(in, limits, ENTRY, unknown);
+                unknown = nested(in, limits, schema, field, ENTRY, unknown);
             } else if (schema == COMMAND && field == WireCommand.MESSAGES_FIELD_NUMBER) {
                 Limits.checkCount(Limits.MESSAGES, ++messages, limits.maxMessagesPerCommand());
-                unknown = nested(in, limits, MESSAGE, unknown);
+                unknown = nested(in, limits, schema, field, MESSAGE, unknown);
             } else if (schema == MESSAGE && field == WireMessage.KEYS_FIELD_NUMBER) {
                 Limits.checkCount(Limits.KEYS, ++keys, limits.maxKeysPerMessage());
-                in.skipField(tag);
+                skip(in, schema, field, type);
             } else if (schema == MESSAGE && field == WireMessage.PROPERTIES_FIELD_NUMBER) {
                 Limits.checkCount(Limits.PROPERTIES, ++properties, limits.maxPropertiesPerMessage());
-                unknown = nested(in, limits, ENTRY, unknown);
+                unknown = nested(in, limits, schema, field, ENTRY, unknown);
             } else if (type == WireFormat.WIRETYPE_VARINT && is32Bit(known)) {
                 check32Bit(known, in.readRawVarint64());
             } else {
-                in.skipField(tag);
+                skip(in, schema, field, type);
             }
         }
         return unknown;
+    }
+
+    /**
+     * Refuses a known field sent with another wire type than the schema's, e.g. {@code request_id}
+     * as a fixed32 or {@code topic} as a varint. Protobuf's parser would keep it as an unknown
+     * field and leave the field at its default, so the request was carried out with request id 0
+     * (an answer the client cannot pair with its request) or answered {@code topic: ''} when a
+     * topic was sent. A newer schema cannot have made it so: protobuf's compatibility rules never
+     * change a field's wire type.
+     */
+    private static CodecException wrongWireType(Descriptors.Descriptor schema, Descriptors.FieldDescriptor known, int type) {
+        return new CodecException("protobuf: " + schema.getName() + "." + known.getName() + " (field " + known.getNumber()
+                + "): wire type " + type + " (expected: " + known.getLiteType().getWireType() + ", as ferry.proto declares it)");
+    }
+
+    /** Skips a field that needs no scan of its own, checking a length-delimited one's length as {@link #length} does. */
+    private static void skip(CodedInputStream in, Descriptors.Descriptor schema, int field, int type)
+            throws CodecException, java.io.IOException {
+        if (type == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+            in.skipRawBytes(length(in, schema, field));
+        } else {
+            in.skipField(in.getLastTag());
+        }
+    }
+
+    /**
+     * The length of the length-delimited field next in {@code in}, refused if it runs past the
+     * bytes of the message that holds it. Read as 64 bits: protobuf reads a length as 32, cutting a
+     * varint past that to its low 32 bits, so a length of 2^32 + 3 was taken as 3 and the frame
+     * parsed as something its sender did not write.
+     */
+    private static int length(CodedInputStream in, Descriptors.Descriptor schema, int field)
+            throws CodecException, java.io.IOException {
+        long length = in.readRawVarint64();
+        int left = in.getBytesUntilLimit();
+        if (length < 0 || length > left) {
+            throw new CodecException("protobuf: " + schema.getName() + " field " + field + ": length "
+                    + Long.toUnsignedString(length) + " bytes (expected: <= " + left + ", the bytes left in the "
+                    + (schema == COMMAND ? "frame" : schema.getName()) + ")");
+        }
+        return (int) length;
     }
 
     private static boolean is32Bit(Descriptors.FieldDescriptor field) {
@@ -229,14 +277,15 @@ public final class ProtobufCodec implements Codec {
     }
 
     /**
-     * Scans the length-delimited message of {@code schema} whose length is next in {@code in};
-     * returns the frame's unknown fields so far, as {@link #checkFields} does.
+     * Scans the length-delimited message of {@code schema} whose length is next in {@code in}, the
+     * value of {@code field} of {@code outer}; returns the frame's unknown fields so far, as
+     * {@link #checkFields} does.
      */
-    private static int nested(CodedInputStream in, Limits limits, Descriptors.Descriptor schema, int unknown)
-            throws CodecException, java.io.IOException {
-        int outer = in.pushLimit(in.readRawVarint32());
+    private static int nested(CodedInputStream in, Limits limits, Descriptors.Descriptor outer, int field,
+            Descriptors.Descriptor schema, int unknown) throws CodecException, java.io.IOException {
+        int limit = in.pushLimit(length(in, outer, field));
         unknown = checkFields(in, limits, schema, unknown);
-        in.popLimit(outer);
+        in.popLimit(limit);
         return unknown;
     }
 

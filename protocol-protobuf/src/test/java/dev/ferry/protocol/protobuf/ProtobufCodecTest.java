@@ -84,6 +84,51 @@ class ProtobufCodecTest extends CodecContractTest {
     }
 
     /**
+     * A known field sent with another wire type than ferry.proto's was kept as an unknown field
+     * and the field left at its default: a request id sent as a fixed32 was carried out as id 0
+     * (answered OK with an id the client never sent), a topic sent as a varint answered
+     * {@code topic: ''}.
+     */
+    @Test
+    void aKnownFieldWithAnotherWireTypeIsRefusedNamingIt() {
+        // code 1 (field 2, varint), then request_id (field 3) as a fixed32: tag 0x1D
+        byte[] requestId = {0x10, 0x01, 0x1D, 0x07, 0x00, 0x00, 0x00};
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(requestId), Limits.DEFAULT))
+                .isInstanceOf(CodecException.class)
+                .hasMessage("protobuf: WireCommand.request_id (field 3): wire type 5 (expected: 0, as ferry.proto declares it)");
+        // code 20, request id 1, one message (field 7) whose topic (field 1) is the varint 5: tag 0x08
+        byte[] topic = {0x10, 0x14, 0x18, 0x01, 0x3A, 0x02, 0x08, 0x05};
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(topic), Limits.DEFAULT))
+                .isInstanceOf(CodecException.class)
+                .hasMessage("protobuf: WireMessage.topic (field 1): wire type 0 (expected: 2, as ferry.proto declares it)");
+    }
+
+    /**
+     * Protobuf reads a length as 32 bits and cut a longer varint to its low 32: a header whose
+     * length was 2^32 + 7 was read as 7 bytes and the frame decoded as if it said 7.
+     */
+    @Test
+    void aLengthPastThirtyTwoBitsIsRefusedNotCutToItsLowBits() {
+        byte[] entry = Entry.newBuilder().setKey("topic").build().toByteArray(); // 7 bytes
+        assertThat(entry).hasSize(7);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(new byte[] {0x10, 0x0A, 0x18, 0x01});                     // CREATE_TOPIC, request id 1
+        out.write(0x32);                                                          // field 6 (headers), length-delimited
+        out.writeBytes(new byte[] {(byte) 0x87, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x10}); // 2^32 + 7
+        out.writeBytes(entry);
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(out.toByteArray()), Limits.DEFAULT))
+                .isInstanceOf(CodecException.class)
+                .hasMessage("protobuf: WireCommand field 6: length 4294967303 bytes (expected: <= 7, the bytes left in the frame)");
+        // an unknown field's length too, inside a message
+        // (field 20 of a message, tag A2 01, whose length 2^32 + 1 has one byte behind it)
+        byte[] unknownInMessage = {0x10, 0x14, 0x18, 0x01, 0x3A, 0x08, (byte) 0xA2, 0x01,
+            (byte) 0x81, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x10, 0x61};
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(unknownInMessage), Limits.DEFAULT))
+                .isInstanceOf(CodecException.class)
+                .hasMessage("protobuf: WireMessage field 20: length 4294967297 bytes (expected: <= 1, the bytes left in the WireMessage)");
+    }
+
+    /**
      * A frame of empty repeated elements: two bytes each on the wire, some 50-100 bytes each once
      * protobuf builds them. A 16 MiB frame of empty messages took about 800 MB of heap before its
      * count was checked; the count is now checked on the tags first. What is measured is this
@@ -95,7 +140,7 @@ class ProtobufCodecTest extends CodecContractTest {
         assertAllocatesLittle(repeated(frame, (byte) 0x3A), "messages: count 10001");           // field 7, empty WireMessage
         assertAllocatesLittle(repeated(frame, (byte) 0x32), "headers: count");                  // field 6, empty Entry
         assertAllocatesLittle(repeated(frame, (byte) 0x48), "unknown fields in the frame: count 16385");  // field 9 (unknown), varint 0
-        assertAllocatesLittle(triples(frame, (byte) 0x28, (byte) 0x80, (byte) 0x01), "unknown fields in the frame: count 16385"); // field 5 as a varint
+        assertAllocatesLittle(triples(frame, (byte) 0x48, (byte) 0x80, (byte) 0x01), "unknown fields in the frame: count 16385"); // field 9, varint 128
         assertAllocatesLittle(repeated(frame, (byte) 0x0B, (byte) 0x0C), "is a group");          // empty groups on field 1
         // one message (field 7) holding empty keys (field 5 of WireMessage)
         assertAllocatesLittle(lengthDelimited((byte) 0x3A, repeated(1 << 20, (byte) 0x2A)), "keys: count");
