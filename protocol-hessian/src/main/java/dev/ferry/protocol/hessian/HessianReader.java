@@ -230,7 +230,7 @@ final class HessianReader {
     }
 
     private ByteBuffer bytes(String field) throws IOException, CodecException {
-        byte[] b = in.readBytes();
+        byte[] b = in.binary(field);
         if (b == null) {
             throw new CodecException(field + ": null (expected: binary)");
         }

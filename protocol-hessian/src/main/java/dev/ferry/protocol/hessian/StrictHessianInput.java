@@ -3,6 +3,7 @@ package dev.ferry.protocol.hessian;
 import com.caucho.hessian.io.Hessian2Input;
 import com.caucho.hessian.io.HessianProtocolException;
 import com.caucho.hessian.io.SerializerFactory;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -134,6 +135,53 @@ final class StrictHessianInput extends Hessian2Input {
     private static HessianProtocolException invalidUtf8(String field, int at) {
         return new HessianProtocolException(field + ": invalid UTF-8 at char " + at
                 + " (expected: valid UTF-8, 1 to 3 bytes a char; a char past U+FFFF as two 3-byte surrogates)");
+    }
+
+    /**
+     * A binary field: a Hessian binary (compact, {@code 0x34-0x37}, {@code 'B'}, or {@code 'A'}
+     * chunks followed by one more binary), or null (which the caller refuses), nothing else. The
+     * stock {@code readBytes()} stopped at the end of the frame without a word when a chunk
+     * declared more bytes than were left, and the error came later as {@code expected end of map
+     * ('Z') at 'end of file'}, naming neither the field nor the cause; its type errors did not
+     * name the field either. A chunk is at most 65,535 bytes, and the body grows chunk by chunk as
+     * they arrive, so it is bounded by the frame whatever its chunks declare.
+     */
+    byte[] binary(String field) throws IOException {
+        int tag = read();
+        if (tag == 'N') {
+            return null;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        boolean first = true;
+        while (true) {
+            int length;
+            boolean last = true;
+            if (tag >= 0x20 && tag <= 0x2f) {
+                length = tag - 0x20; // short binary
+            } else if (tag >= 0x34 && tag <= 0x37) {
+                length = ((tag - 0x34) << 8) + octet(); // medium binary
+            } else if (tag == 'B' || tag == 'A') {
+                last = tag == 'B'; // 'A': a chunk, another follows
+                length = (octet() << 8) + octet();
+            } else {
+                throw new HessianProtocolException(field + ": " + expect(first ? "binary" : "the next chunk of a binary", tag).getMessage());
+            }
+            byte[] chunk = new byte[length]; // at most 65,535 bytes
+            for (int i = 0; i < length; i++) {
+                int b = read();
+                if (b < 0) {
+                    throw new HessianProtocolException(field + ": truncated: a binary chunk of " + length + " bytes, "
+                            + i + " of them before the end of the frame (expected: the whole chunk)");
+                }
+                chunk[i] = (byte) b;
+            }
+            out.write(chunk, 0, length);
+            if (last) {
+                return out.toByteArray();
+            }
+            first = false;
+            tag = read();
+        }
     }
 
     /** A long field: any Hessian integer encoding (long or int), nothing else. */
