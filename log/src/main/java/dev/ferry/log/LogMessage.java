@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -82,7 +83,8 @@ public final class LogMessage {
         this.tags = b.tags;
         this.tagHash = b.tagHash != null ? b.tagHash : TagHash.of(b.tags);
         this.keys = b.keys == null ? List.of() : List.copyOf(b.keys);
-        this.properties = b.properties == null ? Map.of() : Map.copyOf(b.properties);
+        // in the order sent, which the record keeps and toBuilder() copies: not Map.copyOf, whose order is random per JVM
+        this.properties = b.properties == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(b.properties));
         this.internal = b.properties == null || b.internal == null ? Set.of() : Set.copyOf(b.internal);
         this.replacedCount = this.internal.isEmpty() ? 0 : b.replacedCount;
         this.replacedBytes = this.internal.isEmpty() ? 0 : (int) b.replacedBytes;

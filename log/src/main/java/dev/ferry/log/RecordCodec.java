@@ -9,6 +9,7 @@ import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
@@ -240,7 +241,7 @@ final class RecordCodec {
                 buf.getLong(pos + PREPARED_TX_OFFSET_OFFSET),
                 tags == null ? "" : tags,
                 keys == null ? List.of() : List.of(keys.split(" ")),
-                properties.isEmpty() ? Map.of() : Map.copyOf(properties),
+                properties.isEmpty() ? Map.of() : Collections.unmodifiableMap(properties), // in record order, not Map.copyOf's
                 body);
     }
 
