@@ -479,7 +479,7 @@ final class DelayedDelivery implements AutoCloseable {
 
     /** The message to append to its real topic, in {@code queueId}, for the schedule record {@code s}. */
     private static LogMessage delivery(StoredMessage s, int queueId) {
-        Map<String, String> props = new HashMap<>(s.properties());
+        Map<String, String> props = new LinkedHashMap<>(s.properties()); // the delivered copy keeps their order
         String topic = props.remove(REAL_TOPIC);
         props.remove(REAL_QUEUE_ID);
         props.remove(DELIVER_AT);
