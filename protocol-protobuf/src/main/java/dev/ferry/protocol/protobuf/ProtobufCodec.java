@@ -163,7 +163,7 @@ public final class ProtobufCodec implements Codec {
         int messages = 0;
         int keys = 0;
         int properties = 0;
-        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+        for (int tag = tag(in, schema); tag != 0; tag = tag(in, schema)) {
             int field = WireFormat.getTagFieldNumber(tag);
             int type = WireFormat.getTagWireType(tag);
             if (type == WireFormat.WIRETYPE_START_GROUP || type == WireFormat.WIRETYPE_END_GROUP) {
@@ -175,7 +175,7 @@ public final class ProtobufCodec implements Codec {
             }
             if (known == null) { // a newer peer's field: kept by the parser
                 Limits.checkCount(UNKNOWN_FIELDS, ++unknown, MAX_UNKNOWN_FIELDS_PER_FRAME);
-                skip(in, schema, field, type);
+                skip(in, schema, tag);
             } else if (schema == COMMAND && field == WireCommand.HEADERS_FIELD_NUMBER) {
                 Limits.checkCount(Limits.HEADERS, ++headers, limits.maxHeaders());
                 unknown = nested(in, limits, schema, field, ENTRY, unknown);
@@ -184,14 +184,14 @@ public final class ProtobufCodec implements Codec {
                 unknown = nested(in, limits, schema, field, MESSAGE, unknown);
             } else if (schema == MESSAGE && field == WireMessage.KEYS_FIELD_NUMBER) {
                 Limits.checkCount(Limits.KEYS, ++keys, limits.maxKeysPerMessage());
-                skip(in, schema, field, type);
+                skip(in, schema, tag);
             } else if (schema == MESSAGE && field == WireMessage.PROPERTIES_FIELD_NUMBER) {
                 Limits.checkCount(Limits.PROPERTIES, ++properties, limits.maxPropertiesPerMessage());
                 unknown = nested(in, limits, schema, field, ENTRY, unknown);
             } else if (type == WireFormat.WIRETYPE_VARINT && is32Bit(known)) {
                 check32Bit(known, in.readRawVarint64());
             } else {
-                skip(in, schema, field, type);
+                skip(in, schema, tag);
             }
         }
         return unknown;
@@ -210,13 +210,30 @@ public final class ProtobufCodec implements Codec {
                 + "): wire type " + type + " (expected: " + known.getLiteType().getWireType() + ", as ferry.proto declares it)");
     }
 
+    /**
+     * The next tag in {@code in}, or 0 at the end of the message, read as a 64-bit varint: protobuf
+     * reads a tag as 32 bits, cutting a longer varint to its low 32, so a tag of 2^32 + 24 was
+     * read as 24, {@code request_id}'s, and the value behind it taken for the request id.
+     */
+    private static int tag(CodedInputStream in, Descriptors.Descriptor schema) throws CodecException, java.io.IOException {
+        if (in.isAtEnd()) {
+            return 0;
+        }
+        long tag = in.readRawVarint64();
+        if (tag >>> 32 != 0 || WireFormat.getTagFieldNumber((int) tag) == 0) {
+            throw new CodecException("protobuf: " + schema.getName() + ": tag " + Long.toUnsignedString(tag)
+                    + " (expected: a field number of 1 or more and a wire type, in at most 32 bits)");
+        }
+        return (int) tag;
+    }
+
     /** Skips a field that needs no scan of its own, checking a length-delimited one's length as {@link #length} does. */
-    private static void skip(CodedInputStream in, Descriptors.Descriptor schema, int field, int type)
+    private static void skip(CodedInputStream in, Descriptors.Descriptor schema, int tag)
             throws CodecException, java.io.IOException {
-        if (type == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-            in.skipRawBytes(length(in, schema, field));
+        if (WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+            in.skipRawBytes(length(in, schema, WireFormat.getTagFieldNumber(tag)));
         } else {
-            in.skipField(in.getLastTag());
+            in.skipField(tag);
         }
     }
 

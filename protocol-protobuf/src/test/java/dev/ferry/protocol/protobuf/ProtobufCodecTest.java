@@ -129,6 +129,19 @@ class ProtobufCodecTest extends CodecContractTest {
     }
 
     /**
+     * Protobuf reads a tag as 32 bits and cut a longer varint to its low 32: a tag of 2^32 + 24
+     * was read as request_id's, and the value behind it taken for the request id.
+     */
+    @Test
+    void aTagPastThirtyTwoBitsIsRefusedNotCutToItsLowBits() {
+        // code 1, then the tag 2^32 + 0x18 (request_id, varint) and the value 77
+        byte[] b = {0x10, 0x01, (byte) 0x98, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x10, 0x4D};
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                .isInstanceOf(CodecException.class)
+                .hasMessage("protobuf: WireCommand: tag 4294967320 (expected: a field number of 1 or more and a wire type, in at most 32 bits)");
+    }
+
+    /**
      * A frame of empty repeated elements: two bytes each on the wire, some 50-100 bytes each once
      * protobuf builds them. A 16 MiB frame of empty messages took about 800 MB of heap before its
      * count was checked; the count is now checked on the tags first. What is measured is this
