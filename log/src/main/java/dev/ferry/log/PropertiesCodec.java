@@ -114,7 +114,9 @@ final class PropertiesCodec {
     /** The area's size with one more entry, after checking the entry's and the area's limits; {@code key} names it in the error. */
     private static long checked(long size, int keyLength, String key, long valueLength) {
         if (keyLength == 0 || keyLength > 0xFFFF || valueLength > 0xFFFF) {
-            String message = "property " + key + ": key " + keyLength + " bytes, value " + valueLength
+            // quoted, so that an empty name reads as one, and cut, so that a 64 KiB name does not make a 64 KiB error
+            String shown = key.length() > 64 ? key.substring(0, 64) + "..." : key;
+            String message = "property '" + shown + "': key " + keyLength + " bytes, value " + valueLength
                     + " bytes (expected: key 1..65535, value 0..65535)";
             throw keyLength == 0 ? new InvalidMessageException(message) : InvalidMessageException.overLimit(message);
         }

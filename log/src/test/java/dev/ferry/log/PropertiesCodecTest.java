@@ -67,6 +67,17 @@ class PropertiesCodecTest {
         }
     }
 
+    /** A bad property name is named quoted (an empty one read 'property : key 0 bytes'), and a long one cut. */
+    @Test
+    void aBadPropertyNameIsQuotedAndALongOneCut() {
+        assertThatThrownBy(() -> LogMessage.builder("t", 0, new byte[1]).property("", "v").build())
+                .isInstanceOf(InvalidMessageException.class)
+                .hasMessage("property '': key 0 bytes, value 1 bytes (expected: key 1..65535, value 0..65535)");
+        assertThatThrownBy(() -> LogMessage.builder("t", 0, new byte[1]).property("n".repeat(70_000), "v").build())
+                .isInstanceOf(InvalidMessageException.class)
+                .hasMessage("property '" + "n".repeat(64) + "...': key 70000 bytes, value 1 bytes (expected: key 1..65535, value 0..65535)");
+    }
+
     @Test
     void theAreaSizeWithoutEncodingIsTheEncodedMessagesArea() {
         String[] tagsCases = {null, "", "TagA", "ünïcødé"};
