@@ -74,6 +74,9 @@ class RecreatedTopicTest {
     private static void assertStartsAfterTheDeletedTopic(TestServer server, TestClient c, String oldId) throws IOException {
         Command below = c.fetch(TOPIC, 0, 0, 10);
         assertThat(below.status()).as("FETCH at the deleted topic's first offset").isEqualTo(Status.OFFSET_OUT_OF_RANGE);
+        // not "deleted by retention": retention deleted nothing, the records are still on disk
+        assertThat(below.message()).isEqualTo(TOPIC + "/0: offset 0 is from before the topic was deleted and created again (earliest available: "
+                + OLD + ")");
         assertThat(below.headers()).containsEntry(Headers.MIN_OFFSET, Integer.toString(OLD))
                 .containsEntry(Headers.MAX_OFFSET, Integer.toString(OLD + NEW));
         assertThat(c.fetch(TOPIC, 0, OLD - 1, 10).status()).isEqualTo(Status.OFFSET_OUT_OF_RANGE);

@@ -687,9 +687,8 @@ public final class MessageStore implements AutoCloseable {
             return new ReadResult(0, 0, 0, new long[0], new long[0], new int[0], 0, List.of());
         }
         long assigned = q.nextOffset();
-        long min = firstOffset(q);
-        if (offset < min || offset > assigned) {
-            throw new OffsetOutOfRangeException(topic, queueId, offset, min, assigned);
+        if (offset < firstOffset(q) || offset > assigned) {
+            throw outOfRange(q, offset);
         }
         int want = (int) Math.min(Math.max(maxMessages, 1), assigned - offset);
         if (want > 0) {
@@ -804,9 +803,8 @@ public final class MessageStore implements AutoCloseable {
         if (q == null || from >= q.nextOffset()) {
             return 0;
         }
-        long min = firstOffset(q);
-        if (from < min) {
-            throw new OffsetOutOfRangeException(topic, queueId, from, min, q.nextOffset());
+        if (from < firstOffset(q)) {
+            throw outOfRange(q, from);
         }
         dispatcher.awaitIndexed(q, Math.min(q.nextOffset(), from + Math.max(max, 1)) - 1);
         return readEntries(q, topic, queueId, from, max, physical, sizes, tagHashes);
@@ -835,9 +833,8 @@ public final class MessageStore implements AutoCloseable {
     }
 
     private LogException gone(String topic, int queueId, long offset, OffsetIndex q) {
-        long min = firstOffset(q);
-        if (offset < min) {
-            return new OffsetOutOfRangeException(topic, queueId, offset, min, q.nextOffset());
+        if (offset < firstOffset(q)) {
+            return outOfRange(q, offset);
         }
         return new SegmentDeletedException(q.physicalOffset(offset), log.minOffset());
     }
@@ -1034,6 +1031,13 @@ public final class MessageStore implements AutoCloseable {
      */
     private long firstOffset(OffsetIndex q) {
         return Math.max(q.minOffset(), floors.of(q.topic, q.queueId));
+    }
+
+    /** {@code offset} is not in the queue; below it, says whether retention or the topic's re-creation left it out. */
+    private OffsetOutOfRangeException outOfRange(OffsetIndex q, long offset) {
+        long retained = q.minOffset();
+        long floor = floors.of(q.topic, q.queueId);
+        return new OffsetOutOfRangeException(q.topic, q.queueId, offset, Math.max(retained, floor), q.nextOffset(), floor > retained);
     }
 
     /**

@@ -60,7 +60,7 @@ class QueueFloorsTest {
         assertThat(store.minOffset("t", 0)).isEqualTo(2);
         assertThat(store.minOffset("t", 2)).isEqualTo(1);
         assertThatThrownBy(() -> store.read("t", 0, 0, 10, 1 << 20)).isInstanceOfSatisfying(OffsetOutOfRangeException.class,
-                e -> assertThat(e.earliest()).isEqualTo(2));
+                e -> assertThat(e).hasMessage("t/0: offset 0 is from before the topic was deleted and created again (earliest available: 2)"));
         assertThatThrownBy(() -> store.readIndex("t", 0, 1, 1, new long[1], new int[1], new long[1]))
                 .isInstanceOf(OffsetOutOfRangeException.class);
         try (ReadResult r = store.read("t", 0, 2, 10, 1 << 20)) {

@@ -241,7 +241,7 @@ class RetentionTest {
             assertThatThrownBy(() -> store.read("t", 0, 2, 10, Integer.MAX_VALUE))
                     .isInstanceOf(OffsetOutOfRangeException.class)
                     .hasMessageContaining("offset 2")
-                    .hasMessageContaining("deleted")
+                    .hasMessageContaining("was deleted by retention")
                     .hasMessageContaining("earliest available: 6");
             long[] physical = new long[10];
             assertThatThrownBy(() -> store.readIndex("t", 0, 2, 10, physical, new int[10], new long[10]))
