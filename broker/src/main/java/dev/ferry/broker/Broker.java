@@ -242,13 +242,27 @@ public final class Broker implements AutoCloseable {
      * until retention removes them; its offset indexes stay too, so re-creating the topic
      * continues its offsets rather than reusing them, and starts empty: each queue's first offset
      * is its end at the re-creation, below which nothing is served ({@link #register}).
+     * The committed offsets are gone from disk too when this returns ({@link #flushOffsets}).
      */
     public void deleteTopic(String topic) {
         synchronized (recreating) { // never between a registration's "was it deleted?" and the registration: see register
             topics.delete(topic);
         }
         offsets.forgetTopic(topic);
+        flushOffsets();
         LOG.info("deleted topic {}", topic);
+    }
+
+    /**
+     * Writes the committed offsets now, for an operator's change to them (an offset reset, a group
+     * or topic deletion) that must not wait for the next {@code offsetFlushIntervalMs}: a consumer's
+     * commit lost in a crash is read again, but a lost reset to an earlier offset has the group skip
+     * what the operator asked it to read again, and a lost deletion brings a deleted group's offsets
+     * back after a {@code kill -9} (OffsetChangesKillTest). These changes are rare; the write is the
+     * flusher's (the whole file, forced), and throws if it fails, the change then being in memory only.
+     */
+    void flushOffsets() {
+        offsets.flush();
     }
 
     private TopicInfo describe(String topic, int queues) {

@@ -1282,6 +1282,7 @@ public final class GroupCoordinator implements AutoCloseable {
         } catch (TopicNotFoundException e) {
             // never made (an orderly or broadcasting group), or deleted already
         }
+        broker.flushOffsets(); // on disk before the answer: a crash must not bring the deleted offsets back
         if (!hadOffsets && !hadRetry) {
             throw new GroupNotFoundException(group);
         }
@@ -1301,7 +1302,8 @@ public final class GroupCoordinator implements AutoCloseable {
      * Moves {@code group}'s committed offsets of {@code topic} (every queue, or {@code queueId} if
      * >= 0) to the earliest, the latest, the first at or after {@code value} ms, or offset
      * {@code value} (clamped to what is stored). Live members restart those queues there: their
-     * queues get a new {@code since} generation (and in-flight acks are dropped). Returns queue id to new offset.
+     * queues get a new {@code since} generation (and in-flight acks are dropped). The new offsets are
+     * written to disk before this returns, unlike the members' own commits. Returns queue id to new offset.
      *
      * <p>A broadcasting group — live in that mode, or not live with its members' positions stored —
      * has no offsets of its own: what moves is the position of every member that has one on
@@ -1365,6 +1367,7 @@ public final class GroupCoordinator implements AutoCloseable {
                 }
             }
         }
+        broker.flushOffsets(); // outside the monitor; on disk before the answer: a reset lost in a crash skips or repeats messages
         LOG.info("group {}: offsets of {} reset to {} {}", group, topic, target, out);
         return out;
     }
