@@ -1,0 +1,86 @@
+package dev.ferry.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.broker.GroupConfig;
+import dev.ferry.protocol.Message;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a Kafka user checks once retention has deleted records a group committed past: where the
+ * group resumes (the queue's first offset, as auto.offset.reset=earliest), what describe and the
+ * lag say, and where a reset by time lands before the oldest retained record and after the newest.
+ * 64 KiB segments, the log kept under 128 KiB: 400 messages of 1 KiB push the first ones out.
+ */
+class RetainedOffsetsTest {
+    @TempDir
+    Path dir;
+
+    private static BrokerFixture start(Path dir) {
+        return BrokerFixture.start(dir, log -> log.segmentBytes(64 * 1024).retentionBytes(128 * 1024).retentionCheckIntervalMs(3_600_000),
+                UnaryOperator.identity(), GroupConfig.defaults());
+    }
+
+    private static void send(Producer p, int from, int to) {
+        for (int i = from; i < to; i++) {
+            byte[] body = new byte[1024];
+            body[0] = (byte) i;
+            p.send(Message.builder("orders").queueId(0).keys(List.of("k" + i)).body(body).build()); // one by one: fits a segment
+        }
+    }
+
+    private static List<Message> pollN(Consumer c, int n) {
+        List<Message> out = new ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (out.size() < n && System.nanoTime() < deadline) {
+            out.addAll(c.poll(Duration.ofMillis(100)));
+        }
+        return out;
+    }
+
+    @Test
+    void aGroupWhoseCommittedOffsetRetentionDeletedResumesAtTheFirstRetainedOffset() {
+        try (BrokerFixture b = start(dir); FerryClient client = b.client("binary"); Producer p = client.producer()) {
+            client.createTopic("orders", 1);
+            send(p, 0, 10);
+            ConsumerConfig config = ConsumerConfig.builder("orders", "billing").autoCommit(false).build();
+            try (Consumer c = client.consumer(config)) {
+                assertThat(pollN(c, 10)).hasSize(10);
+                c.commitSync();
+            }
+            assertThat(client.committedOffset("billing", "orders", 0)).hasValue(10);
+            long before = System.currentTimeMillis();
+            send(p, 10, 400);
+            b.broker.store().flush();
+            assertThat(b.broker.store().runRetention()).as("segments deleted").isPositive();
+            QueueOffsets offsets = client.queueOffsets("orders", 0);
+            assertThat(offsets.minOffset()).as("retention passed the committed offset").isGreaterThan(10);
+            assertThat(offsets.maxOffset()).isEqualTo(400);
+
+            GroupInfo info = client.describeGroup("billing");
+            assertThat(info.queues()).singleElement().satisfies(q -> {
+                assertThat(q.lag()).as("lag: only what is still stored").isEqualTo(400 - offsets.minOffset());
+            });
+
+            try (Consumer c = client.consumer(config)) {
+                List<Message> got = pollN(c, 1);
+                assertThat(got).isNotEmpty();
+                assertThat(got.get(0).queueOffset()).as("where the group resumes").isEqualTo(offsets.minOffset());
+            }
+
+            Map<Integer, Long> early = client.resetOffsets("billing", "orders", "timestamp", before - 60_000);
+            assertThat(early).as("a time before the oldest retained record").containsEntry(0, offsets.minOffset());
+            Map<Integer, Long> late = client.resetOffsets("billing", "orders", "timestamp", System.currentTimeMillis() + 60_000);
+            assertThat(late).as("a time after the newest record").containsEntry(0, 400L);
+            assertThat(client.queryByKey("orders", "k0", 10)).as("a key whose message retention deleted").isEmpty();
+            assertThat(client.queryByKey("orders", "k399", 10)).extracting(Message::queueOffset).containsExactly(399L);
+        }
+    }
+}
