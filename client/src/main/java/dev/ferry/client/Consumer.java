@@ -192,12 +192,36 @@ public final class Consumer implements AutoCloseable {
             s.committed = committed;
         }
         if (useCommitted && committed >= 0) {
-            return Math.max(min, Math.min(committed, max));
+            return fromCommitted(LOG, "consumer " + config.topic() + "/" + config.group(), config.topic() + "/" + s.queueId,
+                    committed, min, max);
         }
         return switch (config.startFrom()) {
             case COMMITTED_ELSE_EARLIEST, EARLIEST -> min;
             case COMMITTED_ELSE_LATEST, LATEST -> max;
         };
+    }
+
+    /**
+     * Where a queue is read from when its group committed {@code committed}: there, brought into
+     * [{@code min}, {@code max}], as Kafka's auto.offset.reset=earliest does for an offset out of
+     * range. Brought in, it is logged at WARN: below {@code min} retention (or the topic's deletion
+     * and re-creation) took messages the group never read, and above {@code max} the queue lost its
+     * end (a machine crash under async flush). Before, both were silent, and a group that had lost
+     * messages to retention could not tell. Shared with {@link GroupConsumer}.
+     */
+    static long fromCommitted(Logger log, String who, String queue, long committed, long min, long max) {
+        if (committed < min) {
+            log.warn("{}: {}: committed offset {} is below the queue's first offset {}: the {} message(s) between were deleted"
+                    + " (retention, or the topic deleted and created again) before the group read them; reading from {}", who,
+                    queue, committed, min, min - committed, min);
+            return min;
+        }
+        if (committed > max) {
+            log.warn("{}: {}: committed offset {} is past the queue's end {} (messages lost from the end, e.g. by a machine"
+                    + " crash under async flush); reading from {}", who, queue, committed, max, max);
+            return max;
+        }
+        return committed;
     }
 
     /** The queue ids this consumer reads. */

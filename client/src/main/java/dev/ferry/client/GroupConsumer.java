@@ -878,7 +878,8 @@ public final class GroupConsumer implements AutoCloseable {
                     // a retry queue without a position starts at its beginning whatever startFrom says: its copies are this
                     // group's own, made for messages it failed (a member that crashed before committing one must not skip them)
                     boolean retry = q.topic.startsWith("%RETRY%");
-                    q.fetchOffset = committed >= 0 ? Math.max(min, Math.min(committed, max)) : latest && !retry ? max : min;
+                    q.fetchOffset = committed >= 0 ? Consumer.fromCommitted(LOG, "group " + config.group(), q.key, committed, min, max)
+                            : latest && !retry ? max : min;
                     q.committed = committed;
                     q.readStart = q.fetchOffset;
                     q.started = true;
@@ -997,6 +998,9 @@ public final class GroupConsumer implements AutoCloseable {
             case OFFSET_OUT_OF_RANGE -> {
                 long min = FerryClient.number(r, Headers.MIN_OFFSET);
                 q.fetchOffset = offset < min ? min : FerryClient.number(r, Headers.MAX_OFFSET);
+                // as the plain Consumer: below min, retention deleted messages before this member read them
+                LOG.warn("group {}: FETCH {}: offset {} out of range [{}, {}]; moving to {}", config.group(), q.key, offset, min,
+                        r.header(Headers.MAX_OFFSET), q.fetchOffset);
                 q.caughtUp = false;
                 fetch(q);
             }

@@ -2,6 +2,10 @@ package dev.ferry.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.ferry.broker.GroupConfig;
 import dev.ferry.protocol.Message;
 import java.nio.file.Path;
@@ -12,11 +16,13 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * What a Kafka user checks once retention has deleted records a group committed past: where the
  * group resumes (the queue's first offset, as auto.offset.reset=earliest), what describe and the
- * lag say, and where a reset by time lands before the oldest retained record and after the newest.
+ * lag say, that the consumer says so (a WARN naming the messages it never read), and where a reset
+ * by time lands before the oldest retained record and after the newest.
  * 64 KiB segments, the log kept under 128 KiB: 400 messages of 1 KiB push the first ones out.
  */
 class RetainedOffsetsTest {
@@ -69,11 +75,17 @@ class RetainedOffsetsTest {
                 assertThat(q.lag()).as("lag: only what is still stored").isEqualTo(400 - offsets.minOffset());
             });
 
+            ListAppender<ILoggingEvent> logs = capture(Consumer.class);
             try (Consumer c = client.consumer(config)) {
                 List<Message> got = pollN(c, 1);
                 assertThat(got).isNotEmpty();
                 assertThat(got.get(0).queueOffset()).as("where the group resumes").isEqualTo(offsets.minOffset());
+            } finally {
+                release(Consumer.class, logs);
             }
+            assertThat(warnings(logs)).as("what the consumer logged").anySatisfy(line -> assertThat(line)
+                    .contains("orders/0", "committed offset 10 is below the queue's first offset " + offsets.minOffset(),
+                            (offsets.minOffset() - 10) + " message(s)"));
 
             Map<Integer, Long> early = client.resetOffsets("billing", "orders", "timestamp", before - 60_000);
             assertThat(early).as("a time before the oldest retained record").containsEntry(0, offsets.minOffset());
@@ -82,5 +94,62 @@ class RetainedOffsetsTest {
             assertThat(client.queryByKey("orders", "k0", 10)).as("a key whose message retention deleted").isEmpty();
             assertThat(client.queryByKey("orders", "k399", 10)).extracting(Message::queueOffset).containsExactly(399L);
         }
+    }
+
+    /** The same with a group member: the broker committed what it acked; a new member resumes at the first offset, and says so. */
+    @Test
+    void aGroupMemberWhoseCommittedOffsetRetentionDeletedSaysSo() {
+        try (BrokerFixture b = start(dir); FerryClient client = b.client("binary"); Producer p = client.producer()) {
+            client.createTopic("orders", 1);
+            send(p, 0, 10);
+            GroupConsumerConfig config = GroupConsumerConfig.builder("orders", "billing").build();
+            try (GroupConsumer c = client.groupConsumer(config)) {
+                List<Message> got = new ArrayList<>();
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (got.size() < 10 && System.nanoTime() < deadline) {
+                    for (Message m : c.poll(Duration.ofMillis(100))) {
+                        got.add(m);
+                        c.ack(m);
+                    }
+                }
+                assertThat(got).hasSize(10);
+                ConsumerGroupTest.await("the acks committed", Duration.ofSeconds(10),
+                        () -> client.committedOffset("billing", "orders", 0).orElse(-1) == 10);
+            }
+            send(p, 10, 400);
+            b.broker.store().flush();
+            assertThat(b.broker.store().runRetention()).as("segments deleted").isPositive();
+            long min = client.queueOffsets("orders", 0).minOffset();
+
+            ListAppender<ILoggingEvent> logs = capture(GroupConsumer.class);
+            try (GroupConsumer c = client.groupConsumer(config)) {
+                List<Message> got = new ArrayList<>();
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (got.isEmpty() && System.nanoTime() < deadline) {
+                    got.addAll(c.poll(Duration.ofMillis(100)));
+                }
+                assertThat(got).isNotEmpty();
+                assertThat(got.get(0).queueOffset()).as("where the member resumes").isEqualTo(min);
+            } finally {
+                release(GroupConsumer.class, logs);
+            }
+            assertThat(warnings(logs)).as("what the member logged").anySatisfy(line -> assertThat(line)
+                    .contains("group billing", "orders/0", "committed offset 10 is below the queue's first offset " + min));
+        }
+    }
+
+    private static ListAppender<ILoggingEvent> capture(Class<?> type) {
+        ListAppender<ILoggingEvent> logs = new ListAppender<>();
+        logs.start();
+        ((Logger) LoggerFactory.getLogger(type)).addAppender(logs);
+        return logs;
+    }
+
+    private static void release(Class<?> type, ListAppender<ILoggingEvent> logs) {
+        ((Logger) LoggerFactory.getLogger(type)).detachAppender(logs);
+    }
+
+    private static List<String> warnings(ListAppender<ILoggingEvent> logs) {
+        return logs.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage).toList();
     }
 }
