@@ -27,7 +27,7 @@ final class OffsetStore {
 
     OffsetStore(Path dataDir) {
         this.file = new PropertiesFile(dataDir.resolve("offsets.properties"));
-        file.read().forEach((k, v) -> offsets.put(k, Long.parseLong(v.trim())));
+        file.read().forEach((k, v) -> offsets.put(k, file.number("committed offset of " + k, v, 0, Long.MAX_VALUE)));
     }
 
     void commit(String group, String topic, int queueId, long offset) {

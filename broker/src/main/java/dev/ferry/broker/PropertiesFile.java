@@ -44,6 +44,24 @@ final class PropertiesFile {
         return out;
     }
 
+    /**
+     * {@code value}, read under {@code key}, as a decimal integer in [{@code min}, {@code max}];
+     * otherwise a {@link BrokerException} naming this file, {@code what} the value is and the
+     * value, so that a hand-edited file (a broker's state copied, see docs/CONNECTORS.md) fails the
+     * start with where to look rather than a bare {@code NumberFormatException}.
+     */
+    long number(String what, String value, long min, long max) {
+        try {
+            long n = Long.parseLong(value.trim());
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below, with the range
+        }
+        throw new BrokerException(path + ": " + what + ": '" + value + "' (expected: a decimal integer, " + min + ".." + max + ")");
+    }
+
     void write(Map<String, String> values, String comment) {
         Properties p = new Properties();
         p.putAll(values);

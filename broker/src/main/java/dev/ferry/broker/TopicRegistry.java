@@ -1,5 +1,6 @@
 package dev.ferry.broker;
 
+import dev.ferry.log.LogConfig;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
@@ -33,7 +34,7 @@ final class TopicRegistry {
     TopicRegistry(Path dataDir) {
         this.file = new PropertiesFile(dataDir.resolve("topics.properties"));
         this.deletedFile = new PropertiesFile(dataDir.resolve("deleted-topics.properties"));
-        file.read().forEach((k, v) -> topics.put(k, Integer.parseInt(v.trim())));
+        file.read().forEach((k, v) -> topics.put(k, (int) file.number("queue count of topic " + k, v, 1, LogConfig.MAX_QUEUES_PER_TOPIC)));
         deleted.putAll(deletedFile.read());
         snapshot = Map.copyOf(topics);
     }

@@ -70,6 +70,39 @@ class FailedStartTest {
         fixAndStartClean(() -> write(state, good), id);
     }
 
+    /**
+     * A committed offset that is not a number (offsets.properties edited by hand, as when copying
+     * a broker's state): refused naming the file, the key and the value. Before, the start failed
+     * with a bare NumberFormatException ("For input string: ...") that named neither.
+     */
+    @Test
+    void aCommittedOffsetThatIsNotANumberFailsTheStartNamingFileKeyAndValue() throws IOException {
+        String id = sendOne();
+        Path offsets = dir.resolve("offsets.properties");
+        Files.writeString(offsets, "billing/t/0=12a\n");
+
+        assertThatThrownBy(this::open).isInstanceOf(BrokerException.class)
+                .hasMessageContaining("offsets.properties").hasMessageContaining("billing/t/0").hasMessageContaining("'12a'");
+
+        fixAndStartClean(() -> write(offsets, "billing/t/0=12\n".getBytes(StandardCharsets.UTF_8)), id);
+        try (Broker b = open()) {
+            assertThat(b.committedOffset("billing", "t", 0)).hasValue(12);
+        }
+    }
+
+    /** The same for a topic's queue count in topics.properties, and a count below 1. */
+    @Test
+    void aQueueCountThatIsNotAPositiveNumberFailsTheStartNamingFileTopicAndValue() throws IOException {
+        String id = sendOne();
+        Path topics = dir.resolve("topics.properties");
+        for (String bad : List.of("eight", "0")) {
+            Files.writeString(topics, "t=" + bad + "\n");
+            assertThatThrownBy(this::open).as("queue count %s", bad).isInstanceOf(BrokerException.class)
+                    .hasMessageContaining("topics.properties").hasMessageContaining("topic t").hasMessageContaining("'" + bad + "'");
+        }
+        fixAndStartClean(() -> write(topics, "t=1\n".getBytes(StandardCharsets.UTF_8)), id);
+    }
+
     private static void delete(Path p) {
         try {
             Files.deleteIfExists(p);
