@@ -110,12 +110,15 @@ final class GroupCommand {
         @Mixin ServerOptions server;
         @Parameters(paramLabel = "GROUP") String group;
         @Option(names = "--topic", required = true) String topic;
-        @Option(names = "--to", required = true, description = "earliest, latest, or an offset.") String to;
+        @Option(names = "--to", required = true, description = "earliest, latest, an offset, or a date-time such as "
+                + "2026-12-07T10:15:30Z or 2026-12-07T11:15:30+01:00 (the first message stored at or after it).") String to;
 
         @Override
         public Integer call() {
             String kind = to.toLowerCase(Locale.ROOT);
-            long offset = kind.equals("earliest") || kind.equals("latest") ? 0 : parse(to); // before asking the broker anything
+            boolean named = kind.equals("earliest") || kind.equals("latest");
+            Long timestamp = !named && kind.indexOf('t') > 0 ? dateTime(to) : null; // an offset has no 'T'; a date-time does
+            long offset = named || timestamp != null ? 0 : parse(to); // before asking the broker anything
             try (FerryClient client = server.connect()) {
                 if (client.describeTopic(topic).isEmpty()) {
                     System.err.println("ferry: topic " + topic + " does not exist (list them with: ferry topic list)");
@@ -124,7 +127,8 @@ final class GroupCommand {
                 // RESET_OFFSETS: live members of the group restart the queues from the new offsets
                 Map<Integer, Long> done = switch (kind) {
                     case "earliest", "latest" -> client.resetOffsets(group, topic, kind, 0);
-                    default -> client.resetOffsets(group, topic, "offset", offset);
+                    default -> timestamp != null ? client.resetOffsets(group, topic, "timestamp", timestamp)
+                            : client.resetOffsets(group, topic, "offset", offset);
                 };
                 done.forEach((q, target) -> System.out.printf("%s %s queue %d -> %d%n", group, topic, q, target));
                 return 0;
@@ -135,9 +139,20 @@ final class GroupCommand {
             try {
                 return Long.parseLong(s);
             } catch (NumberFormatException e) {
-                throw new BadCommandLineException("--to: '" + s + "' (expected: earliest, latest, or an offset)");
+                throw new BadCommandLineException("--to: '" + s + "' (expected: " + EXPECTED_TO + ")");
             }
         }
+
+        /** A date-time with its zone or offset, as ms since the epoch; a local time would be read in whatever zone the shell has. */
+        private static long dateTime(String s) {
+            try {
+                return java.time.OffsetDateTime.parse(s).toInstant().toEpochMilli();
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new BadCommandLineException("--to: '" + s + "' (expected: " + EXPECTED_TO + ")");
+            }
+        }
+
+        private static final String EXPECTED_TO = "earliest, latest, an offset, or a date-time with its offset such as 2026-12-07T10:15:30Z";
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,

@@ -134,6 +134,12 @@ class CliCommandsTest {
         assertThat(reset.exit).as(reset.err).isZero();
         Run again = run("", "consume", "--topic", "orders", "--group", "billing", "--timeout-ms", "500");
         assertThat(again.out.lines()).containsExactly("alpha", "beta", "gamma");
+        String mark = instantBetweenStores();
+        assertThat(run("delta\n", "produce", "--topic", "orders", "--key", "k-1").exit).isZero();
+        Run toTime = run("", "group", "reset", "billing", "--topic", "orders", "--to", mark);
+        assertThat(toTime.exit).as(toTime.err).isZero();
+        Run fromTime = run("", "consume", "--topic", "orders", "--group", "billing", "--timeout-ms", "500");
+        assertThat(fromTime.out.lines()).as("from the first message stored at or after " + mark).containsExactly("delta");
 
         Run byKey = run("", "message", "get", "--topic", "orders", "--key", "k-1");
         assertThat(byKey.exit).isZero();
@@ -173,6 +179,19 @@ class CliCommandsTest {
         }
     }
 
+    /** Now, as an ISO-8601 instant, with 20 ms before and after it: messages stored before and after get other store times. */
+    private static String instantBetweenStores() {
+        try {
+            Thread.sleep(20);
+            String mark = java.time.Instant.now().toString();
+            Thread.sleep(20);
+            return mark;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Test
     void badInputIsOneClearLine() {
         Run badProperty = run("x\n", "produce", "--topic", "t", "--property", "novalue");
@@ -183,7 +202,11 @@ class CliCommandsTest {
         assertThat(badFrom.err.strip()).isEqualTo("ferry: --from: middle (expected: earliest or latest)");
         Run badTo = run("", "group", "reset", "g", "--topic", "t", "--to", "abc");
         assertThat(badTo.exit).isEqualTo(CommandLine.ExitCode.USAGE);
-        assertThat(badTo.err.strip()).isEqualTo("ferry: --to: 'abc' (expected: earliest, latest, or an offset)");
+        assertThat(badTo.err.strip()).isEqualTo("ferry: --to: 'abc' (expected: earliest, latest, an offset, or a date-time with its "
+                + "offset such as 2026-12-07T10:15:30Z)");
+        Run localTime = run("", "group", "reset", "g", "--topic", "t", "--to", "2026-12-07T10:15:30");
+        assertThat(localTime.exit).as("a date-time without its offset").isEqualTo(CommandLine.ExitCode.USAGE);
+        assertThat(localTime.err.strip()).startsWith("ferry: --to: '2026-12-07T10:15:30' (expected: ");
 
         assertThat(run("", "topic", "create", "t", "--queues", "1").exit).isZero();
         Run badSql = run("", "consume", "--topic", "t", "--group", "g", "--sql", "a >", "--timeout-ms", "100");

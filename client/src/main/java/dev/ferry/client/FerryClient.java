@@ -187,6 +187,19 @@ public final class FerryClient implements AutoCloseable {
         return new QueueOffsets(number(r, Headers.MIN_OFFSET), number(r, Headers.MAX_OFFSET));
     }
 
+    /**
+     * The offset of the first message of the queue stored at or after {@code timestampMs} (ms since
+     * the epoch, the broker's store time), or the queue's next offset if none is: where to
+     * {@link Consumer#seek} to read from a point in time, as Kafka's {@code offsetsForTimes}. A time
+     * before the oldest retained message gives the queue's first offset.
+     */
+    public long offsetForTimestamp(String topic, int queueId, long timestampMs) {
+        Command r = call(Command.builder().code(RequestCode.GET_OFFSET).header(Headers.TOPIC, Checks.topic(topic))
+                .header(Headers.QUEUE_ID, queueId).header(Headers.TIMESTAMP, timestampMs),
+                "GET_OFFSET " + topic + "/" + queueId + " timestamp " + timestampMs);
+        return number(r, Headers.OFFSET);
+    }
+
     /** The offset {@code group} committed for the queue, or empty if it never did. */
     public OptionalLong committedOffset(String group, String topic, int queueId) {
         Command r = call(Command.builder().code(RequestCode.GET_OFFSET).header(Headers.TOPIC, Checks.topic(topic))
