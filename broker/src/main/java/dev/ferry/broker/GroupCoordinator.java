@@ -906,7 +906,10 @@ public final class GroupCoordinator implements AutoCloseable {
         try {
             Optional<StoredMessage> found = broker.store().readMessage(tq.topic(), tq.queueId(), offset);
             if (found.isEmpty()) {
-                stored = CompletableFuture.completedFuture(null); // removed by retention: nothing to retry
+                // removed by retention while handed out: nothing to retry, and the member never acked it
+                LOG.warn("group {}: {}/{}@{} was deleted by retention before it was acked; it is not retried", group, tq.topic(),
+                        tq.queueId(), offset);
+                stored = CompletableFuture.completedFuture(null);
             } else if (!broker.store().intact(found.get().physicalOffset())) {
                 // damaged on disk (it fails its CRC32C): a copy would store it again under a fresh checksum, as good data
                 LOG.error("group {}: {}/{}@{} is damaged on disk (it fails its checksum) and cannot be moved to the retry or "

@@ -138,6 +138,37 @@ class RetainedOffsetsTest {
         }
     }
 
+    /**
+     * A message a member holds unacked is deleted by retention, and then nacked (or its invisible
+     * time runs out): there is nothing to retry, and the broker says so instead of dropping it without
+     * a word.
+     */
+    @Test
+    void aHandedOutMessageRetentionDeletesBeforeItsAckIsLoggedNotDroppedSilently() {
+        try (BrokerFixture b = start(dir); FerryClient client = b.client("binary"); Producer p = client.producer()) {
+            client.createTopic("orders", 1);
+            send(p, 0, 10);
+            ListAppender<ILoggingEvent> logs = capture(dev.ferry.broker.GroupCoordinator.class);
+            try (GroupConsumer c = client.groupConsumer(GroupConsumerConfig.builder("orders", "billing").build())) {
+                List<Message> held = new ArrayList<>();
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (held.isEmpty() && System.nanoTime() < deadline) {
+                    held.addAll(c.poll(Duration.ofMillis(100)));
+                }
+                assertThat(held).isNotEmpty();
+                send(p, 10, 400);
+                b.broker.store().flush();
+                assertThat(b.broker.store().runRetention()).as("segments deleted").isPositive();
+                assertThat(client.queueOffsets("orders", 0).minOffset()).as("the held message is gone").isGreaterThan(held.get(0).queueOffset());
+                c.nack(held.get(0)).join();
+            } finally {
+                release(dev.ferry.broker.GroupCoordinator.class, logs);
+            }
+            assertThat(warnings(logs)).anySatisfy(line -> assertThat(line)
+                    .isEqualTo("group billing: orders/0@0 was deleted by retention before it was acked; it is not retried"));
+        }
+    }
+
     private static ListAppender<ILoggingEvent> capture(Class<?> type) {
         ListAppender<ILoggingEvent> logs = new ListAppender<>();
         logs.start();
