@@ -10,7 +10,8 @@ import java.util.Objects;
  *
  * @param sessionTimeoutMs    a member that sent no heartbeat for this long is removed and its queues rebalanced (default 10,000)
  * @param invisibleTimeMs     a message fetched by a clustering member and not acked within this time goes to the retry topic (default 30,000)
- * @param maxReconsumeTimes   redeliveries of a failing message before it goes to the dead-letter topic (default 16)
+ * @param maxReconsumeTimes   redeliveries of a failing message before it goes to the dead-letter topic (default 16); a NACK
+ *                            carrying its own maxReconsumeTimes (the consumer's setting) uses that instead
  * @param retryDelaysMs       backoff before redelivery number 1, 2, ...; the last one repeats (default 1s 5s 10s 30s 1m 2m ... 10m 20m 30m, RocketMQ's levels 3..18)
  * @param lockTimeoutMs       an orderly member's queue lock expires this long after it was last renewed (default 30,000)
  * @param sweepIntervalMs     how often sessions, locks and ack deadlines are checked (default 200)

@@ -69,8 +69,9 @@ import org.slf4j.LoggerFactory;
  * out (in-flight, each with a deadline {@link GroupConfig#invisibleTimeMs()} ahead) and the end of
  * what it handed out. ACK removes offsets; NACK, or a deadline passing, copies the message to the
  * group's retry topic {@code %RETRY%GROUP} (delayed by {@link GroupConfig#retryDelayMs} through
- * the broker's delayed delivery) or, after {@link GroupConfig#maxReconsumeTimes()} redeliveries,
- * to {@code %DLQ%GROUP}, and then removes it. <b>The group's committed offset of a queue is the
+ * the broker's delayed delivery) or, after {@link GroupConfig#maxReconsumeTimes()} redeliveries
+ * (a NACK's own {@code maxReconsumeTimes}, if it carries one), to {@code %DLQ%GROUP}, and then
+ * removes it. <b>The group's committed offset of a queue is the
  * lowest offset still in flight, or the end of what was handed out if none is</b>: everything below
  * it is acked or moved. It is written to the offset store on every change (persisted with the
  * store's flush). After a restart or a rebalance the queue is re-read from there, so messages acked

@@ -297,7 +297,10 @@ public final class GroupConsumer implements AutoCloseable {
     /**
      * True while this member still owns the queue {@code m} (returned by {@link #poll}) was read
      * from; false once a rebalance took the queue away, even if it gave it back since (the queue
-     * is then re-read from the committed offset).
+     * is then re-read from the committed offset). Orderly: false for every queue also while the
+     * member's lease is out: from the moment its connection is lost, or once 2/3 of the session
+     * timeout passed since it sent the last heartbeat the broker answered. Its queues are read again
+     * from the committed offsets once it is back, so such a message comes again.
      */
     public boolean owns(Message m) {
         if (config.orderly() && sessionTimeoutNanos > 0 && System.nanoTime() - lockLeaseUntil > 0) {

@@ -23,7 +23,8 @@ import java.util.UUID;
  *                            consumer setting does; orderly and broadcasting members retry in place up to it, then
  *                            give the message up (orderly clustering: sent to the dead-letter topic; broadcasting,
  *                            orderly or not: skipped). Default -1: the broker's limit for a clustering member's nacks
- *                            (16 unless its operator set another), {@value #DEFAULT_IN_PLACE_RETRIES} in place; 0..10,000
+ *                            (16; an embedded broker's GroupConfig.maxReconsumeTimes, which {@code ferry broker} does not
+ *                            expose), {@value #DEFAULT_IN_PLACE_RETRIES} in place; 0..10,000
  *                            else. A message whose invisible time runs out (a member that never answered) always
  *                            counts against the broker's.
  * @param retryBackoffMs      pause before an in-place retry, and after a failed fetch (default 1,000)

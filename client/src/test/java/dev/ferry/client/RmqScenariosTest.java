@@ -276,6 +276,40 @@ class RmqScenariosTest {
         }
     }
 
+    /**
+     * A maxReconsumeTimes of 0 gives a failing message up at its first failure: a clustering
+     * member's nack carries the 0 (the broker's limit is the default 16) and the message goes to the
+     * dead-letter topic with no retry copy; an orderly member retries nothing in place and nacks it
+     * there too. Both then go on with the next message.
+     */
+    @Test
+    void aMaxReconsumeTimesOfZeroSendsTheFirstFailureToTheDeadLetterTopic() {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary");
+             Producer p = client.producer(ProducerConfig.builder().maxInFlight(1).build())) {
+            client.createTopic("z", 1);
+            p.send(Message.builder("z").body(utf8("poison")).build());
+            p.send(Message.builder("z").body(utf8("fine")).build());
+            for (boolean orderly : new boolean[] {false, true}) {
+                String group = orderly ? "zo" : "zc";
+                List<String> handled = new CopyOnWriteArrayList<>();
+                Subscription s = client.subscribe(member("z", group, group + "-1").orderly(orderly).maxReconsumeTimes(0).build(), m -> {
+                    handled.add(text(m));
+                    if (text(m).equals("poison")) {
+                        throw new IllegalStateException("poison");
+                    }
+                });
+                await(group + ": dead lettered", Duration.ofSeconds(10), () -> client.describeTopic("%DLQ%" + group).isPresent()
+                        && client.queueOffsets("%DLQ%" + group, 0).maxOffset() == 1);
+                await(group + ": group done", Duration.ofSeconds(10),
+                        () -> client.describeGroup(group).queues().stream().allMatch(q -> q.lag() == 0));
+                s.close();
+                assertThat(handled).as(group).containsExactly("poison", "fine");
+                assertThat(client.describeTopic("%RETRY%" + group).map(t -> client.queueOffsets("%RETRY%" + group, 0).maxOffset())
+                        .orElse(0L)).as(group + ": no retry copy").isZero();
+            }
+        }
+    }
+
     // ---- delayed --------------------------------------------------------------------------------
 
     /**
