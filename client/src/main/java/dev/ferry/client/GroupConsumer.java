@@ -518,7 +518,8 @@ public final class GroupConsumer implements AutoCloseable {
      * nack it only to give it up. A message of the last
      * poll is nacked (not orderly) at the generation its FETCH was sent at, as {@link #ack} acks
      * it: the broker ignores the nack if a RESET_OFFSETS of the queue came after that fetch (the
-     * message comes again from the committed offset). Broadcasting: there is
+     * message comes again from the committed offset); an orderly member's is not sent at all for a
+     * message whose queue it reads again since, as {@link #ack} says. Broadcasting: there is
      * neither, and the broker ignores a NACK; the message is skipped, as RocketMQ drops a failed
      * broadcast message: this member's position moves past it as {@link #ack} moves it.
      */
@@ -545,6 +546,11 @@ public final class GroupConsumer implements AutoCloseable {
         // (ConsumerGroupTest.aClusteringMembersNackOfAMessagePolledBeforeAResetLeavesTheReRead). Orderly: the current
         // generation, as its acks (the broker checks it against the lock).
         Fetched f = polled.get(m);
+        if (config.orderly() && f != null && !f.current() && queues.containsKey(key(m.topic(), m.queueId()))) {
+            // as ack: this member reads the queue again from its committed offset, and the message comes again in that
+            // read; the nack, at the current generation, dead-lettered the new read's copy (ConsumerGroupTest.anOrderly...)
+            return CompletableFuture.completedFuture(null);
+        }
         long nackGeneration = f != null && !config.orderly() ? f.generation() : generation;
         Command.Builder b = memberRequest(RequestCode.NACK, m, nackGeneration).header(Headers.OFFSET, m.queueOffset());
         if (reconsumeTimes >= 0) {
