@@ -191,24 +191,14 @@ class Reader:
             return self.chars(((t - 0x30) << 8) + self.byte())
         if t == 0x53:  # 'S' final chunk
             return self.chars(self.u16())
-        if t == 0x52:  # 'R' a chunk; the rest of the string follows as a string value
-            part = self.chars(self.u16())
-            rest = self.value()
-            if not isinstance(rest, str):
-                raise DecodeError("chunked string at byte %d: continued by a %s" % (at, type(rest).__name__))
-            return part + rest
+        if t in (0x52, 0x41):  # 'R' / 'A': a chunk of a string / binary; the rest follows as one more value
+            return self.chunked(at, t)
         if 0x20 <= t <= 0x2F:
             return bytes(self.take(t - 0x20))
         if 0x34 <= t <= 0x37:
             return bytes(self.take(((t - 0x34) << 8) + self.byte()))
         if t == 0x42:  # 'B' final chunk
             return bytes(self.take(self.u16()))
-        if t == 0x41:  # 'A' a chunk; the rest follows as a binary value
-            part = bytes(self.take(self.u16()))
-            rest = self.value()
-            if not isinstance(rest, bytes):
-                raise DecodeError("chunked binary at byte %d: continued by a %s" % (at, type(rest).__name__))
-            return part + rest
         if t == 0x58:  # 'X' fixed untyped list
             n = self.value()
             if not isinstance(n, int) or n < 0:
@@ -230,6 +220,25 @@ class Reader:
             self.pos += 1
             return out
         raise DecodeError("tag 0x%02x at byte %d (expected: one of the types this client reads)" % (t, at))
+
+    def chunked(self, at, t):
+        """A string ('R') or binary ('A') in chunks, from the first chunk's length on. Read in a loop, not a
+        recursion per chunk: Java Hessian cuts binary where its 8 KiB buffer fills, so a body of 8 MiB comes in
+        some 1,000 chunks, past Python's recursion limit, and joining them two by two copied the body as often."""
+        kind = str if t == 0x52 else bytes
+        parts = []
+        while True:
+            n = self.u16()
+            parts.append(self.chars(n) if kind is str else bytes(self.take(n)))
+            if self.data[self.pos:self.pos + 1] != bytes([t]):
+                break
+            self.pos += 1
+        rest = self.value()  # the final chunk: 'S' / 'B', or a short or medium one
+        if not isinstance(rest, kind):
+            raise DecodeError("chunked %s at byte %d: continued by a %s"
+                              % ("string" if kind is str else "binary", at, type(rest).__name__))
+        parts.append(rest)
+        return "".join(parts) if kind is str else b"".join(parts)
 
 
 def pairs(value):
