@@ -373,4 +373,20 @@ class HessianCodecTest extends CodecContractTest {
                 .isInstanceOf(CodecException.class)
                 .hasMessageStartingWith("hessian: body: tag 0x93 (expected: the next chunk of a binary;");
     }
+
+    /**
+     * What docs/PROTOCOL.md section 6 tells a hand-written reader: Java Hessian splits binary where
+     * its 8 KiB buffer fills, not only past 65,535 bytes, so a body of 3,000 bytes behind a long
+     * message comes as an 'A' chunk and a final one.
+     */
+    @Test
+    void theEncoderSplitsABodyWhereItsBufferFills() throws CodecException {
+        byte[] body = new byte[3_000];
+        byte[] frame = array(codec.encode(Command.request(RequestCode.HEARTBEAT, 1).message("m".repeat(6_000)).body(body).build()));
+        String text = new String(frame, java.nio.charset.StandardCharsets.ISO_8859_1);
+        int at = text.lastIndexOf("body") + 4;
+        assertThat(new byte[] {frame[at], frame[at + 1], frame[at + 2]}).as("an 'A' chunk of 2,103 bytes")
+                .isEqualTo(new byte[] {'A', 0x08, 0x37});
+        assertThat(array(codec.decode(ByteBuffer.wrap(frame), Limits.DEFAULT).body())).isEqualTo(body);
+    }
 }
