@@ -67,8 +67,10 @@ class PythonClientTest {
         Path log = dir.resolve(name + ".log");
         try (BrokerFixture server = BrokerFixture.start(dir.resolve("broker"))) {
             // Output to a file, not a pipe: reading a pipe to its end would wait for a hung script forever.
-            Process p = new ProcessBuilder("python3", "-u", script.toString(), "--port", Integer.toString(server.port()))
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            ProcessBuilder pb = new ProcessBuilder("python3", "-u", script.toString(), "--port", Integer.toString(server.port()))
+                    .redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().remove("PYTHONOPTIMIZE"); // the scripts check with assert, which it would turn off
+            Process p = pb.start();
             boolean finished = p.waitFor(SCRIPT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             if (!finished) {
                 p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
