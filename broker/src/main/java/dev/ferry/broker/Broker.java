@@ -6,6 +6,7 @@ import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageStore;
 import dev.ferry.log.ReadResult;
 import dev.ferry.log.StoredMessage;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -245,12 +246,17 @@ public final class Broker implements AutoCloseable {
      * The committed offsets are gone from disk too when this returns ({@link #flushOffsets}).
      */
     public void deleteTopic(String topic) {
+        deleteTopic(topic, "topic " + topic + " deleted (on disk), its groups' committed offsets forgotten");
+    }
+
+    /** {@link #deleteTopic(String)} as part of {@code change}, which a failed write of the offsets names (a group's deletion). */
+    void deleteTopic(String topic, String change) {
         synchronized (recreating) { // never between a registration's "was it deleted?" and the registration: see register
             topics.delete(topic);
         }
         offsets.forgetTopic(topic);
-        flushOffsets();
         LOG.info("deleted topic {}", topic);
+        flushOffsets(change);
     }
 
     /**
@@ -259,10 +265,24 @@ public final class Broker implements AutoCloseable {
      * commit lost in a crash is read again, but a lost reset to an earlier offset has the group skip
      * what the operator asked it to read again, and a lost deletion brings a deleted group's offsets
      * back after a {@code kill -9} (OffsetChangesKillTest). These changes are rare; the write is the
-     * flusher's (the whole file, forced), and throws if it fails, the change then being in memory only.
+     * flusher's (the whole file, forced).
+     *
+     * <p>If the write fails (a full disk) the change has been made all the same: live members
+     * already follow it, and it cannot be taken back. The error says so, naming {@code change}
+     * (what was done, "group billing: offsets of orders reset to EARLIEST {0=0}"), so that the
+     * operator is not told a reset or deletion failed that in fact took effect and is only not on
+     * disk yet; it is written by the next flush that succeeds (or at a clean stop). Before, the
+     * answer was a bare "cannot write .../offsets.properties", and a repeated deletion was then
+     * refused as not found (OffsetWriteFailureTest).
      */
-    void flushOffsets() {
-        offsets.flush();
+    void flushOffsets(String change) {
+        try {
+            offsets.flush();
+        } catch (UncheckedIOException e) {
+            throw new UncheckedIOException(change + ", but not written to disk yet (it is, by the offsets flush every "
+                    + config.offsetFlushIntervalMs() + " ms once that succeeds, or at a clean stop; a crash before that undoes it): "
+                    + e.getMessage(), e.getCause());
+        }
     }
 
     private TopicInfo describe(String topic, int queues) {

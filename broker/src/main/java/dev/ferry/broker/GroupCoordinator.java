@@ -1280,16 +1280,17 @@ public final class GroupCoordinator implements AutoCloseable {
         // file work outside the monitor; a first join racing this one may have made the retry topic just now: the
         // topic is made again by that group's next join or move to it, starting at its end (ensureRetryTopic)
         boolean hadRetry = false;
+        String change = "group " + group + " deleted";
         try {
-            broker.deleteTopic(retry);
+            broker.deleteTopic(retry, change);
             hadRetry = true;
         } catch (TopicNotFoundException e) {
             // never made (an orderly or broadcasting group), or deleted already
         }
-        broker.flushOffsets(); // on disk before the answer: a crash must not bring the deleted offsets back
         if (!hadOffsets && !hadRetry) {
-            throw new GroupNotFoundException(group);
+            throw new GroupNotFoundException(group); // nothing changed: nothing to write
         }
+        broker.flushOffsets(change); // on disk before the answer: a crash must not bring the deleted offsets back
         LOG.info("deleted group {} (its committed offsets{})", group, hadRetry ? " and retry topic " + retry : "");
         return hadRetry;
     }
@@ -1371,8 +1372,9 @@ public final class GroupCoordinator implements AutoCloseable {
                 }
             }
         }
-        broker.flushOffsets(); // outside the monitor; on disk before the answer: a reset lost in a crash skips or repeats messages
-        LOG.info("group {}: offsets of {} reset to {} {}", group, topic, target, out);
+        String change = "group " + group + ": offsets of " + topic + " reset to " + target + " " + out;
+        LOG.info(change);
+        broker.flushOffsets(change); // outside the monitor; on disk before the answer: a reset lost in a crash skips or repeats messages
         return out;
     }
 
