@@ -143,11 +143,14 @@ final class GroupCommand {
             }
         }
 
-        /** A date-time with its zone or offset, as ms since the epoch; a local time would be read in whatever zone the shell has. */
+        /**
+         * A date-time with its zone or offset, as ms since the epoch; a local time would be read in whatever zone the shell has.
+         * A year past ms since the epoch in a long (ISO takes +999999999) is as bad a value as a malformed one.
+         */
         private static long dateTime(String s) {
             try {
                 return java.time.OffsetDateTime.parse(s).toInstant().toEpochMilli();
-            } catch (java.time.format.DateTimeParseException e) {
+            } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
                 throw new BadCommandLineException("--to: '" + s + "' (expected: " + EXPECTED_TO + ")");
             }
         }

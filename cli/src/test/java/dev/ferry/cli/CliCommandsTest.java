@@ -207,6 +207,9 @@ class CliCommandsTest {
         Run localTime = run("", "group", "reset", "g", "--topic", "t", "--to", "2026-12-07T10:15:30");
         assertThat(localTime.exit).as("a date-time without its offset").isEqualTo(CommandLine.ExitCode.USAGE);
         assertThat(localTime.err.strip()).startsWith("ferry: --to: '2026-12-07T10:15:30' (expected: ");
+        Run farFuture = run("", "group", "reset", "g", "--topic", "t", "--to", "+999999999-12-31T23:59:59Z");
+        assertThat(farFuture.exit).as("a date-time past a long of ms: " + farFuture.err).isEqualTo(CommandLine.ExitCode.USAGE);
+        assertThat(farFuture.err.strip()).startsWith("ferry: --to: '+999999999-12-31T23:59:59Z' (expected: ");
 
         assertThat(run("", "topic", "create", "t", "--queues", "1").exit).isZero();
         Run badSql = run("", "consume", "--topic", "t", "--group", "g", "--sql", "a >", "--timeout-ms", "100");
