@@ -3,6 +3,8 @@ package dev.ferry.broker;
 import dev.ferry.log.FlushNotConfirmedException;
 import dev.ferry.log.InvalidMessageException;
 import dev.ferry.log.LogMessage;
+import dev.ferry.log.OffsetOutOfRangeException;
+import dev.ferry.log.SegmentDeletedException;
 import dev.ferry.log.StoredMessage;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -905,11 +907,20 @@ public final class GroupCoordinator implements AutoCloseable {
                                          boolean deadLetter) {
         CompletableFuture<Void> stored;
         try {
-            Optional<StoredMessage> found = broker.store().readMessage(tq.topic(), tq.queueId(), offset);
+            Optional<StoredMessage> found;
+            String gone = null;
+            try {
+                found = broker.store().readMessages(tq.topic(), tq.queueId(), offset, 1).stream().findFirst();
+            } catch (OffsetOutOfRangeException e) {
+                found = Optional.empty();
+                gone = e.getMessage(); // the store's cause: retention, or the topic deleted and created again (its floor)
+            } catch (SegmentDeletedException e) {
+                found = Optional.empty(); // retention won a race with this read
+            }
             if (found.isEmpty()) {
-                // removed by retention while handed out: nothing to retry, and the member never acked it
-                LOG.warn("group {}: {}/{}@{} was deleted by retention before it was acked; it is not retried", group, tq.topic(),
-                        tq.queueId(), offset);
+                // not stored any more while handed out: nothing to retry, and the member never acked it
+                LOG.warn("group {}: {} before it was acked; it is not retried", group, gone != null ? gone
+                        : tq.topic() + "/" + tq.queueId() + ": offset " + offset + " was deleted by retention");
                 stored = CompletableFuture.completedFuture(null);
             } else if (!broker.store().intact(found.get().physicalOffset())) {
                 // damaged on disk (it fails its CRC32C): a copy would store it again under a fresh checksum, as good data
