@@ -32,6 +32,14 @@ final class ChildBroker {
         return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.err").toFile())).start();
     }
 
+    /** {@code kill -9} of the broker, returning once it is gone: nothing flushed, no clean-close marker written. */
+    static void kill(Process broker) throws InterruptedException {
+        broker.destroyForcibly();
+        if (!broker.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+            throw new AssertionError("the broker still runs 20 s after SIGKILL");
+        }
+    }
+
     /**
      * The port the broker printed it listens on; its later output is read on a daemon thread, so
      * that the pipe never fills and blocks it.

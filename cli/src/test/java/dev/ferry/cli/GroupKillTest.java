@@ -63,15 +63,13 @@ class GroupKillTest {
                             c.ack(m);
                         }
                     }
-                    broker.destroyForcibly(); // SIGKILL while the producer sends and the member acks
-                    assertThat(broker.waitFor(20, TimeUnit.SECONDS)).isTrue();
+                    ChildBroker.kill(broker); // SIGKILL while the producer sends and the member acks
                 }
                 stop.set(true);
                 producer.join(30_000);
             }
         } finally {
-            broker.destroyForcibly();
-            broker.waitFor(20, TimeUnit.SECONDS);
+            ChildBroker.kill(broker);
         }
         assertThat(handled).as("handled before the kill").hasSizeGreaterThan(100);
 

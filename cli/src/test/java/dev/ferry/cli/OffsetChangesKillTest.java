@@ -58,8 +58,7 @@ class OffsetChangesKillTest {
                 client.deleteTopic("audit");
             }
         } finally {
-            broker.destroyForcibly(); // SIGKILL right after the answers: nothing written at close
-            assertThat(broker.waitFor(20, TimeUnit.SECONDS)).isTrue();
+            ChildBroker.kill(broker); // SIGKILL right after the answers: nothing written at close
         }
         assertThat(broker.exitValue()).as("killed by SIGKILL").isEqualTo(137);
 

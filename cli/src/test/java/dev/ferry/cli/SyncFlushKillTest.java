@@ -86,8 +86,7 @@ class SyncFlushKillTest {
                             committedBefore[q] = c.position(q);
                         }
                     }
-                    broker.destroyForcibly(); // SIGKILL while both producers send: no flush, no clean-close marker
-                    assertThat(broker.waitFor(20, TimeUnit.SECONDS)).isTrue();
+                    ChildBroker.kill(broker); // SIGKILL while both producers send: no flush, no clean-close marker
                 }
                 stop.set(true);
                 for (Thread th : producers) {
@@ -95,8 +94,7 @@ class SyncFlushKillTest {
                 }
             }
         } finally {
-            broker.destroyForcibly();
-            broker.waitFor(20, TimeUnit.SECONDS);
+            ChildBroker.kill(broker);
         }
         assertThat(acked).as("acknowledged before the kill").hasSizeGreaterThan(100);
 

@@ -26,7 +26,8 @@ class ConsumerCommitTest {
         p.flush();
     }
 
-    private static List<Message> pollN(Consumer c, int n) {
+    /** What {@code c}'s polls bring until {@code n} messages came (20 s at most). */
+    static List<Message> pollN(Consumer c, int n) {
         List<Message> out = new ArrayList<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (out.size() < n && System.nanoTime() < deadline) {

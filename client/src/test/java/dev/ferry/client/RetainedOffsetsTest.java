@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.ferry.broker.GroupConfig;
+import dev.ferry.broker.GroupCoordinator;
 import dev.ferry.protocol.Message;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,15 +43,6 @@ class RetainedOffsetsTest {
         }
     }
 
-    private static List<Message> pollN(Consumer c, int n) {
-        List<Message> out = new ArrayList<>();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (out.size() < n && System.nanoTime() < deadline) {
-            out.addAll(c.poll(Duration.ofMillis(100)));
-        }
-        return out;
-    }
-
     @Test
     void aGroupWhoseCommittedOffsetRetentionDeletedResumesAtTheFirstRetainedOffset() {
         try (BrokerFixture b = start(dir); FerryClient client = b.client("binary"); Producer p = client.producer()) {
@@ -58,7 +50,7 @@ class RetainedOffsetsTest {
             send(p, 0, 10);
             ConsumerConfig config = ConsumerConfig.builder("orders", "billing").autoCommit(false).build();
             try (Consumer c = client.consumer(config)) {
-                assertThat(pollN(c, 10)).hasSize(10);
+                assertThat(ConsumerCommitTest.pollN(c, 10)).hasSize(10);
                 c.commitSync();
             }
             assertThat(client.committedOffset("billing", "orders", 0)).hasValue(10);
@@ -77,7 +69,7 @@ class RetainedOffsetsTest {
 
             ListAppender<ILoggingEvent> logs = capture(Consumer.class);
             try (Consumer c = client.consumer(config)) {
-                List<Message> got = pollN(c, 1);
+                List<Message> got = ConsumerCommitTest.pollN(c, 1);
                 assertThat(got).isNotEmpty();
                 assertThat(got.get(0).queueOffset()).as("where the group resumes").isEqualTo(offsets.minOffset());
             } finally {
@@ -123,13 +115,7 @@ class RetainedOffsetsTest {
 
             ListAppender<ILoggingEvent> logs = capture(GroupConsumer.class);
             try (GroupConsumer c = client.groupConsumer(config)) {
-                List<Message> got = new ArrayList<>();
-                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-                while (got.isEmpty() && System.nanoTime() < deadline) {
-                    got.addAll(c.poll(Duration.ofMillis(100)));
-                }
-                assertThat(got).isNotEmpty();
-                assertThat(got.get(0).queueOffset()).as("where the member resumes").isEqualTo(min);
+                assertThat(firstPoll(c).get(0).queueOffset()).as("where the member resumes").isEqualTo(min);
             } finally {
                 release(GroupConsumer.class, logs);
             }
@@ -146,25 +132,13 @@ class RetainedOffsetsTest {
     @Test
     void aHandedOutMessageRetentionDeletesBeforeItsAckIsLoggedNotDroppedSilently() {
         try (BrokerFixture b = start(dir); FerryClient client = b.client("binary"); Producer p = client.producer()) {
-            client.createTopic("orders", 1);
-            send(p, 0, 10);
-            ListAppender<ILoggingEvent> logs = capture(dev.ferry.broker.GroupCoordinator.class);
-            try (GroupConsumer c = client.groupConsumer(GroupConsumerConfig.builder("orders", "billing").build())) {
-                List<Message> held = new ArrayList<>();
-                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-                while (held.isEmpty() && System.nanoTime() < deadline) {
-                    held.addAll(c.poll(Duration.ofMillis(100)));
-                }
-                assertThat(held).isNotEmpty();
+            List<String> warnings = nackAHeldMessageAfter(b, client, p, held -> {
                 send(p, 10, 400);
                 b.broker.store().flush();
                 assertThat(b.broker.store().runRetention()).as("segments deleted").isPositive();
-                assertThat(client.queueOffsets("orders", 0).minOffset()).as("the held message is gone").isGreaterThan(held.get(0).queueOffset());
-                c.nack(held.get(0)).join();
-            } finally {
-                release(dev.ferry.broker.GroupCoordinator.class, logs);
-            }
-            assertThat(warnings(logs)).anySatisfy(line -> assertThat(line)
+                assertThat(client.queueOffsets("orders", 0).minOffset()).as("the held message is gone").isGreaterThan(held.queueOffset());
+            });
+            assertThat(warnings).anySatisfy(line -> assertThat(line)
                     .startsWith("group billing: orders/0: offset 0 was deleted by retention (earliest available: ")
                     .endsWith(") before it was acked; it is not retried"));
         }
@@ -178,26 +152,44 @@ class RetainedOffsetsTest {
     @Test
     void aHandedOutMessageOfATopicDeletedAndCreatedAgainIsLoggedWithThatCause() {
         try (BrokerFixture b = start(dir); FerryClient client = b.client("binary"); Producer p = client.producer()) {
-            client.createTopic("orders", 1);
-            send(p, 0, 10);
-            ListAppender<ILoggingEvent> logs = capture(dev.ferry.broker.GroupCoordinator.class);
-            try (GroupConsumer c = client.groupConsumer(GroupConsumerConfig.builder("orders", "billing").build())) {
-                List<Message> held = new ArrayList<>();
-                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-                while (held.isEmpty() && System.nanoTime() < deadline) {
-                    held.addAll(c.poll(Duration.ofMillis(100)));
-                }
-                assertThat(held).isNotEmpty();
+            List<String> warnings = nackAHeldMessageAfter(b, client, p, held -> {
                 client.deleteTopic("orders");
                 client.createTopic("orders", 1);
                 assertThat(client.queueOffsets("orders", 0).minOffset()).as("the new topic starts at the old end").isEqualTo(10);
-                c.nack(held.get(0)).join();
-            } finally {
-                release(dev.ferry.broker.GroupCoordinator.class, logs);
-            }
-            assertThat(warnings(logs)).anySatisfy(line -> assertThat(line).isEqualTo("group billing: orders/0: offset 0 is from before the"
+            });
+            assertThat(warnings).anySatisfy(line -> assertThat(line).isEqualTo("group billing: orders/0: offset 0 is from before the"
                     + " topic was deleted and created again (earliest available: 10) before it was acked; it is not retried"));
         }
+    }
+
+    /**
+     * Has a member of group billing hold the first message of a new topic orders (10 sent), runs
+     * {@code removal} on it, then nacks it; returns what the group coordinator logged at WARN.
+     */
+    private static List<String> nackAHeldMessageAfter(BrokerFixture b, FerryClient client, Producer p,
+                                                      java.util.function.Consumer<Message> removal) {
+        client.createTopic("orders", 1);
+        send(p, 0, 10);
+        ListAppender<ILoggingEvent> logs = capture(GroupCoordinator.class);
+        try (GroupConsumer c = client.groupConsumer(GroupConsumerConfig.builder("orders", "billing").build())) {
+            Message held = firstPoll(c).get(0);
+            removal.accept(held);
+            c.nack(held).join();
+        } finally {
+            release(GroupCoordinator.class, logs);
+        }
+        return warnings(logs);
+    }
+
+    /** What a member's polls bring until one brings something (20 s at most). */
+    private static List<Message> firstPoll(GroupConsumer c) {
+        List<Message> got = new ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (got.isEmpty() && System.nanoTime() < deadline) {
+            got.addAll(c.poll(Duration.ofMillis(100)));
+        }
+        assertThat(got).as("polled").isNotEmpty();
+        return got;
     }
 
     private static ListAppender<ILoggingEvent> capture(Class<?> type) {
