@@ -360,6 +360,37 @@ class ConsumerGroupTest {
     }
 
     /**
+     * An orderly subscription whose handler fails a message for the last time while a reset of its
+     * queue is heard does not dead-letter it: its nack is not sent, and the message comes again in
+     * the new read, where it is handled. The handler itself resets the offsets and waits until the
+     * member heard of it, so the nack follows the reset for sure; no in-place retry (which would see
+     * that the queue is read again and stop without a nack).
+     */
+    @Test
+    void anOrderlySubscriptionsLastFailureDuringAResetLeavesTheMessageToTheReRead() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir); FerryClient client = server.client("binary"); Producer p = client.producer()) {
+            client.createTopic("osk", 1);
+            send(p, "osk", 0, 10);
+            Set<String> handled = Collections.synchronizedSet(new TreeSet<>());
+            AtomicInteger failures = new AtomicInteger();
+            GroupConsumer c = client.groupConsumer(member("osk", "oskg", "o1").orderly(true).maxReconsumeTimes(0).build());
+            MessageHandler h = m -> {
+                if (m.queueOffset() == 0 && failures.getAndIncrement() == 0) {
+                    resetAndHear(client, c, "oskg", "osk", m);
+                    throw new IllegalStateException("fails once, as the reset is heard");
+                }
+                handled.add(text(m));
+            };
+            try (Subscription s = new Subscription(c, h)) {
+                await("every message handled", Duration.ofSeconds(20), () -> handled.size() == 10);
+                await("all committed", Duration.ofSeconds(10), () -> client.committedOffset("oskg", "osk", 0).orElse(-1L) == 10);
+            }
+            assertThat(failures).as("the first message came again").hasValueGreaterThan(1);
+            assertThat(client.describeTopic("%DLQ%oskg")).as("nothing dead-lettered").isEmpty();
+        }
+    }
+
+    /**
      * A clustering member that handled a batch, then lost its queue to a member that joined and
      * had it given back when that member left, still acks the batch: the messages were handled,
      * and no reset asked for them again. Its acks were dropped once the queue had a new state
