@@ -131,7 +131,7 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
             new Key("transactions.check.interval.ms", Type.LONG, 1, L, "30000", "checkIntervalMs", "While a half message stays undecided, it is checked again this often."),
             new Key("transactions.max.checks", Type.INT, 0, I, "15", "maxChecks", "Checks (attempts, also with no producer connected) before a half message is rolled back and a warning logged; counted across restarts (DATA/transactions/checks), so a broker restarted over and over still gives a half up."),
             // network
-            new Key("io.threads", Type.INT, 0, 1024, "0", "ioThreads", "Netty worker threads; 0 = one per core."),
+            new Key("io.threads", Type.INT, 0, 1024, "0", "ioThreads", "Netty worker threads; 0 = Netty's default, two per available processor."),
             new Key("transport.native", Type.BOOLEAN, 0, 0, "true", "nativeTransport", "Use Linux epoll where it loads, NIO otherwise."),
             new Key("transport.zero.copy", Type.BOOLEAN, 0, 0, "true", "zeroCopy", "Send binary-codec FETCH records from the files with sendfile; false copies them through buffers."),
             new Key("connection.write.low.bytes", Type.INT, 1, I, "1048576", "writeLowWaterMark", "A connection paused for unsent replies is read again below this."),

@@ -9,7 +9,7 @@ import java.util.Objects;
  * @param host                  address to listen on (default 127.0.0.1)
  * @param port                  port to listen on; 0 picks a free one (default 9876)
  * @param limits                wire limits (frame size, header and batch counts, ...), checked before allocating
- * @param ioThreads             Netty worker threads; 0 = number of cores (default 0)
+ * @param ioThreads             Netty worker threads; 0 = Netty's default, two per available processor (default 0)
  * @param writeLowWaterMark     a connection is read again once its unsent replies drop below this (default 1 MiB)
  * @param writeHighWaterMark    a connection is not read while its unsent replies exceed this (default 4 MiB)
  * @param maxInFlightSends      sends waiting for their flush beyond this get a retryable BUSY (default 20,000)
