@@ -81,11 +81,18 @@ record Column(String name, int sqlType, String typeName) {
                     throw wrong(value, "true or false");
                 }
                 case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> {
-                    if (value.isIntegralNumber() && value.canConvertToLong()) {
-                        yield value.longValue();
+                    if (value.isIntegralNumber()) {
+                        // beyond a long (a MariaDB/MySQL BIGINT UNSIGNED holds up to 18446744073709551615): bound exactly,
+                        // and the database says whether its column takes it (22003, a rejected row); it was a bad record
+                        yield value.canConvertToLong() ? value.longValue() : new BigDecimal(value.bigIntegerValue());
                     }
                     if (value.isTextual()) {
-                        yield Long.parseLong(value.textValue().trim());
+                        String t = value.textValue().trim();
+                        try {
+                            yield Long.parseLong(t);
+                        } catch (NumberFormatException e) {
+                            yield new BigDecimal(new java.math.BigInteger(t));
+                        }
                     }
                     throw wrong(value, "an integer");
                 }
@@ -195,7 +202,19 @@ record Column(String name, int sqlType, String typeName) {
                 putOrNull(rs, json, field, JsonNodeFactory.instance.booleanNode(b));
             }
             case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> {
-                long v = rs.getLong(index);
+                long v;
+                try {
+                    v = rs.getLong(index);
+                } catch (SQLException e) {
+                    // a MariaDB/MySQL BIGINT UNSIGNED above 9223372036854775807 does not fit a long: the driver refused it
+                    // ("cannot be decoded as Long"), and every poll failed on that row for good; it is read exactly
+                    BigDecimal d = rs.getBigDecimal(index);
+                    if (d == null) {
+                        throw e;
+                    }
+                    json.put(field, d.toBigIntegerExact());
+                    return;
+                }
                 putOrNull(rs, json, field, JsonNodeFactory.instance.numberNode(v));
             }
             case Types.REAL -> {

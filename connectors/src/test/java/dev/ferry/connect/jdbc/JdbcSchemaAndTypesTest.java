@@ -134,6 +134,59 @@ class JdbcSchemaAndTypesTest {
     }
 
     /** Sub-second TIME values lose their fraction, both ways. */
+    /**
+     * A MariaDB BIGINT UNSIGNED holds values up to 18446744073709551615, beyond a long: the source's every poll failed on
+     * such a row ("cannot be decoded as Long"), and the sink refused the value as a bad record ("expected: an integer").
+     */
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"MARIADB"})
+    void unsignedBigintBeyondALongGoesBothWays(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sat_unsigned");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, u BIGINT UNSIGNED)",
+                "INSERT INTO " + table + " VALUES (1, 18446744073709551615), (2, 7)");
+        try {
+            try (JdbcSourceTask task = new JdbcSourceTask()) {
+                task.start(TestContext.of(sourceSettings(url, table, "incrementing.column", "id")));
+                List<SourceRecord> rows = poll(task, 2);
+                assertThat(rows).hasSize(2);
+                assertThat(body(rows.get(0)).get("u").toString()).isEqualTo("18446744073709551615");
+                assertThat(body(rows.get(1)).get("u").toString()).isEqualTo("7");
+            }
+            Target.exec(url, "DELETE FROM " + table);
+            try (JdbcSinkTask sink = new JdbcSinkTask()) {
+                sink.start(TestContext.of(sinkSettings(url, table)));
+                sink.put(List.of(message(0, "{\"id\":1,\"u\":18446744073709551615}"),
+                        message(1, "{\"id\":2,\"u\":\"18446744073709551614\"}")));
+                sink.flush();
+            }
+            assertThat(Target.strings(url, "SELECT u FROM " + table + " ORDER BY id"))
+                    .containsExactly("18446744073709551615", "18446744073709551614");
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
+    /** A value beyond a long for a signed BIGINT column is the database's to refuse: a rejected row, reported by flush. */
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void anIntegerBeyondTheColumnIsARejectedRow(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sat_bigover");
+        Target.exec(url, "CREATE TABLE " + table + " (id INTEGER PRIMARY KEY, u BIGINT)");
+        try (JdbcSinkTask sink = new JdbcSinkTask()) {
+            sink.start(TestContext.of(sinkSettings(url, table)));
+            sink.put(List.of(message(0, "{\"id\":1,\"u\":18446744073709551615}"), message(1, "{\"id\":2,\"u\":5}")));
+            Throwable rejected = catchThrowable(sink::flush);
+            assertThat(rejected).isInstanceOf(dev.ferry.connect.BadRecordException.class)
+                    .hasMessageStartingWith("table " + table + " rejected the row: ");
+            sink.flush();
+            assertThat(Target.strings(url, "SELECT u FROM " + table + " ORDER BY id")).containsExactly("5");
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL"})
     void timeFractionsSurvive(Target target) throws Exception {
