@@ -39,8 +39,13 @@ import java.util.Base64;
  * @param name     the column's name as the database reports it
  * @param sqlType  its {@link java.sql.Types} code
  * @param typeName the database's own type name (e.g. {@code jsonb})
+ * @param precision the precision the driver reports (the bits of a {@code BIT(n)}), 0 when not known
  */
-record Column(String name, int sqlType, String typeName) {
+record Column(String name, int sqlType, String typeName, int precision) {
+    Column(String name, int sqlType, String typeName) {
+        this(name, sqlType, typeName, 0);
+    }
+
     /**
      * PostgreSQL's driver reports a {@code timestamptz} column as {@link Types#TIMESTAMP}, and
      * refuses to read one as a {@link LocalDateTime}: such a column is taken for what it is, a
@@ -198,8 +203,16 @@ record Column(String name, int sqlType, String typeName) {
     void putJson(ResultSet rs, int index, ObjectNode json, String field) throws SQLException {
         switch (sqlType) {
             case Types.BIT, Types.BOOLEAN -> {
-                boolean b = rs.getBoolean(index);
-                putOrNull(rs, json, field, JsonNodeFactory.instance.booleanNode(b));
+                // JDBC's BIT is also a bit string: a PostgreSQL bit(8) failed every poll in getBoolean ("Cannot cast to
+                // boolean"), a MariaDB BIT(8) b'10101010' came out as true. One bit is a boolean; more are their bits as text
+                Object o = rs.getObject(index);
+                if (o == null || o instanceof Boolean) {
+                    json.put(field, (Boolean) o);
+                } else if (o instanceof byte[] bytes) {
+                    json.put(field, bits(bytes, precision));
+                } else {
+                    json.put(field, rs.getString(index)); // PostgreSQL's bit string, "10101010"
+                }
             }
             case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> {
                 long v;
@@ -287,6 +300,17 @@ record Column(String name, int sqlType, String typeName) {
     static String nonFiniteDecimal(ResultSet rs, int index) throws SQLException {
         String text = rs.getString(index);
         return text != null && (text.equals("NaN") || text.equals("Infinity") || text.equals("-Infinity")) ? text : null;
+    }
+
+    /** The lowest {@code n} bits of big-endian {@code bytes} as text of 0 and 1 (all of them when {@code n} is not in range). */
+    static String bits(byte[] bytes, int n) {
+        int total = bytes.length * 8;
+        int count = n > 0 && n <= total ? n : total;
+        StringBuilder sb = new StringBuilder(count);
+        for (int i = total - count; i < total; i++) {
+            sb.append((bytes[i / 8] >> (7 - i % 8) & 1) == 1 ? '1' : '0');
+        }
+        return sb.toString();
     }
 
     /**

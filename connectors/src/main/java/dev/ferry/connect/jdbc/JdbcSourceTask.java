@@ -458,7 +458,7 @@ public final class JdbcSourceTask implements SourceTask {
     private static List<Column> columnList(ResultSetMetaData md) throws SQLException {
         List<Column> list = new ArrayList<>(md.getColumnCount());
         for (int i = 1; i <= md.getColumnCount(); i++) {
-            list.add(new Column(md.getColumnLabel(i), md.getColumnType(i), md.getColumnTypeName(i)));
+            list.add(new Column(md.getColumnLabel(i), md.getColumnType(i), md.getColumnTypeName(i), md.getPrecision(i)));
         }
         return list;
     }
@@ -484,7 +484,8 @@ public final class JdbcSourceTask implements SourceTask {
         boolean same = n == columns.size();
         for (int i = 0; same && i < n; i++) {
             Column c = columns.get(i);
-            same = c.name().equals(md.getColumnLabel(i + 1)) && c.sqlType() == md.getColumnType(i + 1);
+            same = c.name().equals(md.getColumnLabel(i + 1)) && c.sqlType() == md.getColumnType(i + 1)
+                    && (c.sqlType() != Types.BIT || c.precision() == md.getPrecision(i + 1)); // a BIT(n)'s value has n bits
         }
         if (same) {
             return;
