@@ -33,7 +33,7 @@ enum Dialect {
                     + ") VALUES (" + placeholders(columns.size()) + ")";
         }
     },
-    MARIADB("TEXT", "VARCHAR(255)") {
+    MARIADB("LONGTEXT", "VARCHAR(255)") { // TEXT holds at most 65,535 bytes
         @Override
         String upsert(String table, List<String> columns, List<String> keys) {
             List<String> rest = nonKey(columns, keys);

@@ -192,6 +192,28 @@ class JdbcSchemaAndTypesTest {
         }
     }
 
+    /**
+     * auto.create makes non-key columns "text of any length"; on MariaDB that was TEXT, which holds at most 65,535 bytes,
+     * so a longer string (here 70,000 characters, and 20,000 emoji of 4 bytes) was a rejected row ("Data too long").
+     */
+    @ParameterizedTest
+    @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
+    void autoCreatedColumnsTakeLongStrings(Target target) throws Exception {
+        String url = target.url(tmp);
+        String table = Target.uniqueTable("sat_long");
+        String longText = "x".repeat(70_000);
+        String emoji = "\uD83D\uDE00".repeat(20_000);
+        try (JdbcSinkTask sink = new JdbcSinkTask()) {
+            sink.start(TestContext.of(sinkSettings(url, table, "auto.create", "true")));
+            sink.put(List.of(message(0, "{\"id\":\"1\",\"note\":\"" + longText + "\"}"),
+                    message(1, "{\"id\":\"2\",\"note\":\"" + emoji + "\"}")));
+            sink.flush();
+            assertThat(Target.strings(url, "SELECT note FROM " + table + " ORDER BY id")).containsExactly(longText, emoji);
+        } finally {
+            Target.dropQuietly(url, table, table);
+        }
+    }
+
     /** A value beyond a long for a signed BIGINT column is the database's to refuse: a rejected row, reported by flush. */
     @ParameterizedTest
     @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL", "MARIADB"})
