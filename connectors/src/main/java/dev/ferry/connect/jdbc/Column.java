@@ -92,7 +92,7 @@ record Column(String name, int sqlType, String typeName, int precision) {
                         yield value.canConvertToLong() ? value.longValue() : new BigDecimal(value.bigIntegerValue());
                     }
                     if (value.isTextual()) {
-                        String t = value.textValue().trim();
+                        String t = numberText(value, "an integer");
                         try {
                             yield Long.parseLong(t);
                         } catch (NumberFormatException e) {
@@ -106,7 +106,7 @@ record Column(String name, int sqlType, String typeName, int precision) {
                     if (value.isNumber()) {
                         d = value.doubleValue();
                     } else if (value.isTextual()) {
-                        d = Double.parseDouble(value.textValue().trim());
+                        d = Double.parseDouble(numberText(value, "a number"));
                     } else {
                         throw wrong(value, "a number");
                     }
@@ -121,7 +121,7 @@ record Column(String name, int sqlType, String typeName, int precision) {
                         yield value.decimalValue();
                     }
                     if (value.isTextual()) {
-                        yield new BigDecimal(value.textValue().trim());
+                        yield new BigDecimal(numberText(value, "a number"));
                     }
                     throw wrong(value, "a number");
                 }
@@ -162,6 +162,21 @@ record Column(String name, int sqlType, String typeName, int precision) {
             throw wrong(value, expectedFor());
         }
     }
+
+    /**
+     * The trimmed text of a number sent as a JSON string, refused past {@value #MAX_NUMBER_CHARS}
+     * characters (Jackson's own limit for a JSON number): parsing a BigInteger or BigDecimal takes
+     * time quadratic in its digits, and a message of megabytes of digits held the sink for minutes.
+     */
+    private String numberText(JsonNode value, String expected) {
+        String t = value.textValue().trim();
+        if (t.length() > MAX_NUMBER_CHARS) {
+            throw wrong(value, expected + " of at most " + MAX_NUMBER_CHARS + " characters");
+        }
+        return t;
+    }
+
+    private static final int MAX_NUMBER_CHARS = 1_000;
 
     /** Whether {@link #toJdbc} makes a JSON string this column's value as the string itself (text columns and the like). */
     boolean isText() {

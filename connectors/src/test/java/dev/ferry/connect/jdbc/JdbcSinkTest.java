@@ -118,6 +118,12 @@ class JdbcSinkTest {
             assertThatThrownBy(() -> task.put(List.of(msg(4, "{\"id\":\"eleven\"}")))).hasMessageContaining("column");
             assertThatThrownBy(() -> task.put(List.of(msg(5, "[1, 2]")))).hasMessageStartingWith("body is a JSON array");
             assertThatThrownBy(() -> task.put(List.of(msg(6, "")))).hasMessageStartingWith("body is empty");
+            // numbers as strings of a million digits: refused at once (parsed, they held the sink for minutes)
+            String digits = "9".repeat(1_000_000);
+            assertThatThrownBy(() -> task.put(List.of(msg(7, "{\"id\":\"" + digits + "\"}"))))
+                    .hasMessageContaining("(expected: an integer of at most 1000 characters)");
+            assertThatThrownBy(() -> task.put(List.of(msg(8, "{\"id\":11,\"n\":\"" + digits + "\"}"))))
+                    .hasMessageContaining("(expected: a number of at most 1000 characters)");
             task.flush();
             assertThat(rows(url, "SELECT id, n, flag, note, at, big FROM " + table)).containsExactly(
                     "7|1.50|" + (target == Target.H2 ? "TRUE" : "t") + "|42|2026-01-31 10:15:30|null",
