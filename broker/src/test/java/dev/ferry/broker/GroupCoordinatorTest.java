@@ -358,20 +358,34 @@ class GroupCoordinatorTest {
      */
     @Test
     void anAckSentBeforeAnOffsetResetDoesNotCountForTheReadSinceTheReset() {
-        for (int i = 0; i < 10; i++) {
-            broker.send(List.of(LogMessage.builder("t", 6, new byte[] {(byte) i}).build())).join();
-        }
-        GroupCoordinator.Assignment a = groups.join("r", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
-        assertThat(groups.delivered("r", "a", a.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4})).isTrue();
-        groups.resetOffsets("r", "t", 6, GroupCoordinator.ResetTarget.EARLIEST, 0);
-        GroupCoordinator.Assignment heard = groups.heartbeat("r", "a");
-        assertThat(heard.generation()).isGreaterThan(a.generation());
-        assertThat(groups.delivered("r", "a", heard.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4}))
-                .as("the read since the reset").isTrue();
+        ReadAcrossAReset r = readAcrossAReset("r", 10);
+        GroupCoordinator.Assignment a = r.before();
+        GroupCoordinator.Assignment heard = r.heard();
         groups.ack("r", "a", a.generation(), "t", 6, new long[] {0, 1, 2, 3, 4});
         assertThat(broker.committedOffset("r", "t", 6)).as("the reset to 0 stays").hasValue(0);
         groups.ack("r", "a", heard.generation(), "t", 6, new long[] {0, 1});
         assertThat(broker.committedOffset("r", "t", 6)).as("the new read's acks count").hasValue(2);
+    }
+
+    /** Member a's assignment when it read offsets 0-4 before the reset, and after it heard of the reset. */
+    private record ReadAcrossAReset(GroupCoordinator.Assignment before, GroupCoordinator.Assignment heard) {}
+
+    /**
+     * Sends {@code count} messages to t/6; member a of {@code group} is handed offsets 0-4, the
+     * queue is reset to the earliest, and a, told at its heartbeat, is handed 0-4 again.
+     */
+    private ReadAcrossAReset readAcrossAReset(String group, int count) {
+        for (int i = 0; i < count; i++) {
+            broker.send(List.of(LogMessage.builder("t", 6, new byte[] {(byte) i}).build())).join();
+        }
+        GroupCoordinator.Assignment a = groups.join(group, "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
+        assertThat(groups.delivered(group, "a", a.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4})).isTrue();
+        groups.resetOffsets(group, "t", 6, GroupCoordinator.ResetTarget.EARLIEST, 0);
+        GroupCoordinator.Assignment heard = groups.heartbeat(group, "a");
+        assertThat(heard.generation()).isGreaterThan(a.generation());
+        assertThat(groups.delivered(group, "a", heard.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4}))
+                .as("the read since the reset").isTrue();
+        return new ReadAcrossAReset(a, heard);
     }
 
     /**
@@ -383,16 +397,9 @@ class GroupCoordinatorTest {
      */
     @Test
     void aNackSentBeforeAnOffsetResetIsIgnoredAndLeavesTheReadSinceTheReset() {
-        for (int i = 0; i < 5; i++) {
-            broker.send(List.of(LogMessage.builder("t", 6, new byte[] {(byte) i}).build())).join();
-        }
-        GroupCoordinator.Assignment a = groups.join("rn", "a", List.of("t"), MessageModel.CLUSTERING, "AVERAGE", false);
-        assertThat(groups.delivered("rn", "a", a.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4})).isTrue();
-        groups.resetOffsets("rn", "t", 6, GroupCoordinator.ResetTarget.EARLIEST, 0);
-        GroupCoordinator.Assignment heard = groups.heartbeat("rn", "a");
-        assertThat(heard.generation()).isGreaterThan(a.generation());
-        assertThat(groups.delivered("rn", "a", heard.generation(), "t", 6, 0, 5, new long[] {0, 1, 2, 3, 4}))
-                .as("the read since the reset").isTrue();
+        ReadAcrossAReset r = readAcrossAReset("rn", 5);
+        GroupCoordinator.Assignment a = r.before();
+        GroupCoordinator.Assignment heard = r.heard();
         groups.nack("rn", "a", a.generation(), "t", 6, 0, -1).join(); // answered OK
         String retry = GroupCoordinator.retryTopic("rn");
         int retryQueues = broker.describeTopic(retry).orElseThrow().queueCount();

@@ -158,9 +158,7 @@ class FrameMemoryBudgetTest {
         try (TestServer server = start(BUDGET, UnaryOperator.identity());
              TestClient holder = server.connect("binary");
              TestClient small = server.connect("json")) {
-            byte[] big = maximumFrame(holder);
-            holder.writeRaw(Arrays.copyOf(big, 1024));
-            await("the big frame reserved", () -> server.gateway.bufferedFrameBytes() == BUDGET);
+            byte[] big = takeTheBudget(server, holder);
             Command heartbeat = small.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build();
             small.write(heartbeat);
             await("the small frame waiting", () -> server.gateway.connectionsWaitingForFrameMemory() == 1);
@@ -177,9 +175,7 @@ class FrameMemoryBudgetTest {
         try (TestServer server = start(BUDGET, gw -> gw.nativeTransport(nativeTransport));
              TestClient holder = server.connect("binary");
              TestClient small = server.connect("binary")) {
-            byte[] big = maximumFrame(holder);
-            holder.writeRaw(Arrays.copyOf(big, 1024));
-            await("the big frame reserved", () -> server.gateway.bufferedFrameBytes() == BUDGET);
+            byte[] big = takeTheBudget(server, holder);
             Command heartbeat = small.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build();
             small.write(heartbeat);
             small.socket.shutdownOutput();
@@ -293,9 +289,7 @@ class FrameMemoryBudgetTest {
         try (TestServer server = start(BUDGET, gw -> gw.nativeTransport(nativeTransport));
              TestClient holder = server.connect("binary");
              TestClient small = server.connect("binary")) {
-            byte[] big = maximumFrame(holder);
-            holder.writeRaw(Arrays.copyOf(big, 1024));
-            await("the big frame reserved", () -> server.gateway.bufferedFrameBytes() == BUDGET);
+            byte[] big = takeTheBudget(server, holder);
             byte[] heartbeat = TestClient.bytes(small.codec.encodeFrame(small.request(dev.ferry.protocol.RequestCode.HEARTBEAT).build()));
             small.writeRaw(Arrays.copyOf(heartbeat, heartbeat.length - 1));
             small.socket.shutdownOutput();
@@ -374,6 +368,17 @@ class FrameMemoryBudgetTest {
         byte[] frame = TestClient.bytes(c.codec.encodeFrame(c.sendRequest(TestClient.message(TOPIC, 0, new byte[MAX_FRAME - overhead]))));
         assertThat(frame.length - 4).isEqualTo(MAX_FRAME);
         return frame;
+    }
+
+    /**
+     * {@code holder} sends the first KiB of a {@link #maximumFrame}, which reserves the whole budget;
+     * returns the frame, whose rest the caller sends to give the memory back.
+     */
+    private static byte[] takeTheBudget(TestServer server, TestClient holder) throws java.io.IOException {
+        byte[] big = maximumFrame(holder);
+        holder.writeRaw(Arrays.copyOf(big, 1024));
+        await("the big frame reserved", () -> server.gateway.bufferedFrameBytes() == BUDGET);
+        return big;
     }
 
     private static void await(String what, java.util.function.BooleanSupplier condition) {

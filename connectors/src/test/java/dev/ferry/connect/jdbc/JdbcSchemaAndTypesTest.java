@@ -133,7 +133,6 @@ class JdbcSchemaAndTypesTest {
         }
     }
 
-    /** Sub-second TIME values lose their fraction, both ways. */
     /**
      * A MariaDB BIGINT UNSIGNED holds values up to 18446744073709551615, beyond a long: the source's every poll failed on
      * such a row ("cannot be decoded as Long"), and the sink refused the value as a bad record ("expected: an integer").
@@ -234,6 +233,7 @@ class JdbcSchemaAndTypesTest {
         }
     }
 
+    /** Sub-second TIME values lose their fraction, both ways. */
     @ParameterizedTest
     @EnumSource(value = Target.class, names = {"H2", "POSTGRESQL"})
     void timeFractionsSurvive(Target target) throws Exception {
