@@ -356,7 +356,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             }
             frame.release();
             Status status = e instanceof CodecException c && c.limitExceeded() ? Status.LIMIT_EXCEEDED : Status.BAD_REQUEST;
-            failConnection(ctx, connectionError(status, "bad frame: " + e.getMessage()));
+            // the decoder's text quotes what it refused (a kind, a field name), up to a frame long: cut as a
+            // request's error is, else the client's own decoder refused the answer for its length
+            failConnection(ctx, connectionError(status, Requests.errorText("bad frame: " + e.getMessage(), config.limits())));
             return;
         }
         long start = System.nanoTime();

@@ -181,11 +181,17 @@ final class Requests {
             LOG.error("{} request {} failed", req.code(), req.requestId(), e);
         }
         String message = e.getMessage() == null ? e.toString() : e.getMessage();
-        int max = config.limits().maxErrorMessageBytes();
-        if (message.length() > max / 4) {
-            message = dev.ferry.protocol.Utf8.prefix(message, max / 4);
-        }
-        return b.status(status).message(message).build();
+        return b.status(status).message(errorText(message, config.limits())).build();
+    }
+
+    /**
+     * {@code message} cut to a quarter of {@code maxErrorMessageBytes} chars, so that it stays
+     * within that limit in UTF-8 (3 bytes a char at most): error texts quote what the client sent,
+     * which may be as long as a frame, and a client's decoder refuses a longer message.
+     */
+    static String errorText(String message, dev.ferry.protocol.Limits limits) {
+        int max = limits.maxErrorMessageBytes();
+        return message.length() > max / 4 ? dev.ferry.protocol.Utf8.prefix(message, max / 4) : message;
     }
 
     private Command heartbeat(Command req) {
