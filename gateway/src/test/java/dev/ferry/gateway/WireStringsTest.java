@@ -8,7 +8,10 @@ import dev.ferry.protocol.Status;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -53,6 +56,38 @@ class WireStringsTest {
             try (TestClient other = server.connect("binary")) {
                 assertThat(TestClient.fetched(other.fetch("sur", 0, 0, 10))).isEmpty();
             }
+        }
+    }
+
+    /**
+     * Bytes of a JSON frame that are not UTF-8 (a stray 0xFF, a lead byte followed by '(', an
+     * overlong form, an encoded surrogate) are refused, as the binary and Hessian codecs refuse
+     * them. Jackson, reading through a Reader since field names are not canonicalized (see
+     * {@link JsonKeyRetentionTest}), decoded them with a replacing decoder: the SEND was answered OK
+     * and its tags, and a {@code utf8} body, were stored with U+FFFD where the bytes had been.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"ff", "c3 28", "c0 af", "ed a0 80", "f4 90 80 80"})
+    void aJsonFrameWithInvalidUtf8IsRefusedNotStoredWithReplacementChars(String hex) throws Exception {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("json")) {
+            c.createTopic("bad8", 1);
+            for (String field : List.of("tags", "body")) {
+                java.io.ByteArrayOutputStream json = new java.io.ByteArrayOutputStream();
+                json.write(("{\"kind\":\"REQUEST\",\"code\":\"SEND\",\"requestId\":5,\"messages\":[{\"topic\":\"bad8\",\"queueId\":0,\""
+                        + field + "\":\"a").getBytes(StandardCharsets.UTF_8));
+                int at = json.size();
+                for (String b : hex.split(" ")) {
+                    json.write(Integer.parseInt(b, 16));
+                }
+                json.write("b\"}]}".getBytes(StandardCharsets.UTF_8));
+                try (TestClient s = server.connect("json")) {
+                    s.writeRaw(TestClient.bytes(dev.ferry.protocol.Frames.frame(java.nio.ByteBuffer.wrap(json.toByteArray()))));
+                    Command r = s.closingAnswer(Status.BAD_REQUEST);
+                    assertThat(r.message()).as(field).isEqualTo("bad frame: json: invalid UTF-8 at byte " + at + " of " + json.size()
+                            + " (expected: valid UTF-8)");
+                }
+            }
+            assertThat(c.fetch("bad8", 0, 0, 10).messages()).as("nothing stored altered").isEmpty();
         }
     }
 

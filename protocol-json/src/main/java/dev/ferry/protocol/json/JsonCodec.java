@@ -77,7 +77,9 @@ public final class JsonCodec implements Codec {
             offset = 0;
         }
         checkUtf8Start(array, offset, length);
-        try (JsonParser p = factory.createParser(array, offset, length)) {
+        // Jackson reads bytes through a replacing InputStreamReader when field names are not canonicalized: the
+        // bytes are decoded strictly here instead, so that invalid UTF-8 is refused, not stored as U+FFFD
+        try (JsonParser p = factory.createParser(new StrictUtf8Reader(array, offset, length))) {
             return new JsonReader(p, limits).command();
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
