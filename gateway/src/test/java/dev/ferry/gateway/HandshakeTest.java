@@ -3,6 +3,7 @@ package dev.ferry.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.protocol.Command;
+import dev.ferry.protocol.Handshake;
 import dev.ferry.protocol.HandshakeResult;
 import dev.ferry.protocol.Hello;
 import dev.ferry.protocol.HelloReply;
@@ -56,6 +57,27 @@ class HandshakeTest {
             HelloReply reply = TestClient.handshake(s, Hello.of("xml", "yaml"));
             assertThat(reply.result()).isEqualTo(HandshakeResult.NO_COMMON_CODEC);
             assertThat(reply.text()).contains("xml", "yaml").contains("binary, hessian, json, protobuf");
+            assertThat(TestClient.closedByPeer(s)).as("closed after the refusal").isTrue();
+        }
+    }
+
+    /**
+     * A refusal's text is at most 255 bytes; a hello may offer 16 names of 32 bytes. The text
+     * used to list every offered name first and was then cut, so the supported codecs, which a
+     * client needs to offer next, were lost; now the offered list is shortened instead.
+     */
+    @Test
+    void aLongOfferIsShortenedSoTheRefusalStillNamesTheSupportedCodecs() throws IOException {
+        String[] offered = new String[Handshake.MAX_CODECS];
+        for (int i = 0; i < offered.length; i++) {
+            offered[i] = String.format("codec-%02d-", i) + "x".repeat(Handshake.MAX_NAME_BYTES - 9);
+        }
+        try (Socket s = TestClient.open(server.port())) {
+            HelloReply reply = TestClient.handshake(s, Hello.of(offered));
+            assertThat(reply.result()).isEqualTo(HandshakeResult.NO_COMMON_CODEC);
+            assertThat(reply.text()).startsWith("no common codec: offered 16 [" + offered[0] + ", ")
+                    .endsWith(", ...] (supported: binary, hessian, json, protobuf)")
+                    .hasSizeLessThanOrEqualTo(Handshake.MAX_TEXT_BYTES);
             assertThat(TestClient.closedByPeer(s)).as("closed after the refusal").isTrue();
         }
     }

@@ -154,9 +154,34 @@ public final class Handshake {
         }
         return supported.choose(hello.codecs())
                 .map(c -> HelloReply.accepted(c.name()))
-                .orElseGet(() -> HelloReply.refused(HandshakeResult.NO_COMMON_CODEC,
-                        "no common codec: offered " + hello.codecs() + " (supported: "
-                                + String.join(", ", supported.names()) + ")"));
+                .orElseGet(() -> {
+                    String prefix = "no common codec: offered ";
+                    String suffix = " (supported: " + String.join(", ", supported.names()) + ")";
+                    return HelloReply.refused(HandshakeResult.NO_COMMON_CODEC,
+                            prefix + offered(hello.codecs(), MAX_TEXT_BYTES - prefix.length() - suffix.length()) + suffix);
+                });
+    }
+
+    /**
+     * The offered names as a list, "[xml, yaml]", or, when that is longer than {@code room}, their
+     * count and the first that fit, "16 [a, b, ...]": a hello may offer 16 names of 32 bytes, and
+     * the reply text, cut to {@value #MAX_TEXT_BYTES} bytes, lost the supported codecs after them,
+     * which are what a client needs to offer next. Names are printable ASCII: a char is a byte.
+     */
+    static String offered(List<String> names, int room) {
+        String all = names.toString();
+        if (all.length() <= room) {
+            return all;
+        }
+        String more = "...]";
+        StringBuilder b = new StringBuilder(room).append(names.size()).append(" [");
+        for (String name : names) {
+            if (b.length() + name.length() + 2 + more.length() > room) {
+                break;
+            }
+            b.append(name).append(", ");
+        }
+        return b.append(more).toString();
     }
 
     private static void checkMagic(ByteBuffer in, int p, int available) throws CodecException {
