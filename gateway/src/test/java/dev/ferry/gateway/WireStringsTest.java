@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.protocol.Command;
 import dev.ferry.protocol.Message;
+import dev.ferry.protocol.RequestCode;
 import dev.ferry.protocol.Status;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -88,6 +89,33 @@ class WireStringsTest {
                 }
             }
             assertThat(c.fetch("bad8", 0, 0, 10).messages()).as("nothing stored altered").isEmpty();
+        }
+    }
+
+    /**
+     * A protobuf string that is not UTF-8 is refused naming the field: protobuf's own words,
+     * "Protocol message had invalid UTF-8.", named neither the field nor the message, where the
+     * other codecs name the field.
+     */
+    @Test
+    void aProtobufStringOfInvalidUtf8IsRefusedNamingTheField() throws Exception {
+        try (TestServer server = TestServer.start(dir); TestClient c = server.connect("protobuf")) {
+            c.createTopic("pb8", 1);
+            dev.ferry.protocol.protobuf.wire.WireCommand send = dev.ferry.protocol.protobuf.wire.WireCommand.newBuilder()
+                    .setCodeValue(RequestCode.SEND.id()).setRequestId(9)
+                    .addMessages(dev.ferry.protocol.protobuf.wire.WireMessage.newBuilder().setTopic("pb8").setQueueId(0)
+                            .addProperties(dev.ferry.protocol.protobuf.wire.Entry.newBuilder().setKey("k").setValue("a\u00FF")))
+                    .build();
+            byte[] payload = send.toByteArray();
+            int at = new String(payload, StandardCharsets.ISO_8859_1).indexOf("a\u00C3\u00BF") + 1; // U+00FF in UTF-8
+            payload[at] = (byte) 0xC0; // C0 AF: an overlong '/', which protobuf's builder would not even write
+            payload[at + 1] = (byte) 0xAF;
+            c.writeRaw(TestClient.bytes(dev.ferry.protocol.Frames.frame(java.nio.ByteBuffer.wrap(payload))));
+            Command r = c.closingAnswer(Status.BAD_REQUEST);
+            assertThat(r.message()).isEqualTo("bad frame: protobuf: Entry.value (field 2): invalid UTF-8 (expected: valid UTF-8)");
+            try (TestClient other = server.connect("binary")) {
+                assertThat(TestClient.fetched(other.fetch("pb8", 0, 0, 10))).isEmpty();
+            }
         }
     }
 

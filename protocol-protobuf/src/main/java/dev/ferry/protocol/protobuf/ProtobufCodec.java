@@ -104,7 +104,9 @@ public final class ProtobufCodec implements Codec {
             in.setRecursionLimit(RECURSION_LIMIT);
             w = WireCommand.parseFrom(in);
         } catch (InvalidProtocolBufferException e) {
-            throw new CodecException("protobuf: " + e.getMessage(), e);
+            String field = invalidUtf8Field(payload); // protobuf's words for one name neither field nor message
+            throw new CodecException("protobuf: " + (field == null ? e.getMessage()
+                    : field + ": invalid UTF-8 (expected: valid UTF-8)"), e);
         } catch (java.io.IOException e) { // parseFrom(CodedInputStream) declares it; only the above happens in memory
             throw new CodecException("protobuf: " + e.getMessage(), e);
         } catch (RuntimeException e) {
@@ -304,6 +306,46 @@ public final class ProtobufCodec implements Codec {
         unknown = checkFields(in, limits, schema, unknown);
         in.popLimit(limit);
         return unknown;
+    }
+
+    /**
+     * The first string field of the frame that is not valid UTF-8, as "WireMessage.topic (field
+     * 1)", or null if none is found; looked for only once protobuf refused the frame, whose words
+     * for it ("Protocol message had invalid UTF-8.") left a client to guess which of its strings
+     * it was. The frame passed {@link #checkCounts}, so its lengths and wire types are sound.
+     */
+    static String invalidUtf8Field(ByteBuffer payload) {
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(payload.duplicate());
+            in.pushLimit(payload.remaining());
+            return invalidUtf8Field(in, COMMAND);
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String invalidUtf8Field(CodedInputStream in, Descriptors.Descriptor schema) throws java.io.IOException {
+        while (!in.isAtEnd()) {
+            int tag = in.readTag();
+            Descriptors.FieldDescriptor known = schema.findFieldByNumber(WireFormat.getTagFieldNumber(tag));
+            if (known == null || WireFormat.getTagWireType(tag) != WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                in.skipField(tag);
+            } else if (known.getType() == Descriptors.FieldDescriptor.Type.STRING) {
+                if (!in.readBytes().isValidUtf8()) {
+                    return schema.getName() + "." + known.getName() + " (field " + known.getNumber() + ")";
+                }
+            } else if (known.getType() == Descriptors.FieldDescriptor.Type.MESSAGE) {
+                int limit = in.pushLimit(in.readRawVarint32());
+                String found = invalidUtf8Field(in, known.getMessageType());
+                if (found != null) {
+                    return found;
+                }
+                in.popLimit(limit);
+            } else {
+                in.skipField(tag);
+            }
+        }
+        return null;
     }
 
     private static Command toModel(WireCommand w, Limits limits) throws CodecException {
