@@ -91,11 +91,13 @@ public final class JsonCodec implements Codec {
     }
 
     /**
-     * Refuses a payload that Jackson would read as UTF-16 or UTF-32: it picks the encoding from a
-     * byte order mark or the 0x00 bytes among the first four, and decodes those with a decoder that
-     * replaces malformed input, so tags sent in UTF-16 as 'a', a lone U+D800, 'b' were stored as
-     * "a\uFFFD", the 'b' lost. A frame is UTF-8 JSON (docs/PROTOCOL.md), where no byte is 0x00
-     * (control characters are escaped), 0xFE or 0xFF; a UTF-8 byte order mark is still skipped.
+     * Refuses a payload in UTF-16 or UTF-32 with words that say so. Given the bytes, Jackson picked
+     * the encoding from a byte order mark or the 0x00 bytes among the first four, and decoded those
+     * with a decoder that replaces malformed input, so tags sent in UTF-16 as 'a', a lone U+D800,
+     * 'b' were stored as "a\uFFFD", the 'b' lost; {@link StrictUtf8Reader} would refuse them now,
+     * but as a stray character, not as the wrong encoding. A frame is UTF-8 JSON
+     * (docs/PROTOCOL.md), where no byte is 0x00 (control characters are escaped), 0xFE or 0xFF; a
+     * UTF-8 byte order mark is still skipped.
      */
     private static void checkUtf8Start(byte[] array, int offset, int length) throws CodecException {
         for (int i = 0; i < Math.min(length, 4); i++) {
