@@ -22,6 +22,7 @@ import java.util.stream.Stream;
  * map, so readers see either the old or the new array.
  */
 final class QueueTable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QueueTable.class);
     private final Path dir;
     private final int entriesPerFile;
     private final ConcurrentHashMap<String, OffsetIndex[]> topics = new ConcurrentHashMap<>();
@@ -40,9 +41,19 @@ final class QueueTable {
         }
     }
 
+    /**
+     * Opens the index of every queue folder {@code DIR/index/TOPIC/QUEUE_ID}. A file where a topic's
+     * folder would be is no index the store wrote (a note, an editor's backup, a copy left by hand):
+     * it is named in a warning and left alone. Listing it as a folder failed the open with "cannot
+     * list DIR/index", which named neither the file nor what was wrong with it.
+     */
     private void openAll(Path dir) {
         try (Stream<Path> ts = Files.list(dir)) {
             for (Path t : (Iterable<Path>) ts::iterator) {
+                if (!Files.isDirectory(t)) {
+                    LOG.warn("{} is not a folder, so not a topic's offset indexes; ignored", t);
+                    continue;
+                }
                 try (Stream<Path> qs = Files.list(t)) {
                     for (Path q : (Iterable<Path>) qs::iterator) {
                         String name = q.getFileName().toString();
