@@ -129,11 +129,13 @@ final class CommitLog {
     }
 
     /**
-     * Recovery's verdict: the log ends at {@code end}. Segments past it are deleted, the bytes
-     * after it in its segment are expected to be zero (recovery zeroes a torn tail first).
+     * Deletes the segments that lie past {@code end}: those that start after it, and one that starts
+     * at it after a segment that ends there.
      */
-    void setEnd(long end) {
-        for (Segment s : new ArrayList<>(segments.tailMap(end, true).values())) {
+    void deleteAfter(long end) {
+        // the last first: a crash meanwhile leaves the segments before it, never a gap between two segments (which the
+        // next open takes for a file deleted by hand, see Recovery)
+        for (Segment s : new ArrayList<>(segments.tailMap(end, true).descendingMap().values())) {
             Map.Entry<Long, Segment> lower = segments.lowerEntry(s.baseOffset);
             boolean previousEndsHere = lower != null && lower.getValue().endOffset() == end;
             if (s.baseOffset > end || previousEndsHere) {
@@ -141,6 +143,14 @@ final class CommitLog {
                 s.delete();
             }
         }
+    }
+
+    /**
+     * Recovery's verdict: the log ends at {@code end}. Segments past it are deleted, the bytes
+     * after it in its segment are expected to be zero (recovery zeroes a torn tail first).
+     */
+    void setEnd(long end) {
+        deleteAfter(end);
         Segment s = segmentFor(end);
         if (s == null) {
             Map.Entry<Long, Segment> prev = segments.lowerEntry(end);

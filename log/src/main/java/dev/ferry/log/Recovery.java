@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * the first segment for a queue with an index file found cut short. Without a checkpoint, or
  * when the checkpoint shows index data missing (files deleted by hand, see
  * {@link Checkpoint#missingIndexData}), it starts at the first segment. From there every record must pass
- * {@link RecordCodec#check}; the first that does not ends the log.
+ * {@link RecordCodec#check}; the first that does not ends the log. A segment file missing before
+ * one that holds records does not: no crash leaves one so, and ending the log there would delete
+ * every later segment; the open fails naming the missing file instead.
  *
  * <p>Keys are indexed for the records past the key index's end, once the key files from the first
  * place one may have lost entries on are deleted ({@link KeyIndex#dropAfterFirstGap}): a power loss
@@ -64,6 +66,7 @@ final class Recovery {
     private RecoveryReport scan(boolean crashed, Optional<Checkpoint> checkpoint, long[] lastStoreTimestamp) {
         long t0 = System.nanoTime();
         List<Segment> segments = log.segments();
+        checkNoGap(segments);
         long start = checkpoint.map(c -> Math.min(c.logFlushedOffset(), c.indexFlushedOffset())).orElse(0L);
         Segment lastWithData = null;
         for (Segment s : segments) {
@@ -161,6 +164,9 @@ final class Recovery {
             end = batchStart;
         }
         if (crashed) { // a clean stop forced everything and left nothing after its end
+            // the segments past the end go first: a crash in the discard below then leaves its segment short, and last,
+            // not short before segments it no longer reaches (a gap, which the next open would take for a deleted file)
+            log.deleteAfter(end);
             discardAfter(end);
             forceRecovered(start, end);
         }
@@ -179,6 +185,29 @@ final class Recovery {
             LOG.info("opened cleanly: verified {} records from {} to {} in {} ms", scanned, start, end, report.durationMs());
         }
         return report;
+    }
+
+    /**
+     * Fails the open if a segment file is missing before one that holds records. No crash leaves
+     * one so (segments are made at the end, deleted from the front by retention and past the end
+     * from the last one down, see {@link CommitLog#deleteAfter}): it was deleted by hand or lost
+     * with a disk. Crossing the gap, the scan would end the log there and delete every later segment;
+     * below the scan, its records would be read as deleted by retention.
+     */
+    private static void checkNoGap(List<Segment> segments) {
+        Segment previous = null;
+        for (Segment x : segments) {
+            if (previous != null && x.baseOffset > previous.endOffset()
+                    && !(RecordCodec.check(x.map, 0, x.size, x.baseOffset) instanceof RecordCodec.EndOfData)) {
+                long gapFrom = previous.endOffset();
+                throw new LogException("recovery: the commit log has no segment file from " + gapFrom + " to " + x.baseOffset
+                        + " (" + x.path.resolveSibling(FileNames.name(gapFrom)) + " deleted or lost?), and the segments from "
+                        + x.path.getFileName() + " on hold records that opening would delete. Restore the missing segment"
+                        + " file from a copy; or, to give up every record from " + gapFrom + " on, delete the segment files from "
+                        + x.path.getFileName() + " on and open again");
+            }
+            previous = x;
+        }
     }
 
     private long replayedRecords;
@@ -204,9 +233,10 @@ final class Recovery {
 
     /**
      * After a crash: the end segment's bytes past {@code end} are given back, whatever they held
-     * ({@link Segment#discardAfter}). Not a segment that starts at {@code end} after one that ends
-     * there: {@link CommitLog#setEnd} deletes it, and a crash between the discard's truncation and
-     * its re-extension would leave it empty before the segments after it.
+     * ({@link Segment#discardAfter}). The segments past {@code end} are deleted before ({@link
+     * CommitLog#deleteAfter}, which also deletes one that starts at {@code end} after one that ends
+     * there): a crash between the discard's truncation and its re-extension leaves the end segment
+     * short, and the last one, not short before segments it no longer reaches.
      */
     private void discardAfter(long end) {
         Segment s = log.segmentFor(end);
