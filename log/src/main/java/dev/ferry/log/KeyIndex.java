@@ -533,8 +533,11 @@ final class KeyIndex {
          */
         private static String headerProblem(long size, MappedByteBuffer map) {
             if (size < HEADER_SIZE || map.getInt(0) != MAGIC || map.getShort(4) != VERSION) {
-                return size + " bytes (expected: at least " + HEADER_SIZE + ", magic 0x" + Integer.toHexString(MAGIC) + ", version "
-                        + VERSION + ")";
+                // what was found, not only what was expected: a wrong magic in a file of the right size read as if the size
+                // were the problem
+                return size + " bytes" + (size < 6 ? "" : ", magic 0x" + Integer.toHexString(map.getInt(0)) + ", version "
+                        + map.getShort(4)) + " (expected: at least " + HEADER_SIZE + " bytes, magic 0x" + Integer.toHexString(MAGIC)
+                        + ", version " + VERSION + ")";
             }
             int slots = map.getInt(SLOT_COUNT_OFFSET);
             int capacity = map.getInt(ENTRY_CAPACITY_OFFSET);

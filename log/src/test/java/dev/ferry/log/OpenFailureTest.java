@@ -12,8 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * An open that fails part-way: its checkpoint cannot be written (a directory stands where the
  * checkpoint's temporary file goes; a full disk does the same after a rebuild of the indexes or a
- * crash that took indexed records with it, see {@code DiskFullTest}), or an index file
- * is damaged. What a user relies on: the open throws an error that says what failed, and leaves
+ * crash that took indexed records with it, see {@code DiskFullTest}), or an offset-index or key-index
+ * file is damaged. What a user relies on: the open throws an error that says what failed, and leaves
  * nothing held, not the store's lock, not the segment filler thread recovery started, not the
  * files it had opened, so that the same process opens the store once the cause is gone and
  * finds exactly what it held.
@@ -79,6 +79,40 @@ class OpenFailureTest {
             assertThat(store.recoveryReport().crashed()).isTrue();
             assertThat(StoreTestSupport.readAll(store, "t", 0)).hasSize(250);
             assertThat(StoreTestSupport.readAll(store, "t", 1)).hasSize(50);
+        }
+    }
+
+    /**
+     * An older key-index file with a wrong magic (the newest one is deleted and indexed again, see
+     * PowerLossTest): the open fails naming the file and what it found there, not only what it
+     * expected, and leaves nothing open.
+     */
+    @Test
+    void anOpenThatFindsADamagedKeyIndexFileSaysWhatItFound() throws Exception {
+        LogConfig config = StoreTestSupport.smallConfig(dir).keyIndexEntries(5).build();
+        try (MessageStore store = MessageStore.open(config)) {
+            for (int i = 0; i < 30; i++) {
+                store.append(LogMessage.builder("t", 0, StoreTestSupport.body(100, i)).key("k" + i).build());
+            }
+        }
+        Path damaged = dir.resolve("keyindex").resolve(FileNames.name(0));
+        assertThat(StoreTestSupport.filesOnDisk(dir.resolve("keyindex"))).as("key files").hasSizeGreaterThan(2);
+        byte[] original = Files.readAllBytes(damaged);
+        byte[] garbled = original.clone();
+        garbled[0] = 0x12;
+        garbled[1] = 0x34;
+        garbled[2] = 0x56;
+        garbled[3] = 0x78;
+        Files.write(damaged, garbled);
+        long openBefore = openFilesUnder(dir);
+
+        assertThatThrownBy(() -> MessageStore.open(config)).isInstanceOf(CorruptRecordException.class)
+                .hasMessageContaining(damaged.toString()).hasMessageContaining("magic 0x12345678");
+        assertThat(openFilesUnder(dir)).as("descriptors open on the store's files after the failed open").isEqualTo(openBefore);
+
+        Files.write(damaged, original);
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(store.lookupByKey("t", "k0", 2)).as("lookup of k0").hasSize(1);
         }
     }
 
