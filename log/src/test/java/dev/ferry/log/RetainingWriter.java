@@ -18,7 +18,8 @@ import java.util.SplittableRandom;
  * ACK queueId queueOffset seed .           per acknowledged record
  * </pre>
  *
- * Usage: {@code RetainingWriter DIR ROUND SYNC|ASYNC}. It exits by itself (status 3) after 60 s.
+ * Usage: {@code RetainingWriter DIR ROUND SYNC|ASYNC STAGED} (STAGED: true or false, {@code stagedWrites}).
+ * It exits by itself (status 3) after 60 s.
  */
 public final class RetainingWriter {
     static final String TOPIC = "kept";
@@ -28,15 +29,18 @@ public final class RetainingWriter {
 
     private RetainingWriter() {}
 
-    /** Retention by size keeps about four segments; checkpoints and retention passes every 2 ms; small key files. */
-    static LogConfig config(Path dir, FlushMode mode) {
-        return builder(dir, mode).build();
+    /**
+     * Retention by size keeps about four segments; checkpoints and retention passes every 2 ms; small
+     * key files; {@code staged}: ASYNC appends go through the staging ring, or through the mappings.
+     */
+    static LogConfig config(Path dir, FlushMode mode, boolean staged) {
+        return builder(dir, mode, staged).build();
     }
 
-    static LogConfig.Builder builder(Path dir, FlushMode mode) {
+    static LogConfig.Builder builder(Path dir, FlushMode mode, boolean staged) {
         return StoreTestSupport.smallConfig(dir).segmentBytes(SEGMENT).indexEntriesPerFile(50).keyIndexSlots(16)
                 .keyIndexEntries(40).flushMode(mode).retentionBytes(4L * SEGMENT).retentionCheckIntervalMs(2)
-                .checkpointIntervalMs(2);
+                .checkpointIntervalMs(2).stagedWrites(staged);
     }
 
     /**
@@ -54,9 +58,10 @@ public final class RetainingWriter {
         Path dir = Path.of(args[0]);
         long round = Long.parseLong(args[1]);
         FlushMode mode = FlushMode.valueOf(args[2]);
+        boolean staged = Boolean.parseBoolean(args[3]);
         FileOutputStream out = new FileOutputStream(FileDescriptor.out);
         StoreTestSupport.exitAfterAMinute();
-        MessageStore store = MessageStore.open(config(dir, mode));
+        MessageStore store = MessageStore.open(config(dir, mode, staged));
         StoreTestSupport.emit(out, "OPEN\n");
         SplittableRandom r = new SplittableRandom(round);
         for (long seed = round << 32; ; ) {
