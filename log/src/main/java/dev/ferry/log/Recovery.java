@@ -163,11 +163,24 @@ final class Recovery {
             reason = (reason.isEmpty() ? "" : reason + "; ") + "incomplete append batch from " + batchStart;
             end = batchStart;
         }
-        if (crashed) { // a clean stop forced everything and left nothing after its end
+        long logEnd = end;
+        // the log ends below where the last checkpoint had it on disk: a crash cannot do that (damage: a block that reads
+        // as zeros, a file cut short); or no checkpoint says where it ended
+        boolean endsShort = checkpoint.map(c -> logEnd < c.logFlushedOffset()).orElse(true);
+        if (endsShort && reason.isEmpty() && checkpoint.isPresent()) {
+            reason = "records missing from " + end + " to " + checkpoint.get().logFlushedOffset()
+                    + ", which the last checkpoint had on disk";
+        }
+        // a clean stop forced everything and left nothing after its end, unless the log ends short: then what follows
+        // the end may be whole records of the lost stretch, which appends that came to end exactly where one begins
+        // would bring back at the next open (staged writes do not zero ahead of the appender)
+        if (crashed || endsShort) {
             // the segments past the end go first: a crash in the discard below then leaves its segment short, and last,
             // not short before segments it no longer reaches (a gap, which the next open would take for a deleted file)
             log.deleteAfter(end);
             discardAfter(end);
+        }
+        if (crashed) {
             forceRecovered(start, end);
         }
         log.setEnd(end);

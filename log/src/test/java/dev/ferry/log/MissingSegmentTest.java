@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * from the last one down). What a user relies on: the open does not delete the segments after the
  * gap, nor serve the gap as deleted by retention; it fails, naming the missing file and what to
  * do, and deletes nothing. Deleting the segment files after the gap, as the error says, gives up
- * their records, and the store opens and takes appends again.
+ * their records, and the store opens and takes appends again. The last segment file missing leaves
+ * no gap: the open goes on, and says that records are missing.
  */
 class MissingSegmentTest {
     private static final int SEGMENT = 4096;
@@ -50,6 +51,38 @@ class MissingSegmentTest {
                 .hasMessageContaining("no segment file from " + 3L * SEGMENT + " to " + 4L * SEGMENT)
                 .hasMessageContaining(missing.toString());
         assertThat(StoreTestSupport.filesOnDisk(commitLog)).as("segment files after the failed open").isEqualTo(left);
+    }
+
+    /**
+     * The last segment file missing after a clean stop: no gap, the log ends at the end of the one
+     * before; what the user is told says records are missing up to where the last checkpoint had the
+     * log on disk (it said nothing: "truncated 0 bytes", no reason), and appends continue there.
+     */
+    @Test
+    void aMissingLastSegmentIsReportedAsRecordsMissing() throws Exception {
+        LogConfig config = smallConfig(dir).segmentBytes(SEGMENT).stagedWrites(false).build();
+        long end;
+        try (MessageStore store = MessageStore.open(config)) {
+            for (int i = 0; i < 40; i++) {
+                store.append(LogMessage.builder("t", 0, body(500, i)).build());
+            }
+            end = store.writtenOffset();
+        }
+        Path commitLog = dir.resolve("commitlog");
+        for (long base : StoreTestSupport.filesOnDisk(commitLog).tailSet(end / SEGMENT * SEGMENT)) {
+            Files.delete(commitLog.resolve(FileNames.name(base))); // the last one with records, and the next one made ahead
+        }
+        long lastKept = end / SEGMENT * SEGMENT;
+
+        try (MessageStore store = MessageStore.open(config)) {
+            RecoveryReport report = store.recoveryReport();
+            assertThat(report.end()).as("%s", report).isEqualTo(lastKept);
+            assertThat(report.truncateReason()).as("%s", report)
+                    .isEqualTo("records missing from " + lastKept + " to " + end + ", which the last checkpoint had on disk");
+            assertThat(readAll(store, "t", 0)).as("records of the segments kept").hasSize((int) (lastKept / SEGMENT) * 6);
+            AppendResult next = store.append(LogMessage.builder("t", 0, body(500, 99)).build());
+            assertThat(next.physicalOffset()).as("position of the next append").isEqualTo(lastKept);
+        }
     }
 
     /**

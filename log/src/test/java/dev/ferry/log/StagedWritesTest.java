@@ -117,6 +117,49 @@ class StagedWritesTest {
     }
 
     /**
+     * A block in the middle of the last segment reads as zeros after a clean stop (a disk fault),
+     * and the ring, zeroed at the open since, no longer holds it: the log ends there, the records
+     * after it go too, and the report says records are missing. Staged writes do not zero ahead of
+     * the appender, so those records stayed in the segment file: an append that ended exactly where
+     * one of them began made the next open scan on into them, and a queue got its old record back
+     * in place of the one just acknowledged at the same offset.
+     */
+    @Test
+    void recordsAfterAZeroedBlockDoNotComeBackAfterTheNextAppend() throws IOException {
+        Path dir = tmp.resolve("store");
+        LogConfig config = smallConfig(dir).build();
+        List<AppendResult> written = new ArrayList<>();
+        try (MessageStore store = MessageStore.open(config)) {
+            for (int i = 0; i < 25; i++) {
+                written.add(store.append(LogMessage.builder("t", i % 2, StoreTestSupport.body(500, i)).build()));
+            }
+        }
+        MessageStore.open(config).close(); // the ring is zeroed at an open: it no longer holds the records
+        AppendResult zeroed = written.get(20); // t/0 offset 10; t/1 offset 10 follows it
+        try (FileChannel ch = FileChannel.open(dir.resolve("commitlog").resolve(FileNames.name(0)), StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(zeroed.size()), zeroed.physicalOffset());
+        }
+        byte[] acknowledged = StoreTestSupport.body(500, 1_000);
+        try (MessageStore store = MessageStore.open(config)) {
+            RecoveryReport report = store.recoveryReport();
+            assertThat(report.end()).as("%s", report).isEqualTo(zeroed.physicalOffset());
+            assertThat(report.truncateReason()).as("%s", report).startsWith("records missing from " + zeroed.physicalOffset());
+            AppendResult a = store.append(LogMessage.builder("t", 1, acknowledged).build());
+            assertThat(a.queueOffset()).as("t/1 offset of the append").isEqualTo(10);
+            assertThat(a.physicalOffset() + a.size()).as("the append ends where the old t/1 offset 10 began")
+                    .isEqualTo(written.get(21).physicalOffset());
+        }
+        try (MessageStore store = MessageStore.open(config)) {
+            RecoveryReport report = store.recoveryReport();
+            assertThat(report.end()).as("%s", report).isEqualTo(written.get(21).physicalOffset());
+            assertThat(store.nextOffset("t", 0)).as("t/0 end").isEqualTo(10);
+            assertThat(store.nextOffset("t", 1)).as("t/1 end").isEqualTo(11);
+            assertThat(store.readMessages("t", 1, 10, 5)).as("t/1 from offset 10").hasSize(1)
+                    .extracting(StoredMessage::body).containsExactly(acknowledged);
+        }
+    }
+
+    /**
      * Four laps of a 1 MiB ring, records of 700 B to 2.7 KB, some across the ring's end and some
      * rolled over to a next segment: each is read back right after its append (the read commits
      * it), then all of them, and again after a reopen.
