@@ -500,7 +500,7 @@ public final class Broker implements AutoCloseable {
             throw new BrokerException("queueId: " + queueId + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
         }
         long wait = Math.min(Math.max(maxWaitMs, 0), config.maxFetchWaitMs());
-        if (wait == 0 || store.nextOffset(topic, queueId) != offset) {
+        if (wait == 0 || longPolls.released() || store.nextOffset(topic, queueId) != offset) {
             return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter));
         }
         if (parking != null) {
@@ -689,7 +689,11 @@ public final class Broker implements AutoCloseable {
         }
     }
 
-    /** Answers every waiting long-poll fetch now with what is there (shutdown drain). */
+    /**
+     * Answers every waiting long-poll fetch now with what is there, and every fetch asked from now
+     * on without waiting (shutdown drain): a consumer polls again as soon as its poll is answered,
+     * and that poll must not hold the drain until its wait ends.
+     */
     public void releaseWaitingFetches() {
         longPolls.fireAll();
     }

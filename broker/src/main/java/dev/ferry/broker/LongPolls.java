@@ -24,6 +24,13 @@ import java.util.function.LongSupplier;
 final class LongPolls {
     private final ScheduledExecutorService timer;
     private final ConcurrentHashMap<String, Set<Parked>> byQueue = new ConcurrentHashMap<>();
+    /**
+     * Set by {@link #fireAll} (shutdown): from then on a fetch fires as soon as it parks. Without it a
+     * consumer whose poll the shutdown answered polled again at once, and that poll waited out the
+     * whole drain. Volatile: {@link #park} adds its fetch, then reads this; {@link #fireAll} writes
+     * this, then walks the sets: one of the two sees the other.
+     */
+    private volatile boolean released;
 
     LongPolls(ScheduledExecutorService timer) {
         this.timer = timer;
@@ -79,10 +86,15 @@ final class LongPolls {
         Parked p = new Parked(key, offset, fire);
         byQueue.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(p);
         p.timeout = timer.schedule(p::fire, waitMs, TimeUnit.MILLISECONDS);
-        if (end.getAsLong() > offset) {
+        if (released || end.getAsLong() > offset) {
             p.fire();
         }
         return p;
+    }
+
+    /** True once {@link #fireAll} ran: fetches are answered with what is there, none waits. */
+    boolean released() {
+        return released;
     }
 
     /** Fetches parked now, on every queue (for tests and metrics; counts the waiting sets). */
@@ -110,8 +122,9 @@ final class LongPolls {
         }
     }
 
-    /** Fires every parked fetch (shutdown). */
+    /** Fires every parked fetch, and every fetch parked from now on at once (shutdown). */
     void fireAll() {
+        released = true;
         for (Set<Parked> set : byQueue.values()) {
             for (Parked p : set) {
                 p.fire();
