@@ -2,6 +2,7 @@ package dev.ferry.broker;
 
 import dev.ferry.log.AppendResult;
 import dev.ferry.log.FlushNotConfirmedException;
+import dev.ferry.log.LogConfig;
 import dev.ferry.log.LogMessage;
 import dev.ferry.log.MessageStore;
 import dev.ferry.log.ReadResult;
@@ -80,6 +81,7 @@ public final class Broker implements AutoCloseable {
             }, () -> loadedDelayed == null ? "the broker's start (everything is kept until its delayed messages are loaded)"
                     : "the oldest delayed message not yet delivered"));
             this.topics = new TopicRegistry(config.log().dir());
+            checkQueueLimit(topics, config.log());
             this.offsets = new OffsetStore(config.log().dir());
             for (String t : store.topics()) {
                 if (topics.queues(t).isEmpty() && !topics.wasDeleted(t) && !t.equals(DelayedDelivery.TOPIC) && !Transactions.isInternal(t)) {
@@ -122,6 +124,30 @@ public final class Broker implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             opened.closeAfter(e);
             throw e;
+        }
+    }
+
+    /**
+     * Refuses a {@code maxQueuesPerTopic} below the queues of a topic that exists: the store
+     * refuses every send to a queue at or past it, so that topic's producers failed on some of its
+     * queues only, with "queueId: 3 (expected: 0..1)", after a start that said nothing (an
+     * operator who lowered the limit in the configuration and restarted).
+     *
+     * @throws IllegalArgumentException naming the field, the value and the topic that needs more
+     */
+    private static void checkQueueLimit(TopicRegistry topics, LogConfig log) {
+        String widest = null;
+        int most = 0;
+        for (Map.Entry<String, Integer> t : topics.all().entrySet()) {
+            if (t.getValue() > most) {
+                widest = t.getKey();
+                most = t.getValue();
+            }
+        }
+        if (most > log.maxQueuesPerTopic()) {
+            throw new IllegalArgumentException("maxQueuesPerTopic: " + log.maxQueuesPerTopic() + " (expected: at least " + most
+                    + ", the queues of topic " + widest + " in " + log.dir().resolve("topics.properties")
+                    + "; a topic's queues are never removed, and sends to its queues past the limit would be refused)");
         }
     }
 

@@ -118,4 +118,26 @@ class FailedStartTest {
             throw new java.io.UncheckedIOException(e);
         }
     }
+
+    /**
+     * The queue limit lowered below a topic's queues (limits.topic.queues, restarted with it): the
+     * start fails naming the limit and the topic, and closes the store. Before, it started, and the
+     * topic's sends to its queues past the limit were refused ("queueId: 3 (expected: 0..1)").
+     */
+    @Test
+    void aQueueLimitBelowATopicsQueuesFailsTheStartNamingTheTopic() {
+        try (Broker b = open()) {
+            b.createTopic("orders", 4);
+            b.createTopic("small", 1);
+        }
+        LogConfig lowered = LogConfig.builder(dir).segmentBytes(4 << 20).preTouch(false).maxQueuesPerTopic(2).build();
+        assertThatThrownBy(() -> Broker.open(new BrokerConfig(lowered, 2, true, 30_000, 1_000)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("maxQueuesPerTopic: 2 (expected: at least 4, the queues of topic orders in "
+                        + dir.resolve("topics.properties"));
+        try (Broker b = open()) {
+            assertThat(b.store().recoveryReport().crashed()).as("the failed start closed the store").isFalse();
+            assertThat(b.describeTopic("orders").orElseThrow().queues()).hasSize(4);
+        }
+    }
 }

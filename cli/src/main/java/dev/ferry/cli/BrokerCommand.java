@@ -53,7 +53,14 @@ final class BrokerCommand implements Callable<Integer> {
             System.out.print(BrokerSettings.template());
             return 0;
         }
-        BrokerServer server = BrokerServer.start(settings());
+        Map<String, BrokerSettings.Value> values = values();
+        BrokerServer server;
+        try {
+            server = BrokerServer.start(BrokerSettings.from(values));
+        } catch (IllegalArgumentException e) {
+            // a setting the data folder rules out (limits.topic.queues below a topic's queues), found once it is read
+            throw BrokerSettings.againstTheData(e, values);
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("ferry: stopping (draining requests, flushing)");
@@ -92,6 +99,11 @@ final class BrokerCommand implements Callable<Integer> {
 
     /** Defaults, then the file, then the flags given. */
     BrokerSettings settings() {
+        return BrokerSettings.from(values());
+    }
+
+    /** The file's values, then the flags given over them. */
+    private Map<String, BrokerSettings.Value> values() {
         Map<String, BrokerSettings.Value> values = new LinkedHashMap<>();
         if (config != null) {
             values.putAll(BrokerSettings.readFile(config));
@@ -103,7 +115,7 @@ final class BrokerCommand implements Callable<Integer> {
         flag(values, "flush.mode", "--flush", flush);
         flag(values, "segment.bytes", "--segment-bytes", segmentBytes);
         flag(values, "topics.default.queues", "--default-queues", defaultQueues);
-        return BrokerSettings.from(values);
+        return values;
     }
 
     private static void flag(Map<String, BrokerSettings.Value> values, String key, String flag, Object value) {

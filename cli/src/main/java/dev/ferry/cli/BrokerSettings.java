@@ -162,7 +162,7 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
             new Key("limits.msgid.bytes", Type.INT, 1, 0xFFFF, "128", "maxMsgIdBytes", "A message id, UTF-8 bytes."),
             new Key("limits.error.message.bytes", Type.INT, 1, I, "32768", "maxErrorMessageBytes", "An error text in a response."),
             new Key("limits.topic.bytes", Type.INT, 1, 200, "200", "maxTopicBytes", "A topic name, UTF-8 bytes (wire and store)."),
-            new Key("limits.topic.queues", Type.INT, 1, LogConfig.MAX_QUEUES_PER_TOPIC, "4096", "maxQueuesPerTopic", "Queues per topic: queue ids are 0..this-1."),
+            new Key("limits.topic.queues", Type.INT, 1, LogConfig.MAX_QUEUES_PER_TOPIC, "4096", "maxQueuesPerTopic", "Queues per topic: queue ids are 0..this-1. At least the queues of every topic the data folder holds (a topic's queues are never removed): a start with it lower fails."),
             new Key("limits.record.properties", Type.INT, 0, 10_000, "64", "maxProperties", "Properties per stored message, tags and keys included."),
             new Key("limits.record.properties.bytes", Type.INT, 0, 64_511, "32767", "maxPropertiesBytes", "Encoded properties area of a stored message, the broker's own properties not counted."),
             new Key("limits.record.body.bytes", Type.INT, 0, I, "4194304", "maxBodyBytes", "Largest message body; at most segment.bytes (and lowered to it when not set); with staged writes, at most about 504 MiB (the staging ring holds two of the largest records and a batch, at most 1 GiB)."),
@@ -336,6 +336,24 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
         } catch (IllegalArgumentException e) {
             throw fromRecord(e, values);
         }
+    }
+
+    /**
+     * A start's {@code e} as a bad configuration when it names a record field of a key (a value
+     * the data folder rules out, e.g. {@code maxQueuesPerTopic} below a topic's queues, found when
+     * the broker reads its topics): rewritten to name the key and where it was set. Any other
+     * {@code e} is returned as it is.
+     */
+    static RuntimeException againstTheData(IllegalArgumentException e, Map<String, Value> values) {
+        String message = String.valueOf(e.getMessage());
+        int colon = message.indexOf(':');
+        String field = colon < 0 ? "" : message.substring(0, colon);
+        for (Key k : KEYS) {
+            if (k.field.equals(field)) {
+                return fromRecord(e, values);
+            }
+        }
+        return e;
     }
 
     /** A record constructor's "field: value (expected: ...)" rewritten to name the key and where it was set. */

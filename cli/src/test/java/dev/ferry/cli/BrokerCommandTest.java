@@ -2,6 +2,9 @@ package dev.ferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.broker.Broker;
+import dev.ferry.broker.BrokerConfig;
+import dev.ferry.log.LogConfig;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -116,5 +119,28 @@ class BrokerCommandTest {
         Run r = run("broker", "--config", missing.toString());
         assertThat(r.exit).isEqualTo(Ferry.EXIT_BAD_CONFIG);
         assertThat(r.err).isEqualTo("ferry: " + missing + ": cannot read (no such file)" + System.lineSeparator());
+    }
+
+    /**
+     * limits.topic.queues lowered below the queues of a topic the data folder holds, and the broker
+     * restarted: the start fails as a bad configuration naming the key, where it was set and the
+     * topic, and closes the store. Before, it started (the port here is taken, so that such a start
+     * ends at the bind instead of serving), and that topic's sends to its queues past the limit were
+     * refused with "queueId: 3 (expected: 0..1)".
+     */
+    @Test
+    void aQueueLimitBelowAnExistingTopicsQueuesIsABadConfiguration() throws IOException {
+        Path data = dir.resolve("data");
+        try (Broker b = Broker.open(BrokerConfig.defaults(LogConfig.builder(data).segmentBytes(1 << 20).preTouch(false).build()))) {
+            b.createTopic("orders", 4);
+        }
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+            Path f = file("segment.bytes=1048576\nsegment.pretouch=false\nlimits.topic.queues=2\ntopics.default.queues=2\n");
+            Run r = run("broker", "--config", f.toString(), "--port", Integer.toString(taken.getLocalPort()));
+            assertThat(r.exit).as(r.err).isEqualTo(Ferry.EXIT_BAD_CONFIG);
+            assertThat(r.err).startsWith("ferry: " + f + ": limits.topic.queues: 2 (expected: at least 4, the queues of topic orders in "
+                    + data.resolve("topics.properties")).hasLineCount(1);
+            assertThat(data.resolve("abort")).as("the store closed cleanly").doesNotExist();
+        }
     }
 }
