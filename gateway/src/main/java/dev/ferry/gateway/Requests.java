@@ -12,6 +12,7 @@ import dev.ferry.broker.TopicInfo;
 import dev.ferry.broker.SqlFilterException;
 import dev.ferry.broker.TopicNotFoundException;
 import dev.ferry.log.AppendResult;
+import dev.ferry.log.DiskFullException;
 import dev.ferry.log.FlushNotConfirmedException;
 import dev.ferry.log.InvalidMessageException;
 import dev.ferry.log.LogMessage;
@@ -172,6 +173,10 @@ final class Requests {
         } else if (e instanceof FlushNotConfirmedException) {
             status = Status.INTERNAL_ERROR; // written and readable; its fsync failed
             LOG.error("{} request {} failed: {}", req.code(), req.requestId(), e.getMessage());
+        } else if (e instanceof DiskFullException) {
+            // expected while the disk is full, and logged by the store once when it starts and when it ends: a stack
+            // trace here per refused send filled the log (400 in a few seconds from one producer)
+            status = Status.INTERNAL_ERROR;
         } else if (e instanceof SegmentDeletedException) {
             // retention won a race with this read: expected, and the client re-reads from the start
             status = Status.INTERNAL_ERROR;

@@ -58,6 +58,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class MessageStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MessageStore.class);
+    /** The last periodic checkpoint failed for a full disk (logged once). Only the checkpoint thread reads and writes it. */
+    private boolean checkpointDiskFull;
     private static final Pattern TOPIC_NAME = Pattern.compile("[A-Za-z0-9._%|-]+");
 
     private final LogConfig config;
@@ -1195,9 +1197,31 @@ public final class MessageStore implements AutoCloseable {
     private void checkpointQuietly() {
         try {
             checkpoint();
+            if (checkpointDiskFull) {
+                checkpointDiskFull = false;
+                LOG.info("checkpoint written again: space was freed");
+            }
         } catch (RuntimeException e) {
-            LOG.error("checkpoint failed; will retry", e);
+            IOException full = diskFull(e);
+            if (full == null) {
+                LOG.error("checkpoint failed; will retry", e);
+            } else if (!checkpointDiskFull) {
+                // one line per outage, not a stack trace every checkpoint.interval.ms for as long as the disk stays full
+                checkpointDiskFull = true;
+                LOG.error("cannot write the checkpoint ({}): the disk is full; the last one holds, retrying every {} ms", full.getMessage(),
+                        config.checkpointIntervalMs());
+            }
         }
+    }
+
+    /** The I/O error behind {@code t} if it says the disk is full (ENOSPC, EDQUOT), else null. */
+    private IOException diskFull(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof IOException io && OutOfSpace.is(io, config.dir(), 0)) {
+                return io;
+            }
+        }
+        return null;
     }
 
     /**

@@ -240,6 +240,10 @@ final class SegmentFiller {
     private void checkAlive() {
         Throwable t = failure;
         if (t != null) {
+            if (diskFull(t) != null) {
+                throw new DiskFullException("cannot append: the disk is full (cannot prepare commit-log space at " + filledOffset + ": "
+                        + diskFull(t).getMessage() + "); appends resume once space is freed", t);
+            }
             throw new LogException("cannot prepare commit-log space at " + filledOffset + ": " + t, t);
         }
         if (stopping) {
@@ -249,11 +253,27 @@ final class SegmentFiller {
 
     private void run() {
         try {
+            boolean failing = false;
             while (!stopping) {
                 try {
                     step();
+                    if (failing) {
+                        failing = false;
+                        LOG.info("commit-log space is prepared again at {}: appends resume", filledOffset);
+                    }
                 } catch (RuntimeException e) {
-                    // disk full, I/O error: appends that need the space fail with it until a retry works
+                    // disk full, I/O error: appends that need the space fail with it until a retry works. Logged
+                    // here once, not by each refused append (a producer's every send, for as long as it lasts)
+                    if (!failing) {
+                        failing = true;
+                        if (diskFull(e) != null) {
+                            LOG.error("cannot prepare commit-log space at {} ({}): appends that need it fail until space is freed;"
+                                    + " retrying every second", filledOffset, diskFull(e).getMessage());
+                        } else {
+                            LOG.error("cannot prepare commit-log space at {}; appends that need it fail; retrying every second",
+                                    filledOffset, e);
+                        }
+                    }
                     failure = e;
                     wakeWaiter();
                     LockSupport.parkNanos(this, RETRY_PARK_NS);
@@ -303,6 +323,16 @@ final class SegmentFiller {
             return;
         }
         LockSupport.parkNanos(this, IDLE_PARK_NS);
+    }
+
+    /** The I/O error behind {@code t} if it says the disk is full (ENOSPC, EDQUOT), else null. */
+    private IOException diskFull(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof IOException io && OutOfSpace.is(io, dir, 0)) {
+                return io;
+            }
+        }
+        return null;
     }
 
     private void unmapRetired() {

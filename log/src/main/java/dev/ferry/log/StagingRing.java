@@ -350,7 +350,7 @@ final class StagingRing {
     void checkWritable() {
         IOException full = diskFull;
         if (full != null) {
-            throw new LogException("cannot append: the disk is full (" + full.getMessage() + "); appends resume once space is"
+            throw new DiskFullException("cannot append: the disk is full (" + full.getMessage() + "); appends resume once space is"
                     + " freed", full);
         }
     }
