@@ -2,6 +2,7 @@ package dev.ferry.cli;
 
 import dev.ferry.client.ClientConfig;
 import dev.ferry.client.FerryClient;
+import dev.ferry.protocol.Codecs;
 import picocli.CommandLine.Option;
 
 /** The options every command that talks to a broker shares: where it is and which codec to speak. */
@@ -13,7 +14,20 @@ final class ServerOptions {
             defaultValue = "binary")
     String codec;
 
+    /**
+     * Connects to {@code --server} with {@code --codec}. A value the client cannot take (no port, a
+     * port past 65535, an unknown codec) is a bad command line naming the flag (exit 2); before, it
+     * exited 1, as if the broker had failed, with "ferry: port: 99999 (expected: 1..65535)".
+     */
     FerryClient connect() {
-        return FerryClient.connect(ClientConfig.builder().server(server).codec(codec).build());
+        ClientConfig config;
+        try {
+            config = ClientConfig.builder().server(server).codec(codec).build();
+            Codecs.load(ServerOptions.class.getClassLoader()).get(codec); // the client looks it up only once connecting
+        } catch (IllegalArgumentException e) {
+            String flag = String.valueOf(e.getMessage()).startsWith("codec") ? "--codec" : "--server";
+            throw new BadCommandLineException(flag + ": " + e.getMessage());
+        }
+        return FerryClient.connect(config);
     }
 }

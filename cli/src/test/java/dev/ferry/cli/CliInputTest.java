@@ -57,6 +57,23 @@ class CliInputTest {
         return run(new byte[0], args);
     }
 
+    /** Runs {@code ferry args...} as given, without the fixture's {@code --server}. */
+    private static Run runWithoutServer(String... args) {
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        StringWriter picocliErr = new StringWriter();
+        int exit;
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            CommandLine cl = Ferry.commandLine();
+            cl.setErr(new PrintWriter(picocliErr, true));
+            exit = cl.execute(args);
+        } finally {
+            System.setErr(oldErr);
+        }
+        return new Run(exit, new byte[0], err.toString(StandardCharsets.UTF_8) + picocliErr);
+    }
+
     /**
      * produce sends each line's bytes as they are. Before, it decoded standard input as UTF-8, so
      * bytes that are not UTF-8 (a binary or Latin-1 body) were stored as U+FFFD (EF BF BD), and a
@@ -271,6 +288,24 @@ class CliInputTest {
         Run zero = run("topic", "create", "x", "--queues", "0");
         assertThat(zero.exit).as(zero.err).isEqualTo(2);
         assertThat(zero.err).contains("--queues: 0 (expected: 1..65536");
+    }
+
+    /**
+     * A {@code --server} or {@code --codec} the client cannot take is a bad command line naming the
+     * flag, for every command that connects. Before, it exited 1 (a failure while running) with the
+     * client's own words, "ferry: port: 99999 (expected: 1..65535)", naming no flag.
+     */
+    @Test
+    void aBadServerOrCodecIsAUsageErrorNamingTheFlag() {
+        Run noPort = runWithoutServer("topic", "list", "--server", "127.0.0.1");
+        assertThat(noPort.exit).as(noPort.err).isEqualTo(2);
+        assertThat(noPort.err).contains("ferry: --server: server: '127.0.0.1' (expected: host:port)");
+        Run bigPort = runWithoutServer("group", "list", "--server", "127.0.0.1:99999");
+        assertThat(bigPort.exit).as(bigPort.err).isEqualTo(2);
+        assertThat(bigPort.err).contains("ferry: --server: port: 99999 (expected: 1..65535)");
+        Run codec = run("topic", "list", "--codec", "xml");
+        assertThat(codec.exit).as(codec.err).isEqualTo(2);
+        assertThat(codec.err).contains("ferry: --codec: codec: 'xml' (expected: one of [binary, hessian, json, protobuf])");
     }
 
     /**
