@@ -215,6 +215,8 @@ public final class GroupConsumer implements AutoCloseable {
     private ScheduledFuture<?> heartbeat;
     private boolean rejoining;
     private boolean closed;
+    /** The connection was lost and is not back yet (logged once at the loss, once when it is back). */
+    private boolean disconnected;
 
     GroupConsumer(FerryClient client, GroupConsumerConfig config) {
         this.client = client;
@@ -1045,6 +1047,13 @@ public final class GroupConsumer implements AutoCloseable {
         if (stopping) {
             return;
         }
+        if (!disconnected) {
+            // said once, not at each attempt: before, a member whose broker stopped fell silent (ferry consume just
+            // printed nothing more and ended at its timeout, "consumed N", exit 0)
+            disconnected = true;
+            LOG.warn("group {}: lost the connection to {}:{} (broker stopped or unreachable); reconnecting every {} ms",
+                    config.group(), clientConfig.host(), clientConfig.port(), config.retryBackoffMs());
+        }
         if (config.orderly()) {
             // The lease ends now: nothing handled from here on can be acked (the acks fail), and the locks may be gone
             // already (a broker restart forgets them all), so a member that is back before us may hold our queues while we
@@ -1063,6 +1072,8 @@ public final class GroupConsumer implements AutoCloseable {
             }
             conn = c;
             c.onClose(this::connectionLost);
+            disconnected = false;
+            LOG.info("group {}: connected to {}:{} again; joining the group again", config.group(), clientConfig.host(), clientConfig.port());
             for (QueueState q : queues.values()) {
                 q.owned = false;
                 if (q.locked) {
