@@ -10,7 +10,8 @@ import java.util.Objects;
  *
  * @param dir                    the store's directory (created if missing)
  * @param segmentBytes           commit-log segment size (default 1 GiB)
- * @param indexEntriesPerFile    entries per offset-index file (default 300,000 = 6 MB)
+ * @param indexEntriesPerFile    entries per offset-index file (default 300,000 = 6 MB), for a store without index files:
+ *                               one that has them keeps their size
  * @param flushMode              {@link FlushMode#ASYNC} (default) or {@link FlushMode#SYNC}
  * @param flushIntervalMs        ASYNC: how often the flusher looks at dirty pages (default 500)
  * @param flushMinDirtyPages     ASYNC: flush only when at least this many 4 KiB pages are dirty,
@@ -83,6 +84,9 @@ public record LogConfig(
      */
     public static final int MAX_QUEUES_PER_TOPIC = 65_536;
 
+    /** The largest {@code indexEntriesPerFile}: an offset-index file (16-byte header, 20-byte entries) stays below 2 GiB. */
+    static final int MAX_INDEX_ENTRIES_PER_FILE = (Integer.MAX_VALUE - OffsetIndex.HEADER_SIZE) / OffsetIndex.ENTRY_SIZE;
+
 
     public static final int MIN_SEGMENT_BYTES = 4096;
     /** The largest staging ring (staged writes); {@code maxBodyBytes} and {@code maxBatchBytes} must fit it. */
@@ -94,7 +98,7 @@ public record LogConfig(
         Objects.requireNonNull(storeHost, "storeHost");
         Objects.requireNonNull(clock, "clock");
         check("segmentBytes", segmentBytes, MIN_SEGMENT_BYTES, Integer.MAX_VALUE);
-        check("indexEntriesPerFile", indexEntriesPerFile, 1, (Integer.MAX_VALUE - OffsetIndex.HEADER_SIZE) / OffsetIndex.ENTRY_SIZE);
+        check("indexEntriesPerFile", indexEntriesPerFile, 1, MAX_INDEX_ENTRIES_PER_FILE);
         check("flushIntervalMs", flushIntervalMs, 1, 3_600_000);
         check("flushMinDirtyPages", flushMinDirtyPages, 0, Integer.MAX_VALUE);
         check("syncFlushTimeoutMs", syncFlushTimeoutMs, 1, Long.MAX_VALUE);

@@ -213,7 +213,7 @@ public final class MessageStore implements AutoCloseable {
             }
             log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
                     config.flushMode() == FlushMode.SYNC, config.staged() ? config.stagingRingBytes() : 0, config.commitIntervalMs());
-            queues = new QueueTable(dir.resolve("index"), config.indexEntriesPerFile());
+            queues = new QueueTable(dir.resolve("index"), indexEntriesPerFile(dir, config.indexEntriesPerFile()));
             keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
             if (crashed) {
                 keys.dropUncounted();
@@ -1192,6 +1192,22 @@ public final class MessageStore implements AutoCloseable {
     /** Commit-log position below which every record is in the offset indexes (see {@link IndexDispatcher}). */
     public long indexedPhysicalOffset() {
         return dispatcher.position();
+    }
+
+    /**
+     * The entries per offset-index file this store opens with: those of its files, whatever
+     * {@code configured} says (a WARN when it differs), or {@code configured} for a store without
+     * index files. See {@link QueueTable#entriesPerFileOnDisk}.
+     */
+    private static int indexEntriesPerFile(Path dir, int configured) {
+        int onDisk = QueueTable.entriesPerFileOnDisk(dir.resolve("index"));
+        if (onDisk == 0 || onDisk == configured) {
+            return configured;
+        }
+        LOG.warn("index.entries.per.file (indexEntriesPerFile): {} (the offset-index files in {} hold {} entries each: keeping {}; to change it, stop,"
+                + " delete that folder and start again, which indexes the whole commit log once)", configured, dir.resolve("index"), onDisk,
+                onDisk);
+        return onDisk;
     }
 
     private void checkpointQuietly() {

@@ -42,6 +42,50 @@ final class QueueTable {
     }
 
     /**
+     * Entries per file of the offset-index files already under {@code dir} ({@code
+     * TOPIC/QUEUE_ID/BASE}), or 0 if there are none to tell. A store's files must all be cut at one
+     * size: a file's name is its first offset, a multiple of the entries per file, so finding an
+     * offset is arithmetic. Opened with another value, every queue with a file past the first looked
+     * damaged ("had no index file ... between two others") and every start indexed the whole commit
+     * log again. A file's size tells how many entries it was made for; that is the answer if every
+     * file's name is a multiple of it. If not (files made under two values, by a version before
+     * this), the names' greatest common divisor is what they were cut at.
+     */
+    static int entriesPerFileOnDisk(Path dir) {
+        long names = 0; // gcd of every file's base offset (0 while all are 0)
+        long fromSize = 0;
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> ts = Files.list(dir)) {
+            for (Path t : (Iterable<Path>) ts::iterator) {
+                if (!Files.isDirectory(t)) {
+                    continue;
+                }
+                try (Stream<Path> qs = Files.list(t)) {
+                    for (Path q : (Iterable<Path>) qs::iterator) {
+                        for (long base : FileNames.list(q)) {
+                            names = gcd(names, base);
+                            long size = fromSize == 0 ? Files.size(q.resolve(FileNames.name(base))) : 0;
+                            if (size > OffsetIndex.HEADER_SIZE && (size - OffsetIndex.HEADER_SIZE) % OffsetIndex.ENTRY_SIZE == 0) {
+                                fromSize = (size - OffsetIndex.HEADER_SIZE) / OffsetIndex.ENTRY_SIZE;
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return 0; // opening the indexes says what cannot be read
+        }
+        long n = fromSize > 0 && names % fromSize == 0 ? fromSize : names;
+        return n > 0 && n <= LogConfig.MAX_INDEX_ENTRIES_PER_FILE ? (int) n : 0;
+    }
+
+    private static long gcd(long a, long b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
+
+    /**
      * Opens the index of every queue folder {@code DIR/index/TOPIC/QUEUE_ID}. A file where a topic's
      * folder would be is no index the store wrote (a note, an editor's backup, a copy left by hand):
      * it is named in a warning and left alone. Listing it as a folder failed the open with "cannot
