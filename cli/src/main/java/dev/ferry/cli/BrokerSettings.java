@@ -371,7 +371,16 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
         return new ConfigException("configuration: " + message);
     }
 
+    /**
+     * What to say about an unknown key: the key it would be in lower case (keys are case-sensitive,
+     * as Properties are), else the keys of its group, else keys within two typing mistakes of it
+     * (a misspelt group: "flsuh.mode"), else where the keys are listed.
+     */
     private static String suggest(String unknown) {
+        String lower = unknown.toLowerCase(Locale.ROOT);
+        if (BY_NAME.containsKey(lower)) {
+            return "keys are lower case: " + lower;
+        }
         int dot = unknown.indexOf('.');
         String group = (dot < 0 ? unknown : unknown.substring(0, dot)) + ".";
         List<String> near = new ArrayList<>();
@@ -380,8 +389,36 @@ record BrokerSettings(BrokerConfig broker, GroupConfig groups, TransactionConfig
                 near.add(k);
             }
         }
+        if (!near.isEmpty()) {
+            return "known " + group + "* keys: " + String.join(", ", near);
+        }
+        for (String k : BY_NAME.keySet()) {
+            if (editDistance(lower, k) <= 2) {
+                near.add(k);
+            }
+        }
         return near.isEmpty() ? "see docs/OPERATIONS.md or ferry broker --print-config for the keys"
-                : "known " + group + "* keys: " + String.join(", ", near);
+                : "did you mean " + String.join(" or ", near) + "?";
+    }
+
+    /** Levenshtein distance: insertions, deletions and substitutions of one character, each 1. */
+    private static int editDistance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
+            }
+            int[] t = previous;
+            previous = current;
+            current = t;
+        }
+        return previous[b.length()];
     }
 
     /** The keys as a properties file with every default, each preceded by its range and meaning. */

@@ -112,6 +112,21 @@ class BrokerSettingsTest {
                 .hasMessageContaining("flush.mode,");
     }
 
+    /**
+     * A key in the wrong case, or with its group misspelt, is named with the key it would be.
+     * Before, both got "see docs/OPERATIONS.md or ferry broker --print-config for the keys": the
+     * group's keys are listed only for a known group, and "Flush" or "flsuh" is none.
+     */
+    @Test
+    void anUnknownKeyOutsideAKnownGroupIsNamedWithTheKeyItWouldBe() {
+        assertThatThrownBy(() -> from("Flush.Mode", "sync"))
+                .hasMessage("test.properties: Flush.Mode: unknown key (keys are lower case: flush.mode)");
+        assertThatThrownBy(() -> from("flsuh.mode", "sync"))
+                .hasMessage("test.properties: flsuh.mode: unknown key (did you mean flush.mode?)");
+        assertThatThrownBy(() -> from("retension.ms", "1000"))
+                .hasMessage("test.properties: retension.ms: unknown key (did you mean retention.ms?)");
+    }
+
     @Test
     void badValuesNameTheKeyAndTheRange() {
         assertThatThrownBy(() -> from("listen.port", "70000")).hasMessage("test.properties: listen.port: 70000 (expected: 0..65535)");
