@@ -309,6 +309,23 @@ class CliInputTest {
     }
 
     /**
+     * A broker that does not listen: one line naming the server and the operating system's
+     * reason, exit 1. Before, the native transport's call and errno came first and the address
+     * again after ("connect to 127.0.0.1:P: finishConnect(..) failed with error(-111): Connection
+     * refused: /127.0.0.1:P").
+     */
+    @Test
+    void aServerThatDoesNotListenIsNamedWithTheReason() throws java.io.IOException {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            port = s.getLocalPort();
+        }
+        Run r = runWithoutServer("topic", "list", "--server", "127.0.0.1:" + port);
+        assertThat(r.exit).as(r.err).isEqualTo(1);
+        assertThat(r.err).isEqualTo("ferry: connect to 127.0.0.1:" + port + ": Connection refused" + System.lineSeparator());
+    }
+
+    /**
      * {@code --timeout-ms 0}: read every queue until a FETCH of it brings nothing, then stop; what
      * is there is printed and committed. Before, the first poll waited 1 ms, usually before any FETCH was answered,
      * and consume stopped with nothing printed (consumed 0) though the topic had messages.

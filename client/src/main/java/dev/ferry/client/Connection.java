@@ -145,6 +145,20 @@ final class Connection {
     }
 
     /**
+     * Why a connect failed, in the operating system's words ("Connection refused", "No route to
+     * host"). Netty's native transport puts the call and errno before them and the address after
+     * ("finishConnect(..) failed with error(-111): Connection refused: /127.0.0.1:9876"), which
+     * says nothing more: the message already names the server.
+     */
+    static String connectFailure(Throwable e) {
+        String message = e.getMessage();
+        if (message == null || message.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        return message.replaceFirst("^\\w+\\(\\.\\.\\) failed with error\\(-?\\d+\\): ", "").replaceFirst(": /[^ ]+$", "");
+    }
+
+    /**
      * Connects to the broker on {@code loop}, offers {@code codec} and completes once the broker
      * accepted it; fails with a {@link FerryException} of reason CONNECTION naming the broker's
      * reason otherwise.
@@ -163,7 +177,7 @@ final class Connection {
                 });
         b.connect(config.host(), config.port()).addListener(f -> {
             if (!f.isSuccess()) {
-                result.completeExceptionally(FerryException.connection("connect to " + remote + ": " + f.cause().getMessage(), f.cause()));
+                result.completeExceptionally(FerryException.connection("connect to " + remote + ": " + connectFailure(f.cause()), f.cause()));
                 return;
             }
             Channel ch = ((io.netty.channel.ChannelFuture) f).channel();
