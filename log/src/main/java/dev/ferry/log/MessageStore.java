@@ -60,6 +60,12 @@ public final class MessageStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MessageStore.class);
     /** The last periodic checkpoint failed for a full disk (logged once). Only the checkpoint thread reads and writes it. */
     private boolean checkpointDiskFull;
+    /**
+     * When an index reservation last logged a full disk (0: never): at most once a minute, as each
+     * queue's index runs out on its own, and one append's success says nothing of the others'.
+     * Under the append lock.
+     */
+    private long indexSpaceFullLoggedNanos;
     private static final Pattern TOPIC_NAME = Pattern.compile("[A-Za-z0-9._%|-]+");
 
     private final LogConfig config;
@@ -508,12 +514,31 @@ public final class MessageStore implements AutoCloseable {
      * Before a record is written: its offset-index entry will not need disk space. A full disk (or
      * another I/O error) fails the append here, with nothing written.
      */
-    private static void reserveIndex(OffsetIndex q, long queueOffset) {
+    private void reserveIndex(OffsetIndex q, long queueOffset) {
         try {
             q.reserve(queueOffset);
         } catch (UncheckedIOException e) {
-            throw new LogException(e.getMessage(), e);
+            throw indexSpaceFailure(e);
         }
+    }
+
+    /**
+     * An index reservation's failure as the append's: a full disk is a {@link DiskFullException},
+     * logged here at most once a minute (a refused append is not logged by the broker), anything
+     * else a {@link LogException}. Under the append lock.
+     */
+    private LogException indexSpaceFailure(UncheckedIOException e) {
+        IOException full = diskFull(e);
+        if (full == null) {
+            return new LogException(e.getMessage(), e);
+        }
+        long now = System.nanoTime();
+        if (indexSpaceFullLoggedNanos == 0 || now - indexSpaceFullLoggedNanos > TimeUnit.MINUTES.toNanos(1)) {
+            indexSpaceFullLoggedNanos = now == 0 ? 1 : now;
+            LOG.error("{}: the disk is full; appends that need index space fail until space is freed (said at most once a minute)",
+                    e.getMessage());
+        }
+        return new DiskFullException("cannot append: the disk is full (" + e.getMessage() + "); appends resume once space is freed", e);
     }
 
     /** As {@link #reserveIndex}, for {@code keyCount} key-index entries. */
@@ -524,7 +549,7 @@ public final class MessageStore implements AutoCloseable {
         try {
             keys.reserve(keyCount, log.writtenOffset(), lastStoreTimestamp, dispatcher::awaitAll);
         } catch (UncheckedIOException e) {
-            throw new LogException(e.getMessage(), e);
+            throw indexSpaceFailure(e);
         }
     }
 
