@@ -240,9 +240,10 @@ final class SegmentFiller {
     private void checkAlive() {
         Throwable t = failure;
         if (t != null) {
-            if (diskFull(t) != null) {
+            IOException full = diskFull(t);
+            if (full != null) {
                 throw new DiskFullException("cannot append: the disk is full (cannot prepare commit-log space at " + filledOffset + ": "
-                        + diskFull(t).getMessage() + "); appends resume once space is freed", t);
+                        + full.getMessage() + "); appends resume once space is freed", t);
             }
             throw new LogException("cannot prepare commit-log space at " + filledOffset + ": " + t, t);
         }
@@ -266,9 +267,10 @@ final class SegmentFiller {
                     // here once, not by each refused append (a producer's every send, for as long as it lasts)
                     if (!failing) {
                         failing = true;
-                        if (diskFull(e) != null) {
+                        IOException full = diskFull(e);
+                        if (full != null) {
                             LOG.error("cannot prepare commit-log space at {} ({}): appends that need it fail until space is freed;"
-                                    + " retrying every second", filledOffset, diskFull(e).getMessage());
+                                    + " retrying every second", filledOffset, full.getMessage());
                         } else {
                             LOG.error("cannot prepare commit-log space at {}; appends that need it fail; retrying every second",
                                     filledOffset, e);
