@@ -371,6 +371,36 @@ class RequestsTest {
         }
     }
 
+    /**
+     * docs/OPERATIONS.md: keep {@code limits.record.body.bytes} below about 2/3 of
+     * {@code limits.frame.bytes}. JSON writes a UTF-8 body as text as long as escaping makes it at
+     * most 1.5 times longer (a JSON document, half of it quotes, stays text), so a body of 3/4 of
+     * a frame, which the docs said was safe, is answered LIMIT_EXCEEDED to a JSON consumer asking
+     * for one message, and it can never read past it; one just under 2/3 of a frame is fetched.
+     */
+    @Test
+    void aJsonConsumerFetchesABodyOfTwoThirdsOfAFrameButNotOneOfThreeQuarters(@TempDir Path own) throws IOException {
+        int frame = 64 * 1024;
+        dev.ferry.protocol.Limits limits = dev.ferry.protocol.Limits.builder().maxFrameBytes(frame).build();
+        try (TestServer small = TestServer.start(own, log -> log.maxBodyBytes(frame * 3 / 4), gw -> gw.limits(limits));
+             TestClient binary = small.connect("binary"); TestClient json = small.connect("json")) {
+            binary.createTopic("quoted", 1);
+            String quoted = "\"a\","; // as much quoting as JSON text of short strings has: 1.5 times as long escaped
+            byte[] twoThirds = utf8(quoted.repeat((frame * 2 / 3 - 1024) / quoted.length()));
+            byte[] threeQuarters = utf8(quoted.repeat((frame * 3 / 4 - 1024) / quoted.length()));
+            for (byte[] body : List.of(twoThirds, threeQuarters)) {
+                Command r = binary.send(Message.builder("quoted").queueId(0).body(body).build());
+                assertThat(r.status()).as(r.message()).isEqualTo(Status.OK);
+            }
+            Command first = json.fetch("quoted", 0, 0, 1);
+            assertThat(first.status()).as(first.message()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(first)).singleElement().satisfies(f -> assertThat(f.body()).isEqualTo(twoThirds));
+            Command second = json.fetch("quoted", 0, 1, 1);
+            assertThat(second.status()).as("a 3/4-frame body, fetched alone").isEqualTo(Status.LIMIT_EXCEEDED);
+            assertThat(second.message()).contains("maxFrameBytes " + frame);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"binary", "json", "hessian", "protobuf"})
     void queryByIdKeyAndTimeRange(String codec) throws IOException {
