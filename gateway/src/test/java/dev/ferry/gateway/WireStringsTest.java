@@ -95,7 +95,9 @@ class WireStringsTest {
     /**
      * A protobuf string that is not UTF-8 is refused naming the field: protobuf's own words,
      * "Protocol message had invalid UTF-8.", named neither the field nor the message, where the
-     * other codecs name the field.
+     * other codecs name the field. Headers and properties are both {@code Entry} messages, so an
+     * entry's field is named with the field holding it: "Entry.value" alone left a client to guess
+     * which of the two it was.
      */
     @Test
     void aProtobufStringOfInvalidUtf8IsRefusedNamingTheField() throws Exception {
@@ -112,9 +114,22 @@ class WireStringsTest {
             payload[at + 1] = (byte) 0xAF;
             c.writeRaw(TestClient.bytes(dev.ferry.protocol.Frames.frame(java.nio.ByteBuffer.wrap(payload))));
             Command r = c.closingAnswer(Status.BAD_REQUEST);
-            assertThat(r.message()).isEqualTo("bad frame: protobuf: Entry.value (field 2): invalid UTF-8 (expected: valid UTF-8)");
+            assertThat(r.message()).isEqualTo("bad frame: protobuf: WireMessage.properties (field 7) > Entry.value (field 2): "
+                    + "invalid UTF-8 (expected: valid UTF-8)");
             try (TestClient other = server.connect("binary")) {
                 assertThat(TestClient.fetched(other.fetch("pb8", 0, 0, 10))).isEmpty();
+            }
+            try (TestClient h = server.connect("protobuf")) {
+                byte[] heartbeat = dev.ferry.protocol.protobuf.wire.WireCommand.newBuilder()
+                        .setCodeValue(RequestCode.HEARTBEAT.id()).setRequestId(10)
+                        .addHeaders(dev.ferry.protocol.protobuf.wire.Entry.newBuilder().setKey("k").setValue("a\u00FF"))
+                        .build().toByteArray();
+                int v = new String(heartbeat, StandardCharsets.ISO_8859_1).indexOf("a\u00C3\u00BF") + 1;
+                heartbeat[v] = (byte) 0xC0;
+                heartbeat[v + 1] = (byte) 0xAF;
+                h.writeRaw(TestClient.bytes(dev.ferry.protocol.Frames.frame(java.nio.ByteBuffer.wrap(heartbeat))));
+                assertThat(h.closingAnswer(Status.BAD_REQUEST).message()).isEqualTo("bad frame: protobuf: WireCommand.headers (field 6) > "
+                        + "Entry.value (field 2): invalid UTF-8 (expected: valid UTF-8)");
             }
         }
     }

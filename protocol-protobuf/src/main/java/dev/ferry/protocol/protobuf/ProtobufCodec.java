@@ -312,7 +312,9 @@ public final class ProtobufCodec implements Codec {
      * The first string field of the frame that is not valid UTF-8, as "WireMessage.topic (field
      * 1)", or null if none is found; looked for only once protobuf refused the frame, whose words
      * for it ("Protocol message had invalid UTF-8.") left a client to guess which of its strings
-     * it was. The frame passed {@link #checkCounts}, so its lengths and wire types are sound.
+     * it was. An {@link Entry}'s field is named with the field holding the entry, "WireCommand.headers
+     * (field 6) > Entry.value (field 2)": headers and properties are both entries. The frame passed
+     * {@link #checkCounts}, so its lengths and wire types are sound.
      */
     static String invalidUtf8Field(ByteBuffer payload) {
         try {
@@ -332,13 +334,13 @@ public final class ProtobufCodec implements Codec {
                 in.skipField(tag);
             } else if (known.getType() == Descriptors.FieldDescriptor.Type.STRING) {
                 if (!in.readBytes().isValidUtf8()) {
-                    return schema.getName() + "." + known.getName() + " (field " + known.getNumber() + ")";
+                    return name(schema, known);
                 }
             } else if (known.getType() == Descriptors.FieldDescriptor.Type.MESSAGE) {
                 int limit = in.pushLimit(in.readRawVarint32());
                 String found = invalidUtf8Field(in, known.getMessageType());
                 if (found != null) {
-                    return found;
+                    return known.getMessageType() == ENTRY ? name(schema, known) + " > " + found : found;
                 }
                 in.popLimit(limit);
             } else {
@@ -346,6 +348,11 @@ public final class ProtobufCodec implements Codec {
             }
         }
         return null;
+    }
+
+    /** "WireMessage.topic (field 1)". */
+    private static String name(Descriptors.Descriptor schema, Descriptors.FieldDescriptor field) {
+        return schema.getName() + "." + field.getName() + " (field " + field.getNumber() + ")";
     }
 
     private static Command toModel(WireCommand w, Limits limits) throws CodecException {
