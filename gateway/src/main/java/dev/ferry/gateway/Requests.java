@@ -192,12 +192,31 @@ final class Requests {
     /**
      * {@code message} cut to a quarter of {@code maxErrorMessageBytes} chars, so that it stays
      * within that limit in UTF-8 (3 bytes a char at most): error texts quote what the client sent,
-     * which may be as long as a frame, and a client's decoder refuses a longer message.
+     * which may be as long as a frame, and a client's decoder refuses a longer message. The cut is
+     * made in the middle, where the quoted value is, keeping the start (the field) and up to
+     * {@value #ERROR_TEXT_TAIL_CHARS} chars of the end ("(expected: REQUEST, RESPONSE or ONEWAY)"):
+     * cutting the end lost what the client should have sent.
      */
     static String errorText(String message, dev.ferry.protocol.Limits limits) {
-        int max = limits.maxErrorMessageBytes();
-        return message.length() > max / 4 ? dev.ferry.protocol.Utf8.prefix(message, max / 4) : message;
+        int max = limits.maxErrorMessageBytes() / 4;
+        if (message.length() <= max) {
+            return message;
+        }
+        int tail = Math.min(ERROR_TEXT_TAIL_CHARS, max / 4);
+        int head = max - tail - ERROR_TEXT_CUT.length();
+        if (head < 1) { // a limit too small for both ends
+            return dev.ferry.protocol.Utf8.prefix(message, max);
+        }
+        int from = message.length() - tail;
+        if (Character.isLowSurrogate(message.charAt(from))) {
+            from++; // not half a pair
+        }
+        return dev.ferry.protocol.Utf8.prefix(message, head) + ERROR_TEXT_CUT + message.substring(from);
     }
+
+    /** What {@link #errorText} keeps of the end of a text it cuts, at most: a list of the names expected fits. */
+    static final int ERROR_TEXT_TAIL_CHARS = 1024;
+    private static final String ERROR_TEXT_CUT = "...";
 
     private Command heartbeat(Command req) {
         String group = req.header(Headers.GROUP);

@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * may be as long as the frame. That text went out whole: over {@code maxErrorMessageBytes}, the
  * client's own decoder refused the answer ("message: length 40059 bytes (expected: &lt;= 32768)"),
  * so a Ferry client saw an undecodable frame instead of what was wrong. It is cut now, as a
- * request's error text always was.
+ * request's error text always was, in the middle: its end says what was expected.
  */
 class ConnectionErrorTextTest {
     @TempDir
@@ -54,11 +54,18 @@ class ConnectionErrorTextTest {
             case "json bodyEncoding" -> "bad frame: bodyEncoding: 'xxx";
             default -> "bad frame: command: unknown field 'xxx";
         };
+        String expectedEnd = switch (what) {
+            case "json kind", "hessian kind" -> "x' (expected: REQUEST, RESPONSE or ONEWAY)";
+            case "json status" -> "x' (expected: one of " + java.util.Arrays.toString(Status.values()) + ")";
+            case "json bodyEncoding" -> "x' (expected: utf8 or base64)";
+            default -> "x' (expected: the fields of docs/PROTOCOL.md)";
+        };
         try (TestClient c = server.connect(codec)) {
             c.writeRaw(TestClient.bytes(Frames.frame(ByteBuffer.wrap(payload(what)))));
             Command r = c.closingAnswer(Status.BAD_REQUEST); // decoded with the default limits, as a client does
             assertThat(r.requestId()).isZero();
-            assertThat(r.message()).startsWith(expected);
+            assertThat(r.message()).startsWith(expected).contains("xxx...xxx")
+                    .as("what was expected is kept: the cut is made in the quoted value").endsWith(expectedEnd);
             assertThat(Utf8.length(r.message())).isLessThanOrEqualTo(Limits.DEFAULT.maxErrorMessageBytes());
         }
         try (TestClient other = server.connect(codec)) {
