@@ -94,8 +94,9 @@ public final class JsonCodec implements Codec {
      * Refuses a payload in UTF-16 or UTF-32 with words that say so. Given the bytes, Jackson picked
      * the encoding from a byte order mark or the 0x00 bytes among the first four, and decoded those
      * with a decoder that replaces malformed input, so tags sent in UTF-16 as 'a', a lone U+D800,
-     * 'b' were stored as "a\uFFFD", the 'b' lost; {@link StrictUtf8Reader} would refuse them now,
-     * but as a stray character, not as the wrong encoding. A frame is UTF-8 JSON
+     * 'b' were stored as "a\uFFFD", the 'b' lost. They would be refused now without this check too,
+     * but not as the wrong encoding: 0xFE and 0xFF by {@link StrictUtf8Reader} as invalid UTF-8, a
+     * 0x00 byte (valid UTF-8) by Jackson as an illegal control character. A frame is UTF-8 JSON
      * (docs/PROTOCOL.md), where no byte is 0x00 (control characters are escaped), 0xFE or 0xFF; a
      * UTF-8 byte order mark is still skipped.
      */
