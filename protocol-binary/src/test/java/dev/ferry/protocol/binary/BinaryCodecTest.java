@@ -128,6 +128,22 @@ class BinaryCodecTest extends CodecContractTest {
                 .hasMessage("body: length -2147483648 bytes (expected: >= 0)");
     }
 
+    /** The examples docs/PROTOCOL.md gives of a count or length within its limit that the frame cannot hold. */
+    @Test
+    void theDocumentedTruncationErrorsAreTheCodecs() {
+        byte[] b = bytes(codec.encode(Command.request(RequestCode.SEND, 1).build()));
+        b[17] = 0x27;
+        b[18] = 0x0F; // 9,999
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(b), Limits.DEFAULT))
+                .hasMessage("messages: count 9999 needs at least 539946 bytes at offset 19 (expected: <= 4 remaining)");
+        byte[] send = bytes(codec.encode(Command.request(RequestCode.SEND, 1)
+                .messages(List.of(Message.builder("t").build())).build()));
+        send[64] = 0x03;
+        send[65] = (byte) 0xE8; // tags: 1,000 bytes, where the frame has 12 left
+        assertThatThrownBy(() -> codec.decode(ByteBuffer.wrap(send), Limits.DEFAULT))
+                .hasMessage("tags: truncated at offset 66 (expected: 1000 more bytes, 12 remain)");
+    }
+
     @Test
     void unknownIdsAndTrailingBytesAreRefused() {
         byte[] b = bytes(codec.encode(Command.request(RequestCode.SEND, 1).build()));
