@@ -40,6 +40,14 @@ import java.util.concurrent.TimeoutException;
  *
  * <p><b>Thread safety.</b> Safe for any number of threads. Closing the client closes the
  * producers, consumers and subscriptions it made.
+ *
+ * <p><b>Callbacks.</b> The futures of this client and of what it made complete on its event-loop
+ * threads ({@link ClientConfig#ioThreads()}, one by default, shared by every connection): a
+ * callback attached to one must not block, or it holds up every send, fetch and heartbeat of
+ * that loop. A blocking call made there (an admin call, {@code send}, {@code flush},
+ * {@code commitSync}, creating a producer or consumer) would wait for the loop it holds, so it
+ * throws {@link IllegalStateException} at once: use {@code sendAsync}, or hand the work to a
+ * thread of your own.
  */
 public final class FerryClient implements AutoCloseable {
     private final ClientConfig config;
@@ -428,7 +436,18 @@ public final class FerryClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits for {@code f}, which a connection of this client completes on its event loop. Refused
+     * on one of the client's event loops (a callback of a send, nack or commit future): it would
+     * wait for a loop that cannot run until it returns (with several I/O threads, for the one the
+     * round-robin gave, so only sometimes), and fail after {@code timeoutMs} as a timeout that
+     * says nothing of the cause.
+     */
     <T> T await(CompletableFuture<T> f, long timeoutMs, String what) {
+        if (!f.isDone() && transport.inEventLoop()) {
+            throw new IllegalStateException(what + ": a blocking call on the client's event loop (in a callback of a send, nack or "
+                    + "commit future) would wait for that loop itself; make it from another thread");
+        }
         try {
             return f.get(timeoutMs, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {

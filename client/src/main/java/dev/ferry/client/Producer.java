@@ -370,8 +370,8 @@ public final class Producer implements AutoCloseable {
     }
 
     private boolean flush(long deadlineNanos) {
-        if (loop.inEventLoop()) {
-            throw new IllegalStateException("flush() from the producer's event loop (a send callback) would deadlock");
+        if (client.transport().inEventLoop()) { // any of the client's loops: see FerryClient.await
+            throw new IllegalStateException("flush() from the client's event loop (a callback of a future) would deadlock");
         }
         flushing.incrementAndGet();
         try {
@@ -660,7 +660,7 @@ public final class Producer implements AutoCloseable {
     private TopicState describe(String topic, boolean needQueues) {
         TopicState t = topics.get(topic);
         CompletableFuture<TopicState> f = refresh(topic);
-        if (loop.inEventLoop() && !f.isDone()) {
+        if (client.transport().inEventLoop() && !f.isDone()) { // any of the client's loops: see FerryClient.await
             if (needQueues) {
                 throw new IllegalStateException("sendAsync with a sharding key from the event loop before topic " + topic
                         + " is known; send once from another thread first");
@@ -942,8 +942,9 @@ public final class Producer implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
 
     private <T> T await(CompletableFuture<T> f) {
-        if (loop.inEventLoop()) {
-            throw new IllegalStateException("a blocking send from the producer's event loop (a send callback) would deadlock; use sendAsync");
+        if (client.transport().inEventLoop()) { // any of the client's loops: see FerryClient.await
+            throw new IllegalStateException("a blocking send from the client's event loop (a callback of a future) would deadlock; "
+                    + "use sendAsync");
         }
         try {
             return f.get(config.deliveryTimeoutMs() + clientConfig.requestTimeoutMs(), TimeUnit.MILLISECONDS);

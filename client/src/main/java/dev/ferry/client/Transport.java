@@ -10,6 +10,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,6 +35,20 @@ final class Transport implements AutoCloseable {
     /** The next event loop, round-robin; a producer or consumer keeps its one for every reconnect. */
     EventLoop nextLoop() {
         return group.next();
+    }
+
+    /**
+     * True on one of the client's event-loop threads: the thread that runs every callback of a
+     * send, nack or commit future. A call there that waits for a response would wait for a loop
+     * that cannot run (with one I/O thread, every connection's), so blocking calls refuse it.
+     */
+    boolean inEventLoop() {
+        for (EventExecutor e : group) {
+            if (e.inEventLoop()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     Class<? extends SocketChannel> channelClass() {

@@ -1,0 +1,60 @@
+package dev.ferry.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A blocking call made in a callback of a future, on the client's event loop, which that call's
+ * own answer needs. Before, an admin call there waited out twice the request timeout (a minute by
+ * default) and failed as a TIMEOUT that named nothing of the cause, every send and fetch of the
+ * client stalled meanwhile; now it throws IllegalStateException at once, as a blocking send did.
+ */
+class CallbackBlockingCallTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void blockingCallsInASendCallbackFailAtOnceAndSendAsyncStillWorks() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir);
+             FerryClient client = server.client("binary");
+             Producer producer = client.producer()) {
+            client.createTopic("cb", 1);
+            CompletableFuture<Throwable> admin = new CompletableFuture<>();
+            CompletableFuture<Throwable> create = new CompletableFuture<>();
+            CompletableFuture<SendResult> chained = new CompletableFuture<>();
+            producer.sendAsync("cb", "first".getBytes()).thenAccept(r -> {
+                admin.complete(thrownBy(() -> client.queueOffsets("cb", 0)));
+                create.complete(thrownBy(client::producer));
+                // the non-blocking way, to a topic the producer has not described yet
+                producer.sendAsync("cb-new", "second".getBytes()).whenComplete((s, t) -> {
+                    if (t != null) {
+                        chained.completeExceptionally(t);
+                    } else {
+                        chained.complete(s);
+                    }
+                });
+            });
+            assertThat(admin.get(60, TimeUnit.SECONDS)).as("an admin call from a send callback")
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("GET_OFFSET cb/0")
+                    .hasMessageContaining("event loop");
+            assertThat(create.get(60, TimeUnit.SECONDS)).as("a producer made in a send callback")
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("event loop");
+            assertThat(chained.get(30, TimeUnit.SECONDS).topic()).isEqualTo("cb-new");
+            assertThat(client.queueOffsets("cb", 0).maxOffset()).as("the client works on afterwards").isEqualTo(1);
+        }
+    }
+
+    private static Throwable thrownBy(Runnable call) {
+        try {
+            call.run();
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+}
