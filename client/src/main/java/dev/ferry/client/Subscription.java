@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * to the dead-letter topic and a broadcasting one, orderly or not, skips it (acks it): a
  * broadcasting group has no retry or dead-letter topic, as in RocketMQ.
  *
- * <p><b>Thread safety.</b> {@link #close()} may be called from any thread (but not from the
- * handler); the consumer is used only by the subscription's thread.
+ * <p><b>Thread safety.</b> {@link #close()} may be called from any thread; from the handler it
+ * only asks the thread to stop after it. The consumer is used only by the subscription's thread.
  */
 public final class Subscription implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
@@ -112,8 +112,9 @@ public final class Subscription implements AutoCloseable {
                 }
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            // close() interrupted a handler that did not return in time: the thread ends here
         } finally {
+            Thread.interrupted(); // close()'s interrupt must not fail the commit below
             consumer.close();
         }
     }
@@ -163,6 +164,12 @@ public final class Subscription implements AutoCloseable {
                             handler.handle(m);
                             member.ack(m);
                         } catch (Exception | AssertionError e) {
+                            if (!running) {
+                                // interrupted by close(): left unacked, the member's next owner reads it again from the
+                                // committed offset, with no failed delivery counted against it
+                                LOG.debug("subscription: handler stopped by close on {}/{}: {}", m.topic(), m.queueId(), e.toString());
+                                break;
+                            }
                             LOG.debug("subscription: handler failed on {}/{}@{}, nack: {}", m.topic(), m.queueId(), m.queueOffset(), e.toString());
                             member.nack(m);
                         }
@@ -174,6 +181,9 @@ public final class Subscription implements AutoCloseable {
                             member.ack(m);
                             break;
                         } catch (Exception | AssertionError e) {
+                            if (!running) {
+                                break; // interrupted by close(): not counted, and never dead-lettered for it
+                            }
                             failures++;
                             if (failures > config.inPlaceRetries()) {
                                 LOG.warn("subscription: {}/{}@{} failed {} times, {}: {}", m.topic(), m.queueId(), m.queueOffset(), failures,
@@ -199,22 +209,53 @@ public final class Subscription implements AutoCloseable {
                 }
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            // close() interrupted a handler that did not return in time: the thread ends here
         } finally {
+            Thread.interrupted(); // close()'s interrupt must not fail the LEAVE_GROUP wait below
             member.close();
         }
     }
 
-    /** Stops the thread after the message in hand, commits, and closes the consumer. */
+    /** How long {@link #close()} waits for the handler before it interrupts it, and again after. */
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+
+    /** {@link #close(Duration)} with 30 seconds. */
     @Override
     public void close() {
+        close(CLOSE_TIMEOUT);
+    }
+
+    /**
+     * Stops the thread after the message in hand, commits what was handled, and closes the
+     * consumer (a group member leaves its group). Waits up to {@code timeout} for the handler to
+     * return; one still running then is interrupted and waited for as long again: a clustering
+     * member's message it was handling is then neither acked nor nacked, and the group's next
+     * owner of the queue gets it again. From the handler itself, only asks the thread to stop.
+     *
+     * @return true if the thread has ended and the consumer is closed; false if the handler
+     *     ignored the interrupt (blocked in socket I/O, say): the consumer stays open, a member
+     *     keeps its queues, until the handler returns or the client is closed
+     */
+    public boolean close(Duration timeout) {
         running = false;
-        if (Thread.currentThread() != thread) {
-            try {
-                thread.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (Thread.currentThread() == thread) {
+            return false;
         }
+        try {
+            thread.join(Math.max(1, timeout.toMillis()));
+            if (thread.isAlive()) {
+                LOG.warn("subscription {}: the handler did not return within {} ms of close; interrupting it", thread.getName(),
+                        timeout.toMillis());
+                thread.interrupt();
+                thread.join(Math.max(1, timeout.toMillis()));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (thread.isAlive()) {
+            LOG.warn("subscription {}: the handler ignored the interrupt; its consumer stays open until it returns", thread.getName());
+            return false;
+        }
+        return true;
     }
 }
