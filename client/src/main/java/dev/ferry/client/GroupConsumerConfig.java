@@ -1,6 +1,7 @@
 package dev.ferry.client;
 
 import dev.ferry.protocol.Headers;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
@@ -50,11 +51,12 @@ public record GroupConsumerConfig(List<String> topics, String group, String clie
     public enum Allocation { AVERAGE, CONSISTENT_HASH }
 
     public GroupConsumerConfig {
+        Objects.requireNonNull(topics, "topics");
+        topics.forEach(Checks::topic); // before the copy, which throws a bare NullPointerException on a null topic
         topics = List.copyOf(topics);
         if (topics.isEmpty()) {
             throw new IllegalArgumentException("topics: empty (expected: at least one topic)");
         }
-        topics.forEach(Checks::topic);
         Checks.nonEmpty("group", group);
         Checks.nonEmpty("clientId", clientId);
         if (!clientId.matches("[A-Za-z0-9._|-]{1,128}")) {
@@ -78,7 +80,7 @@ public record GroupConsumerConfig(List<String> topics, String group, String clie
     }
 
     public static Builder builder(String topic, String group) {
-        return new Builder(List.of(topic), group);
+        return new Builder(Collections.singletonList(topic), group); // a null topic is named by build(), not List.of's bare NPE
     }
 
     public static Builder builder(List<String> topics, String group) {

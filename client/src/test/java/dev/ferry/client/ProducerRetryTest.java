@@ -260,6 +260,10 @@ class ProducerRetryTest {
         assertThatThrownBy(() -> ClientConfig.builder().port(0).build()).hasMessageContaining("port: 0");
         assertThatThrownBy(() -> ProducerConfig.builder().maxInFlight(0).build()).hasMessageContaining("maxInFlight: 0");
         assertThatThrownBy(() -> ConsumerConfig.builder("", "g").build()).hasMessageContaining("topic");
+        // a null topic was a NullPointerException without a message, thrown by List.of or List.copyOf
+        assertThatThrownBy(() -> GroupConsumerConfig.builder((String) null, "g").build()).hasMessageContaining("topic: null");
+        assertThatThrownBy(() -> GroupConsumerConfig.builder(java.util.Arrays.asList("a", null), "g").build())
+                .hasMessageContaining("topic: null");
         try (BrokerFixture server = BrokerFixture.start(dir)) {
             assertThatThrownBy(() -> server.client("xml")).hasMessageContaining("codec: 'xml'");
         }
