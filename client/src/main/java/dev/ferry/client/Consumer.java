@@ -438,8 +438,13 @@ public final class Consumer implements AutoCloseable {
         client.await(all, clientConfig.requestTimeoutMs() * 2, "COMMIT_OFFSET " + config.topic());
     }
 
-    /** Commits every queue's position whose commit changed; the future completes when all are stored. */
+    /**
+     * Commits every queue's position whose commit changed; the future completes when all are stored.
+     *
+     * @throws IllegalStateException after {@link #close()} (which committed already, with autoCommit)
+     */
     public CompletableFuture<Void> commitAsync() {
+        checkOpen();
         lastCommitNanos = System.nanoTime();
         List<CompletableFuture<Void>> sent = new ArrayList<>();
         for (QueueState q : queues.values()) {

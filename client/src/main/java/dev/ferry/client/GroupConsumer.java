@@ -214,7 +214,8 @@ public final class GroupConsumer implements AutoCloseable {
     private Connection conn;
     private ScheduledFuture<?> heartbeat;
     private boolean rejoining;
-    private boolean closed;
+    /** Set by {@link #close}; volatile so that {@link #ack} and {@link #nack}, from any thread, refuse after it. */
+    private volatile boolean closed;
     /** The connection was lost and is not back yet (logged once at the loss, once when it is back). */
     private boolean disconnected;
 
@@ -453,8 +454,11 @@ public final class GroupConsumer implements AutoCloseable {
      * from the committed offset ({@link #owns} false, the queue still assigned). Broadcasting: advances this member's position, committed at the next poll or close; not for
      * a message of the last poll whose queue is read again since (see {@link #owns}), as after a
      * RESET_OFFSETS: it comes again.
+     *
+     * @throws IllegalStateException after {@link #close}: the ack is not sent, and the message comes again
      */
     public void ack(Message m) {
+        checkOpen("ack", m);
         String key = key(m.topic(), m.queueId());
         if (broadcasting) {
             // Of the read the message was polled from (as owns goes by): once the queue is read again from its committed
@@ -503,6 +507,17 @@ public final class GroupConsumer implements AutoCloseable {
                 });
     }
 
+    /**
+     * An ack or nack after close is refused: it could not be sent (the connection is closed, a
+     * broadcasting member's last position committed), and said nothing; the message comes again.
+     */
+    private void checkOpen(String what, Message m) {
+        if (closed) {
+            throw new IllegalStateException("consumer closed: " + what + " of " + m.topic() + "/" + m.queueId() + "@" + m.queueOffset()
+                    + " not sent (the group delivers the message again)");
+        }
+    }
+
     /** True at most once a second: a member whose session expired has every ack of its batch refused. */
     private boolean refusalToWarnOf() {
         long now = System.nanoTime();
@@ -524,6 +539,8 @@ public final class GroupConsumer implements AutoCloseable {
      * message whose queue it reads again since, as {@link #ack} says. Broadcasting: there is
      * neither, and the broker ignores a NACK; the message is skipped, as RocketMQ drops a failed
      * broadcast message: this member's position moves past it as {@link #ack} moves it.
+     *
+     * @throws IllegalStateException after {@link #close}: the nack is not sent, and the message comes again
      */
     public CompletableFuture<Void> nack(Message m) {
         return nack(m, -1);
@@ -535,6 +552,7 @@ public final class GroupConsumer implements AutoCloseable {
      * Broadcasting: skipped, as {@link #nack(Message)} says.
      */
     public CompletableFuture<Void> nack(Message m, int reconsumeTimes) {
+        checkOpen("nack", m);
         if (broadcasting) {
             // the broker answers a broadcasting member's NACK OK and does nothing; left where it was, the member's
             // position stayed before the message when it was the last of its queue (a later ack moved past it
