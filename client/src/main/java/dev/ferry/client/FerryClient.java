@@ -36,7 +36,20 @@ import java.util.concurrent.TimeoutException;
  * <p>Every call here is synchronous and throws {@link FerryException} when the broker answers
  * with an error (its {@link FerryException#status()} says which), when no answer comes within
  * {@link ClientConfig#requestTimeoutMs()}, or when the broker cannot be reached; the admin
- * connection is re-opened on the next call after it was lost.
+ * connection is re-opened on the next call after it was lost. An admin call is not retried: with
+ * the broker down it fails at once, reason CONNECTION (Kafka's admin client retries until its
+ * timeout).
+ *
+ * <p><b>Connections.</b> {@link #connect} and each factory ({@link #producer}, {@link #consumer},
+ * {@link #groupConsumer}, {@link #subscribe}, {@link #transactionProducer}) open their connection
+ * before they return, and fail at once with a {@link FerryException} naming {@code host:port} if
+ * the broker cannot be reached, or after {@link ClientConfig#connectTimeoutMs()} if it does not
+ * answer the handshake: unlike Kafka's clients, which start and keep trying, a wrong address
+ * shows at startup. Once made, producers and consumers reconnect on their own after the broker
+ * restarts or the connection drops: a producer resends what was unacknowledged (see
+ * {@link Producer}, "Failures": a batch lost with its connection may be stored twice), a
+ * consumer fetches on from its position, and a group member joins again and reads its queues on
+ * from the group's committed offsets (so messages polled and not yet acked come again).
  *
  * <p><b>Thread safety.</b> Safe for any number of threads. Closing the client closes the
  * producers, consumers and subscriptions it made.
@@ -350,6 +363,13 @@ public final class FerryClient implements AutoCloseable {
         return register(new Subscription(new Consumer(this, consumerConfig), handler));
     }
 
+    /**
+     * Closes every producer, consumer and subscription this client made, with their own
+     * {@code close()}, then the connections and the event-loop threads. That can wait: a producer
+     * flushes first, up to its delivery timeout when the broker is down (close it with
+     * {@link Producer#close(java.time.Duration)} first to bound that), and a subscription waits for its
+     * handler ({@link Subscription#close()}).
+     */
     @Override
     public void close() {
         if (closed) {

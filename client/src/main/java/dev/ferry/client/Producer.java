@@ -44,7 +44,10 @@ import org.slf4j.LoggerFactory;
  * {@code maxInFlight = 1} messages of one queue are stored in the order they were sent; with more
  * in flight, a resend can still land behind a later batch that was already sent (as with Kafka's
  * {@code max.in.flight > 1}). Records not sent within {@link ProducerConfig#deliveryTimeoutMs()}
- * (connected or not) fail with a timeout, unsent.
+ * (connected or not) fail with a timeout, unsent. A batch resent after TIMEOUT, no response or a
+ * lost connection may have been stored the first time: it is then stored twice. Delivery is
+ * at-least-once; there is no idempotent producer (Kafka's {@code enable.idempotence}), so
+ * consumers that must not see a message twice deduplicate, by key or by a property of its own.
  *
  * <p><b>Limits.</b> A message over a protocol limit ({@link ClientConfig#limits()}: topic, tags,
  * keys, properties), larger than half a frame, or larger than the whole buffer is refused by the
@@ -403,7 +406,13 @@ public final class Producer implements AutoCloseable {
         }
     }
 
-    /** Flushes, then closes the connection. Sends after this throw {@link IllegalStateException}. */
+    /**
+     * Flushes, then closes the connection. Sends after this throw {@link IllegalStateException}.
+     * With the broker down this waits until what is buffered fails its delivery timeout, up to
+     * {@link ProducerConfig#deliveryTimeoutMs()} plus {@link ClientConfig#requestTimeoutMs()} (two
+     * and a half minutes by default), as Kafka's {@code close()} waits for its sends;
+     * {@link #close(Duration)} bounds the wait.
+     */
     @Override
     public void close() {
         if (closed) {
