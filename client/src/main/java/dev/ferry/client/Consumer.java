@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads messages of some or all queues of one topic for one consumer group, {@link #poll}
- * style.
+ * style, as Kafka's consumer with {@code assign}: the group only names the committed offsets, the
+ * broker does not share the queues among consumers of one group (a {@link GroupConsumer} is a
+ * member that it does share them with).
  *
  * <p><b>Fetching.</b> Each queue has at most one FETCH in flight, a long poll of up to
  * {@link ConsumerConfig#maxWaitMs()}; as soon as one returns, the next is sent from its

@@ -352,6 +352,12 @@ public final class FerryClient implements AutoCloseable {
      * {@code handler} for each message in queue order and committing what it handled. Starts at the
      * group's committed offsets, or at the earliest for queues it never committed. A handler that
      * throws gets the same message again after a pause (at-least-once).
+     *
+     * <p>Not a member of {@code group}: {@code group} only names the committed offsets. Two of these
+     * with one group, in two processes, each read every message and commit over each other, where
+     * RocketMQ's push consumer and Kafka's {@code subscribe} share the group's queues among its
+     * members. To share a topic's queues, as {@code ferry consume --group} does, subscribe with a
+     * {@link GroupConsumerConfig} ({@link #subscribe(GroupConsumerConfig, MessageHandler)}).
      */
     public Subscription subscribe(String topic, String group, MessageHandler handler) {
         return subscribe(ConsumerConfig.builder(topic, group).build(), handler);
