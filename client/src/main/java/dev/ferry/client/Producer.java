@@ -667,21 +667,56 @@ public final class Producer implements AutoCloseable {
     }
 
     private TopicState describe(String topic, boolean needQueues) {
-        TopicState t = topics.get(topic);
-        CompletableFuture<TopicState> f = refresh(topic);
-        if (client.transport().inEventLoop() && !f.isDone()) { // any of the client's loops: see FerryClient.await
-            if (needQueues) {
-                throw new IllegalStateException("sendAsync with a sharding key from the event loop before topic " + topic
-                        + " is known; send once from another thread first");
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.maxBlockMs());
+        long backoffMs = config.retryBackoffMs();
+        while (true) {
+            TopicState t = topics.get(topic);
+            CompletableFuture<TopicState> f = refresh(topic);
+            if (client.transport().inEventLoop() && !f.isDone()) { // any of the client's loops: see FerryClient.await
+                if (needQueues) {
+                    throw new IllegalStateException("sendAsync with a sharding key from the event loop before topic " + topic
+                            + " is known; send once from another thread first");
+                }
+                return unknownQueues(topic, t);
             }
-            return t != null ? t : topics.computeIfAbsent(topic, k -> new TopicState(k, 0, newPartition(k, Message.ANY_QUEUE)));
+            try {
+                t = client.await(f, Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())), "describe topic " + topic);
+            } catch (FerryException e) {
+                if (!e.retryable() || closed) {
+                    throw e;
+                }
+                if (!needQueues) {
+                    // the broker cannot be reached (restarting, say): the message waits for it in the producer, as a known
+                    // topic's do, within deliveryTimeoutMs, and the broker picks its queue. It threw at once before, while
+                    // a send to a topic described earlier was buffered and delivered
+                    return unknownQueues(topic, t);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new FerryException(FerryException.Reason.TIMEOUT, null, "describe topic " + topic
+                            + ": the queue count a sharding key needs not known within maxBlockMs " + config.maxBlockMs() + ": "
+                            + e.getMessage(), e);
+                }
+                try {
+                    Thread.sleep(Math.min(backoffMs, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left))));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw FerryException.client("interrupted while waiting for topic " + topic + " to be described");
+                }
+                backoffMs = Math.min(backoffMs * 2, config.maxRetryBackoffMs());
+                continue;
+            }
+            if (needQueues && t.queues == 0) {
+                throw FerryException.broker(Status.NOT_FOUND, "DESCRIBE_TOPIC " + topic,
+                        "a sharding key needs the topic's queue count; create the topic first");
+            }
+            return t;
         }
-        t = client.await(f, config.maxBlockMs(), "describe topic " + topic);
-        if (needQueues && t.queues == 0) {
-            throw FerryException.broker(Status.NOT_FOUND, "DESCRIBE_TOPIC " + topic,
-                    "a sharding key needs the topic's queue count; create the topic first");
-        }
-        return t;
+    }
+
+    /** The topic's state while its queue count is not known: its messages go to the broker's choice of queue. */
+    private TopicState unknownQueues(String topic, TopicState known) {
+        return known != null ? known : topics.computeIfAbsent(topic, k -> new TopicState(k, 0, newPartition(k, Message.ANY_QUEUE)));
     }
 
     private final ConcurrentHashMap<String, CompletableFuture<TopicState>> refreshing = new ConcurrentHashMap<>();

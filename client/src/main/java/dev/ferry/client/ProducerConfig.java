@@ -17,7 +17,10 @@ package dev.ferry.client;
  *                            every young GC copies; with 32 MiB, G1 pauses of 50-200 ms cost a third of the
  *                            producer benchmark's throughput on 2 cores); a message larger than this is
  *                            refused at once
- * @param maxBlockMs          how long a send may block for buffer space or topic metadata (default 60,000)
+ * @param maxBlockMs          how long a send may block for buffer space or topic metadata (default 60,000): a
+ *                            send with a sharding key to a topic not described yet waits this long for its queue
+ *                            count, asking again while the broker cannot be reached; one without, the broker
+ *                            unreachable, is buffered at once like any other, the broker picking its queue
  * @param retries             resends of a batch that failed retryably: BUSY, TIMEOUT, no response, lost
  *                            connection (default 10)
  * @param retryBackoffMs      first wait before a resend; doubles each attempt (default 20)

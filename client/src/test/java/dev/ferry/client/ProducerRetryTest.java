@@ -254,6 +254,31 @@ class ProducerRetryTest {
         }
     }
 
+    /**
+     * The first send to a topic the producer has not described yet, made while the broker is down
+     * (restarting): it threw a connection FerryException at once, while a send to a topic the
+     * producer knew was buffered and delivered once the broker was back.
+     */
+    @Test
+    void aFirstSendToATopicWhileTheGatewayIsDownIsDeliveredOnceItIsBack() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir);
+             FerryClient client = server.client("binary");
+             Producer producer = client.producer(ProducerConfig.builder().lingerMs(0).retryBackoffMs(10).build())) {
+            client.createTopic("keyed", 2);
+            int port = server.port();
+            server.gateway.close();
+            CompletableFuture<SendResult> fresh = producer.sendAsync("fresh", "during".getBytes());
+            CompletableFuture<SendResult> keyed = CompletableFuture.supplyAsync(
+                    () -> producer.send(Message.builder("keyed").body("k".getBytes()).build(), "order-1"));
+            Thread.sleep(300); // the keyed send finds the broker down, and waits for it
+            try (Gateway again = Gateway.start(server.broker, GatewayConfig.builder().host("127.0.0.1").port(port).build())) {
+                assertThat(fresh.get(20, java.util.concurrent.TimeUnit.SECONDS).topic()).isEqualTo("fresh");
+                assertThat(keyed.get(20, java.util.concurrent.TimeUnit.SECONDS).topic()).isEqualTo("keyed");
+                assertThat(client.queueOffsets("fresh", fresh.get().queueId()).maxOffset()).isEqualTo(1);
+            }
+        }
+    }
+
     @Test
     void badInputIsNamed() {
         assertThatThrownBy(() -> ClientConfig.builder().server("nohost").build()).hasMessageContaining("server");
