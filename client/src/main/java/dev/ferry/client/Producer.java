@@ -682,7 +682,8 @@ public final class Producer implements AutoCloseable {
             try {
                 t = client.await(f, Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())), "describe topic " + topic);
             } catch (FerryException e) {
-                if (!e.retryable() || closed) {
+                checkOpen(); // closed meanwhile: that is what to report
+                if (!e.retryable()) {
                     throw e;
                 }
                 if (!needQueues) {

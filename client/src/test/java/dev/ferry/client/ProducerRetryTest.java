@@ -276,6 +276,10 @@ class ProducerRetryTest {
                 assertThat(keyed.get(20, java.util.concurrent.TimeUnit.SECONDS).topic()).isEqualTo("keyed");
                 assertThat(client.queueOffsets("fresh", fresh.get().queueId()).maxOffset()).isEqualTo(1);
             }
+            // the gateway down again: a closed producer says so, not that the broker cannot be reached
+            producer.close(Duration.ofSeconds(5));
+            assertThatThrownBy(() -> producer.sendAsync("fresh-after-close", "late".getBytes()))
+                    .isInstanceOf(IllegalStateException.class).hasMessage("producer closed");
         }
     }
 
