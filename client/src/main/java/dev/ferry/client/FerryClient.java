@@ -42,10 +42,10 @@ import java.util.concurrent.TimeoutException;
  *
  * <p><b>Connections.</b> {@link #connect} and each factory ({@link #producer}, {@link #consumer},
  * {@link #groupConsumer}, {@link #subscribe}, {@link #transactionProducer}) open their connection
- * before they return, and fail at once with a {@link FerryException} naming {@code host:port} if
- * the broker cannot be reached, or after {@link ClientConfig#connectTimeoutMs()} if it does not
- * answer the handshake: unlike Kafka's clients, which start and keep trying, a wrong address
- * shows at startup. Once made, producers and consumers reconnect on their own after the broker
+ * before they return, and fail with a {@link FerryException} naming {@code host:port} if the
+ * broker cannot be reached: at once when the connection is refused, after
+ * {@link ClientConfig#connectTimeoutMs()} when nothing answers the connect or the handshake.
+ * Unlike Kafka's clients, which start and keep trying, a wrong address shows at startup. Once made, producers and consumers reconnect on their own after the broker
  * restarts or the connection drops: a producer resends what was unacknowledged (see
  * {@link Producer}, "Failures": a batch lost with its connection may be stored twice), a
  * consumer fetches on from its position, and a group member joins again and reads its queues on

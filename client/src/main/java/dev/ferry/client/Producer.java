@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * event loop drains partitions into SEND_BATCH requests when a batch is full, when its oldest
  * message has lingered {@link ProducerConfig#lingerMs()}, or on {@link #flush()}, keeping at most
  * {@link ProducerConfig#maxInFlight()} requests in flight. Each response completes the batch's
- * futures, on the event loop: callbacks attached to them must not block.
+ * futures, on the event loop: callbacks attached to them must not block, and a blocking call made
+ * in one ({@link #send}, {@link #flush}, an admin call) throws {@link IllegalStateException} (see
+ * {@link FerryClient}, "Callbacks").
  *
  * <p><b>Failures.</b> A batch answered BUSY or TIMEOUT, not answered in time, or lost with its
  * connection is resent whole after an exponential backoff, up to {@link ProducerConfig#retries()}

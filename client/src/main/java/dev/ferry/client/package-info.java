@@ -9,7 +9,8 @@
  * Where Ferry's client differs, on purpose:
  * <ul>
  *   <li><b>Startup.</b> {@code FerryClient.connect} and every factory connect before they return
- *       and fail at once if the broker cannot be reached (Kafka's clients start and keep trying),
+ *       and fail if the broker cannot be reached (at once when refused, after
+ *       {@code connectTimeoutMs} when nothing answers; Kafka's clients start and keep trying),
  *       so a wrong address shows at startup. Once made, producers and consumers reconnect on their
  *       own. Admin calls are not retried: with the broker down they fail at once.</li>
  *   <li><b>Delivery.</b> Sends are at-least-once: a batch resent after a lost connection may be
