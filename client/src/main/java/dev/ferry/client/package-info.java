@@ -25,7 +25,11 @@
  *       back through the group's retry topic and ends in its dead-letter topic, and the committed
  *       offset is the lowest message not acked. A {@link dev.ferry.client.Consumer} (and
  *       {@code subscribe(topic, group, handler)}) is not a member: like Kafka's {@code assign}, it
- *       reads the queues it is given and commits positions under the group's name.</li>
+ *       reads the queues it is given and commits positions under the group's name. A member
+ *       heartbeats on the event loop, not in {@code poll}, so slow handling does not cost it its
+ *       membership (there is no {@code max.poll.interval.ms}); but a message not acked within the
+ *       broker's invisible time (30 s by default, docs/OPERATIONS.md) is delivered again, through
+ *       the retry topic.</li>
  *   <li><b>Transactions</b> are RocketMQ's half messages with check-backs, not Kafka's
  *       transactional producer: {@code sendInTransaction} throws if the commit or rollback cannot
  *       be delivered after its retries (the local transaction ran; the broker's check-back will
