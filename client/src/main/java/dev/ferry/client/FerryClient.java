@@ -375,11 +375,19 @@ public final class FerryClient implements AutoCloseable {
      * flushes first, up to its delivery timeout when the broker is down (close it with
      * {@link Producer#close(java.time.Duration)} first to bound that), and a subscription waits for its
      * handler ({@link Subscription#close()}).
+     *
+     * @throws IllegalStateException on the client's event loop (in a callback of a future), where
+     *     it would wait for that loop to end, for good; nothing is closed then
      */
     @Override
     public void close() {
         if (closed) {
             return;
+        }
+        if (transport.inEventLoop()) {
+            // it hung for good: the loop waited for its own shutdown, its producers left open and their senders blocked
+            throw new IllegalStateException("close() from the client's event loop (a callback of a future) would wait for that loop "
+                    + "to end; close from another thread");
         }
         closed = true;
         for (AutoCloseable c : List.copyOf(children)) {

@@ -49,6 +49,27 @@ class CallbackBlockingCallTest {
         }
     }
 
+    /**
+     * Closing the client from a callback (on a fatal error, say). Before, close() marked the client
+     * closed, failed to flush its producer (which stayed open) and then waited, uninterruptibly, for
+     * its own event loop to end: the loop hung for good, and with it every send and the test's own
+     * close. Now it refuses before doing anything.
+     */
+    @Test
+    void closingTheClientFromACallbackIsRefusedAndTheClientWorksOn() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir);
+             FerryClient client = server.client("binary");
+             Producer producer = client.producer()) {
+            client.createTopic("cb", 1);
+            CompletableFuture<Throwable> close = new CompletableFuture<>();
+            producer.sendAsync("cb", "first".getBytes()).thenAccept(r -> close.complete(thrownBy(client::close)));
+            assertThat(close.get(60, TimeUnit.SECONDS)).as("client.close() in a send callback")
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("event loop");
+            assertThat(producer.send("cb", "second".getBytes()).queueOffset()).as("the producer works on").isEqualTo(1);
+            assertThat(client.queueOffsets("cb", 0).maxOffset()).as("the client works on").isEqualTo(2);
+        }
+    }
+
     private static Throwable thrownBy(Runnable call) {
         try {
             call.run();
