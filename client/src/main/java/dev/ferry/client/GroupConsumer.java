@@ -679,11 +679,21 @@ public final class GroupConsumer implements AutoCloseable {
         }
     }
 
-    /** Leaves the group (its queues go to the other members at once), unlocking and committing first. */
+    /**
+     * Leaves the group (its queues go to the other members at once), unlocking and committing first.
+     *
+     * @throws IllegalStateException on the client's event loop (in a callback of a future): the wait
+     *     for the leave's answer would hold the loop that brings it; nothing is closed then
+     */
     @Override
     public void close() {
         if (closed) {
             return;
+        }
+        if (client.transport().inEventLoop()) {
+            // it held the loop for requestTimeoutMs (every send, fetch and heartbeat of the client with it), then left unconfirmed
+            throw new IllegalStateException("close() from the client's event loop (a callback of a future) would wait for that loop; "
+                    + "close from another thread");
         }
         closed = true;
         try {
