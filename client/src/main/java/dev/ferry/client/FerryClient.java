@@ -58,9 +58,9 @@ import java.util.concurrent.TimeoutException;
  * threads ({@link ClientConfig#ioThreads()}, one by default, shared by every connection): a
  * callback attached to one must not block, or it holds up every send, fetch and heartbeat of
  * that loop. A blocking call made there (an admin call, {@code send}, {@code flush},
- * {@code commitSync}, creating a producer or consumer) would wait for the loop it holds, so it
- * throws {@link IllegalStateException} at once: use {@code sendAsync}, or hand the work to a
- * thread of your own.
+ * {@code commitSync}, creating a producer or consumer, closing the client or a group member)
+ * would wait for the loop it holds, so it throws {@link IllegalStateException} at once: use
+ * {@code sendAsync}, or hand the work to a thread of your own.
  */
 public final class FerryClient implements AutoCloseable {
     private final ClientConfig config;
