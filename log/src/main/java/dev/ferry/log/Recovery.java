@@ -180,7 +180,9 @@ final class Recovery {
             log.deleteAfter(end);
             discardAfter(end);
         }
-        if (crashed) {
+        if (crashed || checkpoint.isEmpty()) {
+            // no checkpoint says what is on disk: the files may have been copied in (an archive restored), their pages
+            // still only in the page cache, as a killed process leaves them
             forceRecovered(start, end);
         }
         log.setEnd(end);
@@ -228,7 +230,8 @@ final class Recovery {
 
     /**
      * Forces the log's bytes from {@code from} (the scan start: below it the checkpoint had the
-     * log on disk) to {@code end}. The log is declared flushed up to its end once it opens, so the
+     * log on disk; without a checkpoint, the log's start) to {@code end}, after a crash or when no
+     * checkpoint says what is on disk (segment files copied in, an archive restored). The log is declared flushed up to its end once it opens, so the
      * next SYNC group commit forces only what comes after; the records a killed process left in
      * the page cache, unforced, were acknowledged to no one yet, but a power loss before the
      * kernel wrote them back would have cut the log there and taken every SYNC-acknowledged record

@@ -60,6 +60,50 @@ class PowerLossTest {
     }
 
     /**
+     * A store whose segment files were copied in (an archive restored as CONNECTORS.md says, with no
+     * checkpoint and no abort marker): the copied pages are in the page cache only, as a killed
+     * process leaves them. The open declares the log flushed up to its end, so the next SYNC group
+     * commit forces only what comes after; if recovery did not force the copied records, a power loss
+     * in the next half minute would cut the log inside them and take every SYNC-acknowledged record
+     * after them with it. Before, only an open after a crash forced them.
+     */
+    @Test
+    void theRecordsCopiedIntoAStoreWithoutACheckpointAreOnDiskOnceItOpens() throws Exception {
+        Path source = dir.resolve("source");
+        Path restored = dir.resolve("restored");
+        int segmentBytes = 1 << 20;
+        long end;
+        try (MessageStore s = MessageStore.open(smallConfig(source).segmentBytes(segmentBytes).flushMode(FlushMode.SYNC).build())) {
+            for (int i = 0; i < 3072; i++) { // three full segments: the filler then writes nothing into the copied files
+                s.append(LogMessage.builder("t", 0, body(BODY, i)).build());
+            }
+            end = s.writtenOffset();
+            assertThat(end).as("the log end").isEqualTo(3L * segmentBytes);
+        }
+        TreeSet<Long> bases = StoreTestSupport.filesOnDisk(source.resolve("commitlog"));
+        Files.createDirectories(restored.resolve("commitlog"));
+        long dirtyAfterCopy = 0;
+        for (long base : bases.headSet(end, false)) {
+            Path copy = restored.resolve("commitlog").resolve(FileNames.name(base));
+            Files.copy(source.resolve("commitlog").resolve(FileNames.name(base)), copy);
+            dirtyAfterCopy += dirtyPages(copy, 0, segmentBytes);
+        }
+        Assumptions.assumeTrue(dirtyAfterCopy > 0, "the kernel wrote the copied pages back before the open");
+
+        try (MessageStore s = MessageStore.open(smallConfig(restored).segmentBytes(segmentBytes).flushMode(FlushMode.SYNC).build())) {
+            RecoveryReport report = s.recoveryReport();
+            assertThat(report.crashed()).as("%s", report).isFalse();
+            assertThat(report.checkpointFound()).as("%s", report).isFalse();
+            assertThat(s.writtenOffset()).as("%s", report).isEqualTo(end);
+            for (long base : bases.headSet(end, false)) {
+                assertThat(dirtyPages(restored.resolve("commitlog").resolve(FileNames.name(base)), 0, segmentBytes))
+                        .as("dirty pages of the records of segment %d once the store is open (%d in all after the copy)", base,
+                                dirtyAfterCopy).isZero();
+            }
+        }
+    }
+
+    /**
      * A lost page followed by kept ones: the log ends at the lost page, and the kept records after
      * it must not come back. Before, they stayed on disk; appends of the same sizes that ended on
      * one of their boundaries made the next open scan on into them, index them again, and leave
