@@ -205,9 +205,11 @@ final class Recovery {
     /**
      * Fails the open if a segment file is missing before one that holds records. No crash leaves
      * one so (segments are made at the end, deleted from the front by retention and past the end
-     * from the last one down, see {@link CommitLog#deleteAfter}): it was deleted by hand or lost
-     * with a disk. Crossing the gap, the scan would end the log there and delete every later segment;
-     * below the scan, its records would be read as deleted by retention.
+     * from the last one down, see {@link CommitLog#deleteAfter}): it was deleted by hand, lost
+     * with a disk, or left out of an archive (retention deleted it before it was shipped). The
+     * error offers both ways on: without the segments after the gap, or without those before it.
+     * Crossing the gap, the scan would end the log there and delete every later segment; below the
+     * scan, its records would be read as deleted by retention.
      */
     private static void checkNoGap(List<Segment> segments) {
         Segment previous = null;
@@ -219,7 +221,9 @@ final class Recovery {
                         + " (" + x.path.resolveSibling(FileNames.name(gapFrom)) + " deleted or lost?), and the segments from "
                         + x.path.getFileName() + " on hold records that opening would delete. Restore the missing segment"
                         + " file from a copy; or, to give up every record from " + gapFrom + " on, delete the segment files from "
-                        + x.path.getFileName() + " on and open again");
+                        + x.path.getFileName() + " on and open again; or, to keep the records after the gap and give up those"
+                        + " before it, delete the segment files before " + x.path.getFileName() + " and open again (an archive"
+                        + " lacks a segment that retention deleted before it was shipped)");
             }
             previous = x;
         }

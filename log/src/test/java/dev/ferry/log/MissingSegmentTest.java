@@ -54,6 +54,52 @@ class MissingSegmentTest {
     }
 
     /**
+     * An archive restored with a segment missing in the middle, as segment shipping leaves one when
+     * retention deleted a sealed segment before it was shipped (CONNECTORS.md: {@code filesSkipped}):
+     * no checkpoint, no abort marker. The open fails, and the error also offers what keeps the newer
+     * records: deleting the segment files before the gap (a gap at the front is what retention
+     * leaves). Done so, the store serves every record after the gap at its offset and position, and
+     * takes appends after them. Before, the error offered only to give up every record after the gap.
+     */
+    @Test
+    void aRestoreWithASegmentMissingKeepsTheRecordsAfterTheGapOnceTheFilesBeforeItAreDeleted() throws Exception {
+        LogConfig config = smallConfig(dir).segmentBytes(SEGMENT).stagedWrites(false).build();
+        List<AppendResult> written = new ArrayList<>();
+        try (MessageStore store = MessageStore.open(config)) {
+            for (int i = 0; i < 40; i++) { // six records a segment: seven segments
+                written.add(store.append(LogMessage.builder("t", 0, body(500, i)).key("k" + i).build()));
+            }
+        }
+        Files.delete(dir.resolve(Checkpoint.FILE)); // a restored archive has none
+        Path commitLog = dir.resolve("commitlog");
+        Files.delete(commitLog.resolve(FileNames.name(3L * SEGMENT)));
+
+        assertThatThrownBy(() -> MessageStore.open(config)).isInstanceOf(LogException.class)
+                .hasMessageContaining("no segment file from " + 3L * SEGMENT + " to " + 4L * SEGMENT)
+                .hasMessageContaining("to keep the records after the gap and give up those before it, delete the segment files"
+                        + " before " + FileNames.name(4L * SEGMENT));
+
+        for (long base : StoreTestSupport.filesOnDisk(commitLog).headSet(4L * SEGMENT)) {
+            Files.delete(commitLog.resolve(FileNames.name(base)));
+        }
+        try (MessageStore store = MessageStore.open(config)) {
+            List<StoredMessage> all = readAll(store, "t", 0);
+            assertThat(store.minOffset("t", 0)).as("first offset served").isEqualTo(24);
+            assertThat(all).as("records after the gap").hasSize(16);
+            for (int j = 0; j < all.size(); j++) {
+                int i = 24 + j;
+                assertThat(all.get(j).queueOffset()).as("offset of record %d", i).isEqualTo(i);
+                assertThat(all.get(j).physicalOffset()).as("position of record %d", i).isEqualTo(written.get(i).physicalOffset());
+                assertThat(all.get(j).body()).as("body of record %d", i).isEqualTo(body(500, i));
+            }
+            assertThat(store.lookupByKey("t", "k30", 2)).as("lookup of k30").extracting(StoredMessage::physicalOffset)
+                    .containsExactly(written.get(30).physicalOffset());
+            AppendResult next = store.append(LogMessage.builder("t", 0, body(500, 99)).build());
+            assertThat(next.queueOffset()).as("offset of the next append").isEqualTo(40);
+        }
+    }
+
+    /**
      * The last segment file missing after a clean stop: no gap, the log ends at the end of the one
      * before; what the user is told says records are missing up to where the last checkpoint had the
      * log on disk (it said nothing: "truncated 0 bytes", no reason), and appends continue there.
