@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
  *
  * <pre>
  * OPEN                                     once, when the store is open
- * ACK queueId queueOffset seed .           per acknowledged record
+ * ACK queueId queueOffset seed position .  per acknowledged record (position: its commit-log position)
  * </pre>
  *
  * Usage: {@code RetainingWriter DIR ROUND SYNC|ASYNC STAGED} (STAGED: true or false, {@code stagedWrites}).
@@ -74,7 +74,7 @@ public final class RetainingWriter {
             StringBuilder lines = new StringBuilder();
             for (int i = 0; i < n; i++) {
                 lines.append("ACK ").append(acks.get(i).queueId()).append(' ').append(acks.get(i).queueOffset()).append(' ')
-                        .append(seed - n + i).append(" .\n");
+                        .append(seed - n + i).append(' ').append(acks.get(i).physicalOffset()).append(" .\n");
             }
             StoreTestSupport.emit(out, lines.toString());
         }

@@ -24,6 +24,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * the mappings (no other kill test covers that last one): after each kill the store opens, every
  * acknowledged record that retention has not deleted is served at its acknowledged offset,
  * byte-equal and found by its key;
+ * none in a segment retention kept is missing from the front of its queue (as if deleted);
  * no record is served twice or at another offset; and each queue continues its offsets past every
  * acknowledged one, also when retention deleted all of its records (an offset handed out twice would
  * let a consumer skip the new record as already read).
@@ -40,7 +41,7 @@ class RetentionKillTest {
         long runSeed = System.nanoTime();
         SplittableRandom random = new SplittableRandom(runSeed);
         Path dir = tmp.resolve("store");
-        Map<Integer, TreeMap<Long, Long>> acked = new HashMap<>();
+        Map<Integer, TreeMap<Long, Ack>> acked = new HashMap<>();
         for (int round = 1; round <= ROUNDS; round++) {
             String where = mode + (staged ? " staged" : "") + ", run seed " + runSeed + ", round " + round;
             runAndKill(dir, mode, staged, round, random.nextInt(1, 400), acked, where);
@@ -56,7 +57,7 @@ class RetentionKillTest {
 
     /** Starts a child, kills it (SIGKILL) after {@code killAfter} acknowledged records, and keeps every acknowledgement it printed. */
     private void runAndKill(Path dir, FlushMode mode, boolean staged, int round, int killAfter,
-                            Map<Integer, TreeMap<Long, Long>> acked, String where) throws Exception {
+                            Map<Integer, TreeMap<Long, Ack>> acked, String where) throws Exception {
         Path stderr = tmp.resolve("child-" + round + ".err");
         Process child = StoreTestSupport.childJvm(RetainingWriter.class, dir.toString(), Integer.toString(round), mode.name(),
                 Boolean.toString(staged))
@@ -69,11 +70,11 @@ class RetentionKillTest {
                 String[] f = line.split(" ");
                 if (line.equals("OPEN")) {
                     open = true;
-                } else if (f.length == 5 && f[0].equals("ACK") && f[4].equals(".")) {
-                    Long before = acked.computeIfAbsent(Integer.parseInt(f[1]), k -> new TreeMap<>())
-                            .put(Long.parseLong(f[2]), Long.parseLong(f[3]));
+                } else if (f.length == 6 && f[0].equals("ACK") && f[5].equals(".")) {
+                    Ack before = acked.computeIfAbsent(Integer.parseInt(f[1]), k -> new TreeMap<>())
+                            .put(Long.parseLong(f[2]), new Ack(Long.parseLong(f[3]), Long.parseLong(f[4])));
                     if (before != null) {
-                        fail("%s: queue %s offset %s acknowledged twice, for seeds %d and %s", where, f[1], f[2], before, f[3]);
+                        fail("%s: queue %s offset %s acknowledged twice, for seeds %d and %s", where, f[1], f[2], before.seed(), f[3]);
                     }
                     acks++;
                 }
@@ -88,12 +89,16 @@ class RetentionKillTest {
         }
     }
 
+    /** An acknowledgement the child printed: the record's seed and its commit-log position. */
+    private record Ack(long seed, long position) {}
+
     /** Opens the store without retention (a pass during the checks would delete what they read) and checks it. */
-    private static void verify(Path dir, FlushMode mode, boolean staged, Map<Integer, TreeMap<Long, Long>> acked, String where) {
+    private static void verify(Path dir, FlushMode mode, boolean staged, Map<Integer, TreeMap<Long, Ack>> acked, String where) {
         LogConfig config = RetainingWriter.builder(dir, mode, staged).retentionCheckIntervalMs(3_600_000).build();
         try (MessageStore store = MessageStore.open(config)) {
             assertThat(store.recoveryReport().crashed()).as("%s: %s", where, store.recoveryReport()).isTrue();
-            for (Map.Entry<Integer, TreeMap<Long, Long>> e : acked.entrySet()) {
+            long logStart = store.minPhysicalOffset();
+            for (Map.Entry<Integer, TreeMap<Long, Ack>> e : acked.entrySet()) {
                 int q = e.getKey();
                 long min = store.minOffset(RetainingWriter.TOPIC, q);
                 long next = store.nextOffset(RetainingWriter.TOPIC, q);
@@ -107,9 +112,10 @@ class RetentionKillTest {
                     assertThat(m.queueOffset()).as("%s: offset of the record served at %d", at, min + i).isEqualTo(min + i);
                     assertThat(m.queueId()).as("%s: queue of seed %d", at, seed).isEqualTo(q);
                     assertThat(store.readAt(m.physicalOffset())).as("%s: record of seed %d passes its checks", at, seed).isPresent();
-                    Long ackedSeed = e.getValue().get(min + i);
-                    if (ackedSeed != null) {
-                        assertThat(seed).as("%s: seed at acknowledged offset %d", at, min + i).isEqualTo(ackedSeed);
+                    Ack ack = e.getValue().get(min + i);
+                    if (ack != null) {
+                        assertThat(seed).as("%s: seed at acknowledged offset %d", at, min + i).isEqualTo(ack.seed());
+                        assertThat(m.physicalOffset()).as("%s: position of seed %d", at, seed).isEqualTo(ack.position());
                     }
                     assertThat(m.body()).as("%s: body of seed %d", at, seed)
                             .isEqualTo(StoreTestSupport.body(m.body().length, seed));
@@ -118,6 +124,11 @@ class RetentionKillTest {
                 }
                 for (long offset : e.getValue().tailMap(min).keySet()) {
                     assertThat(offset).as("%s: acknowledged offset %d is served", at, offset).isLessThan(next);
+                }
+                // below the queue's first offset only what retention deleted: records whose segment is gone
+                for (Map.Entry<Long, Ack> a : e.getValue().headMap(min).entrySet()) {
+                    assertThat(a.getValue().position()).as("%s: position of acknowledged offset %d, not served (the log starts at"
+                            + " %d)", at, a.getKey(), logStart).isLessThan(logStart);
                 }
             }
         }
