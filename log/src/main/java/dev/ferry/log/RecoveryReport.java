@@ -9,7 +9,9 @@ package dev.ferry.log;
  * @param end                 end of the last whole record: where appends continue
  * @param recordsScanned      whole records verified and re-indexed
  * @param truncatedBytes      non-zero bytes after {@code end} that were zeroed (a torn tail), 0 if none
- * @param truncateReason      why the scan stopped at a torn record, or empty
+ * @param truncateReason      why the log ends where it does: the scan stopped at a torn record, an append batch had no
+ *                            last record, or records the last checkpoint had on disk are missing ("records missing
+ *                            from ... to ..."); empty if none of these
  * @param indexEntriesDropped offset-index entries removed because they pointed at nothing whole
  * @param durationMs          time the recovery took
  * @param recordsRestored     records written back from the staging ring ({@link StagingRing}): appended, but not
