@@ -526,7 +526,7 @@ public final class Broker implements AutoCloseable {
             throw new BrokerException("queueId: " + queueId + " (expected: 0.." + (queues - 1) + " for topic " + topic + ")");
         }
         long wait = Math.min(Math.max(maxWaitMs, 0), config.maxFetchWaitMs());
-        if (wait == 0 || longPolls.released() || store.nextOffset(topic, queueId) != offset) {
+        if (wait == 0 || (parking != null && parking.draining()) || store.nextOffset(topic, queueId) != offset) {
             return CompletableFuture.completedFuture(store.read(topic, queueId, offset, maxMessages, maxBytes, tagFilter, propertyFilter));
         }
         if (parking != null) {
@@ -572,7 +572,8 @@ public final class Broker implements AutoCloseable {
         }
         LongPolls.Parked parked;
         try {
-            parked = longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId), fire);
+            parked = longPolls.park(topic, queueId, offset, wait, () -> store.nextOffset(topic, queueId),
+                    parking == null ? () -> false : parking::draining, fire);
         } catch (RuntimeException e) {
             f.completeExceptionally(e); // not parked after all (the timer is shut down): the place parking gave is freed
             throw e;
@@ -716,9 +717,10 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
-     * Answers every waiting long-poll fetch now with what is there, and every fetch asked from now
-     * on without waiting (shutdown drain): a consumer polls again as soon as its poll is answered,
-     * and that poll must not hold the drain until its wait ends.
+     * Answers every waiting long-poll fetch now with what is there (a front's shutdown drain). The
+     * fetches asked after it do not wait either if their front says it is {@link
+     * FetchParking#draining}, which it sets before calling this; the others long-poll as before
+     * (another front on this broker, or one started on it again later).
      */
     public void releaseWaitingFetches() {
         longPolls.fireAll();

@@ -31,4 +31,16 @@ public interface FetchParking {
 
     /** A fetch that {@link #parking} let park is answered, or cancelled: its place is free. */
     void unparked();
+
+    /**
+     * True once the front is stopping (its drain has begun): a fetch that would wait is answered
+     * at once with what is there, for a consumer polls again as soon as its poll is answered, and
+     * that poll must not hold the drain until its wait ends. Asked before a fetch parks and again
+     * just after it did: a front sets this and then calls {@link Broker#releaseWaitingFetches},
+     * so a fetch parking meanwhile is seen by one or the other. The front's own state, not the
+     * broker's: another front on the same broker, or one started on it later, still long-polls.
+     */
+    default boolean draining() {
+        return false;
+    }
 }

@@ -6,6 +6,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -24,13 +25,6 @@ import java.util.function.LongSupplier;
 final class LongPolls {
     private final ScheduledExecutorService timer;
     private final ConcurrentHashMap<String, Set<Parked>> byQueue = new ConcurrentHashMap<>();
-    /**
-     * Set by {@link #fireAll} (shutdown): from then on a fetch fires as soon as it parks. Without it a
-     * consumer whose poll the shutdown answered polled again at once, and that poll waited out the
-     * whole drain. Volatile: {@link #park} adds its fetch, then reads this; {@link #fireAll} writes
-     * this, then walks the sets: one of the two sees the other.
-     */
-    private volatile boolean released;
 
     LongPolls(ScheduledExecutorService timer) {
         this.timer = timer;
@@ -79,22 +73,19 @@ final class LongPolls {
 
     /**
      * Parks a fetch of {@code topic}/{@code queueId} at {@code offset} for up to {@code waitMs};
-     * {@code end} gives the queue's current end. Returns the parked fetch, to cancel it.
+     * {@code end} gives the queue's current end. Returns the parked fetch, to cancel it. {@code
+     * draining} is read once the fetch is in its waiting set: true fires it at once (its front
+     * began to stop, and a {@link #fireAll} that ran before the fetch was in the set missed it).
      */
-    Parked park(String topic, int queueId, long offset, long waitMs, LongSupplier end, Runnable fire) {
+    Parked park(String topic, int queueId, long offset, long waitMs, LongSupplier end, BooleanSupplier draining, Runnable fire) {
         String key = key(topic, queueId);
         Parked p = new Parked(key, offset, fire);
         byQueue.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(p);
         p.timeout = timer.schedule(p::fire, waitMs, TimeUnit.MILLISECONDS);
-        if (released || end.getAsLong() > offset) {
+        if (draining.getAsBoolean() || end.getAsLong() > offset) {
             p.fire();
         }
         return p;
-    }
-
-    /** True once {@link #fireAll} ran: fetches are answered with what is there, none waits. */
-    boolean released() {
-        return released;
     }
 
     /** Fetches parked now, on every queue (for tests and metrics; counts the waiting sets). */
@@ -122,9 +113,8 @@ final class LongPolls {
         }
     }
 
-    /** Fires every parked fetch, and every fetch parked from now on at once (shutdown). */
+    /** Fires every parked fetch (a front's drain, the broker's close). */
     void fireAll() {
-        released = true;
         for (Set<Parked> set : byQueue.values()) {
             for (Parked p : set) {
                 p.fire();

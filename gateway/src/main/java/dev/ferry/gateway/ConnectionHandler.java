@@ -84,6 +84,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final AtomicInteger parkedFetches = new AtomicInteger();
     /** Long polls waiting on the whole gateway, this connection's among them. */
     private final AtomicInteger gatewayParkedFetches;
+    /** True once the gateway's close began: a fetch that would wait is answered at once ({@link Requests.FetchWaits#draining}). */
+    private final java.util.function.BooleanSupplier gatewayDraining;
     /** The broker's side of this connection's waiting long polls: cancelled when it closes. */
     private final Set<CompletableFuture<?>> waitingFetches = ConcurrentHashMap.newKeySet();
     /**
@@ -125,6 +127,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         @Override
         public Executor wokenReads() {
             return reads;
+        }
+
+        @Override
+        public boolean draining() {
+            return gatewayDraining.getAsBoolean();
         }
 
         /**
@@ -187,7 +194,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     };
 
     ConnectionHandler(Codec codec, Requests requests, LoadGate load, GatewayConfig config, GatewayMetrics metrics,
-                      AtomicInteger gatewayParkedFetches) {
+                      AtomicInteger gatewayParkedFetches, java.util.function.BooleanSupplier gatewayDraining) {
         this.codec = codec;
         this.binary = codec instanceof BinaryCodec b ? b : null;
         this.requests = requests;
@@ -195,6 +202,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         this.config = config;
         this.metrics = metrics;
         this.gatewayParkedFetches = gatewayParkedFetches;
+        this.gatewayDraining = gatewayDraining;
     }
 
     static Replier replier(Codec codec, GatewayMetrics metrics) {

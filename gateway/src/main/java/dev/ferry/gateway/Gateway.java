@@ -109,7 +109,7 @@ public final class Gateway implements AutoCloseable {
                         }
                         ch.pipeline().addLast("handshake", new HandshakeHandler(codecs, metrics, config.handshakeTimeoutMs(), refusal,
                                 codec -> new FrameDecoder(config.limits(), config.frameTimeoutMs(), frameBudget),
-                                codec -> new ConnectionHandler(codec, requests, load, config, metrics, parkedFetches)));
+                                codec -> new ConnectionHandler(codec, requests, load, config, metrics, parkedFetches, closed::get)));
                     }
                 });
         try {
@@ -243,6 +243,8 @@ public final class Gateway implements AutoCloseable {
             return; // the event loops are gone: closing channels again would be rejected
         }
         server.close().syncUninterruptibly();
+        // closed, set above, makes this gateway's fetches asked from now on answer at once (ConnectionHandler's
+        // FetchWaits.draining): a consumer polls again as soon as its released poll is answered
         broker.releaseWaitingFetches();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainMs());
         while (load.requestsInFlight() > 0 && System.nanoTime() < deadline) {
