@@ -47,13 +47,21 @@ final class QueueTable {
      * size: a file's name is its first offset, a multiple of the entries per file, so finding an
      * offset is arithmetic. Opened with another value, every queue with a file past the first looked
      * damaged ("had no index file ... between two others") and every start indexed the whole commit
-     * log again. A file's size tells how many entries it was made for; that is the answer if every
-     * file's name is a multiple of it. If not (files made under two values, by a version before
-     * this), the names' greatest common divisor is what they were cut at.
+     * log again. A file is made at its full size, which tells how many entries it was made for;
+     * the largest size found is the answer if every file's name is a multiple of it. If not (files
+     * made under two values, by a version before this), the names' greatest common divisor is what
+     * they were cut at.
+     *
+     * <p>A file whose making was cut short (a full disk, a crash) holds its first page only, 4,096
+     * bytes, the size of a file made for 204 entries: such a size tells nothing, and a smaller one
+     * loses to any whole file. Taken from the first file the scan came across, it made every
+     * queue's files 204 entries (4 KiB) for good, after indexing the whole commit log again.
+     *
+     * <p>Reads the size of every file: one directory listing per queue, as opening the queues does.
      */
     static int entriesPerFileOnDisk(Path dir) {
         long names = 0; // gcd of every file's base offset (0 while all are 0)
-        long fromSize = 0;
+        long fromSize = 0; // the most entries a file's size tells (0: none tells)
         if (!Files.isDirectory(dir)) {
             return 0;
         }
@@ -66,9 +74,10 @@ final class QueueTable {
                     for (Path q : (Iterable<Path>) qs::iterator) {
                         for (long base : FileNames.list(q)) {
                             names = gcd(names, base);
-                            long size = fromSize == 0 ? Files.size(q.resolve(FileNames.name(base))) : 0;
-                            if (size > OffsetIndex.HEADER_SIZE && (size - OffsetIndex.HEADER_SIZE) % OffsetIndex.ENTRY_SIZE == 0) {
-                                fromSize = (size - OffsetIndex.HEADER_SIZE) / OffsetIndex.ENTRY_SIZE;
+                            long size = Files.size(q.resolve(FileNames.name(base)));
+                            if (size > OffsetIndex.HEADER_SIZE && size != CUT_SHORT_SIZE
+                                    && (size - OffsetIndex.HEADER_SIZE) % OffsetIndex.ENTRY_SIZE == 0) {
+                                fromSize = Math.max(fromSize, (size - OffsetIndex.HEADER_SIZE) / OffsetIndex.ENTRY_SIZE);
                             }
                         }
                     }
@@ -80,6 +89,9 @@ final class QueueTable {
         long n = fromSize > 0 && names % fromSize == 0 ? fromSize : names;
         return n > 0 && n <= LogConfig.MAX_INDEX_ENTRIES_PER_FILE ? (int) n : 0;
     }
+
+    /** The size of an index file whose making stopped after its first page ({@code OffsetIndex.createFile}). */
+    private static final long CUT_SHORT_SIZE = 4096;
 
     private static long gcd(long a, long b) {
         return b == 0 ? a : gcd(b, a % b);
