@@ -76,6 +76,84 @@ class GracefulCloseTest {
     }
 
     /**
+     * A consumer polls again as soon as its waiting poll is answered by the close: that poll is
+     * answered at once, empty, not parked until the drain ends. Before 359843c it parked for its
+     * whole wait, the drain waited {@code shutdown.drain.ms} for it and closed the connection with
+     * it unanswered. The drain is held open here by another connection that does not read its
+     * replies: its released poll is in flight until it reads.
+     */
+    @Test
+    void aPollSentWhileTheGatewayDrainsIsAnsweredAtOnce() throws Exception {
+        TestServer server = TestServer.start(dir, l -> l, gw -> gw.writeWaterMarks(32 << 10, 64 << 10).drainMs(120_000)
+                .writeStallTimeoutMs(120_000));
+        Thread closer = new Thread(server.gateway::close, "gateway-close");
+        try (TestClient producer = server.connect("binary"); TestClient slow = slowReader(server); TestClient consumer = server.connect("binary")) {
+            producer.createTopic("full", 1);
+            producer.createTopic("idle", 1);
+            byte[] body = new byte[16 << 10];
+            for (int i = 0; i < 16; i++) {
+                assertThat(producer.send(TestClient.message("full", 0, body)).status()).isEqualTo(Status.OK);
+            }
+            slow.write(slow.fetchRequest("idle", 0, 0, 10, 30_000));
+            TestServer.await("the slow reader's poll waiting", Duration.ofSeconds(10), () -> server.broker.waitingFetches() == 1);
+            for (int i = 0; i < 30; i++) { // some 10 MB of JSON replies it does not read: more than its socket's buffers take
+                slow.writeNoFlush(slow.request(RequestCode.FETCH).header(Headers.TOPIC, "full").header(Headers.QUEUE_ID, 0)
+                        .header(Headers.OFFSET, 0).header(Headers.MAX_MESSAGES, 16).header(Headers.MAX_BYTES, 1 << 20).build());
+            }
+            slow.flush();
+            // stuck: the socket's buffers are full too (until then they take more, and the connection is writable again)
+            long[] last = {-1};
+            TestServer.await("the slow reader's replies stuck", Duration.ofSeconds(30), () -> {
+                long unsent = server.gateway.largestUnsentReplyBytes();
+                boolean stuck = unsent >= 64 << 10 && unsent == last[0];
+                last[0] = unsent;
+                sleepQuietly(200);
+                return stuck;
+            });
+            Command first = consumer.fetchRequest("idle", 0, 0, 10, 30_000);
+            consumer.write(first);
+            TestServer.await("the consumer's poll waiting", Duration.ofSeconds(10), () -> server.broker.waitingFetches() == 2);
+
+            closer.start();
+
+            Command released = consumer.read();
+            assertThat(released.requestId()).isEqualTo(first.requestId());
+            assertThat(TestClient.fetched(released)).as("released empty").isEmpty();
+            Command again = consumer.fetchRequest("idle", 0, 0, 10, 30_000);
+            consumer.write(again);
+            Command answer = consumer.read(); // before: parked until the drain's end, and never answered
+            assertThat(answer.requestId()).isEqualTo(again.requestId());
+            assertThat(answer.status()).isEqualTo(Status.OK);
+            assertThat(TestClient.fetched(answer)).as("answered at once, empty").isEmpty();
+            assertThat(closer.isAlive()).as("the drain still waits for the slow reader's released poll").isTrue();
+
+            assertThat(slow.readUntilEof()).as("the slow reader gets every answer once it reads, then EOF").hasSize(31);
+            assertThat(consumer.readUntilEof()).isEmpty();
+        } finally {
+            closer.join(150_000);
+            server.close();
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A JSON connection with a small receive buffer, so that its unsent replies pile up in the gateway soon. */
+    private static TestClient slowReader(TestServer server) throws IOException {
+        java.net.Socket s = new java.net.Socket();
+        s.setReceiveBufferSize(16 << 10);
+        s.setSoTimeout(30_000);
+        s.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()));
+        TestClient.handshake(s, dev.ferry.protocol.Hello.of("json"));
+        return TestClient.wrap(s, "json");
+    }
+
+    /**
      * A gateway closed and another started on the same broker (a test's broker outage, an
      * application that restarts its front): the new one's long polls wait for a message. Before,
      * the first gateway's drain left the broker answering every long poll at once, empty, for good,
