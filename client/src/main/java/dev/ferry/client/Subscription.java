@@ -230,7 +230,9 @@ public final class Subscription implements AutoCloseable {
      * consumer (a group member leaves its group). Waits up to {@code timeout} for the handler to
      * return; one still running then is interrupted and waited for as long again: a clustering
      * member's message it was handling is then neither acked nor nacked, and the group's next
-     * owner of the queue gets it again. From the handler itself, only asks the thread to stop.
+     * owner of the queue gets it again (unless the broker's invisible time, 30 s by default, as long
+     * as this method's default wait, ran out first: the broker has then moved it to the group's
+     * retry topic, and it comes from there). From the handler itself, only asks the thread to stop.
      *
      * @return true if the thread has ended and the consumer is closed; false if the handler
      *     ignored the interrupt (blocked in socket I/O, say): the consumer stays open, a member
