@@ -464,28 +464,44 @@ public final class Consumer implements AutoCloseable {
         return CompletableFuture.allOf(sent.toArray(new CompletableFuture<?>[0]));
     }
 
-    /** Commits (with autoCommit) and closes the connection. */
+    /**
+     * Commits (with autoCommit) and closes the connection. On the client's event loop (in a
+     * callback of a future) the commit is sent and not waited for, and the connection closed once
+     * it is answered: waiting there would hold the loop that brings the answer.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
+        CompletableFuture<Void> committed = CompletableFuture.completedFuture(null);
         try {
             finishCurrent();
             if (config.autoCommit()) {
-                try {
-                    commitSync();
-                } catch (FerryException e) {
-                    LOG.warn("consumer {}/{}: final commit failed: {}", config.topic(), config.group(), e.getMessage());
+                if (client.transport().inEventLoop()) {
+                    // commitSync threw IllegalStateException there, after which the consumer was closed all the same,
+                    // uncommitted (and before that, it held the loop for twice the request timeout and failed)
+                    committed = commitAsync();
+                } else {
+                    try {
+                        commitSync();
+                    } catch (FerryException e) {
+                        LOG.warn("consumer {}/{}: final commit failed: {}", config.topic(), config.group(), e.getMessage());
+                    }
                 }
             }
         } finally {
             closed = true;
             stopping = true;
-            loop.execute(() -> {
-                if (conn != null) {
-                    conn.close();
+            committed.whenComplete((v, t) -> {
+                if (t != null) {
+                    LOG.warn("consumer {}/{}: final commit failed: {}", config.topic(), config.group(), FerryClient.unwrap(t).getMessage());
                 }
+                loop.execute(() -> {
+                    if (conn != null) {
+                        conn.close();
+                    }
+                });
             });
             client.forget(this);
         }

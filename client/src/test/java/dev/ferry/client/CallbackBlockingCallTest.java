@@ -2,7 +2,11 @@ package dev.ferry.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.protocol.Message;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -76,6 +80,38 @@ class CallbackBlockingCallTest {
             assertThat(client.describeGroup("cbg").members()).as("closed from the test's thread, it left").isEmpty();
             assertThat(producer.send("cb", "second".getBytes()).queueOffset()).as("the producer works on").isEqualTo(2);
             assertThat(client.queueOffsets("cb", 0).maxOffset()).as("the client works on").isEqualTo(3);
+        }
+    }
+
+    /**
+     * Closing an auto-committing consumer from a callback. Its final commitSync threw
+     * IllegalStateException there, out of close, which had closed the consumer all the same without
+     * committing: a restart read again what it had read. Now the commit is sent, not waited for.
+     */
+    @Test
+    void closingAConsumerFromACallbackCommitsItsPosition() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir);
+             FerryClient client = server.client("binary");
+             Producer producer = client.producer()) {
+            client.createTopic("cb", 1);
+            producer.send("cb", "first".getBytes());
+            Consumer consumer = client.consumer(ConsumerConfig.builder("cb", "cbc").build());
+            List<Message> read = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (read.isEmpty() && System.nanoTime() < deadline) {
+                read.addAll(consumer.poll(Duration.ofMillis(100)));
+            }
+            assertThat(read).as("read before the close").hasSize(1);
+
+            CompletableFuture<Throwable> close = new CompletableFuture<>();
+            producer.sendAsync("cb", "second".getBytes()).thenAccept(r -> close.complete(thrownBy(consumer::close)));
+            assertThat(close.get(60, TimeUnit.SECONDS)).as("consumer.close() in a send callback").isNull();
+
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (client.committedOffset("cbc", "cb", 0).orElse(-1L) != 1 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(client.committedOffset("cbc", "cb", 0)).as("the position committed by close").hasValue(1L);
         }
     }
 
