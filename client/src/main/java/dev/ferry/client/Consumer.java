@@ -515,6 +515,11 @@ public final class Consumer implements AutoCloseable {
         return q;
     }
 
+    /** The client that made this consumer. */
+    FerryClient client() {
+        return client;
+    }
+
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("consumer closed");

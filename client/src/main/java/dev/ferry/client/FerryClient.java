@@ -60,8 +60,9 @@ import java.util.concurrent.TimeoutException;
  * that loop. A blocking call made there (an admin call, {@code send}, {@code flush},
  * {@code commitSync}, creating a producer or consumer, closing the client or a group member)
  * would wait for the loop it holds, so it throws {@link IllegalStateException} at once: use
- * {@code sendAsync}, or hand the work to a thread of your own. Closing an auto-committing
- * {@link Consumer} there sends its last commit without waiting for the answer.
+ * {@code sendAsync}, or hand the work to a thread of your own. Closing a {@link Subscription}
+ * there only asks its thread to stop, and an auto-committing {@link Consumer} sends its last
+ * commit without waiting for the answer.
  */
 public final class FerryClient implements AutoCloseable {
     private final ClientConfig config;

@@ -264,6 +264,11 @@ public final class GroupConsumer implements AutoCloseable {
                 .header(Headers.ORDERLY, Boolean.toString(config.orderly()));
     }
 
+    /** The client that made this consumer. */
+    FerryClient client() {
+        return client;
+    }
+
     public GroupConsumerConfig config() {
         return config;
     }

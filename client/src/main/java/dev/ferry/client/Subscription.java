@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * to the dead-letter topic and a broadcasting one, orderly or not, skips it (acks it): a
  * broadcasting group has no retry or dead-letter topic, as in RocketMQ.
  *
- * <p><b>Thread safety.</b> {@link #close()} may be called from any thread; from the handler it
- * only asks the thread to stop after it. The consumer is used only by the subscription's thread.
+ * <p><b>Thread safety.</b> {@link #close()} may be called from any thread; from the handler, or
+ * on the client's event loop (a callback of a future), it only asks the thread to stop after the
+ * handler returns. The consumer is used only by the subscription's thread.
  */
 public final class Subscription implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
@@ -38,6 +39,8 @@ public final class Subscription implements AutoCloseable {
     private final GroupConsumer member;
     private final MessageHandler handler;
     private final Thread thread;
+    /** The client's event loops, on which {@link #close(Duration)} must not wait. */
+    private final Transport transport;
     /** Cleared by close(); volatile because close runs on another thread than the loop it stops. */
     private volatile boolean running = true;
 
@@ -45,6 +48,7 @@ public final class Subscription implements AutoCloseable {
         this.consumer = consumer;
         this.member = null;
         this.handler = handler;
+        this.transport = consumer.client().transport();
         this.thread = new Thread(this::run, "ferry-subscription-" + consumer.queues());
         thread.setDaemon(true);
         thread.start();
@@ -54,6 +58,7 @@ public final class Subscription implements AutoCloseable {
         this.consumer = null;
         this.member = member;
         this.handler = handler;
+        this.transport = member.client().transport();
         this.thread = new Thread(this::runMember, "ferry-subscription-" + member.config().group() + "-" + member.config().clientId());
         thread.setDaemon(true);
         thread.start();
@@ -232,15 +237,23 @@ public final class Subscription implements AutoCloseable {
      * member's message it was handling is then neither acked nor nacked, and the group's next
      * owner of the queue gets it again (unless the broker's invisible time, 30 s by default, as long
      * as this method's default wait, ran out first: the broker has then moved it to the group's
-     * retry topic, and it comes from there). From the handler itself, only asks the thread to stop.
+     * retry topic, and it comes from there). From the handler itself, or on the client's event
+     * loop (a callback of a future), only asks the thread to stop: it commits and closes the
+     * consumer itself once the handler returns.
      *
      * @return true if the thread has ended and the consumer is closed; false if the handler
      *     ignored the interrupt (blocked in socket I/O, say): the consumer stays open, a member
-     *     keeps its queues, until the handler returns or the client is closed
+     *     keeps its queues, until the handler returns or the client is closed; false too when only
+     *     asked, as above
      */
     public boolean close(Duration timeout) {
         running = false;
         if (Thread.currentThread() == thread) {
+            return false;
+        }
+        if (transport.inEventLoop()) {
+            // waiting here held the loop that the thread's last commit or LEAVE_GROUP needs: every send, fetch and
+            // heartbeat of the client stalled up to twice the timeout, and the member's leave went unconfirmed
             return false;
         }
         try {

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,6 +81,39 @@ class CallbackBlockingCallTest {
             assertThat(client.describeGroup("cbg").members()).as("closed from the test's thread, it left").isEmpty();
             assertThat(producer.send("cb", "second".getBytes()).queueOffset()).as("the producer works on").isEqualTo(2);
             assertThat(client.queueOffsets("cb", 0).maxOffset()).as("the client works on").isEqualTo(3);
+        }
+    }
+
+    /**
+     * Closing a subscription from a callback (on a fatal error, say). Its close waited there for
+     * the subscription's thread, whose LEAVE_GROUP needs that loop: the whole client stalled for
+     * as long as close was told to wait for the handler, then for the request timeout, and the
+     * member's leave went unconfirmed. Now close only asks the thread to stop, and the thread
+     * leaves the group itself.
+     */
+    @Test
+    void closingASubscriptionFromACallbackAsksItsThreadToStop() throws Exception {
+        try (BrokerFixture server = BrokerFixture.start(dir);
+             FerryClient client = FerryClient.connect(ClientConfig.builder().port(server.port())
+                     .requestTimeoutMs(TimeUnit.MINUTES.toMillis(5)).build());
+             Producer producer = client.producer()) {
+            client.createTopic("cb", 1);
+            producer.send("cb", "first".getBytes());
+            CountDownLatch handled = new CountDownLatch(1);
+            Subscription sub = client.subscribe(GroupConsumerConfig.builder("cb", "cbs").build(), m -> handled.countDown());
+            assertThat(handled.await(20, TimeUnit.SECONDS)).as("the subscription handled the first message").isTrue();
+
+            CompletableFuture<Boolean> closed = new CompletableFuture<>();
+            producer.sendAsync("cb", "second".getBytes()).thenAccept(r -> closed.complete(sub.close(Duration.ofMinutes(5))));
+            assertThat(closed.get(60, TimeUnit.SECONDS)).as("close in a callback returns, the thread only asked to stop").isFalse();
+
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!client.describeGroup("cbs").members().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(client.describeGroup("cbs").members()).as("members of the group once the thread stopped").isEmpty();
+            assertThat(sub.close(Duration.ofSeconds(20))).as("close from the test's thread").isTrue();
+            assertThat(producer.send("cb", "third".getBytes()).queueOffset()).as("the producer works on").isEqualTo(2);
         }
     }
 
