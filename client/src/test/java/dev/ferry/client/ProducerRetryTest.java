@@ -263,14 +263,31 @@ class ProducerRetryTest {
     void aFirstSendToATopicWhileTheGatewayIsDownIsDeliveredOnceItIsBack() throws Exception {
         try (BrokerFixture server = BrokerFixture.start(dir);
              FerryClient client = server.client("binary");
-             Producer producer = client.producer(ProducerConfig.builder().lingerMs(0).retryBackoffMs(10).build())) {
+             Producer producer = client.producer(ProducerConfig.builder().lingerMs(0).retryBackoffMs(10).build());
+             Producer impatient = client.producer(ProducerConfig.builder().maxBlockMs(200).build())) {
             client.createTopic("keyed", 2);
             int port = server.port();
             server.gateway.close();
             CompletableFuture<SendResult> fresh = producer.sendAsync("fresh", "during".getBytes());
-            CompletableFuture<SendResult> keyed = CompletableFuture.supplyAsync(
-                    () -> producer.send(Message.builder("keyed").body("k".getBytes()).build(), "order-1"));
-            Thread.sleep(300); // the keyed send finds the broker down, and waits for it
+            assertThatThrownBy(() -> impatient.send(Message.builder("keyed").body("k".getBytes()).build(), "order-2"))
+                    .as("a keyed send that waits no longer than maxBlockMs").isInstanceOf(FerryException.class)
+                    .hasMessageContaining("describe topic keyed").hasMessageContaining("maxBlockMs 200");
+            CompletableFuture<SendResult> keyed = new CompletableFuture<>();
+            Thread sender = new Thread(() -> {
+                try {
+                    keyed.complete(producer.send(Message.builder("keyed").body("k".getBytes()).build(), "order-1"));
+                } catch (Throwable t) {
+                    keyed.completeExceptionally(t);
+                }
+            }, "keyed-sender");
+            sender.start();
+            // the keyed send finds the broker down and waits for it (on the description asked for, or between two asks):
+            // before the broker is back, so that it is the wait that is tested
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (sender.getState() != Thread.State.TIMED_WAITING && !keyed.isDone() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(keyed).as("a keyed send to an undescribed topic, the broker down").isNotDone();
             try (Gateway again = Gateway.start(server.broker, GatewayConfig.builder().host("127.0.0.1").port(port).build())) {
                 assertThat(fresh.get(20, java.util.concurrent.TimeUnit.SECONDS).topic()).isEqualTo("fresh");
                 assertThat(keyed.get(20, java.util.concurrent.TimeUnit.SECONDS).topic()).isEqualTo("keyed");
