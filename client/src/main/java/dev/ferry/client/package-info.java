@@ -27,9 +27,10 @@
  *       {@code subscribe(topic, group, handler)}) is not a member: like Kafka's {@code assign}, it
  *       reads the queues it is given and commits positions under the group's name. A member
  *       heartbeats on the event loop, not in {@code poll}, so slow handling does not cost it its
- *       membership (there is no {@code max.poll.interval.ms}); but a message not acked within the
- *       broker's invisible time (30 s by default, docs/OPERATIONS.md) is delivered again, through
- *       the retry topic.</li>
+ *       membership (there is no {@code max.poll.interval.ms}); but a clustering member's message
+ *       not acked within the broker's invisible time (30 s by default, docs/OPERATIONS.md) is
+ *       delivered again, through the retry topic (an orderly member's queues have no such
+ *       deadline: it retries a message in place).</li>
  *   <li><b>Transactions</b> are RocketMQ's half messages with check-backs, not Kafka's
  *       transactional producer: {@code sendInTransaction} throws if the commit or rollback cannot
  *       be delivered after its retries (the local transaction ran; the broker's check-back will
