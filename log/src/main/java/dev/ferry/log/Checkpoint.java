@@ -143,6 +143,18 @@ record Checkpoint(long logFlushedOffset, long indexFlushedOffset, long timestamp
         return shortQueues.isEmpty() ? null : "queue " + shortQueues.get(0) + " (index files deleted?)";
     }
 
+    /**
+     * The index end this checkpoint recorded for a queue: the end it lists, 0 for a queue it does not
+     * list (version 2 lists every queue whose end was above 0: one not listed had no entry then, or
+     * was made since, and its entries start at offset 0), -1 if it records no ends (version 1).
+     */
+    long recordedEnd(String topic, int queueId) {
+        if (keyIndexEnd < 0) {
+            return -1;
+        }
+        return queueEnds.getOrDefault(topic, Map.of()).getOrDefault(queueId, 0L);
+    }
+
     /** The queues whose index ends below what this checkpoint recorded, topics and queue ids in order. */
     List<ShortQueue> shortQueues(QueueTable queues) {
         List<ShortQueue> out = new ArrayList<>();

@@ -219,7 +219,8 @@ public final class MessageStore implements AutoCloseable {
             }
             log = new CommitLog(dir.resolve("commitlog"), config.segmentBytes(), config.preTouch(), config.fillAheadBytes(),
                     config.flushMode() == FlushMode.SYNC, config.staged() ? config.stagingRingBytes() : 0, config.commitIntervalMs());
-            queues = new QueueTable(dir.resolve("index"), indexEntriesPerFile(dir, config.indexEntriesPerFile()));
+            Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
+            queues = new QueueTable(dir.resolve("index"), indexEntriesPerFile(dir, config.indexEntriesPerFile()), checkpoint);
             keys = new KeyIndex(dir.resolve("keyindex"), config.keyIndexSlots(), config.keyIndexEntries());
             if (crashed) {
                 keys.dropUncounted();
@@ -233,7 +234,6 @@ public final class MessageStore implements AutoCloseable {
                     q.trimBefore(log.minOffset());
                 }
             }
-            Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
             String missing = checkpoint.isPresent() ? checkpoint.get().missingIndexData(queues, keys) : queues.damageAtOpen();
             if (missing == null) {
                 missing = keys.damageAtOpen();

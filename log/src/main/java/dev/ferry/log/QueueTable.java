@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -28,13 +29,22 @@ final class QueueTable {
     private final ConcurrentHashMap<String, OffsetIndex[]> topics = new ConcurrentHashMap<>();
 
     QueueTable(Path dir, int entriesPerFile) {
+        this(dir, entriesPerFile, Optional.empty());
+    }
+
+    /**
+     * Opens the indexes under {@code dir}; the last checkpoint's record of each queue's index end
+     * ({@link Checkpoint#recordedEnd}) tells each where to look for its entries
+     * ({@link OffsetIndex#OffsetIndex(Path, String, int, int, long)}).
+     */
+    QueueTable(Path dir, int entriesPerFile, Optional<Checkpoint> checkpoint) {
         this.dir = dir;
         this.entriesPerFile = entriesPerFile;
         if (!Files.isDirectory(dir)) {
             return;
         }
         try {
-            openAll(dir);
+            openAll(dir, checkpoint);
         } catch (RuntimeException | Error e) {
             close(true); // a damaged index file: the indexes opened before it are not left open
             throw e;
@@ -103,7 +113,7 @@ final class QueueTable {
      * it is named in a warning and left alone. Listing it as a folder failed the open with "cannot
      * list DIR/index", which named neither the file nor what was wrong with it.
      */
-    private void openAll(Path dir) {
+    private void openAll(Path dir, Optional<Checkpoint> checkpoint) {
         try (Stream<Path> ts = Files.list(dir)) {
             for (Path t : (Iterable<Path>) ts::iterator) {
                 if (!Files.isDirectory(t)) {
@@ -114,7 +124,9 @@ final class QueueTable {
                     for (Path q : (Iterable<Path>) qs::iterator) {
                         String name = q.getFileName().toString();
                         if (name.chars().allMatch(Character::isDigit)) {
-                            getOrCreate(t.getFileName().toString(), Integer.parseInt(name));
+                            String topic = t.getFileName().toString();
+                            int queueId = Integer.parseInt(name);
+                            open(topic, queueId, checkpoint.map(c -> c.recordedEnd(topic, queueId)).orElse(-1L));
                         }
                     }
                 }
@@ -134,9 +146,16 @@ final class QueueTable {
         if (queues != null && queueId < queues.length && queues[queueId] != null) {
             return queues[queueId];
         }
+        return open(topic, queueId, -1);
+    }
+
+    /** Opens (or creates) the index of a queue not in the table; {@code recordedEnd}: see {@link OffsetIndex}, -1 if none. */
+    private OffsetIndex open(String topic, int queueId, long recordedEnd) {
+        OffsetIndex[] queues = topics.get(topic);
         OffsetIndex[] grown = queues == null ? new OffsetIndex[queueId + 1]
                 : Arrays.copyOf(queues, Math.max(queues.length, queueId + 1));
-        OffsetIndex q = new OffsetIndex(dir.resolve(topic).resolve(Integer.toString(queueId)), topic, queueId, entriesPerFile);
+        OffsetIndex q = new OffsetIndex(dir.resolve(topic).resolve(Integer.toString(queueId)), topic, queueId, entriesPerFile,
+                recordedEnd);
         grown[queueId] = q;
         topics.put(topic, grown);
         return q;

@@ -50,11 +50,11 @@ class PowerLossTest {
         }
         child.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // kill -9
         Path segment = dir.resolve("commitlog").resolve(FileNames.name(0));
-        long dirtyAfterKill = dirtyPages(segment, 0, 8 << 20);
+        long dirtyAfterKill = StoreTestSupport.pageCache(segment, 0, 8 << 20).dirty();
         try (MessageStore s = MessageStore.open(UnflushedWriter.config(dir, FlushMode.SYNC))) {
             assertThat(s.recoveryReport().crashed()).isTrue();
             assertThat(s.writtenOffset()).isEqualTo(8 << 20);
-            assertThat(dirtyPages(segment, 0, 8 << 20)).as("dirty pages of the recovered records once the store is open (%d after"
+            assertThat(StoreTestSupport.pageCache(segment, 0, 8 << 20).dirty()).as("dirty pages of the recovered records once the store is open (%d after"
                     + " the kill)", dirtyAfterKill).isZero();
         }
     }
@@ -86,7 +86,7 @@ class PowerLossTest {
         for (long base : bases.headSet(end, false)) {
             Path copy = restored.resolve("commitlog").resolve(FileNames.name(base));
             Files.copy(source.resolve("commitlog").resolve(FileNames.name(base)), copy);
-            dirtyAfterCopy += dirtyPages(copy, 0, segmentBytes);
+            dirtyAfterCopy += StoreTestSupport.pageCache(copy, 0, segmentBytes).dirty();
         }
         Assumptions.assumeTrue(dirtyAfterCopy > 0, "the kernel wrote the copied pages back before the open");
 
@@ -96,7 +96,7 @@ class PowerLossTest {
             assertThat(report.checkpointFound()).as("%s", report).isFalse();
             assertThat(s.writtenOffset()).as("%s", report).isEqualTo(end);
             for (long base : bases.headSet(end, false)) {
-                assertThat(dirtyPages(restored.resolve("commitlog").resolve(FileNames.name(base)), 0, segmentBytes))
+                assertThat(StoreTestSupport.pageCache(restored.resolve("commitlog").resolve(FileNames.name(base)), 0, segmentBytes).dirty())
                         .as("dirty pages of the records of segment %d once the store is open (%d in all after the copy)", base,
                                 dirtyAfterCopy).isZero();
             }
@@ -193,36 +193,5 @@ class PowerLossTest {
         }
         Files.deleteIfExists(store.resolve("staging"));
         Files.createFile(store.resolve("abort"));
-    }
-
-    /** Pages of {@code file} in [off, off + len) that are dirty in the page cache, by cachestat(2) (Linux 6.5+, through python3). */
-    private static long dirtyPages(Path file, long off, long len) throws Exception {
-        String script = String.join("\n",
-                "import ctypes, os, sys",
-                "libc = ctypes.CDLL(None, use_errno=True)",
-                "class R(ctypes.Structure): _fields_ = [('off', ctypes.c_uint64), ('len', ctypes.c_uint64)]",
-                "class S(ctypes.Structure): _fields_ = [(n, ctypes.c_uint64) for n in ('cache', 'dirty', 'writeback', 'evicted', 'recent')]",
-                "fd = os.open(sys.argv[1], os.O_RDONLY)",
-                "r = R(int(sys.argv[2]), int(sys.argv[3])); s = S()",
-                "rc = libc.syscall(451, fd, ctypes.byref(r), ctypes.byref(s), 0)",
-                "print(s.dirty + s.writeback if rc == 0 else -1)");
-        Process p;
-        try {
-            p = new ProcessBuilder("python3", "-c", script, file.toString(), Long.toString(off), Long.toString(len))
-                    .redirectErrorStream(true).start();
-        } catch (java.io.IOException e) {
-            Assumptions.abort("no python3 to call cachestat(2): " + e.getMessage());
-            return -1;
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        p.waitFor(30, TimeUnit.SECONDS);
-        long n;
-        try {
-            n = Long.parseLong(out);
-        } catch (NumberFormatException e) {
-            n = -1;
-        }
-        Assumptions.assumeTrue(n >= 0, "cachestat(2) not available here: " + out);
-        return n;
     }
 }

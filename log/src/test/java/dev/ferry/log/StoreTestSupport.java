@@ -184,6 +184,39 @@ final class StoreTestSupport {
         return Long.parseLong(out.split("\\s+")[0]);
     }
 
+    /** Pages of a file range in the page cache, and of those the ones not yet written back (dirty or under writeback). */
+    record PageCache(long cached, long dirty) {}
+
+    /**
+     * The page cache's pages of {@code file} in [off, off + len), by cachestat(2) (Linux 6.5+, called
+     * through python3); skips the test where it cannot be called.
+     */
+    static PageCache pageCache(Path file, long off, long len) throws IOException, InterruptedException {
+        String script = String.join("\n",
+                "import ctypes, os, sys",
+                "libc = ctypes.CDLL(None, use_errno=True)",
+                "class R(ctypes.Structure): _fields_ = [('off', ctypes.c_uint64), ('len', ctypes.c_uint64)]",
+                "class S(ctypes.Structure): _fields_ = [(n, ctypes.c_uint64) for n in ('cache', 'dirty', 'writeback', 'evicted', 'recent')]",
+                "fd = os.open(sys.argv[1], os.O_RDONLY)",
+                "r = R(int(sys.argv[2]), int(sys.argv[3])); s = S()",
+                "rc = libc.syscall(451, fd, ctypes.byref(r), ctypes.byref(s), 0)",
+                "print(f'{s.cache} {s.dirty + s.writeback}' if rc == 0 else -1)");
+        Process p;
+        try {
+            p = new ProcessBuilder("python3", "-c", script, file.toString(), Long.toString(off), Long.toString(len))
+                    .redirectErrorStream(true).start();
+        } catch (IOException e) {
+            assumeTrue(false, "no python3 to call cachestat(2): " + e.getMessage());
+            return null;
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        p.waitFor(30, TimeUnit.SECONDS);
+        String[] fields = out.split(" ");
+        assumeTrue(fields.length == 2 && fields[0].chars().allMatch(Character::isDigit) && fields[1].chars().allMatch(Character::isDigit),
+                "cachestat(2) not available here: " + out);
+        return new PageCache(Long.parseLong(fields[0]), Long.parseLong(fields[1]));
+    }
+
     /** Spins until {@code path} exists or {@code task} is done (fails after 2 minutes): a test catching a creation under way. */
     static void awaitExistsOrDone(Path path, Future<?> task) {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
