@@ -1,8 +1,13 @@
 package dev.ferry.log;
 
+import java.io.BufferedReader;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The child process of {@link StagedWritesTest}: opens the store with staged writes whose
@@ -34,6 +39,26 @@ public final class HoldingWriter {
     static LogMessage message(long seed) {
         return LogMessage.builder(TOPIC, 0, StoreTestSupport.body(700 + (int) (seed * 7919 % 2000), seed))
                 .property("seed", Long.toString(seed)).build();
+    }
+
+    /**
+     * The parent's side: reads {@code child}'s lines until DONE, adding each acknowledged record's
+     * queue offset and commit-log position; false if its output ended before DONE.
+     */
+    static boolean readAcks(Process child, List<Long> offsets, List<Long> positions) throws IOException {
+        BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII));
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] f = line.split(" ");
+            if (line.equals("DONE")) {
+                return true;
+            }
+            if (f.length == 4 && f[0].equals("ACK") && f[3].equals(".")) {
+                offsets.add(Long.parseLong(f[1]));
+                positions.add(Long.parseLong(f[2]));
+            }
+        }
+        return false;
     }
 
     public static void main(String[] args) throws Exception {

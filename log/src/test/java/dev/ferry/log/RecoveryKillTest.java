@@ -4,8 +4,6 @@ import static dev.ferry.log.StoreTestSupport.readAll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -67,18 +65,8 @@ class RecoveryKillTest {
         Process child = StoreTestSupport.childJvm(HoldingWriter.class, dir.toString(), "0", "1120000")
                 .redirectError(stderr.toFile()).start();
         List<Long> positions = new ArrayList<>();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
-            String line;
-            boolean done = false;
-            while (!done && (line = in.readLine()) != null) {
-                String[] f = line.split(" ");
-                if (line.equals("DONE")) {
-                    done = true;
-                } else if (f.length == 4 && f[0].equals("ACK") && f[3].equals(".")) {
-                    positions.add(Long.parseLong(f[2]));
-                }
-            }
-            if (!done) {
+        try {
+            if (!HoldingWriter.readAcks(child, new ArrayList<>(), positions)) {
                 fail("writer ended before DONE; stderr:%n%s", Files.readString(stderr));
             }
         } finally {

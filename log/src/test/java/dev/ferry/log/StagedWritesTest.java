@@ -5,12 +5,9 @@ import static dev.ferry.log.StoreTestSupport.smallConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -280,19 +277,8 @@ class StagedWritesTest {
                 Long.toString(until)).redirectError(stderr.toFile()).start();
         List<Long> offsets = new ArrayList<>();
         List<Long> positions = new ArrayList<>();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
-            String line;
-            boolean done = false;
-            while (!done && (line = in.readLine()) != null) {
-                String[] f = line.split(" ");
-                if (line.equals("DONE")) {
-                    done = true;
-                } else if (f.length == 4 && f[0].equals("ACK") && f[3].equals(".")) {
-                    offsets.add(Long.parseLong(f[1]));
-                    positions.add(Long.parseLong(f[2]));
-                }
-            }
-            if (!done) {
+        try {
+            if (!HoldingWriter.readAcks(child, offsets, positions)) {
                 fail("child ended before DONE (exit %s); stderr:%n%s", child.isAlive() ? "none" : child.exitValue(),
                         Files.readString(stderr));
             }
