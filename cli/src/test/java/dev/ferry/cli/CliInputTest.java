@@ -159,20 +159,9 @@ class CliInputTest {
     /** --key without --topic is a bad command line also when the broker is not there to ask. */
     @Test
     void keyWithoutTopicIsAUsageErrorWithoutABroker() {
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        StringWriter picocliErr = new StringWriter();
-        int exit;
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            CommandLine cl = Ferry.commandLine();
-            cl.setErr(new PrintWriter(picocliErr, true));
-            exit = cl.execute("message", "get", "--key", "k", "--server", "127.0.0.1:1");
-        } finally {
-            System.setErr(oldErr);
-        }
-        assertThat(exit).as(picocliErr.toString()).isEqualTo(2);
-        assertThat(picocliErr.toString()).contains("--key needs --topic");
+        Run r = runWithoutServer("message", "get", "--key", "k", "--server", "127.0.0.1:1");
+        assertThat(r.exit).as(r.err).isEqualTo(2);
+        assertThat(r.err).contains("--key needs --topic");
     }
 
     /**
