@@ -288,10 +288,14 @@ final class OffsetIndex {
      * queue re-indexed after retention deleted the records before, or one that continues a deleted
      * topic's offsets), after empty slots.
      *
-     * <p>Without {@code recordedEnd} (no checkpoint, or a queue made since the last one) the run is
-     * looked for from the first slot. With it, the run is looked for where the checkpoint put the
-     * queue's end: entries below it were forced before the checkpoint was written, and those written
-     * since follow it. Why: a queue that has no entries (a topic's idle queues) has a file that is a
+     * <p>Without {@code recordedEnd} (no checkpoint, or one of version 1) the run is looked for from
+     * the first slot. With it, the run is looked for where the checkpoint put the queue's end: entries
+     * below it were forced before the checkpoint was written, and those written since follow it. A
+     * file that begins at or past the recorded end (a queue the checkpoint does not list, whose
+     * recorded end is 0, or a file made since) holds entries only from its first slot: if that slot
+     * is empty the file is taken for empty, even if later slots hold entries (its first page was lost
+     * in a machine crash): recovery indexes them again, since their records lie past the
+     * checkpoint's offsets (PowerLossTest). Why: a queue that has no entries (a topic's idle queues) has a file that is a
      * hole past its first page, and looking through all of its slots read 6 MB of zeros into the
      * page cache at every open, 300,000 entries a file: a store of 1,000 idle queues took 9.6 s to
      * open on the build VM, and held 6 GB of zero pages afterwards (IdleQueueOpenTest). Where the

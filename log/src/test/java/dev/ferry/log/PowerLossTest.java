@@ -11,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -183,6 +184,60 @@ class PowerLossTest {
             assertThat(s.nextOffset("t", 0)).isEqualTo(2);
             assertThat(s.lookupByKey("t", "k1", 10)).hasSize(1);
             assertThat(s.lookupByKey("t", "k2", 10)).hasSize(1);
+        }
+    }
+
+    /**
+     * The first page of a queue's index file made after the last checkpoint lost, its later pages
+     * kept (1,000 entries a file: slots 0-203 of the file of offset 1000), after retention deleted
+     * the records of the queue's file before it. The open took the entries after the lost page for
+     * the file's, and the lost page's empty slots below them for entries of deleted records: the
+     * queue started at 1204, and its messages 1000-1203, which recovery indexed again from the log,
+     * were served to nobody (a read of 1000 said it was deleted). The open now looks for the file's
+     * entries at the end the checkpoint recorded (1000, the file's first slot, empty), takes the
+     * file for empty, and recovery indexes it again from its first slot.
+     */
+    @Test
+    void aLostFirstPageOfAnIndexFileMadeAfterTheCheckpointLosesNoMessageToRetention() throws Exception {
+        LogConfig.Builder config = LogConfig.builder(dir).segmentBytes(64 * 1024).indexEntriesPerFile(1000).preTouch(false);
+        try (MessageStore s = MessageStore.open(config.build())) {
+            for (int i = 0; i < 1000; i++) {
+                s.append(StoreTestSupport.message("t", 0, "m" + i));
+            }
+            appendToNextSegment(s);
+        }
+        Path checkpointBefore = Files.copy(dir.resolve(Checkpoint.FILE), dir.resolve("checkpoint.before"));
+        try (MessageStore s = MessageStore.open(config.retentionBytes(64 * 1024).build())) {
+            appendToNextSegment(s);
+            for (int i = 1000; i < 1500; i++) {
+                s.append(StoreTestSupport.message("t", 0, "m" + i));
+            }
+            s.awaitIndexed();
+            assertThat(s.runRetention()).as("segments retention deleted (those of t/0's offsets 0-999)").isPositive();
+            assertThat(s.minOffset("t", 0)).as("t/0's first offset after retention").isEqualTo(1000);
+        }
+        Path lastFile = dir.resolve("index").resolve("t").resolve("0").resolve(FileNames.name(1000));
+        assertThat(StoreTestSupport.filesOnDisk(lastFile.getParent())).as("t/0's index files").containsExactly(1000L);
+        // the power loss came before the next checkpoint: the one before the appends is on disk, the abort marker too
+        Files.move(checkpointBefore, dir.resolve(Checkpoint.FILE), StandardCopyOption.REPLACE_EXISTING);
+        Files.createFile(dir.resolve("abort"));
+        try (FileChannel ch = FileChannel.open(lastFile, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(204 * OffsetIndex.ENTRY_SIZE), OffsetIndex.HEADER_SIZE);
+        }
+
+        try (MessageStore s = MessageStore.open(config.build())) {
+            assertThat(s.minOffset("t", 0)).as("t/0's first offset").isEqualTo(1000);
+            assertThat(s.nextOffset("t", 0)).as("t/0's end").isEqualTo(1500);
+            assertThat(StoreTestSupport.readAll(s, "t", 0)).extracting(StoreTestSupport::text).hasSize(500)
+                    .startsWith("m1000", "m1001").endsWith("m1499");
+        }
+    }
+
+    /** Appends to another queue until the log's last segment is a new one. */
+    private static void appendToNextSegment(MessageStore s) {
+        long segment = s.writtenOffset() / (64 * 1024);
+        while (s.writtenOffset() / (64 * 1024) == segment) {
+            s.append(LogMessage.builder("other", 0, new byte[4000]).build());
         }
     }
 
