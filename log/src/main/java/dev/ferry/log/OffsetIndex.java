@@ -511,7 +511,13 @@ final class OffsetIndex {
         INDEXED_OFFSET.setRelease(this, next);
     }
 
-    /** Recovery: writes the entry for {@code queueOffset}; past the current end it moves both ends. */
+    /**
+     * Recovery: writes the entry for {@code queueOffset}; past the current end it moves both ends,
+     * and below the first offset it moves that. Recovery puts only records the commit log holds, so
+     * one below the first offset is readable: the open's trim for retention ({@link #trimBefore})
+     * took its entry for one of a deleted record because the entry was empty, its page lost in a
+     * machine crash, and left the queue starting after it (its messages were served to nobody).
+     */
     void put(long queueOffset, long physicalOffset, int size, long tagHash) {
         boolean empty = indexedOffset == minOffset;
         write(queueOffset, physicalOffset, size, tagHash);
@@ -521,6 +527,8 @@ final class OffsetIndex {
             }
             indexedOffset = queueOffset + 1;
             appendOffset = Math.max(appendOffset, indexedOffset);
+        } else if (queueOffset < minOffset) {
+            minOffset = queueOffset;
         }
     }
 

@@ -199,15 +199,14 @@ class PowerLossTest {
      */
     @Test
     void aLostFirstPageOfAnIndexFileMadeAfterTheCheckpointLosesNoMessageToRetention() throws Exception {
-        LogConfig.Builder config = LogConfig.builder(dir).segmentBytes(64 * 1024).indexEntriesPerFile(1000).preTouch(false);
-        try (MessageStore s = MessageStore.open(config.build())) {
+        try (MessageStore s = MessageStore.open(thousandEntriesAFile().build())) {
             for (int i = 0; i < 1000; i++) {
                 s.append(StoreTestSupport.message("t", 0, "m" + i));
             }
             appendToNextSegment(s);
         }
         Path checkpointBefore = Files.copy(dir.resolve(Checkpoint.FILE), dir.resolve("checkpoint.before"));
-        try (MessageStore s = MessageStore.open(config.retentionBytes(64 * 1024).build())) {
+        try (MessageStore s = MessageStore.open(thousandEntriesAFile().retentionBytes(64 * 1024).build())) {
             appendToNextSegment(s);
             for (int i = 1000; i < 1500; i++) {
                 s.append(StoreTestSupport.message("t", 0, "m" + i));
@@ -225,12 +224,62 @@ class PowerLossTest {
             ch.write(ByteBuffer.allocate(204 * OffsetIndex.ENTRY_SIZE), OffsetIndex.HEADER_SIZE);
         }
 
-        try (MessageStore s = MessageStore.open(config.build())) {
+        try (MessageStore s = MessageStore.open(thousandEntriesAFile().build())) {
             assertThat(s.minOffset("t", 0)).as("t/0's first offset").isEqualTo(1000);
             assertThat(s.nextOffset("t", 0)).as("t/0's end").isEqualTo(1500);
             assertThat(StoreTestSupport.readAll(s, "t", 0)).extracting(StoreTestSupport::text).hasSize(500)
                     .startsWith("m1000", "m1001").endsWith("m1499");
         }
+    }
+
+    /**
+     * As above, but the file whose first page was lost is not the queue's last (files of 1000 and
+     * 2000 made after the checkpoint, which recorded 500), and retention deleted the records of
+     * offsets 0-999, the last checkpoint's too: the open's trim for retention took the lost page's
+     * empty slots for entries of deleted records, and recovery, which indexed their records again,
+     * left the queue starting at 1204 (messages 1000-1203 served to nobody). Recovery now moves a
+     * queue's first offset down to a record it indexes below it.
+     */
+    @Test
+    void aLostFirstPageOfAnEarlierIndexFileMadeAfterTheCheckpointLosesNoMessageToRetention() throws Exception {
+        try (MessageStore s = MessageStore.open(thousandEntriesAFile().build())) {
+            for (int i = 0; i < 500; i++) {
+                s.append(StoreTestSupport.message("t", 0, "m" + i));
+            }
+        }
+        Path checkpointBefore = Files.copy(dir.resolve(Checkpoint.FILE), dir.resolve("checkpoint.before"));
+        try (MessageStore s = MessageStore.open(thousandEntriesAFile().retentionBytes(3 * 64 * 1024).build())) {
+            for (int i = 500; i < 1000; i++) {
+                s.append(StoreTestSupport.message("t", 0, "m" + i));
+            }
+            appendToNextSegment(s);
+            for (int i = 1000; i < 2500; i++) {
+                s.append(StoreTestSupport.message("t", 0, "m" + i));
+            }
+            s.awaitIndexed();
+            s.forceLog(); // the flusher's fsync (retention deletes only flushed segments); no checkpoint
+            assertThat(s.runRetention()).as("segments retention deleted (those of t/0's offsets 0-999)").isPositive();
+            assertThat(s.minOffset("t", 0)).as("t/0's first offset after retention").isEqualTo(1000);
+        }
+        Path file = dir.resolve("index").resolve("t").resolve("0").resolve(FileNames.name(1000));
+        assertThat(StoreTestSupport.filesOnDisk(file.getParent())).as("t/0's index files").containsExactly(1000L, 2000L);
+        // the power loss came before the next checkpoint: the one before the appends is on disk, the abort marker too
+        Files.move(checkpointBefore, dir.resolve(Checkpoint.FILE), StandardCopyOption.REPLACE_EXISTING);
+        Files.createFile(dir.resolve("abort"));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(204 * OffsetIndex.ENTRY_SIZE), OffsetIndex.HEADER_SIZE);
+        }
+        try (MessageStore s = MessageStore.open(thousandEntriesAFile().build())) {
+            assertThat(s.minOffset("t", 0)).as("t/0's first offset").isEqualTo(1000);
+            assertThat(s.nextOffset("t", 0)).as("t/0's end").isEqualTo(2500);
+            assertThat(StoreTestSupport.readAll(s, "t", 0)).extracting(StoreTestSupport::text).hasSize(1500)
+                    .startsWith("m1000", "m1001").endsWith("m2499");
+        }
+    }
+
+    /** Segments of 64 KiB, offset-index files of 1,000 entries (a lost page holds 204). */
+    private LogConfig.Builder thousandEntriesAFile() {
+        return LogConfig.builder(dir).segmentBytes(64 * 1024).indexEntriesPerFile(1000).preTouch(false);
     }
 
     /** Appends to another queue until the log's last segment is a new one. */
