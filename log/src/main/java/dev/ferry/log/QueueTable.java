@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -24,6 +25,8 @@ import java.util.stream.Stream;
  */
 final class QueueTable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QueueTable.class);
+    /** A queue's folder name: its id in decimal, as the store writes it (up to 9 digits: an int). */
+    private static final Pattern QUEUE_FOLDER = Pattern.compile("0|[1-9][0-9]{0,8}");
     private final Path dir;
     private final int entriesPerFile;
     private final ConcurrentHashMap<String, OffsetIndex[]> topics = new ConcurrentHashMap<>();
@@ -123,11 +126,15 @@ final class QueueTable {
                 try (Stream<Path> qs = Files.list(t)) {
                     for (Path q : (Iterable<Path>) qs::iterator) {
                         String name = q.getFileName().toString();
-                        if (name.chars().allMatch(Character::isDigit)) {
-                            String topic = t.getFileName().toString();
-                            int queueId = Integer.parseInt(name);
-                            open(topic, queueId, checkpoint.map(c -> c.recordedEnd(topic, queueId)).orElse(-1L));
+                        if (!QUEUE_FOLDER.matcher(name).matches() || !Files.isDirectory(q)) {
+                            // a queue id the store never writes so ("007" beside "7" would open queue 7 twice; past an int
+                            // it failed the open with a NumberFormatException), or a file
+                            LOG.warn("{} is not a queue's folder (the store names them by queue id, as 0, 1, ...); ignored", q);
+                            continue;
                         }
+                        String topic = t.getFileName().toString();
+                        int queueId = Integer.parseInt(name);
+                        open(topic, queueId, checkpoint.map(c -> c.recordedEnd(topic, queueId)).orElse(-1L));
                     }
                 }
             }

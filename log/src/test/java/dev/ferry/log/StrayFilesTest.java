@@ -59,4 +59,35 @@ class StrayFilesTest {
         assertThat(segmentTmp).as("the segment's temporary file").doesNotExist();
         assertThat(keyTmp).as("the key-index file's temporary file").doesNotExist();
     }
+
+    /**
+     * Folders in a topic's index folder that the store did not name: one whose digits are past an
+     * int failed the open with a NumberFormatException, and "007" beside "7" opened queue 7 a
+     * second time from other files. They are named in a warning and left alone.
+     */
+    @Test
+    void foldersNotNamedAsTheStoreNamesQueuesAreIgnored() throws Exception {
+        LogConfig config = smallConfig(dir).build();
+        try (MessageStore store = MessageStore.open(config)) {
+            for (int i = 0; i < 6; i++) {
+                store.append(StoreTestSupport.message("t", i % 2, "m" + i));
+            }
+        }
+        Path topic = dir.resolve("index").resolve("t");
+        Files.createDirectories(topic.resolve("99999999999"));
+        Path copy = Files.createDirectories(topic.resolve("01"));
+        try (var files = Files.list(topic.resolve("0"))) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        Files.writeString(topic.resolve("2"), "not a folder");
+
+        try (MessageStore store = MessageStore.open(config)) {
+            assertThat(readAll(store, "t", 0)).extracting(StoreTestSupport::text).containsExactly("m0", "m2", "m4");
+            assertThat(readAll(store, "t", 1)).extracting(StoreTestSupport::text).containsExactly("m1", "m3", "m5");
+            assertThat(store.nextOffset("t", 2)).as("no queue 2").isZero();
+            assertThat(store.append(StoreTestSupport.message("t", 1, "after")).queueOffset()).as("t/1's next offset").isEqualTo(3);
+        }
+    }
 }
