@@ -5,13 +5,13 @@ import static dev.ferry.log.StoreTestSupport.smallConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -205,7 +205,7 @@ class PowerLossTest {
             }
             appendToNextSegment(s);
         }
-        Path checkpointBefore = Files.copy(dir.resolve(Checkpoint.FILE), dir.resolve("checkpoint.before"));
+        Path checkpointBefore = StoreTestSupport.saveCheckpoint(dir);
         try (MessageStore s = MessageStore.open(thousandEntriesAFile().retentionBytes(64 * 1024).build())) {
             appendToNextSegment(s);
             for (int i = 1000; i < 1500; i++) {
@@ -218,11 +218,8 @@ class PowerLossTest {
         Path lastFile = dir.resolve("index").resolve("t").resolve("0").resolve(FileNames.name(1000));
         assertThat(StoreTestSupport.filesOnDisk(lastFile.getParent())).as("t/0's index files").containsExactly(1000L);
         // the power loss came before the next checkpoint: the one before the appends is on disk, the abort marker too
-        Files.move(checkpointBefore, dir.resolve(Checkpoint.FILE), StandardCopyOption.REPLACE_EXISTING);
-        Files.createFile(dir.resolve("abort"));
-        try (FileChannel ch = FileChannel.open(lastFile, StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.allocate(204 * OffsetIndex.ENTRY_SIZE), OffsetIndex.HEADER_SIZE);
-        }
+        StoreTestSupport.crashAfterCheckpoint(dir, checkpointBefore);
+        loseFirstPage(lastFile);
 
         try (MessageStore s = MessageStore.open(thousandEntriesAFile().build())) {
             assertThat(s.minOffset("t", 0)).as("t/0's first offset").isEqualTo(1000);
@@ -247,7 +244,7 @@ class PowerLossTest {
                 s.append(StoreTestSupport.message("t", 0, "m" + i));
             }
         }
-        Path checkpointBefore = Files.copy(dir.resolve(Checkpoint.FILE), dir.resolve("checkpoint.before"));
+        Path checkpointBefore = StoreTestSupport.saveCheckpoint(dir);
         try (MessageStore s = MessageStore.open(thousandEntriesAFile().retentionBytes(3 * 64 * 1024).build())) {
             for (int i = 500; i < 1000; i++) {
                 s.append(StoreTestSupport.message("t", 0, "m" + i));
@@ -264,16 +261,20 @@ class PowerLossTest {
         Path file = dir.resolve("index").resolve("t").resolve("0").resolve(FileNames.name(1000));
         assertThat(StoreTestSupport.filesOnDisk(file.getParent())).as("t/0's index files").containsExactly(1000L, 2000L);
         // the power loss came before the next checkpoint: the one before the appends is on disk, the abort marker too
-        Files.move(checkpointBefore, dir.resolve(Checkpoint.FILE), StandardCopyOption.REPLACE_EXISTING);
-        Files.createFile(dir.resolve("abort"));
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.allocate(204 * OffsetIndex.ENTRY_SIZE), OffsetIndex.HEADER_SIZE);
-        }
+        StoreTestSupport.crashAfterCheckpoint(dir, checkpointBefore);
+        loseFirstPage(file);
         try (MessageStore s = MessageStore.open(thousandEntriesAFile().build())) {
             assertThat(s.minOffset("t", 0)).as("t/0's first offset").isEqualTo(1000);
             assertThat(s.nextOffset("t", 0)).as("t/0's end").isEqualTo(2500);
             assertThat(StoreTestSupport.readAll(s, "t", 0)).extracting(StoreTestSupport::text).hasSize(1500)
                     .startsWith("m1000", "m1001").endsWith("m2499");
+        }
+    }
+
+    /** Zeroes the first page of entries of an index file, as a machine crash that lost it leaves it. */
+    private static void loseFirstPage(Path indexFile) throws IOException {
+        try (FileChannel ch = FileChannel.open(indexFile, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(204 * OffsetIndex.ENTRY_SIZE), OffsetIndex.HEADER_SIZE);
         }
     }
 

@@ -217,6 +217,20 @@ final class StoreTestSupport {
         return new PageCache(Long.parseLong(fields[0]), Long.parseLong(fields[1]));
     }
 
+    /** A copy of the store's checkpoint as it is now, for {@link #crashAfterCheckpoint}. */
+    static Path saveCheckpoint(Path dir) throws IOException {
+        return Files.copy(dir.resolve(Checkpoint.FILE), dir.resolve(Checkpoint.FILE + ".saved"));
+    }
+
+    /**
+     * Leaves the store as a crash before the next checkpoint after {@code saved} would leave it:
+     * that checkpoint back in place, and the abort marker.
+     */
+    static void crashAfterCheckpoint(Path dir, Path saved) throws IOException {
+        Files.move(saved, dir.resolve(Checkpoint.FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.createFile(dir.resolve("abort"));
+    }
+
     /** Spins until {@code path} exists or {@code task} is done (fails after 2 minutes): a test catching a creation under way. */
     static void awaitExistsOrDone(Path path, Future<?> task) {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
